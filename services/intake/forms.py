@@ -1,0 +1,92 @@
+"""Request bodies the intake API accepts, validated with messages in Bahasa Indonesia."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import phonenumbers
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from services.intake.draft import Contact
+from shared.categories import CATEGORIES
+
+TEXT_MAX = 20_000
+
+
+def _category(value: str) -> str:
+    if value not in CATEGORIES:
+        choices = ", ".join(CATEGORIES)
+        raise PydanticCustomError("category", f"Kategori tidak dikenal. Pilihan: {choices}.")
+    return value
+
+
+def _phone(value: str) -> str:
+    try:
+        number = phonenumbers.parse(value, "ID")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_possible_number(number):
+        raise PydanticCustomError("phone", "Nomor telepon tidak sah.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=TEXT_MAX)]
+Category = Annotated[str, AfterValidator(_category)]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=40), AfterValidator(_phone)
+]
+Nik = Annotated[str, StringConstraints(pattern=r"^\d{16}$")]
+
+
+class ContactIn(BaseModel):
+    """How to reach the complainant; every field optional."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    phone: Phone | None = None
+    email: EmailStr | None = None
+    nik: Nik | None = Field(default=None, description="Nomor Induk Kependudukan (16 digit)")
+    address: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+
+    def to_contact(self) -> Contact:
+        """The domain value."""
+        return Contact(**self.model_dump())
+
+    def is_empty(self) -> bool:
+        """Whether no field was given."""
+        return not any(self.model_dump().values())
+
+
+class WebForm(BaseModel):
+    """The public complaint / consultation form."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+
+    text: Text = Field(description="Isi pengaduan atau pertanyaan")
+    category: Category | None = None
+    anonymous: bool = Field(default=False, description="Identitas tidak disimpan sama sekali")
+    confidential: bool = Field(default=False, description="Isi tidak ditampilkan ke publik")
+    contact: ContactIn | None = None
+
+    @field_validator("contact")
+    @classmethod
+    def _anonymous_has_no_identity(
+        cls, contact: ContactIn | None, info: ValidationInfo
+    ) -> ContactIn | None:
+        if info.data.get("anonymous") and contact is not None and not contact.is_empty():
+            raise PydanticCustomError(
+                "anonymous_contact",
+                "Pengaduan anonim tidak boleh menyertakan identitas; kosongkan kontak.",
+            )
+        return contact

@@ -1,0 +1,212 @@
+"""Intake's event store: submissions, their tracking-code index and personal keys, in one commit.
+
+Concurrent requests are group-committed: while one save runs, the next requests queue up and
+go into the following `Application.save(*aggregates)` together, one transaction for all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+from services.intake.personal_data import PersonalKey
+from services.intake.submission import Submission
+from shared.metrics import EVENTS_STORED
+from shared.settings import Settings
+from shared.tracking_code import new_code
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "intake"
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    """Looks a submission up by tracking code; the fingerprint tells a replay from a reuse."""
+
+    case_id: UUID
+    tracking_code: str
+    fingerprint: str | None
+
+
+class SubmissionRecorder(PostgresApplicationRecorder):
+    """Writes index rows and personal keys in the transaction that stores the events."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        schema = Identifier(self.datastore.schema)
+        self.sql_create_statements.extend(
+            [
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS {}.submission_index ("
+                    "case_id uuid PRIMARY KEY, tracking_code text NOT NULL UNIQUE, "
+                    "fingerprint text)"
+                ).format(schema),
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS {}.personal_keys ("
+                    "ref uuid PRIMARY KEY, key bytea, created_at timestamptz NOT NULL "
+                    "DEFAULT now(), erased_at timestamptz)"
+                ).format(schema),
+            ]
+        )
+        self._insert_index = SQL(
+            "INSERT INTO {}.submission_index (case_id, tracking_code, fingerprint) "
+            "SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[])"
+        ).format(schema)
+        self._insert_keys = SQL(
+            "INSERT INTO {}.personal_keys (ref, key) SELECT * FROM unnest(%s::uuid[], %s::bytea[])"
+        ).format(schema)
+
+    def _insert_events(
+        self,
+        curs: psycopg.Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        **kwargs: Any,
+    ) -> None:
+        index: Sequence[IndexRow] = kwargs.get("index", ())
+        keys: Sequence[PersonalKey] = kwargs.get("keys", ())
+        if index:
+            columns = ([r.case_id for r in index], [r.tracking_code for r in index])
+            curs.execute(self._insert_index, (*columns, [r.fingerprint for r in index]))
+        if keys:
+            curs.execute(self._insert_keys, ([k.ref for k in keys], [k.key for k in keys]))
+        super()._insert_events(curs, stored_events, **kwargs)
+
+
+class Submissions(Application[UUID]):
+    """The intake application: stores Submission aggregates."""
+
+    def find(self, case_id: UUID) -> IndexRow | None:
+        """The index row of a stored submission."""
+        return self._index_row("case_id", case_id)
+
+    def find_by_code(self, tracking_code: str) -> IndexRow | None:
+        """The index row for a tracking code."""
+        return self._index_row("tracking_code", tracking_code)
+
+    def _index_row(self, column: str, value: object) -> IndexRow | None:
+        recorder = self.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        query = SQL(
+            "SELECT case_id, tracking_code, fingerprint FROM {}.submission_index WHERE {} = %s"
+        ).format(Identifier(recorder.datastore.schema), Identifier(column))
+        with recorder.datastore.transaction(commit=False) as curs:
+            curs.execute(query, (value,))
+            row = curs.fetchone()
+        return IndexRow(**row) if row else None
+
+
+def open_submissions(settings: Settings) -> Submissions:
+    """The application on this deployment's database (creates its tables)."""
+    topic = f"{SubmissionRecorder.__module__}:{SubmissionRecorder.__qualname__}"
+    return Submissions(env=settings.eventsourcing_env(schema=SCHEMA, recorder_topic=topic))
+
+
+Build = Callable[[str], Submission]
+
+
+@dataclass
+class Pending:
+    """A submission waiting for the next group commit. `build(code)` makes its aggregate."""
+
+    case_id: UUID
+    build: Build
+    key: PersonalKey
+    fingerprint: str | None
+    code: str = field(default_factory=new_code)
+
+    def aggregate(self) -> Submission:
+        """The aggregate with the current tracking code."""
+        return self.build(self.code)
+
+    def index_row(self) -> IndexRow:
+        """Its row in the tracking-code index."""
+        return IndexRow(self.case_id, self.code, self.fingerprint)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a commit made of a pending submission: stored now, or found stored before."""
+
+    row: IndexRow
+    replayed: bool
+
+
+def fingerprint(payload: bytes) -> str:
+    """A digest of a request, to tell a replay from a reuse of its idempotency key."""
+    return hashlib.sha256(payload).hexdigest()
+
+
+class Writer:
+    """Group-commits pending submissions; `write` returns once the submission is durable."""
+
+    def __init__(self, app: Submissions, max_batch: int = 500) -> None:
+        self.app, self.max_batch = app, max_batch
+        self._queue: asyncio.Queue[tuple[Pending, asyncio.Future[Outcome]]] = asyncio.Queue()
+
+    async def write(self, pending: Pending) -> Outcome:
+        """Queue a submission for the next commit and wait until it is committed."""
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        await self._queue.put((pending, future))
+        return await future
+
+    async def run(self) -> None:
+        """Commit whatever is queued, batch after batch, until cancelled."""
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            pending = [item for item, _ in batch]
+            try:
+                outcomes = await asyncio.to_thread(self._commit, pending)
+            except Exception as error:
+                log.warning("commit of %d submissions failed: %s", len(batch), error)
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                if not future.done():
+                    future.set_result(outcome)
+
+    def _commit(self, batch: list[Pending]) -> list[Outcome]:
+        if len(batch) > 1:
+            try:
+                self._save(batch)
+            except IntegrityError:
+                return [self._commit_one(item) for item in batch]
+            return [Outcome(item.index_row(), replayed=False) for item in batch]
+        return [self._commit_one(batch[0])]
+
+    def _commit_one(self, item: Pending) -> Outcome:
+        for _ in range(5):
+            try:
+                self._save([item])
+            except IntegrityError:
+                existing = self.app.find(item.case_id)
+                if existing is not None:
+                    return Outcome(existing, replayed=True)
+                item.code = new_code()  # the rare tracking-code collision
+                continue
+            return Outcome(item.index_row(), replayed=False)
+        raise RuntimeError("could not allocate a unique tracking code")
+
+    def _save(self, batch: list[Pending]) -> None:
+        self.app.save(
+            *(item.aggregate() for item in batch),
+            index=[item.index_row() for item in batch],
+            keys=[item.key for item in batch],
+        )
+        EVENTS_STORED.labels("intake").inc(len(batch))

@@ -1,0 +1,94 @@
+"""The Submission aggregate: one complaint or consultation as intake received it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID, uuid4, uuid5
+
+from shared.aggregate import AgencyAggregate
+from shared.channels import Channel
+from shared.sop import Kind
+
+SUBMISSION_NAMESPACE = UUID("0e7f5a52-3c1d-4b0e-9a54-7c2b8f6d9e31")
+
+
+def submission_id(channel: Channel, message_id: str | None) -> UUID:
+    """Deterministic from the channel's own message id, so a repeat is the same submission."""
+    if message_id is None:
+        return uuid4()
+    return uuid5(SUBMISSION_NAMESPACE, f"{channel.value}:{message_id}")
+
+
+@dataclass(frozen=True)
+class Received:
+    """What every received event records. `sealed` holds the text and identity, encrypted."""
+
+    kind: str
+    channel: str
+    channel_message_id: str | None
+    tracking_code: str
+    agency: str
+    received_at: datetime
+    category: str | None
+    anonymous: bool
+    confidential: bool
+    personal_ref: UUID
+    sealed: str
+
+
+class Submission(AgencyAggregate):
+    """A submission as received: its channel, its tracking code, its sealed content."""
+
+    class ComplaintReceived(AgencyAggregate.Created):
+        kind: str
+        channel: str
+        channel_message_id: str | None
+        tracking_code: str
+        received_at: datetime
+        category: str | None
+        anonymous: bool
+        confidential: bool
+        personal_ref: UUID
+        sealed: str
+
+    class ConsultationReceived(ComplaintReceived):
+        pass
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        channel: str,
+        channel_message_id: str | None,
+        tracking_code: str,
+        agency: str,
+        received_at: datetime,
+        category: str | None,
+        anonymous: bool,
+        confidential: bool,
+        personal_ref: UUID,
+        sealed: str,
+    ) -> None:
+        self.agency = agency
+        self.received = Received(
+            kind=kind,
+            channel=channel,
+            channel_message_id=channel_message_id,
+            tracking_code=tracking_code,
+            agency=agency,
+            received_at=received_at,
+            category=category,
+            anonymous=anonymous,
+            confidential=confidential,
+            personal_ref=personal_ref,
+            sealed=sealed,
+        )
+
+    @classmethod
+    def receive(cls, *, id: UUID, received: Received) -> Submission:
+        """Record a new submission under a (possibly deterministic) id."""
+        event_class = (
+            cls.ComplaintReceived if received.kind == Kind.COMPLAINT else cls.ConsultationReceived
+        )
+        return cls._create(event_class, id=id, **received.__dict__)

@@ -1,0 +1,38 @@
+"""Intake's stored events, mapped to the wire contracts (identity and text never leave)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from services.intake.submission import Submission
+from shared.events import (
+    ComplaintReceived,
+    ConsultationReceived,
+    Contract,
+    SubmissionReceived,
+)
+from shared.relay import Wire
+
+
+def _received(contract: type[SubmissionReceived]) -> Callable[[Any], Contract]:
+    def to_contract(event: Submission.ComplaintReceived) -> Contract:
+        return contract(
+            case_id=event.originator_id,
+            tracking_code=event.tracking_code,
+            kind=event.kind,
+            channel=event.channel,
+            category=event.category,
+            received_at=event.received_at,
+            anonymous=event.anonymous,
+            confidential=event.confidential,
+            complainant_ref=None if event.anonymous else event.personal_ref,
+        )
+
+    return to_contract
+
+
+WIRE: Wire = {
+    Submission.ComplaintReceived: _received(ComplaintReceived),
+    Submission.ConsultationReceived: _received(ConsultationReceived),
+}

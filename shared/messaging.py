@@ -1,0 +1,239 @@
+"""The RabbitMQ side: topology as data, confirmed publishing, and the consumer loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import aio_pika
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractRobustConnection,
+)
+from pamqp.common import FieldTable
+
+from shared.events import CONTENT_TYPE, Envelope, InvalidMessage, decode, encode
+from shared.metrics import EVENTS_CONSUMED
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Which events each consuming service receives: binding keys on the topic exchange.
+BINDINGS: dict[str, tuple[str, ...]] = {
+    "workflow": ("intake.ComplaintReceived.*", "intake.ConsultationReceived.*"),
+    "reporting": ("#",),
+}
+
+
+def queue_name(service: str) -> str:
+    """The quorum queue a service consumes from."""
+    return f"aduan.{service}"
+
+
+def parking_queue(service: str) -> str:
+    """Where a service's dead letters wait for an operator."""
+    return f"aduan.{service}.parking"
+
+
+def dead_letter_exchange(settings: Settings) -> str:
+    """The exchange dead letters are routed through, keyed by service."""
+    return f"{settings.exchange}.dead"
+
+
+def queue_arguments(settings: Settings, service: str) -> FieldTable:
+    """Quorum queue, one active consumer, explicit delivery limit, safe dead-lettering."""
+    return {
+        "x-queue-type": "quorum",
+        "x-single-active-consumer": True,
+        "x-delivery-limit": settings.delivery_limit,
+        "x-dead-letter-exchange": dead_letter_exchange(settings),
+        "x-dead-letter-routing-key": service,
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
+    }
+
+
+async def declare_topology(channel: AbstractChannel, settings: Settings) -> AbstractExchange:
+    """Declare the exchanges, every service's queue and parking queue; idempotent."""
+    exchange = await channel.declare_exchange(
+        settings.exchange, aio_pika.ExchangeType.TOPIC, durable=True
+    )
+    dead = await channel.declare_exchange(
+        dead_letter_exchange(settings), aio_pika.ExchangeType.DIRECT, durable=True
+    )
+    for service, keys in BINDINGS.items():
+        parking = await channel.declare_queue(
+            parking_queue(service), durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        await parking.bind(dead, routing_key=service)
+        queue = await channel.declare_queue(
+            queue_name(service), durable=True, arguments=queue_arguments(settings, service)
+        )
+        for key in keys:
+            await queue.bind(exchange, routing_key=key)
+    return exchange
+
+
+async def connect(settings: Settings, name: str) -> AbstractRobustConnection:
+    """A robust connection named for the management UI."""
+    return await aio_pika.connect_robust(
+        settings.rabbitmq_url,
+        client_properties={"connection_name": name},
+        timeout=10,
+    )
+
+
+def to_message(envelope: Envelope) -> aio_pika.Message:
+    """A persistent AMQP message carrying one structured CloudEvent."""
+    return aio_pika.Message(
+        body=encode(envelope),
+        content_type=CONTENT_TYPE,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        message_id=envelope.id,
+        type=envelope.type,
+        timestamp=envelope.time,
+        headers={"agency": envelope.agency},
+    )
+
+
+async def publish_confirmed(exchange: AbstractExchange, envelopes: Sequence[Envelope]) -> None:
+    """Publish in order on one channel; return once the broker confirmed every one."""
+    await asyncio.gather(
+        *(
+            exchange.publish(to_message(envelope), envelope.data.routing_key(), mandatory=True)
+            for envelope in envelopes
+        )
+    )
+
+
+BatchHandler = Callable[[Sequence[Envelope]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """How a service handles its queue: a batch handler and what counts as an outage.
+
+    The handler must be idempotent and all-or-nothing per call. An exception listed in
+    `transient` means the infrastructure is down: the batch is retried in place, without
+    spending deliveries. Any other exception retries message by message; a message that
+    keeps failing reaches the delivery limit and is dead-lettered to the parking queue.
+    """
+
+    service: str
+    handle: BatchHandler
+    transient: tuple[type[BaseException], ...] = (OSError,)
+    max_batch: int = 200
+
+
+async def run_consumer(settings: Settings, consumer: Consumer, ready: asyncio.Event) -> None:
+    """Consume until cancelled; `ready` is set while the broker delivers to us."""
+    delay = 0.5
+    while True:
+        try:
+            connection = await connect(settings, f"aduan-{consumer.service}-consumer")
+        except (OSError, aio_pika.exceptions.AMQPError) as error:
+            log.warning("%s consumer: broker unreachable (%s); retrying", consumer.service, error)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+            continue
+        connection.close_callbacks.add(lambda *_: ready.clear())
+        connection.reconnect_callbacks.add(lambda *_: ready.set())
+        try:
+            await _consume(connection, settings, consumer, ready)
+        except (OSError, aio_pika.exceptions.AMQPError) as error:
+            log.warning("%s consumer: %s; reconnecting", consumer.service, error)
+        finally:
+            ready.clear()
+            await connection.close()
+
+
+async def _consume(
+    connection: AbstractRobustConnection,
+    settings: Settings,
+    consumer: Consumer,
+    ready: asyncio.Event,
+) -> None:
+    channel = await connection.channel()
+    await channel.set_qos(prefetch_count=settings.prefetch)
+    await declare_topology(channel, settings)
+    queue = await channel.get_queue(queue_name(consumer.service))
+    inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+    await queue.consume(inbox.put)
+    ready.set()
+    while True:
+        batch = [await inbox.get()]
+        while len(batch) < consumer.max_batch and not inbox.empty():
+            batch.append(inbox.get_nowait())
+        await _handle_batch(consumer, batch)
+
+
+async def _handle_batch(consumer: Consumer, messages: list[AbstractIncomingMessage]) -> None:
+    parsed: list[tuple[AbstractIncomingMessage, Envelope]] = []
+    for message in messages:
+        try:
+            parsed.append((message, decode(message.body)))
+        except InvalidMessage as error:
+            await _settle(consumer, message, "parked", str(error))
+    if not parsed:
+        return
+    try:
+        await _with_outage_retry(consumer, [envelope for _, envelope in parsed])
+    except Exception:
+        for message, envelope in parsed:
+            await _handle_one(consumer, message, envelope)
+        return
+    for message, _ in parsed:
+        await _settle(consumer, message, "handled")
+
+
+async def _handle_one(
+    consumer: Consumer, message: AbstractIncomingMessage, envelope: Envelope
+) -> None:
+    try:
+        await _with_outage_retry(consumer, [envelope])
+    except InvalidMessage as error:
+        await _settle(consumer, message, "parked", str(error))
+    except Exception:
+        log.exception("%s: %s %s failed", consumer.service, envelope.type, envelope.id)
+        await _settle(consumer, message, "failed")
+    else:
+        await _settle(consumer, message, "handled")
+
+
+async def _with_outage_retry(consumer: Consumer, envelopes: list[Envelope]) -> None:
+    delay = 0.2
+    while True:
+        try:
+            await consumer.handle(envelopes)
+            return
+        except consumer.transient as error:
+            log.warning("%s: infrastructure unavailable (%s); retrying", consumer.service, error)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def _settle(
+    consumer: Consumer, message: AbstractIncomingMessage, outcome: str, reason: str = ""
+) -> None:
+    """Ack (handled), requeue (failed: spends a delivery) or dead-letter (parked).
+
+    A message delivered on a channel that has since closed cannot be settled: the broker
+    delivers it again, and the idempotent handler makes that harmless.
+    """
+    if outcome == "parked":
+        log.error("%s: parking message %s: %s", consumer.service, message.message_id, reason)
+    try:
+        if outcome == "handled":
+            await message.ack()
+        elif outcome == "failed":
+            await message.nack(requeue=True)
+        else:
+            await message.reject(requeue=False)
+    except (aio_pika.exceptions.AMQPError, aio_pika.exceptions.ChannelInvalidStateError) as error:
+        log.info("%s: could not settle %s (%s)", consumer.service, message.message_id, error)
+        return
+    EVENTS_CONSUMED.labels(consumer.service, outcome).inc()

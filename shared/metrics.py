@@ -1,0 +1,30 @@
+"""Prometheus metrics every service exposes on /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS_STORED = Counter(
+    "aduan_events_stored_total", "Events committed to a service's event store", ["service"]
+)
+EVENTS_PUBLISHED = Counter(
+    "aduan_events_published_total", "Events the relay published with a broker confirm", ["service"]
+)
+EVENTS_CONSUMED = Counter(
+    "aduan_events_consumed_total",
+    "Messages a consumer finished with, by outcome",
+    ["service", "outcome"],
+)
+RELAY_LAG = Gauge(
+    "aduan_relay_lag_notifications",
+    "Notifications stored but not yet published by the relay",
+    ["service"],
+)
+RELAY_ACTIVE = Gauge(
+    "aduan_relay_active", "1 while this process holds the service's relay lock", ["service"]
+)
+HTTP_LATENCY = Histogram(
+    "aduan_http_request_seconds",
+    "HTTP request latency",
+    ["service", "method", "route", "status"],
+)

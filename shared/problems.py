@@ -1,0 +1,213 @@
+"""One error shape for every API: RFC 9457 problem+json, messages in Bahasa Indonesia."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+
+TITLES: dict[int, str] = {
+    400: "Permintaan tidak sah",
+    401: "Perlu autentikasi",
+    403: "Tidak berwenang",
+    404: "Tidak ditemukan",
+    405: "Metode tidak diizinkan",
+    409: "Konflik",
+    413: "Isi permintaan terlalu besar",
+    415: "Jenis isi tidak didukung",
+    422: "Data tidak valid",
+    429: "Terlalu banyak permintaan",
+    500: "Kesalahan server",
+    503: "Layanan sementara tidak tersedia",
+}
+
+# Indonesian messages for pydantic's error types; {ctx keys} are filled from the error.
+MESSAGES: dict[str, str] = {
+    "missing": "Wajib diisi.",
+    "string_type": "Harus berupa teks.",
+    "string_too_short": "Terlalu pendek (minimal {min_length} karakter).",
+    "string_too_long": "Terlalu panjang (maksimal {max_length} karakter).",
+    "string_pattern_mismatch": "Formatnya tidak sesuai.",
+    "bool_type": "Harus bernilai true atau false.",
+    "bool_parsing": "Harus bernilai true atau false.",
+    "int_type": "Harus berupa bilangan bulat.",
+    "int_parsing": "Harus berupa bilangan bulat.",
+    "float_parsing": "Harus berupa angka.",
+    "dict_type": "Harus berupa objek JSON.",
+    "model_attributes_type": "Harus berupa objek JSON.",
+    "model_type": "Harus berupa objek JSON.",
+    "list_type": "Harus berupa daftar.",
+    "extra_forbidden": "Kolom ini tidak dikenal.",
+    "json_invalid": "Isi permintaan bukan JSON yang sah.",
+    "enum": "Nilai tidak dikenal. Pilihan: {expected}.",
+    "literal_error": "Nilai tidak dikenal. Pilihan: {expected}.",
+    "datetime_parsing": "Tanggal dan waktu tidak sah.",
+    "datetime_type": "Tanggal dan waktu tidak sah.",
+    "timezone_aware": "Tanggal dan waktu harus menyertakan zona waktu.",
+    "uuid_parsing": "Pengenal tidak sah.",
+    "greater_than_equal": "Harus paling kecil {ge}.",
+    "less_than_equal": "Harus paling besar {le}.",
+}
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "content": {
+        "application/problem+json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "type": {"type": "string"},
+                    "title": {"type": "string"},
+                    "status": {"type": "integer"},
+                    "detail": {"type": "string"},
+                    "instance": {"type": "string"},
+                    "errors": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "field": {"type": "string"},
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                            },
+                        },
+                    },
+                },
+                "required": ["type", "title", "status", "detail"],
+            }
+        }
+    }
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI response entries for problem+json answers."""
+    return {status: {"description": "Problem", **PROBLEM_SCHEMA} for status in statuses}
+
+
+class Problem(Exception):
+    """An error the API answers with: status, a short title, a specific detail."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        code: str = "",
+        errors: Sequence[dict[str, str]] = (),
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.code = status, detail, code
+        self.errors, self.headers, self.extra = list(errors), headers or {}, extra or {}
+
+
+def problem_response(problem: Problem, instance: str = "") -> JSONResponse:
+    """The problem+json response for a Problem."""
+    body: dict[str, Any] = {
+        "type": f"/problems/{problem.code}" if problem.code else "about:blank",
+        "title": TITLES.get(problem.status, "Kesalahan"),
+        "status": problem.status,
+        "detail": problem.detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if problem.errors:
+        body["errors"] = problem.errors
+    body.update(problem.extra)
+    return JSONResponse(body, problem.status, headers=problem.headers, media_type=MEDIA_TYPE)
+
+
+def field_error(error: dict[str, Any]) -> dict[str, str]:
+    """One pydantic error as {field, code, message}, the field without the 'body' prefix."""
+    loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+    template = MESSAGES.get(error["type"])
+    ctx = {key: str(value) for key, value in (error.get("ctx") or {}).items()}
+    try:
+        message = template.format(**ctx) if template else str(error.get("msg", ""))
+    except KeyError:
+        message = str(error.get("msg", ""))
+    if error["type"] == "value_error" and "email" in str(error.get("msg", "")).lower():
+        message = "Alamat email tidak sah."
+    return {"field": ".".join(loc) or "body", "code": error["type"], "message": message}
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [field_error(error) for error in exc.errors()]
+    fields = ", ".join(sorted({e["field"] for e in errors}))
+    detail = f"Periksa kembali: {fields}."
+    problem = Problem(422, detail, code="validation", errors=errors)
+    return problem_response(problem, request.url.path)
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
+    problem = Problem(exc.status_code, detail, headers=dict(exc.headers or {}))
+    return problem_response(problem, request.url.path)
+
+
+async def _problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return problem_response(exc, request.url.path)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    problem = Problem(500, "Terjadi kesalahan tak terduga; silakan coba lagi.", code="internal")
+    return problem_response(problem, request.url.path)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Map every error an API can raise to problem+json."""
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(Problem, _problem)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+class BodyLimit:
+    """ASGI middleware: refuse request bodies over `limit` bytes with 413, streaming or not."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            # Raised inside the route's body read, where FastAPI lets HTTPException through.
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise HTTPException(413, self._detail())
+            return message
+
+        await self.app(scope, counted, send)
+
+    def _detail(self) -> str:
+        return f"Isi permintaan melebihi batas {self.limit} byte."
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        problem = Problem(413, self._detail(), code="too-large")
+        await problem_response(problem, scope.get("path", ""))(scope, receive, send)

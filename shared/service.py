@@ -1,0 +1,155 @@
+"""What every service process has: health, metrics, problem+json, body limit, background tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any
+
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.db import Pool
+from shared.metrics import HTTP_LATENCY
+from shared.problems import BodyLimit, install_problem_handlers
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Lifespan = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+def create_service_app(
+    *, service: str, settings: Settings, lifespan: Lifespan, version: str = "1"
+) -> FastAPI:
+    """A FastAPI app with the parts every Aduan service shares."""
+    app = FastAPI(
+        title=f"Aduan {service}",
+        version=version,
+        lifespan=lifespan,
+        openapi_url=f"/{service}/openapi.json",
+        docs_url=f"/{service}/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.readiness = {}
+    install_problem_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(HttpMetrics, service=service)
+    app.include_router(_operations_router(service))
+    return app
+
+
+def _operations_router(service: str) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    async def readyz(request: Request) -> JSONResponse:
+        checks: dict[str, ReadinessCheck] = request.app.state.readiness
+        results = {name: await _safe(check) for name, check in checks.items()}
+        status = 200 if all(results.values()) else 503
+        return JSONResponse({"ready": status == 200, "checks": results}, status)
+
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for prefix in ("", f"/{service}"):
+        router.add_api_route(f"{prefix}/healthz", healthz, methods=["GET"], include_in_schema=False)
+        router.add_api_route(f"{prefix}/readyz", readyz, methods=["GET"], include_in_schema=False)
+        router.add_api_route(f"{prefix}/metrics", metrics, methods=["GET"], include_in_schema=False)
+    return router
+
+
+async def _safe(check: ReadinessCheck) -> bool:
+    try:
+        return await asyncio.wait_for(check(), timeout=2)
+    except Exception:
+        return False
+
+
+class HttpMetrics:
+    """ASGI middleware: request latency by route template and status."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app, self.service = app, service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), 500
+
+        async def observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            HTTP_LATENCY.labels(self.service, scope["method"], route, str(status)).observe(
+                time.perf_counter() - started
+            )
+
+
+@contextlib.asynccontextmanager
+async def background(*jobs: Coroutine[Any, Any, None]) -> AsyncIterator[list[asyncio.Task[None]]]:
+    """Run coroutines as tasks for the life of the block; cancel and await them at its end."""
+    tasks = [asyncio.create_task(job) for job in jobs]
+    try:
+        yield tasks
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def database_check(pool: Pool) -> ReadinessCheck:
+    """Readiness: the database answers."""
+
+    async def check() -> bool:
+        async with pool.acquire() as conn:
+            return bool(await conn.fetchval("SELECT true"))
+
+    return check
+
+
+def flag_check(flag: asyncio.Event) -> ReadinessCheck:
+    """Readiness: a background task has set its flag (and not cleared it)."""
+
+    async def check() -> bool:
+        return flag.is_set()
+
+    return check
+
+
+def configure_logging(settings: Settings) -> None:
+    """Plain timestamped logs on stderr."""
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def serve(app: FastAPI, settings: Settings, service: str) -> None:
+    """Run a service's app on its own port."""
+    configure_logging(settings)
+    uvicorn.run(
+        app,
+        host=settings.bind_host,
+        port=settings.port(service),
+        log_level=settings.log_level,
+        access_log=False,
+        proxy_headers=True,
+    )

@@ -1,0 +1,103 @@
+"""One Settings class for every service; defaults are the local servers."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES = ("intake", "workflow", "reporting")
+
+
+class Settings(BaseSettings):
+    """Configuration read from ADUAN_* environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="ADUAN_", frozen=True, extra="ignore")
+
+    agency: str = "dpmptsp-gresik"
+    timezone: str = "Asia/Jakarta"
+
+    postgres_host: str = "127.0.0.1"
+    postgres_port: int = 5432
+    postgres_user: str = "postgres"
+    postgres_password: SecretStr = SecretStr("")
+    postgres_db: str = "aduan"
+    postgres_pool_size: int = 5
+
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    rabbitmq_management_url: str = "http://guest:guest@127.0.0.1:15672/"
+    exchange: str = "aduan.events"
+    delivery_limit: int = 10
+    prefetch: int = 200
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "aduan:"
+
+    bind_host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    intake_port: int = 8001
+    workflow_port: int = 8002
+    reporting_port: int = 8003
+    intake_url: str = ""
+    workflow_url: str = ""
+    reporting_url: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+
+    relay_poll_seconds: float = 2.0
+    relay_batch: int = 500
+    max_body_bytes: int = 256 * 1024
+    log_level: str = "info"
+
+    def port(self, service: str) -> int:
+        """The port a service listens on."""
+        return int(getattr(self, f"{service}_port"))
+
+    def service_url(self, service: str) -> str:
+        """Where a service can be reached directly (for the gateway and for feeds)."""
+        url = str(getattr(self, f"{service}_url"))
+        return url or f"http://127.0.0.1:{self.port(service)}"
+
+    def postgres_dsn(self, dbname: str | None = None) -> str:
+        """A libpq connection URL for asyncpg and psycopg."""
+        password = self.postgres_password.get_secret_value()
+        auth = quote(self.postgres_user, safe="")
+        if password:
+            auth += ":" + quote(password, safe="")
+        db = quote(dbname or self.postgres_db, safe="")
+        return f"postgresql://{auth}@{self.postgres_host}:{self.postgres_port}/{db}"
+
+    def eventsourcing_env(self, *, schema: str, recorder_topic: str = "") -> dict[str, str]:
+        """The environment the eventsourcing library reads its PostgreSQL settings from."""
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": self.postgres_db,
+            "POSTGRES_HOST": self.postgres_host,
+            "POSTGRES_PORT": str(self.postgres_port),
+            "POSTGRES_USER": self.postgres_user,
+            "POSTGRES_PASSWORD": self.postgres_password.get_secret_value(),
+            "POSTGRES_SCHEMA": schema,
+            "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(self.postgres_pool_size),
+            "POSTGRES_PRE_PING": "y",
+            "POSTGRES_LOCK_TIMEOUT": "5",
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+        }
+        if recorder_topic:
+            env["APPLICATION_RECORDER_TOPIC"] = recorder_topic
+        return env
+
+    def rabbitmq_vhost(self) -> str:
+        """The virtual host named in the AMQP URL ('/' when none is given)."""
+        path = urlsplit(self.rabbitmq_url).path
+        return path[1:] if len(path) > 1 else "/"
+
+    def management_api(self) -> tuple[str, tuple[str, str]]:
+        """Base URL and credentials of the RabbitMQ management API."""
+        parts = urlsplit(self.rabbitmq_management_url)
+        base = urlunsplit((parts.scheme, f"{parts.hostname}:{parts.port or 15672}", "", "", ""))
+        return base, (parts.username or "guest", parts.password or "guest")
+
+    def redis_key(self, *parts: str) -> str:
+        """A Redis key under this deployment's prefix."""
+        return self.redis_prefix + ":".join(parts)

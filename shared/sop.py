@@ -1,0 +1,308 @@
+"""Both SOP tables of the office, as data: aggregates, clock, reports and UI all read them.
+
+Step ids are stored in events: never rename one. A new reading of the SOP is a new `Sop.version`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """Who acts in the system. Stored by value."""
+
+    PEMOHON = "pemohon"
+    PETUGAS = "petugas"
+    TIM_PENGADUAN = "tim_pengaduan"
+    KABID = "kabid"
+    SEKRETARIS = "sekretaris"
+    KEPALA_DINAS = "kepala_dinas"
+    PETUGAS_OSS = "petugas_oss"
+    ANALIS = "analis"
+    ADMIN = "admin"
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.PEMOHON: "Pemohon",
+    Role.PETUGAS: "Petugas Layanan",
+    Role.TIM_PENGADUAN: "Tim Pengaduan",
+    Role.KABID: "Kepala Bidang",
+    Role.SEKRETARIS: "Sekretaris",
+    Role.KEPALA_DINAS: "Kepala Dinas",
+    Role.PETUGAS_OSS: "Petugas Pojok OSS",
+    Role.ANALIS: "Analis",
+    Role.ADMIN: "Administrator",
+}
+
+
+class Kind(StrEnum):
+    """What a case is: a grievance or a question."""
+
+    COMPLAINT = "complaint"
+    CONSULTATION = "consultation"
+
+
+KIND_LABELS: dict[Kind, str] = {Kind.COMPLAINT: "Pengaduan", Kind.CONSULTATION: "Konsultasi"}
+
+
+class Status(StrEnum):
+    """Where a case stands, as the rekap counts it."""
+
+    RECEIVED = "received"
+    IN_PROGRESS = "in_progress"
+    WAITING_INFO = "waiting_info"
+    RESOLVED = "resolved"
+    REJECTED = "rejected"
+    MERGED = "merged"
+
+
+STATUS_LABELS: dict[Status, str] = {
+    Status.RECEIVED: "Diterima",
+    Status.IN_PROGRESS: "Diproses",
+    Status.WAITING_INFO: "Menunggu informasi pemohon",
+    Status.RESOLVED: "Selesai",
+    Status.REJECTED: "Ditolak",
+    Status.MERGED: "Digabung",
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One row of an SOP table: who does what, with what, in how many working minutes."""
+
+    id: str
+    number: int
+    label: str
+    activity: str
+    lane: str
+    actor: Role
+    needs: str
+    output: str
+    minutes: int
+    may_close: bool = False
+    also_by: tuple[Role, ...] = ()
+    per_case: bool = True
+
+    def allows(self, role: Role) -> bool:
+        """Whether an officer of this role may act at this step."""
+        return role == self.actor or role in self.also_by
+
+
+@dataclass(frozen=True)
+class Sop:
+    """An SOP table: its steps in order and the case deadline in working days."""
+
+    kind: Kind
+    version: str
+    title: str
+    steps: tuple[Step, ...]
+    deadline_working_days: int = 14
+
+    def step(self, step_id: str) -> Step:
+        """The step with this id."""
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(f"{self.kind} SOP {self.version} has no step {step_id!r}")
+
+    @property
+    def case_steps(self) -> tuple[Step, ...]:
+        """The steps a single case walks through (office-wide steps left out)."""
+        return tuple(step for step in self.steps if step.per_case)
+
+    def after(self, step_id: str) -> Step | None:
+        """The case step that follows this one, or None at the end."""
+        steps = self.case_steps
+        index = steps.index(self.step(step_id))
+        return steps[index + 1] if index + 1 < len(steps) else None
+
+    @property
+    def first(self) -> Step:
+        """The submission step."""
+        return self.case_steps[0]
+
+
+COMPLAINT_SOP = Sop(
+    kind=Kind.COMPLAINT,
+    version="2023.1",
+    title="SOP Penanganan Pengaduan Masyarakat",
+    steps=(
+        Step(
+            id="submission",
+            number=1,
+            label="Penyampaian pengaduan",
+            activity="Menyampaikan pengaduan melalui surat, telepon, formulir, kotak saran, "
+            "SMS, email, quick response atau WhatsApp",
+            lane="Pemohon",
+            actor=Role.PEMOHON,
+            also_by=(Role.PETUGAS,),
+            needs="Formulir pengaduan",
+            output="Formulir pengaduan",
+            minutes=15,
+        ),
+        Step(
+            id="identification",
+            number=2,
+            label="Identifikasi masalah",
+            activity="Mengidentifikasi masalah; bila dapat diselesaikan langsung, diselesaikan; "
+            "bila tidak, diteruskan ke pimpinan",
+            lane="Tim Pengaduan",
+            actor=Role.TIM_PENGADUAN,
+            needs="Permasalahan / pengaduan",
+            output="Surat jawaban / informasi jawaban",
+            minutes=30,
+            may_close=True,
+        ),
+        Step(
+            id="verification",
+            number=3,
+            label="Verifikasi proses pengaduan",
+            activity="Memverifikasi proses pengaduan dan menyampaikan ke Kepala Dinas",
+            lane="Kabid",
+            actor=Role.KABID,
+            also_by=(Role.SEKRETARIS,),
+            needs="Formulir pengaduan",
+            output="Formulir pengaduan terdisposisi",
+            minutes=30,
+        ),
+        Step(
+            id="disposition",
+            number=4,
+            label="Disposisi",
+            activity="Memverifikasi dan mendisposisikan ke Tim Pengaduan",
+            lane="Kepala Dinas",
+            actor=Role.KEPALA_DINAS,
+            needs="Formulir pengaduan",
+            output="Formulir pengaduan terdisposisi",
+            minutes=480,
+        ),
+        Step(
+            id="investigation",
+            number=5,
+            label="Investigasi / fasilitasi",
+            activity="Investigasi / fasilitasi dengan pemohon (dan instansi terkait bila perlu) "
+            "dan melaporkan ke atasan",
+            lane="Tim Pengaduan",
+            actor=Role.TIM_PENGADUAN,
+            needs="Data / permasalahan pengaduan",
+            output="Data BAP",
+            minutes=480,
+        ),
+        Step(
+            id="investigation_report",
+            number=6,
+            label="Laporan hasil investigasi",
+            activity="Melaporkan hasil investigasi",
+            lane="Tim Pengaduan",
+            actor=Role.TIM_PENGADUAN,
+            needs="Berita Acara Pemeriksaan / data",
+            output="Data BAP",
+            minutes=15,
+        ),
+        Step(
+            id="monthly_rekap",
+            number=7,
+            label="Rekap bulanan",
+            activity="Merekap penanganan pengaduan setiap bulan",
+            lane="Tim Pengaduan",
+            actor=Role.TIM_PENGADUAN,
+            needs="Rekap penanganan bulanan",
+            output="Data rekap penanganan pengaduan",
+            minutes=60,
+            per_case=False,
+        ),
+        Step(
+            id="follow_up",
+            number=8,
+            label="Tindak lanjut dan pengarsipan",
+            activity="Menindaklanjuti BAP dan mengarsipkan hasil tindak lanjut",
+            lane="Tim Pengaduan",
+            actor=Role.TIM_PENGADUAN,
+            needs="Dokumen BAP",
+            output="Laporan / data hasil peninjauan lapangan",
+            minutes=15,
+            may_close=True,
+        ),
+    ),
+)
+
+CONSULTATION_SOP = Sop(
+    kind=Kind.CONSULTATION,
+    version="2023.1",
+    title="Mekanisme Pencatatan Konsultasi Pojok OSS",
+    steps=(
+        Step(
+            id="submission",
+            number=1,
+            label="Pengisian formulir konsultasi",
+            activity="Pengguna layanan mengisi formulir konsultasi",
+            lane="Pemohon",
+            actor=Role.PEMOHON,
+            also_by=(Role.PETUGAS, Role.PETUGAS_OSS),
+            needs="Formulir konsultasi",
+            output="Formulir konsultasi",
+            minutes=15,
+        ),
+        Step(
+            id="reception",
+            number=2,
+            label="Penerimaan formulir",
+            activity="Petugas menerima formulir konsultasi",
+            lane="Petugas Pojok OSS",
+            actor=Role.PETUGAS_OSS,
+            needs="Formulir konsultasi",
+            output="Formulir konsultasi",
+            minutes=15,
+        ),
+        Step(
+            id="identification",
+            number=3,
+            label="Identifikasi masalah OSS",
+            activity="Mengidentifikasi masalah OSS; bila dapat diselesaikan langsung, "
+            "diselesaikan; bila tidak, diteruskan ke BKPM",
+            lane="Petugas Pojok OSS",
+            actor=Role.PETUGAS_OSS,
+            needs="Konsultasi Pojok OSS",
+            output="Informasi jawaban",
+            minutes=10,
+            may_close=True,
+        ),
+        Step(
+            id="disposition",
+            number=4,
+            label="Verifikasi dan disposisi BKPM",
+            activity="BKPM memverifikasi dan mendisposisikan; petugas mencatat rujukan "
+            "dan jawaban BKPM",
+            lane="BKPM",
+            actor=Role.PETUGAS_OSS,
+            needs="Formulir konsultasi",
+            output="Informasi jawaban",
+            minutes=60,
+        ),
+        Step(
+            id="investigation",
+            number=5,
+            label="Investigasi / fasilitasi",
+            activity="Investigasi / fasilitasi dengan pemohon (dan instansi terkait bila perlu) "
+            "dan melaporkan ke atasan",
+            lane="Petugas Pojok OSS",
+            actor=Role.PETUGAS_OSS,
+            needs="Rekap penanganan Pojok OSS",
+            output="Data rekap konsultasi Pojok OSS",
+            minutes=60,
+            may_close=True,
+        ),
+    ),
+)
+
+SOPS: dict[tuple[Kind, str], Sop] = {
+    (sop.kind, sop.version): sop for sop in (COMPLAINT_SOP, CONSULTATION_SOP)
+}
+CURRENT: dict[Kind, Sop] = {Kind.COMPLAINT: COMPLAINT_SOP, Kind.CONSULTATION: CONSULTATION_SOP}
+
+
+def sop_for(kind: Kind | str, version: str | None = None) -> Sop:
+    """The SOP a case of this kind follows: the current one, or the version it recorded."""
+    kind = Kind(kind)
+    return CURRENT[kind] if version is None else SOPS[(kind, version)]
