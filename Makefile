@@ -1,4 +1,6 @@
-# The README's commands. `make install` builds .venv at the repo root from requirements.lock.
+# The README's commands. `make install` builds .venv at the repo root from the pinned locks:
+# requirements.lock (what the services run on, also used by the Docker image) and
+# requirements-dev.lock (that plus the test and check tools).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -7,11 +9,11 @@ PY := $(VENV)/bin/python
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.lock
+$(VENV)/.installed: requirements-dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11 or newer is needed (found: $$($(PYTHON) --version))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
 	touch $@
 
 check: install
@@ -32,11 +34,12 @@ up: install
 bench: install
 	$(PY) bench/intake.py
 
-# Re-pin requirements.lock after changing pyproject.toml (needs pip-tools in .venv).
-lock:
+# Re-pin both locks after changing pyproject.toml.
+LOCK_FLAGS := --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links
+lock: install
 	$(VENV)/bin/pip install --quiet pip-tools
-	$(VENV)/bin/pip-compile --quiet --extra dev --strip-extras --no-header \
-		--no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+	$(VENV)/bin/pip-compile $(LOCK_FLAGS) -o requirements.lock pyproject.toml
+	$(VENV)/bin/pip-compile $(LOCK_FLAGS) --extra dev -o requirements-dev.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -182,7 +182,7 @@ async def _handle_batch(consumer: Consumer, messages: list[AbstractIncomingMessa
         return
     try:
         await _with_outage_retry(consumer, [envelope for _, envelope in parsed])
-    except Exception:
+    except Exception:  # noqa: BLE001 - find the failing one: retry them one at a time
         for message, envelope in parsed:
             await _handle_one(consumer, message, envelope)
         return

@@ -72,7 +72,7 @@ def _operations_router(service: str) -> APIRouter:
 async def _safe(check: ReadinessCheck) -> bool:
     try:
         return await asyncio.wait_for(check(), timeout=2)
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure means not ready
         return False
 
 
@@ -140,6 +140,7 @@ def configure_logging(settings: Settings) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def serve(app: FastAPI, settings: Settings, service: str) -> None:

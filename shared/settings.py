@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     reporting_url: str = ""
     public_url: str = "http://127.0.0.1:8000"
 
+    relay: bool = True  # run the service's relay in this process (off: a separate relay runs it)
     relay_poll_seconds: float = 2.0
     relay_batch: int = 500
     max_body_bytes: int = 256 * 1024

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from functools import partial
+from typing import Any
 
 from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from services.intake.channels import CHANNELS
-from services.intake.store import SCHEMA, Writer, open_submissions
+from services.intake.store import SCHEMA, Submissions, Writer, open_submissions
 from services.intake.wire import WIRE
 from shared.db import create_pool, ensure_schema
 from shared.problems import Problem, problem_response
@@ -28,15 +29,21 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     submissions = await asyncio.to_thread(open_submissions, settings)
     pool = await create_pool(settings, max_size=2)
     writer = Writer(submissions)
-    relay = Relay(settings, "intake", EventLog.of(submissions), translator(submissions, WIRE))
     app.state.writer, app.state.submissions = writer, submissions
     app.state.readiness = {"database": database_check(pool)}
     try:
-        async with background(writer.run(), relay.run()):
+        async with background(writer.run(), *_relay(settings, submissions)):
             yield
     finally:
         await pool.close()
         submissions.close()
+
+
+def _relay(settings: Settings, submissions: Submissions) -> list[Coroutine[Any, Any, None]]:
+    if not settings.relay:
+        return []
+    relay = Relay(settings, "intake", EventLog.of(submissions), translator(submissions, WIRE))
+    return [relay.run()]
 
 
 async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:

@@ -171,7 +171,7 @@ class Writer:
             pending = [item for item, _ in batch]
             try:
                 outcomes = await asyncio.to_thread(self._commit, pending)
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - every waiter hears of the failure
                 log.warning("commit of %d submissions failed: %s", len(batch), error)
                 for _, future in batch:
                     if not future.done():

@@ -30,12 +30,16 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     await ensure_schema(settings, SCHEMA)
     cases = await asyncio.to_thread(open_cases, settings)
     pool = await create_pool(settings, max_size=2)
-    relay = Relay(settings, "workflow", EventLog.of(cases), translator(cases, WIRE))
     consuming = asyncio.Event()
     app.state.cases = cases
     app.state.readiness = {"database": database_check(pool), "consumer": flag_check(consuming)}
     try:
-        async with background(relay.run(), run_consumer(settings, consumer(cases), consuming)):
+        jobs = [run_consumer(settings, consumer(cases), consuming)]
+        if settings.relay:
+            jobs.append(
+                Relay(settings, "workflow", EventLog.of(cases), translator(cases, WIRE)).run()
+            )
+        async with background(*jobs):
             yield
     finally:
         await pool.close()

@@ -1,0 +1,47 @@
+"""Events and forms for tests, built through the real contracts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+from shared.channels import Channel
+from shared.events import CaseOpened, ComplaintReceived, Envelope, seal
+from shared.sop import Kind
+from shared.tracking_code import new_code
+
+
+def complaint_received(
+    case_id: UUID | None = None,
+    *,
+    received_at: datetime | None = None,
+    channel: Channel = Channel.WEB,
+    agency: str = "dpmptsp-gresik",
+) -> Envelope:
+    """A ComplaintReceived envelope as intake's relay would publish it."""
+    case_id = case_id or uuid4()
+    at = received_at or datetime.now(UTC)
+    data = ComplaintReceived(
+        case_id=case_id,
+        tracking_code=new_code(),
+        kind=Kind.COMPLAINT,
+        channel=channel,
+        received_at=at,
+    )
+    return seal(data, subject=case_id, version=1, time=at, agency=agency)
+
+
+def case_opened(received: Envelope, *, step: str = "identification") -> Envelope:
+    """Workflow's CaseOpened for a received complaint."""
+    data = received.data
+    assert isinstance(data, ComplaintReceived)
+    opened = CaseOpened(
+        case_id=data.case_id,
+        kind=data.kind,
+        tracking_code=data.tracking_code,
+        channel=data.channel,
+        received_at=data.received_at,
+        sop_version="2023.1",
+        current_step=step,
+    )
+    return seal(opened, subject=data.case_id, version=1, time=data.received_at, agency="x")

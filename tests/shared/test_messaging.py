@@ -1,0 +1,102 @@
+"""The consumer loop against a real broker: poison is parked, outages are waited out."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+
+import pytest
+
+from shared.events import Envelope
+from shared.messaging import Consumer, parking_queue, run_consumer
+from shared.service import background
+from shared.settings import Settings
+from tests.bus import Bus, bus
+from tests.polling import eventually
+from tests.samples import complaint_received
+
+
+@pytest.fixture
+def limited(settings: Settings) -> Settings:
+    return settings.model_copy(update={"delivery_limit": 3})
+
+
+@pytest.fixture
+async def test_bus(limited: Settings) -> AsyncIterator[Bus]:
+    async with bus(limited) as connected:
+        yield connected
+
+
+class Recorder:
+    """A handler that records what it saw and fails on demand."""
+
+    def __init__(self, *, poison: set[str] = frozenset(), outages: int = 0) -> None:
+        self.handled: list[str] = []
+        self.attempts: Counter[str] = Counter()
+        self.poison, self.outages = poison, outages
+
+    async def __call__(self, envelopes: Sequence[Envelope]) -> None:
+        for envelope in envelopes:
+            self.attempts[envelope.id] += 1
+            if envelope.id in self.poison:
+                raise RuntimeError("cannot handle this one")
+        if self.outages:
+            self.outages -= 1
+            raise ConnectionRefusedError("database down")
+        self.handled.extend(envelope.id for envelope in envelopes)
+
+
+async def test_a_failing_message_is_parked_after_the_delivery_limit_and_the_rest_flow(
+    limited: Settings, test_bus: Bus
+) -> None:
+    poison, *good = [complaint_received() for _ in range(6)]
+    recorder = Recorder(poison={poison.id})
+    await test_bus.publish(poison, *good)
+    consumer = Consumer("reporting", recorder, max_batch=10)
+    async with background(run_consumer(limited, consumer, asyncio.Event())):
+
+        async def parked() -> bool:
+            return await test_bus.depth(parking_queue("reporting")) == 1
+
+        assert await eventually(parked, within=15)
+        assert await eventually(lambda: _all(recorder.handled, good), within=5)
+    assert recorder.attempts[poison.id] >= limited.delivery_limit
+    [dead] = await test_bus.take(parking_queue("reporting"), 1)
+    assert dead.message_id == poison.id
+
+
+async def test_broken_and_unknown_messages_are_parked_without_reaching_the_handler(
+    limited: Settings, test_bus: Bus
+) -> None:
+    recorder = Recorder()
+    good = complaint_received()
+    await test_bus.publish_raw(b"{not json", "intake.ComplaintReceived.v1", "broken")
+    unknown = b'{"specversion":"1.0","id":"u1","source":"/x","type":"aduan.Nope.v1","data":{}}'
+    await test_bus.publish_raw(unknown, "intake.Nope.v1", "unknown")
+    await test_bus.publish(good)
+    async with background(run_consumer(limited, Consumer("reporting", recorder), asyncio.Event())):
+        assert await eventually(lambda: _all(recorder.handled, [good]), within=10)
+
+        async def both_parked() -> bool:
+            return await test_bus.depth(parking_queue("reporting")) == 2
+
+        assert await eventually(both_parked, within=10)
+    parked = {message.message_id for message in await test_bus.take(parking_queue("reporting"), 2)}
+    assert parked == {"broken", "unknown"}
+    assert recorder.attempts == Counter({good.id: 1})
+
+
+async def test_an_outage_is_retried_in_place_without_spending_deliveries(
+    limited: Settings, test_bus: Bus
+) -> None:
+    recorder = Recorder(outages=limited.delivery_limit + 2)
+    envelope = complaint_received()
+    await test_bus.publish(envelope)
+    async with background(run_consumer(limited, Consumer("reporting", recorder), asyncio.Event())):
+        assert await eventually(lambda: _all(recorder.handled, [envelope]), within=20)
+    assert await test_bus.depth(parking_queue("reporting")) == 0
+
+
+async def _all(handled: list[str], expected: list[Envelope]) -> bool:
+    return set(handled) >= {envelope.id for envelope in expected}

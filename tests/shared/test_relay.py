@@ -1,0 +1,166 @@
+"""The relay: in order, past gaps, once per service, and safe to kill at the worst moment."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+
+from services.intake.app import create_app as create_intake
+from services.intake.store import Submissions
+from services.intake.wire import WIRE
+from services.reporting.app import create_app as create_reporting
+from shared.events import decode
+from shared.relay import EventLog, Relay, translator
+from shared.service import background
+from shared.settings import Settings
+from tests.bus import bus
+from tests.conftest import serving
+from tests.polling import eventually
+
+
+class Killed(BaseException):
+    """The process died: nothing after this line of the relay ran."""
+
+
+class KilledBeforeSavingPosition(Relay):
+    """Publishes a batch, then dies before it can store its new position."""
+
+    async def save_position(self, conn: Any, position: int) -> None:
+        raise Killed
+
+
+@dataclass
+class Intake:
+    http: httpx.AsyncClient
+    submissions: Submissions
+    settings: Settings
+
+    async def post(self, count: int) -> None:
+        for number in range(count):
+            form = {"text": f"Pengaduan ke-{number} tentang pelayanan loket."}
+            answer = await self.http.post("/intake/v1/complaints", json=form)
+            assert answer.status_code == 201, answer.text
+
+    def relay(self, kind: type[Relay] = Relay) -> Relay:
+        log = EventLog.of(self.submissions)
+        return kind(self.settings, "intake", log, translator(self.submissions, WIRE))
+
+
+@pytest.fixture
+async def intake(settings: Settings) -> AsyncIterator[Intake]:
+    """Intake in this process with its own relay switched off: the test runs relays."""
+    quiet = settings.model_copy(update={"relay": False})
+    app = create_intake(quiet)
+    async with serving(app) as http:
+        yield Intake(http, app.state.submissions, quiet)
+
+
+async def relay_position(settings: Settings) -> int:
+    conn = await asyncpg.connect(settings.postgres_dsn())
+    try:
+        value = await conn.fetchval("SELECT position FROM intake.relay_position")
+    except asyncpg.UndefinedTableError:  # no relay has run yet
+        value = 0
+    finally:
+        await conn.close()
+    return int(value or 0)
+
+
+def handled_by_reporting() -> float:
+    labels = {"service": "reporting", "outcome": "handled"}
+    return REGISTRY.get_sample_value("aduan_events_consumed_total", labels) or 0.0
+
+
+async def test_a_relay_killed_before_saving_its_position_causes_no_double_count(
+    settings: Settings, intake: Intake
+) -> None:
+    year = datetime.now(ZoneInfo(settings.timezone)).year
+    async with serving(create_reporting(settings)) as reporting:
+
+        async def rekap_total() -> int:
+            total: int = (await reporting.get(f"/reporting/v1/rekap?year={year}")).json()["total"]
+            return total
+
+        await intake.post(5)
+        with pytest.raises(Killed):
+            await intake.relay(KilledBeforeSavingPosition).run()
+        assert await relay_position(settings) == 0
+        assert await eventually(lambda: _is(rekap_total, 5), within=10)
+        before = handled_by_reporting()
+
+        async with background(intake.relay().run()):
+            assert await eventually(lambda: _is(lambda: relay_position(settings), 5), within=10)
+            assert await eventually(lambda: _grew(before, by=5), within=10)
+        assert await rekap_total() == 5
+
+
+async def test_the_relay_publishes_in_order_across_notification_id_gaps(
+    settings: Settings, intake: Intake
+) -> None:
+    await intake.post(2)
+    conn = await asyncpg.connect(settings.postgres_dsn())
+    try:  # ids burnt by rolled-back inserts are never given back: the log gets a gap
+        await conn.execute("SELECT setval('intake.submissions_events_notification_id_seq', 7)")
+        await intake.post(2)
+        ids = [
+            r[0] for r in await conn.fetch("SELECT notification_id FROM intake.submissions_events")
+        ]
+    finally:
+        await conn.close()
+    assert sorted(ids) == [1, 2, 8, 9]
+    async with bus(settings) as connected, background(intake.relay().run()):
+        assert await eventually(lambda: _is(lambda: relay_position(settings), 9), within=10)
+        messages = await connected.take("aduan.workflow", 4)
+    codes = [decode(message.body).data.model_dump()["tracking_code"] for message in messages]
+    assert len(codes) == 4
+    order = await _codes_in_log_order(settings)
+    assert codes == order
+
+
+async def test_only_one_relay_of_a_service_is_active(settings: Settings, intake: Intake) -> None:
+    await intake.post(3)
+    async with bus(settings) as connected, background(intake.relay().run(), intake.relay().run()):
+        assert await eventually(lambda: _is(lambda: relay_position(settings), 3), within=10)
+        conn = await asyncpg.connect(settings.postgres_dsn())
+        try:
+            held = await conn.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+        finally:
+            await conn.close()
+        await intake.post(3)
+        assert await eventually(lambda: _is(lambda: relay_position(settings), 6), within=10)
+        assert held == 1
+        assert await connected.depth("aduan.workflow") == 6
+
+
+async def _codes_in_log_order(settings: Settings) -> list[str]:
+    conn = await asyncpg.connect(settings.postgres_dsn())
+    try:
+        rows = await conn.fetch(
+            "SELECT tracking_code FROM intake.submission_index i JOIN intake.submissions_events e "
+            "ON e.originator_id = i.case_id ORDER BY e.notification_id"
+        )
+    finally:
+        await conn.close()
+    return [row[0] for row in rows]
+
+
+async def _is(probe: Any, expected: int) -> bool:
+    value = await probe()
+    return bool(value == expected)
+
+
+async def _grew(before: float, *, by: int) -> bool:
+    await asyncio.sleep(0)
+    return handled_by_reporting() >= before + by

@@ -1,0 +1,65 @@
+"""A TCP proxy the test controls: open it to pass traffic, cut it to make an outage."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from tests.infrastructure import free_port
+
+
+class TcpProxy:
+    """Forwards 127.0.0.1:<port> to a target; `cut()` drops and refuses connections."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self.is_open = True
+        self._server: asyncio.Server | None = None
+        self._pipes: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        """Start listening."""
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+
+    async def stop(self) -> None:
+        """Stop listening and drop every connection."""
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    def cut(self) -> None:
+        """Make the target unreachable: existing connections drop, new ones are refused."""
+        self.is_open = False
+        for writer in list(self._pipes):
+            writer.close()
+        self._pipes.clear()
+
+    def restore(self) -> None:
+        """Let traffic through again."""
+        self.is_open = True
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.is_open:
+            writer.close()
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        self._pipes.update({writer, up_writer})
+        await asyncio.gather(
+            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+        )
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            self._pipes.discard(writer)
+            with contextlib.suppress(Exception):
+                writer.close()
