@@ -132,6 +132,8 @@ def problem_response(problem: Problem, instance: str = "") -> JSONResponse:
 def field_error(error: dict[str, Any]) -> dict[str, str]:
     """One pydantic error as {field, code, message}, the field without the 'body' prefix."""
     loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+    if error["type"] == "json_invalid":  # its location is a character offset, not a field
+        loc = []
     template = MESSAGES.get(error["type"])
     ctx = {key: str(value) for key, value in (error.get("ctx") or {}).items()}
     try:

@@ -68,7 +68,9 @@ class Settings(BaseSettings):
         db = quote(dbname or self.postgres_db, safe="")
         return f"postgresql://{auth}@{self.postgres_host}:{self.postgres_port}/{db}"
 
-    def eventsourcing_env(self, *, schema: str, recorder_topic: str = "") -> dict[str, str]:
+    def eventsourcing_env(
+        self, *, schema: str, recorder_topic: str = "", connect_timeout: int = 5
+    ) -> dict[str, str]:
         """The environment the eventsourcing library reads its PostgreSQL settings from."""
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -82,7 +84,7 @@ class Settings(BaseSettings):
             "POSTGRES_MAX_OVERFLOW": str(self.postgres_pool_size),
             "POSTGRES_PRE_PING": "y",
             "POSTGRES_LOCK_TIMEOUT": "5",
-            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_CONNECT_TIMEOUT": str(connect_timeout),
         }
         if recorder_topic:
             env["APPLICATION_RECORDER_TOPIC"] = recorder_topic

@@ -44,4 +44,6 @@ def case_opened(received: Envelope, *, step: str = "identification") -> Envelope
         sop_version="2023.1",
         current_step=step,
     )
-    return seal(opened, subject=data.case_id, version=1, time=data.received_at, agency="x")
+    return seal(
+        opened, subject=data.case_id, version=1, time=data.received_at, agency=received.agency
+    )

@@ -16,8 +16,14 @@ from uuid import UUID
 
 import psycopg
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.utils import retry
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
@@ -69,6 +75,17 @@ class SubmissionRecorder(PostgresApplicationRecorder):
             "INSERT INTO {}.personal_keys (ref, key) SELECT * FROM unnest(%s::uuid[], %s::bytea[])"
         ).format(schema)
 
+    # The library tries a failed insert ten times; a person waiting for a receipt should hear
+    # within seconds that the store is down (503, try again), not after a minute.
+    @retry((InterfaceError, OperationalError), max_attempts=3, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Insert with a short retry; the library's own retry is bypassed."""
+        insert = PostgresApplicationRecorder.insert_events.__wrapped__
+        result: Sequence[int] | None = insert(self, stored_events, **kwargs)
+        return result
+
     def _insert_events(
         self,
         curs: psycopg.Cursor[DictRow],
@@ -111,7 +128,8 @@ class Submissions(Application[UUID]):
 def open_submissions(settings: Settings) -> Submissions:
     """The application on this deployment's database (creates its tables)."""
     topic = f"{SubmissionRecorder.__module__}:{SubmissionRecorder.__qualname__}"
-    return Submissions(env=settings.eventsourcing_env(schema=SCHEMA, recorder_topic=topic))
+    env = settings.eventsourcing_env(schema=SCHEMA, recorder_topic=topic, connect_timeout=2)
+    return Submissions(env=env)
 
 
 Build = Callable[[str], Submission]

@@ -31,7 +31,7 @@ async def test_bus(limited: Settings) -> AsyncIterator[Bus]:
 class Recorder:
     """A handler that records what it saw and fails on demand."""
 
-    def __init__(self, *, poison: set[str] = frozenset(), outages: int = 0) -> None:
+    def __init__(self, *, poison: frozenset[str] = frozenset(), outages: int = 0) -> None:
         self.handled: list[str] = []
         self.attempts: Counter[str] = Counter()
         self.poison, self.outages = poison, outages
@@ -51,7 +51,7 @@ async def test_a_failing_message_is_parked_after_the_delivery_limit_and_the_rest
     limited: Settings, test_bus: Bus
 ) -> None:
     poison, *good = [complaint_received() for _ in range(6)]
-    recorder = Recorder(poison={poison.id})
+    recorder = Recorder(poison=frozenset({poison.id}))
     await test_bus.publish(poison, *good)
     consumer = Consumer("reporting", recorder, max_batch=10)
     async with background(run_consumer(limited, consumer, asyncio.Event())):

@@ -1,0 +1,205 @@
+"""The web form endpoints: durable 201s, idempotency, specific 4xx, never a half-written state."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from services.intake.app import create_app
+from services.intake.personal_data import PersonalKey
+from services.intake.store import Submissions
+from shared.settings import Settings
+from shared.tracking_code import normalize
+from tests.conftest import serving
+from tests.tcp_proxy import TcpProxy
+
+FORM: dict[str, Any] = {
+    "text": "Izin usaha saya belum selesai setelah tiga minggu.",
+    "category": "perizinan_berusaha",
+    "contact": {
+        "name": "Siti Aminah",
+        "phone": "0812-3456-7890",
+        "email": "siti.aminah@example.id",
+        "nik": "3525014101900001",
+        "address": "Jl. Veteran 12, Gresik",
+    },
+}
+
+
+@dataclass
+class Intake:
+    http: httpx.AsyncClient
+    submissions: Submissions
+    settings: Settings
+
+    async def stored_rows(self) -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(self.settings.postgres_dsn())
+        try:
+            return await conn.fetch("SELECT topic, state FROM intake.submissions_events")
+        finally:
+            await conn.close()
+
+
+@pytest.fixture
+async def intake(settings: Settings) -> AsyncIterator[Intake]:
+    app = create_app(settings.model_copy(update={"relay": False}))
+    async with serving(app) as http:
+        yield Intake(http, app.state.submissions, settings)
+
+
+async def test_a_complaint_is_stored_and_answered_with_a_readable_code(intake: Intake) -> None:
+    answer = await intake.http.post("/intake/v1/complaints", json=FORM)
+    assert answer.status_code == 201
+    code = answer.json()["tracking_code"]
+    assert normalize(code) == code
+    assert answer.headers["location"] == f"/reporting/v1/track/{code}"
+    [row] = await intake.stored_rows()
+    assert row["topic"].endswith("Submission.ComplaintReceived")
+
+
+async def test_a_consultation_is_stored_as_one(intake: Intake) -> None:
+    answer = await intake.http.post("/intake/v1/consultations", json={"text": "Cara membuat NIB?"})
+    assert answer.status_code == 201
+    [row] = await intake.stored_rows()
+    assert row["topic"].endswith("Submission.ConsultationReceived")
+
+
+MEGABYTE_TEXT = json.dumps({"text": "a" * 1_000_000}).encode()
+
+BAD_REQUESTS: dict[str, tuple[bytes, str, int, set[str]]] = {
+    "wrong types": (json.dumps({"text": 123, "anonymous": "yes"}).encode(), "", 422, {"text"}),
+    "missing text": (json.dumps({"category": "biaya"}).encode(), "", 422, {"text"}),
+    "empty body": (b"", "", 422, {"body"}),
+    "empty object": (b"{}", "", 422, {"text"}),
+    "blank text": (json.dumps({"text": "          "}).encode(), "", 422, {"text"}),
+    "one megabyte of text": (MEGABYTE_TEXT, "", 413, set()),
+    "invalid json": (b'{"text": "abc', "", 422, {"body"}),
+    "json array": (b"[]", "", 422, {"body"}),
+    "unknown field": (json.dumps({**FORM, "priority": "high"}).encode(), "", 422, {"priority"}),
+    "unknown category": (json.dumps({**FORM, "category": "x"}).encode(), "", 422, {"category"}),
+    "bad email": (
+        json.dumps({**FORM, "contact": {"email": "siti@"}}).encode(),
+        "",
+        422,
+        {"contact.email"},
+    ),
+    "bad phone": (
+        json.dumps({**FORM, "contact": {"phone": "12"}}).encode(),
+        "",
+        422,
+        {"contact.phone"},
+    ),
+    "bad nik": (json.dumps({**FORM, "contact": {"nik": "123"}}).encode(), "", 422, {"contact.nik"}),
+    "anonymous with identity": (
+        json.dumps({**FORM, "anonymous": True}).encode(),
+        "",
+        422,
+        {"contact"},
+    ),
+    "form encoded": (b"text=halo", "application/x-www-form-urlencoded", 422, {"body"}),
+}
+
+
+@pytest.mark.parametrize("case", BAD_REQUESTS, ids=list(BAD_REQUESTS))
+async def test_bad_input_gets_a_specific_problem_and_stores_nothing(
+    intake: Intake, case: str
+) -> None:
+    body, content_type, status, fields = BAD_REQUESTS[case]
+    headers = {"content-type": content_type or "application/json"}
+    answer = await intake.http.post("/intake/v1/complaints", content=body, headers=headers)
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    problem = answer.json()
+    assert problem["status"] == status
+    assert problem["detail"]
+    assert {error["field"] for error in problem.get("errors", [])} >= fields
+    assert all(error["message"] for error in problem.get("errors", []))
+    assert await intake.stored_rows() == []
+
+
+async def test_a_repeated_idempotency_key_returns_the_original_code(intake: Intake) -> None:
+    headers = {"Idempotency-Key": "form-2026-11-29-0001"}
+    answers = [
+        await intake.http.post("/intake/v1/complaints", json=FORM, headers=headers)
+        for _ in range(3)
+    ]
+    assert [a.status_code for a in answers] == [201, 200, 200]
+    assert len({a.json()["tracking_code"] for a in answers}) == 1
+    assert answers[1].headers["idempotent-replayed"] == "true"
+    assert len(await intake.stored_rows()) == 1
+
+
+async def test_an_idempotency_key_reused_for_other_content_is_refused(intake: Intake) -> None:
+    headers = {"Idempotency-Key": "reused-key"}
+    first = await intake.http.post("/intake/v1/complaints", json=FORM, headers=headers)
+    other = {**FORM, "text": "Ini pengaduan yang lain sama sekali."}
+    second = await intake.http.post("/intake/v1/complaints", json=other, headers=headers)
+    assert first.status_code == 201
+    assert second.status_code == 422
+    assert second.json()["type"] == "/problems/idempotency-key-reused"
+    assert len(await intake.stored_rows()) == 1
+
+
+async def test_identity_and_text_never_sit_in_clear_in_the_event_store(intake: Intake) -> None:
+    answer = await intake.http.post("/intake/v1/complaints", json=FORM)
+    assert answer.status_code == 201
+    [row] = await intake.stored_rows()
+    stored = bytes(row["state"]).decode()
+    for value in (*FORM["contact"].values(), "+6281234567890", FORM["text"], "Siti"):
+        assert value not in stored
+    event = json.loads(stored)
+    key = await _personal_key(intake.settings, event["personal_ref"]["_data_"])
+    opened = key.open(event["sealed"])
+    assert opened["text"] == FORM["text"]
+    assert opened["contact"]["phone"] == "+6281234567890"
+
+
+async def test_an_anonymous_complaint_stores_no_identity(intake: Intake) -> None:
+    form = {"text": "Ada pungutan di loket tiga.", "anonymous": True, "category": "pungli"}
+    assert (await intake.http.post("/intake/v1/complaints", json=form)).status_code == 201
+    [row] = await intake.stored_rows()
+    event = json.loads(bytes(row["state"]))
+    key = await _personal_key(intake.settings, event["personal_ref"]["_data_"])
+    assert key.open(event["sealed"]) == {"text": form["text"], "contact": None}
+    assert event["anonymous"] is True
+
+
+async def test_a_database_outage_is_a_503_not_a_500_and_nothing_half_written(
+    settings: Settings,
+) -> None:
+    proxy = TcpProxy(settings.postgres_host, settings.postgres_port)
+    await proxy.start()
+    proxied = settings.model_copy(update={"relay": False, "postgres_port": proxy.port})
+    try:
+        app = create_app(proxied)
+        async with serving(app) as http:
+            proxy.cut()
+            down = await http.post("/intake/v1/complaints", json=FORM)
+            proxy.restore()
+            up = await http.post("/intake/v1/complaints", json=FORM)
+    finally:
+        await proxy.stop()
+    assert down.status_code == 503
+    assert down.headers["retry-after"]
+    assert down.json()["type"] == "/problems/store-unavailable"
+    assert up.status_code == 201
+    intake = Intake(http, app.state.submissions, settings)
+    assert len(await intake.stored_rows()) == 1
+
+
+async def _personal_key(settings: Settings, ref_hex: str) -> PersonalKey:
+    from uuid import UUID
+
+    ref = UUID(ref_hex)
+    conn = await asyncpg.connect(settings.postgres_dsn())
+    try:
+        key = await conn.fetchval("SELECT key FROM intake.personal_keys WHERE ref = $1", ref)
+    finally:
+        await conn.close()
+    return PersonalKey(ref, bytes(key))

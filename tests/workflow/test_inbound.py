@@ -1,0 +1,53 @@
+"""Workflow opens exactly one case per submission, however often the message comes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from prometheus_client import REGISTRY
+
+from services.reporting.app import create_app as create_reporting
+from services.workflow.app import create_app as create_workflow
+from shared.settings import Settings
+from tests.bus import bus
+from tests.conftest import serving
+from tests.polling import eventually
+from tests.samples import complaint_received
+
+
+def handled(service: str) -> float:
+    labels = {"service": service, "outcome": "handled"}
+    return REGISTRY.get_sample_value("aduan_events_consumed_total", labels) or 0.0
+
+
+async def test_a_message_delivered_twice_opens_one_case_counted_once(settings: Settings) -> None:
+    received = complaint_received()
+    year = datetime.now(ZoneInfo(settings.timezone)).year
+    workflow_before, reporting_before = handled("workflow"), handled("reporting")
+    async with (
+        serving(create_workflow(settings)),
+        serving(create_reporting(settings)) as reporting,
+        bus(settings) as connected,
+    ):
+        await connected.publish(received)
+        await connected.publish(received)
+
+        async def both_copies_and_the_case_handled() -> bool:
+            return (
+                handled("workflow") >= workflow_before + 2
+                and handled("reporting") >= reporting_before + 3
+            )
+
+        assert await eventually(both_copies_and_the_case_handled, within=15)
+        rekap = (await reporting.get(f"/reporting/v1/rekap?year={year}")).json()
+    conn = await asyncpg.connect(settings.postgres_dsn())
+    try:
+        opened = await conn.fetchval("SELECT count(*) FROM workflow.cases_events")
+        summaries = await conn.fetchval("SELECT count(*) FROM reporting.case_summary")
+    finally:
+        await conn.close()
+    assert opened == 1
+    assert summaries == 1
+    assert rekap["total"] == 1
