@@ -95,6 +95,14 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"description": "Problem", **PROBLEM_SCHEMA} for status in statuses}
 
 
+# FastAPI's own English details, as the office's users should read them.
+FRAMEWORK_DETAILS: dict[str, str] = {
+    "There was an error parsing the body": "Isi permintaan tidak dapat dibaca (bukan JSON UTF-8).",
+    "Not Found": "Alamat tidak ditemukan.",
+    "Method Not Allowed": "Metode ini tidak diizinkan di alamat ini.",
+}
+
+
 class Problem(Exception):
     """An error the API answers with: status, a short title, a specific detail."""
 
@@ -157,6 +165,7 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
+    detail = FRAMEWORK_DETAILS.get(detail, detail)
     problem = Problem(exc.status_code, detail, headers=dict(exc.headers or {}))
     return problem_response(problem, request.url.path)
 

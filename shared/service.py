@@ -7,17 +7,19 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from functools import partial
 from typing import Any
 
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import Pool
 from shared.metrics import HTTP_LATENCY
-from shared.problems import BodyLimit, install_problem_handlers
+from shared.problems import PROBLEM_SCHEMA, BodyLimit, install_problem_handlers
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,23 @@ def create_service_app(
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(HttpMetrics, service=service)
     app.include_router(_operations_router(service))
+    app.openapi = partial(_problem_openapi, app)  # type: ignore[method-assign]
     return app
+
+
+def _problem_openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's OpenAPI with every error response documented as problem+json."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                for status, response in operation.get("responses", {}).items():
+                    if status[0] in "45":
+                        response["content"] = PROBLEM_SCHEMA["content"]
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(unused, None)
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def _operations_router(service: str) -> APIRouter:

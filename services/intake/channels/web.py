@@ -28,7 +28,9 @@ IdempotencyKey = Annotated[
     ),
 ]
 
-RESPONSES = {200: {"description": "A repeat of an earlier submission"}} | problems(413, 422, 503)
+RESPONSES = {200: {"description": "A repeat of an earlier submission"}} | problems(
+    400, 413, 422, 503
+)
 
 
 def _draft(kind: Kind, form: WebForm, settings: CurrentSettings, key: str | None) -> Draft:
