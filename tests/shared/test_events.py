@@ -1,0 +1,57 @@
+"""Wire contracts: CloudEvents 1.0 out, validated contracts in, anything else refused."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shared.events import ComplaintReceived, InvalidMessage, decode, encode
+from tests.samples import case_opened, complaint_received
+
+
+def test_an_envelope_survives_the_wire() -> None:
+    received = complaint_received()
+    assert decode(encode(received)) == received
+    opened = case_opened(received)
+    assert decode(encode(opened)) == opened
+
+
+def test_the_wire_form_is_a_structured_cloudevent() -> None:
+    received = complaint_received()
+    body = json.loads(encode(received))
+    assert body["specversion"] == "1.0"
+    assert body["type"] == "aduan.ComplaintReceived.v1"
+    assert body["source"] == "/aduan/intake"
+    assert body["subject"] == str(received.subject)
+    assert body["agency"] == received.agency
+    assert body["streamversion"] == 1
+    assert set(body["data"]) >= {"case_id", "tracking_code", "kind", "channel", "received_at"}
+
+
+def test_a_republished_event_keeps_its_id() -> None:
+    received = complaint_received()
+    again = complaint_received(received.subject, received_at=received.time)
+    assert again.id == received.id
+
+
+def test_fields_a_newer_producer_adds_are_ignored() -> None:
+    body = json.loads(encode(complaint_received()))
+    body["data"]["added_later"] = "ok"
+    assert isinstance(decode(json.dumps(body).encode()).data, ComplaintReceived)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"{",
+        b"[]",
+        b"\xff\xfe",
+        b'{"specversion":"1.0","id":"1","source":"/x","type":"aduan.Unknown.v1"}',
+        b'{"specversion":"1.0","id":"1","source":"/x","type":"aduan.CaseOpened.v1","data":{}}',
+    ],
+)
+def test_what_is_not_a_valid_event_is_invalid(body: bytes) -> None:
+    with pytest.raises(InvalidMessage):
+        decode(body)

@@ -1,0 +1,59 @@
+"""The shape of the project: what may import what, and one command per service everywhere."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import yaml
+
+from deploy.local import _processes
+from shared.asyncapi import document
+from shared.settings import SERVICES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_services_never_import_each_other() -> None:
+    for service in SERVICES:
+        for path in (ROOT / "services" / service).rglob("*.py"):
+            others = {
+                name
+                for name in imported_modules(path)
+                if name.startswith("services.") and not name.startswith(f"services.{service}")
+            }
+            assert not others, f"{path.relative_to(ROOT)} imports {others}"
+
+
+def test_shared_imports_no_service() -> None:
+    for path in (ROOT / "shared").rglob("*.py"):
+        assert not {n for n in imported_modules(path) if n.startswith("services")}, path
+
+
+def test_compose_runs_the_commands_make_up_runs() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    local = _processes()
+    for service in SERVICES:
+        assert compose[service]["command"] == ["python", "-m", f"services.{service}"]
+        assert local[service][1:] == ["-m", f"services.{service}"]
+        assert "healthcheck" in compose[service]
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    for service in SERVICES:
+        assert f"location /{service}/" in nginx
+
+
+def test_the_asyncapi_document_is_current() -> None:
+    written = json.loads((ROOT / "docs" / "asyncapi.json").read_text())
+    assert written == document(), "regenerate: python -m shared.asyncapi > docs/asyncapi.json"
