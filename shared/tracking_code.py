@@ -36,7 +36,8 @@ def _is_valid(chars: str) -> bool:
 
 def new_code() -> str:
     """A fresh random code, formatted XXXX-XXXX."""
-    payload = "".join(secrets.choice(ALPHABET) for _ in range(_RANDOM_LENGTH))
+    bits = secrets.randbits(5 * _RANDOM_LENGTH)
+    payload = "".join(ALPHABET[(bits >> (5 * i)) & 31] for i in range(_RANDOM_LENGTH))
     chars = payload + _check_character(payload)
     return f"{chars[:4]}-{chars[4:]}"
 

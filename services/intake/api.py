@@ -12,12 +12,12 @@ from services.intake.store import Writer
 from shared.settings import Settings
 
 
-def _writer(request: Request) -> Writer:
+async def _writer(request: Request) -> Writer:
     writer: Writer = request.app.state.writer
     return writer
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 from services.intake.personal_data import PersonalKey
@@ -53,7 +53,7 @@ class Receipt:
 def to_pending(draft: Draft) -> Pending:
     """Seal the text and identity under a new personal key; anonymous means no identity."""
     key = PersonalKey.new()
-    contact = None if draft.anonymous or draft.contact is None else asdict(draft.contact)
+    contact = None if draft.anonymous or draft.contact is None else vars(draft.contact)
     sealed = key.seal({"text": draft.text, "contact": contact})
     case_id = submission_id(draft.channel, draft.message_id)
 

@@ -20,12 +20,12 @@ from shared.tracking_code import normalize
 router = APIRouter(prefix="/v1", tags=["reporting"])
 
 
-def _pool(request: Request) -> db.Pool:
+async def _pool(request: Request) -> db.Pool:
     pool: db.Pool = request.app.state.pool
     return pool
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
