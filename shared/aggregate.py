@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate
 
@@ -16,7 +16,8 @@ class AgencyAggregate(Aggregate):
     class Created(Event, Aggregate.Created):
         pass
 
-    agency: str
+    if TYPE_CHECKING:  # set by each aggregate's creation event
+        agency: str
 
     def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
         """Stamp the agency on every event after creation."""

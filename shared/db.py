@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
@@ -52,6 +53,18 @@ async def ensure_database(settings: Settings) -> None:
         finally:
             await admin.close()
     else:
+        await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def setup_lock(settings: Settings, name: str) -> AsyncIterator[None]:
+    """Serialise a service's start-up DDL across processes (CREATE ... IF NOT EXISTS races)."""
+    await ensure_database(settings)
+    conn = await connect(settings)
+    try:
+        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", f"aduan.setup.{name}")
+        yield
+    finally:
         await conn.close()
 
 

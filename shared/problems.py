@@ -50,6 +50,12 @@ MESSAGES: dict[str, str] = {
     "extra_forbidden": "Kolom ini tidak dikenal.",
     "json_invalid": "Isi permintaan bukan JSON yang sah.",
     "enum": "Nilai tidak dikenal. Pilihan: {expected}.",
+    "is_instance_of": "Nilai tidak dikenal.",
+    "date_parsing": "Tanggal tidak sah (TTTT-BB-HH).",
+    "date_from_datetime_parsing": "Tanggal tidak sah (TTTT-BB-HH).",
+    "date_type": "Tanggal tidak sah (TTTT-BB-HH).",
+    "too_short": "Terlalu sedikit (minimal {min_length}).",
+    "too_long": "Terlalu banyak (maksimal {max_length}).",
     "literal_error": "Nilai tidak dikenal. Pilihan: {expected}.",
     "datetime_parsing": "Tanggal dan waktu tidak sah.",
     "datetime_type": "Tanggal dan waktu tidak sah.",
@@ -190,18 +196,25 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 
 class BodyLimit:
-    """ASGI middleware: refuse request bodies over `limit` bytes with 413, streaming or not."""
+    """ASGI middleware: refuse request bodies over the limit with 413, streaming or not.
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    (Starlette's own limiter answers the early refusal in text/plain, not problem+json.)
+    Uploads (paths ending in /attachments) get `upload_limit` instead.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int | None = None) -> None:
+        self.app, self.default, self.upload_limit = app, limit, upload_limit or limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        uploading = scope.get("path", "").endswith("/attachments")
+        limit = self.upload_limit if uploading else self.default
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            problem = Problem(413, _too_large(limit), code="too-large")
+            await problem_response(problem, scope.get("path", ""))(scope, receive, send)
             return
         received = 0
 
@@ -210,15 +223,12 @@ class BodyLimit:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.limit:
-                raise HTTPException(413, self._detail())
+            if received > limit:
+                raise HTTPException(413, _too_large(limit))
             return message
 
         await self.app(scope, counted, send)
 
-    def _detail(self) -> str:
-        return f"Isi permintaan melebihi batas {self.limit} byte."
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        problem = Problem(413, self._detail(), code="too-large")
-        await problem_response(problem, scope.get("path", ""))(scope, receive, send)
+def _too_large(limit: int) -> str:
+    return f"Isi permintaan melebihi batas {limit} byte."

@@ -169,7 +169,7 @@ class Relay:
         if not rows:
             RELAY_LAG.labels(self.service).set(0)
             return 0
-        envelopes = envelopes_of(rows, self.translate)
+        envelopes = await asyncio.to_thread(envelopes_of, rows, self.translate)
         await publish_confirmed(exchange, envelopes)
         EVENTS_PUBLISHED.labels(self.service).inc(len(envelopes))
         await self.save_position(conn, rows[-1]["notification_id"])

@@ -43,7 +43,9 @@ def create_service_app(
     app.state.settings = settings
     app.state.readiness = {}
     install_problem_handlers(app)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_attachment_bytes + 65536
+    )
     app.add_middleware(HttpMetrics, service=service)
     app.include_router(_operations_router(service))
     app.openapi = partial(_problem_openapi, app)  # type: ignore[method-assign]
@@ -56,6 +58,8 @@ def _problem_openapi(app: FastAPI) -> dict[str, Any]:
         schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
         for path in schema.get("paths", {}).values():
             for operation in path.values():
+                if "requestBody" in operation:  # an unreadable body: 400 before validation
+                    operation["responses"].setdefault("400", {"description": "Problem"})
                 for status, response in operation.get("responses", {}).items():
                     if status[0] in "45":
                         response["content"] = PROBLEM_SCHEMA["content"]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import time
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.working_time import OfficeHours, WorkingCalendar
 
 SERVICES = ("intake", "workflow", "reporting")
 
@@ -44,10 +47,26 @@ class Settings(BaseSettings):
     reporting_url: str = ""
     public_url: str = "http://127.0.0.1:8000"
 
+    auth_issuer: str = "aduan"
+    auth_audience: str = "aduan"
+    auth_jwks_url: str = ""  # empty: the built-in issuer of the workflow service
+    auth_public_keys: str = ""  # PEM public key(s) or a JWKS document, instead of a URL
+    auth_signing_key: SecretStr = SecretStr("")  # PEM; empty: workflow keeps its own in its DB
+    auth_token_minutes: int = 600
+
+    office_hours: dict[int, tuple[time, time]] = Field(
+        default_factory=lambda: {day: (time(8, 0), time(16, 0)) for day in range(5)}
+    )  # weekday (0 = Monday) -> opening, closing
+    clock: bool = True  # run the case clock's scanner in this process
+    clock_scan_seconds: float = 30.0
+    deadline_warning_days: tuple[int, ...] = (3, 1)
+    reopen_window_days: int = 10
+
     relay: bool = True  # run the service's relay in this process (off: a separate relay runs it)
     relay_poll_seconds: float = 2.0
     relay_batch: int = 500
     max_body_bytes: int = 256 * 1024
+    max_attachment_bytes: int = 10 * 1024 * 1024
     log_level: str = "info"
 
     def port(self, service: str) -> int:
@@ -100,6 +119,14 @@ class Settings(BaseSettings):
         parts = urlsplit(self.rabbitmq_management_url)
         base = urlunsplit((parts.scheme, f"{parts.hostname}:{parts.port or 15672}", "", "", ""))
         return base, (parts.username or "guest", parts.password or "guest")
+
+    def jwks_url(self) -> str:
+        """Where officers' token keys are published."""
+        return self.auth_jwks_url or f"{self.service_url('workflow')}/workflow/v1/auth/jwks.json"
+
+    def working_calendar(self) -> WorkingCalendar:
+        """The office calendar from these settings (without administrator overrides)."""
+        return WorkingCalendar(self.timezone, OfficeHours(dict(self.office_hours)))
 
     def redis_key(self, *parts: str) -> str:
         """A Redis key under this deployment's prefix."""

@@ -23,6 +23,9 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+OFFICE_ROLES: frozenset[Role] = frozenset(Role) - {Role.PEMOHON, Role.ANALIS}
+"""Roles that work on cases (the public and the analysts do not)."""
+
 ROLE_LABELS: dict[Role, str] = {
     Role.PEMOHON: "Pemohon",
     Role.PETUGAS: "Petugas Layanan",

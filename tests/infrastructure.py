@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import random
 import socket
 from urllib.parse import urlsplit, urlunsplit
 from uuid import uuid4
@@ -15,11 +17,16 @@ from shared.settings import Settings
 
 
 def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    """A TCP port nothing uses right now, below the ephemeral range (so no outgoing
+    connection's source port can take it between now and the server binding it)."""
+    while True:
+        port = random.randrange(20000, 32000)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def base_settings() -> Settings:
@@ -68,7 +75,9 @@ async def destroy_isolated(settings: Settings) -> None:
 def environment(settings: Settings) -> dict[str, str]:
     """The ADUAN_* variables that make a child process use these settings."""
     env = {}
-    for name, value in settings.model_dump().items():
-        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
-        env[f"ADUAN_{name.upper()}"] = str(raw)
+    for name, value in settings.model_dump(mode="json").items():
+        raw = getattr(settings, name)
+        if isinstance(raw, SecretStr):
+            value = raw.get_secret_value()
+        env[f"ADUAN_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
     return env

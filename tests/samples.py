@@ -37,6 +37,7 @@ def case_opened(received: Envelope, *, step: str = "identification") -> Envelope
     assert isinstance(data, ComplaintReceived)
     opened = CaseOpened(
         case_id=data.case_id,
+        at=data.received_at,
         kind=data.kind,
         tracking_code=data.tracking_code,
         channel=data.channel,

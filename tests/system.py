@@ -36,14 +36,23 @@ class System:
         return f"http://127.0.0.1:{self.settings.port(service)}"
 
     async def start(self, service: str, extra_env: dict[str, str] | None = None) -> None:
-        """Start one service and wait until it is ready."""
-        env = os.environ | environment(self.settings) | (extra_env or {})
-        log = (self.logs / f"{service}.log").open("ab")
-        self.processes[service] = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", f"services.{service}", env=env, stdout=log, stderr=log
-        )
-        log.close()
-        await self.wait_ready(service)
+        """Start one service and wait until it is ready (on another port if its was taken)."""
+        for _ in range(3):
+            env = os.environ | environment(self.settings) | (extra_env or {})
+            log = (self.logs / f"{service}.log").open("ab")
+            self.processes[service] = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", f"services.{service}", env=env, stdout=log, stderr=log
+            )
+            log.close()
+            try:
+                await self.wait_ready(service)
+                return
+            except AssertionError:
+                if "address already in use" not in self.log_tail(service, 5):
+                    raise
+                await self.processes[service].wait()
+                self.settings = self.settings.model_copy(update={f"{service}_port": free_port()})
+        raise AssertionError(f"{service}: no free port")
 
     async def wait_ready(self, service: str, within: float = 30) -> None:
         """Wait for /readyz; fail with the service's log if it dies or never gets ready."""

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from services.intake.channels import CHANNELS
 from services.intake.store import SCHEMA, Submissions, Writer, open_submissions
 from services.intake.wire import WIRE
-from shared.db import create_pool, ensure_schema
+from shared.db import create_pool, ensure_schema, setup_lock
 from shared.problems import Problem, problem_response
 from shared.relay import EventLog, Relay, translator
 from shared.service import background, create_service_app, database_check
@@ -25,8 +25,9 @@ from shared.settings import Settings
 @contextlib.asynccontextmanager
 async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     """Open the store, start the group-commit writer and the relay; close them at the end."""
-    await ensure_schema(settings, SCHEMA)
-    submissions = await asyncio.to_thread(open_submissions, settings)
+    async with setup_lock(settings, SCHEMA):
+        await ensure_schema(settings, SCHEMA)
+        submissions = await asyncio.to_thread(open_submissions, settings)
     pool = await create_pool(settings, max_size=2)
     writer = Writer(submissions)
     app.state.writer, app.state.submissions = writer, submissions

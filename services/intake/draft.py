@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.intake.personal_data import PersonalKey
 from services.intake.store import Pending, Writer
 from services.intake.submission import Received, Submission, submission_id
 from shared.channels import Channel
 from shared.problems import Problem
+from shared.sealing import SealingKey
 from shared.sop import Kind
 
 
@@ -52,7 +52,7 @@ class Receipt:
 
 def to_pending(draft: Draft) -> Pending:
     """Seal the text and identity under a new personal key; anonymous means no identity."""
-    key = PersonalKey.new()
+    key = SealingKey.new()
     contact = None if draft.anonymous or draft.contact is None else vars(draft.contact)
     sealed = key.seal({"text": draft.text, "contact": contact})
     case_id = submission_id(draft.channel, draft.message_id)

@@ -11,6 +11,7 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    StrictBool,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -51,7 +52,7 @@ Nik = Annotated[str, StringConstraints(pattern=r"^\d{16}$")]
 class ContactIn(BaseModel):
     """How to reach the complainant; every field optional."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     phone: Phone | None = None
@@ -71,12 +72,12 @@ class ContactIn(BaseModel):
 class WebForm(BaseModel):
     """The public complaint / consultation form."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     text: Text = Field(description="Isi pengaduan atau pertanyaan")
     category: Category | None = None
-    anonymous: bool = Field(default=False, description="Identitas tidak disimpan sama sekali")
-    confidential: bool = Field(default=False, description="Isi tidak ditampilkan ke publik")
+    anonymous: StrictBool = Field(default=False, description="Identitas tidak disimpan sama sekali")
+    confidential: StrictBool = Field(default=False, description="Isi tidak ditampilkan ke publik")
     contact: ContactIn | None = None
 
     @field_validator("contact")

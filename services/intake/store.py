@@ -27,9 +27,9 @@ from eventsourcing.utils import retry
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from services.intake.personal_data import PersonalKey
 from services.intake.submission import Submission
 from shared.metrics import EVENTS_STORED
+from shared.sealing import SealingKey
 from shared.settings import Settings
 from shared.tracking_code import new_code
 
@@ -93,7 +93,7 @@ class SubmissionRecorder(PostgresApplicationRecorder):
         **kwargs: Any,
     ) -> None:
         index: Sequence[IndexRow] = kwargs.get("index", ())
-        keys: Sequence[PersonalKey] = kwargs.get("keys", ())
+        keys: Sequence[SealingKey] = kwargs.get("keys", ())
         if index:
             columns = ([r.case_id for r in index], [r.tracking_code for r in index])
             curs.execute(self._insert_index, (*columns, [r.fingerprint for r in index]))
@@ -141,7 +141,7 @@ class Pending:
 
     case_id: UUID
     build: Build
-    key: PersonalKey
+    key: SealingKey
     fingerprint: str | None
     code: str = field(default_factory=new_code)
 

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from services.reporting.api import router
 from services.reporting.read_model import ReadModel
-from shared.db import Pool, create_pool, ensure_schema
+from shared.db import Pool, create_pool, ensure_schema, setup_lock
 from shared.events import Envelope
 from shared.messaging import Consumer, run_consumer
 from shared.service import (
@@ -57,9 +57,10 @@ def consumer(pool: Pool, model: ReadModel) -> Consumer:
 @contextlib.asynccontextmanager
 async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     """Create the read model, consume every event, answer queries."""
-    await ensure_schema(settings, SCHEMA)
-    pool = await create_pool(settings, search_path=SCHEMA)
-    await create_tables(pool)
+    async with setup_lock(settings, SCHEMA):
+        await ensure_schema(settings, SCHEMA)
+        pool = await create_pool(settings, search_path=SCHEMA)
+        await create_tables(pool)
     consuming = asyncio.Event()
     app.state.pool = pool
     app.state.readiness = {"database": database_check(pool), "consumer": flag_check(consuming)}

@@ -9,36 +9,47 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from services.workflow.api import router
 from services.workflow.cases import SCHEMA, open_cases
 from services.workflow.inbound import consumer
-from services.workflow.wire import WIRE
-from shared.db import create_pool, ensure_schema
+from services.workflow.issuer import Issuer
+from services.workflow.scanner import run_scanner
+from services.workflow.wire import wire
+from shared.auth import TokenVerifier
+from shared.db import create_pool, ensure_schema, setup_lock
 from shared.messaging import run_consumer
 from shared.relay import EventLog, Relay, translator
-from shared.service import (
-    background,
-    create_service_app,
-    database_check,
-    flag_check,
-)
+from shared.service import background, create_service_app, database_check, flag_check
 from shared.settings import Settings
+
+
+def _verifier(settings: Settings, issuer: Issuer) -> TokenVerifier:
+    """An external issuer when configured; otherwise our own key, without a round trip."""
+    if settings.auth_jwks_url or settings.auth_public_keys:
+        return TokenVerifier(settings)
+    return TokenVerifier(settings, keys=issuer.public_keys())
 
 
 @contextlib.asynccontextmanager
 async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
-    """Open the store, consume intake's events, relay our own."""
-    await ensure_schema(settings, SCHEMA)
-    cases = await asyncio.to_thread(open_cases, settings)
+    """Open the store, consume intake's events, run the clock, relay our own events."""
+    async with setup_lock(settings, SCHEMA):
+        await ensure_schema(settings, SCHEMA)
+        cases = await asyncio.to_thread(open_cases, settings)
+        issuer = await Issuer.load(settings)
     pool = await create_pool(settings, max_size=2)
     consuming = asyncio.Event()
-    app.state.cases = cases
+    app.state.cases, app.state.issuer = cases, issuer
+    app.state.verifier = _verifier(settings, issuer)
     app.state.readiness = {"database": database_check(pool), "consumer": flag_check(consuming)}
+    jobs = [run_consumer(settings, consumer(cases), consuming)]
+    if settings.clock:
+        jobs.append(run_scanner(settings, cases))
+    if settings.relay:
+        jobs.append(
+            Relay(settings, "workflow", EventLog.of(cases), translator(cases, wire(cases))).run()
+        )
     try:
-        jobs = [run_consumer(settings, consumer(cases), consuming)]
-        if settings.relay:
-            jobs.append(
-                Relay(settings, "workflow", EventLog.of(cases), translator(cases, WIRE)).run()
-            )
         async with background(*jobs):
             yield
     finally:
@@ -48,6 +59,8 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> FastAPI:
     """The workflow API under /workflow."""
-    return create_service_app(
+    app = create_service_app(
         service="workflow", settings=settings, lifespan=partial(lifespan, settings)
     )
+    app.include_router(router, prefix="/workflow")
+    return app

@@ -1,54 +1,200 @@
-"""The workflow application: cases in their event store, opened from intake's submissions."""
+"""The workflow application: cases in their event store, with their keys and their clock.
+
+Every save writes, in the transaction that stores the events: the sealing keys of new cases
+and each saved case's next alarm (the clock's index of what can fall due, and when).
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError
+import psycopg
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
 
 from services.workflow.case import Case
-from shared.events import SubmissionReceived
+from services.workflow.office_calendar import OfficeCalendar, calendar_id
+from services.workflow.rules import StaleVersion, UnknownCase
+from shared.sealing import ERASED, SealingKey
 from shared.settings import Settings
-from shared.sop import sop_for
+from shared.working_time import WorkingCalendar
 
 log = logging.getLogger(__name__)
 
 SCHEMA = "workflow"
+_CALENDAR_TTL_SECONDS = 60.0
 
 
-def opening(submission: SubmissionReceived, *, agency: str) -> Case:
-    """A new case for a received submission, waiting at the step after submission."""
-    sop = sop_for(submission.kind)
-    next_step = sop.after(sop.first.id)
-    assert next_step is not None
-    return Case(
-        id=submission.case_id,
-        agency=agency,
-        kind=submission.kind.value,
-        tracking_code=submission.tracking_code,
-        channel=submission.channel.value,
-        category=submission.category,
-        received_at=submission.received_at,
-        anonymous=submission.anonymous,
-        confidential=submission.confidential,
-        complainant_ref=submission.complainant_ref,
-        sop_version=sop.version,
-        current_step=next_step.id,
-    )
+@dataclass(frozen=True)
+class Alarm:
+    """When a case's next alarm is due (None: nothing can fall due now)."""
+
+    case_id: UUID
+    next_alarm_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """An attachment's content, sealed with the case's key."""
+
+    id: UUID
+    case_id: UUID
+    content_type: str
+    sealed: bytes
+
+
+class CasesRecorder(PostgresApplicationRecorder):
+    """Stores case keys and clock rows in the transaction that stores the events."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        schema = Identifier(self.datastore.schema)
+        self.sql_create_statements.extend(
+            [
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS {}.case_keys (case_id uuid PRIMARY KEY, "
+                    "key bytea, erased_at timestamptz)"
+                ).format(schema),
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS {}.case_clock (case_id uuid PRIMARY KEY, "
+                    "next_alarm_at timestamptz)"
+                ).format(schema),
+                SQL(
+                    "CREATE INDEX IF NOT EXISTS case_clock_due ON {}.case_clock (next_alarm_at) "
+                    "WHERE next_alarm_at IS NOT NULL"
+                ).format(schema),
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS {}.attachments (id uuid PRIMARY KEY, "
+                    "case_id uuid NOT NULL, content_type text NOT NULL, content bytea NOT NULL, "
+                    "stored_at timestamptz NOT NULL DEFAULT now())"
+                ).format(schema),
+            ]
+        )
+        self._insert_attachments = SQL(
+            "INSERT INTO {}.attachments (id, case_id, content_type, content) "
+            "SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::bytea[])"
+        ).format(schema)
+        self._insert_keys = SQL(
+            "INSERT INTO {}.case_keys (case_id, key) SELECT * FROM unnest(%s::uuid[], %s::bytea[])"
+        ).format(schema)
+        self._upsert_clock = SQL(
+            "INSERT INTO {}.case_clock (case_id, next_alarm_at) "
+            "SELECT * FROM unnest(%s::uuid[], %s::timestamptz[]) "
+            "ON CONFLICT (case_id) DO UPDATE SET next_alarm_at = EXCLUDED.next_alarm_at"
+        ).format(schema)
+
+    def _insert_events(
+        self, curs: psycopg.Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        keys: Sequence[SealingKey] = kwargs.get("keys", ())
+        alarms: Sequence[Alarm] = kwargs.get("alarms", ())
+        attachments: Sequence[StoredFile] = kwargs.get("attachments", ())
+        if attachments:
+            columns = zip(
+                *((a.id, a.case_id, a.content_type, a.sealed) for a in attachments), strict=True
+            )
+            curs.execute(self._insert_attachments, tuple(list(column) for column in columns))
+        if keys:
+            curs.execute(self._insert_keys, ([k.ref for k in keys], [k.key for k in keys]))
+        if alarms:
+            rows = ([a.case_id for a in alarms], [a.next_alarm_at for a in alarms])
+            curs.execute(self._upsert_clock, rows)
+        super()._insert_events(curs, stored_events, **kwargs)
 
 
 class Cases(Application[UUID]):
-    """Stores Case aggregates."""
+    """Stores Case aggregates (and each agency's calendar corrections)."""
+
+    def __init__(self, settings: Settings, env: dict[str, str]) -> None:
+        super().__init__(env=env)
+        self.settings = settings
+        self._keys: dict[UUID, SealingKey | None] = {}
+        self._calendar: tuple[float, WorkingCalendar] | None = None
+
+    # --- the calendar ---------------------------------------------------------------------
+
+    def calendar(self) -> WorkingCalendar:
+        """The office calendar with the administrator's corrections (cached for a minute)."""
+        if self._calendar and time.monotonic() - self._calendar[0] < _CALENDAR_TTL_SECONDS:
+            return self._calendar[1]
+        base = self.settings.working_calendar()
+        try:
+            corrections: OfficeCalendar = self.repository.get(calendar_id(self.settings.agency))
+            calendar = base.with_overrides(corrections.overrides())
+        except AggregateNotFoundError:
+            calendar = base
+        self._calendar = (time.monotonic(), calendar)
+        return calendar
+
+    def correct_calendar(self, change: Callable[[OfficeCalendar], None]) -> OfficeCalendar:
+        """Apply an administrator's correction to the agency's calendar."""
+        try:
+            corrections: OfficeCalendar = self.repository.get(calendar_id(self.settings.agency))
+        except AggregateNotFoundError:
+            corrections = OfficeCalendar(agency=self.settings.agency)
+        change(corrections)
+        self.save(corrections)
+        self._calendar = None
+        return corrections
+
+    # --- keys -----------------------------------------------------------------------------
+
+    def key_for(self, case_id: UUID) -> SealingKey | None:
+        """The case's sealing key; None once erased."""
+        if case_id not in self._keys:
+            recorder = self.recorder
+            assert isinstance(recorder, PostgresApplicationRecorder)
+            query = SQL("SELECT key FROM {}.case_keys WHERE case_id = %s").format(
+                Identifier(recorder.datastore.schema)
+            )
+            with recorder.datastore.transaction(commit=False) as curs:
+                curs.execute(query, (case_id,))
+                row = curs.fetchone()
+            key = row["key"] if row else None
+            self._keys[case_id] = SealingKey(case_id, bytes(key)) if key else None
+        return self._keys[case_id]
+
+    def seal(self, case_id: UUID, payload: Any) -> str:
+        """Seal officer-written content with the case's key."""
+        key = self.key_for(case_id)
+        if key is None:
+            raise UnknownCase()
+        return key.seal(payload)
+
+    def unseal(self, case_id: UUID, blob: str) -> Any:
+        """Sealed content in clear, or the erased marker."""
+        key = self.key_for(case_id)
+        return key.open(blob) if key else ERASED
+
+    # --- writing --------------------------------------------------------------------------
+
+    def store(
+        self,
+        *cases: Case,
+        keys: Sequence[SealingKey] = (),
+        attachments: Sequence[StoredFile] = (),
+    ) -> None:
+        """Save cases with their clock rows, new keys and files, in one transaction."""
+        calendar, warn_days = self.calendar(), self.settings.deadline_warning_days
+        alarms = [Alarm(case.id, case.next_alarm(calendar, warn_days)) for case in cases]
+        self.save(*cases, keys=keys, alarms=alarms, attachments=attachments)
 
     def open(self, cases: Sequence[Case]) -> int:
-        """Save new cases; one already open (a redelivery) is left as it is. How many opened."""
+        """Save new cases, each with a fresh key; one already open (a redelivery) is left alone."""
         if not cases:
             return 0
         try:
-            self.save(*cases)
+            self.store(*cases, keys=[SealingKey.new(case.id) for case in cases])
         except IntegrityError:
             if len(cases) == 1:
                 log.info("case %s is already open", cases[0].id)
@@ -57,11 +203,82 @@ class Cases(Application[UUID]):
         return len(cases)
 
     def get_case(self, case_id: UUID) -> Case:
-        """The case with this id (AggregateNotFoundError if none)."""
-        case: Case = self.repository.get(case_id)
+        """The case (UnknownCase if none)."""
+        try:
+            case: Any = self.repository.get(case_id)
+        except AggregateNotFoundError:
+            raise UnknownCase() from None
+        if not isinstance(case, Case) or case.agency != self.settings.agency:
+            raise UnknownCase()
         return case
+
+    def act(
+        self,
+        case_id: UUID,
+        version: int | None,
+        action: Callable[[Case], Sequence[Case]],
+        attachments: Sequence[StoredFile] = (),
+    ) -> Case:
+        """Run a command on the version the officer saw; stale → 409. Returns the case."""
+        case = self.get_case(case_id)
+        if version is not None and version != case.version:
+            raise StaleVersion(case.version)
+        touched = action(case)
+        try:
+            self.store(case, *touched, attachments=attachments)
+        except IntegrityError:
+            raise StaleVersion(self.get_case(case_id).version) from None
+        return case
+
+    def attachment(self, case_id: UUID, attachment_id: UUID) -> tuple[str, bytes] | None:
+        """An attachment's type and content in clear (None if unknown or erased)."""
+        key = self.key_for(case_id)
+        recorder = self.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        query = SQL(
+            "SELECT content_type, content FROM {}.attachments WHERE id = %s AND case_id = %s"
+        ).format(Identifier(recorder.datastore.schema))
+        with recorder.datastore.transaction(commit=False) as curs:
+            curs.execute(query, (attachment_id, case_id))
+            row = curs.fetchone()
+        if row is None or key is None:
+            return None
+        return str(row["content_type"]), key.decrypt(bytes(row["content"]))
+
+    def history(self, case_id: UUID) -> list[DomainEventProtocol[UUID]]:
+        """Every event of a case, oldest first."""
+        return list(self.events.get(case_id))
+
+    # --- the clock ------------------------------------------------------------------------
+
+    def due(self, now: datetime, limit: int = 500) -> list[UUID]:
+        """Cases with an alarm due by `now`, earliest first."""
+        recorder = self.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        query = SQL(
+            "SELECT case_id FROM {}.case_clock WHERE next_alarm_at <= %s "
+            "ORDER BY next_alarm_at LIMIT %s"
+        ).format(Identifier(recorder.datastore.schema))
+        with recorder.datastore.transaction(commit=False) as curs:
+            curs.execute(query, (now, limit))
+            return [row["case_id"] for row in curs.fetchall()]
+
+    def tick(self, case_ids: Sequence[UUID], now: datetime) -> int:
+        """Raise the alarms due for these cases; how many events were raised."""
+        calendar, warn_days = self.calendar(), self.settings.deadline_warning_days
+        cases = [self.get_case(case_id) for case_id in case_ids]
+        versions = [case.version for case in cases]
+        for case in cases:
+            case.tick(now=now, calendar=calendar, warn_days=warn_days)
+        raised = sum(case.version - before for case, before in zip(cases, versions, strict=True))
+        try:
+            self.store(*cases)
+        except IntegrityError:  # another scanner got there first: its events stand
+            return sum(self.tick([case_id], now) for case_id in case_ids) if len(cases) > 1 else 0
+        return raised
 
 
 def open_cases(settings: Settings) -> Cases:
     """The application on this deployment's database (creates its tables)."""
-    return Cases(env=settings.eventsourcing_env(schema=SCHEMA))
+    topic = f"{CasesRecorder.__module__}:{CasesRecorder.__qualname__}"
+    return Cases(settings, settings.eventsourcing_env(schema=SCHEMA, recorder_topic=topic))

@@ -88,9 +88,16 @@ async def test_the_readme_example_works_against_make_up(make_up: Settings) -> No
         return bool(json.loads(await shell(rekap))["total"] == 2)
 
     assert await eventually(both_counted, within=15)
-    answer = json.loads(await shell(re.sub(r"track/[\w-]+", f"track/{code}", track)))
+    tracking = re.sub(r"track/[\w-]+", f"track/{code}", track)
+
+    async def opened() -> dict[str, str] | None:
+        answer: dict[str, str] = json.loads(await shell(tracking))
+        return answer if answer["status"] == "in_progress" else None
+
+    answer = await eventually(opened, within=15)
+    assert answer is not None
     assert answer["tracking_code"] == code
-    assert answer["status"] == "in_progress"
+    assert answer["current_step"] == "identification"
 
 
 async def test_make_up_names_the_server_it_cannot_reach(settings: Settings) -> None:

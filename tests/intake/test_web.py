@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from services.intake.app import create_app
-from services.intake.personal_data import PersonalKey
 from services.intake.store import Submissions
+from shared.sealing import SealingKey
 from shared.settings import Settings
 from shared.tracking_code import normalize
 from tests.conftest import serving
@@ -193,7 +193,7 @@ async def test_a_database_outage_is_a_503_not_a_500_and_nothing_half_written(
     assert len(await intake.stored_rows()) == 1
 
 
-async def _personal_key(settings: Settings, ref_hex: str) -> PersonalKey:
+async def _personal_key(settings: Settings, ref_hex: str) -> SealingKey:
     from uuid import UUID
 
     ref = UUID(ref_hex)
@@ -202,4 +202,4 @@ async def _personal_key(settings: Settings, ref_hex: str) -> PersonalKey:
         key = await conn.fetchval("SELECT key FROM intake.personal_keys WHERE ref = $1", ref)
     finally:
         await conn.close()
-    return PersonalKey(ref, bytes(key))
+    return SealingKey(ref, bytes(key))

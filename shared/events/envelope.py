@@ -1,8 +1,4 @@
-"""Wire contracts: what crosses the bus, as CloudEvents 1.0 in structured JSON.
-
-A contract only grows: add optional fields; a changed meaning is a new name or version.
-The eventsourcing library's stored form is internal and never published.
-"""
+"""The envelope: CloudEvents 1.0 in structured JSON, and the base every contract extends."""
 
 from __future__ import annotations
 
@@ -14,14 +10,15 @@ from uuid import UUID, uuid5
 from cloudevents.core.exceptions import BaseCloudEventException
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
-from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
-
-from shared.channels import Channel
-from shared.sop import Kind
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 CONTENT_TYPE = "application/cloudevents+json"
 EVENT_ID_NAMESPACE = UUID("5b0c4e62-6f1a-4f59-9d8e-2f8d2a9c1a10")
 _FORMAT = JSONFormat()
+
+
+CONTRACTS: dict[str, type[Contract]] = {}
+"""Every concrete contract by its CloudEvents type; filled as contracts are defined."""
 
 
 class InvalidMessage(Exception):
@@ -37,6 +34,11 @@ class Contract(BaseModel):
     version: ClassVar[int] = 1
     producer: ClassVar[str]
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:  # a concrete contract, not a shared base
+            CONTRACTS[cls.event_type()] = cls
+
     @classmethod
     def event_type(cls) -> str:
         """The CloudEvents `type`, versioned."""
@@ -46,58 +48,6 @@ class Contract(BaseModel):
     def routing_key(cls) -> str:
         """The topic the relay publishes it under: producer.Name.vN."""
         return f"{cls.producer}.{cls.name}.v{cls.version}"
-
-
-class SubmissionReceived(Contract):
-    """A complaint or consultation has been committed by intake. Never carries identity."""
-
-    producer: ClassVar[str] = "intake"
-
-    case_id: UUID
-    tracking_code: str
-    kind: Kind
-    channel: Channel
-    category: str | None = None
-    received_at: AwareDatetime
-    anonymous: bool = False
-    confidential: bool = False
-    complainant_ref: UUID | None = None
-
-
-class ComplaintReceived(SubmissionReceived):
-    """A complaint (pengaduan) was received."""
-
-    name: ClassVar[str] = "ComplaintReceived"
-
-
-class ConsultationReceived(SubmissionReceived):
-    """A consultation (konsultasi) was received."""
-
-    name: ClassVar[str] = "ConsultationReceived"
-
-
-class CaseOpened(Contract):
-    """Workflow opened a case for a submission; it waits at `current_step`."""
-
-    name: ClassVar[str] = "CaseOpened"
-    producer: ClassVar[str] = "workflow"
-
-    case_id: UUID
-    kind: Kind
-    tracking_code: str
-    channel: Channel
-    category: str | None = None
-    received_at: AwareDatetime
-    anonymous: bool = False
-    confidential: bool = False
-    sop_version: str
-    current_step: str
-
-
-CONTRACTS: dict[str, type[Contract]] = {
-    contract.event_type(): contract
-    for contract in (ComplaintReceived, ConsultationReceived, CaseOpened)
-}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,269 @@
+"""The officer API of the workflow service: one endpoint per command, a case with its timeline.
+
+(No `from __future__ import annotations` here: the endpoints are made from the command table,
+and FastAPI reads each one's body model from its annotations at definition time.)
+"""
+
+import asyncio
+import hashlib
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints
+
+from services.workflow.case import Case
+from services.workflow.cases import Cases, StoredFile
+from services.workflow.commands import COMMANDS, Command, Context
+from services.workflow.issuer import Issuer
+from services.workflow.views import CaseView, case_view
+from shared.auth import CurrentOfficer, Forbidden, Officer
+from shared.problems import Problem, problems
+from shared.settings import Settings
+from shared.sop import OFFICE_ROLES, Role
+
+router = APIRouter(prefix="/v1", tags=["workflow"])
+
+# Files an officer may attach, known by their first bytes (not by what the client claims).
+ALLOWED_FILES = {
+    b"%PDF-": "application/pdf",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+}
+
+
+async def _cases(request: Request) -> Cases:
+    cases: Cases = request.app.state.cases
+    return cases
+
+
+async def _issuer(request: Request) -> Issuer:
+    issuer: Issuer = request.app.state.issuer
+    return issuer
+
+
+CasesDep = Annotated[Cases, Depends(_cases)]
+IssuerDep = Annotated[Issuer, Depends(_issuer)]
+CaseId = Annotated[UUID, Path(description="Id kasus")]
+
+
+def _office_officer(officer: Officer, settings: Settings) -> Officer:
+    if officer.agency != settings.agency:
+        raise Forbidden("Token ini untuk instansi lain.")
+    if not officer.has(*OFFICE_ROLES):
+        raise Forbidden("Hanya petugas yang menangani kasus dapat membuka kasus.")
+    return officer
+
+
+def _context(officer: Officer, cases: Cases) -> Context:
+    return Context(officer, datetime.now(UTC), cases.calendar(), cases)
+
+
+def _view(cases: Cases, case: Case, officer: Officer) -> CaseView:
+    view = case_view(cases, case, officer)
+    if officer.has(*OFFICE_ROLES):
+        view.allowed_actions.append("attachments")
+    return view
+
+
+@router.get("/cases/{case_id}", responses=problems(401, 403, 404))
+async def get_case(case_id: CaseId, officer: CurrentOfficer, cases: CasesDep) -> CaseView:
+    """A case with its full timeline and the actions this officer may take now."""
+    _office_officer(officer, cases.settings)
+    case = await asyncio.to_thread(cases.get_case, case_id)
+    return await asyncio.to_thread(_view, cases, case, officer)
+
+
+def _endpoint(command: Command) -> Any:
+    async def endpoint(
+        case_id: CaseId,
+        body: command.body,  # type: ignore[name-defined]
+        officer: CurrentOfficer,
+        cases: CasesDep,
+    ) -> CaseView:
+        _office_officer(officer, cases.settings)
+
+        def act() -> CaseView:
+            context = _context(officer, cases)
+            version = getattr(body, "version", None)
+            case = cases.act(case_id, version, lambda case: command.run(case, body, context) or [])
+            return _view(cases, case, officer)
+
+        return await asyncio.to_thread(act)
+
+    endpoint.__doc__ = command.summary
+    return endpoint
+
+
+for _command in COMMANDS:
+    router.add_api_route(
+        f"/cases/{{case_id}}/{_command.path}",
+        _endpoint(_command),
+        methods=["POST"],
+        summary=_command.summary,
+        response_model=CaseView,
+        responses=problems(401, 403, 404, 409, 422),
+        name=f"case_{_command.path.replace('/', '_').replace('-', '_')}",
+    )
+
+
+def _sniff(head: bytes) -> str | None:
+    return next((kind for magic, kind in ALLOWED_FILES.items() if head.startswith(magic)), None)
+
+
+@router.post("/cases/{case_id}/attachments", responses=problems(401, 403, 404, 413, 415, 422))
+async def attach(
+    case_id: CaseId,
+    file: Annotated[UploadFile, File(description="PDF, PNG atau JPEG")],
+    officer: CurrentOfficer,
+    cases: CasesDep,
+) -> CaseView:
+    """Attach a file (PDF, PNG, JPEG) to the case, at its current step."""
+    _office_officer(officer, cases.settings)
+    content = await file.read()
+    if len(content) > cases.settings.max_attachment_bytes:
+        raise Problem(413, "Lampiran terlalu besar.", code="too-large")
+    content_type = _sniff(content[:8])
+    if content_type is None:
+        raise Problem(
+            415, "Jenis berkas tidak diizinkan: hanya PDF, PNG atau JPEG.", code="file-type"
+        )
+    attachment_id, at = str(uuid4()), datetime.now(UTC)
+
+    def act() -> CaseView:
+        sealed = cases.key_for(case_id)
+        if sealed is None:
+            raise Problem(404, "Kasus tidak ditemukan.", code="unknown-case")
+
+        def add(case: Case) -> list[Case]:
+            case.add_attachment(
+                attachment_id=attachment_id,
+                filename=cases.seal(case.id, file.filename or "lampiran"),
+                content_type=content_type,
+                size=len(content),
+                sha256=hashlib.sha256(content).hexdigest(),
+                by=officer,
+                at=at,
+            )
+            return []
+
+        stored = StoredFile(UUID(attachment_id), case_id, content_type, sealed.encrypt(content))
+        case = cases.act(case_id, None, add, attachments=[stored])
+        return _view(cases, case, officer)
+
+    return await asyncio.to_thread(act)
+
+
+@router.get("/cases/{case_id}/attachments/{attachment_id}", responses=problems(401, 403, 404))
+async def download(
+    case_id: CaseId, attachment_id: UUID, officer: CurrentOfficer, cases: CasesDep
+) -> Response:
+    """An attachment's content."""
+    _office_officer(officer, cases.settings)
+    found = await asyncio.to_thread(cases.attachment, case_id, attachment_id)
+    if found is None:
+        raise Problem(404, "Lampiran tidak ditemukan.", code="unknown-attachment")
+    content_type, content = found
+    return Response(content, media_type=content_type)
+
+
+class DayOff(BaseModel):
+    """A day the office is closed (or an override that makes it a working day)."""
+
+    day: date
+    name: str
+    working: bool = False
+    source: str
+
+
+class DayOverrideBody(BaseModel):
+    """An administrator's correction of the calendar."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    working: StrictBool = False
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+@router.get("/calendar", responses=problems(422))
+async def calendar(cases: CasesDep, year: Annotated[int, Query(ge=2000, le=2100)]) -> list[DayOff]:
+    """The office's days off in a year: holidays, cuti bersama and the corrections."""
+    working = await asyncio.to_thread(cases.calendar)
+    days = []
+    current = date(year, 1, 1)
+    while current.year == year:
+        name = working.holiday_name(current)
+        override = next((o for o in working.overrides if o.day == current), None)
+        if override is not None:
+            days.append(
+                DayOff(day=current, name=override.name, working=override.working, source="admin")
+            )
+        elif name:
+            days.append(DayOff(day=current, name=name, source="nasional"))
+        current = date.fromordinal(current.toordinal() + 1)
+    return days
+
+
+def _day(text: str) -> date:
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        day = None
+    if day is None or not 2000 <= day.year <= 2100:
+        raise Problem(
+            422,
+            "Tanggal harus berformat TTTT-BB-HH.",
+            code="validation",
+            errors=[{"field": "day", "code": "date", "message": "Tanggal tidak sah."}],
+        )
+    return day
+
+
+Day = Annotated[str, Path(pattern=r"^\d{4}-\d{2}-\d{2}$", description="Tanggal, TTTT-BB-HH")]
+
+
+def _admin(officer: Officer) -> None:
+    if not officer.has(Role.ADMIN):
+        raise Forbidden("Hanya administrator yang dapat mengubah kalender kerja.")
+
+
+@router.put("/calendar/days/{day}", responses=problems(401, 403, 422))
+async def set_day(
+    day_text: Annotated[Day, Path(alias="day")],
+    body: DayOverrideBody,
+    officer: CurrentOfficer,
+    cases: CasesDep,
+) -> list[DayOff]:
+    """Declare a day off the package does not know yet (or a working day)."""
+    _admin(officer)
+    day = _day(day_text)
+    at = datetime.now(UTC)
+    await asyncio.to_thread(
+        cases.correct_calendar,
+        lambda cal: cal.set_day(
+            day=day, working=body.working, name=body.name, by=officer.id, at=at
+        ),
+    )
+    return await calendar(cases, day.year)
+
+
+@router.delete("/calendar/days/{day}", responses=problems(401, 403, 422))
+async def clear_day(
+    day_text: Annotated[Day, Path(alias="day")], officer: CurrentOfficer, cases: CasesDep
+) -> list[DayOff]:
+    """Withdraw a correction."""
+    _admin(officer)
+    day = _day(day_text)
+    at = datetime.now(UTC)
+    await asyncio.to_thread(
+        cases.correct_calendar, lambda cal: cal.clear_day(day=day, by=officer.id, at=at)
+    )
+    return await calendar(cases, day.year)
+
+
+@router.get("/auth/jwks.json", tags=["auth"])
+async def jwks(issuer: IssuerDep) -> dict[str, Any]:
+    """The built-in issuer's public keys."""
+    return issuer.jwks()

@@ -1,0 +1,153 @@
+"""What an officer sees of a case: its state, what they may do now, and the full timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from services.workflow.case import Case
+from services.workflow.cases import Cases
+from services.workflow.commands import COMMANDS
+from shared.auth import Officer
+from shared.sop import ROLE_LABELS, STATUS_LABELS, Role, Status
+
+# Fields officers write: sealed with the case key in the store, opened here.
+SEALED = frozenset(
+    {"note", "instruction", "summary", "bap", "answer", "reason", "text", "bkpm_answer", "filename"}
+)
+# Fields every event has: shown as the entry itself, not as its details.
+COMMON = frozenset(
+    {"originator_id", "originator_version", "timestamp", "originator_topic", "agency", "step"}
+    | {"by", "role", "at"}
+)
+
+EVENT_LABELS: dict[str, str] = {
+    "CaseOpened": "Kasus dibuka",
+    "ResolvedDirectly": "Diselesaikan langsung",
+    "Escalated": "Diteruskan ke pimpinan",
+    "ComplaintVerified": "Diverifikasi dan diteruskan ke Kepala Dinas",
+    "DisposisiIssued": "Disposisi",
+    "InvestigationReported": "Laporan investigasi / fasilitasi",
+    "BapRecorded": "BAP dicatat",
+    "FollowUpArchived": "Ditindaklanjuti dan diarsipkan",
+    "ConsultationFormAccepted": "Formulir konsultasi diterima",
+    "EscalatedToBkpm": "Diteruskan ke BKPM",
+    "BkpmAnswered": "Jawaban BKPM dicatat",
+    "FacilitationCompleted": "Fasilitasi selesai",
+    "InformationRequested": "Meminta informasi tambahan",
+    "InformationReceived": "Informasi tambahan diterima",
+    "CaseRejected": "Ditolak",
+    "CaseMerged": "Digabung ke kasus utama",
+    "DuplicateMerged": "Menerima kasus duplikat",
+    "CaseReopened": "Dibuka kembali",
+    "NoteAdded": "Catatan",
+    "AttachmentAdded": "Lampiran",
+    "StepOverdue": "Melewati waktu standar langkah",
+    "DeadlineApproaching": "Tenggat mendekat",
+    "DeadlineBreached": "Melewati tenggat",
+}
+
+
+class TimelineEntry(BaseModel):
+    """One thing that happened to a case: what, when, who, at which SOP step."""
+
+    version: int
+    event: str
+    label: str
+    at: datetime
+    step: str | None
+    step_label: str | None
+    by: str | None
+    role: str | None
+    role_label: str | None
+    details: dict[str, Any]
+
+
+class CaseView(BaseModel):
+    """A case as an officer sees it."""
+
+    case_id: UUID
+    version: int
+    tracking_code: str
+    kind: str
+    channel: str
+    category: str | None
+    received_at: datetime
+    anonymous: bool
+    confidential: bool
+    status: str
+    status_label: str
+    current_step: str | None
+    current_step_label: str | None
+    actors: list[str]
+    step_due_at: datetime | None
+    deadline_at: datetime
+    waiting_since: datetime | None
+    closed_at: datetime | None
+    resolution: str | None
+    answer: str | None
+    merged_into: UUID | None
+    duplicates: list[UUID]
+    allowed_actions: list[str]
+    timeline: list[TimelineEntry]
+
+
+def _entry(cases: Cases, case: Case, event: Any) -> TimelineEntry:
+    name = type(event).__name__
+    fields = {key: value for key, value in vars(event).items() if key not in COMMON}
+    details = {
+        key: cases.unseal(case.id, value) if key in SEALED and isinstance(value, str) else value
+        for key, value in fields.items()
+    }
+    step = getattr(event, "step", None) or (
+        fields.get("current_step") if name == "CaseOpened" else None
+    )
+    role = getattr(event, "role", None)
+    return TimelineEntry(
+        version=event.originator_version,
+        event=name,
+        label=EVENT_LABELS.get(name, name),
+        at=getattr(event, "at", None) or event.timestamp,
+        step=step,
+        step_label=case.sop.step(step).label if step else None,
+        by=getattr(event, "by", None),
+        role=role,
+        role_label=ROLE_LABELS[Role(role)] if role else None,
+        details=details,
+    )
+
+
+def case_view(cases: Cases, case: Case, officer: Officer) -> CaseView:
+    """The case, what this officer may do now, and its full timeline."""
+    step = case.sop.step(case.current_step) if case.current_step else None
+    actors = [role.value for role in (step.actor, *step.also_by)] if step else []
+    answer = cases.unseal(case.id, case.answer) if case.answer else None
+    return CaseView(
+        case_id=case.id,
+        version=case.version,
+        tracking_code=case.tracking_code,
+        kind=case.kind,
+        channel=case.channel,
+        category=case.category,
+        received_at=case.received_at,
+        anonymous=case.anonymous,
+        confidential=case.confidential,
+        status=case.status,
+        status_label=STATUS_LABELS[Status(case.status)],
+        current_step=case.current_step,
+        current_step_label=step.label if step else None,
+        actors=actors,
+        step_due_at=case.step_due_at,
+        deadline_at=case.deadline_at,
+        waiting_since=case.paused_at,
+        closed_at=case.closed_at,
+        resolution=case.resolution,
+        answer=answer,
+        merged_into=case.merged_into,
+        duplicates=case.duplicates,
+        allowed_actions=[c.path for c in COMMANDS if c.allowed(case, officer)],
+        timeline=[_entry(cases, case, event) for event in cases.history(case.id)],
+    )

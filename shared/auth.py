@@ -1,0 +1,156 @@
+"""Officers and their bearer tokens: JWTs verified against the issuer's published keys.
+
+The issuer is an OIDC provider's JWKS URL, static public keys from the settings, or, by
+default, the built-in issuer of the workflow service (its JWKS at /workflow/v1/auth/jwks.json).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives import serialization
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.problems import Problem
+from shared.settings import Settings
+from shared.sop import Role
+
+log = logging.getLogger(__name__)
+
+ALGORITHMS = ["ES256", "RS256"]
+_JWKS_TTL_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class Officer:
+    """Who is acting: an officer of an agency with one or more roles."""
+
+    id: str
+    name: str
+    roles: frozenset[Role]
+    agency: str
+
+    def has(self, *roles: Role) -> bool:
+        """Whether the officer holds any of these roles."""
+        return not self.roles.isdisjoint(roles)
+
+
+class Unauthenticated(Problem):
+    """No token, or one that does not verify: 401."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            401, detail, code="unauthenticated", headers={"WWW-Authenticate": "Bearer"}
+        )
+
+
+class Forbidden(Problem):
+    """A valid officer whose roles do not allow this: 403."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(403, detail, code="forbidden")
+
+
+def _static_keys(text: str) -> dict[str | None, Any]:
+    """Keys from a JWKS document or from PEM public keys (keyed by kid, None for PEM)."""
+    text = text.strip()
+    if text.startswith("{"):
+        jwks = jwt.PyJWKSet.from_dict(json.loads(text))
+        return {key.key_id: key.key for key in jwks.keys}
+    keys: dict[str | None, Any] = {}
+    for block in text.split("-----END PUBLIC KEY-----"):
+        if block.strip():
+            pem = (block.strip() + "\n-----END PUBLIC KEY-----\n").encode()
+            keys[None] = serialization.load_pem_public_key(pem)
+    return keys
+
+
+def public_keys_of(signing_key_pem: str) -> dict[str | None, Any]:
+    """The public half of a PEM private key."""
+    private = serialization.load_pem_private_key(signing_key_pem.encode(), password=None)
+    return {None: private.public_key()}
+
+
+class TokenVerifier:
+    """Verifies bearer tokens; JWKS keys are cached and refreshed when a new kid appears."""
+
+    def __init__(self, settings: Settings, keys: dict[str | None, Any] | None = None) -> None:
+        self.settings = settings
+        self._keys: dict[str | None, Any] = dict(keys or {})
+        self._fetched_at = 0.0
+        if self._keys:
+            pass  # the issuer's own keys (the workflow service verifies its own tokens)
+        elif settings.auth_public_keys:
+            self._keys = _static_keys(settings.auth_public_keys)
+        elif signing := settings.auth_signing_key.get_secret_value():
+            self._keys = public_keys_of(signing)
+        self._static = bool(self._keys)
+
+    async def _key(self, kid: str | None) -> Any:
+        stale = time.monotonic() - self._fetched_at > _JWKS_TTL_SECONDS
+        if not self._static and (kid not in self._keys or stale):
+            await self._fetch()
+        if kid in self._keys:
+            return self._keys[kid]
+        if len(self._keys) == 1:
+            return next(iter(self._keys.values()))
+        raise Unauthenticated("Kunci penanda tangan token tidak dikenal.")
+
+    async def _fetch(self) -> None:
+        try:
+            async with httpx.AsyncClient(timeout=5) as http:
+                answer = await http.get(self.settings.jwks_url())
+                answer.raise_for_status()
+            jwks = jwt.PyJWKSet.from_dict(answer.json())
+        except (httpx.HTTPError, ValueError, jwt.PyJWKSetError) as error:
+            log.warning("cannot fetch token keys from %s: %s", self.settings.jwks_url(), error)
+            if not self._keys:
+                raise Unauthenticated("Layanan otentikasi belum dapat dihubungi.") from error
+            return
+        self._keys = {key.key_id: key.key for key in jwks.keys}
+        self._fetched_at = time.monotonic()
+
+    async def verify(self, token: str) -> Officer:
+        """The officer a token speaks for; Unauthenticated if it does not verify."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            claims = jwt.decode(
+                token,
+                await self._key(kid),
+                algorithms=ALGORITHMS,
+                audience=self.settings.auth_audience,
+                issuer=self.settings.auth_issuer,
+                options={"require": ["exp", "sub", "iss", "aud"]},
+            )
+            roles = frozenset(Role(role) for role in claims.get("roles", []))
+            return Officer(
+                id=str(claims["sub"]),
+                name=str(claims.get("name", claims["sub"])),
+                roles=roles,
+                agency=str(claims.get("agency", self.settings.agency)),
+            )
+        except (jwt.PyJWTError, ValueError) as error:
+            raise Unauthenticated(f"Token tidak sah: {error}") from error
+
+
+_bearer = HTTPBearer(auto_error=False, description="Token petugas (JWT)")
+
+
+async def _officer(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Officer:
+    if credentials is None:
+        raise Unauthenticated("Perlu token petugas (Authorization: Bearer ...).")
+    verifier: TokenVerifier = request.app.state.verifier
+    return await verifier.verify(credentials.credentials)
+
+
+CurrentOfficer = Annotated[Officer, Depends(_officer)]

@@ -1,0 +1,40 @@
+"""What intake publishes: a submission was received. Never identity, never the text."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import AwareDatetime
+
+from shared.channels import Channel
+from shared.events.envelope import Contract
+from shared.sop import Kind
+
+
+class SubmissionReceived(Contract):
+    """A complaint or consultation was committed by intake."""
+
+    producer: ClassVar[str] = "intake"
+
+    case_id: UUID
+    tracking_code: str
+    kind: Kind
+    channel: Channel
+    category: str | None = None
+    received_at: AwareDatetime
+    anonymous: bool = False
+    confidential: bool = False
+    complainant_ref: UUID | None = None
+
+
+class ComplaintReceived(SubmissionReceived):
+    """A complaint (pengaduan) was received."""
+
+    name: ClassVar[str] = "ComplaintReceived"
+
+
+class ConsultationReceived(SubmissionReceived):
+    """A consultation (konsultasi) was received."""
+
+    name: ClassVar[str] = "ConsultationReceived"

@@ -1,0 +1,208 @@
+"""What workflow publishes: every event of a case, as it walks through its SOP.
+
+Each carries the step it belongs to and what the case looks like after it, so a reader needs
+no SOP logic of its own. Officers' free text stays in workflow, except the public answer.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from shared.channels import Channel
+from shared.events.envelope import Contract
+from shared.sop import Kind, Role
+
+
+class CaseEvent(Contract):
+    """What every workflow event says: which case, when, at which step, by which role."""
+
+    producer: ClassVar[str] = "workflow"
+
+    case_id: UUID
+    at: AwareDatetime
+    step: str | None = None
+    by_role: Role | None = None  # None: the case clock
+
+
+class CaseOpened(CaseEvent):
+    """Workflow opened a case for a submission; it waits at `current_step`."""
+
+    name: ClassVar[str] = "CaseOpened"
+
+    kind: Kind
+    tracking_code: str
+    channel: Channel
+    category: str | None = None
+    received_at: AwareDatetime
+    anonymous: bool = False
+    confidential: bool = False
+    sop_version: str
+    current_step: str
+    step_due_at: AwareDatetime | None = None
+    deadline_at: AwareDatetime | None = None
+
+
+class StepCompleted(CaseEvent):
+    """An SOP step was done: time spent against its standard, and what comes next."""
+
+    working_minutes: float
+    within_standard: bool
+    next_step: str | None = None  # None: the case is closed
+    next_step_due_at: AwareDatetime | None = None
+
+
+class ResolvedDirectly(StepCompleted):
+    """Identification answered it at once: the case is closed."""
+
+    name: ClassVar[str] = "ResolvedDirectly"
+    public_answer: str | None = None
+
+
+class Escalated(StepCompleted):
+    """The complaint team escalated it to the leadership."""
+
+    name: ClassVar[str] = "Escalated"
+
+
+class ComplaintVerified(StepCompleted):
+    """The Kabid (or the Sekretaris) verified it for the Head of Office."""
+
+    name: ClassVar[str] = "ComplaintVerified"
+
+
+class DisposisiIssued(StepCompleted):
+    """The Kepala Dinas disposed it."""
+
+    name: ClassVar[str] = "DisposisiIssued"
+    to_role: Role
+
+
+class InvestigationReported(StepCompleted):
+    """Investigation / facilitation reported, naming related agencies."""
+
+    name: ClassVar[str] = "InvestigationReported"
+    related_agencies: list[str] = Field(default_factory=list)
+
+
+class BapRecorded(StepCompleted):
+    """The investigation result's BAP was recorded."""
+
+    name: ClassVar[str] = "BapRecorded"
+
+
+class FollowUpArchived(StepCompleted):
+    """The BAP was followed up and archived: the case is closed."""
+
+    name: ClassVar[str] = "FollowUpArchived"
+    public_answer: str | None = None
+
+
+class ConsultationFormAccepted(StepCompleted):
+    """The Pojok OSS officer received the consultation form."""
+
+    name: ClassVar[str] = "ConsultationFormAccepted"
+
+
+class EscalatedToBkpm(StepCompleted):
+    """The consultation went to BKPM."""
+
+    name: ClassVar[str] = "EscalatedToBkpm"
+    bkpm_reference: str = ""
+
+
+class BkpmAnswered(StepCompleted):
+    """BKPM's answer came back."""
+
+    name: ClassVar[str] = "BkpmAnswered"
+    bkpm_reference: str = ""
+
+
+class FacilitationCompleted(StepCompleted):
+    """The applicant was helped: the consultation is closed."""
+
+    name: ClassVar[str] = "FacilitationCompleted"
+    public_answer: str | None = None
+
+
+class InformationRequested(CaseEvent):
+    """The complainant was asked for more; the clock stopped."""
+
+    name: ClassVar[str] = "InformationRequested"
+
+
+class InformationReceived(CaseEvent):
+    """The complainant answered; due times moved by the paused working time."""
+
+    name: ClassVar[str] = "InformationReceived"
+    paused_minutes: float
+    step_due_at: AwareDatetime
+    deadline_at: AwareDatetime
+
+
+class CaseRejected(CaseEvent):
+    """Not the office's matter: closed, and where it was referred."""
+
+    name: ClassVar[str] = "CaseRejected"
+    referred_to: str = ""
+
+
+class CaseMerged(CaseEvent):
+    """A duplicate was merged into its primary case: closed."""
+
+    name: ClassVar[str] = "CaseMerged"
+    primary_case_id: UUID
+
+
+class DuplicateMerged(CaseEvent):
+    """The primary case took in a duplicate."""
+
+    name: ClassVar[str] = "DuplicateMerged"
+    duplicate_case_id: UUID
+
+
+class CaseReopened(CaseEvent):
+    """The complainant disputed the answer in time: open again at `step`."""
+
+    name: ClassVar[str] = "CaseReopened"
+    step_due_at: AwareDatetime
+    deadline_at: AwareDatetime
+
+
+class NoteAdded(CaseEvent):
+    """An officer added a note (its text stays in workflow)."""
+
+    name: ClassVar[str] = "NoteAdded"
+
+
+class AttachmentAdded(CaseEvent):
+    """An officer attached a file (its content stays in workflow)."""
+
+    name: ClassVar[str] = "AttachmentAdded"
+    attachment_id: str
+    content_type: str
+    size: int
+
+
+class StepOverdue(CaseEvent):
+    """The current step ran past its time standard."""
+
+    name: ClassVar[str] = "StepOverdue"
+    due_at: AwareDatetime
+
+
+class DeadlineApproaching(CaseEvent):
+    """Only `working_days_left` working days remain before the deadline."""
+
+    name: ClassVar[str] = "DeadlineApproaching"
+    working_days_left: int
+    deadline_at: AwareDatetime
+
+
+class DeadlineBreached(CaseEvent):
+    """The case is still open past its deadline."""
+
+    name: ClassVar[str] = "DeadlineBreached"
+    deadline_at: AwareDatetime

@@ -1,0 +1,252 @@
+"""Every path through both SOPs, through the officer API: events, timeline, final state."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from services.workflow.cases import Cases
+from shared.sop import Kind, Role
+from tests.workflow.conftest import Desk
+
+TIM, KABID, SEKRETARIS, KADIS, OSS = (
+    Role.TIM_PENGADUAN,
+    Role.KABID,
+    Role.SEKRETARIS,
+    Role.KEPALA_DINAS,
+    Role.PETUGAS_OSS,
+)
+BAP = {
+    "date": "2026-11-30",
+    "place": "Kantor DPMPTSP Kabupaten Gresik",
+    "parties_present": ["Tim Pengaduan", "Pemohon", "Dinas Pekerjaan Umum"],
+    "findings": "Berkas izin tertahan karena rekomendasi teknis belum terbit.",
+    "conclusion": "Rekomendasi diterbitkan; izin diproses ulang.",
+}
+
+
+def walk(view: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
+    """The timeline as (event, step, role)."""
+    return [(entry["event"], entry["step"], entry["role"]) for entry in view["timeline"]]
+
+
+async def stored_states(cases: Cases) -> bytes:
+    dsn = cases.settings.postgres_dsn()
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT state FROM workflow.cases_events")
+    finally:
+        await conn.close()
+    return b"".join(bytes(row["state"]) for row in rows)
+
+
+async def test_the_full_complaint_path(desk: Desk) -> None:
+    case = await desk.open()
+    await desk.step(case, "identification/escalate", TIM, note="Perlu keputusan pimpinan.")
+    await desk.step(case, "verification", KABID, note="Berkas lengkap.")
+    await desk.step(
+        case, "disposition", KADIS, to="tim_pengaduan", instruction="Tinjau ke lapangan."
+    )
+    await desk.step(
+        case, "investigation", TIM, summary="Sudah ditinjau.", related_agencies=["Dinas PU"]
+    )
+    await desk.step(case, "bap", TIM, **BAP)
+    view = await desk.step(
+        case,
+        "follow-up",
+        TIM,
+        action="Izin diterbitkan ulang.",
+        answer="Izin Anda telah terbit; silakan unduh di OSS.",
+        archive_ref="ARSIP/2026/117",
+    )
+    assert view["status"] == "resolved"
+    assert view["current_step"] is None
+    assert view["resolution"] == "FollowUpArchived"
+    assert view["answer"] == "Izin Anda telah terbit; silakan unduh di OSS."
+    assert walk(view) == [
+        ("CaseOpened", "identification", None),
+        ("Escalated", "identification", "tim_pengaduan"),
+        ("ComplaintVerified", "verification", "kabid"),
+        ("DisposisiIssued", "disposition", "kepala_dinas"),
+        ("InvestigationReported", "investigation", "tim_pengaduan"),
+        ("BapRecorded", "investigation_report", "tim_pengaduan"),
+        ("FollowUpArchived", "follow_up", "tim_pengaduan"),
+    ]
+    bap = view["timeline"][5]["details"]["bap"]
+    assert bap["parties_present"] == BAP["parties_present"]
+    assert view["timeline"][3]["details"]["instruction"] == "Tinjau ke lapangan."
+    assert view["timeline"][4]["details"]["related_agencies"] == ["Dinas PU"]
+    assert all(entry["by"] for entry in view["timeline"][1:])
+    stored = await stored_states(desk.cases)
+    for text in ("Tinjau ke lapangan", "rekomendasi teknis", "Izin Anda telah terbit", "Pemohon"):
+        assert text.encode() not in stored
+
+
+async def test_the_sekretaris_may_route_verification_to_the_head(desk: Desk) -> None:
+    case = await desk.open()
+    await desk.step(case, "identification/escalate", TIM, note="Perlu keputusan pimpinan.")
+    view = await desk.step(case, "verification", SEKRETARIS, note="Diteruskan ke Kepala Dinas.")
+    assert walk(view)[-1] == ("ComplaintVerified", "verification", "sekretaris")
+    assert view["current_step"] == "disposition"
+
+
+async def test_a_complaint_resolved_at_identification(desk: Desk) -> None:
+    case = await desk.open()
+    view = await desk.step(case, "identification/resolve", TIM, answer="Berkas sudah kami proses.")
+    assert view["status"] == "resolved"
+    assert view["resolution"] == "ResolvedDirectly"
+    assert walk(view) == [
+        ("CaseOpened", "identification", None),
+        ("ResolvedDirectly", "identification", "tim_pengaduan"),
+    ]
+    assert view["timeline"][1]["details"]["within_standard"] in (True, False)
+
+
+async def test_a_consultation_resolved_at_step_three(desk: Desk) -> None:
+    case = await desk.open(Kind.CONSULTATION)
+    await desk.step(case, "reception", OSS, note="Formulir diterima di Pojok OSS.")
+    view = await desk.step(case, "identification/resolve", OSS, answer="Gunakan menu Perizinan.")
+    assert view["status"] == "resolved"
+    assert walk(view) == [
+        ("CaseOpened", "reception", None),
+        ("ConsultationFormAccepted", "reception", "petugas_oss"),
+        ("ResolvedDirectly", "identification", "petugas_oss"),
+    ]
+
+
+async def test_a_consultation_escalated_to_bkpm_and_answered(desk: Desk) -> None:
+    case = await desk.open(Kind.CONSULTATION)
+    await desk.step(case, "reception", OSS, note="Formulir diterima.")
+    waiting = await desk.step(case, "bkpm/escalate", OSS, note="Masalah hak akses OSS.")
+    assert waiting["current_step"] == "disposition"
+    answered = await desk.step(
+        case, "bkpm/answer", OSS, reference="BKPM-TIKET-88123", answer="Hak akses dipulihkan."
+    )
+    assert answered["current_step"] == "investigation"
+    view = await desk.step(
+        case, "facilitation", OSS, summary="Pemohon dibantu masuk.", answer="Silakan masuk lagi."
+    )
+    assert view["status"] == "resolved"
+    assert walk(view)[2:] == [
+        ("EscalatedToBkpm", "identification", "petugas_oss"),
+        ("BkpmAnswered", "disposition", "petugas_oss"),
+        ("FacilitationCompleted", "investigation", "petugas_oss"),
+    ]
+    assert view["timeline"][3]["details"]["bkpm_reference"] == "BKPM-TIKET-88123"
+    assert view["timeline"][3]["details"]["bkpm_answer"] == "Hak akses dipulihkan."
+
+
+async def test_pausing_stops_the_clock_and_resuming_moves_the_deadline_by_the_pause(
+    desk: Desk,
+) -> None:
+    case = await desk.open()
+    before = await desk.view(case)
+    paused = await desk.step(case, "information-request", TIM, reason="Mohon nomor berkas.")
+    assert paused["status"] == "waiting_info"
+    assert "identification/escalate" not in paused["allowed_actions"]
+    refused = await desk.act(case, "identification/escalate", TIM, note="Belum boleh.")
+    assert refused.status_code == 409
+    resumed = await desk.step(case, "information-received", TIM, summary="Nomor berkas: 4471.")
+    assert resumed["status"] == "in_progress"
+    asked, answered = (datetime.fromisoformat(e["at"]) for e in resumed["timeline"][1:3])
+    calendar = desk.cases.calendar()
+    paused_for = calendar.between(asked, answered)
+    old_deadline = datetime.fromisoformat(before["deadline_at"])
+    assert datetime.fromisoformat(resumed["deadline_at"]) == calendar.add(old_deadline, paused_for)
+    assert resumed["timeline"][2]["details"]["paused_minutes"] == round(
+        paused_for / timedelta(minutes=1), 2
+    )
+
+
+async def test_a_case_rejected_as_not_the_offices_matter(desk: Desk) -> None:
+    case = await desk.open()
+    view = await desk.step(
+        case,
+        "reject",
+        TIM,
+        reason="Ini kewenangan kantor pertanahan.",
+        referred_to="Kantor Pertanahan Kabupaten Gresik",
+    )
+    assert view["status"] == "rejected"
+    assert view["current_step"] is None
+    assert view["timeline"][-1]["details"]["referred_to"] == "Kantor Pertanahan Kabupaten Gresik"
+    assert (await desk.act(case, "identification/resolve", TIM, answer="x")).status_code == 409
+
+
+async def test_a_duplicate_is_merged_into_its_primary(desk: Desk) -> None:
+    primary, duplicate = await desk.open(), await desk.open()
+    view = await desk.step(duplicate, "merge", TIM, primary_case_id=str(primary))
+    assert view["status"] == "merged"
+    assert view["merged_into"] == str(primary)
+    main = await desk.view(primary)
+    assert main["duplicates"] == [str(duplicate)]
+    assert walk(main)[-1] == ("DuplicateMerged", "identification", "tim_pengaduan")
+    again = await desk.act(primary, "merge", TIM, primary_case_id=str(primary))
+    assert again.status_code == 409
+
+
+async def test_a_closed_case_is_reopened_when_disputed_in_time(desk: Desk) -> None:
+    case = await desk.open()
+    await desk.step(case, "identification/resolve", TIM, answer="Sudah selesai.")
+    view = await desk.step(case, "reopen", TIM, reason="Pemohon menyanggah: izin belum terbit.")
+    assert view["status"] == "in_progress"
+    assert view["current_step"] == "identification"
+    assert view["answer"] is None
+    assert walk(view)[-1] == ("CaseReopened", "identification", "tim_pengaduan")
+    resolved = await desk.step(case, "identification/resolve", TIM, answer="Izin kini terbit.")
+    assert resolved["status"] == "resolved"
+
+
+async def test_a_dispute_after_the_window_is_refused(desk: Desk) -> None:
+    long_ago = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    case = await desk.open(received_at=long_ago)
+
+    def close_long_ago(cases: Cases = desk.cases) -> None:
+        from shared.auth import Officer
+
+        officer = Officer("tim-1", "Tim", frozenset({TIM}), cases.settings.agency)
+        record = cases.get_case(case)
+        record.resolve_directly(
+            answer=cases.seal(case, "Selesai."), by=officer, at=long_ago, calendar=cases.calendar()
+        )
+        cases.store(record)
+
+    close_long_ago()
+    refused = await desk.act(case, "reopen", TIM, reason="Terlambat menyanggah.")
+    assert refused.status_code == 409
+    assert refused.json()["type"] == "/problems/reopen-window-passed"
+
+
+async def test_notes_and_attachments_at_any_step_record_who_when_and_where(desk: Desk) -> None:
+    case = await desk.open()
+    await desk.step(case, "notes", KABID, text="Mohon segera ditangani.")
+    pdf = b"%PDF-1.4\n% laporan\n"
+    upload = await desk.http.post(
+        f"/workflow/v1/cases/{case}/attachments",
+        files={"file": ("foto-lokasi.pdf", pdf, "application/pdf")},
+        headers=desk.headers(TIM),
+    )
+    assert upload.status_code == 200, upload.text
+    note, attached = upload.json()["timeline"][1:3]
+    assert (note["event"], note["step"], note["role"], note["by"]) == (
+        "NoteAdded",
+        "identification",
+        "kabid",
+        "kabid-test",
+    )
+    assert note["details"]["text"] == "Mohon segera ditangani."
+    assert attached["details"]["filename"] == "foto-lokasi.pdf"
+    attachment = attached["details"]["attachment_id"]
+    download = await desk.http.get(
+        f"/workflow/v1/cases/{case}/attachments/{attachment}", headers=desk.headers(TIM)
+    )
+    assert download.content == pdf
+    assert download.headers["content-type"] == "application/pdf"
+    refused = await desk.http.post(
+        f"/workflow/v1/cases/{case}/attachments",
+        files={"file": ("skrip.exe", b"MZ\x90\x00", "application/pdf")},
+        headers=desk.headers(TIM),
+    )
+    assert refused.status_code == 415
