@@ -19,8 +19,8 @@ from shared.db import ensure_schema
 from shared.settings import Settings
 from shared.sop import Kind
 from shared.working_time import WorkingCalendar
-from tests.polling import eventually
 from tests.infrastructure import free_port
+from tests.polling import eventually
 from tests.system import System, with_free_ports
 
 WIB = ZoneInfo("Asia/Jakarta")
