@@ -33,6 +33,7 @@ up: install
 
 bench: install
 	$(PY) bench/intake.py
+	$(PY) bench/workflow.py
 
 # Re-pin both locks after changing pyproject.toml.
 LOCK_FLAGS := --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA = "workflow"
 _CALENDAR_TTL_SECONDS = 60.0
+_KEY_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ class Cases(Application[UUID]):
     def __init__(self, settings: Settings, env: dict[str, str]) -> None:
         super().__init__(env=env)
         self.settings = settings
-        self._keys: dict[UUID, SealingKey | None] = {}
+        self._keys: OrderedDict[UUID, SealingKey | None] = OrderedDict()
         self._calendar: tuple[float, WorkingCalendar] | None = None
 
     # --- the calendar ---------------------------------------------------------------------
@@ -162,6 +164,9 @@ class Cases(Application[UUID]):
                 row = curs.fetchone()
             key = row["key"] if row else None
             self._keys[case_id] = SealingKey(case_id, bytes(key)) if key else None
+            if len(self._keys) > _KEY_CACHE_SIZE:
+                self._keys.popitem(last=False)
+        self._keys.move_to_end(case_id)
         return self._keys[case_id]
 
     def seal(self, case_id: UUID, payload: Any) -> str:
