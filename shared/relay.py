@@ -20,6 +20,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 
+from shared import db
 from shared.events import Contract, Envelope, seal
 from shared.messaging import connect, declare_topology, publish_confirmed
 from shared.metrics import EVENTS_PUBLISHED, RELAY_ACTIVE, RELAY_LAG
@@ -85,7 +86,7 @@ class EventLog:
 
 
 async def read_notifications(
-    conn: asyncpg.Connection[Any], log_: EventLog, *, after: int, limit: int
+    conn: db.Connection, log_: EventLog, *, after: int, limit: int
 ) -> list[asyncpg.Record]:
     """Stored events with notification_id > after, in order."""
     return await conn.fetch(

@@ -11,16 +11,25 @@ from functools import partial
 from typing import Any
 
 import uvicorn
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import Pool
 from shared.metrics import HTTP_LATENCY
-from shared.problems import PROBLEM_SCHEMA, BodyLimit, install_problem_handlers
+from shared.problems import (
+    MESSAGES,
+    PROBLEM_SCHEMA,
+    BodyLimit,
+    Problem,
+    install_problem_handlers,
+)
 from shared.settings import Settings
+from shared.text import CONTROL, CONTROL_MESSAGE
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +48,7 @@ def create_service_app(
         openapi_url=f"/{service}/openapi.json",
         docs_url=f"/{service}/docs",
         redoc_url=None,
+        dependencies=[Depends(refuse_unknown_query)],
     )
     app.state.settings = settings
     app.state.readiness = {}
@@ -67,6 +77,47 @@ def _problem_openapi(app: FastAPI) -> dict[str, Any]:
             schema.get("components", {}).get("schemas", {}).pop(unused, None)
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+_KNOWN_QUERY: dict[int, frozenset[str]] = {}
+
+
+def _known_query(route: APIRoute) -> frozenset[str]:
+    """The query parameters a route declares (its dependencies' included), computed once."""
+    key = id(route)
+    if key not in _KNOWN_QUERY:
+        _KNOWN_QUERY[key] = frozenset(_query_names(route.dependant))
+    return _KNOWN_QUERY[key]
+
+
+async def refuse_unknown_query(request: Request) -> None:
+    """A query parameter the route does not know is a mistake worth saying (422), not ignoring."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    unknown = sorted(set(request.query_params) - _known_query(route))
+    controlled = sorted(k for k, v in request.query_params.multi_items() if CONTROL.search(v))
+    if controlled:
+        errors = [
+            {"field": k, "code": "control_character", "message": CONTROL_MESSAGE}
+            for k in controlled
+        ]
+        raise Problem(422, "Parameter memuat karakter kontrol.", code="validation", errors=errors)
+    if unknown:
+        errors = [
+            {"field": name, "code": "extra_forbidden", "message": MESSAGES["extra_forbidden"]}
+            for name in unknown
+        ]
+        raise Problem(
+            422, f"Parameter tidak dikenal: {', '.join(unknown)}.", code="validation", errors=errors
+        )
 
 
 def _operations_router(service: str) -> APIRouter:

@@ -20,6 +20,22 @@ from zoneinfo import ZoneInfo
 import holidays
 from holidays.constants import GOVERNMENT, PUBLIC
 
+MONTHS = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
+"""Month names in Bahasa Indonesia, January first."""
+
 _DAY = timedelta(days=1)
 _SEARCH_LIMIT_DAYS = 3 * 366  # a calendar with no working day in three years is a mistake
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID, uuid4
 
 from shared.channels import Channel
-from shared.events import CaseOpened, ComplaintReceived, Envelope, seal
+from shared.events import CaseOpened, ComplaintReceived, Contract, Envelope, seal
 from shared.sop import Kind
 from shared.tracking_code import new_code
 
@@ -44,7 +45,17 @@ def case_opened(received: Envelope, *, step: str = "identification") -> Envelope
         received_at=data.received_at,
         sop_version="2023.1",
         current_step=step,
+        step_due_at=data.received_at,
+        deadline_at=data.received_at,
     )
     return seal(
         opened, subject=data.case_id, version=1, time=data.received_at, agency=received.agency
     )
+
+
+def workflow_event(
+    contract: type[Contract], received: Envelope, version: int, at: datetime, **fields: Any
+) -> Envelope:
+    """A later workflow event of the case a ComplaintReceived opened."""
+    data = contract(case_id=received.subject, at=at, **fields)
+    return seal(data, subject=received.subject, version=version, time=at, agency=received.agency)

@@ -15,7 +15,9 @@ from fastapi.responses import JSONResponse
 from services.intake.channels import CHANNELS
 from services.intake.store import SCHEMA, Submissions, Writer, open_submissions
 from services.intake.wire import WIRE
+from shared import feed
 from shared.db import create_pool, ensure_schema, setup_lock
+from shared.feed import Feed
 from shared.problems import Problem, problem_response
 from shared.relay import EventLog, Relay, translator
 from shared.service import background, create_service_app, database_check
@@ -31,6 +33,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     pool = await create_pool(settings, max_size=2)
     writer = Writer(submissions)
     app.state.writer, app.state.submissions = writer, submissions
+    app.state.feed = Feed(pool, EventLog.of(submissions), translator(submissions, WIRE))
     app.state.readiness = {"database": database_check(pool)}
     try:
         async with background(writer.run(), *_relay(settings, submissions)):
@@ -64,6 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     for channel in CHANNELS:
         app.include_router(channel.router, prefix="/intake")
+    app.include_router(feed.router)
     app.add_exception_handler(OperationalError, _store_unavailable)
     app.add_exception_handler(InterfaceError, _store_unavailable)
     return app

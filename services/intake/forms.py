@@ -20,6 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from services.intake.draft import Contact
 from shared.categories import CATEGORIES
+from shared.text import CLEAN
 
 TEXT_MAX = 20_000
 
@@ -41,7 +42,9 @@ def _phone(value: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=TEXT_MAX)]
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=TEXT_MAX), CLEAN
+]
 Category = Annotated[str, AfterValidator(_category)]
 Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=40), AfterValidator(_phone)
@@ -54,11 +57,11 @@ class ContactIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200), CLEAN] | None = None
     phone: Phone | None = None
     email: EmailStr | None = None
     nik: Nik | None = Field(default=None, description="Nomor Induk Kependudukan (16 digit)")
-    address: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    address: Annotated[str, StringConstraints(min_length=1, max_length=500), CLEAN] | None = None
 
     def to_contact(self) -> Contact:
         """The domain value."""

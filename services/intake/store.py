@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from eventsourcing.application import Application
 from eventsourcing.persistence import (
     IntegrityError,
@@ -24,11 +23,11 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
-from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from services.intake.submission import Submission
 from shared.metrics import EVENTS_STORED
+from shared.recording import Extra, ExtraRowsRecorder
 from shared.sealing import SealingKey
 from shared.settings import Settings
 from shared.tracking_code import new_code
@@ -47,33 +46,31 @@ class IndexRow:
     fingerprint: str | None
 
 
-class SubmissionRecorder(PostgresApplicationRecorder):
+class SubmissionRecorder(ExtraRowsRecorder):
     """Writes index rows and personal keys in the transaction that stores the events."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        schema = Identifier(self.datastore.schema)
-        self.sql_create_statements.extend(
-            [
-                SQL(
-                    "CREATE TABLE IF NOT EXISTS {}.submission_index ("
-                    "case_id uuid PRIMARY KEY, tracking_code text NOT NULL UNIQUE, "
-                    "fingerprint text)"
-                ).format(schema),
-                SQL(
-                    "CREATE TABLE IF NOT EXISTS {}.personal_keys ("
-                    "ref uuid PRIMARY KEY, key bytea, created_at timestamptz NOT NULL "
-                    "DEFAULT now(), erased_at timestamptz)"
-                ).format(schema),
-            ]
-        )
-        self._insert_index = SQL(
-            "INSERT INTO {}.submission_index (case_id, tracking_code, fingerprint) "
-            "SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[])"
-        ).format(schema)
-        self._insert_keys = SQL(
-            "INSERT INTO {}.personal_keys (ref, key) SELECT * FROM unnest(%s::uuid[], %s::bytea[])"
-        ).format(schema)
+    EXTRAS = (
+        Extra(
+            "index",
+            (
+                "CREATE TABLE IF NOT EXISTS {schema}.submission_index (case_id uuid PRIMARY KEY, "
+                "tracking_code text NOT NULL UNIQUE, fingerprint text)",
+            ),
+            "INSERT INTO {schema}.submission_index (case_id, tracking_code, fingerprint) "
+            "SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[])",
+            lambda row: (row.case_id, row.tracking_code, row.fingerprint),
+        ),
+        Extra(
+            "keys",
+            (
+                "CREATE TABLE IF NOT EXISTS {schema}.personal_keys (ref uuid PRIMARY KEY, "
+                "key bytea, created_at timestamptz NOT NULL DEFAULT now(), erased_at timestamptz)",
+            ),
+            "INSERT INTO {schema}.personal_keys (ref, key) "
+            "SELECT * FROM unnest(%s::uuid[], %s::bytea[])",
+            lambda key: (key.ref, key.key),
+        ),
+    )
 
     # The library tries a failed insert ten times; a person waiting for a receipt should hear
     # within seconds that the store is down (503, try again), not after a minute.
@@ -85,21 +82,6 @@ class SubmissionRecorder(PostgresApplicationRecorder):
         insert = PostgresApplicationRecorder.insert_events.__wrapped__
         result: Sequence[int] | None = insert(self, stored_events, **kwargs)
         return result
-
-    def _insert_events(
-        self,
-        curs: psycopg.Cursor[DictRow],
-        stored_events: Sequence[StoredEvent],
-        **kwargs: Any,
-    ) -> None:
-        index: Sequence[IndexRow] = kwargs.get("index", ())
-        keys: Sequence[SealingKey] = kwargs.get("keys", ())
-        if index:
-            columns = ([r.case_id for r in index], [r.tracking_code for r in index])
-            curs.execute(self._insert_index, (*columns, [r.fingerprint for r in index]))
-        if keys:
-            curs.execute(self._insert_keys, ([k.ref for k in keys], [k.key for k in keys]))
-        super()._insert_events(curs, stored_events, **kwargs)
 
 
 class Submissions(Application[UUID]):
@@ -188,7 +170,7 @@ class Writer:
                 batch.append(self._queue.get_nowait())
             pending = [item for item, _ in batch]
             try:
-                outcomes = await asyncio.to_thread(self._commit, pending)
+                outcomes = await asyncio.to_thread(self.commit, pending)
             except Exception as error:  # noqa: BLE001 - every waiter hears of the failure
                 log.warning("commit of %d submissions failed: %s", len(batch), error)
                 for _, future in batch:
@@ -199,7 +181,8 @@ class Writer:
                 if not future.done():
                     future.set_result(outcome)
 
-    def _commit(self, batch: list[Pending]) -> list[Outcome]:
+    def commit(self, batch: list[Pending]) -> list[Outcome]:
+        """Store a batch in one transaction (one at a time if any is a repeat); blocking."""
         if len(batch) > 1:
             try:
                 self._save(batch)

@@ -1,21 +1,28 @@
-"""The reporting API: the rekap and public tracking."""
+"""The public reporting API: the rekap the office publishes, SOP compliance, the SKM, tracking.
+
+Aggregate figures only, and public tracking without personal data or (for a confidential
+case) content. Officers' views (worklist, case search, recap files) are in officer_api.py.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
 
-from services.reporting import rekap
+from services.reporting import queries
 from shared import db
+from shared.channels import CHANNEL_LABELS, Channel
 from shared.problems import Problem, problems
 from shared.settings import Settings
-from shared.sop import STATUS_LABELS, Kind, Status, sop_for
+from shared.sop import KIND_LABELS, STATUS_LABELS, Kind, Status
+from shared.survey import ELEMENTS
 from shared.tracking_code import normalize
+from shared.working_time import MONTHS
 
 router = APIRouter(prefix="/v1", tags=["reporting"])
 
@@ -32,23 +39,185 @@ async def _settings(request: Request) -> Settings:
 
 Pool = Annotated[db.Pool, Depends(_pool)]
 CurrentSettings = Annotated[Settings, Depends(_settings)]
+Year = Annotated[int, Query(ge=2000, le=2100, description="Tahun")]
 
 
-class RekapRow(BaseModel):
-    """Complaints and consultations received in one month by one channel."""
+class RekapFilters(BaseModel):
+    """Any rekap dimension can filter; `group_by` picks the ones counted separately."""
 
-    month: int
-    channel: str
-    count: int
+    year: int | None = None
+    month: int | None = None
+    channel: Channel | None = None
+    kind: Kind | None = None
+    category: str | None = None
+    status: Status | None = None
+    timeliness: str | None = None
+
+    def as_filters(self) -> dict[str, Any]:
+        """Only the given filters, as stored values."""
+        return {key: getattr(value, "value", value) for key, value in self if value is not None}
+
+
+def rekap_filters(
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    month: Annotated[int | None, Query(ge=1, le=12)] = None,
+    channel: Channel | None = None,
+    kind: Kind | None = None,
+    category: Annotated[str | None, Query(max_length=100)] = None,
+    status: Status | None = None,
+    timeliness: Annotated[str | None, Query(pattern="^(open|on_time|late|n/a)$")] = None,
+) -> RekapFilters:
+    """The rekap filters from the query string."""
+    return RekapFilters(
+        year=year,
+        month=month,
+        channel=channel,
+        kind=kind,
+        category=category,
+        status=status,
+        timeliness=timeliness,
+    )
+
+
+GroupBy = Annotated[
+    str,
+    Query(
+        pattern=r"^(year|month|channel|kind|category|status|timeliness)"
+        r"(,(year|month|channel|kind|category|status|timeliness))*$",
+        description="Dimensi dipisah koma, mis. month,channel",
+    ),
+]
 
 
 class Rekap(BaseModel):
-    """Counts per month and channel for a year."""
+    """Counts grouped by the chosen dimensions."""
 
     agency: str
-    year: int
-    rows: list[RekapRow]
+    filters: dict[str, Any]
+    group_by: list[str]
+    rows: list[dict[str, Any]]
     total: int
+
+
+async def load_rekap(pool: db.Pool, agency: str, filters: RekapFilters, group_by: str) -> Rekap:
+    """A rekap query, shared by the API and the exports."""
+    dims = list(dict.fromkeys(group_by.split(","))) if group_by else []
+    async with pool.acquire() as conn:
+        records = await queries.rekap(
+            conn, agency=agency, filters=filters.as_filters(), group_by=dims
+        )
+    rows = [dict(record) for record in records]
+    return Rekap(
+        agency=agency,
+        filters=filters.as_filters(),
+        group_by=dims,
+        rows=rows,
+        total=sum(row["count"] or 0 for row in rows),
+    )
+
+
+@router.get("/rekap", responses=problems(422))
+async def get_rekap(
+    pool: Pool,
+    settings: CurrentSettings,
+    filters: Annotated[RekapFilters, Depends(rekap_filters)],
+    group_by: GroupBy = "month,channel",
+) -> Rekap:
+    """Counts of complaints and consultations, filtered and grouped by any dimension."""
+    return await load_rekap(pool, settings.agency, filters, group_by)
+
+
+class YearTable(BaseModel):
+    """The office's published shape: months as rows, years as columns, totals."""
+
+    agency: str
+    kind: str | None
+    years: list[int]
+    rows: list[dict[str, Any]]
+    totals: dict[str, int]
+    total: int
+
+
+async def load_years(
+    pool: db.Pool, agency: str, first: int, last: int, kind: Kind | None
+) -> YearTable:
+    """The multi-year table, shared by the API and the exports."""
+    if last < first or last - first > 30:
+        raise Problem(422, "Rentang tahun tidak sah (paling banyak 30 tahun).", code="validation")
+    async with pool.acquire() as conn:
+        counts = await queries.by_year_and_month(
+            conn, agency=agency, first=first, last=last, kind=kind.value if kind else None
+        )
+    years = list(range(first, last + 1))
+    rows = [
+        {
+            "month": month,
+            "month_label": MONTHS[month - 1],
+            "counts": {str(year): counts.get((year, month), 0) for year in years},
+            "total": sum(counts.get((year, month), 0) for year in years),
+        }
+        for month in range(1, 13)
+    ]
+    totals = {str(year): sum(counts.get((year, m), 0) for m in range(1, 13)) for year in years}
+    return YearTable(
+        agency=agency,
+        kind=kind.value if kind else None,
+        years=years,
+        rows=rows,
+        totals=totals,
+        total=sum(totals.values()),
+    )
+
+
+@router.get("/rekap/years", responses=problems(422))
+async def get_years(
+    pool: Pool,
+    settings: CurrentSettings,
+    first: Annotated[int, Query(alias="from", ge=2000, le=2100)],
+    last: Annotated[int, Query(alias="to", ge=2000, le=2100)],
+    kind: Kind | None = None,
+) -> YearTable:
+    """Rekapitulasi jumlah pengaduan th. FROM s.d. TO: months by years, with totals."""
+    return await load_years(pool, settings.agency, first, last, kind)
+
+
+def year_range(year: int, tz: str) -> tuple[datetime, datetime]:
+    """A calendar year in the office's time zone, as instants."""
+    zone = ZoneInfo(tz)
+    return datetime(year, 1, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone)
+
+
+@router.get("/compliance", responses=problems(422))
+async def get_compliance(
+    pool: Pool, settings: CurrentSettings, year: Year, kind: Kind = Kind.COMPLAINT
+) -> list[dict[str, Any]]:
+    """Per SOP step: count, share within the time standard, median and p90 working minutes."""
+    start, end = year_range(year, settings.timezone)
+    async with pool.acquire() as conn:
+        return await queries.compliance(
+            conn, agency=settings.agency, kind=kind, start=start, end=end
+        )
+
+
+@router.get("/consultations", responses=problems(422))
+async def get_consultations(
+    pool: Pool, settings: CurrentSettings, year: Year
+) -> list[dict[str, Any]]:
+    """The Pojok OSS per month, with BKPM escalations."""
+    async with pool.acquire() as conn:
+        rows = await queries.consultations(
+            conn, agency=settings.agency, year=year, tz=settings.timezone
+        )
+    return [dict(row) for row in rows]
+
+
+@router.get("/satisfaction", responses=problems(422))
+async def get_satisfaction(pool: Pool, settings: CurrentSettings, year: Year) -> dict[str, Any]:
+    """The SKM of a year: each element's mean, the index (25–100) and its grade."""
+    start, end = year_range(year, settings.timezone)
+    async with pool.acquire() as conn:
+        result = await queries.satisfaction(conn, agency=settings.agency, start=start, end=end)
+    return result | {"element_labels": list(ELEMENTS)}
 
 
 class Tracking(BaseModel):
@@ -58,42 +227,18 @@ class Tracking(BaseModel):
     status: str
     status_label: str
     kind: str | None = None
+    kind_label: str | None = None
+    channel_label: str | None = None
     current_step: str | None = None
     current_step_label: str | None = None
     received_at: datetime | None = None
+    deadline_at: datetime | None = None
+    closed_at: datetime | None = None
+    answer: str | None = None
 
 
-@router.get("/rekap", responses=problems(422))
-async def get_rekap(
-    pool: Pool,
-    settings: CurrentSettings,
-    year: Annotated[int, Query(ge=2000, le=2100, description="Tahun")],
-) -> Rekap:
-    """Counts per month and channel for one year."""
-    async with pool.acquire() as conn:
-        records = await rekap.by_month_and_channel(conn, agency=settings.agency, year=year)
-    rows = [RekapRow(**record) for record in records]
-    return Rekap(agency=settings.agency, year=year, rows=rows, total=sum(r.count for r in rows))
-
-
-@router.get("/track/{code}", responses=problems(404))
-async def track(
-    pool: Pool,
-    settings: CurrentSettings,
-    code: Annotated[str, Path(max_length=32, description="Nomor tiket, mis. 7K3M-9QXP")],
-) -> Tracking:
-    """Where a case stands, by its tracking code."""
-    canonical = normalize(code)
-    record = None
-    if canonical is not None:
-        async with pool.acquire() as conn:
-            record = await rekap.tracked_case(conn, agency=settings.agency, tracking_code=canonical)
-    if record is None:
-        raise Problem(404, "Nomor tiket tidak ditemukan.", code="unknown-tracking-code")
-    return _tracking(record, ZoneInfo(settings.timezone))
-
-
-def _tracking(record: asyncpg.Record, tz: ZoneInfo) -> Tracking:
+def tracking_of(record: asyncpg.Record, tz: ZoneInfo) -> Tracking:
+    """The public view of a case row; a confidential case shows its status only."""
     status = Status(record["status"])
     public = Tracking(
         tracking_code=record["tracking_code"],
@@ -102,15 +247,46 @@ def _tracking(record: asyncpg.Record, tz: ZoneInfo) -> Tracking:
     )
     if record["confidential"]:
         return public
-    step = record["current_step"]
-    label = None
-    if step and record["sop_version"]:
-        label = sop_for(Kind(record["kind"]), record["sop_version"]).step(step).label
+
+    def local(moment: datetime | None) -> datetime | None:
+        return moment.astimezone(tz) if moment else None
+
     return public.model_copy(
         update={
             "kind": record["kind"],
-            "current_step": step,
-            "current_step_label": label,
-            "received_at": record["received_at"].astimezone(tz),
+            "kind_label": KIND_LABELS[Kind(record["kind"])],
+            "channel_label": CHANNEL_LABELS[Channel(record["channel"])],
+            "current_step": record["current_step"],
+            "current_step_label": queries.step_label(
+                record["kind"], record["sop_version"], record["current_step"]
+            ),
+            "received_at": local(record["received_at"]),
+            "deadline_at": local(record["deadline_at"]),
+            "closed_at": local(record["closed_at"]),
+            "answer": record["public_answer"],
         }
     )
+
+
+@router.get("/track/{code}", responses=problems(404))
+async def track(
+    pool: Pool,
+    settings: CurrentSettings,
+    code: Annotated[str, Path(max_length=32, description="Nomor tiket, mis. 7K3M-9QXP")],
+) -> Tracking:
+    """Where a case stands, by its tracking code (this office's cases only)."""
+    canonical = normalize(code)
+    record = None
+    if canonical is not None:
+        async with pool.acquire() as conn:
+            record = await queries.tracked_case(
+                conn, agency=settings.agency, tracking_code=canonical
+            )
+    if record is None:
+        raise Problem(404, "Nomor tiket tidak ditemukan.", code="unknown-tracking-code")
+    return tracking_of(record, ZoneInfo(settings.timezone))
+
+
+def now() -> datetime:
+    """The current instant (UTC)."""
+    return datetime.now(UTC)

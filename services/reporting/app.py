@@ -1,4 +1,4 @@
-"""The reporting service: read models fed by every event, the rekap, public tracking."""
+"""The reporting service: read models fed by every event, the rekap, recaps, live operations."""
 
 from __future__ import annotations
 
@@ -11,17 +11,19 @@ from importlib import resources
 import asyncpg
 from fastapi import FastAPI
 
-from services.reporting.api import router
-from services.reporting.read_model import ReadModel
+from services.reporting import api, officer_api, operations, recap_api
+from services.reporting.operations import LiveStream, run_gauges
+from services.reporting.read_model import SWAP_LOCK, ReadModel
+from services.reporting.recaps import SCHEMA as STORE_SCHEMA
+from services.reporting.recaps import WIRE, open_recaps, run_schedule
+from shared import feed
+from shared.auth import TokenVerifier
 from shared.db import Pool, create_pool, ensure_schema, setup_lock
 from shared.events import Envelope
+from shared.feed import Feed
 from shared.messaging import Consumer, run_consumer
-from shared.service import (
-    background,
-    create_service_app,
-    database_check,
-    flag_check,
-)
+from shared.relay import EventLog, Relay, translator
+from shared.service import background, create_service_app, database_check, flag_check
 from shared.settings import Settings
 
 SCHEMA = "reporting"
@@ -43,33 +45,50 @@ async def create_tables(pool: Pool) -> None:
         await conn.execute(ddl)
 
 
-def consumer(pool: Pool, model: ReadModel) -> Consumer:
-    """Reporting's consumer: each batch in one transaction."""
+def consumer(pool: Pool, model: ReadModel, live: LiveStream) -> Consumer:
+    """Reporting's consumer: each batch in one transaction, then onto the live stream."""
 
     async def handle(envelopes: Sequence[Envelope]) -> None:
+        applied: list[Envelope] = []
         async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext($1))", SWAP_LOCK)
             for envelope in envelopes:
-                await model.apply(conn, envelope)
+                applied += await model.apply(conn, envelope)
+        await live.append(applied)
 
     return Consumer(service="reporting", handle=handle, transient=TRANSIENT)
 
 
 @contextlib.asynccontextmanager
 async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
-    """Create the read model, consume every event, answer queries."""
+    """Create the read model, consume every event, produce the recaps, watch the system."""
     async with setup_lock(settings, SCHEMA):
         await ensure_schema(settings, SCHEMA)
+        await ensure_schema(settings, STORE_SCHEMA)
         pool = await create_pool(settings, search_path=SCHEMA)
         await create_tables(pool)
-    consuming = asyncio.Event()
-    app.state.pool = pool
+        recaps = await asyncio.to_thread(open_recaps, settings)
+    live, consuming = LiveStream(settings), asyncio.Event()
+    translate = translator(recaps, WIRE)
+    app.state.pool, app.state.recaps, app.state.live = pool, recaps, live
+    app.state.verifier = TokenVerifier(settings)
+    app.state.feed = Feed(pool, EventLog.of(recaps), translate)
     app.state.readiness = {"database": database_check(pool), "consumer": flag_check(consuming)}
     model = ReadModel(settings.timezone)
+    jobs = [
+        run_consumer(settings, consumer(pool, model, live), consuming),
+        run_schedule(settings, pool, recaps),
+        run_gauges(settings, pool),
+    ]
+    if settings.relay:
+        jobs.append(Relay(settings, "reporting", EventLog.of(recaps), translate).run())
     try:
-        async with background(run_consumer(settings, consumer(pool, model), consuming)):
+        async with background(*jobs):
             yield
     finally:
+        await live.close()
         await pool.close()
+        recaps.close()
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -77,5 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = create_service_app(
         service="reporting", settings=settings, lifespan=partial(lifespan, settings)
     )
-    app.include_router(router, prefix="/reporting")
+    for module in (api, officer_api, recap_api, operations):
+        app.include_router(module.router, prefix="/reporting")
+    app.include_router(feed.router)
     return app

@@ -1,29 +1,31 @@
-"""The projection as pure functions: (row or None, event) -> row. Live and rebuild share them."""
+"""The projection as pure functions: (case row or None, event) -> (case row, effects).
+
+The live consumer and the rebuild share these functions, so they cannot disagree. Each
+stream (producer + case) is applied in version order; across streams the result does not
+depend on the order (intake's events only fill in a case row that does not exist yet).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from shared.events import (
-    CaseOpened,
-    ComplaintReceived,
-    ConsultationReceived,
-    Contract,
-    Envelope,
-    SubmissionReceived,
-)
+from shared.events import Envelope, StepCompleted, SubmissionReceived
+from shared.events import workflow as wf
+from shared.events.intake import SurveySubmitted
 from shared.sop import Status
+
+CLOSED = frozenset({Status.RESOLVED.value, Status.REJECTED.value, Status.MERGED.value})
 
 
 @dataclass(frozen=True)
 class CaseRow:
-    """One case as reporting sees it; the columns of case_summary."""
+    """One case as reporting sees it; the columns of case_summary. Never personal data."""
 
     case_id: UUID
     agency: str
@@ -32,14 +34,36 @@ class CaseRow:
     channel: str
     category: str | None
     received_at: datetime
-    status: str
-    current_step: str | None
-    sop_version: str | None
     anonymous: bool
     confidential: bool
+    status: str = Status.RECEIVED.value
+    current_step: str | None = None
+    sop_version: str | None = None
+    step_due_at: datetime | None = None
+    deadline_at: datetime | None = None
+    waiting_since: datetime | None = None
+    closed_at: datetime | None = None
+    resolution: str | None = None
+    public_answer: str | None = None
+    bkpm_escalated: bool = False
+    bkpm_reference: str | None = None
+    overdue: bool = False
+    breached: bool = False
+    reopened: int = 0
+    merged_into: UUID | None = None
 
-    def bucket(self, tz: ZoneInfo) -> tuple[str, int, int, str, str, str, str]:
-        """The rekap row this case counts in: month in the office's time zone."""
+    @property
+    def timeliness(self) -> str:
+        """open, on_time or late (14 working days, moved by pauses); merged duplicates: n/a."""
+        if self.status == Status.MERGED.value:
+            return "n/a"
+        if self.status not in CLOSED or self.closed_at is None:
+            return "open"
+        on_time = self.deadline_at is None or self.closed_at <= self.deadline_at
+        return "on_time" if on_time else "late"
+
+    def bucket(self, tz: ZoneInfo) -> tuple[str, int, int, str, str, str, str, str]:
+        """The rekap row this case counts in: the month it was received, in office time."""
         local = self.received_at.astimezone(tz)
         category = self.category or ""
         return (
@@ -50,71 +74,249 @@ class CaseRow:
             self.kind,
             category,
             self.status,
+            self.timeliness,
         )
 
 
 COLUMNS = tuple(field.name for field in dataclasses.fields(CaseRow))
 
 
-def _received(row: CaseRow | None, envelope: Envelope) -> CaseRow:
-    if row is not None:  # workflow's CaseOpened came first; intake never changes status
-        return row
+@dataclass(frozen=True)
+class StepTime:
+    """One SOP step done: working time against its standard (a row of step_times)."""
+
+    case_id: UUID
+    version: int
+    agency: str
+    kind: str
+    sop_version: str
+    step: str
+    role: str | None
+    completed_at: datetime
+    working_minutes: float
+    within_standard: bool
+
+
+@dataclass(frozen=True)
+class Survey:
+    """A satisfaction survey (SKM), one per case (the last answer counts)."""
+
+    case_id: UUID
+    agency: str
+    submitted_at: datetime
+    scores: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    """An administrator's correction of the calendar (None: withdrawn)."""
+
+    agency: str
+    day: date
+    working: bool | None
+    label: str
+
+
+Effect = StepTime | Survey | CalendarDay
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one event does: the case row after it (if it concerns a case) and other effects."""
+
+    row: CaseRow | None
+    effects: tuple[Effect, ...] = field(default=())
+
+
+Projector = Callable[[CaseRow | None, Envelope], Outcome]
+
+
+def _received(row: CaseRow | None, envelope: Envelope) -> Outcome:
+    if row is not None:  # workflow's events came first; intake never changes a case's state
+        return Outcome(row)
     data = envelope.data
     assert isinstance(data, SubmissionReceived)
-    return CaseRow(
-        case_id=data.case_id,
-        agency=envelope.agency,
-        tracking_code=data.tracking_code,
-        kind=data.kind.value,
-        channel=data.channel.value,
-        category=data.category,
-        received_at=data.received_at,
-        status=Status.RECEIVED.value,
-        current_step=None,
-        sop_version=None,
-        anonymous=data.anonymous,
-        confidential=data.confidential,
-    )
-
-
-def _opened(row: CaseRow | None, envelope: Envelope) -> CaseRow:
-    data = envelope.data
-    assert isinstance(data, CaseOpened)
-    opened = CaseRow(
-        case_id=data.case_id,
-        agency=envelope.agency,
-        tracking_code=data.tracking_code,
-        kind=data.kind.value,
-        channel=data.channel.value,
-        category=data.category,
-        received_at=data.received_at,
-        status=Status.IN_PROGRESS.value,
-        current_step=data.current_step,
-        sop_version=data.sop_version,
-        anonymous=data.anonymous,
-        confidential=data.confidential,
-    )
-    return (
-        opened
-        if row is None
-        else dataclasses.replace(
-            row,
-            status=opened.status,
-            current_step=opened.current_step,
-            sop_version=data.sop_version,
+    return Outcome(
+        CaseRow(
+            case_id=data.case_id,
+            agency=envelope.agency,
+            tracking_code=data.tracking_code,
+            kind=data.kind.value,
+            channel=data.channel.value,
+            category=data.category,
+            received_at=data.received_at,
+            anonymous=data.anonymous,
+            confidential=data.confidential,
         )
     )
 
 
-Projector = Callable[[CaseRow | None, Envelope], CaseRow]
+def _opened(row: CaseRow | None, envelope: Envelope) -> Outcome:
+    data = envelope.data
+    assert isinstance(data, wf.CaseOpened)
+    base = row or CaseRow(
+        case_id=data.case_id,
+        agency=envelope.agency,
+        tracking_code=data.tracking_code,
+        kind=data.kind.value,
+        channel=data.channel.value,
+        category=data.category,
+        received_at=data.received_at,
+        anonymous=data.anonymous,
+        confidential=data.confidential,
+    )
+    return Outcome(
+        dataclasses.replace(
+            base,
+            status=Status.IN_PROGRESS.value,
+            current_step=data.current_step,
+            sop_version=data.sop_version,
+            step_due_at=data.step_due_at,
+            deadline_at=data.deadline_at,
+        )
+    )
 
-PROJECTORS: dict[type[Contract], Projector] = {
-    ComplaintReceived: _received,
-    ConsultationReceived: _received,
-    CaseOpened: _opened,
+
+def _completed(row: CaseRow | None, envelope: Envelope) -> Outcome:
+    data = envelope.data
+    assert isinstance(data, StepCompleted)
+    assert row is not None
+    assert data.step is not None
+    changes: dict[str, Any] = {
+        "current_step": data.next_step,
+        "step_due_at": data.next_step_due_at,
+        "overdue": False,
+    }
+    if data.next_step is None:
+        changes |= {"status": Status.RESOLVED.value, "closed_at": data.at, "resolution": data.name}
+    changes |= _step_specifics(data)
+    timing = StepTime(
+        case_id=row.case_id,
+        version=envelope.streamversion,
+        agency=row.agency,
+        kind=row.kind,
+        sop_version=row.sop_version or "",
+        step=data.step,
+        role=data.by_role.value if data.by_role else None,
+        completed_at=data.at,
+        working_minutes=data.working_minutes,
+        within_standard=data.within_standard,
+    )
+    return Outcome(dataclasses.replace(row, **changes), (timing,))
+
+
+def _step_specifics(data: StepCompleted) -> dict[str, Any]:
+    if isinstance(data, wf.ResolvedDirectly | wf.FollowUpArchived | wf.FacilitationCompleted):
+        return {"public_answer": data.public_answer}
+    if isinstance(data, wf.EscalatedToBkpm):
+        return {"bkpm_escalated": True, "bkpm_reference": data.bkpm_reference or None}
+    if isinstance(data, wf.BkpmAnswered):
+        return {"bkpm_reference": data.bkpm_reference or None}
+    return {}
+
+
+def _changed(**changes: Any) -> Projector:
+    """A projector that sets fixed values, plus the event's own fields named in `copy`."""
+    copy = changes.pop("copy", ())
+
+    def project(row: CaseRow | None, envelope: Envelope) -> Outcome:
+        assert row is not None
+        data = envelope.data
+        values = {column: getattr(data, source) for column, source in copy} | {
+            column: (getattr(data, "at") if value is _AT else value)  # noqa: B009 - any contract
+            for column, value in changes.items()
+        }
+        return Outcome(dataclasses.replace(row, **values))
+
+    return project
+
+
+_AT = object()  # placeholder: the event's `at`
+_CLOSED_NOW = {"current_step": None, "step_due_at": None, "waiting_since": None, "closed_at": _AT}
+
+
+def _reopened(row: CaseRow | None, envelope: Envelope) -> Outcome:
+    data = envelope.data
+    assert isinstance(data, wf.CaseReopened)
+    assert row is not None
+    return Outcome(
+        dataclasses.replace(
+            row,
+            status=Status.IN_PROGRESS.value,
+            current_step=data.step,
+            step_due_at=data.step_due_at,
+            deadline_at=data.deadline_at,
+            closed_at=None,
+            resolution=None,
+            public_answer=None,
+            overdue=False,
+            breached=False,
+            reopened=row.reopened + 1,
+        )
+    )
+
+
+def _unchanged(row: CaseRow | None, envelope: Envelope) -> Outcome:
+    return Outcome(row)
+
+
+def _survey(row: CaseRow | None, envelope: Envelope) -> Outcome:
+    data = envelope.data
+    assert isinstance(data, SurveySubmitted)
+    survey = Survey(data.case_id, envelope.agency, data.at, tuple(data.scores))
+    return Outcome(row, (survey,))
+
+
+def _calendar(row: CaseRow | None, envelope: Envelope) -> Outcome:
+    data = envelope.data
+    assert isinstance(data, wf.CalendarEvent)
+    working = data.working if isinstance(data, wf.CalendarDaySet) else None
+    label = data.label if isinstance(data, wf.CalendarDaySet) else ""
+    return Outcome(
+        None, (CalendarDay(envelope.agency, date.fromisoformat(data.day), working, label),)
+    )
+
+
+PROJECTORS: dict[type[Any], Projector] = {
+    SubmissionReceived: _received,
+    SurveySubmitted: _survey,
+    wf.CaseOpened: _opened,
+    StepCompleted: _completed,
+    wf.InformationRequested: _changed(status=Status.WAITING_INFO.value, waiting_since=_AT),
+    wf.InformationReceived: _changed(
+        status=Status.IN_PROGRESS.value,
+        waiting_since=None,
+        copy=(("step_due_at", "step_due_at"), ("deadline_at", "deadline_at")),
+    ),
+    wf.CaseRejected: _changed(
+        status=Status.REJECTED.value, resolution="CaseRejected", **_CLOSED_NOW
+    ),
+    wf.CaseMerged: _changed(
+        status=Status.MERGED.value,
+        resolution="CaseMerged",
+        copy=(("merged_into", "primary_case_id"),),
+        **_CLOSED_NOW,
+    ),
+    wf.CaseReopened: _reopened,
+    wf.StepOverdue: _changed(overdue=True),
+    wf.DeadlineBreached: _changed(breached=True),
+    wf.CalendarEvent: _calendar,
 }
+"""By contract class; a contract not listed (nor any of its bases) changes nothing."""
 
 
-def row_values(row: CaseRow) -> tuple[Any, ...]:
-    """The row's values in column order."""
-    return dataclasses.astuple(row)
+def projector_for(data: object) -> Projector:
+    """The projector of an event's contract: its own, or its nearest listed base's."""
+    for cls in type(data).__mro__:
+        if cls in PROJECTORS:
+            return PROJECTORS[cls]
+    return _unchanged
+
+
+def case_subject(envelope: Envelope) -> UUID | None:
+    """The case an event is about (None for the calendar's events)."""
+    return (
+        None
+        if isinstance(envelope.data, wf.CalendarEvent | wf.CalendarStarted)
+        else envelope.subject
+    )

@@ -1,36 +1,85 @@
 -- Reporting's read models. Every table is disposable: a rebuild re-creates it from the events.
--- Statements run with search_path set to the target schema (live or rebuild).
+-- Statements run with search_path set to the target schema (live, or a rebuild's).
 
 CREATE TABLE IF NOT EXISTS case_summary (
-    case_id       uuid PRIMARY KEY,
-    agency        text NOT NULL,
-    tracking_code text NOT NULL,
-    kind          text NOT NULL,
-    channel       text NOT NULL,
-    category      text,
-    received_at   timestamptz NOT NULL,
-    status        text NOT NULL,
-    current_step  text,
-    sop_version   text,
-    anonymous     boolean NOT NULL,
-    confidential  boolean NOT NULL
+    case_id        uuid PRIMARY KEY,
+    agency         text NOT NULL,
+    tracking_code  text NOT NULL,
+    kind           text NOT NULL,
+    channel        text NOT NULL,
+    category       text,
+    received_at    timestamptz NOT NULL,
+    anonymous      boolean NOT NULL,
+    confidential   boolean NOT NULL,
+    status         text NOT NULL,
+    current_step   text,
+    sop_version    text,
+    step_due_at    timestamptz,
+    deadline_at    timestamptz,
+    waiting_since  timestamptz,
+    closed_at      timestamptz,
+    resolution     text,
+    public_answer  text,
+    bkpm_escalated boolean NOT NULL,
+    bkpm_reference text,
+    overdue        boolean NOT NULL,
+    breached       boolean NOT NULL,
+    reopened       integer NOT NULL,
+    merged_into    uuid
 );
 CREATE UNIQUE INDEX IF NOT EXISTS case_summary_tracking_code ON case_summary (tracking_code);
+CREATE INDEX IF NOT EXISTS case_summary_worklist
+    ON case_summary (agency, current_step, step_due_at) WHERE current_step IS NOT NULL;
+CREATE INDEX IF NOT EXISTS case_summary_received ON case_summary (agency, received_at);
 
 -- One row per bucket a case can count in; a case counts in exactly one bucket at a time.
 CREATE TABLE IF NOT EXISTS rekap (
-    agency   text NOT NULL,
-    year     integer NOT NULL,
-    month    integer NOT NULL,
-    channel  text NOT NULL,
-    kind     text NOT NULL,
-    category text NOT NULL,
-    status   text NOT NULL,
-    count    bigint NOT NULL,
-    PRIMARY KEY (agency, year, month, channel, kind, category, status)
+    agency     text NOT NULL,
+    year       integer NOT NULL,
+    month      integer NOT NULL,
+    channel    text NOT NULL,
+    kind       text NOT NULL,
+    category   text NOT NULL,
+    status     text NOT NULL,
+    timeliness text NOT NULL,
+    count      bigint NOT NULL,
+    PRIMARY KEY (agency, year, month, channel, kind, category, status, timeliness)
 );
 
--- The last version applied of each event stream (producer + case): the consumer's inbox.
+-- Each SOP step done: the working time it took against its standard (for compliance).
+CREATE TABLE IF NOT EXISTS step_times (
+    case_id         uuid NOT NULL,
+    version         bigint NOT NULL,
+    agency          text NOT NULL,
+    kind            text NOT NULL,
+    sop_version     text NOT NULL,
+    step            text NOT NULL,
+    role            text,
+    completed_at    timestamptz NOT NULL,
+    working_minutes double precision NOT NULL,
+    within_standard boolean NOT NULL,
+    PRIMARY KEY (case_id, version)
+);
+CREATE INDEX IF NOT EXISTS step_times_by_step ON step_times (agency, kind, step, completed_at);
+
+-- The satisfaction survey (SKM): nine elements rated 1 to 4, one answer per case.
+CREATE TABLE IF NOT EXISTS surveys (
+    case_id      uuid PRIMARY KEY,
+    agency       text NOT NULL,
+    submitted_at timestamptz NOT NULL,
+    scores       smallint[] NOT NULL
+);
+
+-- The administrator's corrections of the office calendar, as workflow published them.
+CREATE TABLE IF NOT EXISTS calendar_days (
+    agency  text NOT NULL,
+    day     date NOT NULL,
+    working boolean NOT NULL,
+    label   text NOT NULL,
+    PRIMARY KEY (agency, day)
+);
+
+-- The last version applied of each event stream (producer + subject): the consumer's inbox.
 CREATE TABLE IF NOT EXISTS stream_positions (
     source  text NOT NULL,
     subject uuid NOT NULL,
@@ -40,10 +89,9 @@ CREATE TABLE IF NOT EXISTS stream_positions (
 
 -- Events that arrived ahead of their predecessor; applied as soon as the gap closes.
 CREATE TABLE IF NOT EXISTS pending_events (
-    source   text NOT NULL,
-    subject  uuid NOT NULL,
-    version  bigint NOT NULL,
-    body     bytea NOT NULL,
-    held_at  timestamptz NOT NULL DEFAULT now(),
+    source  text NOT NULL,
+    subject uuid NOT NULL,
+    version bigint NOT NULL,
+    body    bytea NOT NULL,
     PRIMARY KEY (source, subject, version)
 );

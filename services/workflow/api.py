@@ -23,6 +23,7 @@ from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.problems import Problem, problems
 from shared.settings import Settings
 from shared.sop import OFFICE_ROLES, Role
+from shared.text import CLEAN
 
 router = APIRouter(prefix="/v1", tags=["workflow"])
 
@@ -184,7 +185,9 @@ class DayOverrideBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     working: StrictBool = False
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), CLEAN
+    ]
 
 
 @router.get("/calendar", responses=problems(422))

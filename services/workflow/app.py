@@ -15,8 +15,10 @@ from services.workflow.inbound import consumer
 from services.workflow.issuer import Issuer
 from services.workflow.scanner import run_scanner
 from services.workflow.wire import wire
+from shared import feed
 from shared.auth import TokenVerifier
 from shared.db import create_pool, ensure_schema, setup_lock
+from shared.feed import Feed
 from shared.messaging import run_consumer
 from shared.relay import EventLog, Relay, translator
 from shared.service import background, create_service_app, database_check, flag_check
@@ -41,6 +43,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     consuming = asyncio.Event()
     app.state.cases, app.state.issuer = cases, issuer
     app.state.verifier = _verifier(settings, issuer)
+    app.state.feed = Feed(pool, EventLog.of(cases), translator(cases, wire(cases)))
     app.state.readiness = {"database": database_check(pool), "consumer": flag_check(consuming)}
     jobs = [run_consumer(settings, consumer(cases), consuming)]
     if settings.clock:
@@ -63,4 +66,5 @@ def create_app(settings: Settings) -> FastAPI:
         service="workflow", settings=settings, lifespan=partial(lifespan, settings)
     )
     app.include_router(router, prefix="/workflow")
+    app.include_router(feed.router)
     return app

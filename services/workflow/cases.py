@@ -15,17 +15,16 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError
 from eventsourcing.postgres import PostgresApplicationRecorder
-from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from services.workflow.case import Case
 from services.workflow.office_calendar import OfficeCalendar, calendar_id
 from services.workflow.rules import StaleVersion, UnknownCase
+from shared.recording import Extra, ExtraRowsRecorder
 from shared.sealing import ERASED, SealingKey
 from shared.settings import Settings
 from shared.working_time import WorkingCalendar
@@ -55,63 +54,45 @@ class StoredFile:
     sealed: bytes
 
 
-class CasesRecorder(PostgresApplicationRecorder):
-    """Stores case keys and clock rows in the transaction that stores the events."""
+class CasesRecorder(ExtraRowsRecorder):
+    """Stores case keys, clock rows and files in the transaction that stores the events."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        schema = Identifier(self.datastore.schema)
-        self.sql_create_statements.extend(
-            [
-                SQL(
-                    "CREATE TABLE IF NOT EXISTS {}.case_keys (case_id uuid PRIMARY KEY, "
-                    "key bytea, erased_at timestamptz)"
-                ).format(schema),
-                SQL(
-                    "CREATE TABLE IF NOT EXISTS {}.case_clock (case_id uuid PRIMARY KEY, "
-                    "next_alarm_at timestamptz)"
-                ).format(schema),
-                SQL(
-                    "CREATE INDEX IF NOT EXISTS case_clock_due ON {}.case_clock (next_alarm_at) "
-                    "WHERE next_alarm_at IS NOT NULL"
-                ).format(schema),
-                SQL(
-                    "CREATE TABLE IF NOT EXISTS {}.attachments (id uuid PRIMARY KEY, "
-                    "case_id uuid NOT NULL, content_type text NOT NULL, content bytea NOT NULL, "
-                    "stored_at timestamptz NOT NULL DEFAULT now())"
-                ).format(schema),
-            ]
-        )
-        self._insert_attachments = SQL(
-            "INSERT INTO {}.attachments (id, case_id, content_type, content) "
-            "SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::bytea[])"
-        ).format(schema)
-        self._insert_keys = SQL(
-            "INSERT INTO {}.case_keys (case_id, key) SELECT * FROM unnest(%s::uuid[], %s::bytea[])"
-        ).format(schema)
-        self._upsert_clock = SQL(
-            "INSERT INTO {}.case_clock (case_id, next_alarm_at) "
+    EXTRAS = (
+        Extra(
+            "keys",
+            (
+                "CREATE TABLE IF NOT EXISTS {schema}.case_keys (case_id uuid PRIMARY KEY, "
+                "key bytea, erased_at timestamptz)",
+            ),
+            "INSERT INTO {schema}.case_keys (case_id, key) "
+            "SELECT * FROM unnest(%s::uuid[], %s::bytea[])",
+            lambda key: (key.ref, key.key),
+        ),
+        Extra(
+            "alarms",
+            (
+                "CREATE TABLE IF NOT EXISTS {schema}.case_clock (case_id uuid PRIMARY KEY, "
+                "next_alarm_at timestamptz)",
+                "CREATE INDEX IF NOT EXISTS case_clock_due ON {schema}.case_clock "
+                "(next_alarm_at) WHERE next_alarm_at IS NOT NULL",
+            ),
+            "INSERT INTO {schema}.case_clock (case_id, next_alarm_at) "
             "SELECT * FROM unnest(%s::uuid[], %s::timestamptz[]) "
-            "ON CONFLICT (case_id) DO UPDATE SET next_alarm_at = EXCLUDED.next_alarm_at"
-        ).format(schema)
-
-    def _insert_events(
-        self, curs: psycopg.Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        keys: Sequence[SealingKey] = kwargs.get("keys", ())
-        alarms: Sequence[Alarm] = kwargs.get("alarms", ())
-        attachments: Sequence[StoredFile] = kwargs.get("attachments", ())
-        if attachments:
-            columns = zip(
-                *((a.id, a.case_id, a.content_type, a.sealed) for a in attachments), strict=True
-            )
-            curs.execute(self._insert_attachments, tuple(list(column) for column in columns))
-        if keys:
-            curs.execute(self._insert_keys, ([k.ref for k in keys], [k.key for k in keys]))
-        if alarms:
-            rows = ([a.case_id for a in alarms], [a.next_alarm_at for a in alarms])
-            curs.execute(self._upsert_clock, rows)
-        super()._insert_events(curs, stored_events, **kwargs)
+            "ON CONFLICT (case_id) DO UPDATE SET next_alarm_at = EXCLUDED.next_alarm_at",
+            lambda alarm: (alarm.case_id, alarm.next_alarm_at),
+        ),
+        Extra(
+            "attachments",
+            (
+                "CREATE TABLE IF NOT EXISTS {schema}.attachments (id uuid PRIMARY KEY, "
+                "case_id uuid NOT NULL, content_type text NOT NULL, content bytea NOT NULL, "
+                "stored_at timestamptz NOT NULL DEFAULT now())",
+            ),
+            "INSERT INTO {schema}.attachments (id, case_id, content_type, content) "
+            "SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::bytea[])",
+            lambda file: (file.id, file.case_id, file.content_type, file.sealed),
+        ),
+    )
 
 
 class Cases(Application[UUID]):

@@ -18,11 +18,16 @@ from services.workflow.case import Case
 from services.workflow.cases import Cases
 from shared.auth import Officer
 from shared.sop import OFFICE_ROLES, Kind, Role
+from shared.text import CLEAN
 from shared.working_time import WorkingCalendar
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Reference = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000), CLEAN
+]
+Short = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), CLEAN
+]
+Reference = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), CLEAN]
 
 
 class Body(BaseModel):

@@ -2,7 +2,8 @@
 
 Every event of a case is published (readers rely on each case's versions arriving without
 gaps). Contract fields are copied from the event by name; sealed officer text never is, except
-the public answer, opened with the case's key. The calendar's events stay internal.
+the public answer, opened with the case's key. The calendar corrections are published too, so
+readers measure working time on the same calendar.
 """
 
 from __future__ import annotations

@@ -12,9 +12,11 @@ from shared.events.envelope import (
     InvalidMessage,
     decode,
     encode,
+    from_mapping,
     seal,
 )
 from shared.events.intake import ComplaintReceived, ConsultationReceived, SubmissionReceived
+from shared.events.reporting import RekapPublished
 from shared.events.workflow import CaseEvent, CaseOpened, StepCompleted
 
 __all__ = [
@@ -27,9 +29,11 @@ __all__ = [
     "Contract",
     "Envelope",
     "InvalidMessage",
+    "RekapPublished",
     "StepCompleted",
     "SubmissionReceived",
     "decode",
     "encode",
+    "from_mapping",
     "seal",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
@@ -10,6 +11,7 @@ from uuid import UUID, uuid5
 from cloudevents.core.exceptions import BaseCloudEventException
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
+from dateutil.parser import isoparse
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 CONTENT_TYPE = "application/cloudevents+json"
@@ -96,10 +98,21 @@ def encode(envelope: Envelope) -> bytes:
 def decode(body: bytes) -> Envelope:
     """Parse and validate a structured CloudEvent; InvalidMessage says why it cannot be."""
     try:
-        event = _FORMAT.read(None, body)
-        attributes = event.get_attributes()
+        parsed = json.loads(body)
+    except (ValueError, TypeError) as error:
+        raise InvalidMessage(f"malformed CloudEvent: {error}") from error
+    return from_mapping(parsed)
+
+
+def from_mapping(parsed: Any) -> Envelope:
+    """Validate an already parsed structured CloudEvent (e.g. one of a feed page)."""
+    try:
+        attributes = dict(parsed)
+        data = attributes.pop("data", None)
+        if "time" in attributes:
+            attributes["time"] = isoparse(attributes["time"])
+        event = CloudEvent(attributes=attributes, data=data)
         contract = CONTRACTS[attributes["type"]]
-        data = contract.model_validate(event.get_data())
         return Envelope(
             id=str(attributes["id"]),
             source=str(attributes["source"]),
@@ -107,7 +120,7 @@ def decode(body: bytes) -> Envelope:
             time=attributes["time"],
             agency=str(attributes["agency"]),
             streamversion=int(attributes["streamversion"]),
-            data=data,
+            data=contract.model_validate(event.get_data()),
         )
     except KeyError as error:
         raise InvalidMessage(f"unknown event type or missing attribute: {error}") from error

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 from uuid import UUID
 
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Field
 
 from shared.channels import Channel
 from shared.events.envelope import Contract
@@ -38,3 +38,14 @@ class ConsultationReceived(SubmissionReceived):
     """A consultation (konsultasi) was received."""
 
     name: ClassVar[str] = "ConsultationReceived"
+
+
+class SurveySubmitted(Contract):
+    """The complainant rated the service after closure: the nine SKM elements, 1 to 4."""
+
+    name: ClassVar[str] = "SurveySubmitted"
+    producer: ClassVar[str] = "intake"
+
+    case_id: UUID
+    at: AwareDatetime
+    scores: list[int] = Field(min_length=9, max_length=9)

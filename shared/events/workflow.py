@@ -206,3 +206,33 @@ class DeadlineBreached(CaseEvent):
 
     name: ClassVar[str] = "DeadlineBreached"
     deadline_at: AwareDatetime
+
+
+class CalendarEvent(Contract):
+    """An administrator's correction of the office calendar (subject: the calendar's id)."""
+
+    producer: ClassVar[str] = "workflow"
+
+    day: str  # ISO date
+    at: AwareDatetime
+
+
+class CalendarDaySet(CalendarEvent):
+    """A day declared off (or, with working=true, declared a working day)."""
+
+    name: ClassVar[str] = "CalendarDaySet"
+    working: bool
+    label: str
+
+
+class CalendarDayCleared(CalendarEvent):
+    """A correction withdrawn: the national calendar applies to that day again."""
+
+    name: ClassVar[str] = "CalendarDayCleared"
+
+
+class CalendarStarted(Contract):
+    """An agency's calendar of corrections was started."""
+
+    name: ClassVar[str] = "CalendarStarted"
+    producer: ClassVar[str] = "workflow"

@@ -203,3 +203,19 @@ async def _personal_key(settings: Settings, ref_hex: str) -> SealingKey:
     finally:
         await conn.close()
     return SealingKey(ref, bytes(key))
+
+
+async def test_repeats_never_poison_the_store_connection(settings: Settings) -> None:
+    """A repeat fails inside the store's pipelined transaction; every later commit must still
+    work (psycopg marks skipped prepares as done unless the failing rows are written last)."""
+    single = settings.model_copy(update={"relay": False, "postgres_pool_size": 1})
+    async with serving(create_app(single)) as http:
+        statuses = []
+        for number in range(30):
+            repeat = number % 3 == 0
+            form = {"text": "Pengaduan yang sama." if repeat else f"Pengaduan nomor {number}."}
+            headers = {"Idempotency-Key": "sama"} if repeat else {}
+            statuses.append(
+                (await http.post("/intake/v1/complaints", json=form, headers=headers)).status_code
+            )
+    assert statuses == [201 if n == 0 or n % 3 else 200 for n in range(30)]

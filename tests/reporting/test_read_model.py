@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from uuid import UUID
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from services.reporting.app import SCHEMA, create_tables
 from services.reporting.read_model import ReadModel
 from shared.db import Pool, create_pool, ensure_schema
-from shared.events import CaseOpened, Envelope, seal
+from shared.events import Envelope
+from shared.events import workflow as wf
 from shared.settings import Settings
-from tests.samples import case_opened, complaint_received
+from tests.samples import case_opened, complaint_received, workflow_event
+
+RECEIVED = datetime(2026, 3, 31, 18, 0, tzinfo=UTC)  # 1 April 01:00 in Jakarta
 
 
 @pytest.fixture
@@ -36,57 +38,72 @@ async def apply(pool: Pool, envelopes: list[Envelope]) -> None:
                 await model.apply(conn, envelope)
 
 
+TABLES = (
+    "SELECT * FROM case_summary ORDER BY case_id",
+    "SELECT * FROM rekap ORDER BY 1, 2, 3, 4, 5, 6, 7, 8",
+    "SELECT * FROM step_times ORDER BY 1, 2",
+    "SELECT * FROM stream_positions ORDER BY 1, 2",
+    "SELECT source, subject, version FROM pending_events ORDER BY 1, 2, 3",
+)
+
+
 async def snapshot(pool: Pool) -> tuple[list[tuple[object, ...]], ...]:
     async with pool.acquire() as conn:
         tables = []
-        for query in (
-            "SELECT * FROM case_summary ORDER BY case_id",
-            "SELECT * FROM rekap ORDER BY 1, 2, 3, 4, 5, 6, 7",
-            "SELECT * FROM stream_positions ORDER BY 1, 2",
-            "SELECT source, subject, version FROM pending_events ORDER BY 1, 2, 3",
-        ):
+        for query in TABLES:
             tables.append([tuple(row) for row in await conn.fetch(query)])
-        await conn.execute("TRUNCATE case_summary, rekap, stream_positions, pending_events")
+        await conn.execute(
+            "TRUNCATE case_summary, rekap, step_times, stream_positions, pending_events"
+        )
     return tuple(tables)
 
 
-def moved_on(opened: Envelope, version: int, step: str) -> Envelope:
-    """A later workflow event for the same case (a step change, as the workflow will send)."""
-    data = opened.data
-    assert isinstance(data, CaseOpened)
-    later = data.model_copy(update={"current_step": step})
-    return seal(
-        later, subject=opened.subject, version=version, time=opened.time, agency=opened.agency
-    )
+def a_complaints_life() -> list[Envelope]:
+    received = complaint_received(received_at=RECEIVED)
+    later = RECEIVED + timedelta(days=30)
+    return [
+        received,
+        case_opened(received),
+        workflow_event(
+            wf.Escalated,
+            received,
+            2,
+            later,
+            step="identification",
+            working_minutes=900.0,
+            within_standard=False,
+            next_step="verification",
+        ),
+        workflow_event(wf.InformationRequested, received, 3, later, step="verification"),
+        workflow_event(wf.CaseRejected, received, 4, later, step="verification", referred_to="BPN"),
+    ]
 
 
 async def test_any_delivery_order_with_duplicates_gives_the_in_order_result(pool: Pool) -> None:
-    received = complaint_received(received_at=datetime(2026, 3, 31, 18, 0, tzinfo=UTC))
-    opened = case_opened(received)
-    second, third = moved_on(opened, 2, "verification"), moved_on(opened, 3, "disposition")
-    in_order = [received, opened, second, third]
+    in_order = a_complaints_life()
     await apply(pool, in_order)
     expected = await snapshot(pool)
-    assert expected[0][0][8] == "disposition"
+    [case] = expected[0]
+    assert case[9] == "rejected"
+    assert expected[1][0][-2:] == ("late", 1)
+    assert len(expected[2]) == 1  # one step done: identification
     for order in itertools.permutations(in_order):
         await apply(pool, [*order, *order[:2]])
         assert await snapshot(pool) == expected, [e.type for e in order]
 
 
 async def test_a_case_counts_in_the_month_of_the_office_time_zone(pool: Pool) -> None:
-    late_evening_utc = datetime(2026, 3, 31, 18, 0, tzinfo=UTC)  # 1 April, 01:00 in Jakarta
-    await apply(pool, [complaint_received(received_at=late_evening_utc)])
+    await apply(pool, [complaint_received(received_at=RECEIVED)])
     async with pool.acquire() as conn:
-        rows = await conn.fetch("SELECT year, month, count FROM rekap")
-    assert [tuple(row) for row in rows] == [(2026, 4, 1)]
+        rows = await conn.fetch("SELECT year, month, status, timeliness, count FROM rekap")
+    assert [tuple(row) for row in rows] == [(2026, 4, "received", "open", 1)]
 
 
-async def test_status_moves_the_case_between_rekap_buckets(pool: Pool) -> None:
-    received = complaint_received(case_id=UUID(int=7))
-    await apply(pool, [received])
-    async with pool.acquire() as conn:
-        assert await conn.fetchval("SELECT status FROM rekap") == "received"
-    await apply(pool, [case_opened(received)])
-    async with pool.acquire() as conn:
-        rows = await conn.fetch("SELECT status, count FROM rekap")
-    assert [tuple(row) for row in rows] == [("in_progress", 1)]
+async def test_a_case_moves_between_rekap_buckets_and_leaves_none_behind(pool: Pool) -> None:
+    life = a_complaints_life()
+    for upto in range(1, len(life) + 1):
+        await apply(pool, life[:upto])
+        async with pool.acquire() as conn:
+            counts = await conn.fetch("SELECT status, count FROM rekap")
+        assert sum(row["count"] for row in counts) == 1
+        await snapshot(pool)

@@ -1,0 +1,227 @@
+"""What officers and analysts see: worklists, case search, and any table as CSV or XLSX."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from services.reporting import exports, queries
+from services.reporting.api import (
+    CurrentSettings,
+    GroupBy,
+    Pool,
+    RekapFilters,
+    load_rekap,
+    load_years,
+    now,
+    rekap_filters,
+)
+from shared.auth import CurrentOfficer, Forbidden, Officer
+from shared.channels import Channel
+from shared.problems import problems
+from shared.sop import OFFICE_ROLES, STATUS_LABELS, Kind, Role, Status
+
+router = APIRouter(prefix="/v1", tags=["officers"])
+
+STAFF = OFFICE_ROLES | {Role.ANALIS}
+Format = Annotated[str, Path(pattern="^(csv|xlsx)$", description="csv atau xlsx")]
+_STORED = ("tracking_code", "kind", "channel", "category", "received_at", "current_step")
+
+
+class WorkItem(BaseModel):
+    """A case waiting at one of this role's steps."""
+
+    case_id: str
+    tracking_code: str
+    kind: str
+    channel: str
+    category: str | None
+    received_at: datetime
+    current_step: str | None
+    current_step_label: str | None
+    status: str
+    status_label: str
+    step_due_at: datetime | None
+    deadline_at: datetime | None
+    working_minutes_left: float | None
+    overdue: bool
+    waiting: bool
+
+
+@router.get("/worklist", responses=problems(401, 403, 422))
+async def worklist(
+    pool: Pool,
+    settings: CurrentSettings,
+    officer: CurrentOfficer,
+    role: Role,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> list[WorkItem]:
+    """Open cases at this role's steps: overdue first, then the least working time left."""
+    if role not in officer.roles:
+        raise Forbidden("Token ini tidak memegang peran tersebut.")
+    async with pool.acquire() as conn:
+        calendar = await queries.calendar(
+            conn, agency=settings.agency, base=settings.working_calendar()
+        )
+        records = await queries.worklist(conn, agency=settings.agency, role=role, limit=limit)
+    moment = now()
+    items = []
+    for record in records:
+        waiting = record["status"] == Status.WAITING_INFO.value
+        due = record["step_due_at"]
+        left = None if due is None else calendar.working_minutes_between(moment, due)
+        items.append(
+            WorkItem(
+                **{key: record[key] for key in _STORED},
+                status=record["status"],
+                step_due_at=due,
+                deadline_at=record["deadline_at"],
+                case_id=str(record["case_id"]),
+                current_step_label=queries.step_label(
+                    record["kind"], record["sop_version"], record["current_step"]
+                ),
+                status_label=STATUS_LABELS[Status(record["status"])],
+                working_minutes_left=None if left is None else round(left, 1),
+                overdue=bool(due and moment >= due) and not waiting,
+                waiting=waiting,
+            )
+        )
+    return sorted(items, key=lambda item: (item.waiting, item.working_minutes_left or 0.0))
+
+
+def _staff(officer: Officer) -> Officer:
+    if not officer.has(*STAFF):
+        raise Forbidden("Hanya petugas dan analis yang dapat mencari kasus.")
+    return officer
+
+
+def search_query(
+    code: Annotated[str | None, Query(max_length=9, pattern="^[0-9A-Za-z-]+$")] = None,
+    status: Status | None = None,
+    kind: Kind | None = None,
+    channel: Channel | None = None,
+    category: Annotated[str | None, Query(max_length=100)] = None,
+    received_from: date | None = None,
+    received_to: date | None = None,
+) -> queries.Search:
+    """Search criteria from the query string."""
+    return queries.Search(
+        code=code.upper() if code else None,
+        status=status.value if status else None,
+        kind=kind.value if kind else None,
+        channel=channel.value if channel else None,
+        category=category,
+        received_from=received_from,
+        received_to=received_to,
+    )
+
+
+CASE_COLUMNS = (
+    "tracking_code",
+    "kind",
+    "channel",
+    "category",
+    "received_at",
+    "status",
+    "current_step",
+    "step_due_at",
+    "deadline_at",
+    "closed_at",
+    "resolution",
+    "bkpm_escalated",
+    "overdue",
+    "breached",
+    "reopened",
+)
+
+
+async def _cases(
+    pool: Any, settings: Any, officer: Officer, query: queries.Search, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    _staff(officer)
+    async with pool.acquire() as conn:
+        records = await queries.search(
+            conn,
+            agency=settings.agency,
+            query=query,
+            tz=settings.timezone,
+            limit=limit,
+            offset=offset,
+        )
+    columns = CASE_COLUMNS if officer.roles <= {Role.ANALIS} else (*CASE_COLUMNS, "public_answer")
+    return [{"case_id": str(r["case_id"])} | {c: r[c] for c in columns} for r in records]
+
+
+@router.get("/cases", responses=problems(401, 403, 422))
+async def search_cases(
+    pool: Pool,
+    settings: CurrentSettings,
+    officer: CurrentOfficer,
+    query: Annotated[queries.Search, Depends(search_query)],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[dict[str, Any]]:
+    """Cases by tracking code, status, kind, channel, category and dates (newest first)."""
+    return await _cases(pool, settings, officer, query, limit, offset)
+
+
+@router.get("/cases.csv", responses=problems(401, 403, 422), response_class=Response)
+async def export_cases(
+    pool: Pool,
+    settings: CurrentSettings,
+    officer: CurrentOfficer,
+    query: Annotated[queries.Search, Depends(search_query)],
+) -> Response:
+    """The case search as CSV (analysts get no answers' text)."""
+    rows = await _cases(pool, settings, officer, query, 100_000, 0)
+    header = list(rows[0]) if rows else ["case_id", *CASE_COLUMNS]
+    body = exports.to_csv(header, [list(row.values()) for row in rows])
+    return _file(body, exports.CSV_TYPE, "kasus.csv")
+
+
+def _file(content: bytes, media_type: str, filename: str) -> Response:
+    disposition = f'attachment; filename="{filename}"'
+    return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
+@router.get("/rekap.{fmt}", responses=problems(422), response_class=Response)
+async def export_rekap(
+    pool: Pool,
+    settings: CurrentSettings,
+    fmt: Format,
+    filters: Annotated[RekapFilters, Depends(rekap_filters)],
+    group_by: GroupBy = "month,channel",
+) -> Response:
+    """Any rekap query as CSV or XLSX."""
+    rekap = await load_rekap(pool, settings.agency, filters, group_by)
+    header = [*rekap.group_by, "count"]
+    rows = [[row[key] for key in header] for row in rekap.rows]
+    if fmt == "csv":
+        return _file(exports.to_csv(header, rows), exports.CSV_TYPE, "rekap.csv")
+    content = exports.to_xlsx(f"Rekap pengaduan — {settings.agency}", header, rows)
+    return _file(content, exports.XLSX_TYPE, "rekap.xlsx")
+
+
+@router.get("/rekap/years.{fmt}", responses=problems(422), response_class=Response)
+async def export_years(
+    pool: Pool,
+    settings: CurrentSettings,
+    fmt: Format,
+    first: Annotated[int, Query(alias="from", ge=2000, le=2100)],
+    last: Annotated[int, Query(alias="to", ge=2000, le=2100)],
+    kind: Kind | None = None,
+) -> Response:
+    """The multi-year table as CSV or XLSX (with its chart)."""
+    table = await load_years(pool, settings.agency, first, last, kind)
+    header = ["Bulan", *map(str, table.years), "Jumlah"]
+    rows = [[row["month_label"], *row["counts"].values(), row["total"]] for row in table.rows]
+    rows.append(["Jumlah", *table.totals.values(), table.total])
+    if fmt == "csv":
+        return _file(exports.to_csv(header, rows), exports.CSV_TYPE, "rekap-tahunan.csv")
+    title = f"Rekapitulasi jumlah pengaduan th. {first} s.d. {last}"
+    content = exports.to_xlsx(title, header, rows, chart_columns=len(table.years), chart_rows=12)
+    return _file(content, exports.XLSX_TYPE, "rekap-tahunan.xlsx")

@@ -1,0 +1,212 @@
+"""Read-side queries over the read models. Never personal data: reporting holds none."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+from shared.db import Connection as Conn
+from shared.sop import CURRENT, Kind, Role, sop_for
+from shared.survey import grade, index_of
+from shared.working_time import DayOverride, WorkingCalendar
+
+DIMENSIONS = ("year", "month", "channel", "kind", "category", "status", "timeliness")
+OPEN = ("in_progress", "waiting_info")
+
+
+async def rekap(
+    conn: Conn, *, agency: str, filters: Mapping[str, Any], group_by: Sequence[str]
+) -> list[asyncpg.Record]:
+    """Counts grouped by the chosen dimensions, filtered by any of them."""
+    assert set(group_by) <= set(DIMENSIONS)
+    assert set(filters) <= set(DIMENSIONS)
+    where = ["agency = $1"] + [f"{dim} = ${i}" for i, dim in enumerate(filters, 2)]
+    select = ", ".join([*group_by, "sum(count)::bigint AS count"])
+    group = f" GROUP BY {', '.join(group_by)} ORDER BY {', '.join(group_by)}" if group_by else ""
+    query = f"SELECT {select} FROM rekap WHERE {' AND '.join(where)}{group}"
+    return await conn.fetch(query, agency, *filters.values())
+
+
+async def by_year_and_month(
+    conn: Conn, *, agency: str, first: int, last: int, kind: str | None
+) -> dict[tuple[int, int], int]:
+    """Counts per (year, month) for the multi-year table."""
+    rows = await conn.fetch(
+        "SELECT year, month, sum(count)::bigint AS count FROM rekap "
+        "WHERE agency = $1 AND year BETWEEN $2 AND $3 AND ($4::text IS NULL OR kind = $4) "
+        "GROUP BY year, month",
+        agency,
+        first,
+        last,
+        kind,
+    )
+    return {(row["year"], row["month"]): row["count"] for row in rows}
+
+
+async def compliance(
+    conn: Conn, *, agency: str, kind: Kind, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """Per SOP step: how many were done, the share within the standard, median and p90."""
+    rows = await conn.fetch(
+        "SELECT sop_version, step, count(*) AS done, avg(within_standard::int) AS share, "
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY working_minutes) AS median, "
+        "percentile_cont(0.9) WITHIN GROUP (ORDER BY working_minutes) AS p90 "
+        "FROM step_times WHERE agency = $1 AND kind = $2 AND completed_at >= $3 "
+        "AND completed_at < $4 GROUP BY sop_version, step",
+        agency,
+        kind.value,
+        start,
+        end,
+    )
+    done = {(row["sop_version"], row["step"]): row for row in rows}
+    result = []
+    for step in CURRENT[kind].case_steps[1:]:
+        row = done.get((CURRENT[kind].version, step.id))
+        result.append(
+            {
+                "step": step.id,
+                "number": step.number,
+                "label": step.label,
+                "actor": step.actor.value,
+                "standard_minutes": step.minutes,
+                "count": int(row["done"]) if row else 0,
+                "within_standard_share": round(float(row["share"]), 4) if row else None,
+                "median_minutes": round(float(row["median"]), 2) if row else None,
+                "p90_minutes": round(float(row["p90"]), 2) if row else None,
+            }
+        )
+    return result
+
+
+async def calendar(conn: Conn, *, agency: str, base: WorkingCalendar) -> WorkingCalendar:
+    """The office calendar with the corrections workflow published."""
+    rows = await conn.fetch(
+        "SELECT day, working, label FROM calendar_days WHERE agency = $1", agency
+    )
+    return base.with_overrides(DayOverride(r["day"], r["working"], r["label"]) for r in rows)
+
+
+def steps_of(role: Role) -> dict[str, list[str]]:
+    """Per kind, the steps at which this role acts."""
+    return {kind.value: [s.id for s in CURRENT[kind].case_steps if s.allows(role)] for kind in Kind}
+
+
+async def worklist(conn: Conn, *, agency: str, role: Role, limit: int) -> list[asyncpg.Record]:
+    """Open cases waiting at this role's steps, due first."""
+    steps = steps_of(role)
+    return await conn.fetch(
+        "SELECT * FROM case_summary WHERE agency = $1 AND status = ANY($2) AND ("
+        "(kind = 'complaint' AND current_step = ANY($3)) OR "
+        "(kind = 'consultation' AND current_step = ANY($4))) "
+        "ORDER BY step_due_at NULLS LAST LIMIT $5",
+        agency,
+        list(OPEN),
+        steps["complaint"],
+        steps["consultation"],
+        limit,
+    )
+
+
+@dataclass(frozen=True)
+class Search:
+    """What an officer searches cases by."""
+
+    code: str | None = None
+    status: str | None = None
+    kind: str | None = None
+    channel: str | None = None
+    category: str | None = None
+    received_from: date | None = None
+    received_to: date | None = None
+
+
+async def search(
+    conn: Conn, *, agency: str, query: Search, tz: str, limit: int, offset: int
+) -> list[asyncpg.Record]:
+    """Cases matching every given criterion, newest first."""
+    return await conn.fetch(
+        "SELECT * FROM case_summary WHERE agency = $1 "
+        "AND ($2::text IS NULL OR tracking_code LIKE $2 || '%') "
+        "AND ($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR kind = $4) "
+        "AND ($5::text IS NULL OR channel = $5) AND ($6::text IS NULL OR category = $6) "
+        "AND ($7::date IS NULL OR (received_at AT TIME ZONE $9)::date >= $7) "
+        "AND ($8::date IS NULL OR (received_at AT TIME ZONE $9)::date <= $8) "
+        "ORDER BY received_at DESC LIMIT $10 OFFSET $11",
+        agency,
+        query.code,
+        query.status,
+        query.kind,
+        query.channel,
+        query.category,
+        query.received_from,
+        query.received_to,
+        tz,
+        limit,
+        offset,
+    )
+
+
+async def tracked_case(conn: Conn, *, agency: str, tracking_code: str) -> asyncpg.Record | None:
+    """A case by its tracking code, in this agency only."""
+    return await conn.fetchrow(
+        "SELECT * FROM case_summary WHERE tracking_code = $1 AND agency = $2",
+        tracking_code,
+        agency,
+    )
+
+
+async def consultations(conn: Conn, *, agency: str, year: int, tz: str) -> list[asyncpg.Record]:
+    """The Pojok OSS per month: received, solved at once, escalated to BKPM, closed, open."""
+    return await conn.fetch(
+        "SELECT extract(month FROM received_at AT TIME ZONE $4)::int AS month, "
+        "count(*) AS received, "
+        "count(*) FILTER (WHERE resolution = 'ResolvedDirectly') AS resolved_directly, "
+        "count(*) FILTER (WHERE bkpm_escalated) AS escalated_to_bkpm, "
+        "count(*) FILTER (WHERE status = 'resolved') AS resolved, "
+        "count(*) FILTER (WHERE status = ANY($3)) AS open "
+        "FROM case_summary WHERE agency = $1 AND kind = 'consultation' "
+        "AND extract(year FROM received_at AT TIME ZONE $4) = $2 "
+        "GROUP BY 1 ORDER BY 1",
+        agency,
+        year,
+        list(OPEN),
+        tz,
+    )
+
+
+async def satisfaction(
+    conn: Conn, *, agency: str, start: datetime, end: datetime
+) -> dict[str, Any]:
+    """The SKM: each element's mean (1–4), the index (25–100) and its grade."""
+    row = await conn.fetchrow(
+        "SELECT count(*) AS responses, array_agg(scores) AS all_scores FROM surveys "
+        "WHERE agency = $1 AND submitted_at >= $2 AND submitted_at < $3",
+        agency,
+        start,
+        end,
+    )
+    responses = int(row["responses"]) if row else 0
+    if row is None or not responses:
+        return {"responses": 0, "elements": [], "index": None, "grade": None, "grade_label": None}
+    columns = list(zip(*row["all_scores"], strict=True))
+    means = [sum(column) / responses for column in columns]
+    index = index_of(means)
+    letter, label = grade(index)
+    return {
+        "responses": responses,
+        "elements": [round(mean, 3) for mean in means],
+        "index": index,
+        "grade": letter,
+        "grade_label": label,
+    }
+
+
+def step_label(kind: str, sop_version: str | None, step: str | None) -> str | None:
+    """The Indonesian label of a step."""
+    if not step or not sop_version:
+        return None
+    return sop_for(Kind(kind), sop_version).step(step).label

@@ -1,0 +1,113 @@
+"""The monthly recap files (SOP step 7): look, download, produce again on demand."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from services.reporting.api import CurrentSettings, Pool
+from services.reporting.exports import XLSX_TYPE
+from services.reporting.recaps import MonthlyRekap, Recaps, month_figures
+from shared.auth import CurrentOfficer, Forbidden
+from shared.problems import Problem, problems
+from shared.sop import OFFICE_ROLES, Role
+
+router = APIRouter(prefix="/v1/recaps", tags=["recaps"])
+
+Year = Annotated[int, Path(ge=2000, le=2100)]
+Month = Annotated[int, Path(ge=1, le=12)]
+PRODUCERS = frozenset({Role.TIM_PENGADUAN, Role.ADMIN, Role.KEPALA_DINAS, Role.SEKRETARIS})
+
+
+async def _recaps(request: Request) -> Recaps:
+    recaps: Recaps = request.app.state.recaps
+    return recaps
+
+
+RecapsDep = Annotated[Recaps, Depends(_recaps)]
+
+
+class RecapInfo(BaseModel):
+    """A produced recap and where its files are."""
+
+    year: int
+    month: int
+    produced_at: datetime
+    document_id: str
+    xlsx_url: str
+    pdf_url: str
+
+
+def _info(recap: MonthlyRekap) -> RecapInfo:
+    base = f"/reporting/v1/recaps/{recap.year}/{recap.month}"
+    return RecapInfo(
+        year=recap.year,
+        month=recap.month,
+        produced_at=recap.produced_at,
+        document_id=recap.document_id,
+        xlsx_url=f"{base}/rekap.xlsx",
+        pdf_url=f"{base}/rekap.pdf",
+    )
+
+
+async def _found(recaps: Recaps, agency: str, year: int, month: int) -> MonthlyRekap:
+    recap = await asyncio.to_thread(recaps.get_recap, agency, year, month)
+    if recap is None:
+        raise Problem(404, "Rekap bulan ini belum dibuat.", code="unknown-recap")
+    return recap
+
+
+@router.get("/{year}/{month}", responses=problems(404, 422))
+async def get_recap(
+    recaps: RecapsDep, settings: CurrentSettings, year: Year, month: Month
+) -> RecapInfo:
+    """Whether the month's recap was produced, and when."""
+    return _info(await _found(recaps, settings.agency, year, month))
+
+
+@router.get(
+    "/{year}/{month}/rekap.{fmt}", responses=problems(401, 403, 404, 422), response_class=Response
+)
+async def download(
+    recaps: RecapsDep,
+    settings: CurrentSettings,
+    officer: CurrentOfficer,
+    year: Year,
+    month: Month,
+    fmt: Annotated[str, Path(pattern="^(xlsx|pdf)$")],
+) -> Response:
+    """The recap as XLSX or PDF."""
+    if not officer.has(*OFFICE_ROLES, Role.ANALIS):
+        raise Forbidden("Hanya petugas dan analis yang dapat mengunduh rekap.")
+    recap = await _found(recaps, settings.agency, year, month)
+    files = await asyncio.to_thread(recaps.files, recap.document_id)
+    if files is None:
+        raise Problem(404, "Berkas rekap tidak ditemukan.", code="unknown-recap")
+    content, media = (files[0], XLSX_TYPE) if fmt == "xlsx" else (files[1], "application/pdf")
+    name = f"rekap-{year}-{month:02d}.{fmt}"
+    return Response(
+        content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@router.post("/{year}/{month}", responses=problems(401, 403, 422))
+async def produce(
+    recaps: RecapsDep,
+    pool: Pool,
+    settings: CurrentSettings,
+    officer: CurrentOfficer,
+    year: Year,
+    month: Month,
+) -> RecapInfo:
+    """Produce the month's recap now (again, if it was produced before)."""
+    if not officer.has(*PRODUCERS):
+        raise Forbidden("Peran ini tidak dapat membuat rekap.")
+    figures = await month_figures(pool, settings, year, month)
+    recap = await asyncio.to_thread(recaps.publish, figures, "on_demand", datetime.now(UTC))
+    assert recap is not None
+    return _info(recap)

@@ -1,0 +1,74 @@
+"""Rows of a service's own tables, written in the transaction that stores its events.
+
+Each service keeps a few tables beside its event store (intake's tracking-code index and
+personal keys, workflow's case keys and clock, reporting's recap files). They are written in
+the library's insert transaction, *after* its statements and on a cursor of their own:
+
+- after, and after a sync: the library runs in psycopg pipeline mode; when a statement fails
+  (a repeat of a deterministic id is meant to), the server skips the rest of the pipeline,
+  including the Parse of any statement psycopg was about to prepare, yet psycopg records it
+  as prepared; the connection then fails with `prepared statement "_pg3_N" does not exist`
+  from then on. Syncing first makes the events' own failure surface before anything of ours
+  is queued (else psycopg ends the block with `pipeline aborted`); written last, a failing
+  row of ours has nothing behind it to skip.
+- own cursor: the library reads the inserted notification ids from its cursor afterwards.
+- never named-prepared (prepare=False): a skipped Parse of ours cannot poison the cache either.
+Each kind of row is one INSERT ... SELECT FROM unnest(...) of column arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+
+
+@dataclass(frozen=True)
+class Extra:
+    """One kind of row: the keyword `Application.save` receives them under, the table's DDL
+    and its INSERT taking one array per column (`{schema}` placeholders), and a row's values."""
+
+    keyword: str
+    ddl: tuple[str, ...]
+    insert: str
+    values: Callable[[Any], Sequence[Any]]
+
+    def columns(self, rows: Sequence[Any]) -> list[list[Any]]:
+        """The rows' values, column by column."""
+        return [list(column) for column in zip(*map(self.values, rows), strict=True)]
+
+
+class ExtraRowsRecorder(PostgresApplicationRecorder):
+    """A PostgreSQL application recorder that also writes its subclass's `EXTRAS`."""
+
+    EXTRAS: tuple[Extra, ...] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._inserts = {extra.keyword: self._sql(extra.insert) for extra in self.EXTRAS}
+        self.sql_create_statements.extend(
+            self._sql(statement) for extra in self.EXTRAS for statement in extra.ddl
+        )
+
+    def _sql(self, text: str) -> Composed:
+        return SQL(text).format(schema=Identifier(self.datastore.schema))
+
+    def _insert_stored_events(
+        self, curs: psycopg.Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        super()._insert_stored_events(curs, stored_events, **kwargs)
+        if not any(kwargs.get(extra.keyword) for extra in self.EXTRAS):
+            return
+        with curs.connection.pipeline() as pipeline:
+            pipeline.sync()  # a failed insert of the events raises here, with nothing queued after
+        with curs.connection.cursor() as extras:
+            for extra in self.EXTRAS:
+                rows = kwargs.get(extra.keyword, ())
+                if rows:
+                    extras.execute(self._inserts[extra.keyword], extra.columns(rows), prepare=False)

@@ -1,0 +1,116 @@
+"""Live operations: the SSE stream resumes without gaps; dead letters are listed and re-queued."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aio_pika
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from pydantic import SecretStr
+
+from shared.messaging import parking_queue, to_message
+from shared.settings import Settings
+from shared.sop import Role
+from tests.bus import bus
+from tests.polling import eventually
+from tests.reporting.conftest import Desk
+from tests.samples import complaint_received
+from tests.system import running, with_free_ports
+
+
+async def read_events(lines: AsyncIterator[str], count: int) -> list[tuple[str, str]]:
+    """(SSE id, CloudEvent id) of the next `count` events of a stream's lines."""
+    events: list[tuple[str, str]] = []
+    current: dict[str, str] = {}
+    async for line in lines:
+        if not line:
+            if "data" in current:
+                events.append((current["id"], json.loads(current["data"])["id"]))
+                if len(events) == count:
+                    return events
+            current = {}
+            continue
+        field, _, value = line.partition(":")
+        if field:
+            current[field] = value.strip()
+    return events
+
+
+@pytest.fixture
+async def reporting(settings: Settings, tmp_path: Path) -> AsyncIterator[Desk]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    configured = with_free_ports(settings).model_copy(update={"auth_signing_key": SecretStr(pem)})
+    async with running(configured, tmp_path, ["reporting"]) as system, bus(configured) as connected:
+        http = httpx.AsyncClient(base_url=system.url("reporting"), timeout=30)
+        try:
+            yield Desk(http, connected, configured, key)
+        finally:
+            await http.aclose()
+
+
+async def test_a_client_that_reconnects_with_last_event_id_misses_nothing(reporting: Desk) -> None:
+    token = reporting.headers(Role.ADMIN)["Authorization"].removeprefix("Bearer ")
+    url = f"/reporting/v1/operations/events?type=ComplaintReceived&access_token={token}"
+    first, gap, after = (
+        [complaint_received() for _ in range(3)],
+        [complaint_received() for _ in range(4)],
+        [complaint_received()],
+    )
+    async with reporting.http.stream("GET", url, headers={"Last-Event-ID": "0-0"}) as stream:
+        await reporting.bus.publish(*first)
+        seen = await read_events(stream.aiter_lines(), 3)
+    assert [event_id for _, event_id in seen] == [e.id for e in first]
+    await reporting.bus.publish(*gap)
+
+    async def in_the_stream() -> bool:  # applied (and so streamed) while nobody listened
+        return bool((await reporting.http.get("/reporting/v1/rekap")).json()["total"] == 7)
+
+    assert await eventually(in_the_stream, within=10)
+    async with reporting.http.stream("GET", url, headers={"Last-Event-ID": seen[-1][0]}) as stream:
+        lines = stream.aiter_lines()
+        resumed = await read_events(lines, 4)
+        await reporting.bus.publish(*after)
+        resumed += await read_events(lines, 1)
+    assert [event_id for _, event_id in resumed] == [e.id for e in [*gap, *after]]
+
+
+async def test_a_parked_message_is_listed_and_requeued_by_an_operator(reporting: Desk) -> None:
+    envelope = complaint_received()
+    connection = await aio_pika.connect(reporting.settings.rabbitmq_url)
+    try:
+        channel = await connection.channel()
+        await channel.default_exchange.publish(
+            to_message(envelope), routing_key=parking_queue("reporting")
+        )
+    finally:
+        await connection.close()
+    admin = reporting.headers(Role.ADMIN)
+    letters = (
+        await reporting.http.get("/reporting/v1/operations/dead-letters", headers=admin)
+    ).json()
+    assert [(letter["service"], letter["message_id"]) for letter in letters] == [
+        ("reporting", envelope.id)
+    ]
+    forbidden = await reporting.http.get(
+        "/reporting/v1/operations/dead-letters", headers=reporting.headers(Role.TIM_PENGADUAN)
+    )
+    assert forbidden.status_code == 403
+    moved = await reporting.http.post(
+        f"/reporting/v1/operations/dead-letters/reporting/requeue?message_id={envelope.id}",
+        headers=admin,
+    )
+    assert moved.json() == {"requeued": 1}
+
+    async def counted() -> bool:
+        return bool((await reporting.http.get("/reporting/v1/rekap")).json()["total"] == 1)
+
+    assert await eventually(counted, within=10)
+    assert await reporting.bus.depth(parking_queue("reporting")) == 0
