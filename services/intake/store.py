@@ -11,11 +11,11 @@ import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, LiteralString
 from uuid import UUID
 
 import psycopg
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
@@ -27,6 +27,7 @@ from eventsourcing.utils import retry
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from services.intake.records import Rows, RowWriter
 from services.intake.submission import Submission
 from shared.metrics import EVENTS_STORED
 from shared.sealing import SealingKey
@@ -67,6 +68,8 @@ class SubmissionRecorder(PostgresApplicationRecorder):
                 ).format(schema),
             ]
         )
+        self._rows = RowWriter(self.datastore.schema)
+        self.sql_create_statements.extend(self._rows.create)
         self._insert_index = SQL(
             "INSERT INTO {}.submission_index (case_id, tracking_code, fingerprint) "
             "SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[])"
@@ -74,6 +77,11 @@ class SubmissionRecorder(PostgresApplicationRecorder):
         self._insert_keys = SQL(
             "INSERT INTO {}.personal_keys (ref, key) SELECT * FROM unnest(%s::uuid[], %s::bytea[])"
         ).format(schema)
+
+    def write_rows(self, rows: Rows) -> None:
+        """Rows without events, in one transaction of their own."""
+        with self.datastore.transaction(commit=True) as curs:
+            self._rows.write(curs, rows)
 
     # The library tries a failed insert ten times; a person waiting for a receipt should hear
     # within seconds that the store is down (503, try again), not after a minute.
@@ -99,6 +107,9 @@ class SubmissionRecorder(PostgresApplicationRecorder):
             curs.execute(self._insert_index, (*columns, [r.fingerprint for r in index]))
         if keys:
             curs.execute(self._insert_keys, ([k.ref for k in keys], [k.key for k in keys]))
+        rows: Rows | None = kwargs.get("rows")
+        if rows is not None:
+            self._rows.write(curs, rows)
         super()._insert_events(curs, stored_events, **kwargs)
 
 
@@ -107,22 +118,51 @@ class Submissions(Application[UUID]):
 
     def find(self, case_id: UUID) -> IndexRow | None:
         """The index row of a stored submission."""
-        return self._index_row("case_id", case_id)
+        return self._index_row("case_id = %s", case_id)
 
     def find_by_code(self, tracking_code: str) -> IndexRow | None:
         """The index row for a tracking code."""
-        return self._index_row("tracking_code", tracking_code)
+        return self._index_row("tracking_code = %s", tracking_code)
 
-    def _index_row(self, column: str, value: object) -> IndexRow | None:
+    def _index_row(self, where: LiteralString, value: object) -> IndexRow | None:
+        rows = self.query(
+            "SELECT case_id, tracking_code, fingerprint FROM {s}.submission_index WHERE " + where,
+            (value,),
+        )
+        return IndexRow(**rows[0]) if rows else None
+
+    def query(
+        self, sql: LiteralString, params: Sequence[object] | dict[str, object]
+    ) -> list[DictRow]:
+        """Rows of a read-only query; `{s}` in it names intake's schema."""
         recorder = self.recorder
         assert isinstance(recorder, PostgresApplicationRecorder)
-        query = SQL(
-            "SELECT case_id, tracking_code, fingerprint FROM {}.submission_index WHERE {} = %s"
-        ).format(Identifier(recorder.datastore.schema), Identifier(column))
+        statement = SQL(sql).format(s=Identifier(recorder.datastore.schema))
         with recorder.datastore.transaction(commit=False) as curs:
-            curs.execute(query, (value,))
-            row = curs.fetchone()
-        return IndexRow(**row) if row else None
+            curs.execute(statement, params)
+            return curs.fetchall()
+
+    def execute(self, sql: LiteralString, params: Sequence[object] | dict[str, object]) -> None:
+        """Run one statement in its own transaction; `{s}` names intake's schema."""
+        recorder = self.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        statement = SQL(sql).format(s=Identifier(recorder.datastore.schema))
+        with recorder.datastore.transaction(commit=True) as curs:
+            curs.execute(statement, params)
+
+    def personal_key(self, ref: UUID) -> SealingKey | None:
+        """A submission's personal key; None once erased."""
+        rows = self.query("SELECT key FROM {s}.personal_keys WHERE ref = %s", (ref,))
+        key = rows[0]["key"] if rows else None
+        return SealingKey(ref, bytes(key)) if key else None
+
+    def submission(self, case_id: UUID) -> Submission | None:
+        """The stored aggregate, or None."""
+        try:
+            found: Any = self.repository.get(case_id)
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, Submission) else None
 
 
 def open_submissions(settings: Settings) -> Submissions:
@@ -143,6 +183,7 @@ class Pending:
     build: Build
     key: SealingKey
     fingerprint: str | None
+    rows: Rows = field(default_factory=Rows)
     code: str = field(default_factory=new_code)
 
     def aggregate(self) -> Submission:
@@ -226,5 +267,6 @@ class Writer:
             *(item.aggregate() for item in batch),
             index=[item.index_row() for item in batch],
             keys=[item.key for item in batch],
+            rows=Rows.merge(item.rows for item in batch),
         )
         EVENTS_STORED.labels("intake").inc(len(batch))

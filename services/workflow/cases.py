@@ -89,6 +89,9 @@ class CasesRecorder(PostgresApplicationRecorder):
         self._insert_keys = SQL(
             "INSERT INTO {}.case_keys (case_id, key) SELECT * FROM unnest(%s::uuid[], %s::bytea[])"
         ).format(schema)
+        self._erase_keys = SQL(
+            "UPDATE {}.case_keys SET key = NULL, erased_at = now() WHERE case_id = ANY(%s::uuid[])"
+        ).format(schema)
         self._upsert_clock = SQL(
             "INSERT INTO {}.case_clock (case_id, next_alarm_at) "
             "SELECT * FROM unnest(%s::uuid[], %s::timestamptz[]) "
@@ -101,6 +104,9 @@ class CasesRecorder(PostgresApplicationRecorder):
         keys: Sequence[SealingKey] = kwargs.get("keys", ())
         alarms: Sequence[Alarm] = kwargs.get("alarms", ())
         attachments: Sequence[StoredFile] = kwargs.get("attachments", ())
+        erased: Sequence[UUID] = kwargs.get("erased", ())
+        if erased:
+            curs.execute(self._erase_keys, (list(erased),))
         if attachments:
             columns = zip(
                 *((a.id, a.case_id, a.content_type, a.sealed) for a in attachments), strict=True
@@ -188,11 +194,14 @@ class Cases(Application[UUID]):
         *cases: Case,
         keys: Sequence[SealingKey] = (),
         attachments: Sequence[StoredFile] = (),
+        erased: Sequence[UUID] = (),
     ) -> None:
-        """Save cases with their clock rows, new keys and files, in one transaction."""
+        """Save cases with their clock rows, new keys, files and shredded keys, in one go."""
         calendar, warn_days = self.calendar(), self.settings.deadline_warning_days
         alarms = [Alarm(case.id, case.next_alarm(calendar, warn_days)) for case in cases]
-        self.save(*cases, keys=keys, alarms=alarms, attachments=attachments)
+        self.save(*cases, keys=keys, alarms=alarms, attachments=attachments, erased=erased)
+        for case_id in erased:
+            self._keys.pop(case_id, None)
 
     def open(self, cases: Sequence[Case]) -> int:
         """Save new cases, each with a fresh key; one already open (a redelivery) is left alone."""

@@ -14,12 +14,19 @@ from shared.events.envelope import (
     encode,
     seal,
 )
-from shared.events.intake import ComplaintReceived, ConsultationReceived, SubmissionReceived
-from shared.events.workflow import CaseEvent, CaseOpened, StepCompleted
+from shared.events.intake import (
+    ComplaintReceived,
+    ConsultationReceived,
+    MessageAdded,
+    PersonalDataErased,
+    SubmissionReceived,
+)
+from shared.events.workflow import CaseDataErased, CaseEvent, CaseOpened, StepCompleted
 
 __all__ = [
     "CONTENT_TYPE",
     "CONTRACTS",
+    "CaseDataErased",
     "CaseEvent",
     "CaseOpened",
     "ComplaintReceived",
@@ -27,6 +34,8 @@ __all__ = [
     "Contract",
     "Envelope",
     "InvalidMessage",
+    "MessageAdded",
+    "PersonalDataErased",
     "StepCompleted",
     "SubmissionReceived",
     "decode",

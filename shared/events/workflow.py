@@ -206,3 +206,9 @@ class DeadlineBreached(CaseEvent):
 
     name: ClassVar[str] = "DeadlineBreached"
     deadline_at: AwareDatetime
+
+
+class CaseDataErased(CaseEvent):
+    """Workflow destroyed the case key: what officers wrote about the person is unreadable."""
+
+    name: ClassVar[str] = "CaseDataErased"
