@@ -118,7 +118,9 @@ def _rows(draft: Draft, case_id: UUID, stored: list[StoredAttachment]) -> Rows:
             Conversation(draft.channel.value, draft.sender, case_id, draft.received_at)
         ]
     if draft.receipt:
-        rows.deliveries = [Delivery(delivery_id(case_id, "receipt"), case_id, "receipt")]
+        rows.deliveries = [
+            Delivery(delivery_id(case_id, "receipt"), case_id, draft.channel.value, "receipt")
+        ]
     return rows
 
 

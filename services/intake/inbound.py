@@ -53,6 +53,7 @@ def _rows_for(submissions: Submissions, envelope: Envelope, rows: Rows) -> None:
         Delivery(
             delivery_id(submission.id, f"{purpose}:{envelope.id}"),
             submission.id,
+            channel.value,
             purpose,
             key.seal(details),
         )

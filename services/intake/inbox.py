@@ -11,14 +11,14 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
 from services.intake.draft import Addition, Draft, Receipt, seal_attachments, to_pending
 from services.intake.pseudonyms import Pseudonyms
-from services.intake.records import Conversation, Rows
+from services.intake.records import Conversation, Rows, StoredAttachment
 from services.intake.store import Submissions, Writer
 from services.intake.submission import submission_id
 from shared.channels import Channel
@@ -88,15 +88,40 @@ class Inbox:
         assert draft.message_id is not None
         assert draft.sender is not None
         async with self.locks.hold(draft.sender):
-            replay = await asyncio.to_thread(self.replay, draft.channel, draft.message_id)
+            replay, case_id = await asyncio.to_thread(self._lookup, draft)
             if replay is not None:
                 return replay
-            case_id = await asyncio.to_thread(
-                self.open_conversation, draft.channel, draft.sender, draft.received_at
-            )
             if case_id is None:
                 return await self.submit(draft)
             return await self.add(case_id, _addition(draft))
+
+    def _lookup(self, draft: Draft) -> tuple[Receipt | None, UUID | None]:
+        """In one query: a receipt if the message was handled, else the open conversation."""
+        assert draft.message_id is not None
+        window = timedelta(minutes=self.settings.conversation_window_minutes)
+        rows = self.submissions.query(
+            "SELECT 'new' AS found, case_id, tracking_code FROM {s}.submission_index "
+            "WHERE case_id = %(new)s UNION ALL "
+            "SELECT 'part', p.case_id, i.tracking_code FROM {s}.processed_messages p "
+            "LEFT JOIN {s}.submission_index i ON i.case_id = p.case_id "
+            "WHERE p.channel = %(channel)s AND p.message_id = %(id)s UNION ALL "
+            "SELECT 'open', case_id, NULL FROM {s}.conversations "
+            "WHERE channel = %(channel)s AND sender = %(sender)s AND last_at > %(since)s",
+            {
+                "new": submission_id(draft.channel, draft.message_id),
+                "channel": draft.channel.value,
+                "id": draft.message_id,
+                "sender": draft.sender,
+                "since": draft.received_at - window,
+            },
+        )
+        found = {row["found"]: row for row in rows}
+        for kind in ("new", "part"):
+            if kind in found:
+                row = found[kind]
+                code = row["tracking_code"] or ""
+                return Receipt(code, str(row["case_id"]), True, added=kind == "part"), None
+        return None, found["open"]["case_id"] if "open" in found else None
 
     async def add(self, case_id: UUID, addition: Addition) -> Receipt:
         """Add a later message to a stored submission (once per message id)."""
@@ -117,16 +142,6 @@ class Inbox:
             return None
         found = rows[0]
         return Receipt(found["tracking_code"] or "", str(found["case_id"]), True, added=True)
-
-    def open_conversation(self, channel: Channel, sender: str, at: datetime) -> UUID | None:
-        """The sender's submission still open for more, if they wrote within the window."""
-        since = at - timedelta(minutes=self.settings.conversation_window_minutes)
-        rows = self.submissions.query(
-            "SELECT case_id FROM {s}.conversations "
-            "WHERE channel = %s AND sender = %s AND last_at > %s",
-            (channel.value, sender, since),
-        )
-        return rows[0]["case_id"] if rows else None
 
     def end_conversation(self, channel: Channel, sender: str, message_id: str) -> None:
         """The sender asked to start afresh: their next message opens a new submission."""
@@ -153,17 +168,8 @@ class Inbox:
                 sealed=key.seal({"text": addition.text, "attachments": listed, **addition.extra}),
                 attachments=len(listed),
             )
-            rows = Rows(
-                processed=[(addition.channel.value, addition.message_id, case_id)],
-                attachments=stored,
-            )
-            if addition.sender:
-                conversation = Conversation(
-                    addition.channel.value, addition.sender, case_id, addition.received_at
-                )
-                rows.conversations = [conversation]
             try:
-                self.submissions.save(submission, rows=rows)
+                self.submissions.save(submission, rows=_rows_of(addition, case_id, stored))
             except IntegrityError:
                 replay = self.replay(addition.channel, addition.message_id)
                 if replay is not None:
@@ -172,6 +178,17 @@ class Inbox:
             code = submission.received.tracking_code
             return Receipt(code, str(case_id), replayed=False, added=True)
         raise RuntimeError(f"could not add to submission {case_id}")
+
+
+def _rows_of(addition: Addition, case_id: UUID, stored: list[StoredAttachment]) -> Rows:
+    """The message recorded as processed, its files, the conversation's new last moment."""
+    rows = Rows(
+        processed=[(addition.channel.value, addition.message_id, case_id)], attachments=stored
+    )
+    if addition.sender:
+        channel = addition.channel.value
+        rows.conversations = [Conversation(channel, addition.sender, case_id, addition.received_at)]
+    return rows
 
 
 def _addition(draft: Draft) -> Addition:

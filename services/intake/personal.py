@@ -25,7 +25,7 @@ from services.intake.records import Rows
 from services.intake.submission import Submission
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.problems import Problem, problems
-from shared.sealing import ERASED
+from shared.sealing import ERASED, SealingKey
 from shared.sop import OFFICE_ROLES, Role
 from shared.tracking_code import normalize
 
@@ -78,11 +78,6 @@ def _view(inbox: Inbox, case_id: UUID, officer: Officer) -> SubmissionView:
     contact = opened.get("contact")
     if not officer.has(*IDENTITY_ROLES) and contact not in (None, ERASED):
         contact = "disembunyikan"
-    parts = [
-        _part(key.open(event.sealed) if key else {"text": ERASED}, event.received_at)
-        for event in submissions.events.get(case_id)
-        if isinstance(event, Submission.MessageAdded)
-    ]
     return SubmissionView(
         case_id=case_id,
         tracking_code=received.tracking_code,
@@ -95,8 +90,16 @@ def _view(inbox: Inbox, case_id: UUID, officer: Officer) -> SubmissionView:
         text=opened.get("text", ""),
         contact=contact,
         attachments=opened.get("attachments", []),
-        parts=parts,
+        parts=_parts(inbox, case_id, key),
     )
+
+
+def _parts(inbox: Inbox, case_id: UUID, key: SealingKey | None) -> list[Part]:
+    return [
+        _part(key.open(event.sealed) if key else {"text": ERASED}, event.received_at)
+        for event in inbox.submissions.events.get(case_id)
+        if isinstance(event, Submission.MessageAdded)
+    ]
 
 
 def _part(opened: dict[str, Any], at: datetime) -> Part:

@@ -27,10 +27,11 @@ TABLES = (
     "content_type text NOT NULL, size integer NOT NULL, content bytea NOT NULL, "
     "stored_at timestamptz NOT NULL DEFAULT now())",
     "CREATE TABLE IF NOT EXISTS {s}.deliveries (id uuid PRIMARY KEY, case_id uuid NOT NULL, "
-    "purpose text NOT NULL, sealed text, created_at timestamptz NOT NULL DEFAULT now(), "
+    "channel text NOT NULL, purpose text NOT NULL, sealed text, "
+    "created_at timestamptz NOT NULL DEFAULT now(), "
     "next_at timestamptz NOT NULL DEFAULT now(), attempts integer NOT NULL DEFAULT 0, "
     "sent_at timestamptz, gave_up_at timestamptz, last_error text)",
-    "CREATE INDEX IF NOT EXISTS deliveries_due ON {s}.deliveries (next_at) "
+    "CREATE INDEX IF NOT EXISTS deliveries_due ON {s}.deliveries (channel, next_at) "
     "WHERE sent_at IS NULL AND gave_up_at IS NULL",
 )
 
@@ -62,6 +63,7 @@ class Delivery:
 
     id: UUID
     case_id: UUID
+    channel: str
     purpose: str
     sealed: str | None = None
 
@@ -121,8 +123,9 @@ class RowWriter:
             s,
         )
         self.deliveries = _sql(
-            "INSERT INTO {s}.deliveries (id, case_id, purpose, sealed) SELECT * FROM "
-            "unnest(%s::uuid[], %s::uuid[], %s::text[], %s::text[]) ON CONFLICT DO NOTHING",
+            "INSERT INTO {s}.deliveries (id, case_id, channel, purpose, sealed) SELECT * FROM "
+            "unnest(%s::uuid[], %s::uuid[], %s::text[], %s::text[], %s::text[]) "
+            "ON CONFLICT DO NOTHING",
             s,
         )
         self.end = _sql("DELETE FROM {s}.conversations WHERE case_id = ANY(%s::uuid[])", s)
@@ -150,7 +153,7 @@ class RowWriter:
         if rows.attachments:
             curs.execute(self.attachments, _columns(map(vars_tuple, rows.attachments), 5))
         if rows.deliveries:
-            curs.execute(self.deliveries, _columns(map(vars_tuple, rows.deliveries), 4))
+            curs.execute(self.deliveries, _columns(map(vars_tuple, rows.deliveries), 5))
         if rows.ended:
             curs.execute(self.end, (rows.ended,))
         if rows.erased:

@@ -80,10 +80,9 @@ class Mailbox:
 
     async def take(self, mail: Mail) -> Receipt | None:
         """Store one mail (a new submission or a part of its thread); None if deferred."""
-        pseudonyms = self.inbox.pseudonyms
-        sender = pseudonyms.sender("email", mail.sender) if mail.sender else None
-        if sender is not None:
+        if mail.sender:
             try:
+                sender = self.inbox.pseudonyms.sender("email", mail.sender)
                 await self.limiter.sender("email", sender)
             except TooManyRequests:
                 return None
@@ -95,9 +94,12 @@ class Mailbox:
         if case_id is not None:
             addition = Addition(Channel.EMAIL, mail.message_id, text, mail.sent_at, attachments)
             return await self.inbox.add(case_id, addition)
+        return await self.inbox.submit(self._draft(mail, text, attachments))
+
+    def _draft(self, mail: Mail, text: str, attachments: tuple[Attachment, ...]) -> Draft:
         contact = Contact(name=mail.sender_name, email=mail.sender or None)
         kind = Kind.CONSULTATION if "konsultasi" in mail.subject.lower() else Kind.COMPLAINT
-        draft = Draft(
+        return Draft(
             kind=kind,
             channel=Channel.EMAIL,
             text=f"{mail.subject}\n\n{text}".strip(),
@@ -106,10 +108,9 @@ class Mailbox:
             message_id=mail.message_id,
             contact=contact if mail.sender else None,
             attachments=attachments,
-            identities=tuple(pseudonyms.of_contact(contact)),
+            identities=tuple(self.inbox.pseudonyms.of_contact(contact)),
             receipt=bool(mail.sender),
         )
-        return await self.inbox.submit(draft)
 
     def _thread_of(self, mail: Mail) -> UUID | None:
         """The case this mail replies to, if its sender is that case's complainant."""

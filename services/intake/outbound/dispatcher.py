@@ -1,5 +1,8 @@
 """The delivery loop: due rows of intake.deliveries are sent, then marked sent, or retried.
 
+Only the channels whose outbound is configured are claimed: the others' rows wait, unsent,
+until the office configures them.
+
 Rows are written in the transaction that commits the submission (or by the consumer of
 workflow's events), so a message goes out only after the commit, and a crash between sending
 and marking repeats at most that one message. A row is claimed by moving its `next_at` ahead
@@ -33,8 +36,8 @@ SUBJECTS = {
 CLAIM = (
     "UPDATE intake.deliveries SET next_at = now() + make_interval(secs => $2), "
     "attempts = attempts + 1 WHERE id IN (SELECT id FROM intake.deliveries "
-    "WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_at <= now() "
-    "ORDER BY next_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
+    "WHERE channel = ANY($3::text[]) AND sent_at IS NULL AND gave_up_at IS NULL "
+    "AND next_at <= now() ORDER BY next_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
     "RETURNING id, case_id, purpose, sealed, attempts"
 )
 
@@ -77,7 +80,10 @@ class Dispatcher:
 
     async def dispatch_due(self, limit: int = 20) -> int:
         """Claim and deliver up to `limit` due rows; how many were claimed."""
-        rows = await self.pool.fetch(CLAIM, limit, float(LEASE_SECONDS))
+        if not self.senders:
+            return 0
+        channels = [channel.value for channel in self.senders]
+        rows = await self.pool.fetch(CLAIM, limit, float(LEASE_SECONDS), channels)
         await asyncio.gather(*(self._deliver(row) for row in rows))
         return len(rows)
 
