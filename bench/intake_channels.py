@@ -3,7 +3,7 @@
     .venv/bin/python bench/intake_channels.py
 
 Starts what it needs (its own database, vhost and Redis prefix; intake as a process, as
-`make up` runs it, relay included) and stops it. Every request is a new message from a new
+`make up` runs it, relay included, a fresh one per channel) and stops it. Every request is a new message from a new
 sender, signed as Meta signs it (X-Hub-Signature-256 over the raw body) or carrying LAPOR!'s
 bearer token, so each one is a new submission committed before its 200/201. The baseline is
 bench/baseline.py (a bare FastAPI endpoint, one asyncpg INSERT per request) in the same run.
@@ -162,8 +162,8 @@ async def main() -> dict[str, float]:
             await saturate(base, bare, WARMUP)
             baseline = await saturate(base, bare, SECONDS)
         figures["bare_insert_rate"] = round(baseline.rate, 1)
-        async with process("services.intake", configured(settings), f"{base}/readyz"):
-            for name, make in channels.items():
+        for name, make in channels.items():  # a fresh process each: no backlog carried over
+            async with process("services.intake", configured(settings), f"{base}/readyz"):
                 await saturate(base, make, WARMUP)
                 load = await saturate(base, make, SECONDS)
                 figures[f"{name}_rate"] = round(load.rate, 1)
