@@ -3,12 +3,12 @@
     .venv/bin/python bench/intake_channels.py
 
 Starts what it needs (its own database, vhost and Redis prefix; intake as a process, as
-`make up` runs it, relay included, a fresh one per channel) and stops it. Every request is a new message from a new
-sender, signed as Meta signs it (X-Hub-Signature-256 over the raw body) or carrying LAPOR!'s
-bearer token, so each one is a new submission committed before its 200/201. The baseline is
-bench/baseline.py (a bare FastAPI endpoint, one asyncpg INSERT per request) in the same run.
-Outbound is left unconfigured: receipts are queued in the same commit, not sent.
-The last line is one JSON object of the figures.
+`make up` runs it, relay included, a fresh one per channel) and stops it. Every request is a
+new message from a new sender, signed as Meta signs it (X-Hub-Signature-256 over the raw
+body) or carrying LAPOR!'s bearer token, so each one is a new submission committed before
+its 200/201. The baseline is bench/baseline.py (a bare FastAPI endpoint, one asyncpg INSERT
+per request) in the same run. Outbound is left unconfigured: receipts are queued in the same
+commit, not sent. The last line is one JSON object of the figures.
 """
 
 from __future__ import annotations
