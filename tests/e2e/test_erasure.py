@@ -193,3 +193,8 @@ async def test_the_complainant_hears_of_the_closure_on_whatsapp(running: Office)
     [closing] = await eventually(closing_message, within=15)
     assert closing["to"] == SITI_WA
     assert "sudah terbit" in closing["text"]["body"]
+    # The case is closed: the sender's next message opens a new one, within the window or not.
+    later = await running.intake.whatsapp(wa_text("Ada masalah lain di loket.", "wamid.C2"))
+    [received] = later.json()["received"]
+    assert received["added"] is False
+    assert received["tracking_code"] != answer.json()["received"][0]["tracking_code"]
