@@ -119,6 +119,22 @@ async def read_submission(
     return await asyncio.to_thread(_view, inbox, case_id, officer)
 
 
+def _attachment(
+    inbox: Inbox, case_id: UUID, attachment_id: UUID, officer: Officer
+) -> tuple[str, bytes]:
+    submission = inbox.submissions.submission(case_id)
+    _view(inbox, case_id, officer)  # the same rules as reading the submission
+    assert submission is not None
+    key = inbox.submissions.personal_key(submission.received.personal_ref)
+    rows = inbox.submissions.query(
+        "SELECT content_type, content FROM {s}.attachments WHERE id = %s AND case_id = %s",
+        (attachment_id, case_id),
+    )
+    if not rows or key is None:
+        raise Problem(404, "Lampiran tidak ditemukan.", code="unknown-attachment")
+    return str(rows[0]["content_type"]), key.decrypt(bytes(rows[0]["content"]))
+
+
 @router.get(
     "/submissions/{case_id}/attachments/{attachment_id}", responses=problems(401, 403, 404, 422)
 )
@@ -127,17 +143,9 @@ async def read_attachment(
 ) -> Response:
     """An attachment's content (kept files only; chat media stays at Meta until fetched)."""
     _officer(officer, inbox)
-    view = await asyncio.to_thread(_view, inbox, case_id, officer)
-    rows = await asyncio.to_thread(
-        inbox.submissions.query,
-        "SELECT content_type, content FROM {s}.attachments WHERE id = %s AND case_id = %s",
-        (attachment_id, case_id),
-    )
-    submission = inbox.submissions.submission(case_id)
-    key = inbox.submissions.personal_key(submission.received.personal_ref) if submission else None
-    if not rows or key is None or view.erased:
-        raise Problem(404, "Lampiran tidak ditemukan.", code="unknown-attachment")
-    return Response(key.decrypt(bytes(rows[0]["content"])), media_type=rows[0]["content_type"])
+    found = await asyncio.to_thread(_attachment, inbox, case_id, attachment_id, officer)
+    content_type, content = found
+    return Response(content, media_type=content_type)
 
 
 Account = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

@@ -146,8 +146,9 @@ class RowWriter:
         """Insert every row (an IntegrityError rolls the whole save back)."""
         if rows.identities:
             curs.execute(self.identities, _columns(rows.identities, 2))
-        if rows.conversations:
-            curs.execute(self.conversations, _columns(map(vars_tuple, rows.conversations), 4))
+        if rows.conversations:  # one row per conversation: the latest moment wins
+            latest = {(c.channel, c.sender): c for c in sorted(rows.conversations, key=_at)}
+            curs.execute(self.conversations, _columns(map(vars_tuple, latest.values()), 4))
         if rows.processed:
             curs.execute(self.processed, _columns(rows.processed, 3))
         if rows.attachments:
@@ -160,6 +161,10 @@ class RowWriter:
             refs = {"cases": [c for c, _ in rows.erased], "refs": [r for _, r in rows.erased]}
             for statement in self.erase:
                 curs.execute(statement, refs)
+
+
+def _at(conversation: Conversation) -> datetime:
+    return conversation.last_at
 
 
 def vars_tuple(row: object) -> tuple[object, ...]:

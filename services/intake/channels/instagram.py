@@ -24,7 +24,6 @@ from services.intake.channels.meta import (
     signed_payload,
 )
 from services.intake.draft import Attachment
-from services.intake.limits import PerAddressLimit
 from shared.channels import Channel
 
 router = APIRouter(prefix="/v1/webhooks/instagram", tags=["instagram"])
@@ -133,9 +132,7 @@ async def verify_subscription(
 
 
 @router.post("", responses=WEBHOOK_RESPONSES, openapi_extra=SIGNED_BODY)
-async def receive(
-    request: Request, inbox: CurrentInbox, limiter: CurrentLimiter, _: PerAddressLimit
-) -> dict[str, Any]:
+async def receive(request: Request, inbox: CurrentInbox, limiter: CurrentLimiter) -> dict[str, Any]:
     """A signed notification: messages become submissions, everything else is acknowledged."""
     secret = inbox.settings.instagram_app_secret.get_secret_value()
     notification = await signed_payload(request, secret, Notification, "instagram")

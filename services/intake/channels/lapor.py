@@ -20,7 +20,6 @@ from services.intake.api import CurrentInbox, ReceiptOut, receipt_out
 from services.intake.attachments import check
 from services.intake.draft import Attachment, Contact, Draft
 from services.intake.forms import Phone
-from services.intake.limits import PerAddressLimit
 from shared.channels import Channel
 from shared.problems import Problem, problems
 from shared.sop import Kind
@@ -100,7 +99,7 @@ def _files(report: Disposed, request: Request) -> tuple[Attachment, ...]:
     dependencies=[Depends(_lapor_token)],
 )
 async def receive_disposed(
-    report: Disposed, request: Request, inbox: CurrentInbox, response: Response, _: PerAddressLimit
+    report: Disposed, request: Request, inbox: CurrentInbox, response: Response
 ) -> ReceiptOut:
     """Take in a complaint SP4N-LAPOR! disposed to this office."""
     reporter = report.reporter or Reporter()

@@ -24,7 +24,6 @@ from services.intake.channels.meta import (
     signed_payload,
 )
 from services.intake.draft import Attachment
-from services.intake.limits import PerAddressLimit
 from shared.channels import Channel
 from shared.problems import Problem
 
@@ -206,9 +205,7 @@ async def verify_subscription(
 
 
 @router.post("", responses=WEBHOOK_RESPONSES, openapi_extra=SIGNED_BODY)
-async def receive(
-    request: Request, inbox: CurrentInbox, limiter: CurrentLimiter, _: PerAddressLimit
-) -> dict[str, Any]:
+async def receive(request: Request, inbox: CurrentInbox, limiter: CurrentLimiter) -> dict[str, Any]:
     """A signed notification: messages become submissions, everything else is acknowledged."""
     secret = inbox.settings.whatsapp_app_secret.get_secret_value()
     notification = await signed_payload(request, secret, Notification, "whatsapp_business_account")
