@@ -39,6 +39,7 @@ TEXT = "Izin usaha saya belum selesai setelah tiga minggu, mohon ditindaklanjuti
 FORM_HEADERS = {"content-type": "application/json"}
 
 Request = tuple[str, bytes, dict[str, str]]
+MESSAGES = itertools.count()  # every request of the run, warm-up included, is a new message
 
 
 def whatsapp(n: int) -> Request:
@@ -119,14 +120,14 @@ def _signed(secret: str, body: bytes) -> dict[str, str]:
 
 async def saturate(base: str, make: Callable[[int], Request], seconds: float) -> Load:
     """`CONCURRENCY` clients back to back, each request a new message."""
-    result, counter = Load(seconds), itertools.count()
+    result = Load(seconds)
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
     async with aiohttp.ClientSession(connector=connector) as session:
         stop = time.perf_counter() + seconds
 
         async def client() -> None:
             while time.perf_counter() < stop:
-                path, body, headers = make(next(counter))
+                path, body, headers = make(next(MESSAGES))
                 started = time.perf_counter()
                 async with session.post(base + path, data=body, headers=headers) as answer:
                     await answer.read()

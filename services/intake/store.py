@@ -120,6 +120,15 @@ class Submissions(Application[UUID]):
         """The index row of a stored submission."""
         return self._index_row("case_id = %s", case_id)
 
+    def find_many(self, case_ids: list[UUID]) -> dict[UUID, IndexRow]:
+        """The index rows of those stored already."""
+        rows = self.query(
+            "SELECT case_id, tracking_code, fingerprint FROM {s}.submission_index "
+            "WHERE case_id = ANY(%s::uuid[])",
+            (case_ids,),
+        )
+        return {row["case_id"]: IndexRow(**row) for row in rows}
+
     def find_by_code(self, tracking_code: str) -> IndexRow | None:
         """The index row for a tracking code."""
         return self._index_row("tracking_code = %s", tracking_code)
@@ -245,9 +254,24 @@ class Writer:
             try:
                 self._save(batch)
             except IntegrityError:
-                return [self._commit_one(item) for item in batch]
+                return self._commit_after_conflict(batch)
             return [Outcome(item.index_row(), replayed=False) for item in batch]
         return [self._commit_one(batch[0])]
+
+    def _commit_after_conflict(self, batch: list[Pending]) -> list[Outcome]:
+        """Answer the repeats from the index; commit the rest together again if possible."""
+        stored = self.app.find_many([item.case_id for item in batch])
+        fresh = [item for item in batch if item.case_id not in stored]
+        try:
+            if fresh:
+                self._save(fresh)
+            committed = {id(item): Outcome(item.index_row(), replayed=False) for item in fresh}
+        except IntegrityError:  # a repeat within the batch, or a tracking-code collision
+            committed = {id(item): self._commit_one(item) for item in fresh}
+        return [
+            committed.get(id(item)) or Outcome(stored[item.case_id], replayed=True)
+            for item in batch
+        ]
 
     def _commit_one(self, item: Pending) -> Outcome:
         for _ in range(5):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Any
 
@@ -130,3 +131,14 @@ async def test_an_oversize_attachment_is_a_413(desk: Desk) -> None:
     answer = await desk.http.post(ENDPOINT, json=disposed("LAP-4", attachments=files), headers=AUTH)
     assert answer.status_code == 413, answer.text
     assert await desk.events() == []
+
+
+async def test_repeats_committed_together_with_new_ones_answer_with_their_code(desk: Desk) -> None:
+    first = await desk.http.post(ENDPOINT, json=disposed("LAP-G0"), headers=AUTH)
+    bodies = [disposed("LAP-G0")] * 3 + [disposed(f"LAP-G{n}") for n in range(1, 5)]
+    answers = await asyncio.gather(
+        *(desk.http.post(ENDPOINT, json=body, headers=AUTH) for body in bodies)
+    )
+    assert [a.status_code for a in answers] == [200] * 3 + [201] * 4
+    assert {a.json()["tracking_code"] for a in answers[:3]} == {first.json()["tracking_code"]}
+    assert await desk.events() == ["ComplaintReceived"] * 5
