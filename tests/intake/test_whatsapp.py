@@ -90,7 +90,7 @@ async def test_the_same_message_three_times_is_one_submission(desk: Desk) -> Non
     assert await desk.events() == ["ComplaintReceived"]
 
 
-async def test_bare_writes_again_opens_a_new_submission(desk: Desk) -> None:
+async def test_writing_baru_opens_a_new_submission(desk: Desk) -> None:
     first = (await desk.whatsapp(wa_text(COMPLAINT, "wamid.N1"))).json()["received"][0]
     ended = (await desk.whatsapp(wa_text("baru", "wamid.N2"))).json()["received"][0]
     second = (await desk.whatsapp(wa_text("Ada pungli di loket", "wamid.N3"))).json()["received"][0]
