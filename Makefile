@@ -33,6 +33,7 @@ up: install
 
 bench: install
 	$(PY) bench/intake.py
+	$(PY) bench/intake_channels.py
 	$(PY) bench/workflow.py
 
 # Re-pin both locks after changing pyproject.toml.

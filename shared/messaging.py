@@ -23,9 +23,34 @@ from shared.settings import Settings
 log = logging.getLogger(__name__)
 
 # Which events each consuming service receives: binding keys on the topic exchange.
+# Workflow events intake tells the complainant about: the case closed, or (SP4N-LAPOR!
+# follow-ups) it moved on a step.
+CLOSING_EVENTS = (
+    "ResolvedDirectly",
+    "FollowUpArchived",
+    "FacilitationCompleted",
+    "CaseRejected",
+    "CaseMerged",
+)
+PROGRESS_EVENTS = (
+    "Escalated",
+    "ComplaintVerified",
+    "DisposisiIssued",
+    "InvestigationReported",
+    "BapRecorded",
+    "ConsultationFormAccepted",
+    "EscalatedToBkpm",
+    "BkpmAnswered",
+)
+
 BINDINGS: dict[str, tuple[str, ...]] = {
-    "workflow": ("intake.ComplaintReceived.*", "intake.ConsultationReceived.*"),
+    "workflow": (
+        "intake.ComplaintReceived.*",
+        "intake.ConsultationReceived.*",
+        "intake.PersonalDataErased.*",
+    ),
     "reporting": ("#",),
+    "intake": tuple(f"workflow.{name}.*" for name in (*CLOSING_EVENTS, *PROGRESS_EVENTS)),
 }
 
 

@@ -4,15 +4,15 @@ Each service keeps a few tables beside its event store (intake's tracking-code i
 personal keys, workflow's case keys and clock, reporting's recap files). They are written in
 the library's insert transaction, *after* its statements and on a cursor of their own:
 
-- after, and after a sync: the library runs in psycopg pipeline mode; when a statement fails
+- after, between syncs: the library runs in psycopg pipeline mode; when a statement fails
   (a repeat of a deterministic id is meant to), the server skips the rest of the pipeline,
   including the Parse of any statement psycopg was about to prepare, yet psycopg records it
   as prepared; the connection then fails with `prepared statement "_pg3_N" does not exist`
-  from then on. Syncing first makes the events' own failure surface before anything of ours
-  is queued (else psycopg ends the block with `pipeline aborted`); written last, a failing
-  row of ours has nothing behind it to skip.
+  from then on. And the statements queued behind a failure, fetched later, end the block in
+  `pipeline aborted` instead of the error that matters. So the events' own failure surfaces
+  at a sync before anything of ours is queued, and ours at a sync that drains the queue.
 - own cursor: the library reads the inserted notification ids from its cursor afterwards.
-- never named-prepared (prepare=False): a skipped Parse of ours cannot poison the cache either.
+- never named-prepared: a skipped Parse of ours cannot poison the cache either.
 Each kind of row is one INSERT ... SELECT FROM unnest(...) of column arrays.
 """
 
@@ -63,12 +63,42 @@ class ExtraRowsRecorder(PostgresApplicationRecorder):
         self, curs: psycopg.Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         super()._insert_stored_events(curs, stored_events, **kwargs)
-        if not any(kwargs.get(extra.keyword) for extra in self.EXTRAS):
+        if not self.has_extras(**kwargs):
             return
-        with curs.connection.pipeline() as pipeline:
-            pipeline.sync()  # a failed insert of the events raises here, with nothing queued after
-        with curs.connection.cursor() as extras:
-            for extra in self.EXTRAS:
-                rows = kwargs.get(extra.keyword, ())
-                if rows:
-                    extras.execute(self._inserts[extra.keyword], extra.columns(rows), prepare=False)
+        connection = curs.connection
+        with connection.pipeline() as pipeline:
+            _settle(pipeline)  # a failed insert of the events raises here
+            threshold, connection.prepare_threshold = connection.prepare_threshold, None
+            try:
+                with connection.cursor() as extras:
+                    self.write_extras(extras, **kwargs)
+            finally:
+                connection.prepare_threshold = threshold
+            _settle(pipeline)  # and a failed row of ours here
+
+    def has_extras(self, **kwargs: Any) -> bool:
+        """Whether a save brings rows of ours."""
+        return any(kwargs.get(extra.keyword) for extra in self.EXTRAS)
+
+    def write_extras(self, curs: psycopg.Cursor[DictRow], **kwargs: Any) -> None:
+        """Write the save's rows; a subclass may add its own (never named-prepared here)."""
+        for extra in self.EXTRAS:
+            rows = kwargs.get(extra.keyword, ())
+            if rows:
+                curs.execute(self._inserts[extra.keyword], extra.columns(rows))
+
+
+def _settle(pipeline: psycopg.Pipeline) -> None:
+    """Sync, and after a failure drain what it left queued (psycopg raises on the first error
+    before fetching the rest; left over, those end the library's pipeline in `pipeline aborted`
+    instead of the error that matters). Raises that first error."""
+    try:
+        pipeline.sync()
+    except psycopg.Error as first:
+        for _ in range(100):
+            try:
+                pipeline.sync()
+                break
+            except psycopg.Error:
+                continue
+        raise first from None

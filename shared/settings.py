@@ -70,6 +70,54 @@ class Settings(BaseSettings):
     max_attachment_bytes: int = 10 * 1024 * 1024
     log_level: str = "info"
 
+    # Intake's channels (docs/channels.md). Empty credentials switch a channel's outbound off.
+    pseudonym_secret: SecretStr = SecretStr("")  # HMAC key of sender hashes; empty: kept in the DB
+    web_form_path: str = "/formulir"  # the public form the printed QR code opens
+    conversation_window_minutes: int = 120  # later messages of one sender join its submission
+    officer_backdate_days: int = 30  # how far back an officer may date a recorded submission
+    rate_ip_per_minute: int = 60  # public endpoints, per client address
+    rate_sender_per_minute: int = 30  # messages per sender (phone, account, mailbox)
+    attachment_types: tuple[str, ...] = (
+        "application/pdf",
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+        "audio/ogg",
+        "audio/mpeg",
+        "audio/aac",
+        "audio/mp4",
+        "video/mp4",
+        "text/plain",
+    )
+    graph_api_url: str = "https://graph.facebook.com"
+    graph_api_version: str = "v21.0"
+    whatsapp_app_secret: SecretStr = SecretStr("")
+    whatsapp_verify_token: SecretStr = SecretStr("")
+    whatsapp_access_token: SecretStr = SecretStr("")
+    whatsapp_phone_number_id: str = ""
+    instagram_app_secret: SecretStr = SecretStr("")
+    instagram_verify_token: SecretStr = SecretStr("")
+    instagram_access_token: SecretStr = SecretStr("")
+    instagram_account_id: str = ""
+    imap_host: str = ""  # empty: no mailbox is polled
+    imap_port: int = 993
+    imap_tls: bool = True
+    imap_user: str = ""
+    imap_password: SecretStr = SecretStr("")
+    imap_mailbox: str = "INBOX"
+    imap_poll_seconds: float = 30.0
+    smtp_host: str = ""  # empty: no email is sent
+    smtp_port: int = 587
+    smtp_security: str = "starttls"  # starttls | tls | none
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    mail_from: str = "pengaduan@dpmptsp.example.go.id"
+    lapor_url: str = ""  # SP4N-LAPOR! agency API base URL; empty: nothing is pushed back
+    lapor_token: SecretStr = SecretStr("")  # our token for that API
+    lapor_inbound_token: SecretStr = SecretStr("")  # what LAPOR! presents to our endpoint
+    delivery_poll_seconds: float = 5.0
+    delivery_max_attempts: int = 12
+
     def port(self, service: str) -> int:
         """The port a service listens on."""
         return int(getattr(self, f"{service}_port"))

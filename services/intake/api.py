@@ -8,13 +8,19 @@ from fastapi import Depends, Request, Response
 from pydantic import BaseModel
 
 from services.intake.draft import Receipt
-from services.intake.store import Writer
+from services.intake.inbox import Inbox
+from services.intake.limits import RateLimiter
 from shared.settings import Settings
 
 
-async def _writer(request: Request) -> Writer:
-    writer: Writer = request.app.state.writer
-    return writer
+async def _inbox(request: Request) -> Inbox:
+    inbox: Inbox = request.app.state.inbox
+    return inbox
+
+
+async def _limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.limiter
+    return limiter
 
 
 async def _settings(request: Request) -> Settings:
@@ -22,7 +28,8 @@ async def _settings(request: Request) -> Settings:
     return settings
 
 
-IntakeWriter = Annotated[Writer, Depends(_writer)]
+CurrentInbox = Annotated[Inbox, Depends(_inbox)]
+CurrentLimiter = Annotated[RateLimiter, Depends(_limiter)]
 CurrentSettings = Annotated[Settings, Depends(_settings)]
 
 

@@ -8,16 +8,28 @@ from collections.abc import AsyncIterator, Coroutine
 from functools import partial
 from typing import Any
 
+import httpx
+import redis.asyncio as aioredis
 from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from services.intake import personal
 from services.intake.channels import CHANNELS
+from services.intake.channels.email import Mailbox
+from services.intake.inbound import consumer
+from services.intake.inbox import Inbox
+from services.intake.limits import RateLimiter
+from services.intake.outbound.dispatcher import Dispatcher
+from services.intake.outbound.senders import configured_senders
+from services.intake.pseudonyms import Pseudonyms
 from services.intake.store import SCHEMA, Submissions, Writer, open_submissions
 from services.intake.wire import WIRE
 from shared import feed
+from shared.auth import TokenVerifier
 from shared.db import create_pool, ensure_schema, setup_lock
 from shared.feed import Feed
+from shared.messaging import run_consumer
 from shared.problems import Problem, problem_response
 from shared.relay import EventLog, Relay, translator
 from shared.service import background, create_service_app, database_check
@@ -26,21 +38,42 @@ from shared.settings import Settings
 
 @contextlib.asynccontextmanager
 async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
-    """Open the store, start the group-commit writer and the relay; close them at the end."""
+    """Open the store; run the writer, the deliveries, the mailbox, the consumer, the relay."""
     async with setup_lock(settings, SCHEMA):
         await ensure_schema(settings, SCHEMA)
         submissions = await asyncio.to_thread(open_submissions, settings)
+        pseudonyms = await Pseudonyms.load(settings)
     pool = await create_pool(settings, max_size=2)
+    redis = aioredis.Redis.from_url(settings.redis_url, socket_timeout=2)
+    http = httpx.AsyncClient(timeout=15)
     writer = Writer(submissions)
-    app.state.writer, app.state.submissions = writer, submissions
+    dispatcher = Dispatcher(settings, submissions, pool, configured_senders(settings, http))
+    inbox = Inbox(settings, writer, submissions, pseudonyms, committed=dispatcher.wake)
+    limiter = RateLimiter(settings, redis)
+    app.state.writer, app.state.submissions, app.state.inbox = writer, submissions, inbox
+    app.state.limiter, app.state.dispatcher = limiter, dispatcher
+    app.state.verifier = TokenVerifier(settings)
     app.state.feed = Feed(pool, EventLog.of(submissions), translator(submissions, WIRE))
     app.state.readiness = {"database": database_check(pool)}
+    jobs = [writer.run(), dispatcher.run(), *_consuming(settings, submissions, dispatcher)]
+    if settings.imap_host:
+        app.state.mailbox = Mailbox(inbox, limiter)
+        jobs.append(app.state.mailbox.run())
     try:
-        async with background(writer.run(), *_relay(settings, submissions)):
+        async with background(*jobs, *_relay(settings, submissions)):
             yield
     finally:
+        await http.aclose()
+        await redis.aclose()
         await pool.close()
         submissions.close()
+
+
+def _consuming(
+    settings: Settings, submissions: Submissions, dispatcher: Dispatcher
+) -> list[Coroutine[Any, Any, None]]:
+    """Workflow's events, for messages to the complainant (never blocks intake)."""
+    return [run_consumer(settings, consumer(submissions, dispatcher.wake), asyncio.Event())]
 
 
 def _relay(settings: Settings, submissions: Submissions) -> list[Coroutine[Any, Any, None]]:
@@ -67,6 +100,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     for channel in CHANNELS:
         app.include_router(channel.router, prefix="/intake")
+    app.include_router(personal.router, prefix="/intake")
     app.include_router(feed.router)
     app.add_exception_handler(OperationalError, _store_unavailable)
     app.add_exception_handler(InterfaceError, _store_unavailable)

@@ -11,10 +11,11 @@ import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, LiteralString
 from uuid import UUID
 
-from eventsourcing.application import Application
+import psycopg
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
@@ -23,8 +24,10 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
+from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from services.intake.records import Rows, RowWriter
 from services.intake.submission import Submission
 from shared.metrics import EVENTS_STORED
 from shared.recording import Extra, ExtraRowsRecorder
@@ -72,6 +75,27 @@ class SubmissionRecorder(ExtraRowsRecorder):
         ),
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._rows = RowWriter(self.datastore.schema)
+        self.sql_create_statements.extend(self._rows.create)
+
+    def has_extras(self, **kwargs: Any) -> bool:
+        """Index rows, keys, or intake's other rows (conversations, deliveries, ...)."""
+        return super().has_extras(**kwargs) or kwargs.get("rows") is not None
+
+    def write_extras(self, curs: psycopg.Cursor[DictRow], **kwargs: Any) -> None:
+        """The index and keys, then conversations, processed messages, deliveries, erasures."""
+        super().write_extras(curs, **kwargs)
+        rows: Rows | None = kwargs.get("rows")
+        if rows is not None:
+            self._rows.write(curs, rows)
+
+    def write_rows(self, rows: Rows) -> None:
+        """Rows without events, in one transaction of their own."""
+        with self.datastore.transaction(commit=True) as curs:
+            self._rows.write(curs, rows)
+
     # The library tries a failed insert ten times; a person waiting for a receipt should hear
     # within seconds that the store is down (503, try again), not after a minute.
     @retry((InterfaceError, OperationalError), max_attempts=3, wait=0.2)
@@ -89,22 +113,60 @@ class Submissions(Application[UUID]):
 
     def find(self, case_id: UUID) -> IndexRow | None:
         """The index row of a stored submission."""
-        return self._index_row("case_id", case_id)
+        return self._index_row("case_id = %s", case_id)
+
+    def find_many(self, case_ids: list[UUID]) -> dict[UUID, IndexRow]:
+        """The index rows of those stored already."""
+        rows = self.query(
+            "SELECT case_id, tracking_code, fingerprint FROM {s}.submission_index "
+            "WHERE case_id = ANY(%s::uuid[])",
+            (case_ids,),
+        )
+        return {row["case_id"]: IndexRow(**row) for row in rows}
 
     def find_by_code(self, tracking_code: str) -> IndexRow | None:
         """The index row for a tracking code."""
-        return self._index_row("tracking_code", tracking_code)
+        return self._index_row("tracking_code = %s", tracking_code)
 
-    def _index_row(self, column: str, value: object) -> IndexRow | None:
+    def _index_row(self, where: LiteralString, value: object) -> IndexRow | None:
+        rows = self.query(
+            "SELECT case_id, tracking_code, fingerprint FROM {s}.submission_index WHERE " + where,
+            (value,),
+        )
+        return IndexRow(**rows[0]) if rows else None
+
+    def query(
+        self, sql: LiteralString, params: Sequence[object] | dict[str, object]
+    ) -> list[DictRow]:
+        """Rows of a read-only query; `{s}` in it names intake's schema."""
         recorder = self.recorder
         assert isinstance(recorder, PostgresApplicationRecorder)
-        query = SQL(
-            "SELECT case_id, tracking_code, fingerprint FROM {}.submission_index WHERE {} = %s"
-        ).format(Identifier(recorder.datastore.schema), Identifier(column))
+        statement = SQL(sql).format(s=Identifier(recorder.datastore.schema))
         with recorder.datastore.transaction(commit=False) as curs:
-            curs.execute(query, (value,))
-            row = curs.fetchone()
-        return IndexRow(**row) if row else None
+            curs.execute(statement, params)
+            return curs.fetchall()
+
+    def execute(self, sql: LiteralString, params: Sequence[object] | dict[str, object]) -> None:
+        """Run one statement in its own transaction; `{s}` names intake's schema."""
+        recorder = self.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        statement = SQL(sql).format(s=Identifier(recorder.datastore.schema))
+        with recorder.datastore.transaction(commit=True) as curs:
+            curs.execute(statement, params)
+
+    def personal_key(self, ref: UUID) -> SealingKey | None:
+        """A submission's personal key; None once erased."""
+        rows = self.query("SELECT key FROM {s}.personal_keys WHERE ref = %s", (ref,))
+        key = rows[0]["key"] if rows else None
+        return SealingKey(ref, bytes(key)) if key else None
+
+    def submission(self, case_id: UUID) -> Submission | None:
+        """The stored aggregate, or None."""
+        try:
+            found: Any = self.repository.get(case_id)
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, Submission) else None
 
 
 def open_submissions(settings: Settings) -> Submissions:
@@ -125,6 +187,7 @@ class Pending:
     build: Build
     key: SealingKey
     fingerprint: str | None
+    rows: Rows = field(default_factory=Rows)
     code: str = field(default_factory=new_code)
 
     def aggregate(self) -> Submission:
@@ -187,9 +250,24 @@ class Writer:
             try:
                 self._save(batch)
             except IntegrityError:
-                return [self._commit_one(item) for item in batch]
+                return self._commit_after_conflict(batch)
             return [Outcome(item.index_row(), replayed=False) for item in batch]
         return [self._commit_one(batch[0])]
+
+    def _commit_after_conflict(self, batch: list[Pending]) -> list[Outcome]:
+        """Answer the repeats from the index; commit the rest together again if possible."""
+        stored = self.app.find_many([item.case_id for item in batch])
+        fresh = [item for item in batch if item.case_id not in stored]
+        try:
+            if fresh:
+                self._save(fresh)
+            committed = {id(item): Outcome(item.index_row(), replayed=False) for item in fresh}
+        except IntegrityError:  # a repeat within the batch, or a tracking-code collision
+            committed = {id(item): self._commit_one(item) for item in fresh}
+        return [
+            committed.get(id(item)) or Outcome(stored[item.case_id], replayed=True)
+            for item in batch
+        ]
 
     def _commit_one(self, item: Pending) -> Outcome:
         for _ in range(5):
@@ -209,5 +287,6 @@ class Writer:
             *(item.aggregate() for item in batch),
             index=[item.index_row() for item in batch],
             keys=[item.key for item in batch],
+            rows=Rows.merge(item.rows for item in batch),
         )
         EVENTS_STORED.labels("intake").inc(len(batch))

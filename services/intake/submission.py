@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID, uuid4, uuid5
 
 from shared.aggregate import AgencyAggregate
@@ -84,6 +85,52 @@ class Submission(AgencyAggregate):
             personal_ref=personal_ref,
             sealed=sealed,
         )
+        self.erased_at: datetime | None = None
+        self.parts = 0
+
+    class MessageAdded(AgencyAggregate.Event):
+        """A later message of the same conversation (a chat burst, a mail reply), sealed."""
+
+        channel: str
+        channel_message_id: str
+        received_at: datetime
+        sealed: str
+        attachments: int
+
+        def apply(self, aggregate: Any) -> None:
+            """Count the part."""
+            aggregate.parts += 1
+
+    class PersonalDataErased(AgencyAggregate.Event):
+        """The complainant's key was destroyed: identity and words are unreadable from now on."""
+
+        erased_at: datetime
+
+        def apply(self, aggregate: Any) -> None:
+            """Remember the erasure."""
+            aggregate.erased_at = self.erased_at
+
+    def add_message(
+        self, *, message_id: str, received_at: datetime, sealed: str, attachments: int
+    ) -> None:
+        """Add a later message to this submission (sealed with its personal key)."""
+        if self.erased_at is not None:
+            raise ValueError("the personal data of this submission was erased")
+        self.trigger_event(
+            self.MessageAdded,
+            channel=self.received.channel,
+            channel_message_id=message_id,
+            received_at=received_at,
+            sealed=sealed,
+            attachments=attachments,
+        )
+
+    def erase(self, *, at: datetime) -> bool:
+        """Record the erasure once; whether it was recorded now."""
+        if self.erased_at is not None:
+            return False
+        self.trigger_event(self.PersonalDataErased, erased_at=at)
+        return True
 
     @classmethod
     def receive(cls, *, id: UUID, received: Received) -> Submission:

@@ -10,6 +10,8 @@ from shared.events import (
     ComplaintReceived,
     ConsultationReceived,
     Contract,
+    MessageAdded,
+    PersonalDataErased,
     SubmissionReceived,
 )
 from shared.relay import Wire
@@ -32,7 +34,22 @@ def _received(contract: type[SubmissionReceived]) -> Callable[[Any], Contract]:
     return to_contract
 
 
+def _added(event: Submission.MessageAdded) -> Contract:
+    return MessageAdded(
+        case_id=event.originator_id,
+        channel=event.channel,
+        received_at=event.received_at,
+        attachments=event.attachments,
+    )
+
+
+def _erased(event: Submission.PersonalDataErased) -> Contract:
+    return PersonalDataErased(case_id=event.originator_id, erased_at=event.erased_at)
+
+
 WIRE: Wire = {
     Submission.ComplaintReceived: _received(ComplaintReceived),
     Submission.ConsultationReceived: _received(ConsultationReceived),
+    Submission.MessageAdded: _added,
+    Submission.PersonalDataErased: _erased,
 }

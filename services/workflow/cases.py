@@ -92,6 +92,13 @@ class CasesRecorder(ExtraRowsRecorder):
             "SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::bytea[])",
             lambda file: (file.id, file.case_id, file.content_type, file.sealed),
         ),
+        Extra(
+            "erased",
+            (),
+            "UPDATE {schema}.case_keys SET key = NULL, erased_at = now() "
+            "WHERE case_id = ANY(%s::uuid[])",
+            lambda case_id: (case_id,),
+        ),
     )
 
 
@@ -169,11 +176,14 @@ class Cases(Application[UUID]):
         *cases: Case,
         keys: Sequence[SealingKey] = (),
         attachments: Sequence[StoredFile] = (),
+        erased: Sequence[UUID] = (),
     ) -> None:
-        """Save cases with their clock rows, new keys and files, in one transaction."""
+        """Save cases with their clock rows, new keys, files and shredded keys, in one go."""
         calendar, warn_days = self.calendar(), self.settings.deadline_warning_days
         alarms = [Alarm(case.id, case.next_alarm(calendar, warn_days)) for case in cases]
-        self.save(*cases, keys=keys, alarms=alarms, attachments=attachments)
+        self.save(*cases, keys=keys, alarms=alarms, attachments=attachments, erased=erased)
+        for case_id in erased:
+            self._keys.pop(case_id, None)
 
     def open(self, cases: Sequence[Case]) -> int:
         """Save new cases, each with a fresh key; one already open (a redelivery) is left alone."""

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from services.workflow.privacy import Erasable
 from services.workflow.rules import (
     CaseClosed,
     CaseWaiting,
@@ -29,7 +30,7 @@ from shared.working_time import WorkingCalendar
 OPEN_STATUSES = frozenset({Status.IN_PROGRESS.value, Status.WAITING_INFO.value})
 
 
-class Casework(AgencyAggregate):
+class Casework(Erasable):
     """The case's state, the checks every command makes, and the any-step actions."""
 
     if TYPE_CHECKING:  # set by Case's opening event; annotations here would become its fields

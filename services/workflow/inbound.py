@@ -1,4 +1,5 @@
-"""What workflow does with intake's events: open a case per submission, exactly once."""
+"""What workflow does with intake's events: open a case per submission, exactly once, and
+forget what officers wrote about a person when intake erases them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 
 from services.workflow.case import Case
 from services.workflow.cases import Cases
-from shared.events import Envelope, InvalidMessage, SubmissionReceived
+from services.workflow.rules import UnknownCase
+from shared.events import Envelope, InvalidMessage, PersonalDataErased, SubmissionReceived
 from shared.messaging import Consumer
 
 # An outage of the store: retry in place, never spend the message's deliveries.
@@ -46,13 +48,38 @@ def _open_all(cases: Cases, envelopes: Sequence[Envelope]) -> None:
     cases.open(opened)
 
 
+def _erase(cases: Cases, envelope: Envelope) -> None:
+    """Shred the case key with the event that records it; a repeat changes nothing."""
+    erased = envelope.data
+    assert isinstance(erased, PersonalDataErased)
+    try:
+        case = cases.get_case(erased.case_id)
+    except UnknownCase:
+        return  # never opened here (another agency's case): nothing to forget
+    if case.erase_data(at=erased.erased_at):
+        cases.store(case, erased=[case.id])
+
+
+def _handle(cases: Cases, envelopes: Sequence[Envelope]) -> None:
+    """In order: runs of submissions are opened together; erasures one by one after them."""
+    run: list[Envelope] = []
+    for envelope in envelopes:
+        if isinstance(envelope.data, SubmissionReceived):
+            run.append(envelope)
+            continue
+        _open_all(cases, run)
+        run = []
+        _erase(cases, envelope)
+    _open_all(cases, run)
+
+
 def consumer(cases: Cases) -> Consumer:
     """Workflow's consumer of intake events."""
 
     async def handle(envelopes: Sequence[Envelope]) -> None:
         for envelope in envelopes:
-            if not isinstance(envelope.data, SubmissionReceived):
+            if not isinstance(envelope.data, SubmissionReceived | PersonalDataErased):
                 raise InvalidMessage(f"workflow does not handle {envelope.type}")
-        await asyncio.to_thread(_open_all, cases, envelopes)
+        await asyncio.to_thread(_handle, cases, envelopes)
 
     return Consumer(service="workflow", handle=handle, transient=TRANSIENT)

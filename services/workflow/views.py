@@ -48,6 +48,7 @@ EVENT_LABELS: dict[str, str] = {
     "StepOverdue": "Melewati waktu standar langkah",
     "DeadlineApproaching": "Tenggat mendekat",
     "DeadlineBreached": "Melewati tenggat",
+    "CaseDataErased": "Data pribadi dihapus",
 }
 
 

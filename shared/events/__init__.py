@@ -15,13 +15,20 @@ from shared.events.envelope import (
     from_mapping,
     seal,
 )
-from shared.events.intake import ComplaintReceived, ConsultationReceived, SubmissionReceived
+from shared.events.intake import (
+    ComplaintReceived,
+    ConsultationReceived,
+    MessageAdded,
+    PersonalDataErased,
+    SubmissionReceived,
+)
 from shared.events.reporting import RekapPublished
-from shared.events.workflow import CaseEvent, CaseOpened, StepCompleted
+from shared.events.workflow import CaseDataErased, CaseEvent, CaseOpened, StepCompleted
 
 __all__ = [
     "CONTENT_TYPE",
     "CONTRACTS",
+    "CaseDataErased",
     "CaseEvent",
     "CaseOpened",
     "ComplaintReceived",
@@ -29,6 +36,8 @@ __all__ = [
     "Contract",
     "Envelope",
     "InvalidMessage",
+    "MessageAdded",
+    "PersonalDataErased",
     "RekapPublished",
     "StepCompleted",
     "SubmissionReceived",

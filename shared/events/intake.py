@@ -49,3 +49,31 @@ class SurveySubmitted(Contract):
     case_id: UUID
     at: AwareDatetime
     scores: list[int] = Field(min_length=9, max_length=9)
+
+
+class MessageAdded(Contract):
+    """The complainant wrote again in the same conversation (a chat burst, a mail reply).
+
+    What they wrote stays in intake, sealed; officers read it through intake's API.
+    """
+
+    name: ClassVar[str] = "MessageAdded"
+    producer: ClassVar[str] = "intake"
+
+    case_id: UUID
+    channel: Channel
+    received_at: AwareDatetime
+    attachments: int = 0
+
+
+class PersonalDataErased(Contract):
+    """An administrator erased the complainant's personal data: every service forgets it.
+
+    The case still counts; its identity and words read "data dihapus" from now on.
+    """
+
+    name: ClassVar[str] = "PersonalDataErased"
+    producer: ClassVar[str] = "intake"
+
+    case_id: UUID
+    erased_at: AwareDatetime

@@ -236,3 +236,9 @@ class CalendarStarted(Contract):
 
     name: ClassVar[str] = "CalendarStarted"
     producer: ClassVar[str] = "workflow"
+
+
+class CaseDataErased(CaseEvent):
+    """Workflow destroyed the case key: what officers wrote about the person is unreadable."""
+
+    name: ClassVar[str] = "CaseDataErased"

@@ -114,7 +114,7 @@ async def test_rebuild_equals_live_row_by_row(settings: Settings, tmp_path: Path
 async def test_rebuilding_while_submissions_flow_loses_none(
     settings: Settings, tmp_path: Path
 ) -> None:
-    settings = with_free_ports(settings)
+    settings = with_free_ports(settings).model_copy(update={"rate_ip_per_minute": 10_000})
     async with running(settings, tmp_path) as system:
         intake = httpx.AsyncClient(base_url=system.url("intake"), timeout=30)
         reporting = httpx.AsyncClient(base_url=system.url("reporting"), timeout=30)

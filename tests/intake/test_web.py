@@ -166,7 +166,7 @@ async def test_an_anonymous_complaint_stores_no_identity(intake: Intake) -> None
     [row] = await intake.stored_rows()
     event = json.loads(bytes(row["state"]))
     key = await _personal_key(intake.settings, event["personal_ref"]["_data_"])
-    assert key.open(event["sealed"]) == {"text": form["text"], "contact": None}
+    assert key.open(event["sealed"]) == {"text": form["text"], "contact": None, "attachments": []}
     assert event["anonymous"] is True
 
 

@@ -10,6 +10,7 @@ from prometheus_client import REGISTRY
 
 from services.reporting.app import create_app as create_reporting
 from services.workflow.app import create_app as create_workflow
+from shared.events import PersonalDataErased, seal
 from shared.settings import Settings
 from tests.bus import bus
 from tests.conftest import serving
@@ -51,3 +52,36 @@ async def test_a_message_delivered_twice_opens_one_case_counted_once(settings: S
     assert opened == 1
     assert summaries == 1
     assert rekap["total"] == 1
+
+
+async def test_an_erasure_delivered_twice_shreds_the_case_key_once(settings: Settings) -> None:
+    received = complaint_received()
+    case_id = received.subject
+    at = received.time
+    erased = seal(
+        PersonalDataErased(case_id=case_id, erased_at=at),
+        subject=case_id,
+        version=2,
+        time=at,
+        agency=received.agency,
+    )
+    before = handled("workflow")
+    async with serving(create_workflow(settings)), bus(settings) as connected:
+        await connected.publish(received)
+        await connected.publish(erased)
+        await connected.publish(erased)
+
+        async def all_handled() -> bool:
+            return handled("workflow") >= before + 3
+
+        assert await eventually(all_handled, within=15)
+    conn = await asyncpg.connect(settings.postgres_dsn())
+    try:
+        topics = await conn.fetch(
+            "SELECT topic FROM workflow.cases_events ORDER BY originator_version"
+        )
+        key = await conn.fetchval("SELECT key FROM workflow.case_keys WHERE case_id = $1", case_id)
+    finally:
+        await conn.close()
+    assert [row["topic"].rsplit(".", 1)[-1] for row in topics] == ["CaseOpened", "CaseDataErased"]
+    assert key is None

@@ -1,0 +1,123 @@
+"""SP4N-LAPOR!: complaints the national system disposed (disposisi) to this office.
+
+ASSUMED contract (docs/lapor.md): LAPOR! POSTs each disposed complaint here with our token;
+its tracking id makes a repeat the same submission; `anonim` stores no identity, `rahasia`
+marks it confidential. Our follow-ups and the closure go back through services/intake/lapor.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from services.intake.api import CurrentInbox, ReceiptOut, receipt_out
+from services.intake.attachments import check
+from services.intake.draft import Attachment, Contact, Draft
+from services.intake.forms import Phone
+from shared.channels import Channel
+from shared.problems import Problem, problems
+from shared.sop import Kind
+
+router = APIRouter(prefix="/v1/lapor", tags=["lapor"])
+
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class Reporter(BaseModel):
+    """The reporter as LAPOR! knows them (absent for anonymous reports)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: Short | None = None
+    phone: Phone | None = None
+    email: EmailStr | None = None
+
+
+class LaporFile(BaseModel):
+    """An attachment, inline."""
+
+    filename: Short
+    content_type: Short
+    content_base64: str
+
+
+class Disposed(BaseModel):
+    """A complaint LAPOR! disposed to this office."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    tracking_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+    classification: Literal["pengaduan", "aspirasi", "permintaan_informasi"] = "pengaduan"
+    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] = ""
+    content: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)
+    ]
+    anonim: bool = False
+    rahasia: bool = False
+    reporter: Reporter | None = None
+    created_at: AwareDatetime | None = None
+    attachments: list[LaporFile] = Field(default_factory=list, max_length=10)
+
+
+async def _lapor_token(request: Request) -> None:
+    expected = request.app.state.settings.lapor_inbound_token.get_secret_value()
+    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Problem(
+            401,
+            "Token SP4N-LAPOR! tidak sah.",
+            code="unauthenticated",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+def _files(report: Disposed, request: Request) -> tuple[Attachment, ...]:
+    settings = request.app.state.settings
+    files = []
+    for file in report.attachments:
+        try:
+            content = base64.b64decode(file.content_base64, validate=True)
+        except (binascii.Error, ValueError) as error:
+            detail = f"Lampiran '{file.filename}' bukan base64 yang sah."
+            raise Problem(422, detail, code="validation") from error
+        attachment = Attachment(file.filename, file.content_type, content=content)
+        files.append(check(settings, attachment))
+    return tuple(files)
+
+
+@router.post(
+    "/complaints",
+    status_code=201,
+    responses=problems(400, 401, 413, 415, 422, 429, 503)
+    | {200: {"description": "A repeat of a complaint received before"}},
+    dependencies=[Depends(_lapor_token)],
+)
+async def receive_disposed(
+    report: Disposed, request: Request, inbox: CurrentInbox, response: Response
+) -> ReceiptOut:
+    """Take in a complaint SP4N-LAPOR! disposed to this office."""
+    reporter = report.reporter or Reporter()
+    contact = Contact(name=reporter.name, phone=reporter.phone, email=reporter.email)
+    text = f"{report.title}\n\n{report.content}".strip() if report.title else report.content
+    kind = Kind.COMPLAINT if report.classification == "pengaduan" else Kind.CONSULTATION
+    draft = Draft(
+        kind=kind,
+        channel=Channel.LAPOR,
+        text=text,
+        received_at=min(report.created_at or datetime.now(UTC), datetime.now(UTC)),
+        agency=inbox.settings.agency,
+        message_id=report.tracking_id,
+        contact=None if report.anonim else contact,
+        anonymous=report.anonim,
+        confidential=report.rahasia,
+        attachments=_files(report, request),
+        identities=() if report.anonim else tuple(inbox.pseudonyms.of_contact(contact)),
+        receipt=True,
+    )
+    return receipt_out(await inbox.submit(draft), response)

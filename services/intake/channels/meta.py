@@ -1,0 +1,188 @@
+"""What Meta's webhooks share (WhatsApp Cloud API, Instagram messaging): the GET handshake,
+the X-Hub-Signature-256 check over the raw body, and turning chat messages into submissions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from fastapi import Request
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, ValidationError
+
+from services.intake.attachments import check
+from services.intake.draft import Attachment, Contact, Draft, Receipt
+from services.intake.inbox import Inbox, is_new_conversation_request
+from services.intake.limits import RateLimiter
+from shared.channels import Channel
+from shared.problems import Problem, field_error, problems
+from shared.sop import Kind
+
+Model = TypeVar("Model", bound=BaseModel)
+
+WEBHOOK_RESPONSES = problems(400, 401, 413, 415, 422, 429, 503)
+HANDSHAKE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "hub.challenge, echoed", "content": {"text/plain": {}}},
+    **problems(403, 422),
+}
+SIGNED_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "Meta's webhook payload, signed with X-Hub-Signature-256",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    },
+    "parameters": [
+        {
+            "name": "X-Hub-Signature-256",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "sha256=<hex HMAC-SHA256 of the raw body under the app secret>",
+        }
+    ],
+}
+
+
+class BadSignature(Problem):
+    """Missing or wrong X-Hub-Signature-256: 401."""
+
+    def __init__(self) -> None:
+        super().__init__(401, "Tanda tangan webhook tidak sah.", code="bad-signature")
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The X-Hub-Signature-256 header value Meta sends for a body."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, body: bytes, header: str | None) -> None:
+    """Constant-time check of the signature; an unset secret accepts nothing."""
+    if not secret or not header:
+        raise BadSignature()
+    if not hmac.compare_digest(signature(secret, body).encode(), header.strip().encode()):
+        raise BadSignature()
+
+
+def handshake(mode: str | None, token: str | None, challenge: str | None, expected: str) -> Any:
+    """Meta's subscription check: echo hub.challenge when the verify token matches."""
+    if mode != "subscribe" or not expected or token is None:
+        raise Problem(403, "Verifikasi webhook ditolak.", code="bad-verify-token")
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        raise Problem(403, "Verifikasi webhook ditolak.", code="bad-verify-token")
+    if not challenge:
+        raise Problem(422, "hub.challenge wajib diisi.", code="validation")
+    return PlainTextResponse(challenge)
+
+
+async def signed_payload(request: Request, secret: str, model: type[Model], kind: str) -> Model:
+    """The verified, parsed payload; 401 before anything is parsed, then 400/422."""
+    body = await request.body()
+    verify(secret, body, request.headers.get("x-hub-signature-256"))
+    try:
+        raw = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise Problem(400, "Isi webhook bukan JSON yang sah.", code="malformed-json") from error
+    if not isinstance(raw, dict) or raw.get("object") != kind:
+        detail = f"Objek webhook tidak dikenal; yang diterima hanya '{kind}'."
+        raise Problem(422, detail, code="unknown-object")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        errors = [field_error(dict(e)) for e in error.errors()]
+        raise Problem(
+            422, "Isi webhook tidak sesuai format Meta.", code="validation", errors=errors
+        ) from error
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One message from a chat channel, as the platform described it."""
+
+    channel: Channel
+    message_id: str
+    account: str
+    name: str | None
+    sent_at: datetime
+    text: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+def sent_at(timestamp: float) -> datetime:
+    """When the platform says it was sent, never later than now."""
+    now = datetime.now(UTC)
+    try:
+        moment = datetime.fromtimestamp(timestamp, UTC)
+    except (OverflowError, OSError, ValueError):
+        return now
+    return min(moment, now) if moment > now - timedelta(days=30) else now
+
+
+def _draft(inbox: Inbox, message: ChatMessage) -> Draft:
+    channel = message.channel.value
+    contact = Contact(
+        name=message.name,
+        phone=f"+{message.account}" if message.channel is Channel.WHATSAPP else None,
+        account=message.account,
+        account_channel=channel,
+    )
+    return Draft(
+        kind=Kind.COMPLAINT,
+        channel=message.channel,
+        text=message.text,
+        received_at=message.sent_at,
+        agency=inbox.settings.agency,
+        message_id=message.message_id,
+        contact=contact,
+        attachments=message.attachments,
+        sender=inbox.pseudonyms.sender(channel, message.account),
+        identities=tuple(inbox.pseudonyms.of_contact(contact)),
+        receipt=True,
+    )
+
+
+async def ingest(
+    inbox: Inbox, limiter: RateLimiter, messages: list[ChatMessage]
+) -> list[dict[str, Any]]:
+    """Check every message, then store them in order; what each became."""
+    checked = [
+        ChatMessage(
+            **{
+                **vars(message),
+                "attachments": tuple(check(inbox.settings, a) for a in message.attachments),
+            }
+        )
+        for message in messages
+    ]
+    drafts = [_draft(inbox, message) for message in checked]
+    for draft in drafts:
+        assert draft.sender is not None
+        await limiter.sender(draft.channel.value, draft.sender)
+    return [await _store(inbox, draft) for draft in drafts]
+
+
+async def _store(inbox: Inbox, draft: Draft) -> dict[str, Any]:
+    assert draft.message_id is not None
+    assert draft.sender is not None
+    if is_new_conversation_request(draft.text) and not draft.attachments:
+        async with inbox.locks.hold(draft.sender):
+            await _end(inbox, draft)
+        return {"message_id": draft.message_id, "conversation": "ended"}
+    receipt: Receipt = await inbox.converse(draft)
+    return {
+        "message_id": draft.message_id,
+        "tracking_code": receipt.tracking_code,
+        "replayed": receipt.replayed,
+        "added": receipt.added,
+    }
+
+
+async def _end(inbox: Inbox, draft: Draft) -> None:
+    assert draft.message_id is not None
+    assert draft.sender is not None
+    await asyncio.to_thread(inbox.end_conversation, draft.channel, draft.sender, draft.message_id)

@@ -1,0 +1,208 @@
+"""Where every channel hands its messages: new submissions, conversations, later parts.
+
+A chat is a conversation, not a case per message: while a sender's submission is open and
+they wrote within the window, what they write joins it. One sender's messages are handled one
+at a time (a lock per sender in this process); a message id seen before returns its receipt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+
+from services.intake.draft import Addition, Draft, Receipt, seal_attachments, to_pending
+from services.intake.pseudonyms import Pseudonyms
+from services.intake.records import Conversation, Rows, StoredAttachment
+from services.intake.store import Submissions, Writer
+from services.intake.submission import submission_id
+from shared.channels import Channel
+from shared.problems import Problem
+from shared.settings import Settings
+
+NEW_CONVERSATION_WORDS = frozenset({"BARU", "#BARU", "/BARU", "LAPOR BARU"})
+"""What a chat sender writes to close their conversation, so the next message opens a case."""
+
+
+class Erased(Problem):
+    """The submission's personal data was erased: nothing can be added to it."""
+
+    def __init__(self) -> None:
+        super().__init__(409, "Data pengaduan ini sudah dihapus.", code="erased")
+
+
+@dataclass
+class KeyedLocks:
+    """One asyncio lock per key, dropped when nobody holds or waits for it."""
+
+    _locks: dict[str, tuple[asyncio.Lock, int]] = field(default_factory=dict)
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        """Hold the key's lock for the block."""
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+@dataclass
+class Inbox:
+    """The intake's front desk for every channel."""
+
+    settings: Settings
+    writer: Writer
+    submissions: Submissions
+    pseudonyms: Pseudonyms
+    locks: KeyedLocks = field(default_factory=KeyedLocks)
+    committed: Callable[[], None] = lambda: None  # a delivery may be due: wake the dispatcher
+
+    async def submit(self, draft: Draft) -> Receipt:
+        """Store a draft durably; a repeat of a stored message returns the original receipt."""
+        outcome = await self.writer.write(to_pending(draft))
+        row = outcome.row
+        if outcome.replayed and draft.fingerprint and row.fingerprint != draft.fingerprint:
+            raise Problem(
+                422,
+                "Idempotency-Key ini sudah dipakai untuk pengaduan dengan isi yang berbeda.",
+                code="idempotency-key-reused",
+            )
+        if draft.receipt and not outcome.replayed:
+            self.committed()
+        return Receipt(row.tracking_code, str(row.case_id), outcome.replayed)
+
+    async def converse(self, draft: Draft) -> Receipt:
+        """A chat message: joins the sender's open submission, or opens a new one."""
+        assert draft.message_id is not None
+        assert draft.sender is not None
+        async with self.locks.hold(draft.sender):
+            replay, case_id = await asyncio.to_thread(self._lookup, draft)
+            if replay is not None:
+                return replay
+            if case_id is None:
+                return await self.submit(draft)
+            return await self.add(case_id, _addition(draft))
+
+    def _lookup(self, draft: Draft) -> tuple[Receipt | None, UUID | None]:
+        """In one query: a receipt if the message was handled, else the open conversation."""
+        assert draft.message_id is not None
+        window = timedelta(minutes=self.settings.conversation_window_minutes)
+        rows = self.submissions.query(
+            "SELECT 'new' AS found, case_id, tracking_code FROM {s}.submission_index "
+            "WHERE case_id = %(new)s UNION ALL "
+            "SELECT 'part', p.case_id, i.tracking_code FROM {s}.processed_messages p "
+            "LEFT JOIN {s}.submission_index i ON i.case_id = p.case_id "
+            "WHERE p.channel = %(channel)s AND p.message_id = %(id)s UNION ALL "
+            "SELECT 'open', case_id, NULL FROM {s}.conversations "
+            "WHERE channel = %(channel)s AND sender = %(sender)s AND last_at > %(since)s",
+            {
+                "new": submission_id(draft.channel, draft.message_id),
+                "channel": draft.channel.value,
+                "id": draft.message_id,
+                "sender": draft.sender,
+                "since": draft.received_at - window,
+            },
+        )
+        found = {row["found"]: row for row in rows}
+        for kind in ("new", "part"):
+            if kind in found:
+                row = found[kind]
+                code = row["tracking_code"] or ""
+                return Receipt(code, str(row["case_id"]), True, added=kind == "part"), None
+        return None, found["open"]["case_id"] if "open" in found else None
+
+    async def add(self, case_id: UUID, addition: Addition) -> Receipt:
+        """Add a later message to a stored submission (once per message id)."""
+        return await asyncio.to_thread(self._add, case_id, addition)
+
+    def replay(self, channel: Channel, message_id: str) -> Receipt | None:
+        """The receipt of a message handled before, if it was."""
+        row = self.submissions.find(submission_id(channel, message_id))
+        if row is not None:
+            return Receipt(row.tracking_code, str(row.case_id), replayed=True)
+        rows = self.submissions.query(
+            "SELECT p.case_id, i.tracking_code FROM {s}.processed_messages p "
+            "LEFT JOIN {s}.submission_index i ON i.case_id = p.case_id "
+            "WHERE p.channel = %s AND p.message_id = %s",
+            (channel.value, message_id),
+        )
+        if not rows:
+            return None
+        found = rows[0]
+        return Receipt(found["tracking_code"] or "", str(found["case_id"]), True, added=True)
+
+    def end_conversation(self, channel: Channel, sender: str, message_id: str) -> None:
+        """The sender asked to start afresh: their next message opens a new submission."""
+        self.submissions.execute(
+            "WITH fresh AS (INSERT INTO {s}.processed_messages (channel, message_id) "
+            "VALUES (%(channel)s, %(id)s) ON CONFLICT DO NOTHING RETURNING 1) "
+            "DELETE FROM {s}.conversations WHERE channel = %(channel)s "
+            "AND sender = %(sender)s AND EXISTS (SELECT 1 FROM fresh)",
+            {"channel": channel.value, "id": message_id, "sender": sender},
+        )
+
+    def _add(self, case_id: UUID, addition: Addition) -> Receipt:
+        for _ in range(5):
+            submission = self.submissions.submission(case_id)
+            if submission is None:
+                raise Problem(404, "Pengaduan tidak ditemukan.", code="unknown-submission")
+            key = self.submissions.personal_key(submission.received.personal_ref)
+            if key is None or submission.erased_at is not None:
+                raise Erased()
+            listed, stored = seal_attachments(key, case_id, addition.attachments)
+            submission.add_message(
+                message_id=addition.message_id,
+                received_at=addition.received_at,
+                sealed=key.seal({"text": addition.text, "attachments": listed, **addition.extra}),
+                attachments=len(listed),
+            )
+            try:
+                self.submissions.save(submission, rows=_rows_of(addition, case_id, stored))
+            except IntegrityError:
+                replay = self.replay(addition.channel, addition.message_id)
+                if replay is not None:
+                    return replay
+                continue  # another part was added meanwhile: reload and add again
+            code = submission.received.tracking_code
+            return Receipt(code, str(case_id), replayed=False, added=True)
+        raise RuntimeError(f"could not add to submission {case_id}")
+
+
+def _rows_of(addition: Addition, case_id: UUID, stored: list[StoredAttachment]) -> Rows:
+    """The message recorded as processed, its files, the conversation's new last moment."""
+    rows = Rows(
+        processed=[(addition.channel.value, addition.message_id, case_id)], attachments=stored
+    )
+    if addition.sender:
+        channel = addition.channel.value
+        rows.conversations = [Conversation(channel, addition.sender, case_id, addition.received_at)]
+    return rows
+
+
+def _addition(draft: Draft) -> Addition:
+    assert draft.message_id is not None
+    return Addition(
+        channel=draft.channel,
+        message_id=draft.message_id,
+        text=draft.text,
+        received_at=draft.received_at,
+        attachments=draft.attachments,
+        sender=draft.sender,
+    )
+
+
+def is_new_conversation_request(text: str) -> bool:
+    """Whether a chat message asks to close the current conversation."""
+    return " ".join(text.split()).upper() in NEW_CONVERSATION_WORDS

@@ -1,0 +1,94 @@
+"""What we say to the complainant (Bahasa Indonesia), and to whom: composed from the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from services.intake.submission import Submission
+from shared.channels import Channel
+from shared.settings import Settings
+from shared.sop import Kind
+
+CLOSING_WORDS = {
+    "ResolvedDirectly": "telah selesai ditangani",
+    "FollowUpArchived": "telah selesai ditindaklanjuti",
+    "FacilitationCompleted": "telah selesai difasilitasi",
+    "CaseRejected": "tidak dapat kami tindak lanjuti karena bukan kewenangan kami",
+    "CaseMerged": "digabungkan dengan laporan lain yang sama",
+}
+PROGRESS_WORDS = {
+    "Escalated": "diteruskan kepada pimpinan",
+    "ComplaintVerified": "diverifikasi dan diteruskan kepada Kepala Dinas",
+    "DisposisiIssued": "didisposisikan kepada Tim Pengaduan",
+    "InvestigationReported": "selesai diinvestigasi",
+    "BapRecorded": "dicatat dalam Berita Acara Pemeriksaan",
+    "ConsultationFormAccepted": "diterima oleh petugas Pojok OSS",
+    "EscalatedToBkpm": "diteruskan kepada BKPM",
+    "BkpmAnswered": "telah dijawab oleh BKPM",
+}
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to send: where, to whom, what."""
+
+    channel: Channel
+    case_id: UUID
+    tracking_code: str
+    to: str
+    subject: str
+    text: str
+    closed: bool
+    message_id: str
+    in_reply_to: str | None
+
+
+def _noun(submission: Submission) -> str:
+    return "Konsultasi" if submission.received.kind == Kind.CONSULTATION else "Pengaduan"
+
+
+def _receipt(settings: Settings, submission: Submission, code: str) -> str:
+    track = f"{settings.public_url.rstrip('/')}/reporting/v1/track/{code}"
+    text = (
+        f"Terima kasih. {_noun(submission)} Anda telah kami terima dengan nomor tiket {code}. "
+        f"Pantau perkembangannya di {track}"
+    )
+    if submission.received.channel in (Channel.WHATSAPP, Channel.INSTAGRAM):
+        minutes = settings.conversation_window_minutes
+        text += (
+            f"\n\nPesan Anda berikutnya dalam {minutes} menit kami gabungkan ke tiket ini. "
+            "Kirim BARU untuk memulai pengaduan baru."
+        )
+    return text
+
+
+def text_of(
+    settings: Settings, submission: Submission, purpose: str, details: dict[str, Any]
+) -> tuple[str, bool]:
+    """The words of a delivery and whether it closes the case."""
+    code = submission.received.tracking_code
+    if purpose == "receipt":
+        return _receipt(settings, submission, code), False
+    event = str(details.get("event", ""))
+    if purpose == "closure":
+        text = f"{_noun(submission)} Anda ({code}) {CLOSING_WORDS.get(event, 'telah selesai')}."
+        if details.get("answer"):
+            text += f"\n\nJawaban: {details['answer']}"
+        return text, True
+    words = PROGRESS_WORDS.get(event, "sedang diproses")
+    return f"{_noun(submission)} {code} {words}.", False
+
+
+def recipient(submission: Submission, contact: dict[str, Any] | None) -> str | None:
+    """Where the channel delivers: the mail address, the chat account, LAPOR!'s tracking id."""
+    channel = submission.received.channel
+    if channel == Channel.LAPOR:
+        return submission.received.channel_message_id
+    if contact is None:
+        return None
+    field = {Channel.EMAIL: "email", Channel.WHATSAPP: "account", Channel.INSTAGRAM: "account"}
+    name = field.get(Channel(channel))
+    value = contact.get(name) if name else None
+    return str(value) if value else None

@@ -1,0 +1,134 @@
+"""How each channel delivers: SMTP for mail, Meta's Graph API for WhatsApp and Instagram,
+the LAPOR! adapter for SP4N-LAPOR!. A failure raises DeliveryFailed with a reason that names
+no person (it is stored), and the delivery is retried later.
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from typing import Protocol
+
+import aiosmtplib
+import httpx
+
+from services.intake.lapor import HttpLapor, LaporApi, LaporUnavailable
+from services.intake.outbound.messages import Outgoing
+from shared.channels import Channel
+from shared.settings import Settings
+
+
+class DeliveryFailed(Exception):
+    """The channel did not take the message; `reason` is safe to store."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Sender(Protocol):
+    """Delivers one message on one channel."""
+
+    async def send(self, outgoing: Outgoing) -> None:
+        """Deliver, or raise DeliveryFailed."""
+
+
+class Mailer:
+    """Replies by SMTP, threaded under the complainant's mail."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def send(self, outgoing: Outgoing) -> None:
+        """One mail."""
+        settings = self.settings
+        message = EmailMessage()
+        message["From"] = settings.mail_from
+        message["To"] = outgoing.to
+        message["Subject"] = outgoing.subject
+        message["Message-ID"] = outgoing.message_id
+        if outgoing.in_reply_to:
+            message["In-Reply-To"] = outgoing.in_reply_to
+            message["References"] = outgoing.in_reply_to
+        message.set_content(outgoing.text)
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=settings.smtp_host,
+                port=settings.smtp_port,
+                username=settings.smtp_user or None,
+                password=settings.smtp_password.get_secret_value() or None,
+                use_tls=settings.smtp_security == "tls",
+                start_tls=settings.smtp_security == "starttls",
+                timeout=30,
+            )
+        except (aiosmtplib.SMTPException, OSError) as error:
+            code = getattr(error, "code", "")
+            raise DeliveryFailed(f"{type(error).__name__} {code}".strip()) from error
+
+
+class GraphSender:
+    """Meta's Graph API: WhatsApp Cloud API text messages, Instagram Send API."""
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient, channel: Channel) -> None:
+        self.settings, self.client, self.channel = settings, client, channel
+
+    def _request(self, outgoing: Outgoing) -> tuple[str, dict[str, object], str]:
+        base = f"{self.settings.graph_api_url.rstrip('/')}/{self.settings.graph_api_version}"
+        if self.channel is Channel.WHATSAPP:
+            body: dict[str, object] = {
+                "messaging_product": "whatsapp",
+                "recipient_type": "individual",
+                "to": outgoing.to,
+                "type": "text",
+                "text": {"preview_url": False, "body": outgoing.text},
+            }
+            token = self.settings.whatsapp_access_token.get_secret_value()
+            return f"{base}/{self.settings.whatsapp_phone_number_id}/messages", body, token
+        body = {"recipient": {"id": outgoing.to}, "message": {"text": outgoing.text}}
+        token = self.settings.instagram_access_token.get_secret_value()
+        return f"{base}/{self.settings.instagram_account_id}/messages", body, token
+
+    async def send(self, outgoing: Outgoing) -> None:
+        """One message."""
+        url, body, token = self._request(outgoing)
+        try:
+            answer = await self.client.post(
+                url, json=body, headers={"Authorization": f"Bearer {token}"}
+            )
+        except httpx.HTTPError as error:
+            raise DeliveryFailed(type(error).__name__) from error
+        if not answer.is_success:
+            raise DeliveryFailed(f"HTTP {answer.status_code}")
+
+
+class LaporSender:
+    """Follow-ups and the closure, pushed to SP4N-LAPOR!."""
+
+    def __init__(self, api: LaporApi) -> None:
+        self.api = api
+
+    async def send(self, outgoing: Outgoing) -> None:
+        """One follow-up."""
+        try:
+            await self.api.follow_up(
+                lapor_id=outgoing.to,
+                tracking_code=outgoing.tracking_code,
+                message=outgoing.text,
+                closed=outgoing.closed,
+            )
+        except LaporUnavailable as error:
+            raise DeliveryFailed(f"LAPOR {error}") from error
+
+
+def configured_senders(settings: Settings, client: httpx.AsyncClient) -> dict[Channel, Sender]:
+    """The channels whose outbound is configured."""
+    senders: dict[Channel, Sender] = {}
+    if settings.smtp_host:
+        senders[Channel.EMAIL] = Mailer(settings)
+    if settings.whatsapp_access_token.get_secret_value() and settings.whatsapp_phone_number_id:
+        senders[Channel.WHATSAPP] = GraphSender(settings, client, Channel.WHATSAPP)
+    if settings.instagram_access_token.get_secret_value() and settings.instagram_account_id:
+        senders[Channel.INSTAGRAM] = GraphSender(settings, client, Channel.INSTAGRAM)
+    if settings.lapor_url:
+        senders[Channel.LAPOR] = LaporSender(HttpLapor(settings, client))
+    return senders

@@ -1,0 +1,229 @@
+"""Personal data, for officers: read by role, erased by an administrator (crypto-shredding).
+
+Reading opens the submission's sealed identity and words with its personal key; who sees what
+is decided here, by role. Erasure finds every submission of the person through the keyed
+hashes of their identifiers, destroys those keys in the transaction that records
+`PersonalDataErased` on each, and workflow shreds its case keys when that event arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+from fastapi import APIRouter, Path
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from services.intake.api import CurrentInbox
+from services.intake.forms import Nik, Phone
+from services.intake.inbox import Inbox
+from services.intake.records import Rows
+from services.intake.submission import Submission
+from shared.auth import CurrentOfficer, Forbidden, Officer
+from shared.problems import Problem, problems
+from shared.sealing import ERASED, SealingKey
+from shared.sop import OFFICE_ROLES, Role
+from shared.tracking_code import normalize
+
+router = APIRouter(prefix="/v1", tags=["personal data"])
+
+IDENTITY_ROLES = frozenset({Role.PETUGAS, Role.TIM_PENGADUAN, Role.PETUGAS_OSS, Role.ADMIN})
+CONFIDENTIAL_ROLES = frozenset({Role.TIM_PENGADUAN, Role.KEPALA_DINAS, Role.ADMIN})
+
+
+class Part(BaseModel):
+    """A later message of the same conversation."""
+
+    received_at: datetime
+    text: str
+    attachments: list[dict[str, Any]]
+
+
+class SubmissionView(BaseModel):
+    """A submission as an officer may read it."""
+
+    case_id: UUID
+    tracking_code: str
+    kind: str
+    channel: str
+    received_at: datetime
+    anonymous: bool
+    confidential: bool
+    erased: bool
+    text: str
+    contact: dict[str, Any] | str | None
+    attachments: list[dict[str, Any]]
+    parts: list[Part]
+
+
+def _officer(officer: Officer, inbox: Inbox) -> None:
+    if officer.agency != inbox.settings.agency or not officer.has(*OFFICE_ROLES):
+        raise Forbidden("Hanya petugas instansi ini yang dapat membaca pengaduan.")
+
+
+def _view(inbox: Inbox, case_id: UUID, officer: Officer) -> SubmissionView:
+    submissions = inbox.submissions
+    submission = submissions.submission(case_id)
+    if submission is None or submission.agency != inbox.settings.agency:
+        raise Problem(404, "Pengaduan tidak ditemukan.", code="unknown-submission")
+    received = submission.received
+    if received.confidential and not officer.has(*CONFIDENTIAL_ROLES):
+        raise Forbidden("Pengaduan ini rahasia: hanya Tim Pengaduan dan pimpinan yang membaca.")
+    key = submissions.personal_key(received.personal_ref)
+    opened = key.open(received.sealed) if key else {"text": ERASED, "contact": ERASED}
+    contact = opened.get("contact")
+    if not officer.has(*IDENTITY_ROLES) and contact not in (None, ERASED):
+        contact = "disembunyikan"
+    return SubmissionView(
+        case_id=case_id,
+        tracking_code=received.tracking_code,
+        kind=received.kind,
+        channel=received.channel,
+        received_at=received.received_at,
+        anonymous=received.anonymous,
+        confidential=received.confidential,
+        erased=key is None,
+        text=opened.get("text", ""),
+        contact=contact,
+        attachments=opened.get("attachments", []),
+        parts=_parts(inbox, case_id, key),
+    )
+
+
+def _parts(inbox: Inbox, case_id: UUID, key: SealingKey | None) -> list[Part]:
+    return [
+        _part(key.open(event.sealed) if key else {"text": ERASED}, event.received_at)
+        for event in inbox.submissions.events.get(case_id)
+        if isinstance(event, Submission.MessageAdded)
+    ]
+
+
+def _part(opened: dict[str, Any], at: datetime) -> Part:
+    attachments = opened.get("attachments", [])
+    return Part(received_at=at, text=opened.get("text", ""), attachments=attachments)
+
+
+CaseId = Annotated[UUID, Path(description="Id kasus (sama dengan id pengaduan)")]
+
+
+@router.get("/submissions/{case_id}", responses=problems(401, 403, 404, 422))
+async def read_submission(
+    case_id: CaseId, officer: CurrentOfficer, inbox: CurrentInbox
+) -> SubmissionView:
+    """What the complainant wrote, and who they are if this officer's role may know."""
+    _officer(officer, inbox)
+    return await asyncio.to_thread(_view, inbox, case_id, officer)
+
+
+def _attachment(
+    inbox: Inbox, case_id: UUID, attachment_id: UUID, officer: Officer
+) -> tuple[str, bytes]:
+    submission = inbox.submissions.submission(case_id)
+    _view(inbox, case_id, officer)  # the same rules as reading the submission
+    assert submission is not None
+    key = inbox.submissions.personal_key(submission.received.personal_ref)
+    rows = inbox.submissions.query(
+        "SELECT content_type, content FROM {s}.attachments WHERE id = %s AND case_id = %s",
+        (attachment_id, case_id),
+    )
+    if not rows or key is None:
+        raise Problem(404, "Lampiran tidak ditemukan.", code="unknown-attachment")
+    return str(rows[0]["content_type"]), key.decrypt(bytes(rows[0]["content"]))
+
+
+@router.get(
+    "/submissions/{case_id}/attachments/{attachment_id}", responses=problems(401, 403, 404, 422)
+)
+async def read_attachment(
+    case_id: CaseId, attachment_id: UUID, officer: CurrentOfficer, inbox: CurrentInbox
+) -> Response:
+    """An attachment's content (kept files only; chat media stays at Meta until fetched)."""
+    _officer(officer, inbox)
+    found = await asyncio.to_thread(_attachment, inbox, case_id, attachment_id, officer)
+    content_type, content = found
+    return Response(content, media_type=content_type)
+
+
+Account = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class ErasureRequest(BaseModel):
+    """Who to erase: any identifier they used, or a tracking code of theirs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: Phone | None = None
+    email: EmailStr | None = None
+    nik: Nik | None = None
+    whatsapp: Account | None = Field(default=None, description="Nomor WhatsApp (wa_id)")
+    instagram: Account | None = Field(default=None, description="Instagram-scoped id")
+    tracking_code: Annotated[str, StringConstraints(max_length=32)] | None = None
+
+
+class ErasureResult(BaseModel):
+    """What was erased."""
+
+    erased: list[str]
+    already_erased: list[str]
+
+
+def _hashes(inbox: Inbox, request: ErasureRequest) -> list[str]:
+    p = inbox.pseudonyms
+    pairs = [("phone", request.phone), ("email", request.email), ("nik", request.nik)]
+    hashes = [p.of(kind, value) for kind, value in pairs if value]
+    if request.whatsapp:
+        hashes += [p.sender("whatsapp", request.whatsapp), p.of("phone", f"+{request.whatsapp}")]
+    if request.instagram:
+        hashes.append(p.sender("instagram", request.instagram))
+    return hashes
+
+
+def _cases(inbox: Inbox, request: ErasureRequest) -> list[UUID]:
+    hashes = _hashes(inbox, request)
+    code = normalize(request.tracking_code) if request.tracking_code else None
+    found = inbox.submissions.find_by_code(code) if code else None
+    rows = inbox.submissions.query(
+        "SELECT DISTINCT case_id FROM {s}.identities WHERE hash = ANY(%(hashes)s) "
+        "OR hash IN (SELECT hash FROM {s}.identities WHERE case_id = %(case)s)",
+        {"hashes": hashes, "case": found.case_id if found else None},
+    )
+    cases = {row["case_id"] for row in rows}
+    return sorted(cases | ({found.case_id} if found else set()))
+
+
+def erase(inbox: Inbox, request: ErasureRequest) -> ErasureResult:
+    """Erase every submission of the person; the events stay, unreadable."""
+    at, erased, already = datetime.now(UTC), [], []
+    submissions = []
+    for case_id in _cases(inbox, request):
+        submission = inbox.submissions.submission(case_id)
+        if submission is None:
+            continue
+        if submission.erase(at=at):
+            submissions.append(submission)
+            erased.append(submission.received.tracking_code)
+        else:
+            already.append(submission.received.tracking_code)
+    rows = Rows(erased=[(s.id, s.received.personal_ref) for s in submissions])
+    if submissions:
+        inbox.submissions.save(*submissions, rows=rows)
+    return ErasureResult(erased=erased, already_erased=already)
+
+
+@router.post("/erasures", responses=problems(401, 403, 409, 422))
+async def erase_person(
+    request: ErasureRequest, officer: CurrentOfficer, inbox: CurrentInbox
+) -> ErasureResult:
+    """Erase a person's data from every submission of theirs (administrators only)."""
+    if not officer.has(Role.ADMIN) or officer.agency != inbox.settings.agency:
+        raise Forbidden("Hanya administrator yang dapat menghapus data pribadi.")
+    if not any(request.model_dump().values()):
+        raise Problem(422, "Sebutkan minimal satu pengenal orang itu.", code="validation")
+    try:
+        return await asyncio.to_thread(erase, inbox, request)
+    except IntegrityError as error:  # a part was added meanwhile
+        raise Problem(409, "Pengaduan sedang berubah; coba lagi.", code="conflict") from error

@@ -1,0 +1,180 @@
+"""The rows intake writes beside its events, in the same transaction (the recorder's hook).
+
+Nothing here holds identity in clear: senders and identifiers are keyed hashes
+(services/intake/pseudonyms.py), contents are sealed with the submission's personal key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import LiteralString
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+
+TABLES = (
+    "CREATE TABLE IF NOT EXISTS {s}.identities (hash text NOT NULL, case_id uuid NOT NULL, "
+    "PRIMARY KEY (hash, case_id))",
+    "CREATE TABLE IF NOT EXISTS {s}.conversations (channel text NOT NULL, sender text NOT NULL, "
+    "case_id uuid NOT NULL, last_at timestamptz NOT NULL, PRIMARY KEY (channel, sender))",
+    "CREATE TABLE IF NOT EXISTS {s}.processed_messages (channel text NOT NULL, "
+    "message_id text NOT NULL, case_id uuid, PRIMARY KEY (channel, message_id))",
+    "CREATE TABLE IF NOT EXISTS {s}.attachments (id uuid PRIMARY KEY, case_id uuid NOT NULL, "
+    "content_type text NOT NULL, size integer NOT NULL, content bytea NOT NULL, "
+    "stored_at timestamptz NOT NULL DEFAULT now())",
+    "CREATE TABLE IF NOT EXISTS {s}.deliveries (id uuid PRIMARY KEY, case_id uuid NOT NULL, "
+    "channel text NOT NULL, purpose text NOT NULL, sealed text, "
+    "created_at timestamptz NOT NULL DEFAULT now(), "
+    "next_at timestamptz NOT NULL DEFAULT now(), attempts integer NOT NULL DEFAULT 0, "
+    "sent_at timestamptz, gave_up_at timestamptz, last_error text)",
+    "CREATE INDEX IF NOT EXISTS deliveries_due ON {s}.deliveries (channel, next_at) "
+    "WHERE sent_at IS NULL AND gave_up_at IS NULL",
+)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A sender's open conversation: later messages within the window join `case_id`."""
+
+    channel: str
+    sender: str
+    case_id: UUID
+    last_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredAttachment:
+    """An attachment's content, sealed with the submission's personal key."""
+
+    id: UUID
+    case_id: UUID
+    content_type: str
+    size: int
+    sealed: bytes
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A message to send to the complainant after the commit (receipt, closure, follow-up)."""
+
+    id: UUID
+    case_id: UUID
+    channel: str
+    purpose: str
+    sealed: str | None = None
+
+
+@dataclass
+class Rows:
+    """Everything written beside a save's events."""
+
+    identities: list[tuple[str, UUID]] = field(default_factory=list)
+    conversations: list[Conversation] = field(default_factory=list)
+    processed: list[tuple[str, str, UUID | None]] = field(default_factory=list)
+    attachments: list[StoredAttachment] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+    erased: list[tuple[UUID, UUID]] = field(default_factory=list)  # (case_id, personal_ref)
+    ended: list[UUID] = field(default_factory=list)  # cases closed: their conversations end
+
+    @classmethod
+    def merge(cls, many: Iterable[Rows]) -> Rows:
+        """All rows of a group commit."""
+        merged = cls()
+        for rows in many:
+            for name in vars(merged):
+                getattr(merged, name).extend(getattr(rows, name))
+        return merged
+
+
+def _sql(text: LiteralString, schema: Identifier) -> Composed:
+    return SQL(text).format(s=schema)
+
+
+class RowWriter:
+    """The statements, prepared for one schema."""
+
+    def __init__(self, schema: str) -> None:
+        s = Identifier(schema)
+        self.create = [_sql(text, s) for text in TABLES]
+        self.identities = _sql(
+            "INSERT INTO {s}.identities (hash, case_id) SELECT * FROM "
+            "unnest(%s::text[], %s::uuid[]) ON CONFLICT DO NOTHING",
+            s,
+        )
+        self.conversations = _sql(
+            "INSERT INTO {s}.conversations (channel, sender, case_id, last_at) SELECT * FROM "
+            "unnest(%s::text[], %s::text[], %s::uuid[], %s::timestamptz[]) "
+            "ON CONFLICT (channel, sender) DO UPDATE SET case_id = EXCLUDED.case_id, "
+            "last_at = EXCLUDED.last_at",
+            s,
+        )
+        self.processed = _sql(
+            "INSERT INTO {s}.processed_messages (channel, message_id, case_id) SELECT * FROM "
+            "unnest(%s::text[], %s::text[], %s::uuid[])",
+            s,
+        )
+        self.attachments = _sql(
+            "INSERT INTO {s}.attachments (id, case_id, content_type, size, content) SELECT * "
+            "FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::integer[], %s::bytea[])",
+            s,
+        )
+        self.deliveries = _sql(
+            "INSERT INTO {s}.deliveries (id, case_id, channel, purpose, sealed) SELECT * FROM "
+            "unnest(%s::uuid[], %s::uuid[], %s::text[], %s::text[], %s::text[]) "
+            "ON CONFLICT DO NOTHING",
+            s,
+        )
+        self.end = _sql("DELETE FROM {s}.conversations WHERE case_id = ANY(%s::uuid[])", s)
+        self.erase = [
+            _sql(text, s)
+            for text in (
+                "UPDATE {s}.personal_keys SET key = NULL, erased_at = now() "
+                "WHERE ref = ANY(%(refs)s::uuid[])",
+                "DELETE FROM {s}.identities WHERE case_id = ANY(%(cases)s::uuid[])",
+                "DELETE FROM {s}.conversations WHERE case_id = ANY(%(cases)s::uuid[])",
+                "DELETE FROM {s}.attachments WHERE case_id = ANY(%(cases)s::uuid[])",
+                "UPDATE {s}.deliveries SET gave_up_at = now(), last_error = 'erased', "
+                "sealed = NULL WHERE case_id = ANY(%(cases)s::uuid[]) AND sent_at IS NULL",
+            )
+        ]
+
+    def write(self, curs: psycopg.Cursor[DictRow], rows: Rows) -> None:
+        """Insert every row (an IntegrityError rolls the whole save back)."""
+        if rows.identities:
+            curs.execute(self.identities, _columns(rows.identities, 2))
+        if rows.conversations:  # one row per conversation: the latest moment wins
+            latest = {(c.channel, c.sender): c for c in sorted(rows.conversations, key=_at)}
+            curs.execute(self.conversations, _columns(map(vars_tuple, latest.values()), 4))
+        if rows.processed:
+            curs.execute(self.processed, _columns(rows.processed, 3))
+        if rows.attachments:
+            curs.execute(self.attachments, _columns(map(vars_tuple, rows.attachments), 5))
+        if rows.deliveries:
+            curs.execute(self.deliveries, _columns(map(vars_tuple, rows.deliveries), 5))
+        if rows.ended:
+            curs.execute(self.end, (rows.ended,))
+        if rows.erased:
+            refs = {"cases": [c for c, _ in rows.erased], "refs": [r for _, r in rows.erased]}
+            for statement in self.erase:
+                curs.execute(statement, refs)
+
+
+def _at(conversation: Conversation) -> datetime:
+    return conversation.last_at
+
+
+def vars_tuple(row: object) -> tuple[object, ...]:
+    """A dataclass row's values in field order."""
+    return tuple(vars(row).values())
+
+
+def _columns(rows: Iterable[tuple[object, ...]], width: int) -> tuple[list[object], ...]:
+    columns: tuple[list[object], ...] = tuple([] for _ in range(width))
+    for row in rows:
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    return columns

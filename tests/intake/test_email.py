@@ -1,0 +1,216 @@
+"""Email against a real IMAP server (pymap) and a real SMTP sink (aiosmtpd)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import pytest
+from pydantic import SecretStr
+
+from services.intake.app import create_app
+from shared.settings import Settings
+from shared.sop import Role
+from tests.conftest import serving
+from tests.intake.conftest import Desk, channel_settings
+from tests.intake.standins import ImapServer, SmtpSink, http_standin, imap_server, smtp_sink
+from tests.polling import eventually
+from tests.tcp_proxy import TcpProxy
+
+SITI = "siti.aminah@example.id"
+PDF = b"%PDF-1.4\n" + b"0" * 100
+
+
+@dataclass
+class Mail:
+    desk: Desk
+    imap: ImapServer
+    smtp: SmtpSink
+
+    async def deliver(self, message: EmailMessage) -> None:
+        await asyncio.to_thread(self.imap.deliver, bytes(message))
+
+    async def all_seen(self, count: int) -> bool:
+        flags = await asyncio.to_thread(self.imap.flags)
+        return len(flags) == count and all(b"\\Seen" in f for f in flags.values())
+
+    async def receipts(self, count: int) -> list[EmailMessage]:
+        async def arrived() -> list[EmailMessage]:
+            return list(self.smtp.messages) if len(self.smtp.messages) >= count else []
+
+        return await eventually(arrived, within=10)
+
+
+def mail_settings(settings: Settings, imap: ImapServer, smtp: SmtpSink, url: str) -> Settings:
+    return channel_settings(
+        settings,
+        url,
+        relay=False,
+        imap_host="127.0.0.1",
+        imap_port=imap.port,
+        imap_tls=False,
+        imap_user=imap.user,
+        imap_password=SecretStr(imap.password),
+        imap_poll_seconds=0.2,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_security="none",
+        mail_from="pengaduan@dpmptsp-gresik.example.go.id",
+    )
+
+
+@pytest.fixture
+async def mail(settings: Settings) -> AsyncIterator[Mail]:
+    async with imap_server() as imap, http_standin() as graph:
+        with smtp_sink() as smtp:
+            configured = mail_settings(settings, imap, smtp, graph.url)
+            app = create_app(configured)
+            async with serving(app) as http:
+                yield Mail(Desk(http, app, configured, graph), imap, smtp)
+
+
+def message(
+    text: str = "Izin usaha saya belum selesai setelah tiga minggu.",
+    *,
+    subject: str = "Pengaduan izin usaha",
+    sender: str = f"Siti Aminah <{SITI}>",
+    message_id: str | None = None,
+    in_reply_to: str | None = None,
+    html: str | None = None,
+) -> EmailMessage:
+    mail = EmailMessage()
+    mail["From"] = sender
+    mail["To"] = "pengaduan@dpmptsp-gresik.example.go.id"
+    mail["Subject"] = subject
+    mail["Date"] = "Sun, 29 Nov 2026 09:00:00 +0700"
+    mail["Message-ID"] = message_id or make_msgid(domain="example.id")
+    if in_reply_to:
+        mail["In-Reply-To"] = in_reply_to
+        mail["References"] = in_reply_to
+    if html is None:
+        mail.set_content(text)
+    else:
+        mail.set_content(html, subtype="html")
+    return mail
+
+
+async def test_a_mail_becomes_a_complaint_and_gets_its_code_by_reply(mail: Mail) -> None:
+    sent = message()
+    await mail.deliver(sent)
+    [receipt] = await mail.receipts(1)
+    assert await eventually(lambda: mail.all_seen(1), within=5)
+    [row] = await mail.desk.fetch("SELECT tracking_code FROM intake.submission_index")
+    assert receipt["To"] == SITI
+    assert row["tracking_code"] in str(receipt["Subject"])
+    assert row["tracking_code"] in receipt.get_content()
+    assert receipt["In-Reply-To"] == sent["Message-ID"]
+    assert await mail.desk.events() == ["ComplaintReceived"]
+
+
+async def test_a_thread_is_one_case_with_all_its_parts(mail: Mail) -> None:
+    first = message()
+    await mail.deliver(first)
+    [receipt] = await mail.receipts(1)
+    code = str(receipt["Subject"]).split("]")[0].strip("[")
+    await mail.deliver(
+        message(
+            "Ini nomor berkasnya: 503/0012.",
+            in_reply_to=receipt["Message-ID"],
+            subject=f"Re: {receipt['Subject']}",
+        )
+    )
+    await mail.deliver(
+        message(
+            html="<p>Saya lampirkan <b>foto</b> juga.</p><script>x()</script>",
+            subject=f"Tambahan {code}",
+        )
+    )
+    await mail.deliver(message("Dan satu lagi.", in_reply_to=first["Message-ID"]))
+
+    async def four_events() -> list[str]:
+        events = await mail.desk.events()
+        return events if len(events) == 4 else []
+
+    assert await eventually(four_events, within=10) == ["ComplaintReceived", *["MessageAdded"] * 3]
+    [row] = await mail.desk.fetch("SELECT case_id FROM intake.submission_index")
+    view = await mail.desk.http.get(
+        f"/intake/v1/submissions/{row['case_id']}", headers=mail.desk.officer(Role.TIM_PENGADUAN)
+    )
+    parts = [part["text"] for part in view.json()["parts"]]
+    assert parts == [
+        "Ini nomor berkasnya: 503/0012.",
+        "Saya lampirkan foto juga.",
+        "Dan satu lagi.",
+    ]
+    assert len(mail.smtp.messages) == 1  # one receipt for the case, none for its parts
+
+
+async def test_a_stranger_using_someone_elses_code_opens_a_new_case(mail: Mail) -> None:
+    await mail.deliver(message())
+    [receipt] = await mail.receipts(1)
+    code = str(receipt["Subject"]).split("]")[0].strip("[")
+    await mail.deliver(
+        message("Saya juga mau komplain.", subject=f"Re: {code}", sender="orang@lain.id")
+    )
+    await mail.receipts(2)
+    assert await mail.desk.events() == ["ComplaintReceived", "ComplaintReceived"]
+
+
+async def test_the_same_mail_three_times_is_one_case_and_one_receipt(mail: Mail) -> None:
+    sent = message(message_id="<sama-123@example.id>")
+    for _ in range(3):
+        await mail.deliver(sent)
+    assert await eventually(lambda: mail.all_seen(3), within=10)
+    assert await mail.desk.events() == ["ComplaintReceived"]
+    [receipt] = await mail.receipts(1)
+    [row] = await mail.desk.fetch("SELECT tracking_code FROM intake.submission_index")
+    assert row["tracking_code"] in str(receipt["Subject"])
+
+
+async def test_allowed_attachments_are_kept_others_named_and_dropped(mail: Mail) -> None:
+    sent = message()
+    sent.add_attachment(PDF, maintype="application", subtype="pdf", filename="berkas.pdf")
+    sent.add_attachment(
+        b"MZ\x90\x00", maintype="application", subtype="x-msdownload", filename="virus.exe"
+    )
+    await mail.deliver(sent)
+    await mail.receipts(1)
+    [row] = await mail.desk.fetch("SELECT case_id, content_type FROM intake.attachments")
+    assert row["content_type"] == "application/pdf"
+    view = (
+        await mail.desk.http.get(
+            f"/intake/v1/submissions/{row['case_id']}",
+            headers=mail.desk.officer(Role.TIM_PENGADUAN),
+        )
+    ).json()
+    assert "virus.exe" in view["text"]
+    [kept] = view["attachments"]
+    content = await mail.desk.http.get(
+        f"/intake/v1/submissions/{row['case_id']}/attachments/{kept['id']}",
+        headers=mail.desk.officer(Role.TIM_PENGADUAN),
+    )
+    assert content.content == PDF
+
+
+async def test_a_mail_stays_unseen_until_its_submission_is_committed(settings: Settings) -> None:
+    proxy = TcpProxy(settings.postgres_host, settings.postgres_port)
+    await proxy.start()
+    try:
+        async with imap_server() as imap, http_standin() as graph:
+            with smtp_sink() as smtp:
+                configured = mail_settings(settings, imap, smtp, graph.url)
+                app = create_app(configured.model_copy(update={"postgres_port": proxy.port}))
+                async with serving(app) as http:
+                    box = Mail(Desk(http, app, configured, graph), imap, smtp)
+                    proxy.cut()
+                    await box.deliver(message())
+                    with pytest.raises(AssertionError):
+                        await eventually(lambda: box.all_seen(1), within=2)
+                    proxy.restore()
+                    assert await eventually(lambda: box.all_seen(1), within=15)
+                    assert await box.desk.events() == ["ComplaintReceived"]
+    finally:
+        await proxy.stop()

@@ -1,0 +1,144 @@
+"""SP4N-LAPOR!: disposed complaints in (the assumed contract), follow-ups out (stand-in)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Any
+
+import pytest
+
+from tests.intake.conftest import LAPOR_INBOUND, Desk
+from tests.polling import eventually
+
+ENDPOINT = "/intake/v1/lapor/complaints"
+AUTH = {"Authorization": f"Bearer {LAPOR_INBOUND}"}
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def disposed(tracking_id: str = "LAP-2026-0001", **fields: Any) -> dict[str, Any]:
+    return {
+        "tracking_id": tracking_id,
+        "title": "Izin bangunan tidak kunjung terbit",
+        "content": "Sudah dua bulan sejak berkas lengkap, PBG belum juga terbit.",
+        "anonim": False,
+        "rahasia": False,
+        "reporter": {"name": "Budi Santoso", "phone": "081298765432", "email": "budi@example.id"},
+        **fields,
+    }
+
+
+async def test_a_disposed_complaint_is_received_and_lapor_hears_our_code(desk: Desk) -> None:
+    answer = await desk.http.post(ENDPOINT, json=disposed(), headers=AUTH)
+    assert answer.status_code == 201, answer.text
+    code = answer.json()["tracking_code"]
+
+    async def followed_up() -> list[dict[str, Any]]:
+        return desk.graph.sent_to("/lapor/complaints/LAP-2026-0001/follow-ups")
+
+    [follow_up] = await eventually(followed_up, within=5)
+    assert follow_up["reference"] == code
+    assert follow_up["status"] == "proses"
+    assert code in follow_up["message"]
+    [(_, _, headers)] = desk.graph.requests
+    assert headers["Authorization"] == "Bearer token-untuk-lapor"
+
+
+async def test_the_same_complaint_three_times_returns_the_original_code(desk: Desk) -> None:
+    answers = [await desk.http.post(ENDPOINT, json=disposed(), headers=AUTH) for _ in range(3)]
+    assert [a.status_code for a in answers] == [201, 200, 200]
+    assert len({a.json()["tracking_code"] for a in answers}) == 1
+    assert await desk.events() == ["ComplaintReceived"]
+
+
+async def test_anonim_stores_no_identity_and_rahasia_is_confidential(desk: Desk) -> None:
+    answer = await desk.http.post(
+        ENDPOINT, json=disposed("LAP-2", anonim=True, rahasia=True), headers=AUTH
+    )
+    assert answer.status_code == 201
+    assert await desk.fetch("SELECT * FROM intake.identities") == []
+    rows = await desk.fetch("SELECT state FROM intake.submissions_events")
+    assert b'"anonymous":true' in bytes(rows[0]["state"])
+    assert b'"confidential":true' in bytes(rows[0]["state"])
+
+
+async def test_attachments_are_kept_sealed(desk: Desk) -> None:
+    files = [
+        {
+            "filename": "bukti.png",
+            "content_type": "image/png",
+            "content_base64": base64.b64encode(PNG).decode(),
+        }
+    ]
+    answer = await desk.http.post(ENDPOINT, json=disposed("LAP-3", attachments=files), headers=AUTH)
+    assert answer.status_code == 201, answer.text
+    [row] = await desk.fetch("SELECT content FROM intake.attachments")
+    assert PNG not in bytes(row["content"])
+
+
+BAD = {
+    "no token": ({}, disposed(), 401),
+    "wrong token": ({"Authorization": "Bearer tebakan"}, disposed(), 401),
+    "missing content": (AUTH, {"tracking_id": "LAP-9"}, 422),
+    "bad tracking id": (AUTH, disposed("../../etc"), 422),
+    "disallowed attachment": (
+        AUTH,
+        disposed(
+            attachments=[
+                {
+                    "filename": "a.exe",
+                    "content_type": "application/x-msdownload",
+                    "content_base64": "TVqQAAMAAAAEAAAA",
+                }
+            ]
+        ),
+        415,
+    ),
+    "pdf that is not one": (
+        AUTH,
+        disposed(
+            attachments=[
+                {
+                    "filename": "a.pdf",
+                    "content_type": "application/pdf",
+                    "content_base64": "TVqQAAMAAAAEAAAA",
+                }
+            ]
+        ),
+        415,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD, ids=list(BAD))
+async def test_bad_requests_get_a_4xx_and_store_nothing(desk: Desk, case: str) -> None:
+    headers, body, status = BAD[case]
+    answer = await desk.http.post(ENDPOINT, json=body, headers=headers)
+    assert answer.status_code == status, answer.text
+    assert await desk.events() == []
+
+
+async def test_an_oversize_attachment_is_a_413(desk: Desk) -> None:
+    small = desk.settings.model_copy(update={"max_attachment_bytes": 32})
+    desk.app.state.settings = small
+    files = [
+        {
+            "filename": "b.png",
+            "content_type": "image/png",
+            "content_base64": base64.b64encode(PNG).decode(),
+        }
+    ]
+    answer = await desk.http.post(ENDPOINT, json=disposed("LAP-4", attachments=files), headers=AUTH)
+    assert answer.status_code == 413, answer.text
+    assert await desk.events() == []
+
+
+async def test_repeats_committed_together_with_new_ones_answer_with_their_code(desk: Desk) -> None:
+    first = await desk.http.post(ENDPOINT, json=disposed("LAP-G0"), headers=AUTH)
+    bodies = [disposed("LAP-G0")] * 3 + [disposed(f"LAP-G{n}") for n in range(1, 5)]
+    answers = await asyncio.gather(
+        *(desk.http.post(ENDPOINT, json=body, headers=AUTH) for body in bodies)
+    )
+    assert [a.status_code for a in answers] == [200] * 3 + [201] * 4
+    assert {a.json()["tracking_code"] for a in answers[:3]} == {first.json()["tracking_code"]}
+    assert await desk.events() == ["ComplaintReceived"] * 5
