@@ -50,7 +50,9 @@ BINDINGS: dict[str, tuple[str, ...]] = {
         "intake.PersonalDataErased.*",
     ),
     "reporting": ("#",),
-    "intake": tuple(f"workflow.{name}.*" for name in (*CLOSING_EVENTS, *PROGRESS_EVENTS)),
+    "intake": tuple(
+        f"workflow.{name}.*" for name in (*CLOSING_EVENTS, *PROGRESS_EVENTS, "CaseReopened")
+    ),
 }
 
 

@@ -14,7 +14,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from services.intake import personal
+from services.intake import personal, survey
 from services.intake.channels import CHANNELS
 from services.intake.channels.email import Mailbox
 from services.intake.inbound import consumer
@@ -101,6 +101,7 @@ def create_app(settings: Settings) -> FastAPI:
     for channel in CHANNELS:
         app.include_router(channel.router, prefix="/intake")
     app.include_router(personal.router, prefix="/intake")
+    app.include_router(survey.router, prefix="/intake")
     app.include_router(feed.router)
     app.add_exception_handler(OperationalError, _store_unavailable)
     app.add_exception_handler(InterfaceError, _store_unavailable)

@@ -39,6 +39,9 @@ def _rows_for(submissions: Submissions, envelope: Envelope, rows: Rows) -> None:
     channel = Channel(submission.received.channel)
     if closing:
         rows.ended.append(submission.id)
+        rows.closed.append((submission.id, envelope.time))
+    if name == "CaseReopened":
+        rows.reopened.append(submission.id)
     if channel not in ANSWERING or not (closing or channel is Channel.LAPOR):
         return
     key = submissions.personal_key(submission.received.personal_ref)

@@ -33,6 +33,8 @@ TABLES = (
     "sent_at timestamptz, gave_up_at timestamptz, last_error text)",
     "CREATE INDEX IF NOT EXISTS deliveries_due ON {s}.deliveries (channel, next_at) "
     "WHERE sent_at IS NULL AND gave_up_at IS NULL",
+    "CREATE TABLE IF NOT EXISTS {s}.closures (case_id uuid PRIMARY KEY, "
+    "closed_at timestamptz NOT NULL)",
 )
 
 
@@ -79,6 +81,8 @@ class Rows:
     deliveries: list[Delivery] = field(default_factory=list)
     erased: list[tuple[UUID, UUID]] = field(default_factory=list)  # (case_id, personal_ref)
     ended: list[UUID] = field(default_factory=list)  # cases closed: their conversations end
+    closed: list[tuple[UUID, datetime]] = field(default_factory=list)  # the survey may open
+    reopened: list[UUID] = field(default_factory=list)  # ... and close again
 
     @classmethod
     def merge(cls, many: Iterable[Rows]) -> Rows:
@@ -129,6 +133,13 @@ class RowWriter:
             s,
         )
         self.end = _sql("DELETE FROM {s}.conversations WHERE case_id = ANY(%s::uuid[])", s)
+        self.closed = _sql(
+            "INSERT INTO {s}.closures (case_id, closed_at) SELECT * FROM "
+            "unnest(%s::uuid[], %s::timestamptz[]) ON CONFLICT (case_id) "
+            "DO UPDATE SET closed_at = EXCLUDED.closed_at",
+            s,
+        )
+        self.reopened = _sql("DELETE FROM {s}.closures WHERE case_id = ANY(%s::uuid[])", s)
         self.erase = [
             _sql(text, s)
             for text in (
@@ -144,6 +155,10 @@ class RowWriter:
 
     def write(self, curs: psycopg.Cursor[DictRow], rows: Rows) -> None:
         """Insert every row (an IntegrityError rolls the whole save back)."""
+        self._insert(curs, rows)
+        self._change(curs, rows)
+
+    def _insert(self, curs: psycopg.Cursor[DictRow], rows: Rows) -> None:
         if rows.identities:
             curs.execute(self.identities, _columns(rows.identities, 2))
         if rows.conversations:  # one row per conversation: the latest moment wins
@@ -155,8 +170,14 @@ class RowWriter:
             curs.execute(self.attachments, _columns(map(vars_tuple, rows.attachments), 5))
         if rows.deliveries:
             curs.execute(self.deliveries, _columns(map(vars_tuple, rows.deliveries), 5))
+
+    def _change(self, curs: psycopg.Cursor[DictRow], rows: Rows) -> None:
         if rows.ended:
             curs.execute(self.end, (rows.ended,))
+        if rows.closed:
+            curs.execute(self.closed, _columns(rows.closed, 2))
+        if rows.reopened:
+            curs.execute(self.reopened, (rows.reopened,))
         if rows.erased:
             refs = {"cases": [c for c, _ in rows.erased], "refs": [r for _, r in rows.erased]}
             for statement in self.erase:

@@ -87,6 +87,7 @@ class Submission(AgencyAggregate):
         )
         self.erased_at: datetime | None = None
         self.parts = 0
+        self.surveyed = False
 
     class MessageAdded(AgencyAggregate.Event):
         """A later message of the same conversation (a chat burst, a mail reply), sealed."""
@@ -109,6 +110,22 @@ class Submission(AgencyAggregate):
         def apply(self, aggregate: Any) -> None:
             """Remember the erasure."""
             aggregate.erased_at = self.erased_at
+
+    class SurveySubmitted(AgencyAggregate.Event):
+        """The complainant rated the service (the nine SKM elements, 1 to 4)."""
+
+        scores: list[int]
+        at: datetime
+
+        def apply(self, aggregate: Any) -> None:
+            """One survey per case."""
+            aggregate.surveyed = True
+
+    def rate(self, *, scores: list[int], at: datetime) -> None:
+        """Record the satisfaction survey, once."""
+        if self.surveyed:
+            raise ValueError("this case was rated already")
+        self.trigger_event(self.SurveySubmitted, scores=scores, at=at)
 
     def add_message(
         self, *, message_id: str, received_at: datetime, sealed: str, attachments: int

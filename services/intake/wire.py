@@ -14,6 +14,7 @@ from shared.events import (
     PersonalDataErased,
     SubmissionReceived,
 )
+from shared.events.intake import SurveySubmitted
 from shared.relay import Wire
 
 
@@ -47,9 +48,14 @@ def _erased(event: Submission.PersonalDataErased) -> Contract:
     return PersonalDataErased(case_id=event.originator_id, erased_at=event.erased_at)
 
 
+def _surveyed(event: Submission.SurveySubmitted) -> Contract:
+    return SurveySubmitted(case_id=event.originator_id, at=event.at, scores=event.scores)
+
+
 WIRE: Wire = {
     Submission.ComplaintReceived: _received(ComplaintReceived),
     Submission.ConsultationReceived: _received(ConsultationReceived),
     Submission.MessageAdded: _added,
     Submission.PersonalDataErased: _erased,
+    Submission.SurveySubmitted: _surveyed,
 }

@@ -299,6 +299,7 @@ PROJECTORS: dict[type[Any], Projector] = {
     ),
     wf.CaseReopened: _reopened,
     wf.StepOverdue: _changed(overdue=True),
+    wf.CaseDataErased: _changed(public_answer=None),
     wf.DeadlineBreached: _changed(breached=True),
     wf.CalendarEvent: _calendar,
 }

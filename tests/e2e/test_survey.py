@@ -1,0 +1,76 @@
+"""The satisfaction survey: refused before closure, taken once after, counted in the SKM."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from services.workflow.issuer import Issuer
+from shared.settings import Settings
+from shared.sop import Role
+from tests.polling import eventually
+from tests.system import running, with_free_ports
+
+SCORES = [4, 3, 4, 4, 3, 4, 4, 3, 4]
+
+
+async def test_a_survey_after_closure_is_counted_once_in_the_skm(
+    settings: Settings, tmp_path: Path
+) -> None:
+    settings = with_free_ports(settings)
+    async with running(settings, tmp_path) as system, httpx.AsyncClient(timeout=10) as http:
+        intake, workflow = system.url("intake"), system.url("workflow")
+        form = {"text": "Petugas loket sangat membantu, tetapi antrean lama."}
+        answer = await http.post(f"{intake}/intake/v1/complaints", json=form)
+        code = answer.json()["tracking_code"]
+        survey = {"tracking_code": code, "scores": SCORES}
+        early = await http.post(f"{intake}/intake/v1/surveys", json=survey)
+        assert early.status_code == 409
+        assert early.json()["type"] == "/problems/not-closed"
+
+        issuer = await Issuer.load(settings)
+        token = issuer.mint(subject="tim-1", name="Rina", roles=[Role.TIM_PENGADUAN])
+        headers = {"Authorization": f"Bearer {token}"}
+        search = f"{system.url('reporting')}/reporting/v1/track/{code}"
+
+        async def opened() -> bool:
+            return (await http.get(search)).json().get("status") == "in_progress"
+
+        assert await eventually(opened, within=15)
+        found = await http.get(
+            f"{system.url('reporting')}/reporting/v1/cases", params={"code": code}, headers=headers
+        )
+        case_id = found.json()[0]["case_id"]
+        view = (await http.get(f"{workflow}/workflow/v1/cases/{case_id}", headers=headers)).json()
+        resolved = await http.post(
+            f"{workflow}/workflow/v1/cases/{case_id}/identification/resolve",
+            json={"version": view["version"], "answer": "Antrean kini dibagi dua loket."},
+            headers=headers,
+        )
+        assert resolved.status_code == 200
+
+        async def rated() -> int:
+            return (await http.post(f"{intake}/intake/v1/surveys", json=survey)).status_code
+
+        assert await eventually(lambda: _is(rated, 201), within=15)
+        again = await http.post(f"{intake}/intake/v1/surveys", json=survey)
+        assert again.status_code == 409
+        year = datetime.now(ZoneInfo(settings.timezone)).year
+        skm_url = f"{system.url('reporting')}/reporting/v1/satisfaction?year={year}"
+
+        async def counted() -> dict[str, object] | None:
+            skm: dict[str, object] = (await http.get(skm_url)).json()
+            return skm if skm["responses"] == 1 else None
+
+        skm = await eventually(counted, within=15)
+        assert skm is not None
+        assert skm["index"] == round(sum(SCORES) / 9 * 25, 2)
+        assert skm["grade"] == "A"
+
+
+async def _is(probe: object, expected: int) -> bool:
+    assert callable(probe)
+    return bool(await probe() == expected)
