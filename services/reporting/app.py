@@ -52,8 +52,7 @@ def consumer(pool: Pool, model: ReadModel, live: LiveStream) -> Consumer:
         applied: list[Envelope] = []
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext($1))", SWAP_LOCK)
-            for envelope in envelopes:
-                applied += await model.apply(conn, envelope)
+            applied = await model.apply_batch(conn, envelopes)
         await live.append(applied)
 
     return Consumer(service="reporting", handle=handle, transient=TRANSIENT)

@@ -79,6 +79,34 @@ class CaseRow:
 
 
 COLUMNS = tuple(field.name for field in dataclasses.fields(CaseRow))
+DIMENSIONS = ("year", "month", "channel", "kind", "category", "status", "timeliness")
+
+
+@dataclass(frozen=True)
+class Cube:
+    """A rekap table: counts of cases by agency and these dimensions (a rollup of the full one).
+
+    Each is kept by every projection; a query reads the smallest that has its dimensions.
+    """
+
+    table: str
+    dimensions: tuple[str, ...]
+
+    def key(self, bucket: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The cube's row for a case's full bucket (agency first)."""
+        return (bucket[0], *(bucket[1 + DIMENSIONS.index(d)] for d in self.dimensions))
+
+
+CUBES = (
+    Cube("rekap", DIMENSIONS),
+    Cube("rekap_by_channel", ("year", "month", "channel", "kind")),
+)
+
+
+def cube_for(dimensions: set[str]) -> Cube:
+    """The smallest rekap table that can answer a query over these dimensions."""
+    fitting = [cube for cube in CUBES if dimensions <= set(cube.dimensions)]
+    return min(fitting, key=lambda cube: len(cube.dimensions))
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,12 @@ from typing import Any
 
 import asyncpg
 
+from services.reporting.projection import cube_for
 from shared.db import Connection as Conn
 from shared.sop import CURRENT, Kind, Role, sop_for
 from shared.survey import grade, index_of
 from shared.working_time import DayOverride, WorkingCalendar
 
-DIMENSIONS = ("year", "month", "channel", "kind", "category", "status", "timeliness")
 OPEN = ("in_progress", "waiting_info")
 
 
@@ -22,12 +22,11 @@ async def rekap(
     conn: Conn, *, agency: str, filters: Mapping[str, Any], group_by: Sequence[str]
 ) -> list[asyncpg.Record]:
     """Counts grouped by the chosen dimensions, filtered by any of them."""
-    assert set(group_by) <= set(DIMENSIONS)
-    assert set(filters) <= set(DIMENSIONS)
+    table = cube_for({*group_by, *filters}).table
     where = ["agency = $1"] + [f"{dim} = ${i}" for i, dim in enumerate(filters, 2)]
     select = ", ".join([*group_by, "sum(count)::bigint AS count"])
     group = f" GROUP BY {', '.join(group_by)} ORDER BY {', '.join(group_by)}" if group_by else ""
-    query = f"SELECT {select} FROM rekap WHERE {' AND '.join(where)}{group}"
+    query = f"SELECT {select} FROM {table} WHERE {' AND '.join(where)}{group}"
     return await conn.fetch(query, agency, *filters.values())
 
 
@@ -36,7 +35,7 @@ async def by_year_and_month(
 ) -> dict[tuple[int, int], int]:
     """Counts per (year, month) for the multi-year table."""
     rows = await conn.fetch(
-        "SELECT year, month, sum(count)::bigint AS count FROM rekap "
+        "SELECT year, month, sum(count)::bigint AS count FROM rekap_by_channel "
         "WHERE agency = $1 AND year BETWEEN $2 AND $3 AND ($4::text IS NULL OR kind = $4) "
         "GROUP BY year, month",
         agency,

@@ -1,155 +1,167 @@
-"""Applying events to the live read model: in stream order, once each, in one transaction."""
+"""The live read model: a batch of events loaded, applied in memory, written back in one go.
+
+Each batch runs in the caller's transaction: a few queries load what the batch touches, the
+working set applies it (stream order, once each), a few `executemany` write what changed.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from services.reporting.projection import (
-    COLUMNS,
-    CalendarDay,
-    CaseRow,
-    Effect,
-    StepTime,
-    Survey,
-    case_subject,
-    projector_for,
-)
+from services.reporting.projection import COLUMNS, CUBES, CaseRow, Cube, case_subject
+from services.reporting.working_set import Stream, WorkingSet
 from shared.db import Connection as Conn
 from shared.events import Envelope, decode, encode
 
 SWAP_LOCK = "aduan.reporting.swap"
 """Held shared by every projecting transaction, exclusively by a rebuild's swap."""
 
+_STREAMS = "(source, subject) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))"
 _UPSERT_ROW = (
     f"INSERT INTO case_summary ({', '.join(COLUMNS)}) "
     f"VALUES ({', '.join(f'${i}' for i in range(1, len(COLUMNS) + 1))}) "
     "ON CONFLICT (case_id) DO UPDATE SET "
     + ", ".join(f"{column} = EXCLUDED.{column}" for column in COLUMNS[1:])
 )
-_BUCKET = "agency, year, month, channel, kind, category, status, timeliness"
-_KEY = " AND ".join(f"{column} = ${i}" for i, column in enumerate(_BUCKET.split(", "), 1))
-_COUNT_UP = (
-    f"INSERT INTO rekap ({_BUCKET}, count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1) "
-    f"ON CONFLICT ({_BUCKET}) DO UPDATE SET count = rekap.count + 1"
-)
-# The last one out deletes the row (a rebuild never creates zero rows); otherwise count down.
-_COUNT_DOWN = (
-    f"WITH gone AS (DELETE FROM rekap WHERE {_KEY} AND count = 1 RETURNING 1) "
-    f"UPDATE rekap SET count = count - 1 WHERE {_KEY} AND NOT EXISTS (SELECT 1 FROM gone)"
-)
-_EFFECTS = {
-    StepTime: (
+_WRITES = {
+    "step": (
         "INSERT INTO step_times (case_id, version, agency, kind, sop_version, step, role, "
         "completed_at, working_minutes, within_standard) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
     ),
-    Survey: (
+    "survey": (
         "INSERT INTO surveys (case_id, agency, submitted_at, scores) VALUES ($1, $2, $3, $4) "
         "ON CONFLICT (case_id) DO UPDATE SET submitted_at = EXCLUDED.submitted_at, "
         "scores = EXCLUDED.scores"
     ),
+    "day": (
+        "INSERT INTO calendar_days (agency, day, working, label) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (agency, day) DO UPDATE SET working = EXCLUDED.working, label = EXCLUDED.label"
+    ),
+    "no_day": "DELETE FROM calendar_days WHERE agency = $1 AND day = $2",
+    "position": (
+        "INSERT INTO stream_positions (source, subject, version) VALUES ($1, $2, $3) "
+        "ON CONFLICT (source, subject) DO UPDATE SET version = EXCLUDED.version"
+    ),
+    "wait": (
+        "INSERT INTO pending_events (source, subject, version, body) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT DO NOTHING"
+    ),
+    "waited": "DELETE FROM pending_events WHERE source = $1 AND subject = $2 AND version = $3",
 }
 
 
+def _counting(cube: Cube) -> tuple[str, str]:
+    """SQL to move a cube's row by a delta, and to drop the rows that reach zero."""
+    columns = ("agency", *cube.dimensions)
+    places = ", ".join(f"${i}" for i in range(1, len(columns) + 2))
+    key = " AND ".join(f"{c} = ${i}" for i, c in enumerate(columns, 1))
+    names = ", ".join(columns)
+    move = (
+        f"INSERT INTO {cube.table} ({names}, count) VALUES ({places}) ON CONFLICT ({names}) "
+        f"DO UPDATE SET count = {cube.table}.count + EXCLUDED.count"
+    )
+    return move, f"DELETE FROM {cube.table} WHERE {key} AND count <= 0"
+
+
+_COUNTING = {cube: _counting(cube) for cube in CUBES}
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What the database held for a batch before it was applied."""
+
+    cases: dict[UUID, CaseRow]
+    positions: dict[Stream, int]
+    waiting: set[tuple[Stream, int]]
+
+
 class ReadModel:
-    """The live projection: per-stream order and idempotency, then the pure projectors."""
+    """Applies batches of events to the read model tables of the connection's search path."""
 
     def __init__(self, timezone: str) -> None:
         self.tz = ZoneInfo(timezone)
 
     async def apply(self, conn: Conn, envelope: Envelope) -> list[Envelope]:
-        """Apply one event (and any that waited for it); the events applied now, in order.
+        """Apply one event (and any that waited for it); the events applied now, in order."""
+        return await self.apply_batch(conn, [envelope])
 
-        A duplicate applies nothing; an early one waits in pending_events for its turn.
-        """
-        last = await conn.fetchval(
-            "SELECT version FROM stream_positions WHERE source = $1 AND subject = $2",
-            envelope.source,
-            envelope.subject,
+    async def apply_batch(self, conn: Conn, envelopes: Sequence[Envelope]) -> list[Envelope]:
+        """Apply a batch in order; the events applied now (duplicates and early ones are not)."""
+        working, loaded = await self._load(conn, envelopes)
+        for envelope in envelopes:
+            working.apply(envelope)
+        await self._flush(conn, working, loaded)
+        return working.applied
+
+    async def _load(self, conn: Conn, envelopes: Sequence[Envelope]) -> tuple[WorkingSet, Loaded]:
+        streams = list(dict.fromkeys((e.source, e.subject) for e in envelopes))
+        columns = ([source for source, _ in streams], [subject for _, subject in streams])
+        positions = {
+            (r["source"], r["subject"]): r["version"]
+            for r in await conn.fetch(f"SELECT * FROM stream_positions WHERE {_STREAMS}", *columns)
+        }
+        pending: dict[Stream, dict[int, Envelope]] = defaultdict(dict)
+        for r in await conn.fetch(f"SELECT * FROM pending_events WHERE {_STREAMS}", *columns):
+            pending[(r["source"], r["subject"])][r["version"]] = decode(r["body"])
+        subjects = list({s for e in envelopes if (s := case_subject(e)) is not None})
+        records = await conn.fetch(
+            f"SELECT {', '.join(COLUMNS)} FROM case_summary WHERE case_id = ANY($1::uuid[])",
+            subjects,
         )
-        expected = (last or 0) + 1
-        if envelope.streamversion < expected:
-            return []
-        if envelope.streamversion > expected:
-            await conn.execute(
-                "INSERT INTO pending_events (source, subject, version, body) "
-                "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                envelope.source,
-                envelope.subject,
-                envelope.streamversion,
-                encode(envelope),
-            )
-            return []
-        applied = await self._apply_with_successors(conn, envelope)
-        await conn.execute(
-            "INSERT INTO stream_positions (source, subject, version) VALUES ($1, $2, $3) "
-            "ON CONFLICT (source, subject) DO UPDATE SET version = EXCLUDED.version",
-            envelope.source,
-            envelope.subject,
-            applied[-1].streamversion,
+        cases = {record["case_id"]: CaseRow(**record) for record in records}
+        waiting = {(stream, version) for stream, by in pending.items() for version in by}
+        working = WorkingSet(self.tz, dict(cases), dict(positions), dict(pending))
+        return working, Loaded(cases, positions, waiting)
+
+    async def _flush(self, conn: Conn, working: WorkingSet, loaded: Loaded) -> None:
+        changed = [row for key, row in working.cases.items() if loaded.cases.get(key) != row]
+        await _many(conn, _UPSERT_ROW, [[getattr(row, c) for c in COLUMNS] for row in changed])
+        await self._count(conn, changed, loaded)
+        await _many(
+            conn, _WRITES["step"], [list(vars(step).values()) for step in working.steps.values()]
         )
-        return applied
-
-    async def _apply_with_successors(self, conn: Conn, envelope: Envelope) -> list[Envelope]:
-        applied = [envelope]
-        await self.project(conn, envelope)
-        while True:
-            body = await conn.fetchval(
-                "DELETE FROM pending_events WHERE source = $1 AND subject = $2 AND version = $3 "
-                "RETURNING body",
-                envelope.source,
-                envelope.subject,
-                applied[-1].streamversion + 1,
-            )
-            if body is None:
-                return applied
-            applied.append(decode(body))
-            await self.project(conn, applied[-1])
-
-    async def project(self, conn: Conn, envelope: Envelope) -> None:
-        """Run the event's projector against the stored row and write what changed."""
-        subject = case_subject(envelope)
-        old = None
-        if subject is not None:
-            record = await conn.fetchrow(
-                f"SELECT {', '.join(COLUMNS)} FROM case_summary WHERE case_id = $1", subject
-            )
-            old = CaseRow(**record) if record else None
-        outcome = projector_for(envelope.data)(old, envelope)
-        if outcome.row is not None and outcome.row != old:
-            await self._write_row(conn, old, outcome.row)
-        await self._write_effects(conn, outcome.effects)
-
-    async def _write_row(self, conn: Conn, old: CaseRow | None, new: CaseRow) -> None:
-        await conn.execute(_UPSERT_ROW, *(getattr(new, column) for column in COLUMNS))
-        old_bucket, new_bucket = (old.bucket(self.tz) if old else None), new.bucket(self.tz)
-        if old_bucket != new_bucket:
-            if old_bucket is not None:
-                await conn.execute(_COUNT_DOWN, *old_bucket)
-            await conn.execute(_COUNT_UP, *new_bucket)
-
-    async def _write_effects(self, conn: Conn, effects: Sequence[Effect]) -> None:
-        for effect in effects:
-            if isinstance(effect, CalendarDay):
-                await _write_calendar_day(conn, effect)
-            else:
-                values = [list(v) if isinstance(v, tuple) else v for v in vars(effect).values()]
-                await conn.execute(_EFFECTS[type(effect)], *values)
-
-
-async def _write_calendar_day(conn: Conn, day: CalendarDay) -> None:
-    if day.working is None:
-        await conn.execute(
-            "DELETE FROM calendar_days WHERE agency = $1 AND day = $2", day.agency, day.day
+        await _many(
+            conn,
+            _WRITES["survey"],
+            [
+                [s.case_id, s.agency, s.submitted_at, list(s.scores)]
+                for s in working.surveys.values()
+            ],
         )
-        return
-    await conn.execute(
-        "INSERT INTO calendar_days (agency, day, working, label) VALUES ($1, $2, $3, $4) "
-        "ON CONFLICT (agency, day) DO UPDATE SET working = EXCLUDED.working, "
-        "label = EXCLUDED.label",
-        day.agency,
-        day.day,
-        day.working,
-        day.label,
-    )
+        days = working.calendar.values()
+        await _many(
+            conn,
+            _WRITES["day"],
+            [[d.agency, d.day, d.working, d.label] for d in days if d.working is not None],
+        )
+        await _many(conn, _WRITES["no_day"], [[d.agency, d.day] for d in days if d.working is None])
+        moved = [[*s, v] for s, v in working.positions.items() if loaded.positions.get(s) != v]
+        await _many(conn, _WRITES["position"], moved)
+        waiting = {(s, v): e for s, by in working.pending.items() for v, e in by.items()}
+        await _many(
+            conn,
+            _WRITES["wait"],
+            [[*s, v, encode(e)] for (s, v), e in waiting.items() if (s, v) not in loaded.waiting],
+        )
+        await _many(conn, _WRITES["waited"], [[*s, v] for s, v in loaded.waiting - waiting.keys()])
+
+    async def _count(self, conn: Conn, changed: list[CaseRow], loaded: Loaded) -> None:
+        for cube, (move, drop) in _COUNTING.items():
+            deltas: dict[tuple[Any, ...], int] = defaultdict(int)
+            for row in changed:
+                if (old := loaded.cases.get(row.case_id)) is not None:
+                    deltas[cube.key(old.bucket(self.tz))] -= 1
+                deltas[cube.key(row.bucket(self.tz))] += 1
+            await _many(conn, move, [[*key, delta] for key, delta in deltas.items() if delta])
+            await _many(conn, drop, [list(key) for key, delta in deltas.items() if delta < 0])
+
+
+async def _many(conn: Conn, statement: str, rows: list[list[Any]]) -> None:
+    if rows:
+        await conn.executemany(statement, rows)

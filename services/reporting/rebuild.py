@@ -9,27 +9,18 @@ waits for it), and the schemas renamed in one transaction.
 from __future__ import annotations
 
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import httpx
 from tqdm import tqdm
 
-from services.reporting.projection import (
-    COLUMNS,
-    CalendarDay,
-    CaseRow,
-    StepTime,
-    Survey,
-    case_subject,
-    projector_for,
-)
+from services.reporting.projection import COLUMNS, CUBES, StepTime
 from services.reporting.read_model import SWAP_LOCK, ReadModel
+from services.reporting.working_set import WorkingSet
 from shared import db
-from shared.events import Envelope, from_mapping
+from shared.events import Envelope, encode, from_mapping
 from shared.settings import Settings
 
 PRODUCERS = ("intake", "workflow", "reporting")
@@ -37,75 +28,54 @@ PAGE = 2000
 SCHEMA_SQL = "schema.sql"
 
 
-@dataclass
-class Memory:
-    """The read model in memory: each stream applied in order, as the live consumer would."""
+def tables(working: WorkingSet) -> dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]]:
+    """Each table's columns and rows, as the live tables hold them."""
+    cubes = {
+        cube.table: (("agency", *cube.dimensions, "count"), list(map(_with_count, counts.items())))
+        for cube in CUBES
+        for counts in [working.cube_counts()[cube.table]]
+    }
+    return cubes | {
+        "case_summary": (
+            COLUMNS,
+            [tuple(getattr(r, c) for c in COLUMNS) for r in working.cases.values()],
+        ),
+        "step_times": (
+            tuple(StepTime.__dataclass_fields__),
+            [tuple(vars(step).values()) for step in working.steps.values()],
+        ),
+        "surveys": (
+            ("case_id", "agency", "submitted_at", "scores"),
+            [
+                (s.case_id, s.agency, s.submitted_at, list(s.scores))
+                for s in working.surveys.values()
+            ],
+        ),
+        "calendar_days": (
+            ("agency", "day", "working", "label"),
+            [
+                (d.agency, d.day, d.working, d.label)
+                for d in working.calendar.values()
+                if d.working is not None
+            ],
+        ),
+        "stream_positions": (
+            ("source", "subject", "version"),
+            [(source, subject, v) for (source, subject), v in working.positions.items()],
+        ),
+        "pending_events": (
+            ("source", "subject", "version", "body"),
+            [
+                (*stream, v, encode(e))
+                for stream, by in working.pending.items()
+                for v, e in by.items()
+            ],
+        ),
+    }
 
-    tz: ZoneInfo
-    cases: dict[UUID, CaseRow] = field(default_factory=dict)
-    steps: dict[tuple[UUID, int], StepTime] = field(default_factory=dict)
-    surveys: dict[UUID, Survey] = field(default_factory=dict)
-    calendar: dict[tuple[str, Any], CalendarDay] = field(default_factory=dict)
-    positions: dict[tuple[str, UUID], int] = field(default_factory=dict)
 
-    def apply(self, envelope: Envelope) -> None:
-        """A feed delivers each stream in order, once; anything else is a bug upstream."""
-        key = (envelope.source, envelope.subject)
-        last = self.positions.get(key, 0)
-        if envelope.streamversion <= last:
-            return
-        if envelope.streamversion != last + 1:
-            raise RuntimeError(f"stream {key} jumps from {last} to {envelope.streamversion}")
-        subject = case_subject(envelope)
-        outcome = projector_for(envelope.data)(
-            self.cases.get(subject) if subject else None, envelope
-        )
-        if outcome.row is not None:
-            self.cases[outcome.row.case_id] = outcome.row
-        for effect in outcome.effects:
-            self._keep(effect)
-        self.positions[key] = envelope.streamversion
-
-    def _keep(self, effect: StepTime | Survey | CalendarDay) -> None:
-        if isinstance(effect, StepTime):
-            self.steps.setdefault((effect.case_id, effect.version), effect)
-        elif isinstance(effect, Survey):
-            self.surveys[effect.case_id] = effect
-        elif effect.working is None:
-            self.calendar.pop((effect.agency, effect.day), None)
-        else:
-            self.calendar[(effect.agency, effect.day)] = effect
-
-    def tables(self) -> dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]]:
-        """Each table's columns and rows, as the live tables hold them."""
-        rekap = Counter(row.bucket(self.tz) for row in self.cases.values())
-        bucket = ("agency", "year", "month", "channel", "kind", "category", "status", "timeliness")
-        return {
-            "case_summary": (
-                COLUMNS,
-                [tuple(getattr(r, c) for c in COLUMNS) for r in self.cases.values()],
-            ),
-            "rekap": ((*bucket, "count"), [(*key, n) for key, n in rekap.items()]),
-            "step_times": (
-                tuple(StepTime.__dataclass_fields__),
-                [tuple(vars(s).values()) for s in self.steps.values()],
-            ),
-            "surveys": (
-                ("case_id", "agency", "submitted_at", "scores"),
-                [
-                    (s.case_id, s.agency, s.submitted_at, list(s.scores))
-                    for s in self.surveys.values()
-                ],
-            ),
-            "calendar_days": (
-                ("agency", "day", "working", "label"),
-                [(c.agency, c.day, c.working, c.label) for c in self.calendar.values()],
-            ),
-            "stream_positions": (
-                ("source", "subject", "version"),
-                [(source, subject, v) for (source, subject), v in self.positions.items()],
-            ),
-        }
+def _with_count(item: tuple[tuple[Any, ...], int]) -> tuple[Any, ...]:
+    return (*item[0], item[1])
 
 
 @dataclass
@@ -140,7 +110,7 @@ async def heads(http: httpx.AsyncClient, settings: Settings) -> dict[str, int]:
 
 
 async def project_all(
-    http: httpx.AsyncClient, settings: Settings, memory: Memory, *, progress: bool
+    http: httpx.AsyncClient, settings: Settings, working: WorkingSet, *, progress: bool
 ) -> tuple[dict[str, int], int]:
     """Read every producer's feed up to its current head into memory; positions and count."""
     targets = await heads(http, settings)
@@ -151,7 +121,7 @@ async def project_all(
         while after < head:
             envelopes, following = await read_feed(http, settings.service_url(producer), after)
             for envelope in envelopes:
-                memory.apply(envelope)
+                working.apply(envelope)
             bar.update(following - after)
             count += len(envelopes)
             if following == after:
@@ -162,7 +132,7 @@ async def project_all(
     return positions, count
 
 
-async def write(conn: db.Connection, schema: str, memory: Memory) -> None:
+async def write(conn: db.Connection, schema: str, working: WorkingSet) -> None:
     """Create the tables in a fresh schema and COPY the rows in."""
     from importlib import resources
 
@@ -170,7 +140,7 @@ async def write(conn: db.Connection, schema: str, memory: Memory) -> None:
     await conn.execute(f'CREATE SCHEMA "{schema}"')
     await conn.execute(f'SET search_path TO "{schema}"')
     await conn.execute(ddl)
-    for table, (columns, rows) in memory.tables().items():
+    for table, (columns, rows) in tables(working).items():
         if rows:
             await conn.copy_records_to_table(
                 table, records=rows, columns=list(columns), schema_name=schema
@@ -185,8 +155,7 @@ async def catch_up(
     for producer, after in positions.items():
         while True:
             envelopes, following = await read_feed(http, settings.service_url(producer), after)
-            for envelope in envelopes:
-                applied += len(await model.apply(conn, envelope))
+            applied += len(await model.apply_batch(conn, envelopes))
             if following == after:
                 break
             after = following
@@ -207,13 +176,13 @@ async def rebuild(
 ) -> Report:
     """Rebuild the read model; with swap_in, replace the live one (else leave it beside it)."""
     started, fresh = time.perf_counter(), f"{live}_rebuild_{int(time.time() * 1000)}"
-    memory = Memory(ZoneInfo(settings.timezone))
+    working = WorkingSet(ZoneInfo(settings.timezone))
     conn = await db.connect(settings)
     try:
         async with httpx.AsyncClient(timeout=60) as http:
-            positions, count = await project_all(http, settings, memory, progress=progress)
-            await write(conn, fresh, memory)
-            report = Report(fresh, count, len(memory.cases), 0.0)
+            positions, count = await project_all(http, settings, working, progress=progress)
+            await write(conn, fresh, working)
+            report = Report(fresh, count, len(working.cases), 0.0)
             if swap_in:
                 await conn.execute("SELECT pg_advisory_lock(hashtext($1))", SWAP_LOCK)
                 report.caught_up = await catch_up(http, settings, conn, positions)

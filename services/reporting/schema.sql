@@ -46,6 +46,18 @@ CREATE TABLE IF NOT EXISTS rekap (
     PRIMARY KEY (agency, year, month, channel, kind, category, status, timeliness)
 );
 
+-- The same counts without category, status and timeliness: month × channel questions (the
+-- monthly rekap, the multi-year table) read a few hundred rows a year, however many cases.
+CREATE TABLE IF NOT EXISTS rekap_by_channel (
+    agency  text NOT NULL,
+    year    integer NOT NULL,
+    month   integer NOT NULL,
+    channel text NOT NULL,
+    kind    text NOT NULL,
+    count   bigint NOT NULL,
+    PRIMARY KEY (agency, year, month, channel, kind)
+);
+
 -- Each SOP step done: the working time it took against its standard (for compliance).
 CREATE TABLE IF NOT EXISTS step_times (
     case_id         uuid NOT NULL,

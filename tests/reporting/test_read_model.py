@@ -92,6 +92,22 @@ async def test_any_delivery_order_with_duplicates_gives_the_in_order_result(pool
         assert await snapshot(pool) == expected, [e.type for e in order]
 
 
+async def test_one_batch_in_any_order_with_duplicates_gives_the_in_order_result(
+    pool: Pool,
+) -> None:
+    in_order = a_complaints_life()
+    await apply(pool, in_order)
+    expected = await snapshot(pool)
+    model = ReadModel("Asia/Jakarta")
+    for order in itertools.permutations(in_order):
+        async with pool.acquire() as conn, conn.transaction():
+            applied = await model.apply_batch(conn, [*order, *order[:2]])
+        assert [(e.source, e.streamversion) for e in applied if e.source.endswith("workflow")] == [
+            ("/aduan/workflow", n) for n in range(1, 5)
+        ]
+        assert await snapshot(pool) == expected, [e.type for e in order]
+
+
 async def test_a_case_counts_in_the_month_of_the_office_time_zone(pool: Pool) -> None:
     await apply(pool, [complaint_received(received_at=RECEIVED)])
     async with pool.acquire() as conn:
