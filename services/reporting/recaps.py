@@ -27,6 +27,7 @@ from services.reporting.documents import MonthFigures
 from shared.aggregate import AgencyAggregate
 from shared.db import Pool
 from shared.events.reporting import RekapPublished, RekapRevised
+from shared.metrics import EVENTS_STORED
 from shared.recording import Extra, ExtraRowsRecorder
 from shared.relay import Wire
 from shared.settings import Settings
@@ -152,9 +153,10 @@ class Recaps(Application[UUID]):
                 return None
             recap.revise(produced_at=at, document_id=str(files.id), **counts)
         try:
-            self.save(recap, files=[files])
+            stored = self.save(recap, files=[files])
         except IntegrityError:  # another process published it at the same moment
             return None
+        EVENTS_STORED.labels("reporting").inc(len(stored))
         return recap
 
     def get_recap(self, agency: str, year: int, month: int) -> MonthlyRekap | None:

@@ -24,6 +24,7 @@ from psycopg.sql import SQL, Identifier
 from services.workflow.case import Case
 from services.workflow.office_calendar import OfficeCalendar, calendar_id
 from services.workflow.rules import StaleVersion, UnknownCase
+from shared.metrics import EVENTS_STORED
 from shared.recording import Extra, ExtraRowsRecorder
 from shared.sealing import ERASED, SealingKey
 from shared.settings import Settings
@@ -181,7 +182,8 @@ class Cases(Application[UUID]):
         """Save cases with their clock rows, new keys, files and shredded keys, in one go."""
         calendar, warn_days = self.calendar(), self.settings.deadline_warning_days
         alarms = [Alarm(case.id, case.next_alarm(calendar, warn_days)) for case in cases]
-        self.save(*cases, keys=keys, alarms=alarms, attachments=attachments, erased=erased)
+        stored = self.save(*cases, keys=keys, alarms=alarms, attachments=attachments, erased=erased)
+        EVENTS_STORED.labels("workflow").inc(len(stored))
         for case_id in erased:
             self._keys.pop(case_id, None)
 

@@ -46,3 +46,18 @@ async def test_complaint_travels_from_intake_to_rekap_and_tracking(
         assert tracking["status"] == "in_progress"
         assert "Siti" not in str(tracking)
         assert "0812" not in str(tracking)
+
+        async def measured() -> bool:  # the gauges refresh every 15 s
+            text = (await http.get(f"{system.url('reporting')}/metrics")).text
+            return "aduan_dead_letters{" in text and "aduan_cases_overdue{" in text
+
+        assert await eventually(measured, within=30)
+        families = {
+            "intake": ("aduan_events_stored_total", "aduan_events_published_total", "aduan_relay_lag"),
+            "workflow": ("aduan_events_consumed_total", "aduan_events_stored_total", "aduan_clock_scans"),
+            "reporting": ("aduan_queue_depth", "aduan_events_consumed_total", "aduan_http_request"),
+        }
+        for service, names in families.items():
+            text = (await http.get(f"{system.url(service)}/metrics")).text
+            assert all(name in text for name in names), (service, names)
+            assert (await http.get(f"{system.url(service)}/healthz")).status_code == 200
