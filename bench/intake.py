@@ -27,6 +27,7 @@ FORM = json.dumps(
         "text": "Izin usaha saya belum selesai setelah tiga minggu, mohon ditindaklanjuti.",
         "category": "perizinan_berusaha",
         "contact": {"name": "Siti Aminah", "phone": "0812-3456-7890"},
+        "consent": True,
     }
 ).encode()
 CONCURRENCY = 64

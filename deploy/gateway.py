@@ -1,25 +1,30 @@
-"""The local one-origin gateway: /intake, /workflow, /reporting to each service's own port.
+"""The local one-origin gateway: /intake, /workflow, /reporting to each service's own port,
+and the web pages (web/) at every other path.
 
 docker-compose.yml uses nginx for the same job (deploy/nginx.conf); this one serves `make up`.
-Responses stream through, so the live event stream (SSE) works behind it too.
+Responses stream through, so the live event stream (SSE) works behind it too. Pages are looked
+up as nginx's `try_files $uri $uri.html $uri/index.html` does: /lacak is web/lacak.html.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from shared.problems import Problem, problem_response
 from shared.service import configure_logging
 from shared.settings import SERVICES, Settings
+
+WEB_ROOT = Path(__file__).resolve().parents[1] / "web"
 
 HOP_BY_HOP = frozenset(
     {
@@ -48,6 +53,20 @@ def _forward_headers(request: Request) -> list[tuple[str, str]]:
     return headers
 
 
+def web_file(root: Path, path: str) -> Path | None:
+    """The file a page path names, never outside the root: /x, /x.html, /x/index.html."""
+    relative = path.strip("/")
+    base = root.resolve()
+    candidates = [f"{relative}/index.html" if relative else "index.html"]
+    if relative:
+        candidates = [relative, f"{relative}.html", *candidates]
+    for candidate in candidates:
+        found = (base / candidate).resolve()
+        if found.is_file() and found.is_relative_to(base):
+            return found
+    return None
+
+
 def create_gateway(settings: Settings) -> Starlette:
     """An ASGI app that forwards each service's prefix to that service."""
     upstreams = {service: settings.service_url(service) for service in SERVICES}
@@ -56,6 +75,8 @@ def create_gateway(settings: Settings) -> Starlette:
     async def forward(request: Request) -> Response:
         service = request.url.path.split("/", 2)[1]
         if service not in upstreams:
+            if request.method in ("GET", "HEAD"):
+                return await page(request)
             return problem_response(Problem(404, "Alamat tidak dikenal."), request.url.path)
         url = upstreams[service] + request.url.path
         if request.url.query:
@@ -76,13 +97,11 @@ def create_gateway(settings: Settings) -> Starlette:
             background=BackgroundTask(upstream.aclose),
         )
 
-    async def index(request: Request) -> JSONResponse:
-        return JSONResponse(
-            {
-                "name": "Aduan",
-                "services": {service: f"/{service}/docs" for service in SERVICES},
-            }
-        )
+    async def page(request: Request) -> Response:
+        found = web_file(WEB_ROOT, request.url.path)
+        if found is None:
+            return problem_response(Problem(404, "Halaman tidak ditemukan."), request.url.path)
+        return FileResponse(found, headers={"cache-control": "no-cache"})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -90,7 +109,11 @@ def create_gateway(settings: Settings) -> Starlette:
         await client.aclose()
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-    routes = [Route("/", index), Route("/{path:path}", forward, methods=methods)]
+
+    async def ready(request: Request) -> Response:
+        return Response("ok", media_type="text/plain")
+
+    routes = [Route("/readyz", ready), Route("/{path:path}", forward, methods=methods)]
     return Starlette(routes=routes, lifespan=lifespan)
 
 

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     auth_public_keys: str = ""  # PEM public key(s) or a JWKS document, instead of a URL
     auth_signing_key: SecretStr = SecretStr("")  # PEM; empty: workflow keeps its own in its DB
     auth_token_minutes: int = 600
+    # The login page of local runs: a name and a role, no password, on the built-in issuer.
+    # `make up` turns it on; a real office signs officers in through its identity provider.
+    auth_demo_login: bool = False
 
     office_hours: dict[int, tuple[time, time]] = Field(
         default_factory=lambda: {day: (time(8, 0), time(16, 0)) for day in range(5)}
@@ -73,6 +76,7 @@ class Settings(BaseSettings):
     # Intake's channels (docs/channels.md). Empty credentials switch a channel's outbound off.
     pseudonym_secret: SecretStr = SecretStr("")  # HMAC key of sender hashes; empty: kept in the DB
     web_form_path: str = "/formulir"  # the public form the printed QR code opens
+    tracking_page_path: str = "/lacak"  # the public tracking page a code's QR opens
     conversation_window_minutes: int = 120  # later messages of one sender join its submission
     officer_backdate_days: int = 30  # how far back an officer may date a recorded submission
     rate_ip_per_minute: int = 60  # public endpoints, per client address

@@ -36,12 +36,14 @@ class System:
         return f"http://127.0.0.1:{self.settings.port(service)}"
 
     async def start(self, service: str, extra_env: dict[str, str] | None = None) -> None:
-        """Start one service and wait until it is ready (on another port if its was taken)."""
+        """Start one service (or the gateway) and wait until it is ready (on another port if its
+        was taken)."""
         for _ in range(3):
             env = os.environ | environment(self.settings) | (extra_env or {})
             log = (self.logs / f"{service}.log").open("ab")
+            module = "deploy.gateway" if service == "gateway" else f"services.{service}"
             self.processes[service] = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", f"services.{service}", env=env, stdout=log, stderr=log
+                sys.executable, "-m", module, env=env, stdout=log, stderr=log
             )
             log.close()
             try:

@@ -82,6 +82,10 @@ class WebForm(BaseModel):
     anonymous: StrictBool = Field(default=False, description="Identitas tidak disimpan sama sekali")
     confidential: StrictBool = Field(default=False, description="Isi tidak ditampilkan ke publik")
     contact: ContactIn | None = None
+    consent: StrictBool = Field(
+        default=False,
+        description="Persetujuan pemrosesan data pribadi (wajib bila kontak diisi, UU 27/2022)",
+    )
 
     @field_validator("contact")
     @classmethod
@@ -94,3 +98,18 @@ class WebForm(BaseModel):
                 "Pengaduan anonim tidak boleh menyertakan identitas; kosongkan kontak.",
             )
         return contact
+
+
+class PublicForm(WebForm):
+    """The form as the public sends it: personal data only with consent to its processing."""
+
+    @field_validator("consent")
+    @classmethod
+    def _consent_for_contact(cls, consent: bool, info: ValidationInfo) -> bool:
+        contact = info.data.get("contact")
+        if contact is not None and not contact.is_empty() and not consent:
+            raise PydanticCustomError(
+                "consent",
+                "Centang persetujuan pemrosesan data pribadi, atau kosongkan kontak.",
+            )
+        return consent

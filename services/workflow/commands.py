@@ -35,98 +35,106 @@ class Body(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: StrictInt = Field(ge=1, description="Versi kasus yang terakhir dilihat petugas")
+    version: StrictInt = Field(
+        ge=1, title="Versi", description="Versi kasus yang terakhir dilihat petugas"
+    )
 
 
 class AnswerBody(Body):
     """The answer for the complainant."""
 
-    answer: Text
+    answer: Text = Field(title="Jawaban untuk pelapor")
 
 
 class NoteBody(Body):
     """A short note on the step."""
 
-    note: Text
+    note: Text = Field(title="Catatan")
 
 
 class DispositionBody(Body):
     """The Kepala Dinas's disposisi."""
 
-    to: Literal["tim_pengaduan"] = "tim_pengaduan"
-    instruction: Text
+    to: Literal["tim_pengaduan"] = Field(default="tim_pengaduan", title="Kepada")
+    instruction: Text = Field(title="Isi disposisi (arahan)")
 
 
 class InvestigationBody(Body):
     """The investigation / facilitation report."""
 
-    summary: Text
-    related_agencies: list[Short] = Field(default_factory=list, max_length=20)
+    summary: Text = Field(title="Ringkasan hasil investigasi / fasilitasi")
+    related_agencies: list[Short] = Field(
+        default_factory=list, max_length=20, title="Instansi terkait (satu per baris)"
+    )
 
 
 class BapBody(Body):
     """Berita Acara Pemeriksaan: the structured investigation record."""
 
-    date: date
-    place: Short
-    parties_present: list[Short] = Field(min_length=1, max_length=30)
-    findings: Text
-    conclusion: Text
-    attachment_ids: list[Short] = Field(default_factory=list, max_length=20)
+    date: Annotated[date, Field(title="Tanggal pemeriksaan")]
+    place: Short = Field(title="Tempat")
+    parties_present: list[Short] = Field(
+        min_length=1, max_length=30, title="Pihak yang hadir (satu per baris)"
+    )
+    findings: Text = Field(title="Temuan")
+    conclusion: Text = Field(title="Kesimpulan")
+    attachment_ids: list[Short] = Field(
+        default_factory=list, max_length=20, title="Id lampiran (satu per baris)"
+    )
 
 
 class FollowUpBody(Body):
     """The follow-up of the BAP and where it is archived."""
 
-    action: Text
-    answer: Text
-    archive_ref: Short
+    action: Text = Field(title="Tindak lanjut")
+    answer: Text = Field(title="Jawaban untuk pelapor")
+    archive_ref: Short = Field(title="Nomor arsip")
 
 
 class BkpmEscalationBody(Body):
     """Escalation to BKPM; its reference may come later."""
 
-    reference: Reference = ""
-    note: Text
+    reference: Reference = Field(default="", title="Nomor rujukan BKPM (bila sudah ada)")
+    note: Text = Field(title="Catatan")
 
 
 class BkpmAnswerBody(Body):
     """BKPM's reference and answer."""
 
-    reference: Short
-    answer: Text
+    reference: Short = Field(title="Nomor rujukan BKPM")
+    answer: Text = Field(title="Jawaban BKPM")
 
 
 class FacilitationBody(Body):
     """The facilitation done and the answer for the applicant."""
 
-    summary: Text
-    answer: Text
+    summary: Text = Field(title="Ringkasan fasilitasi")
+    answer: Text = Field(title="Jawaban untuk pemohon")
 
 
 class ReasonBody(Body):
     """Why."""
 
-    reason: Text
+    reason: Text = Field(title="Alasan")
 
 
 class SummaryBody(Body):
     """What the complainant answered."""
 
-    summary: Text
+    summary: Text = Field(title="Ringkasan informasi dari pemohon")
 
 
 class RejectionBody(Body):
     """Why it is not the office's matter, and where it was referred."""
 
-    reason: Text
-    referred_to: Short
+    reason: Text = Field(title="Alasan penolakan")
+    referred_to: Short = Field(title="Dirujuk ke instansi")
 
 
 class MergeBody(Body):
     """The primary case this one duplicates."""
 
-    primary_case_id: UUID
+    primary_case_id: UUID = Field(title="Id kasus utama")
 
 
 class NoteOnlyBody(BaseModel):
@@ -134,7 +142,7 @@ class NoteOnlyBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: Text
+    text: Text = Field(title="Catatan")
 
 
 @dataclass(frozen=True)

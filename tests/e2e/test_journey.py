@@ -16,6 +16,7 @@ FORM = {
     "text": "Izin usaha saya belum selesai setelah tiga minggu.",
     "category": "perizinan_berusaha",
     "contact": {"name": "Siti Aminah", "phone": "0812-3456-7890", "email": "siti@example.id"},
+    "consent": True,
 }
 
 
@@ -53,8 +54,16 @@ async def test_complaint_travels_from_intake_to_rekap_and_tracking(
 
         assert await eventually(measured, within=30)
         families = {
-            "intake": ("aduan_events_stored_total", "aduan_events_published_total", "aduan_relay_lag"),
-            "workflow": ("aduan_events_consumed_total", "aduan_events_stored_total", "aduan_clock_scans"),
+            "intake": (
+                "aduan_events_stored_total",
+                "aduan_events_published_total",
+                "aduan_relay_lag",
+            ),
+            "workflow": (
+                "aduan_events_consumed_total",
+                "aduan_events_stored_total",
+                "aduan_clock_scans",
+            ),
             "reporting": ("aduan_queue_depth", "aduan_events_consumed_total", "aduan_http_request"),
         }
         for service, names in families.items():

@@ -29,6 +29,7 @@ FORM: dict[str, Any] = {
         "nik": "3525014101900001",
         "address": "Jl. Veteran 12, Gresik",
     },
+    "consent": True,
 }
 
 
@@ -101,6 +102,12 @@ BAD_REQUESTS: dict[str, tuple[bytes, str, int, set[str]]] = {
         "",
         422,
         {"contact"},
+    ),
+    "contact without consent": (
+        json.dumps({**FORM, "consent": False}).encode(),
+        "",
+        422,
+        {"consent"},
     ),
     "form encoded": (b"text=halo", "application/x-www-form-urlencoded", 422, {"body"}),
 }

@@ -1,7 +1,9 @@
-"""The office website's forms: complaints and consultations posted as JSON.
+"""The office website's forms: complaints and consultations, as JSON or with attachments.
 
-A form opened from the printed QR code (counter, suggestion box) posts with `?via=qr`, so
-the rekap counts it under the "quick response" channel of SOP step 1.
+JSON (`/complaints`, `/consultations`) is the API; the web page posts multipart/form-data to
+`/forms/complaints` and `/forms/consultations`: the same form as JSON in the `form` part, and
+up to five files in `files`. A form opened from the printed QR code (counter, suggestion box)
+posts with `?via=qr`, so the rekap counts it under the "quick response" channel of SOP step 1.
 """
 
 from __future__ import annotations
@@ -9,16 +11,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
+from pydantic import BaseModel, ValidationError
 
 from services.intake.api import CurrentInbox, ReceiptOut, receipt_out
-from services.intake.draft import Draft
-from services.intake.forms import WebForm
+from services.intake.attachments import AttachmentRefused, check
+from services.intake.draft import Attachment, Draft
+from services.intake.forms import PublicForm
 from services.intake.inbox import Inbox
 from services.intake.limits import PerAddressLimit
 from services.intake.store import fingerprint
-from shared.channels import Channel
-from shared.problems import problems
+from shared.categories import CATEGORIES
+from shared.channels import CHANNEL_LABELS, Channel
+from shared.problems import Problem, field_error, problems
 from shared.sop import Kind
 
 router = APIRouter(prefix="/v1", tags=["web"])
@@ -41,9 +46,21 @@ Via = Annotated[
 RESPONSES = {200: {"description": "A repeat of an earlier submission"}} | problems(
     400, 413, 422, 429, 503
 )
+MAX_FILES = 5
+# What officers record by hand (the officer channel's `channel` choices).
+RECORDED = (Channel.LETTER, Channel.PHONE, Channel.COUNTER, Channel.SUGGESTION_BOX, Channel.SMS)
+FormPart = Annotated[str, Form(description="The form's fields as one JSON object")]
+Files = Annotated[list[UploadFile] | None, File(description="Up to five files: PDF, PNG or JPEG")]
 
 
-def _draft(kind: Kind, form: WebForm, inbox: Inbox, key: str | None, via: str) -> Draft:
+def _draft(
+    kind: Kind,
+    form: PublicForm,
+    inbox: Inbox,
+    key: str | None,
+    via: str,
+    attachments: tuple[Attachment, ...] = (),
+) -> Draft:
     contact = form.contact.to_contact() if form.contact else None
     return Draft(
         kind=kind,
@@ -58,12 +75,50 @@ def _draft(kind: Kind, form: WebForm, inbox: Inbox, key: str | None, via: str) -
         confidential=form.confidential,
         fingerprint=fingerprint(f"{kind}:{form.model_dump_json()}".encode()) if key else None,
         identities=tuple(inbox.pseudonyms.of_contact(contact)),
+        attachments=attachments,
     )
+
+
+def _parsed(form: str) -> PublicForm:
+    """The `form` part, with the same field errors the JSON endpoints give."""
+    try:
+        return PublicForm.model_validate_json(form)
+    except ValidationError as error:
+        errors = [field_error(dict(e)) for e in error.errors()]
+        fields = ", ".join(sorted({e["field"] for e in errors}))
+        raise Problem(
+            422, f"Periksa kembali: {fields}.", code="validation", errors=errors
+        ) from None
+
+
+async def _attachments(inbox: Inbox, files: list[UploadFile]) -> tuple[Attachment, ...]:
+    """The uploaded files, each checked by type and size; 413/415 name the file."""
+    uploaded = [f for f in files if f.filename]
+    if len(uploaded) > MAX_FILES:
+        error = {
+            "field": "files",
+            "code": "too_long",
+            "message": f"Paling banyak {MAX_FILES} berkas.",
+        }
+        raise Problem(422, "Periksa kembali: files.", code="validation", errors=[error])
+    checked = []
+    for upload in uploaded:
+        attachment = Attachment(
+            filename=upload.filename or "lampiran",
+            content_type=upload.content_type or "application/octet-stream",
+            content=await upload.read(),
+        )
+        try:
+            checked.append(check(inbox.settings, attachment))
+        except AttachmentRefused as refused:
+            refused.errors = [{"field": "files", "code": refused.code, "message": refused.detail}]
+            raise
+    return tuple(checked)
 
 
 @router.post("/complaints", status_code=201, responses=RESPONSES)
 async def submit_complaint(
-    form: WebForm,
+    form: PublicForm,
     inbox: CurrentInbox,
     response: Response,
     _: PerAddressLimit,
@@ -77,7 +132,7 @@ async def submit_complaint(
 
 @router.post("/consultations", status_code=201, responses=RESPONSES)
 async def submit_consultation(
-    form: WebForm,
+    form: PublicForm,
     inbox: CurrentInbox,
     response: Response,
     _: PerAddressLimit,
@@ -87,3 +142,79 @@ async def submit_consultation(
     """Submit a consultation (konsultasi) for the Pojok OSS from the web form."""
     draft = _draft(Kind.CONSULTATION, form, inbox, idempotency_key, via)
     return receipt_out(await inbox.submit(draft), response)
+
+
+@router.post("/forms/complaints", status_code=201, responses=RESPONSES | problems(415))
+async def submit_complaint_form(
+    form: FormPart,
+    inbox: CurrentInbox,
+    response: Response,
+    _: PerAddressLimit,
+    files: Files = None,
+    idempotency_key: IdempotencyKey = None,
+    via: Via = "web",
+) -> ReceiptOut:
+    """The web page's complaint form, with attachments (multipart/form-data)."""
+    draft = _draft(
+        Kind.COMPLAINT,
+        _parsed(form),
+        inbox,
+        idempotency_key,
+        via,
+        await _attachments(inbox, files or []),
+    )
+    return receipt_out(await inbox.submit(draft), response)
+
+
+@router.post("/forms/consultations", status_code=201, responses=RESPONSES | problems(415))
+async def submit_consultation_form(
+    form: FormPart,
+    inbox: CurrentInbox,
+    response: Response,
+    _: PerAddressLimit,
+    files: Files = None,
+    idempotency_key: IdempotencyKey = None,
+    via: Via = "web",
+) -> ReceiptOut:
+    """The web page's consultation form, with attachments (multipart/form-data)."""
+    draft = _draft(
+        Kind.CONSULTATION,
+        _parsed(form),
+        inbox,
+        idempotency_key,
+        via,
+        await _attachments(inbox, files or []),
+    )
+    return receipt_out(await inbox.submit(draft), response)
+
+
+class Choice(BaseModel):
+    """One option of a select: the stored id and the label people read."""
+
+    id: str
+    label: str
+
+
+class FormOptions(BaseModel):
+    """What the forms offer: categories, officers' channels, attachment limits."""
+
+    categories: list[Choice]
+    recorded_channels: list[Choice]
+    attachment_types: list[str]
+    max_attachment_bytes: int
+    max_files: int
+
+
+@router.get("/form-options")
+async def form_options(inbox: CurrentInbox) -> FormOptions:
+    """The choices the complaint, consultation and officer forms show."""
+    settings = inbox.settings
+    return FormOptions(
+        categories=[Choice(id=key, label=label) for key, label in CATEGORIES.items()],
+        recorded_channels=[
+            Choice(id=channel.value, label=CHANNEL_LABELS[channel]) for channel in RECORDED
+        ],
+        attachment_types=list(settings.attachment_types),
+        max_attachment_bytes=settings.max_attachment_bytes,
+        max_files=MAX_FILES,
+    )

@@ -1,0 +1,310 @@
+// Aduan — what every page shares: calling the APIs, showing their problem+json errors next to
+// the fields, the officer's session, dates in the office's time zone, the site header.
+// Plain ES modules, served from this origin: no build step, nothing from a CDN.
+
+export const TIME_ZONE = "Asia/Jakarta";
+const TOKEN_KEY = "aduan.sesi";
+
+// ---- DOM -----------------------------------------------------------------------------------
+
+/** el("p", {class: "x"}, "text", child): an element; strings become text, never HTML. */
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on") && typeof value === "function") {
+      node.addEventListener(key.slice(2), value);
+    } else if (value === true) {
+      node.setAttribute(key, "");
+    } else {
+      node.setAttribute(key, String(value));
+    }
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export const $ = (selector, root = document) => root.querySelector(selector);
+export const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
+
+// ---- the officer's session -----------------------------------------------------------------
+
+function decodeClaims(token) {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const json = decodeURIComponent(
+      [...atob(part)].map((c) => "%" + c.charCodeAt(0).toString(16).padStart(2, "0")).join("")
+    );
+    return JSON.parse(json);
+  } catch {
+    return null;
+  }
+}
+
+/** The signed-in officer ({token, name, roles, exp}), or null. */
+export function session() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (!token) return null;
+  const claims = decodeClaims(token);
+  if (!claims || (claims.exp && claims.exp * 1000 <= Date.now())) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    return null;
+  }
+  return { token, name: claims.name || claims.sub, roles: claims.roles || [], exp: claims.exp };
+}
+
+export function signIn(token) {
+  sessionStorage.setItem(TOKEN_KEY, token);
+}
+
+export function signOut() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  location.href = "/petugas/masuk";
+}
+
+/** The session, or off to the login page (coming back here afterwards). */
+export function requireOfficer() {
+  const current = session();
+  if (!current) {
+    const next = encodeURIComponent(location.pathname + location.search);
+    location.replace(`/petugas/masuk?lanjut=${next}`);
+    throw new Error("belum masuk");
+  }
+  return current;
+}
+
+// ---- the APIs ------------------------------------------------------------------------------
+
+/**
+ * Call an API. Returns {ok, status, data, problem}: data is the JSON answer, problem the
+ * problem+json of a 4xx/5xx (or one made up when the network failed).
+ */
+export async function api(path, { method = "GET", json, form, headers = {}, auth = true } = {}) {
+  const init = { method, headers: { Accept: "application/json", ...headers } };
+  const current = auth ? session() : null;
+  if (current) init.headers.Authorization = `Bearer ${current.token}`;
+  if (json !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(json);
+  } else if (form !== undefined) {
+    init.body = form;
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    return {
+      ok: false,
+      status: 0,
+      problem: { status: 0, detail: "Tidak dapat terhubung ke server. Periksa jaringan lalu coba lagi." },
+    };
+  }
+  const type = response.headers.get("content-type") || "";
+  const body = type.includes("json") ? await response.json().catch(() => null) : null;
+  if (response.ok) return { ok: true, status: response.status, data: body };
+  if (response.status === 401 && auth && current) {
+    sessionStorage.removeItem(TOKEN_KEY);
+  }
+  const problem = body && body.detail ? body : { status: response.status, detail: `Kesalahan ${response.status}.` };
+  return { ok: false, status: response.status, problem };
+}
+
+/** Fetch a file with the officer's token and save it under `filename`. */
+export async function download(path, filename) {
+  const current = session();
+  const response = await fetch(path, {
+    headers: current ? { Authorization: `Bearer ${current.token}` } : {},
+  });
+  if (!response.ok) {
+    const body = await response.json().catch(() => null);
+    throw new Error((body && body.detail) || `Gagal mengunduh (${response.status}).`);
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const link = el("a", { href: url, download: filename, class: "tersembunyi" });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+// ---- errors next to the fields -------------------------------------------------------------
+
+/** Remove the messages a previous attempt left. */
+export function clearErrors(form) {
+  for (const node of $$(".galat, .kotak-galat", form)) node.remove();
+  for (const node of $$("[aria-invalid]", form)) {
+    node.removeAttribute("aria-invalid");
+    const described = (node.getAttribute("aria-describedby") || "")
+      .split(" ")
+      .filter((id) => id && !id.startsWith("galat-"));
+    if (described.length) node.setAttribute("aria-describedby", described.join(" "));
+    else node.removeAttribute("aria-describedby");
+  }
+}
+
+/** The wrapper marked data-field for an error's field: "contact.phone", "parties_present.0" … */
+function fieldWrapper(form, field) {
+  const parts = field.split(".");
+  for (let n = parts.length; n > 0; n--) {
+    const name = parts.slice(0, n).join(".");
+    const found = $(`[data-field="${CSS.escape(name)}"]`, form);
+    if (found) return found;
+  }
+  return null;
+}
+
+/**
+ * Show a problem+json on a form: each error under its field (aria-invalid, aria-describedby),
+ * what matches no field in a box at the top. Focuses the first field in error.
+ */
+export function showProblem(form, problem) {
+  clearErrors(form);
+  const unplaced = [];
+  let first = null;
+  for (const [index, error] of (problem.errors || []).entries()) {
+    const wrapper = fieldWrapper(form, error.field || "");
+    if (!wrapper) {
+      unplaced.push(error.message);
+      continue;
+    }
+    const id = `galat-${(error.field || "x").replace(/[^\w-]/g, "-")}-${index}`;
+    wrapper.append(el("p", { class: "galat", id }, error.message));
+    for (const control of $$("input, select, textarea", wrapper)) {
+      control.setAttribute("aria-invalid", "true");
+      const described = control.getAttribute("aria-describedby");
+      control.setAttribute("aria-describedby", described ? `${described} ${id}` : id);
+      first = first || control;
+    }
+  }
+  const placed = (problem.errors || []).length - unplaced.length;
+  const summary = placed
+    ? "Periksa kembali isian yang ditandai di bawah."
+    : problem.detail || "Permintaan tidak dapat diproses.";
+  const box = el("div", { class: "kotak-galat", role: "alert" }, el("p", {}, summary));
+  if (unplaced.length) box.append(el("ul", {}, unplaced.map((m) => el("li", {}, m))));
+  form.prepend(box);
+  (first || box).focus?.();
+  if (!first) box.scrollIntoView({ block: "center" });
+}
+
+/** Disable the submit button while `work` runs. */
+export async function busy(form, work) {
+  const buttons = $$("button[type=submit], button:not([type])", form);
+  for (const button of buttons) button.disabled = true;
+  try {
+    return await work();
+  } finally {
+    for (const button of buttons) button.disabled = false;
+  }
+}
+
+// ---- dates and durations, as the office reads them -----------------------------------------
+
+const dateFormat = new Intl.DateTimeFormat("id-ID", { timeZone: TIME_ZONE, dateStyle: "long" });
+const dateTimeFormat = new Intl.DateTimeFormat("id-ID", {
+  timeZone: TIME_ZONE,
+  dateStyle: "medium",
+  timeStyle: "short",
+});
+
+export function formatDate(iso) {
+  return iso ? dateFormat.format(new Date(iso)) : "–";
+}
+
+export function formatDateTime(iso) {
+  return iso ? `${dateTimeFormat.format(new Date(iso))} WIB` : "–";
+}
+
+/** 200 → "3 jam 20 menit kerja"; negative → "lewat 1 jam 5 menit kerja". */
+export function formatWorkingMinutes(minutes) {
+  if (minutes === null || minutes === undefined) return "–";
+  const over = minutes < 0;
+  const total = Math.round(Math.abs(minutes));
+  const days = Math.floor(total / 480); // a working day is eight hours
+  const hours = Math.floor((total % 480) / 60);
+  const rest = total % 60;
+  const parts = [];
+  if (days) parts.push(`${days} hari`);
+  if (hours) parts.push(`${hours} jam`);
+  if (rest || !parts.length) parts.push(`${rest} menit`);
+  return `${over ? "lewat " : ""}${parts.join(" ")} kerja`;
+}
+
+export function formatNumber(value) {
+  return value === null || value === undefined ? "–" : new Intl.NumberFormat("id-ID").format(value);
+}
+
+export function formatShare(value) {
+  return value === null || value === undefined ? "–" : `${Math.round(value * 100)}%`;
+}
+
+export function query(name) {
+  return new URLSearchParams(location.search).get(name);
+}
+
+// ---- the site header -----------------------------------------------------------------------
+
+const PUBLIC_LINKS = [
+  ["/formulir", "Pengaduan"],
+  ["/formulir?jenis=konsultasi", "Konsultasi"],
+  ["/lacak", "Lacak"],
+  ["/survei", "Survei"],
+];
+const OFFICER_LINKS = [
+  ["/petugas", "Daftar kerja"],
+  ["/petugas/cari", "Cari kasus"],
+  ["/petugas/catat", "Catat pengaduan"],
+  ["/dasbor", "Dasbor"],
+  ["/rekap", "Rekap"],
+  ["/operasi", "Operasi"],
+];
+
+/** Fill <header class="situs" data-area="publik|petugas">; returns the session if any. */
+export function siteHeader() {
+  const header = $("header.situs");
+  if (!header) return session();
+  const area = header.dataset.area || "publik";
+  const current = session();
+  const links = area === "petugas" ? OFFICER_LINKS : PUBLIC_LINKS;
+  const here = location.pathname + location.search;
+  const nav = el(
+    "nav",
+    { "aria-label": "Navigasi utama" },
+    links.map(([href, text]) =>
+      el("a", { href, "aria-current": href === here || href === location.pathname ? "page" : null }, text)
+    )
+  );
+  const brand = el("a", { href: area === "petugas" ? "/petugas" : "/", class: "merek" }, "Aduan · DPMPTSP");
+  header.replaceChildren(brand, nav);
+  if (area === "petugas" && current) {
+    header.append(
+      el(
+        "span",
+        { class: "sesi" },
+        `${current.name} (${current.roles.map(roleLabel).join(", ")}) `,
+        el("button", { type: "button", class: "kedua", onclick: signOut }, "Keluar")
+      )
+    );
+  } else if (area !== "petugas") {
+    header.append(el("a", { href: "/petugas/masuk", class: "sesi" }, "Masuk petugas"));
+  }
+  return current;
+}
+
+export const ROLE_LABELS = {
+  petugas: "Petugas Layanan",
+  tim_pengaduan: "Tim Pengaduan",
+  kabid: "Kepala Bidang",
+  sekretaris: "Sekretaris",
+  kepala_dinas: "Kepala Dinas",
+  petugas_oss: "Petugas Pojok OSS",
+  analis: "Analis",
+  admin: "Administrator",
+};
+
+export function roleLabel(role) {
+  return ROLE_LABELS[role] || role;
+}
