@@ -67,6 +67,21 @@ def web_file(root: Path, path: str) -> Path | None:
     return None
 
 
+async def page(request: Request) -> Response:
+    """A page of web/; a missing one is the 404 page for a browser, problem+json otherwise."""
+    found = web_file(WEB_ROOT, request.url.path)
+    if found is None:
+        if "text/html" in request.headers.get("accept", ""):
+            return FileResponse(WEB_ROOT / "404.html", status_code=404)
+        return problem_response(Problem(404, "Halaman tidak ditemukan."), request.url.path)
+    return FileResponse(found, headers={"cache-control": "no-cache"})
+
+
+async def ready(request: Request) -> Response:
+    """The gateway is up (each service reports its own readiness)."""
+    return Response("ok", media_type="text/plain")
+
+
 def create_gateway(settings: Settings) -> Starlette:
     """An ASGI app that forwards each service's prefix to that service."""
     upstreams = {service: settings.service_url(service) for service in SERVICES}
@@ -97,22 +112,12 @@ def create_gateway(settings: Settings) -> Starlette:
             background=BackgroundTask(upstream.aclose),
         )
 
-    async def page(request: Request) -> Response:
-        found = web_file(WEB_ROOT, request.url.path)
-        if found is None:
-            return problem_response(Problem(404, "Halaman tidak ditemukan."), request.url.path)
-        return FileResponse(found, headers={"cache-control": "no-cache"})
-
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         await client.aclose()
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-
-    async def ready(request: Request) -> Response:
-        return Response("ok", media_type="text/plain")
-
     routes = [Route("/readyz", ready), Route("/{path:path}", forward, methods=methods)]
     return Starlette(routes=routes, lifespan=lifespan)
 

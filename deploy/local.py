@@ -7,6 +7,7 @@ Docker image runs (`python -m services.<name>`); the gateway puts them behind on
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 import subprocess
@@ -121,6 +122,7 @@ def _banner(settings: Settings) -> str:
     lines = [
         "",
         f"Aduan is running at {origin}",
+        f"  pages      {origin}/  (officers: {origin}/petugas/masuk, dashboard: {origin}/dasbor)",
         *(
             f"  {service:<10} {origin}/{service}/docs  (own port {settings.port(service)})"
             for service in SERVICES
@@ -163,7 +165,12 @@ def main() -> int:
         )
         return 1
     asyncio.run(ensure_database(settings))
-    children = {name: subprocess.Popen(cmd) for name, cmd in _processes().items()}  # noqa: S603
+    # Local runs sign officers in on the login page (name and role) unless told otherwise.
+    env = {"ADUAN_AUTH_DEMO_LOGIN": "true"} | dict(os.environ)
+    children = {
+        name: subprocess.Popen(cmd, env=env)  # noqa: S603
+        for name, cmd in _processes().items()
+    }
     signal.signal(signal.SIGTERM, lambda *_: _stop(children))
     try:
         if not _wait_ready(settings, children):

@@ -143,7 +143,13 @@ async def load_years(
 ) -> YearTable:
     """The multi-year table, shared by the API and the exports."""
     if last < first or last - first > 30:
-        raise Problem(422, "Rentang tahun tidak sah (paling banyak 30 tahun).", code="validation")
+        message = (
+            "Tahun akhir tidak boleh sebelum tahun awal."
+            if last < first
+            else "Paling banyak 30 tahun dalam satu tabel."
+        )
+        error = {"field": "to", "code": "range", "message": message}
+        raise Problem(422, f"Periksa kembali: to. {message}", code="validation", errors=[error])
     async with pool.acquire() as conn:
         counts = await queries.by_year_and_month(
             conn, agency=agency, first=first, last=last, kind=kind.value if kind else None

@@ -6,6 +6,7 @@ PDF recap already uses), so the page needs no script library and no network beyo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -20,7 +21,7 @@ from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 
-from services.reporting import queries
+from services.reporting import exports, queries
 from services.reporting.api import CurrentSettings, Pool, Year
 from shared.channels import CHANNEL_LABELS, Channel
 from shared.db import Connection
@@ -252,9 +253,16 @@ def _legend(drawing: Drawing, x: int, y: int, pairs: list[tuple[Any, str]]) -> N
     drawing.add(legend)
 
 
+def _whole_steps(axis: Any, top: float) -> None:
+    """Counts are whole: ticks at whole numbers, about five of them."""
+    axis.valueMax = max(top, 1)
+    axis.valueStep = max(1, math.ceil(top / 5))
+
+
 def _horizontal(
-    title: str, labels: list[str], series: list[list[float]], width: int = 520
+    title: str, labels: list[str], series: list[list[float]], *, percent: bool = False
 ) -> Drawing:
+    width = 520
     rows = max(len(labels), 1)
     height = 60 + rows * 14 * len(series)
     drawing = Drawing(width, height)
@@ -265,8 +273,10 @@ def _horizontal(
     chart.categoryAxis.categoryNames = list(reversed(labels)) or ["-"]
     chart.categoryAxis.labels.fontSize = 8
     chart.categoryAxis.labels.boxAnchor = "e"
+    chart.categoryAxis.labels.dx = -6
     chart.valueAxis.valueMin = 0
     chart.valueAxis.labels.fontSize = 7
+    _whole_steps(chart.valueAxis, 100 if percent else max(max(s, default=0) for s in series))
     for index, color in enumerate((PRIMARY, SECONDARY)[: len(series)]):
         chart.bars[index].fillColor = color
     drawing.add(chart)
@@ -286,7 +296,7 @@ def chart(name: str, board: Dashboard) -> Drawing:
                 [row.previous_month for row in board.by_channel],
             ],
         )
-        _legend(drawing, 510, int(drawing.height) - 6, [(PRIMARY, this), (SECONDARY, previous)])
+        _legend(drawing, 380, int(drawing.height) - 6, [(PRIMARY, this), (SECONDARY, previous)])
         return drawing
     if name == "status":
         return _horizontal(
@@ -299,6 +309,7 @@ def chart(name: str, board: Dashboard) -> Drawing:
             f"Kepatuhan waktu standar per langkah SOP (%) — {this}",
             [f"{row['number']}. {row['label']}"[:34] for row in board.compliance],
             [[round((row["within_standard_share"] or 0) * 100) for row in board.compliance]],
+            percent=True,
         )
     drawing = Drawing(520, 240)
     bars = VerticalBarChart()
@@ -308,12 +319,13 @@ def chart(name: str, board: Dashboard) -> Drawing:
     bars.categoryAxis.labels.fontSize = 7
     bars.valueAxis.valueMin = 0
     bars.valueAxis.labels.fontSize = 7
+    _whole_steps(bars.valueAxis, max(max(bars.data[0]), max(bars.data[1])))
     bars.bars[0].fillColor, bars.bars[1].fillColor = PRIMARY, SECONDARY
     drawing.add(bars)
     drawing.add(String(10, 224, "Dua belas bulan terakhir", fontSize=10))
     _legend(
         drawing,
-        510,
+        400,
         234,
         [(PRIMARY, KIND_LABELS[Kind.COMPLAINT]), (SECONDARY, KIND_LABELS[Kind.CONSULTATION])],
     )
@@ -332,3 +344,68 @@ async def dashboard_chart(
     board = await load(pool, settings, year, month)
     svg = renderSVG.drawToString(chart(name, board))
     return Response(svg, media_type="image/svg+xml", headers={"cache-control": "no-cache"})
+
+
+Table = Annotated[
+    Literal["channels", "status", "timeliness", "compliance", "trend"],
+    Path(description="channels, status, timeliness, compliance atau trend"),
+]
+Format = Annotated[str, Path(pattern="^(csv|xlsx)$", description="csv atau xlsx")]
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def table(name: str, board: Dashboard) -> tuple[str, list[str], list[list[Any]]]:
+    """One of the dashboard's tables: its title, header and rows."""
+    this, previous = board.this_month.label, board.previous_month.label
+    if name == "channels":
+        rows: list[list[Any]] = [
+            [row.label, row.this_month, row.previous_month] for row in board.by_channel
+        ]
+        return f"Per kanal — {this}", ["Kanal", this, previous], rows
+    if name == "status":
+        rows = [[row.label, row.count] for row in board.by_status]
+        return f"Per status — diterima {this}", ["Status", "Jumlah"], rows
+    if name == "timeliness":
+        t = board.timeliness
+        header = ["Selesai ≤ 14 hari kerja", "Terlambat", "Masih diproses", "Tepat waktu"]
+        return (
+            f"Ketepatan waktu — {this}",
+            header,
+            [[t.on_time, t.late, t.open, _share(t.on_time_share)]],
+        )
+    if name == "compliance":
+        header = ["Langkah SOP", "Standar (menit)", "Jumlah", "Sesuai standar", "Median", "P90"]
+        rows = [
+            [
+                f"{row['number']}. {row['label']}",
+                row["standard_minutes"],
+                row["count"],
+                _share(row["within_standard_share"]),
+                row["median_minutes"],
+                row["p90_minutes"],
+            ]
+            for row in board.compliance
+        ]
+        return f"Kepatuhan langkah SOP — {this}", header, rows
+    rows = [[p.label, p.complaints, p.consultations, p.total] for p in board.trend]
+    return "Dua belas bulan terakhir", ["Bulan", "Pengaduan", "Konsultasi", "Jumlah"], rows
+
+
+@router.get("/{name}.{fmt}", responses=problems(422), response_class=Response)
+async def dashboard_table(
+    pool: Pool, settings: CurrentSettings, name: Table, fmt: Format, year: Year, month: Month
+) -> Response:
+    """A dashboard table as CSV or XLSX."""
+    board = await load(pool, settings, year, month)
+    title, header, rows = table(name, board)
+    filename = f"dasbor-{name}-{year}-{month:02d}.{fmt}"
+    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if fmt == "csv":
+        return Response(
+            exports.to_csv(header, rows), media_type=exports.CSV_TYPE, headers=disposition
+        )
+    content = exports.to_xlsx(title, header, rows)
+    return Response(content, media_type=exports.XLSX_TYPE, headers=disposition)

@@ -169,18 +169,22 @@ async def search_cases(
     return await _cases(pool, settings, officer, query, limit, offset)
 
 
-@router.get("/cases.csv", responses=problems(401, 403, 422), response_class=Response)
+@router.get("/cases.{fmt}", responses=problems(401, 403, 422), response_class=Response)
 async def export_cases(
     pool: Pool,
     settings: CurrentSettings,
     officer: CurrentOfficer,
     query: Annotated[queries.Search, Depends(search_query)],
+    fmt: Format,
 ) -> Response:
-    """The case search as CSV (analysts get no answers' text)."""
+    """The case search as CSV or XLSX (analysts get no answers' text)."""
     rows = await _cases(pool, settings, officer, query, 100_000, 0)
     header = list(rows[0]) if rows else ["case_id", *CASE_COLUMNS]
-    body = exports.to_csv(header, [list(row.values()) for row in rows])
-    return _file(body, exports.CSV_TYPE, "kasus.csv")
+    values = [list(row.values()) for row in rows]
+    if fmt == "csv":
+        return _file(exports.to_csv(header, values), exports.CSV_TYPE, "kasus.csv")
+    content = exports.to_xlsx(f"Daftar kasus — {settings.agency}", header, values)
+    return _file(content, exports.XLSX_TYPE, "kasus.xlsx")
 
 
 def _file(content: bytes, media_type: str, filename: str) -> Response:

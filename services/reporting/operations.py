@@ -21,7 +21,7 @@ from sse_starlette import EventSourceResponse
 
 from shared.auth import Forbidden, Officer, TokenVerifier, Unauthenticated
 from shared.db import Pool
-from shared.events import Envelope, encode
+from shared.events import CONTRACTS, Envelope, encode
 from shared.messaging import BINDINGS, connect, declare_topology, parking_queue, queue_name
 from shared.problems import Problem, problems
 from shared.settings import Settings
@@ -116,6 +116,12 @@ async def live_events(
     stream: LiveStream = request.app.state.live
     wanted = {f"aduan.{name}.v1" if "." not in name else name for name in type or []}
     return EventSourceResponse(stream.follow(last_event_id or "$", wanted, agency), ping=15)
+
+
+@router.get("/event-types")
+async def event_types() -> list[str]:
+    """Every event type the platform publishes (the SSE event names of /events)."""
+    return sorted(CONTRACTS)
 
 
 class DeadLetter(BaseModel):
