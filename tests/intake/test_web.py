@@ -226,3 +226,90 @@ async def test_repeats_never_poison_the_store_connection(settings: Settings) -> 
                 (await http.post("/intake/v1/complaints", json=form, headers=headers)).status_code
             )
     assert statuses == [201 if n == 0 or n % 3 else 200 for n in range(30)]
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
+
+
+async def _attachment_rows(settings: Settings) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(settings.postgres_dsn())
+    try:
+        return await conn.fetch("SELECT case_id, content_type, size FROM intake.attachments")
+    finally:
+        await conn.close()
+
+
+async def test_the_web_page_form_keeps_its_attachments(intake: Intake) -> None:
+    answer = await intake.http.post(
+        "/intake/v1/forms/complaints",
+        data={"form": json.dumps(FORM)},
+        files=[("files", ("bukti.png", PNG, "image/png")), ("files", ("", b"", "image/png"))],
+    )
+    assert answer.status_code == 201, answer.text
+    assert normalize(answer.json()["tracking_code"])
+    [row] = await _attachment_rows(intake.settings)
+    assert (row["content_type"], row["size"]) == ("image/png", len(PNG))
+    consultation = await intake.http.post(
+        "/intake/v1/forms/consultations", data={"form": json.dumps({"text": "Apa syarat NIB?"})}
+    )
+    assert consultation.status_code == 201, consultation.text
+    assert len(await intake.stored_rows()) == 2
+
+
+FORM_PROBLEMS: dict[
+    str, tuple[dict[str, Any], list[tuple[str, tuple[str, bytes, str]]], int, str]
+] = {
+    "short text": ({**FORM, "text": "pendek"}, [], 422, "text"),
+    "no consent": ({**FORM, "consent": False}, [], 422, "consent"),
+    "bad phone": ({**FORM, "contact": {"phone": "12"}}, [], 422, "contact.phone"),
+    "renamed program": (
+        FORM,
+        [("files", ("bukti.pdf", b"MZ\x90\x00", "application/pdf"))],
+        415,
+        "files",
+    ),
+    "six files": (
+        FORM,
+        [("files", (f"{n}.png", PNG, "image/png")) for n in range(6)],
+        422,
+        "files",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", FORM_PROBLEMS, ids=list(FORM_PROBLEMS))
+async def test_the_web_page_form_names_the_field_and_stores_nothing(
+    intake: Intake, case: str
+) -> None:
+    form, files, status, field = FORM_PROBLEMS[case]
+    answer = await intake.http.post(
+        "/intake/v1/forms/complaints", data={"form": json.dumps(form)}, files=files or None
+    )
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert field in {error["field"] for error in answer.json()["errors"]}
+    assert await intake.stored_rows() == []
+    assert await _attachment_rows(intake.settings) == []
+
+
+async def test_the_form_options_offer_categories_and_recorded_channels(intake: Intake) -> None:
+    options = (await intake.http.get("/intake/v1/form-options")).json()
+    assert {"id": "pungli", "label": "Pungutan liar / gratifikasi"} in options["categories"]
+    assert [c["id"] for c in options["recorded_channels"]] == [
+        "letter",
+        "phone",
+        "counter",
+        "suggestion_box",
+        "sms",
+    ]
+    assert options["max_files"] == 5
+
+
+async def test_a_tracking_code_has_a_qr_code_and_a_mistyped_one_has_none(intake: Intake) -> None:
+    code = (await intake.http.post("/intake/v1/complaints", json=FORM)).json()["tracking_code"]
+    qr = await intake.http.get(f"/intake/v1/qr/track/{code.lower()}.svg")
+    assert qr.status_code == 200
+    assert qr.headers["content-type"] == "image/svg+xml"
+    assert b"<svg" in qr.content
+    wrong = code[:-1] + ("0" if code[-1] != "0" else "1")
+    assert (await intake.http.get(f"/intake/v1/qr/track/{wrong}.svg")).status_code == 404

@@ -50,7 +50,10 @@ MAX_FILES = 5
 # What officers record by hand (the officer channel's `channel` choices).
 RECORDED = (Channel.LETTER, Channel.PHONE, Channel.COUNTER, Channel.SUGGESTION_BOX, Channel.SMS)
 FormPart = Annotated[str, Form(description="The form's fields as one JSON object")]
-Files = Annotated[list[UploadFile] | None, File(description="Up to five files: PDF, PNG or JPEG")]
+# A browser sends an empty file input as a part with no file name, which arrives as "".
+Files = Annotated[
+    list[UploadFile | str] | None, File(description="Up to five files: PDF, PNG or JPEG")
+]
 
 
 def _draft(
@@ -91,9 +94,9 @@ def _parsed(form: str) -> PublicForm:
         ) from None
 
 
-async def _attachments(inbox: Inbox, files: list[UploadFile]) -> tuple[Attachment, ...]:
+async def _attachments(inbox: Inbox, files: list[UploadFile | str]) -> tuple[Attachment, ...]:
     """The uploaded files, each checked by type and size; 413/415 name the file."""
-    uploaded = [f for f in files if f.filename]
+    uploaded = [f for f in files if not isinstance(f, str) and f.filename]
     if len(uploaded) > MAX_FILES:
         error = {
             "field": "files",

@@ -1,0 +1,37 @@
+"""The gateway serves pages as nginx's try_files does, and nothing outside web/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deploy.gateway import WEB_ROOT, web_file
+
+
+def test_pages_are_found_as_nginx_finds_them(tmp_path: Path) -> None:
+    (tmp_path / "petugas").mkdir()
+    for name in ("index.html", "lacak.html", "petugas/index.html", "petugas/kasus.html"):
+        (tmp_path / name).write_text(name)
+    assert web_file(tmp_path, "/") == tmp_path / "index.html"
+    assert web_file(tmp_path, "/lacak") == tmp_path / "lacak.html"
+    assert web_file(tmp_path, "/lacak.html") == tmp_path / "lacak.html"
+    assert web_file(tmp_path, "/petugas") == tmp_path / "petugas" / "index.html"
+    assert web_file(tmp_path, "/petugas/") == tmp_path / "petugas" / "index.html"
+    assert web_file(tmp_path, "/petugas/kasus") == tmp_path / "petugas" / "kasus.html"
+    assert web_file(tmp_path, "/tidak-ada") is None
+
+
+@pytest.mark.parametrize("path", ["/../secret.txt", "/petugas/../../secret.txt", "/%2e%2e/x"])
+def test_nothing_outside_the_web_root_is_served(tmp_path: Path, path: str) -> None:
+    root = tmp_path / "web"
+    root.mkdir()
+    (tmp_path / "secret.txt").write_text("rahasia")
+    assert web_file(root, path) is None
+
+
+def test_every_page_the_site_links_to_exists() -> None:
+    pages = ["/", "/formulir", "/lacak", "/survei", "/terima-kasih", "/petugas/masuk", "/dasbor"]
+    pages += ["/rekap", "/operasi", "/petugas", "/petugas/kasus", "/petugas/catat", "/petugas/cari"]
+    missing = [page for page in pages if web_file(WEB_ROOT, page) is None]
+    assert missing == []

@@ -1,0 +1,82 @@
+"""The local login page's API and the command table the case page draws its forms from."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from services.workflow.app import create_app
+from services.workflow.commands import COMMANDS
+from shared.settings import Settings
+from tests.conftest import serving
+from tests.workflow.conftest import Desk
+
+
+@pytest.fixture
+async def local(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The workflow API with the local login turned on, as `make up` runs it."""
+    configured = settings.model_copy(
+        update={"relay": False, "clock": False, "auth_demo_login": True}
+    )
+    async with serving(create_app(configured)) as http:
+        yield http
+
+
+async def test_a_local_login_gives_a_token_the_service_accepts(
+    local: httpx.AsyncClient,
+) -> None:
+    info = (await local.get("/workflow/v1/auth")).json()
+    assert info["demo_login"] is True
+    assert {"id": "kepala_dinas", "label": "Kepala Dinas"} in info["roles"]
+    assert "pemohon" not in {role["id"] for role in info["roles"]}
+    answer = await local.post("/workflow/v1/auth/login", json={"name": "Budi", "role": "kabid"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["roles"] == ["kabid"]
+    headers = {"Authorization": f"Bearer {answer.json()['token']}"}
+    calendar = await local.put(
+        "/workflow/v1/calendar/days/2026-12-24",
+        json={"working": False, "name": "Cuti bersama"},
+        headers=headers,
+    )
+    assert calendar.status_code == 403  # a real token: known, but only an admin may do that
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "B", "role": "kabid"}, "name"),
+        ({"name": "Budi", "role": "raja"}, "role"),
+        ({"name": "Budi", "role": "pemohon"}, "role"),
+        ({"name": "Budi"}, "role"),
+    ],
+)
+async def test_a_bad_login_names_the_field(
+    local: httpx.AsyncClient, body: dict[str, str], field: str
+) -> None:
+    answer = await local.post("/workflow/v1/auth/login", json=body)
+    assert answer.status_code == 422
+    assert field in {error["field"] for error in answer.json()["errors"]}
+
+
+async def test_the_local_login_is_off_unless_turned_on(desk: Desk) -> None:
+    assert (await desk.http.get("/workflow/v1/auth")).json()["demo_login"] is False
+    answer = await desk.http.post("/workflow/v1/auth/login", json={"name": "Budi", "role": "admin"})
+    assert answer.status_code == 404
+    assert answer.json()["type"] == "/problems/login-disabled"
+
+
+async def test_every_command_comes_with_its_form_in_indonesian(desk: Desk) -> None:
+    actions = (await desk.http.get("/workflow/v1/actions")).json()
+    assert [action["path"] for action in actions] == [command.path for command in COMMANDS]
+    for action in actions:
+        for name, field in action["body_schema"]["properties"].items():
+            assert field.get("title"), f"{action['path']}.{name} has no label"
+    bap = next(a for a in actions if a["path"] == "bap")["body_schema"]
+    assert bap["properties"]["date"] == {
+        "format": "date",
+        "title": "Tanggal pemeriksaan",
+        "type": "string",
+    }
+    assert "parties_present" in bap["required"]
