@@ -10,12 +10,12 @@ let elements = [];
 function question(element, index, scale) {
   const name = `unsur-${index}`;
   const options = Object.entries(scale).map(([value, label]) => {
-    const id = `${name}-${value}`;
+    // The whole box is the label: a tap anywhere on it chooses the score.
     return el(
-      "div",
+      "label",
       { class: "opsi" },
-      el("input", { type: "radio", id, name, value }),
-      el("label", { for: id }, el("span", { class: "nilai" }, value), " ", label)
+      el("input", { type: "radio", name, value }),
+      el("span", {}, el("span", { class: "nilai" }, value), " ", label)
     );
   });
   return el(
