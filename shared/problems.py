@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -199,8 +200,11 @@ class BodyLimit:
     """ASGI middleware: refuse request bodies over the limit with 413, streaming or not.
 
     (Starlette's own limiter answers the early refusal in text/plain, not problem+json.)
-    Uploads (paths ending in /attachments) get `upload_limit` instead.
+    Requests that carry files get `upload_limit` instead: uploads (paths ending in
+    /attachments) and the public web forms (multipart, under /forms/).
     """
+
+    UPLOADS = re.compile(r"/attachments$|/forms/")
 
     def __init__(self, app: ASGIApp, limit: int, upload_limit: int | None = None) -> None:
         self.app, self.default, self.upload_limit = app, limit, upload_limit or limit
@@ -209,7 +213,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        uploading = scope.get("path", "").endswith("/attachments")
+        uploading = self.UPLOADS.search(scope.get("path", "")) is not None
         limit = self.upload_limit if uploading else self.default
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:

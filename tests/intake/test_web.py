@@ -313,3 +313,42 @@ async def test_a_tracking_code_has_a_qr_code_and_a_mistyped_one_has_none(intake:
     assert b"<svg" in qr.content
     wrong = code[:-1] + ("0" if code[-1] != "0" else "1")
     assert (await intake.http.get(f"/intake/v1/qr/track/{wrong}.svg")).status_code == 404
+
+
+def _png(size: int) -> bytes:
+    """Bytes that start as a PNG does, `size` long."""
+    return b"\x89PNG\r\n\x1a\n" + b"\x00" * (size - 8)
+
+
+async def test_the_web_form_takes_an_attachment_larger_than_a_json_body(intake: Intake) -> None:
+    photo = _png(intake.settings.max_body_bytes + 100_000)
+    answer = await intake.http.post(
+        "/intake/v1/forms/complaints",
+        data={"form": json.dumps(FORM)},
+        files={"files": ("kuitansi.png", photo, "image/png")},
+    )
+    assert answer.status_code == 201, answer.text
+    conn = await asyncpg.connect(intake.settings.postgres_dsn())
+    try:
+        stored = await conn.fetch("SELECT content_type, size FROM intake.attachments")
+    finally:
+        await conn.close()
+    assert [tuple(row) for row in stored] == [("image/png", len(photo))]
+
+
+@pytest.mark.parametrize(("size", "field"), [(120_000, "files"), (400_000, None)])
+async def test_a_web_form_over_the_attachment_limit_is_a_413(
+    settings: Settings, size: int, field: str | None
+) -> None:
+    app = create_app(settings.model_copy(update={"relay": False, "max_attachment_bytes": 100_000}))
+    async with serving(app) as http:
+        answer = await http.post(
+            "/intake/v1/forms/consultations",
+            data={"form": json.dumps({"text": "Foto berkas terlampir, mohon dicek."})},
+            files={"files": ("berkas.png", _png(size), "image/png")},
+        )
+        intake = Intake(http, app.state.submissions, settings)
+        assert await intake.stored_rows() == []
+    assert answer.status_code == 413
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in answer.json().get("errors", [])] == ([field] if field else [])

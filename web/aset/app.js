@@ -190,6 +190,12 @@ export function showProblem(form, problem) {
   if (!first) box.scrollIntoView({ block: "center" });
 }
 
+/** A problem without field errors (an unknown code, a 409) told next to one field instead. */
+export function onField(problem, field) {
+  if (problem.errors && problem.errors.length) return problem;
+  return { ...problem, errors: [{ field, code: problem.code || "", message: problem.detail }] };
+}
+
 /** Disable the submit button while `work` runs. */
 export async function busy(form, work) {
   const buttons = $$("button[type=submit], button:not([type])", form);
@@ -262,6 +268,15 @@ const OFFICER_LINKS = [
   ["/operasi", "Operasi"],
 ];
 
+/** How well a link names this page: -1 another page, else how many of its query values match. */
+function linkMatch(href) {
+  const link = new URL(href, location.origin);
+  if (link.pathname !== location.pathname) return -1;
+  const here = new URLSearchParams(location.search);
+  const wanted = [...link.searchParams];
+  return wanted.every(([key, value]) => here.get(key) === value) ? wanted.length : -1;
+}
+
 /** Fill <header class="situs" data-area="publik|petugas">; returns the session if any. */
 export function siteHeader() {
   const header = $("header.situs");
@@ -269,12 +284,14 @@ export function siteHeader() {
   const area = header.dataset.area || "publik";
   const current = session();
   const links = area === "petugas" ? OFFICER_LINKS : PUBLIC_LINKS;
-  const here = location.pathname + location.search;
+  const matches = links.map(([href]) => linkMatch(href));
+  const best = Math.max(...matches);
+  const isHere = (href) => best >= 0 && linkMatch(href) === best;
   const nav = el(
     "nav",
     { "aria-label": "Navigasi utama" },
     links.map(([href, text]) =>
-      el("a", { href, "aria-current": href === here || href === location.pathname ? "page" : null }, text)
+      el("a", { href, "aria-current": isHere(href) ? "page" : null }, text)
     )
   );
   const brand = el("a", { href: area === "petugas" ? "/petugas" : "/", class: "merek" }, "Aduan · DPMPTSP");

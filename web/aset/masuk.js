@@ -5,15 +5,6 @@ siteHeader();
 const form = $("#masuk");
 const roles = $("#peran");
 
-const info = await api("/workflow/v1/auth", { auth: false });
-if (info.ok) {
-  for (const role of info.data.roles) roles.append(el("option", { value: role.id }, role.label));
-  if (!info.data.demo_login) {
-    $("#mati").classList.remove("tersembunyi");
-    form.classList.add("tersembunyi");
-  }
-}
-
 function destination() {
   const next = query("lanjut");
   // Only a path on this origin: never an open redirect.
@@ -30,3 +21,13 @@ form.addEventListener("submit", (event) => {
     location.assign(destination());
   });
 });
+
+// Loaded after the listener is in place: a click meanwhile must not submit the form natively.
+const info = await api("/workflow/v1/auth", { auth: false });
+if (info.ok) {
+  for (const role of info.data.roles) roles.append(el("option", { value: role.id }, role.label));
+  if (!info.data.demo_login) {
+    $("#mati").classList.remove("tersembunyi");
+    form.classList.add("tersembunyi");
+  }
+}

@@ -1,0 +1,290 @@
+"""The public pages in a browser: the forms, the receipt, tracking and the survey.
+
+Every error a citizen can make is told in Bahasa Indonesia next to its field, as the API words
+it, and leaves nothing stored.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+from typing import Any
+
+from playwright.async_api import FilePayload, Page, expect
+
+from services.intake.survey import SCALE
+from shared.channels import CHANNEL_LABELS, Channel
+from shared.sop import Role
+from shared.survey import ELEMENTS
+from shared.tracking_code import new_code, normalize
+from tests.polling import eventually
+from tests.web.conftest import Stack, screenshot
+
+COMPLAINT = "Izin usaha saya belum terbit setelah tiga minggu, padahal berkas sudah lengkap."
+EVENTS = "SELECT count(*) FROM intake.submissions_events"
+SURVEYS = "SELECT count(*) FROM intake.submissions_events WHERE topic LIKE '%SurveySubmitted'"
+
+
+def png() -> bytes:
+    """A valid one-pixel PNG."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\x1f\x6f\x8b")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+async def count(stack: Stack, sql: str, *args: Any) -> int:
+    """The one number a count query answers."""
+    value: int = (await stack.rows(sql, *args))[0][0]
+    return value
+
+
+async def fits(page: Page) -> None:
+    """The page scrolls only downwards: nothing wider than the viewport."""
+    scroll, inner = await page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+    assert scroll <= inner, f"{page.url} scrolls sideways ({scroll} > {inner})"
+
+
+def error(page: Page, field: str) -> Any:
+    """The message shown next to a field."""
+    return page.locator(f'[data-field="{field}"] > .galat')
+
+
+async def tracked(page: Page, *texts: str) -> bool:
+    """Reload the tracking page; whether it now shows all the texts."""
+    await page.reload()
+    shown = page.locator("#hasil:not(.tersembunyi), [data-field=code] > .galat").first
+    await expect(shown).to_be_visible()
+    result = page.locator("#hasil")
+    if not await result.is_visible():
+        return False
+    shown_text = await result.inner_text()
+    return all(text in shown_text for text in texts)
+
+
+async def test_a_citizen_files_a_complaint_on_a_phone_and_tracks_it(
+    stack: Stack, phone: Page
+) -> None:
+    await phone.goto(stack.url("/formulir"))
+    await expect(phone.get_by_role("heading", level=1)).to_have_text("Formulir pengaduan")
+    await phone.get_by_label("Kategori").select_option(label="Perizinan berusaha (OSS)")
+    await phone.get_by_label("Isi pengaduan").fill(COMPLAINT)
+    image = png()
+    attachment = FilePayload(name="bukti.png", mimeType="image/png", buffer=image)
+    await phone.get_by_label("Lampiran").set_input_files(attachment)
+    await phone.get_by_label("Nama", exact=True).fill("Siti Aminah")
+    await phone.get_by_label("Nomor telepon / WhatsApp").fill("0812 3456 7890")
+    await phone.get_by_label("Email").fill("siti.aminah@example.id")
+    await phone.get_by_label("NIK").fill("3525014101900001")
+    await phone.get_by_label("Alamat").fill("Jl. Veteran 12, Gresik")
+    await phone.get_by_label("Saya menyetujui pemrosesan data pribadi").check()
+    await fits(phone)
+    await screenshot(phone, "formulir")
+    await phone.get_by_role("button", name="Kirim pengaduan").click()
+
+    await phone.wait_for_url(re.compile(r"/terima-kasih\?kode="))
+    await expect(phone.get_by_role("heading", level=1)).to_have_text(
+        "Pengaduan Anda sudah kami terima"
+    )
+    code = (await phone.locator("#kode").inner_text()).strip()
+    assert normalize(code) == code
+    qr = phone.get_by_role("img", name=f"Kode QR yang membuka halaman lacak untuk kode {code}")
+    await expect(qr).to_be_visible()
+    await phone.wait_for_function("document.querySelector('#qr').naturalWidth > 0")
+    await expect(phone.get_by_text("14 hari kerja")).to_be_visible()
+    await fits(phone)
+    await screenshot(phone, "terima-kasih")
+    assert await count(stack, EVENTS) == 1
+    stored = await stack.rows("SELECT content_type, size FROM intake.attachments")
+    assert [tuple(row) for row in stored] == [("image/png", len(image))]
+
+    await phone.get_by_role("link", name="Lacak status").click()
+    await phone.wait_for_url(re.compile(r"/lacak\?kode="))
+    await expect(phone.get_by_label("Kode pelacakan")).to_have_value(code)
+    assert await eventually(lambda: tracked(phone, "Diproses", "Identifikasi masalah"), within=20)
+    details = phone.locator("#rincian")
+    await expect(details).to_contain_text("Pengaduan")
+    await expect(details).to_contain_text("Batas waktu penyelesaian")
+    await expect(details).to_contain_text(CHANNEL_LABELS[Channel.WEB])
+    await fits(phone)
+    await screenshot(phone, "lacak")
+
+
+async def test_an_anonymous_consultation_from_the_printed_qr_code(stack: Stack, desk: Page) -> None:
+    await desk.goto(stack.url("/formulir?via=qr&tempat=counter&jenis=konsultasi"))
+    await expect(desk.get_by_role("heading", level=1)).to_have_text("Formulir konsultasi")
+    nav = desk.get_by_role("navigation", name="Navigasi utama")
+    await expect(nav.get_by_role("link", name="Konsultasi")).to_have_attribute(
+        "aria-current", "page"
+    )
+    await expect(nav.get_by_role("link", name="Pengaduan")).not_to_have_attribute(
+        "aria-current", "page"
+    )
+    await desk.get_by_label("Pertanyaan Anda").fill("Bagaimana cara memperbarui NIB di OSS?")
+    await desk.get_by_label("Nama", exact=True).fill("Tidak ikut terkirim")
+    await desk.get_by_label("Kirim secara anonim").check()
+    await expect(desk.get_by_label("Nama", exact=True)).to_be_hidden()
+    await expect(desk.get_by_text("data kontak tidak dikirim")).to_be_visible()
+    await screenshot(desk, "formulir-konsultasi-anonim")
+    sent = "**/intake/v1/forms/consultations?via=qr"
+    async with desk.expect_request(sent) as request_info:
+        await desk.get_by_role("button", name="Kirim konsultasi").dblclick()
+    request = await request_info.value
+    assert request.headers.get("idempotency-key")
+    assert '"anonymous":true' in (request.post_data or "")
+    assert "Tidak ikut terkirim" not in (request.post_data or "")
+
+    await desk.wait_for_url(re.compile(r"/terima-kasih\?kode=.*jenis=konsultasi"))
+    await expect(desk.get_by_role("heading", level=1)).to_have_text(
+        "Konsultasi Anda sudah kami terima"
+    )
+    code = (await desk.locator("#kode").inner_text()).strip()
+    assert await count(stack, EVENTS) == 1  # one case for a double click
+    [row] = await stack.rows(
+        "SELECT fingerprint FROM intake.submission_index WHERE tracking_code = $1", code
+    )
+    assert row["fingerprint"]
+    await desk.get_by_role("link", name="Lacak status").click()
+    channel = CHANNEL_LABELS[Channel.QR]
+    assert await eventually(lambda: tracked(desk, "Konsultasi", channel), within=20)
+    await fits(desk)
+
+
+async def test_bad_input_is_told_next_to_each_field_and_nothing_is_stored(
+    stack: Stack, phone: Page
+) -> None:
+    await phone.goto(stack.url("/formulir"))
+    text = phone.get_by_label("Isi pengaduan")
+    await text.fill("Lambat.")
+    send = phone.get_by_role("button", name="Kirim pengaduan")
+    await send.click()
+    await expect(error(phone, "text")).to_have_text("Terlalu pendek (minimal 10 karakter).")
+    await expect(text).to_have_attribute("aria-invalid", "true")
+    await expect(phone.get_by_role("alert")).to_contain_text("Periksa kembali")
+    await fits(phone)
+    await screenshot(phone, "formulir-galat")
+
+    await text.fill(COMPLAINT)
+    await phone.get_by_label("Nomor telepon / WhatsApp").fill("12")
+    consent = phone.get_by_label("Saya menyetujui pemrosesan data pribadi")
+    await consent.check()
+    await send.click()
+    await expect(error(phone, "contact.phone")).to_have_text("Nomor telepon tidak sah.")
+    await expect(error(phone, "text")).to_have_count(0)
+
+    await phone.get_by_label("Nomor telepon / WhatsApp").fill("0812 3456 7890")
+    await consent.uncheck()
+    await send.click()
+    await expect(error(phone, "consent")).to_contain_text("Centang persetujuan")
+    await expect(consent).to_have_attribute("aria-invalid", "true")
+
+    await consent.check()
+    renamed = FilePayload(name="surat.pdf", mimeType="application/pdf", buffer=b"MZ\x90\x00" * 64)
+    await phone.get_by_label("Lampiran").set_input_files(renamed)
+    async with phone.expect_response("**/intake/v1/forms/complaints") as response_info:
+        await send.click()
+    assert (await response_info.value).status == 415
+    await expect(error(phone, "files")).to_contain_text("tidak diizinkan")
+    assert await count(stack, EVENTS) == 0
+    assert await count(stack, "SELECT count(*) FROM intake.attachments") == 0
+
+    await phone.goto(stack.url("/lacak"))
+    await phone.get_by_role("button", name="Lacak").click()
+    await expect(error(phone, "code")).to_have_text("Masukkan kode pelacakan.")
+    for unknown in ("ABCD-EFGH", new_code()):
+        await phone.get_by_label("Kode pelacakan").fill(unknown)
+        await phone.get_by_role("button", name="Lacak").click()
+        await expect(error(phone, "code")).to_have_text("Nomor tiket tidak ditemukan.")
+    await expect(phone.locator("#hasil")).to_be_hidden()
+    await fits(phone)
+    await screenshot(phone, "lacak-galat")
+
+    await phone.goto(stack.url(f"/survei?kode={new_code()}"))
+    await rate(phone, [3] * len(ELEMENTS))
+    await phone.get_by_role("button", name="Kirim penilaian").click()
+    await expect(error(phone, "tracking_code")).to_have_text("Nomor tiket tidak ditemukan.")
+    assert await count(stack, EVENTS) == 0
+
+
+async def rate(page: Page, scores: list[int]) -> None:
+    """Choose a score for each of the first len(scores) survey elements."""
+    for number, (element, score) in enumerate(zip(ELEMENTS, scores, strict=False), start=1):
+        group = page.get_by_role("group", name=f"{number}. {element}", exact=True)
+        await group.get_by_label(f"{score} {SCALE[score]}", exact=True).check()
+
+
+async def close(stack: Stack, code: str) -> str:
+    """Resolve a case at identification, as the complaint team would; its case id."""
+    headers = {"Authorization": f"Bearer {await stack.token(Role.TIM_PENGADUAN)}"}
+
+    async def opened() -> list[dict[str, Any]]:
+        found = await stack.http.get(
+            "/reporting/v1/cases", params={"code": code, "status": "in_progress"}, headers=headers
+        )
+        rows: list[dict[str, Any]] = found.json()
+        return rows
+
+    [case] = await eventually(opened, within=20)
+    case_id: str = case["case_id"]
+    view = (await stack.http.get(f"/workflow/v1/cases/{case_id}", headers=headers)).json()
+    resolved = await stack.http.post(
+        f"/workflow/v1/cases/{case_id}/identification/resolve",
+        json={
+            "version": view["version"],
+            "answer": "Izin Anda sudah terbit; silakan unduh di OSS.",
+        },
+        headers=headers,
+    )
+    assert resolved.status_code == 200, resolved.text
+    return case_id
+
+
+async def test_a_closed_case_is_rated_once_on_the_survey_page(stack: Stack, phone: Page) -> None:
+    answer = await stack.http.post("/intake/v1/complaints", json={"text": COMPLAINT})
+    code = answer.json()["tracking_code"]
+    await phone.goto(stack.url(f"/survei?kode={code}"))
+    await expect(phone.get_by_label("Kode pelacakan")).to_have_value(code)
+    scores = [4, 3, 4, 4, 3, 4, 4, 3, 2]
+    await rate(phone, scores[:-1])
+    send = phone.get_by_role("button", name="Kirim penilaian")
+    await send.click()
+    last = f"scores.{len(ELEMENTS) - 1}"
+    await expect(error(phone, last)).to_have_text("Pilih salah satu nilai untuk unsur ini.")
+    await expect(error(phone, "scores.0")).to_have_count(0)
+    await rate(phone, scores)
+    await send.click()
+    await expect(error(phone, "tracking_code")).to_have_text(
+        "Survei dapat diisi setelah pengaduan selesai."
+    )
+    await expect(error(phone, last)).to_have_count(0)
+    assert await count(stack, SURVEYS) == 0
+
+    case_id = await close(stack, code)
+    closures = "SELECT count(*) FROM intake.closures WHERE case_id = $1::uuid"
+    assert await eventually(lambda: count(stack, closures, case_id), within=20)
+    await phone.goto(stack.url(f"/lacak?kode={code}"))
+    assert await eventually(lambda: tracked(phone, "Selesai", "Izin Anda sudah terbit"), within=20)
+    await phone.get_by_role("link", name="Isi survei kepuasan").click()
+    await expect(phone.get_by_label("Kode pelacakan")).to_have_value(code)
+    await rate(phone, scores)
+    await fits(phone)
+    await screenshot(phone, "survei")
+    await phone.get_by_role("button", name="Kirim penilaian").click()
+    await expect(phone.get_by_role("status")).to_contain_text("Terima kasih atas penilaian Anda.")
+    await screenshot(phone, "survei-terima-kasih")
+    assert await count(stack, SURVEYS) == 1
+
+    await phone.goto(stack.url(f"/survei?kode={code}"))
+    await rate(phone, scores)
+    await phone.get_by_role("button", name="Kirim penilaian").click()
+    await expect(error(phone, "tracking_code")).to_have_text(
+        "Survei untuk tiket ini sudah diisi. Terima kasih."
+    )
+    assert await count(stack, SURVEYS) == 1

@@ -1,0 +1,160 @@
+// The public complaint form (/formulir) and, with ?jenis=konsultasi, the consultation form.
+// The intake API checks everything and answers in Bahasa Indonesia; its messages are shown next
+// to the fields. The page only checks what would waste a phone's data: too many or too big files.
+import { $, $$, api, busy, el, query, showProblem, siteHeader } from "/aset/app.js";
+
+const KINDS = {
+  pengaduan: {
+    title: "Formulir pengaduan",
+    endpoint: "/intake/v1/forms/complaints",
+    textLabel: "Isi pengaduan",
+    submit: "Kirim pengaduan",
+  },
+  konsultasi: {
+    title: "Formulir konsultasi",
+    endpoint: "/intake/v1/forms/consultations",
+    textLabel: "Pertanyaan Anda",
+    textHelp:
+      "Minimal 10 karakter. Jelaskan pertanyaan atau kendala Anda; sebutkan jenis izin atau " +
+      "nomor permohonan bila ada.",
+    submit: "Kirim konsultasi",
+    intro:
+      "Tanyakan persyaratan, prosedur, atau kendala OSS (Online Single Submission). " +
+      "Petugas Pojok OSS akan menjawab paling lama 14 hari kerja.",
+  },
+};
+// Short names for the attachment types the office accepts.
+const TYPE_NAMES = {
+  "application/pdf": "PDF",
+  "image/jpeg": "JPEG",
+  "image/png": "PNG",
+  "image/webp": "WEBP",
+  "audio/ogg": "OGG",
+  "audio/mpeg": "MP3",
+  "audio/aac": "AAC",
+  "audio/mp4": "M4A",
+  "video/mp4": "MP4",
+  "text/plain": "TXT",
+};
+
+siteHeader();
+const jenis = query("jenis") === "konsultasi" ? "konsultasi" : "pengaduan";
+const kind = KINDS[jenis];
+const form = $("#formulir");
+const anonymous = $("#anonim");
+// One key per form fill: a double click or a retry after a lost answer makes one case only.
+const idempotencyKey = newKey();
+let limits = { max_files: 5, max_attachment_bytes: 10 * 1024 * 1024 };
+
+function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function megabytes(bytes) {
+  return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`;
+}
+
+function applyKind() {
+  if (jenis === "pengaduan") return;
+  document.title = `${kind.title} — DPMPTSP`;
+  $("#judul").textContent = kind.title;
+  $("#pengantar").textContent = kind.intro;
+  $("#label-isi").textContent = kind.textLabel;
+  $("#bantuan-isi").textContent = kind.textHelp;
+  $("#kirim").textContent = kind.submit;
+  for (const word of $$("[data-jenis]")) word.textContent = "konsultasi";
+}
+
+async function loadOptions() {
+  const answer = await api("/intake/v1/form-options", { auth: false });
+  if (!answer.ok) return;
+  const options = answer.data;
+  limits = options;
+  const select = $("#kategori");
+  for (const category of options.categories) {
+    select.append(el("option", { value: category.id }, category.label));
+  }
+  const files = $("#lampiran");
+  files.setAttribute("accept", options.attachment_types.join(","));
+  const names = options.attachment_types.map((type) => TYPE_NAMES[type] || type);
+  $("#bantuan-lampiran").textContent =
+    `Foto atau dokumen pendukung: paling banyak ${options.max_files} berkas, ` +
+    `seluruhnya paling besar ${megabytes(options.max_attachment_bytes)}. ` +
+    `Jenis yang diterima: ${names.join(", ")}.`;
+}
+
+function showContact() {
+  const hidden = anonymous.checked;
+  $("#bagian-kontak").classList.toggle("tersembunyi", hidden);
+  $("#catatan-anonim").classList.toggle("tersembunyi", !hidden);
+  $("#kontak").disabled = hidden;
+  $("#persetujuan").disabled = hidden;
+}
+
+function contact() {
+  const fields = { name: "#nama", phone: "#telepon", email: "#email", nik: "#nik", address: "#alamat" };
+  const filled = {};
+  for (const [field, selector] of Object.entries(fields)) {
+    const value = $(selector).value.trim();
+    if (value) filled[field] = value;
+  }
+  return Object.keys(filled).length ? filled : null;
+}
+
+function payload() {
+  const body = {
+    text: $("#isi").value,
+    anonymous: anonymous.checked,
+    confidential: $("#rahasia").checked,
+    consent: !anonymous.checked && $("#persetujuan").checked,
+  };
+  const category = $("#kategori").value;
+  if (category) body.category = category;
+  const given = anonymous.checked ? null : contact();
+  if (given) body.contact = given;
+  return body;
+}
+
+/** The files, or a problem when there are too many or they are too big to send. */
+function chosenFiles() {
+  const files = [...$("#lampiran").files];
+  const total = files.reduce((sum, file) => sum + file.size, 0);
+  let message = null;
+  if (files.length > limits.max_files) {
+    message = `Paling banyak ${limits.max_files} berkas.`;
+  } else if (total > limits.max_attachment_bytes) {
+    message = `Lampiran seluruhnya ${megabytes(total)}; paling besar ${megabytes(limits.max_attachment_bytes)}.`;
+  }
+  if (!message) return { files };
+  return { problem: { detail: message, errors: [{ field: "files", code: "too-large", message }] } };
+}
+
+async function submit() {
+  const { files, problem } = chosenFiles();
+  if (problem) return showProblem(form, problem);
+  const data = new FormData();
+  data.append("form", JSON.stringify(payload()));
+  for (const file of files) data.append("files", file, file.name);
+  const via = query("via") === "qr" ? "?via=qr" : "";
+  const answer = await api(kind.endpoint + via, {
+    method: "POST",
+    form: data,
+    headers: { "Idempotency-Key": idempotencyKey },
+    auth: false,
+  });
+  if (!answer.ok) return showProblem(form, answer.problem);
+  const next = new URLSearchParams({ kode: answer.data.tracking_code });
+  if (jenis === "konsultasi") next.set("jenis", jenis);
+  location.assign(`/terima-kasih?${next}`);
+}
+
+applyKind();
+showContact();
+anonymous.addEventListener("change", showContact);
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  busy(form, submit);
+});
+await loadOptions();

@@ -1,0 +1,44 @@
+// The confirmation page (/terima-kasih?kode=XXXX-XXXX): the tracking code, its QR, what next.
+import { $, $$, query, siteHeader } from "/aset/app.js";
+
+siteHeader();
+const raw = (query("kode") || "").trim().toUpperCase();
+const code = /^[0-9A-Z]{4}-[0-9A-Z]{4}$/.test(raw) ? raw : null;
+
+function show() {
+  if (!code) {
+    $("#tanpa-kode").classList.remove("tersembunyi");
+    return;
+  }
+  if (query("jenis") === "konsultasi") {
+    $("#judul").textContent = "Konsultasi Anda sudah kami terima";
+    for (const word of $$("[data-jenis]")) word.textContent = "konsultasi";
+  }
+  $("#kode").textContent = code;
+  const track = `/lacak?kode=${encodeURIComponent(code)}`;
+  for (const link of [$("#tautan-lacak"), $("#tautan-lacak-2")]) link.href = track;
+  $("#tautan-survei").href = `/survei?kode=${encodeURIComponent(code)}`;
+  const qr = $("#qr");
+  qr.alt = `Kode QR yang membuka halaman lacak untuk kode ${code}`;
+  qr.src = `/intake/v1/qr/track/${encodeURIComponent(code)}.svg`;
+  $("#tanda-terima").classList.remove("tersembunyi");
+}
+
+/** Copy the code; where the clipboard is not available, select it for a manual copy. */
+async function copy() {
+  const status = $("#status-salin");
+  try {
+    await navigator.clipboard.writeText(code);
+    status.textContent = "Kode sudah disalin.";
+  } catch {
+    const range = document.createRange();
+    range.selectNodeContents($("#kode"));
+    getSelection().removeAllRanges();
+    getSelection().addRange(range);
+    status.textContent = "Kode sudah dipilih; salin dengan menu ponsel atau Ctrl+C.";
+  }
+}
+
+show();
+$("#salin").addEventListener("click", copy);
+$("#cetak").addEventListener("click", () => print());
