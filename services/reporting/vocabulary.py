@@ -24,10 +24,11 @@ class Term(BaseModel):
 
 
 class StepTerm(Term):
-    """An SOP step: its number in the table and who acts at it."""
+    """An SOP step: its number in the table, who acts at it, and whether a case waits on it."""
 
     number: int
     actors: list[str]
+    per_case: bool
 
 
 class Vocabulary(BaseModel):
@@ -58,6 +59,7 @@ def vocabulary() -> Vocabulary:
                     label=step.label,
                     number=step.number,
                     actors=[role.value for role in (step.actor, *step.also_by)],
+                    per_case=step.per_case,
                 )
                 for step in sop.steps
             ]

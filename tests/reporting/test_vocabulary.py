@@ -21,5 +21,7 @@ async def test_vocabulary_labels_every_stored_id(desk: Desk) -> None:
         "label": "Disposisi",
         "number": 4,
         "actors": ["kepala_dinas"],
+        "per_case": True,
     }
+    assert steps["monthly_rekap"]["per_case"] is False
     assert steps["verification"]["actors"] == ["kabid", "sekretaris"]
