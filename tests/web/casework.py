@@ -40,9 +40,9 @@ async def opened_case(stack: Stack, code: str) -> str:
     return case_id
 
 
-async def submitted_complaint(stack: Stack) -> tuple[str, str]:
+async def submitted_complaint(stack: Stack, **flags: bool) -> tuple[str, str]:
     """A web complaint, opened by workflow: (case id, tracking code)."""
-    answer = await stack.http.post("/intake/v1/complaints", json=COMPLAINT)
+    answer = await stack.http.post("/intake/v1/complaints", json=COMPLAINT | flags)
     assert answer.status_code == 201, answer.text
     code: str = answer.json()["tracking_code"]
     return await opened_case(stack, code), code

@@ -151,7 +151,7 @@ async def test_a_letter_walks_every_complaint_step_from_each_roles_worklist(
 async def test_officers_see_only_their_actions_and_forged_ones_are_refused(
     stack: Stack, desk: Page
 ) -> None:
-    case_id, _ = await submitted_complaint(stack)
+    case_id, _ = await submitted_complaint(stack, confidential=True)
     await api_step(stack, case_id, "identification/escalate", Role.TIM_PENGADUAN, note="Naik.")
     waiting = await api_step(stack, case_id, "verification", Role.KABID, note="Lengkap.")
     assert waiting["current_step"] == "disposition"
@@ -163,6 +163,12 @@ async def test_officers_see_only_their_actions_and_forged_ones_are_refused(
         await open_case_page(desk, stack, case_id)
         await expect(desk.locator("#bukan-giliran")).to_contain_text("oleh Kepala Dinas")
         assert await action_forms(desk) == ["notes", "attachments"]
+        complainant = desk.locator("#pengaduan")
+        if role is Role.TIM_PENGADUAN:  # a confidential complaint: the team reads it
+            await expect(complainant.locator("blockquote")).to_contain_text("tiga minggu")
+        else:
+            await expect(complainant).to_contain_text("Pengaduan ini rahasia")
+            await expect(complainant.locator("blockquote")).to_have_count(0)
         answer = await stack.http.post(disposition, json=forged, headers=await bearer(stack, role))
         assert answer.status_code == 403, answer.text
     await screenshot(desk, "petugas-kasus-bukan-giliran")
