@@ -87,4 +87,5 @@ $("#unduh").addEventListener("click", () => {
   clearErrors(form);
   download(`/reporting/v1/cases.csv?${criteria()}`, "kasus.csv").catch((error) => showProblem(form, { detail: error.message }));
 });
+form.querySelector("button[type=submit]").disabled = false; // disabled until the script listens
 search();

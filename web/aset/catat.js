@@ -90,3 +90,6 @@ form.addEventListener("submit", (event) => {
 });
 
 reset();
+// The button stays disabled until here: a click before the script listens would send the form
+// natively, personal data and all, in the address.
+form.querySelector("button[type=submit]").disabled = false;

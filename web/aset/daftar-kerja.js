@@ -100,6 +100,7 @@ roleSelect.addEventListener("change", () => {
   history.replaceState(null, "", `?peran=${encodeURIComponent(roleSelect.value)}`);
   load();
 });
+$("#kendali button[type=submit]").disabled = false; // disabled until the script listens
 setInterval(() => document.hidden || load(), REFRESH_SECONDS * 1000);
 document.addEventListener("visibilitychange", () => document.hidden || load());
 load();
