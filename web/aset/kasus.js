@@ -79,7 +79,8 @@ async function submitAction(action, form) {
   if (answer.ok) {
     drafts = {};
     view = answer.data;
-    return render(notice("berhasil", `Tersimpan: ${action.summary}.`));
+    const back = el("a", { href: "/petugas" }, "Kembali ke daftar kerja");
+    return render(notice("berhasil", `Tersimpan: ${action.summary}. `, back));
   }
   if (answer.status === 409) {
     drafts = { [action.path]: draftOf(form) };
@@ -169,6 +170,7 @@ function render(message) {
   const context = { view, words };
   document.title = `${words.kind(view.kind)} ${view.tracking_code} — Aduan`;
   $("#judul").textContent = `${words.kind(view.kind)} ${view.tracking_code}`;
+  $("#judul-pengaduan").textContent = view.kind === "consultation" ? "Pertanyaan pemohon" : "Isi pengaduan";
   $("#ringkasan").replaceChildren(el("div", {}, summaryNodes(context)));
   $("#tindakan").replaceChildren(el("div", {}, actionNodes()));
   $("#linimasa").replaceChildren(...timelineItems(context));

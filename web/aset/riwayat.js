@@ -123,6 +123,11 @@ function attachmentLabel(id, { view }) {
   return downloadButton(`/workflow/v1/cases/${view.case_id}/attachments/${id}`, found.filename);
 }
 
+function labelOf(key, details) {
+  // A step's completion says when the next step is due; a resumed or reopened case, this one.
+  return key === "step_due_at" && !("next_step" in details) ? "Batas waktu langkah" : DETAIL_LABELS[key];
+}
+
 // Flags worth a line only when set.
 const ONLY_WHEN_SET = new Set(["anonymous", "confidential"]);
 
@@ -131,7 +136,7 @@ function entryDetails(entry, context) {
   const pairs = Object.keys(DETAIL_LABELS)
     .filter((key) => key in entry.details && !hidden.has(key))
     .filter((key) => !ONLY_WHEN_SET.has(key) || entry.details[key])
-    .map((key) => [DETAIL_LABELS[key], detailValue(key, entry.details[key], context)]);
+    .map((key) => [labelOf(key, entry.details), detailValue(key, entry.details[key], context)]);
   const list = definitions(pairs);
   if (entry.event === "AttachmentAdded") {
     const { view } = context;
