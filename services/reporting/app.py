@@ -11,7 +11,7 @@ from importlib import resources
 import asyncpg
 from fastapi import FastAPI
 
-from services.reporting import api, dashboard, officer_api, operations, recap_api
+from services.reporting import api, dashboard, officer_api, operations, recap_api, vocabulary
 from services.reporting.operations import LiveStream, run_gauges
 from services.reporting.read_model import SWAP_LOCK, ReadModel
 from services.reporting.recaps import SCHEMA as STORE_SCHEMA
@@ -95,7 +95,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = create_service_app(
         service="reporting", settings=settings, lifespan=partial(lifespan, settings)
     )
-    for module in (api, officer_api, recap_api, dashboard, operations):
+    for module in (api, officer_api, recap_api, dashboard, operations, vocabulary):
         app.include_router(module.router, prefix="/reporting")
     app.include_router(feed.router)
     return app

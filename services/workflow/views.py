@@ -17,6 +17,7 @@ from shared.sop import ROLE_LABELS, STATUS_LABELS, Role, Status
 # Fields officers write: sealed with the case key in the store, opened here.
 SEALED = frozenset(
     {"note", "instruction", "summary", "bap", "answer", "reason", "text", "bkpm_answer", "filename"}
+    | {"action"}
 )
 # Fields every event has: shown as the entry itself, not as its details.
 COMMON = frozenset(

@@ -78,6 +78,7 @@ async def test_the_full_complaint_path(desk: Desk) -> None:
     assert bap["parties_present"] == BAP["parties_present"]
     assert view["timeline"][3]["details"]["instruction"] == "Tinjau ke lapangan."
     assert view["timeline"][4]["details"]["related_agencies"] == ["Dinas PU"]
+    assert view["timeline"][6]["details"]["action"] == "Izin diterbitkan ulang."
     assert all(entry["by"] for entry in view["timeline"][1:])
     stored = await stored_states(desk.cases)
     for text in ("Tinjau ke lapangan", "rekomendasi teknis", "Izin Anda telah terbit", "Pemohon"):

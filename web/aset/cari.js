@@ -1,0 +1,91 @@
+// /petugas/cari: cases by tracking code, status, kind, channel, category and dates, each linked
+// to its page; the same search as CSV. The criteria live in the address, so a search can be shared.
+import { $, $$, api, clearErrors, download, el, formatDateTime, requireOfficer, showProblem } from "/aset/app.js";
+import { badges, caseHref, labels, startOfficerPage } from "/aset/petugas.js";
+
+const LIMIT = 100;
+startOfficerPage();
+const words = await labels();
+const form = $("#saring");
+const main = $("#cari");
+const controls = $$("input, select", form);
+
+const CHOICES = { status: "statuses", kind: "kinds", channel: "channels", category: "categories" };
+for (const [name, list] of Object.entries(CHOICES)) {
+  const select = form.elements.namedItem(name);
+  for (const term of words.words[list]) select.append(el("option", { value: term.id }, term.label));
+}
+const given = new URLSearchParams(location.search);
+for (const control of controls) if (given.has(control.name)) control.value = given.get(control.name);
+
+function criteria() {
+  const params = new URLSearchParams();
+  for (const control of controls) {
+    const value = control.value.trim();
+    if (value) params.set(control.name, control.name === "code" ? value.toUpperCase() : value);
+  }
+  return params;
+}
+
+function row(item) {
+  const open = ["in_progress", "waiting_info", "received"].includes(item.status);
+  const overdue = open && item.status !== "waiting_info" && item.step_due_at && new Date(item.step_due_at) <= new Date();
+  return el(
+    "tr",
+    { "data-code": item.tracking_code },
+    el("td", {}, el("a", { href: caseHref(item.case_id), class: "tiket" }, item.tracking_code)),
+    el("td", {}, words.kind(item.kind)),
+    el("td", {}, words.channel(item.channel)),
+    el("td", {}, words.category(item.category)),
+    el("td", {}, formatDateTime(item.received_at)),
+    el("td", {}, badges({ status: item.status, status_label: words.status(item.status), overdue, breached: item.breached })),
+    el("td", {}, item.current_step ? words.step(item.kind, item.current_step) : "–"),
+    el("td", {}, formatDateTime(item.deadline_at))
+  );
+}
+
+function render(items) {
+  const head = ["Nomor tiket", "Jenis", "Kanal", "Kategori", "Diterima", "Status", "Langkah", "Tenggat"];
+  const count = items.length >= LIMIT ? `${LIMIT} kasus terbaru ditampilkan; persempit pencarian untuk yang lain.` : `${items.length} kasus ditemukan.`;
+  $("#hasil").replaceChildren(
+    el("p", { id: "jumlah" }, count),
+    items.length
+      ? el(
+          "div",
+          { class: "gulir" },
+          el(
+            "table",
+            { id: "kasus-ditemukan" },
+            el("thead", {}, el("tr", {}, head.map((text) => el("th", { scope: "col" }, text)))),
+            el("tbody", {}, items.map(row))
+          )
+        )
+      : null
+  );
+}
+
+async function search() {
+  clearErrors(form);
+  main.dataset.state = "memuat";
+  const params = criteria();
+  history.replaceState(null, "", params.size ? `?${params}` : location.pathname);
+  const answer = await api(`/reporting/v1/cases?${params}&limit=${LIMIT}`);
+  if (answer.status === 401) requireOfficer();
+  if (answer.ok) render(answer.data);
+  else {
+    $("#hasil").replaceChildren();
+    showProblem(form, answer.problem);
+  }
+  main.dataset.state = "siap";
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  search();
+});
+$("#unduh").addEventListener("click", () => {
+  clearErrors(form);
+  download(`/reporting/v1/cases.csv?${criteria()}`, "kasus.csv").catch((error) => showProblem(form, { detail: error.message }));
+});
+form.querySelector("button[type=submit]").disabled = false; // disabled until the script listens
+search();

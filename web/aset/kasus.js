@@ -1,0 +1,203 @@
+// /petugas/kasus?id=…: one case, what the complainant wrote, its timeline, and a form for each
+// action this officer may take now (only those the workflow lists in allowed_actions).
+import { $, api, busy, clearErrors, el, formatDateTime, query, requireOfficer, showProblem } from "/aset/app.js";
+import { draftOf, readBody, restoreDraft, schemaFields } from "/aset/formulir-skema.js";
+import { labels, notice, startOfficerPage } from "/aset/petugas.js";
+import { submissionNodes, summaryNodes, timelineItems } from "/aset/riwayat.js";
+
+const officer = startOfficerPage();
+const caseId = query("id") || "";
+const casePath = `/workflow/v1/cases/${encodeURIComponent(caseId)}`;
+const main = $("#kasus");
+const words = await labels();
+let actions = new Map();
+let view = null;
+let drafts = {}; // what the officer typed, kept across a reload after a conflict
+
+function say(box) {
+  $("#pesan").replaceChildren(box || "");
+  if (box) {
+    box.focus();
+    box.scrollIntoView({ block: "center" });
+  }
+}
+
+function fail(answer) {
+  if (answer.status === 401) requireOfficer();
+  const reasons = {
+    403: "Anda tidak berwenang membuka kasus ini.",
+    404: "Kasus tidak ditemukan.",
+  };
+  const detail = answer.problem ? answer.problem.detail : "";
+  say(notice("galat", el("strong", {}, reasons[answer.status] || "Kasus tidak dapat dimuat."), " ", detail));
+  $("#isi-kasus").classList.add("tersembunyi");
+  main.dataset.state = "siap";
+}
+
+// ---- the action forms ----------------------------------------------------------------------
+
+/** A button that adds an uploaded file's id to the form's list of attachment ids. */
+function includeButton({ attachment_id: id, filename }) {
+  const button = el("button", { type: "button", class: "kedua kecil", "data-id": id }, `Sertakan ${filename}`);
+  button.addEventListener("click", () => {
+    const list = button.closest("form").elements.namedItem("attachment_ids");
+    const ids = list.value.split("\n").map((line) => line.trim()).filter(Boolean);
+    list.value = [...new Set([...ids, id])].join("\n");
+  });
+  return button;
+}
+
+function hints() {
+  const files = view.timeline.filter((entry) => entry.event === "AttachmentAdded");
+  const listed = files.map((entry) => el("li", {}, includeButton(entry.details), " ", el("code", {}, entry.details.attachment_id)));
+  return {
+    attachment_ids: files.length
+      ? el("div", {}, "Lampiran kasus ini yang sudah diunggah:", el("ul", {}, listed))
+      : "Unggah berkas lebih dulu (Unggah lampiran di bawah), lalu sertakan di sini.",
+    primary_case_id: "Id kasus yang menjadi kasus utama (lihat alamat halaman kasus itu).",
+  };
+}
+
+function conflictNotice(problem, seen) {
+  const stale = problem.type === "/problems/stale-version";
+  const changes = view.timeline
+    .filter((entry) => entry.version > seen)
+    .map((entry) => el("li", {}, `${entry.label} — ${entry.role_label || "sistem"}, ${formatDateTime(entry.at)}`));
+  return notice(
+    "galat",
+    el("strong", {}, "Kasus ini sudah berubah sejak Anda membukanya."),
+    stale ? null : ` ${problem.detail}`,
+    " Keadaan terbaru sudah dimuat di bawah; periksa lalu kirim lagi bila tindakan itu masih diperlukan.",
+    changes.length ? el("ul", {}, changes) : null
+  );
+}
+
+async function submitAction(action, form) {
+  clearErrors(form);
+  const body = readBody(form, action.body_schema);
+  const answer = await api(`${casePath}/${action.path}`, { method: "POST", json: body });
+  if (answer.ok) {
+    drafts = {};
+    view = answer.data;
+    const back = el("a", { href: "/petugas" }, "Kembali ke daftar kerja");
+    return render(notice("berhasil", `Tersimpan: ${action.summary}. `, back));
+  }
+  if (answer.status === 409) {
+    drafts = { [action.path]: draftOf(form) };
+    const seen = view.version;
+    const fresh = await api(casePath);
+    if (fresh.ok) view = fresh.data;
+    return render(conflictNotice(answer.problem, seen));
+  }
+  if (answer.status === 401) requireOfficer();
+  return showProblem(form, answer.problem);
+}
+
+function actionForm(action) {
+  const properties = action.body_schema.properties || {};
+  const form = el(
+    "form",
+    { novalidate: true, "data-action": action.path },
+    schemaFields(action.body_schema, {
+      prefix: `aksi-${action.path.replace(/[^\w]+/g, "-")}`,
+      hidden: "version" in properties ? { version: view.version } : {},
+      hints: hints(),
+      describe: (name, value) => words.role(value),
+    }),
+    el("button", { type: "submit" }, "Kirim")
+  );
+  restoreDraft(form, drafts[action.path]);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(form, () => submitAction(action, form));
+  });
+  const isStep = action.step !== null && action.step === view.current_step;
+  const resumes = Boolean(view.waiting_since) && action.path === "information-received";
+  const open = isStep || resumes || action.path in drafts;
+  return el("details", { class: "kartu aksi", "data-action": action.path, open }, el("summary", {}, action.summary), form);
+}
+
+async function upload(form) {
+  clearErrors(form);
+  const input = form.elements.namedItem("file");
+  if (!input.files.length) {
+    return showProblem(form, {
+      detail: "Pilih berkas lebih dulu.",
+      errors: [{ field: "file", code: "missing", message: "Pilih berkas PDF, PNG atau JPEG." }],
+    });
+  }
+  const data = new FormData();
+  data.append("file", input.files[0]);
+  const answer = await api(`${casePath}/attachments`, { method: "POST", form: data });
+  if (!answer.ok) return showProblem(form, answer.problem);
+  view = answer.data;
+  return render(notice("berhasil", `Lampiran diunggah: ${input.files[0].name}.`));
+}
+
+function uploadForm() {
+  const form = el(
+    "form",
+    { novalidate: true, "data-action": "attachments" },
+    el(
+      "div",
+      { class: "kolom", "data-field": "file" },
+      el("label", { for: "lampiran-berkas" }, "Berkas (PDF, PNG atau JPEG)"),
+      el("input", { id: "lampiran-berkas", type: "file", name: "file", accept: "application/pdf,image/png,image/jpeg" })
+    ),
+    el("button", { type: "submit" }, "Unggah")
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(form, () => upload(form));
+  });
+  return el("details", { class: "kartu aksi", "data-action": "attachments" }, el("summary", {}, "Unggah lampiran"), form);
+}
+
+function actionNodes() {
+  const forms = view.allowed_actions.filter((path) => actions.has(path)).map((path) => actionForm(actions.get(path)));
+  if (view.allowed_actions.includes("attachments")) forms.push(uploadForm());
+  const waitingFor = view.current_step
+    ? `Tidak ada langkah SOP untuk Anda di sini. Langkah ${words.step(view.kind, view.current_step)} dikerjakan oleh ${view.actors.map(words.role).join(" atau ")}.`
+    : `Kasus ini sudah ditutup (${view.status_label}).`;
+  const mine = officer.roles.some((role) => view.actors.includes(role));
+  const note = mine ? null : el("p", { class: "kartu redup", id: "bukan-giliran" }, waitingFor);
+  return [note, ...forms];
+}
+
+// ---- the page ------------------------------------------------------------------------------
+
+function render(message) {
+  const context = { view, words };
+  document.title = `${words.kind(view.kind)} ${view.tracking_code} — Aduan`;
+  $("#judul").textContent = `${words.kind(view.kind)} ${view.tracking_code}`;
+  $("#judul-pengaduan").textContent = view.kind === "consultation" ? "Pertanyaan pemohon" : "Isi pengaduan";
+  $("#ringkasan").replaceChildren(el("div", {}, summaryNodes(context)));
+  $("#tindakan").replaceChildren(el("div", {}, actionNodes()));
+  $("#linimasa").replaceChildren(...timelineItems(context));
+  $("#isi-kasus").classList.remove("tersembunyi");
+  main.dataset.version = String(view.version);
+  main.dataset.state = "siap";
+  say(message);
+}
+
+async function showSubmission() {
+  const box = $("#pengaduan");
+  const answer = await api(`/intake/v1/submissions/${encodeURIComponent(caseId)}`);
+  if (answer.ok) return box.replaceChildren(el("div", {}, submissionNodes(answer.data)));
+  const reasons = { 403: "Isi pengaduan tidak ditampilkan untuk peran Anda.", 404: "Isi pengaduan tidak ditemukan." };
+  return box.replaceChildren(
+    el("p", { class: "redup", id: "pengaduan-tertutup" }, reasons[answer.status] || "Isi pengaduan tidak dapat dimuat.", " ", answer.problem.detail)
+  );
+}
+
+async function start() {
+  if (!caseId) return fail({ status: 404, problem: { detail: "Buka kasus dari daftar kerja atau pencarian." } });
+  const [found, listed] = await Promise.all([api(casePath), api("/workflow/v1/actions")]);
+  if (listed.ok) actions = new Map(listed.data.map((action) => [action.path, action]));
+  if (!found.ok) return fail(found);
+  view = found.data;
+  render(null);
+  return showSubmission();
+}
+
+start();
