@@ -7,13 +7,16 @@ the office works; what the pages refuse is proved not stored.
 from __future__ import annotations
 
 import asyncio
+import io
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from openpyxl import load_workbook
 from playwright.async_api import FilePayload, Page, expect
 
 from shared.sop import Role
+from shared.working_time import MONTHS
 from tests.polling import eventually
 from tests.web.casework import (
     action_forms,
@@ -29,6 +32,7 @@ from tests.web.casework import (
     take_action,
 )
 from tests.web.conftest import Stack, screenshot, sign_in
+from tests.web.test_public import file_on_phone
 
 WIB = ZoneInfo("Asia/Jakarta")
 LETTER = (
@@ -36,22 +40,6 @@ LETTER = (
     "tiga minggu, padahal berkas sudah lengkap. Mohon kejelasannya."
 )
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-
-
-async def record_letter(page: Page, stack: Stack) -> str:
-    """The front desk records a letter on the record page; its tracking code."""
-    await sign_in(page, stack, Role.PETUGAS, "Ani")
-    await page.goto(stack.url("/petugas/catat"))
-    await page.get_by_label("Diterima melalui").select_option("letter")
-    await page.get_by_label("Nomor surat").fill("B/17/435.7/2026")
-    await page.get_by_label("Isi pengaduan atau pertanyaan").fill(LETTER)
-    await page.get_by_label("Kategori").select_option("waktu_layanan")
-    await page.get_by_label("Nama").fill("Hendra Wijaya")
-    await page.get_by_label("Nomor telepon").fill("0812 3456 7890")
-    await page.get_by_role("button", name="Catat", exact=True).click()
-    await expect(page.locator("#nomor-tiket")).to_be_visible()
-    await screenshot(page, "petugas-catat-tercatat")
-    return (await page.locator("#nomor-tiket").text_content() or "").strip()
 
 
 async def attach(page: Page, name: str) -> None:
@@ -66,15 +54,17 @@ async def attach(page: Page, name: str) -> None:
     await expect(page.locator("#kasus")).to_have_attribute("data-version", str(version + 1))
 
 
-async def test_a_letter_walks_every_complaint_step_from_each_roles_worklist(
-    stack: Stack, desk: Page
+async def test_a_phone_complaint_walks_every_step_to_closure_and_into_the_recap(
+    stack: Stack, phone: Page, desk: Page
 ) -> None:
-    code = await record_letter(desk, stack)
+    """The acceptance journey: a citizen files on a phone, each role acts from its worklist,
+    the citizen sees the answer, the dashboard counts it, the analyst's XLSX opens."""
+    code = await file_on_phone(stack, phone)
 
     await sign_in(desk, stack, Role.TIM_PENGADUAN, "Rina")
     await open_from_worklist(desk, stack, code, shot="petugas-daftar-kerja")
-    await expect(desk.locator("#pengaduan blockquote")).to_contain_text("izin reklame")
-    await expect(desk.locator("#pengaduan")).to_contain_text("Hendra Wijaya")
+    await expect(desk.locator("#pengaduan blockquote")).to_contain_text("Izin usaha saya")
+    await expect(desk.locator("#pengaduan")).to_contain_text("Siti Aminah")
     await take_action(desk, "identification/escalate", {"Catatan": "Perlu keputusan pimpinan."})
     await expect(desk.locator("#bukan-giliran")).to_be_visible()
 
@@ -143,9 +133,46 @@ async def test_a_letter_walks_every_complaint_step_from_each_roles_worklist(
         ("BapRecorded", "investigation_report", "tim_pengaduan"),
         ("FollowUpArchived", "follow_up", "tim_pengaduan"),
     ]
-    assert view["channel"] == "letter"
+    assert view["channel"] == "web"
     assert view["status"] == "resolved"
     assert view["answer"] == "Izin reklame Anda telah terbit."
+
+    await phone.goto(stack.url(f"/lacak?kode={code}"))
+    await expect(phone.locator("#hasil")).to_contain_text("Selesai")
+    await expect(phone.locator("#hasil")).to_contain_text("Izin reklame Anda telah terbit.")
+    await in_the_recap(stack, desk)
+
+
+async def in_the_recap(stack: Stack, desk: Page) -> None:
+    """The month's dashboard counts the closed web complaint as on time; the recap the team
+    produces downloads for the analyst as an XLSX that opens with it in."""
+    now = datetime.now(WIB)
+
+    async def projected() -> bool:
+        answer = await stack.http.get(f"/reporting/v1/dashboard?year={now.year}&month={now.month}")
+        return bool(answer.json()["timeliness"]["on_time"] == 1)
+
+    assert await eventually(projected, within=20, interval=0.2)
+    await desk.goto(stack.url("/dasbor"))
+    await desk.get_by_role("button", name="Buat rekap sekarang").click()
+    await expect(desk.get_by_role("button", name="Unduh rekap XLSX")).to_be_visible()
+
+    await sign_in(desk, stack, Role.ANALIS, "Dewi")
+    await desk.goto(stack.url("/dasbor"))
+    web = desk.locator("#tabel-kanal tbody tr", has_text="Situs web")
+    await expect(web.locator("td").first).to_have_text("1")
+    await expect(desk.locator("#tabel-kanal thead")).to_contain_text(
+        f"{MONTHS[now.month - 1]} {now.year}"
+    )
+    timeliness = desk.locator("#tabel-waktu tbody tr", has_text="Selesai ≤ 14 hari kerja")
+    await expect(timeliness.locator("td")).to_have_text("1")
+    async with desk.expect_download() as downloading:
+        await desk.get_by_role("button", name="Unduh rekap XLSX").click()
+    download = await downloading.value
+    content = await asyncio.to_thread(Path(await download.path()).read_bytes)
+    sheet = load_workbook(io.BytesIO(content)).active
+    assert sheet is not None
+    assert ("Situs web", 1, 0, 1) in [tuple(row) for row in sheet.iter_rows(values_only=True)]
 
 
 async def test_officers_see_only_their_actions_and_forged_ones_are_refused(
@@ -280,6 +307,7 @@ async def test_the_record_page_refuses_bad_input_then_a_back_dated_record_is_ove
     await desk.get_by_label("Waktu diterima").fill(back.strftime("%Y-%m-%dT%H:%M"))
     await catat.click()
     await expect(desk.locator("#nomor-tiket")).to_be_visible()
+    await screenshot(desk, "petugas-catat-tercatat")
     code = (await desk.locator("#nomor-tiket").inner_text()).strip()
     assert await submissions(stack) == 2
     view = await case_view(stack, await opened_case(stack, code))
