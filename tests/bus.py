@@ -11,7 +11,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage
 
 from shared.events import Envelope
-from shared.messaging import declare_topology, publish_confirmed
+from shared.messaging import declare_topology, parking_queue, publish_confirmed, to_message
 from shared.settings import Settings
 
 
@@ -60,5 +60,17 @@ async def bus(settings: Settings) -> AsyncIterator[Bus]:
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         exchange = await declare_topology(channel, settings)
         yield Bus(channel, exchange)
+    finally:
+        await connection.close()
+
+
+async def park(settings: Settings, envelope: Envelope, service: str) -> None:
+    """Put an event straight into a service's parking queue, as if it had failed there."""
+    connection = await aio_pika.connect(settings.rabbitmq_url)
+    try:
+        channel = await connection.channel()
+        await channel.default_exchange.publish(
+            to_message(envelope), routing_key=parking_queue(service)
+        )
     finally:
         await connection.close()

@@ -6,17 +6,16 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aio_pika
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import SecretStr
 
-from shared.messaging import parking_queue, to_message
+from shared.messaging import parking_queue
 from shared.settings import Settings
 from shared.sop import Role
-from tests.bus import bus
+from tests.bus import bus, park
 from tests.polling import eventually
 from tests.reporting.conftest import Desk
 from tests.samples import complaint_received
@@ -84,14 +83,7 @@ async def test_a_client_that_reconnects_with_last_event_id_misses_nothing(report
 
 async def test_a_parked_message_is_listed_and_requeued_by_an_operator(reporting: Desk) -> None:
     envelope = complaint_received()
-    connection = await aio_pika.connect(reporting.settings.rabbitmq_url)
-    try:
-        channel = await connection.channel()
-        await channel.default_exchange.publish(
-            to_message(envelope), routing_key=parking_queue("reporting")
-        )
-    finally:
-        await connection.close()
+    await park(reporting.settings, envelope, "reporting")
     admin = reporting.headers(Role.ADMIN)
     letters = (
         await reporting.http.get("/reporting/v1/operations/dead-letters", headers=admin)

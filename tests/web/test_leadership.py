@@ -9,12 +9,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import aio_pika
 from openpyxl import load_workbook
 from playwright.async_api import Page, expect
 
-from shared.messaging import parking_queue, to_message
 from shared.sop import Role
+from tests.bus import park
 from tests.polling import eventually
 from tests.samples import complaint_received
 from tests.web.conftest import Stack, screenshot, sign_in
@@ -141,15 +140,7 @@ async def test_operators_watch_events_live_and_requeue_a_dead_letter(
     await expect(events).to_contain_text("ComplaintReceived")
     await expect(events).to_contain_text("CaseOpened")
 
-    parked = complaint_received()
-    connection = await aio_pika.connect(stack.settings.rabbitmq_url)
-    try:
-        channel = await connection.channel()
-        await channel.default_exchange.publish(
-            to_message(parked), routing_key=parking_queue("reporting")
-        )
-    finally:
-        await connection.close()
+    await park(stack.settings, complaint_received(), "reporting")
     await desk.get_by_role("button", name="Muat ulang").click()
     letters = desk.locator("#gagal tr")
     await expect(letters).to_have_count(1)

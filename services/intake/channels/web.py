@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
+from fastapi import APIRouter, File, Form, Header, Path, Query, Response, UploadFile
 from pydantic import BaseModel, ValidationError
 
 from services.intake.api import CurrentInbox, ReceiptOut, receipt_out
@@ -147,8 +147,16 @@ async def submit_consultation(
     return receipt_out(await inbox.submit(draft), response)
 
 
-@router.post("/forms/complaints", status_code=201, responses=RESPONSES | problems(415))
-async def submit_complaint_form(
+FORM_KINDS = {"complaints": Kind.COMPLAINT, "consultations": Kind.CONSULTATION}
+FormKind = Annotated[
+    Literal["complaints", "consultations"],
+    Path(description="complaints (pengaduan) atau consultations (konsultasi)"),
+]
+
+
+@router.post("/forms/{form_kind}", status_code=201, responses=RESPONSES | problems(415))
+async def submit_form(
+    form_kind: FormKind,
     form: FormPart,
     inbox: CurrentInbox,
     response: Response,
@@ -157,37 +165,10 @@ async def submit_complaint_form(
     idempotency_key: IdempotencyKey = None,
     via: Via = "web",
 ) -> ReceiptOut:
-    """The web page's complaint form, with attachments (multipart/form-data)."""
-    draft = _draft(
-        Kind.COMPLAINT,
-        _parsed(form),
-        inbox,
-        idempotency_key,
-        via,
-        await _attachments(inbox, files or []),
-    )
-    return receipt_out(await inbox.submit(draft), response)
-
-
-@router.post("/forms/consultations", status_code=201, responses=RESPONSES | problems(415))
-async def submit_consultation_form(
-    form: FormPart,
-    inbox: CurrentInbox,
-    response: Response,
-    _: PerAddressLimit,
-    files: Files = None,
-    idempotency_key: IdempotencyKey = None,
-    via: Via = "web",
-) -> ReceiptOut:
-    """The web page's consultation form, with attachments (multipart/form-data)."""
-    draft = _draft(
-        Kind.CONSULTATION,
-        _parsed(form),
-        inbox,
-        idempotency_key,
-        via,
-        await _attachments(inbox, files or []),
-    )
+    """The web page's complaint or consultation form, with attachments (multipart/form-data)."""
+    attachments = await _attachments(inbox, files or [])
+    kind = FORM_KINDS[form_kind]
+    draft = _draft(kind, _parsed(form), inbox, idempotency_key, via, attachments)
     return receipt_out(await inbox.submit(draft), response)
 
 
