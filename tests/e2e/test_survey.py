@@ -37,7 +37,7 @@ async def test_a_survey_after_closure_is_counted_once_in_the_skm(
         search = f"{system.url('reporting')}/reporting/v1/track/{code}"
 
         async def opened() -> bool:
-            return (await http.get(search)).json().get("status") == "in_progress"
+            return bool((await http.get(search)).json().get("status") == "in_progress")
 
         assert await eventually(opened, within=15)
         found = await http.get(
