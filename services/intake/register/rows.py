@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -53,11 +53,10 @@ class RegisterRow:
     text: str
     contact: Contact | None
     extra: dict[str, str]  # the register's other columns, sealed with the text
+    case_id: UUID = field(init=False)  # deterministic, like a channel's message id
 
-    @property
-    def case_id(self) -> UUID:
-        """Deterministic, like a channel's message id."""
-        return submission_id(Channel.IMPORT, self.identity)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "case_id", submission_id(Channel.IMPORT, self.identity))
 
 
 @dataclass(frozen=True)
