@@ -15,7 +15,9 @@ from typing import Any
 import asyncpg
 import httpx
 
+from services.reporting.rebuild import rebuild
 from shared.settings import Settings
+from tests.e2e.test_reporting import tables
 from tests.infrastructure import environment
 from tests.intake.registers import Register, clean, combined, messy
 from tests.polling import eventually
@@ -174,3 +176,30 @@ async def test_an_import_killed_half_way_completes_on_rerun_without_duplicates(
     index = await fetch(settings, "SELECT count(*) AS n FROM intake.submission_index")
     keys = await fetch(settings, "SELECT count(*) AS n FROM intake.personal_keys")
     assert (index[0]["n"], keys[0]["n"]) == (total, total)
+
+
+async def test_rebuilding_the_read_model_gives_the_live_one_with_imported_cases(
+    settings: Settings, tmp_path: Path
+) -> None:
+    settings = with_free_ports(settings).model_copy(update={"clock_scan_seconds": 0.5})
+    register = messy(400, seed=9)
+    async with running(settings, tmp_path) as system:
+        await run_import(settings, register.write_xlsx(tmp_path / "register.xlsx"))
+        async with httpx.AsyncClient(base_url=system.url("reporting"), timeout=30) as http:
+            expected = register.rekap()
+
+            async def counted() -> bool:
+                return await rekap_counts(http) == expected
+
+            assert await eventually(counted, within=120, interval=0.5)
+
+        async def quiet() -> bool:  # the clock's alarms for the open cases have landed too
+            before = await tables(settings, "reporting")
+            await asyncio.sleep(2)
+            return before == await tables(settings, "reporting")
+
+        await eventually(quiet, within=60)
+        live = await tables(settings, "reporting")
+        report = await rebuild(settings, swap_in=False)
+        assert report.cases == len(register.expected("import"))
+        assert await tables(settings, report.schema) == live
