@@ -37,6 +37,7 @@ bench: install
 	$(PY) bench/intake_channels.py
 	$(PY) bench/workflow.py
 	$(PY) bench/reporting.py
+	$(PY) bench/import.py
 
 # Re-pin both locks after changing pyproject.toml.
 LOCK_FLAGS := --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links

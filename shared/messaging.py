@@ -47,6 +47,8 @@ BINDINGS: dict[str, tuple[str, ...]] = {
     "workflow": (
         "intake.ComplaintReceived.*",
         "intake.ConsultationReceived.*",
+        "intake.ComplaintImported.*",
+        "intake.ConsultationImported.*",
         "intake.PersonalDataErased.*",
     ),
     "reporting": ("#",),

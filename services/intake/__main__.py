@@ -1,11 +1,20 @@
-"""python -m services.intake: serve the intake API, its writer and its relay."""
+"""python -m services.intake: serve the intake API, its writer and its relay.
+
+python -m services.intake import FILE ...: import an old complaint register (--help).
+"""
 
 from __future__ import annotations
+
+import sys
 
 from services.intake.app import create_app
 from shared.service import serve
 from shared.settings import Settings
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["import"]:
+        from services.intake.register.cli import main
+
+        sys.exit(main(sys.argv[2:]))
     settings = Settings()
     serve(create_app(settings), settings, "intake")

@@ -34,6 +34,8 @@ def _rows_for(submissions: Submissions, envelope: Envelope, rows: Rows) -> None:
     submission = submissions.submission(envelope.subject)
     if submission is None or submission.erased_at is not None:
         return  # not a submission of ours (or forgotten)
+    if submission.history is not None:
+        return  # from the old register: nobody was told of it on a channel, nor is now
     name = envelope.data.name
     closing = name in CLOSING_EVENTS
     channel = Channel(submission.received.channel)

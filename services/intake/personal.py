@@ -58,6 +58,7 @@ class SubmissionView(BaseModel):
     contact: dict[str, Any] | str | None
     attachments: list[dict[str, Any]]
     parts: list[Part]
+    register_row: dict[str, Any] | None = None  # imported: what the old register said
 
 
 def _officer(officer: Officer, inbox: Inbox) -> None:
@@ -91,7 +92,15 @@ def _view(inbox: Inbox, case_id: UUID, officer: Officer) -> SubmissionView:
         contact=contact,
         attachments=opened.get("attachments", []),
         parts=_parts(inbox, case_id, key),
+        register_row=_register(submission, opened),
     )
+
+
+def _register(submission: Submission, opened: dict[str, Any]) -> dict[str, Any] | None:
+    """What an imported case's register row said beyond our fields (its other columns sealed)."""
+    if submission.history is None:
+        return None
+    return vars(submission.history) | {"columns": opened.get("register", ERASED)}
 
 
 def _parts(inbox: Inbox, case_id: UUID, key: SealingKey | None) -> list[Part]:

@@ -38,6 +38,17 @@ class Received:
     sealed: str
 
 
+@dataclass(frozen=True)
+class History:
+    """What an imported register row adds: its own labels, number and outcome."""
+
+    source_channel: str | None
+    source_category: str | None
+    register_ref: str | None
+    outcome: str | None  # "resolved" | "rejected" | None (still open)
+    closed_at: datetime | None
+
+
 class Submission(AgencyAggregate):
     """A submission as received: its channel, its tracking code, its sealed content."""
 
@@ -56,6 +67,28 @@ class Submission(AgencyAggregate):
     class ConsultationReceived(ComplaintReceived):
         pass
 
+    class ComplaintImported(ComplaintReceived):
+        """A row of the office's old register, with its own dates and outcome."""
+
+        source_channel: str | None
+        source_category: str | None
+        register_ref: str | None
+        outcome: str | None
+        closed_at: datetime | None
+
+        def apply(self, aggregate: Any) -> None:
+            """Keep the register's history beside what every submission records."""
+            aggregate.history = History(
+                source_channel=self.source_channel,
+                source_category=self.source_category,
+                register_ref=self.register_ref,
+                outcome=self.outcome,
+                closed_at=self.closed_at,
+            )
+
+    class ConsultationImported(ComplaintImported):
+        pass
+
     def __init__(
         self,
         *,
@@ -72,6 +105,7 @@ class Submission(AgencyAggregate):
         sealed: str,
     ) -> None:
         self.agency = agency
+        self.history: History | None = None  # set when imported from a register
         self.received = Received(
             kind=kind,
             channel=channel,
@@ -156,3 +190,11 @@ class Submission(AgencyAggregate):
             cls.ComplaintReceived if received.kind == Kind.COMPLAINT else cls.ConsultationReceived
         )
         return cls._create(event_class, id=id, **received.__dict__)
+
+    @classmethod
+    def import_(cls, *, id: UUID, received: Received, history: History) -> Submission:
+        """Record a row of the office's old register under its deterministic id."""
+        event_class = (
+            cls.ComplaintImported if received.kind == Kind.COMPLAINT else cls.ConsultationImported
+        )
+        return cls._create(event_class, id=id, **received.__dict__, **history.__dict__)

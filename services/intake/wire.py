@@ -7,11 +7,14 @@ from typing import Any
 
 from services.intake.submission import Submission
 from shared.events import (
+    ComplaintImported,
     ComplaintReceived,
+    ConsultationImported,
     ConsultationReceived,
     Contract,
     MessageAdded,
     PersonalDataErased,
+    SubmissionImported,
     SubmissionReceived,
 )
 from shared.events.intake import SurveySubmitted
@@ -27,6 +30,28 @@ def _received(contract: type[SubmissionReceived]) -> Callable[[Any], Contract]:
             channel=event.channel,
             category=event.category,
             received_at=event.received_at,
+            anonymous=event.anonymous,
+            confidential=event.confidential,
+            complainant_ref=None if event.anonymous else event.personal_ref,
+        )
+
+    return to_contract
+
+
+def _imported(contract: type[SubmissionImported]) -> Callable[[Any], Contract]:
+    def to_contract(event: Submission.ComplaintImported) -> Contract:
+        return contract(
+            case_id=event.originator_id,
+            tracking_code=event.tracking_code,
+            kind=event.kind,
+            channel=event.channel,
+            source_channel=event.source_channel,
+            category=event.category,
+            source_category=event.source_category,
+            received_at=event.received_at,
+            outcome=event.outcome,
+            closed_at=event.closed_at,
+            register_ref=event.register_ref,
             anonymous=event.anonymous,
             confidential=event.confidential,
             complainant_ref=None if event.anonymous else event.personal_ref,
@@ -55,6 +80,8 @@ def _surveyed(event: Submission.SurveySubmitted) -> Contract:
 WIRE: Wire = {
     Submission.ComplaintReceived: _received(ComplaintReceived),
     Submission.ConsultationReceived: _received(ConsultationReceived),
+    Submission.ComplaintImported: _imported(ComplaintImported),
+    Submission.ConsultationImported: _imported(ConsultationImported),
     Submission.MessageAdded: _added,
     Submission.PersonalDataErased: _erased,
     Submission.SurveySubmitted: _surveyed,

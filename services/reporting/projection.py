@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from shared.events import Envelope, StepCompleted, SubmissionReceived
+from shared.events import Envelope, StepCompleted, SubmissionImported, SubmissionReceived
 from shared.events import workflow as wf
 from shared.events.intake import SurveySubmitted
 from shared.sop import Status
@@ -51,14 +51,16 @@ class CaseRow:
     breached: bool = False
     reopened: int = 0
     merged_into: UUID | None = None
+    imported: bool = False  # brought in from the office's old register
 
     @property
     def timeliness(self) -> str:
-        """open, on_time or late (14 working days, moved by pauses); merged duplicates: n/a."""
-        if self.status == Status.MERGED.value:
-            return "n/a"
-        if self.status not in CLOSED or self.closed_at is None:
+        """open, on_time or late (14 working days, moved by pauses); n/a for merged duplicates
+        and for imported cases the register closed without saying when."""
+        if self.status not in CLOSED:
             return "open"
+        if self.status == Status.MERGED.value or self.closed_at is None:
+            return "n/a"
         on_time = self.deadline_at is None or self.closed_at <= self.deadline_at
         return "on_time" if on_time else "late"
 
@@ -159,32 +161,14 @@ class Outcome:
 Projector = Callable[[CaseRow | None, Envelope], Outcome]
 
 
-def _received(row: CaseRow | None, envelope: Envelope) -> Outcome:
-    if row is not None:  # workflow's events came first; intake never changes a case's state
-        return Outcome(row)
-    data = envelope.data
-    assert isinstance(data, SubmissionReceived)
-    return Outcome(
-        CaseRow(
-            case_id=data.case_id,
-            agency=envelope.agency,
-            tracking_code=data.tracking_code,
-            kind=data.kind.value,
-            channel=data.channel.value,
-            category=data.category,
-            received_at=data.received_at,
-            anonymous=data.anonymous,
-            confidential=data.confidential,
-        )
-    )
+Opening = SubmissionReceived | SubmissionImported | wf.CaseOpened | wf.CaseImported
 
 
-def _opened(row: CaseRow | None, envelope: Envelope) -> Outcome:
-    data = envelope.data
-    assert isinstance(data, wf.CaseOpened)
-    base = row or CaseRow(
+def _new_row(data: Opening, agency: str, *, imported: bool = False) -> CaseRow:
+    """A case row from what every opening event says."""
+    return CaseRow(
         case_id=data.case_id,
-        agency=envelope.agency,
+        agency=agency,
         tracking_code=data.tracking_code,
         kind=data.kind.value,
         channel=data.channel.value,
@@ -192,15 +176,51 @@ def _opened(row: CaseRow | None, envelope: Envelope) -> Outcome:
         received_at=data.received_at,
         anonymous=data.anonymous,
         confidential=data.confidential,
+        imported=imported,
     )
+
+
+def _received(row: CaseRow | None, envelope: Envelope) -> Outcome:
+    """Intake's received or imported submission: a row, unless workflow's event came first
+    (intake never changes a case's state)."""
+    if row is not None:
+        return Outcome(row)
+    data = envelope.data
+    assert isinstance(data, SubmissionReceived | SubmissionImported)
+    return Outcome(_new_row(data, envelope.agency, imported=isinstance(data, SubmissionImported)))
+
+
+def _opened(row: CaseRow | None, envelope: Envelope) -> Outcome:
+    data = envelope.data
+    assert isinstance(data, wf.CaseOpened)
     return Outcome(
         dataclasses.replace(
-            base,
+            row or _new_row(data, envelope.agency),
             status=Status.IN_PROGRESS.value,
             current_step=data.current_step,
             sop_version=data.sop_version,
             step_due_at=data.step_due_at,
             deadline_at=data.deadline_at,
+        )
+    )
+
+
+def _case_imported(row: CaseRow | None, envelope: Envelope) -> Outcome:
+    """The register's state: open at a step, or closed at its real date (not at import)."""
+    data = envelope.data
+    assert isinstance(data, wf.CaseImported)
+    closed = data.status != Status.IN_PROGRESS
+    return Outcome(
+        dataclasses.replace(
+            row or _new_row(data, envelope.agency),
+            status=data.status.value,
+            current_step=data.current_step,
+            sop_version=data.sop_version,
+            step_due_at=data.step_due_at,
+            deadline_at=data.deadline_at,
+            closed_at=data.closed_at,
+            resolution="CaseImported" if closed else None,
+            imported=True,
         )
     )
 
@@ -307,8 +327,10 @@ def _calendar(row: CaseRow | None, envelope: Envelope) -> Outcome:
 
 PROJECTORS: dict[type[Any], Projector] = {
     SubmissionReceived: _received,
+    SubmissionImported: _received,
     SurveySubmitted: _survey,
     wf.CaseOpened: _opened,
+    wf.CaseImported: _case_imported,
     StepCompleted: _completed,
     wf.InformationRequested: _changed(status=Status.WAITING_INFO.value, waiting_since=_AT),
     wf.InformationReceived: _changed(

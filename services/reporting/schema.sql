@@ -25,8 +25,11 @@ CREATE TABLE IF NOT EXISTS case_summary (
     overdue        boolean NOT NULL,
     breached       boolean NOT NULL,
     reopened       integer NOT NULL,
-    merged_into    uuid
+    merged_into    uuid,
+    imported       boolean NOT NULL DEFAULT false
 );
+-- Added with the register import; a read model made before it gets the column here.
+ALTER TABLE case_summary ADD COLUMN IF NOT EXISTS imported boolean NOT NULL DEFAULT false;
 CREATE UNIQUE INDEX IF NOT EXISTS case_summary_tracking_code ON case_summary (tracking_code);
 CREATE INDEX IF NOT EXISTS case_summary_worklist
     ON case_summary (agency, current_step, step_due_at) WHERE current_step IS NOT NULL;

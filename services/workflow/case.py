@@ -2,7 +2,8 @@
 
 Public methods check the rules and compute (due times, working minutes against the standard);
 events only record. Free text officers write arrives already sealed with the case's key.
-Any-step actions live in casework.py, alarms in clock.py; all events are `Case.<Name>`.
+Any-step actions live in casework.py, alarms in clock.py, the register import in imported.py;
+all events are `Case.<Name>`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from services.workflow.clock import Clocked
+from services.workflow.imported import CaseImported, Importable
 from services.workflow.rules import acting_role
 from shared.aggregate import AgencyAggregate
 from shared.auth import Officer
@@ -21,10 +22,11 @@ from shared.sop import Kind, Role, Status, Step, sop_for
 from shared.working_time import WorkingCalendar
 
 
-class Case(Clocked):
+class Case(Importable):
     """A case follows the SOP version it was opened under; its id is the submission's."""
 
     CaseOpened: ClassVar[type[AgencyAggregate.Created]]  # defined by @event below
+    CaseImported = CaseImported  # the register import's creation event (imported.py)
 
     @event("CaseOpened")
     def __init__(
@@ -55,6 +57,7 @@ class Case(Clocked):
         self.resolution, self.answer, self.merged_into = None, None, None
         self.duplicates, self.overdue_steps, self.warned_days = [], [], []
         self.breached = False
+        self.imported, self.register_ref, self.source_channel = False, None, None
 
     @classmethod
     def open(

@@ -257,7 +257,8 @@ class Casework(Erasable):
             if self.is_open:
                 raise StepOutOfOrder(expected=self.current_step, attempted="reopen")
             raise CaseClosed(self.status)
-        assert self.closed_at is not None
+        if self.closed_at is None:  # imported from a register without its closing date
+            raise ReopenWindowPassed(window_days)
         if at > calendar.add_working_days(self.closed_at, window_days):
             raise ReopenWindowPassed(window_days)
         first = self.sop.after(self.sop.first.id)

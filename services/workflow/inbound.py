@@ -1,5 +1,5 @@
-"""What workflow does with intake's events: open a case per submission, exactly once, and
-forget what officers wrote about a person when intake erases them."""
+"""What workflow does with intake's events: open a case per submission (or imported register
+row), exactly once, and forget what officers wrote about a person when intake erases them."""
 
 from __future__ import annotations
 
@@ -12,7 +12,13 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from services.workflow.case import Case
 from services.workflow.cases import Cases
 from services.workflow.rules import UnknownCase
-from shared.events import Envelope, InvalidMessage, PersonalDataErased, SubmissionReceived
+from shared.events import (
+    Envelope,
+    InvalidMessage,
+    PersonalDataErased,
+    SubmissionImported,
+    SubmissionReceived,
+)
 from shared.messaging import Consumer
 
 # An outage of the store: retry in place, never spend the message's deliveries.
@@ -24,11 +30,17 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 )
 
 
+OPENING = SubmissionReceived | SubmissionImported
+
+
 def _open_all(cases: Cases, envelopes: Sequence[Envelope]) -> None:
     calendar = cases.calendar()
-    opened = []
+    opened: list[Case] = []
     for envelope in envelopes:
         submission = envelope.data
+        if isinstance(submission, SubmissionImported):
+            opened.append(Case.import_(submission, agency=envelope.agency, calendar=calendar))
+            continue
         assert isinstance(submission, SubmissionReceived)
         opened.append(
             Case.open(
@@ -64,7 +76,7 @@ def _handle(cases: Cases, envelopes: Sequence[Envelope]) -> None:
     """In order: runs of submissions are opened together; erasures one by one after them."""
     run: list[Envelope] = []
     for envelope in envelopes:
-        if isinstance(envelope.data, SubmissionReceived):
+        if isinstance(envelope.data, OPENING):
             run.append(envelope)
             continue
         _open_all(cases, run)
@@ -78,7 +90,7 @@ def consumer(cases: Cases) -> Consumer:
 
     async def handle(envelopes: Sequence[Envelope]) -> None:
         for envelope in envelopes:
-            if not isinstance(envelope.data, SubmissionReceived | PersonalDataErased):
+            if not isinstance(envelope.data, OPENING | PersonalDataErased):
                 raise InvalidMessage(f"workflow does not handle {envelope.type}")
         await asyncio.to_thread(_handle, cases, envelopes)
 

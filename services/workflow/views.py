@@ -27,6 +27,7 @@ COMMON = frozenset(
 
 EVENT_LABELS: dict[str, str] = {
     "CaseOpened": "Kasus dibuka",
+    "CaseImported": "Diimpor dari buku register lama",
     "ResolvedDirectly": "Diselesaikan langsung",
     "Escalated": "Diteruskan ke pimpinan",
     "ComplaintVerified": "Diverifikasi dan diteruskan ke Kepala Dinas",
@@ -105,7 +106,7 @@ def _entry(cases: Cases, case: Case, event: Any) -> TimelineEntry:
         for key, value in fields.items()
     }
     step = getattr(event, "step", None) or (
-        fields.get("current_step") if name == "CaseOpened" else None
+        fields.get("current_step") if name in ("CaseOpened", "CaseImported") else None
     )
     role = getattr(event, "role", None)
     return TimelineEntry(

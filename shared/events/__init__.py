@@ -16,22 +16,34 @@ from shared.events.envelope import (
     seal,
 )
 from shared.events.intake import (
+    ComplaintImported,
     ComplaintReceived,
+    ConsultationImported,
     ConsultationReceived,
     MessageAdded,
     PersonalDataErased,
+    SubmissionImported,
     SubmissionReceived,
 )
 from shared.events.reporting import RekapPublished
-from shared.events.workflow import CaseDataErased, CaseEvent, CaseOpened, StepCompleted
+from shared.events.workflow import (
+    CaseDataErased,
+    CaseEvent,
+    CaseImported,
+    CaseOpened,
+    StepCompleted,
+)
 
 __all__ = [
     "CONTENT_TYPE",
     "CONTRACTS",
     "CaseDataErased",
     "CaseEvent",
+    "CaseImported",
     "CaseOpened",
+    "ComplaintImported",
     "ComplaintReceived",
+    "ConsultationImported",
     "ConsultationReceived",
     "Contract",
     "Envelope",
@@ -40,6 +52,7 @@ __all__ = [
     "PersonalDataErased",
     "RekapPublished",
     "StepCompleted",
+    "SubmissionImported",
     "SubmissionReceived",
     "decode",
     "encode",

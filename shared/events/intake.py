@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field
@@ -38,6 +38,43 @@ class ConsultationReceived(SubmissionReceived):
     """A consultation (konsultasi) was received."""
 
     name: ClassVar[str] = "ConsultationReceived"
+
+
+class SubmissionImported(Contract):
+    """A case from the office's old register (buku register) was brought in by intake.
+
+    Not a ComplaintReceived: the dates are the register's, and the case may be closed already.
+    The text and any identity columns stay in intake, sealed, as for every submission.
+    """
+
+    producer: ClassVar[str] = "intake"
+
+    case_id: UUID
+    tracking_code: str
+    kind: Kind
+    channel: Channel  # mapped; Channel.IMPORT when the register's label is not ours
+    source_channel: str | None = None  # the register's own channel label, as written
+    category: str | None = None  # one of shared/categories.py, when recognised
+    source_category: str | None = None  # the register's own category label, as written
+    received_at: AwareDatetime  # the register's date, in the office's time zone
+    outcome: Literal["resolved", "rejected"] | None = None  # None: still open
+    closed_at: AwareDatetime | None = None  # None when open, or closed on an unknown date
+    register_ref: str | None = None  # the register's own number, if it had one
+    anonymous: bool = False
+    confidential: bool = False
+    complainant_ref: UUID | None = None
+
+
+class ComplaintImported(SubmissionImported):
+    """A complaint (pengaduan) was imported from the register."""
+
+    name: ClassVar[str] = "ComplaintImported"
+
+
+class ConsultationImported(SubmissionImported):
+    """A consultation (konsultasi) was imported from the register."""
+
+    name: ClassVar[str] = "ConsultationImported"
 
 
 class SurveySubmitted(Contract):

@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, Field
 
 from shared.channels import Channel
 from shared.events.envelope import Contract
-from shared.sop import Kind, Role
+from shared.sop import Kind, Role, Status
 
 
 class CaseEvent(Contract):
@@ -43,6 +43,35 @@ class CaseOpened(CaseEvent):
     current_step: str
     step_due_at: AwareDatetime | None = None
     deadline_at: AwareDatetime | None = None
+
+
+class CaseImported(CaseEvent):
+    """Workflow opened a case from the office's old register, with the register's history.
+
+    No SOP step was walked here: a closed row is a closed case (`status` resolved or
+    rejected at `closed_at`); an open row waits at `current_step`. `deadline_at` is counted
+    from the real `received_at` on the office calendar, so timeliness is judged by the
+    register's dates.
+    """
+
+    name: ClassVar[str] = "CaseImported"
+
+    imported: bool = True
+    kind: Kind
+    tracking_code: str
+    channel: Channel
+    source_channel: str | None = None
+    category: str | None = None
+    received_at: AwareDatetime
+    anonymous: bool = False
+    confidential: bool = False
+    sop_version: str
+    status: Status
+    current_step: str | None = None  # None: closed
+    step_due_at: AwareDatetime | None = None
+    deadline_at: AwareDatetime
+    closed_at: AwareDatetime | None = None  # None when open, or closed on an unknown date
+    register_ref: str | None = None
 
 
 class StepCompleted(CaseEvent):

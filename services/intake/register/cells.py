@@ -1,0 +1,201 @@
+"""What a register's cells mean: text, dates, status, kind, channel, category, contact.
+
+Each interpreter notes its warnings (or the reason to reject the row) on the row's Notes.
+Messages are for the office, in Bahasa Indonesia; codes are stable ids for tools and tests.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+
+from services.intake.draft import Contact
+from services.intake.forms import TEXT_MAX
+from services.intake.register.dates import DateError, RegisterDate, read_date
+from services.intake.register.labels import Mapping, normalize
+from services.intake.register.reading import Layout
+from shared.channels import Channel
+from shared.sop import Kind
+from shared.text import CONTROL
+
+PERSONAL_IN_TEXT = {
+    "NIK": re.compile(r"(?<!\d)\d{16}(?!\d)"),
+    "telepon": re.compile(r"(?<!\d)(?:\+62|62|0)\s?8\d{1,3}[\s.-]?\d{3,4}[\s.-]?\d{2,5}(?!\d)"),
+    "email": re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),
+}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class Issue:
+    """Something the report tells about a row: a warning, or why it was rejected."""
+
+    row: int
+    column: str  # the header as the file writes it ("" for the row as a whole)
+    code: str
+    message: str
+    rejected: bool
+
+    def line(self) -> str:
+        """One report line."""
+        column = f', kolom "{self.column}"' if self.column else ""
+        level = "DITOLAK" if self.rejected else "peringatan"
+        return f"baris {self.row}{column}: {level}: {self.message}"
+
+
+def cell_text(value: Any) -> str:
+    """A cell as text: integral numbers without '.0', dates as ISO."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    return str(value).strip()
+
+
+@dataclass
+class Notes:
+    """The issues of one row, by field."""
+
+    row: int
+    layout: Layout
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> bool:
+        """Whether any issue rejects the row."""
+        return any(issue.rejected for issue in self.issues)
+
+    def add(self, key: str, code: str, message: str, *, rejected: bool = False) -> None:
+        """Note an issue of a field's column."""
+        index = self.layout.fields.get(key)
+        column = self.layout.headers[index] if index is not None else ""
+        self.issues.append(Issue(self.row, column, code, message, rejected))
+
+
+def text_of(value: Any, notes: Notes) -> str:
+    text = cell_text(value)
+    if CONTROL.search(text):
+        text = CONTROL.sub("", text)
+        notes.add("text", "control_characters", "karakter kontrol dibuang dari teks")
+    text = text.strip()
+    if not text:
+        notes.add("text", "text_missing", "isi pengaduan kosong", rejected=True)
+    elif len(text) > TEXT_MAX:
+        message = f"teks sangat panjang ({len(text)} karakter); disimpan utuh"
+        notes.add("text", "text_long", message)
+    found = [label for label, pattern in PERSONAL_IN_TEXT.items() if pattern.search(text)]
+    if found:
+        message = f"teks memuat data pribadi ({', '.join(found)}); disegel bersama isi"
+        notes.add("text", "personal_data_in_text", message)
+    return text
+
+
+def date_of(
+    value: Any, key: str, notes: Notes, tz: ZoneInfo, *, reject: bool = True
+) -> RegisterDate | None:
+    try:
+        found = read_date(value, tz)
+    except DateError as error:
+        suffix = "" if reject else "; dianggap tidak diketahui"
+        notes.add(key, "date_unreadable", f"{error}{suffix}", rejected=reject)
+        return None
+    if found is not None and found.day_missing:
+        notes.add(key, "day_missing", "tanggal tanpa hari; dianggap tanggal 1")
+    return found
+
+
+def outcome_of(
+    status: str, closed: RegisterDate | None, notes: Notes, mapping: Mapping
+) -> tuple[str | None, datetime | None]:
+    """resolved / rejected / None (open), and when it closed (None: open or not known)."""
+    meaning = mapping.statuses.get(normalize(status)) if status else None
+    if status and meaning is None:
+        notes.add(
+            "status",
+            "status_unknown",
+            f"status '{status}' tidak dikenal; dinilai dari tanggal selesai",
+        )
+    if meaning == "open":
+        if closed is not None:
+            notes.add(
+                "closed_at", "closed_but_open", "status masih diproses; tanggal selesai diabaikan"
+            )
+        return None, None
+    if meaning in ("resolved", "rejected"):
+        if closed is None:
+            notes.add(
+                "closed_at",
+                "closed_date_missing",
+                "status selesai tanpa tanggal selesai; ketepatan waktu tidak dinilai",
+            )
+        return meaning, closed.at if closed else None
+    if closed is not None:
+        return "resolved", closed.at
+    notes.add(
+        "status",
+        "status_missing",
+        "status dan tanggal selesai kosong; diimpor sebagai kasus terbuka",
+    )
+    return None, None
+
+
+def kind_of(label: str, notes: Notes, mapping: Mapping) -> Kind:
+    if not label:
+        return Kind.COMPLAINT
+    found = mapping.kinds.get(normalize(label))
+    if found is None:
+        notes.add("kind", "kind_unknown", f"jenis '{label}' tidak dikenal; dianggap pengaduan")
+        return Kind.COMPLAINT
+    return Kind(found)
+
+
+def channel_of(label: str, notes: Notes, mapping: Mapping) -> tuple[Channel, str | None]:
+    if not label:
+        notes.add("channel", "channel_missing", "kanal kosong; dicatat sebagai register lama")
+        return Channel.IMPORT, None
+    found = mapping.channels.get(normalize(label))
+    if found is None:
+        message = (
+            f"kanal '{label}' tidak dikenal; dicatat sebagai register lama, label asli disimpan"
+        )
+        notes.add("channel", "channel_unknown", message)
+        return Channel.IMPORT, label
+    return Channel(found), label
+
+
+def category_of(label: str, notes: Notes, mapping: Mapping) -> tuple[str | None, str | None]:
+    if not label:
+        return None, None
+    found = mapping.categories.get(normalize(label))
+    if found is None:
+        message = f"kategori '{label}' tidak dikenal; tanpa kategori, label asli disimpan"
+        notes.add("category", "category_unknown", message)
+    return found, label
+
+
+def contact_of(value: Callable[[str], Any], notes: Notes) -> Contact | None:
+    fields = {
+        key: cell_text(value(key)) or None for key in ("name", "phone", "email", "nik", "address")
+    }
+    if fields["phone"] and not _possible_phone(fields["phone"]):
+        notes.add("phone", "phone_invalid", "nomor telepon tidak sah; disimpan apa adanya")
+    if fields["email"] and not _EMAIL.match(fields["email"]):
+        notes.add("email", "email_invalid", "alamat email tidak sah; disimpan apa adanya")
+    if fields["nik"] and not re.fullmatch(r"\d{16}", re.sub(r"[\s.]", "", fields["nik"])):
+        notes.add("nik", "nik_invalid", "NIK bukan 16 angka; disimpan apa adanya")
+    return Contact(**fields) if any(fields.values()) else None
+
+
+def _possible_phone(raw: str) -> bool:
+    try:
+        return phonenumbers.is_possible_number(phonenumbers.parse(raw, "ID"))
+    except phonenumbers.NumberParseException:
+        return False

@@ -1,0 +1,131 @@
+"""Dates as registers write them, mixed in one column: spreadsheet dates and serial numbers,
+ISO, day-first numbers (12/03/2022, 12-03-22, 12.03.2022), and Indonesian or English month
+and day names ("Sabtu, 12 Maret 2022 pukul 10.15 WIB").
+
+python-dateutil with a table of Indonesian names does the parsing: it is fast (a register of
+100,000 rows), day-first, and says which parts a text left out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from dateutil import parser
+
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+_SERIAL = re.compile(r"^\d{5}(\.\d+)?$")
+_CLOCK_DOTS = re.compile(r"(?<=\s)(\d{1,2})\.(\d{2})(?:\.(\d{2}))?\s*$")  # 10.15 -> 10:15
+_NOISE = re.compile(r"\b(wib|wita|wit|pukul|pkl|jam|tanggal|tgl)\b\.?", re.IGNORECASE)
+_DEFAULTS = (datetime(2001, 1, 1), datetime(2002, 2, 2))
+
+
+class _Indonesian(parser.parserinfo):
+    """Month and day names in Bahasa Indonesia (and English), day first."""
+
+    MONTHS: list[tuple[str, ...]] = [  # type: ignore[assignment]  # noqa: RUF012 - read by dateutil
+        ("Jan", "Januari", "January"),
+        ("Feb", "Februari", "Pebruari", "February"),
+        ("Mar", "Maret", "March"),
+        ("Apr", "April"),
+        ("Mei", "May"),
+        ("Jun", "Juni", "June"),
+        ("Jul", "Juli", "July"),
+        ("Agu", "Agt", "Ags", "Agust", "Agustus", "Aug", "August"),
+        ("Sep", "Sept", "September"),
+        ("Okt", "Oktober", "Oct", "October"),
+        ("Nov", "Nop", "Nopember", "November"),
+        ("Des", "Desember", "Dec", "December"),
+    ]
+    WEEKDAYS: list[tuple[str, ...]] = [  # type: ignore[assignment]  # noqa: RUF012
+        ("Sen", "Senin", "Mon", "Monday"),
+        ("Sel", "Selasa", "Tue", "Tuesday"),
+        ("Rab", "Rabu", "Wed", "Wednesday"),
+        ("Kam", "Kamis", "Thu", "Thursday"),
+        ("Jum", "Jumat", "Fri", "Friday"),
+        ("Sab", "Sabtu", "Sat", "Saturday"),
+        ("Min", "Minggu", "Ahad", "Sun", "Sunday"),
+    ]
+
+    def __init__(self, *, yearfirst: bool = False) -> None:
+        super().__init__(dayfirst=not yearfirst, yearfirst=yearfirst)
+
+
+_DAY_FIRST = parser.parser(_Indonesian())
+_YEAR_FIRST = parser.parser(_Indonesian(yearfirst=True))  # 2022-03-12 (dayfirst would swap)
+_STARTS_WITH_YEAR = re.compile(r"^\s*\d{4}\s*[-/.]")
+
+
+class DateError(ValueError):
+    """A value that is no date (the message says why, in Bahasa Indonesia)."""
+
+
+@dataclass(frozen=True)
+class RegisterDate:
+    """A date read from a cell; `has_time` when the register gave the time of day too."""
+
+    at: datetime  # aware, in the office's time zone
+    has_time: bool
+    day_missing: bool = False  # "Maret 2022": taken as the first of the month
+
+
+def read_date(value: object, tz: ZoneInfo) -> RegisterDate | None:
+    """The date in a cell (None when empty); DateError when it cannot be one."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, datetime):
+        return RegisterDate(value.replace(tzinfo=tz) if value.tzinfo is None else value, True)
+    if isinstance(value, date):
+        return RegisterDate(datetime.combine(value, time.min, tz), False)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _serial(float(value), tz)
+    text = str(value).strip()
+    if _SERIAL.match(text):
+        return _serial(float(text), tz)
+    return _parsed(text, tz)
+
+
+def _serial(number: float, tz: ZoneInfo) -> RegisterDate:
+    """A spreadsheet's day number (days since 1899-12-30), as a CSV export writes dates."""
+    if not 20_000 <= number <= 80_000:  # 1954 to 2119
+        raise DateError(f"angka {number:g} bukan tanggal")
+    moment = _EXCEL_EPOCH + timedelta(days=number)
+    return RegisterDate(moment.replace(tzinfo=tz), number != int(number))
+
+
+def _parsed(text: str, tz: ZoneInfo) -> RegisterDate:
+    found = _text_date(text)
+    if found is None:
+        raise DateError(f"tanggal tidak dapat dibaca: '{_short(text)}'")
+    moment, has_time, day_missing = found
+    return RegisterDate(moment.replace(tzinfo=tz), has_time, day_missing)
+
+
+@lru_cache(maxsize=65_536)
+def _text_date(text: str) -> tuple[datetime, bool, bool] | None:
+    """Parse twice with different defaults: what differs was not in the text."""
+    cleaned = _CLOCK_DOTS.sub(_colon_clock, _NOISE.sub(" ", text.replace(",", " ")))
+    reader = _YEAR_FIRST if _STARTS_WITH_YEAR.match(cleaned) else _DAY_FIRST
+    try:
+        first, second = (reader.parse(cleaned, default=d, ignoretz=True) for d in _DEFAULTS)
+    except (ValueError, OverflowError, parser.ParserError):
+        return None
+    if first.year != second.year or first.month != second.month:
+        return None  # no year or no month: not a date a register can mean
+    has_time = first.time() != time.min or second.time() != time.min
+    if first.day != second.day:
+        return first.replace(day=1), has_time, True
+    return first, has_time, False
+
+
+def _colon_clock(match: re.Match[str]) -> str:
+    """10.15 is a time when it follows a date with a space: dateutil wants 10:15."""
+    seconds = f":{match.group(3)}" if match.group(3) else ""
+    return f"{match.group(1)}:{match.group(2)}{seconds}"
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,0 +1,194 @@
+"""The import: a register file's rows into intake's event store, a batch per group commit.
+
+One pass reads, checks and commits: every row is checked (and reported) whether or not it is
+stored; the dry run stops before the store. A row's submission id is deterministic, so a
+re-import, an overlapping file or a rerun after a crash stores nothing twice: rows already
+stored are skipped by one index query per batch, and Writer.commit answers any other repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from tqdm import tqdm
+
+from services.intake.pseudonyms import Pseudonyms
+from services.intake.records import Rows
+from services.intake.register.cells import Issue, cell_text
+from services.intake.register.labels import Mapping
+from services.intake.register.reading import Sheet, find_layout, read_sheet
+from services.intake.register.report import Report
+from services.intake.register.rows import RegisterRow, RowReader
+from services.intake.store import SCHEMA, Pending, Submissions, Writer, open_submissions
+from services.intake.submission import History, Received, Submission
+from shared.db import ensure_schema, setup_lock
+from shared.sealing import SealingKey
+from shared.settings import Settings
+
+BATCH = 500
+
+
+def run(
+    settings: Settings,
+    path: Path,
+    mapping: Mapping,
+    *,
+    sheet: str | None = None,
+    dry_run: bool = False,
+    batch: int = BATCH,
+    progress: bool = False,
+) -> Report:
+    """Check every row of the file and, unless a dry run, store the fit ones once each."""
+    data = read_sheet(path, sheet)
+    layout = find_layout(data, mapping)
+    report = Report(path.name, dry_run, layout.header_row, unmapped=layout.unmapped)
+    report.columns = {key: layout.headers[index] for key, index in layout.fields.items()}
+    tz, now = ZoneInfo(settings.timezone), datetime.now(UTC)
+    reader = RowReader(layout, mapping, settings.agency, tz, now)
+    rows = scan(data, reader, report, progress=progress)
+    if dry_run:
+        for _ in rows:
+            pass
+        return report
+    store = Store.open(settings)
+    try:
+        for chunk in batched(rows, batch):
+            store.save(chunk, report)
+    finally:
+        store.close()
+    return report
+
+
+def scan(
+    sheet: Sheet, reader: RowReader, report: Report, *, progress: bool
+) -> Iterator[RegisterRow]:
+    """The rows fit to import, each identity once; everything else goes into the report."""
+    seen: dict[str, tuple[int, str]] = {}
+    contents: dict[str, int] = {}
+    records = [record for record in sheet.records if record[0] > reader.layout.header_row]
+    for number, cells in tqdm(records, unit=" baris", desc="impor", disable=not progress):
+        if not any(cell_text(cell) for cell in cells):
+            report.blank += 1
+            continue
+        report.rows += 1
+        row, issues = reader.read(number, cells)
+        if row is None:
+            report.rejected += 1
+            report.issues.extend(issues)
+            continue
+        if row.identity in seen:
+            _repeat(row, *seen[row.identity], report)
+            continue
+        seen[row.identity] = (row.row, row.fingerprint)
+        first = contents.setdefault(row.content, row.row)
+        if first != row.row:
+            message = f"isi, tanggal dan pelapor sama dengan baris {first} (nomor berbeda); diimpor"
+            issues.append(Issue(row.row, "", "possible_duplicate", message, rejected=False))
+        report.issues.extend(issues)
+        report.valid += 1
+        yield row
+
+
+def _repeat(row: RegisterRow, first: int, fingerprint: str, report: Report) -> None:
+    if fingerprint == row.fingerprint:
+        report.duplicates += 1
+        message = f"sama persis dengan baris {first}; dilewati"
+        report.issues.append(Issue(row.row, "", "duplicate", message, rejected=False))
+        return
+    report.rejected += 1
+    same = "nomor register (dan tahun)" if row.register_ref else "isi, tanggal dan pelapor"
+    message = f"{same} sama dengan baris {first}, tetapi kolom lain berbeda; baris {first} dipakai"
+    report.issues.append(Issue(row.row, "", "conflict", message, rejected=True))
+
+
+def batched(rows: Iterable[RegisterRow], size: int) -> Iterator[list[RegisterRow]]:
+    """Consecutive lists of `size` rows (the last one shorter)."""
+    chunk: list[RegisterRow] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+@dataclass
+class Store:
+    """Intake's event store, as the import writes to it."""
+
+    submissions: Submissions
+    writer: Writer
+    pseudonyms: Pseudonyms
+    agency: str
+
+    @classmethod
+    def open(cls, settings: Settings) -> Store:
+        """Create intake's schema and tables if need be (as the service does on start)."""
+        submissions, pseudonyms = asyncio.run(_prepare(settings))
+        return cls(submissions, Writer(submissions), pseudonyms, settings.agency)
+
+    def close(self) -> None:
+        """Release the connections."""
+        self.submissions.close()
+
+    def save(self, rows: list[RegisterRow], report: Report) -> None:
+        """Commit the rows not stored yet, in one transaction."""
+        stored = self.submissions.find_many([row.case_id for row in rows])
+        fresh = [row for row in rows if row.case_id not in stored]
+        for row in rows:
+            found = stored.get(row.case_id)
+            if found is not None:
+                report.already += 1
+                if found.fingerprint != row.fingerprint:
+                    message = "sudah diimpor sebelumnya dengan isi lain; perubahan tidak diterapkan"
+                    report.issues.append(Issue(row.row, "", "changed_since_import", message, False))
+        if not fresh:
+            return
+        outcomes = self.writer.commit([self.pending(row) for row in fresh])
+        replayed = sum(outcome.replayed for outcome in outcomes)
+        report.imported += len(outcomes) - replayed
+        report.already += replayed
+
+    def pending(self, row: RegisterRow) -> Pending:
+        """The row sealed under a personal key of its own, like any submission."""
+        key = SealingKey.new()
+        contact = vars(row.contact) if row.contact else None
+        sealed = key.seal(
+            {"text": row.text, "contact": contact, "attachments": [], "register": row.extra}
+        )
+        history = History(
+            row.source_channel, row.source_category, row.register_ref, row.outcome, row.closed_at
+        )
+
+        def build(code: str) -> Submission:
+            received = Received(
+                kind=row.kind.value,
+                channel=row.channel.value,
+                channel_message_id=row.identity,
+                tracking_code=code,
+                agency=self.agency,
+                received_at=row.received_at,
+                category=row.category,
+                anonymous=False,
+                confidential=False,
+                personal_ref=key.ref,
+                sealed=sealed,
+            )
+            return Submission.import_(id=row.case_id, received=received, history=history)
+
+        identities = [(digest, row.case_id) for digest in self.pseudonyms.of_contact(row.contact)]
+        return Pending(row.case_id, build, key, row.fingerprint, Rows(identities=identities))
+
+
+async def _prepare(settings: Settings) -> tuple[Submissions, Pseudonyms]:
+    async with setup_lock(settings, SCHEMA):
+        await ensure_schema(settings, SCHEMA)
+        submissions = await asyncio.to_thread(open_submissions, settings)
+        pseudonyms = await Pseudonyms.load(settings)
+    return submissions, pseudonyms

@@ -1,0 +1,156 @@
+"""One register row read: a row to import (with warnings), or a rejection saying why."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from services.intake.draft import Contact
+from services.intake.register.cells import (
+    Issue,
+    Notes,
+    category_of,
+    cell_text,
+    channel_of,
+    contact_of,
+    date_of,
+    kind_of,
+    outcome_of,
+    text_of,
+)
+from services.intake.register.dates import RegisterDate
+from services.intake.register.labels import Mapping, normalize
+from services.intake.register.reading import Layout
+from services.intake.submission import submission_id
+from shared.channels import Channel
+from shared.sop import Kind
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC"))
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    """A row fit to import. `identity` makes its submission id: the same row is the same case."""
+
+    row: int
+    identity: str
+    fingerprint: str  # of the whole row: tells a changed row from a repeat
+    content: str  # of kind, date, text and person: the same complaint under another number
+    register_ref: str | None
+    kind: Kind
+    channel: Channel
+    source_channel: str | None
+    category: str | None
+    source_category: str | None
+    received_at: datetime
+    outcome: str | None
+    closed_at: datetime | None
+    text: str
+    contact: Contact | None
+    extra: dict[str, str]  # the register's other columns, sealed with the text
+    case_id: UUID = field(init=False)  # deterministic, like a channel's message id
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "case_id", submission_id(Channel.IMPORT, self.identity))
+
+
+@dataclass(frozen=True)
+class RowReader:
+    """Reads rows of one file's layout."""
+
+    layout: Layout
+    mapping: Mapping
+    agency: str
+    tz: ZoneInfo
+    now: datetime
+
+    def read(self, row: int, cells: tuple[Any, ...]) -> tuple[RegisterRow | None, list[Issue]]:
+        """The row to import (None if rejected) and every issue found."""
+        notes = Notes(row, self.layout)
+        value = partial(_cell, cells, self.layout.fields)
+        text = text_of(value("text"), notes)
+        received = self._received(value("received_at"), notes)
+        closed = self._closed(value("closed_at"), received, notes)
+        if notes.rejected or received is None:
+            return None, notes.issues
+        outcome, closed_at = outcome_of(cell_text(value("status")), closed, notes, self.mapping)
+        kind = kind_of(cell_text(value("kind")), notes, self.mapping)
+        channel, source_channel = channel_of(cell_text(value("channel")), notes, self.mapping)
+        category, source_category = category_of(cell_text(value("category")), notes, self.mapping)
+        contact = contact_of(value, notes)
+        person = vars(contact).values() if contact else ()
+        content = _digest(kind, received.at.date().isoformat(), *map(normalize, (text, *person)))
+        ref = cell_text(value("register_ref")) or None
+        found = RegisterRow(
+            row=row,
+            identity=self._identity(ref, received, content),
+            fingerprint=_digest(*(cell_text(cell) for cell in cells)),
+            content=content,
+            register_ref=ref,
+            kind=kind,
+            channel=channel,
+            source_channel=source_channel,
+            category=category,
+            source_category=source_category,
+            received_at=received.at,
+            outcome=outcome,
+            closed_at=closed_at,
+            text=text,
+            contact=contact,
+            extra=self._extra(cells),
+        )
+        return found, notes.issues
+
+    def _received(self, value: Any, notes: Notes) -> RegisterDate | None:
+        found = date_of(value, "received_at", notes, self.tz)
+        if found is None:
+            if not cell_text(value):  # (an unreadable one was noted already)
+                notes.add("received_at", "date_missing", "tanggal pengaduan kosong", rejected=True)
+            return None
+        if found.at > self.now + timedelta(days=1):
+            notes.add("received_at", "date_future", "tanggal di masa depan", rejected=True)
+        elif found.at < EARLIEST:
+            notes.add("received_at", "date_too_old", "tanggal sebelum tahun 2000", rejected=True)
+        else:
+            return found
+        return None
+
+    def _closed(
+        self, value: Any, received: RegisterDate | None, notes: Notes
+    ) -> RegisterDate | None:
+        closed = date_of(value, "closed_at", notes, self.tz, reject=False)
+        if closed is None or received is None:
+            return closed
+        if closed.at.date() < received.at.date():
+            message = "tanggal selesai lebih awal dari tanggal pengaduan"
+            notes.add("closed_at", "closed_before_received", message, rejected=True)
+        return RegisterDate(max(closed.at, received.at), closed.has_time)
+
+    def _identity(self, ref: str | None, received: RegisterDate, content: str) -> str:
+        """The register's number within the row's year; else its kind, date, text, person."""
+        if ref:
+            return f"{self.agency}:no:{received.at.year}:{normalize(ref) or ref}"
+        return f"{self.agency}:isi:{content[:40]}"
+
+    def _extra(self, cells: tuple[Any, ...]) -> dict[str, str]:
+        mapped = {self.layout.fields[key] for key in self.layout.fields if key != "agency"}
+        mapped.discard(self.layout.fields.get("status", -1))
+        return {
+            header: cell_text(cells[index])
+            for index, header in enumerate(self.layout.headers)
+            if index < len(cells) and index not in mapped and cell_text(cells[index])
+        }
+
+
+def _cell(cells: tuple[Any, ...], fields: dict[str, int], key: str) -> Any:
+    index = fields.get(key)
+    return cells[index] if index is not None and index < len(cells) else None
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()

@@ -1,0 +1,205 @@
+"""Acceptance of the register import: a messy register's dry run names exactly the wrong rows,
+the import brings in every valid row once and the rekap counts them by their real months;
+importing again (or an overlapping file) adds nothing twice; a killed import completes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from services.reporting.rebuild import rebuild
+from shared.settings import Settings
+from tests.e2e.test_reporting import tables
+from tests.infrastructure import environment
+from tests.intake.registers import Register, clean, combined, messy
+from tests.polling import eventually
+from tests.system import running, with_free_ports
+
+ROOT = Path(__file__).resolve().parents[2]
+GROUPS = "year,month,kind,channel,status"
+
+
+async def start_import(settings: Settings, *args: object) -> asyncio.subprocess.Process:
+    """`python -m services.intake import ...` as the office runs it."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "services.intake",
+        "import",
+        *map(str, args),
+        "--no-progress",
+        cwd=ROOT,
+        env=os.environ | environment(settings),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def run_import(settings: Settings, path: Path, *args: object) -> dict[str, Any]:
+    """Run an import to its end; its JSON report (with the exit code and the printed lines)."""
+    report = path.with_suffix(f".{len(list(path.parent.iterdir()))}.json")
+    process = await start_import(settings, path, "--report", report, *args)
+    out, err = await asyncio.wait_for(process.communicate(), timeout=300)
+    assert process.returncode in (0, 1), err.decode()
+    result: dict[str, Any] = json.loads(report.read_text())
+    return result | {"exit": process.returncode, "lines": out.decode().splitlines()}
+
+
+async def fetch(settings: Settings, sql: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(settings.postgres_dsn())
+    try:
+        return await conn.fetch(sql)
+    finally:
+        await conn.close()
+
+
+async def stored(settings: Settings) -> tuple[int, int]:
+    """Submission events stored, and distinct submissions among them (0, 0 before any)."""
+    try:
+        rows = await fetch(
+            settings,
+            "SELECT count(*) AS events, count(DISTINCT originator_id) AS cases "
+            "FROM intake.submissions_events",
+        )
+    except asyncpg.UndefinedTableError:
+        return 0, 0
+    return int(rows[0]["events"]), int(rows[0]["cases"])
+
+
+def codes_by_row(report: dict[str, Any]) -> dict[int, set[str]]:
+    found: dict[int, set[str]] = {}
+    for issue in report["issues"]:
+        found.setdefault(issue["row"], set()).add(issue["code"])
+    return found
+
+
+async def rekap_counts(http: httpx.AsyncClient) -> Counter[tuple[Any, ...]]:
+    answer = await http.get("/reporting/v1/rekap", params={"group_by": GROUPS})
+    rows = answer.json()["rows"]
+    return Counter({tuple(row[dim] for dim in GROUPS.split(",")): row["count"] for row in rows})
+
+
+async def test_a_messy_register_is_checked_then_imported_into_the_rekap_by_real_months(
+    settings: Settings, tmp_path: Path
+) -> None:
+    settings = with_free_ports(settings)
+    register = messy(3000)
+    path = register.write_xlsx(tmp_path / "register.xlsx")
+    expected_codes = {planned.row: planned.codes for planned in register.rows if planned.codes}
+
+    dry = await run_import(settings, path, "--dry-run")
+    assert dry["exit"] == 1
+    assert codes_by_row(dry) == expected_codes
+    rejected = {issue["row"] for issue in dry["issues"] if issue["rejected"]}
+    assert rejected == {planned.row for planned in register.expected("reject")}
+    assert await stored(settings) == (0, 0)
+
+    async with running(settings, tmp_path) as system:
+        done = await run_import(settings, path)
+        valid = len(register.expected("import"))
+        assert (done["imported"], done["already"], done["valid"]) == (valid, 0, valid)
+        assert codes_by_row(done) == expected_codes
+        assert await stored(settings) == (valid, valid)
+        async with httpx.AsyncClient(base_url=system.url("reporting"), timeout=30) as http:
+            expected = register.rekap()
+
+            async def counted() -> bool:
+                return await rekap_counts(http) == expected
+
+            assert await eventually(counted, within=240, interval=1), await rekap_counts(http)
+            await assert_years_table(http, register)
+
+
+async def assert_years_table(http: httpx.AsyncClient, register: Register) -> None:
+    """The office's multi-year table: each case in the month the register received it."""
+    table = (await http.get("/reporting/v1/rekap/years?from=2021&to=2023")).json()
+    by_month: Counter[tuple[int, int]] = Counter()
+    for (year, month, *_), count in register.rekap().items():
+        by_month[(year, month)] += count
+    for row in table["rows"]:
+        for year, counted in row["counts"].items():
+            assert counted == by_month[(int(year), row["month"])], (year, row["month"])
+    assert table["total"] == len(register.expected("import"))
+
+
+async def test_importing_again_or_an_overlapping_register_adds_nothing_twice(
+    settings: Settings, tmp_path: Path
+) -> None:
+    first = clean(600, seed=3)
+    path = first.write_csv(tmp_path / "2021-2022.csv")
+    once = await run_import(settings, path)
+    assert once["imported"] == 600
+    before = await stored(settings)
+
+    again = await run_import(settings, path)
+    assert (again["imported"], again["already"]) == (0, 600)
+    assert codes_by_row(again) == codes_by_row(once)  # the same warnings, nothing more
+    assert await stored(settings) == before
+
+    changed = clean(600, seed=3).rows[300:]
+    changed[0].cells[12] = "Ditolak"  # the office corrected a row since
+    overlap = combined(changed, clean(200, seed=4, first=601).rows)
+    later = await run_import(settings, overlap.write_csv(tmp_path / "2022-2023.csv"))
+    assert (later["imported"], later["already"]) == (200, 300)
+    noticed = [issue["row"] for issue in later["issues"] if issue["code"] == "changed_since_import"]
+    assert noticed == [4]
+    assert await stored(settings) == (before[0] + 200, before[1] + 200)
+
+
+async def test_an_import_killed_half_way_completes_on_rerun_without_duplicates(
+    settings: Settings, tmp_path: Path
+) -> None:
+    total = 12_000
+    path = clean(total, seed=11).write_csv(tmp_path / "register.csv")
+    process = await start_import(settings, path, "--batch", 100)
+
+    async def some_committed() -> bool:
+        return (await stored(settings))[0] >= 100
+
+    await eventually(some_committed, within=120, interval=0.01)
+    process.kill()
+    await process.wait()
+    partial, _ = await stored(settings)
+    assert 0 < partial < total
+
+    rerun = await run_import(settings, path)
+    assert (rerun["imported"], rerun["already"], rerun["exit"]) == (total - partial, partial, 0)
+    assert await stored(settings) == (total, total)
+    index = await fetch(settings, "SELECT count(*) AS n FROM intake.submission_index")
+    keys = await fetch(settings, "SELECT count(*) AS n FROM intake.personal_keys")
+    assert (index[0]["n"], keys[0]["n"]) == (total, total)
+
+
+async def test_rebuilding_the_read_model_gives_the_live_one_with_imported_cases(
+    settings: Settings, tmp_path: Path
+) -> None:
+    settings = with_free_ports(settings).model_copy(update={"clock_scan_seconds": 0.5})
+    register = messy(400, seed=9)
+    async with running(settings, tmp_path) as system:
+        await run_import(settings, register.write_xlsx(tmp_path / "register.xlsx"))
+        async with httpx.AsyncClient(base_url=system.url("reporting"), timeout=30) as http:
+            expected = register.rekap()
+
+            async def counted() -> bool:
+                return await rekap_counts(http) == expected
+
+            assert await eventually(counted, within=120, interval=0.5)
+
+        async def quiet() -> bool:  # the clock's alarms for the open cases have landed too
+            before = await tables(settings, "reporting")
+            await asyncio.sleep(2)
+            return before == await tables(settings, "reporting")
+
+        await eventually(quiet, within=60)
+        live = await tables(settings, "reporting")
+        report = await rebuild(settings, swap_in=False)
+        assert report.cases == len(register.expected("import"))
+        assert await tables(settings, report.schema) == live

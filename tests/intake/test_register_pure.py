@@ -1,0 +1,115 @@
+"""The register import's file side, without a database: dates, headers, encodings, mapping."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from services.intake.register.dates import DateError, read_date
+from services.intake.register.importer import run
+from services.intake.register.labels import MappingError, load_mapping
+from services.intake.register.reading import UnreadableRegister
+from shared.settings import Settings
+from tests.intake.registers import clean, messy
+
+WIB = ZoneInfo("Asia/Jakarta")
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "12/03/2022",
+        "12-03-22",
+        "12.03.2022",
+        "2022-03-12",
+        "12 Maret 2022",
+        "Sabtu, 12 Maret 2022",
+        "12 Mar 2022",
+        44632,
+        "44632",
+        datetime(2022, 3, 12),
+    ],
+)
+def test_one_day_written_every_way_is_that_day_in_office_time(written: object) -> None:
+    found = read_date(written, WIB)
+    assert found is not None
+    assert found.at.date().isoformat() == "2022-03-12"
+    assert found.at.tzinfo == WIB
+
+
+def test_a_time_of_day_is_kept_and_a_missing_day_is_said() -> None:
+    found = read_date("Jumat, 4 Februari 2022 pukul 14.05 WIB", WIB)
+    assert found is not None
+    assert (found.at, found.has_time) == (datetime(2022, 2, 4, 14, 5, tzinfo=WIB), True)
+    month_only = read_date("Agustus 2021", WIB)
+    assert month_only is not None
+    assert month_only.day_missing
+    assert read_date("  ", WIB) is None
+
+
+@pytest.mark.parametrize("written", ["31/02/2022", "kemarin", "2022", "-", 7])
+def test_what_is_no_date_says_so(written: object) -> None:
+    with pytest.raises(DateError):
+        read_date(written, WIB)
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "encoding"),
+    [(";", "utf-8-sig"), (",", "utf-8"), (";", "cp1252"), ("\t", "utf-8")],
+)
+def test_a_csv_export_reads_whatever_its_separator_and_encoding(
+    tmp_path: Path, delimiter: str, encoding: str
+) -> None:
+    register = messy(300, seed=5, cells=False)
+    path = register.write_csv(tmp_path / "r.csv", delimiter=delimiter, encoding=encoding)
+    report = run(Settings(), path, load_mapping(None, []), dry_run=True)
+    assert report.header_row == 3
+    assert report.rejected_rows() == sorted(p.row for p in register.expected("reject"))
+    assert report.valid == len(register.expected("import"))
+
+
+def test_windows_1252_text_keeps_its_accents(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    text = "No;Tanggal;Uraian\n1;01/02/2022;Pelayanan café di lobi — mohon diperbaiki\n"
+    path.write_bytes(text.encode("cp1252"))
+    report = run(Settings(), path, load_mapping(None, []), dry_run=True)
+    assert (report.valid, report.rejected) == (1, 0)
+
+
+def test_headers_of_another_name_are_mapped_by_option_or_file(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("Nomor Urut;Tgl Lapor;Apa yang dikeluhkan;Lewat\n1;01/02/2022;Izin lama;Fax\n")
+    with pytest.raises(UnreadableRegister, match="tidak ditemukan"):
+        run(Settings(), path, load_mapping(None, []), dry_run=True)
+    mapping_file = tmp_path / "peta.toml"
+    mapping_file.write_text('[columns]\nkanal = "Lewat"\n\n[channels]\n"Fax" = "letter"\n')
+    options = ["tanggal=Tgl Lapor", "isi=Apa yang dikeluhkan"]
+    report = run(Settings(), path, load_mapping(mapping_file, options), dry_run=True)
+    assert report.valid == 1
+    assert [issue.code for issue in report.issues] == ["status_missing"]  # no such columns
+    assert report.columns == {
+        "received_at": "Tgl Lapor",
+        "text": "Apa yang dikeluhkan",
+        "channel": "Lewat",
+    }
+    assert report.unmapped == ("Nomor Urut",)
+
+
+def test_a_mapping_to_an_unknown_id_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(MappingError):
+        load_mapping(None, ["warna=Kolom"])
+    wrong = tmp_path / "peta.json"
+    wrong.write_text('{"channels": {"Fax": "faksimili"}}')
+    with pytest.raises(MappingError):
+        load_mapping(wrong, [])
+
+
+def test_the_report_says_each_row_and_sums_up(tmp_path: Path) -> None:
+    path = clean(3).write_csv(tmp_path / "r.csv")
+    report = run(Settings(), path, load_mapping(None, []), dry_run=True)
+    lines = report.lines()
+    assert lines[0].startswith("Berkas r.csv: judul kolom di baris 3")
+    assert lines[-1].startswith("Uji coba (tidak ada yang disimpan): 3 baris dibaca, 3 layak")
