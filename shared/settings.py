@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     instagram_account_id: str = ""
     imap_host: str = ""  # empty: no mailbox is polled
     imap_port: int = 993
+    # One IMAP call may block this long; the poller's thread cannot be cancelled before it ends.
+    imap_timeout_seconds: float = 10.0
     imap_tls: bool = True
     imap_user: str = ""
     imap_password: SecretStr = SecretStr("")

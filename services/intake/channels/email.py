@@ -72,7 +72,10 @@ class Mailbox:
     def _connect(self) -> IMAPClient:
         settings = self.inbox.settings
         client = IMAPClient(
-            settings.imap_host, port=settings.imap_port, ssl=settings.imap_tls, timeout=30
+            settings.imap_host,
+            port=settings.imap_port,
+            ssl=settings.imap_tls,
+            timeout=settings.imap_timeout_seconds,
         )
         client.login(settings.imap_user, settings.imap_password.get_secret_value())
         client.select_folder(settings.imap_mailbox)
