@@ -183,9 +183,24 @@ async def background(*jobs: Coroutine[Any, Any, None]) -> AsyncIterator[list[asy
     try:
         yield tasks
     finally:
-        for task in tasks:
+        await _cancel_all(tasks)
+
+
+async def _cancel_all(tasks: list[asyncio.Task[None]], grace: float = 2.0) -> None:
+    """Cancel the tasks and wait for them; cancel again any that lived on past `grace`.
+
+    On Python 3.11, `asyncio.wait_for` (used inside asyncpg, aiormq and redis) drops a
+    cancellation that arrives just as the awaited operation completes; a consumer loop would
+    then carry on, and a shutdown would hang. A second cancellation ends it.
+    """
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        _, pending = await asyncio.wait(pending, timeout=grace)
+        for task in pending:
+            log.warning("background task %s survived cancellation; cancelling again", task)
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def database_check(pool: Pool) -> ReadinessCheck:

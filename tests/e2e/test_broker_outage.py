@@ -73,11 +73,18 @@ async def test_broker_outage_loses_nothing_and_duplicates_nothing(
 
         conn = await asyncpg.connect(settings.postgres_dsn())
         try:
+
+            async def cases_opened() -> int:
+                # Reporting counts intake's events; workflow opens its cases from the same
+                # events on its own queue, possibly a moment later.
+                opened: int = await conn.fetchval("SELECT count(*) FROM workflow.cases_events")
+                return opened if opened >= 30 else 0
+
+            cases = await eventually(cases_opened, within=30)
             unpublished = await conn.fetchval(
                 "SELECT max(notification_id) - (SELECT position FROM intake.relay_position) "
                 "FROM intake.submissions_events"
             )
-            cases = await conn.fetchval("SELECT count(*) FROM workflow.cases_events")
             summary = await conn.fetch("SELECT tracking_code FROM reporting.case_summary")
         finally:
             await conn.close()
