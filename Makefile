@@ -26,8 +26,11 @@ format: install
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
+# Tests run in two worker processes (pytest-xdist): each test has its own database, vhost
+# and key prefix, so they never collide. TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= 2
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 up: install
 	$(PY) -m deploy.local

@@ -70,8 +70,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 
 # Schema-valid requests can still be refused on meaning (an Idempotency-Key reused for other
 # content, identity on an anonymous form): 4xx there is right. Every other check stays on.
+# 30 examples per operation and mode keep the suite quick; ADUAN_FUZZ_EXAMPLES=500 digs deeper.
 FUZZ = hypothesis_settings(
-    max_examples=60,
+    max_examples=int(os.environ.get("ADUAN_FUZZ_EXAMPLES", "30")),
     deadline=None,
     suppress_health_check=list(HealthCheck),
     database=None,
