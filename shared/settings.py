@@ -46,13 +46,26 @@ class Settings(BaseSettings):
     workflow_url: str = ""
     reporting_url: str = ""
     public_url: str = "http://127.0.0.1:8000"
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto a service believes (the gateway, the
+    # proxy): comma-separated addresses or networks. A client's own header is never believed.
+    trusted_proxies: str = "127.0.0.1"
+    # What the services present to each other's /internal routes; empty: one is made once and
+    # kept in the database, which every service of a deployment shares.
+    internal_token: SecretStr = SecretStr("")
+    # A store write (a submission's commit, an attachment) that takes longer fails with 503,
+    # and the service reports itself not ready until its writer is healthy again.
+    write_deadline_seconds: float = 5.0
 
     auth_issuer: str = "aduan"
     auth_audience: str = "aduan"
     auth_jwks_url: str = ""  # empty: the built-in issuer of the workflow service
     auth_public_keys: str = ""  # PEM public key(s) or a JWKS document, instead of a URL
     auth_signing_key: SecretStr = SecretStr("")  # PEM; empty: workflow keeps its own in its DB
-    auth_token_minutes: int = 600
+    auth_token_minutes: int = 60  # the life of a token the built-in issuer signs
+    auth_max_token_minutes: int = 720  # a token living longer (exp - iat) is refused
+    auth_jwks_refresh_seconds: float = 60.0  # an unknown kid fetches the JWKS at most this often
+    auth_max_failures: int = 5  # wrong passwords in a row before an account is locked
+    auth_lockout_minutes: int = 15
     # The login page of local runs: a name and a role, no password, on the built-in issuer.
     # `make up` turns it on; a real office signs officers in through its identity provider.
     auth_demo_login: bool = False
