@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 
+from services.reporting.app import TRANSIENT
 from services.reporting.operations import LiveStream
 from shared.events import Envelope, PersonalDataErased, seal
 from shared.events import workflow as wf
 from shared.settings import Settings
 from shared.sop import Role
+from tests.infrastructure import free_port
 from tests.samples import case_opened, complaint_received, workflow_event
 
 NOW = datetime.now(UTC)
@@ -89,3 +91,13 @@ async def test_forgetting_a_case_the_stream_never_held_changes_nothing(live: Liv
     before = await entries(live)
     await live.forget({str(answered("")[0].subject)})
     assert await entries(live) == before
+
+
+async def test_an_erasure_waits_for_redis_instead_of_passing_it_by(settings: Settings) -> None:
+    away = LiveStream(settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}"}))
+    try:
+        await away.append(answered(SECRET))  # best effort: the stream may miss events
+        with pytest.raises(TRANSIENT):  # the consumer retries the batch in place
+            await away.forget({str(answered("")[0].subject)})
+    finally:
+        await away.close()
