@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import json
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -101,3 +103,18 @@ async def test_an_erasure_waits_for_redis_instead_of_passing_it_by(settings: Set
             await away.forget({str(answered("")[0].subject)})
     finally:
         await away.close()
+
+
+async def test_a_follower_sees_the_later_events_once_across_a_rewrite(live: LiveStream) -> None:
+    erased, other, later = answered(SECRET), answered("Sudah."), answered("Juga sudah.")
+    await live.append([*erased, *other])
+    following = cast(AsyncGenerator[dict[str, str]], live.follow("0-0", set(), None))
+    seen = [await anext(following) for _ in range(6)]  # the follower waits at the newest entry
+    waiting = asyncio.ensure_future(anext(following))
+    await live.forget({str(erased[0].subject)})
+    await live.append([*later, erasure(erased)])
+    async with asyncio.timeout(10):
+        seen += [await waiting, *[await anext(following) for _ in range(3)]]
+    await following.aclose()
+    ids = [json.loads(event["data"])["id"] for event in seen]
+    assert ids == [e.id for e in [*erased, *other, *later, erasure(erased)]]
