@@ -10,12 +10,14 @@ from importlib import resources
 
 import asyncpg
 from fastapi import FastAPI
+from redis import exceptions as redis_errors
 
 from services.reporting import api, dashboard, officer_api, operations, recap_api, vocabulary
 from services.reporting.operations import LiveStream, run_gauges
 from services.reporting.read_model import SWAP_LOCK, ReadModel
 from services.reporting.recaps import SCHEMA as STORE_SCHEMA
 from services.reporting.recaps import WIRE, open_recaps, run_schedule
+from services.reporting.stream_erasure import erased_cases
 from shared import feed
 from shared.auth import TokenVerifier
 from shared.db import Pool, create_pool, ensure_schema, setup_lock
@@ -35,6 +37,9 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
     asyncpg.exceptions.OperatorInterventionError,
+    redis_errors.ConnectionError,  # an erasure waits for Redis: it must reach the live stream
+    redis_errors.TimeoutError,
+    redis_errors.WatchError,
 )
 
 
@@ -46,13 +51,15 @@ async def create_tables(pool: Pool) -> None:
 
 
 def consumer(pool: Pool, model: ReadModel, live: LiveStream) -> Consumer:
-    """Reporting's consumer: each batch in one transaction, then onto the live stream."""
+    """Reporting's consumer: each batch in one transaction, then onto the live stream; an
+    erasure in the batch first takes the case's events off the stream, inside the transaction."""
 
     async def handle(envelopes: Sequence[Envelope]) -> None:
         applied: list[Envelope] = []
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext($1))", SWAP_LOCK)
             applied = await model.apply_batch(conn, envelopes)
+            await live.forget(erased_cases(applied))  # before the commit: a failure retries
         await live.append(applied)
 
     return Consumer(service="reporting", handle=handle, transient=TRANSIENT)

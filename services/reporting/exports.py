@@ -1,13 +1,20 @@
-"""Tables as files: CSV and XLSX for any rekap query, the multi-year table, case lists."""
+"""Tables as files: CSV and XLSX for any rekap query, the multi-year table, case lists.
+
+Every file the system writes goes through `to_csv` or `to_xlsx`, and every cell through
+`csv_value` or `write_cell`: text someone typed (an answer, a register's label) can never become a
+formula in a spreadsheet program (OWASP "CSV injection"). Numbers and dates stay what they are.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -15,13 +22,31 @@ from openpyxl.utils import get_column_letter
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A text cell starting with one of these is read as a formula (OWASP's list)."""
+_INERT = re.compile(r"-|[-+]?\d+(?:[.,]\d+)?")  # a lone dash or a plain number: never a formula
+
+
+def formula_like(text: str) -> bool:
+    """Whether a spreadsheet program could read this text as a formula."""
+    return text.startswith(FORMULA_STARTS) and _INERT.fullmatch(text) is None
+
+
+def csv_value(value: Any) -> Any:
+    """A value as a CSV cell: None empty, formula-like text behind a single quote."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and formula_like(value):
+        return "'" + value
+    return value
+
 
 def to_csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
     """A CSV with a header row, UTF-8 with BOM so spreadsheet programs read it right."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(["" if value is None else value for value in row] for row in rows)
+    writer.writerow([csv_value(name) for name in header])
+    writer.writerows([csv_value(value) for value in row] for row in rows)
     return ("\ufeff" + buffer.getvalue()).encode()
 
 
@@ -39,13 +64,12 @@ def to_xlsx(
     sheet = book.active
     assert sheet is not None
     sheet.title = "Rekap"
-    sheet.append([title])
+    for row_number, values in enumerate([[title], header, *rows], start=1):
+        for column_number, value in enumerate(values, start=1):
+            write_cell(sheet.cell(row=row_number, column=column_number), value)
     sheet["A1"].font = Font(bold=True, size=13)
-    sheet.append(list(header))
     for cell in sheet[2]:
         cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append([_cell(value) for value in row])
     for column in sheet.columns:
         width = max(len(str(cell.value or "")) for cell in column[1:]) if len(column) > 1 else 10
         letter = get_column_letter(column[0].column or 1)
@@ -57,10 +81,17 @@ def to_xlsx(
     return output.getvalue()
 
 
-def _cell(value: Any) -> Any:
+def write_cell(cell: Cell | MergedCell, value: Any) -> None:
+    """Write one XLSX cell: text always as text (never a formula or an error code)."""
+    if isinstance(value, str):
+        cell.value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)  # openpyxl refuses them
+        cell.data_type = "s"
+        if formula_like(value):
+            cell.quotePrefix = True  # stays text when someone edits the cell
+        return
     if hasattr(value, "tzinfo") and value.tzinfo is not None:
-        return value.replace(tzinfo=None)
-    return value
+        value = value.replace(tzinfo=None)
+    cell.value = value
 
 
 def _chart(sheet: Any, title: str, row_count: int, columns: int) -> None:

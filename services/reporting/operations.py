@@ -19,6 +19,7 @@ from prometheus_client import Gauge
 from pydantic import BaseModel
 from sse_starlette import EventSourceResponse
 
+from services.reporting import stream_erasure
 from shared.auth import Forbidden, Officer, TokenVerifier, Unauthenticated
 from shared.db import Pool
 from shared.events import CONTRACTS, Envelope, encode
@@ -51,7 +52,7 @@ class LiveStream:
             return
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                for envelope in envelopes:
+                for envelope in stream_erasure.kept(envelopes):
                     fields = {
                         "type": envelope.type,
                         "agency": envelope.agency,
@@ -61,6 +62,12 @@ class LiveStream:
                 await pipe.execute()
         except aioredis.RedisError as error:
             log.warning("live stream: %s", error)
+
+    async def forget(self, cases: set[str]) -> None:
+        """Take erased cases' events off the stream; RedisError if Redis could not be told."""
+        removed = await stream_erasure.forget(self.redis, self.key, cases)
+        if removed:
+            log.info("live stream: %d events of %d erased cases removed", removed, len(cases))
 
     async def follow(
         self, after: str, types: set[str], agency: str | None
