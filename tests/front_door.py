@@ -115,3 +115,43 @@ async def front_doors(settings: Settings, logs: Path) -> AsyncIterator[FrontDoor
         async with nginx(system.settings, files) as origin:
             origins = {"gateway": system.url("gateway"), "nginx": origin}
             yield FrontDoors(system, origins, files)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer read off the socket."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> list[str]:
+        """Every value of one header."""
+        return [value for key, value in self.headers if key.lower() == name.lower()]
+
+
+async def exchange(origin: str, request: bytes, *, local: str = "127.0.0.1") -> Answer:
+    """Send exactly these bytes (a request with `Connection: close`), read the whole answer."""
+    host, port = origin.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port), local_addr=(local, 0))
+    try:
+        writer.write(request)
+        await writer.drain()
+        data = await asyncio.wait_for(reader.read(), timeout=20)
+    finally:
+        writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    fields = [tuple(part.strip() for part in line.split(":", 1)) for line in lines]
+    return Answer(int(status_line.split()[1]), [(k, v) for k, v in fields], body)
+
+
+def request_bytes(
+    method: str, target: bytes, headers: dict[bytes, bytes] | None = None, body: bytes = b""
+) -> bytes:
+    """One HTTP/1.1 request with the target exactly as given."""
+    fields = {b"Host": b"aduan.test", b"Connection": b"close"} | (headers or {})
+    if body:
+        fields[b"Content-Length"] = str(len(body)).encode()
+    lines = b"".join(name + b": " + value + b"\r\n" for name, value in fields.items())
+    return method.encode() + b" " + target + b" HTTP/1.1\r\n" + lines + b"\r\n" + body
