@@ -73,3 +73,10 @@ def test_the_nginx_harness_finds_what_it_replaces(tmp_path: Path) -> None:
         check=False,
     )
     assert checked.returncode == 0, checked.stderr
+
+
+def test_compose_trusts_forwarded_headers_from_its_own_network_only() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    subnets = [c["subnet"] for c in compose["networks"]["default"]["ipam"]["config"]]
+    assert compose["x-aduan-env"]["ADUAN_TRUSTED_PROXIES"] == ",".join(subnets)
+    assert all("ports" not in compose["services"][service] for service in SERVICES)
