@@ -47,9 +47,10 @@ HOP_BY_HOP = frozenset(
 FORWARDED = frozenset({"forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"})
 # Paths under a service prefix that stay on the service's own port.
 NOT_FORWARDED = frozenset({"internal", "metrics"})
-# A path segment's characters (RFC 3986 pchar without ';'); a query's, with '/', '?' and ';'.
+# A path segment's characters (RFC 3986 pchar without ';'); a query's: those, '/', '?', ';',
+# and what browsers leave unencoded there ('[]{}|^`').
 SEGMENT = re.compile(rb"[A-Za-z0-9\-._~!$&'()*+,=:@%]*")
-QUERY = re.compile(rb"[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*")
+QUERY = re.compile(rb"[A-Za-z0-9\-._~!$&'()*+,;=:@%/?\[\]{}|^`]*")
 UNSAFE_DECODED = re.compile(rb"[\x00-\x1f\x7f/\\%]")
 
 
