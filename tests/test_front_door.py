@@ -8,6 +8,7 @@ import itertools
 import json
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,9 +18,17 @@ from shared import db
 from shared.feed import CREDENTIAL_HEADER, service_credential
 from shared.service import SECURITY_HEADERS
 from shared.settings import SERVICES
-from tests.front_door import DOORS, Answer, FrontDoors, exchange, front_doors, request_bytes
+from tests.front_door import (
+    DOORS,
+    Answer,
+    FrontDoors,
+    exchange,
+    front_doors,
+    nginx,
+    request_bytes,
+)
 from tests.infrastructure import base_settings, create_isolated, destroy_isolated
-from tests.system import with_free_ports
+from tests.system import System, with_free_ports
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -249,3 +258,29 @@ async def test_a_slow_sender_does_not_delay_other_submissions(origin: str) -> No
     finally:
         writer.close()
     del reader
+
+
+@pytest.mark.parametrize(
+    ("path", "media_type"),
+    [("/", "text/html"), ("/lacak", "text/html"), ("/aset/app.js", "javascript")],
+)
+async def test_pages_and_scripts_have_their_types(origin: str, path: str, media_type: str) -> None:
+    # Module scripts run only with a JavaScript type (and nosniff forbids guessing).
+    answer = await exchange(origin, request_bytes("GET", path.encode()))
+    assert answer.status == 200
+    assert media_type in answer.header("content-type")[0]
+
+
+async def test_a_service_that_is_down_is_a_502_problem(tmp_path: Path) -> None:
+    nothing_there = with_free_ports(base_settings())
+    system = System(nothing_there, tmp_path)
+    await system.start("gateway")
+    try:
+        async with nginx(system.settings, tmp_path / "nginx") as behind_nginx:
+            for origin in (system.url("gateway"), behind_nginx):
+                answer = await exchange(origin, request_bytes("GET", b"/intake/v1/tidak-ada"))
+                assert answer.status == 502, answer
+                assert answer.header("content-type") == ["application/problem+json"]
+                assert json.loads(answer.body)["status"] == 502
+    finally:
+        await system.stop("gateway")
