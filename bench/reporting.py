@@ -34,6 +34,7 @@ from services.reporting.working_set import WorkingSet
 from shared import db
 from shared.channels import Channel
 from shared.events import ComplaintReceived, Envelope, seal
+from shared.feed import CREDENTIAL_HEADER, service_credential
 from shared.messaging import connect, declare_topology, publish_confirmed, to_message
 from shared.settings import Settings
 from shared.sop import Kind
@@ -82,8 +83,13 @@ async def wait_for(settings: Settings, query: str, expected: int, within: float 
 
 async def raw_read(settings: Settings) -> tuple[int, float]:
     """Every page of the producers' feeds, fetched and parsed, nothing more."""
+    conn = await db.connect(settings)
+    try:
+        credential = {CREDENTIAL_HEADER: await service_credential(settings, conn)}
+    finally:
+        await conn.close()
     count, started = 0, time.perf_counter()
-    async with httpx.AsyncClient(timeout=60) as http:
+    async with httpx.AsyncClient(timeout=60, headers=credential) as http:
         for producer in PRODUCERS:
             after = 0
             while True:

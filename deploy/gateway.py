@@ -9,19 +9,23 @@ up as nginx's `try_files $uri $uri.html $uri/index.html` does: /lacak is web/lac
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import unquote_to_bytes
 
 import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Scope
 
 from shared.problems import Problem, problem_response
-from shared.service import configure_logging
+from shared.service import SecurityHeaders, configure_logging
 from shared.settings import SERVICES, Settings
 
 WEB_ROOT = Path(__file__).resolve().parents[1] / "web"
@@ -37,20 +41,61 @@ HOP_BY_HOP = frozenset(
         "transfer-encoding",
         "upgrade",
         "host",
-        "content-length",
     }
 )
+# What the gateway itself says about the client; a client's own word is never passed on.
+FORWARDED = frozenset({"forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"})
+# Paths under a service prefix that stay on the service's own port.
+NOT_FORWARDED = frozenset({"internal", "metrics"})
+# A path segment's characters (RFC 3986 pchar without ';'); a query's: those, '/', '?', ';',
+# and what browsers leave unencoded there ('[]{}|^`').
+SEGMENT = re.compile(rb"[A-Za-z0-9\-._~!$&'()*+,=:@%]*")
+QUERY = re.compile(rb"[A-Za-z0-9\-._~!$&'()*+,;=:@%/?\[\]{}|^`]*")
+UNSAFE_DECODED = re.compile(rb"[\x00-\x1f\x7f/\\%]")
 
 
-def _forward_headers(request: Request) -> list[tuple[str, str]]:
-    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
-    client = request.client.host if request.client else ""
-    headers += [
-        ("x-forwarded-for", client),
-        ("x-forwarded-proto", request.url.scheme),
-        ("x-forwarded-host", request.headers.get("host", "")),
-    ]
-    return headers
+class Refused(Exception):
+    """A request the gateway cannot forward faithfully: a 400 (or 404) problem, never a 5xx."""
+
+    def __init__(self, detail: str, status: int = 400) -> None:
+        super().__init__(detail)
+        self.problem = Problem(status, detail, code="bad-request" if status == 400 else "")
+
+
+def canonical_path(raw: bytes) -> str:
+    """The raw path when it is clean and canonical: no dot segments, no encoded '/', '\\', '%'
+    or control character, no empty segment but a trailing one; Refused otherwise."""
+    segments = raw.split(b"/")
+    if segments[0] != b"":
+        raise Refused("Alamat harus diawali garis miring.")
+    for index, segment in enumerate(segments[1:], start=1):
+        if not SEGMENT.fullmatch(segment):
+            raise Refused("Alamat memuat karakter yang tidak diizinkan.")
+        decoded = unquote_to_bytes(segment)
+        if decoded in (b".", b"..") or UNSAFE_DECODED.search(decoded):
+            raise Refused(
+                "Alamat memuat segmen yang tidak diizinkan (titik, garis miring, kontrol)."
+            )
+        if segment == b"" and index != len(segments) - 1:
+            raise Refused("Alamat memuat garis miring ganda.")
+    return raw.decode("ascii")
+
+
+def _forward_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """The client's headers as they came (whitespace around values trimmed, as HTTP allows),
+    and what the gateway saw as X-Forwarded-*; Refused for a value it cannot pass on."""
+    headers, host = [], b""
+    for raw_name, raw_value in scope["headers"]:
+        name, value = raw_name.decode("latin-1"), raw_value.strip(b" \t")
+        if any((byte < 0x20 and byte != 0x09) or byte >= 0x7F for byte in value):
+            raise Refused(f"Header {name} memuat karakter yang tidak didukung.")
+        host = value if name == "host" else host
+        if name not in FORWARDED and name not in HOP_BY_HOP:
+            headers.append((raw_name, value))
+    client = (scope.get("client") or ("", 0))[0].encode()
+    proto = str(scope.get("scheme", "http")).encode()
+    said = [(b"x-forwarded-for", client), (b"x-forwarded-proto", proto)]
+    return [*headers, *said, (b"x-forwarded-host", host)]
 
 
 def web_file(root: Path, path: str) -> Path | None:
@@ -69,11 +114,11 @@ def web_file(root: Path, path: str) -> Path | None:
 
 async def page(request: Request) -> Response:
     """A page of web/; a missing one is the 404 page for a browser, problem+json otherwise."""
-    found = web_file(WEB_ROOT, request.url.path)
+    found = web_file(WEB_ROOT, request.scope["path"])
     if found is None:
         if "text/html" in request.headers.get("accept", ""):
             return FileResponse(WEB_ROOT / "404.html", status_code=404)
-        return problem_response(Problem(404, "Halaman tidak ditemukan."), request.url.path)
+        return problem_response(Problem(404, "Halaman tidak ditemukan."), request.scope["path"])
     return FileResponse(found, headers={"cache-control": "no-cache"})
 
 
@@ -82,28 +127,51 @@ async def ready(request: Request) -> Response:
     return Response("ok", media_type="text/plain")
 
 
+def _outgoing(client: httpx.AsyncClient, request: Request, upstream: str) -> httpx.Request:
+    """The request to the upstream, with exactly the path and query bytes that were checked."""
+    raw_path, query = request.scope.get("raw_path") or b"", request.scope["query_string"]
+    path = canonical_path(raw_path)
+    if path.split("/")[2:3] and path.split("/")[2] in NOT_FORWARDED:
+        raise Refused("Alamat tidak dikenal.", status=404)
+    if not QUERY.fullmatch(query):
+        raise Refused("Parameter alamat memuat karakter yang tidak diizinkan.")
+    target = raw_path + (b"?" + query if query else b"")
+    try:
+        url = httpx.URL(upstream + target.decode("ascii"))
+        outgoing = client.build_request(
+            request.method, url, headers=_forward_headers(request.scope), content=request.stream()
+        )
+    except (httpx.InvalidURL, UnicodeError, ValueError) as error:
+        raise Refused("Permintaan tidak dapat diteruskan.") from error
+    if outgoing.url.raw_path != target:
+        raise Refused("Alamat tidak kanonis.")
+    return outgoing
+
+
 def create_gateway(settings: Settings) -> Starlette:
     """An ASGI app that forwards each service's prefix to that service."""
     upstreams = {service: settings.service_url(service) for service in SERVICES}
     client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=None))
 
     async def forward(request: Request) -> Response:
-        service = request.url.path.split("/", 2)[1]
+        raw_path: bytes = request.scope.get("raw_path") or b""
+        service = raw_path.split(b"/")[1].decode("latin-1") if raw_path[:1] == b"/" else ""
         if service not in upstreams:
             if request.method in ("GET", "HEAD"):
                 return await page(request)
-            return problem_response(Problem(404, "Alamat tidak dikenal."), request.url.path)
-        url = upstreams[service] + request.url.path
-        if request.url.query:
-            url += "?" + request.url.query
-        outgoing = client.build_request(
-            request.method, url, headers=_forward_headers(request), content=request.stream()
-        )
+            return problem_response(Problem(404, "Alamat tidak dikenal."), request.scope["path"])
+        try:
+            outgoing = _outgoing(client, request, upstreams[service])
+        except Refused as refused:
+            return problem_response(refused.problem, request.scope["path"])
         try:
             upstream = await client.send(outgoing, stream=True)
+        except httpx.LocalProtocolError:
+            problem = Problem(400, "Permintaan tidak dapat diteruskan.", code="bad-request")
+            return problem_response(problem, request.scope["path"])
         except httpx.TransportError:
             detail = f"Layanan {service} tidak dapat dihubungi."
-            return problem_response(Problem(502, detail, code="bad-gateway"), request.url.path)
+            return problem_response(Problem(502, detail, code="bad-gateway"), request.scope["path"])
         headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
         return StreamingResponse(
             upstream.aiter_raw(),
@@ -119,7 +187,7 @@ def create_gateway(settings: Settings) -> Starlette:
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     routes = [Route("/readyz", ready), Route("/{path:path}", forward, methods=methods)]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
 
 
 if __name__ == "__main__":

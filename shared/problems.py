@@ -217,6 +217,9 @@ class BodyLimit:
         limit = self.upload_limit if uploading else self.default
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
+            # Read (and drop) a body a proxy is still sending, so it gets the answer rather
+            # than a reset connection (nginx would answer 502); never more than an upload.
+            await _drain(receive, self.upload_limit)
             problem = Problem(413, _too_large(limit), code="too-large")
             await problem_response(problem, scope.get("path", ""))(scope, receive, send)
             return
@@ -232,6 +235,16 @@ class BodyLimit:
             return message
 
         await self.app(scope, counted, send)
+
+
+async def _drain(receive: Receive, most: int) -> None:
+    """Receive and discard a request's body, up to `most` bytes."""
+    received = 0
+    while received <= most:
+        message = await receive()
+        received += len(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
 
 
 def _too_large(limit: int) -> str:

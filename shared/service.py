@@ -57,6 +57,7 @@ def create_service_app(
         BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_attachment_bytes + 65536
     )
     app.add_middleware(HttpMetrics, service=service)
+    app.add_middleware(SecurityHeaders)
     app.include_router(_operations_router(service))
     app.openapi = partial(_problem_openapi, app)  # type: ignore[method-assign]
     return app
@@ -138,7 +139,8 @@ def _operations_router(service: str) -> APIRouter:
     for prefix in ("", f"/{service}"):
         router.add_api_route(f"{prefix}/healthz", healthz, methods=["GET"], include_in_schema=False)
         router.add_api_route(f"{prefix}/readyz", readyz, methods=["GET"], include_in_schema=False)
-        router.add_api_route(f"{prefix}/metrics", metrics, methods=["GET"], include_in_schema=False)
+    # Only on the service's own port: no front door forwards a path outside the prefix.
+    router.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
     return router
 
 
@@ -147,6 +149,40 @@ async def _safe(check: ReadinessCheck) -> bool:
         return await asyncio.wait_for(check(), timeout=2)
     except Exception:  # noqa: BLE001 - any failure means not ready
         return False
+
+
+# Sent with every page and API answer (the services', the gateway's; deploy/nginx.conf says the
+# same): scripts, styles and requests only from the origin, never framed, no referrer sent.
+SECURITY_HEADERS: dict[str, str] = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'; object-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+_SECURITY_HEADERS = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+
+class SecurityHeaders:
+    """ASGI middleware: the security headers on every response that does not set its own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def headed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(k, v) for k, v in _SECURITY_HEADERS if k not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, headed)
 
 
 class HttpMetrics:
@@ -241,4 +277,5 @@ def serve(app: FastAPI, settings: Settings, service: str) -> None:
         log_level=settings.log_level,
         access_log=False,
         proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
     )

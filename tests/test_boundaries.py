@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -11,6 +12,8 @@ import yaml
 from deploy.local import _processes
 from shared.asyncapi import document
 from shared.settings import SERVICES
+from tests.front_door import NGINX, nginx_conf
+from tests.infrastructure import base_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,3 +60,23 @@ def test_compose_runs_the_commands_make_up_runs() -> None:
 def test_the_asyncapi_document_is_current() -> None:
     written = json.loads((ROOT / "docs" / "asyncapi.json").read_text())
     assert written == document(), "regenerate: python -m shared.asyncapi > docs/asyncapi.json"
+
+
+def test_the_nginx_harness_finds_what_it_replaces(tmp_path: Path) -> None:
+    derived = nginx_conf(base_settings(), 8080, tmp_path)
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(derived)
+    checked = subprocess.run(
+        [str(NGINX), "-t", "-p", str(tmp_path), "-e", str(tmp_path / "e.log"), "-c", str(conf)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_compose_trusts_forwarded_headers_from_its_own_network_only() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    subnets = [c["subnet"] for c in compose["networks"]["default"]["ipam"]["config"]]
+    assert compose["x-aduan-env"]["ADUAN_TRUSTED_PROXIES"] == ",".join(subnets)
+    assert all("ports" not in compose["services"][service] for service in SERVICES)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.gateway import WEB_ROOT, web_file
+from deploy.gateway import WEB_ROOT, Refused, canonical_path, web_file
 
 
 def test_pages_are_found_as_nginx_finds_them(tmp_path: Path) -> None:
@@ -35,3 +35,37 @@ def test_every_page_the_site_links_to_exists() -> None:
     pages += ["/rekap", "/operasi", "/petugas", "/petugas/kasus", "/petugas/catat", "/petugas/cari"]
     missing = [page for page in pages if web_file(WEB_ROOT, page) is None]
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    "path", [b"/intake/v1/complaints", b"/workflow/v1/cases/", b"/reporting/v1/track/AB%20CD"]
+)
+def test_clean_paths_are_forwarded_as_they_are(path: bytes) -> None:
+    assert canonical_path(path) == path.decode()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        b"/workflow/../internal",
+        b"/workflow/./v1",
+        b"/workflow/%2e%2e/internal",
+        b"/workflow/.%2E/internal",
+        b"/workflow/..%2finternal",
+        b"/workflow%2Finternal",
+        b"/workflow/..\\internal",
+        b"/workflow/a%5cb",
+        b"/workflow/%252e%252e/internal",
+        b"/workflow/..;/internal",
+        b"/workflow//internal",
+        b"/workflow/a%00b",
+        b"/workflow/a%0Ab",
+        b"/workflow/a%7fb",
+        b"/workflow/a\xc3\xa9",
+        b"/workflow/a%zz",
+        b"workflow/v1",
+    ],
+)
+def test_unclean_paths_are_refused(path: bytes) -> None:
+    with pytest.raises(Refused):
+        canonical_path(path)

@@ -21,6 +21,7 @@ from services.reporting.read_model import SWAP_LOCK, ReadModel
 from services.reporting.working_set import WorkingSet
 from shared import db
 from shared.events import Envelope, encode, from_mapping
+from shared.feed import CREDENTIAL_HEADER, service_credential
 from shared.settings import Settings
 
 PRODUCERS = ("intake", "workflow", "reporting")
@@ -179,7 +180,8 @@ async def rebuild(
     working = WorkingSet(ZoneInfo(settings.timezone))
     conn = await db.connect(settings)
     try:
-        async with httpx.AsyncClient(timeout=60) as http:
+        credential = {CREDENTIAL_HEADER: await service_credential(settings, conn)}
+        async with httpx.AsyncClient(timeout=60, headers=credential) as http:
             positions, count = await project_all(http, settings, working, progress=progress)
             await write(conn, fresh, working)
             report = Report(fresh, count, len(working.cases), 0.0)

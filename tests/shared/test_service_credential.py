@@ -1,0 +1,34 @@
+"""The credential of /internal: the configured token, or one secret made once in the database."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pydantic import SecretStr
+
+from shared import db
+from shared.feed import service_credential
+from shared.settings import Settings
+
+
+async def test_one_secret_is_made_once_and_shared(settings: Settings) -> None:
+    async def made() -> str:
+        conn = await db.connect(settings)
+        try:
+            return await service_credential(settings, conn)
+        finally:
+            await conn.close()
+
+    secrets = await asyncio.gather(*(made() for _ in range(4)))
+    assert len(set(secrets)) == 1
+    assert len(secrets[0]) >= 32
+    assert await made() == secrets[0]
+
+
+async def test_a_configured_token_is_used_as_it_is(settings: Settings) -> None:
+    configured = settings.model_copy(update={"internal_token": SecretStr("rahasia-layanan")})
+    conn = await db.connect(configured)
+    try:
+        assert await service_credential(configured, conn) == "rahasia-layanan"
+    finally:
+        await conn.close()

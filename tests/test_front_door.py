@@ -1,0 +1,286 @@
+"""Attacks on the running office through both front doors (the gateway of `make up`, nginx as
+docker-compose runs it) and on the services' own ports: none of them does harm."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from shared import db
+from shared.feed import CREDENTIAL_HEADER, service_credential
+from shared.service import SECURITY_HEADERS
+from shared.settings import SERVICES
+from tests.front_door import (
+    DOORS,
+    Answer,
+    FrontDoors,
+    exchange,
+    front_doors,
+    nginx,
+    request_bytes,
+)
+from tests.infrastructure import base_settings, create_isolated, destroy_isolated
+from tests.system import System, with_free_ports
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+RATE_LIMIT = 5  # this module's office: public submissions per client address and minute
+ZERO_ID = b"00000000-0000-0000-0000-000000000000"
+COMPLAINT = json.dumps({"text": "Izin usaha saya belum selesai setelah tiga minggu."}).encode()
+JSON = {b"Content-Type": b"application/json"}
+# Every spelling of a way from a public prefix to a service's /internal or /metrics.
+ESCAPES = [
+    b"/{s}/../internal/v1/events?limit=5000",
+    b"/{s}/%2e%2e/internal/v1/events?limit=5000",
+    b"/{s}/%2E%2E/internal/v1/head",
+    b"/{s}/.%2e/internal/v1/head",
+    b"/{s}/..%2finternal/v1/events",
+    b"/{s}/..%2Finternal/v1/events",
+    b"/{s}%2f..%2finternal/v1/events",
+    b"/{s}/%2e%2e%2finternal/v1/events",
+    b"/{s}/..\\internal/v1/events",
+    b"/{s}/..%5cinternal/v1/events",
+    b"/{s}/%252e%252e/internal/v1/events",
+    b"/{s}/..;/internal/v1/events",
+    b"/{s}/;/../internal/v1/events",
+    b"/{s}//../internal/v1/events",
+    b"//internal/v1/events",
+    b"/internal/v1/events",
+    b"/{s}/internal/v1/events",
+    b"/{s}/./../internal/v1/head",
+    b"/{s}/x/../../internal/v1/head",
+    b"/{s}/v1/../../internal/v1/head",
+    b"/{s}/%2e%2e/%2e%2e/internal/v1/head",
+    b"/metrics",
+    b"/{s}/metrics",
+    b"/{s}/../metrics",
+    b"/{s}/%2e%2e/metrics",
+    b"/{s}/..%2fmetrics",
+]
+_addresses = itertools.count(10)
+
+
+def fresh_address() -> str:
+    """A loopback source address no other test of this module uses (per-address limits)."""
+    return f"127.0.0.{next(_addresses)}"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def office(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FrontDoors]:
+    """One office for the module, behind the gateway and nginx."""
+    settings = await create_isolated(
+        base_settings().model_copy(update={"rate_ip_per_minute": RATE_LIMIT})
+    )
+    try:
+        async with front_doors(with_free_ports(settings), tmp_path_factory.mktemp("office")) as it:
+            yield it
+    finally:
+        await destroy_isolated(settings)
+
+
+@pytest.fixture(params=DOORS)
+def origin(request: pytest.FixtureRequest, office: FrontDoors) -> str:
+    """The base URL of one front door."""
+    return office.origin(request.param)
+
+
+def harmless(answer: Answer) -> bool:
+    """Neither a 5xx nor anything of an internal route or of metrics."""
+    leaked = any(mark in answer.body for mark in (b'"events"', b'"head"', b"# HELP", b"python_"))
+    return answer.status < 500 and not leaked
+
+
+@pytest.mark.parametrize("spelling", ESCAPES)
+async def test_no_spelling_reaches_internal_routes_or_metrics(origin: str, spelling: bytes) -> None:
+    for service in SERVICES:
+        target = spelling.replace(b"{s}", service.encode())
+        answer = await exchange(origin, request_bytes("GET", target))
+        assert harmless(answer), (target, answer)
+        assert answer.status in (400, 404), (target, answer.status)
+        assert answer.header("content-type")[0].startswith(
+            ("application/problem+json", "text/html")
+        ), (target, answer)
+
+
+async def test_service_ports_refuse_internal_routes_without_the_credential(
+    office: FrontDoors,
+) -> None:
+    settings = office.system.settings
+    conn = await db.connect(settings)
+    try:
+        credential = await service_credential(settings, conn)
+    finally:
+        await conn.close()
+    async with httpx.AsyncClient(timeout=10) as http:
+        for service in SERVICES:
+            url = f"{office.system.url(service)}/internal/v1/head"
+            for presented in ({}, {CREDENTIAL_HEADER: "salah"}, {CREDENTIAL_HEADER: ""}):
+                refused = await http.get(url, headers=presented)
+                assert refused.status_code == 403, refused.text
+                assert refused.headers["content-type"] == "application/problem+json"
+            allowed = await http.get(url, headers={CREDENTIAL_HEADER: credential})
+            assert allowed.status_code == 200, allowed.text
+
+
+async def test_metrics_are_served_on_the_service_port_only(office: FrontDoors) -> None:
+    async with httpx.AsyncClient(timeout=10) as http:
+        for service in SERVICES:
+            own = await http.get(f"{office.system.url(service)}/metrics")
+            assert own.status_code == 200
+            assert "# HELP" in own.text
+            prefixed = await http.get(f"{office.system.url(service)}/{service}/metrics")
+            assert prefixed.status_code == 404
+
+
+async def submit(origin: str, local: str, spoofed: str) -> int:
+    """One JSON complaint from `local`, claiming to come from `spoofed`; the status."""
+    headers = JSON | {b"X-Forwarded-For": spoofed.encode(), b"X-Real-IP": spoofed.encode()}
+    request = request_bytes("POST", b"/intake/v1/complaints", headers, COMPLAINT)
+    return (await exchange(origin, request, local=local)).status
+
+
+async def test_a_spoofed_forwarded_for_is_still_limited_by_the_real_address(origin: str) -> None:
+    client, statuses = fresh_address(), []
+    # The limit counts per minute: within twice the limit plus one, one window is full.
+    for n in range(2 * RATE_LIMIT + 1):
+        statuses.append(await submit(origin, client, f"203.0.113.{n}, 198.51.100.{n}"))
+        if statuses[-1] == 429:
+            break
+    assert statuses[-1] == 429, statuses
+    assert set(statuses) == {201, 429}, statuses
+    assert await submit(origin, fresh_address(), "127.0.0.1") == 201
+
+
+NON_ASCII_HEADERS = [
+    {b"X-Nama": b"Bambang \xe9"},
+    {b"X-Nama": "Siti Ñ 日本".encode()},
+    {b"Authorization": b"Bearer \xff\xfe"},
+]
+ODD_HEADERS = [
+    {b"Authorization": b"Bearer "},
+    {b"Authorization": b"Bearer \t"},
+    *NON_ASCII_HEADERS,
+    {b"Accept": b"text/html\x7f"},
+]
+ODD_PATHS = [
+    b"/intake/v1/complaints/%00",
+    b"/intake/v1/complaints/%0a%0d",
+    b"/workflow/v1/cases/%1b",
+    b"/reporting/v1/%7f",
+    b"/intake/v1/submissions/%ff%fe",
+    b"/workflow/v1/cases/\xc3\xa9",
+    b"/intake/v1/lacak/x?q=%00",
+    b"/intake/v1/complaints?x=%0d%0a",
+    b"/reporting/v1/rekap?year=%25%32",
+]
+
+
+async def test_odd_input_never_gives_a_5xx(office: FrontDoors) -> None:
+    targets = [*office.origins.values(), *(office.system.url(s) for s in SERVICES)]
+    for target in targets:
+        for headers in ODD_HEADERS:
+            answer = await exchange(target, request_bytes("GET", b"/workflow/v1/cases", headers))
+            assert answer.status < 500, (target, headers, answer)
+        for path in ODD_PATHS:
+            answer = await exchange(target, request_bytes("GET", path))
+            assert answer.status < 500, (target, path, answer)
+
+
+async def test_what_the_gateway_cannot_forward_is_a_400_problem(office: FrontDoors) -> None:
+    gateway = office.origin("gateway")
+    for headers in NON_ASCII_HEADERS:
+        answer = await exchange(gateway, request_bytes("GET", b"/workflow/v1/cases", headers))
+        assert answer.status == 400, answer
+        assert answer.header("content-type") == ["application/problem+json"]
+    trailing = {b"Authorization": b"Bearer "}
+    answer = await exchange(
+        gateway, request_bytes("GET", b"/workflow/v1/cases/" + ZERO_ID, trailing)
+    )
+    assert answer.status == 401, answer
+
+
+PAGES_AND_ANSWERS = [
+    "/",
+    "/lacak",
+    "/petugas/masuk",
+    "/aset/app.js",
+    "/tidak-ada",
+    "/intake/openapi.json",
+    "/intake/v1/tidak-ada",
+    "/workflow/v1/cases",
+    "/reporting/readyz",
+    "/workflow/../internal/v1/head",
+]
+
+
+@pytest.mark.parametrize("path", PAGES_AND_ANSWERS)
+async def test_every_page_and_answer_carries_the_security_headers(origin: str, path: str) -> None:
+    answer = await exchange(origin, request_bytes("GET", path.encode()))
+    for name, value in SECURITY_HEADERS.items():
+        assert answer.header(name) == [value], (path, name, answer.headers)
+
+
+@pytest.mark.parametrize(
+    ("path", "size"),
+    [("/intake/v1/complaints", 300 * 1024), ("/intake/v1/forms/complaints", 12 * 1024 * 1024)],
+)
+async def test_a_body_over_the_limit_is_a_413_problem(origin: str, path: str, size: int) -> None:
+    body = b'{"text": "' + b"a" * size + b'"}'
+    async with httpx.AsyncClient(base_url=origin, timeout=30) as http:
+        answer = await http.post(path, content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 413, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["status"] == 413
+
+
+async def test_a_slow_sender_does_not_delay_other_submissions(origin: str) -> None:
+    host, port = origin.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    head = request_bytes("POST", b"/intake/v1/complaints", JSON, COMPLAINT)
+    slow = head.replace(b"Content-Length: %d" % len(COMPLAINT), b"Content-Length: 100000")
+    writer.write(slow[: -len(COMPLAINT)] + b'{"text": "Izin')
+    await writer.drain()
+    try:
+        for _ in range(3):
+            started = time.monotonic()
+            assert await submit(origin, fresh_address(), "") == 201
+            assert time.monotonic() - started < 5
+            writer.write(b" usaha")  # a trickle, still far from the declared length
+            await writer.drain()
+    finally:
+        writer.close()
+    del reader
+
+
+@pytest.mark.parametrize(
+    ("path", "media_type"),
+    [("/", "text/html"), ("/lacak", "text/html"), ("/aset/app.js", "javascript")],
+)
+async def test_pages_and_scripts_have_their_types(origin: str, path: str, media_type: str) -> None:
+    # Module scripts run only with a JavaScript type (and nosniff forbids guessing).
+    answer = await exchange(origin, request_bytes("GET", path.encode()))
+    assert answer.status == 200
+    assert media_type in answer.header("content-type")[0]
+
+
+async def test_a_service_that_is_down_is_a_502_problem(tmp_path: Path) -> None:
+    nothing_there = with_free_ports(base_settings())
+    system = System(nothing_there, tmp_path)
+    await system.start("gateway")
+    try:
+        async with nginx(system.settings, tmp_path / "nginx") as behind_nginx:
+            for origin in (system.url("gateway"), behind_nginx):
+                answer = await exchange(origin, request_bytes("GET", b"/intake/v1/tidak-ada"))
+                assert answer.status == 502, answer
+                assert answer.header("content-type") == ["application/problem+json"]
+                assert json.loads(answer.body)["status"] == 502
+    finally:
+        await system.stop("gateway")
