@@ -7,6 +7,7 @@ default, the built-in issuer of the workflow service (its JWKS at /workflow/v1/a
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import time
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 ALGORITHMS = ["ES256", "RS256"]
 _JWKS_TTL_SECONDS = 300.0
 _LEEWAY_SECONDS = 60  # clocks of the issuer and of this host may differ this much
+_FUTURE = "Token tidak sah: diterbitkan pada waktu yang akan datang."
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,16 @@ class Forbidden(Problem):
 
     def __init__(self, detail: str) -> None:
         super().__init__(403, detail, code="forbidden")
+
+
+def loopback(host: str | None) -> bool:
+    """Whether a host (an address, or "localhost") is this machine's loopback."""
+    if host == "localhost":
+        return True
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _static_keys(text: str) -> dict[str | None, Any]:
@@ -149,6 +161,12 @@ class TokenVerifier:
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
             roles = frozenset(Role(role) for role in claims.get("roles", []))
+        except jwt.ExpiredSignatureError as error:
+            raise Unauthenticated("Token sudah kedaluwarsa; silakan masuk lagi.") from error
+        except jwt.ImmatureSignatureError as error:
+            raise Unauthenticated(_FUTURE) from error
+        except jwt.MissingRequiredClaimError as error:
+            raise Unauthenticated(f"Token tidak sah: klaim {error.claim} tidak ada.") from error
         except (jwt.PyJWTError, ValueError) as error:
             raise Unauthenticated(f"Token tidak sah: {error}") from error
         self._check_lifetime(claims)
@@ -167,7 +185,7 @@ class TokenVerifier:
         if not isinstance(issued, int | float) or not isinstance(expires, int | float):
             raise Unauthenticated("Token tidak sah: iat dan exp harus berupa angka.")
         if issued > time.time() + _LEEWAY_SECONDS:
-            raise Unauthenticated("Token tidak sah: diterbitkan pada waktu yang akan datang.")
+            raise Unauthenticated(_FUTURE)
         if expires - issued > self.settings.auth_max_token_minutes * 60:
             raise Unauthenticated("Token tidak sah: masa berlakunya terlalu panjang.")
 

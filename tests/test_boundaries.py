@@ -6,11 +6,12 @@ import ast
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
-from deploy.local import _processes
+from deploy.local import _processes, environment
 from shared.asyncapi import document
-from shared.settings import SERVICES
+from shared.settings import SERVICES, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,3 +58,22 @@ def test_compose_runs_the_commands_make_up_runs() -> None:
 def test_the_asyncapi_document_is_current() -> None:
     written = json.loads((ROOT / "docs" / "asyncapi.json").read_text())
     assert written == document(), "regenerate: python -m shared.asyncapi > docs/asyncapi.json"
+
+
+def test_compose_never_turns_the_demo_login_on() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    environments = [compose.get("x-aduan-env", {})] + [
+        service.get("environment") or {} for service in compose["services"].values()
+    ]
+    for env in environments:
+        assert "ADUAN_AUTH_DEMO_LOGIN" not in env
+    assert "ADUAN_AUTH_DEMO_LOGIN" not in (ROOT / "docker-compose.yml").read_text()
+
+
+def test_make_up_turns_the_demo_login_on_only_on_loopback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ADUAN_AUTH_DEMO_LOGIN", raising=False)
+    for host, demo in [("127.0.0.1", "true"), ("::1", "true"), ("0.0.0.0", None)]:
+        settings = Settings(bind_host=host)
+        assert environment(settings).get("ADUAN_AUTH_DEMO_LOGIN") == demo, host

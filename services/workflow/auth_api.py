@@ -7,7 +7,6 @@ when it is turned on, the service listens on a loopback address and the caller i
 """
 
 import hashlib
-import ipaddress
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -16,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from services.workflow import accounts
 from services.workflow.issuer import Issuer
 from shared import db
-from shared.auth import CurrentOfficer
+from shared.auth import CurrentOfficer, loopback
 from shared.problems import Problem, problems
 from shared.settings import Settings
 from shared.sop import ROLE_LABELS, Role
@@ -72,15 +71,6 @@ def password_login_or_404(settings: Settings) -> None:
         )
 
 
-def _loopback(host: str | None) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return host is not None and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def demo_login(request: Request) -> bool:
     """The demo login: turned on, listening on loopback only, and asked from this machine."""
     settings: Settings = request.app.state.settings
@@ -88,8 +78,8 @@ def demo_login(request: Request) -> bool:
     return (
         settings.auth_demo_login
         and not external_issuer(settings)
-        and _loopback(settings.bind_host)
-        and _loopback(peer)
+        and loopback(settings.bind_host)
+        and loopback(peer)
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import sys
 import time
@@ -19,6 +20,7 @@ from services.workflow.app import create_app
 from services.workflow.issuer import Issuer
 from shared.settings import Settings
 from shared.sop import Role
+from tests.infrastructure import environment
 from tests.system import running, with_free_ports
 
 PASSWORD = "kunci-pintu-2026"
@@ -230,9 +232,7 @@ async def test_with_an_identity_provider_there_is_no_password_sign_in(settings: 
 async def test_the_first_administrator_is_made_on_the_command_line(
     settings: Settings, tmp_path: Path
 ) -> None:
-    from tests.system import environment
-
-    env = environment(settings)
+    env = os.environ | environment(settings)
     command = [sys.executable, "-m", "services.workflow", "officer", "add"]
     args = ["--username", "Kepala.TU", "--name", "Kepala TU", "--role", "admin"]
     process = await asyncio.create_subprocess_exec(
@@ -258,8 +258,6 @@ async def test_the_first_administrator_is_made_on_the_command_line(
 
 
 async def test_the_cli_refuses_a_short_password(settings: Settings) -> None:
-    from tests.system import environment
-
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -272,7 +270,7 @@ async def test_the_cli_refuses_a_short_password(settings: Settings) -> None:
         "X",
         "--role",
         "admin",
-        env=environment(settings),
+        env=os.environ | environment(settings),
         cwd=ROOT,
         stdin=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
