@@ -24,7 +24,9 @@ from shared.sop import Role
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
 Roles = Annotated[list[Role], Field(min_length=1, max_length=len(Role))]
-AccountName = Annotated[str, Path(max_length=50, description="Nama pengguna")]
+AccountName = Annotated[
+    str, Path(max_length=50, pattern=r"^[a-z0-9._-]+$", description="Nama pengguna")
+]
 
 
 class AccountOut(BaseModel):

@@ -10,7 +10,8 @@ import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from services.workflow import accounts
 from services.workflow.issuer import Issuer
@@ -23,7 +24,18 @@ from shared.text import CLEAN
 
 router = APIRouter(prefix="/v1", tags=["auth"])
 
-Password = Annotated[str, StringConstraints(min_length=10, max_length=128)]
+
+def _utf8(value: str) -> str:
+    try:
+        value.encode()
+    except UnicodeEncodeError as error:  # a lone surrogate ("\\ud800" in JSON)
+        raise PydanticCustomError("unicode", "Teks memuat karakter yang tidak sah.") from error
+    return value
+
+
+UTF8 = AfterValidator(_utf8)
+Secret = Annotated[str, StringConstraints(max_length=128), UTF8]
+Password = Annotated[str, StringConstraints(min_length=10, max_length=128), UTF8]
 Username = Annotated[
     str,
     StringConstraints(
@@ -34,7 +46,9 @@ Username = Annotated[
         pattern=r"^[A-Za-z0-9._-]+$",
     ),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100), CLEAN]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100), CLEAN, UTF8
+]
 
 
 async def _issuer(request: Request) -> Issuer:
@@ -137,8 +151,10 @@ class SignIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    username: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=50)]
-    password: Annotated[str, StringConstraints(max_length=128)]
+    username: Annotated[
+        str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=50), CLEAN, UTF8
+    ]
+    password: Secret
 
 
 @router.post("/auth/sign-in", responses=problems(401, 403, 404, 422, 423))
@@ -154,7 +170,7 @@ class PasswordChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    current_password: Annotated[str, StringConstraints(max_length=128)]
+    current_password: Secret
     new_password: Password
 
 

@@ -278,3 +278,21 @@ async def test_the_cli_refuses_a_short_password(settings: Settings) -> None:
     _, err = await process.communicate(b"pendek\n")
     assert process.returncode == 1
     assert "10 sampai 128" in err.decode()
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/workflow/v1/auth/sign-in", '{"username": "rina", "password": "\\ud800"}'),
+        ("/workflow/v1/auth/sign-in", '{"username": "ri\\u0000na", "password": "x"}'),
+        (
+            "/workflow/v1/accounts",
+            '{"username": "rina", "name": "\\ud800\\ud800", "roles": ["kabid"],'
+            ' "password": "kunci-pintu-2026"}',
+        ),
+    ],
+)
+async def test_odd_text_is_a_422_not_a_500(office: Office, path: str, body: str) -> None:
+    headers = {"Content-Type": "application/json", **office.admin()}
+    answer = await office.http.post(path, content=body.encode(), headers=headers)
+    assert answer.status_code == 422, answer.text
