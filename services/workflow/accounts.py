@@ -24,6 +24,7 @@ from shared.settings import Settings
 from shared.sop import Role
 
 TABLE = "workflow.officers"
+ATTEMPTS = "workflow.sign_in_attempts"  # per client address and minute: password spraying
 _HASHER = PasswordHasher()
 # Verified when the username is unknown, so that answer takes as long as a wrong password.
 _DUMMY_HASH = _HASHER.hash("no account has this password")
@@ -41,6 +42,12 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     locked_until timestamptz,
     password_changed_at timestamptz NOT NULL DEFAULT now(),
     created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS {ATTEMPTS} (
+    address text NOT NULL,
+    minute timestamptz NOT NULL,
+    count integer NOT NULL,
+    PRIMARY KEY (address, minute)
 )"""
 
 Conn: TypeAlias = db.Connection | db.Pool
@@ -156,6 +163,28 @@ async def set_password(conn: Conn, username: str, password: str) -> Account:
     if row is None:
         raise unknown_account()
     return Account.of(row)
+
+
+async def count_attempt(conn: Conn, settings: Settings, address: str) -> None:
+    """Count a sign-in from this address; 429 past settings.rate_ip_per_minute this minute."""
+    row = await conn.fetchrow(
+        f"INSERT INTO {ATTEMPTS} AS a (address, minute, count) "
+        "VALUES ($1, date_trunc('minute', now()), 1) ON CONFLICT (address, minute) "
+        "DO UPDATE SET count = a.count + 1 "
+        "RETURNING count, ceil(extract(epoch FROM minute + interval '1 minute' - now())) AS left",
+        address,
+    )
+    assert row is not None
+    if row["count"] == 1:  # a new minute: forget the old ones
+        await conn.execute(f"DELETE FROM {ATTEMPTS} WHERE minute < now() - interval '2 minutes'")
+    if row["count"] > settings.rate_ip_per_minute:
+        seconds = max(1, int(row["left"]))
+        raise Problem(
+            429,
+            f"Terlalu banyak percobaan masuk dari alamat ini; coba lagi dalam {seconds} detik.",
+            code="rate-limited",
+            headers={"Retry-After": str(seconds)},
+        )
 
 
 def _locked(until: datetime) -> Problem:

@@ -157,10 +157,12 @@ class SignIn(BaseModel):
     password: Secret
 
 
-@router.post("/auth/sign-in", responses=problems(401, 403, 404, 422, 423))
+@router.post("/auth/sign-in", responses=problems(401, 403, 404, 422, 423, 429))
 async def sign_in(body: SignIn, request: Request, pool: PoolDep, issuer: IssuerDep) -> LoginOut:
     """Sign in with a username and password; a short-lived token."""
     password_login_or_404(request.app.state.settings)
+    address = request.client.host if request.client else "unknown"
+    await accounts.count_attempt(pool, issuer.settings, address)
     account = await accounts.check(pool, issuer.settings, body.username, body.password)
     return _token(issuer, account.username, account.name, account.roles)
 

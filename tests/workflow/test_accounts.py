@@ -296,3 +296,23 @@ async def test_odd_text_is_a_422_not_a_500(office: Office, path: str, body: str)
     headers = {"Content-Type": "application/json", **office.admin()}
     answer = await office.http.post(path, content=body.encode(), headers=headers)
     assert answer.status_code == 422, answer.text
+
+
+async def test_sign_ins_from_one_address_are_limited(settings: Settings) -> None:
+    configured = settings.model_copy(
+        update={"relay": False, "clock": False, "rate_ip_per_minute": 3}
+    )
+    from tests.conftest import serving
+
+    async with serving(create_app(configured)) as http:
+        answers = [
+            await http.post(
+                "/workflow/v1/auth/sign-in", json={"username": f"u{n}", "password": "tebak-tebak"}
+            )
+            for n in range(7)  # a password sprayed over several names
+        ]
+    codes = [answer.status_code for answer in answers]
+    assert codes[:3] == [401, 401, 401]
+    limited = answers[codes.index(429)]  # the 4th, or after 3 more if a minute began between
+    assert 1 <= int(limited.headers["Retry-After"]) <= 61
+    assert "Terlalu banyak percobaan masuk" in limited.json()["detail"]
