@@ -13,14 +13,18 @@ import argparse
 import asyncio
 import getpass
 import sys
+from collections.abc import Callable
 from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
 
 from services.workflow import accounts
 from services.workflow.app import create_app
+from services.workflow.auth_api import Name, Password, Username
 from services.workflow.issuer import Issuer
 from shared import db
 from shared.db import ensure_schema
-from shared.problems import Problem
+from shared.problems import Problem, field_error
 from shared.service import serve
 from shared.settings import Settings
 from shared.sop import Role
@@ -50,9 +54,10 @@ def _password() -> str:
 
 
 def _officer(settings: Settings, args: argparse.Namespace) -> str:
-    password = _password()
-    if not 10 <= len(password) <= 128:
-        raise Problem(422, "Kata sandi harus 10 sampai 128 karakter.")
+    try:
+        password = _checked(Password)(_password())
+    except argparse.ArgumentTypeError as error:
+        raise Problem(422, f"Kata sandi: {error}") from error
     accounts.refuse_weak(args.username, password, "password")
 
     async def run() -> accounts.Account:
@@ -78,16 +83,30 @@ def _officer(settings: Settings, args: argparse.Namespace) -> str:
     return f"Akun {account.username} ({', '.join(r.value for r in account.roles)}) siap."
 
 
+def _checked(kind: Any) -> Callable[[str], str]:
+    """An argparse type that validates as the API does (its Indonesian message on error)."""
+    adapter: TypeAdapter[str] = TypeAdapter(kind)
+
+    def check(value: str) -> str:
+        try:
+            return adapter.validate_python(value)
+        except ValidationError as error:
+            message = field_error(dict(error.errors()[0]))["message"]
+            raise argparse.ArgumentTypeError(message) from error
+
+    return check
+
+
 def _officer_parser(commands: Any) -> None:
     officer = commands.add_parser("officer", help="officer accounts of the built-in issuer")
     actions = officer.add_subparsers(dest="action", required=True)
     add = actions.add_parser("add", help="create an account (password from the terminal/stdin)")
-    add.add_argument("--username", required=True, type=str.lower)
-    add.add_argument("--name", required=True)
+    add.add_argument("--username", required=True, type=_checked(Username))
+    add.add_argument("--name", required=True, type=_checked(Name))
     roles = [role.value for role in Role if role is not Role.PEMOHON]
     add.add_argument("--role", action="append", required=True, choices=roles)
     password = actions.add_parser("password", help="set an account's password; lifts a lockout")
-    password.add_argument("--username", required=True, type=str.lower)
+    password.add_argument("--username", required=True, type=_checked(Username))
 
 
 def main(argv: list[str]) -> int:

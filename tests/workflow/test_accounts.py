@@ -265,9 +265,9 @@ async def test_the_cli_refuses_a_short_password(settings: Settings) -> None:
         "officer",
         "add",
         "--username",
-        "x1",
+        "xavier",
         "--name",
-        "X",
+        "Xavier",
         "--role",
         "admin",
         env=os.environ | environment(settings),
@@ -277,7 +277,7 @@ async def test_the_cli_refuses_a_short_password(settings: Settings) -> None:
     )
     _, err = await process.communicate(b"pendek\n")
     assert process.returncode == 1
-    assert "10 sampai 128" in err.decode()
+    assert "minimal 10 karakter" in err.decode()
 
 
 @pytest.mark.parametrize(
