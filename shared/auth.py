@@ -117,10 +117,9 @@ class TokenVerifier:
         return refresh if self._keys else min(refresh, 1.0)
 
     async def _key(self, kid: str | None) -> Any:
-        since = time.monotonic() - self._tried_at
-        wanted = kid not in self._keys or since > _JWKS_TTL_SECONDS
-        if not self._static and wanted and since > self._interval():
-            await self._fetch()
+        stale = time.monotonic() - self._tried_at > _JWKS_TTL_SECONDS
+        if not self._static and (kid not in self._keys or stale):
+            await self._fetch()  # waits for a fetch under way; fetches only after the interval
         if kid in self._keys:
             return self._keys[kid]
         if not self._keys:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -146,3 +147,10 @@ async def test_unknown_kids_fetch_the_jwks_at_most_once_per_interval(provider: P
         with pytest.raises(Unauthenticated):
             await verifier.verify(provider.token(f"kid-{n}", signer="stranger"))
     assert provider.fetches <= 3
+
+
+async def test_requests_arriving_together_wait_for_the_one_fetch(provider: Provider) -> None:
+    verifier = _verifier(provider)
+    officers = await asyncio.gather(*(verifier.verify(provider.token("a")) for _ in range(10)))
+    assert {officer.id for officer in officers} == {"rina"}
+    assert provider.fetches == 1
