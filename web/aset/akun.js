@@ -126,8 +126,14 @@ create.addEventListener("submit", (event) => {
   });
 });
 
-if (officer.roles.includes("admin")) {
-  const info = await api("/workflow/v1/auth", { auth: false });
+const info = await api("/workflow/v1/auth", { auth: false });
+if (info.ok && !info.data.password_login) {
+  // The office signs in at its identity provider: passwords and accounts are kept there.
+  $("#akun").replaceChildren(
+    el("h1", {}, "Akun"),
+    notice("galat", el("p", {}, "Akun dan kata sandi petugas dikelola di layanan masuk (SSO) instansi, bukan di sini."))
+  );
+} else if (officer.roles.includes("admin")) {
   roles = info.ok ? info.data.roles : [];
   $("#akun-peran").append(...roleBoxes("akun-peran"));
   $("#kelola").classList.remove("tersembunyi");
