@@ -20,6 +20,7 @@ import asyncpg
 import httpx
 import redis.asyncio as aioredis
 
+from shared.auth import loopback
 from shared.db import ensure_database
 from shared.settings import SERVICES, Settings
 
@@ -149,6 +150,15 @@ def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
             child.kill()
 
 
+def environment(settings: Settings) -> dict[str, str]:
+    """The processes' environment: the demo login on (unless told otherwise) on loopback only."""
+    env = dict(os.environ)
+    if loopback(settings.bind_host):
+        # One's own machine: the login page also offers a name and a role, without password.
+        env.setdefault("ADUAN_AUTH_DEMO_LOGIN", "true")
+    return env
+
+
 def main() -> int:
     """Start everything; return the exit status."""
     settings = Settings()
@@ -165,8 +175,7 @@ def main() -> int:
         )
         return 1
     asyncio.run(ensure_database(settings))
-    # Local runs sign officers in on the login page (name and role) unless told otherwise.
-    env = {"ADUAN_AUTH_DEMO_LOGIN": "true"} | dict(os.environ)
+    env = environment(settings)
     children = {
         name: subprocess.Popen(cmd, env=env)  # noqa: S603
         for name, cmd in _processes().items()

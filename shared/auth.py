@@ -6,6 +6,8 @@ default, the built-in issuer of the workflow service (its JWKS at /workflow/v1/a
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import json
 import logging
 import time
@@ -26,6 +28,8 @@ log = logging.getLogger(__name__)
 
 ALGORITHMS = ["ES256", "RS256"]
 _JWKS_TTL_SECONDS = 300.0
+_LEEWAY_SECONDS = 60  # clocks of the issuer and of this host may differ this much
+_FUTURE = "Token tidak sah: diterbitkan pada waktu yang akan datang."
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,16 @@ class Forbidden(Problem):
         super().__init__(403, detail, code="forbidden")
 
 
+def loopback(host: str | None) -> bool:
+    """Whether a host (an address, or "localhost") is this machine's loopback."""
+    if host == "localhost":
+        return True
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _static_keys(text: str) -> dict[str | None, Any]:
     """Keys from a JWKS document or from PEM public keys (keyed by kid, None for PEM)."""
     text = text.strip()
@@ -84,7 +98,7 @@ class TokenVerifier:
     def __init__(self, settings: Settings, keys: dict[str | None, Any] | None = None) -> None:
         self.settings = settings
         self._keys: dict[str | None, Any] = dict(keys or {})
-        self._fetched_at = 0.0
+        self._tried_at = -float("inf")  # the last JWKS fetch, answered or not
         if self._keys:
             pass  # the issuer's own keys (the workflow service verifies its own tokens)
         elif settings.auth_public_keys:
@@ -92,18 +106,36 @@ class TokenVerifier:
         elif signing := settings.auth_signing_key.get_secret_value():
             self._keys = public_keys_of(signing)
         self._static = bool(self._keys)
+        self._fetching = asyncio.Lock()
+
+    def _interval(self) -> float:
+        """How long after one JWKS fetch the next may happen on an unknown kid.
+
+        Until the issuer has answered once (it may start after us) it is retried each second.
+        """
+        refresh = self.settings.auth_jwks_refresh_seconds
+        return refresh if self._keys else min(refresh, 1.0)
 
     async def _key(self, kid: str | None) -> Any:
-        stale = time.monotonic() - self._fetched_at > _JWKS_TTL_SECONDS
+        stale = time.monotonic() - self._tried_at > _JWKS_TTL_SECONDS
         if not self._static and (kid not in self._keys or stale):
-            await self._fetch()
+            await self._fetch()  # waits for a fetch under way; fetches only after the interval
         if kid in self._keys:
             return self._keys[kid]
+        if not self._keys:
+            raise Unauthenticated("Layanan otentikasi belum dapat dihubungi.")
         if len(self._keys) == 1:
             return next(iter(self._keys.values()))
         raise Unauthenticated("Kunci penanda tangan token tidak dikenal.")
 
     async def _fetch(self) -> None:
+        async with self._fetching:
+            if time.monotonic() - self._tried_at <= self._interval():
+                return  # another request fetched meanwhile
+            self._tried_at = time.monotonic()
+            await self._download()
+
+    async def _download(self) -> None:
         try:
             async with httpx.AsyncClient(timeout=5) as http:
                 answer = await http.get(self.settings.jwks_url())
@@ -111,11 +143,8 @@ class TokenVerifier:
             jwks = jwt.PyJWKSet.from_dict(answer.json())
         except (httpx.HTTPError, ValueError, jwt.PyJWKSetError) as error:
             log.warning("cannot fetch token keys from %s: %s", self.settings.jwks_url(), error)
-            if not self._keys:
-                raise Unauthenticated("Layanan otentikasi belum dapat dihubungi.") from error
             return
         self._keys = {key.key_id: key.key for key in jwks.keys}
-        self._fetched_at = time.monotonic()
 
     async def verify(self, token: str) -> Officer:
         """The officer a token speaks for; Unauthenticated if it does not verify."""
@@ -127,17 +156,37 @@ class TokenVerifier:
                 algorithms=ALGORITHMS,
                 audience=self.settings.auth_audience,
                 issuer=self.settings.auth_issuer,
-                options={"require": ["exp", "sub", "iss", "aud"]},
+                leeway=_LEEWAY_SECONDS,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
             roles = frozenset(Role(role) for role in claims.get("roles", []))
-            return Officer(
-                id=str(claims["sub"]),
-                name=str(claims.get("name", claims["sub"])),
-                roles=roles,
-                agency=str(claims.get("agency", self.settings.agency)),
-            )
+        except jwt.ExpiredSignatureError as error:
+            raise Unauthenticated("Token sudah kedaluwarsa; silakan masuk lagi.") from error
+        except jwt.ImmatureSignatureError as error:
+            raise Unauthenticated(_FUTURE) from error
+        except jwt.MissingRequiredClaimError as error:
+            raise Unauthenticated(f"Token tidak sah: klaim {error.claim} tidak ada.") from error
         except (jwt.PyJWTError, ValueError) as error:
             raise Unauthenticated(f"Token tidak sah: {error}") from error
+        self._check_lifetime(claims)
+        if claims.get("agency") != self.settings.agency:
+            raise Forbidden("Token ini untuk instansi lain.")
+        return Officer(
+            id=str(claims["sub"]),
+            name=str(claims.get("name", claims["sub"])),
+            roles=roles,
+            agency=self.settings.agency,
+        )
+
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        """Refuse a token issued in the future or meant to live longer than allowed."""
+        issued, expires = claims["iat"], claims["exp"]
+        if not isinstance(issued, int | float) or not isinstance(expires, int | float):
+            raise Unauthenticated("Token tidak sah: iat dan exp harus berupa angka.")
+        if issued > time.time() + _LEEWAY_SECONDS:
+            raise Unauthenticated(_FUTURE)
+        if expires - issued > self.settings.auth_max_token_minutes * 60:
+            raise Unauthenticated("Token tidak sah: masa berlakunya terlalu panjang.")
 
 
 _bearer = HTTPBearer(auto_error=False, description="Token petugas (JWT)")

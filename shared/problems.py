@@ -27,6 +27,7 @@ TITLES: dict[int, str] = {
     413: "Isi permintaan terlalu besar",
     415: "Jenis isi tidak didukung",
     422: "Data tidak valid",
+    423: "Akun terkunci",
     429: "Terlalu banyak permintaan",
     500: "Kesalahan server",
     503: "Layanan sementara tidak tersedia",

@@ -7,11 +7,12 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
-from deploy.local import _processes
+from deploy.local import _processes, environment
 from shared.asyncapi import document
-from shared.settings import SERVICES
+from shared.settings import SERVICES, Settings
 from tests.front_door import NGINX, nginx_conf
 from tests.infrastructure import base_settings
 
@@ -80,3 +81,22 @@ def test_compose_trusts_forwarded_headers_from_its_own_network_only() -> None:
     subnets = [c["subnet"] for c in compose["networks"]["default"]["ipam"]["config"]]
     assert compose["x-aduan-env"]["ADUAN_TRUSTED_PROXIES"] == ",".join(subnets)
     assert all("ports" not in compose["services"][service] for service in SERVICES)
+
+
+def test_compose_never_turns_the_demo_login_on() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    environments = [compose.get("x-aduan-env", {})] + [
+        service.get("environment") or {} for service in compose["services"].values()
+    ]
+    for env in environments:
+        assert "ADUAN_AUTH_DEMO_LOGIN" not in env
+    assert "ADUAN_AUTH_DEMO_LOGIN" not in (ROOT / "docker-compose.yml").read_text()
+
+
+def test_make_up_turns_the_demo_login_on_only_on_loopback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ADUAN_AUTH_DEMO_LOGIN", raising=False)
+    for host, demo in [("127.0.0.1", "true"), ("::1", "true"), ("0.0.0.0", None)]:
+        settings = Settings(bind_host=host)
+        assert environment(settings).get("ADUAN_AUTH_DEMO_LOGIN") == demo, host

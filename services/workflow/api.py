@@ -17,12 +17,11 @@ from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints
 from services.workflow.case import Case
 from services.workflow.cases import Cases, StoredFile
 from services.workflow.commands import COMMANDS, Command, Context
-from services.workflow.issuer import Issuer
 from services.workflow.views import CaseView, case_view
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.problems import Problem, problems
 from shared.settings import Settings
-from shared.sop import OFFICE_ROLES, ROLE_LABELS, Role
+from shared.sop import OFFICE_ROLES, Role
 from shared.text import CLEAN
 
 router = APIRouter(prefix="/v1", tags=["workflow"])
@@ -40,19 +39,11 @@ async def _cases(request: Request) -> Cases:
     return cases
 
 
-async def _issuer(request: Request) -> Issuer:
-    issuer: Issuer = request.app.state.issuer
-    return issuer
-
-
 CasesDep = Annotated[Cases, Depends(_cases)]
-IssuerDep = Annotated[Issuer, Depends(_issuer)]
 CaseId = Annotated[UUID, Path(description="Id kasus")]
 
 
 def _office_officer(officer: Officer, settings: Settings) -> Officer:
-    if officer.agency != settings.agency:
-        raise Forbidden("Token ini untuk instansi lain.")
     if not officer.has(*OFFICE_ROLES):
         raise Forbidden("Hanya petugas yang menangani kasus dapat membuka kasus.")
     return officer
@@ -264,83 +255,6 @@ async def clear_day(
         cases.correct_calendar, lambda cal: cal.clear_day(day=day, by=officer.id, at=at)
     )
     return await calendar(cases, day.year)
-
-
-@router.get("/auth/jwks.json", tags=["auth"])
-async def jwks(issuer: IssuerDep) -> dict[str, Any]:
-    """The built-in issuer's public keys."""
-    return issuer.jwks()
-
-
-class RoleOut(BaseModel):
-    """A role an officer may hold."""
-
-    id: str
-    label: str
-
-
-class AuthInfo(BaseModel):
-    """What the login page needs: the roles, and whether local login is on."""
-
-    roles: list[RoleOut]
-    demo_login: bool
-
-
-class LoginIn(BaseModel):
-    """Local login: a name and a role, no password (only where it is turned on)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100), CLEAN
-    ]
-    role: Role
-
-
-class LoginOut(BaseModel):
-    """The bearer token for the session."""
-
-    token: str
-    name: str
-    roles: list[str]
-    expires_in_minutes: int
-
-
-def _officer_roles() -> list[Role]:
-    return [role for role in Role if role is not Role.PEMOHON]
-
-
-@router.get("/auth", tags=["auth"])
-async def auth_info(cases: CasesDep) -> AuthInfo:
-    """The roles officers hold, and whether this office uses the local login page."""
-    return AuthInfo(
-        roles=[RoleOut(id=role.value, label=ROLE_LABELS[role]) for role in _officer_roles()],
-        demo_login=_demo_login(cases.settings),
-    )
-
-
-def _demo_login(settings: Settings) -> bool:
-    return settings.auth_demo_login and not (settings.auth_jwks_url or settings.auth_public_keys)
-
-
-@router.post("/auth/login", tags=["auth"], responses=problems(404, 422))
-async def login(body: LoginIn, cases: CasesDep, issuer: IssuerDep) -> LoginOut:
-    """Sign in on the built-in issuer by name and role (local runs only)."""
-    if not _demo_login(cases.settings):
-        raise Problem(
-            404,
-            "Login lokal tidak diaktifkan; masuk melalui penyedia identitas instansi.",
-            code="login-disabled",
-        )
-    if body.role is Role.PEMOHON:
-        error = {"field": "role", "code": "role", "message": "Peran ini bukan peran petugas."}
-        raise Problem(422, "Periksa kembali: role.", code="validation", errors=[error])
-    subject = f"{body.role.value}-{hashlib.sha256(body.name.lower().encode()).hexdigest()[:12]}"
-    minutes = cases.settings.auth_token_minutes
-    token = issuer.mint(subject=subject, name=body.name, roles=[body.role], minutes=minutes)
-    return LoginOut(
-        token=token, name=body.name, roles=[body.role.value], expires_in_minutes=minutes
-    )
 
 
 class ActionOut(BaseModel):

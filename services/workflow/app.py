@@ -9,6 +9,7 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from services.workflow import accounts, accounts_api, auth_api
 from services.workflow.api import router
 from services.workflow.cases import SCHEMA, open_cases
 from services.workflow.inbound import consumer
@@ -39,9 +40,10 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
         await ensure_schema(settings, SCHEMA)
         cases = await asyncio.to_thread(open_cases, settings)
         issuer = await Issuer.load(settings)
-    pool = await create_pool(settings, max_size=2)
+        await accounts.ensure_table(settings)
+    pool = await create_pool(settings, max_size=3)
     consuming = asyncio.Event()
-    app.state.cases, app.state.issuer = cases, issuer
+    app.state.cases, app.state.issuer, app.state.pool = cases, issuer, pool
     app.state.verifier = _verifier(settings, issuer)
     app.state.feed = Feed(pool, EventLog.of(cases), translator(cases, wire(cases)))
     app.state.readiness = {"database": database_check(pool), "consumer": flag_check(consuming)}
@@ -66,5 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
         service="workflow", settings=settings, lifespan=partial(lifespan, settings)
     )
     app.include_router(router, prefix="/workflow")
+    app.include_router(auth_api.router, prefix="/workflow")
+    app.include_router(accounts_api.router, prefix="/workflow")
     app.include_router(feed.router)
     return app

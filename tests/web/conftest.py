@@ -138,9 +138,15 @@ async def screenshot(page: Page, name: str) -> Path:
 
 
 async def sign_in(page: Page, stack: Stack, role: Role, name: str) -> None:
-    """Log in through the login page, as an officer does."""
+    """Log in through the login page's demo form (a local run), as a tester does."""
     await page.goto(stack.url("/petugas/masuk"))
-    await page.get_by_label("Nama").fill(name)
-    await page.get_by_label("Peran").select_option(role.value)
-    await page.get_by_role("button", name="Masuk").click()
+    await demo_sign_in(page, role, name)
     await page.wait_for_url(lambda url: "/petugas/masuk" not in url)
+
+
+async def demo_sign_in(page: Page, role: Role, name: str) -> None:
+    """Fill and send the demo form of the login page already open."""
+    form = page.locator("#masuk-demo")
+    await form.get_by_label("Nama", exact=True).fill(name)
+    await form.get_by_label("Peran").select_option(role.value)
+    await form.get_by_role("button", name="Masuk sebagai demo").click()

@@ -16,7 +16,7 @@ from shared.sop import Role
 from tests.bus import park
 from tests.polling import eventually
 from tests.samples import complaint_received
-from tests.web.conftest import Stack, screenshot, sign_in
+from tests.web.conftest import Stack, demo_sign_in, screenshot, sign_in
 
 # An image's width once it has loaded (0 if it failed to).
 LOADED_WIDTH = """img => img.complete && img.naturalWidth ? img.naturalWidth : new Promise(
@@ -158,9 +158,7 @@ async def test_the_operations_page_is_for_officers_only(stack: Stack, desk: Page
     await expect(desk.get_by_role("heading", level=1)).to_have_text("Halaman tidak ditemukan")
     await desk.goto(stack.url("/operasi"))
     await desk.wait_for_url("**/petugas/masuk?lanjut=%2Foperasi")
-    await desk.get_by_label("Nama").fill("Rina")
-    await desk.get_by_label("Peran").select_option(Role.TIM_PENGADUAN.value)
-    await desk.get_by_role("button", name="Masuk").click()
+    await demo_sign_in(desk, Role.TIM_PENGADUAN, "Rina")
     await expect(desk).to_have_url(stack.url("/operasi"))
     await expect(desk.locator("#kotak-gagal")).to_contain_text(
         "Hanya administrator yang dapat mengelola pesan gagal."

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 
 from services.workflow.app import create_app
 from services.workflow.commands import COMMANDS
 from shared.settings import Settings
 from tests.conftest import serving
+from tests.system import running, with_free_ports
 from tests.workflow.conftest import Desk
 
 
@@ -80,3 +84,47 @@ async def test_every_command_comes_with_its_form_in_indonesian(desk: Desk) -> No
         "type": "string",
     }
     assert "parties_present" in bap["required"]
+
+
+async def test_the_demo_login_is_refused_to_a_caller_on_another_machine(
+    settings: Settings,
+) -> None:
+    configured = settings.model_copy(
+        update={"relay": False, "clock": False, "auth_demo_login": True}
+    )
+    async with LifespanManager(create_app(configured), startup_timeout=30) as manager:
+        transport = httpx.ASGITransport(app=manager.app, client=("192.0.2.77", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://aduan.test") as http:
+            assert (await http.get("/workflow/v1/auth")).json()["demo_login"] is False
+            body = {"name": "Budi", "role": "admin"}
+            answer = await http.post("/workflow/v1/auth/login", json=body)
+    assert answer.status_code == 404
+    assert answer.json()["type"] == "/problems/login-disabled"
+
+
+def _address_of_this_machine() -> str | None:
+    """A non-loopback IPv4 address of this machine (no packet is sent), if it has one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+        except OSError:
+            return None
+        address: str = probe.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+async def test_the_demo_login_is_off_when_the_service_listens_beyond_loopback(
+    settings: Settings, tmp_path: Path
+) -> None:
+    configured = with_free_ports(settings).model_copy(
+        update={"relay": False, "clock": False, "auth_demo_login": True, "bind_host": "0.0.0.0"}
+    )
+    async with running(configured, tmp_path, ["workflow"]) as system:
+        port = system.settings.port("workflow")
+        hosts = ["127.0.0.1", *filter(None, [_address_of_this_machine()])]
+        async with httpx.AsyncClient(timeout=10) as http:
+            for host in hosts:
+                base = f"http://{host}:{port}/workflow/v1/auth"
+                assert (await http.get(base)).json()["demo_login"] is False
+                answer = await http.post(f"{base}/login", json={"name": "Budi", "role": "admin"})
+                assert answer.status_code == 404, host

@@ -266,6 +266,7 @@ const OFFICER_LINKS = [
   ["/dasbor", "Dasbor"],
   ["/rekap", "Rekap"],
   ["/operasi", "Operasi"],
+  ["/petugas/akun", "Akun"],
 ];
 
 /** How well a link names this page: -1 another page, else how many of its query values match. */

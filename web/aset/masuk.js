@@ -1,8 +1,10 @@
-// The login page of local runs: a name and a role on the workflow service's built-in issuer.
+// The login page: username and password on the workflow service's built-in issuer, and on a
+// local run (`make up` on one's own machine) the demo login by name and role, announced as such.
 import { $, api, busy, el, query, showProblem, signIn, siteHeader } from "/aset/app.js";
 
 siteHeader();
 const form = $("#masuk");
+const demo = $("#masuk-demo");
 const roles = $("#peran");
 
 function destination() {
@@ -11,23 +13,31 @@ function destination() {
   return next && next.startsWith("/") && !next.startsWith("//") ? next : "/petugas";
 }
 
-form.addEventListener("submit", (event) => {
-  event.preventDefault();
-  busy(form, async () => {
-    const body = { name: $("#nama").value, role: roles.value || null };
-    const answer = await api("/workflow/v1/auth/login", { method: "POST", json: body, auth: false });
-    if (!answer.ok) return showProblem(form, answer.problem);
-    signIn(answer.data.token);
-    location.assign(destination());
+function submitTo(target, path, body) {
+  target.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(target, async () => {
+      const answer = await api(path, { method: "POST", json: body(), auth: false });
+      if (!answer.ok) return showProblem(target, answer.problem);
+      signIn(answer.data.token);
+      location.assign(destination());
+    });
   });
-});
+}
 
-// Loaded after the listener is in place: a click meanwhile must not submit the form natively.
+submitTo(form, "/workflow/v1/auth/sign-in", () => ({
+  username: $("#pengguna").value,
+  password: $("#sandi").value,
+}));
+submitTo(demo, "/workflow/v1/auth/login", () => ({ name: $("#nama").value, role: roles.value || null }));
+
+// Loaded after the listeners are in place: a click meanwhile must not submit a form natively.
 const info = await api("/workflow/v1/auth", { auth: false });
 if (info.ok) {
   for (const role of info.data.roles) roles.append(el("option", { value: role.id }, role.label));
-  if (!info.data.demo_login) {
+  if (!info.data.password_login) {
     $("#mati").classList.remove("tersembunyi");
     form.classList.add("tersembunyi");
   }
+  if (info.data.demo_login) $("#demo").classList.remove("tersembunyi");
 }

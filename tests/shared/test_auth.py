@@ -1,0 +1,156 @@
+"""The one token verifier every service uses, against an OIDC-like issuer serving its JWKS."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+import pytest
+from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from shared.auth import Forbidden, TokenVerifier, Unauthenticated
+from shared.settings import Settings
+from shared.sop import Role
+from tests.infrastructure import free_port
+from tests.polling import eventually
+
+
+@dataclass
+class Provider:
+    """An identity provider: its signing keys, a JWKS endpoint, and how often it was asked."""
+
+    url: str = ""
+    keys: dict[str, ec.EllipticCurvePrivateKey] = field(default_factory=dict)
+    fetches: int = 0
+
+    def add_key(self, kid: str) -> None:
+        """Publish a new key (a rotation)."""
+        self.keys[kid] = ec.generate_private_key(ec.SECP256R1())
+
+    async def jwks(self, _: web.Request) -> web.Response:
+        """The JWKS document, counted."""
+        self.fetches += 1
+        keys = []
+        for kid, key in self.keys.items():
+            jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+            keys.append({**jwk, "kid": kid, "use": "sig", "alg": "ES256"})
+        return web.json_response({"keys": keys})
+
+    def token(self, kid: str, signer: str | None = None, **claims: Any) -> str:
+        """A token signed with key `signer` (default: kid's own) and these claims over the usual."""
+        now = datetime.now(UTC)
+        body = {
+            "iss": "https://sso.example",
+            "aud": "aduan",
+            "sub": "rina",
+            "roles": [Role.TIM_PENGADUAN.value],
+            "agency": "dpmptsp-gresik",
+            "iat": now,
+            "exp": now + timedelta(minutes=30),
+        } | claims
+        body = {key: value for key, value in body.items() if value is not None}
+        key = self.keys[signer or kid]
+        return jwt.encode(body, key, algorithm="ES256", headers={"kid": kid})
+
+
+@pytest.fixture
+async def provider() -> AsyncIterator[Provider]:
+    """The provider's JWKS endpoint on a free local port."""
+    served = Provider()
+    served.add_key("a")
+    app = web.Application()
+    app.router.add_get("/jwks.json", served.jwks)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    served.url = f"http://127.0.0.1:{port}/jwks.json"
+    try:
+        yield served
+    finally:
+        await runner.cleanup()
+
+
+def _verifier(provider: Provider, **settings: Any) -> TokenVerifier:
+    configured = Settings(
+        agency="dpmptsp-gresik",
+        auth_jwks_url=provider.url,
+        auth_issuer="https://sso.example",
+        auth_audience="aduan",
+        **settings,
+    )
+    return TokenVerifier(configured)
+
+
+async def test_a_good_token_of_the_provider_is_accepted(provider: Provider) -> None:
+    officer = await _verifier(provider).verify(provider.token("a"))
+    assert officer.id == "rina"
+    assert officer.roles == {Role.TIM_PENGADUAN}
+
+
+async def test_a_token_of_another_agency_is_refused(provider: Provider) -> None:
+    with pytest.raises(Forbidden, match="instansi lain"):
+        await _verifier(provider).verify(provider.token("a", agency="dinkes-gresik"))
+    with pytest.raises(Forbidden):
+        await _verifier(provider).verify(provider.token("a", agency=None))
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"exp": datetime.now(UTC) + timedelta(days=36500)}, "terlalu panjang"),
+        ({"iat": None}, "iat"),
+        (
+            {
+                "iat": datetime.now(UTC) + timedelta(hours=1),
+                "exp": datetime.now(UTC) + timedelta(hours=2),
+            },
+            "akan datang",
+        ),
+        ({"exp": datetime.now(UTC) - timedelta(minutes=5)}, "kedaluwarsa"),
+    ],
+)
+async def test_a_token_that_lives_too_long_or_lacks_iat_is_refused(
+    provider: Provider, claims: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(Unauthenticated, match=reason):
+        await _verifier(provider).verify(provider.token("a", **claims))
+
+
+async def test_unknown_kids_fetch_the_jwks_at_most_once_per_interval(provider: Provider) -> None:
+    verifier = _verifier(provider, auth_jwks_refresh_seconds=1.0)
+    await verifier.verify(provider.token("a"))
+    assert provider.fetches == 1
+    provider.add_key("stranger")
+    for n in range(30):
+        with pytest.raises(Unauthenticated):
+            await verifier.verify(provider.token(f"kid-{n}", signer="stranger"))
+    assert provider.fetches == 1  # the same second: nobody could make us fetch again
+    provider.add_key("b")  # the provider rotates its key
+
+    async def accepted() -> bool:
+        try:
+            await verifier.verify(provider.token("b"))
+        except Unauthenticated:
+            return False
+        return True
+
+    await eventually(accepted, within=5, interval=0.05)
+    assert 2 <= provider.fetches <= 3  # one more fetch for the new kid after the interval
+    for n in range(30):
+        with pytest.raises(Unauthenticated):
+            await verifier.verify(provider.token(f"kid-{n}", signer="stranger"))
+    assert provider.fetches <= 3
+
+
+async def test_requests_arriving_together_wait_for_the_one_fetch(provider: Provider) -> None:
+    verifier = _verifier(provider)
+    officers = await asyncio.gather(*(verifier.verify(provider.token("a")) for _ in range(10)))
+    assert {officer.id for officer in officers} == {"rina"}
+    assert provider.fetches == 1
