@@ -18,7 +18,8 @@ from services.workflow.case import Case
 from services.workflow.cases import Cases, StoredFile
 from services.workflow.commands import COMMANDS, Command, Context
 from services.workflow.issuer import Issuer
-from services.workflow.views import CaseView, case_view
+from services.workflow.views import CaseView, case_view, facets_of
+from shared.access import Facet
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.problems import Problem, problems
 from shared.settings import Settings
@@ -62,8 +63,10 @@ def _context(officer: Officer, cases: Cases) -> Context:
     return Context(officer, datetime.now(UTC), cases.calendar(), cases)
 
 
-def _view(cases: Cases, case: Case, officer: Officer) -> CaseView:
-    view = case_view(cases, case, officer)
+def _view(
+    cases: Cases, case: Case, officer: Officer, facets: frozenset[Facet] | None = None
+) -> CaseView:
+    view = case_view(cases, case, officer, facets)
     if officer.has(*OFFICE_ROLES):
         view.allowed_actions.append("attachments")
     return view
@@ -87,10 +90,11 @@ def _endpoint(command: Command) -> Any:
         _office_officer(officer, cases.settings)
 
         def act() -> CaseView:
+            facets = facets_of(cases.get_case(case_id), officer)  # unseen: unknown (404)
             context = _context(officer, cases)
             version = getattr(body, "version", None)
             case = cases.act(case_id, version, lambda case: command.run(case, body, context) or [])
-            return _view(cases, case, officer)
+            return _view(cases, case, officer, facets)
 
         return await asyncio.to_thread(act)
 
@@ -134,6 +138,7 @@ async def attach(
     attachment_id, at = str(uuid4()), datetime.now(UTC)
 
     def act() -> CaseView:
+        facets = facets_of(cases.get_case(case_id), officer)
         sealed = cases.key_for(case_id)
         if sealed is None:
             raise Problem(404, "Kasus tidak ditemukan.", code="unknown-case")
@@ -152,7 +157,7 @@ async def attach(
 
         stored = StoredFile(UUID(attachment_id), case_id, content_type, sealed.encrypt(content))
         case = cases.act(case_id, None, add, attachments=[stored])
-        return _view(cases, case, officer)
+        return _view(cases, case, officer, facets)
 
     return await asyncio.to_thread(act)
 
@@ -163,7 +168,12 @@ async def download(
 ) -> Response:
     """An attachment's content."""
     _office_officer(officer, cases.settings)
-    found = await asyncio.to_thread(cases.attachment, case_id, attachment_id)
+
+    def read() -> tuple[str, bytes] | None:
+        shown = Facet.ATTACHMENTS in facets_of(cases.get_case(case_id), officer)
+        return cases.attachment(case_id, attachment_id) if shown else None
+
+    found = await asyncio.to_thread(read)
     if found is None:
         raise Problem(404, "Lampiran tidak ditemukan.", code="unknown-attachment")
     content_type, content = found
