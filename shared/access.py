@@ -75,6 +75,15 @@ TABLE: dict[Role, dict[Privacy, frozenset[Facet]]] = {
 """Role × privacy → the facets that role may see (the step rule comes on top)."""
 
 
+EVENT_FIELDS: dict[str, Facet] = {
+    "public_answer": Facet.ANSWER,
+    "bkpm_reference": Facet.TIMELINE,
+    "referred_to": Facet.TIMELINE,
+    "related_agencies": Facet.TIMELINE,
+}
+"""Fields of published events that show more than the case (the live stream, dead letters)."""
+
+
 def privacy_of(*, anonymous: bool, confidential: bool) -> Privacy:
     """The privacy class of a case (confidential wins: its identity may still be held)."""
     if confidential:
