@@ -160,12 +160,32 @@ _FACET_NOTES = {
 }
 
 _SURFACES = (
+    "## Why these cells",
+    "",
+    "- Identity: the officers who take and answer complaints (petugas, tim_pengaduan, the"
+    " Pojok OSS for consultations) and the administrator (erasure, data requests under UU"
+    " 27/2022); leadership decides on the content, not on the person. An anonymous case"
+    " holds no identity, so nobody sees it.",
+    "- Confidential (e.g. extortion reported against the office's own staff): the complaint"
+    " team and the head of office, who disposes it, and the administrator; the front desk,"
+    " the division heads, the secretary and the Pojok OSS only while the case stands at a"
+    " step they act at (the step rule), and then never the identity.",
+    "- Analysts count cases and read case rows without the answer; the rekap and the"
+    " dashboards are aggregates and count every case. The public sees what tracking shows.",
+    "",
+    "Event fields beyond the case row: "
+    + ", ".join(f"`{name}` ({facet.value})" for name, facet in EVENT_FIELDS.items())
+    + ".",
+    "",
     "## Where it applies",
     "",
     "- intake `GET /intake/v1/submissions/{case_id}` and its attachments: status to see the"
-    ' case at all, text, identity (`contact` is "disembunyikan" otherwise), attachments.',
-    "- workflow `GET /workflow/v1/cases/{id}` (and every command's answer): answer, timeline"
-    " (only the entries and the details the facets allow); its attachments need attachments.",
+    " case at all (else 404), text to read it (else 403), identity (`contact` is"
+    ' "disembunyikan" otherwise), attachments (listed and served only with it).',
+    "- workflow `GET /workflow/v1/cases/{id}`: answer, timeline (with `answer` and"
+    " `filename` details only with those facets); its attachments need attachments; every"
+    " command and upload on a case needs status, and answers with what the officer could"
+    " see when acting (the step may have moved on).",
     "- reporting `/reporting/v1/cases`, `cases.csv`, `cases.xlsx`, `/reporting/v1/worklist`:"
     " rows only of cases with status; `public_answer` only with answer.",
     "- reporting `/reporting/v1/operations/events` (SSE): the roles that may see status of a"
