@@ -44,7 +44,7 @@ def _rows_for(submissions: Submissions, envelope: Envelope, rows: Rows) -> None:
         rows.closed.append((submission.id, envelope.time))
     if name == "CaseReopened":
         rows.reopened.append(submission.id)
-    if hasattr(envelope.data, "next_step") or name == "CaseReopened":
+    if closing or hasattr(envelope.data, "next_step") or name == "CaseReopened":
         step = getattr(envelope.data, "next_step", None) or getattr(envelope.data, "step", None)
         rows.steps.append((submission.id, None if closing else step))
     if channel not in ANSWERING or not (closing or channel is Channel.LAPOR):
