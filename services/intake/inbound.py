@@ -44,6 +44,9 @@ def _rows_for(submissions: Submissions, envelope: Envelope, rows: Rows) -> None:
         rows.closed.append((submission.id, envelope.time))
     if name == "CaseReopened":
         rows.reopened.append(submission.id)
+    if closing or hasattr(envelope.data, "next_step") or name == "CaseReopened":
+        step = getattr(envelope.data, "next_step", None) or getattr(envelope.data, "step", None)
+        rows.steps.append((submission.id, None if closing else step))
     if channel not in ANSWERING or not (closing or channel is Channel.LAPOR):
         return
     key = submissions.personal_key(submission.received.personal_ref)

@@ -23,16 +23,14 @@ from services.intake.forms import Nik, Phone
 from services.intake.inbox import Inbox
 from services.intake.records import Rows
 from services.intake.submission import Submission
+from shared.access import Facet, privacy_of, visible
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.problems import Problem, problems
 from shared.sealing import ERASED, SealingKey
-from shared.sop import OFFICE_ROLES, Role
+from shared.sop import Role
 from shared.tracking_code import normalize
 
 router = APIRouter(prefix="/v1", tags=["personal data"])
-
-IDENTITY_ROLES = frozenset({Role.PETUGAS, Role.TIM_PENGADUAN, Role.PETUGAS_OSS, Role.ADMIN})
-CONFIDENTIAL_ROLES = frozenset({Role.TIM_PENGADUAN, Role.KEPALA_DINAS, Role.ADMIN})
 
 
 class Part(BaseModel):
@@ -61,24 +59,33 @@ class SubmissionView(BaseModel):
     register_row: dict[str, Any] | None = None  # imported: what the old register said
 
 
-def _officer(officer: Officer, inbox: Inbox) -> None:
-    if not officer.has(*OFFICE_ROLES):
-        raise Forbidden("Hanya petugas instansi ini yang dapat membaca pengaduan.")
+def _facets(inbox: Inbox, submission: Submission | None, officer: Officer) -> frozenset[Facet]:
+    """What this officer may see of the submission (the access table); 404 if not even that."""
+    if submission is None or submission.agency != inbox.settings.agency:
+        facets: frozenset[Facet] = frozenset()
+    else:
+        received = submission.received
+        privacy = privacy_of(anonymous=received.anonymous, confidential=received.confidential)
+        facets = visible(officer.roles, privacy, inbox.submissions.current_step(submission))
+    if Facet.STATUS not in facets:
+        raise Problem(404, "Pengaduan tidak ditemukan.", code="unknown-submission")
+    if Facet.TEXT not in facets:
+        raise Forbidden("Peran Anda tidak dapat membaca isi pengaduan ini.")
+    return facets
 
 
 def _view(inbox: Inbox, case_id: UUID, officer: Officer) -> SubmissionView:
     submissions = inbox.submissions
     submission = submissions.submission(case_id)
-    if submission is None or submission.agency != inbox.settings.agency:
-        raise Problem(404, "Pengaduan tidak ditemukan.", code="unknown-submission")
+    facets = _facets(inbox, submission, officer)
+    assert submission is not None
     received = submission.received
-    if received.confidential and not officer.has(*CONFIDENTIAL_ROLES):
-        raise Forbidden("Pengaduan ini rahasia: hanya Tim Pengaduan dan pimpinan yang membaca.")
     key = submissions.personal_key(received.personal_ref)
     opened = key.open(received.sealed) if key else {"text": ERASED, "contact": ERASED}
     contact = opened.get("contact")
-    if not officer.has(*IDENTITY_ROLES) and contact not in (None, ERASED):
+    if Facet.IDENTITY not in facets and contact not in (None, ERASED):
         contact = "disembunyikan"
+    shown = Facet.ATTACHMENTS in facets
     return SubmissionView(
         case_id=case_id,
         tracking_code=received.tracking_code,
@@ -90,8 +97,8 @@ def _view(inbox: Inbox, case_id: UUID, officer: Officer) -> SubmissionView:
         erased=key is None,
         text=opened.get("text", ""),
         contact=contact,
-        attachments=opened.get("attachments", []),
-        parts=_parts(inbox, case_id, key),
+        attachments=opened.get("attachments", []) if shown else [],
+        parts=_parts(inbox, case_id, key, shown),
         register_row=_register(submission, opened),
     )
 
@@ -103,16 +110,16 @@ def _register(submission: Submission, opened: dict[str, Any]) -> dict[str, Any] 
     return vars(submission.history) | {"columns": opened.get("register", ERASED)}
 
 
-def _parts(inbox: Inbox, case_id: UUID, key: SealingKey | None) -> list[Part]:
+def _parts(inbox: Inbox, case_id: UUID, key: SealingKey | None, shown: bool) -> list[Part]:
     return [
-        _part(key.open(event.sealed) if key else {"text": ERASED}, event.received_at)
+        _part(key.open(event.sealed) if key else {"text": ERASED}, event.received_at, shown)
         for event in inbox.submissions.events.get(case_id)
         if isinstance(event, Submission.MessageAdded)
     ]
 
 
-def _part(opened: dict[str, Any], at: datetime) -> Part:
-    attachments = opened.get("attachments", [])
+def _part(opened: dict[str, Any], at: datetime, shown: bool) -> Part:
+    attachments = opened.get("attachments", []) if shown else []
     return Part(received_at=at, text=opened.get("text", ""), attachments=attachments)
 
 
@@ -124,7 +131,6 @@ async def read_submission(
     case_id: CaseId, officer: CurrentOfficer, inbox: CurrentInbox
 ) -> SubmissionView:
     """What the complainant wrote, and who they are if this officer's role may know."""
-    _officer(officer, inbox)
     return await asyncio.to_thread(_view, inbox, case_id, officer)
 
 
@@ -132,7 +138,8 @@ def _attachment(
     inbox: Inbox, case_id: UUID, attachment_id: UUID, officer: Officer
 ) -> tuple[str, bytes]:
     submission = inbox.submissions.submission(case_id)
-    _view(inbox, case_id, officer)  # the same rules as reading the submission
+    if Facet.ATTACHMENTS not in _facets(inbox, submission, officer):
+        raise Problem(404, "Lampiran tidak ditemukan.", code="unknown-attachment")
     assert submission is not None
     key = inbox.submissions.personal_key(submission.received.personal_ref)
     rows = inbox.submissions.query(
@@ -151,7 +158,6 @@ async def read_attachment(
     case_id: CaseId, attachment_id: UUID, officer: CurrentOfficer, inbox: CurrentInbox
 ) -> Response:
     """An attachment's content (kept files only; chat media stays at Meta until fetched)."""
-    _officer(officer, inbox)
     found = await asyncio.to_thread(_attachment, inbox, case_id, attachment_id, officer)
     content_type, content = found
     return Response(content, media_type=content_type)

@@ -35,6 +35,9 @@ TABLES = (
     "WHERE sent_at IS NULL AND gave_up_at IS NULL",
     "CREATE TABLE IF NOT EXISTS {s}.closures (case_id uuid PRIMARY KEY, "
     "closed_at timestamptz NOT NULL)",
+    # The SOP step each case stands at (NULL: closed), from workflow's events: the access
+    # policy lets the officers of that step read what the step needs (shared/access.py).
+    "CREATE TABLE IF NOT EXISTS {s}.case_steps (case_id uuid PRIMARY KEY, step text)",
 )
 
 
@@ -83,6 +86,7 @@ class Rows:
     ended: list[UUID] = field(default_factory=list)  # cases closed: their conversations end
     closed: list[tuple[UUID, datetime]] = field(default_factory=list)  # the survey may open
     reopened: list[UUID] = field(default_factory=list)  # ... and close again
+    steps: list[tuple[UUID, str | None]] = field(default_factory=list)  # the case's step now
 
     @classmethod
     def merge(cls, many: Iterable[Rows]) -> Rows:
@@ -140,6 +144,12 @@ class RowWriter:
             s,
         )
         self.reopened = _sql("DELETE FROM {s}.closures WHERE case_id = ANY(%s::uuid[])", s)
+        self.steps = _sql(
+            "INSERT INTO {s}.case_steps (case_id, step) SELECT * FROM "
+            "unnest(%s::uuid[], %s::text[]) "
+            "ON CONFLICT (case_id) DO UPDATE SET step = EXCLUDED.step",
+            s,
+        )
         self.erase = [
             _sql(text, s)
             for text in (
@@ -178,6 +188,9 @@ class RowWriter:
             curs.execute(self.closed, _columns(rows.closed, 2))
         if rows.reopened:
             curs.execute(self.reopened, (rows.reopened,))
+        if rows.steps:  # in event order: the last step of a case wins
+            latest = dict(rows.steps)
+            curs.execute(self.steps, _columns(latest.items(), 2))
         if rows.erased:
             refs = {"cases": [c for c, _ in rows.erased], "refs": [r for _, r in rows.erased]}
             for statement in self.erase:

@@ -29,10 +29,12 @@ from psycopg.sql import SQL, Identifier
 
 from services.intake.records import Rows, RowWriter
 from services.intake.submission import Submission
+from shared.access import step_of
 from shared.metrics import EVENTS_STORED
 from shared.recording import Extra, ExtraRowsRecorder
 from shared.sealing import SealingKey
 from shared.settings import Settings
+from shared.sop import Step, sop_for
 from shared.tracking_code import new_code
 
 log = logging.getLogger(__name__)
@@ -159,6 +161,18 @@ class Submissions(Application[UUID]):
         rows = self.query("SELECT key FROM {s}.personal_keys WHERE ref = %s", (ref,))
         key = rows[0]["key"] if rows else None
         return SealingKey(ref, bytes(key)) if key else None
+
+    def current_step(self, submission: Submission) -> Step | None:
+        """The SOP step its case stands at, as workflow's events told (opened: after submission)."""
+        rows = self.query("SELECT step FROM {s}.case_steps WHERE case_id = %s", (submission.id,))
+        if rows:
+            return step_of(
+                submission.received.kind, sop_for(submission.received.kind).version, rows[0]["step"]
+            )
+        if submission.history is not None:
+            return None  # from the old register: its step is workflow's reading of the row
+        sop = sop_for(submission.received.kind)
+        return sop.after(sop.first.id)
 
     def submission(self, case_id: UUID) -> Submission | None:
         """The stored aggregate, or None."""

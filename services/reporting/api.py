@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from services.reporting import queries
 from shared import db
+from shared.access import Facet, Privacy, privacy_of, visible
 from shared.channels import CHANNEL_LABELS, Channel
 from shared.problems import Problem, problems
 from shared.settings import Settings
@@ -243,15 +244,20 @@ class Tracking(BaseModel):
     answer: str | None = None
 
 
+def _privacy(record: asyncpg.Record) -> Privacy:
+    return privacy_of(anonymous=record["anonymous"], confidential=record["confidential"])
+
+
 def tracking_of(record: asyncpg.Record, tz: ZoneInfo) -> Tracking:
-    """The public view of a case row; a confidential case shows its status only."""
+    """The public view of a case row, as the access policy's public row allows."""
     status = Status(record["status"])
     public = Tracking(
         tracking_code=record["tracking_code"],
         status=status.value,
         status_label=STATUS_LABELS[status],
     )
-    if record["confidential"]:
+    facets = visible(None, _privacy(record))
+    if Facet.CASE not in facets:
         return public
 
     def local(moment: datetime | None) -> datetime | None:
@@ -269,7 +275,7 @@ def tracking_of(record: asyncpg.Record, tz: ZoneInfo) -> Tracking:
             "received_at": local(record["received_at"]),
             "deadline_at": local(record["deadline_at"]),
             "closed_at": local(record["closed_at"]),
-            "answer": record["public_answer"],
+            "answer": record["public_answer"] if Facet.ANSWER in facets else None,
         }
     )
 
@@ -288,7 +294,8 @@ async def track(
             record = await queries.tracked_case(
                 conn, agency=settings.agency, tracking_code=canonical
             )
-    if record is None:
+    hidden = record is not None and Facet.STATUS not in visible(None, _privacy(record))
+    if record is None or hidden:
         raise Problem(404, "Nomor tiket tidak ditemukan.", code="unknown-tracking-code")
     return tracking_of(record, ZoneInfo(settings.timezone))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -20,6 +21,7 @@ from services.reporting.api import (
     now,
     rekap_filters,
 )
+from shared.access import Facet, Privacy, may, privacy_of, step_of, visible
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.channels import Channel
 from shared.problems import problems
@@ -71,6 +73,8 @@ async def worklist(
     moment = now()
     items = []
     for record in records:
+        if Facet.STATUS not in facets_of(record, officer):
+            continue  # the policy is read here too, should a step's actors ever differ
         waiting = record["status"] == Status.WAITING_INFO.value
         due = record["step_due_at"]
         left = None if due is None else calendar.working_minutes_between(moment, due)
@@ -139,6 +143,36 @@ CASE_COLUMNS = (
 )
 
 
+# The facet of each column (shared/access.py); the others are Facet.CASE.
+COLUMN_FACETS = {
+    "tracking_code": Facet.STATUS,
+    "status": Facet.STATUS,
+    "public_answer": Facet.ANSWER,
+}
+
+
+def facets_of(record: Any, officer: Officer) -> frozenset[Facet]:
+    """What this officer may see of a case row."""
+    privacy = privacy_of(anonymous=record["anonymous"], confidential=record["confidential"])
+    step = step_of(record["kind"], record["sop_version"], record["current_step"])
+    return visible(officer.roles, privacy, step)
+
+
+def columns_for(officer: Officer) -> tuple[str, ...]:
+    """The case columns for this officer: the answer's only if they may read some answers."""
+    answers = any(may(officer.roles, Facet.ANSWER, privacy) for privacy in Privacy)
+    return (*CASE_COLUMNS, "public_answer") if answers else CASE_COLUMNS
+
+
+def row_of(record: Any, officer: Officer, columns: Sequence[str]) -> dict[str, Any] | None:
+    """A case row with what this officer may not see left empty; None: not even the case."""
+    facets = facets_of(record, officer)
+    if Facet.STATUS not in facets:
+        return None
+    shown = {c: record[c] if COLUMN_FACETS.get(c, Facet.CASE) in facets else None for c in columns}
+    return {"case_id": str(record["case_id"])} | shown
+
+
 async def _cases(
     pool: Any, settings: Any, officer: Officer, query: queries.Search, limit: int, offset: int
 ) -> list[dict[str, Any]]:
@@ -151,9 +185,11 @@ async def _cases(
             tz=settings.timezone,
             limit=limit,
             offset=offset,
+            roles=officer.roles,
         )
-    columns = CASE_COLUMNS if officer.roles <= {Role.ANALIS} else (*CASE_COLUMNS, "public_answer")
-    return [{"case_id": str(r["case_id"])} | {c: r[c] for c in columns} for r in records]
+    columns = columns_for(officer)
+    rows = (row_of(record, officer, columns) for record in records)
+    return [row for row in rows if row is not None]
 
 
 @router.get("/cases", responses=problems(401, 403, 422))
@@ -177,9 +213,9 @@ async def export_cases(
     query: Annotated[queries.Search, Depends(search_query)],
     fmt: Format,
 ) -> Response:
-    """The case search as CSV or XLSX (analysts get no answers' text)."""
+    """The case search as CSV or XLSX, with what the access policy lets this officer see."""
     rows = await _cases(pool, settings, officer, query, 100_000, 0)
-    header = list(rows[0]) if rows else ["case_id", *CASE_COLUMNS]
+    header = ["case_id", *columns_for(officer)]
     values = [list(row.values()) for row in rows]
     if fmt == "csv":
         return _file(exports.to_csv(header, values), exports.CSV_TYPE, "kasus.csv")

@@ -20,19 +20,23 @@ from pydantic import BaseModel
 from sse_starlette import EventSourceResponse
 
 from services.reporting import stream_erasure
+from services.reporting.masking import HIDDEN, CaseAccess, masked, permitted
+from shared.access import PUBLIC, Facet, Privacy, readers
 from shared.auth import Forbidden, Officer, TokenVerifier, Unauthenticated
 from shared.db import Pool
 from shared.events import CONTRACTS, Envelope, encode
 from shared.messaging import BINDINGS, connect, declare_topology, parking_queue, queue_name
 from shared.problems import Problem, problems
 from shared.settings import Settings
-from shared.sop import OFFICE_ROLES, Role
+from shared.sop import Role
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/operations", tags=["operations"])
 
 STREAM_LENGTH = 10_000
+SUBSCRIBERS = readers(Facet.STATUS, Privacy.NORMAL) - {PUBLIC}
+"""Who may follow the live stream: officers who may see some cases (each sees only those)."""
 QUEUE_DEPTH = Gauge("aduan_queue_depth", "Messages waiting in a consumer's queue", ["queue"])
 DEAD_LETTERS = Gauge("aduan_dead_letters", "Messages in a service's parking queue", ["service"])
 OVERDUE = Gauge("aduan_cases_overdue", "Open cases past their step's time standard", ["agency"])
@@ -103,7 +107,7 @@ async def _operator(
         raise Unauthenticated("Perlu token petugas.")
     verifier: TokenVerifier = request.app.state.verifier
     officer = await verifier.verify(token)
-    if not officer.has(*OFFICE_ROLES, Role.ANALIS):
+    if not officer.has(*SUBSCRIBERS):
         raise Forbidden("Hanya petugas yang dapat melihat aliran peristiwa.")
     return officer
 
@@ -122,7 +126,9 @@ async def live_events(
     """Events as they happen (SSE); reconnect with Last-Event-ID to resume without gaps."""
     stream: LiveStream = request.app.state.live
     wanted = {f"aduan.{name}.v1" if "." not in name else name for name in type or []}
-    return EventSourceResponse(stream.follow(last_event_id or "$", wanted, agency), ping=15)
+    events = stream.follow(last_event_id or "$", wanted, agency)
+    cases = CaseAccess(request.app.state.pool)
+    return EventSourceResponse(permitted(events, officer.roles, cases), ping=15)
 
 
 @router.get("/event-types")
@@ -155,6 +161,7 @@ async def dead_letters(request: Request, officer: Operator) -> list[DeadLetter]:
     api, auth = settings.management_api()
     vhost = settings.rabbitmq_vhost().replace("/", "%2F")
     letters = []
+    cases = CaseAccess(request.app.state.pool)
     async with httpx.AsyncClient(base_url=api, auth=auth, timeout=10) as http:
         for service in BINDINGS:
             answer = await http.post(
@@ -162,11 +169,13 @@ async def dead_letters(request: Request, officer: Operator) -> list[DeadLetter]:
                 json={"count": 500, "ackmode": "ack_requeue_true", "encoding": "auto"},
             )
             answer.raise_for_status()
-            letters += [_letter(service, message) for message in answer.json()]
+            for message in answer.json():
+                body = await masked(str(message.get("payload", "")), officer.roles, cases)
+                letters.append(_letter(service, message, HIDDEN if body is None else body))
     return letters
 
 
-def _letter(service: str, message: dict[str, Any]) -> DeadLetter:
+def _letter(service: str, message: dict[str, Any], body: str) -> DeadLetter:
     properties = message.get("properties", {})
     deaths = (properties.get("headers") or {}).get("x-death") or [{}]
     return DeadLetter(
@@ -175,7 +184,7 @@ def _letter(service: str, message: dict[str, Any]) -> DeadLetter:
         type=properties.get("type"),
         reason=deaths[0].get("reason"),
         deliveries=(properties.get("headers") or {}).get("x-delivery-count"),
-        body=str(message.get("payload", ""))[:2000],
+        body=body[:2000],
     )
 
 

@@ -10,8 +10,9 @@ from typing import Any
 import asyncpg
 
 from services.reporting.projection import cube_for
+from shared.access import TABLE, Facet, Privacy
 from shared.db import Connection as Conn
-from shared.sop import CURRENT, Kind, Role, sop_for
+from shared.sop import CURRENT, OFFICE_ROLES, Kind, Role, sop_for
 from shared.survey import grade, index_of
 from shared.working_time import DayOverride, WorkingCalendar
 
@@ -110,6 +111,21 @@ async def worklist(conn: Conn, *, agency: str, role: Role, limit: int) -> list[a
     )
 
 
+PRIVACY = (
+    "(CASE WHEN confidential THEN 'confidential' WHEN anonymous THEN 'anonymous' ELSE 'normal' END)"
+)
+
+
+def seen_by(roles: frozenset[Role]) -> tuple[list[str], list[str], list[str]]:
+    """SQL arguments of the access policy: the privacy classes these roles see whole, and
+    the complaint and consultation steps at which they also see a confidential case."""
+    whole = [p.value for p in Privacy if any(Facet.STATUS in TABLE[r][p] for r in roles)]
+    acting = [steps_of(role) for role in roles & OFFICE_ROLES]
+    complaint = [step for steps in acting for step in steps[Kind.COMPLAINT.value]]
+    consultation = [step for steps in acting for step in steps[Kind.CONSULTATION.value]]
+    return whole, complaint, consultation
+
+
 @dataclass(frozen=True)
 class Search:
     """What an officer searches cases by."""
@@ -124,11 +140,22 @@ class Search:
 
 
 async def search(
-    conn: Conn, *, agency: str, query: Search, tz: str, limit: int, offset: int
+    conn: Conn,
+    *,
+    agency: str,
+    query: Search,
+    tz: str,
+    limit: int,
+    offset: int,
+    roles: frozenset[Role],
 ) -> list[asyncpg.Record]:
-    """Cases matching every given criterion, newest first."""
+    """Cases matching every given criterion that these roles may see, newest first."""
+    whole, complaint_steps, consultation_steps = seen_by(roles)
     return await conn.fetch(
         "SELECT * FROM case_summary WHERE agency = $1 "
+        f"AND ({PRIVACY} = ANY($12) OR (confidential AND ("
+        "(kind = 'complaint' AND current_step = ANY($13)) OR "
+        "(kind = 'consultation' AND current_step = ANY($14))))) "
         "AND ($2::text IS NULL OR tracking_code LIKE $2 || '%') "
         "AND ($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR kind = $4) "
         "AND ($5::text IS NULL OR channel = $5) AND ($6::text IS NULL OR category = $6) "
@@ -146,6 +173,9 @@ async def search(
         tz,
         limit,
         offset,
+        whole,
+        complaint_steps,
+        consultation_steps,
     )
 
 

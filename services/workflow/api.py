@@ -17,10 +17,10 @@ from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints
 from services.workflow.case import Case
 from services.workflow.cases import Cases, StoredFile
 from services.workflow.commands import COMMANDS, Command, Context
-from services.workflow.views import CaseView, case_view
+from services.workflow.views import CaseView, case_view, facets_of
+from shared.access import Facet
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.problems import Problem, problems
-from shared.settings import Settings
 from shared.sop import OFFICE_ROLES, Role
 from shared.text import CLEAN
 
@@ -43,7 +43,7 @@ CasesDep = Annotated[Cases, Depends(_cases)]
 CaseId = Annotated[UUID, Path(description="Id kasus")]
 
 
-def _office_officer(officer: Officer, settings: Settings) -> Officer:
+def _office_officer(officer: Officer) -> Officer:
     if not officer.has(*OFFICE_ROLES):
         raise Forbidden("Hanya petugas yang menangani kasus dapat membuka kasus.")
     return officer
@@ -53,8 +53,10 @@ def _context(officer: Officer, cases: Cases) -> Context:
     return Context(officer, datetime.now(UTC), cases.calendar(), cases)
 
 
-def _view(cases: Cases, case: Case, officer: Officer) -> CaseView:
-    view = case_view(cases, case, officer)
+def _view(
+    cases: Cases, case: Case, officer: Officer, facets: frozenset[Facet] | None = None
+) -> CaseView:
+    view = case_view(cases, case, officer, facets)
     if officer.has(*OFFICE_ROLES):
         view.allowed_actions.append("attachments")
     return view
@@ -63,7 +65,7 @@ def _view(cases: Cases, case: Case, officer: Officer) -> CaseView:
 @router.get("/cases/{case_id}", responses=problems(401, 403, 404))
 async def get_case(case_id: CaseId, officer: CurrentOfficer, cases: CasesDep) -> CaseView:
     """A case with its full timeline and the actions this officer may take now."""
-    _office_officer(officer, cases.settings)
+    _office_officer(officer)
     case = await asyncio.to_thread(cases.get_case, case_id)
     return await asyncio.to_thread(_view, cases, case, officer)
 
@@ -75,13 +77,14 @@ def _endpoint(command: Command) -> Any:
         officer: CurrentOfficer,
         cases: CasesDep,
     ) -> CaseView:
-        _office_officer(officer, cases.settings)
+        _office_officer(officer)
 
         def act() -> CaseView:
+            facets = facets_of(cases.get_case(case_id), officer)  # unseen: unknown (404)
             context = _context(officer, cases)
             version = getattr(body, "version", None)
             case = cases.act(case_id, version, lambda case: command.run(case, body, context) or [])
-            return _view(cases, case, officer)
+            return _view(cases, case, officer, facets)
 
         return await asyncio.to_thread(act)
 
@@ -113,7 +116,7 @@ async def attach(
     cases: CasesDep,
 ) -> CaseView:
     """Attach a file (PDF, PNG, JPEG) to the case, at its current step."""
-    _office_officer(officer, cases.settings)
+    _office_officer(officer)
     content = await file.read()
     if len(content) > cases.settings.max_attachment_bytes:
         raise Problem(413, "Lampiran terlalu besar.", code="too-large")
@@ -125,6 +128,7 @@ async def attach(
     attachment_id, at = str(uuid4()), datetime.now(UTC)
 
     def act() -> CaseView:
+        facets = facets_of(cases.get_case(case_id), officer)
         sealed = cases.key_for(case_id)
         if sealed is None:
             raise Problem(404, "Kasus tidak ditemukan.", code="unknown-case")
@@ -143,7 +147,7 @@ async def attach(
 
         stored = StoredFile(UUID(attachment_id), case_id, content_type, sealed.encrypt(content))
         case = cases.act(case_id, None, add, attachments=[stored])
-        return _view(cases, case, officer)
+        return _view(cases, case, officer, facets)
 
     return await asyncio.to_thread(act)
 
@@ -153,8 +157,13 @@ async def download(
     case_id: CaseId, attachment_id: UUID, officer: CurrentOfficer, cases: CasesDep
 ) -> Response:
     """An attachment's content."""
-    _office_officer(officer, cases.settings)
-    found = await asyncio.to_thread(cases.attachment, case_id, attachment_id)
+    _office_officer(officer)
+
+    def read() -> tuple[str, bytes] | None:
+        shown = Facet.ATTACHMENTS in facets_of(cases.get_case(case_id), officer)
+        return cases.attachment(case_id, attachment_id) if shown else None
+
+    found = await asyncio.to_thread(read)
     if found is None:
         raise Problem(404, "Lampiran tidak ditemukan.", code="unknown-attachment")
     content_type, content = found

@@ -11,6 +11,8 @@ from pydantic import BaseModel
 from services.workflow.case import Case
 from services.workflow.cases import Cases
 from services.workflow.commands import COMMANDS
+from services.workflow.rules import UnknownCase
+from shared.access import Facet, privacy_of, visible
 from shared.auth import Officer
 from shared.sop import ROLE_LABELS, STATUS_LABELS, Role, Status
 
@@ -98,9 +100,27 @@ class CaseView(BaseModel):
     timeline: list[TimelineEntry]
 
 
-def _entry(cases: Cases, case: Case, event: Any) -> TimelineEntry:
+# Timeline details that belong to another facet than the timeline itself.
+DETAIL_FACETS = {"answer": Facet.ANSWER, "filename": Facet.ATTACHMENTS}
+
+
+def facets_of(case: Case, officer: Officer) -> frozenset[Facet]:
+    """What this officer may see of the case (shared/access.py); UnknownCase if not even that."""
+    step = case.sop.step(case.current_step) if case.current_step else None
+    privacy = privacy_of(anonymous=case.anonymous, confidential=case.confidential)
+    facets = visible(officer.roles, privacy, step)
+    if Facet.STATUS not in facets:
+        raise UnknownCase()  # as if there were none: its existence is not confirmed
+    return facets
+
+
+def _entry(cases: Cases, case: Case, event: Any, facets: frozenset[Facet]) -> TimelineEntry:
     name = type(event).__name__
-    fields = {key: value for key, value in vars(event).items() if key not in COMMON}
+    fields = {
+        key: value
+        for key, value in vars(event).items()
+        if key not in COMMON and DETAIL_FACETS.get(key, Facet.TIMELINE) in facets
+    }
     details = {
         key: cases.unseal(case.id, value) if key in SEALED and isinstance(value, str) else value
         for key, value in fields.items()
@@ -123,11 +143,19 @@ def _entry(cases: Cases, case: Case, event: Any) -> TimelineEntry:
     )
 
 
-def case_view(cases: Cases, case: Case, officer: Officer) -> CaseView:
-    """The case, what this officer may do now, and its full timeline."""
+def case_view(
+    cases: Cases, case: Case, officer: Officer, facets: frozenset[Facet] | None = None
+) -> CaseView:
+    """The case, what this officer may do now, and the timeline, as far as they may see it.
+
+    `facets`: what they could see when they acted (a command's answer, after the step moved on).
+    """
+    facets = facets_of(case, officer) if facets is None else facets
     step = case.sop.step(case.current_step) if case.current_step else None
     actors = [role.value for role in (step.actor, *step.also_by)] if step else []
-    answer = cases.unseal(case.id, case.answer) if case.answer else None
+    shown = Facet.ANSWER in facets
+    answer = cases.unseal(case.id, case.answer) if case.answer and shown else None
+    history = cases.history(case.id) if Facet.TIMELINE in facets else []
     return CaseView(
         case_id=case.id,
         version=case.version,
@@ -152,5 +180,5 @@ def case_view(cases: Cases, case: Case, officer: Officer) -> CaseView:
         merged_into=case.merged_into,
         duplicates=case.duplicates,
         allowed_actions=[c.path for c in COMMANDS if c.allowed(case, officer)],
-        timeline=[_entry(cases, case, event) for event in cases.history(case.id)],
+        timeline=[_entry(cases, case, event, facets) for event in history],
     )

@@ -1,0 +1,87 @@
+"""The access policy on event bodies: the live stream and dead letters show each reader only
+the events of cases they may see, without the fields of facets they may not (shared/access.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+from uuid import UUID
+
+from shared.access import EVENT_FIELDS, Facet, Privacy, privacy_of, step_of, visible
+from shared.db import Pool
+from shared.sop import Role, Step
+
+HIDDEN = "disembunyikan"
+
+
+class CaseAccess:
+    """Each case's privacy and current step, from the read model (privacy is kept: it never
+    changes; the step is read again for a confidential case, whose step rule depends on it)."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+        self._privacy: dict[str, Privacy] = {}
+
+    async def of(self, case_id: str, data: dict[str, Any]) -> tuple[Privacy, Step | None]:
+        """A case's privacy and step; an unknown case counts as confidential at no step."""
+        privacy = self._privacy.get(case_id)
+        if privacy is Privacy.NORMAL or privacy is Privacy.ANONYMOUS:
+            return privacy, None
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT anonymous, confidential, kind, sop_version, current_step "
+                "FROM case_summary WHERE case_id = $1",
+                _uuid(case_id),
+            )
+        if row is None:  # not projected: what the event itself says, else the strictest
+            flags = {"anonymous": False, "confidential": True}
+            if "confidential" in data:
+                flags = {key: bool(data.get(key)) for key in flags}
+            return privacy_of(**flags), None
+        privacy = privacy_of(anonymous=row["anonymous"], confidential=row["confidential"])
+        self._privacy[case_id] = privacy
+        return privacy, step_of(row["kind"], row["sop_version"], row["current_step"])
+
+
+async def masked(body: str, roles: Iterable[Role], cases: CaseAccess) -> str | None:
+    """The event as these roles may see it; None when they may not see its case at all."""
+    try:
+        event = json.loads(body)
+        data = event.get("data")
+        case_id = data.get("case_id") if isinstance(data, dict) else None
+    except (ValueError, AttributeError):
+        return body if _sees_everything(roles) else HIDDEN
+    if not case_id:
+        return body  # not about a case: the calendar, the monthly recap
+    facets = visible(roles, *await cases.of(str(case_id), data))
+    if Facet.STATUS not in facets:
+        return None
+    hidden = [f for f, facet in EVENT_FIELDS.items() if facet not in facets and f in data]
+    if not hidden:
+        return body
+    event["data"] = data | dict.fromkeys(hidden)
+    return json.dumps(event, ensure_ascii=False)
+
+
+def _uuid(text: str) -> UUID | None:
+    try:
+        return UUID(text)
+    except ValueError:
+        return None
+
+
+def _sees_everything(roles: Iterable[Role]) -> bool:
+    return all(visible(roles, privacy) >= frozenset(Facet) for privacy in Privacy)
+
+
+async def permitted(
+    events: AsyncIterator[dict[str, str]], roles: Iterable[Role], cases: CaseAccess
+) -> AsyncIterator[dict[str, str]]:
+    """The server-sent events these roles may see, masked."""
+    held = frozenset(roles)
+    async for event in events:
+        data = await masked(event["data"], held, cases)
+        if data is not None:
+            yield event | {"data": data}

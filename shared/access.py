@@ -1,0 +1,207 @@
+"""Who may see what of a case: one table, read by every surface that shows a case.
+
+Rows are roles (`Role.PEMOHON` stands for the public: no token, or the complainant holding a
+tracking code), columns the three privacy classes of a case, cells the facets a role may see.
+Anonymous cases hold no identity, so their row is the normal one without it. On top of the
+table, the officers who act at a confidential case's current SOP step (its actor and `also_by`)
+read what that step needs (`STEP_NEEDS`), never the identity: the complaint team holds it.
+
+A role that may not see a case's `status` does not learn that the case exists: lists leave it
+out and direct reads answer 404, as for an unknown case. Render the table with
+`python -m shared.access` (docs/access-policy.md is that output).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from enum import StrEnum
+
+from shared.sop import OFFICE_ROLES, ROLE_LABELS, Role, Step, sop_for
+
+
+class Facet(StrEnum):
+    """A part of a case that is shown or withheld as a whole."""
+
+    STATUS = "status"  # that it exists: tracking code and status
+    CASE = "case"  # kind, channel, category, current step, dates, flags
+    IDENTITY = "identity"  # the complainant's name and contact data
+    TEXT = "text"  # what the complainant wrote (and later messages)
+    ATTACHMENTS = "attachments"  # the complainant's and the officers' files
+    ANSWER = "answer"  # the office's answer (public_answer)
+    TIMELINE = "timeline"  # the case's history: actors, notes, instructions, BAP
+
+
+class Privacy(StrEnum):
+    """How a case was submitted."""
+
+    NORMAL = "normal"
+    ANONYMOUS = "anonymous"
+    CONFIDENTIAL = "confidential"
+
+
+PUBLIC = Role.PEMOHON
+"""The row of the public: no token, or a tracking code."""
+
+ALL = frozenset(Facet)
+CASEWORK = ALL - {Facet.IDENTITY}
+ROWS = frozenset({Facet.STATUS, Facet.CASE})
+NONE: frozenset[Facet] = frozenset()
+
+STEP_NEEDS = CASEWORK
+"""What the actor of a confidential case's current step reads to do that step."""
+
+# (normal, confidential) per role; anonymous = normal without identity.
+_TABLE: dict[Role, tuple[frozenset[Facet], frozenset[Facet]]] = {
+    Role.PEMOHON: (ROWS | {Facet.ANSWER}, frozenset({Facet.STATUS})),
+    Role.PETUGAS: (ALL, NONE),
+    Role.TIM_PENGADUAN: (ALL, ALL),
+    Role.KABID: (CASEWORK, NONE),
+    Role.SEKRETARIS: (CASEWORK, NONE),
+    Role.KEPALA_DINAS: (CASEWORK, CASEWORK),
+    Role.PETUGAS_OSS: (ALL, NONE),
+    Role.ANALIS: (ROWS, NONE),
+    Role.ADMIN: (ALL, ALL),
+}
+
+TABLE: dict[Role, dict[Privacy, frozenset[Facet]]] = {
+    role: {
+        Privacy.NORMAL: normal,
+        Privacy.ANONYMOUS: normal - {Facet.IDENTITY},
+        Privacy.CONFIDENTIAL: confidential,
+    }
+    for role, (normal, confidential) in _TABLE.items()
+}
+"""Role × privacy → the facets that role may see (the step rule comes on top)."""
+
+
+EVENT_FIELDS: dict[str, Facet] = {
+    "public_answer": Facet.ANSWER,
+    "bkpm_reference": Facet.TIMELINE,
+    "referred_to": Facet.TIMELINE,
+    "related_agencies": Facet.TIMELINE,
+}
+"""Fields of published events that show more than the case (the live stream, dead letters)."""
+
+
+def privacy_of(*, anonymous: bool, confidential: bool) -> Privacy:
+    """The privacy class of a case (confidential wins: its identity may still be held)."""
+    if confidential:
+        return Privacy.CONFIDENTIAL
+    return Privacy.ANONYMOUS if anonymous else Privacy.NORMAL
+
+
+def step_of(kind: str | None, sop_version: str | None, step_id: str | None) -> Step | None:
+    """The SOP step a case stands at, if it is open at a known step."""
+    if not (kind and sop_version and step_id):
+        return None
+    try:
+        return sop_for(kind, sop_version).step(step_id)
+    except (KeyError, ValueError):
+        return None
+
+
+def visible(
+    roles: Iterable[Role] | None, privacy: Privacy, step: Step | None = None
+) -> frozenset[Facet]:
+    """The facets of a case that an officer with these roles (None: the public) may see."""
+    held = frozenset(roles or ()) or frozenset({PUBLIC})
+    facets = frozenset().union(*(TABLE[role][privacy] for role in held))
+    acting = step is not None and any(step.allows(role) for role in held & OFFICE_ROLES)
+    if privacy is Privacy.CONFIDENTIAL and acting:
+        facets |= STEP_NEEDS
+    return facets
+
+
+def may(
+    roles: Iterable[Role] | None, facet: Facet, privacy: Privacy, step: Step | None = None
+) -> bool:
+    """Whether these roles (None: the public) may see this facet of such a case."""
+    return facet in visible(roles, privacy, step)
+
+
+def readers(facet: Facet, privacy: Privacy) -> frozenset[Role]:
+    """The roles that may see this facet of every case of this class (the step rule aside)."""
+    return frozenset(role for role, row in TABLE.items() if facet in row[privacy])
+
+
+def markdown() -> str:
+    """The table as Markdown, for docs/access-policy.md."""
+    lines = [
+        "# Access policy",
+        "",
+        "Generated by `python -m shared.access > docs/access-policy.md` from `shared/access.py`;"
+        " a test checks that this file is current.",
+        "",
+        _doc(sys.modules[__name__].__doc__),
+        "",
+        "Facets: " + "; ".join(f"**{f.value}** ({_FACET_NOTES[f]})" for f in Facet) + ".",
+        "",
+        "| role | " + " | ".join(p.value for p in Privacy) + " |",
+        "|---|" + "---|" * len(Privacy),
+    ]
+    for role, row in TABLE.items():
+        label = "public (no token)" if role is PUBLIC else f"{role.value} ({ROLE_LABELS[role]})"
+        cells = [", ".join(f.value for f in Facet if f in row[p]) or "—" for p in Privacy]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    needs = ", ".join(f.value for f in Facet if f in STEP_NEEDS)
+    lines += ["", f"Step rule (confidential cases): the current step's actors add: {needs}."]
+    return "\n".join([*lines, "", *_SURFACES]) + "\n"
+
+
+_FACET_NOTES = {
+    Facet.STATUS: "the case exists: tracking code, status",
+    Facet.CASE: "kind, channel, category, step, dates",
+    Facet.IDENTITY: "the complainant's name and contact data",
+    Facet.TEXT: "what the complainant wrote",
+    Facet.ATTACHMENTS: "files of the complainant and of officers",
+    Facet.ANSWER: "the office's answer, public_answer",
+    Facet.TIMELINE: "history with actors, notes, instructions, BAP, referrals",
+}
+
+_SURFACES = (
+    "## Why these cells",
+    "",
+    "- Identity: the officers who take and answer complaints (petugas, tim_pengaduan, the"
+    " Pojok OSS for consultations) and the administrator (erasure, data requests under UU"
+    " 27/2022); leadership decides on the content, not on the person. An anonymous case"
+    " holds no identity, so nobody sees it.",
+    "- Confidential (e.g. extortion reported against the office's own staff): the complaint"
+    " team and the head of office, who disposes it, and the administrator; the front desk,"
+    " the division heads, the secretary and the Pojok OSS only while the case stands at a"
+    " step they act at (the step rule), and then never the identity.",
+    "- Analysts count cases and read case rows without the answer; the rekap and the"
+    " dashboards are aggregates and count every case. The public sees what tracking shows.",
+    "",
+    "Event fields beyond the case row: "
+    + ", ".join(f"`{name}` ({facet.value})" for name, facet in EVENT_FIELDS.items())
+    + ".",
+    "",
+    "## Where it applies",
+    "",
+    "- intake `GET /intake/v1/submissions/{case_id}` and its attachments: status to see the"
+    " case at all (else 404), text to read it (else 403), identity (`contact` is"
+    ' "disembunyikan" otherwise), attachments (listed and served only with it).',
+    "- workflow `GET /workflow/v1/cases/{id}`: answer, timeline (with `answer` and"
+    " `filename` details only with those facets); its attachments need attachments; every"
+    " command and upload on a case needs status, and answers with what the officer could"
+    " see when acting (the step may have moved on).",
+    "- reporting `/reporting/v1/cases`, `cases.csv`, `cases.xlsx`, `/reporting/v1/worklist`:"
+    " rows only of cases with status; `public_answer` only with answer.",
+    "- reporting `/reporting/v1/operations/events` (SSE): the roles that may see status of a"
+    " normal case subscribe; each event of a case is left out or masked per subscriber.",
+    "- reporting `/reporting/v1/operations/dead-letters`: administrators; bodies masked the"
+    " same way.",
+    "- reporting `/reporting/v1/track/{code}` (the public row): status, and case and answer"
+    " when the table allows.",
+    "",
+    "A case whose status a role may not see answers 404 (as if unknown), never 403.",
+)
+
+
+def _doc(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+if __name__ == "__main__":
+    sys.stdout.write(markdown())
