@@ -11,6 +11,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, LiteralString
 from uuid import UUID
 
@@ -22,22 +23,26 @@ from eventsourcing.persistence import (
     OperationalError,
     StoredEvent,
 )
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from services.intake.records import Rows, RowWriter
 from services.intake.submission import Submission
+from shared import blobs
+from shared.blobs import Blob
 from shared.metrics import EVENTS_STORED
 from shared.recording import Extra, ExtraRowsRecorder
 from shared.sealing import SealingKey
 from shared.settings import Settings
 from shared.tracking_code import new_code
+from shared.writes import WriteGuard
 
 log = logging.getLogger(__name__)
 
 SCHEMA = "intake"
+DEADLINE_SECONDS = Settings.model_fields["write_deadline_seconds"].default
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,19 @@ class Submissions(Application[UUID]):
         key = rows[0]["key"] if rows else None
         return SealingKey(ref, bytes(key)) if key else None
 
+    @property
+    def datastore(self) -> PostgresDatastore:
+        """The connection pool of the event store."""
+        recorder = self.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        return recorder.datastore
+
+    def probe(self) -> None:
+        """Whether a commit could get through now (its locks, taken and released at once)."""
+        recorder = self.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        blobs.probe(self.datastore, (recorder.events_table_name, "EXCLUSIVE"))
+
     def submission(self, case_id: UUID) -> Submission | None:
         """The stored aggregate, or None."""
         try:
@@ -188,6 +206,7 @@ class Pending:
     key: SealingKey
     fingerprint: str | None
     rows: Rows = field(default_factory=Rows)
+    blobs: list[Blob] = field(default_factory=list)  # stored before the commit, not in it
     code: str = field(default_factory=new_code)
 
     def aggregate(self) -> Submission:
@@ -213,17 +232,29 @@ def fingerprint(payload: bytes) -> str:
 
 
 class Writer:
-    """Group-commits pending submissions; `write` returns once the submission is durable."""
+    """Group-commits pending submissions; `write` returns once the submission is durable.
 
-    def __init__(self, app: Submissions, max_batch: int = 500) -> None:
+    A waiter hears 503 when its commit is not done within the guard's deadline (the batch may
+    still commit later: a retry with the same Idempotency-Key finds it); the writer then waits
+    for that commit to end before it starts the next one.
+    """
+
+    def __init__(self, app: Submissions, guard: WriteGuard | None = None, max_batch: int = 500):
         self.app, self.max_batch = app, max_batch
+        self.guard = guard or WriteGuard(DEADLINE_SECONDS, app.probe)
         self._queue: asyncio.Queue[tuple[Pending, asyncio.Future[Outcome]]] = asyncio.Queue()
 
     async def write(self, pending: Pending) -> Outcome:
-        """Queue a submission for the next commit and wait until it is committed."""
+        """Queue a submission for the next commit and wait until it is committed (or 503)."""
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         await self._queue.put((pending, future))
-        return await future
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.guard.deadline)
+        except TimeoutError:
+            if future.done():
+                return future.result()
+            future.cancel()  # not taken into a batch yet: it never will be
+            raise self.guard.overdue() from None
 
     async def run(self) -> None:
         """Commit whatever is queued, batch after batch, until cancelled."""
@@ -231,18 +262,24 @@ class Writer:
             batch = [await self._queue.get()]
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            pending = [item for item, _ in batch]
-            try:
-                outcomes = await asyncio.to_thread(self.commit, pending)
-            except Exception as error:  # noqa: BLE001 - every waiter hears of the failure
-                log.warning("commit of %d submissions failed: %s", len(batch), error)
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            for (_, future), outcome in zip(batch, outcomes, strict=True):
+            batch = [(item, future) for item, future in batch if not future.done()]
+            if batch:
+                await self._commit_batch(batch)
+
+    async def _commit_batch(self, batch: list[tuple[Pending, asyncio.Future[Outcome]]]) -> None:
+        pending = [item for item, _ in batch]
+        try:
+            outcomes = await self.guard.run(partial(self.commit, pending))
+        except Exception as error:  # noqa: BLE001 - every waiter hears of the failure
+            log.warning("commit of %d submissions failed: %s", len(batch), error)
+            for _, future in batch:
                 if not future.done():
-                    future.set_result(outcome)
+                    future.set_exception(error)
+            await self.guard.settled()  # an overrunning commit ends before the next starts
+            return
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if not future.done():
+                future.set_result(outcome)
 
     def commit(self, batch: list[Pending]) -> list[Outcome]:
         """Store a batch in one transaction (one at a time if any is a repeat); blocking."""
