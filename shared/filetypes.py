@@ -68,12 +68,19 @@ def candidates(content: bytes) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+# Text has no magic: text declared as a binary type (HTML sent as "image/webp") is refused.
+TEXT, UNTYPED = "text/plain", frozenset({"", "application/octet-stream"})
+
+
 def decide(content: bytes, declared: str, allowed: Iterable[str]) -> str | None:
     """The allowed type the content is: the declared one if it fits, else the first that
     fits; None if the content is no allowed type (whatever was declared)."""
+    said = media_type(declared)
     fitting = [kind for kind in candidates(content) if kind in set(allowed)]
-    if media_type(declared) in fitting:
-        return media_type(declared)
+    if fitting == [TEXT] and not (said.startswith("text/") or said in UNTYPED):
+        return None
+    if said in fitting:
+        return said
     return fitting[0] if fitting else None
 
 

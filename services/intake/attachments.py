@@ -29,8 +29,8 @@ def check(settings: Settings, attachment: Attachment) -> Attachment:
         if sniffed is None:
             raise AttachmentRefused(
                 415,
-                f"Isi lampiran '{attachment.filename}' bukan jenis berkas yang diizinkan. "
-                f"Yang diizinkan: {allowed}.",
+                f"Lampiran '{attachment.filename}' tidak diizinkan: isinya bukan jenis berkas "
+                f"yang diterima. Yang diizinkan: {allowed}.",
                 code="attachment-type",
             )
         declared = sniffed

@@ -245,6 +245,15 @@ async def test_notes_and_attachments_at_any_step_record_who_when_and_where(desk:
     )
     assert download.content == pdf
     assert download.headers["content-type"] == "application/pdf"
+    assert download.headers["content-disposition"].startswith("attachment;")
+    assert "filename*=UTF-8''foto-lokasi.pdf" in download.headers["content-disposition"]
+    assert download.headers["x-content-type-options"] == "nosniff"
+    html = await desk.http.post(
+        f"/workflow/v1/cases/{case}/attachments",
+        files={"file": ("foto.png", b"<html><script>alert(1)</script></html>", "image/png")},
+        headers=desk.headers(TIM),
+    )
+    assert html.status_code == 415
     refused = await desk.http.post(
         f"/workflow/v1/cases/{case}/attachments",
         files={"file": ("skrip.exe", b"MZ\x90\x00", "application/pdf")},
