@@ -76,6 +76,7 @@ class Inbox:
         """Store a draft durably; a repeat of a stored message returns the original receipt."""
         pending = to_pending(draft)
         await self.blobs.put(pending.blobs)  # before the commit, never inside it
+        pending.blobs.clear()  # stored: the sealed bytes need not wait for the commit
         outcome = await self.writer.write(pending)
         row = outcome.row
         if outcome.replayed and draft.fingerprint and row.fingerprint != draft.fingerprint:
