@@ -90,6 +90,8 @@ class BlobStore:
 
     def __init__(self, datastore: PostgresDatastore, guard: WriteGuard) -> None:
         self.datastore, self.guard = datastore, guard
+        # At most half the pool writes blobs: commits and reads keep connections of their own.
+        self._slots = asyncio.Semaphore(max(1, (datastore.pool.max_size or 2) // 2))
         s = Identifier(datastore.schema)
         self._timeout = SQL("SET LOCAL statement_timeout = {}").format(
             Literal(f"{int(guard.deadline * 1000)}ms")
@@ -106,7 +108,8 @@ class BlobStore:
     async def put(self, blobs: list[Blob]) -> None:
         """Store them before the commit that references them (503 past the deadline)."""
         if blobs:
-            await self.guard.run(lambda: self.put_now(blobs))
+            async with self._slots:
+                await self.guard.run(lambda: self.put_now(blobs))
 
     def put_now(self, blobs: list[Blob]) -> None:
         """Store them, blocking; the server gives up at the deadline."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import TypeVar
 
 from shared.problems import Problem
@@ -48,9 +49,10 @@ class WriteGuard:
         """No write is past its deadline, and none failed after overrunning since."""
         return not self._overrunning and not self._failed
 
-    async def run(self, write: Callable[[], T]) -> T:
-        """The write's result; WriteTimedOut if it is not done within the deadline."""
-        task = asyncio.ensure_future(asyncio.to_thread(write))
+    async def run(self, write: Callable[[], T], thread: Executor | None = None) -> T:
+        """The write's result; WriteTimedOut if it is not done within the deadline. `thread`:
+        an executor of its own (a writer that must not queue behind other writes' threads)."""
+        task = asyncio.get_running_loop().run_in_executor(thread, write)
         done, _ = await asyncio.wait({task}, timeout=self.deadline)
         if not done:
             self._overran(task)

@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
+import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, LiteralString
@@ -206,6 +209,7 @@ class Pending:
     key: SealingKey
     fingerprint: str | None
     rows: Rows = field(default_factory=Rows)
+    due: float | None = None  # when its waiter stops waiting (time.monotonic())
     blobs: list[Blob] = field(default_factory=list)  # stored before the commit, not in it
     code: str = field(default_factory=new_code)
 
@@ -234,19 +238,25 @@ def fingerprint(payload: bytes) -> str:
 class Writer:
     """Group-commits pending submissions; `write` returns once the submission is durable.
 
-    A waiter hears 503 when its commit is not done within the guard's deadline (the batch may
-    still commit later: a retry with the same Idempotency-Key finds it); the writer then waits
-    for that commit to end before it starts the next one.
+    A waiter hears 503 when its commit is not done within the guard's deadline; a batch that
+    gets through its statements only after that rolls back instead of committing (only a
+    commit already under way at that instant can still land; a retry with the same
+    Idempotency-Key finds it). The writer waits for an overrunning commit to end before it
+    starts the next one.
     """
 
     def __init__(self, app: Submissions, guard: WriteGuard | None = None, max_batch: int = 500):
         self.app, self.max_batch = app, max_batch
         self.guard = guard or WriteGuard(DEADLINE_SECONDS, app.probe)
+        # Its own thread: a commit never waits behind attachments' writes for a worker.
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="intake-writer")
         self._queue: asyncio.Queue[tuple[Pending, asyncio.Future[Outcome]]] = asyncio.Queue()
+        self._due: float | None = None  # of the batch being committed
 
     async def write(self, pending: Pending) -> Outcome:
         """Queue a submission for the next commit and wait until it is committed (or 503)."""
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        pending.due = time.monotonic() + self.guard.deadline
         await self._queue.put((pending, future))
         try:
             return await asyncio.wait_for(asyncio.shield(future), self.guard.deadline)
@@ -268,10 +278,12 @@ class Writer:
 
     async def _commit_batch(self, batch: list[tuple[Pending, asyncio.Future[Outcome]]]) -> None:
         pending = [item for item, _ in batch]
+        due = min(item.due or math.inf for item in pending)
         try:
-            outcomes = await self.guard.run(partial(self.commit, pending))
-        except Exception as error:  # noqa: BLE001 - every waiter hears of the failure
-            log.warning("commit of %d submissions failed: %s", len(batch), error)
+            outcomes = await self.guard.run(partial(self.commit, pending, due), self._thread)
+        except Exception as failure:  # noqa: BLE001 - every waiter hears of the failure
+            log.warning("commit of %d submissions failed: %s", len(batch), failure)
+            error = self.guard.overdue() if time.monotonic() > due else failure
             for _, future in batch:
                 if not future.done():
                     future.set_exception(error)
@@ -281,8 +293,10 @@ class Writer:
             if not future.done():
                 future.set_result(outcome)
 
-    def commit(self, batch: list[Pending]) -> list[Outcome]:
-        """Store a batch in one transaction (one at a time if any is a repeat); blocking."""
+    def commit(self, batch: list[Pending], due: float | None = None) -> list[Outcome]:
+        """Store a batch in one transaction (one at a time if any is a repeat); blocking.
+        Past `due` (a `time.monotonic()` instant) it rolls back instead of committing."""
+        self._due = due
         if len(batch) > 1:
             try:
                 self._save(batch)
@@ -322,6 +336,7 @@ class Writer:
     def _save(self, batch: list[Pending]) -> None:
         self.app.save(
             *(item.aggregate() for item in batch),
+            deadline=self._due,
             index=[item.index_row() for item in batch],
             keys=[item.key for item in batch],
             rows=Rows.merge(item.rows for item in batch),

@@ -184,5 +184,7 @@ async def test_a_stuck_write_answers_503_and_turns_readiness_false_until_it_heal
 
             await eventually(healed, within=SECONDS)
             assert await submit_json(http, front) < SECONDS
+        stored = await lock.fetchval("SELECT count(*) FROM intake.submission_index")
+        assert stored == 1  # the one answered 503 rolled back when its commit got through late
     finally:
         await lock.close()
