@@ -6,6 +6,7 @@ and FastAPI reads each one's body model from its annotations at definition time.
 
 import asyncio
 import hashlib
+import time
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
@@ -145,9 +146,11 @@ async def attach(
         )
         return []
 
+    due = time.monotonic() + cases.guard.deadline  # past it, the save rolls back
+
     def act() -> CaseView:
         stored = StoredFile(UUID(attachment_id), case_id, content_type, blob.hash)
-        case = cases.act(case_id, None, add, attachments=[stored])
+        case = cases.act(case_id, None, add, attachments=[stored], deadline=due)
         return _view(cases, case, officer)
 
     return await cases.guard.run(act)

@@ -197,11 +197,20 @@ class Cases(Application[UUID]):
         keys: Sequence[SealingKey] = (),
         attachments: Sequence[StoredFile] = (),
         erased: Sequence[UUID] = (),
+        deadline: float | None = None,
     ) -> None:
-        """Save cases with their clock rows, new keys, files and shredded keys, in one go."""
+        """Save cases with their clock rows, new keys, files and shredded keys, in one go
+        (rolled back if its statements are done only after `deadline`, a monotonic instant)."""
         calendar, warn_days = self.calendar(), self.settings.deadline_warning_days
         alarms = [Alarm(case.id, case.next_alarm(calendar, warn_days)) for case in cases]
-        stored = self.save(*cases, keys=keys, alarms=alarms, attachments=attachments, erased=erased)
+        stored = self.save(
+            *cases,
+            keys=keys,
+            alarms=alarms,
+            attachments=attachments,
+            erased=erased,
+            deadline=deadline,
+        )
         EVENTS_STORED.labels("workflow").inc(len(stored))
         for case_id in erased:
             self._keys.pop(case_id, None)
@@ -235,6 +244,7 @@ class Cases(Application[UUID]):
         version: int | None,
         action: Callable[[Case], Sequence[Case]],
         attachments: Sequence[StoredFile] = (),
+        deadline: float | None = None,
     ) -> Case:
         """Run a command on the version the officer saw; stale → 409. Returns the case."""
         case = self.get_case(case_id)
@@ -242,7 +252,7 @@ class Cases(Application[UUID]):
             raise StaleVersion(case.version)
         touched = action(case)
         try:
-            self.store(case, *touched, attachments=attachments)
+            self.store(case, *touched, attachments=attachments, deadline=deadline)
         except IntegrityError:
             raise StaleVersion(self.get_case(case_id).version) from None
         return case
