@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -131,7 +132,8 @@ class Inbox:
 
     async def add(self, case_id: UUID, addition: Addition) -> Receipt:
         """Add a later message to a stored submission (once per message id)."""
-        return await self.writer.guard.run(partial(self._add, case_id, addition))
+        due = time.monotonic() + self.writer.guard.deadline  # past it, the save rolls back
+        return await self.writer.guard.run(partial(self._add, case_id, addition, due))
 
     def replay(self, channel: Channel, message_id: str) -> Receipt | None:
         """The receipt of a message handled before, if it was."""
@@ -159,7 +161,7 @@ class Inbox:
             {"channel": channel.value, "id": message_id, "sender": sender},
         )
 
-    def _add(self, case_id: UUID, addition: Addition) -> Receipt:
+    def _add(self, case_id: UUID, addition: Addition, due: float | None = None) -> Receipt:
         for _ in range(5):
             submission = self.submissions.submission(case_id)
             if submission is None:
@@ -176,7 +178,8 @@ class Inbox:
                 attachments=len(listed),
             )
             try:
-                self.submissions.save(submission, rows=_rows_of(addition, case_id, stored))
+                rows = _rows_of(addition, case_id, stored)
+                self.submissions.save(submission, rows=rows, deadline=due)
             except IntegrityError:
                 replay = self.replay(addition.channel, addition.message_id)
                 if replay is not None:
