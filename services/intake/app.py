@@ -23,8 +23,9 @@ from services.intake.limits import RateLimiter
 from services.intake.outbound.dispatcher import Dispatcher
 from services.intake.outbound.senders import configured_senders
 from services.intake.pseudonyms import Pseudonyms
-from services.intake.store import SCHEMA, Submissions, Writer, open_submissions
+from services.intake.store import SCHEMA, Submissions, open_submissions
 from services.intake.wire import WIRE
+from services.intake.writer import Writer
 from shared import feed
 from shared.auth import TokenVerifier
 from shared.blobs import BlobStore

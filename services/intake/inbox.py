@@ -21,8 +21,9 @@ from eventsourcing.persistence import IntegrityError
 from services.intake.draft import Addition, Draft, Receipt, seal_attachments, to_pending
 from services.intake.pseudonyms import Pseudonyms
 from services.intake.records import Conversation, Rows, StoredAttachment
-from services.intake.store import Submissions, Writer
+from services.intake.store import Submissions
 from services.intake.submission import submission_id
+from services.intake.writer import Writer
 from shared.blobs import BlobStore
 from shared.channels import Channel
 from shared.problems import Problem
