@@ -110,11 +110,13 @@ async def read_back(
 async def test_an_8_mb_upload_is_stored_and_json_submissions_keep_flowing(front: System) -> None:
     content = png(8 * 1000 * 1000, fill=7)
     async with httpx.AsyncClient(timeout=SECONDS) as http:
-        uploaded, took = await asyncio.gather(
-            upload(http, front, content, name="foto lokasi \u00e9.png"), submit_json(http, front)
-        )
-        assert uploaded.status_code == 201, uploaded.text
-        assert took < SECONDS
+        for _ in range(3):  # the wedge of issue 11 showed in about two of three tries
+            uploaded, took = await asyncio.gather(
+                upload(http, front, content, name="foto lokasi \u00e9.png"),
+                submit_json(http, front),
+            )
+            assert uploaded.status_code == 201, uploaded.text
+            assert took < SECONDS
         assert await submit_json(http, front) < SECONDS
         served = await read_back(http, front, uploaded)
     assert served.status_code == 200
