@@ -27,7 +27,9 @@ import psycopg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
+
+from shared.writes import DEADLINE_SQLSTATE
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,9 @@ class Extra:
         return [list(column) for column in zip(*map(self.values, rows), strict=True)]
 
 
-DEADLINE_PASSED = SQL("DO $$ BEGIN RAISE EXCEPTION 'write deadline passed'; END $$")
+DEADLINE_PASSED = SQL(
+    "DO $$ BEGIN RAISE EXCEPTION 'write deadline passed' USING ERRCODE = {}; END $$"
+).format(Literal(DEADLINE_SQLSTATE))
 """Fails the transaction on the server (a Python exception here would let the library commit)."""
 
 

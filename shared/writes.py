@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import TypeVar
@@ -21,6 +22,14 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 PROBE_SECONDS = 1.5  # within the 2 s readiness checks are given
+DEADLINE_SQLSTATE = "AD001"
+"""What a save raises on the server when it got through only after its deadline (rolled back)."""
+
+
+def passed_deadline(error: BaseException) -> bool:
+    """Whether a store error is a save rolled back for having passed its deadline."""
+    cause = error if hasattr(error, "sqlstate") else error.__cause__
+    return getattr(cause, "sqlstate", None) == DEADLINE_SQLSTATE
 
 
 class WriteTimedOut(Problem):
@@ -57,9 +66,17 @@ class WriteGuard:
         if not done:
             self._overran(task)
             raise WriteTimedOut(self.deadline)
+        failure = task.exception()
+        if failure is not None and passed_deadline(failure):
+            self._failed = True  # it overran after all; the readiness probe clears this
+            raise WriteTimedOut(self.deadline) from None
         if not self._overrunning:
             self._failed = False
         return task.result()
+
+    def due(self) -> float:
+        """For a write run now: the `time.monotonic()` instant past which its save rolls back."""
+        return time.monotonic() + self.deadline
 
     def overdue(self) -> WriteTimedOut:
         """The 503 for a waiter whose write is not done in time (the writer is behind)."""

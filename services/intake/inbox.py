@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -133,8 +132,8 @@ class Inbox:
 
     async def add(self, case_id: UUID, addition: Addition) -> Receipt:
         """Add a later message to a stored submission (once per message id)."""
-        due = time.monotonic() + self.writer.guard.deadline  # past it, the save rolls back
-        return await self.writer.guard.run(partial(self._add, case_id, addition, due))
+        guard = self.writer.guard
+        return await guard.run(partial(self._add, case_id, addition, guard.due()))
 
     def replay(self, channel: Channel, message_id: str) -> Receipt | None:
         """The receipt of a message handled before, if it was."""

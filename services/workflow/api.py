@@ -6,7 +6,6 @@ and FastAPI reads each one's body model from its annotations at definition time.
 
 import asyncio
 import hashlib
-import time
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
@@ -146,7 +145,7 @@ async def attach(
         )
         return []
 
-    due = time.monotonic() + cases.guard.deadline  # past it, the save rolls back
+    due = cases.guard.due()  # past it, the save rolls back
 
     def act() -> CaseView:
         stored = StoredFile(UUID(attachment_id), case_id, content_type, blob.hash)
