@@ -27,7 +27,8 @@ import httpx
 
 from bench.harness import isolated, process
 from services.intake.draft import Draft, to_pending
-from services.intake.store import Writer, open_submissions
+from services.intake.store import open_submissions
+from services.intake.writer import Writer
 from services.reporting.projection import CaseRow
 from services.reporting.rebuild import PRODUCERS, rebuild, swap, write
 from services.reporting.working_set import WorkingSet

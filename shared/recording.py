@@ -18,6 +18,7 @@ Each kind of row is one INSERT ... SELECT FROM unnest(...) of column arrays.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,9 @@ import psycopg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
+
+from shared.writes import DEADLINE_SQLSTATE
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,15 @@ class Extra:
         return [list(column) for column in zip(*map(self.values, rows), strict=True)]
 
 
+DEADLINE_PASSED = SQL(
+    "DO $$ BEGIN RAISE EXCEPTION 'write deadline passed' USING ERRCODE = {}; END $$"
+).format(Literal(DEADLINE_SQLSTATE))
+"""Fails the transaction on the server (a Python exception here would let the library commit)."""
+
+
 class ExtraRowsRecorder(PostgresApplicationRecorder):
-    """A PostgreSQL application recorder that also writes its subclass's `EXTRAS`."""
+    """A PostgreSQL application recorder that also writes its subclass's `EXTRAS`; a save
+    given `deadline` (a `time.monotonic()` instant) rolls back if it is past by then."""
 
     EXTRAS: tuple[Extra, ...] = ()
 
@@ -63,7 +73,8 @@ class ExtraRowsRecorder(PostgresApplicationRecorder):
         self, curs: psycopg.Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         super()._insert_stored_events(curs, stored_events, **kwargs)
-        if not self.has_extras(**kwargs):
+        deadline: float | None = kwargs.get("deadline")
+        if not self.has_extras(**kwargs) and deadline is None:
             return
         connection = curs.connection
         with connection.pipeline() as pipeline:
@@ -72,6 +83,8 @@ class ExtraRowsRecorder(PostgresApplicationRecorder):
             try:
                 with connection.cursor() as extras:
                     self.write_extras(extras, **kwargs)
+                    if deadline is not None and time.monotonic() > deadline:
+                        extras.execute(DEADLINE_PASSED)  # its waiters heard 503: roll back
             finally:
                 connection.prepare_threshold = threshold
             _settle(pipeline)  # and a failed row of ours here

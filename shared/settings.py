@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import time
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -170,7 +171,8 @@ class Settings(BaseSettings):
             "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
             "POSTGRES_MAX_OVERFLOW": str(self.postgres_pool_size),
             "POSTGRES_PRE_PING": "y",
-            "POSTGRES_LOCK_TIMEOUT": "5",
+            # A commit waiting on the events table's lock gives up with the write deadline.
+            "POSTGRES_LOCK_TIMEOUT": str(max(1, math.ceil(self.write_deadline_seconds))),
             "POSTGRES_CONNECT_TIMEOUT": str(connect_timeout),
         }
         if recorder_topic:

@@ -23,10 +23,12 @@ from services.intake.limits import RateLimiter
 from services.intake.outbound.dispatcher import Dispatcher
 from services.intake.outbound.senders import configured_senders
 from services.intake.pseudonyms import Pseudonyms
-from services.intake.store import SCHEMA, Submissions, Writer, open_submissions
+from services.intake.store import SCHEMA, Submissions, open_submissions
 from services.intake.wire import WIRE
+from services.intake.writer import Writer
 from shared import feed
 from shared.auth import TokenVerifier
+from shared.blobs import BlobStore
 from shared.db import create_pool, ensure_schema, setup_lock
 from shared.feed import Feed
 from shared.messaging import run_consumer
@@ -34,6 +36,7 @@ from shared.problems import Problem, problem_response
 from shared.relay import EventLog, Relay, translator
 from shared.service import background, create_service_app, database_check
 from shared.settings import Settings
+from shared.writes import WriteGuard
 
 
 @contextlib.asynccontextmanager
@@ -46,16 +49,18 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     pool = await create_pool(settings, max_size=2)
     redis = aioredis.Redis.from_url(settings.redis_url, socket_timeout=2)
     http = httpx.AsyncClient(timeout=15)
-    writer = Writer(submissions)
+    guard = WriteGuard(settings.write_deadline_seconds, submissions.probe)
+    writer, blobs = Writer(submissions, guard), BlobStore(submissions.datastore, guard)
     dispatcher = Dispatcher(settings, submissions, pool, configured_senders(settings, http))
-    inbox = Inbox(settings, writer, submissions, pseudonyms, committed=dispatcher.wake)
+    inbox = Inbox(settings, writer, submissions, pseudonyms, blobs, committed=dispatcher.wake)
     limiter = RateLimiter(settings, redis)
     app.state.writer, app.state.submissions, app.state.inbox = writer, submissions, inbox
     app.state.limiter, app.state.dispatcher = limiter, dispatcher
     app.state.verifier = TokenVerifier(settings)
     app.state.feed = Feed(pool, EventLog.of(submissions), translator(submissions, WIRE))
-    app.state.readiness = {"database": database_check(pool)}
-    jobs = [writer.run(), dispatcher.run(), *_consuming(settings, submissions, dispatcher)]
+    app.state.readiness = {"database": database_check(pool), "writer": guard.check}
+    jobs = [writer.run(), dispatcher.run(), blobs.run_sweeper()]
+    jobs.extend(_consuming(settings, submissions, dispatcher))
     if settings.imap_host:
         app.state.mailbox = Mailbox(inbox, limiter)
         jobs.append(app.state.mailbox.run())

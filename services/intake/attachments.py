@@ -1,31 +1,22 @@
-"""Which files a complainant may send: an allow-list of types and a size limit."""
+"""Which files a complainant may send: allowed types (decided from content), a size limit."""
 
 from __future__ import annotations
 
 from services.intake.draft import Attachment
+from shared.filetypes import decide, media_type
 from shared.problems import Problem
 from shared.settings import Settings
-
-# Known by their first bytes, so a renamed executable is not taken for a PDF.
-MAGIC = {
-    b"%PDF-": "application/pdf",
-    b"\x89PNG\r\n\x1a\n": "image/png",
-    b"\xff\xd8\xff": "image/jpeg",
-}
 
 
 class AttachmentRefused(Problem):
     """415 for a type not on the list, 413 for a file over the limit."""
 
 
-def media_type(declared: str) -> str:
-    """The bare media type, without parameters ("audio/ogg; codecs=opus" → "audio/ogg")."""
-    return declared.split(";", 1)[0].strip().lower()
-
-
 def check(settings: Settings, attachment: Attachment) -> Attachment:
-    """The attachment with its checked type; AttachmentRefused if it may not be kept."""
+    """The attachment with its type decided from its bytes; AttachmentRefused if it may not be
+    kept. A reference (chat media not downloaded) is kept by its declared type."""
     declared = media_type(attachment.content_type)
+    allowed = ", ".join(settings.attachment_types)
     if attachment.content is not None:
         if attachment.size > settings.max_attachment_bytes:
             raise AttachmentRefused(
@@ -34,13 +25,16 @@ def check(settings: Settings, attachment: Attachment) -> Attachment:
                 f"{settings.max_attachment_bytes} byte.",
                 code="attachment-too-large",
             )
-        sniffed = next(
-            (kind for magic, kind in MAGIC.items() if attachment.content.startswith(magic)), None
-        )
-        if declared in MAGIC.values() and sniffed != declared:
-            declared = "application/octet-stream"  # claims a type its bytes are not
-    if declared not in settings.attachment_types:
-        allowed = ", ".join(settings.attachment_types)
+        sniffed = decide(attachment.content, declared, settings.attachment_types)
+        if sniffed is None:
+            raise AttachmentRefused(
+                415,
+                f"Lampiran '{attachment.filename}' tidak diizinkan: isinya bukan jenis berkas "
+                f"yang diterima. Yang diizinkan: {allowed}.",
+                code="attachment-type",
+            )
+        declared = sniffed
+    elif declared not in settings.attachment_types:
         raise AttachmentRefused(
             415,
             f"Jenis lampiran '{declared}' tidak diizinkan. Yang diizinkan: {allowed}.",

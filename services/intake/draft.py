@@ -10,6 +10,7 @@ from uuid import UUID, uuid4, uuid5
 from services.intake.records import Conversation, Delivery, Rows, StoredAttachment
 from services.intake.store import Pending
 from services.intake.submission import Received, Submission, submission_id
+from shared.blobs import Blob
 from shared.channels import Channel
 from shared.sealing import SealingKey
 from shared.sop import Kind
@@ -84,29 +85,30 @@ def delivery_id(case_id: UUID, purpose: str) -> UUID:
 
 def seal_attachments(
     key: SealingKey, case_id: UUID, attachments: tuple[Attachment, ...]
-) -> tuple[list[dict[str, Any]], list[StoredAttachment]]:
-    """What the sealed payload lists, and the stored (sealed) contents."""
-    listed, stored = [], []
+) -> tuple[list[dict[str, Any]], list[StoredAttachment], list[Blob]]:
+    """What the sealed payload lists, the attachment rows, and their sealed bytes to store."""
+    listed, stored, blobs = [], [], []
     for attachment in attachments:
         attachment_id = uuid4()
-        listed.append(
-            {
-                "id": str(attachment_id),
-                "filename": attachment.filename,
-                "content_type": attachment.content_type,
-                "size": attachment.size,
-                "reference": attachment.reference,
-                "caption": attachment.caption,
-            }
-        )
+        entry: dict[str, Any] = {
+            "id": str(attachment_id),
+            "filename": attachment.filename,
+            "content_type": attachment.content_type,
+            "size": attachment.size,
+            "reference": attachment.reference,
+            "caption": attachment.caption,
+        }
         if attachment.content is not None:
-            sealed = key.encrypt(attachment.content)
+            blob = Blob.of(case_id, key.encrypt(attachment.content))
+            entry["blob"] = blob.hash
+            blobs.append(blob)
             stored.append(
                 StoredAttachment(
-                    attachment_id, case_id, attachment.content_type, attachment.size, sealed
+                    attachment_id, case_id, attachment.content_type, attachment.size, blob.hash
                 )
             )
-    return listed, stored
+        listed.append(entry)
+    return listed, stored, blobs
 
 
 def _rows(draft: Draft, case_id: UUID, stored: list[StoredAttachment]) -> Rows:
@@ -129,7 +131,7 @@ def to_pending(draft: Draft) -> Pending:
     key = SealingKey.new()
     case_id = submission_id(draft.channel, draft.message_id)
     contact = None if draft.anonymous or draft.contact is None else vars(draft.contact)
-    listed, stored = seal_attachments(key, case_id, draft.attachments)
+    listed, stored, blobs = seal_attachments(key, case_id, draft.attachments)
     sealed = key.seal({"text": draft.text, "contact": contact, "attachments": listed})
 
     def build(code: str) -> Submission:
@@ -154,6 +156,7 @@ def to_pending(draft: Draft) -> Pending:
         key=key,
         fingerprint=draft.fingerprint,
         rows=_rows(draft, case_id, stored),
+        blobs=blobs,
     )
 
 

@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -19,8 +20,10 @@ from eventsourcing.persistence import IntegrityError
 from services.intake.draft import Addition, Draft, Receipt, seal_attachments, to_pending
 from services.intake.pseudonyms import Pseudonyms
 from services.intake.records import Conversation, Rows, StoredAttachment
-from services.intake.store import Submissions, Writer
+from services.intake.store import Submissions
 from services.intake.submission import submission_id
+from services.intake.writer import Writer
+from shared.blobs import BlobStore
 from shared.channels import Channel
 from shared.problems import Problem
 from shared.settings import Settings
@@ -66,12 +69,16 @@ class Inbox:
     writer: Writer
     submissions: Submissions
     pseudonyms: Pseudonyms
+    blobs: BlobStore
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     committed: Callable[[], None] = lambda: None  # a delivery may be due: wake the dispatcher
 
     async def submit(self, draft: Draft) -> Receipt:
         """Store a draft durably; a repeat of a stored message returns the original receipt."""
-        outcome = await self.writer.write(to_pending(draft))
+        pending = to_pending(draft)
+        await self.blobs.put(pending.blobs)  # before the commit, never inside it
+        pending.blobs.clear()  # stored: the sealed bytes need not wait for the commit
+        outcome = await self.writer.write(pending)
         row = outcome.row
         if outcome.replayed and draft.fingerprint and row.fingerprint != draft.fingerprint:
             raise Problem(
@@ -125,7 +132,8 @@ class Inbox:
 
     async def add(self, case_id: UUID, addition: Addition) -> Receipt:
         """Add a later message to a stored submission (once per message id)."""
-        return await asyncio.to_thread(self._add, case_id, addition)
+        guard = self.writer.guard
+        return await guard.run(partial(self._add, case_id, addition, guard.due()))
 
     def replay(self, channel: Channel, message_id: str) -> Receipt | None:
         """The receipt of a message handled before, if it was."""
@@ -153,7 +161,7 @@ class Inbox:
             {"channel": channel.value, "id": message_id, "sender": sender},
         )
 
-    def _add(self, case_id: UUID, addition: Addition) -> Receipt:
+    def _add(self, case_id: UUID, addition: Addition, due: float | None = None) -> Receipt:
         for _ in range(5):
             submission = self.submissions.submission(case_id)
             if submission is None:
@@ -161,7 +169,8 @@ class Inbox:
             key = self.submissions.personal_key(submission.received.personal_ref)
             if key is None or submission.erased_at is not None:
                 raise Erased()
-            listed, stored = seal_attachments(key, case_id, addition.attachments)
+            listed, stored, blobs = seal_attachments(key, case_id, addition.attachments)
+            self.blobs.put_now(blobs)
             submission.add_message(
                 message_id=addition.message_id,
                 received_at=addition.received_at,
@@ -169,7 +178,8 @@ class Inbox:
                 attachments=len(listed),
             )
             try:
-                self.submissions.save(submission, rows=_rows_of(addition, case_id, stored))
+                rows = _rows_of(addition, case_id, stored)
+                self.submissions.save(submission, rows=rows, deadline=due)
             except IntegrityError:
                 replay = self.replay(addition.channel, addition.message_id)
                 if replay is not None:

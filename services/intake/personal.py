@@ -23,8 +23,10 @@ from services.intake.forms import Nik, Phone
 from services.intake.inbox import Inbox
 from services.intake.records import Rows
 from services.intake.submission import Submission
+from shared import blobs
 from shared.access import Facet, privacy_of, visible
 from shared.auth import CurrentOfficer, Forbidden, Officer
+from shared.filetypes import download
 from shared.problems import Problem, problems
 from shared.sealing import ERASED, SealingKey
 from shared.sop import Role
@@ -136,19 +138,20 @@ async def read_submission(
 
 def _attachment(
     inbox: Inbox, case_id: UUID, attachment_id: UUID, officer: Officer
-) -> tuple[str, bytes]:
+) -> tuple[str, bytes, str]:
+    """Type, content in clear and file name; by the same rules as reading the submission."""
+    view = _view(inbox, case_id, officer)
     submission = inbox.submissions.submission(case_id)
     if Facet.ATTACHMENTS not in _facets(inbox, submission, officer):
         raise Problem(404, "Lampiran tidak ditemukan.", code="unknown-attachment")
     assert submission is not None
     key = inbox.submissions.personal_key(submission.received.personal_ref)
-    rows = inbox.submissions.query(
-        "SELECT content_type, content FROM {s}.attachments WHERE id = %s AND case_id = %s",
-        (attachment_id, case_id),
-    )
-    if not rows or key is None:
+    rows = inbox.submissions.query(blobs.CONTENT, (attachment_id, case_id))
+    if not rows or key is None or rows[0]["content"] is None:
         raise Problem(404, "Lampiran tidak ditemukan.", code="unknown-attachment")
-    return str(rows[0]["content_type"]), key.decrypt(bytes(rows[0]["content"]))
+    listed = [*view.attachments, *(a for part in view.parts for a in part.attachments)]
+    name = next((str(a.get("filename")) for a in listed if a.get("id") == str(attachment_id)), "")
+    return str(rows[0]["content_type"]), key.decrypt(bytes(rows[0]["content"])), name
 
 
 @router.get(
@@ -157,10 +160,10 @@ def _attachment(
 async def read_attachment(
     case_id: CaseId, attachment_id: UUID, officer: CurrentOfficer, inbox: CurrentInbox
 ) -> Response:
-    """An attachment's content (kept files only; chat media stays at Meta until fetched)."""
+    """An attachment's content, as a download (kept files only; chat media stays at Meta)."""
     found = await asyncio.to_thread(_attachment, inbox, case_id, attachment_id, officer)
-    content_type, content = found
-    return Response(content, media_type=content_type)
+    content_type, content, filename = found
+    return download(content, content_type, filename)
 
 
 Account = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

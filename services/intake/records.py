@@ -2,6 +2,8 @@
 
 Nothing here holds identity in clear: senders and identifiers are keyed hashes
 (services/intake/pseudonyms.py), contents are sealed with the submission's personal key.
+Attachments' bytes are not written here: they are stored before the commit (shared/blobs.py)
+and the attachment row references them by hash.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import psycopg
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
+from shared import blobs
+
 TABLES = (
     "CREATE TABLE IF NOT EXISTS {s}.identities (hash text NOT NULL, case_id uuid NOT NULL, "
     "PRIMARY KEY (hash, case_id))",
@@ -24,7 +28,7 @@ TABLES = (
     "CREATE TABLE IF NOT EXISTS {s}.processed_messages (channel text NOT NULL, "
     "message_id text NOT NULL, case_id uuid, PRIMARY KEY (channel, message_id))",
     "CREATE TABLE IF NOT EXISTS {s}.attachments (id uuid PRIMARY KEY, case_id uuid NOT NULL, "
-    "content_type text NOT NULL, size integer NOT NULL, content bytea NOT NULL, "
+    "content_type text NOT NULL, size integer NOT NULL, content bytea, blob text, "
     "stored_at timestamptz NOT NULL DEFAULT now())",
     "CREATE TABLE IF NOT EXISTS {s}.deliveries (id uuid PRIMARY KEY, case_id uuid NOT NULL, "
     "channel text NOT NULL, purpose text NOT NULL, sealed text, "
@@ -53,13 +57,14 @@ class Conversation:
 
 @dataclass(frozen=True)
 class StoredAttachment:
-    """An attachment's content, sealed with the submission's personal key."""
+    """An attachment: its bytes, sealed with the submission's personal key, are the blob
+    `blob` (their sha256), stored before the commit (shared/blobs.py)."""
 
     id: UUID
     case_id: UUID
     content_type: str
     size: int
-    sealed: bytes
+    blob: str
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,7 @@ class RowWriter:
 
     def __init__(self, schema: str) -> None:
         s = Identifier(schema)
-        self.create = [_sql(text, s) for text in TABLES]
+        self.create = [_sql(text, s) for text in TABLES] + blobs.statements(schema)
         self.identities = _sql(
             "INSERT INTO {s}.identities (hash, case_id) SELECT * FROM "
             "unnest(%s::text[], %s::uuid[]) ON CONFLICT DO NOTHING",
@@ -126,8 +131,8 @@ class RowWriter:
             s,
         )
         self.attachments = _sql(
-            "INSERT INTO {s}.attachments (id, case_id, content_type, size, content) SELECT * "
-            "FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::integer[], %s::bytea[])",
+            "INSERT INTO {s}.attachments (id, case_id, content_type, size, blob) SELECT * "
+            "FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::integer[], %s::text[])",
             s,
         )
         self.deliveries = _sql(
@@ -158,6 +163,7 @@ class RowWriter:
                 "DELETE FROM {s}.identities WHERE case_id = ANY(%(cases)s::uuid[])",
                 "DELETE FROM {s}.conversations WHERE case_id = ANY(%(cases)s::uuid[])",
                 "DELETE FROM {s}.attachments WHERE case_id = ANY(%(cases)s::uuid[])",
+                "DELETE FROM {s}.blobs WHERE case_id = ANY(%(cases)s::uuid[])",
                 "UPDATE {s}.deliveries SET gave_up_at = now(), last_error = 'erased', "
                 "sealed = NULL WHERE case_id = ANY(%(cases)s::uuid[]) AND sent_at IS NULL",
             )

@@ -1,14 +1,11 @@
 """Intake's event store: submissions, their tracking-code index and personal keys, in one commit.
 
-Concurrent requests are group-committed: while one save runs, the next requests queue up and
-go into the following `Application.save(*aggregates)` together, one transaction for all.
+Concurrent requests are group-committed by services/intake/writer.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, LiteralString
@@ -17,29 +14,28 @@ from uuid import UUID
 import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import (
-    IntegrityError,
     InterfaceError,
     OperationalError,
     StoredEvent,
 )
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from services.intake.records import Rows, RowWriter
 from services.intake.submission import Submission
+from shared import blobs
 from shared.access import step_of
-from shared.metrics import EVENTS_STORED
+from shared.blobs import Blob
 from shared.recording import Extra, ExtraRowsRecorder
 from shared.sealing import SealingKey
 from shared.settings import Settings
 from shared.sop import Step, sop_for
 from shared.tracking_code import new_code
 
-log = logging.getLogger(__name__)
-
 SCHEMA = "intake"
+DEADLINE_SECONDS = Settings.model_fields["write_deadline_seconds"].default
 
 
 @dataclass(frozen=True)
@@ -174,6 +170,19 @@ class Submissions(Application[UUID]):
         sop = sop_for(submission.received.kind)
         return sop.after(sop.first.id)
 
+    @property
+    def datastore(self) -> PostgresDatastore:
+        """The connection pool of the event store."""
+        recorder = self.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        return recorder.datastore
+
+    def probe(self) -> None:
+        """Whether a commit could get through now (its locks, taken and released at once)."""
+        recorder = self.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        blobs.probe(self.datastore, (recorder.events_table_name, "EXCLUSIVE"))
+
     def submission(self, case_id: UUID) -> Submission | None:
         """The stored aggregate, or None."""
         try:
@@ -202,6 +211,8 @@ class Pending:
     key: SealingKey
     fingerprint: str | None
     rows: Rows = field(default_factory=Rows)
+    due: float | None = None  # when its waiter stops waiting (time.monotonic())
+    blobs: list[Blob] = field(default_factory=list)  # stored before the commit, not in it
     code: str = field(default_factory=new_code)
 
     def aggregate(self) -> Submission:
@@ -224,83 +235,3 @@ class Outcome:
 def fingerprint(payload: bytes) -> str:
     """A digest of a request, to tell a replay from a reuse of its idempotency key."""
     return hashlib.sha256(payload).hexdigest()
-
-
-class Writer:
-    """Group-commits pending submissions; `write` returns once the submission is durable."""
-
-    def __init__(self, app: Submissions, max_batch: int = 500) -> None:
-        self.app, self.max_batch = app, max_batch
-        self._queue: asyncio.Queue[tuple[Pending, asyncio.Future[Outcome]]] = asyncio.Queue()
-
-    async def write(self, pending: Pending) -> Outcome:
-        """Queue a submission for the next commit and wait until it is committed."""
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        await self._queue.put((pending, future))
-        return await future
-
-    async def run(self) -> None:
-        """Commit whatever is queued, batch after batch, until cancelled."""
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            pending = [item for item, _ in batch]
-            try:
-                outcomes = await asyncio.to_thread(self.commit, pending)
-            except Exception as error:  # noqa: BLE001 - every waiter hears of the failure
-                log.warning("commit of %d submissions failed: %s", len(batch), error)
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            for (_, future), outcome in zip(batch, outcomes, strict=True):
-                if not future.done():
-                    future.set_result(outcome)
-
-    def commit(self, batch: list[Pending]) -> list[Outcome]:
-        """Store a batch in one transaction (one at a time if any is a repeat); blocking."""
-        if len(batch) > 1:
-            try:
-                self._save(batch)
-            except IntegrityError:
-                return self._commit_after_conflict(batch)
-            return [Outcome(item.index_row(), replayed=False) for item in batch]
-        return [self._commit_one(batch[0])]
-
-    def _commit_after_conflict(self, batch: list[Pending]) -> list[Outcome]:
-        """Answer the repeats from the index; commit the rest together again if possible."""
-        stored = self.app.find_many([item.case_id for item in batch])
-        fresh = [item for item in batch if item.case_id not in stored]
-        try:
-            if fresh:
-                self._save(fresh)
-            committed = {id(item): Outcome(item.index_row(), replayed=False) for item in fresh}
-        except IntegrityError:  # a repeat within the batch, or a tracking-code collision
-            committed = {id(item): self._commit_one(item) for item in fresh}
-        return [
-            committed.get(id(item)) or Outcome(stored[item.case_id], replayed=True)
-            for item in batch
-        ]
-
-    def _commit_one(self, item: Pending) -> Outcome:
-        for _ in range(5):
-            try:
-                self._save([item])
-            except IntegrityError:
-                existing = self.app.find(item.case_id)
-                if existing is not None:
-                    return Outcome(existing, replayed=True)
-                item.code = new_code()  # the rare tracking-code collision
-                continue
-            return Outcome(item.index_row(), replayed=False)
-        raise RuntimeError("could not allocate a unique tracking code")
-
-    def _save(self, batch: list[Pending]) -> None:
-        self.app.save(
-            *(item.aggregate() for item in batch),
-            index=[item.index_row() for item in batch],
-            keys=[item.key for item in batch],
-            rows=Rows.merge(item.rows for item in batch),
-        )
-        EVENTS_STORED.labels("intake").inc(len(batch))

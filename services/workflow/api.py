@@ -20,18 +20,17 @@ from services.workflow.commands import COMMANDS, Command, Context
 from services.workflow.views import CaseView, case_view, facets_of
 from shared.access import Facet
 from shared.auth import CurrentOfficer, Forbidden, Officer
+from shared.blobs import Blob
+from shared.filetypes import decide
+from shared.filetypes import download as as_download
 from shared.problems import Problem, problems
 from shared.sop import OFFICE_ROLES, Role
 from shared.text import CLEAN
 
 router = APIRouter(prefix="/v1", tags=["workflow"])
 
-# Files an officer may attach, known by their first bytes (not by what the client claims).
-ALLOWED_FILES = {
-    b"%PDF-": "application/pdf",
-    b"\x89PNG\r\n\x1a\n": "image/png",
-    b"\xff\xd8\xff": "image/jpeg",
-}
+# Files an officer may attach, known by their content (not by what the client claims).
+ALLOWED_FILES = ("application/pdf", "image/png", "image/jpeg")
 
 
 async def _cases(request: Request) -> Cases:
@@ -104,11 +103,7 @@ for _command in COMMANDS:
     )
 
 
-def _sniff(head: bytes) -> str | None:
-    return next((kind for magic, kind in ALLOWED_FILES.items() if head.startswith(magic)), None)
-
-
-@router.post("/cases/{case_id}/attachments", responses=problems(401, 403, 404, 413, 415, 422))
+@router.post("/cases/{case_id}/attachments", responses=problems(401, 403, 404, 413, 415, 422, 503))
 async def attach(
     case_id: CaseId,
     file: Annotated[UploadFile, File(description="PDF, PNG atau JPEG")],
@@ -117,39 +112,42 @@ async def attach(
 ) -> CaseView:
     """Attach a file (PDF, PNG, JPEG) to the case, at its current step."""
     _office_officer(officer)
-    content = await file.read()
+    content = await file.read(cases.settings.max_attachment_bytes + 1)  # bounded
     if len(content) > cases.settings.max_attachment_bytes:
         raise Problem(413, "Lampiran terlalu besar.", code="too-large")
-    content_type = _sniff(content[:8])
+    content_type = decide(content, file.content_type or "", ALLOWED_FILES)
     if content_type is None:
         raise Problem(
             415, "Jenis berkas tidak diizinkan: hanya PDF, PNG atau JPEG.", code="file-type"
         )
+    facets = await asyncio.to_thread(lambda: facets_of(cases.get_case(case_id), officer))
+    key = await asyncio.to_thread(cases.key_for, case_id)
+    if key is None:
+        raise Problem(404, "Kasus tidak ditemukan.", code="unknown-case")
     attachment_id, at = str(uuid4()), datetime.now(UTC)
+    blob = Blob.of(case_id, key.encrypt(content))
+    await cases.blobs.put([blob])  # before the commit, never inside it
+
+    def add(case: Case) -> list[Case]:
+        case.add_attachment(
+            attachment_id=attachment_id,
+            filename=cases.seal(case.id, file.filename or "lampiran"),
+            content_type=content_type,
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            by=officer,
+            at=at,
+        )
+        return []
+
+    due = cases.guard.due()  # past it, the save rolls back
 
     def act() -> CaseView:
-        facets = facets_of(cases.get_case(case_id), officer)
-        sealed = cases.key_for(case_id)
-        if sealed is None:
-            raise Problem(404, "Kasus tidak ditemukan.", code="unknown-case")
-
-        def add(case: Case) -> list[Case]:
-            case.add_attachment(
-                attachment_id=attachment_id,
-                filename=cases.seal(case.id, file.filename or "lampiran"),
-                content_type=content_type,
-                size=len(content),
-                sha256=hashlib.sha256(content).hexdigest(),
-                by=officer,
-                at=at,
-            )
-            return []
-
-        stored = StoredFile(UUID(attachment_id), case_id, content_type, sealed.encrypt(content))
-        case = cases.act(case_id, None, add, attachments=[stored])
+        stored = StoredFile(UUID(attachment_id), case_id, content_type, blob.hash)
+        case = cases.act(case_id, None, add, attachments=[stored], deadline=due)
         return _view(cases, case, officer, facets)
 
-    return await asyncio.to_thread(act)
+    return await cases.guard.run(act)
 
 
 @router.get("/cases/{case_id}/attachments/{attachment_id}", responses=problems(401, 403, 404))
@@ -159,15 +157,15 @@ async def download(
     """An attachment's content."""
     _office_officer(officer)
 
-    def read() -> tuple[str, bytes] | None:
+    def read() -> tuple[str, bytes, str] | None:
         shown = Facet.ATTACHMENTS in facets_of(cases.get_case(case_id), officer)
         return cases.attachment(case_id, attachment_id) if shown else None
 
     found = await asyncio.to_thread(read)
     if found is None:
         raise Problem(404, "Lampiran tidak ditemukan.", code="unknown-attachment")
-    content_type, content = found
-    return Response(content, media_type=content_type)
+    content_type, content, filename = found
+    return as_download(content, content_type, filename)
 
 
 class DayOff(BaseModel):

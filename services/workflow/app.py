@@ -46,8 +46,12 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     app.state.cases, app.state.issuer, app.state.pool = cases, issuer, pool
     app.state.verifier = _verifier(settings, issuer)
     app.state.feed = Feed(pool, EventLog.of(cases), translator(cases, wire(cases)))
-    app.state.readiness = {"database": database_check(pool), "consumer": flag_check(consuming)}
-    jobs = [run_consumer(settings, consumer(cases), consuming)]
+    app.state.readiness = {
+        "database": database_check(pool),
+        "consumer": flag_check(consuming),
+        "writer": cases.guard.check,
+    }
+    jobs = [run_consumer(settings, consumer(cases), consuming), cases.blobs.run_sweeper()]
     if settings.clock:
         jobs.append(run_scanner(settings, cases))
     if settings.relay:

@@ -1,7 +1,8 @@
 """The workflow application: cases in their event store, with their keys and their clock.
 
 Every save writes, in the transaction that stores the events: the sealing keys of new cases
-and each saved case's next alarm (the clock's index of what can fall due, and when).
+and each saved case's next alarm (the clock's index of what can fall due, and when). Files'
+bytes are stored before, by hash, outside that transaction (shared/blobs.py).
 """
 
 from __future__ import annotations
@@ -18,17 +19,20 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.sql import SQL, Identifier
 
 from services.workflow.case import Case
 from services.workflow.office_calendar import OfficeCalendar, calendar_id
 from services.workflow.rules import StaleVersion, UnknownCase
+from shared import blobs
+from shared.blobs import BlobStore
 from shared.metrics import EVENTS_STORED
 from shared.recording import Extra, ExtraRowsRecorder
 from shared.sealing import ERASED, SealingKey
 from shared.settings import Settings
 from shared.working_time import WorkingCalendar
+from shared.writes import WriteGuard
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +51,13 @@ class Alarm:
 
 @dataclass(frozen=True)
 class StoredFile:
-    """An attachment's content, sealed with the case's key."""
+    """An attachment: its content, sealed with the case's key, is the blob `blob` (their
+    sha256), stored before the commit (shared/blobs.py)."""
 
     id: UUID
     case_id: UUID
     content_type: str
-    sealed: bytes
+    blob: str
 
 
 class CasesRecorder(ExtraRowsRecorder):
@@ -86,12 +91,13 @@ class CasesRecorder(ExtraRowsRecorder):
             "attachments",
             (
                 "CREATE TABLE IF NOT EXISTS {schema}.attachments (id uuid PRIMARY KEY, "
-                "case_id uuid NOT NULL, content_type text NOT NULL, content bytea NOT NULL, "
+                "case_id uuid NOT NULL, content_type text NOT NULL, content bytea, blob text, "
                 "stored_at timestamptz NOT NULL DEFAULT now())",
+                *blobs.DDL,
             ),
-            "INSERT INTO {schema}.attachments (id, case_id, content_type, content) "
-            "SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::bytea[])",
-            lambda file: (file.id, file.case_id, file.content_type, file.sealed),
+            "INSERT INTO {schema}.attachments (id, case_id, content_type, blob) "
+            "SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::text[])",
+            lambda file: (file.id, file.case_id, file.content_type, file.blob),
         ),
         Extra(
             "erased",
@@ -111,6 +117,19 @@ class Cases(Application[UUID]):
         self.settings = settings
         self._keys: OrderedDict[UUID, SealingKey | None] = OrderedDict()
         self._calendar: tuple[float, WorkingCalendar] | None = None
+        self.guard = WriteGuard(settings.write_deadline_seconds, self.probe)
+        self.blobs = BlobStore(self._datastore(), self.guard)
+
+    def _datastore(self) -> PostgresDatastore:
+        recorder = self.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        return recorder.datastore
+
+    def probe(self) -> None:
+        """Whether a save could get through now (its locks, taken and released at once)."""
+        recorder = self.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        blobs.probe(self._datastore(), (recorder.events_table_name, "EXCLUSIVE"))
 
     # --- the calendar ---------------------------------------------------------------------
 
@@ -178,11 +197,20 @@ class Cases(Application[UUID]):
         keys: Sequence[SealingKey] = (),
         attachments: Sequence[StoredFile] = (),
         erased: Sequence[UUID] = (),
+        deadline: float | None = None,
     ) -> None:
-        """Save cases with their clock rows, new keys, files and shredded keys, in one go."""
+        """Save cases with their clock rows, new keys, files and shredded keys, in one go
+        (rolled back if its statements are done only after `deadline`, a monotonic instant)."""
         calendar, warn_days = self.calendar(), self.settings.deadline_warning_days
         alarms = [Alarm(case.id, case.next_alarm(calendar, warn_days)) for case in cases]
-        stored = self.save(*cases, keys=keys, alarms=alarms, attachments=attachments, erased=erased)
+        stored = self.save(
+            *cases,
+            keys=keys,
+            alarms=alarms,
+            attachments=attachments,
+            erased=erased,
+            deadline=deadline,
+        )
         EVENTS_STORED.labels("workflow").inc(len(stored))
         for case_id in erased:
             self._keys.pop(case_id, None)
@@ -216,6 +244,7 @@ class Cases(Application[UUID]):
         version: int | None,
         action: Callable[[Case], Sequence[Case]],
         attachments: Sequence[StoredFile] = (),
+        deadline: float | None = None,
     ) -> Case:
         """Run a command on the version the officer saw; stale → 409. Returns the case."""
         case = self.get_case(case_id)
@@ -223,25 +252,26 @@ class Cases(Application[UUID]):
             raise StaleVersion(case.version)
         touched = action(case)
         try:
-            self.store(case, *touched, attachments=attachments)
+            self.store(case, *touched, attachments=attachments, deadline=deadline)
         except IntegrityError:
             raise StaleVersion(self.get_case(case_id).version) from None
         return case
 
-    def attachment(self, case_id: UUID, attachment_id: UUID) -> tuple[str, bytes] | None:
-        """An attachment's type and content in clear (None if unknown or erased)."""
+    def attachment(self, case_id: UUID, attachment_id: UUID) -> tuple[str, bytes, str] | None:
+        """An attachment's type, content in clear and file name (None if unknown or erased)."""
         key = self.key_for(case_id)
-        recorder = self.recorder
-        assert isinstance(recorder, PostgresApplicationRecorder)
-        query = SQL(
-            "SELECT content_type, content FROM {}.attachments WHERE id = %s AND case_id = %s"
-        ).format(Identifier(recorder.datastore.schema))
-        with recorder.datastore.transaction(commit=False) as curs:
-            curs.execute(query, (attachment_id, case_id))
+        with self._datastore().transaction(commit=False) as curs:
+            curs.execute(blobs.content_query(self._datastore().schema), (attachment_id, case_id))
             row = curs.fetchone()
-        if row is None or key is None:
+        if row is None or key is None or row["content"] is None:
             return None
-        return str(row["content_type"]), key.decrypt(bytes(row["content"]))
+        added = [
+            event
+            for event in self.history(case_id)
+            if isinstance(event, Case.AttachmentAdded) and event.attachment_id == str(attachment_id)
+        ]
+        name = key.open(added[0].filename) if added else ""
+        return str(row["content_type"]), key.decrypt(bytes(row["content"])), str(name)
 
     def history(self, case_id: UUID) -> list[DomainEventProtocol[UUID]]:
         """Every event of a case, oldest first."""

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from services.intake.draft import Contact, Draft, to_pending
-from services.intake.store import Writer, open_submissions
+from services.intake.store import open_submissions
+from services.intake.writer import Writer
 from services.workflow.issuer import Issuer
 from shared.channels import Channel
 from shared.settings import Settings

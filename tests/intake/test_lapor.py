@@ -72,7 +72,9 @@ async def test_attachments_are_kept_sealed(desk: Desk) -> None:
     ]
     answer = await desk.http.post(ENDPOINT, json=disposed("LAP-3", attachments=files), headers=AUTH)
     assert answer.status_code == 201, answer.text
-    [row] = await desk.fetch("SELECT content FROM intake.attachments")
+    [row] = await desk.fetch(
+        "SELECT b.content FROM intake.attachments a JOIN intake.blobs b ON b.hash = a.blob"
+    )
     assert PNG not in bytes(row["content"])
 
 

@@ -9,6 +9,7 @@ import asyncpg
 
 from services.workflow.cases import Cases
 from shared.sop import Kind, Role
+from tests.polling import eventually
 from tests.workflow.conftest import Desk
 
 TIM, KABID, SEKRETARIS, KADIS, OSS = (
@@ -245,9 +246,58 @@ async def test_notes_and_attachments_at_any_step_record_who_when_and_where(desk:
     )
     assert download.content == pdf
     assert download.headers["content-type"] == "application/pdf"
+    assert download.headers["content-disposition"].startswith("attachment;")
+    assert "filename*=UTF-8''foto-lokasi.pdf" in download.headers["content-disposition"]
+    assert download.headers["x-content-type-options"] == "nosniff"
+    html = await desk.http.post(
+        f"/workflow/v1/cases/{case}/attachments",
+        files={"file": ("foto.png", b"<html><script>alert(1)</script></html>", "image/png")},
+        headers=desk.headers(TIM),
+    )
+    assert html.status_code == 415
     refused = await desk.http.post(
         f"/workflow/v1/cases/{case}/attachments",
         files={"file": ("skrip.exe", b"MZ\x90\x00", "application/pdf")},
         headers=desk.headers(TIM),
     )
     assert refused.status_code == 415
+
+
+async def test_a_stuck_attachment_write_is_a_503_and_readiness_false_until_it_heals(
+    desk: Desk,
+) -> None:
+    case = await desk.open()
+    deadline = desk.cases.guard.deadline
+    lock = await asyncpg.connect(desk.cases.settings.postgres_dsn())
+    try:
+        transaction = lock.transaction()
+        await transaction.start()
+        await lock.execute("LOCK TABLE workflow.cases_events IN ACCESS EXCLUSIVE MODE")
+        started = datetime.now(UTC)
+        stuck = await desk.http.post(
+            f"/workflow/v1/cases/{case}/attachments",
+            files={"file": ("surat.pdf", b"%PDF-1.4\n", "application/pdf")},
+            headers=desk.headers(TIM),
+        )
+        took = (datetime.now(UTC) - started).total_seconds()
+        assert stuck.status_code == 503, stuck.text
+        assert stuck.headers["retry-after"]
+        assert took < deadline + 3, took
+        ready = await desk.http.get("/workflow/readyz")
+        assert (ready.status_code, ready.json()["checks"]["writer"]) == (503, False)
+        await transaction.rollback()
+
+        async def healed() -> bool:
+            return (await desk.http.get("/workflow/readyz")).status_code == 200
+
+        await eventually(healed, within=15)
+        again = await desk.http.post(
+            f"/workflow/v1/cases/{case}/attachments",
+            files={"file": ("surat.pdf", b"%PDF-1.4\n", "application/pdf")},
+            headers=desk.headers(TIM),
+        )
+        assert again.status_code == 200, again.text
+        added = [e for e in again.json()["timeline"] if e["event"] == "AttachmentAdded"]
+        assert len(added) == 1  # the one answered 503 rolled back
+    finally:
+        await lock.close()

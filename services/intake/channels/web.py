@@ -52,7 +52,8 @@ RECORDED = (Channel.LETTER, Channel.PHONE, Channel.COUNTER, Channel.SUGGESTION_B
 FormPart = Annotated[str, Form(description="The form's fields as one JSON object")]
 # A browser sends an empty file input as a part with no file name, which arrives as "".
 Files = Annotated[
-    list[UploadFile | str] | None, File(description="Up to five files: PDF, PNG or JPEG")
+    list[UploadFile | str] | None,
+    File(description="Up to five files of the allowed types (see form-options)"),
 ]
 
 
@@ -109,7 +110,7 @@ async def _attachments(inbox: Inbox, files: list[UploadFile | str]) -> tuple[Att
         attachment = Attachment(
             filename=upload.filename or "lampiran",
             content_type=upload.content_type or "application/octet-stream",
-            content=await upload.read(),
+            content=await upload.read(inbox.settings.max_attachment_bytes + 1),  # bounded
         )
         try:
             checked.append(check(inbox.settings, attachment))

@@ -24,8 +24,9 @@ from services.intake.register.labels import Mapping
 from services.intake.register.reading import Sheet, find_layout, read_sheet
 from services.intake.register.report import Report
 from services.intake.register.rows import RegisterRow, RowReader
-from services.intake.store import SCHEMA, Pending, Submissions, Writer, open_submissions
+from services.intake.store import SCHEMA, Pending, Submissions, open_submissions
 from services.intake.submission import History, Received, Submission
+from services.intake.writer import Writer
 from shared.db import ensure_schema, setup_lock
 from shared.sealing import SealingKey
 from shared.settings import Settings
