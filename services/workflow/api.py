@@ -120,7 +120,8 @@ async def attach(
         raise Problem(
             415, "Jenis berkas tidak diizinkan: hanya PDF, PNG atau JPEG.", code="file-type"
         )
-    facets = await asyncio.to_thread(lambda: facets_of(cases.get_case(case_id), officer))
+    # What the officer may see, read under the deadline too: a stuck store is a 503, not a hang.
+    facets = await cases.guard.run(lambda: facets_of(cases.get_case(case_id), officer))
     key = await asyncio.to_thread(cases.key_for, case_id)
     if key is None:
         raise Problem(404, "Kasus tidak ditemukan.", code="unknown-case")
