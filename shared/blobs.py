@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import LiteralString
 from uuid import UUID
 
-from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from shared.writes import WriteGuard
@@ -83,6 +83,18 @@ def probe(datastore: PostgresDatastore, *tables: tuple[str, LiteralString]) -> N
         for table, mode in (("blobs", "ROW EXCLUSIVE"), *tables):
             lock = SQL("LOCK TABLE {}.{} IN " + mode + " MODE")
             curs.execute(lock.format(Identifier(datastore.schema), Identifier(table)))
+
+
+def datastore_of(recorder: object) -> PostgresDatastore:
+    """The PostgreSQL datastore of an application's recorder."""
+    assert isinstance(recorder, PostgresApplicationRecorder)
+    return recorder.datastore
+
+
+def probe_events(recorder: object) -> None:
+    """Whether a save of events could get through now (`probe` with the events' table)."""
+    assert isinstance(recorder, PostgresApplicationRecorder)
+    probe(recorder.datastore, (recorder.events_table_name, "EXCLUSIVE"))
 
 
 class BlobStore:

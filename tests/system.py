@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterable
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,3 +102,38 @@ async def running(
         yield system
     finally:
         await asyncio.gather(*(system.stop(service) for service in list(system.processes)))
+
+
+def _wait_ready_blocking(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(log.read_text())
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"not ready: {url}\n{log.read_text()}")
+
+
+@contextlib.contextmanager
+def processes(settings: Settings, logs: Path) -> Iterator[None]:
+    """The three services as processes, ready, for a module-scoped (synchronous) fixture."""
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        for service in SERVICES:
+            log = logs / f"{service}.log"
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", f"services.{service}"],
+                    env=os.environ | environment(settings),
+                    stdout=out,
+                    stderr=out,
+                )
+            started.append(process)
+            _wait_ready_blocking(f"http://127.0.0.1:{settings.port(service)}", process, log)
+        yield
+    finally:
+        for process in started:
+            process.terminate()
+            process.wait(timeout=20)

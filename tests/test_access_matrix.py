@@ -9,14 +9,10 @@ import asyncio
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -29,12 +25,12 @@ from services.workflow.issuer import Issuer
 from shared.access import PUBLIC, Facet, Privacy, step_of, visible
 from shared.events import seal
 from shared.events.workflow import ResolvedDirectly
-from shared.settings import SERVICES, Settings
+from shared.settings import Settings
 from shared.sop import OFFICE_ROLES, Role, sop_for
 from tests.bus import park
-from tests.infrastructure import base_settings, create_isolated, destroy_isolated, environment
+from tests.infrastructure import base_settings, create_isolated, destroy_isolated
 from tests.intake.conftest import signing_key
-from tests.system import with_free_ports
+from tests.system import processes, with_free_ports
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 CONTACT = {"name": "Siti Aminah", "phone": "0812-3456-7890", "email": "siti@example.id"}
@@ -94,20 +90,6 @@ class World:
         return self.cache[key]
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(log.read_text())
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"not ready: {url}\n{log.read_text()}")
-
-
 def _until(probe: Callable[[], Any], within: float = 20) -> Any:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -125,26 +107,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         update={"auth_signing_key": SecretStr(signing_key())}
     )
     logs = tmp_path_factory.mktemp("logs")
-    processes = []
     try:
-        for service in SERVICES:
-            log = logs / f"{service}.log"
-            with log.open("wb") as out:
-                process = subprocess.Popen(
-                    [sys.executable, "-m", f"services.{service}"],
-                    env=os.environ | environment(settings),
-                    stdout=out,
-                    stderr=out,
-                )
-            processes.append(process)
-            _wait_ready(f"http://127.0.0.1:{settings.port(service)}", process, log)
-        world = World(settings, _cases())
-        _build(world)
-        yield world
+        with processes(settings, logs):
+            world = World(settings, _cases())
+            _build(world)
+            yield world
     finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=20)
         asyncio.run(destroy_isolated(settings))
 
 

@@ -7,12 +7,9 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, assume, given
@@ -25,21 +22,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from shared.settings import SERVICES, Settings
 from shared.sop import Role
 from tests.infrastructure import base_settings, create_isolated, destroy_isolated, environment
-from tests.system import with_free_ports
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(log.read_text())
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"not ready: {url}\n{log.read_text()}")
+from tests.system import processes, with_free_ports
 
 
 @pytest.fixture(scope="module")
@@ -47,24 +30,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """All three services as processes, for the whole module."""
     settings = with_free_ports(asyncio.run(create_isolated(base_settings())))
     logs = tmp_path_factory.mktemp("logs")
-    processes = []
     try:
-        for service in SERVICES:
-            log = logs / f"{service}.log"
-            with log.open("wb") as out:
-                process = subprocess.Popen(
-                    [sys.executable, "-m", f"services.{service}"],
-                    env=os.environ | environment(settings),
-                    stdout=out,
-                    stderr=out,
-                )
-            processes.append(process)
-            _wait_ready(f"http://127.0.0.1:{settings.port(service)}", process, log)
-        yield settings
+        with processes(settings, logs):
+            yield settings
     finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=20)
         asyncio.run(destroy_isolated(settings))
 
 

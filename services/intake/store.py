@@ -173,15 +173,11 @@ class Submissions(Application[UUID]):
     @property
     def datastore(self) -> PostgresDatastore:
         """The connection pool of the event store."""
-        recorder = self.recorder
-        assert isinstance(recorder, PostgresApplicationRecorder)
-        return recorder.datastore
+        return blobs.datastore_of(self.recorder)
 
     def probe(self) -> None:
         """Whether a commit could get through now (its locks, taken and released at once)."""
-        recorder = self.recorder
-        assert isinstance(recorder, PostgresApplicationRecorder)
-        blobs.probe(self.datastore, (recorder.events_table_name, "EXCLUSIVE"))
+        blobs.probe_events(self.recorder)
 
     def submission(self, case_id: UUID) -> Submission | None:
         """The stored aggregate, or None."""

@@ -121,15 +121,11 @@ class Cases(Application[UUID]):
         self.blobs = BlobStore(self._datastore(), self.guard)
 
     def _datastore(self) -> PostgresDatastore:
-        recorder = self.recorder
-        assert isinstance(recorder, PostgresApplicationRecorder)
-        return recorder.datastore
+        return blobs.datastore_of(self.recorder)
 
     def probe(self) -> None:
         """Whether a save could get through now (its locks, taken and released at once)."""
-        recorder = self.recorder
-        assert isinstance(recorder, PostgresApplicationRecorder)
-        blobs.probe(self._datastore(), (recorder.events_table_name, "EXCLUSIVE"))
+        blobs.probe_events(self.recorder)
 
     # --- the calendar ---------------------------------------------------------------------
 
