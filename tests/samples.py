@@ -8,7 +8,8 @@ from uuid import UUID, uuid4
 
 from shared.channels import Channel
 from shared.events import CaseOpened, ComplaintReceived, Contract, Envelope, seal
-from shared.sop import Kind
+from shared.events import workflow as wf
+from shared.sop import Kind, Role
 from shared.tracking_code import new_code
 
 
@@ -59,3 +60,19 @@ def workflow_event(
     """A later workflow event of the case a ComplaintReceived opened."""
     data = contract(case_id=received.subject, at=at, **fields)
     return seal(data, subject=received.subject, version=version, time=at, agency=received.agency)
+
+
+def answered_directly(received: Envelope, answer: str, *, at: datetime) -> list[Envelope]:
+    """The three events of a complaint resolved at identification with this public answer."""
+    resolved = workflow_event(
+        wf.ResolvedDirectly,
+        received,
+        2,
+        at,
+        step="identification",
+        by_role=Role.TIM_PENGADUAN,
+        working_minutes=1.0,
+        within_standard=True,
+        public_answer=answer,
+    )
+    return [received, case_opened(received), resolved]

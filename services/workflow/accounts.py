@@ -147,6 +147,11 @@ async def update(conn: Conn, username: str, changes: dict[str, Any]) -> Account:
         username,
         *(changes[column] for column in columns),
     )
+    return _updated(row)
+
+
+def _updated(row: asyncpg.Record | None) -> Account:
+    """The account an UPDATE ... RETURNING changed; 404 if there was none."""
     if row is None:
         raise unknown_account()
     return Account.of(row)
@@ -160,9 +165,7 @@ async def set_password(conn: Conn, username: str, password: str) -> Account:
         username,
         await _hash(password),
     )
-    if row is None:
-        raise unknown_account()
-    return Account.of(row)
+    return _updated(row)
 
 
 async def count_attempt(conn: Conn, settings: Settings, address: str) -> None:

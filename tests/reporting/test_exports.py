@@ -12,11 +12,10 @@ from openpyxl import load_workbook
 
 from services.reporting.exports import csv_value, formula_like, to_csv, to_xlsx
 from shared.events import ComplaintReceived, Envelope, seal
-from shared.events import workflow as wf
 from shared.sop import Kind, Role
 from tests.polling import eventually
 from tests.reporting.conftest import Desk
-from tests.samples import case_opened, complaint_received, workflow_event
+from tests.samples import answered_directly, complaint_received
 
 NOW = datetime.now(UTC).replace(microsecond=0)  # a spreadsheet keeps milliseconds at best
 ATTACKS = ('=HYPERLINK("http://evil","klik")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1")
@@ -74,18 +73,7 @@ def _case(agency: str, answer: str) -> list[Envelope]:
         received_at=NOW,
     )
     received = seal(data, subject=case_id, version=1, time=NOW, agency=agency)
-    resolved = workflow_event(
-        wf.ResolvedDirectly,
-        received,
-        2,
-        NOW,
-        step="identification",
-        by_role=Role.TIM_PENGADUAN,
-        working_minutes=3.0,
-        within_standard=True,
-        public_answer=answer,
-    )
-    return [received, case_opened(received), resolved]
+    return answered_directly(received, answer, at=NOW)
 
 
 async def test_downloaded_exports_hold_no_formula(desk: Desk) -> None:

@@ -13,11 +13,9 @@ import pytest
 from services.reporting.app import TRANSIENT
 from services.reporting.operations import LiveStream
 from shared.events import Envelope, PersonalDataErased, seal
-from shared.events import workflow as wf
 from shared.settings import Settings
-from shared.sop import Role
 from tests.infrastructure import free_port
-from tests.samples import case_opened, complaint_received, workflow_event
+from tests.samples import answered_directly, complaint_received
 
 NOW = datetime.now(UTC)
 SECRET = "Siti Aminah 0812-3456-7890"
@@ -34,19 +32,7 @@ async def live(settings: Settings) -> AsyncIterator[LiveStream]:
 
 
 def answered(answer: str) -> list[Envelope]:
-    received = complaint_received()
-    resolved = workflow_event(
-        wf.ResolvedDirectly,
-        received,
-        2,
-        NOW,
-        step="identification",
-        by_role=Role.TIM_PENGADUAN,
-        working_minutes=1.0,
-        within_standard=True,
-        public_answer=answer,
-    )
-    return [received, case_opened(received), resolved]
+    return answered_directly(complaint_received(), answer, at=NOW)
 
 
 def erasure(case: list[Envelope]) -> Envelope:
