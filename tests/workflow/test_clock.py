@@ -127,31 +127,40 @@ async def test_alarms_fire_once_each_with_two_processes_and_a_kill_mid_scan(
     await ensure_schema(settings, "workflow")
     cases = await asyncio.to_thread(open_cases, settings)
     march = datetime(2026, 3, 2, 9, 0, tzinfo=WIB)
+    last = complaint(march.replace(hour=10))  # due last: in the scan's last page
     try:
         for _ in range(4):
             await asyncio.to_thread(cases.open, [complaint(march) for _ in range(100)])
+        await asyncio.to_thread(cases.open, [last])
     finally:
         cases.close()
+    # Hold the last case's clock row: the scan commits its first pages, then waits on it.
+    holder = await asyncpg.connect(settings.postgres_dsn())
+    hold = holder.transaction()
+    await hold.start()
+    await holder.execute("SELECT 1 FROM workflow.case_clock WHERE case_id = $1 FOR UPDATE", last.id)
     second = settings.model_copy(update={"workflow_port": free_port()})
     system, twin = System(settings, tmp_path), System(second, tmp_path / "twin")
     (tmp_path / "twin").mkdir()
     try:
         await asyncio.gather(system.start("workflow"), twin.start("workflow"))
 
-        async def some_raised() -> int:
-            return len((await alarm_counts(settings)).get("StepOverdue", []))
+        async def first_pages_raised() -> bool:
+            return len((await alarm_counts(settings)).get("StepOverdue", [])) >= 400
 
-        raised_before_kill = await eventually(some_raised, within=30, interval=0.005)
+        assert await eventually(first_pages_raised, within=30)
         scanner = system if await metric(system, "aduan_clock_scanner_active") else twin
         os.kill(scanner.processes["workflow"].pid, signal.SIGKILL)
         await scanner.stop("workflow", kill=True)
-        assert raised_before_kill < 400  # killed mid-scan
+        raised_before_kill = len((await alarm_counts(settings)).get("StepOverdue", []))
+        assert raised_before_kill < 401  # killed mid-scan: the last page never committed
+        await hold.rollback()
         await scanner.start("workflow")
 
         async def all_raised() -> bool:
             counts = await alarm_counts(settings)
             return all(
-                len(counts.get(alarm, [])) == 400 for alarm in ("StepOverdue", "DeadlineBreached")
+                len(counts.get(alarm, [])) == 401 for alarm in ("StepOverdue", "DeadlineBreached")
             )
 
         assert await eventually(all_raised, within=60)
@@ -163,9 +172,10 @@ async def test_alarms_fire_once_each_with_two_processes_and_a_kill_mid_scan(
 
         assert await eventually(scanned_again, within=30)
         counts = await alarm_counts(settings)
-        assert counts["StepOverdue"] == [1] * 400
-        assert counts["DeadlineBreached"] == [1] * 400
+        assert counts["StepOverdue"] == [1] * 401
+        assert counts["DeadlineBreached"] == [1] * 401
     finally:
+        await holder.close()
         for running in (system, twin):
             for service in list(running.processes):
                 await running.stop(service)
