@@ -1,4 +1,5 @@
-"""A TCP proxy the test controls: open it to pass traffic, cut it to make an outage."""
+"""A TCP proxy the test controls: open it to pass traffic, cut it to make an outage, freeze it
+to make a server that answers nothing (no bytes, no resets: a hung machine or a dead link)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ class TcpProxy:
         self.is_open = True
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.StreamWriter] = set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
 
     async def start(self) -> None:
         """Start listening."""
@@ -40,6 +43,14 @@ class TcpProxy:
         """Let traffic through again."""
         self.is_open = True
 
+    def freeze(self) -> None:
+        """Stop passing bytes either way, keeping every connection open and accepting new ones."""
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        """Pass bytes again, what was held first."""
+        self._flowing.set()
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if not self.is_open:
             writer.close()
@@ -57,6 +68,7 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
         finally:

@@ -1,0 +1,175 @@
+"""A server away: every endpoint that needs it answers 503 at once, and the log says so once.
+
+Each service names the servers it talks to (`SERVERS`) and the exceptions by which each one
+shows it is unreachable (`UNREACHABLE`). An endpoint whose server is away raises one of those,
+or `Unavailable` itself when a call ran past its deadline (`within`); the handlers installed
+by `install` answer 503 problem+json with `Retry-After`. `OUTAGES` remembers which servers are
+away in this process: the first failure of an outage is logged as one line (never a traceback
+per request), the first success after it as one more, and the gauge `aduan_server_up` follows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Literal, TypeVar
+
+import aio_pika.exceptions
+import aiormq.exceptions
+import asyncpg
+import psycopg
+import psycopg_pool
+import redis.exceptions
+from eventsourcing.persistence import InterfaceError, OperationalError
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from prometheus_client import Gauge
+
+from shared.problems import Problem, problem_response
+
+log = logging.getLogger(__name__)
+
+Server = Literal["postgres", "rabbitmq", "redis"]
+T = TypeVar("T")
+
+DEADLINE_SECONDS = 1.5
+"""How long a request waits on one server call before it answers 503 (the 2 s promise)."""
+RETRY_AFTER_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class ServerFacts:
+    """What the public is told about a server being away, and what its failures look like."""
+
+    role: str  # the problem type: /problems/<role>-unavailable
+    detail: str  # Bahasa Indonesia, names nothing internal
+    errors: tuple[type[Exception], ...]
+
+
+SERVERS: dict[Server, ServerFacts] = {
+    "postgres": ServerFacts(
+        "store",
+        "Penyimpanan data sedang tidak dapat dihubungi; permintaan ini belum diproses. "
+        "Silakan coba lagi beberapa saat lagi.",
+        (
+            asyncpg.PostgresConnectionError,
+            asyncpg.CannotConnectNowError,
+            asyncpg.InterfaceError,
+            asyncpg.exceptions.AdminShutdownError,
+            asyncpg.exceptions.ConnectionDoesNotExistError,
+            psycopg.OperationalError,
+            psycopg_pool.PoolTimeout,
+            OperationalError,
+            InterfaceError,
+        ),
+    ),
+    "rabbitmq": ServerFacts(
+        "broker",
+        "Antrean pesan sedang tidak dapat dihubungi; permintaan ini belum diproses. "
+        "Silakan coba lagi beberapa saat lagi.",
+        (aio_pika.exceptions.AMQPConnectionError, aiormq.exceptions.AMQPConnectionError),
+    ),
+    "redis": ServerFacts(
+        "cache",
+        "Layanan pendukung sedang tidak dapat dihubungi; permintaan ini belum diproses. "
+        "Silakan coba lagi beberapa saat lagi.",
+        (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError),
+    ),
+}
+
+SERVER_UP = Gauge("aduan_server_up", "0 while this process finds a server away", ["server"])
+
+
+class Unavailable(Problem):
+    """503: a server this request needs is away (refused, reset, or silent past a deadline)."""
+
+    def __init__(self, server: Server) -> None:
+        facts = SERVERS[server]
+        super().__init__(
+            503,
+            facts.detail,
+            code=f"{facts.role}-unavailable",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+        self.server = server
+
+
+class Outages:
+    """Which servers this process finds away, since when; one log line at each change."""
+
+    def __init__(self) -> None:
+        self._since: dict[Server, float] = {}
+
+    def down(self, server: Server, reason: object) -> None:
+        """`server` failed a call: start an outage (logged once) unless one is on."""
+        if server in self._since:
+            return
+        self._since[server] = time.monotonic()
+        SERVER_UP.labels(server).set(0)
+        log.warning("%s unavailable (%s); answering 503 until it is back", server, _why(reason))
+
+    def up(self, server: Server) -> None:
+        """`server` answered: end its outage (logged once) if one was on."""
+        SERVER_UP.labels(server).set(1)
+        since = self._since.pop(server, None)
+        if since is not None:
+            log.warning("%s back after %.1f s", server, time.monotonic() - since)
+
+    def is_down(self, server: Server) -> bool:
+        """Whether an outage of `server` is on in this process."""
+        return server in self._since
+
+
+OUTAGES = Outages()
+
+
+def _why(reason: object) -> str:
+    if isinstance(reason, BaseException):
+        text = str(reason).splitlines()[0] if str(reason) else ""
+        return f"{type(reason).__name__}: {text}" if text else type(reason).__name__
+    return str(reason)
+
+
+def server_of(error: BaseException) -> Server | None:
+    """The server whose unavailability `error` shows, if it shows one."""
+    for server, facts in SERVERS.items():
+        if isinstance(error, facts.errors):
+            return server
+    return None
+
+
+async def within(server: Server, call: Awaitable[T], seconds: float = DEADLINE_SECONDS) -> T:
+    """`call`'s result, or Unavailable if it has not answered within `seconds` or failed the
+    way an unreachable `server` fails. A success ends the server's outage."""
+    try:
+        result = await asyncio.wait_for(call, timeout=seconds)
+    except TimeoutError:
+        OUTAGES.down(server, f"no answer within {seconds:g} s")
+        raise Unavailable(server) from None
+    except Exception as error:
+        # OSError: refused, reset, unreachable, as the clients raise them while connecting.
+        if isinstance(error, (*SERVERS[server].errors, OSError)):
+            OUTAGES.down(server, error)
+            raise Unavailable(server) from None
+        raise
+    OUTAGES.up(server)
+    return result
+
+
+def install(app: FastAPI, servers: tuple[Server, ...]) -> None:
+    """Answer 503 for the unreachability errors of `servers` escaping any endpoint of `app`."""
+
+    async def handler(request: Request, exc: Exception) -> JSONResponse:
+        server = exc.server if isinstance(exc, Unavailable) else server_of(exc)
+        assert server is not None
+        if not isinstance(exc, Unavailable):
+            OUTAGES.down(server, exc)
+        return problem_response(Unavailable(server), request.url.path)
+
+    app.add_exception_handler(Unavailable, handler)
+    for server in servers:
+        for error in SERVERS[server].errors:
+            app.add_exception_handler(error, handler)
