@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -12,13 +15,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import SecretStr
 
-from shared.messaging import parking_queue
+from shared.messaging import Consumer, parking_queue, run_consumer
+from shared.service import background
 from shared.settings import Settings
 from shared.sop import Role
 from tests.bus import bus, park
 from tests.polling import eventually
 from tests.reporting.conftest import Desk
 from tests.samples import complaint_received
+from tests.shared.test_messaging import Recorder
 from tests.system import running, with_free_ports
 
 
@@ -106,3 +111,87 @@ async def test_a_parked_message_is_listed_and_requeued_by_an_operator(reporting:
 
     assert await eventually(counted, within=10)
     assert await reporting.bus.depth(parking_queue("reporting")) == 0
+
+
+DEAD_LETTERS = "/reporting/v1/operations/dead-letters"
+
+
+async def _letters(desk: Desk) -> list[dict[str, Any]]:
+    answer = await desk.http.get(DEAD_LETTERS, headers=desk.headers(Role.ADMIN))
+    assert answer.status_code == 200, answer.text
+    letters: list[dict[str, Any]] = answer.json()
+    return letters
+
+
+async def _parked_in_workflow(desk: Desk, count: int = 1) -> list[dict[str, Any]]:
+    async def listed() -> list[dict[str, Any]] | None:
+        letters = [x for x in await _letters(desk) if x["service"] == "workflow"]
+        return letters if len(letters) == count else None
+
+    found = await eventually(listed, within=30)
+    assert found is not None
+    return found
+
+
+async def test_a_poison_message_shows_its_true_delivery_count_and_failures(
+    reporting: Desk,
+) -> None:
+    poison = complaint_received()
+    recorder = Recorder(poison=frozenset({poison.id}))
+    failing = Consumer("workflow", recorder)  # nobody else consumes workflow's queue here
+    async with background(run_consumer(reporting.settings, failing, asyncio.Event())):
+        await reporting.bus.publish(poison)
+        [letter] = await _parked_in_workflow(reporting)
+    assert recorder.attempts[poison.id] == reporting.settings.delivery_limit
+    assert letter["message_id"] == poison.id
+    assert letter["deliveries"] == reporting.settings.delivery_limit
+    assert letter["reason"] == "RuntimeError: cannot handle this one"
+    first, last = (datetime.fromisoformat(letter[key]) for key in ("first_failure", "last_failure"))
+    assert first < last <= datetime.now(UTC)
+    assert letter["history"] == []
+
+
+async def test_listing_dead_letters_ten_times_changes_nothing(reporting: Desk) -> None:
+    parked = [complaint_received() for _ in range(3)]
+    for envelope in parked:
+        await park(reporting.settings, envelope, "reporting")
+    first = await _letters(reporting)
+    assert [letter["message_id"] for letter in first] == [e.id for e in parked]
+    for _ in range(9):
+        assert await _letters(reporting) == first
+
+
+async def test_a_requeued_message_that_fails_again_is_parked_at_once_with_its_history(
+    reporting: Desk,
+) -> None:
+    poison = complaint_received()
+    recorder = Recorder(poison=frozenset({poison.id}))
+    failing = Consumer("workflow", recorder)
+    limit = reporting.settings.delivery_limit
+    async with background(run_consumer(reporting.settings, failing, asyncio.Event())):
+        await reporting.bus.publish(poison)
+        [before] = await _parked_in_workflow(reporting)
+        moved = await reporting.http.post(
+            f"{DEAD_LETTERS}/workflow/requeue?message_id={poison.id}",
+            headers=reporting.headers(Role.ADMIN),
+        )
+        assert moved.json() == {"requeued": 1}
+
+        async def parked_again() -> list[dict[str, Any]] | None:
+            letters = await _parked_in_workflow(reporting)
+            return letters if letters[0]["id"] != before["id"] else None
+
+        [again] = await eventually(parked_again, within=30) or []
+    assert recorder.attempts[poison.id] == limit + 1
+    assert again["deliveries"] == 1
+    [earlier] = again["history"]
+    assert earlier["id"] == before["id"]
+    assert earlier["deliveries"] == limit
+    assert earlier["requeued_by"] == "admin-1"
+    assert datetime.fromisoformat(earlier["requeued_at"]) <= datetime.fromisoformat(
+        again["first_failure"]
+    )
+    requeued = await reporting.http.get(
+        f"{DEAD_LETTERS}?state=requeued", headers=reporting.headers(Role.ADMIN)
+    )
+    assert [(x["id"], x["requeued_by"]) for x in requeued.json()] == [(before["id"], "admin-1")]
