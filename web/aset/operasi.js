@@ -53,11 +53,22 @@ async function deadLetters() {
     el("td", {}, letter.type || "–"),
     el("td", {}, letter.reason || "–"),
     el("td", { class: "angka" }, letter.deliveries ?? "–"),
+    el("td", {}, formatDateTime(letter.first_failure)),
+    el("td", {}, formatDateTime(letter.last_failure)),
+    el("td", {}, history(letter.history)),
     el("td", {}, el("code", {}, letter.body.slice(0, 200))),
     el("td", {}, el("button", {
       type: "button",
       onclick: () => requeue(letter.service, letter.message_id),
     }, "Kirim ulang")))));
+}
+
+// Earlier parkings of the same message, each with who sent it back and when.
+function history(parkings) {
+  if (!parkings.length) return "–";
+  return el("ol", {}, ...parkings.map((parked) => el("li", {},
+    `Gagal ${parked.deliveries ?? "?"} kali (terakhir ${formatDateTime(parked.last_failure)}); `
+    + `dikirim ulang oleh ${parked.requeued_by} pada ${formatDateTime(parked.requeued_at)}`)));
 }
 
 async function requeue(service, messageId) {
