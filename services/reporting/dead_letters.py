@@ -17,6 +17,7 @@ replaces: these rows come from no event.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from services.reporting.recaps import SCHEMA
 from shared.db import Pool
 from shared.messaging import BINDINGS, connect, declare_topology, parking_queue, queue_name
+from shared.outages import within
 from shared.parking import REQUEUED, Parking, own_headers
 from shared.settings import Settings
 
@@ -66,8 +68,6 @@ STATES: dict[State, str] = {
     "requeued": "requeued_at IS NOT NULL",
     "all": "true",
 }
-COLLECT_AT_MOST = 1000
-"""Parked messages moved per queue per call: a flood is moved over several calls."""
 
 
 @dataclass(frozen=True)
@@ -84,29 +84,35 @@ async def create_table(pool: Pool) -> None:
         await conn.execute(DDL)
 
 
-async def collect(settings: Settings, pool: Pool) -> int:
-    """Move what waits in every parking queue into the table; how many were moved."""
-    connection = await connect(settings, "aduan-dead-letters")
+async def collect(settings: Settings, pool: Pool, *, budget: float = 60.0) -> int:
+    """Move what waits in every parking queue into the table, for about `budget` seconds (the
+    rest waits for the next call); how many were moved."""
+    until = time.monotonic() + budget
+    connection = await within("rabbitmq", connect(settings, "aduan-dead-letters"))
     try:
         channel = await connection.channel()
         await declare_topology(channel, settings)
         moved = 0
         for service in BINDINGS:
             queue = await channel.get_queue(parking_queue(service))
-            moved += await _drain(queue, service, pool, settings.delivery_limit)
+            moved += await _drain(queue, service, pool, settings.delivery_limit, until)
         return moved
     finally:
         await connection.close()
 
 
-async def _drain(queue: AbstractQueue, service: str, pool: Pool, delivery_limit: int) -> int:
-    for moved in range(COLLECT_AT_MOST):
+async def _drain(
+    queue: AbstractQueue, service: str, pool: Pool, delivery_limit: int, until: float
+) -> int:
+    moved = 0
+    while time.monotonic() < until:
         message = await queue.get(no_ack=False, fail=False)
         if message is None:
-            return moved
+            break
         await _store(pool, service, message, delivery_limit)
         await message.ack()
-    return COLLECT_AT_MOST
+        moved += 1
+    return moved
 
 
 async def _store(
@@ -182,7 +188,7 @@ async def requeue(
 
 
 async def _publish(settings: Settings, service: str, rows: Sequence[asyncpg.Record]) -> None:
-    connection = await connect(settings, "aduan-operator")
+    connection = await within("rabbitmq", connect(settings, "aduan-operator"))
     try:
         channel = await connection.channel(publisher_confirms=True)
         for row in rows:

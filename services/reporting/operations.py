@@ -25,6 +25,7 @@ from shared.auth import Forbidden, Officer, TokenVerifier, Unauthenticated
 from shared.db import Pool
 from shared.events import CONTRACTS, Envelope, encode
 from shared.messaging import BINDINGS, connect, declare_topology, queue_name
+from shared.outages import within
 from shared.problems import Problem, problems
 from shared.settings import Settings
 from shared.sop import Role
@@ -163,7 +164,7 @@ def _admin(officer: Officer) -> None:
         raise Forbidden("Hanya administrator yang dapat mengelola pesan gagal.")
 
 
-@router.get("/dead-letters", responses=problems(401, 403, 422))
+@router.get("/dead-letters", responses=problems(401, 403, 422, 503))
 async def list_dead_letters(
     request: Request,
     officer: Operator,
@@ -172,7 +173,8 @@ async def list_dead_letters(
     """Parked messages with their true delivery counts and history; reading changes nothing."""
     _admin(officer)
     pool: Pool = request.app.state.pool
-    await dead_letters.collect(request.app.state.settings, pool)
+    # Move what was parked since the last call first (a read: cut short, it loses nothing).
+    await within("rabbitmq", dead_letters.collect(request.app.state.settings, pool, budget=0.5))
     cases = CaseAccess(pool)
     return [
         await _letter(letter, officer, cases) for letter in await dead_letters.letters(pool, state)
@@ -206,7 +208,7 @@ def _parked(row: Any, shows_reason: bool) -> Parked:
     )
 
 
-@router.post("/dead-letters/{service}/requeue", responses=problems(401, 403, 404))
+@router.post("/dead-letters/{service}/requeue", responses=problems(401, 403, 404, 503))
 async def requeue(
     request: Request,
     officer: Operator,

@@ -11,11 +11,16 @@ from typing import Any
 
 import httpx
 import pytest
+from aio_pika.abc import AbstractIncomingMessage
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import SecretStr
 
-from shared.messaging import Consumer, parking_queue, run_consumer
+from services.reporting.masking import CaseAccess, reasons_visible
+from shared.db import create_pool
+from shared.events import encode
+from shared.messaging import Consumer, parking_queue, queue_name, run_consumer, to_message
+from shared.parking import PARKING, Parking
 from shared.service import background
 from shared.settings import Settings
 from shared.sop import Role
@@ -195,3 +200,51 @@ async def test_a_requeued_message_that_fails_again_is_parked_at_once_with_its_hi
         f"{DEAD_LETTERS}?state=requeued", headers=reporting.headers(Role.ADMIN)
     )
     assert [(x["id"], x["requeued_by"]) for x in requeued.json()] == [(before["id"], "admin-1")]
+
+
+async def test_a_message_the_broker_parked_by_its_own_limit_shows_its_count(
+    reporting: Desk,
+) -> None:
+    """The backstop: a consumer that never settles through the parking path (it dies, or is
+    older than it) leaves the broker to dead-letter the message after limit + 1 deliveries."""
+    queue = await reporting.bus.channel.get_queue(queue_name("workflow"))
+
+    async def refuse(message: AbstractIncomingMessage) -> None:
+        await message.nack(requeue=True)
+
+    tag = await queue.consume(refuse)
+    try:
+        await reporting.bus.publish(complaint_received())
+        [letter] = await _parked_in_workflow(reporting)
+    finally:
+        await queue.cancel(tag)
+    assert letter["deliveries"] == reporting.settings.delivery_limit + 1
+    assert letter["reason"] == "delivery_limit"
+    assert letter["last_failure"] is not None
+
+
+async def test_a_parking_delivered_twice_from_its_queue_is_listed_once(reporting: Desk) -> None:
+    """Collecting inserts, commits, then acks: a crash in between delivers the parking again."""
+    envelope = complaint_received()
+    parking = Parking("p-1", "p-1", 3, datetime.now(UTC), datetime.now(UTC), "RuntimeError: x")
+    for _ in range(2):
+        message = to_message(envelope)
+        message.headers[PARKING] = parking.header()
+        await reporting.bus.channel.default_exchange.publish(
+            message, routing_key=parking_queue("reporting")
+        )
+    [letter] = await _letters(reporting)
+    assert (letter["id"], letter["deliveries"]) == ("p-1", 3)
+
+
+async def test_why_a_message_failed_is_read_only_by_roles_that_see_identity(desk: Desk) -> None:
+    pool = await create_pool(desk.settings, search_path="reporting")
+    try:
+        cases = CaseAccess(pool)
+        body = encode(complaint_received()).decode()
+        assert await reasons_visible(body, [Role.TIM_PENGADUAN], cases)
+        assert not await reasons_visible(body, [Role.KABID], cases)
+        assert not await reasons_visible(body, [Role.ANALIS], cases)
+        assert not await reasons_visible("{not json", [Role.ADMIN], cases)
+    finally:
+        await pool.close()
