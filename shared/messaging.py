@@ -188,7 +188,7 @@ async def _consume(
     ready: asyncio.Event,
     failures: Failures,
 ) -> None:
-    channel = await connection.channel(publisher_confirms=True)
+    channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
     await channel.set_qos(prefetch_count=settings.prefetch)
     await declare_topology(channel, settings)
     dead = await channel.get_exchange(dead_letter_exchange(settings))

@@ -103,7 +103,11 @@ class Failures:
 
 @dataclass
 class Settler:
-    """Settles a consumer's messages: ack, retry (spends a delivery) or park."""
+    """Settles a consumer's messages: ack, retry (spends a delivery) or park.
+
+    A retry is `basic.reject` with requeue: from RabbitMQ 4.3 on, only a reject counts as a
+    failed delivery (`basic.nack` no longer spends one), and on 3.x both do.
+    """
 
     service: str
     dead: AbstractExchange
@@ -120,7 +124,7 @@ class Settler:
         now = datetime.now(UTC)
         first = self.failures.failed(_key(message), now)
         if deliveries(message) < self.delivery_limit and REQUEUED not in _headers(message):
-            await self._settle(message, "failed", message.nack(requeue=True))
+            await self._settle(message, "failed", message.reject(requeue=True))
             return
         await self.park(message, reason(error), first=first, last=now)
 
@@ -157,7 +161,11 @@ class Settler:
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             headers=own_headers(_headers(message)) | {PARKING: parking.header()},
         )
-        await self.dead.publish(copy, routing_key=self.service, mandatory=True)
+        try:
+            await self.dead.publish(copy, routing_key=self.service, mandatory=True)
+        except aio_pika.exceptions.DeliveryError:  # not parked: the broker's limit will park it
+            await message.reject(requeue=True)
+            raise
         await message.ack()
 
     async def _settle(

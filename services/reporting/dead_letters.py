@@ -190,7 +190,7 @@ async def requeue(
 async def _publish(settings: Settings, service: str, rows: Sequence[asyncpg.Record]) -> None:
     connection = await within("rabbitmq", connect(settings, "aduan-operator"))
     try:
-        channel = await connection.channel(publisher_confirms=True)
+        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         for row in rows:
             message = aio_pika.Message(
                 body=row["body"],
