@@ -19,8 +19,8 @@ from pydantic import SecretStr
 from services.reporting.masking import CaseAccess, reasons_visible
 from shared.db import create_pool
 from shared.events import encode
-from shared.messaging import Consumer, parking_queue, queue_name, run_consumer, to_message
-from shared.parking import PARKING, Parking
+from shared.messaging import Consumer, parking_queue, queue_name, run_consumer
+from shared.parking import Parking
 from shared.service import background
 from shared.settings import Settings
 from shared.sop import Role
@@ -228,11 +228,7 @@ async def test_a_parking_delivered_twice_from_its_queue_is_listed_once(reporting
     envelope = complaint_received()
     parking = Parking("p-1", "p-1", 3, datetime.now(UTC), datetime.now(UTC), "RuntimeError: x")
     for _ in range(2):
-        message = to_message(envelope)
-        message.headers[PARKING] = parking.header()
-        await reporting.bus.channel.default_exchange.publish(
-            message, routing_key=parking_queue("reporting")
-        )
+        await park(reporting.settings, envelope, "reporting", parking)
     [letter] = await _letters(reporting)
     assert (letter["id"], letter["deliveries"]) == ("p-1", 3)
 
