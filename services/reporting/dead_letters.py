@@ -29,7 +29,7 @@ import asyncpg
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
 from services.reporting.recaps import SCHEMA
-from shared.db import Pool
+from shared.db import Connection, Pool
 from shared.messaging import BINDINGS, connect, declare_topology, parking_queue, queue_name
 from shared.outages import within
 from shared.parking import REQUEUED, Parking, own_headers
@@ -62,6 +62,7 @@ COLUMNS = (
     "parking_id, letter_id, service, message_id, type, body, reason, deliveries, "
     "first_failure, last_failure, requeued_by, requeued_at"
 )
+COLLECTING = "aduan.dead-letters.collect"
 State = Literal["parked", "requeued", "all"]
 STATES: dict[State, str] = {
     "parked": "requeued_at IS NULL",
@@ -86,59 +87,62 @@ async def create_table(pool: Pool) -> None:
 
 async def collect(settings: Settings, pool: Pool, *, budget: float = 60.0) -> int:
     """Move what waits in every parking queue into the table, for about `budget` seconds (the
-    rest waits for the next call); how many were moved."""
+    rest waits for the next call); how many were moved. One collector at a time (a lock
+    across processes): a listing waits for a collection under way, never shows half of it."""
     until = time.monotonic() + budget
     connection = await within("rabbitmq", connect(settings, "aduan-dead-letters"))
     try:
         channel = await connection.channel()
         await declare_topology(channel, settings)
-        moved = 0
-        for service in BINDINGS:
-            queue = await channel.get_queue(parking_queue(service))
-            moved += await _drain(queue, service, pool, settings.delivery_limit, until)
-        return moved
+        async with pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock(hashtext($1))", COLLECTING)
+            moved = 0
+            for service in BINDINGS:
+                queue = await channel.get_queue(parking_queue(service))
+                moved += await _drain(queue, service, conn, settings.delivery_limit, until)
+            await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", COLLECTING)
+        return moved  # on an error, the pool's reset of the connection releases the lock
     finally:
         await connection.close()
 
 
 async def _drain(
-    queue: AbstractQueue, service: str, pool: Pool, delivery_limit: int, until: float
+    queue: AbstractQueue, service: str, conn: Connection, delivery_limit: int, until: float
 ) -> int:
     moved = 0
     while time.monotonic() < until:
         message = await queue.get(no_ack=False, fail=False)
         if message is None:
             break
-        await _store(pool, service, message, delivery_limit)
+        await _store(conn, service, message, delivery_limit)
         await message.ack()
         moved += 1
     return moved
 
 
 async def _store(
-    pool: Pool, service: str, message: AbstractIncomingMessage, delivery_limit: int
+    conn: Connection, service: str, message: AbstractIncomingMessage, delivery_limit: int
 ) -> None:
     headers = message.headers or {}
     parking = Parking.of(headers, fallback_id=str(uuid4()), delivery_limit=delivery_limit)
-    async with pool.acquire() as conn:
-        await conn.execute(
-            f"INSERT INTO {TABLE} (parking_id, letter_id, service, message_id, type, "
-            "content_type, headers, body, reason, deliveries, first_failure, last_failure) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
-            "ON CONFLICT (parking_id) DO NOTHING",
-            parking.id,
-            parking.letter,
-            service,
-            message.message_id,
-            message.type,
-            message.content_type,
-            json.dumps(own_headers(headers), default=str),
-            message.body,
-            parking.reason,
-            parking.deliveries,
-            parking.first_failure,
-            parking.last_failure,
-        )
+    await conn.execute(
+        f"INSERT INTO {TABLE} (parking_id, letter_id, service, message_id, type, "
+        "content_type, headers, body, reason, deliveries, first_failure, last_failure) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+        "ON CONFLICT (parking_id) DO NOTHING",
+        parking.id,
+        parking.letter,
+        service,
+        message.message_id,
+        message.type,
+        message.content_type,
+        json.dumps(own_headers(headers), default=str),
+        message.body,
+        parking.reason,
+        parking.deliveries,
+        parking.first_failure,
+        parking.last_failure,
+    )
 
 
 async def letters(pool: Pool, state: State) -> list[Letter]:
