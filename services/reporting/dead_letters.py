@@ -1,13 +1,14 @@
 """Dead letters: the parking queues are the transport, a table in reporting's store the record.
 
-`collect` moves each parked message from its parking queue into the table: insert, commit, then
-acknowledge, so a crash between the two leaves the message in the queue (a parking the consumer
-stamped is inserted once; an unstamped one, parked by the broker's own limit, may show twice,
-never zero times). Listing reads the table and never touches a queue, so listing any number of
-times redelivers nothing and changes no count. A re-queue publishes the stored message back to
-its service's queue (confirmed) inside the transaction that records who re-queued it; the copy
-names its letter (`x-aduan-requeued`), so if it fails again its consumer parks it at once and
-the new parking joins the letter's history.
+`collect` moves each parked message from its parking queue into the table: insert, commit,
+then acknowledge, so a crash between the two leaves the message in the queue (a parking the
+consumer stamped is inserted once; an unstamped one, parked by the broker's own limit, may show
+twice, never zero times). A listing collects, then reads the table; it never puts a message
+back in a queue, so listing any number of times redelivers nothing and changes no count. A
+re-queue publishes the stored messages the operator saw back to their service's queue
+(confirmed) inside the transaction that records who re-queued them; each copy names its letter
+(`x-aduan-requeued`), so if it fails again its consumer parks it at once and the new parking
+joins the letter's history.
 
 The parking queues keep their quorum declaration: deployments need no queue migration. The
 table lives in reporting_store beside the recaps, not in the read model, which a rebuild
@@ -63,6 +64,9 @@ COLUMNS = (
     "first_failure, last_failure, requeued_by, requeued_at"
 )
 COLLECTING = "aduan.dead-letters.collect"
+COLLECT_SECONDS = 0.5
+"""How long one collection moves messages: short, as a listing waits for it (a flood of
+parked messages is moved over several calls, and counted in the queue meanwhile)."""
 State = Literal["parked", "requeued", "all"]
 STATES: dict[State, str] = {
     "parked": "requeued_at IS NULL",
@@ -85,7 +89,7 @@ async def create_table(pool: Pool) -> None:
         await conn.execute(DDL)
 
 
-async def collect(settings: Settings, pool: Pool, *, budget: float = 60.0) -> int:
+async def collect(settings: Settings, pool: Pool, *, budget: float = COLLECT_SECONDS) -> int:
     """Move what waits in every parking queue into the table, for about `budget` seconds (the
     rest waits for the next call); how many were moved. One collector at a time (a lock
     across processes): a listing waits for a collection under way, never shows half of it."""
@@ -167,8 +171,8 @@ async def letters(pool: Pool, state: State) -> list[Letter]:
 async def requeue(
     settings: Settings, pool: Pool, *, service: str, message_id: str | None, by: str
 ) -> int:
-    """Send a service's parked messages (one, or all) back to its queue; record who did."""
-    await collect(settings, pool)
+    """Send a service's parked messages (one, or all of those listed) back to its queue; record
+    who did."""
     at = datetime.now(UTC)  # before the copies go out: a copy may fail again at once
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(

@@ -24,7 +24,7 @@ from shared.access import PUBLIC, Facet, Privacy, readers
 from shared.auth import Forbidden, Officer, TokenVerifier, Unauthenticated
 from shared.db import Pool
 from shared.events import CONTRACTS, Envelope, encode
-from shared.messaging import BINDINGS, connect, declare_topology, queue_name
+from shared.messaging import BINDINGS, connect, declare_topology, parking_queue, queue_name
 from shared.outages import within
 from shared.problems import Problem, problems
 from shared.settings import Settings
@@ -174,7 +174,7 @@ async def list_dead_letters(
     _admin(officer)
     pool: Pool = request.app.state.pool
     # Move what was parked since the last call first (a read: cut short, it loses nothing).
-    await within("rabbitmq", dead_letters.collect(request.app.state.settings, pool, budget=0.5))
+    await within("rabbitmq", dead_letters.collect(request.app.state.settings, pool))
     cases = CaseAccess(pool)
     return [
         await _letter(letter, officer, cases) for letter in await dead_letters.letters(pool, state)
@@ -245,15 +245,17 @@ async def measure(settings: Settings, pool: Pool) -> None:
     OVERDUE.labels(settings.agency).set(overdue)
     BREACHED.labels(settings.agency).set(breached)
     await dead_letters.collect(settings, pool)
-    for service, count in (await dead_letters.waiting(pool)).items():
-        DEAD_LETTERS.labels(service).set(count)
+    listed = await dead_letters.waiting(pool)
     connection = await connect(settings, "aduan-gauges")
     try:
         channel = await connection.channel()
         await declare_topology(channel, settings)
         for service in BINDINGS:
             queue = await channel.declare_queue(queue_name(service), passive=True)
+            parked = await channel.declare_queue(parking_queue(service), passive=True)
             QUEUE_DEPTH.labels(queue_name(service)).set(queue.declaration_result.message_count or 0)
+            uncollected = parked.declaration_result.message_count or 0
+            DEAD_LETTERS.labels(service).set(listed[service] + uncollected)
     finally:
         await connection.close()
 
