@@ -191,7 +191,7 @@ _SURFACES = (
     "- reporting `/reporting/v1/operations/events` (SSE): the roles that may see status of a"
     " normal case subscribe; each event of a case is left out or masked per subscriber.",
     "- reporting `/reporting/v1/operations/dead-letters`: administrators; bodies masked the"
-    " same way.",
+    " same way; why a message failed only with identity (an error may quote personal data).",
     "- reporting `/reporting/v1/track/{code}` (the public row): status, and case and answer"
     " when the table allows.",
     "",

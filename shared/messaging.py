@@ -17,7 +17,7 @@ from aio_pika.abc import (
 from pamqp.common import FieldTable
 
 from shared.events import CONTENT_TYPE, Envelope, InvalidMessage, decode, encode
-from shared.metrics import EVENTS_CONSUMED
+from shared.parking import Failures, Settler, reason
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ class Consumer:
     The handler must be idempotent and all-or-nothing per call. An exception listed in
     `transient` means the infrastructure is down: the batch is retried in place, without
     spending deliveries. Any other exception retries message by message; a message that
-    keeps failing reaches the delivery limit and is dead-lettered to the parking queue.
+    keeps failing is parked on its last allowed delivery (shared/parking.py).
     """
 
     service: str
@@ -161,6 +161,7 @@ class Consumer:
 async def run_consumer(settings: Settings, consumer: Consumer, ready: asyncio.Event) -> None:
     """Consume until cancelled; `ready` is set while the broker delivers to us."""
     delay = 0.5
+    failures = Failures()
     while True:
         try:
             connection = await connect(settings, f"aduan-{consumer.service}-consumer")
@@ -172,7 +173,7 @@ async def run_consumer(settings: Settings, consumer: Consumer, ready: asyncio.Ev
         connection.close_callbacks.add(lambda *_: ready.clear())
         connection.reconnect_callbacks.add(lambda *_: ready.set())
         try:
-            await _consume(connection, settings, consumer, ready)
+            await _consume(connection, settings, consumer, ready, failures)
         except (OSError, aio_pika.exceptions.AMQPError) as error:
             log.warning("%s consumer: %s; reconnecting", consumer.service, error)
         finally:
@@ -185,10 +186,13 @@ async def _consume(
     settings: Settings,
     consumer: Consumer,
     ready: asyncio.Event,
+    failures: Failures,
 ) -> None:
-    channel = await connection.channel()
+    channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
     await channel.set_qos(prefetch_count=settings.prefetch)
     await declare_topology(channel, settings)
+    dead = await channel.get_exchange(dead_letter_exchange(settings))
+    settler = Settler(consumer.service, dead, settings.delivery_limit, failures)
     queue = await channel.get_queue(queue_name(consumer.service))
     inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
     await queue.consume(inbox.put)
@@ -197,40 +201,45 @@ async def _consume(
         batch = [await inbox.get()]
         while len(batch) < consumer.max_batch and not inbox.empty():
             batch.append(inbox.get_nowait())
-        await _handle_batch(consumer, batch)
+        await _handle_batch(consumer, settler, batch)
 
 
-async def _handle_batch(consumer: Consumer, messages: list[AbstractIncomingMessage]) -> None:
+async def _handle_batch(
+    consumer: Consumer, settler: Settler, messages: list[AbstractIncomingMessage]
+) -> None:
     parsed: list[tuple[AbstractIncomingMessage, Envelope]] = []
     for message in messages:
         try:
             parsed.append((message, decode(message.body)))
         except InvalidMessage as error:
-            await _settle(consumer, message, "parked", str(error))
+            await settler.park(message, reason(error))
+    if len(parsed) == 1:  # a batch of one is its message: no second attempt in the same delivery
+        await _handle_one(consumer, settler, *parsed[0])
+        return
     if not parsed:
         return
     try:
         await _with_outage_retry(consumer, [envelope for _, envelope in parsed])
     except Exception:  # noqa: BLE001 - find the failing one: retry them one at a time
         for message, envelope in parsed:
-            await _handle_one(consumer, message, envelope)
+            await _handle_one(consumer, settler, message, envelope)
         return
     for message, _ in parsed:
-        await _settle(consumer, message, "handled")
+        await settler.handled(message)
 
 
 async def _handle_one(
-    consumer: Consumer, message: AbstractIncomingMessage, envelope: Envelope
+    consumer: Consumer, settler: Settler, message: AbstractIncomingMessage, envelope: Envelope
 ) -> None:
     try:
         await _with_outage_retry(consumer, [envelope])
     except InvalidMessage as error:
-        await _settle(consumer, message, "parked", str(error))
-    except Exception:
+        await settler.park(message, reason(error))
+    except Exception as error:
         log.exception("%s: %s %s failed", consumer.service, envelope.type, envelope.id)
-        await _settle(consumer, message, "failed")
+        await settler.failed(message, error)
     else:
-        await _settle(consumer, message, "handled")
+        await settler.handled(message)
 
 
 async def _with_outage_retry(consumer: Consumer, envelopes: list[Envelope]) -> None:
@@ -243,26 +252,3 @@ async def _with_outage_retry(consumer: Consumer, envelopes: list[Envelope]) -> N
             log.warning("%s: infrastructure unavailable (%s); retrying", consumer.service, error)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
-
-
-async def _settle(
-    consumer: Consumer, message: AbstractIncomingMessage, outcome: str, reason: str = ""
-) -> None:
-    """Ack (handled), requeue (failed: spends a delivery) or dead-letter (parked).
-
-    A message delivered on a channel that has since closed cannot be settled: the broker
-    delivers it again, and the idempotent handler makes that harmless.
-    """
-    if outcome == "parked":
-        log.error("%s: parking message %s: %s", consumer.service, message.message_id, reason)
-    try:
-        if outcome == "handled":
-            await message.ack()
-        elif outcome == "failed":
-            await message.nack(requeue=True)
-        else:
-            await message.reject(requeue=False)
-    except (aio_pika.exceptions.AMQPError, aio_pika.exceptions.ChannelInvalidStateError) as error:
-        log.info("%s: could not settle %s (%s)", consumer.service, message.message_id, error)
-        return
-    EVENTS_CONSUMED.labels(consumer.service, outcome).inc()

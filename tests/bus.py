@@ -12,6 +12,7 @@ from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMess
 
 from shared.events import Envelope
 from shared.messaging import declare_topology, parking_queue, publish_confirmed, to_message
+from shared.parking import PARKING, Parking
 from shared.settings import Settings
 
 
@@ -64,13 +65,17 @@ async def bus(settings: Settings) -> AsyncIterator[Bus]:
         await connection.close()
 
 
-async def park(settings: Settings, envelope: Envelope, service: str) -> None:
-    """Put an event straight into a service's parking queue, as if it had failed there."""
+async def park(
+    settings: Settings, envelope: Envelope, service: str, parking: Parking | None = None
+) -> None:
+    """Put an event straight into a service's parking queue, as if it had failed there (as
+    an old consumer or the broker's own limit parks it; with `parking`, as a consumer does)."""
+    message = to_message(envelope)
+    if parking is not None:
+        message.headers[PARKING] = parking.header()
     connection = await aio_pika.connect(settings.rabbitmq_url)
     try:
         channel = await connection.channel()
-        await channel.default_exchange.publish(
-            to_message(envelope), routing_key=parking_queue(service)
-        )
+        await channel.default_exchange.publish(message, routing_key=parking_queue(service))
     finally:
         await connection.close()

@@ -12,7 +12,15 @@ import asyncpg
 from fastapi import FastAPI
 from redis import exceptions as redis_errors
 
-from services.reporting import api, dashboard, officer_api, operations, recap_api, vocabulary
+from services.reporting import (
+    api,
+    dashboard,
+    dead_letters,
+    officer_api,
+    operations,
+    recap_api,
+    vocabulary,
+)
 from services.reporting.operations import LiveStream, run_gauges
 from services.reporting.read_model import SWAP_LOCK, ReadModel
 from services.reporting.recaps import SCHEMA as STORE_SCHEMA
@@ -73,6 +81,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
         await ensure_schema(settings, STORE_SCHEMA)
         pool = await create_pool(settings, search_path=SCHEMA)
         await create_tables(pool)
+        await dead_letters.create_table(pool)
         recaps = await asyncio.to_thread(open_recaps, settings)
     live, consuming = LiveStream(settings), asyncio.Event()
     translate = translator(recaps, WIRE)

@@ -65,6 +65,19 @@ async def masked(body: str, roles: Iterable[Role], cases: CaseAccess) -> str | N
     return json.dumps(event, ensure_ascii=False)
 
 
+async def reasons_visible(body: str, roles: Iterable[Role], cases: CaseAccess) -> bool:
+    """Whether these roles may read why this event failed: an error may quote personal data,
+    so only those who see its case's identity (or, not about a case, everything) read it."""
+    try:
+        data = json.loads(body).get("data")
+        case_id = data.get("case_id") if isinstance(data, dict) else None
+    except (ValueError, AttributeError):
+        case_id = None
+    if not case_id:
+        return _sees_everything(roles)
+    return Facet.IDENTITY in visible(roles, *await cases.of(str(case_id), data))
+
+
 def _uuid(text: str) -> UUID | None:
     try:
         return UUID(text)

@@ -9,23 +9,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Annotated, Any
 
-import aio_pika
-import httpx
 import redis.asyncio as aioredis
 from fastapi import APIRouter, Depends, Header, Query, Request
 from prometheus_client import Gauge
 from pydantic import BaseModel
 from sse_starlette import EventSourceResponse
 
-from services.reporting import stream_erasure
-from services.reporting.masking import HIDDEN, CaseAccess, masked, permitted
+from services.reporting import dead_letters, stream_erasure
+from services.reporting.masking import HIDDEN, CaseAccess, masked, permitted, reasons_visible
 from shared.access import PUBLIC, Facet, Privacy, readers
 from shared.auth import Forbidden, Officer, TokenVerifier, Unauthenticated
 from shared.db import Pool
 from shared.events import CONTRACTS, Envelope, encode
 from shared.messaging import BINDINGS, connect, declare_topology, parking_queue, queue_name
+from shared.outages import within
 from shared.problems import Problem, problems
 from shared.settings import Settings
 from shared.sop import Role
@@ -38,7 +38,7 @@ STREAM_LENGTH = 10_000
 SUBSCRIBERS = readers(Facet.STATUS, Privacy.NORMAL) - {PUBLIC}
 """Who may follow the live stream: officers who may see some cases (each sees only those)."""
 QUEUE_DEPTH = Gauge("aduan_queue_depth", "Messages waiting in a consumer's queue", ["queue"])
-DEAD_LETTERS = Gauge("aduan_dead_letters", "Messages in a service's parking queue", ["service"])
+DEAD_LETTERS = Gauge("aduan_dead_letters", "Parked messages not re-queued yet", ["service"])
 OVERDUE = Gauge("aduan_cases_overdue", "Open cases past their step's time standard", ["agency"])
 BREACHED = Gauge("aduan_cases_breached", "Open cases past their deadline", ["agency"])
 
@@ -137,15 +137,26 @@ async def event_types() -> list[str]:
     return sorted(CONTRACTS)
 
 
-class DeadLetter(BaseModel):
-    """A message an operator must look at."""
+class Parked(BaseModel):
+    """One parking of a message: after how many deliveries, when and why; who re-queued it."""
+
+    id: str
+    reason: str | None
+    deliveries: int | None
+    first_failure: datetime | None
+    last_failure: datetime | None
+    requeued_by: str | None
+    requeued_at: datetime | None
+
+
+class DeadLetter(Parked):
+    """A message an operator must look at, with its earlier parkings (oldest first)."""
 
     service: str
     message_id: str | None
     type: str | None
-    reason: str | None
-    deliveries: int | None
     body: str
+    history: list[Parked]
 
 
 def _admin(officer: Officer) -> None:
@@ -153,83 +164,69 @@ def _admin(officer: Officer) -> None:
         raise Forbidden("Hanya administrator yang dapat mengelola pesan gagal.")
 
 
-@router.get("/dead-letters", responses=problems(401, 403))
-async def dead_letters(request: Request, officer: Operator) -> list[DeadLetter]:
-    """Every parked message, with why it was parked."""
+@router.get("/dead-letters", responses=problems(401, 403, 422, 503))
+async def list_dead_letters(
+    request: Request,
+    officer: Operator,
+    state: Annotated[dead_letters.State, Query(description="parked, requeued atau all")] = "parked",
+) -> list[DeadLetter]:
+    """Parked messages with their true delivery counts and history; reading changes nothing."""
     _admin(officer)
-    settings: Settings = request.app.state.settings
-    api, auth = settings.management_api()
-    vhost = settings.rabbitmq_vhost().replace("/", "%2F")
-    letters = []
-    cases = CaseAccess(request.app.state.pool)
-    async with httpx.AsyncClient(base_url=api, auth=auth, timeout=10) as http:
-        for service in BINDINGS:
-            answer = await http.post(
-                f"/api/queues/{vhost}/{parking_queue(service)}/get",
-                json={"count": 500, "ackmode": "ack_requeue_true", "encoding": "auto"},
-            )
-            answer.raise_for_status()
-            for message in answer.json():
-                body = await masked(str(message.get("payload", "")), officer.roles, cases)
-                letters.append(_letter(service, message, HIDDEN if body is None else body))
-    return letters
+    pool: Pool = request.app.state.pool
+    # Move what was parked since the last call first (a read: cut short, it loses nothing).
+    await within("rabbitmq", dead_letters.collect(request.app.state.settings, pool))
+    cases = CaseAccess(pool)
+    return [
+        await _letter(letter, officer, cases) for letter in await dead_letters.letters(pool, state)
+    ]
 
 
-def _letter(service: str, message: dict[str, Any], body: str) -> DeadLetter:
-    properties = message.get("properties", {})
-    deaths = (properties.get("headers") or {}).get("x-death") or [{}]
+async def _letter(letter: dead_letters.Letter, officer: Officer, cases: CaseAccess) -> DeadLetter:
+    row = letter.row
+    text = bytes(row["body"]).decode("utf-8", errors="replace")
+    body = await masked(text, officer.roles, cases)
+    shows_reason = await reasons_visible(text, officer.roles, cases)
     return DeadLetter(
-        service=service,
-        message_id=properties.get("message_id"),
-        type=properties.get("type"),
-        reason=deaths[0].get("reason"),
-        deliveries=(properties.get("headers") or {}).get("x-delivery-count"),
-        body=body[:2000],
+        **_parked(row, shows_reason).model_dump(),
+        service=row["service"],
+        message_id=row["message_id"],
+        type=row["type"],
+        body=(HIDDEN if body is None else body)[:2000],
+        history=[_parked(earlier, shows_reason) for earlier in letter.history],
     )
 
 
-@router.post("/dead-letters/{service}/requeue", responses=problems(401, 403, 404))
+def _parked(row: Any, shows_reason: bool) -> Parked:
+    return Parked(
+        id=row["parking_id"],
+        reason=row["reason"] if shows_reason or row["reason"] is None else HIDDEN,
+        deliveries=row["deliveries"],
+        first_failure=row["first_failure"],
+        last_failure=row["last_failure"],
+        requeued_by=row["requeued_by"],
+        requeued_at=row["requeued_at"],
+    )
+
+
+@router.post("/dead-letters/{service}/requeue", responses=problems(401, 403, 404, 503))
 async def requeue(
     request: Request,
     officer: Operator,
     service: str,
     message_id: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, int]:
-    """Send parked messages (one, or all) back to their service's queue."""
+    """Send parked messages (one, or all) back to their service's queue, in your name."""
     _admin(officer)
     if service not in BINDINGS:
         raise Problem(404, "Layanan tidak dikenal.", code="unknown-service")
-    settings: Settings = request.app.state.settings
-    return {"requeued": await _move(settings, service, message_id)}
-
-
-async def _move(settings: Settings, service: str, message_id: str | None) -> int:
-    connection = await connect(settings, "aduan-operator")
-    moved = 0
-    try:
-        channel = await connection.channel(publisher_confirms=True)
-        parking = await channel.get_queue(parking_queue(service))
-        seen = await parking.declare()
-        for _ in range(seen.message_count or 0):
-            message = await parking.get(no_ack=False, fail=False)
-            if message is None:
-                break
-            if message_id and message.message_id != message_id:
-                await message.nack(requeue=True)
-                continue
-            copy = aio_pika.Message(
-                body=message.body,
-                content_type=message.content_type,
-                message_id=message.message_id,
-                type=message.type,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            )
-            await channel.default_exchange.publish(copy, routing_key=queue_name(service))
-            await message.ack()
-            moved += 1
-    finally:
-        await connection.close()
-    return moved
+    moved = await dead_letters.requeue(
+        request.app.state.settings,
+        request.app.state.pool,
+        service=service,
+        message_id=message_id,
+        by=officer.id,
+    )
+    return {"requeued": moved}
 
 
 async def measure(settings: Settings, pool: Pool) -> None:
@@ -247,6 +244,8 @@ async def measure(settings: Settings, pool: Pool) -> None:
         )
     OVERDUE.labels(settings.agency).set(overdue)
     BREACHED.labels(settings.agency).set(breached)
+    await dead_letters.collect(settings, pool)
+    listed = await dead_letters.waiting(pool)
     connection = await connect(settings, "aduan-gauges")
     try:
         channel = await connection.channel()
@@ -255,7 +254,8 @@ async def measure(settings: Settings, pool: Pool) -> None:
             queue = await channel.declare_queue(queue_name(service), passive=True)
             parked = await channel.declare_queue(parking_queue(service), passive=True)
             QUEUE_DEPTH.labels(queue_name(service)).set(queue.declaration_result.message_count or 0)
-            DEAD_LETTERS.labels(service).set(parked.declaration_result.message_count or 0)
+            uncollected = parked.declaration_result.message_count or 0
+            DEAD_LETTERS.labels(service).set(listed[service] + uncollected)
     finally:
         await connection.close()
 

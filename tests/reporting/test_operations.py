@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from aio_pika.abc import AbstractIncomingMessage
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import SecretStr
 
-from shared.messaging import parking_queue
+from services.reporting.masking import CaseAccess, reasons_visible
+from shared.db import create_pool
+from shared.events import encode
+from shared.messaging import Consumer, parking_queue, queue_name, run_consumer
+from shared.parking import Parking
+from shared.service import background
 from shared.settings import Settings
 from shared.sop import Role
 from tests.bus import bus, park
 from tests.polling import eventually
 from tests.reporting.conftest import Desk
 from tests.samples import complaint_received
+from tests.shared.test_messaging import Recorder
 from tests.system import running, with_free_ports
 
 
@@ -106,3 +116,131 @@ async def test_a_parked_message_is_listed_and_requeued_by_an_operator(reporting:
 
     assert await eventually(counted, within=10)
     assert await reporting.bus.depth(parking_queue("reporting")) == 0
+
+
+DEAD_LETTERS = "/reporting/v1/operations/dead-letters"
+
+
+async def _letters(desk: Desk) -> list[dict[str, Any]]:
+    answer = await desk.http.get(DEAD_LETTERS, headers=desk.headers(Role.ADMIN))
+    assert answer.status_code == 200, answer.text
+    letters: list[dict[str, Any]] = answer.json()
+    return letters
+
+
+async def _parked_in_workflow(desk: Desk, count: int = 1) -> list[dict[str, Any]]:
+    async def listed() -> list[dict[str, Any]] | None:
+        letters = [x for x in await _letters(desk) if x["service"] == "workflow"]
+        return letters if len(letters) == count else None
+
+    found = await eventually(listed, within=30)
+    assert found is not None
+    return found
+
+
+async def test_a_poison_message_shows_its_true_delivery_count_and_failures(
+    reporting: Desk,
+) -> None:
+    poison = complaint_received()
+    recorder = Recorder(poison=frozenset({poison.id}))
+    failing = Consumer("workflow", recorder)  # nobody else consumes workflow's queue here
+    async with background(run_consumer(reporting.settings, failing, asyncio.Event())):
+        await reporting.bus.publish(poison)
+        [letter] = await _parked_in_workflow(reporting)
+    assert recorder.attempts[poison.id] == reporting.settings.delivery_limit
+    assert letter["message_id"] == poison.id
+    assert letter["deliveries"] == reporting.settings.delivery_limit
+    assert letter["reason"] == "RuntimeError: cannot handle this one"
+    first, last = (datetime.fromisoformat(letter[key]) for key in ("first_failure", "last_failure"))
+    assert first < last <= datetime.now(UTC)
+    assert letter["history"] == []
+
+
+async def test_listing_dead_letters_ten_times_changes_nothing(reporting: Desk) -> None:
+    parked = [complaint_received() for _ in range(3)]
+    for envelope in parked:
+        await park(reporting.settings, envelope, "reporting")
+    first = await _letters(reporting)
+    assert [letter["message_id"] for letter in first] == [e.id for e in parked]
+    for _ in range(9):
+        assert await _letters(reporting) == first
+
+
+async def test_a_requeued_message_that_fails_again_is_parked_at_once_with_its_history(
+    reporting: Desk,
+) -> None:
+    poison = complaint_received()
+    recorder = Recorder(poison=frozenset({poison.id}))
+    failing = Consumer("workflow", recorder)
+    limit = reporting.settings.delivery_limit
+    async with background(run_consumer(reporting.settings, failing, asyncio.Event())):
+        await reporting.bus.publish(poison)
+        [before] = await _parked_in_workflow(reporting)
+        moved = await reporting.http.post(
+            f"{DEAD_LETTERS}/workflow/requeue?message_id={poison.id}",
+            headers=reporting.headers(Role.ADMIN),
+        )
+        assert moved.json() == {"requeued": 1}
+
+        async def parked_again() -> list[dict[str, Any]] | None:
+            letters = await _parked_in_workflow(reporting)
+            return letters if letters[0]["id"] != before["id"] else None
+
+        [again] = await eventually(parked_again, within=30) or []
+    assert recorder.attempts[poison.id] == limit + 1
+    assert again["deliveries"] == 1
+    [earlier] = again["history"]
+    assert earlier["id"] == before["id"]
+    assert earlier["deliveries"] == limit
+    assert earlier["requeued_by"] == "admin-1"
+    assert datetime.fromisoformat(earlier["requeued_at"]) <= datetime.fromisoformat(
+        again["first_failure"]
+    )
+    requeued = await reporting.http.get(
+        f"{DEAD_LETTERS}?state=requeued", headers=reporting.headers(Role.ADMIN)
+    )
+    assert [(x["id"], x["requeued_by"]) for x in requeued.json()] == [(before["id"], "admin-1")]
+
+
+async def test_a_message_the_broker_parked_by_its_own_limit_shows_its_count(
+    reporting: Desk,
+) -> None:
+    """The backstop: a consumer that never settles through the parking path (it dies, or is
+    older than it) leaves the broker to dead-letter the message after limit + 1 deliveries."""
+    queue = await reporting.bus.channel.get_queue(queue_name("workflow"))
+
+    async def refuse(message: AbstractIncomingMessage) -> None:
+        await message.nack(requeue=True)
+
+    tag = await queue.consume(refuse)
+    try:
+        await reporting.bus.publish(complaint_received())
+        [letter] = await _parked_in_workflow(reporting)
+    finally:
+        await queue.cancel(tag)
+    assert letter["deliveries"] == reporting.settings.delivery_limit + 1
+    assert letter["reason"] == "delivery_limit"
+    assert letter["last_failure"] is not None
+
+
+async def test_a_parking_delivered_twice_from_its_queue_is_listed_once(reporting: Desk) -> None:
+    """Collecting inserts, commits, then acks: a crash in between delivers the parking again."""
+    envelope = complaint_received()
+    parking = Parking("p-1", "p-1", 3, datetime.now(UTC), datetime.now(UTC), "RuntimeError: x")
+    for _ in range(2):
+        await park(reporting.settings, envelope, "reporting", parking)
+    [letter] = await _letters(reporting)
+    assert (letter["id"], letter["deliveries"]) == ("p-1", 3)
+
+
+async def test_why_a_message_failed_is_read_only_by_roles_that_see_identity(desk: Desk) -> None:
+    pool = await create_pool(desk.settings, search_path="reporting")
+    try:
+        cases = CaseAccess(pool)
+        body = encode(complaint_received()).decode()
+        assert await reasons_visible(body, [Role.TIM_PENGADUAN], cases)
+        assert not await reasons_visible(body, [Role.KABID], cases)
+        assert not await reasons_visible(body, [Role.ANALIS], cases)
+        assert not await reasons_visible("{not json", [Role.ADMIN], cases)
+    finally:
+        await pool.close()

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 
 from shared.events import Envelope
-from shared.messaging import Consumer, parking_queue, run_consumer
+from shared.messaging import Consumer, parking_queue, run_consumer, to_message
+from shared.parking import REQUEUED, Parking
 from shared.service import background
 from shared.settings import Settings
 from tests.bus import Bus, bus
@@ -64,6 +65,34 @@ async def test_a_failing_message_is_parked_after_the_delivery_limit_and_the_rest
     assert recorder.attempts[poison.id] >= limited.delivery_limit
     [dead] = await test_bus.take(parking_queue("reporting"), 1)
     assert dead.message_id == poison.id
+    parking = Parking.of(dead.headers, fallback_id="-", delivery_limit=limited.delivery_limit)
+    assert parking.deliveries == limited.delivery_limit
+    assert parking.reason == "RuntimeError: cannot handle this one"
+    assert parking.first_failure is not None
+    assert parking.last_failure is not None
+    assert parking.first_failure < parking.last_failure
+    assert parking.letter == parking.id
+    assert dead.headers["agency"] == poison.agency  # the message's own headers travel with it
+
+
+async def test_a_message_an_operator_requeued_is_parked_at_its_first_failure(
+    limited: Settings, test_bus: Bus
+) -> None:
+    poison = complaint_received()
+    recorder = Recorder(poison=frozenset({poison.id}))
+    message = to_message(poison)
+    message.headers[REQUEUED] = "letter-1"
+    await test_bus.exchange.publish(message, poison.data.routing_key(), mandatory=True)
+    async with background(run_consumer(limited, Consumer("reporting", recorder), asyncio.Event())):
+
+        async def parked() -> bool:
+            return await test_bus.depth(parking_queue("reporting")) == 1
+
+        assert await eventually(parked, within=15)
+    assert recorder.attempts[poison.id] == 1
+    [dead] = await test_bus.take(parking_queue("reporting"), 1)
+    parking = Parking.of(dead.headers, fallback_id="-", delivery_limit=limited.delivery_limit)
+    assert (parking.letter, parking.deliveries) == ("letter-1", 1)
 
 
 async def test_broken_and_unknown_messages_are_parked_without_reaching_the_handler(

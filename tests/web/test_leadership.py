@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import io
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 from playwright.async_api import Page, expect
 
+from shared.parking import Parking
 from shared.sop import Role
 from tests.bus import park
 from tests.polling import eventually
@@ -140,11 +141,15 @@ async def test_operators_watch_events_live_and_requeue_a_dead_letter(
     await expect(events).to_contain_text("ComplaintReceived")
     await expect(events).to_contain_text("CaseOpened")
 
-    await park(stack.settings, complaint_received(), "reporting")
+    now = datetime.now(UTC)
+    failed = Parking("p-1", "p-1", 10, now - timedelta(seconds=3), now, "RuntimeError: rusak")
+    await park(stack.settings, complaint_received(), "reporting", failed)
     await desk.get_by_role("button", name="Muat ulang").click()
     letters = desk.locator("#gagal tr")
     await expect(letters).to_have_count(1)
     await expect(letters.first).to_contain_text("reporting")
+    await expect(letters.first).to_contain_text("RuntimeError: rusak")
+    await expect(letters.first.locator("td.angka")).to_have_text("10")
     await screenshot(desk, "operasi")
     await letters.first.get_by_role("button", name="Kirim ulang").click()
     await expect(desk.locator("#kotak-gagal")).to_contain_text("1 pesan dikirim ulang")

@@ -24,12 +24,17 @@ function follow() {
   source = stream;
 }
 
+// "aduan.CaseOpened.v1" → "CaseOpened"
+function shortType(type) {
+  return (type || "").replace(/^aduan\./, "").replace(/\.v\d+$/, "");
+}
+
 function show(event) {
   let body = {};
   try { body = JSON.parse(event.data); } catch { /* keep the raw line */ }
   const row = el("tr", {},
     el("td", {}, formatDateTime(body.time)),
-    el("td", {}, (event.type === "message" ? body.type || "" : event.type).replace(/^aduan\./, "").replace(/\.v\d+$/, "")),
+    el("td", {}, shortType(event.type === "message" ? body.type || "" : event.type)),
     el("td", {}, body.source || ""),
     el("td", {}, body.subject || ""));
   const rows = $("#peristiwa");
@@ -50,14 +55,24 @@ async function deadLetters() {
     : el("p", { class: "kotak-berhasil" }, "Tidak ada pesan gagal."));
   $("#gagal").replaceChildren(...answer.data.map((letter) => el("tr", {},
     el("td", {}, letter.service),
-    el("td", {}, letter.type || "–"),
+    el("td", {}, shortType(letter.type) || "–"),
     el("td", {}, letter.reason || "–"),
     el("td", { class: "angka" }, letter.deliveries ?? "–"),
-    el("td", {}, el("code", {}, letter.body.slice(0, 200))),
+    el("td", {}, formatDateTime(letter.first_failure), el("br"), formatDateTime(letter.last_failure)),
+    el("td", {}, history(letter.history)),
+    el("td", {}, el("code", {}, letter.body.slice(0, 120))),
     el("td", {}, el("button", {
       type: "button",
       onclick: () => requeue(letter.service, letter.message_id),
     }, "Kirim ulang")))));
+}
+
+// Earlier parkings of the same message, each with who sent it back and when.
+function history(parkings) {
+  if (!parkings.length) return "–";
+  return el("ol", {}, ...parkings.map((parked) => el("li", {},
+    `Gagal ${parked.deliveries ?? "?"} kali (terakhir ${formatDateTime(parked.last_failure)}); `
+    + `dikirim ulang oleh ${parked.requeued_by} pada ${formatDateTime(parked.requeued_at)}`)));
 }
 
 async function requeue(service, messageId) {
