@@ -25,16 +25,24 @@ async def connect(settings: Settings, **kwargs: Any) -> asyncpg.Connection[async
 
 
 async def create_pool(
-    settings: Settings, *, search_path: str | None = None, max_size: int | None = None
+    settings: Settings,
+    *,
+    search_path: str | None = None,
+    max_size: int | None = None,
+    command_timeout: float | None = None,
 ) -> Pool:
-    """A connection pool; `search_path` makes a schema's tables resolve unqualified."""
+    """A connection pool; `search_path` makes a schema's tables resolve unqualified;
+    `command_timeout` bounds each statement (asyncpg's TimeoutError past it)."""
     server_settings = {"search_path": search_path} if search_path else None
     pool = await asyncpg.create_pool(
         settings.postgres_dsn(),
-        min_size=1,
+        # No floor of idle connections: asyncpg restores a floor in the background and logs a
+        # traceback at each failed attempt while the server is away; a pool connects on demand.
+        min_size=0,
         max_size=max_size or settings.postgres_pool_size,
         server_settings=server_settings,
         timeout=10,
+        command_timeout=command_timeout,
     )
     assert pool is not None
     return pool

@@ -14,6 +14,7 @@ from services.reporting import exports, queries
 from services.reporting.api import (
     CurrentSettings,
     GroupBy,
+    Kept,
     Pool,
     RekapFilters,
     load_rekap,
@@ -21,11 +22,14 @@ from services.reporting.api import (
     now,
     rekap_filters,
 )
+from services.reporting.reads import fetch, read
 from shared.access import Facet, Privacy, may, privacy_of, step_of, visible
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.channels import Channel
+from shared.db import Connection
 from shared.problems import problems
 from shared.sop import OFFICE_ROLES, STATUS_LABELS, Kind, Role, Status
+from shared.working_time import WorkingCalendar
 
 router = APIRouter(prefix="/v1", tags=["officers"])
 
@@ -54,7 +58,7 @@ class WorkItem(BaseModel):
     waiting: bool
 
 
-@router.get("/worklist", responses=problems(401, 403, 422))
+@router.get("/worklist", responses=problems(401, 403, 422, 503))
 async def worklist(
     pool: Pool,
     settings: CurrentSettings,
@@ -65,11 +69,16 @@ async def worklist(
     """Open cases at this role's steps: overdue first, then the least working time left."""
     if role not in officer.roles:
         raise Forbidden("Token ini tidak memegang peran tersebut.")
-    async with pool.acquire() as conn:
+
+    async def work(conn: Connection) -> tuple[WorkingCalendar, list[Any]]:
         calendar = await queries.calendar(
             conn, agency=settings.agency, base=settings.working_calendar()
         )
-        records = await queries.worklist(conn, agency=settings.agency, role=role, limit=limit)
+        return calendar, await queries.worklist(
+            conn, agency=settings.agency, role=role, limit=limit
+        )
+
+    calendar, records = await read(pool, work)
     moment = now()
     items = []
     for record in records:
@@ -177,22 +186,22 @@ async def _cases(
     pool: Any, settings: Any, officer: Officer, query: queries.Search, limit: int, offset: int
 ) -> list[dict[str, Any]]:
     _staff(officer)
-    async with pool.acquire() as conn:
-        records = await queries.search(
-            conn,
-            agency=settings.agency,
-            query=query,
-            tz=settings.timezone,
-            limit=limit,
-            offset=offset,
-            roles=officer.roles,
-        )
+    records = await fetch(
+        pool,
+        queries.search,
+        agency=settings.agency,
+        query=query,
+        tz=settings.timezone,
+        limit=limit,
+        offset=offset,
+        roles=officer.roles,
+    )
     columns = columns_for(officer)
     rows = (row_of(record, officer, columns) for record in records)
     return [row for row in rows if row is not None]
 
 
-@router.get("/cases", responses=problems(401, 403, 422))
+@router.get("/cases", responses=problems(401, 403, 422, 503))
 async def search_cases(
     pool: Pool,
     settings: CurrentSettings,
@@ -205,7 +214,7 @@ async def search_cases(
     return await _cases(pool, settings, officer, query, limit, offset)
 
 
-@router.get("/cases.{fmt}", responses=problems(401, 403, 422), response_class=Response)
+@router.get("/cases.{fmt}", responses=problems(401, 403, 422, 503), response_class=Response)
 async def export_cases(
     pool: Pool,
     settings: CurrentSettings,
@@ -223,32 +232,37 @@ async def export_cases(
     return _file(content, exports.XLSX_TYPE, "kasus.xlsx")
 
 
-def _file(content: bytes, media_type: str, filename: str) -> Response:
-    disposition = f'attachment; filename="{filename}"'
-    return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
+def _file(
+    content: bytes, media_type: str, filename: str, headers: dict[str, str] | None = None
+) -> Response:
+    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(content, media_type=media_type, headers=disposition | (headers or {}))
 
 
-@router.get("/rekap.{fmt}", responses=problems(422), response_class=Response)
+@router.get("/rekap.{fmt}", responses=problems(422, 503), response_class=Response)
 async def export_rekap(
     pool: Pool,
+    kept: Kept,
     settings: CurrentSettings,
     fmt: Format,
     filters: Annotated[RekapFilters, Depends(rekap_filters)],
     group_by: GroupBy = "month,channel",
 ) -> Response:
     """Any rekap query as CSV or XLSX."""
-    rekap = await load_rekap(pool, settings.agency, filters, group_by)
+    copy = await load_rekap(pool, kept, settings.agency, filters, group_by)
+    rekap = copy.value
     header = [*rekap.group_by, "count"]
     rows = [[row[key] for key in header] for row in rekap.rows]
     if fmt == "csv":
-        return _file(exports.to_csv(header, rows), exports.CSV_TYPE, "rekap.csv")
+        return _file(exports.to_csv(header, rows), exports.CSV_TYPE, "rekap.csv", copy.headers())
     content = exports.to_xlsx(f"Rekap pengaduan — {settings.agency}", header, rows)
-    return _file(content, exports.XLSX_TYPE, "rekap.xlsx")
+    return _file(content, exports.XLSX_TYPE, "rekap.xlsx", copy.headers())
 
 
-@router.get("/rekap/years.{fmt}", responses=problems(422), response_class=Response)
+@router.get("/rekap/years.{fmt}", responses=problems(422, 503), response_class=Response)
 async def export_years(
     pool: Pool,
+    kept: Kept,
     settings: CurrentSettings,
     fmt: Format,
     first: Annotated[int, Query(alias="from", ge=2000, le=2100)],
@@ -256,12 +270,14 @@ async def export_years(
     kind: Kind | None = None,
 ) -> Response:
     """The multi-year table as CSV or XLSX (with its chart)."""
-    table = await load_years(pool, settings.agency, first, last, kind)
+    copy = await load_years(pool, kept, settings.agency, first, last, kind)
+    table = copy.value
     header = ["Bulan", *map(str, table.years), "Jumlah"]
     rows = [[row["month_label"], *row["counts"].values(), row["total"]] for row in table.rows]
     rows.append(["Jumlah", *table.totals.values(), table.total])
     if fmt == "csv":
-        return _file(exports.to_csv(header, rows), exports.CSV_TYPE, "rekap-tahunan.csv")
+        csv = exports.to_csv(header, rows)
+        return _file(csv, exports.CSV_TYPE, "rekap-tahunan.csv", copy.headers())
     title = f"Rekapitulasi jumlah pengaduan th. {first} s.d. {last}"
     content = exports.to_xlsx(title, header, rows, chart_columns=len(table.years), chart_rows=12)
-    return _file(content, exports.XLSX_TYPE, "rekap-tahunan.xlsx")
+    return _file(content, exports.XLSX_TYPE, "rekap-tahunan.xlsx", copy.headers())

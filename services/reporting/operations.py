@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
+from functools import partial
 from typing import Annotated, Any
 
 import aio_pika
@@ -21,11 +22,13 @@ from sse_starlette import EventSourceResponse
 
 from services.reporting import stream_erasure
 from services.reporting.masking import HIDDEN, CaseAccess, masked, permitted
+from services.reporting.reads import read
 from shared.access import PUBLIC, Facet, Privacy, readers
 from shared.auth import Forbidden, Officer, TokenVerifier, Unauthenticated
-from shared.db import Pool
+from shared.db import Connection, Pool
 from shared.events import CONTRACTS, Envelope, encode
 from shared.messaging import BINDINGS, connect, declare_topology, parking_queue, queue_name
+from shared.outages import Unavailable
 from shared.problems import Problem, problems
 from shared.settings import Settings
 from shared.sop import Role
@@ -234,17 +237,7 @@ async def _move(settings: Settings, service: str, message_id: str | None) -> int
 
 async def measure(settings: Settings, pool: Pool) -> None:
     """Refresh the operations gauges: queue depths, dead letters, overdue and breached cases."""
-    async with pool.acquire() as conn:
-        overdue = await conn.fetchval(
-            "SELECT count(*) FROM case_summary WHERE agency = $1 AND overdue "
-            "AND status IN ('in_progress', 'waiting_info')",
-            settings.agency,
-        )
-        breached = await conn.fetchval(
-            "SELECT count(*) FROM case_summary WHERE agency = $1 AND breached "
-            "AND status IN ('in_progress', 'waiting_info')",
-            settings.agency,
-        )
+    overdue, breached = await read(pool, partial(_late, agency=settings.agency))
     OVERDUE.labels(settings.agency).set(overdue)
     BREACHED.labels(settings.agency).set(breached)
     connection = await connect(settings, "aduan-gauges")
@@ -260,11 +253,26 @@ async def measure(settings: Settings, pool: Pool) -> None:
         await connection.close()
 
 
+async def _late(conn: Connection, *, agency: str) -> tuple[int, int]:
+    """Open cases past their step's standard, and past their deadline."""
+    late = [
+        await conn.fetchval(
+            f"SELECT count(*) FROM case_summary WHERE agency = $1 AND {flag} "
+            "AND status IN ('in_progress', 'waiting_info')",
+            agency,
+        )
+        for flag in ("overdue", "breached")
+    ]
+    return late[0], late[1]
+
+
 async def run_gauges(settings: Settings, pool: Pool, every: float = 15.0) -> None:
     """Refresh the gauges until cancelled."""
     while True:
         try:
             await measure(settings, pool)
+        except Unavailable:
+            pass  # the outage is logged once (shared.outages)
         except Exception as error:  # noqa: BLE001 - gauges are best effort; say why and go on
             log.warning("gauges: %s", error)
         await asyncio.sleep(every)
