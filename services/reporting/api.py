@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -16,8 +17,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from services.reporting import queries
-from services.reporting.last_good import Copy, LastGood
-from services.reporting.reads import fetch
+from services.reporting.last_good import FRESH_SECONDS, Copy, LastGood
+from services.reporting.reads import fetch, read
 from shared import db
 from shared.access import Facet, Privacy, privacy_of, visible
 from shared.channels import CHANNEL_LABELS, Channel
@@ -122,9 +123,8 @@ async def load_rekap(
     dims = list(dict.fromkeys(group_by.split(","))) if group_by else []
 
     async def fresh() -> Rekap:
-        records = await fetch(
-            pool, queries.rekap, agency=agency, filters=filters.as_filters(), group_by=dims
-        )
+        query = partial(queries.rekap, agency=agency, filters=filters.as_filters(), group_by=dims)
+        records = await read(pool, query, FRESH_SECONDS)
         rows = [dict(record) for record in records]
         return Rekap(
             agency=agency,
@@ -178,14 +178,14 @@ async def load_years(
         raise Problem(422, f"Periksa kembali: to. {message}", code="validation", errors=[error])
 
     async def fresh() -> YearTable:
-        counts = await fetch(
-            pool,
+        query = partial(
             queries.by_year_and_month,
             agency=agency,
             first=first,
             last=last,
             kind=kind.value if kind else None,
         )
+        counts = await read(pool, query, FRESH_SECONDS)
         return year_table(agency, first, last, kind, counts)
 
     key = _key(agency, first, last, kind.value if kind else None)
@@ -341,9 +341,8 @@ async def track(
         raise unknown_code()
 
     async def fresh() -> Tracking:
-        record = await fetch(
-            pool, queries.tracked_case, agency=settings.agency, tracking_code=canonical
-        )
+        query = partial(queries.tracked_case, agency=settings.agency, tracking_code=canonical)
+        record = await read(pool, query, FRESH_SECONDS)
         if record is None or Facet.STATUS not in visible(None, _privacy(record)):
             raise unknown_code()
         return tracking_of(record, ZoneInfo(settings.timezone))

@@ -27,12 +27,17 @@ P = ParamSpec("P")
 COMMAND_TIMEOUT_SECONDS = 30.0
 """The longest one statement of reporting's pool may run (the consumer's, the gauges'): a
 silent server is given up on by then, and the abandoned reads of requests end by then too."""
+PROBE_SECONDS = 0.5
+"""A read's deadline while an outage is on: a server back answers a read in milliseconds."""
 
 
 async def read(
     pool: Pool, work: Callable[[Connection], Awaitable[T]], seconds: float = DEADLINE_SECONDS
 ) -> T:
-    """`work(conn)` on a pooled connection, or Unavailable within `seconds`."""
+    """`work(conn)` on a pooled connection, or Unavailable within `seconds` (within
+    `PROBE_SECONDS` while an outage of the database is on: the read is then a probe)."""
+    if OUTAGES.is_down("postgres"):
+        seconds = min(seconds, PROBE_SECONDS)
 
     async def run() -> T:
         async with pool.acquire(timeout=seconds) as conn:

@@ -1,72 +1,39 @@
 """Reporting while its database is away: every endpoint answers within 2 s, public reads from
 the last good copy (marked), the rest 503 with Retry-After; readiness follows; nothing is lost.
 
-Reporting runs as a process whose PostgreSQL is a TCP proxy in front of the machine's server:
-`cut()` refuses and resets (a stopped server), `freeze()` passes no bytes (a hung one).
+Reporting runs as a process whose PostgreSQL (and Redis) is a TCP proxy in front of the
+machine's server (tests/reporting/conftest.py `away`): `cut()` refuses and resets (a stopped
+server), `freeze()` passes no bytes (a hung one).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from pydantic import SecretStr
+import redis.asyncio as aioredis
 
 from services.reporting.last_good import STALE_HEADER
-from shared.events import Envelope
-from shared.settings import Settings
+from shared.events import Envelope, seal
+from shared.events import workflow as wf
 from shared.sop import Role
-from tests.bus import bus, park
+from tests.bus import park
 from tests.polling import eventually
-from tests.reporting.conftest import Desk
-from tests.samples import answered_directly, complaint_received
-from tests.system import System, with_free_ports
-from tests.tcp_proxy import TcpProxy
+from tests.reporting.conftest import Away, Desk
+from tests.samples import answered_directly, complaint_received, workflow_event
 
 PROMISE = 2.0  # seconds: every endpoint answers within this while the database is away
 
 
-@dataclass
-class Away:
-    """Reporting behind a proxy to PostgreSQL, the bus that feeds it, officers' tokens."""
-
-    desk: Desk
-    proxy: TcpProxy
-    system: System
-
-
-@pytest.fixture
-async def away(settings: Settings, tmp_path: Path) -> AsyncIterator[Away]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    configured = with_free_ports(settings).model_copy(
-        update={"auth_signing_key": SecretStr(pem), "internal_token": SecretStr("rahasia")}
-    )
-    proxy = TcpProxy(configured.postgres_host, configured.postgres_port)
-    await proxy.start()
-    system = System(configured, tmp_path)
-    try:
-        await system.start("reporting", {"ADUAN_POSTGRES_PORT": str(proxy.port)})
-        async with (
-            bus(configured) as connected,
-            httpx.AsyncClient(base_url=system.url("reporting"), timeout=30) as http,
-        ):
-            yield Away(Desk(http, connected, configured, key), proxy, system)
-    finally:
-        proxy.thaw()
-        await proxy.stop()
-        for service in list(system.processes):
-            await system.stop(service)
+def confidential_complaint() -> Envelope:
+    """A complaint submitted as confidential: the public sees only that it exists."""
+    sample = complaint_received()
+    data = sample.data.model_copy(update={"confidential": True})
+    return seal(data, subject=sample.subject, version=1, time=sample.time, agency=sample.agency)
 
 
 def code_of(envelope: Envelope) -> str:
@@ -164,7 +131,7 @@ async def test_every_endpoint_answers_within_two_seconds_while_the_database_is_a
     desk = away.desk
     plain, unseen = await prepare(away)
     before = {path: (await desk.http.get(path)).content for path in public_reads(code_of(plain))}
-    away.proxy.cut() if fault == "cut" else away.proxy.freeze()
+    away.postgres.cut() if fault == "cut" else away.postgres.freeze()
 
     async def not_ready() -> bool:
         status, took = await readiness(desk)
@@ -195,7 +162,7 @@ async def test_every_endpoint_answers_within_two_seconds_while_the_database_is_a
 
     later = complaint_received()
     await desk.bus.publish(later)  # acknowledged by the broker while the database is away
-    away.proxy.restore() if fault == "cut" else away.proxy.thaw()
+    away.postgres.restore() if fault == "cut" else away.postgres.thaw()
 
     async def ready() -> bool:
         return (await readiness(desk))[0] == 200
@@ -211,3 +178,89 @@ async def test_every_endpoint_answers_within_two_seconds_while_the_database_is_a
 
 async def _counted(desk: Desk, expected: int) -> bool:
     return await rekap_total(desk) == expected
+
+
+async def shared_copies(away: Away) -> int:
+    """How many copies reporting keeps in Redis (read on the real server, not the proxy)."""
+    client = aioredis.Redis.from_url(away.desk.settings.redis_url)
+    try:
+        match = away.desk.settings.redis_key("last-good", "*")
+        return len([key async for key in client.scan_iter(match=match)])
+    finally:
+        await client.aclose()
+
+
+async def test_a_restarted_reporting_serves_the_rekap_copy_kept_in_redis(away: Away) -> None:
+    desk = away.desk
+    await desk.bus.publish(complaint_received())
+    path = f"/reporting/v1/rekap?year={year()}"
+    assert await eventually(lambda: _counted(desk, 1), within=15)
+    kept = (await desk.http.get(path)).content
+    assert await eventually(lambda: shared_copies(away), within=5)
+    await away.restart()  # this process has read nothing yet
+    away.postgres.cut()
+    answer, took = await timed(desk, "GET", path)
+    assert took < PROMISE
+    assert answer.status_code == 200, answer.text
+    assert answer.headers[STALE_HEADER]
+    assert answer.content == kept
+    assert (await desk.http.get(f"/reporting/v1/rekap?year={year() - 1}")).status_code == 503
+
+
+@pytest.mark.parametrize("fault", ["cut", "freeze"])
+async def test_with_redis_away_too_the_copies_of_this_process_still_serve(
+    away: Away, fault: str
+) -> None:
+    desk = away.desk
+    plain, confidential = complaint_received(), confidential_complaint()
+    await desk.bus.publish(plain, confidential)
+    assert await eventually(lambda: _counted(desk, 2), within=15)
+    paths = [f"/reporting/v1/track/{code_of(case)}" for case in (plain, confidential)]
+    kept = [(await desk.http.get(path)).json() for path in paths]
+    assert {key for key, value in kept[1].items() if value is not None} == {
+        "tracking_code",
+        "status",
+        "status_label",
+    }
+    for proxy in (away.redis, away.postgres):
+        proxy.cut() if fault == "cut" else proxy.freeze()
+    for path, before in zip(paths, kept, strict=True):
+        answer, took = await timed(desk, "GET", path)
+        assert took < PROMISE, f"{path} took {took:.1f} s"
+        assert answer.status_code == 200, answer.text
+        assert answer.headers[STALE_HEADER]
+        assert answer.json() == before  # the confidential case: still only its status
+    answer, took = await timed(desk, "GET", f"/reporting/v1/rekap?year={year() - 1}")
+    assert took < PROMISE, f"an uncopied rekap took {took:.1f} s"
+    assert answer.status_code == 503
+
+
+async def test_an_erasure_drops_the_tracking_copy(away: Away) -> None:
+    desk = away.desk
+    plain = complaint_received()
+    await desk.bus.publish(*answered_directly(plain, "Izin atas nama Budi terbit.", at=plain.time))
+    path = f"/reporting/v1/track/{code_of(plain)}"
+
+    async def answered() -> bool:
+        return bool((await desk.http.get(path)).json().get("answer"))
+
+    assert await eventually(answered, within=15)
+    erased = workflow_event(wf.CaseDataErased, plain, 3, datetime.now(UTC))
+    await desk.bus.publish(erased)
+    conn = await asyncpg.connect(desk.settings.postgres_dsn())  # the real server
+    try:
+
+        async def projected() -> bool:
+            answer = await conn.fetchval(
+                "SELECT public_answer FROM reporting.case_summary WHERE case_id = $1",
+                plain.subject,
+            )
+            return answer is None
+
+        assert await eventually(projected, within=15)
+    finally:
+        await conn.close()
+    away.postgres.cut()
+    answer, took = await timed(desk, "GET", path)
+    assert took < PROMISE
+    assert answer.status_code == 503, answer.text
