@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, TypeVar
 
 from shared.db import Connection, Pool
 from shared.outages import DEADLINE_SECONDS, OUTAGES, Unavailable, within
@@ -22,7 +22,6 @@ from shared.outages import DEADLINE_SECONDS, OUTAGES, Unavailable, within
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-P = ParamSpec("P")
 
 COMMAND_TIMEOUT_SECONDS = 30.0
 """The longest one statement of reporting's pool may run (the consumer's, the gauges'): a
@@ -57,11 +56,11 @@ async def fetch(pool: Pool, query: Callable[..., Awaitable[T]], /, **arguments: 
     return await read(pool, lambda conn: query(conn, **arguments))
 
 
-async def in_thread(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """A blocking call on the eventsourcing store, in a thread, under the deadline."""
+async def in_thread(call: Callable[[], T], seconds: float = DEADLINE_SECONDS) -> T:
+    """A blocking call on the eventsourcing store, in a thread, under a deadline."""
     if OUTAGES.is_down("postgres"):
         raise Unavailable("postgres")
-    return await within("postgres", asyncio.to_thread(call, *args, **kwargs))
+    return await within("postgres", asyncio.to_thread(call), seconds)
 
 
 def _settled(task: asyncio.Future[Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -56,7 +57,7 @@ def _info(recap: MonthlyRekap) -> RecapInfo:
 
 
 async def _found(recaps: Recaps, agency: str, year: int, month: int) -> MonthlyRekap:
-    recap = await in_thread(recaps.get_recap, agency, year, month)
+    recap = await in_thread(partial(recaps.get_recap, agency, year, month))
     if recap is None:
         raise Problem(404, "Rekap bulan ini belum dibuat.", code="unknown-recap")
     return recap
@@ -87,7 +88,7 @@ async def download(
     if not officer.has(*OFFICE_ROLES, Role.ANALIS):
         raise Forbidden("Hanya petugas dan analis yang dapat mengunduh rekap.")
     recap = await _found(recaps, settings.agency, year, month)
-    files = await in_thread(recaps.files, recap.document_id)
+    files = await in_thread(partial(recaps.files, recap.document_id))
     if files is None:
         raise Problem(404, "Berkas rekap tidak ditemukan.", code="unknown-recap")
     content, media = (files[0], XLSX_TYPE) if fmt == "xlsx" else (files[1], "application/pdf")
@@ -110,6 +111,8 @@ async def produce(
     if not officer.has(*PRODUCERS):
         raise Forbidden("Peran ini tidak dapat membuat rekap.")
     figures = await month_figures(pool, settings, year, month)
-    recap = await in_thread(recaps.publish, figures, "on_demand", datetime.now(UTC))
+    # Drawing the files takes time of its own: the write deadline, not a read's.
+    publish = partial(recaps.publish, figures, "on_demand", datetime.now(UTC))
+    recap = await in_thread(publish, settings.write_deadline_seconds)
     assert recap is not None
     return _info(recap)

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 from zoneinfo import ZoneInfo
@@ -268,7 +269,7 @@ async def run_schedule(settings: Settings, pool: Pool, recaps: Recaps) -> None:
 async def _scheduled_once(settings: Settings, pool: Pool, recaps: Recaps) -> None:
     now = datetime.now(ZoneInfo(settings.timezone))
     year, month = previous_month(now.date())
-    if await in_thread(recaps.get_recap, settings.agency, year, month):
+    if await in_thread(partial(recaps.get_recap, settings.agency, year, month)):
         return
     calendar = await fetch(
         pool, queries.calendar, agency=settings.agency, base=settings.working_calendar()
