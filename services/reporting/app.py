@@ -26,12 +26,13 @@ from shared.db import Pool, create_pool, ensure_schema, setup_lock
 from shared.events import Envelope
 from shared.feed import Feed
 from shared.messaging import Consumer, run_consumer
-from shared.outages import install
+from shared.outages import Unavailable, install, within
 from shared.relay import EventLog, Relay, translator
 from shared.service import background, create_service_app, flag_check
 from shared.settings import Settings
 
 SCHEMA = "reporting"
+LIVE_SECONDS = 2.0  # the longest a projected batch waits to go onto the live stream
 
 # An outage of the database: retry in place, never spend the message's deliveries.
 TRANSIENT: tuple[type[BaseException], ...] = (
@@ -67,7 +68,8 @@ def consumer(pool: Pool, model: ReadModel, live: LiveStream, kept: LastGood) -> 
             await live.forget(erased_cases(applied))  # before the commit: a failure retries
         if erased_cases(applied):
             kept.forget("track")
-        await live.append(applied)
+        with contextlib.suppress(Unavailable):  # best effort: a silent Redis never holds us
+            await within("redis", live.append(applied), LIVE_SECONDS)
 
     return Consumer(service="reporting", handle=handle, transient=TRANSIENT)
 
