@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -35,8 +34,6 @@ from pydantic import BaseModel
 from shared.outages import DEADLINE_SECONDS, OUTAGES, Unavailable, within
 from shared.settings import Settings
 
-log = logging.getLogger(__name__)
-
 STALE_HEADER = "X-Aduan-Stale"
 """On a public read answered from the last good copy: when (RFC 3339) that copy was read from
 the database. Our own header rather than `Warning` (obsoleted by RFC 9111) or `Age` alone (a
@@ -45,7 +42,7 @@ as of then", and the page shows that time."""
 
 M = TypeVar("M", bound=BaseModel)
 SHARED_DAYS = 7  # a copy in Redis expires after this long unread from the database
-IN_PROCESS = 10_000  # copies kept in this process, least recently read dropped first
+IN_PROCESS = 10_000  # copies kept in this process, the oldest kept dropped first
 REDIS_SECONDS = 0.3  # looking up a copy in Redis, after the database failed
 FRESH_SECONDS = DEADLINE_SECONDS - REDIS_SECONDS
 """The database's deadline for a read that has a copy to fall back on: both fit the 2 s."""

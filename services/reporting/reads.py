@@ -12,14 +12,11 @@ database is on, it answers 503 without starting a thread that a silent server wo
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from shared.db import Connection, Pool
 from shared.outages import DEADLINE_SECONDS, OUTAGES, Unavailable, within
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
