@@ -8,6 +8,7 @@ server), `freeze()` passes no bytes (a hung one).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -18,8 +19,10 @@ import pytest
 import redis.asyncio as aioredis
 
 from services.reporting.last_good import STALE_HEADER
+from services.reporting.reads import COMMAND_TIMEOUT_SECONDS
 from shared.events import Envelope, seal
 from shared.events import workflow as wf
+from shared.messaging import parking_queue
 from shared.sop import Role
 from tests.bus import park
 from tests.polling import eventually
@@ -269,3 +272,25 @@ async def test_an_erasure_drops_the_tracking_copy(away: Away) -> None:
     answer, took = await timed(desk, "GET", path)
     assert took < PROMISE
     assert answer.status_code == 503, answer.text
+
+
+async def test_the_projection_outlives_a_freeze_longer_than_its_command_timeout(
+    away: Away,
+) -> None:
+    desk = away.desk
+    before = [complaint_received() for _ in range(5)]
+    await desk.bus.publish(*before)
+    assert await eventually(lambda: _counted(desk, 5), within=15)
+    away.postgres.freeze()
+    during = [complaint_received() for _ in range(5)]
+    await desk.bus.publish(*during)  # acknowledged by the broker; the consumer is stuck
+    frozen_until = time.monotonic() + COMMAND_TIMEOUT_SECONDS + 3
+    while time.monotonic() < frozen_until:  # the outage itself: readiness says so throughout
+        status, took = await readiness(desk)
+        assert (status, took < PROMISE) == (503, True)
+        await asyncio.sleep(1)
+    away.postgres.thaw()
+    assert await eventually(lambda: _counted(desk, 10), within=30)
+    assert await desk.bus.depth(parking_queue("reporting")) == 0
+    log = away.system.log_tail("reporting", 400)
+    assert "Traceback" not in log, log
