@@ -18,10 +18,11 @@ from pydantic import BaseModel
 
 from services.reporting import queries
 from services.reporting.last_good import FRESH_SECONDS, Copy, LastGood
-from services.reporting.reads import fetch, read
+from services.reporting.reads import fetch
 from shared import db
 from shared.access import Facet, Privacy, privacy_of, visible
 from shared.channels import CHANNEL_LABELS, Channel
+from shared.db import read
 from shared.problems import Problem, problems
 from shared.settings import Settings
 from shared.sop import KIND_LABELS, STATUS_LABELS, Kind, Status

@@ -23,9 +23,8 @@ from reportlab.lib import colors
 
 from services.reporting import exports, queries
 from services.reporting.api import CurrentSettings, Pool, Year
-from services.reporting.reads import read
 from shared.channels import CHANNEL_LABELS, Channel
-from shared.db import Connection
+from shared.db import Connection, read
 from shared.problems import problems
 from shared.sop import KIND_LABELS, STATUS_LABELS, Kind, Status
 from shared.working_time import MONTHS

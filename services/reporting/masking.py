@@ -9,9 +9,8 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 from uuid import UUID
 
-from services.reporting.reads import read
 from shared.access import EVENT_FIELDS, Facet, Privacy, privacy_of, step_of, visible
-from shared.db import Pool
+from shared.db import Pool, read
 from shared.outages import Unavailable
 from shared.sop import Role, Step
 

@@ -22,10 +22,9 @@ from sse_starlette import EventSourceResponse
 
 from services.reporting import stream_erasure
 from services.reporting.masking import HIDDEN, CaseAccess, masked, permitted
-from services.reporting.reads import read
 from shared.access import PUBLIC, Facet, Privacy, readers
 from shared.auth import Forbidden, Officer, TokenVerifier, Unauthenticated
-from shared.db import Connection, Pool
+from shared.db import Connection, Pool, read
 from shared.events import CONTRACTS, Envelope, encode
 from shared.messaging import BINDINGS, connect, declare_topology, parking_queue, queue_name
 from shared.outages import Unavailable

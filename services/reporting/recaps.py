@@ -25,9 +25,9 @@ from psycopg.sql import SQL, Identifier
 
 from services.reporting import documents, queries
 from services.reporting.documents import MonthFigures
-from services.reporting.reads import fetch, in_thread, read
+from services.reporting.reads import fetch, in_thread
 from shared.aggregate import AgencyAggregate
-from shared.db import Connection, Pool
+from shared.db import Connection, Pool, read
 from shared.events.reporting import RekapPublished, RekapRevised
 from shared.metrics import EVENTS_STORED
 from shared.outages import Unavailable

@@ -91,7 +91,9 @@ async def away(settings: Settings, tmp_path: Path) -> AsyncIterator[Away]:
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    configured = with_free_ports(settings).model_copy(update={"auth_signing_key": SecretStr(pem)})
+    configured = with_free_ports(settings).model_copy(
+        update={"auth_signing_key": SecretStr(pem), "internal_token": SecretStr("rahasia")}
+    )
     redis = urlsplit(configured.redis_url)
     proxies = (
         TcpProxy(configured.postgres_host, configured.postgres_port),

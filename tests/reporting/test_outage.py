@@ -22,6 +22,7 @@ from services.reporting.last_good import STALE_HEADER
 from services.reporting.reads import COMMAND_TIMEOUT_SECONDS
 from shared.events import Envelope, seal
 from shared.events import workflow as wf
+from shared.feed import CREDENTIAL_HEADER
 from shared.messaging import parking_queue
 from shared.sop import Role
 from tests.bus import park
@@ -155,6 +156,11 @@ async def test_every_endpoint_answers_within_two_seconds_while_the_database_is_a
         assert answer.headers["content-type"] == "application/problem+json", path
         assert int(answer.headers["retry-after"]) > 0
         assert answer.json()["type"] == "/problems/store-unavailable"
+    for path in ("/internal/v1/events", "/internal/v1/head"):  # the feed a rebuild reads
+        started = time.monotonic()
+        answer = await desk.http.get(path, headers={CREDENTIAL_HEADER: "rahasia"})
+        assert time.monotonic() - started < PROMISE, path
+        assert answer.status_code == 503, (path, answer.text)
     requeued, took = await timed(
         desk, "POST", "/reporting/v1/operations/dead-letters/reporting/requeue", Role.ADMIN
     )  # the broker alone: it works, and the consumer keeps the message until the store is back
