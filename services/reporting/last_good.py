@@ -41,8 +41,10 @@ cache in front adds `Age` to fresh answers too): it says exactly "the database i
 as of then", and the page shows that time."""
 
 M = TypeVar("M", bound=BaseModel)
-SHARED_DAYS = 7  # a copy in Redis expires after this long unread from the database
-IN_PROCESS = 10_000  # copies kept in this process, the oldest kept dropped first
+SHARED_HOURS = 24  # a copy in Redis expires after this long unread from the database
+IN_PROCESS = 10_000  # copies kept in this process, the oldest kept dropped first …
+IN_PROCESS_CHARS = 32 * 1024 * 1024  # … and no more than this much of them
+LARGEST = 256 * 1024  # a larger answer (a rekap grouped by every dimension) is not kept
 REDIS_SECONDS = 0.3  # looking up a copy in Redis, after the database failed
 FRESH_SECONDS = DEADLINE_SECONDS - REDIS_SECONDS
 """The database's deadline for a read that has a copy to fall back on: both fit the 2 s."""
@@ -70,6 +72,7 @@ class LastGood:
         )
         self._key = settings.redis_key
         self._kept: OrderedDict[tuple[str, str], tuple[datetime, str]] = OrderedDict()
+        self._chars = 0  # of the bodies kept in this process
         self._writes: set[asyncio.Task[None]] = set()
 
     async def read(
@@ -92,15 +95,16 @@ class LastGood:
                 raise
             return copy
         at, body = datetime.now(UTC), value.model_dump_json()
-        self._keep(kind, key, at, body)
-        if shared:
-            self._share(kind, key, at, body)
+        if len(body) <= LARGEST:
+            self._keep(kind, key, at, body)
+            if shared:
+                self._share(kind, key, at, body)
         return Copy(value, at)
 
     def forget(self, kind: str) -> None:
         """Drop every copy of a kind held in this process."""
         for entry in [entry for entry in self._kept if entry[0] == kind]:
-            del self._kept[entry]
+            self._chars -= len(self._kept.pop(entry)[1])
 
     async def close(self) -> None:
         """Finish pending writes to Redis and close the connection."""
@@ -108,10 +112,11 @@ class LastGood:
         await self.redis.aclose()
 
     def _keep(self, kind: str, key: str, at: datetime, body: str) -> None:
+        previous = self._kept.pop((kind, key), None)
+        self._chars += len(body) - (len(previous[1]) if previous else 0)
         self._kept[(kind, key)] = (at, body)
-        self._kept.move_to_end((kind, key))
-        while len(self._kept) > IN_PROCESS:
-            self._kept.popitem(last=False)
+        while len(self._kept) > IN_PROCESS or self._chars > IN_PROCESS_CHARS:
+            self._chars -= len(self._kept.popitem(last=False)[1][1])
 
     def _recall(self, kind: str, key: str, model: type[M]) -> Copy[M] | None:
         kept = self._kept.get((kind, key))
@@ -123,7 +128,7 @@ class LastGood:
     def _share(self, kind: str, key: str, at: datetime, body: str) -> None:
         """Write the copy to Redis in the background: a request never waits for Redis."""
         stored = json.dumps({"at": at.isoformat(), "key": key, "body": body})
-        write = self.redis.set(self._redis_key(kind, key), stored, ex=SHARED_DAYS * 86400)
+        write = self.redis.set(self._redis_key(kind, key), stored, ex=SHARED_HOURS * 3600)
         task = asyncio.ensure_future(self._quietly(write))
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
