@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -22,7 +23,7 @@ from services.reporting.api import (
     now,
     rekap_filters,
 )
-from services.reporting.reads import fetch
+from services.reporting.reads import read_long
 from shared.access import Facet, Privacy, may, privacy_of, step_of, visible
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.channels import Channel
@@ -34,6 +35,8 @@ from shared.working_time import WorkingCalendar
 router = APIRouter(prefix="/v1", tags=["officers"])
 
 STAFF = OFFICE_ROLES | {Role.ANALIS}
+PAGE = 1000  # the most cases a search answers at once; an export reads up to EXPORT
+EXPORT = 100_000
 Format = Annotated[str, Path(pattern="^(csv|xlsx)$", description="csv atau xlsx")]
 _STORED = ("tracking_code", "kind", "channel", "category", "received_at", "current_step")
 
@@ -186,8 +189,7 @@ async def _cases(
     pool: Any, settings: Any, officer: Officer, query: queries.Search, limit: int, offset: int
 ) -> list[dict[str, Any]]:
     _staff(officer)
-    records = await fetch(
-        pool,
+    search = partial(
         queries.search,
         agency=settings.agency,
         query=query,
@@ -196,6 +198,7 @@ async def _cases(
         offset=offset,
         roles=officer.roles,
     )
+    records = await (read(pool, search) if limit <= PAGE else read_long(pool, search))
     columns = columns_for(officer)
     rows = (row_of(record, officer, columns) for record in records)
     return [row for row in rows if row is not None]
@@ -207,7 +210,7 @@ async def search_cases(
     settings: CurrentSettings,
     officer: CurrentOfficer,
     query: Annotated[queries.Search, Depends(search_query)],
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[dict[str, Any]]:
     """Cases by tracking code, status, kind, channel, category and dates (newest first)."""
@@ -223,7 +226,7 @@ async def export_cases(
     fmt: Format,
 ) -> Response:
     """The case search as CSV or XLSX, with what the access policy lets this officer see."""
-    rows = await _cases(pool, settings, officer, query, 100_000, 0)
+    rows = await _cases(pool, settings, officer, query, EXPORT, 0)
     header = ["case_id", *columns_for(officer)]
     values = [list(row.values()) for row in rows]
     if fmt == "csv":
