@@ -125,3 +125,16 @@ def _settled(task: asyncio.Future[Any]) -> None:
     """Collect an abandoned read's outcome, so that it is never logged as unretrieved."""
     if not task.cancelled():
         task.exception()
+
+
+LONG_SECONDS = 20.0
+"""The deadline of a read that may take long (many rows), once the store has answered."""
+
+
+async def read_long(
+    pool: Pool, work: Callable[[Connection], Awaitable[T]], seconds: float = LONG_SECONDS
+) -> T:
+    """A read that may take long (an export, a page of a feed): first a probe under the request
+    deadline (a store that is away answers at once), then `work` under `seconds`."""
+    await read(pool, lambda conn: conn.fetchval("SELECT true"))
+    return await read(pool, work, seconds)

@@ -19,7 +19,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from shared.db import Connection, Pool, read
+from shared.db import Connection, Pool, read, read_long
 from shared.events import encode
 from shared.problems import Problem
 from shared.relay import EventLog, Translate, envelopes_of, read_notifications
@@ -86,9 +86,8 @@ async def events(
 ) -> Response:
     """The wire events after a notification id; `next` is where the following page starts."""
     feed: Feed = request.app.state.feed
-    rows = await read(
-        feed.pool, partial(read_notifications, log_=feed.log, after=after, limit=limit)
-    )
+    page = partial(read_notifications, log_=feed.log, after=after, limit=limit)
+    rows = await read_long(feed.pool, page)
     envelopes = await asyncio.to_thread(envelopes_of, rows, feed.translate)
     last = rows[-1]["notification_id"] if rows else after
     body = b'{"next":%d,"events":[%s]}' % (last, b",".join(map(encode, envelopes)))

@@ -23,11 +23,10 @@ from services.reporting.api import (
     now,
     rekap_filters,
 )
-from services.reporting.reads import read_long
 from shared.access import Facet, Privacy, may, privacy_of, step_of, visible
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.channels import Channel
-from shared.db import Connection, read
+from shared.db import Connection, read, read_long
 from shared.problems import problems
 from shared.sop import OFFICE_ROLES, STATUS_LABELS, Kind, Role, Status
 from shared.working_time import WorkingCalendar

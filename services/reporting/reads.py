@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from shared.db import Connection, Pool, read
+from shared.db import Pool, read
 from shared.outages import DEADLINE_SECONDS, OUTAGES, Unavailable, within
 
 T = TypeVar("T")
@@ -20,19 +20,6 @@ T = TypeVar("T")
 COMMAND_TIMEOUT_SECONDS = 30.0
 """The longest one statement of reporting's pool may run (the consumer's, the gauges'): a
 silent server is given up on by then, and the abandoned reads of requests end by then too."""
-
-
-LONG_SECONDS = 20.0
-"""The deadline of a read that may take long (an export of many rows), once the store answered."""
-
-
-async def read_long(
-    pool: Pool, work: Callable[[Connection], Awaitable[T]], seconds: float = LONG_SECONDS
-) -> T:
-    """A read that may take long: first a probe under the request deadline (a store that is
-    away answers 503 at once), then `work` under `seconds`."""
-    await read(pool, lambda conn: conn.fetchval("SELECT true"))
-    return await read(pool, work, seconds)
 
 
 async def fetch(pool: Pool, query: Callable[..., Awaitable[T]], /, **arguments: Any) -> T:
