@@ -1,13 +1,16 @@
-"""PostgreSQL helpers every service uses: typed aliases, creating the database and schemas."""
+"""PostgreSQL helpers every service uses: typed aliases, creating the database and schemas,
+reading under a deadline."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, TypeAlias
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import asyncpg
 
+from shared.outages import DEADLINE_SECONDS, OUTAGES, within
 from shared.settings import Settings
 
 if TYPE_CHECKING:
@@ -18,6 +21,10 @@ if TYPE_CHECKING:
 else:  # asyncpg's classes are generic only in their type stubs
     Connection, Pool = asyncpg.Connection, asyncpg.Pool
 
+T = TypeVar("T")
+PROBE_SECONDS = 0.5
+"""A read's deadline while an outage of the database is on: a server back answers at once."""
+
 
 async def connect(settings: Settings, **kwargs: Any) -> asyncpg.Connection[asyncpg.Record]:
     """One connection to the deployment's database."""
@@ -25,16 +32,24 @@ async def connect(settings: Settings, **kwargs: Any) -> asyncpg.Connection[async
 
 
 async def create_pool(
-    settings: Settings, *, search_path: str | None = None, max_size: int | None = None
+    settings: Settings,
+    *,
+    search_path: str | None = None,
+    max_size: int | None = None,
+    command_timeout: float | None = None,
 ) -> Pool:
-    """A connection pool; `search_path` makes a schema's tables resolve unqualified."""
+    """A connection pool; `search_path` makes a schema's tables resolve unqualified;
+    `command_timeout` bounds each statement (asyncpg's TimeoutError past it)."""
     server_settings = {"search_path": search_path} if search_path else None
     pool = await asyncpg.create_pool(
         settings.postgres_dsn(),
-        min_size=1,
+        # No floor of idle connections: asyncpg restores a floor in the background and logs a
+        # traceback at each failed attempt while the server is away; a pool connects on demand.
+        min_size=0,
         max_size=max_size or settings.postgres_pool_size,
         server_settings=server_settings,
         timeout=10,
+        command_timeout=command_timeout,
     )
     assert pool is not None
     return pool
@@ -77,3 +92,49 @@ async def ensure_schema(settings: Settings, schema: str) -> None:
             await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     finally:
         await conn.close()
+
+
+async def read(
+    pool: Pool, work: Callable[[Connection], Awaitable[T]], seconds: float = DEADLINE_SECONDS
+) -> T:
+    """`work(conn)` on a pooled connection, or `Unavailable` within `seconds` (within
+    `PROBE_SECONDS` while an outage of the database is on: the read is then a probe).
+
+    A refusing or resetting server fails at once. A silent one runs past the deadline: the
+    request answers then, and the abandoned work is cancelled and left to end in the background
+    (asyncpg cancels the query; the pool terminates the connection after the acquire timeout),
+    so no request waits for that clean-up, as it would inside `asyncio.wait_for`.
+    """
+    if OUTAGES.is_down("postgres"):
+        seconds = min(seconds, PROBE_SECONDS)
+
+    async def run() -> T:
+        async with pool.acquire(timeout=seconds) as conn:
+            return await work(conn)
+
+    task = asyncio.ensure_future(run())
+    task.add_done_callback(_settled)
+    try:
+        return await within("postgres", asyncio.shield(task), seconds)
+    except BaseException:
+        task.cancel()  # ends in the background; nobody waits for it
+        raise
+
+
+def _settled(task: asyncio.Future[Any]) -> None:
+    """Collect an abandoned read's outcome, so that it is never logged as unretrieved."""
+    if not task.cancelled():
+        task.exception()
+
+
+LONG_SECONDS = 20.0
+"""The deadline of a read that may take long (many rows), once the store has answered."""
+
+
+async def read_long(
+    pool: Pool, work: Callable[[Connection], Awaitable[T]], seconds: float = LONG_SECONDS
+) -> T:
+    """A read that may take long (an export, a page of a feed): first a probe under the request
+    deadline (a store that is away answers at once), then `work` under `seconds`."""
+    await read(pool, lambda conn: conn.fetchval("SELECT true"))
+    return await read(pool, work, seconds)

@@ -1,5 +1,6 @@
 """A service's notification log as CloudEvents, for readers that rebuild from it (not the bus).
 
+Its reads answer within the deadline of `shared.db.read` (503 while the database is away).
 Served under /internal on the service's own port only (the gateway and the compose proxy
 forward the public prefixes, never /internal), and only to a caller presenting the service
 credential: ADUAN_INTERNAL_TOKEN, or the one secret made once and kept in the database every
@@ -12,12 +13,13 @@ import asyncio
 import hmac
 import secrets
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from shared.db import Connection, Pool
+from shared.db import Connection, Pool, read, read_long
 from shared.events import encode
 from shared.problems import Problem
 from shared.relay import EventLog, Translate, envelopes_of, read_notifications
@@ -52,8 +54,8 @@ async def require_service_credential(request: Request) -> None:
     expected: str | None = getattr(request.app.state, "service_credential", None)
     if expected is None:
         feed: Feed = request.app.state.feed
-        async with feed.pool.acquire() as conn:
-            expected = await service_credential(request.app.state.settings, conn)
+        settings = request.app.state.settings
+        expected = await read(feed.pool, partial(service_credential, settings))
         request.app.state.service_credential = expected
     presented = request.headers.get(CREDENTIAL_HEADER, "").encode("utf-8", "replace")
     if not hmac.compare_digest(presented, expected.encode()):
@@ -84,8 +86,8 @@ async def events(
 ) -> Response:
     """The wire events after a notification id; `next` is where the following page starts."""
     feed: Feed = request.app.state.feed
-    async with feed.pool.acquire() as conn:
-        rows = await read_notifications(conn, feed.log, after=after, limit=limit)
+    page = partial(read_notifications, log_=feed.log, after=after, limit=limit)
+    rows = await read_long(feed.pool, page)
     envelopes = await asyncio.to_thread(envelopes_of, rows, feed.translate)
     last = rows[-1]["notification_id"] if rows else after
     body = b'{"next":%d,"events":[%s]}' % (last, b",".join(map(encode, envelopes)))
@@ -96,6 +98,6 @@ async def events(
 async def head(request: Request) -> dict[str, int]:
     """The newest notification id."""
     feed: Feed = request.app.state.feed
-    async with feed.pool.acquire() as conn:
-        newest = await conn.fetchval(f"SELECT max(notification_id) FROM {feed.log.qualified}")
+    query = f"SELECT max(notification_id) FROM {feed.log.qualified}"
+    newest = await read(feed.pool, lambda conn: conn.fetchval(query))
     return {"head": int(newest or 0)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -243,12 +244,26 @@ async def _handle_one(
 
 
 async def _with_outage_retry(consumer: Consumer, envelopes: list[Envelope]) -> None:
-    delay = 0.2
+    """Handle the batch, retrying in place through an outage: one log line when it starts,
+    one when the batch gets through (never one per attempt)."""
+    delay, since = 0.2, None
     while True:
         try:
             await consumer.handle(envelopes)
-            return
         except consumer.transient as error:
-            log.warning("%s: infrastructure unavailable (%s); retrying", consumer.service, error)
+            if since is None:
+                since = time.monotonic()
+                log.warning(
+                    "%s: infrastructure unavailable (%s: %s); retrying until it is back",
+                    consumer.service,
+                    type(error).__name__,
+                    error,
+                )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
+            continue
+        if since is not None:
+            log.warning(
+                "%s: handled again after %.1f s", consumer.service, time.monotonic() - since
+            )
+        return

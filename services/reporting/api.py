@@ -6,18 +6,23 @@ case) content. Officers' views (worklist, case search, recap files) are in offic
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from services.reporting import queries
+from services.reporting.last_good import FRESH_SECONDS, Copy, LastGood
+from services.reporting.reads import fetch
 from shared import db
 from shared.access import Facet, Privacy, privacy_of, visible
 from shared.channels import CHANNEL_LABELS, Channel
+from shared.db import read
 from shared.problems import Problem, problems
 from shared.settings import Settings
 from shared.sop import KIND_LABELS, STATUS_LABELS, Kind, Status
@@ -38,8 +43,14 @@ async def _settings(request: Request) -> Settings:
     return settings
 
 
+async def _last_good(request: Request) -> LastGood:
+    kept: LastGood = request.app.state.last_good
+    return kept
+
+
 Pool = Annotated[db.Pool, Depends(_pool)]
 CurrentSettings = Annotated[Settings, Depends(_settings)]
+Kept = Annotated[LastGood, Depends(_last_good)]
 Year = Annotated[int, Query(ge=2000, le=2100, description="Tahun")]
 
 
@@ -100,32 +111,46 @@ class Rekap(BaseModel):
     total: int
 
 
-async def load_rekap(pool: db.Pool, agency: str, filters: RekapFilters, group_by: str) -> Rekap:
-    """A rekap query, shared by the API and the exports."""
+def _key(*parts: Any) -> str:
+    """What identifies a public read among its copies."""
+    return json.dumps(parts, sort_keys=True, default=str)
+
+
+async def load_rekap(
+    pool: db.Pool, kept: LastGood, agency: str, filters: RekapFilters, group_by: str
+) -> Copy[Rekap]:
+    """A rekap query, shared by the API and the exports (the last good copy while the
+    database is away)."""
     dims = list(dict.fromkeys(group_by.split(","))) if group_by else []
-    async with pool.acquire() as conn:
-        records = await queries.rekap(
-            conn, agency=agency, filters=filters.as_filters(), group_by=dims
+
+    async def fresh() -> Rekap:
+        query = partial(queries.rekap, agency=agency, filters=filters.as_filters(), group_by=dims)
+        records = await read(pool, query, FRESH_SECONDS)
+        rows = [dict(record) for record in records]
+        return Rekap(
+            agency=agency,
+            filters=filters.as_filters(),
+            group_by=dims,
+            rows=rows,
+            total=sum(row["count"] or 0 for row in rows),
         )
-    rows = [dict(record) for record in records]
-    return Rekap(
-        agency=agency,
-        filters=filters.as_filters(),
-        group_by=dims,
-        rows=rows,
-        total=sum(row["count"] or 0 for row in rows),
-    )
+
+    return await kept.read("rekap", _key(agency, filters.as_filters(), dims), Rekap, fresh)
 
 
-@router.get("/rekap", responses=problems(422))
+@router.get("/rekap", responses=problems(422, 503))
 async def get_rekap(
     pool: Pool,
+    kept: Kept,
     settings: CurrentSettings,
+    response: Response,
     filters: Annotated[RekapFilters, Depends(rekap_filters)],
     group_by: GroupBy = "month,channel",
 ) -> Rekap:
     """Counts of complaints and consultations, filtered and grouped by any dimension."""
-    return await load_rekap(pool, settings.agency, filters, group_by)
+    copy = await load_rekap(pool, kept, settings.agency, filters, group_by)
+    response.headers.update(copy.headers())
+    return copy.value
 
 
 class YearTable(BaseModel):
@@ -140,9 +165,10 @@ class YearTable(BaseModel):
 
 
 async def load_years(
-    pool: db.Pool, agency: str, first: int, last: int, kind: Kind | None
-) -> YearTable:
-    """The multi-year table, shared by the API and the exports."""
+    pool: db.Pool, kept: LastGood, agency: str, first: int, last: int, kind: Kind | None
+) -> Copy[YearTable]:
+    """The multi-year table, shared by the API and the exports (the last good copy while the
+    database is away)."""
     if last < first or last - first > 30:
         message = (
             "Tahun akhir tidak boleh sebelum tahun awal."
@@ -151,10 +177,26 @@ async def load_years(
         )
         error = {"field": "to", "code": "range", "message": message}
         raise Problem(422, f"Periksa kembali: to. {message}", code="validation", errors=[error])
-    async with pool.acquire() as conn:
-        counts = await queries.by_year_and_month(
-            conn, agency=agency, first=first, last=last, kind=kind.value if kind else None
+
+    async def fresh() -> YearTable:
+        query = partial(
+            queries.by_year_and_month,
+            agency=agency,
+            first=first,
+            last=last,
+            kind=kind.value if kind else None,
         )
+        counts = await read(pool, query, FRESH_SECONDS)
+        return year_table(agency, first, last, kind, counts)
+
+    key = _key(agency, first, last, kind.value if kind else None)
+    return await kept.read("years", key, YearTable, fresh)
+
+
+def year_table(
+    agency: str, first: int, last: int, kind: Kind | None, counts: dict[tuple[int, int], int]
+) -> YearTable:
+    """Months as rows, years as columns, from counts per (year, month)."""
     years = list(range(first, last + 1))
     rows = [
         {
@@ -176,16 +218,20 @@ async def load_years(
     )
 
 
-@router.get("/rekap/years", responses=problems(422))
+@router.get("/rekap/years", responses=problems(422, 503))
 async def get_years(
     pool: Pool,
+    kept: Kept,
     settings: CurrentSettings,
+    response: Response,
     first: Annotated[int, Query(alias="from", ge=2000, le=2100)],
     last: Annotated[int, Query(alias="to", ge=2000, le=2100)],
     kind: Kind | None = None,
 ) -> YearTable:
     """Rekapitulasi jumlah pengaduan th. FROM s.d. TO: months by years, with totals."""
-    return await load_years(pool, settings.agency, first, last, kind)
+    copy = await load_years(pool, kept, settings.agency, first, last, kind)
+    response.headers.update(copy.headers())
+    return copy.value
 
 
 def year_range(year: int, tz: str) -> tuple[datetime, datetime]:
@@ -194,36 +240,33 @@ def year_range(year: int, tz: str) -> tuple[datetime, datetime]:
     return datetime(year, 1, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone)
 
 
-@router.get("/compliance", responses=problems(422))
+@router.get("/compliance", responses=problems(422, 503))
 async def get_compliance(
     pool: Pool, settings: CurrentSettings, year: Year, kind: Kind = Kind.COMPLAINT
 ) -> list[dict[str, Any]]:
     """Per SOP step: count, share within the time standard, median and p90 working minutes."""
     start, end = year_range(year, settings.timezone)
-    async with pool.acquire() as conn:
-        return await queries.compliance(
-            conn, agency=settings.agency, kind=kind, start=start, end=end
-        )
+    return await fetch(
+        pool, queries.compliance, agency=settings.agency, kind=kind, start=start, end=end
+    )
 
 
-@router.get("/consultations", responses=problems(422))
+@router.get("/consultations", responses=problems(422, 503))
 async def get_consultations(
     pool: Pool, settings: CurrentSettings, year: Year
 ) -> list[dict[str, Any]]:
     """The Pojok OSS per month, with BKPM escalations."""
-    async with pool.acquire() as conn:
-        rows = await queries.consultations(
-            conn, agency=settings.agency, year=year, tz=settings.timezone
-        )
+    rows = await fetch(
+        pool, queries.consultations, agency=settings.agency, year=year, tz=settings.timezone
+    )
     return [dict(row) for row in rows]
 
 
-@router.get("/satisfaction", responses=problems(422))
+@router.get("/satisfaction", responses=problems(422, 503))
 async def get_satisfaction(pool: Pool, settings: CurrentSettings, year: Year) -> dict[str, Any]:
     """The SKM of a year: each element's mean, the index (25–100) and its grade."""
     start, end = year_range(year, settings.timezone)
-    async with pool.acquire() as conn:
-        result = await queries.satisfaction(conn, agency=settings.agency, start=start, end=end)
+    result = await fetch(pool, queries.satisfaction, agency=settings.agency, start=start, end=end)
     return result | {"element_labels": list(ELEMENTS)}
 
 
@@ -280,24 +323,34 @@ def tracking_of(record: asyncpg.Record, tz: ZoneInfo) -> Tracking:
     )
 
 
-@router.get("/track/{code}", responses=problems(404))
+def unknown_code() -> Problem:
+    """404 for a code unknown here, or of a case the public may not know of."""
+    return Problem(404, "Nomor tiket tidak ditemukan.", code="unknown-tracking-code")
+
+
+@router.get("/track/{code}", responses=problems(404, 503))
 async def track(
     pool: Pool,
+    kept: Kept,
     settings: CurrentSettings,
+    response: Response,
     code: Annotated[str, Path(max_length=32, description="Nomor tiket, mis. 7K3M-9QXP")],
 ) -> Tracking:
     """Where a case stands, by its tracking code (this office's cases only)."""
     canonical = normalize(code)
-    record = None
-    if canonical is not None:
-        async with pool.acquire() as conn:
-            record = await queries.tracked_case(
-                conn, agency=settings.agency, tracking_code=canonical
-            )
-    hidden = record is not None and Facet.STATUS not in visible(None, _privacy(record))
-    if record is None or hidden:
-        raise Problem(404, "Nomor tiket tidak ditemukan.", code="unknown-tracking-code")
-    return tracking_of(record, ZoneInfo(settings.timezone))
+    if canonical is None:
+        raise unknown_code()
+
+    async def fresh() -> Tracking:
+        query = partial(queries.tracked_case, agency=settings.agency, tracking_code=canonical)
+        record = await read(pool, query, FRESH_SECONDS)
+        if record is None or Facet.STATUS not in visible(None, _privacy(record)):
+            raise unknown_code()
+        return tracking_of(record, ZoneInfo(settings.timezone))
+
+    copy = await kept.read("track", _key(settings.agency, canonical), Tracking, fresh, shared=False)
+    response.headers.update(copy.headers())
+    return copy.value
 
 
 def now() -> datetime:

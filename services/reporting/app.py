@@ -21,8 +21,10 @@ from services.reporting import (
     recap_api,
     vocabulary,
 )
+from services.reporting.last_good import LastGood
 from services.reporting.operations import LiveStream, run_gauges
 from services.reporting.read_model import SWAP_LOCK, ReadModel
+from services.reporting.reads import COMMAND_TIMEOUT_SECONDS, database_ready
 from services.reporting.recaps import SCHEMA as STORE_SCHEMA
 from services.reporting.recaps import WIRE, open_recaps, run_schedule
 from services.reporting.stream_erasure import erased_cases
@@ -32,15 +34,18 @@ from shared.db import Pool, create_pool, ensure_schema, setup_lock
 from shared.events import Envelope
 from shared.feed import Feed
 from shared.messaging import Consumer, run_consumer
+from shared.outages import Unavailable, install, within
 from shared.relay import EventLog, Relay, translator
-from shared.service import background, create_service_app, database_check, flag_check
+from shared.service import background, create_service_app, flag_check
 from shared.settings import Settings
 
 SCHEMA = "reporting"
+LIVE_SECONDS = 2.0  # the longest a projected batch waits to go onto the live stream
 
 # An outage of the database: retry in place, never spend the message's deliveries.
 TRANSIENT: tuple[type[BaseException], ...] = (
     OSError,
+    TimeoutError,  # a silent database: the pool's command timeout or acquire timeout ran out
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
@@ -58,9 +63,10 @@ async def create_tables(pool: Pool) -> None:
         await conn.execute(ddl)
 
 
-def consumer(pool: Pool, model: ReadModel, live: LiveStream) -> Consumer:
+def consumer(pool: Pool, model: ReadModel, live: LiveStream, kept: LastGood) -> Consumer:
     """Reporting's consumer: each batch in one transaction, then onto the live stream; an
-    erasure in the batch first takes the case's events off the stream, inside the transaction."""
+    erasure in the batch first takes the case's events off the stream, inside the transaction,
+    and every tracking copy after it (an erased answer never comes back from a copy)."""
 
     async def handle(envelopes: Sequence[Envelope]) -> None:
         applied: list[Envelope] = []
@@ -68,7 +74,10 @@ def consumer(pool: Pool, model: ReadModel, live: LiveStream) -> Consumer:
             await conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext($1))", SWAP_LOCK)
             applied = await model.apply_batch(conn, envelopes)
             await live.forget(erased_cases(applied))  # before the commit: a failure retries
-        await live.append(applied)
+        if erased_cases(applied):
+            kept.forget("track")
+        with contextlib.suppress(Unavailable):  # best effort: a silent Redis never holds us
+            await within("redis", live.append(applied), LIVE_SECONDS)
 
     return Consumer(service="reporting", handle=handle, transient=TRANSIENT)
 
@@ -79,19 +88,27 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     async with setup_lock(settings, SCHEMA):
         await ensure_schema(settings, SCHEMA)
         await ensure_schema(settings, STORE_SCHEMA)
-        pool = await create_pool(settings, search_path=SCHEMA)
+        pool = await create_pool(
+            settings, search_path=SCHEMA, command_timeout=COMMAND_TIMEOUT_SECONDS
+        )
         await create_tables(pool)
         await dead_letters.create_table(pool)
         recaps = await asyncio.to_thread(open_recaps, settings)
-    live, consuming = LiveStream(settings), asyncio.Event()
+    live, consuming, kept = LiveStream(settings), asyncio.Event(), LastGood(settings)
     translate = translator(recaps, WIRE)
     app.state.pool, app.state.recaps, app.state.live = pool, recaps, live
+    app.state.last_good = kept
     app.state.verifier = TokenVerifier(settings)
     app.state.feed = Feed(pool, EventLog.of(recaps), translate)
-    app.state.readiness = {"database": database_check(pool), "consumer": flag_check(consuming)}
+    # Ready: the read model answers, and the broker delivers (the consumer's queue exists).
+    # Redis is left out: only the live stream needs it, and it says so itself.
+    app.state.readiness = {
+        "database": partial(database_ready, pool),
+        "consumer": flag_check(consuming),
+    }
     model = ReadModel(settings.timezone)
     jobs = [
-        run_consumer(settings, consumer(pool, model, live), consuming),
+        run_consumer(settings, consumer(pool, model, live, kept), consuming),
         run_schedule(settings, pool, recaps),
         run_gauges(settings, pool),
     ]
@@ -102,6 +119,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
             yield
     finally:
         await live.close()
+        await kept.close()
         await pool.close()
         recaps.close()
 
@@ -111,6 +129,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = create_service_app(
         service="reporting", settings=settings, lifespan=partial(lifespan, settings)
     )
+    install(app, ("postgres", "rabbitmq", "redis"))
     for module in (api, officer_api, recap_api, dashboard, operations, vocabulary):
         app.include_router(module.router, prefix="/reporting")
     app.include_router(feed.router)

@@ -24,7 +24,7 @@ from reportlab.lib import colors
 from services.reporting import exports, queries
 from services.reporting.api import CurrentSettings, Pool, Year
 from shared.channels import CHANNEL_LABELS, Channel
-from shared.db import Connection
+from shared.db import Connection, read
 from shared.problems import problems
 from shared.sop import KIND_LABELS, STATUS_LABELS, Kind, Status
 from shared.working_time import MONTHS
@@ -191,7 +191,8 @@ async def load(pool: Pool, settings: CurrentSettings, year: int, month: int) -> 
     months = Months(year, month)
     agency = settings.agency
     start, end = months.bounds(settings.timezone)
-    async with pool.acquire() as conn:
+
+    async def work(conn: Connection) -> tuple[Any, ...]:
         counts = await _counts(conn, agency, months.trend())  # ends with this month and the last
         standing = await conn.fetch(
             "SELECT status, timeliness, sum(count)::bigint AS n FROM rekap "
@@ -211,6 +212,9 @@ async def load(pool: Pool, settings: CurrentSettings, year: int, month: int) -> 
             conn, agency=agency, kind=Kind.COMPLAINT, start=start, end=end
         )
         satisfaction = await queries.satisfaction(conn, agency=agency, start=start, end=end)
+        return counts, standing, late, compliance, satisfaction
+
+    counts, standing, late, compliance, satisfaction = await read(pool, work)
     by_status: dict[str, int] = {}
     timeliness = {"on_time": 0, "late": 0, "open": 0}
     for row in standing:
@@ -240,7 +244,7 @@ async def load(pool: Pool, settings: CurrentSettings, year: int, month: int) -> 
     )
 
 
-@router.get("", responses=problems(422))
+@router.get("", responses=problems(422, 503))
 async def dashboard(pool: Pool, settings: CurrentSettings, year: Year, month: Month) -> Dashboard:
     """One month against the one before: by channel, by status, timeliness, SOP, SKM, trend."""
     return await load(pool, settings, year, month)
@@ -334,7 +338,7 @@ def chart(name: str, board: Dashboard) -> Drawing:
 
 @router.get(
     "/{name}.svg",
-    responses=problems(422) | {200: {"content": {"image/svg+xml": {}}}},
+    responses=problems(422, 503) | {200: {"content": {"image/svg+xml": {}}}},
     response_class=Response,
 )
 async def dashboard_chart(
@@ -394,7 +398,7 @@ def table(name: str, board: Dashboard) -> tuple[str, list[str], list[list[Any]]]
     return "Dua belas bulan terakhir", ["Bulan", "Pengaduan", "Konsultasi", "Jumlah"], rows
 
 
-@router.get("/{name}.{fmt}", responses=problems(422), response_class=Response)
+@router.get("/{name}.{fmt}", responses=problems(422, 503), response_class=Response)
 async def dashboard_table(
     pool: Pool, settings: CurrentSettings, name: Table, fmt: Format, year: Year, month: Month
 ) -> Response:

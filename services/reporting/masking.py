@@ -10,7 +10,8 @@ from typing import Any
 from uuid import UUID
 
 from shared.access import EVENT_FIELDS, Facet, Privacy, privacy_of, step_of, visible
-from shared.db import Pool
+from shared.db import Pool, read
+from shared.outages import Unavailable
 from shared.sop import Role, Step
 
 HIDDEN = "disembunyikan"
@@ -29,12 +30,14 @@ class CaseAccess:
         privacy = self._privacy.get(case_id)
         if privacy is Privacy.NORMAL or privacy is Privacy.ANONYMOUS:
             return privacy, None
-        async with self.pool.acquire() as conn:
-            row = await conn.fetchrow(
+        row = await read(
+            self.pool,
+            lambda conn: conn.fetchrow(
                 "SELECT anonymous, confidential, kind, sop_version, current_step "
                 "FROM case_summary WHERE case_id = $1",
                 _uuid(case_id),
-            )
+            ),
+        )
         if row is None:  # not projected: what the event itself says, else the strictest
             flags = {"anonymous": False, "confidential": True}
             if "confidential" in data:
@@ -92,9 +95,13 @@ def _sees_everything(roles: Iterable[Role]) -> bool:
 async def permitted(
     events: AsyncIterator[dict[str, str]], roles: Iterable[Role], cases: CaseAccess
 ) -> AsyncIterator[dict[str, str]]:
-    """The server-sent events these roles may see, masked."""
+    """The server-sent events these roles may see, masked; the stream ends when the read model
+    cannot say what they may see (the client reconnects with Last-Event-ID)."""
     held = frozenset(roles)
     async for event in events:
-        data = await masked(event["data"], held, cases)
+        try:
+            data = await masked(event["data"], held, cases)
+        except Unavailable:
+            return  # the outage is logged once (shared.outages)
         if data is not None:
             yield event | {"data": data}

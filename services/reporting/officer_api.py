@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -14,6 +15,7 @@ from services.reporting import exports, queries
 from services.reporting.api import (
     CurrentSettings,
     GroupBy,
+    Kept,
     Pool,
     RekapFilters,
     load_rekap,
@@ -24,12 +26,16 @@ from services.reporting.api import (
 from shared.access import Facet, Privacy, may, privacy_of, step_of, visible
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.channels import Channel
+from shared.db import Connection, read, read_long
 from shared.problems import problems
 from shared.sop import OFFICE_ROLES, STATUS_LABELS, Kind, Role, Status
+from shared.working_time import WorkingCalendar
 
 router = APIRouter(prefix="/v1", tags=["officers"])
 
 STAFF = OFFICE_ROLES | {Role.ANALIS}
+PAGE = 1000  # the most cases a search answers at once; an export reads up to EXPORT
+EXPORT = 100_000
 Format = Annotated[str, Path(pattern="^(csv|xlsx)$", description="csv atau xlsx")]
 _STORED = ("tracking_code", "kind", "channel", "category", "received_at", "current_step")
 
@@ -54,7 +60,7 @@ class WorkItem(BaseModel):
     waiting: bool
 
 
-@router.get("/worklist", responses=problems(401, 403, 422))
+@router.get("/worklist", responses=problems(401, 403, 422, 503))
 async def worklist(
     pool: Pool,
     settings: CurrentSettings,
@@ -65,11 +71,16 @@ async def worklist(
     """Open cases at this role's steps: overdue first, then the least working time left."""
     if role not in officer.roles:
         raise Forbidden("Token ini tidak memegang peran tersebut.")
-    async with pool.acquire() as conn:
+
+    async def work(conn: Connection) -> tuple[WorkingCalendar, list[Any]]:
         calendar = await queries.calendar(
             conn, agency=settings.agency, base=settings.working_calendar()
         )
-        records = await queries.worklist(conn, agency=settings.agency, role=role, limit=limit)
+        return calendar, await queries.worklist(
+            conn, agency=settings.agency, role=role, limit=limit
+        )
+
+    calendar, records = await read(pool, work)
     moment = now()
     items = []
     for record in records:
@@ -177,35 +188,35 @@ async def _cases(
     pool: Any, settings: Any, officer: Officer, query: queries.Search, limit: int, offset: int
 ) -> list[dict[str, Any]]:
     _staff(officer)
-    async with pool.acquire() as conn:
-        records = await queries.search(
-            conn,
-            agency=settings.agency,
-            query=query,
-            tz=settings.timezone,
-            limit=limit,
-            offset=offset,
-            roles=officer.roles,
-        )
+    search = partial(
+        queries.search,
+        agency=settings.agency,
+        query=query,
+        tz=settings.timezone,
+        limit=limit,
+        offset=offset,
+        roles=officer.roles,
+    )
+    records = await (read(pool, search) if limit <= PAGE else read_long(pool, search))
     columns = columns_for(officer)
     rows = (row_of(record, officer, columns) for record in records)
     return [row for row in rows if row is not None]
 
 
-@router.get("/cases", responses=problems(401, 403, 422))
+@router.get("/cases", responses=problems(401, 403, 422, 503))
 async def search_cases(
     pool: Pool,
     settings: CurrentSettings,
     officer: CurrentOfficer,
     query: Annotated[queries.Search, Depends(search_query)],
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[dict[str, Any]]:
     """Cases by tracking code, status, kind, channel, category and dates (newest first)."""
     return await _cases(pool, settings, officer, query, limit, offset)
 
 
-@router.get("/cases.{fmt}", responses=problems(401, 403, 422), response_class=Response)
+@router.get("/cases.{fmt}", responses=problems(401, 403, 422, 503), response_class=Response)
 async def export_cases(
     pool: Pool,
     settings: CurrentSettings,
@@ -214,7 +225,7 @@ async def export_cases(
     fmt: Format,
 ) -> Response:
     """The case search as CSV or XLSX, with what the access policy lets this officer see."""
-    rows = await _cases(pool, settings, officer, query, 100_000, 0)
+    rows = await _cases(pool, settings, officer, query, EXPORT, 0)
     header = ["case_id", *columns_for(officer)]
     values = [list(row.values()) for row in rows]
     if fmt == "csv":
@@ -223,32 +234,37 @@ async def export_cases(
     return _file(content, exports.XLSX_TYPE, "kasus.xlsx")
 
 
-def _file(content: bytes, media_type: str, filename: str) -> Response:
-    disposition = f'attachment; filename="{filename}"'
-    return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
+def _file(
+    content: bytes, media_type: str, filename: str, headers: dict[str, str] | None = None
+) -> Response:
+    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(content, media_type=media_type, headers=disposition | (headers or {}))
 
 
-@router.get("/rekap.{fmt}", responses=problems(422), response_class=Response)
+@router.get("/rekap.{fmt}", responses=problems(422, 503), response_class=Response)
 async def export_rekap(
     pool: Pool,
+    kept: Kept,
     settings: CurrentSettings,
     fmt: Format,
     filters: Annotated[RekapFilters, Depends(rekap_filters)],
     group_by: GroupBy = "month,channel",
 ) -> Response:
     """Any rekap query as CSV or XLSX."""
-    rekap = await load_rekap(pool, settings.agency, filters, group_by)
+    copy = await load_rekap(pool, kept, settings.agency, filters, group_by)
+    rekap = copy.value
     header = [*rekap.group_by, "count"]
     rows = [[row[key] for key in header] for row in rekap.rows]
     if fmt == "csv":
-        return _file(exports.to_csv(header, rows), exports.CSV_TYPE, "rekap.csv")
+        return _file(exports.to_csv(header, rows), exports.CSV_TYPE, "rekap.csv", copy.headers())
     content = exports.to_xlsx(f"Rekap pengaduan — {settings.agency}", header, rows)
-    return _file(content, exports.XLSX_TYPE, "rekap.xlsx")
+    return _file(content, exports.XLSX_TYPE, "rekap.xlsx", copy.headers())
 
 
-@router.get("/rekap/years.{fmt}", responses=problems(422), response_class=Response)
+@router.get("/rekap/years.{fmt}", responses=problems(422, 503), response_class=Response)
 async def export_years(
     pool: Pool,
+    kept: Kept,
     settings: CurrentSettings,
     fmt: Format,
     first: Annotated[int, Query(alias="from", ge=2000, le=2100)],
@@ -256,12 +272,14 @@ async def export_years(
     kind: Kind | None = None,
 ) -> Response:
     """The multi-year table as CSV or XLSX (with its chart)."""
-    table = await load_years(pool, settings.agency, first, last, kind)
+    copy = await load_years(pool, kept, settings.agency, first, last, kind)
+    table = copy.value
     header = ["Bulan", *map(str, table.years), "Jumlah"]
     rows = [[row["month_label"], *row["counts"].values(), row["total"]] for row in table.rows]
     rows.append(["Jumlah", *table.totals.values(), table.total])
     if fmt == "csv":
-        return _file(exports.to_csv(header, rows), exports.CSV_TYPE, "rekap-tahunan.csv")
+        csv = exports.to_csv(header, rows)
+        return _file(csv, exports.CSV_TYPE, "rekap-tahunan.csv", copy.headers())
     title = f"Rekapitulasi jumlah pengaduan th. {first} s.d. {last}"
     content = exports.to_xlsx(title, header, rows, chart_columns=len(table.years), chart_rows=12)
-    return _file(content, exports.XLSX_TYPE, "rekap-tahunan.xlsx")
+    return _file(content, exports.XLSX_TYPE, "rekap-tahunan.xlsx", copy.headers())

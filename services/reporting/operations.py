@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 import redis.asyncio as aioredis
@@ -22,10 +23,10 @@ from services.reporting import dead_letters, stream_erasure
 from services.reporting.masking import HIDDEN, CaseAccess, masked, permitted, reasons_visible
 from shared.access import PUBLIC, Facet, Privacy, readers
 from shared.auth import Forbidden, Officer, TokenVerifier, Unauthenticated
-from shared.db import Pool
+from shared.db import Connection, Pool, read
 from shared.events import CONTRACTS, Envelope, encode
 from shared.messaging import BINDINGS, connect, declare_topology, parking_queue, queue_name
-from shared.outages import within
+from shared.outages import Unavailable, within
 from shared.problems import Problem, problems
 from shared.settings import Settings
 from shared.sop import Role
@@ -231,17 +232,7 @@ async def requeue(
 
 async def measure(settings: Settings, pool: Pool) -> None:
     """Refresh the operations gauges: queue depths, dead letters, overdue and breached cases."""
-    async with pool.acquire() as conn:
-        overdue = await conn.fetchval(
-            "SELECT count(*) FROM case_summary WHERE agency = $1 AND overdue "
-            "AND status IN ('in_progress', 'waiting_info')",
-            settings.agency,
-        )
-        breached = await conn.fetchval(
-            "SELECT count(*) FROM case_summary WHERE agency = $1 AND breached "
-            "AND status IN ('in_progress', 'waiting_info')",
-            settings.agency,
-        )
+    overdue, breached = await read(pool, partial(_late, agency=settings.agency))
     OVERDUE.labels(settings.agency).set(overdue)
     BREACHED.labels(settings.agency).set(breached)
     await dead_letters.collect(settings, pool)
@@ -260,11 +251,26 @@ async def measure(settings: Settings, pool: Pool) -> None:
         await connection.close()
 
 
+async def _late(conn: Connection, *, agency: str) -> tuple[int, int]:
+    """Open cases past their step's standard, and past their deadline."""
+    late = [
+        await conn.fetchval(
+            f"SELECT count(*) FROM case_summary WHERE agency = $1 AND {flag} "
+            "AND status IN ('in_progress', 'waiting_info')",
+            agency,
+        )
+        for flag in ("overdue", "breached")
+    ]
+    return late[0], late[1]
+
+
 async def run_gauges(settings: Settings, pool: Pool, every: float = 15.0) -> None:
     """Refresh the gauges until cancelled."""
     while True:
         try:
             await measure(settings, pool)
+        except Unavailable:
+            pass  # the outage is logged once (shared.outages)
         except Exception as error:  # noqa: BLE001 - gauges are best effort; say why and go on
             log.warning("gauges: %s", error)
         await asyncio.sleep(every)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from services.reporting.api import CurrentSettings, Pool
 from services.reporting.exports import XLSX_TYPE
+from services.reporting.reads import in_thread
 from services.reporting.recaps import MonthlyRekap, Recaps, month_figures
 from shared.auth import CurrentOfficer, Forbidden
 from shared.problems import Problem, problems
@@ -56,13 +57,13 @@ def _info(recap: MonthlyRekap) -> RecapInfo:
 
 
 async def _found(recaps: Recaps, agency: str, year: int, month: int) -> MonthlyRekap:
-    recap = await asyncio.to_thread(recaps.get_recap, agency, year, month)
+    recap = await in_thread(partial(recaps.get_recap, agency, year, month))
     if recap is None:
         raise Problem(404, "Rekap bulan ini belum dibuat.", code="unknown-recap")
     return recap
 
 
-@router.get("/{year}/{month}", responses=problems(404, 422))
+@router.get("/{year}/{month}", responses=problems(404, 422, 503))
 async def get_recap(
     recaps: RecapsDep, settings: CurrentSettings, year: Year, month: Month
 ) -> RecapInfo:
@@ -71,7 +72,9 @@ async def get_recap(
 
 
 @router.get(
-    "/{year}/{month}/rekap.{fmt}", responses=problems(401, 403, 404, 422), response_class=Response
+    "/{year}/{month}/rekap.{fmt}",
+    responses=problems(401, 403, 404, 422, 503),
+    response_class=Response,
 )
 async def download(
     recaps: RecapsDep,
@@ -85,7 +88,7 @@ async def download(
     if not officer.has(*OFFICE_ROLES, Role.ANALIS):
         raise Forbidden("Hanya petugas dan analis yang dapat mengunduh rekap.")
     recap = await _found(recaps, settings.agency, year, month)
-    files = await asyncio.to_thread(recaps.files, recap.document_id)
+    files = await in_thread(partial(recaps.files, recap.document_id))
     if files is None:
         raise Problem(404, "Berkas rekap tidak ditemukan.", code="unknown-recap")
     content, media = (files[0], XLSX_TYPE) if fmt == "xlsx" else (files[1], "application/pdf")
@@ -95,7 +98,7 @@ async def download(
     )
 
 
-@router.post("/{year}/{month}", responses=problems(401, 403, 422))
+@router.post("/{year}/{month}", responses=problems(401, 403, 422, 503))
 async def produce(
     recaps: RecapsDep,
     pool: Pool,
@@ -108,6 +111,8 @@ async def produce(
     if not officer.has(*PRODUCERS):
         raise Forbidden("Peran ini tidak dapat membuat rekap.")
     figures = await month_figures(pool, settings, year, month)
-    recap = await asyncio.to_thread(recaps.publish, figures, "on_demand", datetime.now(UTC))
+    # Drawing the files takes time of its own: the write deadline, not a read's.
+    publish = partial(recaps.publish, figures, "on_demand", datetime.now(UTC))
+    recap = await in_thread(publish, settings.write_deadline_seconds)
     assert recap is not None
     return _info(recap)

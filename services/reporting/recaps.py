@@ -11,6 +11,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 from zoneinfo import ZoneInfo
@@ -24,10 +25,12 @@ from psycopg.sql import SQL, Identifier
 
 from services.reporting import documents, queries
 from services.reporting.documents import MonthFigures
+from services.reporting.reads import fetch, in_thread
 from shared.aggregate import AgencyAggregate
-from shared.db import Pool
+from shared.db import Connection, Pool, read
 from shared.events.reporting import RekapPublished, RekapRevised
 from shared.metrics import EVENTS_STORED
+from shared.outages import Unavailable
 from shared.recording import Extra, ExtraRowsRecorder
 from shared.relay import Wire
 from shared.settings import Settings
@@ -212,7 +215,8 @@ async def month_figures(pool: Pool, settings: Settings, year: int, month: int) -
     tz = ZoneInfo(settings.timezone)
     start = datetime(year, month, 1, tzinfo=tz)
     end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz)
-    async with pool.acquire() as conn:
+
+    async def work(conn: Connection) -> tuple[list[Any], list[dict[str, Any]]]:
         counts = await conn.fetch(
             "SELECT channel, kind, timeliness, sum(count)::bigint AS n FROM rekap "
             "WHERE agency = $1 AND year = $2 AND month = $3 GROUP BY channel, kind, timeliness",
@@ -223,6 +227,9 @@ async def month_figures(pool: Pool, settings: Settings, year: int, month: int) -
         compliance = await queries.compliance(
             conn, agency=settings.agency, kind=Kind.COMPLAINT, start=start, end=end
         )
+        return counts, compliance
+
+    counts, compliance = await read(pool, work)
     by_channel: dict[str, list[int]] = {}
     timeliness = {"on_time": 0, "late": 0, "open": 0}
     for row in counts:
@@ -252,6 +259,8 @@ async def run_schedule(settings: Settings, pool: Pool, recaps: Recaps) -> None:
     while True:
         try:
             await _scheduled_once(settings, pool, recaps)
+        except Unavailable:
+            pass  # the outage is logged once (shared.outages); try again at the next check
         except (OSError, psycopg.Error) as error:
             log.warning("monthly recap: %s; will try again", error)
         await asyncio.sleep(settings.recap_check_seconds)
@@ -260,12 +269,11 @@ async def run_schedule(settings: Settings, pool: Pool, recaps: Recaps) -> None:
 async def _scheduled_once(settings: Settings, pool: Pool, recaps: Recaps) -> None:
     now = datetime.now(ZoneInfo(settings.timezone))
     year, month = previous_month(now.date())
-    if await asyncio.to_thread(recaps.get_recap, settings.agency, year, month):
+    if await in_thread(partial(recaps.get_recap, settings.agency, year, month)):
         return
-    async with pool.acquire() as conn:
-        calendar = await queries.calendar(
-            conn, agency=settings.agency, base=settings.working_calendar()
-        )
+    calendar = await fetch(
+        pool, queries.calendar, agency=settings.agency, base=settings.working_calendar()
+    )
     first_working = calendar.add_working_minutes(now.replace(day=1, hour=0, minute=0), 0).date()
     if now.date() < first_working:
         return

@@ -78,9 +78,14 @@ export function requireOfficer() {
 
 // ---- the APIs ------------------------------------------------------------------------------
 
+// Set on a public read answered from its last good copy while the database is away: when that
+// copy was read (services/reporting/last_good.py, STALE_HEADER).
+const STALE_HEADER = "X-Aduan-Stale";
+
 /**
- * Call an API. Returns {ok, status, data, problem}: data is the JSON answer, problem the
- * problem+json of a 4xx/5xx (or one made up when the network failed).
+ * Call an API. Returns {ok, status, data, stale, problem}: data is the JSON answer, stale the
+ * time of the last good copy it came from (else null), problem the problem+json of a 4xx/5xx
+ * (or one made up when the network failed).
  */
 export async function api(path, { method = "GET", json, form, headers = {}, auth = true } = {}) {
   const init = { method, headers: { Accept: "application/json", ...headers } };
@@ -104,7 +109,7 @@ export async function api(path, { method = "GET", json, form, headers = {}, auth
   }
   const type = response.headers.get("content-type") || "";
   const body = type.includes("json") ? await response.json().catch(() => null) : null;
-  if (response.ok) return { ok: true, status: response.status, data: body };
+  if (response.ok) return { ok: true, status: response.status, data: body, stale: response.headers.get(STALE_HEADER) };
   if (response.status === 401 && auth && current) {
     sessionStorage.removeItem(TOKEN_KEY);
   }
@@ -237,6 +242,16 @@ export function formatWorkingMinutes(minutes) {
   if (hours) parts.push(`${hours} jam`);
   if (rest || !parts.length) parts.push(`${rest} menit`);
   return `${over ? "lewat " : ""}${parts.join(" ")} kerja`;
+}
+
+/** The note beside data that came from the last good copy (`stale` is api()'s), or null. */
+export function staleNote(stale) {
+  if (!stale) return null;
+  const moment = new Date(stale);
+  const time = new Intl.DateTimeFormat("id-ID", { timeZone: TIME_ZONE, timeStyle: "short" }).format(moment);
+  return el("p", { class: "kotak-info", role: "status" },
+    `Data terakhir diperbarui ${formatDate(stale)} pukul ${time} WIB; saat ini sedang tidak dapat ` +
+    "diperbarui. Silakan periksa kembali beberapa saat lagi.");
 }
 
 export function formatNumber(value) {

@@ -30,6 +30,20 @@ function table(node, header, rows) {
   );
 }
 
+/** A chart that did not load says so in words instead of a broken image. */
+function chartNote(image, text) {
+  const figure = image.closest("figure");
+  let note = figure.querySelector("figcaption.kotak-info");
+  if (!text) {
+    note?.remove();
+    image.classList.remove("tersembunyi");
+    return;
+  }
+  if (!note) figure.append((note = el("figcaption", { class: "kotak-info", role: "status" })));
+  note.textContent = text;
+  image.classList.add("tersembunyi");
+}
+
 function card(label, value, note, id) {
   return el("div", { class: "kartu", "data-angka": id },
     el("div", { class: "redup" }, label),
@@ -128,7 +142,10 @@ async function show() {
     board.compliance.map((r) => [`${r.number}. ${r.label}`, formatNumber(r.standard_minutes), formatNumber(r.count),
       formatShare(r.within_standard_share), r.median_minutes === null ? "–" : formatNumber(r.median_minutes)]));
   for (const chart of ["channels", "status", "compliance", "trend"]) {
-    $(`#grafik-${chart}`).src = `/reporting/v1/dashboard/${chart}.svg?year=${year}&month=${month}`;
+    const image = $(`#grafik-${chart}`);
+    image.onerror = () => chartNote(image, "Grafik sedang tidak dapat dimuat; silakan coba lagi beberapa saat lagi.");
+    image.onload = () => chartNote(image, null);
+    image.src = `/reporting/v1/dashboard/${chart}.svg?year=${year}&month=${month}`;
   }
   downloads({ year, month });
   await recap({ year, month });

@@ -11,6 +11,7 @@ import {
   query,
   showProblem,
   siteHeader,
+  staleNote,
 } from "/aset/app.js";
 
 const BADGES = { waiting_info: "menunggu", resolved: "selesai" };
@@ -45,8 +46,9 @@ function details(tracking) {
   return rows.flat();
 }
 
-function show(tracking) {
+function show(tracking, stale) {
   $("#judul-hasil").textContent = `Kode ${tracking.tracking_code}`;
+  $("#catatan-data").replaceChildren(staleNote(stale) || "");
   $("#rincian").replaceChildren(...details(tracking));
   $("#teks-jawaban").textContent = tracking.answer || "";
   $("#jawaban").classList.toggle("tersembunyi", !tracking.answer);
@@ -70,7 +72,7 @@ async function track() {
   }
   clearErrors(form);
   input.value = answer.data.tracking_code;
-  show(answer.data);
+  show(answer.data, answer.stale);
 }
 
 form.addEventListener("submit", (event) => {

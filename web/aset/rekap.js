@@ -1,5 +1,7 @@
 // The multi-year rekap table (months as rows, years as columns), with CSV and XLSX downloads.
-import { $, api, busy, clearErrors, el, formatNumber, query, showProblem, siteHeader, TIME_ZONE } from "/aset/app.js";
+import {
+  $, api, busy, clearErrors, el, formatNumber, query, showProblem, siteHeader, staleNote, TIME_ZONE,
+} from "/aset/app.js";
 
 siteHeader();
 const form = $("#rentang");
@@ -20,6 +22,7 @@ function params() {
 async function show() {
   const search = params();
   const answer = await api(`/reporting/v1/rekap/years?${search}`, { auth: false });
+  $("#catatan-data").replaceChildren(staleNote(answer.stale) || "");
   if (!answer.ok) {
     $("#tabel-tahun").replaceChildren();
     $("#unduh").replaceChildren();
