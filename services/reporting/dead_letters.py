@@ -149,16 +149,15 @@ async def _store(
     )
 
 
-async def letters(pool: Pool, state: State) -> list[Letter]:
+async def letters(conn: Connection, state: State) -> list[Letter]:
     """The parkings in a state, oldest first, each with its message's earlier parkings."""
-    async with pool.acquire() as conn:
-        rows = await conn.fetch(
-            f"SELECT seq, {COLUMNS} FROM {TABLE} WHERE {STATES[state]} ORDER BY seq"
-        )
-        earlier = await conn.fetch(
-            f"SELECT seq, {COLUMNS} FROM {TABLE} WHERE letter_id = ANY($1::text[]) ORDER BY seq",
-            list({row["letter_id"] for row in rows}),
-        )
+    rows = await conn.fetch(
+        f"SELECT seq, {COLUMNS} FROM {TABLE} WHERE {STATES[state]} ORDER BY seq"
+    )
+    earlier = await conn.fetch(
+        f"SELECT seq, {COLUMNS} FROM {TABLE} WHERE letter_id = ANY($1::text[]) ORDER BY seq",
+        list({row["letter_id"] for row in rows}),
+    )
     by_letter: dict[str, list[asyncpg.Record]] = {}
     for parking in earlier:
         by_letter.setdefault(parking["letter_id"], []).append(parking)

@@ -7,6 +7,7 @@ each projecting transaction commits; a client resumes with Last-Event-ID inside 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
@@ -23,7 +24,7 @@ from services.reporting import dead_letters, stream_erasure
 from services.reporting.masking import HIDDEN, CaseAccess, masked, permitted, reasons_visible
 from shared.access import PUBLIC, Facet, Privacy, readers
 from shared.auth import Forbidden, Officer, TokenVerifier, Unauthenticated
-from shared.db import Connection, Pool, read
+from shared.db import LONG_SECONDS, Connection, Pool, read
 from shared.events import CONTRACTS, Envelope, encode
 from shared.messaging import BINDINGS, connect, declare_topology, parking_queue, queue_name
 from shared.outages import Unavailable, within
@@ -174,12 +175,14 @@ async def list_dead_letters(
     """Parked messages with their true delivery counts and history; reading changes nothing."""
     _admin(officer)
     pool: Pool = request.app.state.pool
-    # Move what was parked since the last call first (a read: cut short, it loses nothing).
-    await within("rabbitmq", dead_letters.collect(request.app.state.settings, pool))
+    await read(pool, lambda conn: conn.fetchval("SELECT true"))  # the list lives in the store
+    # Move what was parked since the last call first: cut short, or with the broker away, it
+    # loses nothing, and the list shows what was collected before.
+    with contextlib.suppress(Unavailable):
+        await within("rabbitmq", dead_letters.collect(request.app.state.settings, pool))
     cases = CaseAccess(pool)
-    return [
-        await _letter(letter, officer, cases) for letter in await dead_letters.letters(pool, state)
-    ]
+    listed = await read(pool, partial(dead_letters.letters, state=state))
+    return [await _letter(letter, officer, cases) for letter in listed]
 
 
 async def _letter(letter: dead_letters.Letter, officer: Officer, cases: CaseAccess) -> DeadLetter:
@@ -220,13 +223,14 @@ async def requeue(
     _admin(officer)
     if service not in BINDINGS:
         raise Problem(404, "Layanan tidak dikenal.", code="unknown-service")
-    moved = await dead_letters.requeue(
-        request.app.state.settings,
-        request.app.state.pool,
-        service=service,
-        message_id=message_id,
-        by=officer.id,
+    pool: Pool = request.app.state.pool
+    await read(pool, lambda conn: conn.fetchval("SELECT true"))  # who re-queued is stored
+    # What was parked since the last listing is re-queued too.
+    await within("rabbitmq", dead_letters.collect(request.app.state.settings, pool))
+    requeuing = dead_letters.requeue(
+        request.app.state.settings, pool, service=service, message_id=message_id, by=officer.id
     )
+    moved = await within("postgres", requeuing, LONG_SECONDS)
     return {"requeued": moved}
 
 

@@ -161,11 +161,11 @@ async def test_every_endpoint_answers_within_two_seconds_while_the_database_is_a
         answer = await desk.http.get(path, headers={CREDENTIAL_HEADER: "rahasia"})
         assert time.monotonic() - started < PROMISE, path
         assert answer.status_code == 503, (path, answer.text)
-    requeued, took = await timed(
-        desk, "POST", "/reporting/v1/operations/dead-letters/reporting/requeue", Role.ADMIN
-    )  # the broker alone: it works, and the consumer keeps the message until the store is back
+    requeue = "/reporting/v1/operations/dead-letters/reporting/requeue"
+    refused, took = await timed(desk, "POST", requeue, Role.ADMIN)  # who re-queued is stored
     assert took < PROMISE
-    assert requeued.json() == {"requeued": 1}
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["type"] == "/problems/store-unavailable"
     token = desk.headers(Role.ADMIN)["Authorization"].removeprefix("Bearer ")
     started = time.monotonic()
     async with desk.http.stream(
@@ -185,6 +185,8 @@ async def test_every_endpoint_answers_within_two_seconds_while_the_database_is_a
         return (await readiness(desk))[0] == 200
 
     assert await eventually(ready, within=10, interval=0.2)
+    requeued, _ = await timed(desk, "POST", requeue, Role.ADMIN)
+    assert requeued.json() == {"requeued": 1}, requeued.text
     assert await eventually(lambda: _counted(desk, 4), within=20)  # two, the parked one, later
     fresh = await desk.http.get(f"/reporting/v1/track/{code_of(plain)}")
     assert STALE_HEADER not in fresh.headers
