@@ -17,6 +17,7 @@ from services.workflow import accounts
 from services.workflow.issuer import Issuer
 from shared import db
 from shared.auth import CurrentOfficer, loopback
+from shared.outages import within
 from shared.problems import Problem, problems
 from shared.settings import Settings
 from shared.sop import ROLE_LABELS, Role
@@ -162,8 +163,12 @@ async def sign_in(body: SignIn, request: Request, pool: PoolDep, issuer: IssuerD
     """Sign in with a username and password; a short-lived token."""
     password_login_or_404(request.app.state.settings)
     address = request.client.host if request.client else "unknown"
-    await accounts.count_attempt(pool, issuer.settings, address)
-    account = await accounts.check(pool, issuer.settings, body.username, body.password)
+
+    async def signed_in() -> accounts.Account:
+        await accounts.count_attempt(pool, issuer.settings, address)
+        return await accounts.check(pool, issuer.settings, body.username, body.password)
+
+    account = await within("postgres", signed_in())
     return _token(issuer, account.username, account.name, account.roles)
 
 
@@ -182,17 +187,22 @@ async def change_password(
 ) -> None:
     """Change one's own password (the current one is asked again)."""
     password_login_or_404(issuer.settings)
-    try:
-        await accounts.check(pool, issuer.settings, officer.id, body.current_password)
-    except Problem as problem:
-        if problem.status != 401:
-            raise
-        error = {"field": "current_password", "code": "wrong", "message": "Kata sandi salah."}
-        raise Problem(
-            422, "Kata sandi saat ini salah.", code="wrong-password", errors=[error]
-        ) from problem
     accounts.refuse_weak(officer.id, body.new_password, "new_password")
-    await accounts.set_password(pool, officer.id, body.new_password)
+
+    async def change() -> None:
+        try:
+            await accounts.check(pool, issuer.settings, officer.id, body.current_password)
+        except Problem as problem:
+            if problem.status != 401:
+                raise
+            message = "Kata sandi salah."
+            error = {"field": "current_password", "code": "wrong", "message": message}
+            raise Problem(
+                422, "Kata sandi saat ini salah.", code="wrong-password", errors=[error]
+            ) from problem
+        await accounts.set_password(pool, officer.id, body.new_password)
+
+    await within("postgres", change())
 
 
 class LoginIn(BaseModel):
