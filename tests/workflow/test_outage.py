@@ -28,9 +28,12 @@ from shared.feed import CREDENTIAL_HEADER
 from shared.settings import Settings
 from shared.sop import Kind, Role
 from shared.tracking_code import new_code
+from tests.bus import bus
 from tests.polling import eventually
+from tests.samples import complaint_received
 from tests.system import System, with_free_ports
 from tests.tcp_proxy import TcpProxy
+from tests.workflow.conftest import Desk
 
 TIM, ADMIN = Role.TIM_PENGADUAN, Role.ADMIN
 CREDENTIAL = "kredensial-layanan-uji"
@@ -272,6 +275,36 @@ async def _works_again(running: Running) -> None:
     assert signed_in.status_code == 200, signed_in.text
 
 
+async def _scans(running: Running) -> float:
+    metrics = (await running.http.get("/metrics")).text
+    line = next(line for line in metrics.splitlines() if line.startswith("aduan_clock_scans_total"))
+    return float(line.split()[-1])
+
+
+async def _background_resumes(running: Running, received: UUID) -> None:
+    """The consumer opens the case published during the outage; the clock scans again."""
+    scans = await _scans(running)
+
+    async def opened() -> bool:
+        answer = await running.http.get(
+            f"/workflow/v1/cases/{received}", headers=running.headers(TIM)
+        )
+        return answer.status_code == 200
+
+    async def scanning() -> bool:
+        return await _scans(running) > scans
+
+    await eventually(opened, within=20, interval=0.5)
+    await eventually(scanning, within=20, interval=0.5)
+
+
+async def _publish_submission(running: Running) -> UUID:
+    received = complaint_received()
+    async with bus(running.system.settings) as connected:
+        await connected.publish(received)
+    return received.subject
+
+
 def _log(running: Running) -> str:
     return (running.system.logs / "workflow.log").read_text(errors="replace")
 
@@ -284,9 +317,11 @@ async def test_a_store_cut_answers_503_at_once_everywhere_and_recovers(running: 
     logged = len(_log(running))
     running.proxy.cut()
     await eventually(lambda: _not_ready(running), within=5, interval=0.2)
+    received = await _publish_submission(running)
     await _every_endpoint_answers_at_once(running, "cut")
     running.proxy.restore()
     await _works_again(running)
+    await _background_resumes(running, received)
     during = _log(running)[logged:]
     assert "Traceback" not in during, during
     assert during.count("postgres unavailable") == 1, during
@@ -308,6 +343,7 @@ async def test_a_frozen_store_answers_503_at_once_everywhere_and_recovers(
     logged = len(_log(running))
     running.proxy.freeze()
     await eventually(lambda: _not_ready(running), within=5, interval=0.2)
+    received = await _publish_submission(running)
     await _every_endpoint_answers_at_once(running, "frozen")
     # more requests than the store has connections, at once: still answered in time
     started = time.monotonic()
@@ -321,6 +357,12 @@ async def test_a_frozen_store_answers_503_at_once_everywhere_and_recovers(
     assert {answer.status_code for answer in burst} == {503}
     running.proxy.thaw()
     await _works_again(running)
+    await _background_resumes(running, received)
+    fresh = await asyncio.to_thread(open_cases, running.system.settings)
+    try:  # read from the store, not from the process's cached calendar
+        assert not (await asyncio.to_thread(fresh.calendar)).overrides
+    finally:
+        fresh.close()
     during = _log(running)[logged:]
     assert "Traceback" not in during, during
     after = await running.http.get(
@@ -331,3 +373,31 @@ async def test_a_frozen_store_answers_503_at_once_everywhere_and_recovers(
     assert events.count("Escalated") == 0, events
     assert events.count("NoteAdded") == 1, events  # the one after the thaw
     assert after.json()["version"] == version + 1
+
+
+async def test_a_command_not_saved_in_time_answers_503_and_is_never_written(
+    desk: Desk, settings: Settings
+) -> None:
+    """The save waits on a lock past the request deadline: 503 at once, and when the lock goes
+    the late save rolls back instead of writing what the officer was told was not done."""
+    case = await desk.open()
+    version = (await desk.view(case))["version"]
+    conn = await db.connect(settings)
+    try:
+        async with conn.transaction():
+            await conn.execute("LOCK TABLE workflow.cases_events IN EXCLUSIVE MODE")
+            started = time.monotonic()
+            answer = await desk.act(case, "identification/escalate", TIM, **_escalation(version))
+            assert time.monotonic() - started < PROMISE
+            await asyncio.sleep(0.5)  # the save is waiting on the lock behind its deadline
+    finally:
+        await conn.close()
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["retry-after"]
+
+    await eventually(desk.cases.guard.check, within=10)  # ready again once the late save ended
+    after = await desk.view(case)
+    assert after["version"] == version
+    assert "Escalated" not in [entry["event"] for entry in after["timeline"]]
+    again = await desk.act(case, "identification/escalate", TIM, **_escalation(version))
+    assert again.status_code == 200, again.text
