@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 
+from shared.outages import within
 from shared.settings import Settings
 
 if TYPE_CHECKING:
@@ -83,3 +84,28 @@ async def ensure_schema(settings: Settings, schema: str) -> None:
             await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     finally:
         await conn.close()
+
+
+class Prompt:
+    """A pool whose every statement answers within the request deadline, else `Unavailable`
+    (shared/outages.py): what an endpoint waits on is the server, never its own work between
+    statements (a password hash, say)."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        """As `Pool.fetch`, under the deadline."""
+        return await within("postgres", self.pool.fetch(query, *args))
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        """As `Pool.fetchrow`, under the deadline."""
+        return await within("postgres", self.pool.fetchrow(query, *args))
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        """As `Pool.fetchval`, under the deadline."""
+        return await within("postgres", self.pool.fetchval(query, *args))
+
+    async def execute(self, query: str, *args: Any) -> str:
+        """As `Pool.execute`, under the deadline."""
+        return await within("postgres", self.pool.execute(query, *args))

@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS {ATTEMPTS} (
     PRIMARY KEY (address, minute)
 )"""
 
-Conn: TypeAlias = db.Connection | db.Pool
+Conn: TypeAlias = db.Connection | db.Pool | db.Prompt
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from services.workflow.auth_api import (
     password_login_or_404,
 )
 from shared.auth import CurrentOfficer, Forbidden, Officer
-from shared.outages import within
 from shared.problems import Problem, problems
 from shared.settings import Settings
 from shared.sop import Role
@@ -101,7 +100,7 @@ async def list_accounts(
 ) -> list[AccountOut]:
     """Every officer's account."""
     _admin(officer, issuer.settings)
-    return [AccountOut.of(account) for account in await within("postgres", accounts.listing(pool))]
+    return [AccountOut.of(account) for account in await accounts.listing(pool)]
 
 
 @router.post("", status_code=201, responses=problems(401, 403, 404, 409, 422))
@@ -112,16 +111,13 @@ async def create_account(
     _admin(officer, issuer.settings)
     _officer_roles_only(body.roles)
     accounts.refuse_weak(body.username, body.password, "password")
-    account = await within(
-        "postgres",
-        accounts.create(
-            pool,
-            issuer.settings,
-            username=body.username,
-            name=body.name,
-            roles=body.roles,
-            password=body.password,
-        ),
+    account = await accounts.create(
+        pool,
+        issuer.settings,
+        username=body.username,
+        name=body.name,
+        roles=body.roles,
+        password=body.password,
     )
     return AccountOut.of(account)
 
@@ -145,7 +141,7 @@ async def change_account(
             code="own-account",
         )
     changes = body.model_dump(exclude_none=True)
-    return AccountOut.of(await within("postgres", accounts.update(pool, username, changes)))
+    return AccountOut.of(await accounts.update(pool, username, changes))
 
 
 @router.post("/{username}/password", responses=problems(401, 403, 404, 422))
@@ -159,5 +155,4 @@ async def reset_password(
     """Set a new password for an officer (and lift a lockout)."""
     _admin(officer, issuer.settings)
     accounts.refuse_weak(username, body.password, "password")
-    changed = accounts.set_password(pool, username, body.password)
-    return AccountOut.of(await within("postgres", changed))
+    return AccountOut.of(await accounts.set_password(pool, username, body.password))

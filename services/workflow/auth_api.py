@@ -17,7 +17,6 @@ from services.workflow import accounts
 from services.workflow.issuer import Issuer
 from shared import db
 from shared.auth import CurrentOfficer, loopback
-from shared.outages import within
 from shared.problems import Problem, problems
 from shared.settings import Settings
 from shared.sop import ROLE_LABELS, Role
@@ -57,13 +56,12 @@ async def _issuer(request: Request) -> Issuer:
     return issuer
 
 
-async def _pool(request: Request) -> db.Pool:
-    pool: db.Pool = request.app.state.pool
-    return pool
+async def _pool(request: Request) -> db.Prompt:
+    return db.Prompt(request.app.state.pool)  # a store away: 503 at once
 
 
 IssuerDep = Annotated[Issuer, Depends(_issuer)]
-PoolDep = Annotated[db.Pool, Depends(_pool)]
+PoolDep = Annotated[db.Prompt, Depends(_pool)]
 
 
 def officer_roles() -> list[Role]:
@@ -163,12 +161,8 @@ async def sign_in(body: SignIn, request: Request, pool: PoolDep, issuer: IssuerD
     """Sign in with a username and password; a short-lived token."""
     password_login_or_404(request.app.state.settings)
     address = request.client.host if request.client else "unknown"
-
-    async def signed_in() -> accounts.Account:
-        await accounts.count_attempt(pool, issuer.settings, address)
-        return await accounts.check(pool, issuer.settings, body.username, body.password)
-
-    account = await within("postgres", signed_in())
+    await accounts.count_attempt(pool, issuer.settings, address)
+    account = await accounts.check(pool, issuer.settings, body.username, body.password)
     return _token(issuer, account.username, account.name, account.roles)
 
 
@@ -187,22 +181,17 @@ async def change_password(
 ) -> None:
     """Change one's own password (the current one is asked again)."""
     password_login_or_404(issuer.settings)
+    try:
+        await accounts.check(pool, issuer.settings, officer.id, body.current_password)
+    except Problem as problem:
+        if problem.status != 401:
+            raise
+        error = {"field": "current_password", "code": "wrong", "message": "Kata sandi salah."}
+        raise Problem(
+            422, "Kata sandi saat ini salah.", code="wrong-password", errors=[error]
+        ) from problem
     accounts.refuse_weak(officer.id, body.new_password, "new_password")
-
-    async def change() -> None:
-        try:
-            await accounts.check(pool, issuer.settings, officer.id, body.current_password)
-        except Problem as problem:
-            if problem.status != 401:
-                raise
-            message = "Kata sandi salah."
-            error = {"field": "current_password", "code": "wrong", "message": message}
-            raise Problem(
-                422, "Kata sandi saat ini salah.", code="wrong-password", errors=[error]
-            ) from problem
-        await accounts.set_password(pool, officer.id, body.new_password)
-
-    await within("postgres", change())
+    await accounts.set_password(pool, officer.id, body.new_password)
 
 
 class LoginIn(BaseModel):
