@@ -163,7 +163,10 @@ class WriteGuard:
         try:
             await answered(asyncio.to_thread(self._probe), PROBE_SECONDS)
         except Exception as error:  # noqa: BLE001 - any failure: still not ready
-            log.info("write probe failed: %s", error or type(error).__name__)
+            if isinstance(error, TimeoutError) or unreachable("postgres", error):
+                OUTAGES.down("postgres", error)  # said once per outage, not once per probe
+            else:
+                log.info("write probe failed: %s", error or type(error).__name__)
             return False
         OUTAGES.up("postgres")
         self._failed = bool(self._overrunning)

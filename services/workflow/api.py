@@ -61,7 +61,7 @@ def _view(
     return view
 
 
-@router.get("/cases/{case_id}", responses=problems(401, 403, 404))
+@router.get("/cases/{case_id}", responses=problems(401, 403, 404, 503))
 async def get_case(case_id: CaseId, officer: CurrentOfficer, cases: CasesDep) -> CaseView:
     """A case with its full timeline and the actions this officer may take now."""
     _office_officer(officer)
@@ -101,7 +101,7 @@ for _command in COMMANDS:
         methods=["POST"],
         summary=_command.summary,
         response_model=CaseView,
-        responses=problems(401, 403, 404, 409, 422),
+        responses=problems(401, 403, 404, 409, 422, 503),
         name=f"case_{_command.path.replace('/', '_').replace('-', '_')}",
     )
 
@@ -155,7 +155,7 @@ async def attach(
     return await cases.guard.run(act)
 
 
-@router.get("/cases/{case_id}/attachments/{attachment_id}", responses=problems(401, 403, 404))
+@router.get("/cases/{case_id}/attachments/{attachment_id}", responses=problems(401, 403, 404, 503))
 async def download(
     case_id: CaseId, attachment_id: UUID, officer: CurrentOfficer, cases: CasesDep
 ) -> Response:
@@ -193,7 +193,7 @@ class DayOverrideBody(BaseModel):
     ]
 
 
-@router.get("/calendar", responses=problems(422))
+@router.get("/calendar", responses=problems(422, 503))
 async def calendar(cases: CasesDep, year: Annotated[int, Query(ge=2000, le=2100)]) -> list[DayOff]:
     """The office's days off in a year: holidays, cuti bersama and the corrections."""
     working = cases.cached_calendar()
@@ -237,7 +237,7 @@ def _admin(officer: Officer) -> None:
         raise Forbidden("Hanya administrator yang dapat mengubah kalender kerja.")
 
 
-@router.put("/calendar/days/{day}", responses=problems(401, 403, 422))
+@router.put("/calendar/days/{day}", responses=problems(401, 403, 422, 503))
 async def set_day(
     day_text: Annotated[Day, Path(alias="day")],
     body: DayOverrideBody,
@@ -259,7 +259,7 @@ async def set_day(
     return await calendar(cases, day.year)
 
 
-@router.delete("/calendar/days/{day}", responses=problems(401, 403, 422))
+@router.delete("/calendar/days/{day}", responses=problems(401, 403, 422, 503))
 async def clear_day(
     day_text: Annotated[Day, Path(alias="day")], officer: CurrentOfficer, cases: CasesDep
 ) -> list[DayOff]:

@@ -156,7 +156,7 @@ class SignIn(BaseModel):
     password: Secret
 
 
-@router.post("/auth/sign-in", responses=problems(401, 403, 404, 422, 423, 429))
+@router.post("/auth/sign-in", responses=problems(401, 403, 404, 422, 423, 429, 503))
 async def sign_in(body: SignIn, request: Request, pool: PoolDep, issuer: IssuerDep) -> LoginOut:
     """Sign in with a username and password; a short-lived token."""
     password_login_or_404(request.app.state.settings)
@@ -175,7 +175,7 @@ class PasswordChange(BaseModel):
     new_password: Password
 
 
-@router.post("/auth/password", status_code=204, responses=problems(401, 403, 404, 422, 423))
+@router.post("/auth/password", status_code=204, responses=problems(401, 403, 404, 422, 423, 503))
 async def change_password(
     body: PasswordChange, officer: CurrentOfficer, pool: PoolDep, issuer: IssuerDep
 ) -> None:
