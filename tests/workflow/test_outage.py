@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID, uuid4
 
 import httpx
@@ -86,16 +87,27 @@ async def _seed_case(settings: Settings) -> UUID:
 
 
 @pytest.fixture
-async def running(settings: Settings, tmp_path: Path) -> AsyncIterator[Running]:
+async def running(
+    settings: Settings, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Running]:
+    """Workflow with PostgreSQL behind the proxy (or RabbitMQ, parametrized "rabbitmq")."""
     settings = with_free_ports(settings)
-    proxy = TcpProxy(settings.postgres_host, settings.postgres_port)
+    broker = getattr(request, "param", "postgres") == "rabbitmq"
+    amqp = urlsplit(settings.rabbitmq_url)
+    target = (
+        (amqp.hostname or "", amqp.port or 5672)
+        if broker
+        else (settings.postgres_host, settings.postgres_port)
+    )
+    proxy = TcpProxy(*target)
     await proxy.start()
     system = System(settings, tmp_path)
-    env = {
-        "ADUAN_POSTGRES_PORT": str(proxy.port),
-        "ADUAN_INTERNAL_TOKEN": CREDENTIAL,
-        "ADUAN_CLOCK_SCAN_SECONDS": "1",
-    }
+    env = {"ADUAN_INTERNAL_TOKEN": CREDENTIAL, "ADUAN_CLOCK_SCAN_SECONDS": "1"}
+    if broker:
+        proxied = amqp._replace(netloc=f"{amqp.username}:{amqp.password}@127.0.0.1:{proxy.port}")
+        env["ADUAN_RABBITMQ_URL"] = urlunsplit(proxied)
+    else:
+        env["ADUAN_POSTGRES_PORT"] = str(proxy.port)
     try:
         await system.start("workflow", env)
         issuer = await Issuer.load(settings)
@@ -401,3 +413,30 @@ async def test_a_command_not_saved_in_time_answers_503_and_is_never_written(
     assert "Escalated" not in [entry["event"] for entry in after["timeline"]]
     again = await desk.act(case, "identification/escalate", TIM, **_escalation(version))
     assert again.status_code == 200, again.text
+
+
+@pytest.mark.parametrize("running", ["rabbitmq"], indirect=True)
+async def test_with_the_broker_away_workflow_answers_as_usual_and_catches_up(
+    running: Running,
+) -> None:
+    """No endpoint needs RabbitMQ: each answers as usual, and workflow stays ready; the
+    consumer opens the cases published meanwhile once the broker is reachable again."""
+    for outage, back in (
+        (running.proxy.freeze, running.proxy.thaw),
+        (running.proxy.cut, running.proxy.restore),
+    ):
+        outage()
+        received = await _publish_submission(running)  # straight to the broker, not via the proxy
+        slow, failed = [], []
+        for name, (call, _) in _calls().items():
+            started = time.monotonic()
+            answer = await call(running)
+            if time.monotonic() - started >= PROMISE:
+                slow.append(name)
+            if answer.status_code >= 500:
+                failed.append(f"{name}: {answer.status_code} {answer.text[:200]}")
+        assert not slow, slow
+        assert not failed, failed
+        assert await _ready(running)
+        back()
+        await _background_resumes(running, received)
