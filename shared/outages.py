@@ -149,12 +149,20 @@ async def answered(call: Awaitable[T], seconds: float) -> T:
     cancel request and waits for the server's answer) would otherwise hold the caller as long
     as the server stays silent. The abandoned call ends in the background."""
     task = asyncio.ensure_future(call)
-    done, _ = await asyncio.wait({task}, timeout=seconds)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    except asyncio.CancelledError:  # the caller gave up (a client gone): so does the call
+        _abandon(task)
+        raise
     if not done:
-        task.cancel()
-        task.add_done_callback(_quietly)
+        _abandon(task)
         raise TimeoutError
     return task.result()
+
+
+def _abandon(task: asyncio.Future[Any]) -> None:
+    task.cancel()
+    task.add_done_callback(_quietly)
 
 
 def _quietly(task: asyncio.Future[Any]) -> None:

@@ -109,7 +109,11 @@ class WriteGuard:
             raise self._away("every store connection is waiting on the server") from None
         task = loop.run_in_executor(self._threads, call)
         task.add_done_callback(lambda _: self._slots.release())
-        done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline - loop.time()))
+        try:
+            done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline - loop.time()))
+        except asyncio.CancelledError:  # the client went away; the thread goes on
+            self._overran(task, quiet=True)
+            raise
         if not done:
             self._overran(task, quiet=True)
             raise self._away(f"no answer within {seconds:g} s")
