@@ -377,6 +377,7 @@ async def test_a_frozen_store_answers_503_at_once_everywhere_and_recovers(
         fresh.close()
     during = _log(running)[logged:]
     assert "Traceback" not in during, during
+    assert during.count("postgres unavailable") == 1, during
     after = await running.http.get(
         f"/workflow/v1/cases/{running.case}", headers=running.headers(TIM)
     )
