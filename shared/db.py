@@ -3,7 +3,6 @@ reading under a deadline."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
@@ -102,8 +101,7 @@ async def read(
 
     A refusing or resetting server fails at once. A silent one runs past the deadline: the
     request answers then, and the abandoned work is cancelled and left to end in the background
-    (asyncpg cancels the query; the pool terminates the connection after the acquire timeout),
-    so no request waits for that clean-up, as it would inside `asyncio.wait_for`.
+    (asyncpg cancels the query; the pool terminates the connection after the acquire timeout).
     """
     if OUTAGES.is_down("postgres"):
         seconds = min(seconds, PROBE_SECONDS)
@@ -112,19 +110,7 @@ async def read(
         async with pool.acquire(timeout=seconds) as conn:
             return await work(conn)
 
-    task = asyncio.ensure_future(run())
-    task.add_done_callback(_settled)
-    try:
-        return await within("postgres", asyncio.shield(task), seconds)
-    except BaseException:
-        task.cancel()  # ends in the background; nobody waits for it
-        raise
-
-
-def _settled(task: asyncio.Future[Any]) -> None:
-    """Collect an abandoned read's outcome, so that it is never logged as unretrieved."""
-    if not task.cancelled():
-        task.exception()
+    return await within("postgres", run(), seconds)  # an abandoned read ends in the background
 
 
 LONG_SECONDS = 20.0
@@ -138,3 +124,28 @@ async def read_long(
     deadline (a store that is away answers at once), then `work` under `seconds`."""
     await read(pool, lambda conn: conn.fetchval("SELECT true"))
     return await read(pool, work, seconds)
+
+
+class Prompt:
+    """A pool whose every statement answers within the request deadline, else `Unavailable`
+    (shared/outages.py): what an endpoint waits on is the server, never its own work between
+    statements (a password hash, say)."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        """As `Pool.fetch`, under the deadline."""
+        return await read(self.pool, lambda conn: conn.fetch(query, *args))
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        """As `Pool.fetchrow`, under the deadline."""
+        return await read(self.pool, lambda conn: conn.fetchrow(query, *args))
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        """As `Pool.fetchval`, under the deadline."""
+        return await read(self.pool, lambda conn: conn.fetchval(query, *args))
+
+    async def execute(self, query: str, *args: Any) -> str:
+        """As `Pool.execute`, under the deadline."""
+        return await read(self.pool, lambda conn: conn.execute(query, *args))

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import aio_pika.exceptions
 import aiormq.exceptions
@@ -141,22 +141,57 @@ def server_of(error: BaseException) -> Server | None:
     return None
 
 
+async def answered(call: Awaitable[T], seconds: float) -> T:
+    """`call`'s result, or TimeoutError once `seconds` have passed without one.
+
+    Unlike `asyncio.wait_for`, this does not wait for the abandoned call to finish cancelling:
+    a client library cleaning up a connection to a silent server (asyncpg's release sends a
+    cancel request and waits for the server's answer) would otherwise hold the caller as long
+    as the server stays silent. The abandoned call ends in the background."""
+    task = asyncio.ensure_future(call)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    except asyncio.CancelledError:  # the caller gave up (a client gone): so does the call
+        _abandon(task)
+        raise
+    if not done:
+        _abandon(task)
+        raise TimeoutError
+    return task.result()
+
+
+def _abandon(task: asyncio.Future[Any]) -> None:
+    task.cancel()
+    task.add_done_callback(_quietly)
+
+
+def _quietly(task: asyncio.Future[Any]) -> None:
+    """Retrieve an abandoned call's outcome, so that nothing is logged for it."""
+    if not task.cancelled():
+        task.exception()
+
+
 async def within(server: Server, call: Awaitable[T], seconds: float = DEADLINE_SECONDS) -> T:
     """`call`'s result, or Unavailable if it has not answered within `seconds` or failed the
     way an unreachable `server` fails. A success ends the server's outage."""
     try:
-        result = await asyncio.wait_for(call, timeout=seconds)
+        result = await answered(call, seconds)
     except TimeoutError:
         OUTAGES.down(server, f"no answer within {seconds:g} s")
         raise Unavailable(server) from None
     except Exception as error:
-        # OSError: refused, reset, unreachable, as the clients raise them while connecting.
-        if isinstance(error, (*SERVERS[server].errors, OSError)):
+        if unreachable(server, error):
             OUTAGES.down(server, error)
             raise Unavailable(server) from None
         raise
     OUTAGES.up(server)
     return result
+
+
+def unreachable(server: Server, error: BaseException) -> bool:
+    """Whether `error` shows `server` unreachable: one of its clients' errors, or an OSError
+    (refused, reset, unreachable, as the clients raise them while connecting)."""
+    return isinstance(error, (*SERVERS[server].errors, OSError))
 
 
 def install(app: FastAPI, servers: tuple[Server, ...]) -> None:

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import Pool
 from shared.metrics import HTTP_LATENCY
+from shared.outages import DEADLINE_SECONDS, answered
 from shared.problems import (
     MESSAGES,
     PROBLEM_SCHEMA,
@@ -129,7 +130,8 @@ def _operations_router(service: str) -> APIRouter:
 
     async def readyz(request: Request) -> JSONResponse:
         checks: dict[str, ReadinessCheck] = request.app.state.readiness
-        results = {name: await _safe(check) for name, check in checks.items()}
+        answers = await asyncio.gather(*(_safe(check) for check in checks.values()))
+        results = dict(zip(checks, answers, strict=True))
         status = 200 if all(results.values()) else 503
         return JSONResponse({"ready": status == 200, "checks": results}, status)
 
@@ -145,8 +147,10 @@ def _operations_router(service: str) -> APIRouter:
 
 
 async def _safe(check: ReadinessCheck) -> bool:
+    """The check's answer; False if it fails or has none within the deadline (all checks run
+    at once, so readiness answers within it too, even while a server is silent)."""
     try:
-        return await asyncio.wait_for(check(), timeout=2)
+        return await answered(check(), DEADLINE_SECONDS)
     except Exception:  # noqa: BLE001 - any failure means not ready
         return False
 

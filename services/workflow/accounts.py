@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS {ATTEMPTS} (
     PRIMARY KEY (address, minute)
 )"""
 
-Conn: TypeAlias = db.Connection | db.Pool
+Conn: TypeAlias = db.Connection | db.Pool | db.Prompt
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,10 @@ async def ensure_table(settings: Settings) -> None:
         await conn.close()
 
 
-async def _hash(password: str) -> str:
+async def _hash(conn: Conn, password: str) -> str:
+    """The password's hash, once the store has answered: hashing takes a while, and an
+    endpoint must not spend it before finding the store away (it answers 503 within 2 s)."""
+    await conn.execute("SELECT 1")
     return await asyncio.to_thread(_HASHER.hash, password)
 
 
@@ -116,7 +119,7 @@ async def create(
     conn: Conn, settings: Settings, *, username: str, name: str, roles: list[Role], password: str
 ) -> Account:
     """A new account; 409 when the username is taken."""
-    hashed = await _hash(password)
+    hashed = await _hash(conn, password)
     row = await conn.fetchrow(
         f"INSERT INTO {TABLE} (username, name, roles, agency, password_hash) "
         "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING *",
@@ -163,7 +166,7 @@ async def set_password(conn: Conn, username: str, password: str) -> Account:
         f"UPDATE {TABLE} SET password_hash = $2, password_changed_at = now(), "
         "failed_attempts = 0, locked_until = NULL WHERE username = $1 RETURNING *",
         username,
-        await _hash(password),
+        await _hash(conn, password),
     )
     return _updated(row)
 
@@ -241,7 +244,7 @@ async def check(conn: Conn, settings: Settings, username: str, password: str) ->
         await conn.execute(
             f"UPDATE {TABLE} SET password_hash = $2 WHERE username = $1",
             username,
-            await _hash(password),
+            await _hash(conn, password),
         )
     return Account.of(row)
 

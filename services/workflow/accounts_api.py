@@ -94,7 +94,7 @@ def _officer_roles_only(roles: list[Role] | None) -> None:
         raise Problem(422, "Periksa kembali: roles.", code="validation", errors=[error])
 
 
-@router.get("", responses=problems(401, 403, 404))
+@router.get("", responses=problems(401, 403, 404, 503))
 async def list_accounts(
     officer: CurrentOfficer, pool: PoolDep, issuer: IssuerDep
 ) -> list[AccountOut]:
@@ -103,7 +103,7 @@ async def list_accounts(
     return [AccountOut.of(account) for account in await accounts.listing(pool)]
 
 
-@router.post("", status_code=201, responses=problems(401, 403, 404, 409, 422))
+@router.post("", status_code=201, responses=problems(401, 403, 404, 409, 422, 503))
 async def create_account(
     body: AccountIn, officer: CurrentOfficer, pool: PoolDep, issuer: IssuerDep
 ) -> AccountOut:
@@ -122,7 +122,7 @@ async def create_account(
     return AccountOut.of(account)
 
 
-@router.patch("/{username}", responses=problems(401, 403, 404, 409, 422))
+@router.patch("/{username}", responses=problems(401, 403, 404, 409, 422, 503))
 async def change_account(
     username: AccountName,
     body: AccountChange,
@@ -144,7 +144,7 @@ async def change_account(
     return AccountOut.of(await accounts.update(pool, username, changes))
 
 
-@router.post("/{username}/password", responses=problems(401, 403, 404, 422))
+@router.post("/{username}/password", responses=problems(401, 403, 404, 422, 503))
 async def reset_password(
     username: AccountName,
     body: PasswordReset,

@@ -4,7 +4,6 @@
 and FastAPI reads each one's body model from its annotations at definition time.)
 """
 
-import asyncio
 import hashlib
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -23,6 +22,7 @@ from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.blobs import Blob
 from shared.filetypes import decide
 from shared.filetypes import download as as_download
+from shared.outages import DEADLINE_SECONDS
 from shared.problems import Problem, problems
 from shared.sop import OFFICE_ROLES, Role
 from shared.text import CLEAN
@@ -61,12 +61,11 @@ def _view(
     return view
 
 
-@router.get("/cases/{case_id}", responses=problems(401, 403, 404))
+@router.get("/cases/{case_id}", responses=problems(401, 403, 404, 503))
 async def get_case(case_id: CaseId, officer: CurrentOfficer, cases: CasesDep) -> CaseView:
     """A case with its full timeline and the actions this officer may take now."""
     _office_officer(officer)
-    case = await asyncio.to_thread(cases.get_case, case_id)
-    return await asyncio.to_thread(_view, cases, case, officer)
+    return await cases.guard.call(lambda: _view(cases, cases.get_case(case_id), officer))
 
 
 def _endpoint(command: Command) -> Any:
@@ -77,15 +76,19 @@ def _endpoint(command: Command) -> Any:
         cases: CasesDep,
     ) -> CaseView:
         _office_officer(officer)
+        due = cases.guard.due(DEADLINE_SECONDS)  # past it, the save rolls back: never half-heard
 
         def act() -> CaseView:
             facets = facets_of(cases.get_case(case_id), officer)  # unseen: unknown (404)
             context = _context(officer, cases)
             version = getattr(body, "version", None)
-            case = cases.act(case_id, version, lambda case: command.run(case, body, context) or [])
+            run = command.run
+            case = cases.act(
+                case_id, version, lambda case: run(case, body, context) or [], deadline=due
+            )
             return _view(cases, case, officer, facets)
 
-        return await asyncio.to_thread(act)
+        return await cases.guard.call(act)
 
     endpoint.__doc__ = command.summary
     return endpoint
@@ -98,7 +101,7 @@ for _command in COMMANDS:
         methods=["POST"],
         summary=_command.summary,
         response_model=CaseView,
-        responses=problems(401, 403, 404, 409, 422),
+        responses=problems(401, 403, 404, 409, 422, 503),
         name=f"case_{_command.path.replace('/', '_').replace('-', '_')}",
     )
 
@@ -120,9 +123,10 @@ async def attach(
         raise Problem(
             415, "Jenis berkas tidak diizinkan: hanya PDF, PNG atau JPEG.", code="file-type"
         )
-    # What the officer may see, read under the deadline too: a stuck store is a 503, not a hang.
-    facets = await cases.guard.run(lambda: facets_of(cases.get_case(case_id), officer))
-    key = await asyncio.to_thread(cases.key_for, case_id)
+    # What the officer may see, read under the request deadline: a store away is a 503 at once.
+    facets, key = await cases.guard.call(
+        lambda: (facets_of(cases.get_case(case_id), officer), cases.key_for(case_id))
+    )
     if key is None:
         raise Problem(404, "Kasus tidak ditemukan.", code="unknown-case")
     attachment_id, at = str(uuid4()), datetime.now(UTC)
@@ -151,7 +155,7 @@ async def attach(
     return await cases.guard.run(act)
 
 
-@router.get("/cases/{case_id}/attachments/{attachment_id}", responses=problems(401, 403, 404))
+@router.get("/cases/{case_id}/attachments/{attachment_id}", responses=problems(401, 403, 404, 503))
 async def download(
     case_id: CaseId, attachment_id: UUID, officer: CurrentOfficer, cases: CasesDep
 ) -> Response:
@@ -162,7 +166,7 @@ async def download(
         shown = Facet.ATTACHMENTS in facets_of(cases.get_case(case_id), officer)
         return cases.attachment(case_id, attachment_id) if shown else None
 
-    found = await asyncio.to_thread(read)
+    found = await cases.guard.call(read)
     if found is None:
         raise Problem(404, "Lampiran tidak ditemukan.", code="unknown-attachment")
     content_type, content, filename = found
@@ -189,10 +193,12 @@ class DayOverrideBody(BaseModel):
     ]
 
 
-@router.get("/calendar", responses=problems(422))
+@router.get("/calendar", responses=problems(422, 503))
 async def calendar(cases: CasesDep, year: Annotated[int, Query(ge=2000, le=2100)]) -> list[DayOff]:
     """The office's days off in a year: holidays, cuti bersama and the corrections."""
-    working = await asyncio.to_thread(cases.calendar)
+    working = cases.cached_calendar()
+    if working is None:
+        working = await cases.guard.call(cases.calendar)
     days = []
     current = date(year, 1, 1)
     while current.year == year:
@@ -231,7 +237,7 @@ def _admin(officer: Officer) -> None:
         raise Forbidden("Hanya administrator yang dapat mengubah kalender kerja.")
 
 
-@router.put("/calendar/days/{day}", responses=problems(401, 403, 422))
+@router.put("/calendar/days/{day}", responses=problems(401, 403, 422, 503))
 async def set_day(
     day_text: Annotated[Day, Path(alias="day")],
     body: DayOverrideBody,
@@ -241,26 +247,30 @@ async def set_day(
     """Declare a day off the package does not know yet (or a working day)."""
     _admin(officer)
     day = _day(day_text)
-    at = datetime.now(UTC)
-    await asyncio.to_thread(
-        cases.correct_calendar,
-        lambda cal: cal.set_day(
-            day=day, working=body.working, name=body.name, by=officer.id, at=at
-        ),
+    at, due = datetime.now(UTC), cases.guard.due(DEADLINE_SECONDS)
+    await cases.guard.call(
+        lambda: cases.correct_calendar(
+            lambda cal: cal.set_day(
+                day=day, working=body.working, name=body.name, by=officer.id, at=at
+            ),
+            deadline=due,
+        )
     )
     return await calendar(cases, day.year)
 
 
-@router.delete("/calendar/days/{day}", responses=problems(401, 403, 422))
+@router.delete("/calendar/days/{day}", responses=problems(401, 403, 422, 503))
 async def clear_day(
     day_text: Annotated[Day, Path(alias="day")], officer: CurrentOfficer, cases: CasesDep
 ) -> list[DayOff]:
     """Withdraw a correction."""
     _admin(officer)
     day = _day(day_text)
-    at = datetime.now(UTC)
-    await asyncio.to_thread(
-        cases.correct_calendar, lambda cal: cal.clear_day(day=day, by=officer.id, at=at)
+    at, due = datetime.now(UTC), cases.guard.due(DEADLINE_SECONDS)
+    await cases.guard.call(
+        lambda: cases.correct_calendar(
+            lambda cal: cal.clear_day(day=day, by=officer.id, at=at), deadline=due
+        )
     )
     return await calendar(cases, day.year)
 

@@ -56,13 +56,12 @@ async def _issuer(request: Request) -> Issuer:
     return issuer
 
 
-async def _pool(request: Request) -> db.Pool:
-    pool: db.Pool = request.app.state.pool
-    return pool
+async def _pool(request: Request) -> db.Prompt:
+    return db.Prompt(request.app.state.pool)  # a store away: 503 at once
 
 
 IssuerDep = Annotated[Issuer, Depends(_issuer)]
-PoolDep = Annotated[db.Pool, Depends(_pool)]
+PoolDep = Annotated[db.Prompt, Depends(_pool)]
 
 
 def officer_roles() -> list[Role]:
@@ -157,7 +156,7 @@ class SignIn(BaseModel):
     password: Secret
 
 
-@router.post("/auth/sign-in", responses=problems(401, 403, 404, 422, 423, 429))
+@router.post("/auth/sign-in", responses=problems(401, 403, 404, 422, 423, 429, 503))
 async def sign_in(body: SignIn, request: Request, pool: PoolDep, issuer: IssuerDep) -> LoginOut:
     """Sign in with a username and password; a short-lived token."""
     password_login_or_404(request.app.state.settings)
@@ -176,7 +175,7 @@ class PasswordChange(BaseModel):
     new_password: Password
 
 
-@router.post("/auth/password", status_code=204, responses=problems(401, 403, 404, 422, 423))
+@router.post("/auth/password", status_code=204, responses=problems(401, 403, 404, 422, 423, 503))
 async def change_password(
     body: PasswordChange, officer: CurrentOfficer, pool: PoolDep, issuer: IssuerDep
 ) -> None:

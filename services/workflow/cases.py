@@ -28,9 +28,11 @@ from services.workflow.rules import StaleVersion, UnknownCase
 from shared import blobs
 from shared.blobs import BlobStore
 from shared.metrics import EVENTS_STORED
+from shared.outages import DEADLINE_SECONDS
 from shared.recording import Extra, ExtraRowsRecorder
 from shared.sealing import ERASED, SealingKey
 from shared.settings import Settings
+from shared.storepool import Once, harden
 from shared.working_time import WorkingCalendar
 from shared.writes import WriteGuard
 
@@ -60,8 +62,9 @@ class StoredFile:
     blob: str
 
 
-class CasesRecorder(ExtraRowsRecorder):
-    """Stores case keys, clock rows and files in the transaction that stores the events."""
+class CasesRecorder(ExtraRowsRecorder, Once):
+    """Stores case keys, clock rows and files in the transaction that stores the events; one
+    attempt per call, on a pool that notices a server away (shared/storepool.py)."""
 
     EXTRAS = (
         Extra(
@@ -108,6 +111,14 @@ class CasesRecorder(ExtraRowsRecorder):
         ),
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # No wait on the server is longer than the lock timeout of the writes (the write
+        # deadline) unless the server has stopped answering.
+        silent = 2 * max(1, self.datastore.lock_timeout)
+        # A pooled connection not given within a second: the request hears 503 in time.
+        harden(self.datastore, wait_seconds=DEADLINE_SECONDS - 0.5, no_answer_seconds=silent)
+
 
 class Cases(Application[UUID]):
     """Stores Case aggregates (and each agency's calendar corrections)."""
@@ -117,8 +128,16 @@ class Cases(Application[UUID]):
         self.settings = settings
         self._keys: OrderedDict[UUID, SealingKey | None] = OrderedDict()
         self._calendar: tuple[float, WorkingCalendar] | None = None
-        self.guard = WriteGuard(settings.write_deadline_seconds, self.probe)
+        pool = self._datastore().pool
+        self.guard = WriteGuard(
+            settings.write_deadline_seconds, self.probe, threads=pool.max_size, sweep=pool.check
+        )
         self.blobs = BlobStore(self._datastore(), self.guard)
+
+    def close(self) -> None:
+        """Close the store and the guard's threads."""
+        self.guard.close()
+        super().close()
 
     def _datastore(self) -> PostgresDatastore:
         return blobs.datastore_of(self.recorder)
@@ -129,10 +148,16 @@ class Cases(Application[UUID]):
 
     # --- the calendar ---------------------------------------------------------------------
 
-    def calendar(self) -> WorkingCalendar:
-        """The office calendar with the administrator's corrections (cached for a minute)."""
+    def cached_calendar(self) -> WorkingCalendar | None:
+        """The office calendar if read within the last minute (no need for the store)."""
         if self._calendar and time.monotonic() - self._calendar[0] < _CALENDAR_TTL_SECONDS:
             return self._calendar[1]
+        return None
+
+    def calendar(self) -> WorkingCalendar:
+        """The office calendar with the administrator's corrections (cached for a minute)."""
+        if cached := self.cached_calendar():
+            return cached
         base = self.settings.working_calendar()
         try:
             corrections: OfficeCalendar = self.repository.get(calendar_id(self.settings.agency))
@@ -142,14 +167,17 @@ class Cases(Application[UUID]):
         self._calendar = (time.monotonic(), calendar)
         return calendar
 
-    def correct_calendar(self, change: Callable[[OfficeCalendar], None]) -> OfficeCalendar:
-        """Apply an administrator's correction to the agency's calendar."""
+    def correct_calendar(
+        self, change: Callable[[OfficeCalendar], None], deadline: float | None = None
+    ) -> OfficeCalendar:
+        """Apply an administrator's correction to the agency's calendar (rolled back if saved
+        only after `deadline`, a monotonic instant)."""
         try:
             corrections: OfficeCalendar = self.repository.get(calendar_id(self.settings.agency))
         except AggregateNotFoundError:
             corrections = OfficeCalendar(agency=self.settings.agency)
         change(corrections)
-        self.save(corrections)
+        self.save(corrections, deadline=deadline)
         self._calendar = None
         return corrections
 

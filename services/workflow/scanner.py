@@ -17,6 +17,7 @@ from prometheus_client import Counter, Gauge
 
 from services.workflow.cases import Cases
 from shared import db
+from shared.outages import OUTAGES, unreachable
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,10 +56,14 @@ async def run_scanner(
                 SCANNER_ACTIVE.set(1)
                 while True:
                     await asyncio.to_thread(scan_once, cases, now())
+                    OUTAGES.up("postgres")
                     await asyncio.sleep(settings.clock_scan_seconds)
             finally:
                 SCANNER_ACTIVE.set(0)
                 await conn.close(timeout=5)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, PersistenceError) as error:
-            log.warning("clock scanner: %s; retrying", error)
+            if unreachable("postgres", error):
+                OUTAGES.down("postgres", error)  # logged once for the outage, not per retry
+            else:
+                log.warning("clock scanner: %s; retrying", error)
             await asyncio.sleep(settings.clock_scan_seconds)
