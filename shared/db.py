@@ -25,13 +25,19 @@ async def connect(settings: Settings, **kwargs: Any) -> asyncpg.Connection[async
 
 
 async def create_pool(
-    settings: Settings, *, search_path: str | None = None, max_size: int | None = None
+    settings: Settings,
+    *,
+    search_path: str | None = None,
+    max_size: int | None = None,
+    min_size: int = 1,
 ) -> Pool:
-    """A connection pool; `search_path` makes a schema's tables resolve unqualified."""
+    """A connection pool; `search_path` makes a schema's tables resolve unqualified. With
+    `min_size=0` it keeps no connection open for its own sake, so an outage is not logged with
+    a traceback each time it fails to restore one (only callers hear of it)."""
     server_settings = {"search_path": search_path} if search_path else None
     pool = await asyncpg.create_pool(
         settings.postgres_dsn(),
-        min_size=1,
+        min_size=min_size,
         max_size=max_size or settings.postgres_pool_size,
         server_settings=server_settings,
         timeout=10,

@@ -14,11 +14,13 @@ import secrets
 from dataclasses import dataclass
 from typing import Annotated
 
+import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from shared.db import Connection, Pool
 from shared.events import encode
+from shared.outages import within
 from shared.problems import Problem
 from shared.relay import EventLog, Translate, envelopes_of, read_notifications
 from shared.settings import Settings
@@ -52,8 +54,12 @@ async def require_service_credential(request: Request) -> None:
     expected: str | None = getattr(request.app.state, "service_credential", None)
     if expected is None:
         feed: Feed = request.app.state.feed
-        async with feed.pool.acquire() as conn:
-            expected = await service_credential(request.app.state.settings, conn)
+
+        async def made() -> str:
+            async with feed.pool.acquire() as conn:
+                return await service_credential(request.app.state.settings, conn)
+
+        expected = await within("postgres", made())
         request.app.state.service_credential = expected
     presented = request.headers.get(CREDENTIAL_HEADER, "").encode("utf-8", "replace")
     if not hmac.compare_digest(presented, expected.encode()):
@@ -84,8 +90,12 @@ async def events(
 ) -> Response:
     """The wire events after a notification id; `next` is where the following page starts."""
     feed: Feed = request.app.state.feed
-    async with feed.pool.acquire() as conn:
-        rows = await read_notifications(conn, feed.log, after=after, limit=limit)
+
+    async def read() -> list[asyncpg.Record]:
+        async with feed.pool.acquire() as conn:
+            return await read_notifications(conn, feed.log, after=after, limit=limit)
+
+    rows = await within("postgres", read())
     envelopes = await asyncio.to_thread(envelopes_of, rows, feed.translate)
     last = rows[-1]["notification_id"] if rows else after
     body = b'{"next":%d,"events":[%s]}' % (last, b",".join(map(encode, envelopes)))
@@ -96,6 +106,11 @@ async def events(
 async def head(request: Request) -> dict[str, int]:
     """The newest notification id."""
     feed: Feed = request.app.state.feed
-    async with feed.pool.acquire() as conn:
-        newest = await conn.fetchval(f"SELECT max(notification_id) FROM {feed.log.qualified}")
-    return {"head": int(newest or 0)}
+
+    async def read() -> int:
+        async with feed.pool.acquire() as conn:
+            sql = f"SELECT max(notification_id) FROM {feed.log.qualified}"
+            return int(await conn.fetchval(sql) or 0)
+
+    newest = await within("postgres", read())
+    return {"head": newest}
