@@ -20,7 +20,7 @@ from eventsourcing.persistence import IntegrityError
 
 from services.intake.draft import Addition, Draft, Receipt, seal_attachments, to_pending
 from services.intake.pseudonyms import Pseudonyms
-from services.intake.reach import store_call, store_write
+from services.intake.reach import store_call, store_up, store_write
 from services.intake.records import Conversation, Rows, StoredAttachment
 from services.intake.store import Submissions
 from services.intake.submission import submission_id
@@ -80,7 +80,8 @@ class Inbox:
     async def submit(self, draft: Draft) -> Receipt:
         """Store a draft durably; a repeat of a stored message returns the original receipt."""
         pending = to_pending(draft)
-        await store_write(partial(self.blobs.put, pending.blobs))  # before the commit
+        store_up()  # a slow upload overrunning is this request's 503, not the store's outage
+        await self.blobs.put(pending.blobs)  # before the commit, never inside it
         pending.blobs.clear()  # stored: the sealed bytes need not wait for the commit
         outcome = await store_write(partial(self.writer.write, pending))
         row = outcome.row
