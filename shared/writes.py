@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import TypeVar
 
+from shared.outages import RETRY_AFTER_SECONDS
 from shared.problems import Problem
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class WriteTimedOut(Problem):
             f"Penyimpanan tidak selesai menulis dalam {seconds:g} detik; data belum dapat "
             "dipastikan tersimpan. Silakan coba lagi beberapa saat lagi.",
             code="write-timeout",
-            headers={"Retry-After": "5"},
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
 
