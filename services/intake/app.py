@@ -60,11 +60,11 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     app.state.limiter, app.state.dispatcher = limiter, dispatcher
     app.state.verifier = TokenVerifier(settings)
     app.state.feed = Feed(pool, EventLog.of(submissions), translator(submissions, WIRE))
-    probe = StoreProbe(pool, guard)
+    probe = StoreProbe(pool, guard, submissions.probe)
     # Only the store: without Redis the limits are counted here, without RabbitMQ the relay's
     # outbox waits; intake keeps accepting either way.
     app.state.readiness = {"store": probe.ready}
-    jobs = [writer.run(), dispatcher.run(), blobs.run_sweeper(), watch(STORE, probe)]
+    jobs = [writer.run(), dispatcher.run(), blobs.run_sweeper(), watch(STORE, probe.back)]
     jobs.append(watch("redis", partial(_pong, redis)))
     jobs.extend(_consuming(settings, submissions, dispatcher))
     if settings.imap_host:

@@ -50,15 +50,26 @@ class StoreProbe:
 
     pool: Pool
     guard: WriteGuard
+    write_probe: Callable[[], None]  # blocking: can a commit take its locks now
 
-    async def __call__(self) -> bool:
-        """Read first (cancellable, no thread left hanging), then the write guard's check."""
+    async def reachable(self) -> bool:
+        """A read answers (cancellable, no thread left hanging) and the write guard is healthy
+        (or its own probe gets through)."""
         async with self.pool.acquire() as conn:
             await conn.fetchval("SELECT 1")
         return await self.guard.check()
 
+    async def back(self) -> bool:
+        """For `watch`: reachable, and a write could get through on the writer's own pool now
+        (an outage another call noticed may have left that pool reconnecting)."""
+        if not await self.reachable():
+            return False
+        await asyncio.to_thread(self.write_probe)
+        return True
+
     async def ready(self) -> bool:
-        """Readiness: no outage on, and the probe passes within its deadline (else one starts)."""
+        """Readiness: no outage on, and the store reachable within the deadline (else an outage
+        starts)."""
         if OUTAGES.is_down(STORE):
             return False
-        return await within(STORE, self(), PROBE_SECONDS)
+        return await within(STORE, self.reachable(), PROBE_SECONDS)
