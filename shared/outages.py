@@ -6,6 +6,8 @@ or `Unavailable` itself when a call ran past its deadline (`within`); the handle
 by `install` answer 503 problem+json with `Retry-After`. `OUTAGES` remembers which servers are
 away in this process: the first failure of an outage is logged as one line (never a traceback
 per request), the first success after it as one more, and the gauge `aduan_server_up` follows.
+A process that runs `watch` on a server may also use `OUTAGES.check` as a breaker: while the
+server is known away, requests answer 503 at once, and the watch's probe ends the outage.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -122,6 +124,13 @@ class Outages:
         """Whether an outage of `server` is on in this process."""
         return server in self._since
 
+    def check(self, server: Server) -> None:
+        """The breaker: Unavailable at once while an outage of `server` is on, instead of each
+        request waiting out a deadline. Only for a process that runs `watch` on `server`
+        (nothing else ends an outage no request tries)."""
+        if server in self._since:
+            raise Unavailable(server)
+
 
 OUTAGES = Outages()
 
@@ -192,6 +201,27 @@ def unreachable(server: Server, error: BaseException) -> bool:
     """Whether `error` shows `server` unreachable: one of its clients' errors, or an OSError
     (refused, reset, unreachable, as the clients raise them while connecting)."""
     return isinstance(error, (*SERVERS[server].errors, OSError))
+
+
+async def watch(
+    server: Server,
+    probe: Callable[[], Awaitable[bool]],
+    every: float = 0.5,
+    seconds: float = DEADLINE_SECONDS,
+) -> None:
+    """While an outage of `server` is on, probe it every `every` seconds (each probe within
+    `seconds`); the first probe answering True ends the outage. Runs until cancelled."""
+    while True:
+        await asyncio.sleep(every)
+        if not OUTAGES.is_down(server):
+            continue
+        try:
+            back = await answered(probe(), seconds)
+        except Exception as error:  # noqa: BLE001 - any failure: still away (logged once)
+            log.debug("%s probe failed: %s", server, _why(error))
+            continue
+        if back:
+            OUTAGES.up(server)
 
 
 def install(app: FastAPI, servers: tuple[Server, ...]) -> None:

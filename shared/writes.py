@@ -20,7 +20,14 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TypeVar
 
-from shared.outages import DEADLINE_SECONDS, OUTAGES, Unavailable, answered, unreachable
+from shared.outages import (
+    DEADLINE_SECONDS,
+    OUTAGES,
+    RETRY_AFTER_SECONDS,
+    Unavailable,
+    answered,
+    unreachable,
+)
 from shared.problems import Problem
 
 log = logging.getLogger(__name__)
@@ -50,7 +57,7 @@ class WriteTimedOut(Problem):
             f"Penyimpanan tidak selesai menulis dalam {seconds:g} detik; data belum dapat "
             "dipastikan tersimpan. Silakan coba lagi beberapa saat lagi.",
             code="write-timeout",
-            headers={"Retry-After": "5"},
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
 

@@ -10,19 +10,18 @@ from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
-from eventsourcing.persistence import InterfaceError, OperationalError
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI
 
 from services.intake import personal, survey
 from services.intake.channels import CHANNELS
 from services.intake.channels.email import Mailbox
 from services.intake.inbound import consumer
 from services.intake.inbox import Inbox
-from services.intake.limits import RateLimiter
+from services.intake.limits import REDIS_SECONDS, RateLimiter
 from services.intake.outbound.dispatcher import Dispatcher
 from services.intake.outbound.senders import configured_senders
 from services.intake.pseudonyms import Pseudonyms
+from services.intake.reach import STORE, StoreProbe, store_up
 from services.intake.store import SCHEMA, Submissions, open_submissions
 from services.intake.wire import WIRE
 from services.intake.writer import Writer
@@ -32,9 +31,9 @@ from shared.blobs import BlobStore
 from shared.db import create_pool, ensure_schema, setup_lock
 from shared.feed import Feed
 from shared.messaging import run_consumer
-from shared.problems import Problem, problem_response
+from shared.outages import OUTAGES, install, watch
 from shared.relay import EventLog, Relay, translator
-from shared.service import background, create_service_app, database_check
+from shared.service import background, create_service_app
 from shared.settings import Settings
 from shared.writes import WriteGuard
 
@@ -47,7 +46,10 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
         submissions = await asyncio.to_thread(open_submissions, settings)
         pseudonyms = await Pseudonyms.load(settings)
     pool = await create_pool(settings, max_size=2)
-    redis = aioredis.Redis.from_url(settings.redis_url, socket_timeout=2)
+    OUTAGES.up(STORE)  # it answered: no outage left over from before (in this process)
+    redis = aioredis.Redis.from_url(
+        settings.redis_url, socket_timeout=REDIS_SECONDS, socket_connect_timeout=REDIS_SECONDS
+    )
     http = httpx.AsyncClient(timeout=15)
     guard = WriteGuard(settings.write_deadline_seconds, submissions.probe)
     writer, blobs = Writer(submissions, guard), BlobStore(submissions.datastore, guard)
@@ -58,8 +60,12 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     app.state.limiter, app.state.dispatcher = limiter, dispatcher
     app.state.verifier = TokenVerifier(settings)
     app.state.feed = Feed(pool, EventLog.of(submissions), translator(submissions, WIRE))
-    app.state.readiness = {"database": database_check(pool), "writer": guard.check}
-    jobs = [writer.run(), dispatcher.run(), blobs.run_sweeper()]
+    probe = StoreProbe(pool, guard, submissions.probe)
+    # Only the store: without Redis the limits are counted here, without RabbitMQ the relay's
+    # outbox waits; intake keeps accepting either way.
+    app.state.readiness = {"store": probe.ready}
+    jobs = [writer.run(), dispatcher.run(), blobs.run_sweeper(), watch(STORE, probe.back)]
+    jobs.append(watch("redis", partial(_pong, redis)))
     jobs.extend(_consuming(settings, submissions, dispatcher))
     if settings.imap_host:
         app.state.mailbox = Mailbox(inbox, limiter)
@@ -88,14 +94,8 @@ def _relay(settings: Settings, submissions: Submissions) -> list[Coroutine[Any, 
     return [relay.run()]
 
 
-async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    problem = Problem(
-        503,
-        "Penyimpanan sedang tidak dapat dihubungi; pengaduan belum tersimpan. Silakan coba lagi.",
-        code="store-unavailable",
-        headers={"Retry-After": "5"},
-    )
-    return problem_response(problem, request.url.path)
+async def _pong(redis: aioredis.Redis) -> bool:
+    return bool(await redis.ping())
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -107,7 +107,6 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(channel.router, prefix="/intake")
     app.include_router(personal.router, prefix="/intake")
     app.include_router(survey.router, prefix="/intake")
-    app.include_router(feed.router)
-    app.add_exception_handler(OperationalError, _store_unavailable)
-    app.add_exception_handler(InterfaceError, _store_unavailable)
+    app.include_router(feed.router, dependencies=[Depends(store_up)])
+    install(app, (STORE, "redis"))
     return app

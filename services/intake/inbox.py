@@ -13,12 +13,14 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
+from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
 from services.intake.draft import Addition, Draft, Receipt, seal_attachments, to_pending
 from services.intake.pseudonyms import Pseudonyms
+from services.intake.reach import store_call, store_up, store_write
 from services.intake.records import Conversation, Rows, StoredAttachment
 from services.intake.store import Submissions
 from services.intake.submission import submission_id
@@ -27,6 +29,8 @@ from shared.blobs import BlobStore
 from shared.channels import Channel
 from shared.problems import Problem
 from shared.settings import Settings
+
+T = TypeVar("T")
 
 NEW_CONVERSATION_WORDS = frozenset({"BARU", "#BARU", "/BARU", "LAPOR BARU"})
 """What a chat sender writes to close their conversation, so the next message opens a case."""
@@ -76,9 +80,10 @@ class Inbox:
     async def submit(self, draft: Draft) -> Receipt:
         """Store a draft durably; a repeat of a stored message returns the original receipt."""
         pending = to_pending(draft)
+        store_up()  # a slow upload overrunning is this request's 503, not the store's outage
         await self.blobs.put(pending.blobs)  # before the commit, never inside it
         pending.blobs.clear()  # stored: the sealed bytes need not wait for the commit
-        outcome = await self.writer.write(pending)
+        outcome = await store_write(partial(self.writer.write, pending))
         row = outcome.row
         if outcome.replayed and draft.fingerprint and row.fingerprint != draft.fingerprint:
             raise Problem(
@@ -95,7 +100,7 @@ class Inbox:
         assert draft.message_id is not None
         assert draft.sender is not None
         async with self.locks.hold(draft.sender):
-            replay, case_id = await asyncio.to_thread(self._lookup, draft)
+            replay, case_id = await store_call(self._lookup, draft)
             if replay is not None:
                 return replay
             if case_id is None:
@@ -132,8 +137,13 @@ class Inbox:
 
     async def add(self, case_id: UUID, addition: Addition) -> Receipt:
         """Add a later message to a stored submission (once per message id)."""
+        return await self.write(partial(self._add, case_id, addition))
+
+    async def write(self, write: Callable[[float], T]) -> T:
+        """A blocking write other than a submission's (a part, a survey, an erasure), under the
+        write guard: `write(due)` saves with that deadline, rolling back once past it."""
         guard = self.writer.guard
-        return await guard.run(partial(self._add, case_id, addition, guard.due()))
+        return await store_write(lambda: guard.run(partial(write, guard.due())))
 
     def replay(self, channel: Channel, message_id: str) -> Receipt | None:
         """The receipt of a message handled before, if it was."""

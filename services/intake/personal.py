@@ -8,8 +8,8 @@ hashes of their identifiers, destroys those keys in the transaction that records
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 from services.intake.api import CurrentInbox
 from services.intake.forms import Nik, Phone
 from services.intake.inbox import Inbox
+from services.intake.reach import store_call
 from services.intake.records import Rows
 from services.intake.submission import Submission
 from shared import blobs
@@ -133,7 +134,7 @@ async def read_submission(
     case_id: CaseId, officer: CurrentOfficer, inbox: CurrentInbox
 ) -> SubmissionView:
     """What the complainant wrote, and who they are if this officer's role may know."""
-    return await asyncio.to_thread(_view, inbox, case_id, officer)
+    return await store_call(_view, inbox, case_id, officer)
 
 
 def _attachment(
@@ -161,7 +162,7 @@ async def read_attachment(
     case_id: CaseId, attachment_id: UUID, officer: CurrentOfficer, inbox: CurrentInbox
 ) -> Response:
     """An attachment's content, as a download (kept files only; chat media stays at Meta)."""
-    found = await asyncio.to_thread(_attachment, inbox, case_id, attachment_id, officer)
+    found = await store_call(_attachment, inbox, case_id, attachment_id, officer)
     content_type, content, filename = found
     return download(content, content_type, filename)
 
@@ -213,8 +214,9 @@ def _cases(inbox: Inbox, request: ErasureRequest) -> list[UUID]:
     return sorted(cases | ({found.case_id} if found else set()))
 
 
-def erase(inbox: Inbox, request: ErasureRequest) -> ErasureResult:
-    """Erase every submission of the person; the events stay, unreadable."""
+def erase(inbox: Inbox, request: ErasureRequest, due: float | None = None) -> ErasureResult:
+    """Erase every submission of the person; the events stay, unreadable. Past `due` (a
+    `time.monotonic()` instant) the save rolls back instead."""
     at, erased, already = datetime.now(UTC), [], []
     submissions = []
     for case_id in _cases(inbox, request):
@@ -228,7 +230,7 @@ def erase(inbox: Inbox, request: ErasureRequest) -> ErasureResult:
             already.append(submission.received.tracking_code)
     rows = Rows(erased=[(s.id, s.received.personal_ref) for s in submissions])
     if submissions:
-        inbox.submissions.save(*submissions, rows=rows)
+        inbox.submissions.save(*submissions, rows=rows, deadline=due)
     return ErasureResult(erased=erased, already_erased=already)
 
 
@@ -242,6 +244,6 @@ async def erase_person(
     if not any(request.model_dump().values()):
         raise Problem(422, "Sebutkan minimal satu pengenal orang itu.", code="validation")
     try:
-        return await asyncio.to_thread(erase, inbox, request)
+        return await inbox.write(partial(erase, inbox, request))
     except IntegrityError as error:  # a part was added meanwhile
         raise Problem(409, "Pengaduan sedang berubah; coba lagi.", code="conflict") from error

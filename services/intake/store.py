@@ -95,7 +95,8 @@ class SubmissionRecorder(ExtraRowsRecorder):
             self._rows.write(curs, rows)
 
     # The library tries a failed insert ten times; a person waiting for a receipt should hear
-    # within seconds that the store is down (503, try again), not after a minute.
+    # within the write deadline that the store is down (503, try again), not after a minute:
+    # one quick retry (a connection the server dropped), and the writer's deadline bounds it.
     @retry((InterfaceError, OperationalError), max_attempts=3, wait=0.2)
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from services.intake.inbox import Inbox
 from services.intake.limits import PerAddressLimit
 from services.intake.store import Submissions
 from shared.problems import Problem, problems
@@ -45,7 +46,7 @@ async def questions() -> SurveyQuestions:
     return SurveyQuestions(elements=list(ELEMENTS), scale=SCALE)
 
 
-def _rate(submissions: Submissions, code: str, scores: list[int]) -> None:
+def _rate(submissions: Submissions, code: str, scores: list[int], due: float) -> None:
     row = submissions.find_by_code(code)
     submission = submissions.submission(row.case_id) if row else None
     if submission is None:
@@ -56,7 +57,7 @@ def _rate(submissions: Submissions, code: str, scores: list[int]) -> None:
     if submission.surveyed:
         raise Problem(409, "Survei untuk tiket ini sudah diisi. Terima kasih.", code="surveyed")
     submission.rate(scores=scores, at=datetime.now(UTC))
-    submissions.save(submission)
+    submissions.save(submission, deadline=due)
 
 
 @router.post("/surveys", status_code=201, responses=problems(404, 409, 413, 422, 429, 503))
@@ -67,6 +68,6 @@ async def submit_survey(
     code = normalize(form.tracking_code)
     if code is None:
         raise Problem(404, "Nomor tiket tidak ditemukan.", code="unknown-tracking-code")
-    submissions: Submissions = request.app.state.submissions
-    await asyncio.to_thread(_rate, submissions, code, form.scores)
+    inbox: Inbox = request.app.state.inbox
+    await inbox.write(partial(_rate, inbox.submissions, code, form.scores))
     return {"tracking_code": code, "message": "Terima kasih atas penilaian Anda."}

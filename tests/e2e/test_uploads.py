@@ -181,7 +181,7 @@ async def test_a_stuck_write_answers_503_and_turns_readiness_false_until_it_heal
             assert stuck.json()["type"] == "/problems/write-timeout"
             ready = await http.get(f"{gateway}/intake/readyz")
             assert ready.status_code == 503, ready.text
-            assert ready.json()["checks"]["writer"] is False
+            assert ready.json()["checks"]["store"] is False
             await transaction.rollback()
 
             async def healed() -> Any:

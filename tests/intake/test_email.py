@@ -214,3 +214,32 @@ async def test_a_mail_stays_unseen_until_its_submission_is_committed(settings: S
                     assert await box.desk.events() == ["ComplaintReceived"]
     finally:
         await proxy.stop()
+
+
+async def test_a_frozen_store_defers_mail_without_a_traceback_per_poll(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    proxy = TcpProxy(settings.postgres_host, settings.postgres_port)
+    await proxy.start()
+    try:
+        async with imap_server() as imap, http_standin() as graph:
+            with smtp_sink() as smtp:
+                configured = mail_settings(settings, imap, smtp, graph.url)
+                app = create_app(configured.model_copy(update={"postgres_port": proxy.port}))
+                async with serving(app) as http:
+                    box = Mail(Desk(http, app, configured, graph), imap, smtp)
+                    proxy.freeze()
+                    await box.deliver(message())
+                    with pytest.raises(AssertionError):
+                        await eventually(lambda: box.all_seen(1), within=4)
+                    failed = [r for r in caplog.records if r.exc_info or "poll failed" in r.message]
+                    assert failed == []
+                    # the poller hit its deadline (it does not hang), and said so once
+                    outage = [r for r in caplog.records if "postgres unavailable" in r.message]
+                    assert len(outage) == 1, caplog.text
+                    proxy.thaw()
+                    assert await eventually(lambda: box.all_seen(1), within=15)
+                    assert await box.desk.events() == ["ComplaintReceived"]
+    finally:
+        proxy.thaw()
+        await proxy.stop()

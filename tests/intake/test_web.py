@@ -17,6 +17,7 @@ from shared.sealing import SealingKey
 from shared.settings import Settings
 from shared.tracking_code import normalize
 from tests.conftest import serving
+from tests.polling import eventually
 from tests.tcp_proxy import TcpProxy
 
 FORM: dict[str, Any] = {
@@ -189,6 +190,11 @@ async def test_a_database_outage_is_a_503_not_a_500_and_nothing_half_written(
             proxy.cut()
             down = await http.post("/intake/v1/complaints", json=FORM)
             proxy.restore()
+
+            async def ready() -> bool:  # the breaker closes once a probe gets through
+                return (await http.get("/readyz")).status_code == 200
+
+            await eventually(ready, within=10)
             up = await http.post("/intake/v1/complaints", json=FORM)
     finally:
         await proxy.stop()

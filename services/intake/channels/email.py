@@ -22,10 +22,13 @@ from services.intake.draft import Addition, Attachment, Contact, Draft, Receipt
 from services.intake.inbox import Inbox
 from services.intake.limits import RateLimiter, TooManyRequests
 from services.intake.mail import Mail, read
+from services.intake.reach import store_call
 from services.intake.submission import submission_id
 from shared.channels import Channel
+from shared.outages import Unavailable
 from shared.sop import Kind
 from shared.tracking_code import normalize
+from shared.writes import WriteTimedOut
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,8 @@ class Mailbox:
                 await self.poll()
             except (OSError, IMAPClientError, ssl.SSLError) as error:
                 log.warning("mailbox %s: %s", self.inbox.settings.imap_host, error)
+            except (Unavailable, WriteTimedOut):
+                pass  # the store is away (logged once): the mail stays unseen for a later poll
             except Exception:
                 log.exception("mailbox poll failed")
             await asyncio.sleep(self.inbox.settings.imap_poll_seconds)
@@ -89,11 +94,11 @@ class Mailbox:
                 await self.limiter.sender("email", sender)
             except TooManyRequests:
                 return None
-        replay = await asyncio.to_thread(self.inbox.replay, Channel.EMAIL, mail.message_id)
+        replay = await store_call(self.inbox.replay, Channel.EMAIL, mail.message_id)
         if replay is not None:
             return replay
         text, attachments = _kept(self.inbox, mail)
-        case_id = await asyncio.to_thread(self._thread_of, mail)
+        case_id = await store_call(self._thread_of, mail)
         if case_id is not None:
             addition = Addition(Channel.EMAIL, mail.message_id, text, mail.sent_at, attachments)
             return await self.inbox.add(case_id, addition)

@@ -4,7 +4,6 @@ the X-Hub-Signature-256 check over the raw body, and turning chat messages into 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -20,6 +19,7 @@ from services.intake.attachments import check
 from services.intake.draft import Attachment, Contact, Draft, Receipt
 from services.intake.inbox import Inbox, is_new_conversation_request
 from services.intake.limits import RateLimiter
+from services.intake.reach import store_call
 from shared.channels import Channel
 from shared.problems import Problem, field_error, problems
 from shared.sop import Kind
@@ -185,4 +185,4 @@ async def _store(inbox: Inbox, draft: Draft) -> dict[str, Any]:
 async def _end(inbox: Inbox, draft: Draft) -> None:
     assert draft.message_id is not None
     assert draft.sender is not None
-    await asyncio.to_thread(inbox.end_conversation, draft.channel, draft.sender, draft.message_id)
+    await store_call(inbox.end_conversation, draft.channel, draft.sender, draft.message_id)

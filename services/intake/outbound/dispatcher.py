@@ -20,9 +20,11 @@ import asyncpg
 
 from services.intake.outbound.messages import Outgoing, recipient, text_of
 from services.intake.outbound.senders import DeliveryFailed, Sender
+from services.intake.reach import STORE
 from services.intake.store import Submissions
 from shared.channels import Channel
 from shared.db import Pool
+from shared.outages import OUTAGES, server_of
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -69,10 +71,13 @@ class Dispatcher:
         while True:
             self._wake.clear()
             try:
-                if await self.dispatch_due():
+                if not OUTAGES.is_down(STORE) and await self.dispatch_due():
                     continue
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                log.warning("deliveries: %s", error)
+                if server_of(error) == STORE or isinstance(error, OSError):
+                    OUTAGES.down(STORE, error)  # one line per outage; the watch ends it
+                else:
+                    log.warning("deliveries: %s", error)
             except Exception:
                 log.exception("deliveries failed")
             with contextlib.suppress(TimeoutError):

@@ -1,0 +1,59 @@
+"""The abuse limits when Redis is away: counted in this process, neither open nor closed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from services.intake.limits import REDIS_SECONDS, RateLimiter, TooManyRequests
+from shared.outages import OUTAGES
+from shared.settings import Settings
+from tests.infrastructure import free_port
+from tests.tcp_proxy import TcpProxy
+
+
+@pytest.fixture
+def redis_state() -> Iterator[None]:
+    yield
+    OUTAGES.up("redis")  # what the service's watch would do once Redis answers
+
+
+@pytest.mark.parametrize("fault", ["refused", "frozen"])
+async def test_without_redis_the_limit_is_counted_here_and_answers_at_once(
+    settings: Settings, redis_state: None, fault: str
+) -> None:
+    proxy = TcpProxy("127.0.0.1", 6379)
+    await proxy.start()
+    port = free_port() if fault == "refused" else proxy.port  # nothing listens on a free port
+    if fault == "frozen":
+        proxy.freeze()
+    client = aioredis.Redis.from_url(f"redis://127.0.0.1:{port}/0", socket_timeout=5)
+    limiter = RateLimiter(settings, client)
+    try:
+        started = time.monotonic()
+        for _ in range(3):
+            await limiter.hit("ip", "198.51.100.7", 3, "alamat ini")
+        with pytest.raises(TooManyRequests):
+            await limiter.hit("ip", "198.51.100.7", 3, "alamat ini")
+        await limiter.hit("ip", "198.51.100.8", 3, "alamat ini")  # another address: its own
+        assert time.monotonic() - started < REDIS_SECONDS + 1  # one deadline, then no waiting
+        assert OUTAGES.is_down("redis")
+    finally:
+        await client.aclose()
+        proxy.thaw()
+        await proxy.stop()
+
+
+async def test_with_redis_the_limit_is_shared(settings: Settings, redis_state: None) -> None:
+    client = aioredis.Redis.from_url(settings.redis_url)
+    first, second = RateLimiter(settings, client), RateLimiter(settings, client)
+    try:
+        for limiter in (first, second, first):
+            await limiter.hit("ip", "198.51.100.9", 3, "alamat ini")
+        with pytest.raises(TooManyRequests):
+            await second.hit("ip", "198.51.100.9", 3, "alamat ini")
+    finally:
+        await client.aclose()
