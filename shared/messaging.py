@@ -6,21 +6,30 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import aio_pika
+import aiormq.exceptions
 from aio_pika.abc import (
     AbstractChannel,
+    AbstractConnection,
     AbstractExchange,
     AbstractIncomingMessage,
-    AbstractRobustConnection,
 )
+from aio_pika.exceptions import ChannelInvalidStateError
 from pamqp.common import FieldTable
+from yarl import URL
 
 from shared.events import CONTENT_TYPE, Envelope, InvalidMessage, decode, encode
 from shared.metrics import EVENTS_CONSUMED
+from shared.outages import DEADLINE_SECONDS, OUTAGES, Unavailable, within
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RECONNECT_PAUSES = (0.5, 5.0)
+"""The first pause before connecting again after an outage, and the longest (doubling)."""
 
 # Which events each consuming service receives: binding keys on the topic exchange.
 # Workflow events intake tells the complainant about: the case closed, or (SP4N-LAPOR!
@@ -107,13 +116,56 @@ async def declare_topology(channel: AbstractChannel, settings: Settings) -> Abst
     return exchange
 
 
-async def connect(settings: Settings, name: str) -> AbstractRobustConnection:
-    """A robust connection named for the management UI."""
-    return await aio_pika.connect_robust(
-        settings.rabbitmq_url,
-        client_properties={"connection_name": name},
-        timeout=10,
+async def connect(settings: Settings, name: str) -> AbstractConnection:
+    """A connection named for the management UI, with the configured heartbeat.
+
+    Built here rather than by `aio_pika.connect`, which drops a connection object whose
+    handshake failed without closing it: its `__del__` then makes a `close()` coroutine that,
+    when the garbage collector runs in a worker thread, is never awaited (a RuntimeWarning
+    after every broker outage). Any failure to connect means the broker is unreachable.
+    """
+    url = URL(settings.rabbitmq_url).update_query(heartbeat=settings.rabbitmq_heartbeat_seconds)
+    connection = aio_pika.Connection(url, client_properties={"connection_name": name})
+    try:
+        await connection.connect(timeout=settings.broker_deadline_seconds)
+    except asyncio.CancelledError:
+        await connection.close()
+        raise
+    except Exception as error:
+        await connection.close()
+        if isinstance(error, aiormq.exceptions.AMQPConnectionError):
+            raise
+        raise aiormq.exceptions.AMQPConnectionError(f"cannot connect: {error!r}") from error
+    return connection
+
+
+async def on_broker(call: Awaitable[T], seconds: float) -> T:
+    """`call` under a deadline (`within`); a channel closed by a lost connection also counts
+    as the broker away."""
+    try:
+        return await within("rabbitmq", call, seconds)
+    except ChannelInvalidStateError as error:
+        OUTAGES.down("rabbitmq", error)
+        raise Unavailable("rabbitmq") from None
+
+
+class _BrokerNoise(logging.Filter):
+    """Drops aiormq's lines that repeat, per attempt or per connection, what OUTAGES says once
+    per outage (a refused attempt, a lost connection's traceback, a silent one given up)."""
+
+    REPEATS = (
+        "error when creating transport",
+        "Cancelling cause reader exited abnormally",
+        "Server connection %r was stuck",
     )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.REPEATS)
+
+
+def quiet_broker_noise() -> None:
+    """Leave the broker's outages to OUTAGES' one line each."""
+    logging.getLogger("aiormq.connection").addFilter(_BrokerNoise())
 
 
 def to_message(envelope: Envelope) -> aio_pika.Message:
@@ -158,46 +210,107 @@ class Consumer:
     max_batch: int = 200
 
 
-async def run_consumer(settings: Settings, consumer: Consumer, ready: asyncio.Event) -> None:
-    """Consume until cancelled; `ready` is set while the broker delivers to us."""
-    delay = 0.5
-    while True:
-        try:
-            connection = await connect(settings, f"aduan-{consumer.service}-consumer")
-        except (OSError, aio_pika.exceptions.AMQPError) as error:
-            log.warning("%s consumer: broker unreachable (%s); retrying", consumer.service, error)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
-            continue
-        connection.close_callbacks.add(lambda *_: ready.clear())
-        connection.reconnect_callbacks.add(lambda *_: ready.set())
-        try:
-            await _consume(connection, settings, consumer, ready)
-        except (OSError, aio_pika.exceptions.AMQPError) as error:
-            log.warning("%s consumer: %s; reconnecting", consumer.service, error)
-        finally:
-            ready.clear()
-            await connection.close()
+class BrokerLink:
+    """A consumer's connection to the broker, as readiness sees it.
+
+    Ready while the consumer consumes and the broker answers a round trip (a channel opened and
+    closed) within the deadline: a frozen broker answers nothing, long before the heartbeat
+    gives the connection up. One round trip at a time: a check during a freeze waits on the
+    one already sent instead of piling channels onto a silent connection.
+    """
+
+    def __init__(self, deadline: float = DEADLINE_SECONDS) -> None:
+        self.deadline = deadline
+        self.connection: AbstractConnection | None = None
+        self._round_trip: asyncio.Task[None] | None = None
+
+    async def check(self) -> bool:
+        """Readiness: consuming, and the broker answering within the deadline."""
+        connection = self.connection
+        if connection is None or connection.is_closed:
+            return False
+        if self._round_trip is None or self._round_trip.done():
+            self._round_trip = asyncio.create_task(_round_trip(connection))
+            self._round_trip.add_done_callback(_retrieve)
+        await within("rabbitmq", asyncio.shield(self._round_trip), self.deadline)
+        return True
 
 
-async def _consume(
-    connection: AbstractRobustConnection,
-    settings: Settings,
-    consumer: Consumer,
-    ready: asyncio.Event,
-) -> None:
-    channel = await connection.channel()
-    await channel.set_qos(prefetch_count=settings.prefetch)
-    await declare_topology(channel, settings)
-    queue = await channel.get_queue(queue_name(consumer.service))
-    inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
-    await queue.consume(inbox.put)
-    ready.set()
+async def _round_trip(connection: AbstractConnection) -> None:
+    channel = await connection.channel(publisher_confirms=False)
+    await channel.close()
+
+
+def _retrieve(task: asyncio.Task[None]) -> None:
+    """Take a finished round trip's exception (the check that awaited it may have gone)."""
+    if not task.cancelled():
+        task.exception()
+
+
+class ConnectionLost(Exception):
+    """The broker connection closed under a running consumer."""
+
+
+async def run_consumer(settings: Settings, consumer: Consumer, link: BrokerLink) -> None:
+    """Consume until cancelled, reconnecting after every outage (logged once, by OUTAGES);
+    `link` holds the connection while it consumes."""
+    pause = RECONNECT_PAUSES[0]
     while True:
-        batch = [await inbox.get()]
-        while len(batch) < consumer.max_batch and not inbox.empty():
-            batch.append(inbox.get_nowait())
-        await _handle_batch(consumer, batch)
+        try:
+            await _consume(settings, consumer, link)
+        except ConnectionLost as lost:
+            OUTAGES.down("rabbitmq", lost)
+            pause = RECONNECT_PAUSES[0]
+        except (Unavailable, aio_pika.exceptions.AMQPConnectionError, OSError) as error:
+            OUTAGES.down("rabbitmq", error)  # logged once per outage, however many attempts
+        except Exception:
+            log.exception("%s consumer failed; starting again", consumer.service)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, RECONNECT_PAUSES[1])
+
+
+async def _consume(settings: Settings, consumer: Consumer, link: BrokerLink) -> None:
+    """Consume on one connection until it closes (ConnectionLost)."""
+    deadline = settings.broker_deadline_seconds
+    inbox: asyncio.Queue[AbstractIncomingMessage | None] = asyncio.Queue()
+    reasons: list[BaseException | None] = []
+    connection = await on_broker(connect(settings, f"aduan-{consumer.service}-consumer"), deadline)
+
+    def closed(_: object, reason: BaseException | None) -> None:
+        reasons.append(reason)
+        inbox.put_nowait(None)
+
+    connection.close_callbacks.add(closed)
+    try:
+        channel = await on_broker(connection.channel(), deadline)
+        await on_broker(channel.set_qos(prefetch_count=settings.prefetch), deadline)
+        await on_broker(declare_topology(channel, settings), deadline)
+        queue = await on_broker(channel.get_queue(queue_name(consumer.service)), deadline)
+        await on_broker(queue.consume(inbox.put), deadline)
+        link.connection = connection
+        while batch := await _next_batch(inbox, consumer.max_batch):
+            await _handle_batch(consumer, batch)
+    finally:
+        link.connection = None
+        await connection.close()
+    raise ConnectionLost(reasons[0] if reasons and reasons[0] else "connection closed")
+
+
+async def _next_batch(
+    inbox: asyncio.Queue[AbstractIncomingMessage | None], limit: int
+) -> list[AbstractIncomingMessage]:
+    """The next deliveries (at least one); none once the connection has closed."""
+    first = await inbox.get()
+    if first is None:
+        return []
+    batch = [first]
+    while len(batch) < limit and not inbox.empty():
+        message = inbox.get_nowait()
+        if message is None:  # closed: handle what came before, stop at the next call
+            inbox.put_nowait(None)
+            break
+        batch.append(message)
+    return batch
 
 
 async def _handle_batch(consumer: Consumer, messages: list[AbstractIncomingMessage]) -> None:

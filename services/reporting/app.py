@@ -23,9 +23,9 @@ from shared.auth import TokenVerifier
 from shared.db import Pool, create_pool, ensure_schema, setup_lock
 from shared.events import Envelope
 from shared.feed import Feed
-from shared.messaging import Consumer, run_consumer
+from shared.messaging import BrokerLink, Consumer, run_consumer
 from shared.relay import EventLog, Relay, translator
-from shared.service import background, create_service_app, database_check, flag_check
+from shared.service import background, create_service_app, database_check
 from shared.settings import Settings
 
 SCHEMA = "reporting"
@@ -74,15 +74,17 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(settings, search_path=SCHEMA)
         await create_tables(pool)
         recaps = await asyncio.to_thread(open_recaps, settings)
-    live, consuming = LiveStream(settings), asyncio.Event()
+    live, link = LiveStream(settings), BrokerLink()
     translate = translator(recaps, WIRE)
     app.state.pool, app.state.recaps, app.state.live = pool, recaps, live
     app.state.verifier = TokenVerifier(settings)
     app.state.feed = Feed(pool, EventLog.of(recaps), translate)
-    app.state.readiness = {"database": database_check(pool), "consumer": flag_check(consuming)}
+    # Every event reaches the read model only through the broker: without it the rekap and the
+    # live stream fall behind unseen, so reporting says it is not ready.
+    app.state.readiness = {"database": database_check(pool), "consumer": link.check}
     model = ReadModel(settings.timezone)
     jobs = [
-        run_consumer(settings, consumer(pool, model, live), consuming),
+        run_consumer(settings, consumer(pool, model, live), link),
         run_schedule(settings, pool, recaps),
         run_gauges(settings, pool),
     ]

@@ -20,9 +20,9 @@ from shared import feed
 from shared.auth import TokenVerifier
 from shared.db import create_pool, ensure_schema, setup_lock
 from shared.feed import Feed
-from shared.messaging import run_consumer
+from shared.messaging import BrokerLink, run_consumer
 from shared.relay import EventLog, Relay, translator
-from shared.service import background, create_service_app, database_check, flag_check
+from shared.service import background, create_service_app, database_check
 from shared.settings import Settings
 
 
@@ -42,16 +42,18 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
         issuer = await Issuer.load(settings)
         await accounts.ensure_table(settings)
     pool = await create_pool(settings, max_size=3)
-    consuming = asyncio.Event()
+    link = BrokerLink()
     app.state.cases, app.state.issuer, app.state.pool = cases, issuer, pool
     app.state.verifier = _verifier(settings, issuer)
     app.state.feed = Feed(pool, EventLog.of(cases), translator(cases, wire(cases)))
     app.state.readiness = {
         "database": database_check(pool),
-        "consumer": flag_check(consuming),
+        # Intake's submissions become cases only through the broker: without it new complaints
+        # wait unseen, so workflow says it is not ready (its API itself needs only the store).
+        "consumer": link.check,
         "writer": cases.guard.check,
     }
-    jobs = [run_consumer(settings, consumer(cases), consuming), cases.blobs.run_sweeper()]
+    jobs = [run_consumer(settings, consumer(cases), link), cases.blobs.run_sweeper()]
     if settings.clock:
         jobs.append(run_scanner(settings, cases))
     if settings.relay:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
 from shared.events import Envelope
-from shared.messaging import Consumer, parking_queue, run_consumer
+from shared.messaging import BrokerLink, Consumer, parking_queue, run_consumer
 from shared.service import background
 from shared.settings import Settings
 from tests.bus import Bus, bus
@@ -54,7 +53,7 @@ async def test_a_failing_message_is_parked_after_the_delivery_limit_and_the_rest
     recorder = Recorder(poison=frozenset({poison.id}))
     await test_bus.publish(poison, *good)
     consumer = Consumer("reporting", recorder, max_batch=10)
-    async with background(run_consumer(limited, consumer, asyncio.Event())):
+    async with background(run_consumer(limited, consumer, BrokerLink())):
 
         async def parked() -> bool:
             return await test_bus.depth(parking_queue("reporting")) == 1
@@ -75,7 +74,7 @@ async def test_broken_and_unknown_messages_are_parked_without_reaching_the_handl
     unknown = b'{"specversion":"1.0","id":"u1","source":"/x","type":"aduan.Nope.v1","data":{}}'
     await test_bus.publish_raw(unknown, "intake.Nope.v1", "unknown")
     await test_bus.publish(good)
-    async with background(run_consumer(limited, Consumer("reporting", recorder), asyncio.Event())):
+    async with background(run_consumer(limited, Consumer("reporting", recorder), BrokerLink())):
         assert await eventually(lambda: _all(recorder.handled, [good]), within=10)
 
         async def both_parked() -> bool:
@@ -93,7 +92,7 @@ async def test_an_outage_is_retried_in_place_without_spending_deliveries(
     recorder = Recorder(outages=limited.delivery_limit + 2)
     envelope = complaint_received()
     await test_bus.publish(envelope)
-    async with background(run_consumer(limited, Consumer("reporting", recorder), asyncio.Event())):
+    async with background(run_consumer(limited, Consumer("reporting", recorder), BrokerLink())):
         assert await eventually(lambda: _all(recorder.handled, [envelope]), within=20)
     assert await test_bus.depth(parking_queue("reporting")) == 0
 
