@@ -21,14 +21,9 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 
 from shared import db
+from shared.broker import RECONNECT_PAUSES, connect, on_broker
 from shared.events import Contract, Envelope, seal
-from shared.messaging import (
-    RECONNECT_PAUSES,
-    connect,
-    declare_topology,
-    on_broker,
-    publish_confirmed,
-)
+from shared.messaging import declare_topology, publish_confirmed
 from shared.metrics import EVENTS_PUBLISHED, RELAY_ACTIVE, RELAY_LAG
 from shared.outages import OUTAGES, Unavailable, within
 from shared.settings import Settings

@@ -19,8 +19,8 @@ from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.broker import quiet_broker_noise
 from shared.db import Pool
-from shared.messaging import quiet_broker_noise
 from shared.metrics import HTTP_LATENCY
 from shared.problems import (
     MESSAGES,

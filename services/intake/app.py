@@ -29,9 +29,10 @@ from services.intake.writer import Writer
 from shared import feed
 from shared.auth import TokenVerifier
 from shared.blobs import BlobStore
+from shared.broker import BrokerLink
 from shared.db import create_pool, ensure_schema, setup_lock
 from shared.feed import Feed
-from shared.messaging import BrokerLink, run_consumer
+from shared.messaging import run_consumer
 from shared.problems import Problem, problem_response
 from shared.relay import EventLog, Relay, translator
 from shared.service import background, create_service_app, database_check

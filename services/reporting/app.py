@@ -20,10 +20,11 @@ from services.reporting.recaps import WIRE, open_recaps, run_schedule
 from services.reporting.stream_erasure import erased_cases
 from shared import feed
 from shared.auth import TokenVerifier
+from shared.broker import BrokerLink
 from shared.db import Pool, create_pool, ensure_schema, setup_lock
 from shared.events import Envelope
 from shared.feed import Feed
-from shared.messaging import BrokerLink, Consumer, run_consumer
+from shared.messaging import Consumer, run_consumer
 from shared.relay import EventLog, Relay, translator
 from shared.service import background, create_service_app, database_check
 from shared.settings import Settings

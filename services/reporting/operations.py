@@ -23,9 +23,11 @@ from services.reporting import stream_erasure
 from services.reporting.masking import HIDDEN, CaseAccess, masked, permitted
 from shared.access import PUBLIC, Facet, Privacy, readers
 from shared.auth import Forbidden, Officer, TokenVerifier, Unauthenticated
+from shared.broker import connect, on_broker
 from shared.db import Pool
 from shared.events import CONTRACTS, Envelope, encode
-from shared.messaging import BINDINGS, connect, declare_topology, parking_queue, queue_name
+from shared.messaging import BINDINGS, declare_topology, parking_queue, queue_name
+from shared.outages import Unavailable
 from shared.problems import Problem, problems
 from shared.settings import Settings
 from shared.sop import Role
@@ -247,6 +249,10 @@ async def measure(settings: Settings, pool: Pool) -> None:
         )
     OVERDUE.labels(settings.agency).set(overdue)
     BREACHED.labels(settings.agency).set(breached)
+    await on_broker(_queue_gauges(settings), settings.broker_deadline_seconds)
+
+
+async def _queue_gauges(settings: Settings) -> None:
     connection = await connect(settings, "aduan-gauges")
     try:
         channel = await connection.channel()
@@ -265,6 +271,8 @@ async def run_gauges(settings: Settings, pool: Pool, every: float = 15.0) -> Non
     while True:
         try:
             await measure(settings, pool)
+        except Unavailable:
+            pass  # OUTAGES has said so, once per outage
         except Exception as error:  # noqa: BLE001 - gauges are best effort; say why and go on
             log.warning("gauges: %s", error)
         await asyncio.sleep(every)

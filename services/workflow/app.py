@@ -18,9 +18,10 @@ from services.workflow.scanner import run_scanner
 from services.workflow.wire import wire
 from shared import feed
 from shared.auth import TokenVerifier
+from shared.broker import BrokerLink
 from shared.db import create_pool, ensure_schema, setup_lock
 from shared.feed import Feed
-from shared.messaging import BrokerLink, run_consumer
+from shared.messaging import run_consumer
 from shared.relay import EventLog, Relay, translator
 from shared.service import background, create_service_app, database_check
 from shared.settings import Settings

@@ -116,7 +116,14 @@ async def all_counted_once(http: httpx.AsyncClient, system: System, codes: list[
             opened: int = await conn.fetchval("SELECT count(*) FROM workflow.cases_events")
             return opened >= len(codes)
 
-        await eventually(cases_opened, within=30, interval=0.2)
+        try:
+            await eventually(cases_opened, within=30, interval=0.2)
+        except AssertionError as error:
+            missing = await conn.fetch(
+                "SELECT tracking_code FROM intake.submission_index WHERE case_id NOT IN "
+                "(SELECT originator_id FROM workflow.cases_events)"
+            )
+            raise AssertionError(f"{error}; no case for {[r[0] for r in missing]}") from None
         unpublished = await conn.fetchval(
             "SELECT max(notification_id) - (SELECT position FROM intake.relay_position) "
             "FROM intake.submissions_events"
@@ -162,6 +169,18 @@ async def all_ready(http: httpx.AsyncClient, system: System) -> bool:
     return all([await readiness(http, system, service) for service in SERVICES])
 
 
+async def readiness_report(http: httpx.AsyncClient, system: System) -> dict[str, object]:
+    """Every service's /readyz body, for a failure message."""
+    return {s: (await http.get(f"{system.url(s)}/readyz")).json() for s in SERVICES}
+
+
+async def until_all_ready(http: httpx.AsyncClient, system: System, within: float = 30) -> None:
+    try:
+        await eventually(lambda: all_ready(http, system), within=within, interval=0.5)
+    except AssertionError as error:
+        raise AssertionError(f"{error}: {await readiness_report(http, system)}") from None
+
+
 async def test_a_frozen_broker_is_noticed_by_readiness_within_seconds_and_survived(
     system: System, broker_proxy: TcpProxy
 ) -> None:
@@ -187,7 +206,7 @@ async def test_a_frozen_broker_is_noticed_by_readiness_within_seconds_and_surviv
         await asyncio.sleep(3 * (HEARTBEAT_SECONDS + 1) + 2 - (time.monotonic() - frozen_at))
         assert not await readiness(http, system, "workflow")
         broker_proxy.thaw()
-        await eventually(lambda: all_ready(http, system), within=30, interval=0.5)
+        await until_all_ready(http, system)
 
         async def reconnected() -> bool:
             return await consumer_connection(system.settings, "workflow") not in (None, first)
@@ -216,7 +235,7 @@ async def test_a_long_broker_outage_is_survived_by_every_consumer_and_relay(
         await asyncio.sleep(LONG_OUTAGE_SECONDS)  # the outage itself: nothing to wait on
         assert await readiness(http, system, "intake")
         broker_proxy.restore()
-        await eventually(lambda: all_ready(http, system), within=30, interval=0.5)
+        await until_all_ready(http, system)
         after = await post(http, system, 5, "sesudah")
         await all_counted_once(http, system, before + during + after)
     assert_quiet(system)
@@ -234,7 +253,7 @@ async def test_a_long_broker_freeze_is_survived_by_every_consumer_and_relay(
         assert await readiness(http, system, "intake")
         assert not await readiness(http, system, "reporting")
         broker_proxy.thaw()
-        await eventually(lambda: all_ready(http, system), within=30, interval=0.5)
+        await until_all_ready(http, system)
         after = await post(http, system, 5, "sesudah")
         await all_counted_once(http, system, before + during + after)
     assert_quiet(system)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import warnings
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 
+import aiormq.exceptions
 import pytest
 
+from shared.broker import BrokerLink, connect
 from shared.events import Envelope
-from shared.messaging import BrokerLink, Consumer, parking_queue, run_consumer
+from shared.messaging import Consumer, parking_queue, run_consumer
 from shared.service import background
 from shared.settings import Settings
 from tests.bus import Bus, bus
+from tests.infrastructure import free_port
 from tests.polling import eventually
 from tests.samples import complaint_received
 
@@ -99,3 +105,24 @@ async def test_an_outage_is_retried_in_place_without_spending_deliveries(
 
 async def _all(handled: list[str], expected: list[Envelope]) -> bool:
     return set(handled) >= {envelope.id for envelope in expected}
+
+
+async def test_a_failed_connection_attempt_leaves_no_close_for_the_garbage_collector(
+    settings: Settings,
+) -> None:
+    """aio_pika drops a connection whose handshake failed without closing it; collected in a
+    worker thread, its `__del__` made a `close()` coroutine nobody awaited."""
+    url = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
+    refused = settings.model_copy(update={"rabbitmq_url": url})
+    gc.disable()  # the collector runs where it is triggered: here, in a worker thread
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(3):
+                with pytest.raises(aiormq.exceptions.AMQPConnectionError):
+                    await connect(refused, "aduan-test")
+            await asyncio.to_thread(gc.collect)
+            await asyncio.sleep(0)
+    finally:
+        gc.enable()
+    assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []
