@@ -147,7 +147,7 @@ class Consumer:
 
 
 class ConnectionLost(Exception):
-    """The broker connection closed under a running consumer."""
+    """The broker connection (or the consuming channel) closed under a running consumer."""
 
 
 async def run_consumer(settings: Settings, consumer: Consumer, link: BrokerLink) -> None:
@@ -182,6 +182,7 @@ async def _consume(settings: Settings, consumer: Consumer, link: BrokerLink) -> 
     connection.close_callbacks.add(closed)
     try:
         channel = await on_broker(connection.channel(), deadline)
+        channel.close_callbacks.add(closed)  # a channel error alone also ends this round
         await on_broker(channel.set_qos(prefetch_count=settings.prefetch), deadline)
         await on_broker(declare_topology(channel, settings), deadline)
         queue = await on_broker(channel.get_queue(queue_name(consumer.service)), deadline)
