@@ -33,10 +33,11 @@ from services.reporting.projection import CaseRow
 from services.reporting.rebuild import PRODUCERS, rebuild, swap, write
 from services.reporting.working_set import WorkingSet
 from shared import db
+from shared.broker import connect
 from shared.channels import Channel
 from shared.events import ComplaintReceived, Envelope, seal
 from shared.feed import CREDENTIAL_HEADER, service_credential
-from shared.messaging import connect, declare_topology, publish_confirmed, to_message
+from shared.messaging import declare_topology, publish_confirmed, to_message
 from shared.settings import Settings
 from shared.sop import Kind
 from shared.tracking_code import new_code

@@ -15,6 +15,7 @@ import statistics
 import sys
 import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
@@ -62,11 +63,15 @@ def new_case(calendar_cases: Cases, received_at: datetime) -> Case:
     )
 
 
+def _given(case: Case) -> Case:
+    return case
+
+
 def open_many(cases: Cases, count: int, received_at: datetime) -> list[UUID]:
     ids = []
     for start in range(0, count, 500):
         batch = [new_case(cases, received_at) for _ in range(min(500, count - start))]
-        cases.open(batch)
+        cases.open([partial(_given, case) for case in batch])
         ids += [case.id for case in batch]
     return ids
 

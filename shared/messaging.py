@@ -9,15 +9,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import aio_pika
-from aio_pika.abc import (
-    AbstractChannel,
-    AbstractExchange,
-    AbstractIncomingMessage,
-    AbstractRobustConnection,
-)
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage
 from pamqp.common import FieldTable
 
+from shared.broker import RECONNECT_PAUSES, BrokerLink, connect, on_broker
 from shared.events import CONTENT_TYPE, Envelope, InvalidMessage, decode, encode
+from shared.outages import OUTAGES, Unavailable
 from shared.parking import Failures, Settler, reason
 from shared.settings import Settings
 
@@ -108,15 +105,6 @@ async def declare_topology(channel: AbstractChannel, settings: Settings) -> Abst
     return exchange
 
 
-async def connect(settings: Settings, name: str) -> AbstractRobustConnection:
-    """A robust connection named for the management UI."""
-    return await aio_pika.connect_robust(
-        settings.rabbitmq_url,
-        client_properties={"connection_name": name},
-        timeout=10,
-    )
-
-
 def to_message(envelope: Envelope) -> aio_pika.Message:
     """A persistent AMQP message carrying one structured CloudEvent."""
     return aio_pika.Message(
@@ -159,50 +147,78 @@ class Consumer:
     max_batch: int = 200
 
 
-async def run_consumer(settings: Settings, consumer: Consumer, ready: asyncio.Event) -> None:
-    """Consume until cancelled; `ready` is set while the broker delivers to us."""
-    delay = 0.5
-    failures = Failures()
+class ConnectionLost(Exception):
+    """The broker connection (or the consuming channel) closed under a running consumer."""
+
+
+async def run_consumer(settings: Settings, consumer: Consumer, link: BrokerLink) -> None:
+    """Consume until cancelled, reconnecting after every outage (logged once, by OUTAGES);
+    `link` holds the connection while it consumes."""
+    pause = RECONNECT_PAUSES[0]
+    failures = Failures()  # across reconnects: a message's first failure is remembered
     while True:
         try:
-            connection = await connect(settings, f"aduan-{consumer.service}-consumer")
-        except (OSError, aio_pika.exceptions.AMQPError) as error:
-            log.warning("%s consumer: broker unreachable (%s); retrying", consumer.service, error)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
-            continue
-        connection.close_callbacks.add(lambda *_: ready.clear())
-        connection.reconnect_callbacks.add(lambda *_: ready.set())
-        try:
-            await _consume(connection, settings, consumer, ready, failures)
-        except (OSError, aio_pika.exceptions.AMQPError) as error:
-            log.warning("%s consumer: %s; reconnecting", consumer.service, error)
-        finally:
-            ready.clear()
-            await connection.close()
+            await _consume(settings, consumer, link, failures)
+        except ConnectionLost as lost:
+            OUTAGES.down("rabbitmq", lost)
+            pause = RECONNECT_PAUSES[0]
+        except (Unavailable, aio_pika.exceptions.AMQPConnectionError, OSError) as error:
+            OUTAGES.down("rabbitmq", error)  # logged once per outage, however many attempts
+        except Exception:
+            log.exception("%s consumer failed; starting again", consumer.service)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, RECONNECT_PAUSES[1])
 
 
 async def _consume(
-    connection: AbstractRobustConnection,
-    settings: Settings,
-    consumer: Consumer,
-    ready: asyncio.Event,
-    failures: Failures,
+    settings: Settings, consumer: Consumer, link: BrokerLink, failures: Failures
 ) -> None:
-    channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-    await channel.set_qos(prefetch_count=settings.prefetch)
-    await declare_topology(channel, settings)
-    dead = await channel.get_exchange(dead_letter_exchange(settings))
-    settler = Settler(consumer.service, dead, settings.delivery_limit, failures)
-    queue = await channel.get_queue(queue_name(consumer.service))
-    inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
-    await queue.consume(inbox.put)
-    ready.set()
-    while True:
-        batch = [await inbox.get()]
-        while len(batch) < consumer.max_batch and not inbox.empty():
-            batch.append(inbox.get_nowait())
-        await _handle_batch(consumer, settler, batch)
+    """Consume on one connection until it closes (ConnectionLost)."""
+    deadline = settings.broker_deadline_seconds
+    inbox: asyncio.Queue[AbstractIncomingMessage | None] = asyncio.Queue()
+    reasons: list[BaseException | None] = []
+    connection = await on_broker(connect(settings, f"aduan-{consumer.service}-consumer"), deadline)
+
+    def closed(_: object, reason: BaseException | None) -> None:
+        reasons.append(reason)
+        inbox.put_nowait(None)
+
+    connection.close_callbacks.add(closed)
+    try:
+        channel = await on_broker(
+            connection.channel(publisher_confirms=True, on_return_raises=True), deadline
+        )
+        channel.close_callbacks.add(closed)  # a channel error alone also ends this round
+        await on_broker(channel.set_qos(prefetch_count=settings.prefetch), deadline)
+        await on_broker(declare_topology(channel, settings), deadline)
+        dead = await on_broker(channel.get_exchange(dead_letter_exchange(settings)), deadline)
+        settler = Settler(consumer.service, dead, settings.delivery_limit, failures)
+        queue = await on_broker(channel.get_queue(queue_name(consumer.service)), deadline)
+        await on_broker(queue.consume(inbox.put), deadline)
+        link.connection = connection
+        while batch := await _next_batch(inbox, consumer.max_batch):
+            await _handle_batch(consumer, settler, batch)
+    finally:
+        link.connection = None
+        await connection.close()
+    raise ConnectionLost(reasons[0] if reasons and reasons[0] else "connection closed")
+
+
+async def _next_batch(
+    inbox: asyncio.Queue[AbstractIncomingMessage | None], limit: int
+) -> list[AbstractIncomingMessage]:
+    """The next deliveries (at least one); none once the connection has closed."""
+    first = await inbox.get()
+    if first is None:
+        return []
+    batch = [first]
+    while len(batch) < limit and not inbox.empty():
+        message = inbox.get_nowait()
+        if message is None:  # closed: handle what came before, stop at the next call
+            inbox.put_nowait(None)
+            break
+        batch.append(message)
+    return batch
 
 
 async def _handle_batch(

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from aio_pika.abc import AbstractExchange
@@ -21,12 +21,16 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 
 from shared import db
+from shared.broker import RECONNECT_PAUSES, connect, on_broker
 from shared.events import Contract, Envelope, seal
-from shared.messaging import connect, declare_topology, publish_confirmed
+from shared.messaging import declare_topology, publish_confirmed
 from shared.metrics import EVENTS_PUBLISHED, RELAY_ACTIVE, RELAY_LAG
+from shared.outages import OUTAGES, Unavailable, within
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+CLOSE_SECONDS = 2.0
 
 Translate = Callable[[asyncpg.Record], Envelope | None]
 Wire = Mapping[type[Any], Callable[[Any], Contract]]
@@ -99,49 +103,78 @@ async def read_notifications(
 
 @dataclass
 class Relay:
-    """Publishes one service's event log; run() until cancelled."""
+    """Publishes one service's event log; run() until cancelled.
+
+    Every call has a deadline: a store call the write deadline, a broker call (a publish's
+    confirmation included) the broker deadline. A server away ends the round (its outage is
+    logged once, by OUTAGES); the relay connects again, and publishes again from its stored
+    position whatever the broker may have received unconfirmed (consumers are idempotent).
+    """
 
     settings: Settings
     service: str
     log: EventLog
     translate: Translate
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _pause: float = RECONNECT_PAUSES[0]
 
     async def run(self) -> None:
         """Hold the lock, pump, wait for NOTIFY or the poll interval; survive outages."""
-        delay = 0.5
         while True:
             try:
                 await self._run_with_lock()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                log.warning("%s relay: %s; retrying", self.service, error)
+            except Unavailable:
+                pass  # OUTAGES has said so, once per outage
             except Exception:
                 log.exception("%s relay failed; retrying", self.service)
             RELAY_ACTIVE.labels(self.service).set(0)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
+            await asyncio.sleep(self._pause)
+            self._pause = min(self._pause * 2, RECONNECT_PAUSES[1])
 
     async def _run_with_lock(self) -> None:
-        conn = await asyncpg.connect(self.settings.postgres_dsn(), timeout=10)
+        conn = await self._store(None, asyncpg.connect(self.settings.postgres_dsn()))
         try:
             await self._acquire_lock(conn)
             RELAY_ACTIVE.labels(self.service).set(1)
-            await self._ensure_position_table(conn)
-            await conn.add_listener(self.log.channel, lambda *_: self._wake.set())
-            broker = await connect(self.settings, f"aduan-{self.service}-relay")
+            await self._store(conn, self._ensure_position_table(conn))
+            await self._store(conn, conn.add_listener(self.log.channel, self._notified))
+            broker = await self._broker(connect(self.settings, f"aduan-{self.service}-relay"))
             try:
-                channel = await broker.channel(publisher_confirms=True, on_return_raises=True)
-                exchange = await declare_topology(channel, self.settings)
+                channel = await self._broker(
+                    broker.channel(publisher_confirms=True, on_return_raises=True)
+                )
+                exchange = await self._broker(declare_topology(channel, self.settings))
                 await self._pump_forever(conn, exchange)
             finally:
                 await broker.close()
         finally:
-            await conn.close(timeout=5)
+            await _close(conn)
+
+    def _notified(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _store(self, conn: asyncpg.Connection[Any] | None, call: Awaitable[T]) -> T:
+        """A call on the relay's connection under the write deadline.
+
+        A server restart tells each backend FATAL (57P01) and then closes the socket; a query
+        sent between the two fails with asyncpg's InternalClientError ("cannot switch to
+        state"), on a connection that is by then closed. That is the outage, not a bug.
+        """
+        try:
+            return await within("postgres", call, self.settings.write_deadline_seconds)
+        except asyncpg.InternalClientError:
+            if conn is None or not conn.is_closed():
+                raise
+            OUTAGES.down("postgres", "connection closed by the server")
+            raise Unavailable("postgres") from None
+
+    async def _broker(self, call: Awaitable[T]) -> T:
+        return await on_broker(call, self.settings.broker_deadline_seconds)
 
     async def _acquire_lock(self, conn: asyncpg.Connection[Any]) -> None:
         key = f"aduan.relay.{self.log.schema}.{self.log.table}"
-        while not await conn.fetchval(  # noqa: ASYNC110 - another relay holds it: poll
-            "SELECT pg_try_advisory_lock(hashtext($1))", key
+        while not await self._store(  # noqa: ASYNC110 - another relay holds it: poll
+            conn, conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", key)
         ):
             await asyncio.sleep(self.settings.relay_poll_seconds)
 
@@ -163,18 +196,20 @@ class Relay:
 
     async def pump(self, conn: asyncpg.Connection[Any], exchange: AbstractExchange) -> int:
         """Publish the next batch after the stored position; the number of rows read."""
-        position = await self.position(conn)
-        rows = await read_notifications(
-            conn, self.log, after=position, limit=self.settings.relay_batch
+        position = await self._store(conn, self.position(conn))
+        rows = await self._store(
+            conn,
+            read_notifications(conn, self.log, after=position, limit=self.settings.relay_batch),
         )
+        self._pause = RECONNECT_PAUSES[0]  # both servers answer: the next outage starts afresh
         if not rows:
             RELAY_LAG.labels(self.service).set(0)
             return 0
         envelopes = await asyncio.to_thread(envelopes_of, rows, self.translate)
-        await publish_confirmed(exchange, envelopes)
+        await self._broker(publish_confirmed(exchange, envelopes))
         EVENTS_PUBLISHED.labels(self.service).inc(len(envelopes))
-        await self.save_position(conn, rows[-1]["notification_id"])
-        await self._measure_lag(conn, rows[-1]["notification_id"])
+        await self._store(conn, self.save_position(conn, rows[-1]["notification_id"]))
+        await self._store(conn, self._measure_lag(conn, rows[-1]["notification_id"]))
         return len(rows)
 
     async def position(self, conn: asyncpg.Connection[Any]) -> int:
@@ -197,6 +232,16 @@ class Relay:
     async def _measure_lag(self, conn: asyncpg.Connection[Any], position: int) -> None:
         newest = await conn.fetchval(f"SELECT max(notification_id) FROM {self.log.qualified}")
         RELAY_LAG.labels(self.service).set(max(0, int(newest or 0) - position))
+
+
+async def _close(conn: asyncpg.Connection[Any]) -> None:
+    """Close the relay's connection; one the server dropped or that hangs is just let go."""
+    if conn.is_closed():
+        return
+    try:
+        await conn.close(timeout=CLOSE_SECONDS)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        conn.terminate()
 
 
 def envelopes_of(rows: Sequence[asyncpg.Record], translate: Translate) -> list[Envelope]:

@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.broker import quiet_broker_noise
 from shared.db import Pool
 from shared.metrics import HTTP_LATENCY
 from shared.outages import DEADLINE_SECONDS, answered
@@ -130,6 +131,7 @@ def _operations_router(service: str) -> APIRouter:
 
     async def readyz(request: Request) -> JSONResponse:
         checks: dict[str, ReadinessCheck] = request.app.state.readiness
+        # At once, so the answer takes one check's deadline, not their sum.
         answers = await asyncio.gather(*(_safe(check) for check in checks.values()))
         results = dict(zip(checks, answers, strict=True))
         status = 200 if all(results.values()) else 503
@@ -269,6 +271,7 @@ def configure_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    quiet_broker_noise()
 
 
 def serve(app: FastAPI, settings: Settings, service: str) -> None:

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
 
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     rabbitmq_management_url: str = "http://guest:guest@127.0.0.1:15672/"
+    # The AMQP heartbeat: a broker that answers nothing is given up after about three of them
+    # (aiormq waits 3 × (heartbeat + 1) s), and every consumer and relay reconnects.
+    rabbitmq_heartbeat_seconds: int = 10
+    # A broker call (connecting, declaring, a publish's confirmation) that takes longer counts
+    # as the broker away: the relay reconnects and publishes again from its stored position.
+    broker_deadline_seconds: float = 5.0
     exchange: str = "aduan.events"
     delivery_limit: int = 10
     prefetch: int = 200

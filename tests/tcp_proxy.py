@@ -33,11 +33,13 @@ class TcpProxy:
             await self._server.wait_closed()
 
     def cut(self) -> None:
-        """Make the target unreachable: existing connections drop, new ones are refused."""
+        """Make the target unreachable: existing connections drop, new ones are refused (a
+        freeze ends: what it held is dropped with the connections)."""
         self.is_open = False
         for writer in list(self._pipes):
             writer.close()
         self._pipes.clear()
+        self._flowing.set()
 
     def restore(self) -> None:
         """Let traffic through again."""
@@ -71,6 +73,7 @@ class TcpProxy:
                 await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
+            await self._flowing.wait()  # a frozen link passes no close either
         finally:
             self._pipes.discard(writer)
             with contextlib.suppress(Exception):

@@ -28,6 +28,7 @@ from services.intake.writer import Writer
 from shared import feed
 from shared.auth import TokenVerifier
 from shared.blobs import BlobStore
+from shared.broker import BrokerLink
 from shared.db import create_pool, ensure_schema, setup_lock
 from shared.feed import Feed
 from shared.messaging import run_consumer
@@ -83,8 +84,10 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
 def _consuming(
     settings: Settings, submissions: Submissions, dispatcher: Dispatcher
 ) -> list[Coroutine[Any, Any, None]]:
-    """Workflow's events, for messages to the complainant (never blocks intake)."""
-    return [run_consumer(settings, consumer(submissions, dispatcher.wake), asyncio.Event())]
+    """Workflow's events, for messages to the complainant. Not a readiness check: intake's
+    work is accepting submissions, which its outbox keeps while the broker is away (the relay's
+    state shows in the metrics aduan_server_up{server="rabbitmq"} and aduan_relay_active)."""
+    return [run_consumer(settings, consumer(submissions, dispatcher.wake), BrokerLink())]
 
 
 def _relay(settings: Settings, submissions: Submissions) -> list[Coroutine[Any, Any, None]]:

@@ -30,13 +30,14 @@ from services.reporting.recaps import WIRE, open_recaps, run_schedule
 from services.reporting.stream_erasure import erased_cases
 from shared import feed
 from shared.auth import TokenVerifier
+from shared.broker import BrokerLink
 from shared.db import Pool, create_pool, ensure_schema, setup_lock
 from shared.events import Envelope
 from shared.feed import Feed
 from shared.messaging import Consumer, run_consumer
 from shared.outages import Unavailable, install, within
 from shared.relay import EventLog, Relay, translator
-from shared.service import background, create_service_app, flag_check
+from shared.service import background, create_service_app
 from shared.settings import Settings
 
 SCHEMA = "reporting"
@@ -94,21 +95,19 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
         await create_tables(pool)
         await dead_letters.create_table(pool)
         recaps = await asyncio.to_thread(open_recaps, settings)
-    live, consuming, kept = LiveStream(settings), asyncio.Event(), LastGood(settings)
+    live, link, kept = LiveStream(settings), BrokerLink(), LastGood(settings)
     translate = translator(recaps, WIRE)
     app.state.pool, app.state.recaps, app.state.live = pool, recaps, live
     app.state.last_good = kept
     app.state.verifier = TokenVerifier(settings)
     app.state.feed = Feed(pool, EventLog.of(recaps), translate)
-    # Ready: the read model answers, and the broker delivers (the consumer's queue exists).
+    # Ready: the read model answers, and the broker delivers. Every event reaches the read model
+    # only through the broker: without it the rekap and the live stream fall behind unseen.
     # Redis is left out: only the live stream needs it, and it says so itself.
-    app.state.readiness = {
-        "database": partial(database_ready, pool),
-        "consumer": flag_check(consuming),
-    }
+    app.state.readiness = {"database": partial(database_ready, pool), "consumer": link.check}
     model = ReadModel(settings.timezone)
     jobs = [
-        run_consumer(settings, consumer(pool, model, live, kept), consuming),
+        run_consumer(settings, consumer(pool, model, live, kept), link),
         run_schedule(settings, pool, recaps),
         run_gauges(settings, pool),
     ]

@@ -30,8 +30,9 @@ import asyncpg
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
 from services.reporting.recaps import SCHEMA
+from shared.broker import connect
 from shared.db import Connection, Pool
-from shared.messaging import BINDINGS, connect, declare_topology, parking_queue, queue_name
+from shared.messaging import BINDINGS, declare_topology, parking_queue, queue_name
 from shared.outages import within
 from shared.parking import REQUEUED, Parking, own_headers
 from shared.settings import Settings
@@ -214,10 +215,9 @@ async def _publish(settings: Settings, service: str, rows: Sequence[asyncpg.Reco
         await connection.close()
 
 
-async def waiting(pool: Pool) -> dict[str, int]:
+async def waiting(conn: Connection) -> dict[str, int]:
     """How many parked messages wait, by service."""
-    async with pool.acquire() as conn:
-        rows = await conn.fetch(
-            f"SELECT service, count(*) AS n FROM {TABLE} WHERE requeued_at IS NULL GROUP BY service"
-        )
+    rows = await conn.fetch(
+        f"SELECT service, count(*) AS n FROM {TABLE} WHERE requeued_at IS NULL GROUP BY service"
+    )
     return {service: 0 for service in BINDINGS} | {row["service"]: row["n"] for row in rows}

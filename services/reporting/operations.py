@@ -24,9 +24,10 @@ from services.reporting import dead_letters, stream_erasure
 from services.reporting.masking import HIDDEN, CaseAccess, masked, permitted, reasons_visible
 from shared.access import PUBLIC, Facet, Privacy, readers
 from shared.auth import Forbidden, Officer, TokenVerifier, Unauthenticated
+from shared.broker import connect, on_broker
 from shared.db import LONG_SECONDS, Connection, Pool, read
 from shared.events import CONTRACTS, Envelope, encode
-from shared.messaging import BINDINGS, connect, declare_topology, parking_queue, queue_name
+from shared.messaging import BINDINGS, declare_topology, parking_queue, queue_name
 from shared.outages import Unavailable, within
 from shared.problems import Problem, problems
 from shared.settings import Settings
@@ -239,8 +240,12 @@ async def measure(settings: Settings, pool: Pool) -> None:
     overdue, breached = await read(pool, partial(_late, agency=settings.agency))
     OVERDUE.labels(settings.agency).set(overdue)
     BREACHED.labels(settings.agency).set(breached)
-    await dead_letters.collect(settings, pool)
-    listed = await dead_letters.waiting(pool)
+    await on_broker(dead_letters.collect(settings, pool), settings.broker_deadline_seconds)
+    listed = await read(pool, dead_letters.waiting)
+    await on_broker(_queue_gauges(settings, listed), settings.broker_deadline_seconds)
+
+
+async def _queue_gauges(settings: Settings, listed: dict[str, int]) -> None:
     connection = await connect(settings, "aduan-gauges")
     try:
         channel = await connection.channel()

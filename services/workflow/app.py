@@ -18,6 +18,7 @@ from services.workflow.scanner import run_scanner
 from services.workflow.wire import wire
 from shared import feed
 from shared.auth import TokenVerifier
+from shared.broker import BrokerLink
 from shared.db import create_pool, ensure_schema, setup_lock
 from shared.feed import Feed
 from shared.messaging import run_consumer
@@ -43,7 +44,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
         issuer = await Issuer.load(settings)
         await accounts.ensure_table(settings)
     pool = await create_pool(settings, max_size=3)
-    consuming = asyncio.Event()
+    link = BrokerLink()
     app.state.cases, app.state.issuer, app.state.pool = cases, issuer, pool
     app.state.verifier = _verifier(settings, issuer)
     app.state.feed = Feed(pool, EventLog.of(cases), translator(cases, wire(cases)))
@@ -51,7 +52,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     # catches up by itself when the broker is back; taking workflow out of service while the
     # broker is away would stop officers' work for nothing.
     app.state.readiness = {"database": database_check(pool), "writer": cases.guard.check}
-    jobs = [run_consumer(settings, consumer(cases), consuming), cases.blobs.run_sweeper()]
+    jobs = [run_consumer(settings, consumer(cases), link), cases.blobs.run_sweeper()]
     if settings.clock:
         jobs.append(run_scanner(settings, cases))
     if settings.relay:

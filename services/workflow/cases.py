@@ -239,17 +239,24 @@ class Cases(Application[UUID]):
         for case_id in erased:
             self._keys.pop(case_id, None)
 
-    def open(self, cases: Sequence[Case]) -> int:
-        """Save new cases, each with a fresh key; one already open (a redelivery) is left alone."""
-        if not cases:
+    def open(self, builds: Sequence[Callable[[], Case]]) -> int:
+        """Save new cases, each with a fresh key; one already open (a redelivery, or a repeat
+        in the same batch) is left alone.
+
+        Each case is built afresh for every attempt: a failed save has already taken the
+        pending events of every aggregate it was given, so saving those objects again one by
+        one would store nothing and lose every new case of the batch.
+        """
+        if not builds:
             return 0
+        cases = [build() for build in builds]
         try:
             self.store(*cases, keys=[SealingKey.new(case.id) for case in cases])
         except IntegrityError:
             if len(cases) == 1:
                 log.info("case %s is already open", cases[0].id)
                 return 0
-            return sum(self.open([case]) for case in cases)
+            return sum(self.open([build]) for build in builds)
         return len(cases)
 
     def get_case(self, case_id: UUID) -> Case:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from functools import partial
 
 import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError
@@ -20,6 +21,7 @@ from shared.events import (
     SubmissionReceived,
 )
 from shared.messaging import Consumer
+from shared.working_time import WorkingCalendar
 
 # An outage of the store: retry in place, never spend the message's deliveries.
 TRANSIENT: tuple[type[BaseException], ...] = (
@@ -35,29 +37,28 @@ OPENING = SubmissionReceived | SubmissionImported
 
 def _open_all(cases: Cases, envelopes: Sequence[Envelope]) -> None:
     calendar = cases.calendar()
-    opened: list[Case] = []
-    for envelope in envelopes:
-        submission = envelope.data
-        if isinstance(submission, SubmissionImported):
-            opened.append(Case.import_(submission, agency=envelope.agency, calendar=calendar))
-            continue
-        assert isinstance(submission, SubmissionReceived)
-        opened.append(
-            Case.open(
-                case_id=submission.case_id,
-                agency=envelope.agency,
-                kind=submission.kind,
-                tracking_code=submission.tracking_code,
-                channel=submission.channel.value,
-                category=submission.category,
-                received_at=submission.received_at,
-                anonymous=submission.anonymous,
-                confidential=submission.confidential,
-                complainant_ref=submission.complainant_ref,
-                calendar=calendar,
-            )
-        )
-    cases.open(opened)
+    cases.open([partial(_case_of, envelope, calendar) for envelope in envelopes])
+
+
+def _case_of(envelope: Envelope, calendar: WorkingCalendar) -> Case:
+    """A new case for a submission (or an imported register row)."""
+    submission = envelope.data
+    if isinstance(submission, SubmissionImported):
+        return Case.import_(submission, agency=envelope.agency, calendar=calendar)
+    assert isinstance(submission, SubmissionReceived)
+    return Case.open(
+        case_id=submission.case_id,
+        agency=envelope.agency,
+        kind=submission.kind,
+        tracking_code=submission.tracking_code,
+        channel=submission.channel.value,
+        category=submission.category,
+        received_at=submission.received_at,
+        anonymous=submission.anonymous,
+        confidential=submission.confidential,
+        complainant_ref=submission.complainant_ref,
+        calendar=calendar,
+    )
 
 
 def _erase(cases: Cases, envelope: Envelope) -> None:

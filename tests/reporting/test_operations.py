@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import SecretStr
 
 from services.reporting.masking import CaseAccess, reasons_visible
+from shared.broker import BrokerLink
 from shared.db import create_pool
 from shared.events import encode
 from shared.messaging import Consumer, parking_queue, queue_name, run_consumer
@@ -144,7 +144,7 @@ async def test_a_poison_message_shows_its_true_delivery_count_and_failures(
     poison = complaint_received()
     recorder = Recorder(poison=frozenset({poison.id}))
     failing = Consumer("workflow", recorder)  # nobody else consumes workflow's queue here
-    async with background(run_consumer(reporting.settings, failing, asyncio.Event())):
+    async with background(run_consumer(reporting.settings, failing, BrokerLink())):
         await reporting.bus.publish(poison)
         [letter] = await _parked_in_workflow(reporting)
     assert recorder.attempts[poison.id] == reporting.settings.delivery_limit
@@ -173,7 +173,7 @@ async def test_a_requeued_message_that_fails_again_is_parked_at_once_with_its_hi
     recorder = Recorder(poison=frozenset({poison.id}))
     failing = Consumer("workflow", recorder)
     limit = reporting.settings.delivery_limit
-    async with background(run_consumer(reporting.settings, failing, asyncio.Event())):
+    async with background(run_consumer(reporting.settings, failing, BrokerLink())):
         await reporting.bus.publish(poison)
         [before] = await _parked_in_workflow(reporting)
         moved = await reporting.http.post(

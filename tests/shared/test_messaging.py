@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import warnings
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 
+import aiormq.exceptions
 import pytest
 
+from shared.broker import BrokerLink, connect
 from shared.events import Envelope
 from shared.messaging import Consumer, parking_queue, run_consumer, to_message
 from shared.parking import REQUEUED, Parking
 from shared.service import background
 from shared.settings import Settings
 from tests.bus import Bus, bus
+from tests.infrastructure import free_port
 from tests.polling import eventually
 from tests.samples import complaint_received
 
@@ -55,7 +60,7 @@ async def test_a_failing_message_is_parked_after_the_delivery_limit_and_the_rest
     recorder = Recorder(poison=frozenset({poison.id}))
     await test_bus.publish(poison, *good)
     consumer = Consumer("reporting", recorder, max_batch=10)
-    async with background(run_consumer(limited, consumer, asyncio.Event())):
+    async with background(run_consumer(limited, consumer, BrokerLink())):
 
         async def parked() -> bool:
             return await test_bus.depth(parking_queue("reporting")) == 1
@@ -83,7 +88,7 @@ async def test_a_message_an_operator_requeued_is_parked_at_its_first_failure(
     message = to_message(poison)
     message.headers[REQUEUED] = "letter-1"
     await test_bus.exchange.publish(message, poison.data.routing_key(), mandatory=True)
-    async with background(run_consumer(limited, Consumer("reporting", recorder), asyncio.Event())):
+    async with background(run_consumer(limited, Consumer("reporting", recorder), BrokerLink())):
 
         async def parked() -> bool:
             return await test_bus.depth(parking_queue("reporting")) == 1
@@ -104,7 +109,7 @@ async def test_broken_and_unknown_messages_are_parked_without_reaching_the_handl
     unknown = b'{"specversion":"1.0","id":"u1","source":"/x","type":"aduan.Nope.v1","data":{}}'
     await test_bus.publish_raw(unknown, "intake.Nope.v1", "unknown")
     await test_bus.publish(good)
-    async with background(run_consumer(limited, Consumer("reporting", recorder), asyncio.Event())):
+    async with background(run_consumer(limited, Consumer("reporting", recorder), BrokerLink())):
         assert await eventually(lambda: _all(recorder.handled, [good]), within=10)
 
         async def both_parked() -> bool:
@@ -122,10 +127,31 @@ async def test_an_outage_is_retried_in_place_without_spending_deliveries(
     recorder = Recorder(outages=limited.delivery_limit + 2)
     envelope = complaint_received()
     await test_bus.publish(envelope)
-    async with background(run_consumer(limited, Consumer("reporting", recorder), asyncio.Event())):
+    async with background(run_consumer(limited, Consumer("reporting", recorder), BrokerLink())):
         assert await eventually(lambda: _all(recorder.handled, [envelope]), within=20)
     assert await test_bus.depth(parking_queue("reporting")) == 0
 
 
 async def _all(handled: list[str], expected: list[Envelope]) -> bool:
     return set(handled) >= {envelope.id for envelope in expected}
+
+
+async def test_a_failed_connection_attempt_leaves_no_close_for_the_garbage_collector(
+    settings: Settings,
+) -> None:
+    """aio_pika drops a connection whose handshake failed without closing it; collected in a
+    worker thread, its `__del__` made a `close()` coroutine nobody awaited."""
+    url = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
+    refused = settings.model_copy(update={"rabbitmq_url": url})
+    gc.disable()  # the collector runs where it is triggered: here, in a worker thread
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(3):
+                with pytest.raises(aiormq.exceptions.AMQPConnectionError):
+                    await connect(refused, "aduan-test")
+            await asyncio.to_thread(gc.collect)
+            await asyncio.sleep(0)
+    finally:
+        gc.enable()
+    assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []

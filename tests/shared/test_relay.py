@@ -19,6 +19,7 @@ from services.intake.store import Submissions
 from services.intake.wire import WIRE
 from services.reporting.app import create_app as create_reporting
 from shared.events import decode
+from shared.outages import Unavailable
 from shared.relay import EventLog, Relay, translator
 from shared.service import background
 from shared.settings import Settings
@@ -164,3 +165,22 @@ async def _is(probe: Any, expected: int) -> bool:
 async def _grew(before: float, *, by: int) -> bool:
     await asyncio.sleep(0)
     return handled_by_reporting() >= before + by
+
+
+async def test_a_query_on_a_connection_the_server_just_dropped_is_an_outage(
+    settings: Settings, intake: Intake
+) -> None:
+    """A restart tells each backend FATAL and then closes the socket; a query sent between the
+    two fails inside asyncpg (InternalClientError). The relay takes that for the outage it is."""
+    relay = intake.relay()
+    async with bus(settings) as connected:
+        for _ in range(5):  # the moment between FATAL and the close is not always hit
+            conn = await asyncpg.connect(settings.postgres_dsn())
+            admin = await asyncpg.connect(settings.postgres_dsn())
+            try:
+                await admin.execute("SELECT pg_terminate_backend($1)", conn.get_server_pid())
+            finally:
+                await admin.close()
+            with pytest.raises(Unavailable):
+                await relay.pump(conn, connected.exchange)
+            assert conn.is_closed()

@@ -53,7 +53,7 @@ class Desk:
             complainant_ref=None,
             calendar=self.cases.calendar(),
         )
-        await asyncio.to_thread(self.cases.open, [case])
+        await asyncio.to_thread(self.cases.open, [lambda: case])
         return case.id
 
     async def view(self, case_id: UUID, role: Role = Role.TIM_PENGADUAN) -> dict[str, Any]:

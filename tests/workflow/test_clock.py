@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from uuid import uuid4
 from zoneinfo import ZoneInfo
@@ -130,8 +131,9 @@ async def test_alarms_fire_once_each_with_two_processes_and_a_kill_mid_scan(
     last = complaint(march.replace(hour=10))  # due last: in the scan's last page
     try:
         for _ in range(4):
-            await asyncio.to_thread(cases.open, [complaint(march) for _ in range(100)])
-        await asyncio.to_thread(cases.open, [last])
+            builds = [partial(complaint, march) for _ in range(100)]
+            await asyncio.to_thread(cases.open, builds)
+        await asyncio.to_thread(cases.open, [lambda: last])
     finally:
         cases.close()
     # Hold the last case's clock row: the scan commits its first pages, then waits on it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -10,6 +11,9 @@ from prometheus_client import REGISTRY
 
 from services.reporting.app import create_app as create_reporting
 from services.workflow.app import create_app as create_workflow
+from services.workflow.cases import SCHEMA, open_cases
+from services.workflow.inbound import consumer
+from shared.db import ensure_schema
 from shared.events import PersonalDataErased, seal
 from shared.settings import Settings
 from tests.bus import bus
@@ -85,3 +89,27 @@ async def test_an_erasure_delivered_twice_shreds_the_case_key_once(settings: Set
         await conn.close()
     assert [row["topic"].rsplit(".", 1)[-1] for row in topics] == ["CaseOpened", "CaseDataErased"]
     assert key is None
+
+
+async def test_a_batch_repeating_cases_opens_every_new_one(settings: Settings) -> None:
+    """After a broker outage a batch can hold a case already open and a new one twice (the
+    relay published it again, unconfirmed the first time). The failed batch save has taken
+    the new cases' events: saving them again one by one must not store nothing."""
+    await ensure_schema(settings, SCHEMA)
+    cases = await asyncio.to_thread(open_cases, settings)
+    try:
+        handle = consumer(cases).handle
+        old, new = complaint_received(), complaint_received()
+        await handle([old])
+        await handle([old, new, new])
+        await handle([new, old])
+    finally:
+        cases.close()
+    conn = await asyncpg.connect(settings.postgres_dsn())
+    try:
+        opened = {
+            row[0] for row in await conn.fetch("SELECT originator_id FROM workflow.cases_events")
+        }
+    finally:
+        await conn.close()
+    assert opened == {old.subject, new.subject}

@@ -80,7 +80,7 @@ async def _seed_case(settings: Settings) -> UUID:
             complainant_ref=None,
             calendar=cases.calendar(),
         )
-        await asyncio.to_thread(cases.open, [case])
+        await asyncio.to_thread(cases.open, [lambda: case])
         return case.id
     finally:
         cases.close()
