@@ -24,7 +24,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 
 ANSWER_WITHIN = 2.0
 """Every endpoint answers within this, whatever server is away (issue 12)."""
-GIVE_UP_AFTER = 3.0
+GIVE_UP_AFTER = 2.5
 """How long a probe waits before it counts the endpoint as not answering at all."""
 STALE_HEADER = "X-Aduan-Stale"
 """The header that marks a public read answered from the last good copy (value `true`)."""

@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -70,6 +71,8 @@ NEEDS: dict[str, frozenset[str]] = {
 }
 """Which services really need each server, so report themselves not ready without it."""
 WATCHED = (*SERVICES, "gateway")
+REPORTS = Path(__file__).resolve().parents[2] / "artifacts" / "faults"
+"""Each fault's failures (<fault>.txt) and the answers when all was well (<fault>-healthy.txt)."""
 
 
 @dataclass(frozen=True)
@@ -122,9 +125,12 @@ class World:
         else:
             self.refused[phase] += 1
 
-    async def probe(self, http: httpx.AsyncClient) -> dict[str, Answer]:
-        """Every endpoint once, PROBE_CONCURRENCY at a time; requests about one thing (the
-        known case, account or day) one after another, so that they never race each other."""
+    async def probe(
+        self, http: httpx.AsyncClient, serial: frozenset[str] | None = None
+    ) -> dict[str, Answer]:
+        """Every endpoint once, PROBE_CONCURRENCY at a time. Requests about one thing (the known
+        case, account or day) go one after another when they are in `serial` (all of them when
+        it is None), so that writes never race each other into a conflict."""
         gate = asyncio.Semaphore(PROBE_CONCURRENCY)
         answers: dict[str, Answer] = {}
 
@@ -133,17 +139,19 @@ class World:
                 async with gate:
                     answers[endpoint.name] = await send(http, endpoint, self.token)
 
-        await asyncio.gather(*(chain(group) for group in self.groups().values()))
+        await asyncio.gather(*(chain(group) for group in self.groups(serial)))
         return answers
 
-    def groups(self) -> dict[str, list[Endpoint]]:
-        """The endpoints by the thing they change or read (their URL when nothing known)."""
+    def groups(self, serial: frozenset[str] | None) -> list[list[Endpoint]]:
+        """The endpoints in chains: one per thing for those in `serial`, alone otherwise."""
         things = (self.known.case_id, self.known.username, f"{self.known.year + 1}-01-02")
         grouped: dict[str, list[Endpoint]] = {}
         for endpoint in self.endpoints:
             key = next((thing for thing in things if thing in endpoint.url), endpoint.url)
+            if serial is not None and endpoint.name not in serial:
+                key = endpoint.name
             grouped.setdefault(key, []).append(endpoint)
-        return grouped
+        return list(grouped.values())
 
     async def readiness(self, http: httpx.AsyncClient) -> dict[str, Answer]:
         """Each service's /readyz (and the gateway's)."""
@@ -257,6 +265,15 @@ async def test_every_endpoint_answers_within_2_s_and_nothing_is_lost(
         for _ in range(3):
             await world.submit(http, f"before {fault}")
         healthy = await world.probe(http)
+        writes = frozenset(
+            name
+            for name, answer in healthy.items()
+            if answer.status is not None and answer.status < 300 and " GET " not in name
+        )
+        REPORTS.mkdir(parents=True, exist_ok=True)
+        (REPORTS / f"{fault}-healthy.txt").write_text(
+            "".join(f"{name}: {answer.describe()}\n" for name, answer in healthy.items())
+        )
         failures += [
             f"all well: {name}: {why}"
             for name, answer in healthy.items()
@@ -265,7 +282,7 @@ async def test_every_endpoint_answers_within_2_s_and_nothing_is_lost(
         server = world.servers[fault.server]
         await asyncio.to_thread(fault.begin, server)
         try:
-            rounds, readiness, waiting = await _during(world, http, fault)
+            rounds, readiness, waiting = await _during(world, http, fault, writes)
         finally:
             await asyncio.to_thread(fault.end, server)
         if waiting:  # submissions held by the frozen server get their answers now
@@ -289,8 +306,7 @@ async def test_every_endpoint_answers_within_2_s_and_nothing_is_lost(
     ]
     summary = f"{fault}: {'; '.join(outcomes)} ({len(world.acknowledged)} acknowledged in all)"
     print(summary)
-    report = world.system.logs / f"{fault}.txt"
-    report.write_text("\n".join([summary, *failures, ""]))
+    (REPORTS / f"{fault}.txt").write_text("\n".join([summary, *failures, ""]))
     assert not failures, "\n".join([f"{summary}; {len(failures)} failures:", *failures])
 
 
@@ -299,11 +315,12 @@ Samples = list[tuple[float, dict[str, Answer]]]
 
 
 async def _during(
-    world: World, http: httpx.AsyncClient, fault: Fault
+    world: World, http: httpx.AsyncClient, fault: Fault, writes: frozenset[str]
 ) -> tuple[Rounds, Samples, set[asyncio.Task[None]]]:
     """Hold the fault at least FAULT_SECONDS: submit every SUBMIT_EVERY, watch readiness, and
-    probe every endpoint round after round. The probe rounds and readiness samples, timed from
-    the fault's start, and the submissions still waiting for an answer."""
+    probe every endpoint round after round (`writes`, the endpoints that changed something when
+    all was well, one after another for each thing they change). The probe rounds and the
+    readiness samples, timed from the fault's start, and the submissions still unanswered."""
     began = time.monotonic()
     over = asyncio.Event()
     rounds: Rounds = []
@@ -337,7 +354,7 @@ async def _during(
         # until the last round has its answers (longer than FAULT_SECONDS only while endpoints
         # are slow to answer).
         while time.monotonic() - began < FAULT_SECONDS - GIVE_UP_AFTER:
-            rounds.append((time.monotonic() - began, await world.probe(http)))
+            rounds.append((time.monotonic() - began, await world.probe(http, writes)))
         await every(max(0.0, FAULT_SECONDS - (time.monotonic() - began)))  # the scenario
         over.set()
         await asyncio.gather(*background)
