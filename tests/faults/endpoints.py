@@ -155,7 +155,7 @@ def _operation(
             params[name] = _query_value(name, schema, known)
     template = f"{service} {method.upper()} {path}"
     public_read = template in STALE_READS
-    body = _body(spec, path, operation, known)
+    body = _body(spec, template, operation, known)
     found = []
     names = sorted(choices)
     for values in itertools.product(*(choices[name] for name in names)):
@@ -224,15 +224,24 @@ def _query_value(name: str, schema: dict[str, Any], known: Known) -> Any:
     return _example(name, schema, {}, known)
 
 
+BODIES: dict[str, Any] = {
+    # Erases nobody (no one used this address), but looks for them in the store.
+    "intake POST /intake/v1/erasures": {"email": "tak-dikenal@example.id"},
+}
+"""Bodies the schemas alone would not make reach the store, by '<service> <METHOD> <path>'."""
+
+
 def _body(
-    spec: dict[str, Any], path: str, operation: dict[str, Any], known: Known
+    spec: dict[str, Any], template: str, operation: dict[str, Any], known: Known
 ) -> dict[str, Any]:
+    if template in BODIES:
+        return {"json_body": BODIES[template]}
     content = operation.get("requestBody", {}).get("content", {})
     if "application/json" in content:
         schema = _resolve(spec, content["application/json"].get("schema", {}))
         return {"json_body": _example("body", schema, spec, known)}
     if "multipart/form-data" in content:
-        if path.endswith("/attachments"):
+        if template.endswith("/attachments"):
             return {"files": {"file": ("bukti.png", PNG, "image/png")}}
         form = {"text": "Pengaduan uji gangguan lewat formulir."}
         return {"data": {"form": json.dumps(form)}, "files": {"files": ("b.png", PNG, "image/png")}}
@@ -243,6 +252,8 @@ def _example(name: str, schema: dict[str, Any], spec: dict[str, Any], known: Kno
     """A value for `schema`: required fields only, strings long enough, the first enum value."""
     if spec:
         schema = _resolve(spec, schema)
+    if name in ("role", "roles") and schema.get("type") != "array":
+        return "tim_pengaduan"  # an office role: every account and worklist takes it
     if values := _enumerated(schema):
         return values[0]
     kind = schema.get("type")
@@ -275,6 +286,8 @@ def _string(name: str, schema: dict[str, Any], known: Known) -> str:
         return str(uuid4())
     if name == "username":
         return f"uji{uuid4().hex[:8]}"
+    if "password" in name:
+        return f"Sandi-Uji-{uuid4().hex}"
     if name == "tracking_code":
         return known.tracking_code
     text = "Uji gangguan server: isian contoh yang cukup panjang."
