@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install check format test up bench lock clean
+.PHONY: install check format test test-faults up bench lock clean
 
 install: $(VENV)/.installed
 
@@ -31,6 +31,12 @@ format: install
 TEST_WORKERS ?= 2
 test: install
 	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+# Faults injected into private servers the tests start themselves (tests/servers.py: their own
+# PostgreSQL, RabbitMQ node and Redis, never the machine's): minutes long, so not in `make test`.
+# One process: the module shares one running system across its faults.
+test-faults: install
+	$(PY) -m pytest -n 0 -m fault tests/faults $(PYTEST_ARGS)
 
 up: install
 	$(PY) -m deploy.local

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from shared.settings import Settings
 from tests.infrastructure import base_settings, create_isolated, destroy_isolated
+from tests.servers import PrivatePostgres, PrivateRabbitMQ, PrivateRedis, settings_for, started
 
 
 @pytest.fixture
@@ -34,3 +35,35 @@ async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         ) as client,
     ):
         yield client
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL 15 of this test's own (tests/servers.py): stop, kill or freeze it at will."""
+    with started(PrivatePostgres()) as server:
+        yield server
+
+
+@pytest.fixture
+def private_rabbitmq() -> Iterator[PrivateRabbitMQ]:
+    """A RabbitMQ node of this test's own, with its management API."""
+    with started(PrivateRabbitMQ()) as server:
+        yield server
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    """A Redis of this test's own."""
+    with started(PrivateRedis()) as server:
+        yield server
+
+
+@pytest.fixture
+async def private_settings(
+    private_postgres: PrivatePostgres,
+    private_rabbitmq: PrivateRabbitMQ,
+    private_redis: PrivateRedis,
+) -> Settings:
+    """Settings pointing at this test's private servers (a database, vhost and prefix on them;
+    nothing to drop afterwards: the servers go with their directories)."""
+    return await create_isolated(settings_for(private_postgres, private_rabbitmq, private_redis))
