@@ -36,7 +36,7 @@ test: install
 # PostgreSQL, RabbitMQ node and Redis, never the machine's): minutes long, so not in `make test`.
 # One process: the module shares one running system across its faults.
 test-faults: install
-	$(PY) -m pytest -n 0 -m fault tests/faults $(PYTEST_ARGS)
+	$(PY) -m pytest -n 0 -m fault tests $(PYTEST_ARGS)
 
 up: install
 	$(PY) -m deploy.local

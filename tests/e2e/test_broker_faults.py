@@ -217,6 +217,7 @@ async def test_a_frozen_broker_is_noticed_by_readiness_within_seconds_and_surviv
     assert_quiet(system)
 
 
+@pytest.mark.fault  # minutes long: make test-faults
 async def test_a_long_broker_outage_is_survived_by_every_consumer_and_relay(
     system: System, broker_proxy: TcpProxy
 ) -> None:
@@ -241,6 +242,7 @@ async def test_a_long_broker_outage_is_survived_by_every_consumer_and_relay(
     assert_quiet(system)
 
 
+@pytest.mark.fault  # minutes long: make test-faults
 async def test_a_long_broker_freeze_is_survived_by_every_consumer_and_relay(
     system: System, broker_proxy: TcpProxy
 ) -> None:

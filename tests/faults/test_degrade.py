@@ -67,7 +67,9 @@ SUBMIT_EVERY = 1.0
 PROBE_CONCURRENCY = 6
 NEEDS: dict[str, frozenset[str]] = {
     "postgres": frozenset(SERVICES),
-    "rabbitmq": frozenset({"workflow", "reporting"}),  # their consumers; intake's outbox waits
+    # Reporting's consumer is how every figure is fed; intake's outbox waits, and workflow's
+    # officers keep working while its consumer waits to catch up.
+    "rabbitmq": frozenset({"reporting"}),
 }
 """Which services really need each server, so report themselves not ready without it."""
 WATCHED = (*SERVICES, "gateway")
