@@ -10,10 +10,11 @@ from functools import partial
 from fastapi import FastAPI
 
 from services.workflow import accounts, accounts_api, auth_api
-from services.workflow.api import router
+from services.workflow.api import refused, router
 from services.workflow.cases import SCHEMA, open_cases
 from services.workflow.inbound import consumer
 from services.workflow.issuer import Issuer
+from services.workflow.rules import Refused
 from services.workflow.scanner import run_scanner
 from services.workflow.wire import wire
 from shared import feed
@@ -72,6 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
         service="workflow", settings=settings, lifespan=partial(lifespan, settings)
     )
     app.include_router(router, prefix="/workflow")
+    app.add_exception_handler(Refused, refused)
     app.include_router(auth_api.router, prefix="/workflow")
     app.include_router(accounts_api.router, prefix="/workflow")
     app.include_router(feed.router)

@@ -1,4 +1,8 @@
-"""What a case allows at any step: asking the complainant, rejecting, merging, reopening, notes.
+"""Who may act on a case now (read off the SOP table), and the actions of any step.
+
+`refusal` is the one check of every command against the table's actions (shared/sop.py);
+the API's list of allowed actions asks it too. The any-step actions: asking the complainant,
+rejecting, merging, reopening, notes.
 
 `Casework` is the base of the Case aggregate (services/workflow/case.py); the library gives
 each event class defined here a subclass on Case, so stored topics read `case:Case.<Event>`.
@@ -14,20 +18,32 @@ from services.workflow.privacy import Erasable
 from services.workflow.rules import (
     CaseClosed,
     CaseWaiting,
+    NotAllowed,
     NotAnOfficer,
     NotWaiting,
+    Refused,
     ReopenWindowPassed,
     StepOutOfOrder,
     WrongKind,
     acting_role,
-    require_role,
 )
 from shared.aggregate import AgencyAggregate
-from shared.auth import Officer
-from shared.sop import OFFICE_ROLES, Kind, Sop, Status, Step, sop_for
+from shared.sop import (
+    ACTIONS,
+    OFFICE_ROLES,
+    Action,
+    Kind,
+    Officer,
+    Sop,
+    Status,
+    Step,
+    When,
+    sop_for,
+)
 from shared.working_time import WorkingCalendar
 
 OPEN_STATUSES = frozenset({Status.IN_PROGRESS.value, Status.WAITING_INFO.value})
+REOPENABLE = frozenset({Status.RESOLVED.value, Status.REJECTED.value})
 
 
 class Casework(Erasable):
@@ -61,28 +77,81 @@ class Casework(Erasable):
         """Still being handled (waiting for the complainant counts as open)."""
         return self.status in OPEN_STATUSES
 
-    def _step_for(self, step_id: str, by: Officer, kind: Kind | None = None) -> Step:
-        """The current step, if the command belongs to it and the officer may act there."""
+    def refusal(self, action_id: str, by: Officer) -> Refused | None:
+        """Why this officer may not take this action now, by the SOP table; None if they may.
+
+        What depends on a command's arguments or on the moment (the merge target, the reopen
+        window) is checked when the command runs.
+        """
+        action = ACTIONS[action_id]
+        if action.when is When.ALWAYS:
+            return self._may(action, None, by)
+        if action.when is When.CLOSED:
+            if self.is_open:
+                return StepOutOfOrder(expected=self.current_step, attempted=action.id)
+            if self.status not in REOPENABLE:
+                return CaseClosed(self.status)
+            return self._may(action, self._reopened_at, by)
         if not self.is_open:
-            raise CaseClosed(self.status)
-        if self.paused_at is not None:
-            raise CaseWaiting()
-        if kind is not None and self.kind != kind:
-            raise WrongKind(self.kind)
-        if self.current_step != step_id:
-            raise StepOutOfOrder(expected=self.current_step, attempted=step_id)
-        step = self.sop.step(step_id)
-        require_role(by, step)
+            return CaseClosed(self.status)
+        current = self.sop.step(self._not_none(self.current_step))
+        if action.when is When.OPEN:
+            return self._may(action, current, by) or self._pause(action)
+        return (
+            self._pause(action)
+            or self._out_of_order(action, current)
+            or self._may(action, current, by)
+        )
+
+    def _refuse(self, action_id: str, by: Officer) -> None:
+        """Raise the refusal, if any."""
+        refused = self.refusal(action_id, by)
+        if refused is not None:
+            raise refused
+
+    def _at(self, action_id: str, by: Officer) -> Step:
+        """The step an open case is at, once the action is allowed there."""
+        self._refuse(action_id, by)
+        return self.sop.step(self._not_none(self.current_step))
+
+    @staticmethod
+    def _not_none(step_id: str | None) -> str:
+        assert step_id is not None  # an open case is always at a step
+        return step_id
+
+    @property
+    def _reopened_at(self) -> Step:
+        """The step a reopened case goes back to: the one after submission."""
+        step = self.sop.after(self.sop.first.id)
+        assert step is not None
         return step
 
-    def _current(self, by: Officer) -> Step:
-        """The step an any-step action belongs to, if open and the officer is its actor."""
-        if not self.is_open:
-            raise CaseClosed(self.status)
-        assert self.current_step is not None
-        step = self.sop.step(self.current_step)
-        require_role(by, step)
-        return step
+    def _may(self, action: Action, step: Step | None, by: Officer) -> Refused | None:
+        """Whether the officer is one the action allows: its own roles, or the step's actors."""
+        if action.by is not None:
+            return None if by.has(*action.by) else NotAnOfficer()
+        assert step is not None
+        return None if by.has(*step.actors) else NotAllowed(step)
+
+    def _pause(self, action: Action) -> Refused | None:
+        """Whether the action fits the case waiting for the complainant, or not waiting."""
+        waiting = self.paused_at is not None
+        if action.waiting is None or action.waiting == waiting:
+            return None
+        return CaseWaiting() if waiting else NotWaiting()
+
+    def _out_of_order(self, action: Action, current: Step) -> Refused | None:
+        """Whether the action belongs to this case's SOP, at the step the case is at."""
+        found = self.sop.actions.get(action.id)
+        if found is None:
+            return WrongKind(self.kind)
+        step = found[1]
+        assert step is not None
+        return (
+            None
+            if step.id == current.id
+            else StepOutOfOrder(expected=current.id, attempted=step.id)
+        )
 
     def _who(self, step: Step, by: Officer, at: datetime) -> dict[str, Any]:
         return {"step": step.id, "by": by.id, "role": acting_role(by, step).value, "at": at}
@@ -206,18 +275,15 @@ class Casework(Erasable):
 
     def request_information(self, *, reason: str, by: Officer, at: datetime) -> None:
         """Ask the complainant for more; the clock stops until they answer."""
-        step = self._current(by)
-        if self.paused_at is not None:
-            raise CaseWaiting()
+        step = self._at("information-request", by)
         self.trigger_event(self.InformationRequested, **self._who(step, by, at), reason=reason)
 
     def receive_information(
         self, *, summary: str, by: Officer, at: datetime, calendar: WorkingCalendar
     ) -> None:
         """Record the complainant's answer; due times move by exactly the paused working time."""
-        step = self._current(by)
-        if self.paused_at is None:
-            raise NotWaiting()
+        step = self._at("information-received", by)
+        assert self.paused_at is not None
         paused = calendar.between(self.paused_at, at)
         assert self.step_due_at is not None
         self.trigger_event(
@@ -231,14 +297,14 @@ class Casework(Erasable):
 
     def reject(self, *, reason: str, referred_to: str, by: Officer, at: datetime) -> None:
         """Not the office's matter: close it, saying why and where it was referred."""
-        step = self._current(by)
+        step = self._at("reject", by)
         self.trigger_event(
             self.CaseRejected, **self._who(step, by, at), reason=reason, referred_to=referred_to
         )
 
     def merge_into(self, primary: Casework, *, by: Officer, at: datetime) -> None:
         """Close this duplicate into its primary case; both record it."""
-        step = self._current(by)
+        step = self._at("merge", by)
         if primary.id == self.id or not primary.is_open or primary.kind != self.kind:
             raise WrongKind(primary.kind, reason="primary")
         who = self._who(step, by, at)
@@ -253,17 +319,12 @@ class Casework(Erasable):
         self, *, reason: str, by: Officer, at: datetime, calendar: WorkingCalendar, window_days: int
     ) -> None:
         """The complainant disputes the answer within the window: handle it again."""
-        if self.status not in (Status.RESOLVED.value, Status.REJECTED.value):
-            if self.is_open:
-                raise StepOutOfOrder(expected=self.current_step, attempted="reopen")
-            raise CaseClosed(self.status)
-        if self.closed_at is None:  # imported from a register without its closing date
-            raise ReopenWindowPassed(window_days)
-        if at > calendar.add_working_days(self.closed_at, window_days):
-            raise ReopenWindowPassed(window_days)
-        first = self.sop.after(self.sop.first.id)
-        assert first is not None
-        require_role(by, first)
+        if self.status in REOPENABLE:  # the window first, then who may (as it always was)
+            closed = self.closed_at  # None: imported from a register without its closing date
+            if closed is None or at > calendar.add_working_days(closed, window_days):
+                raise ReopenWindowPassed(window_days)
+        self._refuse("reopen", by)
+        first = self._reopened_at
         self.trigger_event(
             self.CaseReopened,
             **self._who(first, by, at),
@@ -280,6 +341,7 @@ class Casework(Erasable):
 
     def add_note(self, *, text: str, by: Officer, at: datetime) -> None:
         """Any officer may note something, at any step, open or closed."""
+        self._refuse("notes", by)
         role = self._office_role(by)
         self.trigger_event(
             self.NoteAdded, step=self.current_step, by=by.id, role=role, at=at, text=text
