@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from services.intake import personal, survey
+from services.intake.api import REFUSALS
 from services.intake.channels import CHANNELS
 from services.intake.channels.email import Mailbox
 from services.intake.inbound import consumer
@@ -32,7 +33,8 @@ from shared.blobs import BlobStore
 from shared.db import create_pool, ensure_schema, setup_lock
 from shared.feed import Feed
 from shared.messaging import run_consumer
-from shared.problems import Problem, problem_response
+from shared.problems import Problem, problem_response, refusal_handler
+from shared.refusals import Refused
 from shared.relay import EventLog, Relay, translator
 from shared.service import background, create_service_app, database_check
 from shared.settings import Settings
@@ -108,6 +110,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(personal.router, prefix="/intake")
     app.include_router(survey.router, prefix="/intake")
     app.include_router(feed.router)
+    app.add_exception_handler(Refused, refusal_handler(REFUSALS))
     app.add_exception_handler(OperationalError, _store_unavailable)
     app.add_exception_handler(InterfaceError, _store_unavailable)
     return app

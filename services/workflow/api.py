@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints
 
 from services.workflow.case import Case
@@ -23,7 +23,6 @@ from services.workflow.rules import (
     NotAllowed,
     NotAnOfficer,
     NotWaiting,
-    Refused,
     ReopenWindowPassed,
     StaleVersion,
     StepOutOfOrder,
@@ -36,7 +35,8 @@ from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.blobs import Blob
 from shared.filetypes import decide
 from shared.filetypes import download as as_download
-from shared.problems import Problem, problem_response, problems
+from shared.problems import Problem, problems, refusal_handler
+from shared.refusals import Refused
 from shared.sop import OFFICE_ROLES, Role
 from shared.text import CLEAN
 
@@ -56,12 +56,7 @@ REFUSALS: dict[type[Refused], int] = {
     StaleVersion: 409,
 }
 
-
-async def refused(request: Request, exc: Exception) -> JSONResponse:
-    """A refusal as problem+json, with the status of its class in REFUSALS."""
-    assert isinstance(exc, Refused)
-    problem = Problem(REFUSALS[type(exc)], exc.detail, code=exc.code, extra=exc.extra)
-    return problem_response(problem, request.url.path)
+refused = refusal_handler(REFUSALS)
 
 
 # Files an officer may attach, known by their content (not by what the client claims).

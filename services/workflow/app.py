@@ -14,7 +14,6 @@ from services.workflow.api import refused, router
 from services.workflow.cases import SCHEMA, open_cases
 from services.workflow.inbound import consumer
 from services.workflow.issuer import Issuer
-from services.workflow.rules import Refused
 from services.workflow.scanner import run_scanner
 from services.workflow.wire import wire
 from shared import feed
@@ -22,6 +21,7 @@ from shared.auth import TokenVerifier
 from shared.db import create_pool, ensure_schema, setup_lock
 from shared.feed import Feed
 from shared.messaging import run_consumer
+from shared.refusals import Refused
 from shared.relay import EventLog, Relay, translator
 from shared.service import background, create_service_app, database_check, flag_check
 from shared.settings import Settings

@@ -1,7 +1,8 @@
 """The Case aggregate: one complaint or consultation walking through its SOP, on working time.
 
 Public methods check the rules and compute (due times, working minutes against the standard);
-events only record. Every step's own action goes through `complete`, by the SOP table. Free text officers write arrives already sealed with the case's key.
+events only record. Every step's own action goes through `complete`, by the SOP table.
+Free text officers write arrives already sealed with the case's key.
 Any-step actions live in casework.py, alarms in clock.py, the register import in imported.py;
 all events are `Case.<Name>`.
 """

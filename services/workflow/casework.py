@@ -21,13 +21,13 @@ from services.workflow.rules import (
     NotAllowed,
     NotAnOfficer,
     NotWaiting,
-    Refused,
     ReopenWindowPassed,
     StepOutOfOrder,
     WrongKind,
     acting_role,
 )
 from shared.aggregate import AgencyAggregate
+from shared.refusals import Refused
 from shared.sop import (
     ACTIONS,
     OFFICE_ROLES,

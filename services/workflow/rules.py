@@ -1,4 +1,4 @@
-"""What the workflow refuses, as plain domain exceptions (the API maps each to a status).
+"""What the workflow refuses, as plain domain exceptions (api.REFUSALS maps each to a status).
 
 Each refusal carries its detail for the officer (in Bahasa Indonesia), a stable code and,
 where useful, facts a client can act on (`extra`).
@@ -6,17 +6,8 @@ where useful, facts a client can act on (`extra`).
 
 from __future__ import annotations
 
-from typing import Any
-
+from shared.refusals import Refused
 from shared.sop import ROLE_LABELS, STATUS_LABELS, Officer, Role, Status, Step
-
-
-class Refused(Exception):
-    """A command or a read the workflow refuses."""
-
-    def __init__(self, detail: str, *, code: str, extra: dict[str, Any] | None = None) -> None:
-        super().__init__(detail)
-        self.detail, self.code, self.extra = detail, code, extra or {}
 
 
 class StepOutOfOrder(Refused):

@@ -23,8 +23,9 @@ import pytest
 from services.workflow.case import Case
 from services.workflow.cases import Cases
 from services.workflow.commands import COMMANDS, Command, Context
-from services.workflow.rules import CaseWaiting, Refused
+from services.workflow.rules import CaseWaiting
 from shared.aggregate import AgencyAggregate
+from shared.refusals import Refused
 from shared.settings import Settings
 from shared.sop import SOPS, Kind, Officer, Role, Sop, Status
 from shared.working_time import WorkingCalendar
