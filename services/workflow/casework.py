@@ -10,6 +10,7 @@ each event class defined here a subclass on Case, so stored topics read `case:Ca
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -41,6 +42,16 @@ from shared.sop import (
     sop_for,
 )
 from shared.working_time import WorkingCalendar
+
+
+@dataclass(frozen=True)
+class Moment:
+    """When an action would be taken, for the rules that depend on it (the reopen window)."""
+
+    at: datetime
+    calendar: WorkingCalendar
+    reopen_window_days: int
+
 
 OPEN_STATUSES = frozenset({Status.IN_PROGRESS.value, Status.WAITING_INFO.value})
 REOPENABLE = frozenset({Status.RESOLVED.value, Status.REJECTED.value})
@@ -77,21 +88,17 @@ class Casework(Erasable):
         """Still being handled (waiting for the complainant counts as open)."""
         return self.status in OPEN_STATUSES
 
-    def refusal(self, action_id: str, by: Officer) -> Refused | None:
+    def refusal(self, action_id: str, by: Officer, moment: Moment | None = None) -> Refused | None:
         """Why this officer may not take this action now, by the SOP table; None if they may.
 
-        What depends on a command's arguments or on the moment (the merge target, the reopen
-        window) is checked when the command runs.
+        Without a `moment` the reopen window is not checked; the merge target, an argument,
+        is checked when the command runs.
         """
         action = ACTIONS[action_id]
         if action.when is When.ALWAYS:
             return self._may(action, None, by)
         if action.when is When.CLOSED:
-            if self.is_open:
-                return StepOutOfOrder(expected=self.current_step, attempted=action.id)
-            if self.status not in REOPENABLE:
-                return CaseClosed(self.status)
-            return self._may(action, self._reopened_at, by)
+            return self._reopen_refusal(action, by, moment)
         if not self.is_open:
             return CaseClosed(self.status)
         current = self.sop.step(self._not_none(self.current_step))
@@ -103,9 +110,22 @@ class Casework(Erasable):
             or self._may(action, current, by)
         )
 
-    def _refuse(self, action_id: str, by: Officer) -> None:
+    def _reopen_refusal(self, action: Action, by: Officer, moment: Moment | None) -> Refused | None:
+        """A dispute reopens a resolved or rejected case, within the window (then who may)."""
+        if self.is_open:
+            return StepOutOfOrder(expected=self.current_step, attempted=action.id)
+        if self.status not in REOPENABLE:
+            return CaseClosed(self.status)
+        if moment is not None:
+            closed = self.closed_at  # None: imported from a register without its closing date
+            days = moment.reopen_window_days
+            if closed is None or moment.at > moment.calendar.add_working_days(closed, days):
+                return ReopenWindowPassed(days)
+        return self._may(action, self._reopened_at, by)
+
+    def _refuse(self, action_id: str, by: Officer, moment: Moment | None = None) -> None:
         """Raise the refusal, if any."""
-        refused = self.refusal(action_id, by)
+        refused = self.refusal(action_id, by, moment)
         if refused is not None:
             raise refused
 
@@ -319,11 +339,7 @@ class Casework(Erasable):
         self, *, reason: str, by: Officer, at: datetime, calendar: WorkingCalendar, window_days: int
     ) -> None:
         """The complainant disputes the answer within the window: handle it again."""
-        if self.status in REOPENABLE:  # the window first, then who may (as it always was)
-            closed = self.closed_at  # None: imported from a register without its closing date
-            if closed is None or at > calendar.add_working_days(closed, window_days):
-                raise ReopenWindowPassed(window_days)
-        self._refuse("reopen", by)
+        self._refuse("reopen", by, Moment(at, calendar, window_days))
         first = self._reopened_at
         self.trigger_event(
             self.CaseReopened,

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from services.workflow.case import Case
 from services.workflow.cases import Cases
+from services.workflow.casework import Moment
 from shared.auth import Officer
 from shared.sop import SOPS, Kind
 from shared.text import CLEAN
@@ -189,9 +190,9 @@ class Command:
                 return step.id
         return None
 
-    def allowed(self, case: Case, officer: Officer) -> bool:
-        """Whether this officer may take this command on the case now (the aggregate says)."""
-        return case.refusal(self.path, officer) is None
+    def allowed(self, case: Case, officer: Officer, moment: Moment | None = None) -> bool:
+        """Whether this officer may take this command on the case at this moment (the case says)."""
+        return case.refusal(self.path, officer, moment) is None
 
     def run(self, case: Case, body: Any, ctx: Context) -> Sequence[Case] | None:
         """Take the command on the case (the aggregate checks it)."""

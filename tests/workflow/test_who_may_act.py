@@ -8,6 +8,7 @@ accepts (the command run on a copy of the case).
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import pytest
 
 from services.workflow.case import Case
 from services.workflow.cases import Cases
+from services.workflow.casework import Moment
 from services.workflow.commands import COMMANDS, Command, Context
 from services.workflow.rules import CaseWaiting
 from shared.aggregate import AgencyAggregate
@@ -35,6 +37,8 @@ AGENCY = "dpmptsp-gresik"
 CALENDAR = WorkingCalendar()
 RECEIVED = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # a Monday, 09:00 in Gresik
 WINDOW_DAYS = Settings.model_fields["reopen_window_days"].default
+SOON = RECEIVED + timedelta(hours=1)
+LATER = RECEIVED + timedelta(days=60)  # past every deadline and the reopen window
 
 BODIES: dict[str, dict[str, Any]] = {
     "identification/resolve": {"answer": "Selesai."},
@@ -102,7 +106,7 @@ def opened(kind: Kind) -> Case:
     )
 
 
-def run(case: Case, path: str, by: Officer, *, minutes: int = 0) -> list[Case]:
+def run(case: Case, path: str, by: Officer, *, at: datetime = SOON) -> list[Case]:
     """Run the command as the API does, on a copy of the case (and of a fresh primary case)."""
     case = copy.deepcopy(case)
     primary = opened(Kind(case.kind))
@@ -111,15 +115,14 @@ def run(case: Case, path: str, by: Officer, *, minutes: int = 0) -> list[Case]:
     body = BODIES[path] | ({"primary_case_id": str(primary.id)} if path == "merge" else {})
     if "version" in command.body.model_fields:
         body = body | {"version": case.version}
-    at = RECEIVED + timedelta(days=1, minutes=minutes)
     context = Context(by, at, CALENDAR, cast(Cases, office))
     command.run(case, command.body.model_validate(body), context)
     return [case, primary]
 
 
-def accepts(case: Case, command: Command, by: Officer) -> bool:
+def accepts(case: Case, command: Command, by: Officer, at: datetime) -> bool:
     try:
-        run(case, command.path, by)
+        run(case, command.path, by, at=at)
     except Refused:
         return False
     return True
@@ -145,20 +148,21 @@ def states(sop: Sop) -> Iterator[tuple[str, Case]]:
         onward = next((a for a in step.actions if not a.closes), None)
         if onward is None:
             return
-        case = run(case, onward.id, actor(sop, case), minutes=1)[0]
+        case = run(case, onward.id, actor(sop, case))[0]
 
 
 @pytest.mark.parametrize("sop", SOPS.values(), ids=[sop.kind.value for sop in SOPS.values()])
 def test_the_api_offers_exactly_what_the_aggregate_accepts(sop: Sop) -> None:
     disagreements, taken = [], set()
-    for label, case in states(sop):
+    for (label, case), at in itertools.product(states(sop), (SOON, LATER)):
+        moment = Moment(at, CALENDAR, WINDOW_DAYS)
         for role in Role:
             by = officer(role)
-            offered = {c.path for c in COMMANDS if c.allowed(case, by)}
-            accepted = {c.path for c in COMMANDS if accepts(case, c, by)}
+            offered = {c.path for c in COMMANDS if c.allowed(case, by, moment)}
+            accepted = {c.path for c in COMMANDS if accepts(case, c, by, at)}
             taken |= accepted
             if offered != accepted:
-                disagreements.append((label, role.value, offered ^ accepted))
+                disagreements.append((label, at, role.value, offered ^ accepted))
     assert not disagreements
     # Not vacuous: every action of this SOP was taken somewhere on the walk.
     assert taken == set(sop.actions)
