@@ -29,7 +29,7 @@ from services.workflow.rules import CaseWaiting
 from shared.aggregate import AgencyAggregate
 from shared.refusals import Refused
 from shared.settings import Settings
-from shared.sop import SOPS, Kind, Officer, Role, Sop, Status
+from shared.sop import ACTIONS, SOPS, Kind, Officer, Role, Sop, Status
 from shared.working_time import WorkingCalendar
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -187,7 +187,8 @@ def test_every_action_of_the_tables_is_one_command_recording_its_event() -> None
     actions = {action_id for sop in SOPS.values() for action_id in sop.actions}
     assert sorted(c.path for c in COMMANDS) == sorted(actions)
     for sop in SOPS.values():
-        for action, _ in sop.actions.values():
+        for action_id, (action, _) in sop.actions.items():
+            assert ACTIONS[action_id] == action  # an id means the same action in both SOPs
             assert issubclass(getattr(Case, action.event), AgencyAggregate.Event), action
 
 
