@@ -1,8 +1,7 @@
-"""Who may act on a case now (read off the SOP table), and the actions of any step.
+"""What a case allows at any step: asking the complainant, rejecting, merging, reopening, notes.
 
-`refusal` is the one check of every command against the table's actions (shared/sop.py);
-the API's list of allowed actions asks it too. The any-step actions: asking the complainant,
-rejecting, merging, reopening, notes.
+Every command is checked by `refusal` (rules.py) against the SOP table's actions; the API's
+list of allowed actions asks the same.
 
 `Casework` is the base of the Case aggregate (services/workflow/case.py); the library gives
 each event class defined here a subclass on Case, so stored topics read `case:Case.<Event>`.
@@ -10,51 +9,24 @@ each event class defined here a subclass on Case, so stored topics read `case:Ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from services.workflow.privacy import Erasable
 from services.workflow.rules import (
-    CaseClosed,
-    CaseWaiting,
-    NotAllowed,
+    Moment,
     NotAnOfficer,
-    NotWaiting,
-    ReopenWindowPassed,
-    StepOutOfOrder,
     WrongKind,
     acting_role,
+    refusal,
 )
 from shared.aggregate import AgencyAggregate
 from shared.refusals import Refused
-from shared.sop import (
-    ACTIONS,
-    OFFICE_ROLES,
-    Action,
-    Kind,
-    Officer,
-    Sop,
-    Status,
-    Step,
-    When,
-    sop_for,
-)
+from shared.sop import OFFICE_ROLES, Kind, Officer, Sop, Status, Step, sop_for
 from shared.working_time import WorkingCalendar
 
-
-@dataclass(frozen=True)
-class Moment:
-    """When an action would be taken, for the rules that depend on it (the reopen window)."""
-
-    at: datetime
-    calendar: WorkingCalendar
-    reopen_window_days: int
-
-
 OPEN_STATUSES = frozenset({Status.IN_PROGRESS.value, Status.WAITING_INFO.value})
-REOPENABLE = frozenset({Status.RESOLVED.value, Status.REJECTED.value})
 
 
 class Casework(Erasable):
@@ -89,39 +61,8 @@ class Casework(Erasable):
         return self.status in OPEN_STATUSES
 
     def refusal(self, action_id: str, by: Officer, moment: Moment | None = None) -> Refused | None:
-        """Why this officer may not take this action now, by the SOP table; None if they may.
-
-        Without a `moment` the reopen window is not checked; the merge target, an argument,
-        is checked when the command runs.
-        """
-        action = ACTIONS[action_id]
-        if action.when is When.ALWAYS:
-            return self._may(action, None, by)
-        if action.when is When.CLOSED:
-            return self._reopen_refusal(action, by, moment)
-        if not self.is_open:
-            return CaseClosed(self.status)
-        current = self.sop.step(self._not_none(self.current_step))
-        if action.when is When.OPEN:
-            return self._may(action, current, by) or self._pause(action)
-        return (
-            self._pause(action)
-            or self._out_of_order(action, current)
-            or self._may(action, current, by)
-        )
-
-    def _reopen_refusal(self, action: Action, by: Officer, moment: Moment | None) -> Refused | None:
-        """A dispute reopens a resolved or rejected case, within the window (then who may)."""
-        if self.is_open:
-            return StepOutOfOrder(expected=self.current_step, attempted=action.id)
-        if self.status not in REOPENABLE:
-            return CaseClosed(self.status)
-        if moment is not None:
-            closed = self.closed_at  # None: imported from a register without its closing date
-            days = moment.reopen_window_days
-            if closed is None or moment.at > moment.calendar.add_working_days(closed, days):
-                return ReopenWindowPassed(days)
-        return self._may(action, self._reopened_at, by)
+        """Why this officer may not take this action now (rules.refusal); None if they may."""
+        return refusal(self, action_id, by, moment)
 
     def _refuse(self, action_id: str, by: Officer, moment: Moment | None = None) -> None:
         """Raise the refusal, if any."""
@@ -132,46 +73,8 @@ class Casework(Erasable):
     def _at(self, action_id: str, by: Officer) -> Step:
         """The step an open case is at, once the action is allowed there."""
         self._refuse(action_id, by)
-        return self.sop.step(self._not_none(self.current_step))
-
-    @staticmethod
-    def _not_none(step_id: str | None) -> str:
-        assert step_id is not None  # an open case is always at a step
-        return step_id
-
-    @property
-    def _reopened_at(self) -> Step:
-        """The step a reopened case goes back to: the one after submission."""
-        step = self.sop.after(self.sop.first.id)
-        assert step is not None
-        return step
-
-    def _may(self, action: Action, step: Step | None, by: Officer) -> Refused | None:
-        """Whether the officer is one the action allows: its own roles, or the step's actors."""
-        if action.by is not None:
-            return None if by.has(*action.by) else NotAnOfficer()
-        assert step is not None
-        return None if by.has(*step.actors) else NotAllowed(step)
-
-    def _pause(self, action: Action) -> Refused | None:
-        """Whether the action fits the case waiting for the complainant, or not waiting."""
-        waiting = self.paused_at is not None
-        if action.waiting is None or action.waiting == waiting:
-            return None
-        return CaseWaiting() if waiting else NotWaiting()
-
-    def _out_of_order(self, action: Action, current: Step) -> Refused | None:
-        """Whether the action belongs to this case's SOP, at the step the case is at."""
-        found = self.sop.actions.get(action.id)
-        if found is None:
-            return WrongKind(self.kind)
-        step = found[1]
-        assert step is not None
-        return (
-            None
-            if step.id == current.id
-            else StepOutOfOrder(expected=current.id, attempted=step.id)
-        )
+        assert self.current_step is not None
+        return self.sop.step(self.current_step)
 
     def _who(self, step: Step, by: Officer, at: datetime) -> dict[str, Any]:
         return {"step": step.id, "by": by.id, "role": acting_role(by, step).value, "at": at}
@@ -340,7 +243,8 @@ class Casework(Erasable):
     ) -> None:
         """The complainant disputes the answer within the window: handle it again."""
         self._refuse("reopen", by, Moment(at, calendar, window_days))
-        first = self._reopened_at
+        first = self.sop.after(self.sop.first.id)
+        assert first is not None
         self.trigger_event(
             self.CaseReopened,
             **self._who(first, by, at),

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from services.workflow.case import Case
 from services.workflow.cases import Cases
-from services.workflow.casework import Moment
+from services.workflow.rules import Moment
 from shared.auth import Officer
 from shared.sop import SOPS, Kind
 from shared.text import CLEAN

@@ -1,13 +1,34 @@
-"""What the workflow refuses, as plain domain exceptions (api.REFUSALS maps each to a status).
+"""Who may act on a case now, read off the SOP table, and what the workflow refuses.
 
-Each refusal carries its detail for the officer (in Bahasa Indonesia), a stable code and,
-where useful, facts a client can act on (`extra`).
+`refusal` is the one check of every command against the table's actions (shared/sop.py):
+the aggregate raises what it returns, the API lists the actions it returns nothing for.
+Refusals are plain domain exceptions (api.REFUSALS maps each to a status); each carries its
+detail for the officer (in Bahasa Indonesia), a stable code and, where useful, facts a client
+can act on (`extra`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
 from shared.refusals import Refused
-from shared.sop import ROLE_LABELS, STATUS_LABELS, Officer, Role, Status, Step
+from shared.sop import (
+    ACTIONS,
+    ROLE_LABELS,
+    STATUS_LABELS,
+    Action,
+    Officer,
+    Role,
+    Sop,
+    Status,
+    Step,
+    When,
+)
+from shared.working_time import WorkingCalendar
+
+REOPENABLE = frozenset({Status.RESOLVED.value, Status.REJECTED.value})
 
 
 class StepOutOfOrder(Refused):
@@ -100,3 +121,95 @@ class StaleVersion(Refused):
     def __init__(self, current: int) -> None:
         detail = "Kasus sudah diubah orang lain sejak Anda membukanya; muat ulang lalu coba lagi."
         super().__init__(detail, code="stale-version", extra={"current_version": current})
+
+
+@dataclass(frozen=True)
+class Moment:
+    """When an action would be taken, for the rules that depend on it (the reopen window)."""
+
+    at: datetime
+    calendar: WorkingCalendar
+    reopen_window_days: int
+
+
+class CaseState(Protocol):
+    """What the rules read of a case."""
+
+    kind: str
+    status: str
+    current_step: str | None
+    paused_at: datetime | None
+    closed_at: datetime | None
+
+    @property
+    def sop(self) -> Sop:
+        """The SOP table the case follows."""
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the case is still being handled."""
+
+
+def refusal(
+    case: CaseState, action_id: str, by: Officer, moment: Moment | None = None
+) -> Refused | None:
+    """Why this officer may not take this action on the case now; None if they may.
+
+    Without a `moment` the reopen window is not checked; the merge target, an argument,
+    is checked when the command runs.
+    """
+    action = ACTIONS[action_id]
+    if action.when is When.ALWAYS:
+        return _may(action, None, by)
+    if action.when is When.CLOSED:
+        return _reopen_refusal(case, action, by, moment)
+    if not case.is_open or case.current_step is None:
+        return CaseClosed(case.status)
+    current = case.sop.step(case.current_step)
+    if action.when is When.OPEN:
+        return _may(action, current, by) or _pause(case, action)
+    return _pause(case, action) or _out_of_order(case, action, current) or _may(action, current, by)
+
+
+def _reopen_refusal(
+    case: CaseState, action: Action, by: Officer, moment: Moment | None
+) -> Refused | None:
+    """A dispute reopens a resolved or rejected case, within the window (then who may)."""
+    if case.is_open:
+        return StepOutOfOrder(expected=case.current_step, attempted=action.id)
+    if case.status not in REOPENABLE:
+        return CaseClosed(case.status)
+    if moment is not None:
+        closed = case.closed_at  # None: imported from a register without its closing date
+        days = moment.reopen_window_days
+        if closed is None or moment.at > moment.calendar.add_working_days(closed, days):
+            return ReopenWindowPassed(days)
+    first = case.sop.after(case.sop.first.id)  # a reopened case goes back there
+    return _may(action, first, by)
+
+
+def _may(action: Action, step: Step | None, by: Officer) -> Refused | None:
+    """Whether the officer is one the action allows: its own roles, or the step's actors."""
+    if action.by is not None:
+        return None if by.has(*action.by) else NotAnOfficer()
+    assert step is not None
+    return None if by.has(*step.actors) else NotAllowed(step)
+
+
+def _pause(case: CaseState, action: Action) -> Refused | None:
+    """Whether the action fits the case waiting for the complainant, or not waiting."""
+    waiting = case.paused_at is not None
+    if action.waiting is None or action.waiting == waiting:
+        return None
+    return CaseWaiting() if waiting else NotWaiting()
+
+
+def _out_of_order(case: CaseState, action: Action, current: Step) -> Refused | None:
+    """Whether the action belongs to the case's SOP, at the step the case is at."""
+    found = case.sop.actions.get(action.id)
+    if found is None:
+        return WrongKind(case.kind)
+    step = found[1]
+    if step is not None and step.id != current.id:
+        return StepOutOfOrder(expected=current.id, attempted=step.id)
+    return None

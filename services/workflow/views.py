@@ -10,9 +10,8 @@ from pydantic import BaseModel
 
 from services.workflow.case import Case
 from services.workflow.cases import Cases
-from services.workflow.casework import Moment
 from services.workflow.commands import COMMANDS
-from services.workflow.rules import UnknownCase
+from services.workflow.rules import Moment, UnknownCase
 from shared.access import Facet, privacy_of, visible
 from shared.auth import Officer
 from shared.sop import ROLE_LABELS, STATUS_LABELS, Role, Status

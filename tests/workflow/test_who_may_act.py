@@ -23,9 +23,8 @@ import pytest
 
 from services.workflow.case import Case
 from services.workflow.cases import Cases
-from services.workflow.casework import Moment
 from services.workflow.commands import COMMANDS, Command, Context
-from services.workflow.rules import CaseWaiting
+from services.workflow.rules import CaseWaiting, Moment
 from shared.aggregate import AgencyAggregate
 from shared.refusals import Refused
 from shared.settings import Settings
