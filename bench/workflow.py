@@ -120,12 +120,19 @@ def direct_commands(cases: Cases, case_ids: list[UUID]) -> float:
     for case_id in case_ids:
         case = cases.get_case(case_id)
         now = datetime.now(UTC)
-        case.escalate(note="x", by=officers[Role.TIM_PENGADUAN], at=now, calendar=calendar)
+        case.complete(
+            "identification/escalate",
+            note="x",
+            by=officers[Role.TIM_PENGADUAN],
+            at=now,
+            calendar=calendar,
+        )
         cases.store(case)
-        case.verify(note="x", by=officers[Role.KABID], at=now, calendar=calendar)
+        case.complete("verification", note="x", by=officers[Role.KABID], at=now, calendar=calendar)
         cases.store(case)
-        case.dispose(
-            to=Role.TIM_PENGADUAN,
+        case.complete(
+            "disposition",
+            to_role=Role.TIM_PENGADUAN.value,
             instruction="x",
             by=officers[Role.KEPALA_DINAS],
             at=now,

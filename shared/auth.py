@@ -11,7 +11,6 @@ import ipaddress
 import json
 import logging
 import time
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import httpx
@@ -22,6 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.problems import Problem
 from shared.settings import Settings
+from shared.sop import Officer as Officer  # defined beside the roles; re-exported
 from shared.sop import Role
 
 log = logging.getLogger(__name__)
@@ -30,20 +30,6 @@ ALGORITHMS = ["ES256", "RS256"]
 _JWKS_TTL_SECONDS = 300.0
 _LEEWAY_SECONDS = 60  # clocks of the issuer and of this host may differ this much
 _FUTURE = "Token tidak sah: diterbitkan pada waktu yang akan datang."
-
-
-@dataclass(frozen=True)
-class Officer:
-    """Who is acting: an officer of an agency with one or more roles."""
-
-    id: str
-    name: str
-    roles: frozenset[Role]
-    agency: str
-
-    def has(self, *roles: Role) -> bool:
-        """Whether the officer holds any of these roles."""
-        return not self.roles.isdisjoint(roles)
 
 
 class Unauthenticated(Problem):

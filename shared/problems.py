@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.refusals import Refused
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +189,20 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     problem = Problem(500, "Terjadi kesalahan tak terduga; silakan coba lagi.", code="internal")
     return problem_response(problem, request.url.path)
+
+
+def refusal_handler(
+    statuses: Mapping[type[Refused], int],
+) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    """An exception handler answering each domain refusal with the status of its class."""
+
+    async def refused(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Refused)
+        status = next(statuses[cls] for cls in type(exc).__mro__ if cls in statuses)
+        problem = Problem(status, exc.detail, code=exc.code, extra=exc.extra)
+        return problem_response(problem, request.url.path)
+
+    return refused
 
 
 def install_problem_handlers(app: FastAPI) -> None:

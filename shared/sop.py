@@ -6,7 +6,7 @@ Step ids are stored in events: never rename one. A new reading of the SOP is a n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import StrEnum, auto
 
 
 class Role(StrEnum):
@@ -25,6 +25,21 @@ class Role(StrEnum):
 
 OFFICE_ROLES: frozenset[Role] = frozenset(Role) - {Role.PEMOHON, Role.ANALIS}
 """Roles that work on cases (the public and the analysts do not)."""
+
+
+@dataclass(frozen=True)
+class Officer:
+    """Who is acting: an officer of an agency with one or more roles."""
+
+    id: str
+    name: str
+    roles: frozenset[Role]
+    agency: str
+
+    def has(self, *roles: Role) -> bool:
+        """Whether the officer holds any of these roles."""
+        return not self.roles.isdisjoint(roles)
+
 
 ROLE_LABELS: dict[Role, str] = {
     Role.PEMOHON: "Pemohon",
@@ -70,6 +85,47 @@ STATUS_LABELS: dict[Status, str] = {
 }
 
 
+class When(StrEnum):
+    """On which cases an action may be taken."""
+
+    AT_STEP = auto()  # open, at the step the action belongs to
+    OPEN = auto()  # open, at any step (by the current step's actors)
+    CLOSED = auto()  # resolved or rejected: the dispute that reopens it
+    ALWAYS = auto()  # open or closed, any step
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing an officer may do on a case: its command id and the event it records.
+
+    `waiting`: whether it is allowed while the case waits for the complainant (True: only
+    then; None: either way). `by`: who may take it; None means the actors of the step it
+    works on (the step it belongs to, the current step, or the step a reopened case goes to).
+    """
+
+    id: str
+    event: str
+    when: When = When.AT_STEP
+    closes: bool = False
+    waiting: bool | None = False
+    by: frozenset[Role] | None = None
+
+
+ANY_STEP: tuple[Action, ...] = (
+    Action("information-request", "InformationRequested", When.OPEN),
+    Action("information-received", "InformationReceived", When.OPEN, waiting=True),
+    Action("reject", "CaseRejected", When.OPEN, closes=True),
+    Action("merge", "CaseMerged", When.OPEN, closes=True),
+    Action("reopen", "CaseReopened", When.CLOSED, waiting=None),
+    Action("notes", "NoteAdded", When.ALWAYS, waiting=None, by=OFFICE_ROLES),
+)
+"""What a case of either SOP allows besides its steps' own actions.
+
+Rejecting or merging a case that waits for the complainant is refused: the answer is
+recorded first, so the pause ends with its working time counted (InformationReceived).
+"""
+
+
 @dataclass(frozen=True)
 class Step:
     """One row of an SOP table: who does what, with what, in how many working minutes."""
@@ -83,13 +139,23 @@ class Step:
     needs: str
     output: str
     minutes: int
-    may_close: bool = False
+    actions: tuple[Action, ...] = ()
     also_by: tuple[Role, ...] = ()
     per_case: bool = True
 
+    @property
+    def actors(self) -> tuple[Role, ...]:
+        """Who may act at this step: the SOP's actor first, then the routes it allows."""
+        return (self.actor, *self.also_by)
+
+    @property
+    def may_close(self) -> bool:
+        """Whether one of this step's actions closes the case."""
+        return any(action.closes for action in self.actions)
+
     def allows(self, role: Role) -> bool:
         """Whether an officer of this role may act at this step."""
-        return role == self.actor or role in self.also_by
+        return role in self.actors
 
 
 @dataclass(frozen=True)
@@ -101,6 +167,7 @@ class Sop:
     title: str
     steps: tuple[Step, ...]
     deadline_working_days: int = 14
+    any_step: tuple[Action, ...] = ANY_STEP
 
     def step(self, step_id: str) -> Step:
         """The step with this id."""
@@ -124,6 +191,12 @@ class Sop:
     def first(self) -> Step:
         """The submission step."""
         return self.case_steps[0]
+
+    @property
+    def actions(self) -> dict[str, tuple[Action, Step | None]]:
+        """Every action a case of this SOP allows, by id, with the step it belongs to."""
+        own = {a.id: (a, step) for step in self.case_steps for a in step.actions}
+        return own | {action.id: (action, None) for action in self.any_step}
 
 
 COMPLAINT_SOP = Sop(
@@ -155,7 +228,10 @@ COMPLAINT_SOP = Sop(
             needs="Permasalahan / pengaduan",
             output="Surat jawaban / informasi jawaban",
             minutes=30,
-            may_close=True,
+            actions=(
+                Action("identification/resolve", "ResolvedDirectly", closes=True),
+                Action("identification/escalate", "Escalated"),
+            ),
         ),
         Step(
             id="verification",
@@ -168,6 +244,7 @@ COMPLAINT_SOP = Sop(
             needs="Formulir pengaduan",
             output="Formulir pengaduan terdisposisi",
             minutes=30,
+            actions=(Action("verification", "ComplaintVerified"),),
         ),
         Step(
             id="disposition",
@@ -179,6 +256,7 @@ COMPLAINT_SOP = Sop(
             needs="Formulir pengaduan",
             output="Formulir pengaduan terdisposisi",
             minutes=480,
+            actions=(Action("disposition", "DisposisiIssued"),),
         ),
         Step(
             id="investigation",
@@ -191,6 +269,7 @@ COMPLAINT_SOP = Sop(
             needs="Data / permasalahan pengaduan",
             output="Data BAP",
             minutes=480,
+            actions=(Action("investigation", "InvestigationReported"),),
         ),
         Step(
             id="investigation_report",
@@ -202,6 +281,7 @@ COMPLAINT_SOP = Sop(
             needs="Berita Acara Pemeriksaan / data",
             output="Data BAP",
             minutes=15,
+            actions=(Action("bap", "BapRecorded"),),
         ),
         Step(
             id="monthly_rekap",
@@ -225,7 +305,7 @@ COMPLAINT_SOP = Sop(
             needs="Dokumen BAP",
             output="Laporan / data hasil peninjauan lapangan",
             minutes=15,
-            may_close=True,
+            actions=(Action("follow-up", "FollowUpArchived", closes=True),),
         ),
     ),
 )
@@ -257,6 +337,7 @@ CONSULTATION_SOP = Sop(
             needs="Formulir konsultasi",
             output="Formulir konsultasi",
             minutes=15,
+            actions=(Action("reception", "ConsultationFormAccepted"),),
         ),
         Step(
             id="identification",
@@ -269,7 +350,10 @@ CONSULTATION_SOP = Sop(
             needs="Konsultasi Pojok OSS",
             output="Informasi jawaban",
             minutes=10,
-            may_close=True,
+            actions=(
+                Action("identification/resolve", "ResolvedDirectly", closes=True),
+                Action("bkpm/escalate", "EscalatedToBkpm"),
+            ),
         ),
         Step(
             id="disposition",
@@ -282,6 +366,7 @@ CONSULTATION_SOP = Sop(
             needs="Formulir konsultasi",
             output="Informasi jawaban",
             minutes=60,
+            actions=(Action("bkpm/answer", "BkpmAnswered"),),
         ),
         Step(
             id="investigation",
@@ -294,7 +379,7 @@ CONSULTATION_SOP = Sop(
             needs="Rekap penanganan Pojok OSS",
             output="Data rekap konsultasi Pojok OSS",
             minutes=60,
-            may_close=True,
+            actions=(Action("facilitation", "FacilitationCompleted", closes=True),),
         ),
     ),
 )
@@ -309,3 +394,9 @@ def sop_for(kind: Kind | str, version: str | None = None) -> Sop:
     """The SOP a case of this kind follows: the current one, or the version it recorded."""
     kind = Kind(kind)
     return CURRENT[kind] if version is None else SOPS[(kind, version)]
+
+
+ACTIONS: dict[str, Action] = {
+    action_id: action for sop in SOPS.values() for action_id, (action, _) in sop.actions.items()
+}
+"""Every action of every SOP, by command id (an id means one action in every SOP)."""

@@ -8,9 +8,13 @@ from fastapi import Depends, Request, Response
 from pydantic import BaseModel
 
 from services.intake.draft import Receipt
-from services.intake.inbox import Inbox
+from services.intake.inbox import Erased, Inbox, KeyReused, UnknownSubmission
 from services.intake.limits import RateLimiter
+from shared.refusals import Refused
 from shared.settings import Settings
+
+# What the intake refuses (services/intake/inbox.py), as its API answers it.
+REFUSALS: dict[type[Refused], int] = {UnknownSubmission: 404, Erased: 409, KeyReused: 422}
 
 
 async def _inbox(request: Request) -> Inbox:

@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from fastapi import Depends, FastAPI
 
 from services.intake import personal, survey
+from services.intake.api import REFUSALS
 from services.intake.channels import CHANNELS
 from services.intake.channels.email import Mailbox
 from services.intake.inbound import consumer
@@ -33,6 +34,8 @@ from shared.db import create_pool, ensure_schema, setup_lock
 from shared.feed import Feed
 from shared.messaging import run_consumer
 from shared.outages import OUTAGES, install, watch
+from shared.problems import refusal_handler
+from shared.refusals import Refused
 from shared.relay import EventLog, Relay, translator
 from shared.service import background, create_service_app
 from shared.settings import Settings
@@ -112,4 +115,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(survey.router, prefix="/intake")
     app.include_router(feed.router, dependencies=[Depends(store_up)])
     install(app, (STORE, "redis"))
+    app.add_exception_handler(Refused, refusal_handler(REFUSALS))
     return app

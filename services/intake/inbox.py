@@ -27,7 +27,7 @@ from services.intake.submission import submission_id
 from services.intake.writer import Writer
 from shared.blobs import BlobStore
 from shared.channels import Channel
-from shared.problems import Problem
+from shared.refusals import Refused
 from shared.settings import Settings
 
 T = TypeVar("T")
@@ -36,11 +36,26 @@ NEW_CONVERSATION_WORDS = frozenset({"BARU", "#BARU", "/BARU", "LAPOR BARU"})
 """What a chat sender writes to close their conversation, so the next message opens a case."""
 
 
-class Erased(Problem):
+class UnknownSubmission(Refused):
+    """No submission with this id."""
+
+    def __init__(self) -> None:
+        super().__init__("Pengaduan tidak ditemukan.", code="unknown-submission")
+
+
+class Erased(Refused):
     """The submission's personal data was erased: nothing can be added to it."""
 
     def __init__(self) -> None:
-        super().__init__(409, "Data pengaduan ini sudah dihapus.", code="erased")
+        super().__init__("Data pengaduan ini sudah dihapus.", code="erased")
+
+
+class KeyReused(Refused):
+    """An idempotency key sent again with another submission's content."""
+
+    def __init__(self) -> None:
+        detail = "Idempotency-Key ini sudah dipakai untuk pengaduan dengan isi yang berbeda."
+        super().__init__(detail, code="idempotency-key-reused")
 
 
 @dataclass
@@ -86,11 +101,7 @@ class Inbox:
         outcome = await store_write(partial(self.writer.write, pending))
         row = outcome.row
         if outcome.replayed and draft.fingerprint and row.fingerprint != draft.fingerprint:
-            raise Problem(
-                422,
-                "Idempotency-Key ini sudah dipakai untuk pengaduan dengan isi yang berbeda.",
-                code="idempotency-key-reused",
-            )
+            raise KeyReused()
         if draft.receipt and not outcome.replayed:
             self.committed()
         return Receipt(row.tracking_code, str(row.case_id), outcome.replayed)
@@ -175,7 +186,7 @@ class Inbox:
         for _ in range(5):
             submission = self.submissions.submission(case_id)
             if submission is None:
-                raise Problem(404, "Pengaduan tidak ditemukan.", code="unknown-submission")
+                raise UnknownSubmission()
             key = self.submissions.personal_key(submission.received.personal_ref)
             if key is None or submission.erased_at is not None:
                 raise Erased()

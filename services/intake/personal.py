@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from services.intake.api import CurrentInbox
 from services.intake.forms import Nik, Phone
-from services.intake.inbox import Inbox
+from services.intake.inbox import Inbox, UnknownSubmission
 from services.intake.reach import store_call
 from services.intake.records import Rows
 from services.intake.submission import Submission
@@ -71,7 +71,7 @@ def _facets(inbox: Inbox, submission: Submission | None, officer: Officer) -> fr
         privacy = privacy_of(anonymous=received.anonymous, confidential=received.confidential)
         facets = visible(officer.roles, privacy, inbox.submissions.current_step(submission))
     if Facet.STATUS not in facets:
-        raise Problem(404, "Pengaduan tidak ditemukan.", code="unknown-submission")
+        raise UnknownSubmission()
     if Facet.TEXT not in facets:
         raise Forbidden("Peran Anda tidak dapat membaca isi pengaduan ini.")
     return facets

@@ -16,6 +16,18 @@ from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints
 from services.workflow.case import Case
 from services.workflow.cases import Cases, StoredFile
 from services.workflow.commands import COMMANDS, Command, Context
+from services.workflow.rules import (
+    CaseClosed,
+    CaseWaiting,
+    NotAllowed,
+    NotAnOfficer,
+    NotWaiting,
+    ReopenWindowPassed,
+    StaleVersion,
+    StepOutOfOrder,
+    UnknownCase,
+    WrongKind,
+)
 from services.workflow.views import CaseView, case_view, facets_of
 from shared.access import Facet
 from shared.auth import CurrentOfficer, Forbidden, Officer
@@ -23,11 +35,29 @@ from shared.blobs import Blob
 from shared.filetypes import decide
 from shared.filetypes import download as as_download
 from shared.outages import DEADLINE_SECONDS
-from shared.problems import Problem, problems
+from shared.problems import Problem, problems, refusal_handler
+from shared.refusals import Refused
 from shared.sop import OFFICE_ROLES, Role
 from shared.text import CLEAN
 
 router = APIRouter(prefix="/v1", tags=["workflow"])
+
+# The workflow's refusals (services/workflow/rules.py) as the API answers them.
+REFUSALS: dict[type[Refused], int] = {
+    UnknownCase: 404,
+    NotAllowed: 403,
+    NotAnOfficer: 403,
+    StepOutOfOrder: 409,
+    CaseClosed: 409,
+    CaseWaiting: 409,
+    NotWaiting: 409,
+    WrongKind: 409,
+    ReopenWindowPassed: 409,
+    StaleVersion: 409,
+}
+
+refused = refusal_handler(REFUSALS)
+
 
 # Files an officer may attach, known by their content (not by what the client claims).
 ALLOWED_FILES = ("application/pdf", "image/png", "image/jpeg")

@@ -10,7 +10,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from services.workflow import accounts, accounts_api, auth_api
-from services.workflow.api import router
+from services.workflow.api import refused, router
 from services.workflow.cases import SCHEMA, open_cases
 from services.workflow.inbound import consumer
 from services.workflow.issuer import Issuer
@@ -23,6 +23,7 @@ from shared.db import create_pool, ensure_schema, setup_lock
 from shared.feed import Feed
 from shared.messaging import run_consumer
 from shared.outages import install
+from shared.refusals import Refused
 from shared.relay import EventLog, Relay, translator
 from shared.service import background, create_service_app, database_check
 from shared.settings import Settings
@@ -73,6 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
         service="workflow", settings=settings, lifespan=partial(lifespan, settings)
     )
     app.include_router(router, prefix="/workflow")
+    app.add_exception_handler(Refused, refused)
     app.include_router(auth_api.router, prefix="/workflow")
     app.include_router(accounts_api.router, prefix="/workflow")
     app.include_router(feed.router)

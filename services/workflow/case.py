@@ -1,7 +1,8 @@
 """The Case aggregate: one complaint or consultation walking through its SOP, on working time.
 
 Public methods check the rules and compute (due times, working minutes against the standard);
-events only record. Free text officers write arrives already sealed with the case's key.
+events only record. Every step's own action goes through `complete`, by the SOP table.
+Free text officers write arrives already sealed with the case's key.
 Any-step actions live in casework.py, alarms in clock.py, the register import in imported.py;
 all events are `Case.<Name>`.
 """
@@ -17,8 +18,7 @@ from eventsourcing.domain import event
 from services.workflow.imported import CaseImported, Importable
 from services.workflow.rules import acting_role
 from shared.aggregate import AgencyAggregate
-from shared.auth import Officer
-from shared.sop import Kind, Role, Status, Step, sop_for
+from shared.sop import ACTIONS, Kind, Officer, Status, Step, When, sop_for
 from shared.working_time import WorkingCalendar
 
 
@@ -114,14 +114,6 @@ class Case(Importable):
             "within_standard": spent <= step.minutes,
         }
 
-    def _complete(
-        self, event_class: Any, step: Step, *, close: bool = False, **fields: Any
-    ) -> None:
-        by, at, calendar = fields.pop("by"), fields.pop("at"), fields.pop("calendar")
-        self.trigger_event(
-            event_class, **self._completion(step, by, at, calendar, close=close), **fields
-        )
-
     class StepCompleted(AgencyAggregate.Event):
         """Base of every SOP step's own event: the case moves on, or closes."""
 
@@ -211,157 +203,16 @@ class Case(Importable):
 
         summary: str
 
-    def resolve_directly(
-        self, *, answer: str, by: Officer, at: datetime, calendar: WorkingCalendar
+    def complete(
+        self, action_id: str, *, by: Officer, at: datetime, calendar: WorkingCalendar, **fields: Any
     ) -> None:
-        """Identification solved it at once: close with the answer."""
-        step = self._step_for("identification", by)
-        self._complete(
-            self.ResolvedDirectly, step, close=True, answer=answer, by=by, at=at, calendar=calendar
-        )
+        """Take a step's own action from the SOP table: record its event, move on or close.
 
-    def escalate(self, *, note: str, by: Officer, at: datetime, calendar: WorkingCalendar) -> None:
-        """Identification could not solve it: on to verification by the Kabid."""
-        step = self._step_for("identification", by, Kind.COMPLAINT)
-        self._complete(self.Escalated, step, note=note, by=by, at=at, calendar=calendar)
-
-    def verify(self, *, note: str, by: Officer, at: datetime, calendar: WorkingCalendar) -> None:
-        """Verification by the Kabid, or routed by the Sekretaris, to the Head of Office."""
-        step = self._step_for("verification", by, Kind.COMPLAINT)
-        self._complete(self.ComplaintVerified, step, note=note, by=by, at=at, calendar=calendar)
-
-    def dispose(
-        self, *, to: Role, instruction: str, by: Officer, at: datetime, calendar: WorkingCalendar
-    ) -> None:
-        """The Kepala Dinas's disposisi to the complaint team, with an instruction."""
-        step = self._step_for("disposition", by, Kind.COMPLAINT)
-        self._complete(
-            self.DisposisiIssued,
-            step,
-            to_role=to.value,
-            instruction=instruction,
-            by=by,
-            at=at,
-            calendar=calendar,
-        )
-
-    def report_investigation(
-        self,
-        *,
-        summary: str,
-        related_agencies: list[str],
-        by: Officer,
-        at: datetime,
-        calendar: WorkingCalendar,
-    ) -> None:
-        """Investigation / facilitation reported, naming the related agencies involved."""
-        step = self._step_for("investigation", by, Kind.COMPLAINT)
-        self._complete(
-            self.InvestigationReported,
-            step,
-            summary=summary,
-            related_agencies=related_agencies,
-            by=by,
-            at=at,
-            calendar=calendar,
-        )
-
-    def record_bap(
-        self,
-        *,
-        bap: str,
-        attachment_ids: list[str],
-        by: Officer,
-        at: datetime,
-        calendar: WorkingCalendar,
-    ) -> None:
-        """The investigation result with its BAP."""
-        step = self._step_for("investigation_report", by, Kind.COMPLAINT)
-        self._complete(
-            self.BapRecorded,
-            step,
-            bap=bap,
-            attachment_ids=attachment_ids,
-            by=by,
-            at=at,
-            calendar=calendar,
-        )
-
-    def archive_follow_up(
-        self,
-        *,
-        action: str,
-        answer: str,
-        archive_ref: str,
-        by: Officer,
-        at: datetime,
-        calendar: WorkingCalendar,
-    ) -> None:
-        """The BAP was followed up and archived: the case closes with the answer."""
-        step = self._step_for("follow_up", by, Kind.COMPLAINT)
-        self._complete(
-            self.FollowUpArchived,
-            step,
-            close=True,
-            action=action,
-            answer=answer,
-            archive_ref=archive_ref,
-            by=by,
-            at=at,
-            calendar=calendar,
-        )
-
-    def accept_form(
-        self, *, note: str, by: Officer, at: datetime, calendar: WorkingCalendar
-    ) -> None:
-        """The Pojok OSS officer received the consultation form."""
-        step = self._step_for("reception", by, Kind.CONSULTATION)
-        self._complete(
-            self.ConsultationFormAccepted, step, note=note, by=by, at=at, calendar=calendar
-        )
-
-    def escalate_to_bkpm(
-        self, *, reference: str, note: str, by: Officer, at: datetime, calendar: WorkingCalendar
-    ) -> None:
-        """The OSS problem cannot be solved here: on to BKPM."""
-        step = self._step_for("identification", by, Kind.CONSULTATION)
-        self._complete(
-            self.EscalatedToBkpm,
-            step,
-            bkpm_reference=reference,
-            note=note,
-            by=by,
-            at=at,
-            calendar=calendar,
-        )
-
-    def record_bkpm_answer(
-        self, *, reference: str, answer: str, by: Officer, at: datetime, calendar: WorkingCalendar
-    ) -> None:
-        """BKPM's reference and answer, when it comes back."""
-        step = self._step_for("disposition", by, Kind.CONSULTATION)
-        self._complete(
-            self.BkpmAnswered,
-            step,
-            bkpm_reference=reference,
-            bkpm_answer=answer,
-            by=by,
-            at=at,
-            calendar=calendar,
-        )
-
-    def complete_facilitation(
-        self, *, summary: str, answer: str, by: Officer, at: datetime, calendar: WorkingCalendar
-    ) -> None:
-        """The applicant was helped: the consultation closes with the answer."""
-        step = self._step_for("investigation", by, Kind.CONSULTATION)
-        self._complete(
-            self.FacilitationCompleted,
-            step,
-            close=True,
-            summary=summary,
-            answer=answer,
-            by=by,
-            at=at,
-            calendar=calendar,
-        )
+        `fields` are the event's own (officer text already sealed).
+        """
+        action = ACTIONS[action_id]
+        if action.when is not When.AT_STEP:
+            raise ValueError(f"{action_id!r} is no step's own action")
+        step = self._at(action_id, by)
+        completion = self._completion(step, by, at, calendar, close=action.closes)
+        self.trigger_event(getattr(self, action.event), **completion, **fields)

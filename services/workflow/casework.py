@@ -1,5 +1,8 @@
 """What a case allows at any step: asking the complainant, rejecting, merging, reopening, notes.
 
+Every command is checked by `refusal` (rules.py) against the SOP table's actions; the API's
+list of allowed actions asks the same.
+
 `Casework` is the base of the Case aggregate (services/workflow/case.py); the library gives
 each event class defined here a subclass on Case, so stored topics read `case:Case.<Event>`.
 """
@@ -12,19 +15,15 @@ from uuid import UUID
 
 from services.workflow.privacy import Erasable
 from services.workflow.rules import (
-    CaseClosed,
-    CaseWaiting,
+    Moment,
     NotAnOfficer,
-    NotWaiting,
-    ReopenWindowPassed,
-    StepOutOfOrder,
     WrongKind,
     acting_role,
-    require_role,
+    refusal,
 )
 from shared.aggregate import AgencyAggregate
-from shared.auth import Officer
-from shared.sop import OFFICE_ROLES, Kind, Sop, Status, Step, sop_for
+from shared.refusals import Refused
+from shared.sop import OFFICE_ROLES, Kind, Officer, Sop, Status, Step, sop_for
 from shared.working_time import WorkingCalendar
 
 OPEN_STATUSES = frozenset({Status.IN_PROGRESS.value, Status.WAITING_INFO.value})
@@ -61,28 +60,21 @@ class Casework(Erasable):
         """Still being handled (waiting for the complainant counts as open)."""
         return self.status in OPEN_STATUSES
 
-    def _step_for(self, step_id: str, by: Officer, kind: Kind | None = None) -> Step:
-        """The current step, if the command belongs to it and the officer may act there."""
-        if not self.is_open:
-            raise CaseClosed(self.status)
-        if self.paused_at is not None:
-            raise CaseWaiting()
-        if kind is not None and self.kind != kind:
-            raise WrongKind(self.kind)
-        if self.current_step != step_id:
-            raise StepOutOfOrder(expected=self.current_step, attempted=step_id)
-        step = self.sop.step(step_id)
-        require_role(by, step)
-        return step
+    def refusal(self, action_id: str, by: Officer, moment: Moment | None = None) -> Refused | None:
+        """Why this officer may not take this action now (rules.refusal); None if they may."""
+        return refusal(self, action_id, by, moment)
 
-    def _current(self, by: Officer) -> Step:
-        """The step an any-step action belongs to, if open and the officer is its actor."""
-        if not self.is_open:
-            raise CaseClosed(self.status)
+    def _refuse(self, action_id: str, by: Officer, moment: Moment | None = None) -> None:
+        """Raise the refusal, if any."""
+        refused = self.refusal(action_id, by, moment)
+        if refused is not None:
+            raise refused
+
+    def _at(self, action_id: str, by: Officer) -> Step:
+        """The step an open case is at, once the action is allowed there."""
+        self._refuse(action_id, by)
         assert self.current_step is not None
-        step = self.sop.step(self.current_step)
-        require_role(by, step)
-        return step
+        return self.sop.step(self.current_step)
 
     def _who(self, step: Step, by: Officer, at: datetime) -> dict[str, Any]:
         return {"step": step.id, "by": by.id, "role": acting_role(by, step).value, "at": at}
@@ -206,18 +198,15 @@ class Casework(Erasable):
 
     def request_information(self, *, reason: str, by: Officer, at: datetime) -> None:
         """Ask the complainant for more; the clock stops until they answer."""
-        step = self._current(by)
-        if self.paused_at is not None:
-            raise CaseWaiting()
+        step = self._at("information-request", by)
         self.trigger_event(self.InformationRequested, **self._who(step, by, at), reason=reason)
 
     def receive_information(
         self, *, summary: str, by: Officer, at: datetime, calendar: WorkingCalendar
     ) -> None:
         """Record the complainant's answer; due times move by exactly the paused working time."""
-        step = self._current(by)
-        if self.paused_at is None:
-            raise NotWaiting()
+        step = self._at("information-received", by)
+        assert self.paused_at is not None
         paused = calendar.between(self.paused_at, at)
         assert self.step_due_at is not None
         self.trigger_event(
@@ -231,14 +220,14 @@ class Casework(Erasable):
 
     def reject(self, *, reason: str, referred_to: str, by: Officer, at: datetime) -> None:
         """Not the office's matter: close it, saying why and where it was referred."""
-        step = self._current(by)
+        step = self._at("reject", by)
         self.trigger_event(
             self.CaseRejected, **self._who(step, by, at), reason=reason, referred_to=referred_to
         )
 
     def merge_into(self, primary: Casework, *, by: Officer, at: datetime) -> None:
         """Close this duplicate into its primary case; both record it."""
-        step = self._current(by)
+        step = self._at("merge", by)
         if primary.id == self.id or not primary.is_open or primary.kind != self.kind:
             raise WrongKind(primary.kind, reason="primary")
         who = self._who(step, by, at)
@@ -253,17 +242,9 @@ class Casework(Erasable):
         self, *, reason: str, by: Officer, at: datetime, calendar: WorkingCalendar, window_days: int
     ) -> None:
         """The complainant disputes the answer within the window: handle it again."""
-        if self.status not in (Status.RESOLVED.value, Status.REJECTED.value):
-            if self.is_open:
-                raise StepOutOfOrder(expected=self.current_step, attempted="reopen")
-            raise CaseClosed(self.status)
-        if self.closed_at is None:  # imported from a register without its closing date
-            raise ReopenWindowPassed(window_days)
-        if at > calendar.add_working_days(self.closed_at, window_days):
-            raise ReopenWindowPassed(window_days)
+        self._refuse("reopen", by, Moment(at, calendar, window_days))
         first = self.sop.after(self.sop.first.id)
         assert first is not None
-        require_role(by, first)
         self.trigger_event(
             self.CaseReopened,
             **self._who(first, by, at),
@@ -280,6 +261,7 @@ class Casework(Erasable):
 
     def add_note(self, *, text: str, by: Officer, at: datetime) -> None:
         """Any officer may note something, at any step, open or closed."""
+        self._refuse("notes", by)
         role = self._office_role(by)
         self.trigger_event(
             self.NoteAdded, step=self.current_step, by=by.id, role=role, at=at, text=text

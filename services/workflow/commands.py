@@ -1,7 +1,8 @@
-"""Every officer command as data: its path, its body, the step it belongs to, what it does.
+"""Every officer command as data: its path, its body, what it does.
 
 The API makes one endpoint per row; the case view lists the rows an officer may take now.
-The aggregate enforces the same rules on its own: this table never replaces its checks.
+Which step a command belongs to, its kind of case and who may take it when are the SOP
+table's (shared/sop.py): the aggregate checks them, and `Command.allowed` asks it.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from services.workflow.case import Case
 from services.workflow.cases import Cases
+from services.workflow.rules import Moment
 from shared.auth import Officer
-from shared.sop import OFFICE_ROLES, Kind, Role
+from shared.sop import SOPS, Kind
 from shared.text import CLEAN
 from shared.working_time import WorkingCalendar
 
@@ -160,49 +162,55 @@ class Context:
 
 
 Run = Callable[[Case, Any, Context], Sequence[Case] | None]
+Fields = Callable[[Case, Any, Context], dict[str, Any]]
 
 
 @dataclass(frozen=True)
 class Command:
-    """One officer command."""
+    """One officer command: a step's own action (its event's `fields`) or another (`act`)."""
 
     path: str
     summary: str
     body: type[BaseModel]
-    run: Run
-    kind: Kind | None = None
-    step: str | None = None  # None: an any-step action of the current step's actor
+    fields: Fields | None = None
+    act: Run | None = None
 
-    def allowed(self, case: Case, officer: Officer) -> bool:
-        """Whether this officer may take this command on the case now."""
-        if self.kind is not None and case.kind != self.kind:
-            return False
-        if self.path == "reopen":
-            first = case.sop.after(case.sop.first.id)
-            return case.status in ("resolved", "rejected") and bool(
-                first and officer.has(first.actor)
-            )
-        if self.path == "notes":
-            return officer.has(*OFFICE_ROLES)
-        if not case.is_open or case.current_step is None:
-            return False
-        step = case.sop.step(case.current_step)
-        if not officer.has(step.actor, *step.also_by):
-            return False
-        if self.path == "information-received":
-            return case.paused_at is not None
-        if case.paused_at is not None:
-            return False
-        return self.step is None or self.step == case.current_step
+    @property
+    def kind(self) -> Kind | None:
+        """The kind of case it is for, if only one SOP has it."""
+        kinds = {sop.kind for sop in SOPS.values() if self.path in sop.actions}
+        return kinds.pop() if len(kinds) == 1 else None
+
+    @property
+    def step(self) -> str | None:
+        """The step it belongs to (None: an action at any step)."""
+        for sop in SOPS.values():
+            _, step = sop.actions.get(self.path, (None, None))
+            if step is not None:
+                return step.id
+        return None
+
+    def allowed(self, case: Case, officer: Officer, moment: Moment | None = None) -> bool:
+        """Whether this officer may take this command on the case at this moment (the case says)."""
+        return case.refusal(self.path, officer, moment) is None
+
+    def run(self, case: Case, body: Any, ctx: Context) -> Sequence[Case] | None:
+        """Take the command on the case (the aggregate checks it)."""
+        if self.fields is not None:
+            fields = self.fields(case, body, ctx)
+            case.complete(self.path, by=ctx.officer, at=ctx.at, calendar=ctx.calendar, **fields)
+            return None
+        assert self.act is not None
+        return self.act(case, body, ctx)
 
 
 def _kw(ctx: Context) -> dict[str, Any]:
     return {"by": ctx.officer, "at": ctx.at, "calendar": ctx.calendar}
 
 
-def _bap(case: Case, body: BapBody, ctx: Context) -> None:
+def _bap(case: Case, body: BapBody, ctx: Context) -> dict[str, Any]:
     record = body.model_dump(mode="json", exclude={"version", "attachment_ids"})
-    case.record_bap(bap=ctx.seal(case, record), attachment_ids=body.attachment_ids, **_kw(ctx))
+    return {"bap": ctx.seal(case, record), "attachment_ids": body.attachment_ids}
 
 
 def _merge(case: Case, body: MergeBody, ctx: Context) -> Sequence[Case]:
@@ -221,104 +229,81 @@ COMMANDS: tuple[Command, ...] = (
         "identification/resolve",
         "Selesaikan langsung dengan jawaban (langkah identifikasi)",
         AnswerBody,
-        lambda case, b, ctx: case.resolve_directly(answer=ctx.seal(case, b.answer), **_kw(ctx)),
-        step="identification",
+        lambda case, b, ctx: {"answer": ctx.seal(case, b.answer)},
     ),
     Command(
         "identification/escalate",
         "Teruskan pengaduan ke pimpinan (langkah identifikasi)",
         NoteBody,
-        lambda case, b, ctx: case.escalate(note=ctx.seal(case, b.note), **_kw(ctx)),
-        Kind.COMPLAINT,
-        "identification",
+        lambda case, b, ctx: {"note": ctx.seal(case, b.note)},
     ),
     Command(
         "verification",
         "Verifikasi dan teruskan ke Kepala Dinas (Kabid, atau Sekretaris)",
         NoteBody,
-        lambda case, b, ctx: case.verify(note=ctx.seal(case, b.note), **_kw(ctx)),
-        Kind.COMPLAINT,
-        "verification",
+        lambda case, b, ctx: {"note": ctx.seal(case, b.note)},
     ),
     Command(
         "disposition",
         "Disposisi Kepala Dinas ke Tim Pengaduan",
         DispositionBody,
-        lambda case, b, ctx: case.dispose(
-            to=Role(b.to), instruction=ctx.seal(case, b.instruction), **_kw(ctx)
-        ),
-        Kind.COMPLAINT,
-        "disposition",
+        lambda case, b, ctx: {"to_role": b.to, "instruction": ctx.seal(case, b.instruction)},
     ),
     Command(
         "investigation",
         "Laporkan hasil investigasi / fasilitasi",
         InvestigationBody,
-        lambda case, b, ctx: case.report_investigation(
-            summary=ctx.seal(case, b.summary), related_agencies=b.related_agencies, **_kw(ctx)
-        ),
-        Kind.COMPLAINT,
-        "investigation",
+        lambda case, b, ctx: {
+            "summary": ctx.seal(case, b.summary),
+            "related_agencies": b.related_agencies,
+        },
     ),
-    Command(
-        "bap", "Catat BAP hasil investigasi", BapBody, _bap, Kind.COMPLAINT, "investigation_report"
-    ),
+    Command("bap", "Catat BAP hasil investigasi", BapBody, _bap),
     Command(
         "follow-up",
         "Tindak lanjut BAP dan arsipkan (kasus selesai)",
         FollowUpBody,
-        lambda case, b, ctx: case.archive_follow_up(
-            action=ctx.seal(case, b.action),
-            answer=ctx.seal(case, b.answer),
-            archive_ref=b.archive_ref,
-            **_kw(ctx),
-        ),
-        Kind.COMPLAINT,
-        "follow_up",
+        lambda case, b, ctx: {
+            "action": ctx.seal(case, b.action),
+            "answer": ctx.seal(case, b.answer),
+            "archive_ref": b.archive_ref,
+        },
     ),
     Command(
         "reception",
         "Terima formulir konsultasi (Pojok OSS)",
         NoteBody,
-        lambda case, b, ctx: case.accept_form(note=ctx.seal(case, b.note), **_kw(ctx)),
-        Kind.CONSULTATION,
-        "reception",
+        lambda case, b, ctx: {"note": ctx.seal(case, b.note)},
     ),
     Command(
         "bkpm/escalate",
         "Teruskan konsultasi ke BKPM",
         BkpmEscalationBody,
-        lambda case, b, ctx: case.escalate_to_bkpm(
-            reference=b.reference, note=ctx.seal(case, b.note), **_kw(ctx)
-        ),
-        Kind.CONSULTATION,
-        "identification",
+        lambda case, b, ctx: {"bkpm_reference": b.reference, "note": ctx.seal(case, b.note)},
     ),
     Command(
         "bkpm/answer",
         "Catat rujukan dan jawaban BKPM",
         BkpmAnswerBody,
-        lambda case, b, ctx: case.record_bkpm_answer(
-            reference=b.reference, answer=ctx.seal(case, b.answer), **_kw(ctx)
-        ),
-        Kind.CONSULTATION,
-        "disposition",
+        lambda case, b, ctx: {
+            "bkpm_reference": b.reference,
+            "bkpm_answer": ctx.seal(case, b.answer),
+        },
     ),
     Command(
         "facilitation",
         "Selesaikan fasilitasi dengan jawaban (konsultasi selesai)",
         FacilitationBody,
-        lambda case, b, ctx: case.complete_facilitation(
-            summary=ctx.seal(case, b.summary), answer=ctx.seal(case, b.answer), **_kw(ctx)
-        ),
-        Kind.CONSULTATION,
-        "investigation",
+        lambda case, b, ctx: {
+            "summary": ctx.seal(case, b.summary),
+            "answer": ctx.seal(case, b.answer),
+        },
     ),
     Command(
         "information-request",
         "Minta informasi tambahan dari pemohon (waktu berhenti)",
         ReasonBody,
-        lambda case, b, ctx: case.request_information(
+        act=lambda case, b, ctx: case.request_information(
             reason=ctx.seal(case, b.reason), by=ctx.officer, at=ctx.at
         ),
     ),
@@ -326,7 +311,7 @@ COMMANDS: tuple[Command, ...] = (
         "information-received",
         "Catat informasi dari pemohon (waktu berjalan lagi)",
         SummaryBody,
-        lambda case, b, ctx: case.receive_information(
+        act=lambda case, b, ctx: case.receive_information(
             summary=ctx.seal(case, b.summary), **_kw(ctx)
         ),
     ),
@@ -334,16 +319,19 @@ COMMANDS: tuple[Command, ...] = (
         "reject",
         "Tolak: bukan kewenangan instansi ini",
         RejectionBody,
-        lambda case, b, ctx: case.reject(
+        act=lambda case, b, ctx: case.reject(
             reason=ctx.seal(case, b.reason), referred_to=b.referred_to, by=ctx.officer, at=ctx.at
         ),
     ),
-    Command("merge", "Gabungkan ke kasus utama (duplikat)", MergeBody, _merge),
-    Command("reopen", "Buka kembali atas sanggahan pemohon", ReasonBody, _reopen),
+    Command("merge", "Gabungkan ke kasus utama (duplikat)", MergeBody, act=_merge),
+    Command("reopen", "Buka kembali atas sanggahan pemohon", ReasonBody, act=_reopen),
     Command(
         "notes",
         "Tambah catatan",
         NoteOnlyBody,
-        lambda case, b, ctx: case.add_note(text=ctx.seal(case, b.text), by=ctx.officer, at=ctx.at),
+        act=lambda case, b, ctx: case.add_note(
+            text=ctx.seal(case, b.text), by=ctx.officer, at=ctx.at
+        ),
     ),
 )
+"""In the order the page shows them; every action of the SOP tables has exactly one."""

@@ -1,45 +1,69 @@
-"""What the workflow refuses, and who may act: each refusal maps to one HTTP status."""
+"""Who may act on a case now, read off the SOP table, and what the workflow refuses.
+
+`refusal` is the one check of every command against the table's actions (shared/sop.py):
+the aggregate raises what it returns, the API lists the actions it returns nothing for.
+Refusals are plain domain exceptions (api.REFUSALS maps each to a status); each carries its
+detail for the officer (in Bahasa Indonesia), a stable code and, where useful, facts a client
+can act on (`extra`).
+"""
 
 from __future__ import annotations
 
-from shared.auth import Officer
-from shared.problems import Problem
-from shared.sop import ROLE_LABELS, STATUS_LABELS, Role, Status, Step
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from shared.refusals import Refused
+from shared.sop import (
+    ACTIONS,
+    ROLE_LABELS,
+    STATUS_LABELS,
+    Action,
+    Officer,
+    Role,
+    Sop,
+    Status,
+    Step,
+    When,
+)
+from shared.working_time import WorkingCalendar
+
+REOPENABLE = frozenset({Status.RESOLVED.value, Status.REJECTED.value})
 
 
-class StepOutOfOrder(Problem):
-    """The command belongs to another step than the one the case waits at: 409."""
+class StepOutOfOrder(Refused):
+    """The command belongs to another step than the one the case waits at."""
 
     def __init__(self, *, expected: str | None, attempted: str) -> None:
         detail = f"Kasus sedang menunggu langkah '{expected}', bukan '{attempted}'."
-        super().__init__(409, detail, code="step-out-of-order", extra={"expected_step": expected})
+        super().__init__(detail, code="step-out-of-order", extra={"expected_step": expected})
 
 
-class CaseClosed(Problem):
-    """The case is no longer open: 409."""
+class CaseClosed(Refused):
+    """The case is no longer open."""
 
     def __init__(self, status: str) -> None:
         label = STATUS_LABELS.get(Status(status), status)
-        super().__init__(409, f"Kasus sudah ditutup ({label}).", code="case-closed")
+        super().__init__(f"Kasus sudah ditutup ({label}).", code="case-closed")
 
 
-class CaseWaiting(Problem):
-    """The case waits for the complainant's information: 409."""
+class CaseWaiting(Refused):
+    """The case waits for the complainant's information."""
 
     def __init__(self) -> None:
         detail = "Kasus sedang menunggu informasi dari pemohon; catat dulu jawabannya."
-        super().__init__(409, detail, code="case-waiting")
+        super().__init__(detail, code="case-waiting")
 
 
-class NotWaiting(Problem):
-    """No information was asked for: 409."""
+class NotWaiting(Refused):
+    """No information was asked for."""
 
     def __init__(self) -> None:
-        super().__init__(409, "Kasus tidak sedang menunggu informasi.", code="not-waiting")
+        super().__init__("Kasus tidak sedang menunggu informasi.", code="not-waiting")
 
 
-class WrongKind(Problem):
-    """A command for the other kind of case (or an unfit merge target): 409."""
+class WrongKind(Refused):
+    """A command for the other kind of case (or an unfit merge target)."""
 
     def __init__(self, kind: str, *, reason: str = "kind") -> None:
         detail = (
@@ -47,64 +71,145 @@ class WrongKind(Problem):
             if reason == "primary"
             else f"Perintah ini tidak berlaku untuk kasus jenis '{kind}'."
         )
-        super().__init__(409, detail, code="wrong-kind" if reason == "kind" else "bad-merge")
+        super().__init__(detail, code="wrong-kind" if reason == "kind" else "bad-merge")
 
 
-class ReopenWindowPassed(Problem):
-    """The dispute came after the configured window: 409."""
+class ReopenWindowPassed(Refused):
+    """The dispute came after the configured window."""
 
     def __init__(self, days: int) -> None:
         detail = f"Sanggahan hanya dapat diajukan dalam {days} hari kerja setelah kasus ditutup."
-        super().__init__(409, detail, code="reopen-window-passed")
+        super().__init__(detail, code="reopen-window-passed")
 
 
-class NotAllowed(Problem):
-    """The officer's roles may not act at this step: 403."""
+class NotAllowed(Refused):
+    """The officer's roles may not act at this step."""
 
     def __init__(self, step: Step) -> None:
-        allowed = ", ".join(ROLE_LABELS[role] for role in (step.actor, *step.also_by))
+        allowed = ", ".join(ROLE_LABELS[role] for role in step.actors)
         detail = f"Langkah '{step.label}' hanya dapat dilakukan oleh: {allowed}."
-        super().__init__(
-            403,
-            detail,
-            code="forbidden",
-            extra={"allowed_roles": [role.value for role in (step.actor, *step.also_by)]},
-        )
+        extra = {"allowed_roles": [role.value for role in step.actors]}
+        super().__init__(detail, code="forbidden", extra=extra)
 
 
-class NotAnOfficer(Problem):
-    """Only officers who work on cases may note or attach: 403."""
+class NotAnOfficer(Refused):
+    """Only officers who work on cases may note or attach."""
 
     def __init__(self) -> None:
-        super().__init__(
-            403, "Hanya petugas yang menangani kasus dapat menambah catatan.", code="forbidden"
-        )
-
-
-def require_role(officer: Officer, step: Step) -> None:
-    """Only the SOP's actor for the step (and the routes the SOP allows) may act."""
-    if not officer.has(step.actor, *step.also_by):
-        raise NotAllowed(step)
+        detail = "Hanya petugas yang menangani kasus dapat menambah catatan."
+        super().__init__(detail, code="forbidden")
 
 
 def acting_role(officer: Officer, step: Step) -> Role:
     """Which of the officer's roles acts at this step (the SOP's actor first)."""
-    for role in (step.actor, *step.also_by):
+    for role in step.actors:
         if role in officer.roles:
             return role
     raise NotAllowed(step)
 
 
-class UnknownCase(Problem):
-    """No case with this id in this agency: 404."""
+class UnknownCase(Refused):
+    """No case with this id in this agency."""
 
     def __init__(self) -> None:
-        super().__init__(404, "Kasus tidak ditemukan.", code="unknown-case")
+        super().__init__("Kasus tidak ditemukan.", code="unknown-case")
 
 
-class StaleVersion(Problem):
-    """Someone acted on the case since the client read it: 409 with the current version."""
+class StaleVersion(Refused):
+    """Someone acted on the case since the client read it: the current version is given."""
 
     def __init__(self, current: int) -> None:
         detail = "Kasus sudah diubah orang lain sejak Anda membukanya; muat ulang lalu coba lagi."
-        super().__init__(409, detail, code="stale-version", extra={"current_version": current})
+        super().__init__(detail, code="stale-version", extra={"current_version": current})
+
+
+@dataclass(frozen=True)
+class Moment:
+    """When an action would be taken, for the rules that depend on it (the reopen window)."""
+
+    at: datetime
+    calendar: WorkingCalendar
+    reopen_window_days: int
+
+
+class CaseState(Protocol):
+    """What the rules read of a case."""
+
+    kind: str
+    status: str
+    current_step: str | None
+    paused_at: datetime | None
+    closed_at: datetime | None
+
+    @property
+    def sop(self) -> Sop:
+        """The SOP table the case follows."""
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the case is still being handled."""
+
+
+def refusal(
+    case: CaseState, action_id: str, by: Officer, moment: Moment | None = None
+) -> Refused | None:
+    """Why this officer may not take this action on the case now; None if they may.
+
+    Without a `moment` the reopen window is not checked; the merge target, an argument,
+    is checked when the command runs.
+    """
+    action = ACTIONS[action_id]
+    if action.when is When.ALWAYS:
+        return _may(action, None, by)
+    if action.when is When.CLOSED:
+        return _reopen_refusal(case, action, by, moment)
+    if not case.is_open or case.current_step is None:
+        return CaseClosed(case.status)
+    current = case.sop.step(case.current_step)
+    if action.when is When.OPEN:
+        return _may(action, current, by) or _pause(case, action)
+    return _pause(case, action) or _out_of_order(case, action, current) or _may(action, current, by)
+
+
+def _reopen_refusal(
+    case: CaseState, action: Action, by: Officer, moment: Moment | None
+) -> Refused | None:
+    """A dispute reopens a resolved or rejected case, within the window (then who may)."""
+    if case.is_open:
+        return StepOutOfOrder(expected=case.current_step, attempted=action.id)
+    if case.status not in REOPENABLE:
+        return CaseClosed(case.status)
+    if moment is not None:
+        closed = case.closed_at  # None: imported from a register without its closing date
+        days = moment.reopen_window_days
+        if closed is None or moment.at > moment.calendar.add_working_days(closed, days):
+            return ReopenWindowPassed(days)
+    first = case.sop.after(case.sop.first.id)  # a reopened case goes back there
+    return _may(action, first, by)
+
+
+def _may(action: Action, step: Step | None, by: Officer) -> Refused | None:
+    """Whether the officer is one the action allows: its own roles, or the step's actors."""
+    if action.by is not None:
+        return None if by.has(*action.by) else NotAnOfficer()
+    assert step is not None
+    return None if by.has(*step.actors) else NotAllowed(step)
+
+
+def _pause(case: CaseState, action: Action) -> Refused | None:
+    """Whether the action fits the case waiting for the complainant, or not waiting."""
+    waiting = case.paused_at is not None
+    if action.waiting is None or action.waiting == waiting:
+        return None
+    return CaseWaiting() if waiting else NotWaiting()
+
+
+def _out_of_order(case: CaseState, action: Action, current: Step) -> Refused | None:
+    """Whether the action belongs to the case's SOP, at the step the case is at."""
+    found = case.sop.actions.get(action.id)
+    if found is None:
+        return WrongKind(case.kind)
+    step = found[1]
+    if step is not None and step.id != current.id:
+        return StepOutOfOrder(expected=current.id, attempted=step.id)
+    return None

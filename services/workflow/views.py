@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from services.workflow.case import Case
 from services.workflow.cases import Cases
 from services.workflow.commands import COMMANDS
-from services.workflow.rules import UnknownCase
+from services.workflow.rules import Moment, UnknownCase
 from shared.access import Facet, privacy_of, visible
 from shared.auth import Officer
 from shared.sop import ROLE_LABELS, STATUS_LABELS, Role, Status
@@ -151,6 +151,7 @@ def case_view(
     `facets`: what they could see when they acted (a command's answer, after the step moved on).
     """
     facets = facets_of(case, officer) if facets is None else facets
+    moment = Moment(datetime.now(UTC), cases.calendar(), cases.settings.reopen_window_days)
     step = case.sop.step(case.current_step) if case.current_step else None
     actors = [role.value for role in (step.actor, *step.also_by)] if step else []
     shown = Facet.ANSWER in facets
@@ -179,6 +180,6 @@ def case_view(
         answer=answer,
         merged_into=case.merged_into,
         duplicates=case.duplicates,
-        allowed_actions=[c.path for c in COMMANDS if c.allowed(case, officer)],
+        allowed_actions=[c.path for c in COMMANDS if c.allowed(case, officer, moment)],
         timeline=[_entry(cases, case, event, facets) for event in history],
     )

@@ -210,8 +210,12 @@ async def test_a_dispute_after_the_window_is_refused(desk: Desk) -> None:
 
         officer = Officer("tim-1", "Tim", frozenset({TIM}), cases.settings.agency)
         record = cases.get_case(case)
-        record.resolve_directly(
-            answer=cases.seal(case, "Selesai."), by=officer, at=long_ago, calendar=cases.calendar()
+        record.complete(
+            "identification/resolve",
+            answer=cases.seal(case, "Selesai."),
+            by=officer,
+            at=long_ago,
+            calendar=cases.calendar(),
         )
         cases.store(record)
 
