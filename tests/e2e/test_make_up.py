@@ -1,16 +1,24 @@
-"""Acceptance: `make up` starts everything, and the README's example works against it."""
+"""Acceptance: `make up` starts everything, the README's example works against it, a service
+killed under it comes back and catches up by itself, and it stops cleanly."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
 import signal
 import subprocess
+import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import asyncpg
+import httpx
 import pytest
 
 from shared.settings import Settings
@@ -47,11 +55,60 @@ async def shell(command: str) -> str:
     return out.decode()
 
 
+@dataclass(frozen=True)
+class MakeUp:
+    """`make up` running: its settings, its process id (make's) and its output so far."""
+
+    settings: Settings
+    pid: int
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def child(self, name: str) -> int | None:
+        """The process id of one of `make up`'s children (a service or the gateway), if running."""
+        module = "deploy.gateway" if name == "gateway" else f"services.{name}"
+        for pid in descendants(self.pid):
+            with contextlib.suppress(OSError):
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                if module.encode() in command:
+                    return pid
+        return None
+
+
+def descendants(root: int) -> list[int]:
+    """Every process below `root`, read from /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text()
+                parent = int(stat.rsplit(")", 1)[1].split()[1])
+                parents.setdefault(parent, []).append(int(entry.name))
+    found, pending = [], [root]
+    while pending:
+        children = parents.get(pending.pop(), [])
+        found += children
+        pending += children
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 @pytest.fixture
-async def make_up(settings: Settings, tmp_path: Path) -> AsyncIterator[Settings]:
-    """`make up` as a user runs it, on this test's database, vhost and ports."""
+async def make_up(settings: Settings, tmp_path: Path) -> AsyncIterator[MakeUp]:
+    """`make up` as a user runs it, on this test's database, vhost and ports; at the end it is
+    stopped as a terminal's Ctrl-C stops it and must stop everything, cleanly."""
     settings = with_free_ports(settings)
-    log = (tmp_path / "make-up.log").open("wb")
+    path = tmp_path / "make-up.log"
+    log = path.open("wb")
     process = await asyncio.create_subprocess_exec(
         "make",
         "up",
@@ -61,23 +118,35 @@ async def make_up(settings: Settings, tmp_path: Path) -> AsyncIterator[Settings]
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    running = MakeUp(settings, process.pid, path)
 
     async def announced() -> bool:
         if process.returncode is not None:
-            raise AssertionError((tmp_path / "make-up.log").read_text())
-        return "Aduan is running at" in (tmp_path / "make-up.log").read_text()
+            raise AssertionError(running.output())
+        return "Aduan is running at" in running.output()
 
     try:
         await eventually(announced, within=60, interval=0.2)
-        yield settings
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        yield running
+        assert process.returncode is None, f"make up ended by itself:\n{running.output()}"
+        children = descendants(process.pid)
+        os.killpg(process.pid, signal.SIGINT)
         await asyncio.wait_for(process.wait(), timeout=30)
+        # make passes the interrupt on (it ends by the same signal); the supervisor's own
+        # status shows as make's "Error N" when it is not 0.
+        assert process.returncode in (0, -signal.SIGINT), running.output()
+        assert "make: ***" not in running.output()
+        assert "Stopped:" not in running.output()
+        assert [pid for pid in children if alive(pid)] == []
+    finally:
+        if process.returncode is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            await asyncio.wait_for(process.wait(), timeout=30)
         log.close()
 
 
-async def test_the_readme_example_works_against_make_up(make_up: Settings) -> None:
-    origin = f"http://127.0.0.1:{make_up.gateway_port}"
+async def test_the_readme_example_works_against_make_up(make_up: MakeUp) -> None:
+    origin = f"http://127.0.0.1:{make_up.settings.gateway_port}"
     complaint, consultation, rekap, track = [
         command.replace(README_ORIGIN, origin) for command in readme_commands()
     ]
@@ -112,3 +181,109 @@ async def test_make_up_names_the_server_it_cannot_reach(settings: Settings) -> N
     assert "Redis is not reachable" in out.decode()
     assert "redis-server" in out.decode()
     assert "PostgreSQL is not reachable" not in out.decode()
+
+
+@dataclass
+class Submitter:
+    """Submits complaints through the gateway one after another, noting each acknowledged
+    tracking code under the phase it was acknowledged in."""
+
+    origin: str
+    phase: str = "before"
+    acknowledged: dict[str, list[str]] = field(default_factory=dict)
+    refused: dict[str, int] = field(default_factory=dict)
+
+    async def run(self) -> None:
+        async with httpx.AsyncClient(timeout=5) as http:
+            for number in range(1_000_000):
+                form = {"text": f"Pengaduan nomor {number}: antrean loket terlalu lama."}
+                phase = self.phase
+                try:
+                    answer = await http.post(f"{self.origin}/intake/v1/complaints", json=form)
+                except httpx.TransportError:
+                    answer = None
+                if answer is not None and answer.status_code == 201:
+                    self.acknowledged.setdefault(phase, []).append(answer.json()["tracking_code"])
+                else:
+                    self.refused[phase] = self.refused.get(phase, 0) + 1
+                await asyncio.sleep(0.02)  # a steady stream, not a flood
+
+    def count(self, phase: str) -> int:
+        return len(self.acknowledged.get(phase, []))
+
+    def codes(self) -> list[str]:
+        return [code for codes in self.acknowledged.values() for code in codes]
+
+
+@pytest.mark.parametrize("service", ["intake", "workflow", "reporting"])
+async def test_a_service_killed_under_make_up_comes_back_and_catches_up(
+    make_up: MakeUp, service: str
+) -> None:
+    settings = make_up.settings
+    origin = f"http://127.0.0.1:{settings.gateway_port}"
+    submitter = Submitter(origin)
+    submitting = asyncio.create_task(submitter.run())
+
+    async def acknowledged(phase: str, count: int) -> bool:
+        if submitting.done():
+            submitting.result()
+        return submitter.count(phase) >= count
+
+    try:
+        await eventually(lambda: acknowledged("before", 20), within=30)
+        victim = make_up.child(service)
+        assert victim is not None, make_up.output()
+        submitter.phase = "during"
+        killed_at = time.monotonic()
+        os.kill(victim, signal.SIGKILL)
+
+        async def back() -> bool:
+            pid = make_up.child(service)
+            if pid is None or pid == victim:
+                return False
+            async with httpx.AsyncClient(timeout=2) as http:
+                ready = await http.get(f"http://127.0.0.1:{settings.port(service)}/readyz")
+            return ready.status_code == 200
+
+        await eventually(back, within=30, interval=0.1)
+        back_after = time.monotonic() - killed_at
+        submitter.phase = "after"
+        await eventually(lambda: acknowledged("after", 20), within=30)
+    finally:
+        submitting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await submitting
+
+    assert back_after < 15, back_after
+    said = [line for line in make_up.output().splitlines() if "SIGKILL" in line]
+    assert len(said) == 1, make_up.output()
+    assert service in said[0]
+    assert "restart" in said[0]
+    if service != "intake":  # only intake takes the submissions
+        assert submitter.count("during") > 0, (submitter.acknowledged, submitter.refused)
+
+    codes = submitter.codes()
+    year = datetime.now(ZoneInfo(settings.timezone)).year
+    conn = await asyncpg.connect(settings.postgres_dsn())
+    http = httpx.AsyncClient(timeout=5)
+    try:
+
+        async def caught_up() -> dict[str, str] | None:
+            """Every case reporting has (once each: one row per tracking code) when every
+            acknowledged one is opened by workflow and the rekap counts as many."""
+            rows = await conn.fetch("SELECT tracking_code, status FROM reporting.case_summary")
+            statuses = {row["tracking_code"]: row["status"] for row in rows}
+            if not all(statuses.get(code) == "in_progress" for code in codes):
+                return None
+            answer = await http.get(f"{origin}/reporting/v1/rekap", params={"year": year})
+            return statuses if answer.json()["total"] == len(statuses) else None
+
+        statuses = await eventually(caught_up, within=60, interval=0.5)
+    finally:
+        await http.aclose()
+        await conn.close()
+    assert statuses is not None
+    # Every acknowledged submission is counted once; one whose answer was lost with the
+    # killed intake may be counted too (it was stored), never more than those.
+    assert len(set(codes)) == len(codes)
+    assert len(statuses) - len(codes) <= submitter.refused.get("during", 0)
