@@ -114,11 +114,12 @@ def descendants(root: int) -> list[int]:
 
 
 def alive(pid: int) -> bool:
+    """The process runs (a zombie no longer does)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
         return False
-    return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 @pytest.fixture
@@ -184,6 +185,19 @@ async def test_the_readme_example_works_against_make_up(make_up: MakeUp) -> None
 
 async def test_make_up_stops_on_sigterm_with_status_0(make_up: MakeUp) -> None:
     assert await make_up.stop(signal.SIGTERM, to_supervisor_only=True) == 0
+
+
+async def test_the_children_go_when_make_up_itself_is_killed(make_up: MakeUp) -> None:
+    below = descendants(make_up.process.pid)
+    supervisor = make_up.child("deploy.local")
+    assert supervisor is not None
+    os.kill(supervisor, signal.SIGKILL)
+    await asyncio.wait_for(make_up.process.wait(), timeout=10)
+
+    async def gone() -> bool:
+        return not any(alive(pid) for pid in below)
+
+    assert await eventually(gone, within=30)
 
 
 async def test_make_up_names_the_server_it_cannot_reach(settings: Settings) -> None:
