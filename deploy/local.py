@@ -141,8 +141,13 @@ class Child:
     def start(self, env: dict[str, str]) -> None:
         # Its own process group: a terminal's Ctrl-C reaches `make up` only, which then stops
         # the children itself (a child that ended by the same Ctrl-C would look like a crash).
+        # Not the terminal's input either: a background group reading it would be stopped.
         self.process = subprocess.Popen(  # noqa: S603 - our own command
-            self.command, env=env, process_group=0, preexec_fn=_die_with_parent
+            self.command,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            process_group=0,
+            preexec_fn=_die_with_parent,
         )
         self.started, self.due = time.monotonic(), None
 
