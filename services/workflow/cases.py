@@ -7,6 +7,7 @@ bytes are stored before, by hash, outside that transaction (shared/blobs.py).
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections import OrderedDict
@@ -215,13 +216,16 @@ class Cases(Application[UUID]):
         """Save new cases, each with a fresh key; one already open (a redelivery) is left alone."""
         if not cases:
             return 0
+        # A failed save has taken the cases' events all the same: one by one, it is copies
+        # that are saved (the originals would save nothing, and their messages be acked).
+        unsaved = [copy.deepcopy(case) for case in cases] if len(cases) > 1 else []
         try:
             self.store(*cases, keys=[SealingKey.new(case.id) for case in cases])
         except IntegrityError:
-            if len(cases) == 1:
+            if not unsaved:
                 log.info("case %s is already open", cases[0].id)
                 return 0
-            return sum(self.open([case]) for case in cases)
+            return sum(self.open([case]) for case in unsaved)
         return len(cases)
 
     def get_case(self, case_id: UUID) -> Case:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -10,6 +11,10 @@ from prometheus_client import REGISTRY
 
 from services.reporting.app import create_app as create_reporting
 from services.workflow.app import create_app as create_workflow
+from services.workflow.cases import open_cases
+from services.workflow.inbound import consumer
+from services.workflow.rules import UnknownCase
+from shared.db import ensure_schema
 from shared.events import PersonalDataErased, seal
 from shared.settings import Settings
 from tests.bus import bus
@@ -85,3 +90,23 @@ async def test_an_erasure_delivered_twice_shreds_the_case_key_once(settings: Set
         await conn.close()
     assert [row["topic"].rsplit(".", 1)[-1] for row in topics] == ["CaseOpened", "CaseDataErased"]
     assert key is None
+
+
+async def test_a_batch_redelivered_with_a_case_already_open_opens_the_others(
+    settings: Settings,
+) -> None:
+    # After a kill: the batch it had stored but not acknowledged comes again, with newer ones.
+    await ensure_schema(settings, "workflow")
+    cases = await asyncio.to_thread(open_cases, settings)
+    handle = consumer(cases).handle
+    stored, newer = complaint_received(), [complaint_received(), complaint_received()]
+    try:
+        await handle([stored])
+        await handle([stored, *newer])
+        for envelope in [stored, *newer]:
+            try:
+                await asyncio.to_thread(cases.get_case, envelope.subject)
+            except UnknownCase:
+                raise AssertionError(f"{envelope.subject} was never opened") from None
+    finally:
+        cases.close()
