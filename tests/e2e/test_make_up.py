@@ -294,16 +294,22 @@ async def counted_once(
     the cases reporting has (one row per tracking code); those cases' statuses."""
     year = datetime.now(ZoneInfo(make_up.settings.timezone)).year
     rekap = f"http://127.0.0.1:{make_up.settings.gateway_port}/reporting/v1/rekap?year={year}"
+    last: dict[str, object] = {}  # what was still missing, for the failure message
     async with httpx.AsyncClient(timeout=5) as http:
 
         async def caught_up() -> dict[str, str] | None:
             rows = await conn.fetch("SELECT tracking_code, status FROM reporting.case_summary")
             statuses = {row["tracking_code"]: row["status"] for row in rows}
-            if not all(statuses.get(code) == "in_progress" for code in codes):
+            last["not opened"] = [c for c in codes if statuses.get(c) != "in_progress"]
+            if last["not opened"]:
                 return None
-            return statuses if (await http.get(rekap)).json()["total"] == len(statuses) else None
+            last["rekap total"], last["cases"] = (await http.get(rekap)).json()["total"], len(rows)
+            return statuses if last["rekap total"] == len(rows) else None
 
-        statuses = await eventually(caught_up, within=60, interval=0.5)
+        try:
+            statuses = await eventually(caught_up, within=60, interval=0.5)
+        except AssertionError as error:
+            raise AssertionError(f"{error}: {last}") from None
     assert statuses is not None
     return statuses
 
