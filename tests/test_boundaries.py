@@ -58,6 +58,13 @@ def test_compose_runs_the_commands_make_up_runs() -> None:
         assert f"location /{service}/" in nginx
 
 
+def test_every_container_is_restarted_and_checked() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    for name, container in compose.items():
+        assert container.get("restart") in ("unless-stopped", "on-failure", "always"), name
+        assert "healthcheck" in container, name
+
+
 def test_the_asyncapi_document_is_current() -> None:
     written = json.loads((ROOT / "docs" / "asyncapi.json").read_text())
     assert written == document(), "regenerate: python -m shared.asyncapi > docs/asyncapi.json"

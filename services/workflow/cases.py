@@ -253,7 +253,7 @@ class Cases(Application[UUID]):
         try:
             self.store(*cases, keys=[SealingKey.new(case.id) for case in cases])
         except IntegrityError:
-            if len(cases) == 1:
+            if len(builds) == 1:
                 log.info("case %s is already open", cases[0].id)
                 return 0
             return sum(self.open([build]) for build in builds)

@@ -13,6 +13,7 @@ from services.reporting.app import create_app as create_reporting
 from services.workflow.app import create_app as create_workflow
 from services.workflow.cases import SCHEMA, open_cases
 from services.workflow.inbound import consumer
+from services.workflow.rules import UnknownCase
 from shared.db import ensure_schema
 from shared.events import PersonalDataErased, seal
 from shared.settings import Settings
@@ -113,3 +114,23 @@ async def test_a_batch_repeating_cases_opens_every_new_one(settings: Settings) -
     finally:
         await conn.close()
     assert opened == {old.subject, new.subject}
+
+
+async def test_a_batch_redelivered_with_a_case_already_open_opens_the_others(
+    settings: Settings,
+) -> None:
+    # After a kill: the batch it had stored but not acknowledged comes again, with newer ones.
+    await ensure_schema(settings, "workflow")
+    cases = await asyncio.to_thread(open_cases, settings)
+    handle = consumer(cases).handle
+    stored, newer = complaint_received(), [complaint_received(), complaint_received()]
+    try:
+        await handle([stored])
+        await handle([stored, *newer])
+        for envelope in [stored, *newer]:
+            try:
+                await asyncio.to_thread(cases.get_case, envelope.subject)
+            except UnknownCase:
+                raise AssertionError(f"{envelope.subject} was never opened") from None
+    finally:
+        cases.close()
