@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,11 +17,12 @@ from prometheus_client import REGISTRY
 
 from services.intake.app import create_app as create_intake
 from services.intake.store import Submissions
+from services.intake.submission import Submission
 from services.intake.wire import WIRE
 from services.reporting.app import create_app as create_reporting
 from shared.events import decode
 from shared.outages import Unavailable
-from shared.relay import EventLog, Relay, translator
+from shared.relay import EventLog, Relay, WireTable, translator
 from shared.service import background
 from shared.settings import Settings
 from tests.bus import bus
@@ -184,3 +186,71 @@ async def test_a_query_on_a_connection_the_server_just_dropped_is_an_outage(
             with pytest.raises(Unavailable):
                 await relay.pump(conn, connected.exchange)
             assert conn.is_closed()
+
+
+WITHOUT_CONSULTATIONS = WireTable(
+    {kind: to for kind, to in WIRE.published.items() if kind is not Submission.ConsultationReceived}
+)
+
+
+def refused_alarm() -> float:
+    return REGISTRY.get_sample_value("aduan_relay_refused", {"service": "intake"}) or 0.0
+
+
+async def test_the_relay_holds_before_an_event_it_cannot_publish_until_a_release_maps_it(
+    settings: Settings, intake: Intake, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Complaint, consultation, complaint; a release whose table lacks consultations publishes
+    the first complaint and holds: never the second complaint past the consultation."""
+    await intake.post(1)
+    answer = await intake.http.post("/intake/v1/consultations", json={"text": "Cara membuat NIB?"})
+    assert answer.status_code == 201, answer.text
+    await intake.post(1)
+    old = Relay(
+        settings,
+        "intake",
+        EventLog.of(intake.submissions),
+        translator(intake.submissions, WITHOUT_CONSULTATIONS),
+    )
+    with caplog.at_level(logging.ERROR, logger="shared.relay"):
+        async with bus(settings) as connected, background(old.run()):
+            assert await eventually(lambda: _is(lambda: relay_position(settings), 1), within=10)
+            assert await eventually(lambda: _true(refused_alarm() == 1), within=10)
+            for _ in range(3):  # it looks again on every wake-up, and still holds
+                old._notified()
+                await asyncio.sleep(settings.relay_poll_seconds)
+            assert await relay_position(settings) == 1
+            assert await connected.depth("aduan.workflow") == 1
+    held = [r for r in caplog.records if "holds before" in r.getMessage()]
+    assert len(held) == 1, [r.getMessage() for r in held]
+    assert "ConsultationReceived" in held[0].getMessage()
+
+    async with bus(settings) as connected, background(intake.relay().run()):  # the fix, deployed
+        assert await eventually(lambda: _is(lambda: relay_position(settings), 3), within=10)
+        kinds = [decode(m.body).type for m in await connected.take("aduan.workflow", 3)]
+    assert kinds == [
+        "aduan.ComplaintReceived.v1",
+        "aduan.ConsultationReceived.v1",
+        "aduan.ComplaintReceived.v1",
+    ]
+    assert refused_alarm() == 0
+
+
+async def test_an_event_declared_internal_is_passed_over(
+    settings: Settings, intake: Intake
+) -> None:
+    await intake.post(2)
+    internal = WireTable({}, frozenset({Submission.ComplaintReceived}))
+    relay = Relay(
+        settings,
+        "intake",
+        EventLog.of(intake.submissions),
+        translator(intake.submissions, internal),
+    )
+    async with bus(settings) as connected, background(relay.run()):
+        assert await eventually(lambda: _is(lambda: relay_position(settings), 2), within=10)
+        assert await connected.depth("aduan.workflow") == 0
+
+
+async def _true(value: bool) -> bool:
+    return value
