@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
 from services.intake.app import create_app as create_intake
@@ -21,6 +22,7 @@ from services.intake.submission import Submission
 from services.intake.wire import WIRE
 from services.reporting.app import create_app as create_reporting
 from shared.events import decode
+from shared.feed import CREDENTIAL_HEADER, service_credential
 from shared.outages import Unavailable
 from shared.relay import EventLog, Relay, WireTable, translator
 from shared.service import background
@@ -46,6 +48,7 @@ class Intake:
     http: httpx.AsyncClient
     submissions: Submissions
     settings: Settings
+    app: FastAPI
 
     async def post(self, count: int) -> None:
         for number in range(count):
@@ -64,7 +67,7 @@ async def intake(settings: Settings) -> AsyncIterator[Intake]:
     quiet = settings.model_copy(update={"relay": False})
     app = create_intake(quiet)
     async with serving(app) as http:
-        yield Intake(http, app.state.submissions, quiet)
+        yield Intake(http, app.state.submissions, quiet, app)
 
 
 async def relay_position(settings: Settings) -> int:
@@ -254,3 +257,28 @@ async def test_an_event_declared_internal_is_passed_over(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_the_feed_ends_its_page_before_an_event_it_cannot_publish(
+    settings: Settings, intake: Intake
+) -> None:
+    await intake.post(1)
+    answer = await intake.http.post("/intake/v1/consultations", json={"text": "Cara membuat NIB?"})
+    assert answer.status_code == 201, answer.text
+    await intake.post(1)
+    feed = intake.app.state.feed
+    unfixed = translator(intake.submissions, WITHOUT_CONSULTATIONS)
+    intake.app.state.feed = replace(feed, translate=unfixed)
+    conn = await asyncpg.connect(settings.postgres_dsn())
+    try:
+        headers = {CREDENTIAL_HEADER: await service_credential(settings, conn)}
+    finally:
+        await conn.close()
+    first = (await intake.http.get("/internal/v1/events?after=0", headers=headers)).json()
+    assert (first["next"], len(first["events"])) == (1, 1)
+    refused = await intake.http.get("/internal/v1/events?after=1", headers=headers)
+    assert refused.status_code == 503
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    intake.app.state.feed = feed  # the fix, deployed
+    fixed = (await intake.http.get("/internal/v1/events?after=1", headers=headers)).json()
+    assert (fixed["next"], len(fixed["events"])) == (3, 2)
