@@ -26,6 +26,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import TopicError
+from pydantic import ValidationError
 
 from shared import db
 from shared.broker import RECONNECT_PAUSES, connect, on_broker
@@ -52,8 +53,8 @@ class WireTable:
     internal: frozenset[type[Any]] = frozenset()
 
     def __post_init__(self) -> None:
-        both = self.internal.intersection(self.published)
-        assert not both, f"both published and internal: {sorted(c.__qualname__ for c in both)}"
+        if both := self.internal.intersection(self.published):
+            raise ValueError(f"published and internal: {sorted(c.__qualname__ for c in both)}")
 
 
 class Unwired(Exception):
@@ -71,7 +72,8 @@ def translator(app: Application[Any], table: WireTable) -> Translate:
     """Stored row → domain event (the library's mapper, upcasting included) → Envelope.
 
     None for an event declared internal; `Unwired` for one the table does not know (or whose
-    class this release cannot even load: a newer release recorded it).
+    class this release cannot even load: a newer release recorded it), or whose mapping its
+    contract refuses.
     """
 
     def translate(row: asyncpg.Record) -> Envelope | None:
@@ -90,8 +92,12 @@ def translator(app: Application[Any], table: WireTable) -> Translate:
         to_contract = table.published.get(type(event))
         if to_contract is None:
             raise Unwired(row, "neither published nor declared internal by the wire table")
+        try:
+            data = to_contract(event)
+        except ValidationError as error:  # a mapping that no longer fits its contract
+            raise Unwired(row, f"its contract refuses it ({error.error_count()} errors)") from None
         return seal(
-            to_contract(event),
+            data,
             subject=event.originator_id,
             version=event.originator_version,
             time=event.timestamp,

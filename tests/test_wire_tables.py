@@ -21,6 +21,7 @@ from services.intake.wire import WIRE as INTAKE
 from services.reporting.recaps import WIRE as REPORTING
 from services.workflow import wire as workflow
 from services.workflow.office_calendar import OfficeCalendar
+from shared.events import CONTRACTS
 from shared.events import workflow as wf
 from shared.relay import Unwired, WireTable, translator
 
@@ -140,3 +141,31 @@ def test_an_event_of_a_class_this_release_cannot_load_is_refused() -> None:
     with pytest.raises(Unwired) as refused:
         translator(app, WireTable({}))(row)  # type: ignore[arg-type]
     assert refused.value.notification_id == 7
+
+
+def test_every_documented_contract_is_published_by_its_producer() -> None:
+    """AsyncAPI documents every contract: each leaves its producer, under its event's name."""
+    for contract in CONTRACTS.values():
+        published, _ = TABLES[contract.producer]
+        assert contract.name in {cls.__name__ for cls in published}, contract.event_type()
+
+
+def test_an_event_its_contract_refuses_is_refused_not_skipped() -> None:
+    """As calendar corrections were, under names their contract does not have."""
+    app: Application[Any] = Application()
+    calendar = OfficeCalendar(agency="dpmptsp")
+    at = datetime(2026, 12, 4, 9, tzinfo=UTC)
+    calendar.set_day(day=datetime(2026, 12, 7).date(), working=False, name="Cuti", by="a", at=at)
+    app.save(calendar)
+    stored = app.recorder.select_notifications(start=1, limit=10)[-1]
+    row = {
+        "notification_id": stored.id,
+        "originator_id": stored.originator_id,
+        "originator_version": stored.originator_version,
+        "topic": stored.topic,
+        "state": stored.state,
+    }
+    unrenamed = workflow.Wired(wf.CalendarDaySet)  # the event's `name` never becomes `label`
+    wrong = WireTable({OfficeCalendar.CalendarDaySet: workflow._mapper(unrenamed, None)})  # type: ignore[arg-type]
+    with pytest.raises(Unwired, match="contract refuses"):
+        translator(app, wrong)(row)  # type: ignore[arg-type]
