@@ -62,13 +62,24 @@ def nested_events(aggregate: type[Aggregate]) -> set[type[Any]]:
     }
 
 
-def recordable(aggregate: type[Aggregate], listed: frozenset[type[Any]]) -> set[type[Any]]:
-    """The events an aggregate can record: its nested event classes, less the library's own
-    (`Event`, `Created`: each aggregate here records named events) and the bases the others
-    share (`StepCompleted`) unless a table lists one."""
-    nested = {cls for cls in nested_events(aggregate) if cls.__name__ not in LIBRARY}
-    bases = {cls for cls in nested if any(o is not cls and issubclass(o, cls) for o in nested)}
-    return (nested - bases) | (nested & listed)
+def defined_events(service: str) -> set[type[Any]]:
+    """The event classes a service's modules define, nested in an aggregate or not."""
+    found, pending = set(), list(CanMutateAggregate.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.startswith(f"services.{service}."):
+            found.add(cls)
+    return found
+
+
+def recordable(events: set[type[Any]], listed: frozenset[type[Any]]) -> set[type[Any]]:
+    """The events that can be recorded, of some event classes: less the library's own (`Event`,
+    `Created`: each aggregate here records named events) and the bases the others share
+    (`StepCompleted`) unless a table lists one."""
+    events = {cls for cls in events if cls.__name__ not in LIBRARY}
+    bases = {cls for cls in events if any(o is not cls and issubclass(o, cls) for o in events)}
+    return (events - bases) | (events & listed)
 
 
 AGGREGATES = aggregates()
@@ -82,7 +93,17 @@ def test_the_walk_finds_every_aggregate() -> None:
 @pytest.mark.parametrize("aggregate", AGGREGATES, ids=lambda cls: cls.__qualname__)
 def test_every_event_is_published_or_declared_internal(aggregate: type[Aggregate]) -> None:
     published, internal = TABLES[AGGREGATES[aggregate]]
-    events = recordable(aggregate, published | internal)
+    events = recordable(nested_events(aggregate), published | internal)
+    neither = sorted(cls.__qualname__ for cls in events - published - internal)
+    assert not neither, f"neither published nor declared internal: {neither}"
+
+
+@pytest.mark.parametrize("service", TABLES)
+def test_every_event_class_a_service_defines_is_published_or_internal(service: str) -> None:
+    """Wherever the event classes live (nested in their aggregate or in a module of events)."""
+    published, internal = TABLES[service]
+    events = recordable(defined_events(service), published | internal)
+    assert events, service
     neither = sorted(cls.__qualname__ for cls in events - published - internal)
     assert not neither, f"neither published nor declared internal: {neither}"
 
@@ -92,7 +113,7 @@ def test_a_stream_is_published_whole_or_not_at_all(aggregate: type[Aggregate]) -
     """Readers wait for each stream's versions without gaps: an internal event in a published
     stream would stall it for them."""
     published, internal = TABLES[AGGREGATES[aggregate]]
-    events = recordable(aggregate, published | internal)
+    events = recordable(nested_events(aggregate), published | internal)
     assert events <= published or events <= internal
 
 
