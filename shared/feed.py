@@ -22,11 +22,12 @@ from fastapi.responses import Response
 from shared.db import Connection, Pool, read, read_long
 from shared.events import encode
 from shared.problems import Problem
-from shared.relay import EventLog, Translate, envelopes_of, read_notifications
+from shared.relay import EventLog, Translate, batch_of, read_notifications
 from shared.settings import Settings
 
 CREDENTIAL_HEADER = "X-Aduan-Service-Credential"
 _CREDENTIALS = "aduan_internal.credentials"
+UNWIRED = "Peristiwa berikutnya belum dapat diterbitkan oleh versi layanan ini."
 
 
 async def service_credential(settings: Settings, conn: Connection) -> str:
@@ -84,13 +85,18 @@ async def events(
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> Response:
-    """The wire events after a notification id; `next` is where the following page starts."""
+    """The wire events after a notification id; `next` is where the following page starts.
+
+    A page ends before an event the wire table refuses; 503 if the page would begin with it.
+    """
     feed: Feed = request.app.state.feed
     page = partial(read_notifications, log_=feed.log, after=after, limit=limit)
     rows = await read_long(feed.pool, page)
-    envelopes = await asyncio.to_thread(envelopes_of, rows, feed.translate)
-    last = rows[-1]["notification_id"] if rows else after
-    body = b'{"next":%d,"events":[%s]}' % (last, b",".join(map(encode, envelopes)))
+    batch = await asyncio.to_thread(batch_of, rows, feed.translate)
+    if batch.refused and batch.through is None:  # as the relay does: no skipping past it
+        raise Problem(503, UNWIRED, code="unwired-event", headers={"Retry-After": "60"})
+    last = batch.through or after
+    body = b'{"next":%d,"events":[%s]}' % (last, b",".join(map(encode, batch.envelopes)))
     return Response(body, media_type="application/json")
 
 

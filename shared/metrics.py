@@ -23,6 +23,12 @@ RELAY_LAG = Gauge(
 RELAY_ACTIVE = Gauge(
     "aduan_relay_active", "1 while this process holds the service's relay lock", ["service"]
 )
+RELAY_REFUSED = Gauge(
+    "aduan_relay_refused",
+    "1 while the relay holds before a stored event its wire table neither publishes nor "
+    "declares internal (nothing after it is published)",
+    ["service"],
+)
 HTTP_LATENCY = Histogram(
     "aduan_http_request_seconds",
     "HTTP request latency",

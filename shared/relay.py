@@ -3,6 +3,12 @@
 At-least-once and in order: read `notification_id > position` (ids can have gaps), publish
 with confirms, and only then store the new position. One active relay per service, by a
 PostgreSQL advisory lock held on the relay's own connection.
+
+Fails closed: a stored event its service's wire table neither maps to a contract nor declares
+internal is refused. The relay publishes everything before it and holds there (readers wait
+for gapless versions per stream: skipping it would lose it for them for good), says so once
+per event (an error line, `aduan_relay_refused`), and goes on by itself once a release that
+maps the event is running.
 """
 
 from __future__ import annotations
@@ -19,12 +25,14 @@ from aio_pika.abc import AbstractExchange
 from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.utils import TopicError
+from pydantic import ValidationError
 
 from shared import db
 from shared.broker import RECONNECT_PAUSES, connect, on_broker
 from shared.events import Contract, Envelope, seal
 from shared.messaging import declare_topology, publish_confirmed
-from shared.metrics import EVENTS_PUBLISHED, RELAY_ACTIVE, RELAY_LAG
+from shared.metrics import EVENTS_PUBLISHED, RELAY_ACTIVE, RELAY_LAG, RELAY_REFUSED
 from shared.outages import OUTAGES, Unavailable, within
 from shared.settings import Settings
 
@@ -32,14 +40,40 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 CLOSE_SECONDS = 2.0
 
+ToContract = Callable[[Any], Contract]
 Translate = Callable[[asyncpg.Record], Envelope | None]
-Wire = Mapping[type[Any], Callable[[Any], Contract]]
 
 
-def translator(app: Application[Any], wire: Wire) -> Translate:
+@dataclass(frozen=True)
+class WireTable:
+    """A service's wire table: every event class its aggregates record is published, by its
+    mapping to a contract, or declared internal (kept in the service). Nothing else is."""
+
+    published: Mapping[type[Any], ToContract]
+    internal: frozenset[type[Any]] = frozenset()
+
+    def __post_init__(self) -> None:
+        if both := self.internal.intersection(self.published):
+            raise ValueError(f"published and internal: {sorted(c.__qualname__ for c in both)}")
+
+
+class Unwired(Exception):
+    """A stored event the wire table neither publishes nor declares internal."""
+
+    def __init__(self, row: asyncpg.Record, why: str) -> None:
+        super().__init__(
+            f"notification {row['notification_id']} ({row['topic']}, stream "
+            f"{row['originator_id']} version {row['originator_version']}): {why}"
+        )
+        self.notification_id: int = row["notification_id"]
+
+
+def translator(app: Application[Any], table: WireTable) -> Translate:
     """Stored row → domain event (the library's mapper, upcasting included) → Envelope.
 
-    Events the wire table does not list are internal and stay in the service.
+    None for an event declared internal; `Unwired` for one the table does not know (or whose
+    class this release cannot even load: a newer release recorded it), or whose mapping its
+    contract refuses.
     """
 
     def translate(row: asyncpg.Record) -> Envelope | None:
@@ -49,12 +83,21 @@ def translator(app: Application[Any], wire: Wire) -> Translate:
             topic=row["topic"],
             state=bytes(row["state"]),
         )
-        event: Any = app.mapper.to_domain_event(stored)
-        to_contract = wire.get(type(event))
-        if to_contract is None:
+        try:
+            event: Any = app.mapper.to_domain_event(stored)
+        except TopicError as error:
+            raise Unwired(row, f"unknown event class ({error})") from None
+        if type(event) in table.internal:
             return None
+        to_contract = table.published.get(type(event))
+        if to_contract is None:
+            raise Unwired(row, "neither published nor declared internal by the wire table")
+        try:
+            data = to_contract(event)
+        except ValidationError as error:  # a mapping that no longer fits its contract
+            raise Unwired(row, f"its contract refuses it ({error.error_count()} errors)") from None
         return seal(
-            to_contract(event),
+            data,
             subject=event.originator_id,
             version=event.originator_version,
             time=event.timestamp,
@@ -62,6 +105,30 @@ def translator(app: Application[Any], wire: Wire) -> Translate:
         )
 
     return translate
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What some stored rows give for the wire, up to the first refused one."""
+
+    envelopes: list[Envelope]
+    through: int | None  # the last notification id covered (published or internal)
+    refused: Unwired | None = None
+
+
+def batch_of(rows: Sequence[asyncpg.Record], translate: Translate) -> Batch:
+    """The wire events of some stored rows, in order, stopping before a refused one."""
+    envelopes: list[Envelope] = []
+    through = None
+    for row in rows:
+        try:
+            envelope = translate(row)
+        except Unwired as refused:
+            return Batch(envelopes, through, refused)
+        if envelope is not None:
+            envelopes.append(envelope)
+        through = row["notification_id"]
+    return Batch(envelopes, through)
 
 
 @dataclass(frozen=True)
@@ -117,6 +184,7 @@ class Relay:
     translate: Translate
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _pause: float = RECONNECT_PAUSES[0]
+    _held: int | None = None  # the notification id of the refused event it holds before
 
     async def run(self) -> None:
         """Hold the lock, pump, wait for NOTIFY or the poll interval; survive outages."""
@@ -195,7 +263,8 @@ class Relay:
                 await asyncio.wait_for(self._wake.wait(), self.settings.relay_poll_seconds)
 
     async def pump(self, conn: asyncpg.Connection[Any], exchange: AbstractExchange) -> int:
-        """Publish the next batch after the stored position; the number of rows read."""
+        """Publish the next batch after the stored position; the number of rows read (0 while
+        it holds before a refused event)."""
         position = await self._store(conn, self.position(conn))
         rows = await self._store(
             conn,
@@ -205,12 +274,33 @@ class Relay:
         if not rows:
             RELAY_LAG.labels(self.service).set(0)
             return 0
-        envelopes = await asyncio.to_thread(envelopes_of, rows, self.translate)
-        await self._broker(publish_confirmed(exchange, envelopes))
-        EVENTS_PUBLISHED.labels(self.service).inc(len(envelopes))
-        await self._store(conn, self.save_position(conn, rows[-1]["notification_id"]))
-        await self._store(conn, self._measure_lag(conn, rows[-1]["notification_id"]))
-        return len(rows)
+        batch = await asyncio.to_thread(batch_of, rows, self.translate)
+        if batch.envelopes:
+            await self._broker(publish_confirmed(exchange, batch.envelopes))
+            EVENTS_PUBLISHED.labels(self.service).inc(len(batch.envelopes))
+        if batch.through is not None:
+            await self._store(conn, self.save_position(conn, batch.through))
+        self._hold(batch.refused)
+        await self._store(conn, self._measure_lag(conn, batch.through or position))
+        return 0 if batch.refused else len(rows)
+
+    def _hold(self, refused: Unwired | None) -> None:
+        """Raise the alarm while holding before a refused event (its line once); clear it after."""
+        if refused is None:
+            if self._held is not None:
+                log.info("%s relay goes on past notification %d", self.service, self._held)
+            self._held = None
+            RELAY_REFUSED.labels(self.service).set(0)
+            return
+        RELAY_REFUSED.labels(self.service).set(1)
+        if self._held != refused.notification_id:
+            self._held = refused.notification_id
+            log.error(
+                "%s relay holds before %s; nothing after it is published until a release "
+                "publishes it or declares it internal",
+                self.service,
+                refused,
+            )
 
     async def position(self, conn: asyncpg.Connection[Any]) -> int:
         """The last notification id whose publication was confirmed."""
@@ -242,8 +332,3 @@ async def _close(conn: asyncpg.Connection[Any]) -> None:
         await conn.close(timeout=CLOSE_SECONDS)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
         conn.terminate()
-
-
-def envelopes_of(rows: Sequence[asyncpg.Record], translate: Translate) -> list[Envelope]:
-    """The wire events of some stored rows (internal events left out)."""
-    return [env for env in map(translate, rows) if env is not None]

@@ -1,4 +1,6 @@
-"""Intake's stored events, mapped to the wire contracts (identity and text never leave)."""
+"""Intake's wire table: each event a Submission records, mapped to its contract (identity and
+text never leave). Nothing is internal: readers wait for each submission's versions without gaps.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from shared.events import (
     SubmissionReceived,
 )
 from shared.events.intake import SurveySubmitted
-from shared.relay import Wire
+from shared.relay import WireTable
 
 
 def _received(contract: type[SubmissionReceived]) -> Callable[[Any], Contract]:
@@ -77,12 +79,15 @@ def _surveyed(event: Submission.SurveySubmitted) -> Contract:
     return SurveySubmitted(case_id=event.originator_id, at=event.at, scores=event.scores)
 
 
-WIRE: Wire = {
-    Submission.ComplaintReceived: _received(ComplaintReceived),
-    Submission.ConsultationReceived: _received(ConsultationReceived),
-    Submission.ComplaintImported: _imported(ComplaintImported),
-    Submission.ConsultationImported: _imported(ConsultationImported),
-    Submission.MessageAdded: _added,
-    Submission.PersonalDataErased: _erased,
-    Submission.SurveySubmitted: _surveyed,
-}
+WIRE = WireTable(
+    published={
+        Submission.ComplaintReceived: _received(ComplaintReceived),
+        Submission.ConsultationReceived: _received(ConsultationReceived),
+        Submission.ComplaintImported: _imported(ComplaintImported),
+        Submission.ConsultationImported: _imported(ConsultationImported),
+        Submission.MessageAdded: _added,
+        Submission.PersonalDataErased: _erased,
+        Submission.SurveySubmitted: _surveyed,
+    },
+    internal=frozenset(),
+)

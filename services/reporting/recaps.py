@@ -32,7 +32,7 @@ from shared.events.reporting import RekapPublished, RekapRevised
 from shared.metrics import EVENTS_STORED
 from shared.outages import Unavailable
 from shared.recording import Extra, ExtraRowsRecorder
-from shared.relay import Wire
+from shared.relay import WireTable
 from shared.settings import Settings
 from shared.sop import Kind
 
@@ -204,10 +204,14 @@ def _as_contract(contract: type[RekapPublished]) -> Any:
     return to_contract
 
 
-WIRE: Wire = {
-    MonthlyRekap.RekapPublished: _as_contract(RekapPublished),  # type: ignore[attr-defined]
-    MonthlyRekap.RekapRevised: _as_contract(RekapRevised),  # type: ignore[attr-defined]
-}
+WIRE = WireTable(
+    published={
+        MonthlyRekap.RekapPublished: _as_contract(RekapPublished),  # type: ignore[attr-defined]
+        MonthlyRekap.RekapRevised: _as_contract(RekapRevised),  # type: ignore[attr-defined]
+    },
+    internal=frozenset(),
+)
+"""Reporting's wire table: both events a MonthlyRekap records are published."""
 
 
 async def month_figures(pool: Pool, settings: Settings, year: int, month: int) -> MonthFigures:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import event
@@ -21,6 +21,11 @@ def calendar_id(agency: str) -> UUID:
 
 class OfficeCalendar(AgencyAggregate):
     """Days the `holidays` package does not know (or gets wrong), per agency."""
+
+    # defined by @event below
+    CalendarStarted: ClassVar[type[AgencyAggregate.Created]]
+    CalendarDaySet: ClassVar[type[AgencyAggregate.Event]]
+    CalendarDayCleared: ClassVar[type[AgencyAggregate.Event]]
 
     if TYPE_CHECKING:
         days: dict[str, tuple[bool, str]]

@@ -1,57 +1,83 @@
-"""Workflow's stored events on the wire: each Case event maps to the contract of its name.
+"""Workflow's wire table: each event a Case or an OfficeCalendar records, and its contract.
 
-Every event of a case is published (readers rely on each case's versions arriving without
-gaps). Contract fields are copied from the event by name; sealed officer text never is, except
-the public answer, opened with the case's key. The calendar corrections are published too, so
-readers measure working time on the same calendar.
+Every event of a case is published (readers wait for each stream's versions without gaps),
+and so are the calendar corrections: readers measure working time on the same calendar.
+Nothing is internal. Contract fields are copied from the event by name, or from the event
+attribute `renamed` names; sealed officer text never is, except the public answer, opened
+with the case's key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
-
-from eventsourcing.domain import CanMutateAggregate
 
 from services.workflow.case import Case
 from services.workflow.cases import Cases
-from shared.events import CONTRACTS, Contract
-from shared.relay import Wire
+from services.workflow.office_calendar import OfficeCalendar
+from shared.events import Contract
+from shared.events import workflow as wf
+from shared.relay import ToContract, WireTable
 from shared.sealing import ERASED
 
-# contract field -> the event attribute it comes from, where the names differ
+# contract field -> the event attribute it comes from, where the names differ (every event)
 RENAMED = {"case_id": "originator_id", "by_role": "role", "next_step_due_at": "step_due_at"}
 
 
-# Base classes shared by events; never triggered themselves.
-BASES = frozenset({"Event", "Created", "StepCompleted", "Answered"})
+@dataclass(frozen=True)
+class Wired:
+    """An event's contract, and its own renamed fields (contract field -> event attribute)."""
+
+    contract: type[Contract]
+    renamed: Mapping[str, str] = field(default_factory=dict)
+
+    def source(self, contract_field: str) -> str:
+        """The event attribute a contract field is copied from."""
+        return self.renamed.get(contract_field, RENAMED.get(contract_field, contract_field))
 
 
-def case_events() -> list[type[Any]]:
-    """Every event class the Case aggregate triggers."""
-    return [
-        value
-        for value in vars(Case).values()
-        if isinstance(value, type)
-        and issubclass(value, CanMutateAggregate)
-        and value.__name__ not in BASES
-    ]
+PUBLISHED: dict[type[Any], Wired] = {
+    Case.CaseOpened: Wired(wf.CaseOpened),
+    Case.CaseImported: Wired(wf.CaseImported),
+    Case.ResolvedDirectly: Wired(wf.ResolvedDirectly),
+    Case.Escalated: Wired(wf.Escalated),
+    Case.ComplaintVerified: Wired(wf.ComplaintVerified),
+    Case.DisposisiIssued: Wired(wf.DisposisiIssued),
+    Case.InvestigationReported: Wired(wf.InvestigationReported),
+    Case.BapRecorded: Wired(wf.BapRecorded),
+    Case.FollowUpArchived: Wired(wf.FollowUpArchived),
+    Case.ConsultationFormAccepted: Wired(wf.ConsultationFormAccepted),
+    Case.EscalatedToBkpm: Wired(wf.EscalatedToBkpm),
+    Case.BkpmAnswered: Wired(wf.BkpmAnswered),
+    Case.FacilitationCompleted: Wired(wf.FacilitationCompleted),
+    Case.InformationRequested: Wired(wf.InformationRequested),
+    Case.InformationReceived: Wired(wf.InformationReceived),
+    Case.CaseRejected: Wired(wf.CaseRejected),
+    Case.CaseMerged: Wired(wf.CaseMerged),
+    Case.DuplicateMerged: Wired(wf.DuplicateMerged),
+    Case.CaseReopened: Wired(wf.CaseReopened),
+    Case.NoteAdded: Wired(wf.NoteAdded),
+    Case.AttachmentAdded: Wired(wf.AttachmentAdded),
+    Case.StepOverdue: Wired(wf.StepOverdue),
+    Case.DeadlineApproaching: Wired(wf.DeadlineApproaching),
+    Case.DeadlineBreached: Wired(wf.DeadlineBreached),
+    Case.CaseDataErased: Wired(wf.CaseDataErased),
+    OfficeCalendar.CalendarStarted: Wired(wf.CalendarStarted),
+    OfficeCalendar.CalendarDaySet: Wired(wf.CalendarDaySet, {"label": "name"}),
+    OfficeCalendar.CalendarDayCleared: Wired(wf.CalendarDayCleared),
+}
+INTERNAL: frozenset[type[Any]] = frozenset()
 
 
-def _contract_for(event_class: type[Any]) -> type[Contract]:
-    name = event_class.__name__
-    for contract in CONTRACTS.values():
-        if contract.name == name and contract.producer == "workflow":
-            return contract
-    raise LookupError(f"no wire contract for Case.{name}")
+def _mapper(wired: Wired, cases: Cases) -> ToContract:
+    contract = wired.contract
 
-
-def _mapper(contract: type[Contract], cases: Cases) -> Callable[[Any], Contract]:
     def to_contract(event: Any) -> Contract:
         values = {
-            field: getattr(event, RENAMED.get(field, field))
-            for field in contract.model_fields
-            if hasattr(event, RENAMED.get(field, field))
+            name: getattr(event, wired.source(name))
+            for name in contract.model_fields
+            if hasattr(event, wired.source(name))
         }
         values.setdefault("at", event.timestamp)
         if "public_answer" in contract.model_fields:
@@ -62,8 +88,7 @@ def _mapper(contract: type[Contract], cases: Cases) -> Callable[[Any], Contract]
     return to_contract
 
 
-def wire(cases: Cases) -> Wire:
-    """The mapping the relay publishes with."""
-    return {
-        event_class: _mapper(_contract_for(event_class), cases) for event_class in case_events()
-    }
+def wire(cases: Cases) -> WireTable:
+    """The table the relay and the feed publish with."""
+    published = {event: _mapper(wired, cases) for event, wired in PUBLISHED.items()}
+    return WireTable(published, INTERNAL)

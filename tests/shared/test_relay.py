@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,15 +13,18 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
 from services.intake.app import create_app as create_intake
 from services.intake.store import Submissions
+from services.intake.submission import Submission
 from services.intake.wire import WIRE
 from services.reporting.app import create_app as create_reporting
 from shared.events import decode
+from shared.feed import CREDENTIAL_HEADER, service_credential
 from shared.outages import Unavailable
-from shared.relay import EventLog, Relay, translator
+from shared.relay import EventLog, Relay, WireTable, translator
 from shared.service import background
 from shared.settings import Settings
 from tests.bus import bus
@@ -44,6 +48,7 @@ class Intake:
     http: httpx.AsyncClient
     submissions: Submissions
     settings: Settings
+    app: FastAPI
 
     async def post(self, count: int) -> None:
         for number in range(count):
@@ -62,7 +67,7 @@ async def intake(settings: Settings) -> AsyncIterator[Intake]:
     quiet = settings.model_copy(update={"relay": False})
     app = create_intake(quiet)
     async with serving(app) as http:
-        yield Intake(http, app.state.submissions, quiet)
+        yield Intake(http, app.state.submissions, quiet, app)
 
 
 async def relay_position(settings: Settings) -> int:
@@ -184,3 +189,96 @@ async def test_a_query_on_a_connection_the_server_just_dropped_is_an_outage(
             with pytest.raises(Unavailable):
                 await relay.pump(conn, connected.exchange)
             assert conn.is_closed()
+
+
+WITHOUT_CONSULTATIONS = WireTable(
+    {kind: to for kind, to in WIRE.published.items() if kind is not Submission.ConsultationReceived}
+)
+
+
+def refused_alarm() -> float:
+    return REGISTRY.get_sample_value("aduan_relay_refused", {"service": "intake"}) or 0.0
+
+
+async def test_the_relay_holds_before_an_event_it_cannot_publish_until_a_release_maps_it(
+    settings: Settings, intake: Intake, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Complaint, consultation, complaint; a release whose table lacks consultations publishes
+    the first complaint and holds: never the second complaint past the consultation."""
+    await intake.post(1)
+    answer = await intake.http.post("/intake/v1/consultations", json={"text": "Cara membuat NIB?"})
+    assert answer.status_code == 201, answer.text
+    await intake.post(1)
+    old = Relay(
+        settings,
+        "intake",
+        EventLog.of(intake.submissions),
+        translator(intake.submissions, WITHOUT_CONSULTATIONS),
+    )
+    with caplog.at_level(logging.ERROR, logger="shared.relay"):
+        async with bus(settings) as connected, background(old.run()):
+            assert await eventually(lambda: _is(lambda: relay_position(settings), 1), within=10)
+            assert await eventually(lambda: _true(refused_alarm() == 1), within=10)
+            for _ in range(3):  # it looks again on every wake-up, and still holds
+                old._notified()
+                await asyncio.sleep(settings.relay_poll_seconds)
+            assert await relay_position(settings) == 1
+            assert await connected.depth("aduan.workflow") == 1
+    held = [r for r in caplog.records if "holds before" in r.getMessage()]
+    assert len(held) == 1, [r.getMessage() for r in held]
+    assert "ConsultationReceived" in held[0].getMessage()
+
+    async with bus(settings) as connected, background(intake.relay().run()):  # the fix, deployed
+        assert await eventually(lambda: _is(lambda: relay_position(settings), 3), within=10)
+        kinds = [decode(m.body).type for m in await connected.take("aduan.workflow", 3)]
+    assert kinds == [
+        "aduan.ComplaintReceived.v1",
+        "aduan.ConsultationReceived.v1",
+        "aduan.ComplaintReceived.v1",
+    ]
+    assert refused_alarm() == 0
+
+
+async def test_an_event_declared_internal_is_passed_over(
+    settings: Settings, intake: Intake
+) -> None:
+    await intake.post(2)
+    internal = WireTable({}, frozenset({Submission.ComplaintReceived}))
+    relay = Relay(
+        settings,
+        "intake",
+        EventLog.of(intake.submissions),
+        translator(intake.submissions, internal),
+    )
+    async with bus(settings) as connected, background(relay.run()):
+        assert await eventually(lambda: _is(lambda: relay_position(settings), 2), within=10)
+        assert await connected.depth("aduan.workflow") == 0
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def test_the_feed_ends_its_page_before_an_event_it_cannot_publish(
+    settings: Settings, intake: Intake
+) -> None:
+    await intake.post(1)
+    answer = await intake.http.post("/intake/v1/consultations", json={"text": "Cara membuat NIB?"})
+    assert answer.status_code == 201, answer.text
+    await intake.post(1)
+    feed = intake.app.state.feed
+    unfixed = translator(intake.submissions, WITHOUT_CONSULTATIONS)
+    intake.app.state.feed = replace(feed, translate=unfixed)
+    conn = await asyncpg.connect(settings.postgres_dsn())
+    try:
+        headers = {CREDENTIAL_HEADER: await service_credential(settings, conn)}
+    finally:
+        await conn.close()
+    first = (await intake.http.get("/internal/v1/events?after=0", headers=headers)).json()
+    assert (first["next"], len(first["events"])) == (1, 1)
+    refused = await intake.http.get("/internal/v1/events?after=1", headers=headers)
+    assert refused.status_code == 503
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    intake.app.state.feed = feed  # the fix, deployed
+    fixed = (await intake.http.get("/internal/v1/events?after=1", headers=headers)).json()
+    assert (fixed["next"], len(fixed["events"])) == (3, 2)

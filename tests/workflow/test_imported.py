@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from eventsourcing.application import Application
 
 from services.workflow.case import Case
-from services.workflow.wire import case_events
+from services.workflow.wire import PUBLISHED
 from shared.channels import Channel
 from shared.events import ComplaintImported, ConsultationImported, SubmissionImported
 from shared.sop import Kind
@@ -81,6 +81,6 @@ def test_a_rejected_consultation_keeps_its_outcome() -> None:
 
 
 def test_imported_and_opened_cases_are_distinct_events_on_the_wire() -> None:
-    names = {event.__name__ for event in case_events()}
+    names = {event.__name__ for event in PUBLISHED}
     assert {"CaseOpened", "CaseImported"} <= names
     assert not issubclass(Case.CaseOpened, Case.CaseImported)
