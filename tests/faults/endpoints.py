@@ -17,6 +17,7 @@ from uuid import uuid4
 
 import httpx
 
+from services.reporting.last_good import STALE_HEADER
 from shared.settings import SERVICES
 
 WEB_ROOT = Path(__file__).resolve().parents[2] / "web"
@@ -26,8 +27,6 @@ ANSWER_WITHIN = 2.0
 """Every endpoint answers within this, whatever server is away (issue 12)."""
 GIVE_UP_AFTER = 2.5
 """How long a probe waits before it counts the endpoint as not answering at all."""
-STALE_HEADER = "X-Aduan-Stale"
-"""The header that marks a public read answered from the last good copy (value `true`)."""
 STALE_READS = frozenset(
     {
         "reporting GET /reporting/v1/rekap",
@@ -345,8 +344,8 @@ def judge(endpoint: Endpoint, answer: Answer, healthy: Answer | None, store_away
     if endpoint.stale_read:
         if answer.status != 200:
             return f"public read not answered from the last good copy: {answer.describe()}"
-        if store_away and (answer.stale or "").lower() != "true":
-            return f"last good copy not marked ({STALE_HEADER}: true): {answer.describe()}"
+        if store_away and not _read_at(answer.stale):
+            return f"last good copy not marked ({STALE_HEADER}: when read): {answer.describe()}"
         return ""
     if answer.status == 503 or healthy is None or healthy.status is None:
         return ""
@@ -361,3 +360,11 @@ def judge_healthy(answer: Answer) -> str:
     if answer.status >= 500:
         return answer.describe()
     return ""
+
+
+def _read_at(stale: str | None) -> datetime | None:
+    """When the last good copy was read, as its marker says (an ISO 8601 instant)."""
+    try:
+        return datetime.fromisoformat(stale) if stale else None
+    except ValueError:
+        return None
