@@ -28,7 +28,8 @@ from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.channels import Channel
 from shared.db import Connection, read, read_long
 from shared.problems import problems
-from shared.sop import OFFICE_ROLES, STATUS_LABELS, Kind, Role, Status
+from shared.sop import OFFICE_ROLES, Kind, Role
+from shared.vocabulary import STATUS_LABELS, Status
 from shared.working_time import WorkingCalendar
 
 router = APIRouter(prefix="/v1", tags=["officers"])

@@ -18,9 +18,7 @@ from zoneinfo import ZoneInfo
 from shared.events import Envelope, StepCompleted, SubmissionImported, SubmissionReceived
 from shared.events import workflow as wf
 from shared.events.intake import SurveySubmitted
-from shared.sop import Status
-
-CLOSED = frozenset({Status.RESOLVED.value, Status.REJECTED.value, Status.MERGED.value})
+from shared.vocabulary import IMPORTED, Group, Status, is_in
 
 
 @dataclass(frozen=True)
@@ -57,7 +55,7 @@ class CaseRow:
     def timeliness(self) -> str:
         """open, on_time or late (14 working days, moved by pauses); n/a for merged duplicates
         and for imported cases the register closed without saying when."""
-        if self.status not in CLOSED:
+        if not is_in(self.status, Group.CLOSED):
             return "open"
         if self.status == Status.MERGED.value or self.closed_at is None:
             return "n/a"
@@ -219,7 +217,7 @@ def _case_imported(row: CaseRow | None, envelope: Envelope) -> Outcome:
             step_due_at=data.step_due_at,
             deadline_at=data.deadline_at,
             closed_at=data.closed_at,
-            resolution="CaseImported" if closed else None,
+            resolution=IMPORTED if closed else None,
             imported=True,
         )
     )
@@ -339,11 +337,11 @@ PROJECTORS: dict[type[Any], Projector] = {
         copy=(("step_due_at", "step_due_at"), ("deadline_at", "deadline_at")),
     ),
     wf.CaseRejected: _changed(
-        status=Status.REJECTED.value, resolution="CaseRejected", **_CLOSED_NOW
+        status=Status.REJECTED.value, resolution=wf.CaseRejected.name, **_CLOSED_NOW
     ),
     wf.CaseMerged: _changed(
         status=Status.MERGED.value,
-        resolution="CaseMerged",
+        resolution=wf.CaseMerged.name,
         copy=(("merged_into", "primary_case_id"),),
         **_CLOSED_NOW,
     ),

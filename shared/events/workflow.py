@@ -13,7 +13,8 @@ from pydantic import AwareDatetime, Field
 
 from shared.channels import Channel
 from shared.events.envelope import Contract
-from shared.sop import Kind, Role, Status
+from shared.sop import Kind, Role
+from shared.vocabulary import Status
 
 
 class CaseEvent(Contract):
