@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import Enum
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 from shared.events import Envelope, StepCompleted, SubmissionImported, SubmissionReceived
 from shared.events import workflow as wf
 from shared.events.intake import SurveySubmitted
+from shared.events.opening import Opening
 from shared.vocabulary import IMPORTED, Group, Status, is_in
 
 
@@ -159,23 +161,13 @@ class Outcome:
 Projector = Callable[[CaseRow | None, Envelope], Outcome]
 
 
-Opening = SubmissionReceived | SubmissionImported | wf.CaseOpened | wf.CaseImported
-
-
 def _new_row(data: Opening, agency: str, *, imported: bool = False) -> CaseRow:
-    """A case row from what every opening event says."""
-    return CaseRow(
-        case_id=data.case_id,
-        agency=agency,
-        tracking_code=data.tracking_code,
-        kind=data.kind.value,
-        channel=data.channel.value,
-        category=data.category,
-        received_at=data.received_at,
-        anonymous=data.anonymous,
-        confidential=data.confidential,
-        imported=imported,
-    )
+    """A case row from what every opening event says (stored ids as plain text)."""
+    facts: dict[str, Any] = {
+        key: value.value if isinstance(value, Enum) else value
+        for key, value in data.opening().items()
+    }
+    return CaseRow(**facts, agency=agency, imported=imported)
 
 
 def _received(row: CaseRow | None, envelope: Envelope) -> Outcome:
