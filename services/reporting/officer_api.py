@@ -29,7 +29,7 @@ from shared.channels import Channel
 from shared.db import Connection, read, read_long
 from shared.problems import problems
 from shared.sop import OFFICE_ROLES, Kind, Role
-from shared.vocabulary import STATUS_LABELS, Status
+from shared.vocabulary import STATUS_LABELS, Group, Status, is_in
 from shared.working_time import WorkingCalendar
 
 router = APIRouter(prefix="/v1", tags=["officers"])
@@ -87,7 +87,7 @@ async def worklist(
     for record in records:
         if Facet.STATUS not in facets_of(record, officer):
             continue  # the policy is read here too, should a step's actors ever differ
-        waiting = record["status"] == Status.WAITING_INFO.value
+        waiting = is_in(record["status"], Group.WAITING)
         due = record["step_due_at"]
         left = None if due is None else calendar.working_minutes_between(moment, due)
         items.append(

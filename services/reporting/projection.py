@@ -199,7 +199,7 @@ def _case_imported(row: CaseRow | None, envelope: Envelope) -> Outcome:
     """The register's state: open at a step, or closed at its real date (not at import)."""
     data = envelope.data
     assert isinstance(data, wf.CaseImported)
-    closed = data.status != Status.IN_PROGRESS
+    closed = is_in(data.status, Group.CLOSED)
     return Outcome(
         dataclasses.replace(
             row or _new_row(data, envelope.agency),
