@@ -28,8 +28,6 @@ export function labels() {
       words,
       kind: of(words.kinds),
       status: of(words.statuses),
-      resolution: of(words.resolutions),
-      event: of(words.events),
       /** Whether a status belongs to a group of the vocabulary. */
       inGroup(group, status) {
         return inGroup(words, group, status);
