@@ -41,6 +41,7 @@ from shared.messaging import declare_topology, publish_confirmed, to_message
 from shared.settings import Settings
 from shared.sop import Kind
 from shared.tracking_code import new_code
+from shared.vocabulary import Group, Status, is_in
 
 SUBMISSIONS = 10_000  # intake's events, and as many CaseOpened from workflow
 PUBLISHED = 20_000  # events pushed straight at reporting's queue
@@ -115,7 +116,8 @@ async def rebuild_figures(settings: Settings) -> dict[str, float]:
             await asyncio.to_thread(store, settings, SUBMISSIONS)
             await wait_for(
                 settings,
-                "SELECT count(*) FROM reporting.case_summary WHERE status = 'in_progress'",
+                "SELECT count(*) FROM reporting.case_summary "
+                f"WHERE status = '{Status.IN_PROGRESS}'",
                 SUBMISSIONS,
             )
             read, read_seconds = await raw_read(settings)
@@ -133,7 +135,7 @@ async def rebuild_figures(settings: Settings) -> dict[str, float]:
 def case_rows(count: int) -> dict[UUID, CaseRow]:
     """Synthetic cases over eight years, every channel, kind, category and status."""
     rng, start = random.Random(3), datetime(2019, 1, 1, 3, tzinfo=UTC)
-    statuses = ("in_progress", "waiting_info", "resolved", "rejected")
+    statuses = [status for status in Status if status not in {Status.RECEIVED, Status.MERGED}]
     rows = {}
     for number in range(count):
         received = start + timedelta(minutes=rng.randrange(0, 8 * 365 * 24 * 60))
@@ -149,9 +151,9 @@ def case_rows(count: int) -> dict[UUID, CaseRow]:
             received_at=received,
             anonymous=False,
             confidential=False,
-            status=status,
+            status=status.value,
             deadline_at=received + timedelta(days=20),
-            closed_at=closed if status in ("resolved", "rejected") else None,
+            closed_at=closed if is_in(status, Group.CLOSED) else None,
         )
         rows[row.case_id] = row
     return rows

@@ -13,45 +13,51 @@ from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMess
 from pamqp.common import FieldTable
 
 from shared.broker import RECONNECT_PAUSES, BrokerLink, connect, on_broker
-from shared.events import CONTENT_TYPE, Envelope, InvalidMessage, decode, encode
+from shared.events import (
+    CONTENT_TYPE,
+    ComplaintImported,
+    ComplaintReceived,
+    ConsultationImported,
+    ConsultationReceived,
+    Contract,
+    Envelope,
+    InvalidMessage,
+    PersonalDataErased,
+    decode,
+    encode,
+)
+from shared.events.workflow import CaseReopened
 from shared.outages import OUTAGES, Unavailable
 from shared.parking import Failures, Settler, reason
 from shared.settings import Settings
+from shared.vocabulary import CLOSING_EVENTS, PROGRESS_EVENTS
 
 log = logging.getLogger(__name__)
 
-# Which events each consuming service receives: binding keys on the topic exchange.
-# Workflow events intake tells the complainant about: the case closed, or (SP4N-LAPOR!
-# follow-ups) it moved on a step.
-CLOSING_EVENTS = (
-    "ResolvedDirectly",
-    "FollowUpArchived",
-    "FacilitationCompleted",
-    "CaseRejected",
-    "CaseMerged",
-)
-PROGRESS_EVENTS = (
-    "Escalated",
-    "ComplaintVerified",
-    "DisposisiIssued",
-    "InvestigationReported",
-    "BapRecorded",
-    "ConsultationFormAccepted",
-    "EscalatedToBkpm",
-    "BkpmAnswered",
-)
 
+def _topic(contract: type[Contract]) -> str:
+    """A binding key for every version of a contract."""
+    return f"{contract.producer}.{contract.name}.*"
+
+
+# Which events each consuming service receives: binding keys on the topic exchange.
+# Intake tells the complainant when the case closed, or (SP4N-LAPOR! follow-ups) when it
+# moved on a step or was reopened.
 BINDINGS: dict[str, tuple[str, ...]] = {
-    "workflow": (
-        "intake.ComplaintReceived.*",
-        "intake.ConsultationReceived.*",
-        "intake.ComplaintImported.*",
-        "intake.ConsultationImported.*",
-        "intake.PersonalDataErased.*",
+    "workflow": tuple(
+        _topic(contract)
+        for contract in (
+            ComplaintReceived,
+            ConsultationReceived,
+            ComplaintImported,
+            ConsultationImported,
+            PersonalDataErased,
+        )
     ),
     "reporting": ("#",),
     "intake": tuple(
-        f"workflow.{name}.*" for name in (*CLOSING_EVENTS, *PROGRESS_EVENTS, "CaseReopened")
+        f"{CaseReopened.producer}.{name}.*"
+        for name in (*CLOSING_EVENTS, *PROGRESS_EVENTS, CaseReopened.name)
     ),
 }
 

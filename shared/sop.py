@@ -64,27 +64,6 @@ class Kind(StrEnum):
 KIND_LABELS: dict[Kind, str] = {Kind.COMPLAINT: "Pengaduan", Kind.CONSULTATION: "Konsultasi"}
 
 
-class Status(StrEnum):
-    """Where a case stands, as the rekap counts it."""
-
-    RECEIVED = "received"
-    IN_PROGRESS = "in_progress"
-    WAITING_INFO = "waiting_info"
-    RESOLVED = "resolved"
-    REJECTED = "rejected"
-    MERGED = "merged"
-
-
-STATUS_LABELS: dict[Status, str] = {
-    Status.RECEIVED: "Diterima",
-    Status.IN_PROGRESS: "Diproses",
-    Status.WAITING_INFO: "Menunggu informasi pemohon",
-    Status.RESOLVED: "Selesai",
-    Status.REJECTED: "Ditolak",
-    Status.MERGED: "Digabung",
-}
-
-
 class When(StrEnum):
     """On which cases an action may be taken."""
 

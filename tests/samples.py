@@ -38,12 +38,8 @@ def case_opened(received: Envelope, *, step: str = "identification") -> Envelope
     data = received.data
     assert isinstance(data, ComplaintReceived)
     opened = CaseOpened(
-        case_id=data.case_id,
+        **data.opening(),
         at=data.received_at,
-        kind=data.kind,
-        tracking_code=data.tracking_code,
-        channel=data.channel,
-        received_at=data.received_at,
         sop_version="2023.1",
         current_step=step,
         step_due_at=data.received_at,

@@ -19,7 +19,9 @@ from services.intake.records import Delivery, Rows
 from services.intake.store import SubmissionRecorder, Submissions
 from shared.channels import Channel
 from shared.events import Envelope
-from shared.messaging import CLOSING_EVENTS, Consumer
+from shared.events.workflow import CaseReopened
+from shared.messaging import Consumer
+from shared.vocabulary import CLOSING_EVENTS
 
 ANSWERING = frozenset({Channel.EMAIL, Channel.WHATSAPP, Channel.INSTAGRAM, Channel.LAPOR})
 TRANSIENT: tuple[type[BaseException], ...] = (
@@ -42,9 +44,9 @@ def _rows_for(submissions: Submissions, envelope: Envelope, rows: Rows) -> None:
     if closing:
         rows.ended.append(submission.id)
         rows.closed.append((submission.id, envelope.time))
-    if name == "CaseReopened":
+    if name == CaseReopened.name:
         rows.reopened.append(submission.id)
-    if closing or hasattr(envelope.data, "next_step") or name == "CaseReopened":
+    if closing or hasattr(envelope.data, "next_step") or name == CaseReopened.name:
         step = getattr(envelope.data, "next_step", None) or getattr(envelope.data, "step", None)
         rows.steps.append((submission.id, None if closing else step))
     if channel not in ANSWERING or not (closing or channel is Channel.LAPOR):

@@ -25,9 +25,10 @@ from shared.channels import CHANNEL_LABELS, Channel
 from shared.db import read
 from shared.problems import Problem, problems
 from shared.settings import Settings
-from shared.sop import KIND_LABELS, STATUS_LABELS, Kind, Status
+from shared.sop import KIND_LABELS, Kind
 from shared.survey import ELEMENTS
 from shared.tracking_code import normalize
+from shared.vocabulary import STATUS_LABELS, Status
 from shared.working_time import MONTHS
 
 router = APIRouter(prefix="/v1", tags=["reporting"])

@@ -26,7 +26,8 @@ from services.reporting.api import CurrentSettings, Pool, Year
 from shared.channels import CHANNEL_LABELS, Channel
 from shared.db import Connection, read
 from shared.problems import problems
-from shared.sop import KIND_LABELS, STATUS_LABELS, Kind, Status
+from shared.sop import KIND_LABELS, Kind
+from shared.vocabulary import STATUS_LABELS, Status
 from shared.working_time import MONTHS
 
 router = APIRouter(prefix="/v1/dashboard", tags=["dashboard"])
@@ -206,7 +207,7 @@ async def load(pool: Pool, settings: CurrentSettings, year: int, month: int) -> 
             "count(*) FILTER (WHERE breached) AS breached FROM case_summary "
             "WHERE agency = $1 AND status = ANY($2)",
             agency,
-            list(queries.OPEN),
+            queries.OPEN,
         )
         compliance = await queries.compliance(
             conn, agency=agency, kind=Kind.COMPLAINT, start=start, end=end

@@ -28,7 +28,8 @@ from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.channels import Channel
 from shared.db import Connection, read, read_long
 from shared.problems import problems
-from shared.sop import OFFICE_ROLES, STATUS_LABELS, Kind, Role, Status
+from shared.sop import OFFICE_ROLES, Kind, Role
+from shared.vocabulary import STATUS_LABELS, Group, Status, is_in
 from shared.working_time import WorkingCalendar
 
 router = APIRouter(prefix="/v1", tags=["officers"])
@@ -86,7 +87,7 @@ async def worklist(
     for record in records:
         if Facet.STATUS not in facets_of(record, officer):
             continue  # the policy is read here too, should a step's actors ever differ
-        waiting = record["status"] == Status.WAITING_INFO.value
+        waiting = is_in(record["status"], Group.WAITING)
         due = record["step_due_at"]
         left = None if due is None else calendar.working_minutes_between(moment, due)
         items.append(

@@ -32,6 +32,7 @@ from shared.outages import Unavailable, within
 from shared.problems import Problem, problems
 from shared.settings import Settings
 from shared.sop import Role
+from shared.vocabulary import Group, statuses
 
 log = logging.getLogger(__name__)
 
@@ -264,9 +265,9 @@ async def _late(conn: Connection, *, agency: str) -> tuple[int, int]:
     """Open cases past their step's standard, and past their deadline."""
     late = [
         await conn.fetchval(
-            f"SELECT count(*) FROM case_summary WHERE agency = $1 AND {flag} "
-            "AND status IN ('in_progress', 'waiting_info')",
+            f"SELECT count(*) FROM case_summary WHERE agency = $1 AND {flag} AND status = ANY($2)",
             agency,
+            statuses(Group.OPEN),
         )
         for flag in ("overdue", "breached")
     ]

@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import Enum
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -18,9 +19,8 @@ from zoneinfo import ZoneInfo
 from shared.events import Envelope, StepCompleted, SubmissionImported, SubmissionReceived
 from shared.events import workflow as wf
 from shared.events.intake import SurveySubmitted
-from shared.sop import Status
-
-CLOSED = frozenset({Status.RESOLVED.value, Status.REJECTED.value, Status.MERGED.value})
+from shared.events.opening import Opening
+from shared.vocabulary import IMPORTED, Group, Status, is_in
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class CaseRow:
     def timeliness(self) -> str:
         """open, on_time or late (14 working days, moved by pauses); n/a for merged duplicates
         and for imported cases the register closed without saying when."""
-        if self.status not in CLOSED:
+        if not is_in(self.status, Group.CLOSED):
             return "open"
         if self.status == Status.MERGED.value or self.closed_at is None:
             return "n/a"
@@ -161,23 +161,13 @@ class Outcome:
 Projector = Callable[[CaseRow | None, Envelope], Outcome]
 
 
-Opening = SubmissionReceived | SubmissionImported | wf.CaseOpened | wf.CaseImported
-
-
 def _new_row(data: Opening, agency: str, *, imported: bool = False) -> CaseRow:
-    """A case row from what every opening event says."""
-    return CaseRow(
-        case_id=data.case_id,
-        agency=agency,
-        tracking_code=data.tracking_code,
-        kind=data.kind.value,
-        channel=data.channel.value,
-        category=data.category,
-        received_at=data.received_at,
-        anonymous=data.anonymous,
-        confidential=data.confidential,
-        imported=imported,
-    )
+    """A case row from what every opening event says (stored ids as plain text)."""
+    facts: dict[str, Any] = {
+        key: value.value if isinstance(value, Enum) else value
+        for key, value in data.opening().items()
+    }
+    return CaseRow(**facts, agency=agency, imported=imported)
 
 
 def _received(row: CaseRow | None, envelope: Envelope) -> Outcome:
@@ -209,7 +199,7 @@ def _case_imported(row: CaseRow | None, envelope: Envelope) -> Outcome:
     """The register's state: open at a step, or closed at its real date (not at import)."""
     data = envelope.data
     assert isinstance(data, wf.CaseImported)
-    closed = data.status != Status.IN_PROGRESS
+    closed = is_in(data.status, Group.CLOSED)
     return Outcome(
         dataclasses.replace(
             row or _new_row(data, envelope.agency),
@@ -219,7 +209,7 @@ def _case_imported(row: CaseRow | None, envelope: Envelope) -> Outcome:
             step_due_at=data.step_due_at,
             deadline_at=data.deadline_at,
             closed_at=data.closed_at,
-            resolution="CaseImported" if closed else None,
+            resolution=IMPORTED if closed else None,
             imported=True,
         )
     )
@@ -339,11 +329,11 @@ PROJECTORS: dict[type[Any], Projector] = {
         copy=(("step_due_at", "step_due_at"), ("deadline_at", "deadline_at")),
     ),
     wf.CaseRejected: _changed(
-        status=Status.REJECTED.value, resolution="CaseRejected", **_CLOSED_NOW
+        status=Status.REJECTED.value, resolution=wf.CaseRejected.name, **_CLOSED_NOW
     ),
     wf.CaseMerged: _changed(
         status=Status.MERGED.value,
-        resolution="CaseMerged",
+        resolution=wf.CaseMerged.name,
         copy=(("merged_into", "primary_case_id"),),
         **_CLOSED_NOW,
     ),

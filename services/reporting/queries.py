@@ -12,11 +12,13 @@ import asyncpg
 from services.reporting.projection import cube_for
 from shared.access import TABLE, Facet, Privacy
 from shared.db import Connection as Conn
+from shared.events.workflow import ResolvedDirectly
 from shared.sop import CURRENT, OFFICE_ROLES, Kind, Role, sop_for
 from shared.survey import grade, index_of
+from shared.vocabulary import Group, Status, statuses
 from shared.working_time import DayOverride, WorkingCalendar
 
-OPEN = ("in_progress", "waiting_info")
+OPEN = statuses(Group.OPEN)
 
 
 async def rekap(
@@ -104,7 +106,7 @@ async def worklist(conn: Conn, *, agency: str, role: Role, limit: int) -> list[a
         "(kind = 'consultation' AND current_step = ANY($4))) "
         "ORDER BY step_due_at NULLS LAST LIMIT $5",
         agency,
-        list(OPEN),
+        OPEN,
         steps["complaint"],
         steps["consultation"],
         limit,
@@ -193,17 +195,19 @@ async def consultations(conn: Conn, *, agency: str, year: int, tz: str) -> list[
     return await conn.fetch(
         "SELECT extract(month FROM received_at AT TIME ZONE $4)::int AS month, "
         "count(*) AS received, "
-        "count(*) FILTER (WHERE resolution = 'ResolvedDirectly') AS resolved_directly, "
+        "count(*) FILTER (WHERE resolution = $5) AS resolved_directly, "
         "count(*) FILTER (WHERE bkpm_escalated) AS escalated_to_bkpm, "
-        "count(*) FILTER (WHERE status = 'resolved') AS resolved, "
+        "count(*) FILTER (WHERE status = $6) AS resolved, "
         "count(*) FILTER (WHERE status = ANY($3)) AS open "
         "FROM case_summary WHERE agency = $1 AND kind = 'consultation' "
         "AND extract(year FROM received_at AT TIME ZONE $4) = $2 "
         "GROUP BY 1 ORDER BY 1",
         agency,
         year,
-        list(OPEN),
+        OPEN,
         tz,
+        ResolvedDirectly.name,
+        Status.RESOLVED.value,
     )
 
 

@@ -1,7 +1,8 @@
 """The labels people read for the ids the read model stores: one place for every page.
 
-Kinds, statuses, channels, categories, roles and both SOP tables' steps, as the Python tables
-hold them, so the web pages never keep their own copies.
+Kinds, statuses and their groups, resolutions, events, channels, categories, roles and both
+SOP tables' steps, as the Python tables hold them (shared/vocabulary.py, shared/sop.py), so
+the web pages never keep their own copies.
 """
 
 from __future__ import annotations
@@ -11,7 +12,16 @@ from pydantic import BaseModel
 
 from shared.categories import CATEGORIES
 from shared.channels import CHANNEL_LABELS
-from shared.sop import CURRENT, KIND_LABELS, ROLE_LABELS, STATUS_LABELS, Role
+from shared.sop import CURRENT, KIND_LABELS, ROLE_LABELS, Role
+from shared.vocabulary import (
+    EVENT_LABELS,
+    GROUP_LABELS,
+    GROUPS,
+    RESOLUTIONS,
+    STATUS_LABELS,
+    Status,
+    statuses,
+)
 
 router = APIRouter(prefix="/v1", tags=["vocabulary"])
 
@@ -31,11 +41,27 @@ class StepTerm(Term):
     per_case: bool
 
 
+class GroupTerm(Term):
+    """A status group ("open", "waiting", "closed", "answered") and its statuses."""
+
+    statuses: list[Status]
+
+
+class ResolutionTerm(Term):
+    """How a case was closed (the closing event's name) and the status it closed with
+    (null: the old register's, for an imported case)."""
+
+    status: Status | None
+
+
 class Vocabulary(BaseModel):
     """Every id a page shows, with its label."""
 
     kinds: list[Term]
     statuses: list[Term]
+    status_groups: list[GroupTerm]
+    resolutions: list[ResolutionTerm]
+    events: list[Term]
     channels: list[Term]
     categories: list[Term]
     roles: list[Term]
@@ -47,6 +73,15 @@ def vocabulary() -> Vocabulary:
     return Vocabulary(
         kinds=[Term(id=kind.value, label=label) for kind, label in KIND_LABELS.items()],
         statuses=[Term(id=status.value, label=label) for status, label in STATUS_LABELS.items()],
+        status_groups=[
+            GroupTerm(id=group.value, label=GROUP_LABELS[group], statuses=statuses(group))
+            for group in GROUPS
+        ],
+        resolutions=[
+            ResolutionTerm(id=r.id, label=EVENT_LABELS[r.id], status=r.status)
+            for r in RESOLUTIONS.values()
+        ],
+        events=[Term(id=name, label=label) for name, label in EVENT_LABELS.items()],
         channels=[Term(id=channel.value, label=label) for channel, label in CHANNEL_LABELS.items()],
         categories=[Term(id=key, label=label) for key, label in CATEGORIES.items()],
         roles=[
@@ -70,5 +105,6 @@ def vocabulary() -> Vocabulary:
 
 @router.get("/vocabulary")
 async def get_vocabulary() -> Vocabulary:
-    """Labels for kinds, statuses, channels, categories, roles and SOP steps (public)."""
+    """Labels for kinds, statuses (and their groups), resolutions, events, channels,
+    categories, roles and SOP steps (public)."""
     return vocabulary()

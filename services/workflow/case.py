@@ -18,7 +18,8 @@ from eventsourcing.domain import event
 from services.workflow.imported import CaseImported, Importable
 from services.workflow.rules import acting_role
 from shared.aggregate import AgencyAggregate
-from shared.sop import ACTIONS, Kind, Officer, Status, Step, When, sop_for
+from shared.sop import ACTIONS, Kind, Officer, Step, When, sop_for
+from shared.vocabulary import Status
 from shared.working_time import WorkingCalendar
 
 

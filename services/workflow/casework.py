@@ -23,10 +23,9 @@ from services.workflow.rules import (
 )
 from shared.aggregate import AgencyAggregate
 from shared.refusals import Refused
-from shared.sop import OFFICE_ROLES, Kind, Officer, Sop, Status, Step, sop_for
+from shared.sop import OFFICE_ROLES, Kind, Officer, Sop, Step, sop_for
+from shared.vocabulary import Group, Status, is_in
 from shared.working_time import WorkingCalendar
-
-OPEN_STATUSES = frozenset({Status.IN_PROGRESS.value, Status.WAITING_INFO.value})
 
 
 class Casework(Erasable):
@@ -58,7 +57,7 @@ class Casework(Erasable):
     @property
     def is_open(self) -> bool:
         """Still being handled (waiting for the complainant counts as open)."""
-        return self.status in OPEN_STATUSES
+        return is_in(self.status, Group.OPEN)
 
     def refusal(self, action_id: str, by: Officer, moment: Moment | None = None) -> Refused | None:
         """Why this officer may not take this action now (rules.refusal); None if they may."""
@@ -123,7 +122,7 @@ class Casework(Erasable):
             """Close as rejected."""
             aggregate.status, aggregate.closed_at = Status.REJECTED.value, self.at
             aggregate.current_step, aggregate.step_due_at = None, None
-            aggregate.resolution, aggregate.paused_at = "rejected", None
+            aggregate.resolution, aggregate.paused_at = type(self).__name__, None
 
     class CaseMerged(AgencyAggregate.Event):
         """A duplicate, merged into its primary case."""
@@ -139,7 +138,7 @@ class Casework(Erasable):
             aggregate.status, aggregate.closed_at = Status.MERGED.value, self.at
             aggregate.current_step, aggregate.step_due_at = None, None
             aggregate.merged_into, aggregate.paused_at = self.primary_case_id, None
-            aggregate.resolution = "merged"
+            aggregate.resolution = type(self).__name__
 
     class DuplicateMerged(AgencyAggregate.Event):
         """The primary case took in a duplicate."""

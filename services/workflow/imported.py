@@ -17,7 +17,8 @@ from uuid import UUID
 from services.workflow.clock import Clocked
 from shared.aggregate import AgencyAggregate
 from shared.events import SubmissionImported
-from shared.sop import Status, sop_for
+from shared.sop import sop_for
+from shared.vocabulary import IMPORTED, Group, Status, is_in
 from shared.working_time import WorkingCalendar
 
 
@@ -46,8 +47,8 @@ class CaseImported(AgencyAggregate.Created):
         aggregate.imported, aggregate.register_ref = True, self.register_ref
         aggregate.source_channel = self.source_channel
         aggregate.status, aggregate.closed_at = self.status, self.closed_at
-        if self.status != Status.IN_PROGRESS.value:
-            aggregate.resolution = "imported"
+        if is_in(self.status, Group.CLOSED):
+            aggregate.resolution = IMPORTED
 
 
 class Importable(Clocked):

@@ -47,15 +47,8 @@ def _case_of(envelope: Envelope, calendar: WorkingCalendar) -> Case:
         return Case.import_(submission, agency=envelope.agency, calendar=calendar)
     assert isinstance(submission, SubmissionReceived)
     return Case.open(
-        case_id=submission.case_id,
+        **submission.opening() | {"channel": submission.channel.value},
         agency=envelope.agency,
-        kind=submission.kind,
-        tracking_code=submission.tracking_code,
-        channel=submission.channel.value,
-        category=submission.category,
-        received_at=submission.received_at,
-        anonymous=submission.anonymous,
-        confidential=submission.confidential,
         complainant_ref=submission.complainant_ref,
         calendar=calendar,
     )

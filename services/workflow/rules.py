@@ -14,21 +14,11 @@ from datetime import datetime
 from typing import Protocol
 
 from shared.refusals import Refused
-from shared.sop import (
-    ACTIONS,
-    ROLE_LABELS,
-    STATUS_LABELS,
-    Action,
-    Officer,
-    Role,
-    Sop,
-    Status,
-    Step,
-    When,
-)
+from shared.sop import ACTIONS, ROLE_LABELS, Action, Officer, Role, Sop, Step, When
+from shared.vocabulary import GROUPS, STATUS_LABELS, Group, Status
 from shared.working_time import WorkingCalendar
 
-REOPENABLE = frozenset({Status.RESOLVED.value, Status.REJECTED.value})
+REOPENABLE = GROUPS[Group.ANSWERED]
 
 
 class StepOutOfOrder(Refused):

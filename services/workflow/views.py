@@ -14,7 +14,8 @@ from services.workflow.commands import COMMANDS
 from services.workflow.rules import Moment, UnknownCase
 from shared.access import Facet, privacy_of, visible
 from shared.auth import Officer
-from shared.sop import ROLE_LABELS, STATUS_LABELS, Role, Status
+from shared.sop import ROLE_LABELS, Role
+from shared.vocabulary import EVENT_LABELS, OPENING_EVENTS, STATUS_LABELS, Status
 
 # Fields officers write: sealed with the case key in the store, opened here.
 SEALED = frozenset(
@@ -26,34 +27,6 @@ COMMON = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "agency", "step"}
     | {"by", "role", "at"}
 )
-
-EVENT_LABELS: dict[str, str] = {
-    "CaseOpened": "Kasus dibuka",
-    "CaseImported": "Diimpor dari buku register lama",
-    "ResolvedDirectly": "Diselesaikan langsung",
-    "Escalated": "Diteruskan ke pimpinan",
-    "ComplaintVerified": "Diverifikasi dan diteruskan ke Kepala Dinas",
-    "DisposisiIssued": "Disposisi",
-    "InvestigationReported": "Laporan investigasi / fasilitasi",
-    "BapRecorded": "BAP dicatat",
-    "FollowUpArchived": "Ditindaklanjuti dan diarsipkan",
-    "ConsultationFormAccepted": "Formulir konsultasi diterima",
-    "EscalatedToBkpm": "Diteruskan ke BKPM",
-    "BkpmAnswered": "Jawaban BKPM dicatat",
-    "FacilitationCompleted": "Fasilitasi selesai",
-    "InformationRequested": "Meminta informasi tambahan",
-    "InformationReceived": "Informasi tambahan diterima",
-    "CaseRejected": "Ditolak",
-    "CaseMerged": "Digabung ke kasus utama",
-    "DuplicateMerged": "Menerima kasus duplikat",
-    "CaseReopened": "Dibuka kembali",
-    "NoteAdded": "Catatan",
-    "AttachmentAdded": "Lampiran",
-    "StepOverdue": "Melewati waktu standar langkah",
-    "DeadlineApproaching": "Tenggat mendekat",
-    "DeadlineBreached": "Melewati tenggat",
-    "CaseDataErased": "Data pribadi dihapus",
-}
 
 
 class TimelineEntry(BaseModel):
@@ -126,7 +99,7 @@ def _entry(cases: Cases, case: Case, event: Any, facets: frozenset[Facet]) -> Ti
         for key, value in fields.items()
     }
     step = getattr(event, "step", None) or (
-        fields.get("current_step") if name in ("CaseOpened", "CaseImported") else None
+        fields.get("current_step") if name in OPENING_EVENTS else None
     )
     role = getattr(event, "role", None)
     return TimelineEntry(

@@ -9,22 +9,14 @@ from pydantic import AwareDatetime, Field
 
 from shared.channels import Channel
 from shared.events.envelope import Contract
-from shared.sop import Kind
+from shared.events.opening import Opening
 
 
-class SubmissionReceived(Contract):
+class SubmissionReceived(Opening):
     """A complaint or consultation was committed by intake."""
 
     producer: ClassVar[str] = "intake"
 
-    case_id: UUID
-    tracking_code: str
-    kind: Kind
-    channel: Channel
-    category: str | None = None
-    received_at: AwareDatetime
-    anonymous: bool = False
-    confidential: bool = False
     complainant_ref: UUID | None = None
 
 
@@ -40,7 +32,7 @@ class ConsultationReceived(SubmissionReceived):
     name: ClassVar[str] = "ConsultationReceived"
 
 
-class SubmissionImported(Contract):
+class SubmissionImported(Opening):
     """A case from the office's old register (buku register) was brought in by intake.
 
     Not a ComplaintReceived: the dates are the register's, and the case may be closed already.
@@ -49,19 +41,11 @@ class SubmissionImported(Contract):
 
     producer: ClassVar[str] = "intake"
 
-    case_id: UUID
-    tracking_code: str
-    kind: Kind
-    channel: Channel  # mapped; Channel.IMPORT when the register's label is not ours
     source_channel: str | None = None  # the register's own channel label, as written
-    category: str | None = None  # one of shared/categories.py, when recognised
     source_category: str | None = None  # the register's own category label, as written
-    received_at: AwareDatetime  # the register's date, in the office's time zone
     outcome: Literal["resolved", "rejected"] | None = None  # None: still open
     closed_at: AwareDatetime | None = None  # None when open, or closed on an unknown date
     register_ref: str | None = None  # the register's own number, if it had one
-    anonymous: bool = False
-    confidential: bool = False
     complainant_ref: UUID | None = None
 
 

@@ -11,9 +11,10 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
-from shared.channels import Channel
 from shared.events.envelope import Contract
-from shared.sop import Kind, Role, Status
+from shared.events.opening import Opening
+from shared.sop import Role
+from shared.vocabulary import Status
 
 
 class CaseEvent(Contract):
@@ -27,25 +28,18 @@ class CaseEvent(Contract):
     by_role: Role | None = None  # None: the case clock
 
 
-class CaseOpened(CaseEvent):
+class CaseOpened(CaseEvent, Opening):
     """Workflow opened a case for a submission; it waits at `current_step`."""
 
     name: ClassVar[str] = "CaseOpened"
 
-    kind: Kind
-    tracking_code: str
-    channel: Channel
-    category: str | None = None
-    received_at: AwareDatetime
-    anonymous: bool = False
-    confidential: bool = False
     sop_version: str
     current_step: str
     step_due_at: AwareDatetime | None = None
     deadline_at: AwareDatetime | None = None
 
 
-class CaseImported(CaseEvent):
+class CaseImported(CaseEvent, Opening):
     """Workflow opened a case from the office's old register, with the register's history.
 
     No SOP step was walked here: a closed row is a closed case (`status` resolved or
@@ -57,14 +51,7 @@ class CaseImported(CaseEvent):
     name: ClassVar[str] = "CaseImported"
 
     imported: bool = True
-    kind: Kind
-    tracking_code: str
-    channel: Channel
     source_channel: str | None = None
-    category: str | None = None
-    received_at: AwareDatetime
-    anonymous: bool = False
-    confidential: bool = False
     sop_version: str
     status: Status
     current_step: str | None = None  # None: closed

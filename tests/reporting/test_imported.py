@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from services.reporting.projection import CaseRow, projector_for
 from shared.channels import Channel
 from shared.events import CaseImported, ComplaintImported, Envelope, seal
-from shared.sop import Kind, Status
+from shared.sop import Kind
+from shared.vocabulary import Status
 
 WIB = ZoneInfo("Asia/Jakarta")
 RECEIVED = datetime(2022, 3, 10, tzinfo=WIB)

@@ -5,18 +5,24 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from uuid import uuid4
 
 import pytest
 
+from services.reporting import queries
 from services.reporting.app import SCHEMA, create_tables
 from services.reporting.read_model import ReadModel
+from shared.channels import Channel
 from shared.db import Pool, create_pool, ensure_schema
-from shared.events import Envelope
+from shared.events import ConsultationReceived, Envelope, seal
 from shared.events import workflow as wf
 from shared.settings import Settings
+from shared.sop import Kind
+from shared.tracking_code import new_code
 from tests.samples import case_opened, complaint_received, workflow_event
 
 RECEIVED = datetime(2026, 3, 31, 18, 0, tzinfo=UTC)  # 1 April 01:00 in Jakarta
+AGENCY = "dpmptsp-gresik"
 
 
 @pytest.fixture
@@ -123,3 +129,56 @@ async def test_a_case_moves_between_rekap_buckets_and_leaves_none_behind(pool: P
             counts = await conn.fetch("SELECT status, count FROM rekap")
         assert sum(row["count"] for row in counts) == 1
         await snapshot(pool)
+
+
+async def test_a_consultation_workflow_has_not_opened_yet_counts_as_open(pool: Pool) -> None:
+    """Received is open: the 14 working days run from receipt (shared/vocabulary.py)."""
+    waiting, answered = uuid4(), uuid4()
+    for case_id in (waiting, answered):
+        data = ConsultationReceived(
+            case_id=case_id,
+            tracking_code=new_code(),
+            kind=Kind.CONSULTATION,
+            channel=Channel.WEB,
+            received_at=RECEIVED,
+        )
+        await apply(pool, [seal(data, subject=case_id, version=1, time=RECEIVED, agency=AGENCY)])
+    opened = wf.CaseOpened(
+        case_id=answered,
+        at=RECEIVED,
+        kind=Kind.CONSULTATION,
+        tracking_code=new_code(),
+        channel=Channel.WEB,
+        received_at=RECEIVED,
+        sop_version="2023.1",
+        current_step="identification",
+    )
+    resolved = wf.ResolvedDirectly(
+        case_id=answered,
+        at=RECEIVED,
+        step="identification",
+        working_minutes=1.0,
+        within_standard=True,
+        public_answer="Jawab",
+    )
+    await apply(
+        pool,
+        [
+            seal(event, subject=answered, version=version, time=RECEIVED, agency=AGENCY)
+            for version, event in enumerate((opened, resolved), 1)
+        ],
+    )
+    async with pool.acquire() as conn:
+        [april] = await queries.consultations(conn, agency=AGENCY, year=2026, tz="Asia/Jakarta")
+        statuses = dict(
+            [tuple(row) for row in await conn.fetch("SELECT case_id, status FROM case_summary")]
+        )
+    assert statuses == {waiting: "received", answered: "resolved"}
+    assert dict(april) == {
+        "month": 4,
+        "received": 2,
+        "resolved_directly": 1,
+        "escalated_to_bkpm": 0,
+        "resolved": 1,
+        "open": 1,
+    }

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from shared.channels import Channel
-from shared.sop import COMPLAINT_SOP, Status
+from shared.sop import COMPLAINT_SOP
+from shared.vocabulary import Status
 from tests.reporting.conftest import Desk
 
 
@@ -25,3 +26,24 @@ async def test_vocabulary_labels_every_stored_id(desk: Desk) -> None:
     }
     assert steps["monthly_rekap"]["per_case"] is False
     assert steps["verification"]["actors"] == ["kabid", "sekretaris"]
+
+
+async def test_vocabulary_gives_the_status_groups_and_resolutions(desk: Desk) -> None:
+    body = (await desk.http.get("/reporting/v1/vocabulary")).json()
+    groups = {group["id"]: group["statuses"] for group in body["status_groups"]}
+    assert groups == {
+        "open": ["received", "in_progress", "waiting_info"],
+        "waiting": ["waiting_info"],
+        "closed": ["resolved", "rejected", "merged"],
+        "answered": ["resolved", "rejected"],
+    }
+    resolutions = {term["id"]: term for term in body["resolutions"]}
+    assert resolutions["CaseRejected"] == {
+        "id": "CaseRejected",
+        "label": "Ditolak",
+        "status": "rejected",
+    }
+    assert resolutions["FollowUpArchived"]["status"] == "resolved"
+    assert resolutions["CaseImported"]["status"] is None
+    events = {term["id"]: term["label"] for term in body["events"]}
+    assert events["DisposisiIssued"] == "Disposisi"

@@ -172,6 +172,7 @@ async def test_a_case_rejected_as_not_the_offices_matter(desk: Desk) -> None:
         referred_to="Kantor Pertanahan Kabupaten Gresik",
     )
     assert view["status"] == "rejected"
+    assert view["resolution"] == "CaseRejected"  # as reporting says it: the closing event
     assert view["current_step"] is None
     assert view["timeline"][-1]["details"]["referred_to"] == "Kantor Pertanahan Kabupaten Gresik"
     assert (await desk.act(case, "identification/resolve", TIM, answer="x")).status_code == 409
@@ -181,6 +182,7 @@ async def test_a_duplicate_is_merged_into_its_primary(desk: Desk) -> None:
     primary, duplicate = await desk.open(), await desk.open()
     view = await desk.step(duplicate, "merge", TIM, primary_case_id=str(primary))
     assert view["status"] == "merged"
+    assert view["resolution"] == "CaseMerged"
     assert view["merged_into"] == str(primary)
     main = await desk.view(primary)
     assert main["duplicates"] == [str(duplicate)]

@@ -28,7 +28,8 @@ from services.workflow.rules import CaseWaiting, Moment
 from shared.aggregate import AgencyAggregate
 from shared.refusals import Refused
 from shared.settings import Settings
-from shared.sop import ACTIONS, SOPS, Kind, Officer, Role, Sop, Status
+from shared.sop import ACTIONS, SOPS, Kind, Officer, Role, Sop
+from shared.vocabulary import Status
 from shared.working_time import WorkingCalendar
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -117,6 +117,31 @@ export async function api(path, { method = "GET", json, form, headers = {}, auth
   return { ok: false, status: response.status, problem };
 }
 
+const EMPTY_VOCABULARY = {
+  kinds: [], statuses: [], status_groups: [], resolutions: [], events: [], channels: [], categories: [], roles: [], steps: {},
+};
+let vocabularyLoading = null;
+
+/**
+ * The case vocabulary (/reporting/v1/vocabulary, loaded once per page): ids and labels of kinds,
+ * statuses and their groups, resolutions, events, channels, categories, roles and SOP steps.
+ * No page keeps its own copy of any of them.
+ */
+export function vocabulary() {
+  vocabularyLoading ||= api("/reporting/v1/vocabulary", { auth: false }).then((answer) => {
+    if (answer.ok) return answer.data;
+    vocabularyLoading = null; // asked again next time: reporting may be back
+    return EMPTY_VOCABULARY;
+  });
+  return vocabularyLoading;
+}
+
+/** Whether a status belongs to a group of the vocabulary: "open", "waiting", "closed", "answered". */
+export function inGroup(words, group, status) {
+  const found = words.status_groups.find((term) => term.id === group);
+  return Boolean(found && found.statuses.includes(status));
+}
+
 /** Fetch a file with the officer's token and save it under `filename`. */
 export async function download(path, filename) {
   const current = session();

@@ -28,8 +28,8 @@ function criteria() {
 }
 
 function row(item) {
-  const open = ["in_progress", "waiting_info", "received"].includes(item.status);
-  const overdue = open && item.status !== "waiting_info" && item.step_due_at && new Date(item.step_due_at) <= new Date();
+  const running = words.inGroup("open", item.status) && !words.inGroup("waiting", item.status); // the clock runs
+  const overdue = running && item.step_due_at && new Date(item.step_due_at) <= new Date();
   return el(
     "tr",
     { "data-code": item.tracking_code },

@@ -7,16 +7,16 @@ import {
   el,
   formatDate,
   formatDateTime,
+  inGroup,
   onField,
   query,
   showProblem,
   siteHeader,
   staleNote,
+  vocabulary,
 } from "/aset/app.js";
 
-const BADGES = { waiting_info: "menunggu", resolved: "selesai" };
-const CLOSED = new Set(["resolved", "rejected", "merged"]);
-const SURVEYED = new Set(["resolved", "rejected"]); // closed with an answer: the SKM may follow
+vocabulary(); // the status groups (no copy kept here), loading while the code is typed
 
 siteHeader();
 const form = $("#lacak");
@@ -27,11 +27,13 @@ function row(term, ...value) {
   return [el("dt", {}, term), el("dd", {}, ...value)];
 }
 
-function details(tracking) {
-  const badge = el("span", { class: `lencana ${BADGES[tracking.status] || ""}` }, tracking.status_label);
+function details(tracking, words) {
+  const closed = inGroup(words, "closed", tracking.status);
+  const look = inGroup(words, "waiting", tracking.status) ? "menunggu" : closed ? "selesai" : "";
+  const badge = el("span", { class: `lencana ${look}` }, tracking.status_label);
   const rows = [row("Status", badge)];
   if (tracking.kind_label) rows.unshift(row("Jenis", tracking.kind_label));
-  if (tracking.current_step_label && !CLOSED.has(tracking.status)) {
+  if (tracking.current_step_label && !closed) {
     rows.push(row("Tahap saat ini", tracking.current_step_label));
   }
   if (tracking.received_at) rows.push(row("Diterima", formatDateTime(tracking.received_at)));
@@ -46,14 +48,15 @@ function details(tracking) {
   return rows.flat();
 }
 
-function show(tracking, stale) {
+function show(tracking, stale, words) {
   $("#judul-hasil").textContent = `Kode ${tracking.tracking_code}`;
   $("#catatan-data").replaceChildren(staleNote(stale) || "");
-  $("#rincian").replaceChildren(...details(tracking));
+  $("#rincian").replaceChildren(...details(tracking, words));
   $("#teks-jawaban").textContent = tracking.answer || "";
   $("#jawaban").classList.toggle("tersembunyi", !tracking.answer);
   $("#tautan-survei").href = `/survei?kode=${encodeURIComponent(tracking.tracking_code)}`;
-  $("#ajakan-survei").classList.toggle("tersembunyi", !SURVEYED.has(tracking.status));
+  // Closed with an answer: the SKM may follow.
+  $("#ajakan-survei").classList.toggle("tersembunyi", !inGroup(words, "answered", tracking.status));
   result.classList.remove("tersembunyi");
 }
 
@@ -65,14 +68,17 @@ async function track() {
     return showProblem(form, { detail: message, errors: [{ field: "code", code: "missing", message }] });
   }
   history.replaceState(null, "", `/lacak?kode=${encodeURIComponent(code)}`);
-  const answer = await api(`/reporting/v1/track/${encodeURIComponent(code)}`, { auth: false });
+  const [answer, words] = await Promise.all([
+    api(`/reporting/v1/track/${encodeURIComponent(code)}`, { auth: false }),
+    vocabulary(),
+  ]);
   if (!answer.ok) {
     // An unknown or mistyped code is told next to the field; other failures at the top.
     return showProblem(form, answer.status === 404 ? onField(answer.problem, "code") : answer.problem);
   }
   clearErrors(form);
   input.value = answer.data.tracking_code;
-  show(answer.data, answer.stale);
+  show(answer.data, answer.stale, words);
 }
 
 form.addEventListener("submit", (event) => {

@@ -1,6 +1,6 @@
 // What the officer pages share: the signed-in start of a page, the labels of stored ids
 // (from /reporting/v1/vocabulary, never a copy kept here), badges and links to a case.
-import { api, el, requireOfficer, siteHeader, TIME_ZONE } from "/aset/app.js";
+import { el, inGroup, requireOfficer, siteHeader, TIME_ZONE, vocabulary } from "/aset/app.js";
 
 /** The officer, or off to the login page; the header filled. */
 export function startOfficerPage() {
@@ -9,13 +9,14 @@ export function startOfficerPage() {
   return officer;
 }
 
-const EMPTY = { kinds: [], statuses: [], channels: [], categories: [], roles: [], steps: {} };
 let loading = null;
+let loaded = null; // the vocabulary, once labels() has answered: badges() read the status groups
 
-/** Labels for every stored id: kind, status, channel, category, role, step(kind, id). */
+/** Labels for every stored id: kind, status, channel, category, role, step(kind, id); and
+ * whether a status is in a group ("open", "waiting", "closed", "answered"). */
 export function labels() {
-  loading ||= api("/reporting/v1/vocabulary", { auth: false }).then((answer) => {
-    const words = answer.ok ? answer.data : EMPTY;
+  loading ||= vocabulary().then((words) => {
+    loaded = words;
     const of = (terms) => {
       const map = new Map(terms.map((term) => [term.id, term.label]));
       return (id) => (id === null || id === undefined ? "–" : map.get(id) || id);
@@ -27,6 +28,10 @@ export function labels() {
       words,
       kind: of(words.kinds),
       status: of(words.statuses),
+      /** Whether a status belongs to a group of the vocabulary. */
+      inGroup(group, status) {
+        return inGroup(words, group, status);
+      },
       channel: of(words.channels),
       category: of(words.categories),
       role: of(words.roles),
@@ -54,15 +59,16 @@ export function caseLink(caseId, text) {
   return el("a", { href: caseHref(caseId) }, text);
 }
 
-/** Badges for a case or work item: overdue, waiting for the complainant, closed. */
+/** Badges for a case or work item: overdue, waiting for the complainant, closed (after labels()). */
 export function badges({ overdue, waiting, status, status_label: statusLabel, breached }) {
+  const words = loaded || { status_groups: [] };
   const list = [];
   if (overdue) list.push(el("span", { class: "lencana terlambat" }, "Terlambat"));
   if (breached) list.push(el("span", { class: "lencana terlambat" }, "Lewat tenggat"));
-  if (waiting || status === "waiting_info") {
+  if (waiting || inGroup(words, "waiting", status)) {
     list.push(el("span", { class: "lencana menunggu" }, "Menunggu info pemohon"));
   } else if (statusLabel) {
-    const closed = ["resolved", "rejected", "merged"].includes(status);
+    const closed = inGroup(words, "closed", status);
     list.push(el("span", { class: closed ? "lencana selesai" : "lencana" }, statusLabel));
   }
   return list;

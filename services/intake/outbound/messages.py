@@ -10,24 +10,7 @@ from services.intake.submission import Submission
 from shared.channels import Channel
 from shared.settings import Settings
 from shared.sop import Kind
-
-CLOSING_WORDS = {
-    "ResolvedDirectly": "telah selesai ditangani",
-    "FollowUpArchived": "telah selesai ditindaklanjuti",
-    "FacilitationCompleted": "telah selesai difasilitasi",
-    "CaseRejected": "tidak dapat kami tindak lanjuti karena bukan kewenangan kami",
-    "CaseMerged": "digabungkan dengan laporan lain yang sama",
-}
-PROGRESS_WORDS = {
-    "Escalated": "diteruskan kepada pimpinan",
-    "ComplaintVerified": "diverifikasi dan diteruskan kepada Kepala Dinas",
-    "DisposisiIssued": "didisposisikan kepada Tim Pengaduan",
-    "InvestigationReported": "selesai diinvestigasi",
-    "BapRecorded": "dicatat dalam Berita Acara Pemeriksaan",
-    "ConsultationFormAccepted": "diterima oleh petugas Pojok OSS",
-    "EscalatedToBkpm": "diteruskan kepada BKPM",
-    "BkpmAnswered": "telah dijawab oleh BKPM",
-}
+from shared.vocabulary import TOLD
 
 
 @dataclass(frozen=True)
@@ -73,11 +56,11 @@ def text_of(
         return _receipt(settings, submission, code), False
     event = str(details.get("event", ""))
     if purpose == "closure":
-        text = f"{_noun(submission)} Anda ({code}) {CLOSING_WORDS.get(event, 'telah selesai')}."
+        text = f"{_noun(submission)} Anda ({code}) {TOLD.get(event, 'telah selesai')}."
         if details.get("answer"):
             text += f"\n\nJawaban: {details['answer']}"
         return text, True
-    words = PROGRESS_WORDS.get(event, "sedang diproses")
+    words = TOLD.get(event, "sedang diproses")
     return f"{_noun(submission)} {code} {words}.", False
 
 

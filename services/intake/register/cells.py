@@ -23,6 +23,7 @@ from services.intake.register.reading import Layout
 from shared.channels import Channel
 from shared.sop import Kind
 from shared.text import CONTROL
+from shared.vocabulary import GROUPS, Group, Status
 
 PERSONAL_IN_TEXT = {
     "NIK": re.compile(r"(?<!\d)\d{16}(?!\d)"),
@@ -123,22 +124,22 @@ def outcome_of(
             "status_unknown",
             f"status '{status}' tidak dikenal; dinilai dari tanggal selesai",
         )
-    if meaning == "open":
+    if meaning == Group.OPEN:
         if closed is not None:
             notes.add(
                 "closed_at", "closed_but_open", "status masih diproses; tanggal selesai diabaikan"
             )
         return None, None
-    if meaning in ("resolved", "rejected"):
+    if meaning in GROUPS[Group.ANSWERED]:
         if closed is None:
             notes.add(
                 "closed_at",
                 "closed_date_missing",
                 "status selesai tanpa tanggal selesai; ketepatan waktu tidak dinilai",
             )
-        return meaning, closed.at if closed else None
+        return Status(meaning).value, closed.at if closed else None
     if closed is not None:
-        return "resolved", closed.at
+        return Status.RESOLVED.value, closed.at
     notes.add(
         "status",
         "status_missing",

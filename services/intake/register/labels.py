@@ -15,6 +15,7 @@ from typing import Any
 from shared.categories import CATEGORIES
 from shared.channels import CHANNEL_LABELS, Channel
 from shared.sop import Kind
+from shared.vocabulary import Group, Status
 
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
 
@@ -100,12 +101,12 @@ CHANNELS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 STATUSES: dict[str, tuple[str, ...]] = {
-    "resolved": ("selesai", "sudah selesai", "tuntas", "ditanggapi", "sudah ditanggapi",
+    Status.RESOLVED: ("selesai", "sudah selesai", "tuntas", "ditanggapi", "sudah ditanggapi",
                  "terjawab", "dijawab", "sudah dijawab", "closed", "done", "resolved",
                  "sudah ditindaklanjuti", "ditindaklanjuti", "clear"),
-    "rejected": ("ditolak", "tolak", "bukan kewenangan", "tidak dapat diproses", "rejected",
+    Status.REJECTED: ("ditolak", "tolak", "bukan kewenangan", "tidak dapat diproses", "rejected",
                  "tidak ditindaklanjuti"),
-    "open": ("proses", "dalam proses", "diproses", "sedang diproses", "belum selesai", "belum",
+    Group.OPEN: ("proses", "dalam proses", "diproses", "sedang diproses", "belum selesai", "belum",
              "open", "baru", "menunggu", "pending", "on progress", "in progress", "terbuka"),
 }  # fmt: skip
 

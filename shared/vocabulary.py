@@ -1,0 +1,156 @@
+"""The case vocabulary: statuses, their groups, resolutions and the words for events.
+
+Every service, SQL query and page takes these from here (the pages through reporting's
+`/reporting/v1/vocabulary`); no other module spells a status, a group or a resolution.
+Event names are the contracts' (shared/events); the SOP table (shared/sop.py) says which
+actions close a case, so the closing and progress events are derived from it.
+
+Statuses and resolutions are stored in events and read models: never rename one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from shared.sop import ACTIONS, When
+
+
+class Status(StrEnum):
+    """Where a case stands, as the rekap counts it."""
+
+    RECEIVED = "received"  # intake has it; workflow has not opened it yet
+    IN_PROGRESS = "in_progress"
+    WAITING_INFO = "waiting_info"
+    RESOLVED = "resolved"
+    REJECTED = "rejected"
+    MERGED = "merged"
+
+
+STATUS_LABELS: dict[Status, str] = {
+    Status.RECEIVED: "Diterima",
+    Status.IN_PROGRESS: "Diproses",
+    Status.WAITING_INFO: "Menunggu informasi pemohon",
+    Status.RESOLVED: "Selesai",
+    Status.REJECTED: "Ditolak",
+    Status.MERGED: "Digabung",
+}
+
+
+class Group(StrEnum):
+    """A set of statuses that pages, queries and rules ask about."""
+
+    OPEN = "open"  # not closed: the 14 working days run from receipt (a received case too)
+    WAITING = "waiting"  # open, the clock stopped until the complainant answers
+    CLOSED = "closed"
+    ANSWERED = "answered"  # closed with an answer: may be disputed (reopened) and surveyed
+
+
+GROUPS: dict[Group, frozenset[Status]] = {
+    Group.OPEN: frozenset({Status.RECEIVED, Status.IN_PROGRESS, Status.WAITING_INFO}),
+    Group.WAITING: frozenset({Status.WAITING_INFO}),
+    Group.CLOSED: frozenset({Status.RESOLVED, Status.REJECTED, Status.MERGED}),
+    Group.ANSWERED: frozenset({Status.RESOLVED, Status.REJECTED}),
+}
+
+GROUP_LABELS: dict[Group, str] = {
+    Group.OPEN: "Belum selesai",
+    Group.WAITING: "Menunggu pemohon",
+    Group.CLOSED: "Ditutup",
+    Group.ANSWERED: "Ditutup dengan jawaban",
+}
+
+
+def statuses(group: Group) -> list[str]:
+    """The stored values of a group's statuses, in Status order: an SQL `= ANY($n)` argument."""
+    return [status.value for status in Status if status in GROUPS[group]]
+
+
+def is_in(status: str, group: Group) -> bool:
+    """Whether a stored status belongs to the group."""
+    return status in GROUPS[group]
+
+
+CLOSING_EVENTS: tuple[str, ...] = tuple(
+    dict.fromkeys(action.event for action in ACTIONS.values() if action.closes)
+)
+"""The events that close a case, from the SOP table (steps' answers, rejection, merging)."""
+
+PROGRESS_EVENTS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        action.event
+        for action in ACTIONS.values()
+        if action.when is When.AT_STEP and not action.closes
+    )
+)
+"""The events that move a case on to its next SOP step."""
+
+IMPORTED = "CaseImported"
+"""The event of a case brought in from the old register (closed there, or still open)."""
+
+OPENING_EVENTS: tuple[str, ...] = ("CaseOpened", IMPORTED)
+"""The events that start a case in workflow."""
+
+_CLOSES_AS: dict[str, Status] = {"CaseRejected": Status.REJECTED, "CaseMerged": Status.MERGED}
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """How a case was closed: the name of the event that closed it, stored as `resolution`
+    by workflow and reporting alike, and the status it closed the case with (None: the
+    register's, for an imported case)."""
+
+    id: str
+    status: Status | None
+
+
+RESOLUTIONS: dict[str, Resolution] = {
+    event: Resolution(event, _CLOSES_AS.get(event, Status.RESOLVED)) for event in CLOSING_EVENTS
+} | {IMPORTED: Resolution(IMPORTED, None)}
+
+
+EVENT_LABELS: dict[str, str] = {
+    "CaseOpened": "Kasus dibuka",
+    IMPORTED: "Diimpor dari buku register lama",
+    "ResolvedDirectly": "Diselesaikan langsung",
+    "Escalated": "Diteruskan ke pimpinan",
+    "ComplaintVerified": "Diverifikasi dan diteruskan ke Kepala Dinas",
+    "DisposisiIssued": "Disposisi",
+    "InvestigationReported": "Laporan investigasi / fasilitasi",
+    "BapRecorded": "BAP dicatat",
+    "FollowUpArchived": "Ditindaklanjuti dan diarsipkan",
+    "ConsultationFormAccepted": "Formulir konsultasi diterima",
+    "EscalatedToBkpm": "Diteruskan ke BKPM",
+    "BkpmAnswered": "Jawaban BKPM dicatat",
+    "FacilitationCompleted": "Fasilitasi selesai",
+    "InformationRequested": "Meminta informasi tambahan",
+    "InformationReceived": "Informasi tambahan diterima",
+    "CaseRejected": "Ditolak",
+    "CaseMerged": "Digabung ke kasus utama",
+    "DuplicateMerged": "Menerima kasus duplikat",
+    "CaseReopened": "Dibuka kembali",
+    "NoteAdded": "Catatan",
+    "AttachmentAdded": "Lampiran",
+    "StepOverdue": "Melewati waktu standar langkah",
+    "DeadlineApproaching": "Tenggat mendekat",
+    "DeadlineBreached": "Melewati tenggat",
+    "CaseDataErased": "Data pribadi dihapus",
+}
+"""What an officer reads for each event of a case's timeline (and for each resolution)."""
+
+TOLD: dict[str, str] = {
+    "ResolvedDirectly": "telah selesai ditangani",
+    "FollowUpArchived": "telah selesai ditindaklanjuti",
+    "FacilitationCompleted": "telah selesai difasilitasi",
+    "CaseRejected": "tidak dapat kami tindak lanjuti karena bukan kewenangan kami",
+    "CaseMerged": "digabungkan dengan laporan lain yang sama",
+    "Escalated": "diteruskan kepada pimpinan",
+    "ComplaintVerified": "diverifikasi dan diteruskan kepada Kepala Dinas",
+    "DisposisiIssued": "didisposisikan kepada Tim Pengaduan",
+    "InvestigationReported": "selesai diinvestigasi",
+    "BapRecorded": "dicatat dalam Berita Acara Pemeriksaan",
+    "ConsultationFormAccepted": "diterima oleh petugas Pojok OSS",
+    "EscalatedToBkpm": "diteruskan kepada BKPM",
+    "BkpmAnswered": "telah dijawab oleh BKPM",
+}
+"""What the complainant is told of a closing or progress event ("Pengaduan X-1 ...")."""
