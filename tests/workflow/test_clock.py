@@ -98,7 +98,7 @@ async def alarm_counts(settings: Settings) -> dict[str, list[int]]:
     conn = await asyncpg.connect(settings.postgres_dsn())
     try:
         rows = await conn.fetch(
-            "SELECT split_part(topic, '.', 4) AS alarm, count(*) AS n FROM workflow.cases_events "
+            "SELECT split_part(topic, '.', -1) AS alarm, count(*) AS n FROM workflow.cases_events "
             "WHERE topic LIKE '%StepOverdue' OR topic LIKE '%DeadlineBreached' "
             "GROUP BY originator_id, topic"
         )
