@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
 
 from tests.infrastructure import free_port
 
@@ -78,3 +80,19 @@ class TcpProxy:
             self._pipes.discard(writer)
             with contextlib.suppress(Exception):
                 writer.close()
+
+
+@contextlib.asynccontextmanager
+async def proxied(host: str, port: int) -> AsyncIterator[TcpProxy]:
+    """A started proxy to host:port, stopped (every connection dropped) at the end."""
+    proxy = TcpProxy(host, port)
+    await proxy.start()
+    try:
+        yield proxy
+    finally:
+        await proxy.stop()
+
+
+def amqp_through(proxy: TcpProxy, url: str) -> str:
+    """An AMQP URL whose connections go through the proxy (same vhost, guest credentials)."""
+    return urlunsplit(urlsplit(url)._replace(netloc=f"guest:guest@127.0.0.1:{proxy.port}"))

@@ -11,7 +11,6 @@ import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -21,7 +20,7 @@ import pytest
 from shared.settings import SERVICES, Settings
 from tests.polling import eventually
 from tests.system import System, with_free_ports
-from tests.tcp_proxy import TcpProxy
+from tests.tcp_proxy import TcpProxy, amqp_through
 
 HEARTBEAT_SECONDS = 2
 """Short, so that a freeze of the default run outlasts aiormq's grace of 3 × (heartbeat + 1)."""
@@ -31,32 +30,10 @@ READINESS_BUDGET_SECONDS = 2.0
 SIGNS_OF_TROUBLE = ("Traceback", "was never awaited", "InternalClientError")
 
 
-@pytest.fixture
-async def broker_proxy() -> AsyncIterator[TcpProxy]:
-    proxy = TcpProxy("127.0.0.1", 5672)
-    await proxy.start()
-    try:
-        yield proxy
-    finally:
-        await proxy.stop()
-
-
-@pytest.fixture
-async def store_proxy() -> AsyncIterator[TcpProxy]:
-    proxy = TcpProxy("127.0.0.1", 5432)
-    await proxy.start()
-    try:
-        yield proxy
-    finally:
-        await proxy.stop()
-
-
 def through(proxy: TcpProxy, settings: Settings) -> dict[str, str]:
     """The environment that routes a service's AMQP connections through the proxy."""
-    parts = urlsplit(settings.rabbitmq_url)
-    url = urlunsplit(parts._replace(netloc=f"guest:guest@127.0.0.1:{proxy.port}"))
     return {
-        "ADUAN_RABBITMQ_URL": url,
+        "ADUAN_RABBITMQ_URL": amqp_through(proxy, settings.rabbitmq_url),
         "ADUAN_RABBITMQ_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS),
     }
 

@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
-import pytest
 
 from shared.settings import Settings
 from tests.polling import eventually
 from tests.system import System, with_free_ports
-from tests.tcp_proxy import TcpProxy
-
-
-@pytest.fixture
-async def broker_proxy() -> AsyncIterator[TcpProxy]:
-    proxy = TcpProxy("127.0.0.1", 5672)
-    await proxy.start()
-    try:
-        yield proxy
-    finally:
-        await proxy.stop()
-
-
-def through(proxy: TcpProxy, settings: Settings) -> str:
-    """The AMQP URL of these settings, routed through the proxy."""
-    parts = urlsplit(settings.rabbitmq_url)
-    return urlunsplit(parts._replace(netloc=f"guest:guest@127.0.0.1:{proxy.port}"))
+from tests.tcp_proxy import TcpProxy, amqp_through
 
 
 async def post_complaints(http: httpx.AsyncClient, system: System, count: int) -> list[str]:
@@ -51,7 +32,9 @@ async def test_broker_outage_loses_nothing_and_duplicates_nothing(
     system = System(settings, tmp_path)
     year = datetime.now(ZoneInfo(settings.timezone)).year
     try:
-        await system.start("intake", {"ADUAN_RABBITMQ_URL": through(broker_proxy, settings)})
+        await system.start(
+            "intake", {"ADUAN_RABBITMQ_URL": amqp_through(broker_proxy, settings.rabbitmq_url)}
+        )
         await system.start("workflow")
         await system.start("reporting")
         async with httpx.AsyncClient(timeout=10) as http:
