@@ -255,15 +255,6 @@ def database_check(pool: Pool) -> ReadinessCheck:
     return check
 
 
-def flag_check(flag: asyncio.Event) -> ReadinessCheck:
-    """Readiness: a background task has set its flag (and not cleared it)."""
-
-    async def check() -> bool:
-        return flag.is_set()
-
-    return check
-
-
 def configure_logging(settings: Settings) -> None:
     """Plain timestamped logs on stderr."""
     logging.basicConfig(

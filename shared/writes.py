@@ -61,6 +61,11 @@ class WriteTimedOut(Problem):
         )
 
 
+class WriterBehind(WriteTimedOut):
+    """503: a write waited past its deadline for its turn (the writer is busy, not the store
+    away): the same answer, but no sign of an outage."""
+
+
 class WriteGuard:
     """Runs blocking writes with a deadline and knows whether writing is healthy."""
 

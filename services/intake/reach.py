@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from shared.db import Pool
 from shared.outages import OUTAGES, Server, within
-from shared.writes import PROBE_SECONDS, WriteGuard, WriteTimedOut
+from shared.writes import PROBE_SECONDS, WriteGuard, WriterBehind, WriteTimedOut
 
 T = TypeVar("T")
 
@@ -39,6 +39,8 @@ async def store_write(write: Callable[[], Awaitable[T]]) -> T:
     OUTAGES.check(STORE)
     try:
         return await write()
+    except WriterBehind:
+        raise  # a busy writer, not the store away: the others keep going
     except WriteTimedOut:
         OUTAGES.down(STORE, "a write overran its deadline")
         raise

@@ -20,7 +20,7 @@ from services.intake.store import Outcome, Pending, Submissions
 from shared.metrics import EVENTS_STORED
 from shared.settings import Settings
 from shared.tracking_code import new_code
-from shared.writes import WriteGuard
+from shared.writes import WriteGuard, WriterBehind
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class Writer:
             if future.done():
                 return future.result()
             future.cancel()  # not taken into a batch yet: it never will be
-            raise self.guard.overdue() from None
+            raise WriterBehind(self.guard.deadline) from None
 
     async def run(self) -> None:
         """Commit whatever is queued, batch after batch, until cancelled."""

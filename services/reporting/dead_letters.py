@@ -30,10 +30,10 @@ import asyncpg
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
 from services.reporting.recaps import SCHEMA
-from shared.broker import connect
+from shared.broker import connect, on_broker
 from shared.db import Connection, Pool
 from shared.messaging import BINDINGS, declare_topology, parking_queue, queue_name
-from shared.outages import within
+from shared.outages import DEADLINE_SECONDS
 from shared.parking import REQUEUED, Parking, own_headers
 from shared.settings import Settings
 
@@ -95,7 +95,7 @@ async def collect(settings: Settings, pool: Pool, *, budget: float = COLLECT_SEC
     rest waits for the next call); how many were moved. One collector at a time (a lock
     across processes): a listing waits for a collection under way, never shows half of it."""
     until = time.monotonic() + budget
-    connection = await within("rabbitmq", connect(settings, "aduan-dead-letters"))
+    connection = await on_broker(connect(settings, "aduan-dead-letters"), DEADLINE_SECONDS)
     try:
         channel = await connection.channel()
         await declare_topology(channel, settings)
@@ -196,7 +196,7 @@ async def requeue(
 
 
 async def _publish(settings: Settings, service: str, rows: Sequence[asyncpg.Record]) -> None:
-    connection = await within("rabbitmq", connect(settings, "aduan-operator"))
+    connection = await on_broker(connect(settings, "aduan-operator"), DEADLINE_SECONDS)
     try:
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         for row in rows:

@@ -28,7 +28,7 @@ from shared.broker import connect, on_broker
 from shared.db import LONG_SECONDS, Connection, Pool, read
 from shared.events import CONTRACTS, Envelope, encode
 from shared.messaging import BINDINGS, declare_topology, parking_queue, queue_name
-from shared.outages import Unavailable, within
+from shared.outages import DEADLINE_SECONDS, Unavailable, within
 from shared.problems import Problem, problems
 from shared.settings import Settings
 from shared.sop import Role
@@ -181,7 +181,7 @@ async def list_dead_letters(
     # Move what was parked since the last call first: cut short, or with the broker away, it
     # loses nothing, and the list shows what was collected before.
     with contextlib.suppress(Unavailable):
-        await within("rabbitmq", dead_letters.collect(request.app.state.settings, pool))
+        await on_broker(dead_letters.collect(request.app.state.settings, pool), DEADLINE_SECONDS)
     cases = CaseAccess(pool)
     listed = await read(pool, partial(dead_letters.letters, state=state))
     return [await _letter(letter, officer, cases) for letter in listed]
@@ -228,7 +228,7 @@ async def requeue(
     pool: Pool = request.app.state.pool
     await read(pool, lambda conn: conn.fetchval("SELECT true"))  # who re-queued is stored
     # What was parked since the last listing is re-queued too.
-    await within("rabbitmq", dead_letters.collect(request.app.state.settings, pool))
+    await on_broker(dead_letters.collect(request.app.state.settings, pool), DEADLINE_SECONDS)
     requeuing = dead_letters.requeue(
         request.app.state.settings, pool, service=service, message_id=message_id, by=officer.id
     )

@@ -15,6 +15,7 @@ from services.reporting.exports import XLSX_TYPE
 from services.reporting.reads import in_thread
 from services.reporting.recaps import MonthlyRekap, Recaps, month_figures
 from shared.auth import CurrentOfficer, Forbidden
+from shared.db import LONG_SECONDS
 from shared.problems import Problem, problems
 from shared.sop import OFFICE_ROLES, Role
 
@@ -111,8 +112,9 @@ async def produce(
     if not officer.has(*PRODUCERS):
         raise Forbidden("Peran ini tidak dapat membuat rekap.")
     figures = await month_figures(pool, settings, year, month)
-    # Drawing the files takes time of its own: the write deadline, not a read's.
+    # Drawing the files takes time of its own: once the store has answered (month_figures),
+    # the long deadline of an export, not a read's.
     publish = partial(recaps.publish, figures, "on_demand", datetime.now(UTC))
-    recap = await in_thread(publish, settings.write_deadline_seconds)
+    recap = await in_thread(publish, LONG_SECONDS)
     assert recap is not None
     return _info(recap)

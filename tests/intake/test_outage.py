@@ -314,6 +314,11 @@ async def test_with_the_store_away_every_endpoint_answers_within_two_seconds(
                     proxies.postgres.thaw()
                     proxies.postgres.restore()
                     await eventually(client.ready, within=10)
+
+                    async def accepted() -> bool:  # the writer's first commit reconnects
+                        return (await client.complaint()).status_code == 201
+
+                    await eventually(accepted, within=10)
                     for _ in range(3):
                         answer = await client.complaint()
                         assert answer.status_code == 201, (fault, answer.text)
