@@ -1,53 +1,27 @@
 """Tables as files: CSV and XLSX for any rekap query, the multi-year table, case lists.
 
 Every file the system writes goes through `to_csv` or `to_xlsx`, and every cell through
-`csv_value` or `write_cell`: text someone typed (an answer, a register's label) can never become a
-formula in a spreadsheet program (OWASP "CSV injection"). Numbers and dates stay what they are.
+`csv_value` or `write_cell` (shared/spreadsheets.py), so text someone typed can never become a
+formula in a spreadsheet program.
 """
 
 from __future__ import annotations
 
-import csv
 import io
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from shared.spreadsheets import csv_value, formula_like, to_csv, write_cell
+
+__all__ = ["csv_value", "formula_like", "to_csv", "to_xlsx", "write_cell"]
+
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-"""A text cell starting with one of these is read as a formula (OWASP's list)."""
-_INERT = re.compile(r"-|[-+]?\d+(?:[.,]\d+)?")  # a lone dash or a plain number: never a formula
-
-
-def formula_like(text: str) -> bool:
-    """Whether a spreadsheet program could read this text as a formula."""
-    return text.startswith(FORMULA_STARTS) and _INERT.fullmatch(text) is None
-
-
-def csv_value(value: Any) -> Any:
-    """A value as a CSV cell: None empty, formula-like text behind a single quote."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and formula_like(value):
-        return "'" + value
-    return value
-
-
-def to_csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
-    """A CSV with a header row, UTF-8 with BOM so spreadsheet programs read it right."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([csv_value(name) for name in header])
-    writer.writerows([csv_value(value) for value in row] for row in rows)
-    return ("\ufeff" + buffer.getvalue()).encode()
 
 
 def to_xlsx(
@@ -79,19 +53,6 @@ def to_xlsx(
     output = io.BytesIO()
     book.save(output)
     return output.getvalue()
-
-
-def write_cell(cell: Cell | MergedCell, value: Any) -> None:
-    """Write one XLSX cell: text always as text (never a formula or an error code)."""
-    if isinstance(value, str):
-        cell.value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)  # openpyxl refuses them
-        cell.data_type = "s"
-        if formula_like(value):
-            cell.quotePrefix = True  # stays text when someone edits the cell
-        return
-    if hasattr(value, "tzinfo") and value.tzinfo is not None:
-        value = value.replace(tzinfo=None)
-    cell.value = value
 
 
 def _chart(sheet: Any, title: str, row_count: int, columns: int) -> None:

@@ -172,12 +172,15 @@ def _new_row(data: Opening, agency: str, *, imported: bool = False) -> CaseRow:
 
 def _received(row: CaseRow | None, envelope: Envelope) -> Outcome:
     """Intake's received or imported submission: a row, unless workflow's event came first
-    (intake never changes a case's state)."""
-    if row is not None:
-        return Outcome(row)
+    (intake never changes a case's state; it only adds the register's own category label)."""
     data = envelope.data
     assert isinstance(data, SubmissionReceived | SubmissionImported)
-    return Outcome(_new_row(data, envelope.agency, imported=isinstance(data, SubmissionImported)))
+    imported = isinstance(data, SubmissionImported)
+    row = row or _new_row(data, envelope.agency, imported=imported)
+    label = data.source_category if isinstance(data, SubmissionImported) else None
+    if label and row.category is None:  # a register topic no category of ours was mapped to
+        row = dataclasses.replace(row, category=label)
+    return Outcome(row)
 
 
 def _opened(row: CaseRow | None, envelope: Envelope) -> Outcome:

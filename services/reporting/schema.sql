@@ -7,7 +7,7 @@ CREATE TABLE IF NOT EXISTS case_summary (
     tracking_code  text NOT NULL,
     kind           text NOT NULL,
     channel        text NOT NULL,
-    category       text,
+    category       text,  -- shared/categories.py, or an imported register's own topic
     received_at    timestamptz NOT NULL,
     anonymous      boolean NOT NULL,
     confidential   boolean NOT NULL,

@@ -116,6 +116,11 @@ async def test_a_messy_register_is_checked_then_imported_into_the_rekap_by_real_
 
             assert await eventually(counted, within=240, interval=1), await rekap_counts(http)
             await assert_years_table(http, register)
+            answer = await http.get("/reporting/v1/rekap", params={"group_by": "category"})
+            by_category = {row["category"]: row["count"] for row in answer.json()["rows"]}
+            expected_categories = {key or "": n for key, n in register.categories().items()}
+            assert by_category == expected_categories  # the register's own labels included
+            assert {"Tata ruang", "Reklame"} <= set(by_category)
 
 
 async def assert_years_table(http: httpx.AsyncClient, register: Register) -> None:

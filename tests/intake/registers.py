@@ -45,7 +45,15 @@ CHANNELS = {  # the register's label -> our channel id
     "Kotak Saran": "suggestion_box",
     "SMS": "sms",
 }
-CATEGORIES = ["OSS", "Persyaratan", "Biaya", "Sikap petugas", "Waktu layanan", ""]
+CATEGORIES = {  # the register's topic -> the rekap's category: ours, or the register's own label
+    "OSS": "perizinan_berusaha",
+    "Persyaratan": "persyaratan",
+    "Biaya": "biaya",
+    "Sikap petugas": "petugas",
+    "Waktu layanan": "waktu_layanan",
+    "Reklame": "Reklame",  # no category of ours: counted under the register's own label
+    "": None,
+}
 STATUSES = {"Selesai": "resolved", "Sudah ditanggapi": "resolved", "Ditolak": "rejected"}
 TEXTS = [
     "Izin usaha saya belum selesai setelah tiga minggu.",
@@ -68,6 +76,7 @@ class Planned:
     kind: str = "complaint"
     channel: str = "import"
     status: str = "in_progress"
+    category: str | None = None
 
 
 @dataclass
@@ -88,6 +97,10 @@ class Register:
             for p in self.expected("import")
             if p.received is not None
         )
+
+    def categories(self) -> Counter[str | None]:
+        """Counts by the rekap's category of the rows to import."""
+        return Counter(p.category for p in self.expected("import"))
 
     def write_xlsx(self, path: Path) -> Path:
         """As an office keeps it: a title above the header, cells of mixed types."""
@@ -145,6 +158,9 @@ def plain_row(number: int, rng: random.Random, *, cells: bool = True) -> Planned
     closes = status_label in STATUSES or (status_label == "" and rng.random() < 0.8)
     closed = received + timedelta(days=rng.randrange(0, 40)) if closes else None
     codes = {"status_missing"} if not closes and status_label == "" else set()
+    topic = rng.choice(list(CATEGORIES))
+    if topic and CATEGORIES[topic] == topic:
+        codes.add("category_unknown")
     text = f"{rng.choice(TEXTS)} (register {number})"
     phone = f"0812{rng.randrange(10**7, 10**8)}"
     return Planned(
@@ -158,7 +174,7 @@ def plain_row(number: int, rng: random.Random, *, cells: bool = True) -> Planned
             f"Jl. Contoh No. {number}, Gresik",
             f"3525{rng.randrange(10**11, 10**12)}",
             label,
-            rng.choice(CATEGORIES),
+            topic,
             kind,
             text,
             "DPMPTSP",
@@ -172,6 +188,7 @@ def plain_row(number: int, rng: random.Random, *, cells: bool = True) -> Planned
         kind="consultation" if kind == "Konsultasi" else "complaint",
         channel=CHANNELS[label],
         status=STATUSES.get(status_label, "resolved" if closes else "in_progress"),
+        category=CATEGORIES[topic],
     )
 
 
@@ -198,7 +215,7 @@ def _quirk(kind: str, row: Planned, rng: random.Random, rows: list[Planned]) -> 
         "no_date": (DATE, None, "reject", {"date_missing"}),
         "bad_date": (DATE, rng.choice(UNREADABLE), "reject", {"date_unreadable"}),
         "future": (DATE, "01/01/2031", "reject", {"date_future"}),
-        "closed_first": (CLOSED, "01/01/2020", "reject", {"closed_before_received"}),
+        "closed_first": (CLOSED, "01/01/2020", "import", {"closed_before_received"}),
         "no_channel": (CHANNEL, "", "import", {"channel_missing"}),
         "fax": (CHANNEL, "Faksimili", "import", {"channel_unknown"}),
         "new_category": (CATEGORY, "Tata ruang", "import", {"category_unknown"}),
@@ -212,8 +229,13 @@ def _quirk(kind: str, row: Planned, rng: random.Random, rows: list[Planned]) -> 
     planned = replace(row, cells=cells, expect=expect, codes=codes)
     if expect == "import":
         planned.codes |= row.codes  # a rejected row's other warnings are not reported
+    if kind == "new_category":
+        planned.category = "Tata ruang"
     if kind in ("no_channel", "fax"):
         planned.channel = "import"
+    if kind == "closed_first" and cells[STATUS] == "":  # the closing date says it closed
+        planned.codes.discard("status_missing")
+        planned.status = "resolved"
     if kind == "closed_no_date":
         cells[CLOSED] = None
         planned.codes.discard("status_missing")

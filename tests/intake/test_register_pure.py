@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from openpyxl import load_workbook
 
+from services.intake.register.cli import main
 from services.intake.register.dates import DateError, read_date
 from services.intake.register.importer import run
 from services.intake.register.labels import MappingError, load_mapping
@@ -111,5 +115,54 @@ def test_the_report_says_each_row_and_sums_up(tmp_path: Path) -> None:
     path = clean(3).write_csv(tmp_path / "r.csv")
     report = run(Settings(), path, load_mapping(None, []), dry_run=True)
     lines = report.lines()
-    assert lines[0].startswith("Berkas r.csv: judul kolom di baris 3")
-    assert lines[-1].startswith("Uji coba (tidak ada yang disimpan): 3 baris dibaca, 3 layak")
+    assert lines[0].startswith("Uji coba (tidak ada yang disimpan): 3 baris dibaca, 3 layak")
+    assert lines[1].startswith("Berkas r.csv: judul kolom di baris 3")
+
+
+def test_thousands_of_warnings_are_summed_up_first_and_written_row_by_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    register = messy(3000, quirk_share=0.85, seed=11)
+    path = register.write_csv(tmp_path / "register.csv")
+    planned = {(p.row, code) for p in register.rows for code in p.codes}
+    per_code = Counter(code for _, code in planned)
+    assert len(planned) > 2000
+
+    monkeypatch.chdir(tmp_path)
+    assert main([str(path), "--dry-run"]) == 1  # some rows are rejected
+    printed = capsys.readouterr().out.splitlines()
+
+    rejecting = {p_code for p in register.expected("reject") for p_code in p.codes}
+    assert printed[0].startswith(f"Uji coba (tidak ada yang disimpan): {len(register.rows) - 3}")
+    reasons = [line for line in printed if line.startswith("- ")]
+    assert len(printed) == len(reasons) + 4  # summary, columns, kept columns, the file
+    assert len(reasons) == len(per_code)
+    levels = [line.startswith("- DITOLAK") for line in reasons]
+    assert levels == sorted(levels, reverse=True)  # every rejection before any warning
+    for line in reasons:
+        code = line.split("(", 1)[1].split(")", 1)[0]
+        assert f"), {per_code[code]} baris;" in line
+        assert line.startswith("- DITOLAK") == (code in rejecting)
+    full = tmp_path / "register.laporan.csv"
+    assert printed[-1] == f"Laporan lengkap per baris: {full}"
+    with full.open(encoding="utf-8-sig", newline="") as written:
+        rows = list(csv.reader(written))
+    assert rows[0] == ["Baris", "Kolom", "Tingkat", "Kode", "Keterangan"]
+    assert {(int(row[0]), row[3]) for row in rows[1:]} == planned
+
+    assert main([str(path), "--dry-run", "--report", "laporan.xlsx"]) == 1
+    sheet = load_workbook(tmp_path / "laporan.xlsx").active
+    assert sheet is not None
+    assert {(row[0], row[3]) for row in sheet.iter_rows(min_row=2, values_only=True)} == planned
+
+
+def test_a_closing_date_before_the_complaint_imports_the_complaint_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    register = messy(400, quirk_share=0.3, seed=5)
+    impossible = [p for p in register.rows if "closed_before_received" in p.codes]
+    assert impossible
+    path = register.write_xlsx(tmp_path / "r.xlsx")
+    report = run(Settings(), path, load_mapping(None, []), dry_run=True)
+    assert report.valid == len(register.expected("import"))
+    assert set(report.rejected_rows()).isdisjoint(p.row for p in impossible)

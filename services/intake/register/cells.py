@@ -114,9 +114,15 @@ def date_of(
 
 
 def outcome_of(
-    status: str, closed: RegisterDate | None, notes: Notes, mapping: Mapping
+    status: str,
+    closed: RegisterDate | None,
+    notes: Notes,
+    mapping: Mapping,
+    closed_unknown: bool = False,
 ) -> tuple[str | None, datetime | None]:
-    """resolved / rejected / None (open), and when it closed (None: open or not known)."""
+    """resolved / rejected / None (open), and when it closed (None: open or not known).
+
+    `closed_unknown`: the row says it closed, on a day that cannot be (noted already)."""
     meaning = mapping.statuses.get(normalize(status)) if status else None
     if status and meaning is None:
         notes.add(
@@ -131,15 +137,15 @@ def outcome_of(
             )
         return None, None
     if meaning in GROUPS[Group.ANSWERED]:
-        if closed is None:
+        if closed is None and not closed_unknown:
             notes.add(
                 "closed_at",
                 "closed_date_missing",
                 "status selesai tanpa tanggal selesai; ketepatan waktu tidak dinilai",
             )
         return Status(meaning).value, closed.at if closed else None
-    if closed is not None:
-        return Status.RESOLVED.value, closed.at
+    if closed is not None or closed_unknown:
+        return Status.RESOLVED.value, closed.at if closed else None
     notes.add(
         "status",
         "status_missing",
@@ -177,7 +183,7 @@ def category_of(label: str, notes: Notes, mapping: Mapping) -> tuple[str | None,
         return None, None
     found = mapping.categories.get(normalize(label))
     if found is None:
-        message = f"kategori '{label}' tidak dikenal; tanpa kategori, label asli disimpan"
+        message = f"kategori '{label}' tidak dikenal; direkap dengan label register ini"
         notes.add("category", "category_unknown", message)
     return found, label
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +12,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from services.intake.register.importer import BATCH, run
 from services.intake.register.labels import FIELD_NAMES, FIELDS, MappingError, load_mapping
 from services.intake.register.reading import UnreadableRegister
+from services.intake.register.report import REPORT_SUFFIXES
 from shared.settings import Settings
 
 EPILOG = f"""
@@ -39,7 +40,12 @@ def parser() -> argparse.ArgumentParser:
         "--column", action="append", default=[], metavar="KOLOM=Judul", help="judul kolom"
     )
     options.add_argument("--sheet", help="nama lembar XLSX (bawaan: lembar pertama)")
-    options.add_argument("--report", type=Path, help="tulis laporan lengkap sebagai JSON")
+    options.add_argument(
+        "--report",
+        type=Path,
+        help="berkas laporan lengkap per baris: .csv, .xlsx atau .json "
+        "(bawaan: NAMA-REGISTER.laporan.csv di folder kerja)",
+    )
     options.add_argument("--batch", type=int, default=BATCH, help="baris per transaksi")
     options.add_argument("--no-progress", action="store_true", help="tanpa bilah kemajuan")
     return options
@@ -48,6 +54,15 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     """Run the import; the exit code says how it went."""
     args = parser().parse_args(argv)
+    target = args.report or Path(f"{args.file.stem}.laporan.csv")
+    if target.suffix.lower() not in REPORT_SUFFIXES:
+        print(
+            "Tidak dapat mengimpor: berkas laporan harus .csv, .xlsx atau .json.", file=sys.stderr
+        )
+        return 2
+    if not os.access(target.resolve().parent, os.W_OK):
+        print(f"Tidak dapat mengimpor: laporan tidak dapat ditulis ke {target}.", file=sys.stderr)
+        return 2
     try:
         mapping = load_mapping(args.mapping, args.column)
         report = run(
@@ -67,6 +82,10 @@ def main(argv: list[str]) -> int:
         return 2
     for line in report.lines():
         print(line)
-    if args.report:
-        args.report.write_text(json.dumps(report.as_json(), ensure_ascii=False, indent=1))
+    try:
+        report.write(target)
+    except OSError as error:  # the import itself is done: its exit code stands
+        print(f"Laporan lengkap tidak dapat ditulis ke {target}: {error}", file=sys.stderr)
+    else:
+        print(f"Laporan lengkap per baris: {target.resolve()}")
     return 1 if report.rejected else 0

@@ -1,12 +1,26 @@
-"""What an import (or its dry run) tells the office: every rejected row and why, every
-warning, and the totals; as lines in Bahasa Indonesia and as JSON."""
+"""What an import (or its dry run) tells the office: first the totals and each reason with
+its count and a few example rows, then, in a file (CSV, XLSX or JSON), every row's issues.
+
+A register of ten thousand rows can carry thousands of warnings: the screen shows the summary
+only, so the rejections are never buried; the file holds the row-by-row detail.
+"""
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from openpyxl import Workbook
+
 from services.intake.register.cells import Issue
+from shared.spreadsheets import to_csv, write_cell
+
+EXAMPLES = 3  # example rows shown per reason
+REPORT_HEADER = ("Baris", "Kolom", "Tingkat", "Kode", "Keterangan")
+REPORT_SUFFIXES = (".csv", ".xlsx", ".json")
 
 
 @dataclass
@@ -37,14 +51,57 @@ class Report:
         return sorted({issue.row for issue in self.issues if issue.rejected})
 
     def lines(self) -> list[str]:
-        """The report as the office reads it."""
+        """What the office reads first: the totals, the columns found, then each reason with
+        its count and example rows, rejections first and the most frequent first."""
         mapped = ", ".join(f"{key}={header!r}" for key, header in self.columns.items())
-        head = [f"Berkas {self.file}: judul kolom di baris {self.header_row}; {mapped}."]
+        head = [
+            self.summary(),
+            f"Berkas {self.file}: judul kolom di baris {self.header_row}; {mapped}.",
+        ]
         if self.unmapped:
             kept = ", ".join(repr(header) for header in self.unmapped)
             head.append(f"Kolom lain ({kept}) disimpan tersegel bersama isi pengaduan.")
-        ordered = sorted(self.issues, key=lambda issue: (issue.row, not issue.rejected))
-        return head + [issue.line() for issue in ordered] + [self.summary()]
+        return head + self.reasons()
+
+    def reasons(self) -> list[str]:
+        """One line per reason: how many rows, what it means (its first message), examples."""
+        groups: dict[tuple[bool, str], list[Issue]] = defaultdict(list)
+        for issue in sorted(self.issues, key=lambda issue: issue.row):
+            groups[(issue.rejected, issue.code)].append(issue)
+        ordered = sorted(groups.items(), key=lambda item: (not item[0][0], -len(item[1])))
+        lines = []
+        for (rejected, code), issues in ordered:
+            level = "DITOLAK" if rejected else "peringatan"
+            first, others = issues[0], [str(issue.row) for issue in issues[1:EXAMPLES]]
+            more = len(issues) - 1 - len(others)
+            also = ", ".join(others) + (f" dan {more} lainnya" if more else "")
+            lines.append(
+                f"- {level} ({code}), {len(issues)} baris; contoh baris {first.row}: "
+                f"{first.message}" + (f"; juga baris {also}" if also else "")
+            )
+        return lines
+
+    def write(self, path: Path) -> None:
+        """Every issue of every row, in the file's format by its suffix (CSV, XLSX or JSON)."""
+        if path.suffix.lower() == ".json":
+            path.write_text(json.dumps(self.as_json(), ensure_ascii=False, indent=1))
+            return
+        rows = [
+            (issue.row, issue.column, "ditolak" if issue.rejected else "peringatan",
+             issue.code, issue.message)
+            for issue in sorted(self.issues, key=lambda issue: (issue.row, not issue.rejected))
+        ]  # fmt: skip
+        if path.suffix.lower() == ".xlsx":
+            book = Workbook()
+            sheet = book.active
+            assert sheet is not None
+            sheet.title = "Laporan impor"
+            for number, values in enumerate([REPORT_HEADER, *rows], start=1):
+                for column, value in enumerate(values, start=1):
+                    write_cell(sheet.cell(row=number, column=column), value)
+            book.save(path)
+            return
+        path.write_bytes(to_csv(REPORT_HEADER, rows))
 
     def summary(self) -> str:
         """The closing line."""

@@ -75,10 +75,11 @@ class RowReader:
         value = partial(_cell, cells, self.layout.fields)
         text = text_of(value("text"), notes)
         received = self._received(value("received_at"), notes)
-        closed = self._closed(value("closed_at"), received, notes)
+        closed, closed_unknown = self._closed(value("closed_at"), received, notes)
         if notes.rejected or received is None:
             return None, notes.issues
-        outcome, closed_at = outcome_of(cell_text(value("status")), closed, notes, self.mapping)
+        status = cell_text(value("status"))
+        outcome, closed_at = outcome_of(status, closed, notes, self.mapping, closed_unknown)
         kind = kind_of(cell_text(value("kind")), notes, self.mapping)
         channel, source_channel = channel_of(cell_text(value("channel")), notes, self.mapping)
         category, source_category = category_of(cell_text(value("category")), notes, self.mapping)
@@ -122,14 +123,20 @@ class RowReader:
 
     def _closed(
         self, value: Any, received: RegisterDate | None, notes: Notes
-    ) -> RegisterDate | None:
+    ) -> tuple[RegisterDate | None, bool]:
+        """The closing date, and whether the row says it closed on a day nobody knows (a
+        closing date before the complaint's: the complaint is real, its closing day is not)."""
         closed = date_of(value, "closed_at", notes, self.tz, reject=False)
         if closed is None or received is None:
-            return closed
+            return closed, False
         if closed.at.date() < received.at.date():
-            message = "tanggal selesai lebih awal dari tanggal pengaduan"
-            notes.add("closed_at", "closed_before_received", message, rejected=True)
-        return RegisterDate(max(closed.at, received.at), closed.has_time)
+            message = (
+                "tanggal selesai lebih awal dari tanggal pengaduan; diimpor dengan tanggal "
+                "pengaduan sebagai kasus selesai, ketepatan waktu tidak dinilai"
+            )
+            notes.add("closed_at", "closed_before_received", message)
+            return None, True
+        return RegisterDate(max(closed.at, received.at), closed.has_time), False
 
     def _identity(self, ref: str | None, received: RegisterDate, content: str) -> str:
         """The register's number within the row's year; else its kind, date, text, person."""
