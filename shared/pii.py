@@ -21,6 +21,7 @@ decides, otherwise the same checks here do.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -524,6 +525,20 @@ def mask(text: str) -> str:
         parts += [text[at : item.start], placeholder(item)]
         at = item.end
     return "".join(parts) + text[at:]
+
+
+class MaskingFilter(logging.Filter):
+    """Logs never carry personal data: a log handler's filter that masks what a message (or
+    its traceback: an error may quote a value) holds, whatever logger wrote it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.msg, record.args = mask(message), None
+        if record.exc_text:
+            record.exc_text = mask(record.exc_text)
+        return True
 
 
 def identifiers(text: str) -> list[tuple[str, str]]:

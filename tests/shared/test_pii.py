@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+
 import pytest
 
 from bench.pii import scores
@@ -57,3 +60,23 @@ def test_masked_text_keeps_the_last_four_digits_of_a_nik_only() -> None:
         ("phone", "(031) 123 4567"),
         ("email", "budi.s@gmail.com"),
     ]
+
+
+def test_log_lines_never_carry_personal_data() -> None:
+    try:
+        raise ValueError("cannot parse 'NIK 3578011508950001, HP 0812-3456-7890'")
+    except ValueError:
+        record = logging.LogRecord(
+            "aduan",
+            logging.ERROR,
+            __file__,
+            1,
+            "text was %s",
+            ("budi.s@gmail.com",),
+            sys.exc_info(),
+        )
+    assert pii.MaskingFilter().filter(record)
+    line = logging.Formatter("%(message)s").format(record)
+    assert "text was [email]" in line
+    assert "[NIK ****0001], HP [telepon]" in line
+    assert "3578011508950001" not in line
