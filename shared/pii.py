@@ -367,6 +367,10 @@ _NOT_NAME = frozenset(
         "siup",
         "imb",
         "dpmptsp",
+        "tim",
+        "humas",
+        "layanan",
+        "pusat",
     ]
 )
 _NAME_MAX_WORDS = 4
@@ -476,8 +480,8 @@ def _name_after(text: str, at: int, strong: bool) -> Found | None:
         return None
     start, end = words[0][0], words[-1][1]
     value = text[start:end]
-    if not strong and len(value.rstrip(".")) < 3:
-        return None
+    if not strong and (len(value.rstrip(".")) < 3 or re.fullmatch(r"[A-Z]{2,4}", value)):
+        return None  # "saya PNS", "Ibu RT": an abbreviation, not a name
     return Found("name", start, end, value)
 
 

@@ -318,6 +318,8 @@ def _opening(rng: random.Random, name: str) -> list[Part]:
             ["Perkenalkan, nama lengkap: ", ("name", name), "\n"],
             ["Assalamualaikum. ", "Pelapor: ", ("name", name), "\n"],
             ["Selamat pagi. "],
+            ["Saya PNS di Kecamatan Manyar. "],
+            ["Mohon maaf, Ibu Kota Kabupaten jauh dari desa kami. "],
         ]
     )
 
@@ -410,6 +412,8 @@ def _closing(rng: random.Random, name: str) -> list[Part]:
             ["\nTerima kasih.\nttd\n", ("name", name)],
             ["\nSalam, ", ("name", name)],
             ["\nTerima kasih atas perhatiannya."],
+            ["\nSalam, Tim OSS Kecamatan"],
+            ["\nHormat kami,\nPT Maju Jaya Sentosa"],
             [" Mohon segera ditindaklanjuti."],
             ["\n\nPemohon: ", ("name", name), "\nNIK: ", ("nik", spelled_nik(rng))],
         ]
