@@ -126,10 +126,14 @@ def readable(text: str, facets: frozenset[Facet]) -> str:
 
 def marks(text: str, facets: frozenset[Facet]) -> list[dict[str, int | str]]:
     """Where the personal data stands in the text a reader with the identity reads in clear
-    (kind, start, end: to highlight it); nothing for the others, who read it masked."""
+    (kind, its label, start, end: to highlight it); nothing for the others, who read it
+    masked."""
     if Facet.IDENTITY not in facets:
         return []
-    return [{"kind": f.kind, "start": f.start, "end": f.end} for f in pii.find(text)]
+    return [
+        {"kind": f.kind, "label": pii.LABELS[f.kind], "start": f.start, "end": f.end}
+        for f in pii.find(text)
+    ]
 
 
 def may(

@@ -56,6 +56,17 @@ PLACEHOLDERS = {
 
 KINDS = ("nik", *PLACEHOLDERS)
 
+LABELS = {
+    "nik": "NIK",
+    "phone": "telepon",
+    "email": "email",
+    "name": "nama",
+    "plate": "nomor polisi",
+    "npwp": "NPWP",
+    "account": "rekening",
+}
+"""Each kind as officers read it (reports, the case page's marks)."""
+
 ERASABLE = ("nik", "phone", "email")
 """The kinds an erasure request names a person by (services/intake/personal.py)."""
 

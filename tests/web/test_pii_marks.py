@@ -28,6 +28,9 @@ async def test_the_case_page_marks_personal_data_for_identity_roles_and_masks_it
     text = desk.locator("#pengaduan blockquote.isi").first
     await expect(text).to_contain_text(NIK)
     await expect(text.locator("mark[data-kind='nik']")).to_have_text(NIK)
+    await expect(text.locator("mark[data-kind='nik']")).to_have_attribute(
+        "title", "Data pribadi: NIK"
+    )
     await expect(text.locator("mark[data-kind='phone']")).to_have_text("0857-1234-9876")
     await expect(text.locator("mark[data-kind='name']")).to_have_text("Joko Santoso")
     await screenshot(desk, "petugas-kasus-data-pribadi")

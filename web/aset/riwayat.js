@@ -52,25 +52,14 @@ const CONTACT_LABELS = {
   account_channel: "Kanal akun",
 };
 
-// Labels of the kinds of personal data found in free text (shared/pii.py), for <mark title>.
-const PII_LABELS = {
-  nik: "NIK",
-  phone: "Nomor telepon",
-  email: "Email",
-  name: "Nama",
-  plate: "Nomor polisi",
-  npwp: "NPWP",
-  account: "Nomor rekening",
-};
-
-/** Free text with the personal data found in it (`spans`: kind, start, end) highlighted. */
+/** Free text with the personal data found in it (`spans`: kind, label, start, end) marked. */
 export function marked(text, spans) {
   if (!spans || !spans.length) return text;
   const nodes = [];
   let at = 0;
-  for (const { kind, start, end } of spans) {
+  for (const { kind, label, start, end } of spans) {
     nodes.push(text.slice(at, start));
-    nodes.push(el("mark", { class: "pribadi", "data-kind": kind, title: `Data pribadi: ${PII_LABELS[kind] || kind}` }, text.slice(start, end)));
+    nodes.push(el("mark", { class: "pribadi", "data-kind": kind, title: `Data pribadi: ${label}` }, text.slice(start, end)));
     at = end;
   }
   nodes.push(text.slice(at));
