@@ -47,6 +47,7 @@ bench: install
 	$(PY) bench/workflow.py
 	$(PY) bench/reporting.py
 	$(PY) bench/import.py
+	$(PY) bench/pii.py
 
 # Re-pin both locks after changing pyproject.toml.
 LOCK_FLAGS := --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links

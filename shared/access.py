@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterable
 from enum import StrEnum
 
+from shared import pii
 from shared.sop import OFFICE_ROLES, ROLE_LABELS, Role, Step, sop_for
 
 
@@ -83,6 +84,9 @@ EVENT_FIELDS: dict[str, Facet] = {
 }
 """Fields of published events that show more than the case (the live stream, dead letters)."""
 
+EVENT_TEXTS = frozenset({"public_answer"})
+"""Fields of published events that are free text someone wrote (read through `readable`)."""
+
 
 def privacy_of(*, anonymous: bool, confidential: bool) -> Privacy:
     """The privacy class of a case (confidential wins: its identity may still be held)."""
@@ -111,6 +115,25 @@ def visible(
     if privacy is Privacy.CONFIDENTIAL and acting:
         facets |= STEP_NEEDS
     return facets
+
+
+def readable(text: str, facets: frozenset[Facet]) -> str:
+    """Free text (what a complainant or an officer wrote) as a reader with these facets may
+    read it: in clear with the identity, else with the personal data in it masked
+    (shared/pii.py). Every surface that shows text asks this, never `Facet.IDENTITY` itself."""
+    return text if Facet.IDENTITY in facets else pii.mask(text)
+
+
+def marks(text: str, facets: frozenset[Facet]) -> list[dict[str, int | str]]:
+    """Where the personal data stands in the text a reader with the identity reads in clear
+    (kind, its label, start, end: to highlight it); nothing for the others, who read it
+    masked."""
+    if Facet.IDENTITY not in facets:
+        return []
+    return [
+        {"kind": f.kind, "label": pii.LABELS[f.kind], "start": f.start, "end": f.end}
+        for f in pii.find(text)
+    ]
 
 
 def may(
@@ -179,6 +202,12 @@ _SURFACES = (
     "",
     "## Where it applies",
     "",
+    "- Free text (the complaint, its later parts, officers' notes and answers) is read in clear"
+    " only with identity, the personal data in it listed in `pii` to highlight; without"
+    " identity the personal data typed into it is masked (a NIK keeps its last four digits,"
+    " `[telepon]`, `[email]`, `[nama]`: `shared/pii.py`). The public answer is masked before"
+    " it leaves workflow, so the live stream, dead letters, exports and tracking never carry"
+    " it in clear.",
     "- intake `GET /intake/v1/submissions/{case_id}` and its attachments: status to see the"
     " case at all (else 404), text to read it (else 403), identity (`contact` is"
     ' "disembunyikan" otherwise), attachments (listed and served only with it).',

@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import pii
 from shared.broker import quiet_broker_noise
 from shared.db import Pool
 from shared.metrics import HTTP_LATENCY
@@ -261,6 +262,8 @@ def configure_logging(settings: Settings) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(pii.MaskingFilter())
     logging.getLogger("httpx").setLevel(logging.WARNING)
     quiet_broker_noise()
 

@@ -1,7 +1,12 @@
 """Acceptance: the access policy as a matrix. Every role (and no token) × every read surface ×
 a normal, an anonymous and a confidential case (and a confidential one at kabid's step) gets
 only what shared/access.py allows. One running system (the three services as processes) for
-the whole module; each cell is a test, its expectation derived from the table."""
+the whole module; each cell is a test, its expectation derived from the table.
+
+The complaint, the officer's note and the answer carry personal data typed into them (a NIK,
+phones, an e-mail, names): each surface shows them as `readable` says for the role (clear with
+the identity, the found items listed in `pii`; masked otherwise), the public answer masked for
+everyone (it is public), and a full NIK never reaches a reader without the identity."""
 
 from __future__ import annotations
 
@@ -22,7 +27,8 @@ from openpyxl import load_workbook
 from pydantic import SecretStr
 
 from services.workflow.issuer import Issuer
-from shared.access import PUBLIC, Facet, Privacy, step_of, visible
+from shared import pii
+from shared.access import PUBLIC, Facet, Privacy, readable, step_of, visible
 from shared.events import seal
 from shared.events.workflow import ResolvedDirectly
 from shared.settings import Settings
@@ -37,6 +43,8 @@ CONTACT = {"name": "Siti Aminah", "phone": "0812-3456-7890", "email": "siti@exam
 STAFF = OFFICE_ROLES | {Role.ANALIS}
 SUBSCRIBERS = frozenset(Role) - {Role.PEMOHON}  # who may open the live stream at all
 SENTINEL = "aduan.CaseOpened.v1"  # of the last, normal case: every subscriber sees it
+NIK = "3578015508950002"  # typed into every complaint; its last four digits stay readable
+TYPED = f" Nama saya Siti Aminah, NIK {NIK}, HP 0812-3456-7890, email siti@example.id."
 
 
 @dataclass
@@ -49,6 +57,7 @@ class Case:
     case_id: str = ""
     tracking_code: str = ""
     answer: str | None = None
+    note: str = ""
     kind: str = "complaint"
     current_step: str | None = None
     intake_attachment: str = ""
@@ -117,9 +126,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 def _cases() -> dict[str, Case]:
-    text = "Petugas loket meminta uang pelicin {} agar izin saya diproses."
+    text = "Petugas loket meminta uang pelicin {} agar izin saya diproses." + TYPED
     return {
-        name: Case(name, privacy, text.format(name))
+        name: Case(
+            name, privacy, text.format(name), note=f"Menelepon pelapor di 0812-3456-7890 ({name})."
+        )
         for name, privacy in (
             ("normal", Privacy.NORMAL),
             ("anonymous", Privacy.ANONYMOUS),
@@ -193,11 +204,14 @@ def _work(world: World, case: Case) -> None:
     assert uploaded.status_code == 200, uploaded.text
     [added] = [e for e in uploaded.json()["timeline"] if e["event"] == "AttachmentAdded"]
     case.workflow_attachment = added["details"]["attachment_id"]
-    _act(world, case, "notes", text=f"Menelepon pelapor {case.name}.")
+    _act(world, case, "notes", text=case.note)
     if case.name == "confidential_at_kabid":
         view = _act(world, case, "identification/escalate", note="Perlu keputusan pimpinan.")
     else:
-        case.answer = f"Jawaban kantor untuk kasus {case.name}: petugas sudah ditegur."
+        case.answer = (
+            f"Jawaban kantor untuk kasus {case.name}: petugas sudah ditegur. "
+            "Hubungi Bapak Joko Santoso di (031) 3951234 atau NIK Anda 3578015508950002."
+        )
         view = _act(world, case, "identification/resolve", answer=case.answer)
     case.current_step = view["current_step"]
 
@@ -248,7 +262,8 @@ def _intake_submission(world: World, role: Role | None, case: Case) -> None:
     else:
         assert answer.status_code == 200, answer.text
         body = answer.json()
-        assert body["text"] == case.text
+        assert body["text"] == readable(case.text, facets)
+        _marked(body["text"], body["pii"], facets)
         contact = body["contact"]
         if case.privacy is Privacy.ANONYMOUS:
             assert contact is None
@@ -257,6 +272,18 @@ def _intake_submission(world: World, role: Role | None, case: Case) -> None:
         else:
             assert contact == "disembunyikan"
         assert bool(body["attachments"]) is (Facet.ATTACHMENTS in facets)
+
+
+def _marked(text: str, spans: list[dict[str, Any]], facets: frozenset[Facet]) -> None:
+    """Clear text lists its personal data to highlight; masked text keeps 4 digits of a NIK."""
+    if Facet.IDENTITY in facets:
+        assert NIK in text
+        assert {"nik", "phone", "name"} <= {span["kind"] for span in spans}
+        assert all(text[s["start"] : s["end"]] for s in spans)
+    else:
+        assert spans == []
+        assert NIK not in text
+        assert "[NIK ****0002]" in text or NIK[-4:] not in text
 
 
 def _intake_attachment(world: World, role: Role | None, case: Case) -> None:
@@ -292,10 +319,20 @@ def _workflow_case(world: World, role: Role | None, case: Case) -> None:
         body = answer.json()
         assert body["tracking_code"] == case.tracking_code
         shown = case.answer is not None and Facet.ANSWER in facets
-        assert body["answer"] == (case.answer if shown else None)
+        assert body["answer"] == (readable(case.answer, facets) if shown and case.answer else None)
+        if shown:
+            _marked(body["answer"], body["answer_pii"], facets)
         assert bool(body["timeline"]) is (Facet.TIMELINE in facets)
+        notes = [e for e in body["timeline"] if e["event"] == "NoteAdded"]
+        if Facet.TIMELINE in facets:
+            [note] = notes
+            assert note["details"]["text"] == readable(case.note, facets)
+            assert bool(note["pii"]) is (Facet.IDENTITY in facets)
     if case.answer and Facet.ANSWER not in facets:
         assert case.answer not in answer.text
+    if Facet.IDENTITY not in facets:
+        assert NIK not in answer.text
+        assert "0812-3456-7890" not in answer.text
 
 
 def _workflow_attachment(world: World, role: Role | None, case: Case) -> None:
@@ -323,7 +360,8 @@ def _search(world: World, role: Role | None, case: Case) -> None:
     assert len(rows) == (1 if Facet.STATUS in facets else 0)
     if rows and case.answer:
         shown = Facet.ANSWER in facets
-        assert rows[0].get("public_answer") == (case.answer if shown else None)
+        assert rows[0].get("public_answer") == (pii.mask(case.answer) if shown else None)
+    assert NIK not in answer.text  # the public answer is masked before it leaves workflow
 
 
 def _table(world: World, role: Role | None, fmt: str) -> tuple[int, list[list[str]]]:
@@ -352,7 +390,8 @@ def _export(fmt: str) -> Callable[[World, Role | None, Case], None]:
         text = "\n".join("\t".join(row) for row in rows)
         assert (case.tracking_code in text) is (Facet.STATUS in facets)
         if case.answer:
-            assert (case.answer in text) is (Facet.ANSWER in facets)
+            assert (pii.mask(case.answer) in text) is (Facet.ANSWER in facets)
+        assert NIK not in text
 
     return check
 
@@ -379,7 +418,8 @@ def _track(world: World, role: Role | None, case: Case) -> None:
     body = answer.json()
     assert (body["kind"] is not None) is (Facet.CASE in facets)
     if case.answer:
-        assert (body["answer"] == case.answer) is (Facet.ANSWER in facets)
+        assert (body["answer"] == pii.mask(case.answer)) is (Facet.ANSWER in facets)
+    assert NIK not in answer.text
 
 
 def _stream(world: World, role: Role | None) -> tuple[int, list[dict[str, Any]]]:
@@ -415,7 +455,8 @@ def _live(world: World, role: Role | None, case: Case) -> None:
     assert bool(mine) is (Facet.STATUS in facets)
     answers = {e.get("public_answer") for e in mine} - {None}
     if mine and case.answer:
-        assert answers == ({case.answer} if Facet.ANSWER in facets else set())
+        assert answers == ({pii.mask(case.answer)} if Facet.ANSWER in facets else set())
+    assert NIK not in json.dumps(events)
 
 
 def _dead_letters(world: World, role: Role | None, case: Case) -> None:
@@ -433,8 +474,9 @@ def _dead_letters(world: World, role: Role | None, case: Case) -> None:
     bodies = [letter["body"] for letter in answer.json()]
     if case.name == "confidential":  # the parked copy of its answer event
         [body] = bodies
-        shown = Facet.ANSWER in case.facets(role)
-        assert (str(case.answer) in body) is shown
+        facets = case.facets(role)
+        shown = Facet.ANSWER in facets
+        assert (readable(str(case.answer), facets) in body) is shown
 
 
 SURFACES: dict[str, Callable[[World, Role | None, Case], None]] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -111,8 +112,10 @@ def seal_attachments(
     return listed, stored, blobs
 
 
-def _rows(draft: Draft, case_id: UUID, stored: list[StoredAttachment]) -> Rows:
-    rows = Rows(attachments=stored)
+def _rows(
+    draft: Draft, case_id: UUID, stored: list[StoredAttachment], mentioned: Iterable[str]
+) -> Rows:
+    rows = Rows(attachments=stored, mentions=[(digest, case_id) for digest in mentioned])
     if not draft.anonymous:
         rows.identities = [(digest, case_id) for digest in draft.identities]
     if draft.sender:
@@ -126,8 +129,9 @@ def _rows(draft: Draft, case_id: UUID, stored: list[StoredAttachment]) -> Rows:
     return rows
 
 
-def to_pending(draft: Draft) -> Pending:
-    """Seal the text and identity under a new personal key; anonymous means no identity."""
+def to_pending(draft: Draft, mentioned: Iterable[str] = ()) -> Pending:
+    """Seal the text and identity under a new personal key; anonymous means no identity.
+    `mentioned`: the keyed hashes of the identifiers typed into the text (indexed always)."""
     key = SealingKey.new()
     case_id = submission_id(draft.channel, draft.message_id)
     contact = None if draft.anonymous or draft.contact is None else vars(draft.contact)
@@ -155,7 +159,7 @@ def to_pending(draft: Draft) -> Pending:
         build=build,
         key=key,
         fingerprint=draft.fingerprint,
-        rows=_rows(draft, case_id, stored),
+        rows=_rows(draft, case_id, stored, mentioned),
         blobs=blobs,
     )
 

@@ -94,7 +94,7 @@ class Inbox:
 
     async def submit(self, draft: Draft) -> Receipt:
         """Store a draft durably; a repeat of a stored message returns the original receipt."""
-        pending = to_pending(draft)
+        pending = to_pending(draft, self.pseudonyms.of_text(draft.text))
         store_up()  # a slow upload overrunning is this request's 503, not the store's outage
         await self.blobs.put(pending.blobs)  # before the commit, never inside it
         pending.blobs.clear()  # stored: the sealed bytes need not wait for the commit
@@ -200,6 +200,8 @@ class Inbox:
             )
             try:
                 rows = _rows_of(addition, case_id, stored)
+                mentioned = self.pseudonyms.of_text(addition.text)
+                rows.mentions = [(digest, case_id) for digest in mentioned]
                 self.submissions.save(submission, rows=rows, deadline=due)
             except IntegrityError:
                 replay = self.replay(addition.channel, addition.message_id)

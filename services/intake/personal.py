@@ -2,7 +2,8 @@
 
 Reading opens the submission's sealed identity and words with its personal key; who sees what
 is decided here, by role. Erasure finds every submission of the person through the keyed
-hashes of their identifiers, destroys those keys in the transaction that records
+hashes of their identifiers (the contact fields, and the NIK, phone or e-mail typed into a
+text: `mentions`), destroys those keys in the transaction that records
 `PersonalDataErased` on each, and workflow shreds its case keys when that event arrives.
 """
 
@@ -25,7 +26,7 @@ from services.intake.reach import store_call
 from services.intake.records import Rows
 from services.intake.submission import Submission
 from shared import blobs
-from shared.access import Facet, privacy_of, visible
+from shared.access import Facet, marks, privacy_of, readable, visible
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.filetypes import download
 from shared.problems import Problem, problems
@@ -41,6 +42,7 @@ class Part(BaseModel):
 
     received_at: datetime
     text: str
+    pii: list[dict[str, Any]] = []  # personal data in the text, for officers who read it clear
     attachments: list[dict[str, Any]]
 
 
@@ -56,6 +58,9 @@ class SubmissionView(BaseModel):
     confidential: bool
     erased: bool
     text: str
+    pii: list[dict[str, Any]] = Field(
+        default=[], description="Data pribadi dalam teks (jenis, awal, akhir) untuk disorot"
+    )
     contact: dict[str, Any] | str | None
     attachments: list[dict[str, Any]]
     parts: list[Part]
@@ -89,6 +94,7 @@ def _view(inbox: Inbox, case_id: UUID, officer: Officer) -> SubmissionView:
     if Facet.IDENTITY not in facets and contact not in (None, ERASED):
         contact = "disembunyikan"
     shown = Facet.ATTACHMENTS in facets
+    text = opened.get("text", "")
     return SubmissionView(
         case_id=case_id,
         tracking_code=received.tracking_code,
@@ -98,32 +104,50 @@ def _view(inbox: Inbox, case_id: UUID, officer: Officer) -> SubmissionView:
         anonymous=received.anonymous,
         confidential=received.confidential,
         erased=key is None,
-        text=opened.get("text", ""),
+        text=readable(text, facets),
+        pii=marks(text, facets),
         contact=contact,
         attachments=opened.get("attachments", []) if shown else [],
-        parts=_parts(inbox, case_id, key, shown),
-        register_row=_register(submission, opened),
+        parts=_parts(inbox, case_id, key, facets),
+        register_row=_register(submission, opened, facets),
     )
 
 
-def _register(submission: Submission, opened: dict[str, Any]) -> dict[str, Any] | None:
-    """What an imported case's register row said beyond our fields (its other columns sealed)."""
+def _register(
+    submission: Submission, opened: dict[str, Any], facets: frozenset[Facet]
+) -> dict[str, Any] | None:
+    """What an imported case's register row said beyond our fields (its other columns sealed;
+    their text as the reader may read free text)."""
     if submission.history is None:
         return None
-    return vars(submission.history) | {"columns": opened.get("register", ERASED)}
+    columns = opened.get("register", ERASED)
+    if isinstance(columns, dict):
+        columns = {
+            name: readable(value, facets) if isinstance(value, str) else value
+            for name, value in columns.items()
+        }
+    return vars(submission.history) | {"columns": columns}
 
 
-def _parts(inbox: Inbox, case_id: UUID, key: SealingKey | None, shown: bool) -> list[Part]:
+def _parts(
+    inbox: Inbox, case_id: UUID, key: SealingKey | None, facets: frozenset[Facet]
+) -> list[Part]:
     return [
-        _part(key.open(event.sealed) if key else {"text": ERASED}, event.received_at, shown)
+        _part(key.open(event.sealed) if key else {"text": ERASED}, event.received_at, facets)
         for event in inbox.submissions.events.get(case_id)
         if isinstance(event, Submission.MessageAdded)
     ]
 
 
-def _part(opened: dict[str, Any], at: datetime, shown: bool) -> Part:
-    attachments = opened.get("attachments", []) if shown else []
-    return Part(received_at=at, text=opened.get("text", ""), attachments=attachments)
+def _part(opened: dict[str, Any], at: datetime, facets: frozenset[Facet]) -> Part:
+    attachments = opened.get("attachments", []) if Facet.ATTACHMENTS in facets else []
+    text = opened.get("text", "")
+    return Part(
+        received_at=at,
+        text=readable(text, facets),
+        pii=marks(text, facets),
+        attachments=attachments,
+    )
 
 
 CaseId = Annotated[UUID, Path(description="Id kasus (sama dengan id pengaduan)")]
@@ -206,8 +230,9 @@ def _cases(inbox: Inbox, request: ErasureRequest) -> list[UUID]:
     code = normalize(request.tracking_code) if request.tracking_code else None
     found = inbox.submissions.find_by_code(code) if code else None
     rows = inbox.submissions.query(
-        "SELECT DISTINCT case_id FROM {s}.identities WHERE hash = ANY(%(hashes)s) "
-        "OR hash IN (SELECT hash FROM {s}.identities WHERE case_id = %(case)s)",
+        "SELECT case_id FROM {s}.identities WHERE hash = ANY(%(hashes)s) "
+        "OR hash IN (SELECT hash FROM {s}.identities WHERE case_id = %(case)s) "
+        "UNION SELECT case_id FROM {s}.mentions WHERE hash = ANY(%(hashes)s)",
         {"hashes": hashes, "case": found.case_id if found else None},
     )
     cases = {row["case_id"] for row in rows}

@@ -13,7 +13,7 @@ import secrets
 import phonenumbers
 
 from services.intake.draft import Contact
-from shared import db
+from shared import db, pii
 from shared.settings import Settings
 
 
@@ -63,6 +63,12 @@ class Pseudonyms:
         if contact.account and contact.account_channel:
             hashes.append(self.sender(contact.account_channel, contact.account))
         return hashes
+
+    def of_text(self, *texts: str) -> list[str]:
+        """The hashes of the identifiers typed into texts (NIK, phone, e-mail: shared/pii.py):
+        an erasure by one of them finds the text too, whoever wrote it, anonymous or not."""
+        found = {pair for text in texts for pair in pii.identifiers(text)}
+        return sorted({self.of(kind, value) for kind, value in found})
 
 
 def normalize(kind: str, value: str) -> str:

@@ -23,6 +23,8 @@ from shared import blobs
 TABLES = (
     "CREATE TABLE IF NOT EXISTS {s}.identities (hash text NOT NULL, case_id uuid NOT NULL, "
     "PRIMARY KEY (hash, case_id))",
+    "CREATE TABLE IF NOT EXISTS {s}.mentions (hash text NOT NULL, case_id uuid NOT NULL, "
+    "PRIMARY KEY (hash, case_id))",
     "CREATE TABLE IF NOT EXISTS {s}.conversations (channel text NOT NULL, sender text NOT NULL, "
     "case_id uuid NOT NULL, last_at timestamptz NOT NULL, PRIMARY KEY (channel, sender))",
     "CREATE TABLE IF NOT EXISTS {s}.processed_messages (channel text NOT NULL, "
@@ -83,6 +85,7 @@ class Rows:
     """Everything written beside a save's events."""
 
     identities: list[tuple[str, UUID]] = field(default_factory=list)
+    mentions: list[tuple[str, UUID]] = field(default_factory=list)  # typed into a text
     conversations: list[Conversation] = field(default_factory=list)
     processed: list[tuple[str, str, UUID | None]] = field(default_factory=list)
     attachments: list[StoredAttachment] = field(default_factory=list)
@@ -115,6 +118,11 @@ class RowWriter:
         self.create = [_sql(text, s) for text in TABLES] + blobs.statements(schema)
         self.identities = _sql(
             "INSERT INTO {s}.identities (hash, case_id) SELECT * FROM "
+            "unnest(%s::text[], %s::uuid[]) ON CONFLICT DO NOTHING",
+            s,
+        )
+        self.mentions = _sql(
+            "INSERT INTO {s}.mentions (hash, case_id) SELECT * FROM "
             "unnest(%s::text[], %s::uuid[]) ON CONFLICT DO NOTHING",
             s,
         )
@@ -161,6 +169,7 @@ class RowWriter:
                 "UPDATE {s}.personal_keys SET key = NULL, erased_at = now() "
                 "WHERE ref = ANY(%(refs)s::uuid[])",
                 "DELETE FROM {s}.identities WHERE case_id = ANY(%(cases)s::uuid[])",
+                "DELETE FROM {s}.mentions WHERE case_id = ANY(%(cases)s::uuid[])",
                 "DELETE FROM {s}.conversations WHERE case_id = ANY(%(cases)s::uuid[])",
                 "DELETE FROM {s}.attachments WHERE case_id = ANY(%(cases)s::uuid[])",
                 "DELETE FROM {s}.blobs WHERE case_id = ANY(%(cases)s::uuid[])",
@@ -177,6 +186,8 @@ class RowWriter:
     def _insert(self, curs: psycopg.Cursor[DictRow], rows: Rows) -> None:
         if rows.identities:
             curs.execute(self.identities, _columns(rows.identities, 2))
+        if rows.mentions:
+            curs.execute(self.mentions, _columns(set(rows.mentions), 2))
         if rows.conversations:  # one row per conversation: the latest moment wins
             latest = {(c.channel, c.sender): c for c in sorted(rows.conversations, key=_at)}
             curs.execute(self.conversations, _columns(map(vars_tuple, latest.values()), 4))

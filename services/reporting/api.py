@@ -20,7 +20,7 @@ from services.reporting import queries
 from services.reporting.last_good import FRESH_SECONDS, Copy, LastGood
 from services.reporting.reads import fetch
 from shared import db
-from shared.access import Facet, Privacy, privacy_of, visible
+from shared.access import Facet, Privacy, privacy_of, readable, visible
 from shared.channels import CHANNEL_LABELS, Channel
 from shared.db import read
 from shared.problems import Problem, problems
@@ -319,7 +319,9 @@ def tracking_of(record: asyncpg.Record, tz: ZoneInfo) -> Tracking:
             "received_at": local(record["received_at"]),
             "deadline_at": local(record["deadline_at"]),
             "closed_at": local(record["closed_at"]),
-            "answer": record["public_answer"] if Facet.ANSWER in facets else None,
+            "answer": readable(record["public_answer"] or "", facets) or None
+            if Facet.ANSWER in facets
+            else None,
         }
     )
 

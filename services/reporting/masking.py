@@ -1,5 +1,6 @@
 """The access policy on event bodies: the live stream and dead letters show each reader only
-the events of cases they may see, without the fields of facets they may not (shared/access.py).
+the events of cases they may see, without the fields of facets they may not, and free text in
+them as they may read it (shared/access.py).
 """
 
 from __future__ import annotations
@@ -9,7 +10,16 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 from uuid import UUID
 
-from shared.access import EVENT_FIELDS, Facet, Privacy, privacy_of, step_of, visible
+from shared.access import (
+    EVENT_FIELDS,
+    EVENT_TEXTS,
+    Facet,
+    Privacy,
+    privacy_of,
+    readable,
+    step_of,
+    visible,
+)
 from shared.db import Pool, read
 from shared.outages import Unavailable
 from shared.sop import Role, Step
@@ -62,9 +72,15 @@ async def masked(body: str, roles: Iterable[Role], cases: CaseAccess) -> str | N
     if Facet.STATUS not in facets:
         return None
     hidden = [f for f, facet in EVENT_FIELDS.items() if facet not in facets and f in data]
-    if not hidden:
+    texts = {
+        f: readable(data[f], facets)
+        for f in EVENT_TEXTS
+        if f not in hidden and isinstance(data.get(f), str)
+    }
+    changed = {f: text for f, text in texts.items() if text != data[f]}
+    if not hidden and not changed:
         return body
-    event["data"] = data | dict.fromkeys(hidden)
+    event["data"] = data | dict.fromkeys(hidden) | changed
     return json.dumps(event, ensure_ascii=False)
 
 

@@ -23,7 +23,7 @@ from services.reporting.api import (
     now,
     rekap_filters,
 )
-from shared.access import Facet, Privacy, may, privacy_of, step_of, visible
+from shared.access import Facet, Privacy, may, privacy_of, readable, step_of, visible
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.channels import Channel
 from shared.db import Connection, read, read_long
@@ -182,6 +182,9 @@ def row_of(record: Any, officer: Officer, columns: Sequence[str]) -> dict[str, A
     if Facet.STATUS not in facets:
         return None
     shown = {c: record[c] if COLUMN_FACETS.get(c, Facet.CASE) in facets else None for c in columns}
+    answer = shown.get("public_answer")
+    if isinstance(answer, str):
+        shown["public_answer"] = readable(answer, facets)
     return {"case_id": str(record["case_id"])} | shown
 
 

@@ -12,7 +12,7 @@ from services.workflow.case import Case
 from services.workflow.cases import Cases
 from services.workflow.commands import COMMANDS
 from services.workflow.rules import Moment, UnknownCase
-from shared.access import Facet, privacy_of, visible
+from shared.access import Facet, marks, privacy_of, readable, visible
 from shared.auth import Officer
 from shared.sop import ROLE_LABELS, Role
 from shared.vocabulary import EVENT_LABELS, OPENING_EVENTS, STATUS_LABELS, Status
@@ -42,6 +42,7 @@ class TimelineEntry(BaseModel):
     role: str | None
     role_label: str | None
     details: dict[str, Any]
+    pii: dict[str, list[dict[str, Any]]] = {}  # per text detail: its personal data, to highlight
 
 
 class CaseView(BaseModel):
@@ -67,6 +68,7 @@ class CaseView(BaseModel):
     closed_at: datetime | None
     resolution: str | None
     answer: str | None
+    answer_pii: list[dict[str, Any]] = []
     merged_into: UUID | None
     duplicates: list[UUID]
     allowed_actions: list[str]
@@ -94,10 +96,15 @@ def _entry(cases: Cases, case: Case, event: Any, facets: frozenset[Facet]) -> Ti
         for key, value in vars(event).items()
         if key not in COMMON and DETAIL_FACETS.get(key, Facet.TIMELINE) in facets
     }
-    details = {
+    opened = {
         key: cases.unseal(case.id, value) if key in SEALED and isinstance(value, str) else value
         for key, value in fields.items()
     }
+    texts = {key for key, value in opened.items() if key in SEALED and isinstance(value, str)}
+    details = {
+        key: _readable(value, facets) if key in SEALED else value for key, value in opened.items()
+    }
+    found = {key: marks(opened[key], facets) for key in texts}
     step = getattr(event, "step", None) or (
         fields.get("current_step") if name in OPENING_EVENTS else None
     )
@@ -113,7 +120,19 @@ def _entry(cases: Cases, case: Case, event: Any, facets: frozenset[Facet]) -> Ti
         role=role,
         role_label=ROLE_LABELS[Role(role)] if role else None,
         details=details,
+        pii={key: spans for key, spans in found.items() if spans},
     )
+
+
+def _readable(value: Any, facets: frozenset[Facet]) -> Any:
+    """Officers' text as this reader may read it, within a record (a BAP) too."""
+    if isinstance(value, str):
+        return readable(value, facets)
+    if isinstance(value, dict):
+        return {key: _readable(item, facets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_readable(item, facets) for item in value]
+    return value
 
 
 def case_view(
@@ -150,7 +169,8 @@ def case_view(
         waiting_since=case.paused_at,
         closed_at=case.closed_at,
         resolution=case.resolution,
-        answer=answer,
+        answer=readable(answer, facets) if answer else answer,
+        answer_pii=marks(answer, facets) if answer else [],
         merged_into=case.merged_into,
         duplicates=case.duplicates,
         allowed_actions=[c.path for c in COMMANDS if c.allowed(case, officer, moment)],

@@ -4,7 +4,7 @@ Every event of a case is published (readers wait for each stream's versions with
 and so are the calendar corrections: readers measure working time on the same calendar.
 Nothing is internal. Contract fields are copied from the event by name, or from the event
 attribute `renamed` names; sealed officer text never is, except the public answer, opened
-with the case's key.
+with the case's key and with the personal data in it masked (shared/pii.py): it is public.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from services.workflow.case import Case
 from services.workflow.cases import Cases
 from services.workflow.office_calendar import OfficeCalendar
+from shared import pii
 from shared.events import Contract
 from shared.events import workflow as wf
 from shared.relay import ToContract, WireTable
@@ -82,7 +83,9 @@ def _mapper(wired: Wired, cases: Cases) -> ToContract:
         values.setdefault("at", event.timestamp)
         if "public_answer" in contract.model_fields:
             answer = cases.unseal(event.originator_id, event.answer)
-            values["public_answer"] = None if answer == ERASED else answer
+            values["public_answer"] = (
+                pii.mask(answer) if isinstance(answer, str) and answer != ERASED else None
+            )
         return contract(**values)
 
     return to_contract

@@ -1,4 +1,5 @@
-"""Acceptance: an erasure reaches Redis. An answer that named the person was on the live stream;
+"""Acceptance: an erasure reaches Redis. An answer that named the person was on the live stream
+(masked: the public answer leaves workflow with its personal data masked);
 after the administrator's erasure no key under the test's prefix holds them, and a client that
 resumes the SSE stream from its beginning (Last-Event-ID) reads none of it."""
 
@@ -92,7 +93,9 @@ async def test_erasure_leaves_nothing_of_the_person_in_redis(
         configured, admin = present.settings, present.officer(Role.ADMIN)
         case_id = await _answered(present)
         assert await eventually(lambda: _has(configured, case_id, "ResolvedDirectly"), within=15)
-        assert await readable_in_redis(configured, (NAME,)) != []  # the stream held the answer
+        held = await readable_in_redis(configured, ("sudah terbit hari ini",))
+        assert held != []  # the stream held the answer, its personal data masked (shared/pii.py)
+        assert await readable_in_redis(configured, NEEDLES) == []
         erased = await present.intake.http.post(
             "/intake/v1/erasures", json={"phone": "+6281234567890"}, headers=admin
         )

@@ -52,6 +52,20 @@ const CONTACT_LABELS = {
   account_channel: "Kanal akun",
 };
 
+/** Free text with the personal data found in it (`spans`: kind, label, start, end) marked. */
+export function marked(text, spans) {
+  if (!spans || !spans.length) return text;
+  const nodes = [];
+  let at = 0;
+  for (const { kind, label, start, end } of spans) {
+    nodes.push(text.slice(at, start));
+    nodes.push(el("mark", { class: "pribadi", "data-kind": kind, title: `Data pribadi: ${label}` }, text.slice(start, end)));
+    at = end;
+  }
+  nodes.push(text.slice(at));
+  return nodes;
+}
+
 function definitions(pairs) {
   const shown = pairs.filter(([, value]) => value !== null && value !== undefined && value !== "");
   return el(
@@ -136,7 +150,11 @@ function entryDetails(entry, context) {
   const pairs = Object.keys(DETAIL_LABELS)
     .filter((key) => key in entry.details && !hidden.has(key))
     .filter((key) => !ONLY_WHEN_SET.has(key) || entry.details[key])
-    .map((key) => [labelOf(key, entry.details), detailValue(key, entry.details[key], context)]);
+    .map((key) => {
+      const spans = (entry.pii || {})[key];
+      const value = spans ? el("span", {}, marked(entry.details[key], spans)) : detailValue(key, entry.details[key], context);
+      return [labelOf(key, entry.details), value];
+    });
   const list = definitions(pairs);
   if (entry.event === "AttachmentAdded") {
     const { view } = context;
@@ -198,7 +216,7 @@ export function summaryNodes(context) {
       ["Tenggat penyelesaian", formatDateTime(view.deadline_at)],
       ["Menunggu pemohon sejak", view.waiting_since ? formatDateTime(view.waiting_since) : null],
       ["Ditutup", view.closed_at ? formatDateTime(view.closed_at) : null],
-      ["Jawaban untuk pemohon", view.answer],
+      ["Jawaban untuk pemohon", view.answer ? el("span", {}, marked(view.answer, view.answer_pii)) : null],
       ["Kanal", words.channel(view.channel)],
       ["Kategori", words.category(view.category)],
       ["Diterima", formatDateTime(view.received_at)],
@@ -233,7 +251,7 @@ function submissionFiles(submission) {
 export function submissionNodes(submission) {
   return [
     submission.erased ? notice("galat", "Data pribadi pemohon sudah dihapus atas permintaannya.") : null,
-    el("blockquote", { class: "isi" }, submission.text),
+    el("blockquote", { class: "isi" }, marked(submission.text, submission.pii)),
     el("h3", {}, "Pemohon"),
     contactNodes(submission),
     submissionFiles(submission),
@@ -243,7 +261,7 @@ export function submissionNodes(submission) {
           {},
           el("h3", {}, "Pesan lanjutan"),
           submission.parts.map((part) =>
-            el("div", {}, el("p", { class: "waktu redup" }, formatDateTime(part.received_at)), el("blockquote", { class: "isi" }, part.text))
+            el("div", {}, el("p", { class: "waktu redup" }, formatDateTime(part.received_at)), el("blockquote", { class: "isi" }, marked(part.text, part.pii)))
           )
         )
       : null,

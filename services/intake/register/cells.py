@@ -20,16 +20,12 @@ from services.intake.forms import TEXT_MAX
 from services.intake.register.dates import DateError, RegisterDate, read_date
 from services.intake.register.labels import Mapping, normalize
 from services.intake.register.reading import Layout
+from shared import pii
 from shared.channels import Channel
 from shared.sop import Kind
 from shared.text import CONTROL
 from shared.vocabulary import GROUPS, Group, Status
 
-PERSONAL_IN_TEXT = {
-    "NIK": re.compile(r"(?<!\d)\d{16}(?!\d)"),
-    "telepon": re.compile(r"(?<!\d)(?:\+62|62|0)\s?8\d{1,3}[\s.-]?\d{3,4}[\s.-]?\d{2,5}(?!\d)"),
-    "email": re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),
-}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -92,7 +88,8 @@ def text_of(value: Any, notes: Notes) -> str:
     elif len(text) > TEXT_MAX:
         message = f"teks sangat panjang ({len(text)} karakter); disimpan utuh"
         notes.add("text", "text_long", message)
-    found = [label for label, pattern in PERSONAL_IN_TEXT.items() if pattern.search(text)]
+    kinds = {item.kind for item in pii.find(text)}
+    found = [pii.LABELS[kind] for kind in pii.ERASABLE if kind in kinds]
     if found:
         message = f"teks memuat data pribadi ({', '.join(found)}); disegel bersama isi"
         notes.add("text", "personal_data_in_text", message)

@@ -184,7 +184,11 @@ class Store:
             return Submission.import_(id=row.case_id, received=received, history=history)
 
         identities = [(digest, row.case_id) for digest in self.pseudonyms.of_contact(row.contact)]
-        return Pending(row.case_id, build, key, row.fingerprint, Rows(identities=identities))
+        extra = [value for value in (row.extra or {}).values() if isinstance(value, str)]
+        mentioned = self.pseudonyms.of_text(row.text, *extra)
+        mentions = [(digest, row.case_id) for digest in mentioned]
+        rows = Rows(identities=identities, mentions=mentions)
+        return Pending(row.case_id, build, key, row.fingerprint, rows)
 
 
 async def _prepare(settings: Settings) -> tuple[Submissions, Pseudonyms]:
