@@ -42,6 +42,7 @@ class Part(BaseModel):
     received_at: datetime
     text: str
     attachments: list[dict[str, Any]]
+    unreadable: list[str] = []  # why the message could not be read fully ("tidak terbaca")
 
 
 class SubmissionView(BaseModel):
@@ -60,6 +61,7 @@ class SubmissionView(BaseModel):
     attachments: list[dict[str, Any]]
     parts: list[Part]
     register_row: dict[str, Any] | None = None  # imported: what the old register said
+    unreadable: list[str] = []  # why the message could not be read fully ("tidak terbaca")
 
 
 def _facets(inbox: Inbox, submission: Submission | None, officer: Officer) -> frozenset[Facet]:
@@ -103,6 +105,7 @@ def _view(inbox: Inbox, case_id: UUID, officer: Officer) -> SubmissionView:
         attachments=opened.get("attachments", []) if shown else [],
         parts=_parts(inbox, case_id, key, shown),
         register_row=_register(submission, opened),
+        unreadable=opened.get("unreadable") or [],
     )
 
 
@@ -123,7 +126,12 @@ def _parts(inbox: Inbox, case_id: UUID, key: SealingKey | None, shown: bool) -> 
 
 def _part(opened: dict[str, Any], at: datetime, shown: bool) -> Part:
     attachments = opened.get("attachments", []) if shown else []
-    return Part(received_at=at, text=opened.get("text", ""), attachments=attachments)
+    return Part(
+        received_at=at,
+        text=opened.get("text", ""),
+        attachments=attachments,
+        unreadable=opened.get("unreadable") or [],
+    )
 
 
 CaseId = Annotated[UUID, Path(description="Id kasus (sama dengan id pengaduan)")]
