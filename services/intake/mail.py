@@ -8,10 +8,7 @@ charset falls back to a replacement decoding, and what could not be read is said
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import quopri
 import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -19,11 +16,11 @@ from email import errors, policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
-from html.parser import HTMLParser
 from uuid import UUID
 
 from services.intake.draft import Attachment
 from services.intake.mail_kinds import Headers, MailKind, machine_kind
+from services.intake.mail_text import decode, header_text, html_to_text, plain_lines
 
 CODE_IN_SUBJECT = re.compile(r"\b([0-9A-Za-z]{4}-[0-9A-Za-z]{4})\b")
 OUR_MESSAGE_ID = re.compile(r"<aduan\.([0-9a-f-]{36})\.", re.IGNORECASE)
@@ -45,44 +42,6 @@ STRUCTURE_DEFECTS: dict[type[errors.MessageDefect], str] = {
     errors.InvalidBase64CharactersDefect: "isi base64 rusak",
     errors.InvalidBase64LengthDefect: "isi base64 rusak",
 }
-
-
-class _Text(HTMLParser):
-    """HTML to plain text: the text nodes, blocks on their own lines, no scripts or styles."""
-
-    BLOCKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "blockquote"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._skip += 1
-        elif tag in self.BLOCKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
-def html_to_text(html: str) -> str:
-    """The readable text of an HTML body."""
-    parser = _Text()
-    parser.feed(html)
-    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
-    return "\n".join(line for line in lines if line)
-
-
-def plain_lines(text: str) -> str:
-    """Line ends as LF, whatever the mail used (CRLF, CR): one form for every body."""
-    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 @dataclass(frozen=True)
@@ -112,55 +71,10 @@ class Mail:
         return case_id, code.group(1) if code else None
 
 
-def decode(data: bytes, charset: str | None, problems: list[str]) -> str:
-    """Bytes in their declared charset; else UTF-8, else a replacement decoding (noted)."""
-    name = (charset or "us-ascii").strip().strip('"').lower()[:40]
-    try:
-        return data.decode(name)
-    except (LookupError, UnicodeDecodeError, ValueError) as error:
-        unknown = not isinstance(error, UnicodeDecodeError)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    if unknown:
-        problems.append(f"charset '{name}' tidak dikenal; dibaca sebagai windows-1252")
-        return data.decode("windows-1252", "replace")
-    problems.append(f"sebagian isi tidak sesuai charset '{name}'")
-    return data.decode(name, "replace")
-
-
-ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?\s]*)\?=")
-
-
-def _word(charset: str, encoding: str, text: str, problems: list[str]) -> str:
-    """One encoded word (RFC 2047), in its charset as far as it goes."""
-    data = text.encode("ascii", "replace")
-    try:
-        if encoding.upper() == "B":
-            raw = base64.b64decode(data + b"=" * (-len(data) % 4))
-        else:
-            raw = quopri.decodestring(data.replace(b"_", b" "), header=True)
-    except (ValueError, binascii.Error):
-        problems.append("kepala surat rusak")
-        return text
-    return decode(raw, charset.split("*")[0], problems)
-
-
-def _header_text(value: str, problems: list[str]) -> str:
-    """A raw header value unfolded, its encoded words (RFC 2047) and raw 8-bit text decoded."""
-    value = re.sub(r"\r?\n(?=[ \t])", "", value)
-    if any("\udc80" <= c <= "\udcff" for c in value):  # raw 8-bit bytes the parser escaped
-        value = decode(value.encode("utf-8", "surrogateescape"), "unknown-8bit", problems)
-    value = re.sub(r"(\?=)[ \t]+(?==\?)", r"\1", value)  # space between words is not text
-    decoded = ENCODED_WORD.sub(lambda m: _word(m[1], m[2], m[3], problems), value)
-    return decoded.replace("\r", " ").replace("\n", " ").strip()
-
-
 def _headers(message: Message, problems: list[str]) -> Headers:
     found: dict[str, tuple[str, ...]] = {}
     for name, value in message.raw_items():
-        text = _header_text(str(value), problems)
+        text = header_text(str(value), problems)
         found[name.lower()] = (*found.get(name.lower(), ()), text)
     return found
 
@@ -229,7 +143,7 @@ class _Reading:
             self.problems.append("satu lampiran tidak dapat didekode")
             return
         if isinstance(content, bytes):
-            name = _header_text(filename, self.problems)[:200] or "lampiran"
+            name = header_text(filename, self.problems)[:200] or "lampiran"
             self.files.append(Attachment(name, part.get_content_type(), content=content))
 
     def forward(self, part: Message) -> None:
@@ -282,7 +196,7 @@ def _sender(message: Message, problems: list[str]) -> tuple[str | None, str]:
     raw = [str(value) for name, value in message.raw_items() if name.lower() == "from"]
     pairs = getaddresses([re.sub(r"\r?\n(?=[ \t])", "", raw[0])]) if len(raw) == 1 else []
     shown, address = pairs[0] if len(pairs) == 1 else ("", "")
-    name = _header_text(shown, problems)[:200] or None
+    name = header_text(shown, problems)[:200] or None
     address = address.strip().lower()
     if not ADDRESS.match(address) or ".." in address:
         problems.append("alamat pengirim tidak terbaca")

@@ -14,7 +14,7 @@ import aiosmtplib
 import httpx
 
 from services.intake.lapor import HttpLapor, LaporApi, LaporUnavailable
-from services.intake.mail import plain_lines
+from services.intake.mail_text import plain_lines
 from services.intake.outbound.messages import Outgoing
 from shared.channels import Channel
 from shared.settings import Settings
