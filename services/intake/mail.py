@@ -220,6 +220,20 @@ def read(raw: bytes) -> Mail:
         return unparsed(raw, f"surat tidak dapat diurai ({type(error).__name__})")
 
 
+def _kind(headers: Headers, subject: str, text: str, reading: _Reading) -> MailKind:
+    """Machine mail first (services/intake/mail_kinds.py), then what a person's mail is."""
+    machine = machine_kind(headers, subject)
+    if machine is not None:
+        return machine
+    if reading.problems:
+        return MailKind.UNREADABLE
+    if reading.forwards or INLINE_FORWARD.search(text):
+        return MailKind.FORWARD
+    if not (subject.strip() or text or reading.files):
+        return MailKind.EMPTY
+    return MailKind.NEW
+
+
 def _read(raw: bytes) -> Mail:
     message = BytesParser(policy=policy.default).parsebytes(raw)
     assert isinstance(message, EmailMessage)
@@ -228,11 +242,6 @@ def _read(raw: bytes) -> Mail:
     name, sender = _sender(message, reading.problems)
     subject = _first(headers, "subject")[:500]
     text = reading.body(message)
-    kind = machine_kind(headers, subject)
-    if kind is None:
-        forwarded = reading.forwards or INLINE_FORWARD.search(text)
-        kind = MailKind.UNREADABLE if reading.problems else None
-        kind = kind or (MailKind.FORWARD if forwarded else MailKind.NEW)
     return Mail(
         message_id=_message_id(_first(headers, "message-id"), raw),
         sender_name=name,
@@ -242,7 +251,7 @@ def _read(raw: bytes) -> Mail:
         sent_at=_sent_at(_first(headers, "date")),
         references=_references(headers),
         attachments=tuple(reading.files),
-        kind=kind,
+        kind=_kind(headers, subject, text, reading),
         problems=tuple(dict.fromkeys(reading.problems)),
         raw=raw,
     )

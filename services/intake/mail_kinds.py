@@ -2,8 +2,8 @@
 
 One table (`HANDLING`), the header signals it reads (`SIGNALS`), and the markdown of both that
 docs/channels.md carries word for word (tests/intake/test_mail_pure.py keeps them equal).
-Machine mail (auto-replies, bounces, list mail) opens nothing and is never answered: answering
-a responder is a mail loop.
+Machine mail (auto-replies, bounces, list mail) and empty mail open nothing and are never
+answered: answering a responder is a mail loop.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ class MailKind(StrEnum):
     AUTO_REPLY = "auto_reply"
     BOUNCE = "bounce"
     LIST = "list"
+    EMPTY = "empty"
 
 
 Headers = Mapping[str, tuple[str, ...]]
@@ -125,6 +126,10 @@ HANDLING: dict[MailKind, Handling] = {
         "receipt, if the sender's address could be read, saying part of it was unreadable",
         kept=True,
     ),
+    MailKind.BOUNCE: Handling(
+        _signals(MailKind.BOUNCE), "nothing is kept; flagged seen, logged and counted", "none",
+        kept=False,
+    ),
     MailKind.AUTO_REPLY: Handling(
         f"{_signals(MailKind.AUTO_REPLY)}; a subject like \"Out of office\" or \"Automatic "
         f"reply\" only with {', '.join(f'`{h}`' for h in WEAK_SIGNALS)}",
@@ -132,17 +137,18 @@ HANDLING: dict[MailKind, Handling] = {
         "none",
         kept=False,
     ),
-    MailKind.BOUNCE: Handling(
-        _signals(MailKind.BOUNCE), "nothing is kept; flagged seen, logged and counted", "none",
-        kept=False,
-    ),
     MailKind.LIST: Handling(
         _signals(MailKind.LIST), "nothing is kept; flagged seen, logged and counted", "none",
         kept=False,
     ),
+    MailKind.EMPTY: Handling(
+        "a person's mail with no subject, no text and no file", "nothing is kept; flagged seen, "
+        "logged and counted", "none",
+        kept=False,
+    ),
 }  # fmt: skip
 
-AUTOMATED = frozenset(kind for kind, handling in HANDLING.items() if not handling.kept)
+DROPPED = frozenset(kind for kind, handling in HANDLING.items() if not handling.kept)
 
 
 def machine_kind(headers: Headers, subject: str) -> MailKind | None:

@@ -142,19 +142,22 @@ def _list_mail() -> bytes:
     return raw(mail)
 
 
-async def test_machine_mail_opens_nothing_and_is_never_answered(settings: Settings) -> None:
-    before = {kind: taken(kind) for kind in ("auto_reply", "bounce", "list", "new")}
+async def test_machine_mail_and_empty_mail_open_nothing_and_are_never_answered(
+    settings: Settings,
+) -> None:
+    before = {kind: taken(kind) for kind in ("auto_reply", "bounce", "list", "empty", "new")}
     subject_only = raw(
         message("Saya cuti, tetapi izin saya belum selesai.", subject="Out of office")
     )
-    machine = [_auto_reply(), _vacation(), _bounce(), _list_mail()]
+    empty = f"From: {SITI}\r\nSubject: \r\nMessage-ID: <kosong@example.id>\r\n\r\n\r\n".encode()
+    machine = [_auto_reply(), _vacation(), _bounce(), _list_mail(), empty]
     async with mailbox(settings, *machine, subject_only, raw(message())) as box:
-        assert await eventually(lambda: box.all_seen(6), within=20)
+        assert await eventually(lambda: box.all_seen(7), within=20)
         assert await box.desk.events() == ["ComplaintReceived"] * 2
         assert await deliveries(box) == 2  # the subject alone is no signal: a person's mail
         await box.receipts(2)
     after = {kind: taken(kind) - count for kind, count in before.items()}
-    assert after == {"auto_reply": 2, "bounce": 1, "list": 1, "new": 2}
+    assert after == {"auto_reply": 2, "bounce": 1, "list": 1, "empty": 1, "new": 2}
 
 
 async def test_a_mail_forwarded_as_an_attachment_keeps_the_inner_text_and_files(

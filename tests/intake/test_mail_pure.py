@@ -149,6 +149,11 @@ def test_encoded_words_line_ends_and_html_read_the_same_way() -> None:
     )
 
 
+def test_a_mail_with_nothing_in_it_is_empty() -> None:
+    assert read(b"From: a@b.id\r\nSubject:  \r\n\r\n \r\n").kind == MailKind.EMPTY
+    assert read(b"From: a@b.id\r\nSubject: Izin\r\n\r\n").kind == MailKind.NEW
+
+
 def test_a_reply_keeps_its_whole_references_chain_oldest_first() -> None:
     raw = b"From: a@b.id\r\nReferences: <a@x.id>\r\n <b@x.id>\r\nIn-Reply-To: <c@x.id>\r\n\r\nisi"
     assert read(raw).references == ("<a@x.id>", "<b@x.id>", "<c@x.id>")

@@ -27,7 +27,7 @@ from services.intake.draft import Addition, Attachment, Contact, Draft, Receipt
 from services.intake.inbox import Erased, Inbox, UnknownSubmission
 from services.intake.limits import RateLimiter, TooManyRequests
 from services.intake.mail import Mail, read, without_content
-from services.intake.mail_kinds import AUTOMATED, MailKind
+from services.intake.mail_kinds import DROPPED, MailKind
 from services.intake.reach import store_call
 from services.intake.submission import submission_id
 from shared.channels import Channel
@@ -99,7 +99,7 @@ class Mailbox:
     async def handle(self, mail: Mail, uid: int = 0) -> Receipt | None:
         """Store one mail, None for machine mail (nothing kept, never answered). A mail whose
         storing fails for a reason of its own is stored again as unreadable, raw."""
-        if mail.kind in AUTOMATED:
+        if mail.kind in DROPPED:
             TAKEN.labels(kind=mail.kind.value).inc()
             log.info("mailbox: message %s is %s: not taken, not answered", uid, mail.kind.value)
             return None
