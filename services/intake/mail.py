@@ -24,7 +24,7 @@ from services.intake.mail_text import decode, header_text, html_to_text, plain_l
 
 CODE_IN_SUBJECT = re.compile(r"\b([0-9A-Za-z]{4}-[0-9A-Za-z]{4})\b")
 OUR_MESSAGE_ID = re.compile(r"<aduan\.([0-9a-f-]{36})\.", re.IGNORECASE)
-MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}>")
+MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,250}>")  # printable ASCII, as RFC 5322 has it
 ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 INLINE_FORWARD = re.compile(
     r"^-{3,}\s*(forwarded message|pesan terusan|original message|pesan asli)\s*-{3,}\s*$"
@@ -261,7 +261,9 @@ def unparsed(raw: bytes, problem: str) -> Mail:
     """A mail nothing could be read of but its bytes: kept whole, for an officer to open."""
     head, _, body = raw.partition(b"\r\n\r\n") if b"\r\n\r\n" in raw else raw.partition(b"\n\n")
     problems: list[str] = []
-    found = re.search(rb"^message-id:[ \t]*(<[^<>\s]{1,250}>)", head, re.IGNORECASE | re.MULTILINE)
+    found = re.search(
+        rb"^message-id:[ \t]*(<[!-;=?-~]{1,250}>)", head, re.IGNORECASE | re.MULTILINE
+    )
     message_id = _message_id(found.group(1).decode("ascii", "replace") if found else "", raw)
     text = plain_lines(decode(body[:20_000], "utf-8", problems)).strip()
     return Mail(

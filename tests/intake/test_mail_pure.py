@@ -149,6 +149,11 @@ def test_encoded_words_line_ends_and_html_read_the_same_way() -> None:
     )
 
 
+def test_a_message_id_with_control_characters_is_not_taken_as_one() -> None:
+    raw = b"From: a@b.id\r\nMessage-ID: <a\x00b@x.id>\r\nSubject: x\r\n\r\nisi"
+    assert read(raw).message_id.startswith("<sha256.")
+
+
 def test_a_mail_with_nothing_in_it_is_empty() -> None:
     assert read(b"From: a@b.id\r\nSubject:  \r\n\r\n \r\n").kind == MailKind.EMPTY
     assert read(b"From: a@b.id\r\nSubject: Izin\r\n\r\n").kind == MailKind.NEW
