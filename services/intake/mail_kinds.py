@@ -108,7 +108,8 @@ HANDLING: dict[MailKind, Handling] = {
         "our receipt's or the original's Message-ID anywhere in `In-Reply-To`/`References`, "
         "or the tracking code in the subject, **and** the case's own sender",
         "joins the case as a part (`MessageAdded`)",
-        "none (our later mail threads on the whole `References` chain)",
+        "none, unless a file was refused: then a mail naming it and what is accepted (our "
+        "mail threads on the whole `References` chain)",
         kept=True,
     ),
     MailKind.FORWARD: Handling(

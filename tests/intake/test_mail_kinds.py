@@ -251,3 +251,19 @@ async def test_a_thread_reply_joins_and_our_mail_threads_on_the_whole_chain(
         receipt["Message-ID"],
         "<balas-1@example.id>",
     ]
+
+
+async def test_a_refused_file_in_a_reply_is_named_to_the_citizen(settings: Settings) -> None:
+    async with mailbox(settings, raw(message(message_id="<asli-2@example.id>"))) as box:
+        [receipt] = await box.receipts(1)
+        reply = message("Ini berkasnya.", message_id="<balas-2@example.id>")
+        reply.replace_header("Subject", f"Re: {receipt['Subject']}")
+        reply["In-Reply-To"] = receipt["Message-ID"]
+        reply.add_attachment(b"MZ\x90\x00", maintype="application", subtype="x-msdownload",
+                             filename="berkas.exe")  # fmt: skip
+        await box.deliver(reply)
+        [_, told] = await box.receipts(2)
+        assert await box.desk.events() == ["ComplaintReceived", "MessageAdded"]
+    assert "Lampiran" in str(told["Subject"])
+    assert "berkas.exe (jenis berkasnya tidak kami terima)" in told.get_content()
+    assert told["In-Reply-To"] == "<balas-2@example.id>"

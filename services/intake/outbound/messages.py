@@ -96,6 +96,9 @@ def text_of(
     if purpose == "receipt":
         said = [_receipt(settings, submission, code), *_about_message(settings, submitted or {})]
         return "\n\n".join(said), False
+    if purpose == "refused":
+        said = [f"Pesan tambahan Anda untuk {_noun(submission).lower()} {code} telah kami terima."]
+        return "\n\n".join([*said, *_about_message(settings, details)]), False
     event = str(details.get("event", ""))
     if purpose == "closure":
         text = f"{_noun(submission)} Anda ({code}) {TOLD.get(event, 'telah selesai')}."
