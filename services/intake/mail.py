@@ -282,5 +282,7 @@ def unparsed(raw: bytes, problem: str) -> Mail:
 
 
 def without_content(mail: Mail, problem: str) -> Mail:
-    """The same mail marked unreadable (its handling failed): kept raw instead."""
-    return replace(mail, kind=MailKind.UNREADABLE, problems=(*mail.problems, problem))
+    """The same mail marked unreadable (its handling failed): its files are kept only inside
+    its raw bytes, sealed."""
+    problems = (*mail.problems, problem)
+    return replace(mail, kind=MailKind.UNREADABLE, attachments=(), problems=problems)

@@ -97,8 +97,8 @@ class Mailbox:
         return taken
 
     async def handle(self, mail: Mail, uid: int = 0) -> Receipt | None:
-        """Store one mail, None for machine mail (nothing kept, never answered). A mail whose
-        storing fails for a reason of its own is stored again as unreadable, raw."""
+        """Store one mail; None for machine or empty mail (nothing kept, never answered). A mail
+        whose storing fails for a reason of its own is stored again as unreadable, raw."""
         if mail.kind in DROPPED:
             TAKEN.labels(kind=mail.kind.value).inc()
             log.info("mailbox: message %s is %s: not taken, not answered", uid, mail.kind.value)
