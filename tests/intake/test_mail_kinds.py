@@ -267,3 +267,12 @@ async def test_a_refused_file_in_a_reply_is_named_to_the_citizen(settings: Setti
     assert "Lampiran" in str(told["Subject"])
     assert "berkas.exe (jenis berkasnya tidak kami terima)" in told.get_content()
     assert told["In-Reply-To"] == "<balas-2@example.id>"
+
+
+async def test_a_redelivered_mail_is_recognised_before_the_senders_limit(
+    settings: Settings,
+) -> None:
+    same = raw(message(message_id="<sekali@example.id>"))
+    async with mailbox(settings, same, same, rate_sender_per_minute=1) as box:
+        assert await eventually(lambda: box.all_seen(2), within=10)
+        assert await box.desk.events() == ["ComplaintReceived"]
