@@ -67,6 +67,7 @@ class Draft:
     sender: str | None = None  # keyed hash of the channel account: the conversation's key
     identities: tuple[str, ...] = ()  # keyed hashes an erasure finds the person by
     receipt: bool = False  # send the tracking code back on the channel after the commit
+    extra: dict[str, Any] = field(default_factory=dict)  # more to seal with the text
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,9 @@ def to_pending(draft: Draft, mentioned: Iterable[str] = ()) -> Pending:
     case_id = submission_id(draft.channel, draft.message_id)
     contact = None if draft.anonymous or draft.contact is None else vars(draft.contact)
     listed, stored, blobs = seal_attachments(key, case_id, draft.attachments)
-    sealed = key.seal({"text": draft.text, "contact": contact, "attachments": listed})
+    sealed = key.seal(
+        {**draft.extra, "text": draft.text, "contact": contact, "attachments": listed}
+    )
 
     def build(code: str) -> Submission:
         received = Received(

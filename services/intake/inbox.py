@@ -18,16 +18,24 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from services.intake.draft import Addition, Draft, Receipt, seal_attachments, to_pending
+from services.intake.draft import (
+    Addition,
+    Draft,
+    Receipt,
+    delivery_id,
+    seal_attachments,
+    to_pending,
+)
 from services.intake.pseudonyms import Pseudonyms
 from services.intake.reach import store_call, store_up, store_write
-from services.intake.records import Conversation, Rows, StoredAttachment
+from services.intake.records import Conversation, Delivery, Rows, StoredAttachment
 from services.intake.store import Submissions
 from services.intake.submission import submission_id
 from services.intake.writer import Writer
 from shared.blobs import BlobStore
 from shared.channels import Channel
 from shared.refusals import Refused
+from shared.sealing import SealingKey
 from shared.settings import Settings
 
 T = TypeVar("T")
@@ -202,6 +210,7 @@ class Inbox:
                 rows = _rows_of(addition, case_id, stored)
                 mentioned = self.pseudonyms.of_text(addition.text)
                 rows.mentions = [(digest, case_id) for digest in mentioned]
+                rows.deliveries = _told_of_refusals(addition, case_id, key)
                 self.submissions.save(submission, rows=rows, deadline=due)
             except IntegrityError:
                 replay = self.replay(addition.channel, addition.message_id)
@@ -222,6 +231,18 @@ def _rows_of(addition: Addition, case_id: UUID, stored: list[StoredAttachment]) 
         channel = addition.channel.value
         rows.conversations = [Conversation(channel, addition.sender, case_id, addition.received_at)]
     return rows
+
+
+def _told_of_refusals(addition: Addition, case_id: UUID, key: SealingKey) -> list[Delivery]:
+    """A part with refused files: the sender is told which, after the commit (a receipt does
+    that for a new submission)."""
+    refused = addition.extra.get("refused")
+    if not refused:
+        return []
+    purpose = f"refused:{addition.message_id}"
+    sealed = key.seal({"refused": refused})
+    channel = addition.channel.value
+    return [Delivery(delivery_id(case_id, purpose), case_id, channel, "refused", sealed)]
 
 
 def _addition(draft: Draft) -> Addition:

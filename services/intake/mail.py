@@ -1,55 +1,47 @@
-"""Reading complainants' mail: the words (plain or HTML), the attachments, the thread it is in."""
+"""Reading complainants' mail: the words (plain or HTML), the attachments, the thread it is in,
+forwarded mail inside it, and what kind of mail it is (services/intake/mail_kinds.py).
+
+Reading never fails: each header and each part is decoded on its own, an unknown or wrong
+charset falls back to a replacement decoding, and what could not be read is said in `problems`
+(for officers, in Bahasa Indonesia). A mail with problems is `unreadable`; it keeps its raw bytes.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from email import policy
-from email.message import EmailMessage
+from email import errors, policy
+from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
-from html.parser import HTMLParser
 from uuid import UUID
 
 from services.intake.draft import Attachment
+from services.intake.mail_kinds import Headers, MailKind, machine_kind
+from services.intake.mail_text import decode, header_text, html_to_text, plain_lines
 
 CODE_IN_SUBJECT = re.compile(r"\b([0-9A-Za-z]{4}-[0-9A-Za-z]{4})\b")
 OUR_MESSAGE_ID = re.compile(r"<aduan\.([0-9a-f-]{36})\.", re.IGNORECASE)
-
-
-class _Text(HTMLParser):
-    """HTML to plain text: the text nodes, blocks on their own lines, no scripts or styles."""
-
-    BLOCKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "blockquote"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._skip += 1
-        elif tag in self.BLOCKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
-def html_to_text(html: str) -> str:
-    """The readable text of an HTML body."""
-    parser = _Text()
-    parser.feed(html)
-    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
-    return "\n".join(line for line in lines if line)
+MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,250}>")  # printable ASCII, as RFC 5322 has it
+ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+INLINE_FORWARD = re.compile(
+    r"^-{3,}\s*(forwarded message|pesan terusan|original message|pesan asli)\s*-{3,}\s*$"
+    r"|^begin forwarded message:",
+    re.IGNORECASE | re.MULTILINE,
+)
+MAX_FORWARD_DEPTH = 3
+MAX_REFERENCES = 50
+STRUCTURE_DEFECTS: dict[type[errors.MessageDefect], str] = {
+    errors.CloseBoundaryNotFoundDefect: "batas bagian MIME tidak ditutup",
+    errors.StartBoundaryNotFoundDefect: "batas bagian MIME tidak ditemukan",
+    errors.NoBoundaryInMultipartDefect: "multipart tanpa batas bagian",
+    errors.MultipartInvariantViolationDefect: "struktur multipart rusak",
+    errors.MissingHeaderBodySeparatorDefect: "kepala surat rusak",
+    errors.InvalidBase64CharactersDefect: "isi base64 rusak",
+    errors.InvalidBase64LengthDefect: "isi base64 rusak",
+}
 
 
 @dataclass(frozen=True)
@@ -62,8 +54,11 @@ class Mail:
     subject: str
     text: str
     sent_at: datetime
-    references: tuple[str, ...]
+    references: tuple[str, ...]  # oldest first: References, then In-Reply-To
     attachments: tuple[Attachment, ...]
+    kind: MailKind = MailKind.NEW
+    problems: tuple[str, ...] = ()
+    raw: bytes = field(default=b"", repr=False)
 
     def thread_hints(self) -> tuple[UUID | None, str | None]:
         """A case id from a reply to our receipt, and a tracking code from the subject."""
@@ -76,30 +71,111 @@ class Mail:
         return case_id, code.group(1) if code else None
 
 
-def _body(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain", "html"))
-    if part is None:
+def _headers(message: Message, problems: list[str]) -> Headers:
+    found: dict[str, tuple[str, ...]] = {}
+    for name, value in message.raw_items():
+        text = header_text(str(value), problems)
+        found[name.lower()] = (*found.get(name.lower(), ()), text)
+    return found
+
+
+def _first(headers: Headers, name: str) -> str:
+    return next(iter(headers.get(name, ())), "")
+
+
+def _text_of(part: Message, problems: list[str]) -> str:
+    """A text part decoded, its line ends as LF, HTML as its text."""
+    try:
+        payload = part.get_payload(decode=True)
+        charset = part.get_content_charset()
+    except (ValueError, LookupError, TypeError, AttributeError):
+        problems.append("satu bagian isi tidak dapat didekode")
         return ""
-    content = part.get_content()
-    text = content if isinstance(content, str) else content.decode("utf-8", "replace")
+    if not isinstance(payload, bytes):
+        return ""
+    text = plain_lines(decode(payload, charset, problems))
     return html_to_text(text) if part.get_content_type() == "text/html" else text.strip()
 
 
-def _attachments(message: EmailMessage) -> tuple[Attachment, ...]:
-    found = []
-    for part in message.iter_attachments():
-        content = part.get_payload(decode=True)
-        if not isinstance(content, bytes):
-            continue
-        filename = part.get_filename() or "lampiran"
-        found.append(Attachment(filename, part.get_content_type(), content=content))
-    return tuple(found)
+def _body_part(message: EmailMessage) -> Message | None:
+    try:
+        body = message.get_body(preferencelist=("plain", "html"))
+    except (KeyError, ValueError, TypeError, AttributeError):
+        body = None
+    return body
 
 
-def _sent_at(message: EmailMessage) -> datetime:
+def _defects(message: Message) -> list[str]:
+    found = [d for part in message.walk() for d in part.defects]
+    labels = [
+        label
+        for kind, label in STRUCTURE_DEFECTS.items()
+        if any(isinstance(d, kind) for d in found)
+    ]
+    return sorted(set(labels))  # fmt: skip
+
+
+@dataclass
+class _Reading:
+    """One message (or a forwarded one inside it) being read."""
+
+    depth: int = 0
+    problems: list[str] = field(default_factory=list)
+    files: list[Attachment] = field(default_factory=list)
+    forwards: list[str] = field(default_factory=list)
+
+    def body(self, message: EmailMessage) -> str:
+        self.problems.extend(_defects(message))
+        part = _body_part(message)
+        text = _text_of(part, self.problems) if part is not None else ""
+        for attachment in _attachment_parts(message, self.problems):
+            self.attachment(attachment)
+        return "\n\n".join([text, *self.forwards]).strip()
+
+    def attachment(self, part: Message) -> None:
+        if part.get_content_type() == "message/rfc822":
+            self.forward(part)
+            return
+        try:
+            content = part.get_payload(decode=True)
+            filename = part.get_filename() or "lampiran"
+        except (ValueError, LookupError, TypeError, AttributeError):
+            self.problems.append("satu lampiran tidak dapat didekode")
+            return
+        if isinstance(content, bytes):
+            name = header_text(filename, self.problems)[:200] or "lampiran"
+            self.files.append(Attachment(name, part.get_content_type(), content=content))
+
+    def forward(self, part: Message) -> None:
+        inner = part.get_payload()
+        inner = inner[0] if isinstance(inner, list) and inner else inner
+        if not isinstance(inner, EmailMessage) or self.depth >= MAX_FORWARD_DEPTH:
+            self.problems.append("pesan terusan tidak dapat dibaca")
+            return
+        reading = _Reading(depth=self.depth + 1)
+        headers = _headers(inner, reading.problems)
+        text = reading.body(inner)
+        said = [f"{label}: {_first(headers, name)}" for label, name in FORWARD_HEADERS]
+        self.forwards.append("\n".join(["---------- Pesan terusan ----------", *said, "", text]))
+        self.files.extend(reading.files)
+        self.problems.extend(f"pesan terusan: {p}" for p in reading.problems)
+
+
+FORWARD_HEADERS = (("Dari", "from"), ("Tanggal", "date"), ("Subjek", "subject"))
+
+
+def _attachment_parts(message: EmailMessage, problems: list[str]) -> list[Message]:
+    try:
+        return list(message.iter_attachments())
+    except (KeyError, ValueError, TypeError, AttributeError):
+        problems.append("lampiran tidak dapat dipisahkan dari isi")
+        return []
+
+
+def _sent_at(value: str) -> datetime:
     now = datetime.now(UTC)
     try:
-        sent = parsedate_to_datetime(str(message["date"]))
+        sent = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return now
     if sent.tzinfo is None:
@@ -107,22 +183,106 @@ def _sent_at(message: EmailMessage) -> datetime:
     return min(sent.astimezone(UTC), now)
 
 
+def _message_id(value: str, raw: bytes) -> str:
+    """The mail's own id; without a usable one its content is its identity."""
+    found = MESSAGE_ID.search(value)
+    if found:
+        return found.group(0)
+    return "<sha256." + hashlib.sha256(raw).hexdigest() + "@aduan>"
+
+
+def _sender(message: Message, problems: list[str]) -> tuple[str | None, str]:
+    """Name and address from the raw From (a decoded name may hold commas or brackets)."""
+    raw = [str(value) for name, value in message.raw_items() if name.lower() == "from"]
+    pairs = getaddresses([re.sub(r"\r?\n(?=[ \t])", "", raw[0])]) if len(raw) == 1 else []
+    shown, address = pairs[0] if len(pairs) == 1 else ("", "")
+    name = header_text(shown, problems)[:200] or None
+    address = address.strip().lower()
+    if not ADDRESS.match(address) or ".." in address:
+        problems.append("alamat pengirim tidak terbaca")
+        return name, ""
+    return name, address
+
+
+def _references(headers: Headers) -> tuple[str, ...]:
+    found: list[str] = []
+    for name in ("references", "in-reply-to"):
+        for value in headers.get(name, ()):
+            found += [ref for ref in MESSAGE_ID.findall(value) if ref not in found]
+    return tuple(found[-MAX_REFERENCES:])
+
+
 def read(raw: bytes) -> Mail:
-    """Parse one raw RFC 5322 message."""
+    """Read one raw RFC 5322 message, as far as it can be read."""
+    try:
+        return _read(raw)
+    except Exception as error:  # noqa: BLE001 - the parser's own bug must not stop the mailbox
+        return unparsed(raw, f"surat tidak dapat diurai ({type(error).__name__})")
+
+
+def _kind(headers: Headers, subject: str, text: str, reading: _Reading) -> MailKind:
+    """Machine mail first (services/intake/mail_kinds.py), then what a person's mail is."""
+    machine = machine_kind(headers, subject)
+    if machine is not None:
+        return machine
+    if reading.problems:
+        return MailKind.UNREADABLE
+    if reading.forwards or INLINE_FORWARD.search(text):
+        return MailKind.FORWARD
+    if not (subject.strip() or text or reading.files):
+        return MailKind.EMPTY
+    return MailKind.NEW
+
+
+def _read(raw: bytes) -> Mail:
     message = BytesParser(policy=policy.default).parsebytes(raw)
     assert isinstance(message, EmailMessage)
-    message_id = str(message["message-id"] or "").strip()
-    if not message_id:  # no id of its own: its content is its identity
-        message_id = "<sha256." + hashlib.sha256(raw).hexdigest() + "@aduan>"
-    [(name, address)] = getaddresses([str(message["from"] or "")])[:1] or [("", "")]
-    references = " ".join(str(message[h] or "") for h in ("in-reply-to", "references"))
+    reading = _Reading()
+    headers = _headers(message, reading.problems)
+    name, sender = _sender(message, reading.problems)
+    subject = _first(headers, "subject")[:500]
+    text = reading.body(message)
+    return Mail(
+        message_id=_message_id(_first(headers, "message-id"), raw),
+        sender_name=name,
+        sender=sender,
+        subject=subject,
+        text=text,
+        sent_at=_sent_at(_first(headers, "date")),
+        references=_references(headers),
+        attachments=tuple(reading.files),
+        kind=_kind(headers, subject, text, reading),
+        problems=tuple(dict.fromkeys(reading.problems)),
+        raw=raw,
+    )
+
+
+def unparsed(raw: bytes, problem: str) -> Mail:
+    """A mail nothing could be read of but its bytes: kept whole, for an officer to open."""
+    head, _, body = raw.partition(b"\r\n\r\n") if b"\r\n\r\n" in raw else raw.partition(b"\n\n")
+    problems: list[str] = []
+    found = re.search(
+        rb"^message-id:[ \t]*(<[!-;=?-~]{1,250}>)", head, re.IGNORECASE | re.MULTILINE
+    )
+    message_id = _message_id(found.group(1).decode("ascii", "replace") if found else "", raw)
+    text = plain_lines(decode(body[:20_000], "utf-8", problems)).strip()
     return Mail(
         message_id=message_id,
-        sender_name=name or None,
-        sender=address.strip().lower(),
-        subject=str(message["subject"] or ""),
-        text=_body(message),
-        sent_at=_sent_at(message),
-        references=tuple(re.findall(r"<[^>]+>", references)),
-        attachments=_attachments(message),
+        sender_name=None,
+        sender="",
+        subject="",
+        text=text,
+        sent_at=datetime.now(UTC),
+        references=(),
+        attachments=(),
+        kind=MailKind.UNREADABLE,
+        problems=(problem,),
+        raw=raw,
     )
+
+
+def without_content(mail: Mail, problem: str) -> Mail:
+    """The same mail marked unreadable (its handling failed): its files are kept only inside
+    its raw bytes, sealed."""
+    problems = (*mail.problems, problem)
+    return replace(mail, kind=MailKind.UNREADABLE, attachments=(), problems=problems)

@@ -44,6 +44,7 @@ class Part(BaseModel):
     text: str
     pii: list[dict[str, Any]] = []  # personal data in the text, for officers who read it clear
     attachments: list[dict[str, Any]]
+    unreadable: list[str] = []  # why the message could not be read fully ("tidak terbaca")
 
 
 class SubmissionView(BaseModel):
@@ -65,6 +66,7 @@ class SubmissionView(BaseModel):
     attachments: list[dict[str, Any]]
     parts: list[Part]
     register_row: dict[str, Any] | None = None  # imported: what the old register said
+    unreadable: list[str] = []  # why the message could not be read fully ("tidak terbaca")
 
 
 def _facets(inbox: Inbox, submission: Submission | None, officer: Officer) -> frozenset[Facet]:
@@ -110,6 +112,7 @@ def _view(inbox: Inbox, case_id: UUID, officer: Officer) -> SubmissionView:
         attachments=opened.get("attachments", []) if shown else [],
         parts=_parts(inbox, case_id, key, facets),
         register_row=_register(submission, opened, facets),
+        unreadable=opened.get("unreadable") or [],
     )
 
 
@@ -147,6 +150,7 @@ def _part(opened: dict[str, Any], at: datetime, facets: frozenset[Facet]) -> Par
         text=readable(text, facets),
         pii=marks(text, facets),
         attachments=attachments,
+        unreadable=opened.get("unreadable") or [],
     )
 
 

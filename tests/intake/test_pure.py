@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from services.intake.channels.meta import BadSignature, signature, verify
-from services.intake.mail import html_to_text, read
+from services.intake.mail import read
+from services.intake.mail_text import html_to_text
 from services.intake.pseudonyms import Pseudonyms
 
 

@@ -247,10 +247,17 @@ function submissionFiles(submission) {
   );
 }
 
+/** A mail intake could not read fully: what is shown is what could be decoded. */
+function unreadableNotice(reasons) {
+  if (!reasons || !reasons.length) return null;
+  return notice("galat", `Surat tidak terbaca: ${reasons.join("; ")}. Yang tampil adalah bagian yang dapat dibaca; surat aslinya ada di lampiran (surat-asli.eml).`);
+}
+
 /** What the complainant wrote, and who they are as far as this role may know. */
 export function submissionNodes(submission) {
   return [
     submission.erased ? notice("galat", "Data pribadi pemohon sudah dihapus atas permintaannya.") : null,
+    unreadableNotice(submission.unreadable),
     el("blockquote", { class: "isi" }, marked(submission.text, submission.pii)),
     el("h3", {}, "Pemohon"),
     contactNodes(submission),
@@ -261,7 +268,13 @@ export function submissionNodes(submission) {
           {},
           el("h3", {}, "Pesan lanjutan"),
           submission.parts.map((part) =>
-            el("div", {}, el("p", { class: "waktu redup" }, formatDateTime(part.received_at)), el("blockquote", { class: "isi" }, marked(part.text, part.pii)))
+            el(
+              "div",
+              {},
+              el("p", { class: "waktu redup" }, formatDateTime(part.received_at)),
+              unreadableNotice(part.unreadable),
+              el("blockquote", { class: "isi" }, marked(part.text, part.pii))
+            )
           )
         )
       : null,

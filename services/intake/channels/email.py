@@ -1,7 +1,9 @@
 """Email: poll a mailbox over IMAP; each new message is a submission, a reply joins its case.
 
 A message is flagged \\Seen only after its submission is committed: if the store is down,
-it stays unseen and the next poll takes it again (its Message-ID makes that harmless). A reply
+it stays unseen and the next poll takes it again (its Message-ID makes that harmless). A mail
+that cannot be read is stored as unreadable (raw, sealed), machine mail is flagged seen and
+dropped (services/intake/mail_kinds.py): no message holds the ones after it. A reply
 (our receipt's Message-ID in In-Reply-To/References, the original's id, or the tracking code in
 the subject) from the same address joins the case instead of opening one.
 """
@@ -9,30 +11,45 @@ the subject) from the same address joins the case instead of opening one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
+from prometheus_client import Counter
 
 from services.intake.attachments import AttachmentRefused, check
 from services.intake.draft import Addition, Attachment, Contact, Draft, Receipt
-from services.intake.inbox import Inbox
+from services.intake.inbox import Erased, Inbox, UnknownSubmission
 from services.intake.limits import RateLimiter, TooManyRequests
-from services.intake.mail import Mail, read
+from services.intake.mail import Mail, read, without_content
+from services.intake.mail_kinds import DROPPED, MailKind
 from services.intake.reach import store_call
 from services.intake.submission import submission_id
 from shared.channels import Channel
 from shared.outages import Unavailable
+from shared.settings import Settings
 from shared.sop import Kind
 from shared.tracking_code import normalize
-from shared.writes import WriteTimedOut
+from shared.writes import WriterBehind, WriteTimedOut
 
 log = logging.getLogger(__name__)
 
 SEEN = b"\\Seen"
+RAW_NAME = "surat-asli.eml"
+TAKEN = Counter(
+    "aduan_mail_taken_total", "Mail the mailbox took, by kind (machine mail: not kept)", ["kind"]
+)
+TRANSIENT = (Unavailable, WriteTimedOut, WriterBehind, TooManyRequests)
+"""The store away or busy, or the sender over its limit: the mail waits for a later poll."""
+
+
+class Failed(Exception):
+    """A mail could be stored neither as read nor as unreadable (logged): left unseen."""
 
 
 @dataclass
@@ -56,7 +73,8 @@ class Mailbox:
             await asyncio.sleep(self.inbox.settings.imap_poll_seconds)
 
     async def poll(self) -> list[Receipt]:
-        """Take every unseen message; each is flagged seen once its submission is committed."""
+        """Take every unseen message; each is flagged seen once it is stored (or known to be
+        machine mail). A mail that cannot be read is stored as such: it never holds the rest."""
         client = await asyncio.to_thread(self._connect)
         taken = []
         try:
@@ -65,14 +83,42 @@ class Mailbox:
                 raw = fetched.get(uid, {}).get(b"BODY[]")
                 if not isinstance(raw, bytes):
                     continue
-                receipt = await self.take(read(raw))
-                if receipt is None:
+                try:
+                    receipt = await self.handle(read(raw), uid)
+                except TooManyRequests:
                     continue  # over the sender's limit: left unseen for a later poll
+                except Failed:
+                    continue  # logged: left unseen, the next ones are taken
                 await asyncio.to_thread(client.add_flags, [uid], [SEEN])
-                taken.append(receipt)
+                if receipt is not None:
+                    taken.append(receipt)
         finally:
             await asyncio.to_thread(_logout, client)
         return taken
+
+    async def handle(self, mail: Mail, uid: int = 0) -> Receipt | None:
+        """Store one mail; None for machine or empty mail (nothing kept, never answered). A mail
+        whose storing fails for a reason of its own is stored again as unreadable, raw."""
+        if mail.kind in DROPPED:
+            TAKEN.labels(kind=mail.kind.value).inc()
+            log.info("mailbox: message %s is %s: not taken, not answered", uid, mail.kind.value)
+            return None
+        try:
+            receipt = await self.take(mail)
+        except TRANSIENT:
+            raise
+        except Exception:  # this mail's own failure must not hold the others
+            log.exception("mailbox: message %s could not be stored; kept as unreadable", uid)
+            try:
+                receipt = await self.take(without_content(mail, "surat tidak dapat diproses"))
+            except TRANSIENT:
+                raise
+            except Exception as error:
+                log.exception("mailbox: message %s could not be kept either", uid)
+                raise Failed() from error
+        kind = MailKind.REPLY if receipt.added and mail.kind == MailKind.NEW else mail.kind
+        TAKEN.labels(kind=kind.value).inc()
+        return receipt
 
     def _connect(self) -> IMAPClient:
         settings = self.inbox.settings
@@ -86,38 +132,44 @@ class Mailbox:
         client.select_folder(settings.imap_mailbox)
         return client
 
-    async def take(self, mail: Mail) -> Receipt | None:
-        """Store one mail (a new submission or a part of its thread); None if deferred."""
-        if mail.sender:
-            try:
-                sender = self.inbox.pseudonyms.sender("email", mail.sender)
-                await self.limiter.sender("email", sender)
-            except TooManyRequests:
-                return None
+    async def take(self, mail: Mail) -> Receipt:
+        """Store one mail (a new submission or a part of its thread); a repeat is recognised
+        before the sender's limit is counted (TooManyRequests: leave it for a later poll)."""
         replay = await store_call(self.inbox.replay, Channel.EMAIL, mail.message_id)
         if replay is not None:
             return replay
-        text, attachments = _kept(self.inbox, mail)
+        if mail.sender:
+            await self.limiter.sender("email", self.inbox.pseudonyms.sender("email", mail.sender))
+        kept = _kept(self.inbox.settings, mail)
         case_id = await store_call(self._thread_of, mail)
         if case_id is not None:
-            addition = Addition(Channel.EMAIL, mail.message_id, text, mail.sent_at, attachments)
-            return await self.inbox.add(case_id, addition)
-        return await self.inbox.submit(self._draft(mail, text, attachments))
+            addition = Addition(
+                Channel.EMAIL,
+                mail.message_id,
+                kept.text,
+                mail.sent_at,
+                kept.files,
+                extra=kept.extra,
+            )
+            with contextlib.suppress(UnknownSubmission, Erased):  # erased: it opens a new one
+                return await self.inbox.add(case_id, addition)
+        return await self.inbox.submit(self._draft(mail, kept))
 
-    def _draft(self, mail: Mail, text: str, attachments: tuple[Attachment, ...]) -> Draft:
+    def _draft(self, mail: Mail, kept: Kept) -> Draft:
         contact = Contact(name=mail.sender_name, email=mail.sender or None)
         kind = Kind.CONSULTATION if "konsultasi" in mail.subject.lower() else Kind.COMPLAINT
         return Draft(
             kind=kind,
             channel=Channel.EMAIL,
-            text=f"{mail.subject}\n\n{text}".strip(),
+            text=f"{mail.subject}\n\n{kept.text}".strip(),
             received_at=mail.sent_at,
             agency=self.inbox.settings.agency,
             message_id=mail.message_id,
             contact=contact if mail.sender else None,
-            attachments=attachments,
+            attachments=kept.files,
             identities=tuple(self.inbox.pseudonyms.of_contact(contact)),
             receipt=bool(mail.sender),
+            extra=kept.extra,
         )
 
     def _thread_of(self, mail: Mail) -> UUID | None:
@@ -146,15 +198,35 @@ class Mailbox:
         return bool(rows)
 
 
-def _kept(inbox: Inbox, mail: Mail) -> tuple[str, tuple[Attachment, ...]]:
-    """The attachments that may be kept; the refused ones are named in the text."""
+@dataclass(frozen=True)
+class Kept:
+    """What of a mail is stored: its text, the files that may be kept, and what else is sealed
+    with them (its References chain, the refused files, why it is unreadable)."""
+
+    text: str
+    files: tuple[Attachment, ...]
+    extra: dict[str, Any]
+
+
+def _kept(settings: Settings, mail: Mail) -> Kept:
+    """The attachments that may be kept; the refused ones are named in the text and listed;
+    an unreadable mail keeps its raw bytes too (sealed like any file)."""
     kept, refused = [], []
     for attachment in mail.attachments:
         try:
-            kept.append(check(inbox.settings, attachment))
+            kept.append(check(settings, attachment))
         except AttachmentRefused as problem:
-            refused.append(f"[Lampiran ditolak: {attachment.filename} — {problem.detail}]")
-    return "\n".join([mail.text, *refused]).strip(), tuple(kept)
+            refused.append(
+                {"filename": attachment.filename, "reason": problem.code, "detail": problem.detail}
+            )
+    notes = [f"[Lampiran ditolak: {r['filename']} — {r['detail']}]" for r in refused]
+    extra: dict[str, Any] = {"references": list(mail.references)}
+    if refused:
+        extra["refused"] = refused
+    if mail.kind == MailKind.UNREADABLE:
+        extra["unreadable"] = list(mail.problems)
+        kept.append(Attachment(RAW_NAME, "message/rfc822", content=mail.raw))
+    return Kept("\n".join([mail.text, *notes]).strip(), tuple(kept), extra)
 
 
 def _logout(client: IMAPClient) -> None:

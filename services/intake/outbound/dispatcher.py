@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 
+from services.intake.outbound.mail_thread import reply_chain
 from services.intake.outbound.messages import Outgoing, recipient, text_of
 from services.intake.outbound.senders import DeliveryFailed, Sender
 from services.intake.reach import STORE
@@ -34,6 +35,7 @@ SUBJECTS = {
     "receipt": "Pengaduan Anda telah kami terima",
     "closure": "Pengaduan Anda telah selesai",
     "follow_up": "Perkembangan pengaduan Anda",
+    "refused": "Lampiran Anda tidak dapat kami terima",
 }
 CLAIM = (
     "UPDATE intake.deliveries SET next_at = now() + make_interval(secs => $2), "
@@ -140,14 +142,18 @@ class Dispatcher:
         key = self.submissions.personal_key(submission.received.personal_ref)
         if key is None:
             return None
-        contact = key.open(submission.received.sealed).get("contact")
-        to = recipient(submission, contact)
+        opened = key.open(submission.received.sealed)
+        to = recipient(submission, opened.get("contact"))
         if to is None:
             return None
         details: dict[str, Any] = key.open(row["sealed"]) if row["sealed"] else {}
-        text, closed = text_of(self.settings, submission, row["purpose"], details)
+        text, closed = text_of(self.settings, submission, row["purpose"], details, opened)
         code = submission.received.tracking_code
-        domain = self.settings.mail_from.rsplit("@", 1)[-1]
+        domain = self.settings.mail_from.rsplit("@", 1)[-1].lower()
+        in_reply_to: str | None = None
+        references: tuple[str, ...] = ()
+        if submission.received.channel == Channel.EMAIL:
+            in_reply_to, references = reply_chain(self.submissions, submission, key, opened)
         return Outgoing(
             channel=Channel(submission.received.channel),
             case_id=submission.id,
@@ -157,7 +163,6 @@ class Dispatcher:
             text=text,
             closed=closed,
             message_id=f"<aduan.{submission.id}.{row['purpose']}.{row['id'].hex[:8]}@{domain}>",
-            in_reply_to=submission.received.channel_message_id
-            if submission.received.channel == Channel.EMAIL
-            else None,
+            in_reply_to=in_reply_to,
+            references=references,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -26,6 +27,7 @@ class Outgoing:
     closed: bool
     message_id: str
     in_reply_to: str | None
+    references: tuple[str, ...] = ()  # the whole chain, oldest first (mail only)
 
 
 def _noun(submission: Submission) -> str:
@@ -47,13 +49,56 @@ def _receipt(settings: Settings, submission: Submission, code: str) -> str:
     return text
 
 
+REFUSALS = {
+    "attachment-too-large": "terlalu besar",
+    "attachment-type": "jenis berkasnya tidak kami terima",
+}
+
+
+def accepted(settings: Settings) -> str:
+    """The files we take, in words: their usual extensions and the size limit."""
+    kinds = (mimetypes.guess_extension(t) or t.split("/")[-1] for t in settings.attachment_types)
+    names = ", ".join(dict.fromkeys(kind.lstrip(".").upper() for kind in kinds))
+    return f"{names}, paling besar {settings.max_attachment_bytes / 2**20:g} MB per berkas"
+
+
+def _about_message(settings: Settings, submitted: dict[str, Any]) -> list[str]:
+    """What the receipt says about the message itself: files not taken, a part not read."""
+    said = []
+    refused = [r for r in submitted.get("refused") or [] if isinstance(r, dict)]
+    if refused:
+        names = "; ".join(
+            f"{r.get('filename')} ({REFUSALS.get(str(r.get('reason')), 'tidak dapat diterima')})"
+            for r in refused
+        )
+        said.append(
+            f"Lampiran berikut tidak dapat kami terima: {names}. Berkas yang kami terima: "
+            f"{accepted(settings)}."
+        )
+    if submitted.get("unreadable"):
+        said.append(
+            "Sebagian isi pesan Anda tidak dapat kami baca; petugas kami akan memeriksanya. "
+            "Bila perlu, kirim ulang isinya sebagai teks biasa dengan membalas pesan ini."
+        )
+    return said
+
+
 def text_of(
-    settings: Settings, submission: Submission, purpose: str, details: dict[str, Any]
+    settings: Settings,
+    submission: Submission,
+    purpose: str,
+    details: dict[str, Any],
+    submitted: dict[str, Any] | None = None,
 ) -> tuple[str, bool]:
-    """The words of a delivery and whether it closes the case."""
+    """The words of a delivery and whether it closes the case (`submitted`: the submission's
+    opened payload, for what the receipt says about the message itself)."""
     code = submission.received.tracking_code
     if purpose == "receipt":
-        return _receipt(settings, submission, code), False
+        said = [_receipt(settings, submission, code), *_about_message(settings, submitted or {})]
+        return "\n\n".join(said), False
+    if purpose == "refused":
+        said = [f"Pesan tambahan Anda untuk {_noun(submission).lower()} {code} telah kami terima."]
+        return "\n\n".join([*said, *_about_message(settings, details)]), False
     event = str(details.get("event", ""))
     if purpose == "closure":
         text = f"{_noun(submission)} Anda ({code}) {TOLD.get(event, 'telah selesai')}."

@@ -5,13 +5,16 @@ no person (it is stored), and the delivery is retried later.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.utils import format_datetime
 from typing import Protocol
 
 import aiosmtplib
 import httpx
 
 from services.intake.lapor import HttpLapor, LaporApi, LaporUnavailable
+from services.intake.mail_text import plain_lines
 from services.intake.outbound.messages import Outgoing
 from shared.channels import Channel
 from shared.settings import Settings
@@ -45,11 +48,14 @@ class Mailer:
         message["From"] = settings.mail_from
         message["To"] = outgoing.to
         message["Subject"] = outgoing.subject
+        message["Date"] = format_datetime(datetime.now(UTC))
         message["Message-ID"] = outgoing.message_id
+        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: responders leave it be
         if outgoing.in_reply_to:
             message["In-Reply-To"] = outgoing.in_reply_to
-            message["References"] = outgoing.in_reply_to
-        message.set_content(outgoing.text)
+        if outgoing.references:
+            message["References"] = " ".join(outgoing.references)
+        message.set_content(plain_lines(outgoing.text))  # CRLF on the wire, from LF only
         try:
             await aiosmtplib.send(
                 message,

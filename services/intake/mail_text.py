@@ -1,0 +1,95 @@
+"""Text out of mail bytes, never failing: charsets with a fallback, encoded words (RFC 2047),
+HTML bodies, one form of line end. What could not be decoded cleanly is added to `problems`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import quopri
+import re
+from html.parser import HTMLParser
+
+
+class _Text(HTMLParser):
+    """HTML to plain text: the text nodes, blocks on their own lines, no scripts or styles."""
+
+    BLOCKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "blockquote"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """The readable text of an HTML body."""
+    parser = _Text()
+    parser.feed(html)
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def plain_lines(text: str) -> str:
+    """Line ends as LF, whatever the mail used (CRLF, CR): one form for every body."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def decode(data: bytes, charset: str | None, problems: list[str]) -> str:
+    """Bytes in their declared charset; else UTF-8, else a replacement decoding (noted)."""
+    name = (charset or "us-ascii").strip().strip('"').lower()[:40]
+    try:
+        return data.decode(name)
+    except (LookupError, UnicodeDecodeError, ValueError) as error:
+        unknown = not isinstance(error, UnicodeDecodeError)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if unknown:
+        problems.append(f"charset '{name}' tidak dikenal; dibaca sebagai windows-1252")
+        return data.decode("windows-1252", "replace")
+    problems.append(f"sebagian isi tidak sesuai charset '{name}'")
+    return data.decode("windows-1252" if name in ASCII else name, "replace")
+
+
+ASCII = frozenset({"us-ascii", "ascii", "us", "ansi_x3.4-1968"})
+"""Declared by mail that is not: its 8-bit bytes are most often windows-1252."""
+ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?\s]*)\?=")
+
+
+def _word(charset: str, encoding: str, text: str, problems: list[str]) -> str:
+    """One encoded word (RFC 2047), in its charset as far as it goes."""
+    data = text.encode("ascii", "replace")
+    try:
+        if encoding.upper() == "B":
+            raw = base64.b64decode(data + b"=" * (-len(data) % 4))
+        else:
+            raw = quopri.decodestring(data.replace(b"_", b" "), header=True)
+    except (ValueError, binascii.Error):
+        problems.append("kepala surat rusak")
+        return text
+    return decode(raw, charset.split("*")[0], problems)
+
+
+def header_text(value: str, problems: list[str]) -> str:
+    """A raw header value unfolded, its encoded words (RFC 2047) and raw 8-bit text decoded."""
+    value = re.sub(r"\r?\n(?=[ \t])", "", value)
+    if any("\udc80" <= c <= "\udcff" for c in value):  # raw 8-bit bytes the parser escaped
+        value = decode(value.encode("utf-8", "surrogateescape"), "unknown-8bit", problems)
+    value = re.sub(r"(\?=)[ \t]+(?==\?)", r"\1", value)  # space between words is not text
+    decoded = ENCODED_WORD.sub(lambda m: _word(m[1], m[2], m[3], problems), value)
+    return decoded.replace("\r", " ").replace("\n", " ").strip()

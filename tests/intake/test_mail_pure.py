@@ -1,0 +1,164 @@
+"""Reading mail as it really comes (pure): malformed mail, machine mail, forwards, encodings."""
+
+from __future__ import annotations
+
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from services.intake.mail import read
+from services.intake.mail_kinds import MailKind, table
+
+PDF = b"%PDF-1.4\n" + b"0" * 100
+
+MALFORMED = (
+    b"From: =?x-bogus-8?Q?Siti=E9?= <<siti@@example..id\r\n"
+    b"To: pengaduan@dpmptsp-gresik.example.go.id\r\n"
+    b"Subject: =?x-bogus-8?Q?Izin_usaha?= belum selesai\r\n"
+    b"Date: kemarin sore\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/mixed; boundary="BATAS"\r\n\r\n'
+    b"--BATAS\r\n"
+    b"Content-Type: text/plain; charset=x-bogus-8\r\n"
+    b"Content-Transfer-Encoding: 8bit\r\n\r\n"
+    b"Izin usaha saya belum selesai setelah tiga minggu, caf\xe9 saya tutup.\r\n"
+    b"--BATAS\r\n"
+    b"Content-Type: application/pdf\r\n"
+    b'Content-Disposition: attachment; filename="berkas.pdf"\r\n'
+    b"Content-Transfer-Encoding: base64\r\n\r\n"
+    b"JVBERi0xLjQKMDAw\r\n"
+)  # an unknown charset, a broken From, no Message-ID, an unclosed boundary
+
+
+def mail(text: str = "Izin saya belum selesai.", **headers: str) -> bytes:
+    message = EmailMessage()
+    message["From"] = "Siti Aminah <siti.aminah@example.id>"
+    message["Subject"] = headers.pop("Subject", "Pengaduan izin usaha")
+    message["Message-ID"] = "<asli-1@example.id>"
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(text)
+    return message.as_bytes(policy=policy.SMTP)
+
+
+def test_the_docs_carry_the_codes_table_of_mail_kinds() -> None:
+    docs = Path(__file__).parents[2] / "docs" / "channels.md"
+    assert table() in docs.read_text()
+
+
+def test_a_malformed_mail_is_read_as_far_as_it_goes_and_marked() -> None:
+    read_ = read(MALFORMED)
+    assert read_.kind == MailKind.UNREADABLE
+    assert read_.text == "Izin usaha saya belum selesai setelah tiga minggu, café saya tutup."
+    assert read_.subject == "Izin usaha belum selesai"
+    assert read_.sender == ""
+    assert [a.filename for a in read_.attachments] == ["berkas.pdf"]
+    assert read_.raw == MALFORMED
+    reasons = " ".join(read_.problems)
+    for said in ("x-bogus-8", "pengirim", "batas bagian MIME tidak ditutup"):
+        assert said in reasons
+    assert read_.message_id == read(MALFORMED).message_id  # its content is its identity
+
+
+@pytest.mark.parametrize("cut", range(0, len(MALFORMED), 17))
+def test_reading_never_raises_whatever_is_cut_off(cut: int) -> None:
+    assert read(MALFORMED[:cut] + b"\xff\x00--BATAS--\r\n").message_id
+
+
+@pytest.mark.parametrize(
+    ("headers", "kind"),
+    [
+        ({"Auto_Submitted": "auto-replied"}, MailKind.AUTO_REPLY),
+        ({"Auto_Submitted": "auto-generated"}, MailKind.AUTO_REPLY),
+        ({"X_Autoreply": "yes"}, MailKind.AUTO_REPLY),
+        ({"X_Autorespond": "Out of office"}, MailKind.AUTO_REPLY),
+        ({"Precedence": "auto_reply"}, MailKind.AUTO_REPLY),
+        ({"Precedence": "bulk"}, MailKind.LIST),
+        ({"Precedence": "junk"}, MailKind.LIST),
+        ({"List_Id": "<warga.lists.example.id>"}, MailKind.LIST),
+        ({"List_Unsubscribe": "<mailto:keluar@example.id>"}, MailKind.LIST),
+        ({"Return_Path": "<>"}, MailKind.BOUNCE),
+        ({"Return_Path": "<>", "Auto_Submitted": "auto-replied"}, MailKind.BOUNCE),
+        ({"Auto_Submitted": "no"}, MailKind.NEW),
+        ({"Subject": "Out of office: Pengaduan"}, MailKind.NEW),
+        ({"Subject": "Automatic reply: x", "X_Auto_Response_Suppress": "All"}, MailKind.AUTO_REPLY),
+    ],
+)  # fmt: skip
+def test_machine_mail_is_told_by_its_headers(headers: dict[str, str], kind: MailKind) -> None:
+    assert read(mail(**headers)).kind == kind
+
+
+def test_a_delivery_status_notification_is_a_bounce() -> None:
+    report = EmailMessage()
+    report["From"] = "Mail Delivery System <postmaster@example.id>"
+    report["Subject"] = "Undelivered Mail Returned to Sender"
+    report.set_content("Pesan Anda tidak dapat dikirim.")
+    report.make_mixed()
+    report.replace_header(
+        "Content-Type", 'multipart/report; report-type=delivery-status; boundary="b"'
+    )
+    assert read(report.as_bytes(policy=policy.SMTP)).kind == MailKind.BOUNCE
+
+
+def test_a_forward_as_attachment_keeps_the_inner_mail() -> None:
+    inner = EmailMessage()
+    inner["From"] = "Budi Santoso <budi@example.id>"
+    inner["Subject"] = "IMB rumah saya"
+    inner["Date"] = "Mon, 23 Nov 2026 08:00:00 +0700"
+    inner.set_content("IMB saya ditolak tanpa alasan.")
+    inner.add_attachment(PDF, maintype="application", subtype="pdf", filename="imb.pdf")
+    outer = EmailMessage()
+    outer["From"] = "Kantor Desa <desa@example.id>"
+    outer["Subject"] = "Fwd: IMB rumah saya"
+    outer.set_content("Kami teruskan pengaduan warga.")
+    outer.add_attachment(inner)
+    read_ = read(outer.as_bytes(policy=policy.SMTP))
+    assert read_.kind == MailKind.FORWARD
+    assert read_.text.startswith("Kami teruskan pengaduan warga.\n\n---------- Pesan terusan")
+    for said in ("Dari: Budi Santoso <budi@example.id>", "Subjek: IMB rumah saya", "ditolak"):
+        assert said in read_.text
+    assert [(a.filename, a.content) for a in read_.attachments] == [("imb.pdf", PDF)]
+
+
+def test_an_inline_forward_is_a_forward_with_its_text() -> None:
+    text = "Mohon ditindaklanjuti.\n\n---------- Forwarded message ---------\nFrom: Budi\n\nIMB."
+    read_ = read(mail(text))
+    assert read_.kind == MailKind.FORWARD
+    assert read_.text == text
+
+
+def test_encoded_words_line_ends_and_html_read_the_same_way() -> None:
+    message = EmailMessage()
+    message["From"] = '"Aminah, Siti" <Siti@Example.ID>'
+    message["Subject"] = "Pengaduan izin “toko” — Gresik"
+    message.set_content("<p>Izin saya</p>\r\n<p>belum&nbsp;selesai.</p>", subtype="html")
+    raw = message.as_bytes(policy=policy.SMTP)
+    assert b"=?utf-8?" in raw
+    read_ = read(raw)
+    assert (read_.subject, read_.sender_name, read_.sender) == (
+        "Pengaduan izin “toko” — Gresik",
+        "Aminah, Siti",
+        "siti@example.id",
+    )
+    assert read_.text == "Izin saya\nbelum selesai."
+    assert (
+        read(mail("baris satu\r\nbaris dua\rbaris tiga")).text
+        == "baris satu\nbaris dua\nbaris tiga"
+    )
+
+
+def test_a_message_id_with_control_characters_is_not_taken_as_one() -> None:
+    raw = b"From: a@b.id\r\nMessage-ID: <a\x00b@x.id>\r\nSubject: x\r\n\r\nisi"
+    assert read(raw).message_id.startswith("<sha256.")
+
+
+def test_a_mail_with_nothing_in_it_is_empty() -> None:
+    assert read(b"From: a@b.id\r\nSubject:  \r\n\r\n \r\n").kind == MailKind.EMPTY
+    assert read(b"From: a@b.id\r\nSubject: Izin\r\n\r\n").kind == MailKind.NEW
+
+
+def test_a_reply_keeps_its_whole_references_chain_oldest_first() -> None:
+    raw = b"From: a@b.id\r\nReferences: <a@x.id>\r\n <b@x.id>\r\nIn-Reply-To: <c@x.id>\r\n\r\nisi"
+    assert read(raw).references == ("<a@x.id>", "<b@x.id>", "<c@x.id>")
