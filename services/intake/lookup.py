@@ -1,0 +1,138 @@
+"""Which cases an officer's search finds by what only intake holds: the complainant's phone,
+e-mail, NIK and name, a letter's number, the words of the text.
+
+Reporting asks these internal routes with the service credential and applies the access
+policy itself. Identifiers are compared as keyed hashes of their normalised value
+(services/intake/pseudonyms.py), names word by word the same way, the words of the text with
+PostgreSQL's Indonesian full-text search over the index written with each submission.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, LiteralString
+from uuid import UUID
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from services.intake.api import CurrentInbox
+from services.intake.inbox import Inbox
+from services.intake.pseudonyms import name_words
+from services.intake.reach import store_call, store_up
+from services.intake.records import TEXT_SEARCH
+from services.intake.submission import submission_id
+from shared.channels import Channel
+from shared.feed import require_service_credential
+from shared.sealing import ERASED
+
+router = APIRouter(
+    prefix="/internal/v1",
+    include_in_schema=False,
+    dependencies=[Depends(require_service_credential), Depends(store_up)],
+)
+
+MATCHES = 5000
+"""The most case ids one lookup answers (reporting narrows them by its own filters)."""
+EXCERPT = 300
+"""Characters of a submission's text in an excerpt."""
+
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class Lookup(BaseModel):
+    """What to find cases by; every given criterion must match."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: Short | None = None
+    email: Short | None = None
+    nik: Short | None = None
+    name: Short | None = None
+    letter: Short | None = None
+    words: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+
+
+class Matches(BaseModel):
+    """The cases found (at most MATCHES; `more`: there were others)."""
+
+    case_ids: list[UUID]
+    more: bool
+
+
+class ExcerptsOf(BaseModel):
+    """The cases whose text to excerpt."""
+
+    case_ids: list[UUID] = Field(max_length=1000)
+
+
+_IDENTIFIERS = ("phone", "email", "nik")
+
+
+def _selects(inbox: Inbox, lookup: Lookup) -> tuple[list[LiteralString], dict[str, Any]]:
+    """One SELECT of case ids per criterion, and their parameters."""
+    selects: list[LiteralString] = []
+    params: dict[str, Any] = {}
+    for kind in _IDENTIFIERS:
+        value = getattr(lookup, kind)
+        if value:
+            params[kind] = inbox.pseudonyms.of(kind, value)
+    if "phone" in params:
+        selects.append("SELECT case_id FROM {s}.identities WHERE hash = %(phone)s")
+    if "email" in params:
+        selects.append("SELECT case_id FROM {s}.identities WHERE hash = %(email)s")
+    if "nik" in params:
+        selects.append("SELECT case_id FROM {s}.identities WHERE hash = %(nik)s")
+    if lookup.name is not None:
+        params["names"] = [inbox.pseudonyms.of("name", w) for w in set(name_words(lookup.name))]
+        selects.append(
+            "SELECT case_id FROM {s}.name_words WHERE hash = ANY(%(names)s) "
+            "GROUP BY case_id HAVING count(*) = cardinality(%(names)s)"
+        )
+    if lookup.letter:
+        params["letter"] = submission_id(Channel.LETTER, lookup.letter)
+        selects.append("SELECT case_id FROM {s}.submission_index WHERE case_id = %(letter)s")
+    if lookup.words:
+        params["words"] = lookup.words
+        params["config"] = TEXT_SEARCH
+        selects.append(
+            "SELECT case_id FROM {s}.search_words "
+            "WHERE words @@ websearch_to_tsquery(%(config)s::regconfig, %(words)s)"
+        )
+    return selects, params
+
+
+def find(inbox: Inbox, lookup: Lookup) -> Matches:
+    """The cases matching every criterion (none given: none found)."""
+    selects, params = _selects(inbox, lookup)
+    if not selects or params.get("names") == []:
+        return Matches(case_ids=[], more=False)
+    query: LiteralString = " INTERSECT ".join(selects) + " LIMIT %(limit)s"
+    rows = inbox.submissions.query(query, params | {"limit": MATCHES + 1})
+    ids = [row["case_id"] for row in rows]
+    return Matches(case_ids=ids[:MATCHES], more=len(ids) > MATCHES)
+
+
+def excerpts(inbox: Inbox, case_ids: list[UUID]) -> dict[str, str]:
+    """The start of each submission's text, as written (erased: left out)."""
+    found = {}
+    for case_id in dict.fromkeys(case_ids):
+        submission = inbox.submissions.submission(case_id)
+        if submission is None:
+            continue
+        key = inbox.submissions.personal_key(submission.received.personal_ref)
+        text = key.open(submission.received.sealed).get("text") if key else ERASED
+        if text and text != ERASED:
+            found[str(case_id)] = " ".join(str(text).split())[:EXCERPT]
+    return found
+
+
+@router.post("/lookup")
+async def lookup_cases(lookup: Lookup, inbox: CurrentInbox) -> Matches:
+    """The cases that an officer's search criteria held by intake match (service only)."""
+    return await store_call(find, inbox, lookup)
+
+
+@router.post("/excerpts")
+async def excerpts_of(asked: ExcerptsOf, inbox: CurrentInbox) -> dict[str, str]:
+    """The start of these cases' texts, for the officers allowed to read them (service only)."""
+    return await store_call(excerpts, inbox, asked.case_ids)
