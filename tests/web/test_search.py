@@ -148,7 +148,8 @@ def _xlsx(content: bytes) -> list[dict[str, Any]]:
     sheet = load_workbook(io.BytesIO(content)).active
     assert sheet is not None
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
-    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    names = [str(name) for name in rows[0]]
+    return [dict(zip(names, row, strict=True)) for row in rows[1:]]
 
 
 async def test_exports_speak_the_office_language_and_time(stack: Stack) -> None:
