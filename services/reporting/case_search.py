@@ -257,10 +257,8 @@ async def _cases(
 async def _with_excerpts(intake: Intake, found: Found) -> list[dict[str, Any]]:
     """The rows, with the start of the text for those who may read it (masked without
     identity)."""
-    readable = [record for record, facets, _ in found if Facet.TEXT in facets]
-    texts = (
-        await intake.excerpts(str(r["case_id"]) for r in readable) if len(found) <= EXCERPTS else {}
-    )
+    readable = [str(record["case_id"]) for record, facets, _ in found if Facet.TEXT in facets]
+    texts = await intake.excerpts(readable) if len(found) <= EXCERPTS else {}
     rows = []
     for _, facets, row in found:
         text = texts.get(row["case_id"]) if Facet.TEXT in facets else None
