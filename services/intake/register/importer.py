@@ -28,6 +28,7 @@ from services.intake.store import SCHEMA, Pending, Submissions, open_submissions
 from services.intake.submission import History, Received, Submission
 from services.intake.writer import Writer
 from shared.db import ensure_schema, setup_lock
+from shared.pii import mask
 from shared.sealing import SealingKey
 from shared.settings import Settings
 
@@ -184,7 +185,13 @@ class Store:
             return Submission.import_(id=row.case_id, received=received, history=history)
 
         identities = [(digest, row.case_id) for digest in self.pseudonyms.of_contact(row.contact)]
-        return Pending(row.case_id, build, key, row.fingerprint, Rows(identities=identities))
+        name = row.contact.name if row.contact else None
+        rows = Rows(
+            identities=identities,
+            words=[(row.case_id, mask(row.text))],  # searchable like any submission
+            names=[(digest, row.case_id) for digest in self.pseudonyms.of_name(name)],
+        )
+        return Pending(row.case_id, build, key, row.fingerprint, rows)
 
 
 async def _prepare(settings: Settings) -> tuple[Submissions, Pseudonyms]:
