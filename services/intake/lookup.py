@@ -36,7 +36,11 @@ MATCHES = 5000
 EXCERPT = 300
 """Characters of a submission's text in an excerpt."""
 
-Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # PostgreSQL refuses NUL in text
+Short = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=PRINTABLE),
+]
 
 
 class Lookup(BaseModel):
@@ -49,7 +53,10 @@ class Lookup(BaseModel):
     nik: Short | None = None
     name: Short | None = None
     letter: Short | None = None
-    words: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    words: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=PRINTABLE)]
+        | None
+    ) = None
 
 
 class Matches(BaseModel):

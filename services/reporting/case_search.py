@@ -42,7 +42,9 @@ router = APIRouter(prefix="/v1", tags=["officers"])
 EXCERPTS = 200
 """A search of at most this many cases shows the start of each text to those who may read it."""
 
-Held = Annotated[str | None, Query(min_length=1, max_length=100)]
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+"""What a typed criterion may hold: no control characters (PostgreSQL refuses NUL in text)."""
+Held = Annotated[str | None, Query(min_length=1, max_length=100, pattern=PRINTABLE)]
 
 
 class Criteria(BaseModel):
@@ -100,7 +102,9 @@ def wanted(
     received_to: date | None = None,
     step: Annotated[str | None, Query(max_length=40, pattern="^[a-z_]+$")] = None,
     overdue: bool | None = None,
-    q: Annotated[str | None, Query(max_length=200, description="Kata dalam isi pengaduan")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, pattern=PRINTABLE, description="Kata dalam isi pengaduan")
+    ] = None,
     phone: Held = None,
     email: Held = None,
     nik: Held = None,
