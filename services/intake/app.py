@@ -69,6 +69,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     # outbox waits; intake keeps accepting either way.
     app.state.readiness = {"store": probe.ready}
     jobs = [writer.run(), dispatcher.run(), blobs.run_sweeper(), watch(STORE, probe.back)]
+    jobs.append(lookup.run_indexing(inbox))  # submissions stored before the search index
     jobs.append(watch("redis", partial(_pong, redis)))
     jobs.extend(_consuming(settings, submissions, dispatcher))
     if settings.imap_host:

@@ -9,9 +9,12 @@ PostgreSQL's Indonesian full-text search over the index written with each submis
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Annotated, Any, LiteralString
 from uuid import UUID
 
+from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -19,11 +22,15 @@ from services.intake.api import CurrentInbox
 from services.intake.inbox import Inbox
 from services.intake.pseudonyms import name_words
 from services.intake.reach import store_call, store_up
-from services.intake.records import TEXT_SEARCH
-from services.intake.submission import submission_id
+from services.intake.records import TEXT_SEARCH, Rows
+from services.intake.store import SubmissionRecorder
+from services.intake.submission import Submission, submission_id
 from shared.channels import Channel
 from shared.feed import require_service_credential
+from shared.pii import mask
 from shared.sealing import ERASED
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(
     prefix="/internal/v1",
@@ -143,3 +150,62 @@ async def lookup_cases(lookup: Lookup, inbox: CurrentInbox) -> Matches:
 async def excerpts_of(asked: ExcerptsOf, inbox: CurrentInbox) -> dict[str, str]:
     """The start of these cases' texts, for the officers allowed to read them (service only)."""
     return await store_call(excerpts, inbox, asked.case_ids)
+
+
+BATCH = 100
+"""Submissions indexed per transaction by `index_earlier`."""
+RETRY_SECONDS = 5.0
+
+
+def index_earlier(inbox: Inbox) -> int:
+    """Index up to BATCH submissions stored before the search index existed (their texts'
+    words and their name's words, as a new submission is indexed); how many were found."""
+    submissions = inbox.submissions
+    rows = submissions.query(
+        "SELECT i.case_id FROM {s}.submission_index i WHERE NOT EXISTS "
+        "(SELECT 1 FROM {s}.search_words w WHERE w.case_id = i.case_id) LIMIT %s",
+        (BATCH,),
+    )
+    indexed = Rows.merge(_index_of(inbox, row["case_id"]) for row in rows)
+    if rows:
+        recorder = submissions.recorder
+        assert isinstance(recorder, SubmissionRecorder)
+        recorder.write_rows(indexed)
+    return len(rows)
+
+
+def _index_of(inbox: Inbox, case_id: UUID) -> Rows:
+    """A stored submission's index rows; an erased one's: no words (it is then done)."""
+    submission = inbox.submissions.submission(case_id)
+    key = inbox.submissions.personal_key(submission.received.personal_ref) if submission else None
+    if submission is None or key is None:
+        return Rows(words=[(case_id, "")])
+    opened = key.open(submission.received.sealed)
+    parts = [
+        key.open(event.sealed).get("text")
+        for event in inbox.submissions.events.get(case_id)
+        if isinstance(event, Submission.MessageAdded)
+    ]
+    texts = [text for text in (opened.get("text"), *parts) if isinstance(text, str)]
+    contact = opened.get("contact")
+    name = contact.get("name") if isinstance(contact, dict) else None
+    return Rows(
+        words=[(case_id, mask(text)) for text in texts] or [(case_id, "")],
+        names=[(digest, case_id) for digest in inbox.pseudonyms.of_name(name)],
+    )
+
+
+async def run_indexing(inbox: Inbox) -> None:
+    """Index every submission stored before the search index, batch by batch, then end."""
+    total = 0
+    while True:
+        try:
+            found = await asyncio.to_thread(index_earlier, inbox)
+        except (InterfaceError, OperationalError):  # the store away: again later
+            await asyncio.sleep(RETRY_SECONDS)
+            continue
+        total += found
+        if found < BATCH:
+            break
+    if total:
+        log.info("search index: %d earlier submissions indexed", total)

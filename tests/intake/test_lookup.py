@@ -3,10 +3,12 @@ answered only to the service credential, and gone with the person on erasure."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
 
+from services.intake.lookup import index_earlier
 from shared.feed import CREDENTIAL_HEADER, service_credential
 from shared.sop import Role
 from tests.intake.conftest import Desk
@@ -14,6 +16,12 @@ from tests.intake.conftest import Desk
 FORM = {
     "text": "Pungutan liar di loket perizinan; nomor saya 081234500077, NIK 3525010101900009.",
     "contact": {"name": "Dewi Lestari", "phone": "+6281234500077"},
+    "consent": True,
+}
+
+LAMP = {
+    "text": "Lampu jalan mati.",
+    "contact": {"name": "Dewi Sartika", "phone": "+6281234500088"},
     "consent": True,
 }
 
@@ -35,8 +43,8 @@ async def _lookup(desk: Desk, **criteria: str) -> list[str]:
     return found
 
 
-async def _submit(desk: Desk) -> str:
-    answer = await desk.http.post("/intake/v1/complaints", json=FORM)
+async def _submit(desk: Desk, form: dict[str, Any] = FORM) -> str:
+    answer = await desk.http.post("/intake/v1/complaints", json=form)
     assert answer.status_code == 201, answer.text
     [row] = await desk.fetch(
         "SELECT case_id FROM intake.submission_index WHERE tracking_code = $1",
@@ -78,3 +86,21 @@ async def test_erasure_takes_the_search_index_with_it(desk: Desk) -> None:
     assert await desk.fetch("SELECT 1 FROM intake.name_words") == []
     assert await _lookup(desk, name="Dewi Lestari") == []
     assert await _lookup(desk, words="pungutan") == []
+
+
+async def test_submissions_stored_before_the_index_are_indexed(desk: Desk) -> None:
+    case_id = await _submit(desk)
+    erased = await _submit(desk, LAMP)
+    answer = await desk.http.post(
+        "/intake/v1/erasures", json={"phone": "+6281234500088"}, headers=desk.officer(Role.ADMIN)
+    )
+    assert answer.status_code == 200, answer.text
+    await desk.fetch("DELETE FROM intake.search_words")
+    await desk.fetch("DELETE FROM intake.name_words")
+    assert await _lookup(desk, name="dewi") == []
+    inbox = desk.app.state.inbox
+    assert await asyncio.to_thread(index_earlier, inbox) == 2
+    assert await _lookup(desk, name="dewi") == [case_id]
+    assert await _lookup(desk, words="pungutan loket") == [case_id]
+    assert await asyncio.to_thread(index_earlier, inbox) == 0  # each once, the erased one too
+    assert erased not in await _lookup(desk, words="lampu")
