@@ -43,7 +43,7 @@ MATCHES = 5000
 EXCERPT = 300
 """Characters of a submission's text in an excerpt."""
 
-PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # PostgreSQL refuses NUL in text
+PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"  # PostgreSQL refuses NUL in text
 Short = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=PRINTABLE),

@@ -42,7 +42,7 @@ router = APIRouter(prefix="/v1", tags=["officers"])
 EXCERPTS = 200
 """A search of at most this many cases shows the start of each text to those who may read it."""
 
-PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
 """What a typed criterion may hold: no control characters (PostgreSQL refuses NUL in text)."""
 Held = Annotated[str | None, Query(min_length=1, max_length=100, pattern=PRINTABLE)]
 
@@ -123,8 +123,8 @@ def wanted(
         step=step,
         overdue=overdue,
     )
-    words = q.strip() if q else None
-    held = Criteria(phone=phone, email=email, nik=nik, name=name, letter=letter, words=words)
+    typed = {"phone": phone, "email": email, "nik": nik, "name": name, "letter": letter, "words": q}
+    held = Criteria(**{key: value.strip() or None for key, value in typed.items() if value})
     return Wanted(search, held)
 
 
