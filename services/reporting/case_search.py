@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict
 
 from services.reporting import exports, queries
 from services.reporting.api import CurrentSettings, Pool
@@ -47,23 +46,6 @@ PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
 Held = Annotated[str | None, Query(min_length=1, max_length=100, pattern=PRINTABLE)]
 
 
-class Criteria(BaseModel):
-    """The criteria only intake can answer, each with the facet it reveals."""
-
-    model_config = ConfigDict(frozen=True)
-
-    phone: str | None = None
-    email: str | None = None
-    nik: str | None = None
-    name: str | None = None
-    letter: str | None = None
-    words: str | None = None
-
-    def given(self) -> dict[str, str]:
-        """The criteria given, by name."""
-        return {key: value for key, value in self if value}
-
-
 CRITERION_FACETS: dict[str, Facet] = {
     "phone": Facet.IDENTITY,
     "email": Facet.IDENTITY,
@@ -72,7 +54,8 @@ CRITERION_FACETS: dict[str, Facet] = {
     "letter": Facet.STATUS,
     "words": Facet.TEXT,
 }
-"""What a search by each criterion reveals of the cases it finds (shared/access.py)."""
+"""The criteria only intake can answer (services/intake/lookup.py), and what a search by each
+reveals of the cases it finds (shared/access.py)."""
 
 REFUSED = {
     Facet.IDENTITY: "Peran Anda tidak dapat mencari menurut identitas atau kontak pelapor.",
@@ -85,11 +68,11 @@ class Wanted:
     """A search: what the read model answers, and what intake answers."""
 
     search: queries.Search
-    criteria: Criteria
+    criteria: dict[str, str]  # by name in CRITERION_FACETS; only those given
 
     def facets(self) -> frozenset[Facet]:
         """The facets the criteria reveal of the cases found."""
-        return frozenset(CRITERION_FACETS[key] for key in self.criteria.given())
+        return frozenset(CRITERION_FACETS[key] for key in self.criteria)
 
 
 def wanted(
@@ -124,7 +107,7 @@ def wanted(
         overdue=overdue,
     )
     typed = {"phone": phone, "email": email, "nik": nik, "name": name, "letter": letter, "words": q}
-    held = Criteria(**{key: value.strip() or None for key, value in typed.items() if value})
+    held = {key: value.strip() for key, value in typed.items() if value and value.strip()}
     return Wanted(search, held)
 
 
@@ -184,7 +167,7 @@ def allowed(officer: Officer) -> list[str]:
 def _may_search(officer: Officer, wanted: Wanted) -> None:
     """403 for a criterion about a facet these roles never see."""
     permitted = allowed(officer)
-    for key in wanted.criteria.given():
+    for key in wanted.criteria:
         if key not in permitted:
             raise Forbidden(REFUSED[CRITERION_FACETS[key]])
 
@@ -244,8 +227,8 @@ async def _cases(
     _staff(officer)
     _may_search(officer, wanted)
     search = wanted.search
-    if wanted.criteria.given():
-        ids = await intake.cases(wanted.criteria.given())
+    if wanted.criteria:
+        ids = await intake.cases(wanted.criteria)
         search = dataclasses.replace(search, case_ids=ids)
     records = await _found(pool, settings, officer, search, limit, offset)
     needed = wanted.facets() | {Facet.STATUS}
