@@ -38,7 +38,7 @@ router = APIRouter(
     dependencies=[Depends(require_service_credential), Depends(store_up)],
 )
 
-MATCHES = 5000
+MATCHES = 20_000
 """The most case ids one lookup answers (reporting narrows them by its own filters)."""
 EXCERPT = 300
 """Characters of a submission's text in an excerpt."""
@@ -115,15 +115,15 @@ def _selects(inbox: Inbox, lookup: Lookup) -> tuple[list[LiteralString], dict[st
     return selects, params
 
 
-def find(inbox: Inbox, lookup: Lookup) -> Matches:
-    """The cases matching every criterion (none given: none found)."""
+def find(inbox: Inbox, lookup: Lookup, limit: int = MATCHES) -> Matches:
+    """The cases matching every criterion, at most `limit` (none given: none found)."""
     selects, params = _selects(inbox, lookup)
     if not selects or params.get("names") == []:
         return Matches(case_ids=[], more=False)
     query: LiteralString = " INTERSECT ".join(selects) + " LIMIT %(limit)s"
-    rows = inbox.submissions.query(query, params | {"limit": MATCHES + 1})
+    rows = inbox.submissions.query(query, params | {"limit": limit + 1})
     ids = [row["case_id"] for row in rows]
-    return Matches(case_ids=ids[:MATCHES], more=len(ids) > MATCHES)
+    return Matches(case_ids=ids[:limit], more=len(ids) > limit)
 
 
 def excerpts(inbox: Inbox, case_ids: list[UUID]) -> dict[str, str]:

@@ -28,6 +28,11 @@ AWAY = (
     "dilayani; silakan coba lagi beberapa saat lagi."
 )
 
+TOO_MANY = (
+    "Kriteria ini cocok dengan terlalu banyak kasus; tambahkan kata atau kriteria lain "
+    "yang lebih khusus."
+)
+
 
 @dataclass
 class IntakeLookup:
@@ -55,8 +60,11 @@ class IntakeLookup:
         return answer.json()
 
     async def cases(self, criteria: dict[str, str]) -> list[UUID]:
-        """The cases intake finds by these criteria (every one must match)."""
+        """The cases intake finds by these criteria (every one must match); 422 when they are
+        more than intake answers at once (a list cut short would hide cases)."""
         found = await self._post("lookup", criteria)
+        if found["more"]:
+            raise Problem(422, TOO_MANY, code="too-many-matches")
         return [UUID(case_id) for case_id in found["case_ids"]]
 
     async def excerpts(self, case_ids: Iterable[str]) -> dict[str, str]:

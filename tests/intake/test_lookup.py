@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from services.intake.lookup import index_earlier
+from services.intake.lookup import Lookup, find, index_earlier
 from shared.feed import CREDENTIAL_HEADER, service_credential
 from shared.sop import Role
 from tests.intake.conftest import Desk
@@ -104,3 +104,14 @@ async def test_submissions_stored_before_the_index_are_indexed(desk: Desk) -> No
     assert await _lookup(desk, words="pungutan loket") == [case_id]
     assert await asyncio.to_thread(index_earlier, inbox) == 0  # each once, the erased one too
     assert erased not in await _lookup(desk, words="lampu")
+
+
+async def test_a_lookup_says_when_it_found_more_than_it_answers(desk: Desk) -> None:
+    await _submit(desk)
+    await _submit(desk, LAMP | {"text": "Pungutan di loket lagi."})
+    inbox = desk.app.state.inbox
+    found = await asyncio.to_thread(find, inbox, Lookup(words="pungutan"), 1)
+    assert len(found.case_ids) == 1
+    assert found.more
+    found = await asyncio.to_thread(find, inbox, Lookup(words="pungutan"), 2)
+    assert not found.more
