@@ -217,6 +217,10 @@ _SURFACES = (
     " see when acting (the step may have moved on).",
     "- reporting `/reporting/v1/cases`, `cases.csv`, `cases.xlsx`, `/reporting/v1/worklist`:"
     " rows only of cases with status; `public_answer` only with answer.",
+    "- reporting `/reporting/v1/cases` by what intake holds (services/reporting/case_search.py):"
+    " `phone`, `email`, `nik`, `name` need identity, `q` (words of the text) needs text, of"
+    " some cases (else 403), and find only cases where the officer has that facet; `excerpt`"
+    " only with text, masked (`shared.pii.mask`) without identity.",
     "- reporting `/reporting/v1/operations/events` (SSE): the roles that may see status of a"
     " normal case subscribe; each event of a case is left out or masked per subscriber.",
     "- reporting `/reporting/v1/operations/dead-letters`: administrators; bodies masked the"

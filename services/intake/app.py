@@ -12,7 +12,7 @@ import httpx
 import redis.asyncio as aioredis
 from fastapi import Depends, FastAPI
 
-from services.intake import personal, survey
+from services.intake import lookup, personal, survey
 from services.intake.api import REFUSALS
 from services.intake.channels import CHANNELS
 from services.intake.channels.email import Mailbox
@@ -69,6 +69,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     # outbox waits; intake keeps accepting either way.
     app.state.readiness = {"store": probe.ready}
     jobs = [writer.run(), dispatcher.run(), blobs.run_sweeper(), watch(STORE, probe.back)]
+    jobs.append(lookup.run_indexing(inbox))  # submissions stored before the search index
     jobs.append(watch("redis", partial(_pong, redis)))
     jobs.extend(_consuming(settings, submissions, dispatcher))
     if settings.imap_host:
@@ -114,6 +115,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(personal.router, prefix="/intake")
     app.include_router(survey.router, prefix="/intake")
     app.include_router(feed.router, dependencies=[Depends(store_up)])
+    app.include_router(lookup.router)
     install(app, (STORE, "redis"))
     app.add_exception_handler(Refused, refusal_handler(REFUSALS))
     return app

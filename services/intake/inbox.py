@@ -34,6 +34,7 @@ from services.intake.submission import submission_id
 from services.intake.writer import Writer
 from shared.blobs import BlobStore
 from shared.channels import Channel
+from shared.pii import mask
 from shared.refusals import Refused
 from shared.sealing import SealingKey
 from shared.settings import Settings
@@ -103,6 +104,10 @@ class Inbox:
     async def submit(self, draft: Draft) -> Receipt:
         """Store a draft durably; a repeat of a stored message returns the original receipt."""
         pending = to_pending(draft, self.pseudonyms.of_text(draft.text))
+        pending.rows.words = [(pending.case_id, mask(draft.text))]
+        if not draft.anonymous and draft.contact is not None:
+            hashes = self.pseudonyms.of_name(draft.contact.name)
+            pending.rows.names = [(digest, pending.case_id) for digest in hashes]
         store_up()  # a slow upload overrunning is this request's 503, not the store's outage
         await self.blobs.put(pending.blobs)  # before the commit, never inside it
         pending.blobs.clear()  # stored: the sealed bytes need not wait for the commit
@@ -225,7 +230,9 @@ class Inbox:
 def _rows_of(addition: Addition, case_id: UUID, stored: list[StoredAttachment]) -> Rows:
     """The message recorded as processed, its files, the conversation's new last moment."""
     rows = Rows(
-        processed=[(addition.channel.value, addition.message_id, case_id)], attachments=stored
+        processed=[(addition.channel.value, addition.message_id, case_id)],
+        attachments=stored,
+        words=[(case_id, mask(addition.text))],
     )
     if addition.sender:
         channel = addition.channel.value

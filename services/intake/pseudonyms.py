@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 
 import phonenumbers
@@ -54,6 +55,10 @@ class Pseudonyms:
         """The hash a conversation and a rate limit are kept under."""
         return self.of(f"account:{channel}", account)
 
+    def of_name(self, name: str | None) -> list[str]:
+        """The hashes of each word of a name: a search by some of its words finds it."""
+        return sorted({self.of("name", word) for word in name_words(name or "")})
+
     def of_contact(self, contact: Contact | None) -> list[str]:
         """The hashes an erasure can find this contact by."""
         if contact is None:
@@ -83,3 +88,12 @@ def normalize(kind: str, value: str) -> str:
     if kind == "email":
         return value.lower()
     return value
+
+
+_WORD = re.compile(r"[^\W\d_]{2,}")  # letters only; initials and titles' dots dropped
+
+
+def name_words(name: str) -> list[str]:
+    """The words a name is searched by: letters only, case-folded ("Siti  Aminah" = "siti
+    aminah")."""
+    return [word.casefold() for word in _WORD.findall(name)]

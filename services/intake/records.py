@@ -16,7 +16,7 @@ from uuid import UUID
 
 import psycopg
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from shared import blobs
 
@@ -44,7 +44,18 @@ TABLES = (
     # The SOP step each case stands at (NULL: closed), from workflow's events: the access
     # policy lets the officers of that step read what the step needs (shared/access.py).
     "CREATE TABLE IF NOT EXISTS {s}.case_steps (case_id uuid PRIMARY KEY, step text)",
+    # What officers search a case by (services/intake/lookup.py): the words of its texts, with
+    # personal data masked, as PostgreSQL's Indonesian full-text configuration stems them, and
+    # keyed hashes of the words of the complainant's name. Erasure deletes both.
+    "CREATE TABLE IF NOT EXISTS {s}.search_words (case_id uuid PRIMARY KEY, "
+    "words tsvector NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS search_words_words ON {s}.search_words USING gin (words)",
+    "CREATE TABLE IF NOT EXISTS {s}.name_words (hash text NOT NULL, case_id uuid NOT NULL, "
+    "PRIMARY KEY (hash, case_id))",
 )
+
+TEXT_SEARCH = "indonesian"
+"""PostgreSQL's text search configuration for the complaints' words (snowball, ships with 15)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,8 @@ class Rows:
     closed: list[tuple[UUID, datetime]] = field(default_factory=list)  # the survey may open
     reopened: list[UUID] = field(default_factory=list)  # ... and close again
     steps: list[tuple[UUID, str | None]] = field(default_factory=list)  # the case's step now
+    words: list[tuple[UUID, str]] = field(default_factory=list)  # masked text to index
+    names: list[tuple[str, UUID]] = field(default_factory=list)  # hashes of the name's words
 
     @classmethod
     def merge(cls, many: Iterable[Rows]) -> Rows:
@@ -149,6 +162,16 @@ class RowWriter:
             "ON CONFLICT DO NOTHING",
             s,
         )
+        self.words = SQL(
+            "INSERT INTO {s}.search_words AS w (case_id, words) "
+            "SELECT c, to_tsvector({config}::regconfig, t) FROM unnest(%s::uuid[], %s::text[]) "
+            "AS u(c, t) ON CONFLICT (case_id) DO UPDATE SET words = w.words || EXCLUDED.words"
+        ).format(s=s, config=Literal(TEXT_SEARCH))
+        self.names = _sql(
+            "INSERT INTO {s}.name_words (hash, case_id) SELECT * FROM "
+            "unnest(%s::text[], %s::uuid[]) ON CONFLICT DO NOTHING",
+            s,
+        )
         self.end = _sql("DELETE FROM {s}.conversations WHERE case_id = ANY(%s::uuid[])", s)
         self.closed = _sql(
             "INSERT INTO {s}.closures (case_id, closed_at) SELECT * FROM "
@@ -170,6 +193,8 @@ class RowWriter:
                 "WHERE ref = ANY(%(refs)s::uuid[])",
                 "DELETE FROM {s}.identities WHERE case_id = ANY(%(cases)s::uuid[])",
                 "DELETE FROM {s}.mentions WHERE case_id = ANY(%(cases)s::uuid[])",
+                "DELETE FROM {s}.name_words WHERE case_id = ANY(%(cases)s::uuid[])",
+                "DELETE FROM {s}.search_words WHERE case_id = ANY(%(cases)s::uuid[])",
                 "DELETE FROM {s}.conversations WHERE case_id = ANY(%(cases)s::uuid[])",
                 "DELETE FROM {s}.attachments WHERE case_id = ANY(%(cases)s::uuid[])",
                 "DELETE FROM {s}.blobs WHERE case_id = ANY(%(cases)s::uuid[])",
@@ -197,6 +222,13 @@ class RowWriter:
             curs.execute(self.attachments, _columns(map(vars_tuple, rows.attachments), 5))
         if rows.deliveries:
             curs.execute(self.deliveries, _columns(map(vars_tuple, rows.deliveries), 5))
+        if rows.words:  # one statement per case: ON CONFLICT takes each row once
+            texts: dict[UUID, list[str]] = {}
+            for case_id, text in rows.words:
+                texts.setdefault(case_id, []).append(text)
+            curs.execute(self.words, (list(texts), ["\n".join(t) for t in texts.values()]))
+        if rows.names:
+            curs.execute(self.names, _columns(rows.names, 2))
 
     def _change(self, curs: psycopg.Cursor[DictRow], rows: Rows) -> None:
         if rows.ended:

@@ -14,6 +14,7 @@ from redis import exceptions as redis_errors
 
 from services.reporting import (
     api,
+    case_search,
     dashboard,
     dead_letters,
     officer_api,
@@ -129,7 +130,7 @@ def create_app(settings: Settings) -> FastAPI:
         service="reporting", settings=settings, lifespan=partial(lifespan, settings)
     )
     install(app, ("postgres", "rabbitmq", "redis"))
-    for module in (api, officer_api, recap_api, dashboard, operations, vocabulary):
+    for module in (api, officer_api, case_search, recap_api, dashboard, operations, vocabulary):
         app.include_router(module.router, prefix="/reporting")
     app.include_router(feed.router)
     return app

@@ -1,10 +1,9 @@
-"""What officers and analysts see: worklists, case search, and any table as CSV or XLSX."""
+"""What officers and analysts see: worklists, and any rekap table as CSV or XLSX (the case
+search and its files: case_search.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime
-from functools import partial
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -23,10 +22,9 @@ from services.reporting.api import (
     now,
     rekap_filters,
 )
-from shared.access import Facet, Privacy, may, privacy_of, readable, step_of, visible
+from shared.access import Facet, privacy_of, step_of, visible
 from shared.auth import CurrentOfficer, Forbidden, Officer
-from shared.channels import Channel
-from shared.db import Connection, read, read_long
+from shared.db import Connection, read
 from shared.problems import problems
 from shared.sop import OFFICE_ROLES, Kind, Role
 from shared.vocabulary import STATUS_LABELS, Group, Status, is_in
@@ -109,133 +107,11 @@ async def worklist(
     return sorted(items, key=lambda item: (item.waiting, item.working_minutes_left or 0.0))
 
 
-def _staff(officer: Officer) -> Officer:
-    if not officer.has(*STAFF):
-        raise Forbidden("Hanya petugas dan analis yang dapat mencari kasus.")
-    return officer
-
-
-def search_query(
-    code: Annotated[str | None, Query(max_length=9, pattern="^[0-9A-Za-z-]+$")] = None,
-    status: Status | None = None,
-    kind: Kind | None = None,
-    channel: Channel | None = None,
-    category: Annotated[str | None, Query(max_length=100)] = None,
-    received_from: date | None = None,
-    received_to: date | None = None,
-) -> queries.Search:
-    """Search criteria from the query string."""
-    return queries.Search(
-        code=code.upper() if code else None,
-        status=status.value if status else None,
-        kind=kind.value if kind else None,
-        channel=channel.value if channel else None,
-        category=category,
-        received_from=received_from,
-        received_to=received_to,
-    )
-
-
-CASE_COLUMNS = (
-    "tracking_code",
-    "kind",
-    "channel",
-    "category",
-    "received_at",
-    "status",
-    "current_step",
-    "step_due_at",
-    "deadline_at",
-    "closed_at",
-    "resolution",
-    "bkpm_escalated",
-    "overdue",
-    "breached",
-    "reopened",
-)
-
-
-# The facet of each column (shared/access.py); the others are Facet.CASE.
-COLUMN_FACETS = {
-    "tracking_code": Facet.STATUS,
-    "status": Facet.STATUS,
-    "public_answer": Facet.ANSWER,
-}
-
-
 def facets_of(record: Any, officer: Officer) -> frozenset[Facet]:
     """What this officer may see of a case row."""
     privacy = privacy_of(anonymous=record["anonymous"], confidential=record["confidential"])
     step = step_of(record["kind"], record["sop_version"], record["current_step"])
     return visible(officer.roles, privacy, step)
-
-
-def columns_for(officer: Officer) -> tuple[str, ...]:
-    """The case columns for this officer: the answer's only if they may read some answers."""
-    answers = any(may(officer.roles, Facet.ANSWER, privacy) for privacy in Privacy)
-    return (*CASE_COLUMNS, "public_answer") if answers else CASE_COLUMNS
-
-
-def row_of(record: Any, officer: Officer, columns: Sequence[str]) -> dict[str, Any] | None:
-    """A case row with what this officer may not see left empty; None: not even the case."""
-    facets = facets_of(record, officer)
-    if Facet.STATUS not in facets:
-        return None
-    shown = {c: record[c] if COLUMN_FACETS.get(c, Facet.CASE) in facets else None for c in columns}
-    answer = shown.get("public_answer")
-    if isinstance(answer, str):
-        shown["public_answer"] = readable(answer, facets)
-    return {"case_id": str(record["case_id"])} | shown
-
-
-async def _cases(
-    pool: Any, settings: Any, officer: Officer, query: queries.Search, limit: int, offset: int
-) -> list[dict[str, Any]]:
-    _staff(officer)
-    search = partial(
-        queries.search,
-        agency=settings.agency,
-        query=query,
-        tz=settings.timezone,
-        limit=limit,
-        offset=offset,
-        roles=officer.roles,
-    )
-    records = await (read(pool, search) if limit <= PAGE else read_long(pool, search))
-    columns = columns_for(officer)
-    rows = (row_of(record, officer, columns) for record in records)
-    return [row for row in rows if row is not None]
-
-
-@router.get("/cases", responses=problems(401, 403, 422, 503))
-async def search_cases(
-    pool: Pool,
-    settings: CurrentSettings,
-    officer: CurrentOfficer,
-    query: Annotated[queries.Search, Depends(search_query)],
-    limit: Annotated[int, Query(ge=1, le=PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> list[dict[str, Any]]:
-    """Cases by tracking code, status, kind, channel, category and dates (newest first)."""
-    return await _cases(pool, settings, officer, query, limit, offset)
-
-
-@router.get("/cases.{fmt}", responses=problems(401, 403, 422, 503), response_class=Response)
-async def export_cases(
-    pool: Pool,
-    settings: CurrentSettings,
-    officer: CurrentOfficer,
-    query: Annotated[queries.Search, Depends(search_query)],
-    fmt: Format,
-) -> Response:
-    """The case search as CSV or XLSX, with what the access policy lets this officer see."""
-    rows = await _cases(pool, settings, officer, query, EXPORT, 0)
-    header = ["case_id", *columns_for(officer)]
-    values = [list(row.values()) for row in rows]
-    if fmt == "csv":
-        return _file(exports.to_csv(header, values), exports.CSV_TYPE, "kasus.csv")
-    content = exports.to_xlsx(f"Daftar kasus — {settings.agency}", header, values)
-    return _file(content, exports.XLSX_TYPE, "kasus.xlsx")
 
 
 def _file(

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
@@ -128,6 +129,10 @@ def seen_by(roles: frozenset[Role]) -> tuple[list[str], list[str], list[str]]:
     return whole, complaint, consultation
 
 
+LATE = "(status = ANY($18) AND (overdue OR breached))"
+"""An open case past its step's standard or its 14 working days (the clock's events)."""
+
+
 @dataclass(frozen=True)
 class Search:
     """What an officer searches cases by."""
@@ -139,6 +144,9 @@ class Search:
     category: str | None = None
     received_from: date | None = None
     received_to: date | None = None
+    step: str | None = None
+    overdue: bool | None = None  # open and past its step's standard or its deadline
+    case_ids: list[UUID] | None = None  # found by intake (identity, letter, words); None: any
 
 
 async def search(
@@ -163,6 +171,9 @@ async def search(
         "AND ($5::text IS NULL OR channel = $5) AND ($6::text IS NULL OR category = $6) "
         "AND ($7::date IS NULL OR (received_at AT TIME ZONE $9)::date >= $7) "
         "AND ($8::date IS NULL OR (received_at AT TIME ZONE $9)::date <= $8) "
+        "AND ($15::uuid[] IS NULL OR case_id = ANY($15)) "
+        "AND ($16::text IS NULL OR current_step = $16) "
+        f"AND ($17::boolean IS NULL OR ({LATE}) = $17) "
         "ORDER BY received_at DESC LIMIT $10 OFFSET $11",
         agency,
         query.code,
@@ -178,6 +189,10 @@ async def search(
         whole,
         complaint_steps,
         consultation_steps,
+        query.case_ids,
+        query.step,
+        query.overdue,
+        OPEN,
     )
 
 

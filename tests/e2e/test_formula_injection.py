@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from openpyxl import load_workbook
 from pydantic import SecretStr
 
+from services.reporting.case_search import ANSWER_COLUMN
 from services.workflow.issuer import Issuer
 from shared.settings import Settings
 from shared.sop import Role
@@ -21,6 +22,7 @@ from tests.e2e.test_journey import FORM
 from tests.polling import eventually
 from tests.system import running, with_free_ports
 
+ANSWER = ANSWER_COLUMN[1]  # the answer's header in the files
 ANSWERS = ('=HYPERLINK("http://evil","klik")', "+1+1", "-2+3", "@SUM(A1)")
 
 
@@ -58,14 +60,14 @@ async def test_formula_answers_download_inert_through_the_gateway(
             got = await http.get("/reporting/v1/cases.csv", headers=officer)
             assert got.status_code == 200, got.text
             rows = csv.DictReader(io.StringIO(got.text.lstrip("\ufeff"), newline=""))
-            assert sorted(r["public_answer"] for r in rows) == sorted(f"'{a}" for a in ANSWERS)
+            assert sorted(r[ANSWER] for r in rows) == sorted(f"'{a}" for a in ANSWERS)
             got = await http.get("/reporting/v1/cases.xlsx", headers=officer)
             assert got.status_code == 200, got.text
     sheet = load_workbook(io.BytesIO(got.content)).active
     assert sheet is not None
     assert [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"] == []
     header: list[Any] = [cell.value for cell in sheet[2]]
-    column = header.index("public_answer")
+    column = header.index(ANSWER)
     written = [str(row[column]) for row in sheet.iter_rows(min_row=3, values_only=True)]
     assert sorted(written) == sorted(ANSWERS)
 

@@ -10,6 +10,7 @@ from uuid import uuid4
 
 from openpyxl import load_workbook
 
+from services.reporting.case_search import ANSWER_COLUMN
 from services.reporting.exports import csv_value, formula_like, to_csv, to_xlsx
 from shared.events import ComplaintReceived, Envelope, seal
 from shared.sop import Kind, Role
@@ -85,7 +86,7 @@ async def test_downloaded_exports_hold_no_formula(desk: Desk) -> None:
 
     assert await eventually(counted, within=15)
     officer = desk.headers(Role.TIM_PENGADUAN)
-    for path, column in (("cases", "public_answer"), ("rekap", "category")):
+    for path, column in (("cases", ANSWER_COLUMN[1]), ("rekap", "category")):
         query = "?group_by=category" if path == "rekap" else ""
         got = await desk.http.get(f"/reporting/v1/{path}.csv{query}", headers=officer)
         assert got.status_code == 200, got.text

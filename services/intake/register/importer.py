@@ -28,6 +28,7 @@ from services.intake.store import SCHEMA, Pending, Submissions, open_submissions
 from services.intake.submission import History, Received, Submission
 from services.intake.writer import Writer
 from shared.db import ensure_schema, setup_lock
+from shared.pii import mask
 from shared.sealing import SealingKey
 from shared.settings import Settings
 
@@ -187,7 +188,13 @@ class Store:
         extra = [value for value in (row.extra or {}).values() if isinstance(value, str)]
         mentioned = self.pseudonyms.of_text(row.text, *extra)
         mentions = [(digest, row.case_id) for digest in mentioned]
-        rows = Rows(identities=identities, mentions=mentions)
+        name = row.contact.name if row.contact else None
+        rows = Rows(
+            identities=identities,
+            mentions=mentions,
+            words=[(row.case_id, mask(row.text))],  # searchable like any submission
+            names=[(digest, row.case_id) for digest in self.pseudonyms.of_name(name)],
+        )
         return Pending(row.case_id, build, key, row.fingerprint, rows)
 
 
