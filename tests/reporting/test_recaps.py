@@ -86,7 +86,7 @@ def categorised(envelope: Envelope, category: str) -> Envelope:
 def code_of(envelope: Envelope) -> str:
     """The tracking code a submission was given."""
     assert isinstance(envelope.data, ComplaintReceived)
-    return code_of(envelope)
+    return envelope.data.tracking_code
 
 
 async def test_the_recap_is_a_letter_to_sign_and_its_totals_are_the_rekaps(
