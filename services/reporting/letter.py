@@ -108,6 +108,7 @@ class Section:
     note: str = ""
     total_row: bool = False  # the last row is the table's totals
     chart: bool = False  # draw the rows' first two value columns as bars
+    sheet: str = ""  # the workbook sheet it goes on (empty: the letter's first sheet)
     weights: tuple[float, ...] = ()  # relative column widths in the PDF (default: 3, 1, 1, …)
 
 

@@ -219,19 +219,24 @@ def pdf(letter: Letter) -> bytes:
 
 
 def workbook(letter: Letter) -> bytes:
-    """The letter as XLSX: one sheet with the same lines and tables as the PDF."""
+    """The letter as XLSX: the same lines and tables as the PDF; a wide table (a section with
+    a sheet of its own) on its own sheet under the letter's title."""
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = "Rekap"
     cursor = _lines(sheet, 1, letter.office.letterhead(), bold_first=2)
-    cursor = _lines(sheet, cursor + 1, [letter.title, *letter.subtitle], bold_first=1)
-    if letter.mark:
-        cursor = _lines(sheet, cursor, [letter.mark], bold_first=1)
+    heading = [letter.title, *letter.subtitle, *([letter.mark] if letter.mark else [])]
+    cursor = _lines(sheet, cursor + 1, heading, bold_first=1)
     for section in letter.sections:
-        cursor = _section(sheet, cursor + 1, section)
+        if section.sheet:
+            own = book.create_sheet(section.sheet)
+            _section(own, _lines(own, 1, heading, bold_first=1) + 1, section)
+            _widths(own)
+        else:
+            cursor = _section(sheet, cursor + 1, section)
     if letter.signed:
-        cursor = _lines(sheet, cursor + 1, letter.signature(), column=4)
+        cursor = _lines(sheet, cursor + 1, letter.signature(), column=3)
     _lines(sheet, cursor + 1, [*letter.footer, letter.made()])
     _widths(sheet)
     _sheet_logo(sheet, letter.office.logo_path)

@@ -63,15 +63,14 @@ def pdf_text(content: bytes, folder: Path) -> str:
 
 
 def sheet_rows(content: bytes) -> list[list[Any]]:
-    """Every row of the workbook's sheet, trailing empty cells dropped."""
-    sheet = load_workbook(io.BytesIO(content)).active
-    assert sheet is not None
+    """Every row of the workbook's sheets, trailing empty cells dropped."""
     rows = []
-    for row in sheet.iter_rows(values_only=True):
-        values = list(row)
-        while values and values[-1] is None:
-            values.pop()
-        rows.append(values)
+    for sheet in load_workbook(io.BytesIO(content)).worksheets:
+        for row in sheet.iter_rows(values_only=True):
+            values = list(row)
+            while values and values[-1] is None:
+                values.pop()
+            rows.append(values)
     return rows
 
 
