@@ -15,7 +15,9 @@ from redis import exceptions as redis_errors
 from services.reporting import (
     api,
     dashboard,
+    dashboard_tables,
     dead_letters,
+    drilldown,
     officer_api,
     operations,
     recap_api,
@@ -129,7 +131,8 @@ def create_app(settings: Settings) -> FastAPI:
         service="reporting", settings=settings, lifespan=partial(lifespan, settings)
     )
     install(app, ("postgres", "rabbitmq", "redis"))
-    for module in (api, officer_api, recap_api, dashboard, operations, vocabulary):
+    pages = (drilldown, dashboard, dashboard_tables)  # /cases and .svg before the tables' .{fmt}
+    for module in (api, officer_api, recap_api, *pages, operations, vocabulary):
         app.include_router(module.router, prefix="/reporting")
     app.include_router(feed.router)
     return app

@@ -183,6 +183,7 @@ async def cases(
     figure: str = "received",
     channel: str | None = None,
     category: str | None = None,
+    status: str | None = None,
     limit: int = 5000,
 ) -> list[asyncpg.Record]:
     """The cases behind a figure, oldest first (no personal data: reporting holds none)."""
@@ -195,6 +196,7 @@ async def cases(
         "AND $3::timestamptz IS NOT NULL AND $4::timestamptz IS NOT NULL "
         f"AND {chosen.condition} AND ($5::text IS NULL OR channel = $5) "
         "AND ($6::text IS NULL OR coalesce(category, '') = $6) "
+        "AND ($8::text IS NULL OR status = $8) "
         "ORDER BY received_at, tracking_code LIMIT $7",
         agency,
         start,
@@ -203,6 +205,7 @@ async def cases(
         channel,
         category,
         limit,
+        status,
     )
 
 
