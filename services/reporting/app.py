@@ -21,6 +21,7 @@ from services.reporting import (
     officer_api,
     operations,
     recap_api,
+    rekap_files,
     vocabulary,
 )
 from services.reporting.last_good import LastGood
@@ -132,7 +133,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install(app, ("postgres", "rabbitmq", "redis"))
     pages = (drilldown, dashboard, dashboard_tables)  # /cases and .svg before the tables' .{fmt}
-    for module in (api, officer_api, recap_api, *pages, operations, vocabulary):
+    files = (officer_api, rekap_files, recap_api)
+    for module in (api, *files, *pages, operations, vocabulary):
         app.include_router(module.router, prefix="/reporting")
     app.include_router(feed.router)
     return app

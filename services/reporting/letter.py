@@ -16,7 +16,6 @@ from shared.working_time import MONTHS
 
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
 BLANK = "................................"
-SOURCE = "Sumber: aplikasi pengaduan Aduan"
 
 
 @dataclass(frozen=True)
@@ -137,8 +136,11 @@ class Letter:
         )
 
     def made(self) -> str:
-        """The line that says when and from what the document was made."""
-        return f"{SOURCE}, dibuat {self.office.stamp(self.produced_at)}."
+        """The line that says where the figures come from and when the document was made."""
+        return (
+            f"Sumber: data pengaduan {self.office.name} yang tercatat dalam aplikasi pengaduan "
+            f"Aduan, per {self.office.stamp(self.produced_at)}."
+        )
 
     def signature(self) -> list[str]:
         """The signature block, dated the day the document was made (office time)."""

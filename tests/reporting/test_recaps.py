@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import io
-import subprocess
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from openpyxl import load_workbook
-from PIL import Image
 
 from shared.channels import Channel
 from shared.events import ComplaintReceived, Envelope, seal
@@ -19,6 +14,7 @@ from shared.settings import Settings
 from shared.sop import Role
 from tests.polling import eventually
 from tests.reporting.conftest import Desk
+from tests.reporting.files import pdf_text, sheet_rows
 from tests.samples import complaint_received
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -40,38 +36,6 @@ async def test_last_months_recap_is_produced_on_its_own(desk: Desk) -> None:
         return (await desk.http.get(f"/reporting/v1/recaps/{year}/{month}")).status_code == 200
 
     assert await eventually(produced, within=15)
-
-
-def _joined(text: str) -> str:
-    return " ".join(text.split())
-
-
-def pdf_text(content: bytes, folder: Path) -> str:
-    """The PDF rendered to PNG pages (pdftoppm) and its text (pdftotext), as poppler reads it."""
-    path = folder / "rekap.pdf"
-    path.write_bytes(content)
-    subprocess.run(["pdftoppm", "-r", "60", "-png", str(path), str(folder / "page")], check=True)
-    pages = sorted(folder.glob("page-*.png"))
-    assert pages, "pdftoppm drew no page"
-    with Image.open(pages[0]) as first:
-        low, high = first.convert("L").getextrema()
-        assert (low, high) != (255, 255)
-        assert first.width > 300
-    return subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
-    ).stdout
-
-
-def sheet_rows(content: bytes) -> list[list[Any]]:
-    """Every row of the workbook's sheets, trailing empty cells dropped."""
-    rows = []
-    for sheet in load_workbook(io.BytesIO(content)).worksheets:
-        for row in sheet.iter_rows(values_only=True):
-            values = list(row)
-            while values and values[-1] is None:
-                values.pop()
-            rows.append(values)
-    return rows
 
 
 def categorised(envelope: Envelope, category: str) -> Envelope:
@@ -111,7 +75,7 @@ async def test_the_recap_is_a_letter_to_sign_and_its_totals_are_the_rekaps(
     assert made.json()["number"] == "500.16/10/437.76/2025"
 
     pdf = await desk.http.get("/reporting/v1/recaps/2025/10/rekap.pdf", headers=officer)
-    text = _joined(pdf_text(pdf.content, tmp_path))
+    text = await pdf_text(pdf.content, tmp_path)
     office = desk.settings.office_name
     assert office.upper() in text
     assert desk.settings.office_address in text
@@ -170,7 +134,7 @@ async def test_a_recap_made_before_late_entries_is_out_of_date_and_made_again(
     info = (await desk.http.get("/reporting/v1/recaps/2025/10")).json()
     assert (info["outdated"], info["complaints"]) == (False, 2)
     pdf = await desk.http.get("/reporting/v1/recaps/2025/10/rekap.pdf", headers=officer)
-    text = _joined(pdf_text(pdf.content, tmp_path))
+    text = await pdf_text(pdf.content, tmp_path)
     assert "DIPERBARUI — menggantikan rekap yang diterbitkan" in text
     assert "Surat 1 0 1" in text
 
