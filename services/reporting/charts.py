@@ -99,7 +99,7 @@ def chart(name: str, board: Dashboard) -> Drawing:
                 [row.previous_month for row in board.by_channel],
             ],
         )
-        _legend(drawing, 330, int(drawing.height) - 8, [(PRIMARY, this), (SECONDARY, previous)])
+        _legend(drawing, LABELS, int(drawing.height) - 32, [(PRIMARY, this), (SECONDARY, previous)])
         return drawing
     if name == "status":
         return horizontal(

@@ -87,6 +87,7 @@ class ChannelYears(BaseModel):
     years: list[int]
     channels: list[str]
     channel_labels: list[str]
+    month_labels: list[str]
     counts: dict[str, dict[str, dict[str, int]]]  # year -> month (1–12) -> channel -> count
 
 
@@ -119,7 +120,13 @@ async def channel_years(
     for row in rows:
         counts[str(row["year"])][str(row["month"])][row["channel"]] = int(row["count"])
     labels = [CHANNEL_LABELS[Channel(channel)] for channel in channels]
-    return ChannelYears(years=years, channels=channels, channel_labels=labels, counts=counts)
+    return ChannelYears(
+        years=years,
+        channels=channels,
+        channel_labels=labels,
+        month_labels=list(MONTHS),
+        counts=counts,
+    )
 
 
 @router.get("/rekap/years/channels", responses=problems(422, 503))
