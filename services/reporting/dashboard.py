@@ -35,7 +35,7 @@ Chart = Annotated[
     Path(description="channels, status, categories, compliance, skm atau trend"),
 ]
 FigureName = Literal[
-    "received",
+    "all",
     "complaints",
     "consultations",
     "on_time",
@@ -230,7 +230,7 @@ def _channels(counts: dict[tuple[int, int, str, str], int], months: Months) -> l
             label=CHANNEL_LABELS[Channel(channel)],
             this_month=pair[0],
             previous_month=pair[1],
-            cases_url=months.link("received", channel=channel),
+            cases_url=months.link("all", channel=channel),
         )
         for channel, pair in sorted(rows.items(), key=lambda item: (-item[1][0], item[0]))
     ]
@@ -290,13 +290,13 @@ async def load(pool: Pool, settings: CurrentSettings, year: int, month: int) -> 
                 status=status.value,
                 label=STATUS_LABELS[status],
                 count=by_status[status],
-                cases_url=months.link("received", status=status.value),
+                cases_url=months.link("all", status=status.value),
             )
             for status in Status
             if by_status.get(status)
         ],
         by_category=[
-            CategoryRow(**row, cases_url=months.link("received", category=row["category"]))
+            CategoryRow(**row, cases_url=months.link("all", category=row["category"]))
             for row in got["categories"]
         ],
         figures={

@@ -47,7 +47,7 @@ class Figure:
 
 
 FIGURES: dict[str, Figure] = {
-    "received": Figure("Diterima", "true"),
+    "all": Figure("Diterima", "true"),
     "complaints": Figure("Pengaduan", "kind = 'complaint'"),
     "consultations": Figure("Konsultasi", "kind = 'consultation'"),
     "on_time": Figure(
@@ -180,7 +180,7 @@ async def cases(
     start: datetime,
     end: datetime,
     now: datetime,
-    figure: str = "received",
+    figure: str = "all",
     channel: str | None = None,
     category: str | None = None,
     status: str | None = None,

@@ -167,7 +167,7 @@ function summary(board) {
   const f = board.figures;
   const link = (name) => counted(f[name].count, f[name].cases_url, f[name].label);
   return [
-    card("Diterima bulan ini", link("received"), change(now.total, before.total), "total"),
+    card("Diterima bulan ini", link("all"), change(now.total, before.total), "total"),
     card("Pengaduan", link("complaints"), `bulan lalu ${formatNumber(before.complaints)}`, "pengaduan"),
     card("Konsultasi", link("consultations"), `bulan lalu ${formatNumber(before.consultations)}`, "konsultasi"),
     card("Selesai ≤ 14 hari kerja", formatShare(t.on_time_share),
