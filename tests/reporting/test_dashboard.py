@@ -7,12 +7,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from shared.channels import Channel
-from shared.events import CaseOpened, ComplaintReceived, Envelope, seal
+from shared.events import CaseImported, CaseOpened, ComplaintReceived, Envelope, seal
 from shared.events import workflow as wf
-from shared.sop import Role
+from shared.sop import Kind, Role
+from shared.vocabulary import Status
 from tests.polling import eventually
 from tests.reporting.conftest import Desk
 from tests.samples import complaint_received, workflow_event
@@ -169,3 +171,34 @@ async def test_charts_are_readable_and_the_skm_is_shown_per_element(desk: Desk) 
         assert min(sizes) >= 12, (name, min(sizes))
     categories = await desk.http.get("/reporting/v1/dashboard/categories.svg?year=2025&month=10")
     assert "Pungutan liar / gratifikasi" in categories.text
+
+
+async def test_imported_open_cases_are_backlog_not_live_alarms(desk: Desk) -> None:
+    case_id, received = uuid4(), OCTOBER - timedelta(days=400)
+    common = {"case_id": case_id, "tracking_code": "7K3M-9QXP", "kind": Kind.COMPLAINT}
+    common |= {"channel": Channel.IMPORT, "received_at": received}
+    imported = CaseImported(
+        **common,
+        at=OCTOBER,
+        sop_version="2023.1",
+        status=Status.IN_PROGRESS,
+        current_step="identification",
+        deadline_at=received + timedelta(days=20),
+    )
+    live = events(Scripted(3, 18, None, Channel.LETTER))  # open, past its deadline
+    await desk.bus.publish(
+        seal(imported, subject=case_id, version=1, time=OCTOBER, agency=AGENCY), *live
+    )
+
+    async def projected() -> dict[str, Any] | None:
+        board = (await desk.http.get("/reporting/v1/dashboard?year=2025&month=10")).json()
+        return board if board["imported_open"] == 1 and board["past_deadline_open"] else None
+
+    board = await eventually(projected, within=15)
+    assert board is not None
+    assert board["past_deadline_open"] == 1  # the live letter only
+    officer = desk.headers(Role.ANALIS)
+    backlog = await desk.http.get(board["figures"]["imported_open"]["cases_url"], headers=officer)
+    assert [case["tracking_code"] for case in backlog.json()["cases"]] == ["7K3M-9QXP"]
+    alarms = await desk.http.get(board["figures"]["breached_open"]["cases_url"], headers=officer)
+    assert [case["tracking_code"] for case in alarms.json()["cases"]] == [code(live)]

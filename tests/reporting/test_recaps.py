@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.reporting.recaps import previous_month
 from shared.channels import Channel
 from shared.events import ComplaintReceived, Envelope, seal
 from shared.settings import Settings
@@ -25,7 +27,8 @@ HEAD, NIP = "Dr. Hj. Siti Aminah, S.Sos., M.Si.", "197305121998032004"
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """The test's settings with the office's head of office, as a deployment sets them."""
-    return settings.model_copy(update={"office_head_name": HEAD, "office_head_nip": NIP})
+    office = {"office_head_name": HEAD, "office_head_nip": NIP}
+    return settings.model_copy(update=office | {"recap_check_seconds": 0.3})
 
 
 async def test_last_months_recap_is_produced_on_its_own(desk: Desk) -> None:
@@ -144,3 +147,30 @@ async def test_a_months_recap_needs_an_officer_to_download(desk: Desk) -> None:
     assert (await desk.http.post("/reporting/v1/recaps/2025/10", headers=officer)).is_success
     refused = await desk.http.get("/reporting/v1/recaps/2025/10/rekap.pdf")
     assert refused.status_code == 401
+
+
+async def test_the_schedule_produces_again_a_published_month_that_late_entries_changed(
+    desk: Desk, tmp_path: Path
+) -> None:
+    year, month = previous_month(datetime.now(WIB).date())
+    base = f"/reporting/v1/recaps/{year}/{month}"
+    during = datetime(year, month, 10, 10, tzinfo=WIB)
+    await desk.bus.publish(complaint_received(received_at=during, channel=Channel.WEB))
+
+    async def produced_with(complaints: int) -> dict[str, Any] | None:
+        answer = await desk.http.get(base)
+        info: dict[str, Any] = answer.json() if answer.status_code == 200 else {}
+        return info if info.get("complaints") == complaints and not info["outdated"] else None
+
+    first = await eventually(lambda: produced_with(1), within=15)
+    assert first is not None
+    await desk.bus.publish(complaint_received(received_at=during, channel=Channel.LETTER))
+    again = await eventually(lambda: produced_with(2), within=15)
+    assert again is not None
+    assert again["revision"] > first["revision"]
+    assert again["first_produced_at"] == first["first_produced_at"]
+    officer = desk.headers(Role.ANALIS)
+    pdf = await desk.http.get(f"{base}/rekap.pdf", headers=officer)
+    text = await pdf_text(pdf.content, tmp_path)
+    assert "DIPERBARUI — menggantikan rekap yang diterbitkan" in text
+    assert "Surat 1 0 1" in text
