@@ -270,34 +270,38 @@ async def _month(conn: Connection, agency: str, months: Months, tz: str) -> dict
     }
 
 
-async def load(pool: Pool, settings: CurrentSettings, year: int, month: int) -> Dashboard:
-    """The dashboard of one month, from the read models."""
-    months = Months(year, month)
+def _statuses(standing: list[Any], months: Months) -> list[StatusRow]:
+    by_status = {row["status"]: int(row["n"]) for row in standing}
+    return [
+        StatusRow(
+            status=status.value,
+            label=STATUS_LABELS[status],
+            count=by_status[status],
+            cases_url=months.link("all", status=status.value),
+        )
+        for status in Status
+        if by_status.get(status)
+    ]
 
-    async def work(conn: Connection) -> dict[str, Any]:
-        return await _month(conn, settings.agency, months, settings.timezone)
 
-    got = await read(pool, work)
-    counts, figures, satisfaction = got["counts"], got["figures"], got["satisfaction"]
-    by_status = {row["status"]: int(row["n"]) for row in got["standing"]}
+def _skm(satisfaction: dict[str, Any]) -> list[SkmElement]:
     means = satisfaction.get("elements") or []
+    return [
+        SkmElement(label=label, mean=means[i] if i < len(means) else None)
+        for i, label in enumerate(ELEMENTS)
+    ]
+
+
+def _board(got: dict[str, Any], months: Months) -> Dashboard:
+    counts, figures, categories = got["counts"], got["figures"], got["categories"]
     return Dashboard(
-        this_month=_period(counts, year, month),
+        this_month=_period(counts, months.year, months.month),
         previous_month=_period(counts, *months.previous),
         by_channel=_channels(counts, months),
-        by_status=[
-            StatusRow(
-                status=status.value,
-                label=STATUS_LABELS[status],
-                count=by_status[status],
-                cases_url=months.link("all", status=status.value),
-            )
-            for status in Status
-            if by_status.get(status)
-        ],
+        by_status=_statuses(got["standing"], months),
         by_category=[
             CategoryRow(**row, cases_url=months.link("all", category=row["category"]))
-            for row in got["categories"]
+            for row in categories
         ],
         figures={
             name: Count(label=figure.label, count=figures[name], cases_url=months.link(name))
@@ -306,17 +310,24 @@ async def load(pool: Pool, settings: CurrentSettings, year: int, month: int) -> 
         overdue_open=figures["overdue_open"],
         past_deadline_open=figures["breached_open"],
         imported_open=figures["imported_open"],
-        pungli=sum(r["complaints"] for r in got["categories"] if r["category"] == "pungli"),
+        pungli=sum(r["complaints"] for r in categories if r["category"] == monthly.PUNGLI),
         timeliness=_timeliness(figures),
         compliance=got["compliance"],
         compliance_note=monthly.STEPS_NOTE,
-        satisfaction=satisfaction,
-        skm_elements=[
-            SkmElement(label=label, mean=means[i] if i < len(means) else None)
-            for i, label in enumerate(ELEMENTS)
-        ],
+        satisfaction=got["satisfaction"],
+        skm_elements=_skm(got["satisfaction"]),
         trend=[_period(counts, y, m) for y, m in months.trend()],
     )
+
+
+async def load(pool: Pool, settings: CurrentSettings, year: int, month: int) -> Dashboard:
+    """The dashboard of one month, from the read models."""
+    months = Months(year, month)
+
+    async def work(conn: Connection) -> dict[str, Any]:
+        return await _month(conn, settings.agency, months, settings.timezone)
+
+    return _board(await read(pool, work), months)
 
 
 @router.get("", responses=problems(422, 503))

@@ -146,13 +146,47 @@ def _case_rows(cases: list[PublicCase]) -> list[list[Any]]:
     ]
 
 
+def _sections(figures: MonthFigures) -> list[Section]:
+    t = figures.timeliness
+    judged = f" Bulan ini: {t.on_time} tepat waktu dari {t.on_time + t.late} yang dapat dinilai."
+    return [
+        Section("A. Jumlah per kanal", HEADER, figures.channel_rows(), total_row=True, chart=True),
+        Section(
+            "B. Jumlah per kategori",
+            ["Kategori", *HEADER[1:]],
+            _category_rows(figures),
+            total_row=True,
+        ),
+        Section(
+            "C. Ketepatan waktu penyelesaian (14 hari kerja)",
+            ["Keadaan", "Jumlah"],
+            _timeliness_rows(t),
+            note=TIMELINESS_NOTE + judged,
+        ),
+        Section(
+            "D. Kepatuhan waktu standar per langkah SOP (pengaduan)",
+            COMPLIANCE_HEADER,
+            _compliance_rows(figures),
+            note=STEPS_NOTE,
+            sheet="Kepatuhan SOP",
+        ),
+        Section(
+            "E. Daftar pengaduan dan konsultasi yang diterima",
+            ["No.", "Nomor tiket", "Tanggal diterima", "Kanal", "Kategori", "Status"],
+            _case_rows(figures.cases),
+            note=CASES_NOTE,
+            sheet="Daftar kasus",
+            weights=(0.5, 1.3, 1.3, 1.5, 2.2, 1.2),
+        ),
+    ]
+
+
 def recap_letter(
     figures: MonthFigures, produced_at: datetime, revised_from: datetime | None = None
 ) -> Letter:
     """The month's recap as the office signs and publishes it."""
     first = datetime(figures.year, figures.month, 1)
     last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-    t = figures.timeliness
     return Letter(
         office=figures.office,
         title="REKAPITULASI PENANGANAN PENGADUAN DAN KONSULTASI",
@@ -161,39 +195,7 @@ def recap_letter(
             f"Nomor: {figures.office.number(figures.year, figures.month)}",
             f"Periode: {long_date(first.date())} s.d. {long_date(last.date())}",
         ],
-        sections=[
-            Section(
-                "A. Jumlah per kanal", HEADER, figures.channel_rows(), total_row=True, chart=True
-            ),
-            Section(
-                "B. Jumlah per kategori",
-                ["Kategori", *HEADER[1:]],
-                _category_rows(figures),
-                total_row=True,
-            ),
-            Section(
-                "C. Ketepatan waktu penyelesaian (14 hari kerja)",
-                ["Keadaan", "Jumlah"],
-                _timeliness_rows(t),
-                note=f"{TIMELINESS_NOTE} Bulan ini: {t.on_time} tepat waktu dari "
-                f"{t.on_time + t.late} yang sudah dapat dinilai.",
-            ),
-            Section(
-                "D. Kepatuhan waktu standar per langkah SOP (pengaduan)",
-                COMPLIANCE_HEADER,
-                _compliance_rows(figures),
-                note=STEPS_NOTE,
-                sheet="Kepatuhan SOP",
-            ),
-            Section(
-                "E. Daftar pengaduan dan konsultasi yang diterima",
-                ["No.", "Nomor tiket", "Tanggal diterima", "Kanal", "Kategori", "Status"],
-                _case_rows(figures.cases),
-                note=CASES_NOTE,
-                sheet="Daftar kasus",
-                weights=(0.5, 1.3, 1.3, 1.5, 2.2, 1.2),
-            ),
-        ],
+        sections=_sections(figures),
         produced_at=produced_at,
         revised_from=revised_from,
     )
