@@ -4,6 +4,7 @@ month, with the office's name and a source line, as XLSX and PDF (and a plain CS
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any
@@ -23,7 +24,7 @@ from services.reporting.api import (
     load_years,
     rekap_filters,
 )
-from services.reporting.last_good import FRESH_SECONDS
+from services.reporting.last_good import FRESH_SECONDS, Copy
 from services.reporting.letter import Letter, Office, Section
 from services.reporting.month import category_label
 from shared.channels import CHANNEL_LABELS, Channel
@@ -106,27 +107,32 @@ async def _per_channel(
 
 
 async def channel_years(
-    pool: Pool, agency: str, first: int, last: int, kind: Kind | None
-) -> ChannelYears:
-    """Counts per year, month and channel (only the channels with any in the range)."""
-    query = partial(
-        _per_channel, agency=agency, first=first, last=last, kind=kind.value if kind else None
-    )
-    rows = await read(pool, query, FRESH_SECONDS)
-    seen = {row["channel"] for row in rows}
-    channels = [channel.value for channel in Channel if channel.value in seen]
-    years = list(range(first, last + 1))
-    counts = {str(y): {str(m): dict.fromkeys(channels, 0) for m in range(1, 13)} for y in years}
-    for row in rows:
-        counts[str(row["year"])][str(row["month"])][row["channel"]] = int(row["count"])
-    labels = [CHANNEL_LABELS[Channel(channel)] for channel in channels]
-    return ChannelYears(
-        years=years,
-        channels=channels,
-        channel_labels=labels,
-        month_labels=list(MONTHS),
-        counts=counts,
-    )
+    pool: Pool, kept: Kept, agency: str, first: int, last: int, kind: Kind | None
+) -> Copy[ChannelYears]:
+    """Counts per year, month and channel (only the channels with any in the range); the last
+    good copy while the database is away."""
+    stored = kind.value if kind else None
+
+    async def fresh() -> ChannelYears:
+        query = partial(_per_channel, agency=agency, first=first, last=last, kind=stored)
+        rows = await read(pool, query, FRESH_SECONDS)
+        seen = {row["channel"] for row in rows}
+        channels = [channel.value for channel in Channel if channel.value in seen]
+        years = list(range(first, last + 1))
+        months = range(1, 13)
+        counts = {str(y): {str(m): dict.fromkeys(channels, 0) for m in months} for y in years}
+        for row in rows:
+            counts[str(row["year"])][str(row["month"])][row["channel"]] = int(row["count"])
+        return ChannelYears(
+            years=years,
+            channels=channels,
+            channel_labels=[CHANNEL_LABELS[Channel(channel)] for channel in channels],
+            month_labels=list(MONTHS),
+            counts=counts,
+        )
+
+    key = json.dumps([agency, first, last, stored])
+    return await kept.read("years_channels", key, ChannelYears, fresh)
 
 
 @router.get("/rekap/years/channels", responses=problems(422, 503))
@@ -134,13 +140,16 @@ async def get_channel_years(
     pool: Pool,
     kept: Kept,
     settings: CurrentSettings,
+    response: Response,
     first: First,
     last: Last,
     kind: Kind | None = None,
 ) -> ChannelYears:
     """The multi-year table per channel and month."""
     await load_years(pool, kept, settings.agency, first, last, kind)  # checks the range
-    return await channel_years(pool, settings.agency, first, last, kind)
+    copy = await channel_years(pool, kept, settings.agency, first, last, kind)
+    response.headers.update(copy.headers())
+    return copy.value
 
 
 def _year_section(table: ChannelYears, year: int) -> Section:
@@ -209,8 +218,9 @@ async def export_years(
         rows.append(["Jumlah", *table.totals.values(), table.total])
         csv = exports.to_csv(header, rows)
         return _file(csv, exports.CSV_TYPE, "rekap-tahunan.csv", copy.headers())
-    per_channel = await channel_years(pool, settings.agency, first, last, kind)
-    letter = years_letter(Office.of(settings), per_channel, kind, datetime.now(UTC))
+    per_channel = await channel_years(pool, kept, settings.agency, first, last, kind)
+    letter = years_letter(Office.of(settings), per_channel.value, kind, datetime.now(UTC))
+    headers = per_channel.headers()
     if fmt == "pdf":
-        return _file(printing.pdf(letter), "application/pdf", "rekap-tahunan.pdf", {})
-    return _file(printing.workbook(letter), exports.XLSX_TYPE, "rekap-tahunan.xlsx", {})
+        return _file(printing.pdf(letter), "application/pdf", "rekap-tahunan.pdf", headers)
+    return _file(printing.workbook(letter), exports.XLSX_TYPE, "rekap-tahunan.xlsx", headers)
