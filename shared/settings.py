@@ -79,6 +79,21 @@ class Settings(BaseSettings):
     # `make up` turns it on; a real office signs officers in through its identity provider.
     auth_demo_login: bool = False
 
+    # The office as its published documents name it (letterhead, signature): data, never the
+    # agency id. An empty head name or NIP leaves a dotted line to be filled in by hand.
+    office_government: str = "PEMERINTAH KABUPATEN GRESIK"
+    office_name: str = "Dinas Penanaman Modal dan Pelayanan Terpadu Satu Pintu Kabupaten Gresik"
+    office_address: str = "Jl. Dr. Wahidin Sudirohusodo No. 245, Gresik 61161, Jawa Timur"
+    office_contact: str = "Telepon (031) 3951575 · dpmptsp.gresikkab.go.id"
+    office_city: str = "Gresik"
+    office_logo_path: str = ""  # a PNG or JPEG beside the letterhead; empty: no logo
+    office_head_title: str = "Kepala Dinas"
+    office_head_name: str = ""
+    office_head_rank: str = ""  # pangkat / golongan, e.g. "Pembina Utama Muda (IV/c)"
+    office_head_nip: str = ""
+    # The recap letter's number: {year}, {month} (01–12) and {roman} (I–XII) are filled in.
+    recap_number_pattern: str = "500.16/{month}/437.76/{year}"
+
     office_hours: dict[int, tuple[time, time]] = Field(
         default_factory=lambda: {day: (time(8, 0), time(16, 0)) for day in range(5)}
     )  # weekday (0 = Monday) -> opening, closing

@@ -154,3 +154,23 @@ TOLD: dict[str, str] = {
     "BkpmAnswered": "telah dijawab oleh BKPM",
 }
 """What the complainant is told of a closing or progress event ("Pengaduan X-1 ...")."""
+
+TIMELINESS_LABELS: dict[str, str] = {
+    "open": "Belum selesai",
+    "on_time": "Selesai tepat waktu",
+    "late": "Selesai terlambat",
+    "n/a": "Tidak dinilai",
+}
+"""The rekap's timeliness buckets (services/reporting/projection.py) as a table heads them."""
+
+DIMENSION_LABELS: dict[str, str] = {
+    "year": "Tahun",
+    "month": "Bulan",
+    "channel": "Kanal",
+    "kind": "Jenis",
+    "category": "Kategori",
+    "status": "Status",
+    "timeliness": "Ketepatan waktu",
+    "count": "Jumlah",
+}
+"""The rekap's dimensions (and its count) as the headers of a published table."""

@@ -16,10 +16,13 @@ from services.reporting import (
     api,
     case_search,
     dashboard,
+    dashboard_tables,
     dead_letters,
+    drilldown,
     officer_api,
     operations,
     recap_api,
+    rekap_files,
     vocabulary,
 )
 from services.reporting.last_good import LastGood
@@ -130,7 +133,9 @@ def create_app(settings: Settings) -> FastAPI:
         service="reporting", settings=settings, lifespan=partial(lifespan, settings)
     )
     install(app, ("postgres", "rabbitmq", "redis"))
-    for module in (api, officer_api, case_search, recap_api, dashboard, operations, vocabulary):
+    pages = (drilldown, dashboard, dashboard_tables)  # /cases and .svg before the tables' .{fmt}
+    files = (officer_api, case_search, rekap_files, recap_api)
+    for module in (api, *files, *pages, operations, vocabulary):
         app.include_router(module.router, prefix="/reporting")
     app.include_router(feed.router)
     return app

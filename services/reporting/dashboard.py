@@ -6,27 +6,24 @@ PDF recap already uses), so the page needs no script library and no network beyo
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 from reportlab.graphics import renderSVG
-from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
-from reportlab.graphics.charts.legends import Legend
-from reportlab.graphics.shapes import Drawing, String
-from reportlab.lib import colors
 
-from services.reporting import exports, queries
+from services.reporting import charts, queries
+from services.reporting import month as monthly
 from services.reporting.api import CurrentSettings, Pool, Year
 from shared.channels import CHANNEL_LABELS, Channel
 from shared.db import Connection, read
 from shared.problems import problems
-from shared.sop import KIND_LABELS, Kind
+from shared.sop import Kind
+from shared.survey import ELEMENTS
 from shared.vocabulary import STATUS_LABELS, Status
 from shared.working_time import MONTHS
 
@@ -34,11 +31,24 @@ router = APIRouter(prefix="/v1/dashboard", tags=["dashboard"])
 
 Month = Annotated[int, Query(ge=1, le=12, description="Bulan (1–12)")]
 Chart = Annotated[
-    Literal["channels", "status", "trend", "compliance"],
-    Path(description="channels, status, trend atau compliance"),
+    Literal["channels", "status", "categories", "compliance", "skm", "trend"],
+    Path(description="channels, status, categories, compliance, skm atau trend"),
 ]
-PRIMARY, SECONDARY = colors.HexColor("#1f6f8b"), colors.HexColor("#99c24d")
+FigureName = Literal[
+    "all",
+    "complaints",
+    "consultations",
+    "on_time",
+    "late_closed",
+    "late_open",
+    "running",
+    "uncounted",
+    "overdue_open",
+    "breached_open",
+    "imported_open",
+]
 TREND_MONTHS = 12
+LIST = "/reporting/v1/dashboard/cases"
 
 
 class Figure(BaseModel):
@@ -71,6 +81,7 @@ class ChannelRow(BaseModel):
     label: str
     this_month: int
     previous_month: int
+    cases_url: str
 
 
 class StatusRow(BaseModel):
@@ -79,29 +90,67 @@ class StatusRow(BaseModel):
     status: str
     label: str
     count: int
+    cases_url: str
+
+
+class CategoryRow(BaseModel):
+    """Cases received in the month under one category."""
+
+    category: str
+    label: str
+    complaints: int
+    consultations: int
+    total: int
+    cases_url: str
+
+
+class Count(BaseModel):
+    """A figure, what it is called, and the list of the cases behind it."""
+
+    label: str
+    count: int
+    cases_url: str
 
 
 class Timeliness(BaseModel):
-    """Cases received in the month: finished within 14 working days, late, still open."""
+    """Cases received in the month against the 14 working days (month.TIMELINESS_NOTE)."""
 
     on_time: int
-    late: int
-    open: int
+    late_closed: int
+    late_open: int
+    late: int  # closed late and open past the deadline
+    running: int  # open, still within the deadline: not counted yet
+    open: int  # every open case of the month (late or running)
+    uncounted: int
     on_time_share: float | None
+    note: str
+
+
+class SkmElement(BaseModel):
+    """One element of the SKM: its mean score (1–4)."""
+
+    label: str
+    mean: float | None
 
 
 class Dashboard(BaseModel):
-    """Everything the dashboard page shows for one month."""
+    """Everything the dashboard page shows for one month; every count links to its cases."""
 
     this_month: Period
     previous_month: Period
     by_channel: list[ChannelRow]
     by_status: list[StatusRow]
+    by_category: list[CategoryRow]
+    figures: dict[str, Count]
     overdue_open: int
     past_deadline_open: int
+    imported_open: int
+    pungli: int
     timeliness: Timeliness
     compliance: list[dict[str, Any]]
+    compliance_note: str
     satisfaction: dict[str, Any]
+    skm_elements: list[SkmElement]
     trend: list[Period]
 
 
@@ -127,11 +176,10 @@ class Months:
         """The twelve months ending with this one."""
         return [self.shift(self.year, self.month, -n) for n in range(TREND_MONTHS - 1, -1, -1)]
 
-    def bounds(self, tz: str) -> tuple[datetime, datetime]:
-        """This month as instants in the office's time zone."""
-        zone = ZoneInfo(tz)
-        end = self.shift(self.year, self.month, 1)
-        return datetime(self.year, self.month, 1, tzinfo=zone), datetime(*end, 1, tzinfo=zone)
+    def link(self, figure: str, **filters: str) -> str:
+        """The list of the cases behind a figure of this month (with filters)."""
+        query = {"figure": figure, "year": self.year, "month": self.month} | filters
+        return f"{LIST}?{urlencode(query)}"
 
 
 def _label(year: int, month: int) -> str:
@@ -182,159 +230,112 @@ def _channels(counts: dict[tuple[int, int, str, str], int], months: Months) -> l
             label=CHANNEL_LABELS[Channel(channel)],
             this_month=pair[0],
             previous_month=pair[1],
+            cases_url=months.link("all", channel=channel),
         )
         for channel, pair in sorted(rows.items(), key=lambda item: (-item[1][0], item[0]))
     ]
 
 
-async def load(pool: Pool, settings: CurrentSettings, year: int, month: int) -> Dashboard:
-    """The dashboard of one month, from the read models."""
-    months = Months(year, month)
-    agency = settings.agency
-    start, end = months.bounds(settings.timezone)
+def _timeliness(figures: dict[str, int]) -> Timeliness:
+    t = monthly.timeliness(figures)
+    return Timeliness(
+        on_time=t.on_time,
+        late_closed=t.late_closed,
+        late_open=t.late_open,
+        late=t.late,
+        running=t.running,
+        open=t.late_open + t.running,
+        uncounted=t.uncounted,
+        on_time_share=t.share,
+        note=monthly.TIMELINESS_NOTE,
+    )
 
-    async def work(conn: Connection) -> tuple[Any, ...]:
-        counts = await _counts(conn, agency, months.trend())  # ends with this month and the last
-        standing = await conn.fetch(
-            "SELECT status, timeliness, sum(count)::bigint AS n FROM rekap "
-            "WHERE agency = $1 AND year = $2 AND month = $3 GROUP BY status, timeliness",
-            agency,
-            year,
-            month,
-        )
-        late = await conn.fetchrow(
-            "SELECT count(*) FILTER (WHERE overdue) AS overdue, "
-            "count(*) FILTER (WHERE breached) AS breached FROM case_summary "
-            "WHERE agency = $1 AND status = ANY($2)",
-            agency,
-            queries.OPEN,
-        )
-        compliance = await queries.compliance(
-            conn, agency=agency, kind=Kind.COMPLAINT, start=start, end=end
-        )
-        satisfaction = await queries.satisfaction(conn, agency=agency, start=start, end=end)
-        return counts, standing, late, compliance, satisfaction
 
-    counts, standing, late, compliance, satisfaction = await read(pool, work)
-    by_status: dict[str, int] = {}
-    timeliness = {"on_time": 0, "late": 0, "open": 0}
-    for row in standing:
-        by_status[row["status"]] = by_status.get(row["status"], 0) + row["n"]
-        timeliness[row["timeliness"]] = timeliness.get(row["timeliness"], 0) + row["n"]
-    finished = timeliness["on_time"] + timeliness["late"]
+async def _month(conn: Connection, agency: str, months: Months, tz: str) -> dict[str, Any]:
+    start, end = monthly.bounds(months.year, months.month, tz)
+    span: dict[str, Any] = {"agency": agency, "start": start, "end": end}
+    return {
+        "counts": await _counts(conn, agency, months.trend()),
+        "standing": await conn.fetch(
+            "SELECT status, sum(count)::bigint AS n FROM rekap "
+            "WHERE agency = $1 AND year = $2 AND month = $3 GROUP BY status",
+            agency,
+            months.year,
+            months.month,
+        ),
+        "figures": await monthly.counts(conn, now=datetime.now(UTC), **span),
+        "categories": await monthly.by_category(conn, **span),
+        "compliance": await queries.compliance(conn, kind=Kind.COMPLAINT, **span),
+        "satisfaction": await queries.satisfaction(conn, **span),
+    }
+
+
+def _statuses(standing: list[Any], months: Months) -> list[StatusRow]:
+    by_status = {row["status"]: int(row["n"]) for row in standing}
+    return [
+        StatusRow(
+            status=status.value,
+            label=STATUS_LABELS[status],
+            count=by_status[status],
+            cases_url=months.link("all", status=status.value),
+        )
+        for status in Status
+        if by_status.get(status)
+    ]
+
+
+def _skm(satisfaction: dict[str, Any]) -> list[SkmElement]:
+    means = satisfaction.get("elements") or []
+    return [
+        SkmElement(label=label, mean=means[i] if i < len(means) else None)
+        for i, label in enumerate(ELEMENTS)
+    ]
+
+
+def _board(got: dict[str, Any], months: Months) -> Dashboard:
+    counts, figures, categories = got["counts"], got["figures"], got["categories"]
     return Dashboard(
-        this_month=_period(counts, year, month),
+        this_month=_period(counts, months.year, months.month),
         previous_month=_period(counts, *months.previous),
         by_channel=_channels(counts, months),
-        by_status=[
-            StatusRow(status=status.value, label=STATUS_LABELS[status], count=by_status[status])
-            for status in Status
-            if by_status.get(status)
+        by_status=_statuses(got["standing"], months),
+        by_category=[
+            CategoryRow(**row, cases_url=months.link("all", category=row["category"]))
+            for row in categories
         ],
-        overdue_open=int(late["overdue"]) if late else 0,
-        past_deadline_open=int(late["breached"]) if late else 0,
-        timeliness=Timeliness(
-            on_time=timeliness["on_time"],
-            late=timeliness["late"],
-            open=timeliness["open"],
-            on_time_share=round(timeliness["on_time"] / finished, 4) if finished else None,
-        ),
-        compliance=compliance,
-        satisfaction=satisfaction,
+        figures={
+            name: Count(label=figure.label, count=figures[name], cases_url=months.link(name))
+            for name, figure in monthly.FIGURES.items()
+        },
+        overdue_open=figures["overdue_open"],
+        past_deadline_open=figures["breached_open"],
+        imported_open=figures["imported_open"],
+        pungli=sum(r["complaints"] for r in categories if r["category"] == monthly.PUNGLI),
+        timeliness=_timeliness(figures),
+        compliance=got["compliance"],
+        compliance_note=monthly.STEPS_NOTE,
+        satisfaction=got["satisfaction"],
+        skm_elements=_skm(got["satisfaction"]),
         trend=[_period(counts, y, m) for y, m in months.trend()],
     )
 
 
+async def load(pool: Pool, settings: CurrentSettings, year: int, month: int) -> Dashboard:
+    """The dashboard of one month, from the read models."""
+    months = Months(year, month)
+
+    async def work(conn: Connection) -> dict[str, Any]:
+        return await _month(conn, settings.agency, months, settings.timezone)
+
+    return _board(await read(pool, work), months)
+
+
 @router.get("", responses=problems(422, 503))
 async def dashboard(pool: Pool, settings: CurrentSettings, year: Year, month: Month) -> Dashboard:
-    """One month against the one before: by channel, by status, timeliness, SOP, SKM, trend."""
+    """One month against the one before: by channel, status and category, timeliness (open
+    cases past their deadline count as late), SOP, SKM per element, trend; each count with
+    the list of its cases."""
     return await load(pool, settings, year, month)
-
-
-def _legend(drawing: Drawing, x: int, y: int, pairs: list[tuple[Any, str]]) -> None:
-    legend = Legend()
-    legend.x, legend.y, legend.fontSize, legend.alignment = x, y, 8, "right"
-    legend.colorNamePairs = pairs
-    drawing.add(legend)
-
-
-def _whole_steps(axis: Any, top: float) -> None:
-    """Counts are whole: ticks at whole numbers, about five of them."""
-    axis.valueMax = max(top, 1)
-    axis.valueStep = max(1, math.ceil(top / 5))
-
-
-def _horizontal(
-    title: str, labels: list[str], series: list[list[float]], *, percent: bool = False
-) -> Drawing:
-    width = 520
-    rows = max(len(labels), 1)
-    height = 60 + rows * 14 * len(series)
-    drawing = Drawing(width, height)
-    chart = HorizontalBarChart()
-    chart.x, chart.y = 150, 20
-    chart.width, chart.height = width - 180, height - 50
-    chart.data = [list(reversed(s)) or [0] for s in series]
-    chart.categoryAxis.categoryNames = list(reversed(labels)) or ["-"]
-    chart.categoryAxis.labels.fontSize = 8
-    chart.categoryAxis.labels.boxAnchor = "e"
-    chart.categoryAxis.labels.dx = -6
-    chart.valueAxis.valueMin = 0
-    chart.valueAxis.labels.fontSize = 7
-    _whole_steps(chart.valueAxis, 100 if percent else max(max(s, default=0) for s in series))
-    for index, color in enumerate((PRIMARY, SECONDARY)[: len(series)]):
-        chart.bars[index].fillColor = color
-    drawing.add(chart)
-    drawing.add(String(10, height - 14, title, fontSize=10))
-    return drawing
-
-
-def chart(name: str, board: Dashboard) -> Drawing:
-    """One of the dashboard's charts."""
-    this, previous = board.this_month.label, board.previous_month.label
-    if name == "channels":
-        drawing = _horizontal(
-            f"Per kanal: {this} dan {previous}",
-            [row.label for row in board.by_channel],
-            [
-                [row.this_month for row in board.by_channel],
-                [row.previous_month for row in board.by_channel],
-            ],
-        )
-        _legend(drawing, 380, int(drawing.height) - 6, [(PRIMARY, this), (SECONDARY, previous)])
-        return drawing
-    if name == "status":
-        return _horizontal(
-            f"Status pengaduan dan konsultasi yang diterima {this}",
-            [row.label for row in board.by_status],
-            [[row.count for row in board.by_status]],
-        )
-    if name == "compliance":
-        return _horizontal(
-            f"Kepatuhan waktu standar per langkah SOP (%) — {this}",
-            [f"{row['number']}. {row['label']}"[:34] for row in board.compliance],
-            [[round((row["within_standard_share"] or 0) * 100) for row in board.compliance]],
-            percent=True,
-        )
-    drawing = Drawing(520, 240)
-    bars = VerticalBarChart()
-    bars.x, bars.y, bars.width, bars.height = 40, 40, 460, 160
-    bars.data = [[p.complaints for p in board.trend], [p.consultations for p in board.trend]]
-    bars.categoryAxis.categoryNames = [f"{p.label[:3]} {str(p.year)[2:]}" for p in board.trend]
-    bars.categoryAxis.labels.fontSize = 7
-    bars.valueAxis.valueMin = 0
-    bars.valueAxis.labels.fontSize = 7
-    _whole_steps(bars.valueAxis, max(max(bars.data[0]), max(bars.data[1])))
-    bars.bars[0].fillColor, bars.bars[1].fillColor = PRIMARY, SECONDARY
-    drawing.add(bars)
-    drawing.add(String(10, 224, "Dua belas bulan terakhir", fontSize=10))
-    _legend(
-        drawing,
-        400,
-        234,
-        [(PRIMARY, KIND_LABELS[Kind.COMPLAINT]), (SECONDARY, KIND_LABELS[Kind.CONSULTATION])],
-    )
-    return drawing
 
 
 @router.get(
@@ -345,72 +346,7 @@ def chart(name: str, board: Dashboard) -> Drawing:
 async def dashboard_chart(
     pool: Pool, settings: CurrentSettings, name: Chart, year: Year, month: Month
 ) -> Response:
-    """A dashboard chart as SVG: channels, status, trend or compliance."""
+    """A dashboard chart as SVG: channels, status, categories, compliance, skm or trend."""
     board = await load(pool, settings, year, month)
-    svg = renderSVG.drawToString(chart(name, board))
+    svg = renderSVG.drawToString(charts.chart(name, board))
     return Response(svg, media_type="image/svg+xml", headers={"cache-control": "no-cache"})
-
-
-Table = Annotated[
-    Literal["channels", "status", "timeliness", "compliance", "trend"],
-    Path(description="channels, status, timeliness, compliance atau trend"),
-]
-Format = Annotated[str, Path(pattern="^(csv|xlsx)$", description="csv atau xlsx")]
-
-
-def _share(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.0f}%"
-
-
-def table(name: str, board: Dashboard) -> tuple[str, list[str], list[list[Any]]]:
-    """One of the dashboard's tables: its title, header and rows."""
-    this, previous = board.this_month.label, board.previous_month.label
-    if name == "channels":
-        rows: list[list[Any]] = [
-            [row.label, row.this_month, row.previous_month] for row in board.by_channel
-        ]
-        return f"Per kanal — {this}", ["Kanal", this, previous], rows
-    if name == "status":
-        rows = [[row.label, row.count] for row in board.by_status]
-        return f"Per status — diterima {this}", ["Status", "Jumlah"], rows
-    if name == "timeliness":
-        t = board.timeliness
-        header = ["Selesai ≤ 14 hari kerja", "Terlambat", "Masih diproses", "Tepat waktu"]
-        return (
-            f"Ketepatan waktu — {this}",
-            header,
-            [[t.on_time, t.late, t.open, _share(t.on_time_share)]],
-        )
-    if name == "compliance":
-        header = ["Langkah SOP", "Standar (menit)", "Jumlah", "Sesuai standar", "Median", "P90"]
-        rows = [
-            [
-                f"{row['number']}. {row['label']}",
-                row["standard_minutes"],
-                row["count"],
-                _share(row["within_standard_share"]),
-                row["median_minutes"],
-                row["p90_minutes"],
-            ]
-            for row in board.compliance
-        ]
-        return f"Kepatuhan langkah SOP — {this}", header, rows
-    rows = [[p.label, p.complaints, p.consultations, p.total] for p in board.trend]
-    return "Dua belas bulan terakhir", ["Bulan", "Pengaduan", "Konsultasi", "Jumlah"], rows
-
-
-@router.get("/{name}.{fmt}", responses=problems(422, 503), response_class=Response)
-async def dashboard_table(
-    pool: Pool, settings: CurrentSettings, name: Table, fmt: Format, year: Year, month: Month
-) -> Response:
-    """A dashboard table as CSV or XLSX."""
-    board = await load(pool, settings, year, month)
-    title, header, rows = table(name, board)
-    filename = f"dasbor-{name}-{year}-{month:02d}.{fmt}"
-    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    if fmt == "csv":
-        return Response(
-            exports.to_csv(header, rows), media_type=exports.CSV_TYPE, headers=disposition
-        )
-    content = exports.to_xlsx(title, header, rows)
-    return Response(content, media_type=exports.XLSX_TYPE, headers=disposition)

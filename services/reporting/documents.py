@@ -1,21 +1,20 @@
-"""The monthly recap (SOP step 7) as files: an XLSX workbook and a PDF, each with a chart."""
+"""The monthly recap (SOP step 7) as a letter, and any Letter as PDF and as XLSX.
+
+Both files are drawn from the same Letter (letter.py): letterhead, number, period, the tables
+per channel and per category, timeliness and SOP compliance with notes on what they count, the
+month's cases without personal data, and the signature block.
+"""
 
 from __future__ import annotations
 
-import io
+import hashlib
+import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from reportlab.graphics.charts.barcharts import VerticalBarChart
-from reportlab.graphics.charts.legends import Legend
-from reportlab.graphics.shapes import Drawing, String
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-
-from services.reporting.exports import to_xlsx
+from services.reporting.letter import Letter, Office, Section, long_date
+from services.reporting.month import STEPS_NOTE, TIMELINESS_NOTE, PublicCase, Timeliness
 from shared.channels import CHANNEL_LABELS, Channel
 from shared.working_time import MONTHS
 
@@ -25,18 +24,19 @@ class MonthFigures:
     """What the recap of one month says."""
 
     agency: str
+    office: Office
     year: int
     month: int
     by_channel: dict[str, tuple[int, int]]  # channel -> (complaints, consultations)
-    on_time: int
-    late: int
-    still_open: int
+    by_category: list[dict[str, Any]]
+    timeliness: Timeliness
     compliance: list[dict[str, Any]]
+    cases: list[PublicCase]
 
     @property
-    def title(self) -> str:
-        """The recap's heading."""
-        return f"Rekapitulasi Penanganan Pengaduan — {MONTHS[self.month - 1]} {self.year}"
+    def period(self) -> str:
+        """Oktober 2025."""
+        return f"{MONTHS[self.month - 1]} {self.year}"
 
     @property
     def complaints(self) -> int:
@@ -47,6 +47,12 @@ class MonthFigures:
     def consultations(self) -> int:
         """Consultations received in the month."""
         return sum(c for _, c in self.by_channel.values())
+
+    @property
+    def fingerprint(self) -> str:
+        """What changes when entries of the month are recorded late: the counts per channel
+        and per category (not the statuses, which move on by themselves)."""
+        return fingerprint(self.by_channel, self.by_category)
 
     def channel_rows(self) -> list[list[Any]]:
         """One row per channel that had any, then the totals."""
@@ -63,85 +69,133 @@ class MonthFigures:
         return [*rows, ["Jumlah", self.complaints, self.consultations, total]]
 
 
+def fingerprint(by_channel: dict[str, tuple[int, int]], by_category: list[dict[str, Any]]) -> str:
+    """A digest of a month's counts per channel and per category."""
+    facts = [sorted(by_channel.items()), [sorted(row.items()) for row in by_category]]
+    return hashlib.sha256(json.dumps(facts, default=str).encode()).hexdigest()[:32]
+
+
 HEADER = ["Kanal", "Pengaduan", "Konsultasi", "Jumlah"]
-COMPLIANCE_HEADER = ["Langkah SOP", "Standar (menit)", "Jumlah", "Sesuai standar", "Median", "P90"]
+COMPLIANCE_HEADER = [
+    "Langkah SOP",
+    "Waktu standar (menit kerja)",
+    "Langkah selesai",
+    "Sesuai standar",
+    "Median (menit kerja)",
+]
+CASES_NOTE = (
+    "Tanpa data pribadi (nama, kontak dan isi pengaduan tidak dimuat); nomor tiket kasus yang "
+    "dirahasiakan tidak ditampilkan. Status per tanggal rekap dibuat."
+)
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def _category_rows(figures: MonthFigures) -> list[list[Any]]:
+    rows = [
+        [r["label"], r["complaints"], r["consultations"], r["total"]] for r in figures.by_category
+    ]
+    return [
+        *rows,
+        [
+            "Jumlah",
+            figures.complaints,
+            figures.consultations,
+            figures.complaints + figures.consultations,
+        ],
+    ]
+
+
+def _timeliness_rows(t: Timeliness) -> list[list[Any]]:
+    return [
+        ["Selesai tepat waktu (paling lambat 14 hari kerja)", t.on_time],
+        ["Selesai terlambat", t.late_closed],
+        ["Belum selesai, sudah melewati 14 hari kerja (dihitung terlambat)", t.late_open],
+        ["Belum selesai, masih dalam tenggat (belum dihitung)", t.running],
+        ["Digabung / tanpa tanggal selesai (tidak dihitung)", t.uncounted],
+        ["Persentase tepat waktu", _share(t.share)],
+    ]
 
 
 def _compliance_rows(figures: MonthFigures) -> list[list[Any]]:
-    def share(value: float | None) -> str:
-        return "-" if value is None else f"{value * 100:.0f}%"
-
     return [
         [
             f"{row['number']}. {row['label']}",
             row["standard_minutes"],
             row["count"],
-            share(row["within_standard_share"]),
-            row["median_minutes"] if row["median_minutes"] is not None else "-",
-            row["p90_minutes"] if row["p90_minutes"] is not None else "-",
+            _share(row["within_standard_share"]),
+            "-" if row["median_minutes"] is None else row["median_minutes"],
         ]
         for row in figures.compliance
     ]
 
 
-def workbook(figures: MonthFigures) -> bytes:
-    """The recap as XLSX: the channel table with its chart (per-channel rows only)."""
-    rows = figures.channel_rows()
-    return to_xlsx(figures.title, HEADER, rows, chart_columns=2, chart_rows=len(rows) - 1)
-
-
-def _chart(figures: MonthFigures) -> Drawing:
-    rows = figures.channel_rows()[:-1] or [["-", 0, 0, 0]]
-    drawing = Drawing(460, 220)
-    chart = VerticalBarChart()
-    chart.x, chart.y, chart.width, chart.height = 40, 40, 400, 150
-    chart.data = [[row[1] for row in rows], [row[2] for row in rows]]
-    chart.categoryAxis.categoryNames = [str(row[0]) for row in rows]
-    chart.categoryAxis.labels.fontSize = 7
-    chart.valueAxis.valueMin = 0
-    chart.bars[0].fillColor = colors.HexColor("#1f6f8b")
-    chart.bars[1].fillColor = colors.HexColor("#99c24d")
-    drawing.add(chart)
-    drawing.add(String(40, 200, "Jumlah per kanal", fontSize=9))
-    legend = Legend()
-    legend.x, legend.y, legend.fontSize, legend.alignment = 300, 210, 8, "right"
-    legend.colorNamePairs = [
-        (chart.bars[0].fillColor, "Pengaduan"),
-        (chart.bars[1].fillColor, "Konsultasi"),
-    ]
-    drawing.add(legend)
-    return drawing
-
-
-def pdf(figures: MonthFigures, produced_at: datetime) -> bytes:
-    """The recap as PDF: heading, channel table, chart, timeliness, SOP compliance."""
-    styles = getSampleStyleSheet()
-    grid = TableStyle(
+def _case_rows(cases: list[PublicCase]) -> list[list[Any]]:
+    return [
         [
-            ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef2")),
-            ("FONTSIZE", (0, 0), (-1, -1), 8),
+            n,
+            case.tracking_code,
+            f"{case.received_at:%d-%m-%Y}",
+            case.channel,
+            case.category,
+            case.status,
         ]
-    )
-    timeliness = (
-        f"Selesai tepat waktu (≤ 14 hari kerja): {figures.on_time}; terlambat: {figures.late}; "
-        f"masih diproses: {figures.still_open}."
-    )
-    story = [
-        Paragraph(figures.title, styles["Title"]),
-        Paragraph(
-            f"Instansi: {figures.agency}. Dibuat {produced_at:%d-%m-%Y %H:%M} UTC.",
-            styles["Normal"],
-        ),
-        Spacer(1, 12),
-        Table([HEADER, *figures.channel_rows()], style=grid),
-        Spacer(1, 12),
-        _chart(figures),
-        Paragraph(timeliness, styles["Normal"]),
-        Spacer(1, 12),
-        Paragraph("Kepatuhan terhadap standar waktu SOP (pengaduan)", styles["Heading3"]),
-        Table([COMPLIANCE_HEADER, *_compliance_rows(figures)], style=grid),
+        for n, case in enumerate(cases, start=1)
     ]
-    output = io.BytesIO()
-    SimpleDocTemplate(output, pagesize=A4, title=figures.title).build(story)
-    return output.getvalue()
+
+
+def _sections(figures: MonthFigures) -> list[Section]:
+    t = figures.timeliness
+    judged = f" Bulan ini: {t.on_time} tepat waktu dari {t.on_time + t.late} yang dapat dinilai."
+    return [
+        Section("A. Jumlah per kanal", HEADER, figures.channel_rows(), total_row=True, chart=True),
+        Section(
+            "B. Jumlah per kategori",
+            ["Kategori", *HEADER[1:]],
+            _category_rows(figures),
+            total_row=True,
+        ),
+        Section(
+            "C. Ketepatan waktu penyelesaian (14 hari kerja)",
+            ["Keadaan", "Jumlah"],
+            _timeliness_rows(t),
+            note=TIMELINESS_NOTE + judged,
+        ),
+        Section(
+            "D. Kepatuhan waktu standar per langkah SOP (pengaduan)",
+            COMPLIANCE_HEADER,
+            _compliance_rows(figures),
+            note=STEPS_NOTE,
+            sheet="Kepatuhan SOP",
+        ),
+        Section(
+            "E. Daftar pengaduan dan konsultasi yang diterima",
+            ["No.", "Nomor tiket", "Tanggal diterima", "Kanal", "Kategori", "Status"],
+            _case_rows(figures.cases),
+            note=CASES_NOTE,
+            sheet="Daftar kasus",
+            weights=(0.5, 1.3, 1.3, 1.5, 2.2, 1.2),
+        ),
+    ]
+
+
+def recap_letter(
+    figures: MonthFigures, produced_at: datetime, revised_from: datetime | None = None
+) -> Letter:
+    """The month's recap as the office signs and publishes it."""
+    first = datetime(figures.year, figures.month, 1)
+    last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return Letter(
+        office=figures.office,
+        title="REKAPITULASI PENANGANAN PENGADUAN DAN KONSULTASI",
+        subtitle=[
+            f"Bulan {figures.period}",
+            f"Nomor: {figures.office.number(figures.year, figures.month)}",
+            f"Periode: {long_date(first.date())} s.d. {long_date(last.date())}",
+        ],
+        sections=_sections(figures),
+        produced_at=produced_at,
+        revised_from=revised_from,
+    )

@@ -13,14 +13,8 @@ from pydantic import BaseModel
 from services.reporting import exports, queries
 from services.reporting.api import (
     CurrentSettings,
-    GroupBy,
-    Kept,
     Pool,
-    RekapFilters,
-    load_rekap,
-    load_years,
     now,
-    rekap_filters,
 )
 from shared.access import Facet, privacy_of, step_of, visible
 from shared.auth import CurrentOfficer, Forbidden, Officer
@@ -119,47 +113,3 @@ def _file(
 ) -> Response:
     disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return Response(content, media_type=media_type, headers=disposition | (headers or {}))
-
-
-@router.get("/rekap.{fmt}", responses=problems(422, 503), response_class=Response)
-async def export_rekap(
-    pool: Pool,
-    kept: Kept,
-    settings: CurrentSettings,
-    fmt: Format,
-    filters: Annotated[RekapFilters, Depends(rekap_filters)],
-    group_by: GroupBy = "month,channel",
-) -> Response:
-    """Any rekap query as CSV or XLSX."""
-    copy = await load_rekap(pool, kept, settings.agency, filters, group_by)
-    rekap = copy.value
-    header = [*rekap.group_by, "count"]
-    rows = [[row[key] for key in header] for row in rekap.rows]
-    if fmt == "csv":
-        return _file(exports.to_csv(header, rows), exports.CSV_TYPE, "rekap.csv", copy.headers())
-    content = exports.to_xlsx(f"Rekap pengaduan — {settings.agency}", header, rows)
-    return _file(content, exports.XLSX_TYPE, "rekap.xlsx", copy.headers())
-
-
-@router.get("/rekap/years.{fmt}", responses=problems(422, 503), response_class=Response)
-async def export_years(
-    pool: Pool,
-    kept: Kept,
-    settings: CurrentSettings,
-    fmt: Format,
-    first: Annotated[int, Query(alias="from", ge=2000, le=2100)],
-    last: Annotated[int, Query(alias="to", ge=2000, le=2100)],
-    kind: Kind | None = None,
-) -> Response:
-    """The multi-year table as CSV or XLSX (with its chart)."""
-    copy = await load_years(pool, kept, settings.agency, first, last, kind)
-    table = copy.value
-    header = ["Bulan", *map(str, table.years), "Jumlah"]
-    rows = [[row["month_label"], *row["counts"].values(), row["total"]] for row in table.rows]
-    rows.append(["Jumlah", *table.totals.values(), table.total])
-    if fmt == "csv":
-        csv = exports.to_csv(header, rows)
-        return _file(csv, exports.CSV_TYPE, "rekap-tahunan.csv", copy.headers())
-    title = f"Rekapitulasi jumlah pengaduan th. {first} s.d. {last}"
-    content = exports.to_xlsx(title, header, rows, chart_columns=len(table.years), chart_rows=12)
-    return _file(content, exports.XLSX_TYPE, "rekap-tahunan.xlsx", copy.headers())

@@ -12,11 +12,13 @@ from pydantic import BaseModel
 
 from services.reporting.api import CurrentSettings, Pool
 from services.reporting.exports import XLSX_TYPE
+from services.reporting.letter import Office
 from services.reporting.reads import in_thread
-from services.reporting.recaps import MonthlyRekap, Recaps, month_figures
+from services.reporting.recaps import MonthlyRekap, Recaps, month_figures, month_shape
 from shared.auth import CurrentOfficer, Forbidden
 from shared.db import LONG_SECONDS
 from shared.problems import Problem, problems
+from shared.settings import Settings
 from shared.sop import OFFICE_ROLES, Role
 
 router = APIRouter(prefix="/v1/recaps", tags=["recaps"])
@@ -35,22 +37,34 @@ RecapsDep = Annotated[Recaps, Depends(_recaps)]
 
 
 class RecapInfo(BaseModel):
-    """A produced recap and where its files are."""
+    """A produced recap, where its files are, and whether the month changed since."""
 
     year: int
     month: int
+    number: str
     produced_at: datetime
+    first_produced_at: datetime
+    revision: int  # 0: the first edition; more: produced again ("diperbarui")
+    outdated: bool  # entries of the month were recorded after it: to be produced again
+    complaints: int
+    consultations: int
     document_id: str
     xlsx_url: str
     pdf_url: str
 
 
-def _info(recap: MonthlyRekap) -> RecapInfo:
+def _info(recap: MonthlyRekap, settings: Settings, *, outdated: bool) -> RecapInfo:
     base = f"/reporting/v1/recaps/{recap.year}/{recap.month}"
     return RecapInfo(
         year=recap.year,
         month=recap.month,
+        number=Office.of(settings).number(recap.year, recap.month),
         produced_at=recap.produced_at,
+        first_produced_at=recap.first_produced_at,
+        revision=recap.revision,
+        outdated=outdated,
+        complaints=recap.complaints,
+        consultations=recap.consultations,
         document_id=recap.document_id,
         xlsx_url=f"{base}/rekap.xlsx",
         pdf_url=f"{base}/rekap.pdf",
@@ -66,10 +80,12 @@ async def _found(recaps: Recaps, agency: str, year: int, month: int) -> MonthlyR
 
 @router.get("/{year}/{month}", responses=problems(404, 422, 503))
 async def get_recap(
-    recaps: RecapsDep, settings: CurrentSettings, year: Year, month: Month
+    recaps: RecapsDep, pool: Pool, settings: CurrentSettings, year: Year, month: Month
 ) -> RecapInfo:
-    """Whether the month's recap was produced, and when."""
-    return _info(await _found(recaps, settings.agency, year, month))
+    """Whether the month's recap was produced, when, and whether the month changed since."""
+    recap = await _found(recaps, settings.agency, year, month)
+    shape = await month_shape(pool, settings, year, month)
+    return _info(recap, settings, outdated=recap.outdated(shape))
 
 
 @router.get(
@@ -117,4 +133,4 @@ async def produce(
     publish = partial(recaps.publish, figures, "on_demand", datetime.now(UTC))
     recap = await in_thread(publish, LONG_SECONDS)
     assert recap is not None
-    return _info(recap)
+    return _info(recap, settings, outdated=False)

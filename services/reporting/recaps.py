@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 from uuid import UUID, uuid4, uuid5
@@ -23,8 +23,10 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
-from services.reporting import documents, queries
+from services.reporting import documents, printing, queries
+from services.reporting import month as monthly
 from services.reporting.documents import MonthFigures
+from services.reporting.letter import Office
 from services.reporting.reads import fetch, in_thread
 from shared.aggregate import AgencyAggregate
 from shared.db import Connection, Pool, read
@@ -62,9 +64,16 @@ class MonthlyRekap(AgencyAggregate):
         complaints: int,
         consultations: int,
         document_id: str,
+        fingerprint: str = "",  # recorded since issue 15; older recaps compare their totals
     ) -> None:
         self.agency, self.year, self.month = agency, year, month
         self.produced_at, self.document_id = produced_at, document_id
+        self.first_produced_at, self.revision = produced_at, 0
+        self.complaints, self.consultations, self.fingerprint = (
+            complaints,
+            consultations,
+            fingerprint,
+        )
 
     @staticmethod
     def create_id(agency: str, year: int, month: int) -> UUID:
@@ -72,18 +81,33 @@ class MonthlyRekap(AgencyAggregate):
         return recap_id(agency, year, month)
 
     def revise(
-        self, *, produced_at: datetime, complaints: int, consultations: int, document_id: str
+        self,
+        *,
+        produced_at: datetime,
+        trigger: str,
+        complaints: int,
+        consultations: int,
+        document_id: str,
+        fingerprint: str,
     ) -> None:
-        """Produce the month's recap again, on demand."""
+        """Produce the month's recap again: on demand, or because its figures changed."""
         self._revised(
             year=self.year,
             month=self.month,
             produced_at=produced_at,
-            trigger="on_demand",
+            trigger=trigger,
             complaints=complaints,
             consultations=consultations,
             document_id=document_id,
+            fingerprint=fingerprint,
         )
+
+    def outdated(self, shape: MonthShape) -> bool:
+        """Whether the month's figures changed since this recap was produced (entries
+        recorded late, for a month already published)."""
+        if self.fingerprint:
+            return self.fingerprint != shape.fingerprint
+        return (self.complaints, self.consultations) != shape.totals
 
     @event("RekapRevised")
     def _revised(
@@ -96,8 +120,15 @@ class MonthlyRekap(AgencyAggregate):
         complaints: int,
         consultations: int,
         document_id: str,
+        fingerprint: str = "",
     ) -> None:
         self.produced_at, self.document_id = produced_at, document_id
+        self.complaints, self.consultations, self.fingerprint = (
+            complaints,
+            consultations,
+            fingerprint,
+        )
+        self.revision += 1
 
 
 @dataclass(frozen=True)
@@ -131,30 +162,38 @@ class Recaps(Application[UUID]):
     """Stores MonthlyRekap aggregates and their files."""
 
     def publish(self, figures: MonthFigures, trigger: str, at: datetime) -> MonthlyRekap | None:
-        """Produce a month's recap; a scheduled one already produced is left alone (None)."""
+        """Produce a month's recap. A scheduled run leaves one already produced alone (None),
+        unless the month's figures changed since: then it is produced again, marked
+        "diperbarui"."""
+        recap = self.get_recap(figures.agency, figures.year, figures.month)
+        shape = MonthShape(figures.by_channel, figures.by_category)
+        if recap is not None and trigger == "scheduled" and not recap.outdated(shape):
+            return None
+        revised_from = recap.first_produced_at if recap is not None else None
+        letter = documents.recap_letter(figures, at, revised_from)
         files = RecapFiles(
             uuid4(),
             recap_id(figures.agency, figures.year, figures.month),
-            documents.workbook(figures),
-            documents.pdf(figures, at),
+            printing.workbook(letter),
+            printing.pdf(letter),
         )
-        counts = {"complaints": figures.complaints, "consultations": figures.consultations}
-        try:
-            recap: MonthlyRekap = self.repository.get(files.recap_id)
-        except AggregateNotFoundError:
+        facts: dict[str, Any] = {
+            "complaints": figures.complaints,
+            "consultations": figures.consultations,
+            "document_id": str(files.id),
+            "fingerprint": figures.fingerprint,
+        }
+        if recap is None:
             recap = MonthlyRekap(
                 agency=figures.agency,
                 year=figures.year,
                 month=figures.month,
                 produced_at=at,
                 trigger=trigger,
-                document_id=str(files.id),
-                **counts,
+                **facts,
             )
         else:
-            if trigger == "scheduled":
-                return None
-            recap.revise(produced_at=at, document_id=str(files.id), **counts)
+            recap.revise(produced_at=at, trigger=trigger, **facts)
         try:
             stored = self.save(recap, files=[files])
         except IntegrityError:  # another process published it at the same moment
@@ -214,41 +253,76 @@ WIRE = WireTable(
 """Reporting's wire table: both events a MonthlyRekap records are published."""
 
 
-async def month_figures(pool: Pool, settings: Settings, year: int, month: int) -> MonthFigures:
-    """What a month's recap says, from the read model."""
-    tz = ZoneInfo(settings.timezone)
-    start = datetime(year, month, 1, tzinfo=tz)
-    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz)
+@dataclass(frozen=True)
+class MonthShape:
+    """A month's counts per channel and category: what entries recorded late change."""
 
-    async def work(conn: Connection) -> tuple[list[Any], list[dict[str, Any]]]:
-        counts = await conn.fetch(
-            "SELECT channel, kind, timeliness, sum(count)::bigint AS n FROM rekap "
-            "WHERE agency = $1 AND year = $2 AND month = $3 GROUP BY channel, kind, timeliness",
-            settings.agency,
-            year,
-            month,
-        )
-        compliance = await queries.compliance(
-            conn, agency=settings.agency, kind=Kind.COMPLAINT, start=start, end=end
-        )
-        return counts, compliance
+    by_channel: dict[str, tuple[int, int]]  # channel -> (complaints, consultations)
+    by_category: list[dict[str, Any]]
 
-    counts, compliance = await read(pool, work)
+    @property
+    def fingerprint(self) -> str:
+        """Their digest, as a recap records it."""
+        return documents.fingerprint(self.by_channel, self.by_category)
+
+    @property
+    def totals(self) -> tuple[int, int]:
+        """Complaints and consultations."""
+        return (
+            sum(c for c, _ in self.by_channel.values()),
+            sum(c for _, c in self.by_channel.values()),
+        )
+
+
+async def _shape(conn: Connection, *, agency: str, year: int, month: int, tz: str) -> MonthShape:
+    start, end = monthly.bounds(year, month, tz)
+    counts = await conn.fetch(
+        "SELECT channel, kind, sum(count)::bigint AS n FROM rekap_by_channel "
+        "WHERE agency = $1 AND year = $2 AND month = $3 GROUP BY channel, kind",
+        agency,
+        year,
+        month,
+    )
     by_channel: dict[str, list[int]] = {}
-    timeliness = {"on_time": 0, "late": 0, "open": 0}
     for row in counts:
         pair = by_channel.setdefault(row["channel"], [0, 0])
         pair[0 if row["kind"] == Kind.COMPLAINT else 1] += row["n"]
-        timeliness[row["timeliness"]] = timeliness.get(row["timeliness"], 0) + row["n"]
+    categories = await monthly.by_category(conn, agency=agency, start=start, end=end)
+    return MonthShape({k: (v[0], v[1]) for k, v in by_channel.items()}, categories)
+
+
+async def month_shape(pool: Pool, settings: Settings, year: int, month: int) -> MonthShape:
+    """A month's counts per channel and category (to tell whether its recap is out of date)."""
+    shape = partial(_shape, agency=settings.agency, year=year, month=month, tz=settings.timezone)
+    return await read(pool, shape)
+
+
+async def month_figures(pool: Pool, settings: Settings, year: int, month: int) -> MonthFigures:
+    """What a month's recap says, from the read model."""
+    start, end = monthly.bounds(year, month, settings.timezone)
+    agency, now = settings.agency, datetime.now(UTC)
+
+    async def work(conn: Connection) -> tuple[Any, ...]:
+        span: dict[str, Any] = {"agency": agency, "start": start, "end": end}
+        return (
+            await _shape(conn, agency=agency, year=year, month=month, tz=settings.timezone),
+            await monthly.counts(conn, now=now, **span),
+            await monthly.cases(conn, now=now, **span),
+            await queries.compliance(conn, kind=Kind.COMPLAINT, **span),
+        )
+
+    shape, figures, cases, compliance = await read(pool, work)
+    tz = ZoneInfo(settings.timezone)
     return MonthFigures(
-        agency=settings.agency,
+        agency=agency,
+        office=Office.of(settings),
         year=year,
         month=month,
-        by_channel={channel: (pair[0], pair[1]) for channel, pair in by_channel.items()},
-        on_time=timeliness["on_time"],
-        late=timeliness["late"],
-        still_open=timeliness["open"],
+        by_channel=shape.by_channel,
+        by_category=shape.by_category,
+        timeliness=monthly.timeliness(figures),
         compliance=compliance,
+        cases=[monthly.public_case(record, tz) for record in cases],
     )
 
 
@@ -272,15 +346,23 @@ async def run_schedule(settings: Settings, pool: Pool, recaps: Recaps) -> None:
 
 async def _scheduled_once(settings: Settings, pool: Pool, recaps: Recaps) -> None:
     now = datetime.now(ZoneInfo(settings.timezone))
-    year, month = previous_month(now.date())
-    if await in_thread(partial(recaps.get_recap, settings.agency, year, month)):
-        return
-    calendar = await fetch(
-        pool, queries.calendar, agency=settings.agency, base=settings.working_calendar()
-    )
-    first_working = calendar.add_working_minutes(now.replace(day=1, hour=0, minute=0), 0).date()
-    if now.date() < first_working:
-        return
-    figures = await month_figures(pool, settings, year, month)
+    last = previous_month(now.date())
+    before = previous_month(date(*last, 1))
+    if await in_thread(partial(recaps.get_recap, settings.agency, *before)):
+        await _publish(settings, pool, recaps, before, now)  # again only if entries came late
+    if await in_thread(partial(recaps.get_recap, settings.agency, *last)) is None:
+        calendar = await fetch(
+            pool, queries.calendar, agency=settings.agency, base=settings.working_calendar()
+        )
+        start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        if now.date() < calendar.add_working_minutes(start, 0).date():
+            return
+    await _publish(settings, pool, recaps, last, now)
+
+
+async def _publish(
+    settings: Settings, pool: Pool, recaps: Recaps, when: tuple[int, int], now: datetime
+) -> None:
+    figures = await month_figures(pool, settings, *when)
     if await asyncio.to_thread(recaps.publish, figures, "scheduled", now):
-        log.info("published the recap of %04d-%02d", year, month)
+        log.info("published the recap of %04d-%02d", *when)

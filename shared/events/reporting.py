@@ -25,6 +25,7 @@ class RekapPublished(Contract):
 
 
 class RekapRevised(RekapPublished):
-    """A month's recap was produced again on demand (with the figures as they are now)."""
+    """A month's recap was produced again (with the figures as they are now): on demand, or
+    by the schedule when entries recorded late changed a month already published."""
 
     name: ClassVar[str] = "RekapRevised"

@@ -172,10 +172,10 @@ async def test_exports_of_a_rekap_open_as_csv_and_xlsx(desk: Desk) -> None:
 
     assert await eventually(counted, within=10)
     csv = await desk.http.get("/reporting/v1/rekap.csv?group_by=channel")
-    assert csv.text.lstrip("\ufeff").splitlines() == ["channel,count", "web,2"]
-    xlsx = await desk.http.get("/reporting/v1/rekap/years.xlsx?from=2025&to=2026")
+    assert csv.text.lstrip("\ufeff").splitlines() == ["Kanal,Jumlah", "Situs web,2"]
+    xlsx = await desk.http.get("/reporting/v1/rekap.xlsx?group_by=month,channel,status")
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet is not None
     values = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=2)]
-    assert values[0] == ["Bulan", "2025", "2026", "Jumlah"]
-    assert values[-1] == ["Jumlah", 0, 2, 2]
+    assert values[0] == ["Bulan", "Kanal", "Status", "Jumlah"]
+    assert values[1][1:] == ["Situs web", "Diterima", 2]

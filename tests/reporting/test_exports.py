@@ -86,7 +86,7 @@ async def test_downloaded_exports_hold_no_formula(desk: Desk) -> None:
 
     assert await eventually(counted, within=15)
     officer = desk.headers(Role.TIM_PENGADUAN)
-    for path, column in (("cases", ANSWER_COLUMN[1]), ("rekap", "category")):
+    for path, column in (("cases", ANSWER_COLUMN[1]), ("rekap", "Kategori")):
         query = "?group_by=category" if path == "rekap" else ""
         got = await desk.http.get(f"/reporting/v1/{path}.csv{query}", headers=officer)
         assert got.status_code == 200, got.text

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from openpyxl import load_workbook
-from pypdf import PdfReader
+import pytest
 
+from services.reporting.recaps import previous_month
 from shared.channels import Channel
+from shared.events import ComplaintReceived, Envelope, seal
+from shared.settings import Settings
 from shared.sop import Role
 from tests.polling import eventually
 from tests.reporting.conftest import Desk
+from tests.reporting.files import pdf_text, sheet_rows
 from tests.samples import complaint_received
 
 WIB = ZoneInfo("Asia/Jakarta")
 OCTOBER = datetime(2025, 10, 14, 10, 0, tzinfo=WIB)
+HEAD, NIP = "Dr. Hj. Siti Aminah, S.Sos., M.Si.", "197305121998032004"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The test's settings with the office's head of office, as a deployment sets them."""
+    office = {"office_head_name": HEAD, "office_head_nip": NIP}
+    return settings.model_copy(update=office | {"recap_check_seconds": 0.3})
 
 
 async def test_last_months_recap_is_produced_on_its_own(desk: Desk) -> None:
@@ -29,9 +41,25 @@ async def test_last_months_recap_is_produced_on_its_own(desk: Desk) -> None:
     assert await eventually(produced, within=15)
 
 
-async def test_a_months_recap_on_demand_opens_as_xlsx_and_pdf_with_the_totals(desk: Desk) -> None:
+def categorised(envelope: Envelope, category: str) -> Envelope:
+    """The same submission, filed under a category."""
+    data = envelope.data.model_copy(update={"category": category})
+    return seal(
+        data, subject=envelope.subject, version=1, time=envelope.time, agency=envelope.agency
+    )
+
+
+def code_of(envelope: Envelope) -> str:
+    """The tracking code a submission was given."""
+    assert isinstance(envelope.data, ComplaintReceived)
+    return envelope.data.tracking_code
+
+
+async def test_the_recap_is_a_letter_to_sign_and_its_totals_are_the_rekaps(
+    desk: Desk, tmp_path: Path
+) -> None:
     cases = [
-        complaint_received(received_at=OCTOBER, channel=Channel.WEB),
+        categorised(complaint_received(received_at=OCTOBER, channel=Channel.WEB), "pungli"),
         complaint_received(received_at=OCTOBER, channel=Channel.WEB),
         complaint_received(received_at=OCTOBER, channel=Channel.WHATSAPP),
     ]
@@ -42,26 +70,107 @@ async def test_a_months_recap_on_demand_opens_as_xlsx_and_pdf_with_the_totals(de
         return bool(answer.json()["total"] == 3)
 
     assert await eventually(counted, within=10)
+    rekap = (await desk.http.get("/reporting/v1/rekap?year=2025&month=10&group_by=channel")).json()
+    per_channel = {row["channel"]: row["count"] for row in rekap["rows"]}
     officer = desk.headers(Role.TIM_PENGADUAN)
     made = await desk.http.post("/reporting/v1/recaps/2025/10", headers=officer)
     assert made.status_code == 200, made.text
-    xlsx = await desk.http.get("/reporting/v1/recaps/2025/10/rekap.xlsx", headers=officer)
-    sheet = load_workbook(io.BytesIO(xlsx.content)).active
-    assert sheet is not None
-    rows = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=2, values_only=False)]
-    assert rows[0] == ["Kanal", "Pengaduan", "Konsultasi", "Jumlah"]
-    assert ["Situs web", 2, 0, 2] in rows
-    assert ["WhatsApp", 1, 0, 1] in rows
-    assert rows[-1] == ["Jumlah", 3, 0, 3]
-    assert len(getattr(sheet, "_charts", [])) == 1  # openpyxl keeps the charts there
+    assert made.json()["number"] == "500.16/10/437.76/2025"
+
     pdf = await desk.http.get("/reporting/v1/recaps/2025/10/rekap.pdf", headers=officer)
-    page = PdfReader(io.BytesIO(pdf.content)).pages[0]
-    text = " ".join(page.extract_text().split())
-    assert "Rekapitulasi Penanganan Pengaduan — Oktober 2025" in text
-    assert "Jumlah 3 0 3" in text
-    assert "Jumlah per kanal" in text  # the chart's caption, drawn with its bars
-    contents = page.get_contents()
-    assert contents is not None
-    assert b" re" in contents.get_data()  # rectangles: the bars
+    text = await pdf_text(pdf.content, tmp_path)
+    office = desk.settings.office_name
+    assert office.upper() in text
+    assert desk.settings.office_address in text
+    assert "Nomor: 500.16/10/437.76/2025" in text
+    assert "Periode: 1 Oktober 2025 s.d. 31 Oktober 2025" in text
+    assert f"Situs web {per_channel['web']} 0 {per_channel['web']}" in text
+    assert f"WhatsApp {per_channel['whatsapp']} 0 {per_channel['whatsapp']}" in text
+    assert f"Jumlah {rekap['total']} 0 {rekap['total']}" in text
+    assert "Pungutan liar / gratifikasi 1 0 1" in text  # the table per category
+    assert "Ketepatan waktu dihitung dari" in text  # the note on what timeliness counts
+    for envelope in cases:
+        assert code_of(envelope) in text  # the month's cases, by code
+    assert f"{HEAD} NIP. {NIP}" in text  # the signature block
+    assert "WIB" in text
+    assert "UTC" not in text
+    assert desk.settings.agency not in text
+
+    xlsx = await desk.http.get("/reporting/v1/recaps/2025/10/rekap.xlsx", headers=officer)
+    rows = sheet_rows(xlsx.content)
+    cells = [value for row in rows for value in row if value is not None]
+    assert office.upper() in cells
+    assert ["Kanal", "Pengaduan", "Konsultasi", "Jumlah"] in rows
+    assert ["Situs web", per_channel["web"], 0, per_channel["web"]] in rows
+    assert ["WhatsApp", per_channel["whatsapp"], 0, per_channel["whatsapp"]] in rows
+    assert ["Jumlah", rekap["total"], 0, rekap["total"]] in rows
+    assert ["Pungutan liar / gratifikasi", 1, 0, 1] in rows
+    assert HEAD in cells
+    assert f"NIP. {NIP}" in cells
+    assert {code_of(envelope) for envelope in cases} <= set(cells)
+    assert not any(desk.settings.agency in str(value) for value in cells)
+
+
+async def test_a_recap_made_before_late_entries_is_out_of_date_and_made_again(
+    desk: Desk, tmp_path: Path
+) -> None:
+    await desk.bus.publish(complaint_received(received_at=OCTOBER, channel=Channel.WEB))
+
+    async def counted(total: int) -> bool:
+        answer = await desk.http.get("/reporting/v1/rekap?year=2025&month=10")
+        return bool(answer.json()["total"] == total)
+
+    assert await eventually(lambda: counted(1), within=10)
+    officer = desk.headers(Role.TIM_PENGADUAN)
+    first = (await desk.http.post("/reporting/v1/recaps/2025/10", headers=officer)).json()
+    info = (await desk.http.get("/reporting/v1/recaps/2025/10")).json()
+    assert (info["outdated"], info["revision"]) == (False, 0)
+
+    await desk.bus.publish(complaint_received(received_at=OCTOBER, channel=Channel.LETTER))
+    assert await eventually(lambda: counted(2), within=10)
+    info = (await desk.http.get("/reporting/v1/recaps/2025/10")).json()
+    assert info["outdated"] is True  # the letter recorded late changed a published month
+
+    again = (await desk.http.post("/reporting/v1/recaps/2025/10", headers=officer)).json()
+    assert again["revision"] == 1
+    assert again["first_produced_at"] == first["produced_at"]
+    info = (await desk.http.get("/reporting/v1/recaps/2025/10")).json()
+    assert (info["outdated"], info["complaints"]) == (False, 2)
+    pdf = await desk.http.get("/reporting/v1/recaps/2025/10/rekap.pdf", headers=officer)
+    text = await pdf_text(pdf.content, tmp_path)
+    assert "DIPERBARUI — menggantikan rekap yang diterbitkan" in text
+    assert "Surat 1 0 1" in text
+
+
+async def test_a_months_recap_needs_an_officer_to_download(desk: Desk) -> None:
+    officer = desk.headers(Role.TIM_PENGADUAN)
+    assert (await desk.http.post("/reporting/v1/recaps/2025/10", headers=officer)).is_success
     refused = await desk.http.get("/reporting/v1/recaps/2025/10/rekap.pdf")
     assert refused.status_code == 401
+
+
+async def test_the_schedule_produces_again_a_published_month_that_late_entries_changed(
+    desk: Desk, tmp_path: Path
+) -> None:
+    year, month = previous_month(datetime.now(WIB).date())
+    base = f"/reporting/v1/recaps/{year}/{month}"
+    during = datetime(year, month, 10, 10, tzinfo=WIB)
+    await desk.bus.publish(complaint_received(received_at=during, channel=Channel.WEB))
+
+    async def produced_with(complaints: int) -> dict[str, Any] | None:
+        answer = await desk.http.get(base)
+        info: dict[str, Any] = answer.json() if answer.status_code == 200 else {}
+        return info if info.get("complaints") == complaints and not info["outdated"] else None
+
+    first = await eventually(lambda: produced_with(1), within=15)
+    assert first is not None
+    await desk.bus.publish(complaint_received(received_at=during, channel=Channel.LETTER))
+    again = await eventually(lambda: produced_with(2), within=15)
+    assert again is not None
+    assert again["revision"] > first["revision"]
+    assert again["first_produced_at"] == first["first_produced_at"]
+    officer = desk.headers(Role.ANALIS)
+    pdf = await desk.http.get(f"{base}/rekap.pdf", headers=officer)
+    text = await pdf_text(pdf.content, tmp_path)
+    assert "DIPERBARUI — menggantikan rekap yang diterbitkan" in text
+    assert "Surat 1 0 1" in text

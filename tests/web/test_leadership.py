@@ -63,7 +63,7 @@ async def closed_on_time(stack: Stack) -> str:
 async def test_the_dashboard_shows_a_closed_case_and_the_analyst_downloads_the_recap(
     stack: Stack, desk: Page
 ) -> None:
-    await closed_on_time(stack)
+    code = await closed_on_time(stack)
     year, month = this_month(stack)
 
     async def counted() -> bool:
@@ -84,10 +84,24 @@ async def test_the_dashboard_shows_a_closed_case_and_the_analyst_downloads_the_r
     await expect(desk.locator("[data-angka=tepat-waktu]")).to_contain_text("100%")
     await expect(desk.locator("[data-angka=tepat-waktu]")).to_contain_text("1 tepat waktu")
     await expect(desk.locator("#tabel-waktu")).to_contain_text("Selesai ≤ 14 hari kerja")
-    for chart in ("channels", "status", "compliance", "trend"):
+    for chart in ("channels", "categories", "status", "compliance", "skm", "trend"):
         loaded = await desk.locator(f"#grafik-{chart}").evaluate(LOADED_WIDTH)
         assert loaded > 0, chart
+        shown = await desk.locator(f"#grafik-{chart}").evaluate("img => img.clientWidth")
+        assert shown == loaded, chart  # drawn at its own size: its 12 px labels stay 12 px
+    await expect(desk.locator("#tabel-kategori")).to_contain_text("Biaya / tarif layanan")
+    await expect(desk.locator("#tabel-skm tbody tr")).to_have_count(9)
     await screenshot(desk, "dasbor")
+
+    # Every count leads to its cases: the on-time count lists the case closed on time.
+    await desk.get_by_title("Lihat daftar kasus: Selesai ≤ 14 hari kerja").first.click()
+    await expect(desk.locator("#tabel-daftar tbody tr")).to_have_count(1)
+    await expect(desk.locator("#tabel-daftar tbody")).to_contain_text(code)
+    await expect(desk.locator("#tabel-daftar tbody")).to_contain_text("Biaya / tarif layanan")
+    await desk.get_by_title(
+        "Lihat daftar kasus: Belum selesai, melewati 14 hari kerja"
+    ).last.click()
+    await expect(desk.locator("#status-daftar")).to_have_text("0 kasus.")
 
     async with desk.expect_download() as waiting:
         await desk.get_by_role("button", name="Unduh rekap XLSX").click()
@@ -106,6 +120,11 @@ async def test_the_dashboard_shows_a_closed_case_and_the_analyst_downloads_the_r
     await desk.get_by_role("button", name="Tampilkan").click()
     row = desk.locator("#tabel-tahun tbody tr").nth(month - 1)
     await expect(row.locator("td").first).to_have_text("1")
+    per_channel = desk.locator(f"#tabel-kanal table[data-tahun='{year}']")
+    await expect(per_channel.locator("thead")).to_contain_text("Situs web")
+    await expect(per_channel.locator("tbody tr").nth(month - 1).locator("td").first).to_have_text(
+        "1"
+    )
     await screenshot(desk, "rekap-tahunan")
     async with desk.expect_download() as waiting:
         await desk.locator("#unduh").get_by_role("link", name="XLSX").click()

@@ -38,6 +38,7 @@ async def test_tracking_and_the_rekap_pages_show_the_last_good_copy_with_a_note(
     await expect(phone.locator("#hasil")).not_to_contain_text(NOTE)
     await phone.goto(f"{origin}/rekap?dari={year}&sampai={year}")
     await expect(phone.locator("#tabel-tahun")).to_contain_text("Jumlah")
+    await expect(phone.locator(f"#tabel-kanal table[data-tahun='{year}']")).to_be_visible()
 
     away.postgres.cut()
     await phone.goto(f"{origin}/lacak?kode={code}")
@@ -47,6 +48,9 @@ async def test_tracking_and_the_rekap_pages_show_the_last_good_copy_with_a_note(
     await phone.goto(f"{origin}/rekap?dari={year}&sampai={year}")
     await expect(phone.locator("#tabel-tahun")).to_contain_text("Jumlah")
     await expect(phone.locator("#catatan-data")).to_contain_text(NOTE)
+    await expect(phone.locator(f"#tabel-kanal table[data-tahun='{year}']")).to_contain_text(
+        "Situs web"
+    )  # the table per channel, from its last good copy too
 
     never_tracked = unseen.data.model_dump()["tracking_code"]
     await phone.goto(f"{origin}/lacak?kode={never_tracked}")
