@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from services.reporting import exports, queries
+from services.reporting import queries
 from services.reporting.api import (
     CurrentSettings,
     Pool,
@@ -20,7 +20,7 @@ from shared.access import Facet, privacy_of, step_of, visible
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.db import Connection, read
 from shared.problems import problems
-from shared.sop import OFFICE_ROLES, Kind, Role
+from shared.sop import OFFICE_ROLES, Role
 from shared.vocabulary import STATUS_LABELS, Group, Status, is_in
 from shared.working_time import WorkingCalendar
 
