@@ -361,7 +361,11 @@ def _search(world: World, role: Role | None, case: Case) -> None:
     if rows and case.answer:
         shown = Facet.ANSWER in facets
         assert rows[0].get("public_answer") == (pii.mask(case.answer) if shown else None)
-    assert NIK not in answer.text  # the public answer is masked before it leaves workflow
+    for row in rows:  # the excerpt of the text: for TEXT only, clear only with IDENTITY
+        excerpt = row.get("excerpt")
+        assert (excerpt is not None) == (Facet.TEXT in facets), row
+        assert (excerpt is not None and NIK in excerpt) == (Facet.IDENTITY in facets), row
+        assert NIK not in (row.get("public_answer") or "")  # masked before it leaves workflow
 
 
 def _table(world: World, role: Role | None, fmt: str) -> tuple[int, list[list[str]]]:
