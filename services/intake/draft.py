@@ -48,6 +48,20 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """A file that came with a message and could not be kept: its name, type and why."""
+
+    filename: str
+    content_type: str
+    code: str  # "attachment-type" | "attachment-too-large"
+    reason: str  # the refusal's detail, in Bahasa Indonesia
+
+    def listed(self) -> dict[str, str]:
+        """As the sealed payload lists it (officers see it; the receipt names it)."""
+        return vars(self).copy()
+
+
+@dataclass(frozen=True)
 class Draft:
     """Everything a channel knows about one submission."""
 
@@ -66,6 +80,10 @@ class Draft:
     sender: str | None = None  # keyed hash of the channel account: the conversation's key
     identities: tuple[str, ...] = ()  # keyed hashes an erasure finds the person by
     receipt: bool = False  # send the tracking code back on the channel after the commit
+    refused: tuple[Refusal, ...] = ()  # files that came with it and could not be kept
+    data: dict[str, Any] | None = None  # structured answers (an order, a form, a location)
+    named: tuple[Refusal, ...] = ()  # refused files of the sender's next messages the receipt
+    # names too (they came in the same notification and join the case this one opens)
 
 
 @dataclass(frozen=True)
@@ -111,7 +129,27 @@ def seal_attachments(
     return listed, stored, blobs
 
 
-def _rows(draft: Draft, case_id: UUID, stored: list[StoredAttachment]) -> Rows:
+def content(
+    text: str,
+    listed: list[dict[str, Any]],
+    refused: tuple[Refusal, ...],
+    data: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """What a message's sealed payload holds (refusals and data only when there are some)."""
+    sealed: dict[str, Any] = {"text": text, "attachments": listed}
+    if refused:
+        sealed["refused"] = [refusal.listed() for refusal in refused]
+    if data:
+        sealed["data"] = data
+    return sealed
+
+
+def refusal_notice(key: SealingKey, refused: tuple[Refusal, ...]) -> str | None:
+    """A delivery's sealed details naming the refused files (None when there are none)."""
+    return key.seal({"refused": [r.listed() for r in refused]}) if refused else None
+
+
+def _rows(draft: Draft, case_id: UUID, stored: list[StoredAttachment], key: SealingKey) -> Rows:
     rows = Rows(attachments=stored)
     if not draft.anonymous:
         rows.identities = [(digest, case_id) for digest in draft.identities]
@@ -121,7 +159,13 @@ def _rows(draft: Draft, case_id: UUID, stored: list[StoredAttachment]) -> Rows:
         ]
     if draft.receipt:
         rows.deliveries = [
-            Delivery(delivery_id(case_id, "receipt"), case_id, draft.channel.value, "receipt")
+            Delivery(
+                delivery_id(case_id, "receipt"),
+                case_id,
+                draft.channel.value,
+                "receipt",
+                refusal_notice(key, (*draft.refused, *draft.named)),
+            )
         ]
     return rows
 
@@ -132,7 +176,7 @@ def to_pending(draft: Draft) -> Pending:
     case_id = submission_id(draft.channel, draft.message_id)
     contact = None if draft.anonymous or draft.contact is None else vars(draft.contact)
     listed, stored, blobs = seal_attachments(key, case_id, draft.attachments)
-    sealed = key.seal({"text": draft.text, "contact": contact, "attachments": listed})
+    sealed = key.seal(content(draft.text, listed, draft.refused, draft.data) | {"contact": contact})
 
     def build(code: str) -> Submission:
         received = Received(
@@ -155,7 +199,7 @@ def to_pending(draft: Draft) -> Pending:
         build=build,
         key=key,
         fingerprint=draft.fingerprint,
-        rows=_rows(draft, case_id, stored),
+        rows=_rows(draft, case_id, stored, key),
         blobs=blobs,
     )
 
@@ -171,3 +215,17 @@ class Addition:
     attachments: tuple[Attachment, ...] = ()
     sender: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    refused: tuple[Refusal, ...] = ()
+    data: dict[str, Any] | None = None
+    notify: bool = True  # name refused files back to the sender (False: a receipt named them)
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """A later message that changes an earlier one: an edit (new text) or a withdrawal."""
+
+    channel: Channel
+    message_id: str  # the amendment's own id
+    amends: str  # the id of the message it changes
+    received_at: datetime
+    text: str | None  # the new text; None: the message was withdrawn

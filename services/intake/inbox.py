@@ -18,10 +18,20 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from services.intake.draft import Addition, Draft, Receipt, seal_attachments, to_pending
+from services.intake.draft import (
+    Addition,
+    Amendment,
+    Draft,
+    Receipt,
+    content,
+    delivery_id,
+    refusal_notice,
+    seal_attachments,
+    to_pending,
+)
 from services.intake.pseudonyms import Pseudonyms
 from services.intake.reach import store_call, store_up, store_write
-from services.intake.records import Conversation, Rows, StoredAttachment
+from services.intake.records import Conversation, Delivery, Rows, StoredAttachment
 from services.intake.store import Submissions
 from services.intake.submission import submission_id
 from services.intake.writer import Writer
@@ -172,6 +182,44 @@ class Inbox:
         found = rows[0]
         return Receipt(found["tracking_code"] or "", str(found["case_id"]), True, added=True)
 
+    async def amend(self, amendment: Amendment) -> Receipt | None:
+        """Edit or withdraw an earlier message, found by its id in whichever submission holds
+        it (once per amendment id); None when no stored message has that id."""
+        found = await store_call(self.replay, amendment.channel, amendment.amends)
+        if found is None or found.case_id == "None":
+            return None
+        try:
+            return await self.write(partial(self._amend, UUID(found.case_id), amendment))
+        except Erased:
+            return None  # nothing of it is readable any more: nothing to amend
+
+    def _amend(self, case_id: UUID, amendment: Amendment, due: float | None = None) -> Receipt:
+        for _ in range(5):
+            submission = self.submissions.submission(case_id)
+            if submission is None:
+                raise UnknownSubmission()
+            key = self.submissions.personal_key(submission.received.personal_ref)
+            if key is None or submission.erased_at is not None:
+                raise Erased()
+            text = amendment.text
+            submission.amend(
+                message_id=amendment.message_id,
+                amends=amendment.amends,
+                received_at=amendment.received_at,
+                sealed=None if text is None else key.seal({"text": text}),
+            )
+            rows = Rows(processed=[(amendment.channel.value, amendment.message_id, case_id)])
+            try:
+                self.submissions.save(submission, rows=rows, deadline=due)
+            except IntegrityError:
+                replay = self.replay(amendment.channel, amendment.message_id)
+                if replay is not None:
+                    return replay
+                continue  # another part was added meanwhile: reload and amend again
+            code = submission.received.tracking_code
+            return Receipt(code, str(case_id), replayed=False, added=True)
+        raise RuntimeError(f"could not amend submission {case_id}")
+
     def end_conversation(self, channel: Channel, sender: str, message_id: str) -> None:
         """The sender asked to start afresh: their next message opens a new submission."""
         self.submissions.execute(
@@ -192,14 +240,22 @@ class Inbox:
                 raise Erased()
             listed, stored, blobs = seal_attachments(key, case_id, addition.attachments)
             self.blobs.put_now(blobs)
+            sealed = content(addition.text, listed, addition.refused, addition.data)
             submission.add_message(
                 message_id=addition.message_id,
                 received_at=addition.received_at,
-                sealed=key.seal({"text": addition.text, "attachments": listed, **addition.extra}),
+                sealed=key.seal(sealed | addition.extra),
                 attachments=len(listed),
             )
             try:
                 rows = _rows_of(addition, case_id, stored)
+                if addition.notify and addition.refused:  # tell the sender which file
+                    purpose = f"refusal:{addition.message_id}"
+                    notice = refusal_notice(key, addition.refused)
+                    channel = addition.channel.value
+                    rows.deliveries = [
+                        Delivery(delivery_id(case_id, purpose), case_id, channel, "refusal", notice)
+                    ]
                 self.submissions.save(submission, rows=rows, deadline=due)
             except IntegrityError:
                 replay = self.replay(addition.channel, addition.message_id)
@@ -231,6 +287,9 @@ def _addition(draft: Draft) -> Addition:
         received_at=draft.received_at,
         attachments=draft.attachments,
         sender=draft.sender,
+        refused=draft.refused,
+        data=draft.data,
+        notify=draft.receipt,
     )
 
 

@@ -36,16 +36,33 @@ from shared.tracking_code import normalize
 router = APIRouter(prefix="/v1", tags=["personal data"])
 
 
-class Part(BaseModel):
+class Revision(BaseModel):
+    """Words a message had before the complainant edited it."""
+
+    text: str
+    until: datetime  # when the edit replaced them
+
+
+class Amended(BaseModel):
+    """What the complainant later did to a message: the words it had before each edit, and
+    when they withdrew it (deleted it for everyone; it stays on record)."""
+
+    revisions: list[Revision] = Field(default_factory=list)
+    withdrawn_at: datetime | None = None
+
+
+class Part(Amended):
     """A later message of the same conversation."""
 
     received_at: datetime
     text: str
     attachments: list[dict[str, Any]]
+    refused: list[dict[str, Any]] = Field(default_factory=list)  # files not kept, and why
+    data: dict[str, Any] | None = None  # structured answers (an order, a form, a location)
 
 
-class SubmissionView(BaseModel):
-    """A submission as an officer may read it."""
+class SubmissionView(Amended):
+    """A submission as an officer may read it (amendments: of its first message)."""
 
     case_id: UUID
     tracking_code: str
@@ -60,6 +77,8 @@ class SubmissionView(BaseModel):
     attachments: list[dict[str, Any]]
     parts: list[Part]
     register_row: dict[str, Any] | None = None  # imported: what the old register said
+    refused: list[dict[str, Any]] = Field(default_factory=list)  # files not kept, and why
+    data: dict[str, Any] | None = None  # structured answers (an order, a form, a location)
 
 
 def _facets(inbox: Inbox, submission: Submission | None, officer: Officer) -> frozenset[Facet]:
@@ -89,7 +108,7 @@ def _view(inbox: Inbox, case_id: UUID, officer: Officer) -> SubmissionView:
     if Facet.IDENTITY not in facets and contact not in (None, ERASED):
         contact = "disembunyikan"
     shown = Facet.ATTACHMENTS in facets
-    return SubmissionView(
+    view = SubmissionView(
         case_id=case_id,
         tracking_code=received.tracking_code,
         kind=received.kind,
@@ -101,9 +120,13 @@ def _view(inbox: Inbox, case_id: UUID, officer: Officer) -> SubmissionView:
         text=opened.get("text", ""),
         contact=contact,
         attachments=opened.get("attachments", []) if shown else [],
-        parts=_parts(inbox, case_id, key, shown),
+        parts=[],
         register_row=_register(submission, opened),
+        refused=opened.get("refused", []),
+        data=opened.get("data"),
     )
+    _parts(view, inbox, submission, key, shown)
+    return view
 
 
 def _register(submission: Submission, opened: dict[str, Any]) -> dict[str, Any] | None:
@@ -113,17 +136,40 @@ def _register(submission: Submission, opened: dict[str, Any]) -> dict[str, Any] 
     return vars(submission.history) | {"columns": opened.get("register", ERASED)}
 
 
-def _parts(inbox: Inbox, case_id: UUID, key: SealingKey | None, shown: bool) -> list[Part]:
-    return [
-        _part(key.open(event.sealed) if key else {"text": ERASED}, event.received_at, shown)
-        for event in inbox.submissions.events.get(case_id)
-        if isinstance(event, Submission.MessageAdded)
-    ]
+def _parts(
+    view: SubmissionView, inbox: Inbox, submission: Submission, key: SealingKey | None, shown: bool
+) -> None:
+    """The later messages, in order, and every edit or withdrawal applied where it belongs."""
+    by_id: dict[str | None, Amended] = {submission.received.channel_message_id: view}
+    for event in inbox.submissions.events.get(submission.id):
+        if isinstance(event, Submission.MessageAdded):
+            part = _part(key.open(event.sealed) if key else {"text": ERASED}, event, shown)
+            view.parts.append(part)
+            by_id[event.channel_message_id] = part
+        elif isinstance(event, Submission.MessageEdited | Submission.MessageWithdrawn):
+            target = by_id.get(event.amends)
+            if target is not None:
+                _amend(target, event, key)
 
 
-def _part(opened: dict[str, Any], at: datetime, shown: bool) -> Part:
+def _amend(target: Amended, event: Any, key: SealingKey | None) -> None:
+    if isinstance(event, Submission.MessageWithdrawn):
+        target.withdrawn_at = event.received_at
+        return
+    assert isinstance(target, Part | SubmissionView)
+    target.revisions.append(Revision(text=target.text, until=event.received_at))
+    target.text = str(key.open(event.sealed).get("text", "")) if key else ERASED
+
+
+def _part(opened: dict[str, Any], event: Submission.MessageAdded, shown: bool) -> Part:
     attachments = opened.get("attachments", []) if shown else []
-    return Part(received_at=at, text=opened.get("text", ""), attachments=attachments)
+    return Part(
+        received_at=event.received_at,
+        text=opened.get("text", ""),
+        attachments=attachments,
+        refused=opened.get("refused", []),
+        data=opened.get("data"),
+    )
 
 
 CaseId = Annotated[UUID, Path(description="Id kasus (sama dengan id pengaduan)")]

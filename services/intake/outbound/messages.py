@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from services.intake.attachments import accepted
 from services.intake.submission import Submission
 from shared.channels import Channel
 from shared.settings import Settings
@@ -47,13 +48,39 @@ def _receipt(settings: Settings, submission: Submission, code: str) -> str:
     return text
 
 
+WHY = {
+    "attachment-type": "jenis berkasnya tidak kami terima",
+    "attachment-too-large": "ukurannya melebihi batas",
+}
+
+
+def refusals(settings: Settings, details: dict[str, Any]) -> str:
+    """The files of a message that could not be kept, by name, and what may be sent instead."""
+    refused = details.get("refused") or []
+    if not refused:
+        return ""
+    lines = [
+        f"- {r.get('filename')}: {WHY.get(r.get('code'), WHY['attachment-type'])}" for r in refused
+    ]
+    megabytes = settings.max_attachment_bytes // (1024 * 1024)
+    return (
+        "Berkas berikut tidak dapat kami terima:\n"
+        + "\n".join(lines)
+        + f"\nBerkas yang kami terima: {accepted(settings)}, paling besar {megabytes} MB. "
+        "Silakan kirim ulang dalam salah satu jenis itu."
+    )
+
+
 def text_of(
     settings: Settings, submission: Submission, purpose: str, details: dict[str, Any]
 ) -> tuple[str, bool]:
     """The words of a delivery and whether it closes the case."""
     code = submission.received.tracking_code
     if purpose == "receipt":
-        return _receipt(settings, submission, code), False
+        told = refusals(settings, details)
+        return "\n\n".join(p for p in (_receipt(settings, submission, code), told) if p), False
+    if purpose == "refusal":
+        return f"{_noun(submission)} {code}: {refusals(settings, details)}", False
     event = str(details.get("event", ""))
     if purpose == "closure":
         text = f"{_noun(submission)} Anda ({code}) {TOLD.get(event, 'telah selesai')}."
