@@ -88,15 +88,15 @@ class Mailbox:
 
     async def take(self, mail: Mail) -> Receipt | None:
         """Store one mail (a new submission or a part of its thread); None if deferred."""
+        replay = await store_call(self.inbox.replay, Channel.EMAIL, mail.message_id)
+        if replay is not None:
+            return replay  # recognised before the limit: a redelivery is never counted
         if mail.sender:
             try:
                 sender = self.inbox.pseudonyms.sender("email", mail.sender)
                 await self.limiter.sender("email", sender)
             except TooManyRequests:
                 return None
-        replay = await store_call(self.inbox.replay, Channel.EMAIL, mail.message_id)
-        if replay is not None:
-            return replay
         text, attachments = _kept(self.inbox, mail)
         case_id = await store_call(self._thread_of, mail)
         if case_id is not None:
