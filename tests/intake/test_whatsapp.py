@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from services.intake.channels.cloud_api import Message, kind_name
 from services.intake.channels.kinds import KINDS, markdown
 from services.intake.channels.meta import signature
-from services.intake.channels.whatsapp import Message, kind_name
 from shared.channels import Channel
 from shared.sop import Role
 from tests.intake.conftest import Desk
