@@ -158,7 +158,10 @@ class Inbox:
 
     async def add(self, case_id: UUID, addition: Addition) -> Receipt:
         """Add a later message to a stored submission (once per message id)."""
-        return await self.write(partial(self._add, case_id, addition))
+        receipt = await self.write(partial(self._add, case_id, addition))
+        if addition.notify and addition.refused and not receipt.replayed:
+            self.committed()  # a notice naming the refused files is due
+        return receipt
 
     async def write(self, write: Callable[[float], T]) -> T:
         """A blocking write other than a submission's (a part, a survey, an erasure), under the
@@ -190,8 +193,8 @@ class Inbox:
             return None
         try:
             return await self.write(partial(self._amend, UUID(found.case_id), amendment))
-        except Erased:
-            return None  # nothing of it is readable any more: nothing to amend
+        except (Erased, ValueError):  # erased, or the id is not a message of it (an amendment)
+            return None
 
     def _amend(self, case_id: UUID, amendment: Amendment, due: float | None = None) -> Receipt:
         for _ in range(5):

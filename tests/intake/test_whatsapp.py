@@ -392,3 +392,13 @@ async def test_an_edit_of_a_message_never_stored_is_content(desk: Desk) -> None:
     withdraw = await desk.whatsapp(wa_messages(wa_revoke("wamid.X3", "wamid.gone2")))
     assert withdraw.json()["received"][0]["ignored"]
     assert await desk.events() == ["ComplaintReceived"]
+
+
+async def test_an_amendment_of_an_amendment_changes_nothing(desk: Desk) -> None:
+    await desk.whatsapp(wa_text(COMPLAINT, "wamid.Q1"))
+    edited = await desk.whatsapp(wa_messages(wa_edit("wamid.Q2", "wamid.Q1", "Sudah diperbaiki")))
+    assert edited.json()["received"][0]["amended"] == "edit"
+    answer = await desk.whatsapp(wa_messages(wa_revoke("wamid.Q3", "wamid.Q2")))
+    assert answer.status_code == 200
+    assert answer.json()["received"][0]["ignored"]
+    assert await desk.events() == ["ComplaintReceived", "MessageEdited"]
