@@ -229,11 +229,33 @@ function submissionFiles(submission) {
   );
 }
 
+/** A message as the complainant left it: withdrawn or edited (its earlier words), and the
+ * files that came with it but could not be kept. */
+function messageNodes(message) {
+  const revisions = message.revisions || [];
+  const refused = message.refused || [];
+  return [
+    message.withdrawn_at ? el("p", { class: "redup" }, `Ditarik pemohon pada ${formatDateTime(message.withdrawn_at)}.`) : null,
+    message.text || !refused.length ? el("blockquote", { class: "isi" }, message.text) : null,
+    revisions.length
+      ? el(
+          "details",
+          {},
+          el("summary", {}, `Diubah pemohon ${revisions.length} kali`),
+          revisions.map((r) => el("div", {}, el("p", { class: "waktu redup" }, `sampai ${formatDateTime(r.until)}`), el("blockquote", { class: "isi" }, r.text)))
+        )
+      : null,
+    refused.length
+      ? el("ul", { class: "redup" }, refused.map((f) => el("li", {}, `Berkas tidak diterima: ${f.filename} — ${f.reason}`)))
+      : null,
+  ];
+}
+
 /** What the complainant wrote, and who they are as far as this role may know. */
 export function submissionNodes(submission) {
   return [
     submission.erased ? notice("galat", "Data pribadi pemohon sudah dihapus atas permintaannya.") : null,
-    el("blockquote", { class: "isi" }, submission.text),
+    ...messageNodes(submission),
     el("h3", {}, "Pemohon"),
     contactNodes(submission),
     submissionFiles(submission),
@@ -243,7 +265,7 @@ export function submissionNodes(submission) {
           {},
           el("h3", {}, "Pesan lanjutan"),
           submission.parts.map((part) =>
-            el("div", {}, el("p", { class: "waktu redup" }, formatDateTime(part.received_at)), el("blockquote", { class: "isi" }, part.text))
+            el("div", {}, el("p", { class: "waktu redup" }, formatDateTime(part.received_at)), ...messageNodes(part))
           )
         )
       : null,
