@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.intake.draft import Attachment
+from services.intake.draft import Attachment, Refusal
 from shared.filetypes import decide, media_type
 from shared.problems import Problem
 from shared.settings import Settings
@@ -47,3 +47,36 @@ def check(settings: Settings, attachment: Attachment) -> Attachment:
         reference=attachment.reference,
         caption=attachment.caption,
     )
+
+
+# How a complainant reads a media type (the office's list is of media types).
+LABELS = {"audio/mpeg": "MP3", "audio/mp4": "M4A", "text/plain": "TXT"}
+
+
+def accepted(settings: Settings) -> str:
+    """The files a complainant may send, as they read them: "PDF, JPEG, …, paling besar
+    10 MB per berkas"."""
+    labels = (LABELS.get(t, t.rsplit("/", 1)[-1].upper()) for t in settings.attachment_types)
+    size = f"{settings.max_attachment_bytes / 2**20:g} MB"
+    return f"{', '.join(dict.fromkeys(labels))}, paling besar {size} per berkas"
+
+
+def screen(
+    settings: Settings, attachments: tuple[Attachment, ...]
+) -> tuple[tuple[Attachment, ...], tuple[Refusal, ...]]:
+    """The attachments that may be kept (type decided) and the refused ones with their reason:
+    one refused file never costs the rest of a message."""
+    kept, refused = [], []
+    for attachment in attachments:
+        try:
+            kept.append(check(settings, attachment))
+        except AttachmentRefused as problem:
+            refused.append(
+                Refusal(
+                    filename=attachment.filename,
+                    content_type=media_type(attachment.content_type),
+                    code=problem.code or "attachment-type",
+                    reason=problem.detail,
+                )
+            )
+    return tuple(kept), tuple(refused)

@@ -1,13 +1,24 @@
-"""The pure parts of intake: Meta's signature, keyed hashes, reading mail."""
+"""The pure parts of intake: Meta's signature, keyed hashes, reading mail, amending a message,
+reading a flow reply, screening files."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+from uuid import uuid4
+
 import pytest
 
+from services.intake.attachments import screen
+from services.intake.channels.cloud_api import Content
+from services.intake.channels.cloud_api import read as read_content
 from services.intake.channels.meta import BadSignature, signature, verify
+from services.intake.draft import Attachment
 from services.intake.mail import read
 from services.intake.mail_text import html_to_text
 from services.intake.pseudonyms import Pseudonyms
+from services.intake.submission import Received, Submission
+from shared.settings import Settings
 
 
 def test_the_signature_matches_metas_published_vector() -> None:
@@ -39,3 +50,54 @@ def test_a_mail_without_message_id_is_known_by_its_content() -> None:
     assert read(raw).message_id == read(raw).message_id
     assert read(raw).message_id != read(raw + b"lain").message_id
     assert read(raw).sender == "a@b.id"
+
+
+def _submission() -> Submission:
+    received = Received(
+        kind="complaint",
+        channel="whatsapp",
+        channel_message_id="wamid.1",
+        tracking_code="ABCD-EFGH",
+        agency="dpmptsp",
+        received_at=datetime.now(UTC),
+        category=None,
+        anonymous=False,
+        confidential=False,
+        personal_ref=uuid4(),
+        sealed="sealed",
+    )
+    return Submission.receive(id=uuid4(), received=received)
+
+
+def test_only_a_message_of_the_submission_can_be_amended() -> None:
+    submission, now = _submission(), datetime.now(UTC)
+    submission.add_message(message_id="wamid.2", received_at=now, sealed="s", attachments=0)
+    submission.amend(message_id="wamid.3", amends="wamid.1", received_at=now, sealed="baru")
+    submission.amend(message_id="wamid.4", amends="wamid.2", received_at=now, sealed=None)
+    with pytest.raises(ValueError, match="no message"):
+        submission.amend(message_id="wamid.5", amends="wamid.3", received_at=now, sealed=None)
+    events = [type(e).__name__ for e in submission.collect_events()]
+    assert events == ["ComplaintReceived", "MessageAdded", "MessageEdited", "MessageWithdrawn"]
+
+
+def test_a_flow_reply_reads_as_its_answers_without_the_token() -> None:
+    response = {"flow_token": "rahasia", "nama_izin": "PBG", "lampiran": ["KTP", "NIB"]}
+    reply = {"name": "flow", "body": "Sent", "response_json": json.dumps(response)}
+    message = {"type": "interactive", "interactive": {"type": "nfm_reply", "nfm_reply": reply}}
+    text, data = read_content(Content.model_validate(message))
+    assert text == "[Formulir]\nnama_izin: PBG\nlampiran: KTP, NIB"
+    assert data == {"form": {"nama_izin": "PBG", "lampiran": ["KTP", "NIB"]}, "name": "flow"}
+    assert "rahasia" not in json.dumps(data)
+
+
+def test_files_are_screened_one_by_one() -> None:
+    settings = Settings()
+    pdf = Attachment("surat.pdf", "application/pdf", content=b"%PDF-1.4\n")
+    exe = Attachment("foto.jpg", "image/jpeg", content=b"MZ\x90\x00")
+    big = Attachment("besar.pdf", "application/pdf", content=b"%PDF" + b"0" * 11 * 1024 * 1024)
+    kept, refused = screen(settings, (pdf, exe, big))
+    assert [a.filename for a in kept] == ["surat.pdf"]
+    assert [(r.filename, r.code) for r in refused] == [
+        ("foto.jpg", "attachment-type"),
+        ("besar.pdf", "attachment-too-large"),
+    ]

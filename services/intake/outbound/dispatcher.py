@@ -35,7 +35,7 @@ SUBJECTS = {
     "receipt": "Pengaduan Anda telah kami terima",
     "closure": "Pengaduan Anda telah selesai",
     "follow_up": "Perkembangan pengaduan Anda",
-    "refused": "Lampiran Anda tidak dapat kami terima",
+    "refusal": "Lampiran Anda tidak dapat kami terima",
 }
 CLAIM = (
     "UPDATE intake.deliveries SET next_at = now() + make_interval(secs => $2), "

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import mimetypes
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from services.intake.attachments import accepted
 from services.intake.submission import Submission
 from shared.channels import Channel
 from shared.settings import Settings
@@ -49,38 +49,37 @@ def _receipt(settings: Settings, submission: Submission, code: str) -> str:
     return text
 
 
-REFUSALS = {
+WHY = {
     "attachment-too-large": "terlalu besar",
     "attachment-type": "jenis berkasnya tidak kami terima",
 }
+"""Why a file was refused, by the refusal's code, as the complainant is told."""
 
 
-def accepted(settings: Settings) -> str:
-    """The files we take, in words: their usual extensions and the size limit."""
-    kinds = (mimetypes.guess_extension(t) or t.split("/")[-1] for t in settings.attachment_types)
-    names = ", ".join(dict.fromkeys(kind.lstrip(".").upper() for kind in kinds))
-    return f"{names}, paling besar {settings.max_attachment_bytes / 2**20:g} MB per berkas"
+def refusals(settings: Settings, details: dict[str, Any]) -> list[str]:
+    """The files of a message that could not be kept, by name and why, and what may be sent
+    instead (empty: none refused). Mail, WhatsApp and Instagram say it in these words."""
+    refused = [r for r in details.get("refused") or [] if isinstance(r, dict)]
+    if not refused:
+        return []
+    names = "; ".join(
+        f"{r.get('filename')} ({WHY.get(str(r.get('code')), WHY['attachment-type'])})"
+        for r in refused
+    )
+    return [
+        f"Lampiran berikut tidak dapat kami terima: {names}. Berkas yang kami terima: "
+        f"{accepted(settings)}. Silakan kirim ulang dalam salah satu jenis itu."
+    ]
 
 
-def _about_message(settings: Settings, submitted: dict[str, Any]) -> list[str]:
-    """What the receipt says about the message itself: files not taken, a part not read."""
-    said = []
-    refused = [r for r in submitted.get("refused") or [] if isinstance(r, dict)]
-    if refused:
-        names = "; ".join(
-            f"{r.get('filename')} ({REFUSALS.get(str(r.get('reason')), 'tidak dapat diterima')})"
-            for r in refused
-        )
-        said.append(
-            f"Lampiran berikut tidak dapat kami terima: {names}. Berkas yang kami terima: "
-            f"{accepted(settings)}."
-        )
-    if submitted.get("unreadable"):
-        said.append(
-            "Sebagian isi pesan Anda tidak dapat kami baca; petugas kami akan memeriksanya. "
-            "Bila perlu, kirim ulang isinya sebagai teks biasa dengan membalas pesan ini."
-        )
-    return said
+def unreadable(submitted: dict[str, Any]) -> list[str]:
+    """What the receipt says of a message that could not be read fully."""
+    if not submitted.get("unreadable"):
+        return []
+    return [
+        "Sebagian isi pesan Anda tidak dapat kami baca; petugas kami akan memeriksanya. "
+        "Bila perlu, kirim ulang isinya sebagai teks biasa dengan membalas pesan ini."
+    ]
 
 
 def text_of(
@@ -94,11 +93,15 @@ def text_of(
     opened payload, for what the receipt says about the message itself)."""
     code = submission.received.tracking_code
     if purpose == "receipt":
-        said = [_receipt(settings, submission, code), *_about_message(settings, submitted or {})]
+        said = [
+            _receipt(settings, submission, code),
+            *refusals(settings, details),
+            *unreadable(submitted or {}),
+        ]
         return "\n\n".join(said), False
-    if purpose == "refused":
+    if purpose == "refusal":
         said = [f"Pesan tambahan Anda untuk {_noun(submission).lower()} {code} telah kami terima."]
-        return "\n\n".join([*said, *_about_message(settings, details)]), False
+        return "\n\n".join([*said, *refusals(settings, details)]), False
     event = str(details.get("event", ""))
     if purpose == "closure":
         text = f"{_noun(submission)} Anda ({code}) {TOLD.get(event, 'telah selesai')}."
