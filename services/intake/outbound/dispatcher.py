@@ -14,33 +14,43 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import asyncpg
 
-from services.intake.outbound.messages import Outgoing, recipient, text_of
+from services.intake.outbound.messages import (
+    PRIVATE,
+    PURPOSES,
+    Outgoing,
+    compose,
+    happened,
+    recipient,
+)
 from services.intake.outbound.senders import DeliveryFailed, Sender
+from services.intake.pseudonyms import Pseudonyms
 from services.intake.reach import STORE
 from services.intake.store import Submissions
+from services.intake.submission import Submission
 from shared.channels import Channel
-from shared.db import Pool
+from shared.db import Pool, read
+from shared.feed import service_credential
 from shared.outages import OUTAGES, server_of
+from shared.receipts import receipt_key, secret_for
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 120
-SUBJECTS = {
-    "receipt": "Pengaduan Anda telah kami terima",
-    "closure": "Pengaduan Anda telah selesai",
-    "follow_up": "Perkembangan pengaduan Anda",
-}
+CHAT_WINDOW = timedelta(hours=24)  # Meta's customer-service window for free-form messages
 CLAIM = (
     "UPDATE intake.deliveries SET next_at = now() + make_interval(secs => $2), "
     "attempts = attempts + 1 WHERE id IN (SELECT id FROM intake.deliveries "
     "WHERE channel = ANY($3::text[]) AND sent_at IS NULL AND gave_up_at IS NULL "
     "AND next_at <= now() ORDER BY next_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
-    "RETURNING id, case_id, purpose, sealed, attempts"
+    "RETURNING id, case_id, channel, purpose, sealed, attempts"
 )
 
 
@@ -53,6 +63,7 @@ class Dispatcher:
         submissions: Submissions,
         pool: Pool,
         senders: dict[Channel, Sender],
+        pseudonyms: Pseudonyms | None = None,
     ) -> None:
         self.settings, self.submissions, self.pool, self.senders = (
             settings,
@@ -60,7 +71,9 @@ class Dispatcher:
             pool,
             senders,
         )
+        self.pseudonyms = pseudonyms  # finds the sender's open chat (their last message)
         self._wake = asyncio.Event()
+        self._receipt_key: bytes | None = None
 
     def wake(self) -> None:
         """Something was committed for delivery."""
@@ -87,6 +100,9 @@ class Dispatcher:
         """Claim and deliver up to `limit` due rows; how many were claimed."""
         if not self.senders:
             return 0
+        if self._receipt_key is None:  # made under the deployment's secret, once
+            credential = await read(self.pool, partial(service_credential, self.settings))
+            self._receipt_key = receipt_key(credential)
         channels = [channel.value for channel in self.senders]
         rows = await self.pool.fetch(CLAIM, limit, float(LEASE_SECONDS), channels)
         await asyncio.gather(*(self._deliver(row) for row in rows))
@@ -122,7 +138,7 @@ class Dispatcher:
 
     async def _retry(self, row: asyncpg.Record, reason: str) -> None:
         attempts = int(row["attempts"])
-        delay = min(5.0 * 2 ** (attempts - 1), 3600.0)
+        delay = min(self.settings.delivery_backoff_seconds * 2 ** (attempts - 1), 3600.0)
         give_up = attempts >= self.settings.delivery_max_attempts
         await self.pool.execute(
             "UPDATE intake.deliveries SET next_at = now() + make_interval(secs => $2), "
@@ -141,23 +157,59 @@ class Dispatcher:
         if key is None:
             return None
         contact = key.open(submission.received.sealed).get("contact")
-        to = recipient(submission, contact)
+        channel = Channel(row["channel"])
+        to = recipient(channel, submission, contact)
         if to is None:
             return None
         details: dict[str, Any] = key.open(row["sealed"]) if row["sealed"] else {}
-        text, closed = text_of(self.settings, submission, row["purpose"], details)
-        code = submission.received.tracking_code
+        return self._outgoing(row, submission, channel, to, details)
+
+    def _outgoing(
+        self,
+        row: asyncpg.Record,
+        submission: Submission,
+        channel: Channel,
+        to: str,
+        details: Mapping[str, Any],
+    ) -> Outgoing:
+        code, purpose = submission.received.tracking_code, row["purpose"]
+        secret = None
+        if channel in PRIVATE and self._receipt_key is not None:
+            secret = secret_for(self._receipt_key, code)
+        text, link = compose(self.settings, submission, purpose, details, secret)
+        told = PURPOSES.get(purpose, PURPOSES["follow_up"])
         domain = self.settings.mail_from.rsplit("@", 1)[-1]
+        own = submission.received.channel == channel
         return Outgoing(
-            channel=Channel(submission.received.channel),
+            channel=channel,
             case_id=submission.id,
             tracking_code=code,
             to=to,
-            subject=f"[{code}] {SUBJECTS.get(row['purpose'], SUBJECTS['follow_up'])}",
+            subject=f"[{code}] {told.subject}",
             text=text,
-            closed=closed,
-            message_id=f"<aduan.{submission.id}.{row['purpose']}.{row['id'].hex[:8]}@{domain}>",
+            closed=told.closes,
+            message_id=f"<aduan.{submission.id}.{purpose}.{row['id'].hex[:8]}@{domain}>",
             in_reply_to=submission.received.channel_message_id
-            if submission.received.channel == Channel.EMAIL
+            if own and channel is Channel.EMAIL
             else None,
+            link=link,
+            happened=happened(purpose, details),
+            free_text=channel is not Channel.WHATSAPP or self._in_window(submission, to),
         )
+
+    def _in_window(self, submission: Submission, account: str) -> bool:
+        """Whether the complainant wrote on WhatsApp within the last 24 hours: to this case, or
+        to the conversation they have open now."""
+        times = [submission.received.received_at]
+        times += [
+            event.received_at
+            for event in self.submissions.events.get(submission.id)
+            if isinstance(event, Submission.MessageAdded) and event.channel == Channel.WHATSAPP
+        ]
+        if self.pseudonyms is not None:
+            rows = self.submissions.query(
+                "SELECT last_at FROM {s}.conversations WHERE channel = %s AND sender = %s",
+                (Channel.WHATSAPP.value, self.pseudonyms.sender(Channel.WHATSAPP.value, account)),
+            )
+            times += [row["last_at"] for row in rows]
+        return datetime.now(UTC) - max(times) < CHAT_WINDOW
