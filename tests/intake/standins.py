@@ -71,8 +71,14 @@ async def http_standin(failures: int = 0) -> AsyncIterator[HttpStandIn]:
 class _Sink:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.refusals = 0  # the next mails refused with a 550, as a server rejecting them
+        self.refused = 0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refusals > 0:
+            self.refusals -= 1
+            self.refused += 1
+            return "550 5.7.1 Message refused"
         message = BytesParser(policy=policy.default).parsebytes(envelope.content)
         assert isinstance(message, EmailMessage)
         self.messages.append(message)
@@ -90,6 +96,10 @@ class SmtpSink:
     def messages(self) -> list[EmailMessage]:
         """Mail received so far."""
         return self.handler.messages
+
+    def refuse(self, count: int) -> None:
+        """Refuse the next `count` mails (550)."""
+        self.handler.refusals = count
 
 
 @contextlib.contextmanager

@@ -37,7 +37,7 @@ from services.intake.submission import Submission
 from shared.channels import Channel
 from shared.db import Pool, read
 from shared.feed import service_credential
-from shared.outages import OUTAGES, server_of
+from shared.outages import OUTAGES, Unavailable, server_of
 from shared.receipts import receipt_key, secret_for
 from shared.settings import Settings
 
@@ -86,6 +86,8 @@ class Dispatcher:
             try:
                 if not OUTAGES.is_down(STORE) and await self.dispatch_due():
                     continue
+            except Unavailable:
+                pass  # the store's outage is known (said once); the watch ends it
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 if server_of(error) == STORE or isinstance(error, OSError):
                     OUTAGES.down(STORE, error)  # one line per outage; the watch ends it
