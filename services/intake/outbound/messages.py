@@ -133,15 +133,21 @@ def text_of(
     purpose: str,
     details: Mapping[str, Any],
     link: str,
+    *,
+    own_view: bool,
 ) -> str:
     """The words of a delivery other than the receipt; the answer quoted is the complainant's
-    own (sent only to them), so it is not masked."""
+    own (sent only to them), so it is not masked. `own_view`: the link opens their own view."""
     code, noun = submission.received.tracking_code, _noun(submission)
     if purpose == "information_request":
+        how = (
+            f"Baca permintaannya dan kirim jawaban Anda di {link}"
+            if own_view
+            else f"Sampaikan informasinya dengan menyebut nomor tiket {code}; pantau di {link}"
+        )
         return (
             f"Petugas memerlukan informasi tambahan untuk {noun.lower()} {code}. Waktu "
-            "penyelesaian dihentikan sampai informasi Anda kami terima.\n"
-            f"Baca permintaannya dan kirim jawaban Anda di {link}"
+            f"penyelesaian dihentikan sampai informasi Anda kami terima.\n{how}"
         )
     text = f"{noun} Anda ({code}) {happened(purpose, details)}."
     if details.get("answer"):
@@ -163,4 +169,4 @@ def compose(
     link = tracking_link(settings.public_url, settings.tracking_page_path, code, secret)
     if purpose == "receipt":
         return _receipt(settings, submission, link, secret), link
-    return text_of(submission, purpose, details, link), link
+    return text_of(submission, purpose, details, link, own_view=secret is not None), link
