@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from services.intake.api import CurrentInbox
 from services.intake.inbox import Inbox, UnknownSubmission
+from services.intake.outbound.dispatcher import ERASED_REASON
 from services.intake.outbound.messages import PURPOSES
 from services.intake.reach import store_call
 from shared.access import Facet, privacy_of, visible
@@ -32,7 +33,6 @@ STATES: dict[str, str] = {
 }
 """A delivery's state and its label: sent, given up (failed; cancelled by an erasure) or not yet."""
 
-ERASED_REASON = "erased"  # what an erasure writes as the last error (services/intake/records.py)
 COLUMNS = "id, case_id, channel, purpose, created_at, attempts, sent_at, gave_up_at, last_error"
 FAILED = "gave_up_at IS NOT NULL AND sent_at IS NULL AND last_error IS DISTINCT FROM 'erased'"
 

@@ -20,6 +20,7 @@ from functools import partial
 from typing import Any
 
 import asyncpg
+from prometheus_client import Counter
 
 from services.intake.outbound.messages import (
     PRIVATE,
@@ -43,7 +44,11 @@ from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
+SENT = Counter(
+    "aduan_deliveries", "Messages to complainants: sent, retried, failed", ["channel", "outcome"]
+)
 LEASE_SECONDS = 120
+ERASED_REASON = "erased"  # as an erasure marks the deliveries it cancels (records.py)
 CHAT_WINDOW = timedelta(hours=24)  # Meta's customer-service window for free-form messages
 CLAIM = (
     "UPDATE intake.deliveries SET next_at = now() + make_interval(secs => $2), "
@@ -117,9 +122,9 @@ class Dispatcher:
             log.exception("cannot compose delivery %s", row["id"])
             await self._retry(row, "compose failed")
             return
-        sender = self.senders.get(outgoing.channel) if outgoing else None
-        if outgoing is None or sender is None:
-            reason = "no recipient" if outgoing is None else "channel not configured"
+        sender = self.senders.get(outgoing.channel) if isinstance(outgoing, Outgoing) else None
+        if not isinstance(outgoing, Outgoing) or sender is None:
+            reason = outgoing if isinstance(outgoing, str) else "channel not configured"
             await self.pool.execute(
                 "UPDATE intake.deliveries SET gave_up_at = now(), last_error = $2 WHERE id = $1",
                 row["id"],
@@ -137,6 +142,7 @@ class Dispatcher:
             "WHERE id = $1",
             row["id"],
         )
+        SENT.labels(row["channel"], "sent").inc()
 
     async def _retry(self, row: asyncpg.Record, reason: str) -> None:
         attempts = int(row["attempts"])
@@ -150,19 +156,21 @@ class Dispatcher:
             reason[:200],
             give_up,
         )
+        SENT.labels(row["channel"], "failed" if give_up else "retried").inc()
 
-    def _compose(self, row: asyncpg.Record) -> Outgoing | None:
+    def _compose(self, row: asyncpg.Record) -> Outgoing | str:
+        """The message, or why there is none (the person erased, no address)."""
         submission = self.submissions.submission(row["case_id"])
-        if submission is None or submission.erased_at is not None:
-            return None
+        if submission is None:
+            return "no submission"
         key = self.submissions.personal_key(submission.received.personal_ref)
-        if key is None:
-            return None
+        if key is None or submission.erased_at is not None:
+            return ERASED_REASON
         contact = key.open(submission.received.sealed).get("contact")
         channel = Channel(row["channel"])
         to = recipient(channel, submission, contact)
         if to is None:
-            return None
+            return "no recipient"
         details: dict[str, Any] = key.open(row["sealed"]) if row["sealed"] else {}
         return self._outgoing(row, submission, channel, to, details)
 
