@@ -25,7 +25,15 @@ from shared.sop import Role
 from tests.bus import bus
 from tests.conftest import serving
 from tests.intake.conftest import Desk, channel_settings
-from tests.intake.meta import SITI_WA, wa_message, wa_messages, wa_text
+from tests.intake.meta import (
+    IG_ACCOUNT_ID,
+    SITI_WA,
+    ig_message,
+    instagram,
+    wa_message,
+    wa_messages,
+    wa_text,
+)
 from tests.intake.standins import SmtpSink, http_standin, smtp_sink
 from tests.polling import eventually
 
@@ -353,3 +361,20 @@ async def test_an_erased_complainant_leaves_deliveries_unable_to_reach_them(told
         "SELECT purpose FROM intake.deliveries WHERE case_id = $1", case_id
     )
     assert [r["purpose"] for r in rows] == ["receipt"]
+
+
+async def test_instagram_outside_the_window_is_tagged_as_an_officers_reply(told: Told) -> None:
+    old = ig_message("mid.O1", "Izin reklame saya ditolak tanpa alasan.")
+    old["timestamp"] = int(time.time() * 1000) - 25 * 3600 * 1000
+    answer = await told.desk.instagram(instagram(old))
+    code = answer.json()["received"][0]["tracking_code"]
+    await told.publish(answered(await told.case_of(code), 3))
+
+    async def both() -> list[dict[str, Any]]:
+        sent = told.desk.graph.sent_to(f"/{IG_ACCOUNT_ID}/messages")
+        return sent if len(sent) == 2 else []
+
+    _, closure = await eventually(both, within=15)
+    assert (closure["messaging_type"], closure["tag"]) == ("MESSAGE_TAG", "HUMAN_AGENT")
+    assert ANSWER in closure["message"]["text"]
+    assert told.link(code) in closure["message"]["text"]

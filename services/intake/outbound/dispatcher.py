@@ -50,6 +50,7 @@ SENT = Counter(
 LEASE_SECONDS = 120
 ERASED_REASON = "erased"  # as an erasure marks the deliveries it cancels (records.py)
 CHAT_WINDOW = timedelta(hours=24)  # Meta's customer-service window for free-form messages
+CHATS = frozenset({Channel.WHATSAPP, Channel.INSTAGRAM})  # the channels that window binds
 CLAIM = (
     "UPDATE intake.deliveries SET next_at = now() + make_interval(secs => $2), "
     "attempts = attempts + 1 WHERE id IN (SELECT id FROM intake.deliveries "
@@ -204,22 +205,22 @@ class Dispatcher:
             else None,
             link=link,
             happened=happened(purpose, details),
-            free_text=channel is not Channel.WHATSAPP or self._in_window(submission, to),
+            free_text=channel not in CHATS or self._in_window(submission, channel, to),
         )
 
-    def _in_window(self, submission: Submission, account: str) -> bool:
-        """Whether the complainant wrote on WhatsApp within the last 24 hours: to this case, or
-        to the conversation they have open now."""
+    def _in_window(self, submission: Submission, channel: Channel, account: str) -> bool:
+        """Whether the complainant wrote on this chat within the last 24 hours: to this case,
+        or to the conversation they have open now."""
         times = [submission.received.received_at]
         times += [
             event.received_at
             for event in self.submissions.events.get(submission.id)
-            if isinstance(event, Submission.MessageAdded) and event.channel == Channel.WHATSAPP
+            if isinstance(event, Submission.MessageAdded) and event.channel == channel
         ]
         if self.pseudonyms is not None:
             rows = self.submissions.query(
                 "SELECT last_at FROM {s}.conversations WHERE channel = %s AND sender = %s",
-                (Channel.WHATSAPP.value, self.pseudonyms.sender(Channel.WHATSAPP.value, account)),
+                (channel.value, self.pseudonyms.sender(channel.value, account)),
             )
             times += [row["last_at"] for row in rows]
         return datetime.now(UTC) - max(times) < CHAT_WINDOW

@@ -97,7 +97,7 @@ class Outgoing:
     in_reply_to: str | None
     link: str = ""
     happened: str = ""
-    free_text: bool = True  # False: outside WhatsApp's window, only a template may go
+    free_text: bool = True  # False: outside a chat's 24-hour window (WhatsApp: a template)
 
 
 def _noun(submission: Submission) -> str:

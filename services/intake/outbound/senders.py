@@ -84,6 +84,8 @@ class GraphSender:
             token = self.settings.whatsapp_access_token.get_secret_value()
             return f"{base}/{self.settings.whatsapp_phone_number_id}/messages", body, token
         body = {"recipient": {"id": outgoing.to}, "message": {"text": outgoing.text}}
+        if not outgoing.free_text:  # past Meta's 24 hours: an officer's reply, within 7 days
+            body |= {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
         token = self.settings.instagram_access_token.get_secret_value()
         return f"{base}/{self.settings.instagram_account_id}/messages", body, token
 
