@@ -154,3 +154,10 @@ TOLD: dict[str, str] = {
     "BkpmAnswered": "telah dijawab oleh BKPM",
 }
 """What the complainant is told of a closing or progress event ("Pengaduan X-1 ...")."""
+
+NOTIFIED: dict[str, str] = {
+    "InformationRequested": "information_request",
+    "CaseReopened": "reopening",
+} | {event: "closure" for event in CLOSING_EVENTS}
+"""The events the complainant is told of on their own channel, and the message each sends
+(services/intake/outbound/messages.py; a LAPOR! case also hears of every step's progress)."""

@@ -49,18 +49,6 @@ def check(settings: Settings, attachment: Attachment) -> Attachment:
     )
 
 
-# How a complainant reads a media type (the office's list is of media types).
-LABELS = {"audio/mpeg": "MP3", "audio/mp4": "M4A", "text/plain": "TXT"}
-
-
-def accepted(settings: Settings) -> str:
-    """The files a complainant may send, as they read them: "PDF, JPEG, …, paling besar
-    10 MB per berkas"."""
-    labels = (LABELS.get(t, t.rsplit("/", 1)[-1].upper()) for t in settings.attachment_types)
-    size = f"{settings.max_attachment_bytes / 2**20:g} MB"
-    return f"{', '.join(dict.fromkeys(labels))}, paling besar {size} per berkas"
-
-
 def screen(
     settings: Settings, attachments: tuple[Attachment, ...]
 ) -> tuple[tuple[Attachment, ...], tuple[Refusal, ...]]:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
+from services.intake.outbound.messages import told_on
 from services.intake.records import Conversation, Delivery, Rows, StoredAttachment
 from services.intake.store import Pending
 from services.intake.submission import Received, Submission, submission_id
@@ -80,7 +81,7 @@ class Draft:
     attachments: tuple[Attachment, ...] = ()
     sender: str | None = None  # keyed hash of the channel account: the conversation's key
     identities: tuple[str, ...] = ()  # keyed hashes an erasure finds the person by
-    receipt: bool = False  # send the tracking code back on the channel after the commit
+    receipt: bool = False  # tell the tracking code on the complainant's channel after the commit
     refused: tuple[Refusal, ...] = ()  # files that came with it and could not be kept
     data: dict[str, Any] | None = None  # structured answers (an order, a form, a location)
     named: tuple[Refusal, ...] = ()  # refused files of the sender's next messages the receipt
@@ -177,12 +178,14 @@ def _rows(
         rows.conversations = [
             Conversation(draft.channel.value, draft.sender, case_id, draft.received_at)
         ]
-    if draft.receipt:
+    contact = None if draft.anonymous or draft.contact is None else vars(draft.contact)
+    told = told_on(draft.channel, contact) if draft.receipt else None
+    if told is not None:
         rows.deliveries = [
             Delivery(
                 delivery_id(case_id, "receipt"),
                 case_id,
-                draft.channel.value,
+                told.value,
                 "receipt",
                 refusal_notice(key, (*draft.refused, *draft.named)),
             )

@@ -16,8 +16,10 @@ from services.intake.channels.meta import BadSignature, signature, verify
 from services.intake.draft import Attachment
 from services.intake.mail import read
 from services.intake.mail_text import html_to_text
+from services.intake.outbound.messages import purpose_of, told_on
 from services.intake.pseudonyms import Pseudonyms
 from services.intake.submission import Received, Submission
+from shared.channels import Channel
 from shared.settings import Settings
 
 
@@ -101,3 +103,30 @@ def test_files_are_screened_one_by_one() -> None:
         ("foto.jpg", "attachment-type"),
         ("besar.pdf", "attachment-too-large"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("channel", "contact", "told"),
+    [
+        (Channel.WHATSAPP, {"account": "6281"}, Channel.WHATSAPP),
+        (Channel.LAPOR, None, Channel.LAPOR),
+        (Channel.WEB, {"email": "siti@example.id"}, Channel.EMAIL),
+        (Channel.LETTER, {"email": "siti@example.id"}, Channel.EMAIL),
+        (Channel.WEB, {"phone": "+6281"}, None),
+        (Channel.QR, None, None),
+    ],
+)
+def test_the_complainant_is_told_on_their_channel_else_by_email(
+    channel: Channel, contact: dict[str, str] | None, told: Channel | None
+) -> None:
+    assert told_on(channel, contact) == told
+
+
+def test_the_events_told_are_the_request_the_answers_and_the_reopening() -> None:
+    assert purpose_of("InformationRequested", Channel.WEB, progress=False) == "information_request"
+    assert purpose_of("CaseReopened", Channel.EMAIL, progress=False) == "reopening"
+    assert purpose_of("ResolvedDirectly", Channel.WEB, progress=True) == "closure"
+    assert purpose_of("CaseRejected", Channel.WEB, progress=False) == "closure"
+    assert purpose_of("DisposisiIssued", Channel.WEB, progress=True) is None
+    assert purpose_of("DisposisiIssued", Channel.LAPOR, progress=True) == "follow_up"
+    assert purpose_of("NoteAdded", Channel.LAPOR, progress=False) is None
