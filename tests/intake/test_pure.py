@@ -13,10 +13,10 @@ from services.intake.attachments import screen
 from services.intake.channels.cloud_api import Content
 from services.intake.channels.cloud_api import read as read_content
 from services.intake.channels.meta import BadSignature, signature, verify
-from services.intake.draft import Attachment
+from services.intake.draft import Attachment, Refusal
 from services.intake.mail import read
 from services.intake.mail_text import html_to_text
-from services.intake.outbound.messages import purpose_of, told_on
+from services.intake.outbound.messages import PURPOSES, compose, purpose_of, told_on
 from services.intake.pseudonyms import Pseudonyms
 from services.intake.submission import Received, Submission
 from shared.channels import Channel
@@ -54,10 +54,10 @@ def test_a_mail_without_message_id_is_known_by_its_content() -> None:
     assert read(raw).sender == "a@b.id"
 
 
-def _submission() -> Submission:
+def _submission(channel: str = "whatsapp") -> Submission:
     received = Received(
         kind="complaint",
-        channel="whatsapp",
+        channel=channel,
         channel_message_id="wamid.1",
         tracking_code="ABCD-EFGH",
         agency="dpmptsp",
@@ -130,3 +130,24 @@ def test_the_events_told_are_the_request_the_answers_and_the_reopening() -> None
     assert purpose_of("DisposisiIssued", Channel.WEB, progress=True) is None
     assert purpose_of("DisposisiIssued", Channel.LAPOR, progress=True) == "follow_up"
     assert purpose_of("NoteAdded", Channel.LAPOR, progress=False) is None
+
+
+@pytest.mark.parametrize("channel", ["email", "whatsapp", "instagram"])
+def test_a_refused_file_is_named_in_the_same_words_on_every_channel(channel: str) -> None:
+    settings = Settings()
+    submission = _submission(channel)
+    refusal = Refusal("ktp.heic", "image/heic", "attachment-type", "jenis berkas tidak diizinkan")
+    details = {"refused": [refusal.listed()]}
+    receipt, _ = compose(settings, submission, "receipt", details, None)
+    notice, _ = compose(settings, submission, "refusal", details, None)
+    named = (
+        "Lampiran berikut tidak dapat kami terima: ktp.heic (jenis berkasnya tidak kami terima). "
+        "Berkas yang kami terima: PDF, JPEG, PNG"
+    )
+    assert named in receipt
+    assert named in notice
+    assert "paling besar 10 MB per berkas" in notice
+    assert "ABCD-EFGH" in notice
+    assert "refusal" in PURPOSES
+    plain, _ = compose(settings, submission, "receipt", {}, None)
+    assert "Lampiran" not in plain
