@@ -30,7 +30,7 @@ from shared.events.workflow import CaseReopened
 from shared.outages import OUTAGES, Unavailable
 from shared.parking import Failures, Settler, reason
 from shared.settings import Settings
-from shared.vocabulary import CLOSING_EVENTS, PROGRESS_EVENTS
+from shared.vocabulary import CLOSING_EVENTS, NOTIFIED, PROGRESS_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,8 @@ def _topic(contract: type[Contract]) -> str:
 
 
 # Which events each consuming service receives: binding keys on the topic exchange.
-# Intake tells the complainant when the case closed, or (SP4N-LAPOR! follow-ups) when it
-# moved on a step or was reopened.
+# Intake tells the complainant of the events NOTIFIED names (information request, answer,
+# reopening) and (SP4N-LAPOR! follow-ups) of each step; it tracks each case's step.
 BINDINGS: dict[str, tuple[str, ...]] = {
     "workflow": tuple(
         _topic(contract)
@@ -57,7 +57,7 @@ BINDINGS: dict[str, tuple[str, ...]] = {
     "reporting": ("#",),
     "intake": tuple(
         f"{CaseReopened.producer}.{name}.*"
-        for name in (*CLOSING_EVENTS, *PROGRESS_EVENTS, CaseReopened.name)
+        for name in dict.fromkeys((*CLOSING_EVENTS, *PROGRESS_EVENTS, *NOTIFIED))
     ),
 }
 

@@ -160,6 +160,11 @@ class Settings(BaseSettings):
     lapor_inbound_token: SecretStr = SecretStr("")  # what LAPOR! presents to our endpoint
     delivery_poll_seconds: float = 5.0
     delivery_max_attempts: int = 12
+    delivery_backoff_seconds: float = 5.0  # the first retry's wait; doubled each time (max 1 h)
+    # Outside Meta's 24-hour customer-service window WhatsApp takes only an approved template:
+    # its body has three parameters, {{1}} the tracking code, {{2}} what happened, {{3}} the link.
+    whatsapp_template_name: str = "aduan_pemberitahuan"
+    whatsapp_template_language: str = "id"
 
     def port(self, service: str) -> int:
         """The port a service listens on."""

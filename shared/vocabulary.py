@@ -174,3 +174,10 @@ DIMENSION_LABELS: dict[str, str] = {
     "count": "Jumlah",
 }
 """The rekap's dimensions (and its count) as the headers of a published table."""
+
+NOTIFIED: dict[str, str] = {
+    "InformationRequested": "information_request",
+    "CaseReopened": "reopening",
+} | {event: "closure" for event in CLOSING_EVENTS}
+"""The events the complainant is told of on their own channel, and the message each sends
+(services/intake/outbound/messages.py; a LAPOR! case also hears of every step's progress)."""

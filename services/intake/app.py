@@ -12,7 +12,7 @@ import httpx
 import redis.asyncio as aioredis
 from fastapi import Depends, FastAPI
 
-from services.intake import lookup, personal, survey
+from services.intake import deliveries, lookup, personal, survey
 from services.intake.api import REFUSALS
 from services.intake.channels import CHANNELS
 from services.intake.channels.email import Mailbox
@@ -57,7 +57,8 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     http = httpx.AsyncClient(timeout=15)
     guard = WriteGuard(settings.write_deadline_seconds, submissions.probe)
     writer, blobs = Writer(submissions, guard), BlobStore(submissions.datastore, guard)
-    dispatcher = Dispatcher(settings, submissions, pool, configured_senders(settings, http))
+    senders = configured_senders(settings, http)
+    dispatcher = Dispatcher(settings, submissions, pool, senders, pseudonyms)
     inbox = Inbox(settings, writer, submissions, pseudonyms, blobs, committed=dispatcher.wake)
     limiter = RateLimiter(settings, redis)
     app.state.writer, app.state.submissions, app.state.inbox = writer, submissions, inbox
@@ -114,6 +115,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(channel.router, prefix="/intake")
     app.include_router(personal.router, prefix="/intake")
     app.include_router(survey.router, prefix="/intake")
+    app.include_router(deliveries.router, prefix="/intake")
     app.include_router(feed.router, dependencies=[Depends(store_up)])
     app.include_router(lookup.router)
     install(app, (STORE, "redis"))

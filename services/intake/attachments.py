@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.intake.draft import Attachment
+from services.intake.draft import Attachment, Refusal
 from shared.filetypes import decide, media_type
 from shared.problems import Problem
 from shared.settings import Settings
@@ -47,3 +47,24 @@ def check(settings: Settings, attachment: Attachment) -> Attachment:
         reference=attachment.reference,
         caption=attachment.caption,
     )
+
+
+def screen(
+    settings: Settings, attachments: tuple[Attachment, ...]
+) -> tuple[tuple[Attachment, ...], tuple[Refusal, ...]]:
+    """The attachments that may be kept (type decided) and the refused ones with their reason:
+    one refused file never costs the rest of a message."""
+    kept, refused = [], []
+    for attachment in attachments:
+        try:
+            kept.append(check(settings, attachment))
+        except AttachmentRefused as problem:
+            refused.append(
+                Refusal(
+                    filename=attachment.filename,
+                    content_type=media_type(attachment.content_type),
+                    code=problem.code or "attachment-type",
+                    reason=problem.detail,
+                )
+            )
+    return tuple(kept), tuple(refused)

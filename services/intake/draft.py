@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
+from services.intake.outbound.messages import told_on
 from services.intake.records import Conversation, Delivery, Rows, StoredAttachment
 from services.intake.store import Pending
 from services.intake.submission import Received, Submission, submission_id
@@ -49,6 +50,20 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """A file that came with a message and could not be kept: its name, type and why."""
+
+    filename: str
+    content_type: str
+    code: str  # "attachment-type" | "attachment-too-large"
+    reason: str  # the refusal's detail, in Bahasa Indonesia
+
+    def listed(self) -> dict[str, str]:
+        """As the sealed payload lists it (officers see it; the receipt names it)."""
+        return vars(self).copy()
+
+
+@dataclass(frozen=True)
 class Draft:
     """Everything a channel knows about one submission."""
 
@@ -66,7 +81,11 @@ class Draft:
     attachments: tuple[Attachment, ...] = ()
     sender: str | None = None  # keyed hash of the channel account: the conversation's key
     identities: tuple[str, ...] = ()  # keyed hashes an erasure finds the person by
-    receipt: bool = False  # send the tracking code back on the channel after the commit
+    receipt: bool = False  # tell the tracking code on the complainant's channel after the commit
+    refused: tuple[Refusal, ...] = ()  # files that came with it and could not be kept
+    data: dict[str, Any] | None = None  # structured answers (an order, a form, a location)
+    named: tuple[Refusal, ...] = ()  # refused files of the sender's next messages the receipt
+    # names too (they came in the same notification and join the case this one opens)
     extra: dict[str, Any] = field(default_factory=dict)  # more to seal with the text
 
 
@@ -113,8 +132,44 @@ def seal_attachments(
     return listed, stored, blobs
 
 
+def content(
+    text: str,
+    listed: list[dict[str, Any]],
+    refused: tuple[Refusal, ...],
+    data: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """What a message's sealed payload holds (refusals and data only when there are some)."""
+    sealed: dict[str, Any] = {"text": text, "attachments": listed}
+    if refused:
+        sealed["refused"] = [refusal.listed() for refusal in refused]
+    if data:
+        sealed["data"] = data
+    return sealed
+
+
+def refusal_notice(key: SealingKey, refused: tuple[Refusal, ...]) -> str | None:
+    """A delivery's sealed details naming the refused files (None when there are none)."""
+    return key.seal({"refused": [r.listed() for r in refused]}) if refused else None
+
+
+def refusal_deliveries(
+    key: SealingKey, case_id: UUID, channel: Channel, message_id: str, refused: tuple[Refusal, ...]
+) -> list[Delivery]:
+    """A later message with refused files: the sender is told which, after the commit, in a
+    notice of its own (a new submission's receipt names them instead)."""
+    if not refused:
+        return []
+    purpose = f"refusal:{message_id}"
+    notice = refusal_notice(key, refused)
+    return [Delivery(delivery_id(case_id, purpose), case_id, channel.value, "refusal", notice)]
+
+
 def _rows(
-    draft: Draft, case_id: UUID, stored: list[StoredAttachment], mentioned: Iterable[str]
+    draft: Draft,
+    case_id: UUID,
+    stored: list[StoredAttachment],
+    key: SealingKey,
+    mentioned: Iterable[str],
 ) -> Rows:
     rows = Rows(attachments=stored, mentions=[(digest, case_id) for digest in mentioned])
     if not draft.anonymous:
@@ -123,9 +178,17 @@ def _rows(
         rows.conversations = [
             Conversation(draft.channel.value, draft.sender, case_id, draft.received_at)
         ]
-    if draft.receipt:
+    contact = None if draft.anonymous or draft.contact is None else vars(draft.contact)
+    told = told_on(draft.channel, contact) if draft.receipt else None
+    if told is not None:
         rows.deliveries = [
-            Delivery(delivery_id(case_id, "receipt"), case_id, draft.channel.value, "receipt")
+            Delivery(
+                delivery_id(case_id, "receipt"),
+                case_id,
+                told.value,
+                "receipt",
+                refusal_notice(key, (*draft.refused, *draft.named)),
+            )
         ]
     return rows
 
@@ -137,9 +200,8 @@ def to_pending(draft: Draft, mentioned: Iterable[str] = ()) -> Pending:
     case_id = submission_id(draft.channel, draft.message_id)
     contact = None if draft.anonymous or draft.contact is None else vars(draft.contact)
     listed, stored, blobs = seal_attachments(key, case_id, draft.attachments)
-    sealed = key.seal(
-        {**draft.extra, "text": draft.text, "contact": contact, "attachments": listed}
-    )
+    said = content(draft.text, listed, draft.refused, draft.data)
+    sealed = key.seal(draft.extra | said | {"contact": contact})
 
     def build(code: str) -> Submission:
         received = Received(
@@ -162,7 +224,7 @@ def to_pending(draft: Draft, mentioned: Iterable[str] = ()) -> Pending:
         build=build,
         key=key,
         fingerprint=draft.fingerprint,
-        rows=_rows(draft, case_id, stored, mentioned),
+        rows=_rows(draft, case_id, stored, key, mentioned),
         blobs=blobs,
     )
 
@@ -178,3 +240,17 @@ class Addition:
     attachments: tuple[Attachment, ...] = ()
     sender: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    refused: tuple[Refusal, ...] = ()
+    data: dict[str, Any] | None = None
+    notify: bool = True  # name refused files back to the sender (False: a receipt named them)
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """A later message that changes an earlier one: an edit (new text) or a withdrawal."""
+
+    channel: Channel
+    message_id: str  # the amendment's own id
+    amends: str  # the id of the message it changes
+    received_at: datetime
+    text: str | None  # the new text; None: the message was withdrawn

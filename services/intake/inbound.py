@@ -1,8 +1,10 @@
 """What intake does with workflow's events: tell the complainant, on their channel.
 
-A closed case gets a closing message (email, WhatsApp, Instagram, SP4N-LAPOR!) and ends its
-chat conversation; a LAPOR! case also gets a follow-up at every SOP step. Each becomes a row of
-intake.deliveries keyed by the event's id, so a redelivered event changes nothing.
+An information request, the answer (closure) and a reopening are told to the complainant on
+the channel they wrote by (email, WhatsApp, Instagram, SP4N-LAPOR!) or by email if they left an
+address; a LAPOR! case also gets a follow-up at every SOP step. A closure ends the chat
+conversation. Each message becomes a row of intake.deliveries keyed by the case and the event's
+id, so a redelivered event changes nothing.
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError
 
 from services.intake.draft import delivery_id
+from services.intake.outbound.messages import purpose_of, recipient, told_on
 from services.intake.records import Delivery, Rows
 from services.intake.store import SubmissionRecorder, Submissions
+from services.intake.submission import Submission
 from shared.channels import Channel
 from shared.events import Envelope
 from shared.events.workflow import CaseReopened
 from shared.messaging import Consumer
 from shared.vocabulary import CLOSING_EVENTS
 
-ANSWERING = frozenset({Channel.EMAIL, Channel.WHATSAPP, Channel.INSTAGRAM, Channel.LAPOR})
 TRANSIENT: tuple[type[BaseException], ...] = (
     OSError,
     OperationalError,
@@ -49,16 +52,30 @@ def _rows_for(submissions: Submissions, envelope: Envelope, rows: Rows) -> None:
     if closing or hasattr(envelope.data, "next_step") or name == CaseReopened.name:
         step = getattr(envelope.data, "next_step", None) or getattr(envelope.data, "step", None)
         rows.steps.append((submission.id, None if closing else step))
-    if channel not in ANSWERING or not (closing or channel is Channel.LAPOR):
-        return
+    purpose = purpose_of(name, channel, progress=hasattr(envelope.data, "next_step"))
+    if purpose is not None:
+        _tell(submissions, submission, envelope, purpose, rows)
+
+
+def _tell(
+    submissions: Submissions,
+    submission: Submission,
+    envelope: Envelope,
+    purpose: str,
+    rows: Rows,
+) -> None:
+    """A delivery on the complainant's channel, if they can be told (one per case and event)."""
     key = submissions.personal_key(submission.received.personal_ref)
     if key is None:
         return
-    details: dict[str, Any] = {"event": name}
+    contact = key.open(submission.received.sealed).get("contact")
+    channel = told_on(Channel(submission.received.channel), contact)
+    if channel is None or recipient(channel, submission, contact) is None:
+        return
+    details: dict[str, Any] = {"event": envelope.data.name}
     answer = getattr(envelope.data, "public_answer", None)
     if answer:
         details["answer"] = answer
-    purpose = "closure" if closing else "follow_up"
     rows.deliveries.append(
         Delivery(
             delivery_id(submission.id, f"{purpose}:{envelope.id}"),

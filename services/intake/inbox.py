@@ -20,15 +20,17 @@ from eventsourcing.persistence import IntegrityError
 
 from services.intake.draft import (
     Addition,
+    Amendment,
     Draft,
     Receipt,
-    delivery_id,
+    content,
+    refusal_deliveries,
     seal_attachments,
     to_pending,
 )
 from services.intake.pseudonyms import Pseudonyms
 from services.intake.reach import store_call, store_up, store_write
-from services.intake.records import Conversation, Delivery, Rows, StoredAttachment
+from services.intake.records import Conversation, Rows, StoredAttachment
 from services.intake.store import Submissions
 from services.intake.submission import submission_id
 from services.intake.writer import Writer
@@ -36,7 +38,6 @@ from shared.blobs import BlobStore
 from shared.channels import Channel
 from shared.pii import mask
 from shared.refusals import Refused
-from shared.sealing import SealingKey
 from shared.settings import Settings
 
 T = TypeVar("T")
@@ -161,7 +162,10 @@ class Inbox:
 
     async def add(self, case_id: UUID, addition: Addition) -> Receipt:
         """Add a later message to a stored submission (once per message id)."""
-        return await self.write(partial(self._add, case_id, addition))
+        receipt = await self.write(partial(self._add, case_id, addition))
+        if addition.notify and addition.refused and not receipt.replayed:
+            self.committed()  # a notice naming the refused files is due
+        return receipt
 
     async def write(self, write: Callable[[float], T]) -> T:
         """A blocking write other than a submission's (a part, a survey, an erasure), under the
@@ -185,6 +189,44 @@ class Inbox:
         found = rows[0]
         return Receipt(found["tracking_code"] or "", str(found["case_id"]), True, added=True)
 
+    async def amend(self, amendment: Amendment) -> Receipt | None:
+        """Edit or withdraw an earlier message, found by its id in whichever submission holds
+        it (once per amendment id); None when no stored message has that id."""
+        found = await store_call(self.replay, amendment.channel, amendment.amends)
+        if found is None or found.case_id == "None":
+            return None
+        try:
+            return await self.write(partial(self._amend, UUID(found.case_id), amendment))
+        except (Erased, ValueError):  # erased, or the id is not a message of it (an amendment)
+            return None
+
+    def _amend(self, case_id: UUID, amendment: Amendment, due: float | None = None) -> Receipt:
+        for _ in range(5):
+            submission = self.submissions.submission(case_id)
+            if submission is None:
+                raise UnknownSubmission()
+            key = self.submissions.personal_key(submission.received.personal_ref)
+            if key is None or submission.erased_at is not None:
+                raise Erased()
+            text = amendment.text
+            submission.amend(
+                message_id=amendment.message_id,
+                amends=amendment.amends,
+                received_at=amendment.received_at,
+                sealed=None if text is None else key.seal({"text": text}),
+            )
+            rows = Rows(processed=[(amendment.channel.value, amendment.message_id, case_id)])
+            try:
+                self.submissions.save(submission, rows=rows, deadline=due)
+            except IntegrityError:
+                replay = self.replay(amendment.channel, amendment.message_id)
+                if replay is not None:
+                    return replay
+                continue  # another part was added meanwhile: reload and amend again
+            code = submission.received.tracking_code
+            return Receipt(code, str(case_id), replayed=False, added=True)
+        raise RuntimeError(f"could not amend submission {case_id}")
+
     def end_conversation(self, channel: Channel, sender: str, message_id: str) -> None:
         """The sender asked to start afresh: their next message opens a new submission."""
         self.submissions.execute(
@@ -205,17 +247,21 @@ class Inbox:
                 raise Erased()
             listed, stored, blobs = seal_attachments(key, case_id, addition.attachments)
             self.blobs.put_now(blobs)
+            sealed = content(addition.text, listed, addition.refused, addition.data)
             submission.add_message(
                 message_id=addition.message_id,
                 received_at=addition.received_at,
-                sealed=key.seal({"text": addition.text, "attachments": listed, **addition.extra}),
+                sealed=key.seal(sealed | addition.extra),
                 attachments=len(listed),
             )
             try:
                 rows = _rows_of(addition, case_id, stored)
                 mentioned = self.pseudonyms.of_text(addition.text)
                 rows.mentions = [(digest, case_id) for digest in mentioned]
-                rows.deliveries = _told_of_refusals(addition, case_id, key)
+                if addition.notify:  # tell the sender which files were not kept
+                    rows.deliveries = refusal_deliveries(
+                        key, case_id, addition.channel, addition.message_id, addition.refused
+                    )
                 self.submissions.save(submission, rows=rows, deadline=due)
             except IntegrityError:
                 replay = self.replay(addition.channel, addition.message_id)
@@ -240,18 +286,6 @@ def _rows_of(addition: Addition, case_id: UUID, stored: list[StoredAttachment]) 
     return rows
 
 
-def _told_of_refusals(addition: Addition, case_id: UUID, key: SealingKey) -> list[Delivery]:
-    """A part with refused files: the sender is told which, after the commit (a receipt does
-    that for a new submission)."""
-    refused = addition.extra.get("refused")
-    if not refused:
-        return []
-    purpose = f"refused:{addition.message_id}"
-    sealed = key.seal({"refused": refused})
-    channel = addition.channel.value
-    return [Delivery(delivery_id(case_id, purpose), case_id, channel, "refused", sealed)]
-
-
 def _addition(draft: Draft) -> Addition:
     assert draft.message_id is not None
     return Addition(
@@ -261,6 +295,10 @@ def _addition(draft: Draft) -> Addition:
         received_at=draft.received_at,
         attachments=draft.attachments,
         sender=draft.sender,
+        refused=draft.refused,
+        data=draft.data,
+        notify=draft.receipt,
+        extra=draft.extra,
     )
 
 

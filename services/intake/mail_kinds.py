@@ -100,7 +100,7 @@ HANDLING: dict[MailKind, Handling] = {
     MailKind.NEW: Handling(
         "none of the rows below",
         "opens a case: subject and body (plain, or the text of an HTML-only mail) and the "
-        "allowed attachments; a refused file is named in the text",
+        "allowed attachments; a refused file is recorded with its reason (`refused`)",
         "receipt with the tracking code, naming each refused file and what is accepted",
         kept=True,
     ),

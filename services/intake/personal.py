@@ -37,7 +37,22 @@ from shared.tracking_code import normalize
 router = APIRouter(prefix="/v1", tags=["personal data"])
 
 
-class Part(BaseModel):
+class Revision(BaseModel):
+    """Words a message had before the complainant edited it."""
+
+    text: str
+    until: datetime  # when the edit replaced them
+
+
+class Amended(BaseModel):
+    """What the complainant later did to a message: the words it had before each edit, and
+    when they withdrew it (deleted it for everyone; it stays on record)."""
+
+    revisions: list[Revision] = Field(default_factory=list)
+    withdrawn_at: datetime | None = None
+
+
+class Part(Amended):
     """A later message of the same conversation."""
 
     received_at: datetime
@@ -45,10 +60,12 @@ class Part(BaseModel):
     pii: list[dict[str, Any]] = []  # personal data in the text, for officers who read it clear
     attachments: list[dict[str, Any]]
     unreadable: list[str] = []  # why the message could not be read fully ("tidak terbaca")
+    refused: list[dict[str, Any]] = Field(default_factory=list)  # files not kept, and why
+    data: dict[str, Any] | None = None  # structured answers (an order, a form, a location)
 
 
-class SubmissionView(BaseModel):
-    """A submission as an officer may read it."""
+class SubmissionView(Amended):
+    """A submission as an officer may read it (amendments: of its first message)."""
 
     case_id: UUID
     tracking_code: str
@@ -67,6 +84,8 @@ class SubmissionView(BaseModel):
     parts: list[Part]
     register_row: dict[str, Any] | None = None  # imported: what the old register said
     unreadable: list[str] = []  # why the message could not be read fully ("tidak terbaca")
+    refused: list[dict[str, Any]] = Field(default_factory=list)  # files not kept, and why
+    data: dict[str, Any] | None = None  # structured answers (an order, a form, a location)
 
 
 def _facets(inbox: Inbox, submission: Submission | None, officer: Officer) -> frozenset[Facet]:
@@ -97,7 +116,7 @@ def _view(inbox: Inbox, case_id: UUID, officer: Officer) -> SubmissionView:
         contact = "disembunyikan"
     shown = Facet.ATTACHMENTS in facets
     text = opened.get("text", "")
-    return SubmissionView(
+    view = SubmissionView(
         case_id=case_id,
         tracking_code=received.tracking_code,
         kind=received.kind,
@@ -110,10 +129,14 @@ def _view(inbox: Inbox, case_id: UUID, officer: Officer) -> SubmissionView:
         pii=marks(text, facets),
         contact=contact,
         attachments=opened.get("attachments", []) if shown else [],
-        parts=_parts(inbox, case_id, key, facets),
+        parts=[],
         register_row=_register(submission, opened, facets),
         unreadable=opened.get("unreadable") or [],
+        refused=opened.get("refused", []) if shown else [],
+        data=opened.get("data"),
     )
+    _parts(view, inbox, submission, key, facets)
+    return view
 
 
 def _register(
@@ -133,24 +156,49 @@ def _register(
 
 
 def _parts(
-    inbox: Inbox, case_id: UUID, key: SealingKey | None, facets: frozenset[Facet]
-) -> list[Part]:
-    return [
-        _part(key.open(event.sealed) if key else {"text": ERASED}, event.received_at, facets)
-        for event in inbox.submissions.events.get(case_id)
-        if isinstance(event, Submission.MessageAdded)
-    ]
+    view: SubmissionView,
+    inbox: Inbox,
+    submission: Submission,
+    key: SealingKey | None,
+    facets: frozenset[Facet],
+) -> None:
+    """The later messages, in order, and every edit or withdrawal applied where it belongs."""
+    by_id: dict[str | None, Part | SubmissionView] = {submission.received.channel_message_id: view}
+    for event in inbox.submissions.events.get(submission.id):
+        if isinstance(event, Submission.MessageAdded):
+            part = _part(key.open(event.sealed) if key else {"text": ERASED}, event, facets)
+            view.parts.append(part)
+            by_id[event.channel_message_id] = part
+        elif isinstance(event, Submission.MessageEdited | Submission.MessageWithdrawn):
+            target = by_id.get(event.amends)
+            if target is not None:
+                _amend(target, event, key, facets)
 
 
-def _part(opened: dict[str, Any], at: datetime, facets: frozenset[Facet]) -> Part:
+def _amend(
+    target: Part | SubmissionView, event: Any, key: SealingKey | None, facets: frozenset[Facet]
+) -> None:
+    """Apply an edit (the earlier words kept as a revision, read as the reader may) or a
+    withdrawal."""
+    if isinstance(event, Submission.MessageWithdrawn):
+        target.withdrawn_at = event.received_at
+        return
+    target.revisions.append(Revision(text=target.text, until=event.received_at))
+    text = str(key.open(event.sealed).get("text", "")) if key else ERASED
+    target.text, target.pii = readable(text, facets), marks(text, facets)
+
+
+def _part(opened: dict[str, Any], event: Submission.MessageAdded, facets: frozenset[Facet]) -> Part:
     attachments = opened.get("attachments", []) if Facet.ATTACHMENTS in facets else []
     text = opened.get("text", "")
     return Part(
-        received_at=at,
+        received_at=event.received_at,
         text=readable(text, facets),
         pii=marks(text, facets),
         attachments=attachments,
         unreadable=opened.get("unreadable") or [],
+        refused=opened.get("refused", []) if Facet.ATTACHMENTS in facets else [],
+        data=opened.get("data"),
     )
 
 

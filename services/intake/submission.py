@@ -120,6 +120,7 @@ class Submission(AgencyAggregate):
             sealed=sealed,
         )
         self.erased_at: datetime | None = None
+        self.message_ids = {channel_message_id} if channel_message_id else set()
         self.parts = 0
         self.surveyed = False
 
@@ -135,6 +136,26 @@ class Submission(AgencyAggregate):
         def apply(self, aggregate: Any) -> None:
             """Count the part."""
             aggregate.parts += 1
+            aggregate.message_ids.add(self.channel_message_id)
+
+    class MessageEdited(AgencyAggregate.Event):
+        """The complainant edited an earlier message (`amends`): its new words, sealed; the
+        earlier words stay in the earlier event."""
+
+        channel: str
+        channel_message_id: str  # the edit's own id
+        amends: str
+        received_at: datetime
+        sealed: str
+
+    class MessageWithdrawn(AgencyAggregate.Event):
+        """The complainant deleted an earlier message (`amends`) for everyone: it is marked
+        withdrawn, its words kept for the record."""
+
+        channel: str
+        channel_message_id: str  # the withdrawal's own id
+        amends: str
+        received_at: datetime
 
     class PersonalDataErased(AgencyAggregate.Event):
         """The complainant's key was destroyed: identity and words are unreadable from now on."""
@@ -175,6 +196,25 @@ class Submission(AgencyAggregate):
             sealed=sealed,
             attachments=attachments,
         )
+
+    def amend(
+        self, *, message_id: str, amends: str, received_at: datetime, sealed: str | None
+    ) -> None:
+        """Edit (new words, sealed) or withdraw (`sealed` None) a message of this submission."""
+        if self.erased_at is not None:
+            raise ValueError("the personal data of this submission was erased")
+        if amends not in self.message_ids:
+            raise ValueError(f"no message {amends} in this submission")
+        fields = {
+            "channel": self.received.channel,
+            "channel_message_id": message_id,
+            "amends": amends,
+            "received_at": received_at,
+        }
+        if sealed is None:
+            self.trigger_event(self.MessageWithdrawn, **fields)
+        else:
+            self.trigger_event(self.MessageEdited, **fields, sealed=sealed)
 
     def erase(self, *, at: datetime) -> bool:
         """Record the erasure once; whether it was recorded now."""

@@ -15,6 +15,8 @@ from shared.events import (
     ConsultationReceived,
     Contract,
     MessageAdded,
+    MessageEdited,
+    MessageWithdrawn,
     PersonalDataErased,
     SubmissionImported,
     SubmissionReceived,
@@ -71,6 +73,18 @@ def _added(event: Submission.MessageAdded) -> Contract:
     )
 
 
+def _edited(event: Submission.MessageEdited) -> Contract:
+    return MessageEdited(
+        case_id=event.originator_id, channel=event.channel, received_at=event.received_at
+    )
+
+
+def _withdrawn(event: Submission.MessageWithdrawn) -> Contract:
+    return MessageWithdrawn(
+        case_id=event.originator_id, channel=event.channel, received_at=event.received_at
+    )
+
+
 def _erased(event: Submission.PersonalDataErased) -> Contract:
     return PersonalDataErased(case_id=event.originator_id, erased_at=event.erased_at)
 
@@ -86,6 +100,8 @@ WIRE = WireTable(
         Submission.ComplaintImported: _imported(ComplaintImported),
         Submission.ConsultationImported: _imported(ConsultationImported),
         Submission.MessageAdded: _added,
+        Submission.MessageEdited: _edited,
+        Submission.MessageWithdrawn: _withdrawn,
         Submission.PersonalDataErased: _erased,
         Submission.SurveySubmitted: _surveyed,
     },

@@ -87,6 +87,29 @@ class MessageAdded(Contract):
     attachments: int = 0
 
 
+class MessageEdited(Contract):
+    """The complainant edited an earlier message of the case; the words stay in intake."""
+
+    name: ClassVar[str] = "MessageEdited"
+    producer: ClassVar[str] = "intake"
+
+    case_id: UUID
+    channel: Channel
+    received_at: AwareDatetime
+
+
+class MessageWithdrawn(Contract):
+    """The complainant deleted an earlier message of the case for everyone (it stays on
+    record, marked withdrawn, in intake)."""
+
+    name: ClassVar[str] = "MessageWithdrawn"
+    producer: ClassVar[str] = "intake"
+
+    case_id: UUID
+    channel: Channel
+    received_at: AwareDatetime
+
+
 class PersonalDataErased(Contract):
     """An administrator erased the complainant's personal data: every service forgets it.
 

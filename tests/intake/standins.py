@@ -72,8 +72,14 @@ class _Sink:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.raw: list[bytes] = []
+        self.refusals = 0  # the next mails refused with a 550, as a server rejecting them
+        self.refused = 0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refusals > 0:
+            self.refusals -= 1
+            self.refused += 1
+            return "550 5.7.1 Message refused"
         self.raw.append(envelope.original_content)
         message = BytesParser(policy=policy.default).parsebytes(envelope.content)
         assert isinstance(message, EmailMessage)
@@ -92,6 +98,10 @@ class SmtpSink:
     def messages(self) -> list[EmailMessage]:
         """Mail received so far."""
         return self.handler.messages
+
+    def refuse(self, count: int) -> None:
+        """Refuse the next `count` mails (550)."""
+        self.handler.refusals = count
 
 
 @contextlib.contextmanager

@@ -186,7 +186,8 @@ async def test_allowed_attachments_are_kept_others_named_and_dropped(mail: Mail)
             headers=mail.desk.officer(Role.TIM_PENGADUAN),
         )
     ).json()
-    assert "virus.exe" in view["text"]
+    [refused] = view["refused"]
+    assert (refused["filename"], refused["code"]) == ("virus.exe", "attachment-type")
     [kept] = view["attachments"]
     content = await mail.desk.http.get(
         f"/intake/v1/submissions/{row['case_id']}/attachments/{kept['id']}",

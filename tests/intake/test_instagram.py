@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
+from services.intake.channels.instagram import Messaging, kind_name
+from services.intake.channels.kinds import KINDS
+from shared.channels import Channel
+from shared.sop import Role
 from tests.intake.conftest import Desk
 from tests.intake.meta import IG_ACCOUNT_ID, SITI_IGSID, ig_message, instagram
 from tests.polling import eventually
@@ -77,7 +82,10 @@ async def test_echoes_reads_reactions_and_comments_are_ignored(desk: Desk) -> No
     )
     answer = await desk.instagram(payload)
     assert answer.status_code == 200
-    assert answer.json() == {"received": []}
+    # the deletion of a message never stored withdraws nothing
+    assert answer.json() == {
+        "received": [{"message_id": "mid.D#deleted", "ignored": "nothing to withdraw"}]
+    }
     assert await desk.events() == []
 
 
@@ -86,12 +94,6 @@ BAD = {
     "whatsapp object on the instagram hook": (
         json.dumps({"object": "whatsapp_business_account", "entry": []}).encode(),
         422,
-    ),
-    "file attachment": (
-        json.dumps(
-            instagram(ig_message("mid.F", attachments=[{"type": "file", "payload": {"url": "x"}}]))
-        ).encode(),
-        415,
     ),
 }
 
@@ -109,3 +111,129 @@ async def test_a_signature_made_with_the_whatsapp_secret_is_refused(desk: Desk) 
     answer = await desk.signed(WEBHOOK, body, "wa-app-secret")
     assert answer.status_code == 401
     assert await desk.events() == []
+
+
+# --- Every kind of the Instagram messaging webhook (issue 16) ---
+
+
+def _event(sender: str, **fields: Any) -> dict[str, Any]:
+    return {"sender": {"id": sender}, "recipient": {"id": IG_ACCOUNT_ID}, "timestamp": 1} | fields
+
+
+PHOTO = [{"type": "image", "payload": {"url": "https://lookaside.example/ig/2.jpg"}}]
+
+
+# kind → (a messaging event from `sender`, what the officer reads; None: opens nothing)
+def ig_kinds(sender: str, n: int) -> dict[str, tuple[dict[str, Any], str | None]]:
+    """One event per kind; ids unique per `n`."""
+    return {
+        "message": (ig_message(f"mid.{n}.text", COMPLAINT, sender=sender), COMPLAINT),
+        "message with a photo": (
+            ig_message(f"mid.{n}.photo", "Antrean loket", sender=sender, attachments=PHOTO),
+            "Antrean loket",
+        ),
+        "message/quick_reply": (
+            ig_message(f"mid.{n}.quick", "Lapor", sender=sender, quick_reply={"payload": "LAPOR"}),
+            "Lapor",
+        ),
+        "postback": (
+            _event(
+                sender, postback={"mid": f"mid.{n}.pb", "title": "Cara melapor", "payload": "CARA"}
+            ),
+            "Cara melapor",
+        ),
+        "message/is_echo": (
+            ig_message(f"mid.{n}.echo", "balasan", sender=sender, is_echo=True),
+            None,
+        ),
+        "message/is_unsupported": (
+            ig_message(f"mid.{n}.u", sender=sender, is_unsupported=True),
+            None,
+        ),
+        "empty message": (ig_message(f"mid.{n}.empty", "  ", sender=sender), None),
+        "reaction": (
+            _event(sender, reaction={"mid": "mid.ours", "action": "react", "reaction": "love"}),
+            None,
+        ),
+        "read": (_event(sender, read={"mid": "mid.ours"}), None),
+        "referral": (
+            _event(sender, referral={"ref": "iklan", "source": "ADS", "type": "OPEN_THREAD"}),
+            None,
+        ),
+    }
+
+
+def test_the_samples_cover_every_instagram_kind_of_the_table() -> None:
+    sampled = {kind_name(Messaging.model_validate(e)) for e, _ in ig_kinds("1", 0).values()}
+    sampled |= {"message_edit", "message/is_deleted", "changes"}  # posted by the tests below
+    assert sampled == {kind.name for kind in KINDS if kind.channel is Channel.INSTAGRAM}
+
+
+async def _view(desk: Desk, code: str) -> dict[str, Any]:
+    [row] = await desk.fetch(
+        "SELECT case_id FROM intake.submission_index WHERE tracking_code = $1", code
+    )
+    view = await desk.http.get(
+        f"/intake/v1/submissions/{row['case_id']}", headers=desk.officer(Role.TIM_PENGADUAN)
+    )
+    assert view.status_code == 200, view.text
+    return dict(view.json())
+
+
+async def test_every_kind_from_its_own_sender_does_what_the_table_says(desk: Desk) -> None:
+    expected: list[str] = []
+    for n, (kind, (_, reads)) in enumerate(ig_kinds("x", 0).items()):
+        sender = f"17841400000{n:04d}"
+        payload = instagram(ig_kinds(sender, n)[kind][0])
+        answer = await desk.instagram(payload)
+        assert answer.status_code == 200, answer.text
+        if reads is None:
+            assert answer.json() == {"received": []}, kind
+        else:
+            expected.append("ComplaintReceived")
+            view = await _view(desk, answer.json()["received"][0]["tracking_code"])
+            assert view["text"] == reads, kind
+        assert (await desk.instagram(payload)).status_code == 200  # a redelivery
+        assert await desk.events() == expected, kind
+
+
+async def test_one_senders_burst_with_an_edit_and_a_deletion_is_one_case(desk: Desk) -> None:
+    kinds = ig_kinds(SITI_IGSID, 1)
+    burst = [instagram(event) for event, _ in kinds.values()]
+    edit = {"mid": "mid.1.text", "text": "Petugas meminta uang Rp500.000.", "num_edit": 1}
+    burst.insert(1, instagram(_event(SITI_IGSID, message_edit=edit)))
+    burst.append(instagram(ig_message("mid.1.quick", sender=SITI_IGSID, is_deleted=True)))
+    answers = [await desk.instagram(payload) for payload in burst]
+    assert [a.status_code for a in answers] == [200] * len(burst)
+    codes = {r["tracking_code"] for a in answers for r in a.json()["received"]}
+    assert len(codes) == 1
+    kept = [reads for _, reads in kinds.values() if reads is not None]
+    expected = ["ComplaintReceived", "MessageEdited", *["MessageAdded"] * (len(kept) - 1)]
+    assert await desk.events() == [*expected, "MessageWithdrawn"]
+    view = await _view(desk, codes.pop())
+    assert view["text"] == edit["text"]
+    assert [r["text"] for r in view["revisions"]] == [COMPLAINT]
+    assert [p["text"] for p in view["parts"]] == kept[1:]
+    assert [p["text"] for p in view["parts"] if p["withdrawn_at"]] == ["Lapor"]
+    assert view["parts"][1]["data"] == {"quick_reply": {"payload": "LAPOR"}}
+    for payload in burst:
+        assert (await desk.instagram(payload)).status_code == 200
+    assert await desk.events() == [*expected, "MessageWithdrawn"]
+
+
+async def test_a_text_with_a_file_is_a_case_and_the_receipt_names_the_file(desk: Desk) -> None:
+    pdf = {"type": "file", "payload": {"url": "https://lookaside.example/ig/berkas"}}
+    payload = instagram(ig_message("mid.F", COMPLAINT, attachments=[pdf]))
+    answer = await desk.instagram(payload)
+    assert answer.status_code == 200, answer.text
+    code = answer.json()["received"][0]["tracking_code"]
+    view = await _view(desk, code)
+    assert view["text"] == COMPLAINT
+    assert [r["filename"] for r in view["refused"]] == ["file-1"]
+
+    async def replied() -> list[dict[str, Any]]:
+        return desk.graph.sent_to(f"/{IG_ACCOUNT_ID}/messages")
+
+    [reply] = await eventually(replied, within=5)
+    assert code in reply["message"]["text"]
+    assert "file-1" in reply["message"]["text"]

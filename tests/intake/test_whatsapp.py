@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from services.intake.channels.cloud_api import Message, kind_name
+from services.intake.channels.kinds import KINDS, markdown
 from services.intake.channels.meta import signature
+from shared.channels import Channel
 from shared.sop import Role
 from tests.intake.conftest import Desk
-from tests.intake.meta import SITI_WA, wa_image, wa_message, wa_messages, wa_status, wa_text
+from tests.intake.meta import (
+    DOCX,
+    SITI_WA,
+    WA_KINDS,
+    wa_call,
+    wa_document,
+    wa_edit,
+    wa_image,
+    wa_kind,
+    wa_message,
+    wa_messages,
+    wa_revoke,
+    wa_status,
+    wa_text,
+)
 from tests.polling import eventually
 
 WEBHOOK = "/intake/v1/webhooks/whatsapp"
@@ -147,10 +166,6 @@ BAD_BODIES = {
         json.dumps(wa_messages({"from": SITI_WA, "type": "text"})).encode(),
         422,
     ),
-    "disallowed attachment": (
-        json.dumps(wa_image("wamid.Z1", "application/x-msdownload")).encode(),
-        415,
-    ),
     "oversize body": (json.dumps(wa_text("a" * 300_000, "wamid.Z2")).encode(), 413),
 }
 
@@ -192,3 +207,198 @@ async def test_a_failed_receipt_is_retried_without_blocking_intake(desk: Desk) -
     assert desk.graph.refused == 2
     [row] = await desk.fetch("SELECT attempts, last_error FROM intake.deliveries")
     assert row["attempts"] == 3
+
+
+# --- Every kind of Meta's messages webhook reference (issue 16, acceptance 1 and 2) ---
+
+CONTENT = [kind for kind, (_, _, reads) in WA_KINDS.items() if reads is not None]
+NOTHING = [kind for kind, (_, _, reads) in WA_KINDS.items() if reads is None]
+
+
+def test_the_kinds_table_in_the_docs_is_the_one_in_the_code() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "channels.md").read_text()
+    shown = docs.split("<!-- kinds:start -->\n", 1)[1].split("\n<!-- kinds:end -->", 1)[0]
+    assert shown == markdown(), "regenerate: python -m services.intake.channels.kinds"
+
+
+def test_the_samples_cover_every_whatsapp_kind_of_the_table() -> None:
+    sampled = {kind_name(Message.model_validate(wa_kind(kind, "wamid.T"))) for kind in WA_KINDS}
+    sampled |= {"edit", "revoke", "statuses", "calls"}  # posted by the tests below
+    assert sampled == {kind.name for kind in KINDS if kind.channel is Channel.WHATSAPP}
+
+
+async def _view(desk: Desk, code: str) -> dict[str, Any]:
+    [row] = await desk.fetch(
+        "SELECT case_id FROM intake.submission_index WHERE tracking_code = $1", code
+    )
+    view = await desk.http.get(
+        f"/intake/v1/submissions/{row['case_id']}", headers=desk.officer(Role.TIM_PENGADUAN)
+    )
+    assert view.status_code == 200, view.text
+    return dict(view.json())
+
+
+def _sender(number: int) -> str:
+    return f"62812000{number:05d}"
+
+
+@pytest.mark.parametrize("kind", CONTENT)
+async def test_a_content_kind_from_its_own_sender_opens_a_case_that_holds_it(
+    desk: Desk, kind: str
+) -> None:
+    sender = _sender(CONTENT.index(kind))
+    payload = wa_messages(wa_kind(kind, f"wamid.K{kind}", sender=sender), sender=sender)
+    answer = await desk.whatsapp(payload)
+    assert answer.status_code == 200, answer.text
+    [received] = answer.json()["received"]
+    assert await desk.events() == ["ComplaintReceived"]
+    view = await _view(desk, received["tracking_code"])
+    assert view["text"] == WA_KINDS[kind][2]
+    assert view["text"].strip() or view["attachments"], "an empty case"
+    if kind in ("location", "contacts", "order", "button") or kind.startswith("interactive/"):
+        assert view["data"], "structured answers are kept as data too"
+    again = await desk.whatsapp(payload)
+    assert again.status_code == 200
+    assert again.json()["received"][0]["replayed"] is True
+    assert await desk.events() == ["ComplaintReceived"]
+
+
+async def test_kinds_that_open_nothing_are_acknowledged_and_get_no_receipt(desk: Desk) -> None:
+    payloads = [
+        wa_messages(wa_kind(kind, f"wamid.N{n}", sender=_sender(100 + n)), sender=_sender(100 + n))
+        for n, kind in enumerate(NOTHING)
+    ]
+    payloads += [wa_status("wamid.S9"), wa_call(_sender(99))]
+    for payload in payloads:
+        answer = await desk.whatsapp(payload)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"received": []}
+    for payload in payloads:  # Meta's redeliveries: the same, again
+        assert (await desk.whatsapp(payload)).json() == {"received": []}
+    assert await desk.events() == []
+    assert await desk.fetch("SELECT 1 FROM intake.deliveries") == []
+
+
+async def test_every_kind_in_one_senders_burst_is_one_case_amended_in_place(desk: Desk) -> None:
+    kinds = list(WA_KINDS)
+    burst = [wa_messages(wa_kind(kind, f"wamid.B{n}")) for n, kind in enumerate(kinds)]
+    burst.insert(1, wa_messages(wa_edit("wamid.E1", "wamid.B0", "Izin usaha saya ditolak.")))
+    burst.append(wa_messages(wa_revoke("wamid.V1", f"wamid.B{kinds.index('location')}")))
+    burst += [wa_status("wamid.B0"), wa_call()]
+    answers = [await desk.whatsapp(payload) for payload in burst]
+    assert [a.status_code for a in answers] == [200] * len(burst)
+    codes = {r["tracking_code"] for a in answers for r in a.json()["received"]}
+    assert len(codes) == 1
+    parts = len(CONTENT) - 1
+    expected = ["ComplaintReceived", "MessageEdited", *["MessageAdded"] * parts, "MessageWithdrawn"]
+    assert await desk.events() == expected
+    view = await _view(desk, codes.pop())
+    assert view["text"] == "Izin usaha saya ditolak."
+    assert [r["text"] for r in view["revisions"]] == [WA_KINDS["text"][2]]
+    assert [p["text"] for p in view["parts"]] == [WA_KINDS[k][2] for k in CONTENT[1:]]
+    withdrawn = [p for p in view["parts"] if p["withdrawn_at"]]
+    assert [p["text"] for p in withdrawn] == [WA_KINDS["location"][2]]
+    assert all(p["text"].strip() or p["attachments"] for p in view["parts"]), "an empty part"
+    for payload in burst:  # every redelivery: 200, nothing added
+        assert (await desk.whatsapp(payload)).status_code == 200
+    assert await desk.events() == expected
+
+
+async def test_redeliveries_are_never_counted_inside_or_outside_the_rate_window(
+    desk: Desk,
+) -> None:
+    limit = desk.settings.rate_sender_per_minute
+    payloads = [wa_text(f"pesan {n}", f"wamid.L{n}") for n in range(limit)]
+    assert [(await desk.whatsapp(p)).status_code for p in payloads] == [200] * limit
+    again = [await desk.whatsapp(p) for p in payloads]  # inside the window, over the limit
+    assert [a.status_code for a in again] == [200] * limit
+    assert all(a.json()["received"][0]["replayed"] for a in again)
+    over = await desk.whatsapp(wa_text("pesan baru", "wamid.L-new"))
+    assert over.status_code == 429  # a new message is still counted
+    redis = desk.app.state.limiter.redis
+    async for key in redis.scan_iter(desk.settings.redis_key("rate", "*")):
+        await redis.delete(key)  # the window rolled over
+    later = [await desk.whatsapp(p) for p in payloads]
+    assert [a.status_code for a in later] == [200] * limit
+    assert len(await desk.events()) == limit
+
+
+async def _sent(desk: Desk, count: int) -> list[dict[str, Any]]:
+    async def bodies() -> list[dict[str, Any]] | None:
+        sent = desk.graph.sent_to(f"/{desk.settings.whatsapp_phone_number_id}/messages")
+        return sent if len(sent) >= count else None
+
+    found = await eventually(bodies, within=5)
+    assert found is not None
+    return found
+
+
+async def test_a_text_with_a_docx_is_a_case_and_the_receipt_names_the_refused_file(
+    desk: Desk,
+) -> None:
+    payload = wa_messages(
+        wa_message("wamid.D1", "text", {"body": COMPLAINT}),
+        wa_message("wamid.D2", "document", wa_document("laporan.docx", DOCX)),
+    )
+    answer = await desk.whatsapp(payload)
+    assert answer.status_code == 200, answer.text
+    received = answer.json()["received"]
+    assert [r["added"] for r in received] == [False, True]
+    view = await _view(desk, received[0]["tracking_code"])
+    assert view["text"] == COMPLAINT
+    [refused] = view["parts"][0]["refused"]
+    assert refused["filename"] == "laporan.docx"
+    assert refused["code"] == "attachment-type"
+    assert DOCX in refused["reason"]
+    [receipt] = await _sent(desk, 1)
+    body = receipt["text"]["body"]
+    assert received[0]["tracking_code"] in body
+    assert "laporan.docx" in body
+    assert "PDF" in body
+    assert (await desk.whatsapp(payload)).status_code == 200  # Meta's retry: nothing added
+    assert await desk.events() == ["ComplaintReceived", "MessageAdded"]
+
+
+async def test_a_refused_document_with_a_caption_keeps_the_caption(desk: Desk) -> None:
+    caption = "Surat penolakan izin terlampir"
+    document = wa_document("penolakan.docx", DOCX, caption)
+    answer = await desk.whatsapp(wa_messages(wa_message("wamid.C1", "document", document)))
+    assert answer.status_code == 200, answer.text
+    view = await _view(desk, answer.json()["received"][0]["tracking_code"])
+    assert view["text"] == caption
+    assert view["attachments"] == []
+    assert [r["filename"] for r in view["refused"]] == ["penolakan.docx"]
+    [receipt] = await _sent(desk, 1)
+    assert "penolakan.docx" in receipt["text"]["body"]
+
+
+async def test_a_refused_file_joining_an_open_case_is_named_in_a_notice(desk: Desk) -> None:
+    await desk.whatsapp(wa_text(COMPLAINT, "wamid.J1"))
+    await _sent(desk, 1)
+    document = wa_document("foto.heic", "image/heic")
+    answer = await desk.whatsapp(wa_messages(wa_message("wamid.J2", "document", document)))
+    assert answer.status_code == 200
+    receipt, notice = await _sent(desk, 2)
+    assert "foto.heic" not in receipt["text"]["body"]
+    assert "foto.heic" in notice["text"]["body"]
+    assert answer.json()["received"][0]["tracking_code"] in notice["text"]["body"]
+
+
+async def test_an_edit_of_a_message_never_stored_is_content(desk: Desk) -> None:
+    answer = await desk.whatsapp(wa_messages(wa_edit("wamid.X2", "wamid.gone", COMPLAINT)))
+    assert answer.status_code == 200
+    view = await _view(desk, answer.json()["received"][0]["tracking_code"])
+    assert view["text"] == COMPLAINT
+    withdraw = await desk.whatsapp(wa_messages(wa_revoke("wamid.X3", "wamid.gone2")))
+    assert withdraw.json()["received"][0]["ignored"]
+    assert await desk.events() == ["ComplaintReceived"]
+
+
+async def test_an_amendment_of_an_amendment_changes_nothing(desk: Desk) -> None:
+    await desk.whatsapp(wa_text(COMPLAINT, "wamid.Q1"))
+    edited = await desk.whatsapp(wa_messages(wa_edit("wamid.Q2", "wamid.Q1", "Sudah diperbaiki")))
+    assert edited.json()["received"][0]["amended"] == "edit"
+    answer = await desk.whatsapp(wa_messages(wa_revoke("wamid.Q3", "wamid.Q2")))
+    assert answer.status_code == 200
+    assert answer.json()["received"][0]["ignored"]
+    assert await desk.events() == ["ComplaintReceived", "MessageEdited"]

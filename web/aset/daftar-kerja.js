@@ -80,7 +80,18 @@ function render(role, items) {
   $("#isi").replaceChildren(summary, items.length ? table(items) : empty(role));
 }
 
+/** Messages to complainants that could not be sent (intake's deliveries), above the list. */
+async function showFailedDeliveries() {
+  const answer = await api("/intake/v1/deliveries/failed");
+  if (!answer.ok || !answer.data.count) return $("#pesan-gagal").replaceChildren();
+  const links = answer.data.cases.map((item) => [" ", el("a", { href: caseHref(item.case_id), class: "tiket" }, item.tracking_code)]);
+  return $("#pesan-gagal").replaceChildren(
+    notice("galat", el("strong", {}, `${answer.data.count} pesan kepada pemohon gagal dikirim.`), " Buka kasusnya untuk mengirim ulang:", ...links)
+  );
+}
+
 async function load() {
+  showFailedDeliveries();
   const role = roleSelect.value;
   main.dataset.state = "memuat";
   const answer = await api(`/reporting/v1/worklist?role=${encodeURIComponent(role)}`);

@@ -190,6 +190,64 @@ async function showSubmission() {
   );
 }
 
+// ---- messages to the complainant (intake's deliveries) --------------------------------------
+
+const deliveriesPath = `/intake/v1/submissions/${encodeURIComponent(caseId)}/deliveries`;
+
+function retryButton(delivery) {
+  const button = el("button", { type: "button", class: "kecil" }, "Kirim ulang");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    const answer = await api(`${deliveriesPath}/${encodeURIComponent(delivery.id)}/retry`, { method: "POST" });
+    if (!answer.ok) {
+      button.disabled = false;
+      return say(notice("galat", "Pesan tidak dapat dikirim ulang. ", answer.problem.detail));
+    }
+    return showDeliveries();
+  });
+  return button;
+}
+
+function deliveryRow(delivery) {
+  const when = delivery.sent_at || delivery.failed_at || delivery.created_at;
+  const failed = delivery.state === "failed";
+  return el(
+    "tr",
+    { "data-delivery": delivery.id, "data-state": delivery.state, class: failed ? "terlambat" : null },
+    el("td", {}, delivery.purpose_label),
+    el("td", {}, delivery.channel_label),
+    el("td", {}, failed ? el("strong", {}, delivery.state_label) : delivery.state_label),
+    el("td", { class: "angka" }, String(delivery.attempts)),
+    el("td", {}, formatDateTime(when)),
+    el("td", {}, delivery.last_error || "–", failed ? [" ", retryButton(delivery)] : [])
+  );
+}
+
+async function showDeliveries() {
+  const box = $("#pengiriman");
+  const answer = await api(deliveriesPath);
+  if (!answer.ok) return box.replaceChildren(el("p", { class: "redup" }, "Pengiriman pesan tidak dapat dimuat. ", answer.problem.detail));
+  if (!answer.data.length) {
+    return box.replaceChildren(el("p", { class: "redup", id: "tanpa-pesan" }, "Tidak ada pesan kepada pemohon (tanpa alamat atau kanal balasan)."));
+  }
+  const failed = answer.data.filter((delivery) => delivery.state === "failed").length;
+  const head = ["Pesan", "Kanal", "Keadaan", "Percobaan", "Waktu", "Keterangan"];
+  return box.replaceChildren(
+    failed ? notice("galat", `${failed} pesan gagal dikirim kepada pemohon. Periksa kanalnya lalu kirim ulang.`) : "",
+    el(
+      "div",
+      { class: "gulir" },
+      el(
+        "table",
+        { id: "daftar-pengiriman" },
+        el("caption", { class: "visually-hidden" }, "Pesan kepada pemohon"),
+        el("thead", {}, el("tr", {}, head.map((text) => el("th", { scope: "col" }, text)))),
+        el("tbody", {}, answer.data.map(deliveryRow))
+      )
+    )
+  );
+}
+
 async function start() {
   if (!caseId) return fail({ status: 404, problem: { detail: "Buka kasus dari daftar kerja atau pencarian." } });
   const [found, listed] = await Promise.all([api(casePath), api("/workflow/v1/actions")]);
@@ -197,7 +255,7 @@ async function start() {
   if (!found.ok) return fail(found);
   view = found.data;
   render(null);
-  return showSubmission();
+  return Promise.all([showSubmission(), showDeliveries()]);
 }
 
 start();

@@ -253,12 +253,34 @@ function unreadableNotice(reasons) {
   return notice("galat", `Surat tidak terbaca: ${reasons.join("; ")}. Yang tampil adalah bagian yang dapat dibaca; surat aslinya ada di lampiran (surat-asli.eml).`);
 }
 
+/** A message as the complainant left it: withdrawn or edited (its earlier words), what could
+ * not be read, and the files that came with it but could not be kept. */
+function messageNodes(message) {
+  const revisions = message.revisions || [];
+  const refused = message.refused || [];
+  return [
+    message.withdrawn_at ? el("p", { class: "redup" }, `Ditarik pemohon pada ${formatDateTime(message.withdrawn_at)}.`) : null,
+    unreadableNotice(message.unreadable),
+    message.text || !refused.length ? el("blockquote", { class: "isi" }, marked(message.text, message.pii)) : null,
+    revisions.length
+      ? el(
+          "details",
+          {},
+          el("summary", {}, `Diubah pemohon ${revisions.length} kali`),
+          revisions.map((r) => el("div", {}, el("p", { class: "waktu redup" }, `sampai ${formatDateTime(r.until)}`), el("blockquote", { class: "isi" }, r.text)))
+        )
+      : null,
+    refused.length
+      ? el("ul", { class: "redup" }, refused.map((f) => el("li", {}, `Berkas tidak diterima: ${f.filename} — ${f.reason}`)))
+      : null,
+  ];
+}
+
 /** What the complainant wrote, and who they are as far as this role may know. */
 export function submissionNodes(submission) {
   return [
     submission.erased ? notice("galat", "Data pribadi pemohon sudah dihapus atas permintaannya.") : null,
-    unreadableNotice(submission.unreadable),
-    el("blockquote", { class: "isi" }, marked(submission.text, submission.pii)),
+    ...messageNodes(submission),
     el("h3", {}, "Pemohon"),
     contactNodes(submission),
     submissionFiles(submission),
@@ -268,13 +290,7 @@ export function submissionNodes(submission) {
           {},
           el("h3", {}, "Pesan lanjutan"),
           submission.parts.map((part) =>
-            el(
-              "div",
-              {},
-              el("p", { class: "waktu redup" }, formatDateTime(part.received_at)),
-              unreadableNotice(part.unreadable),
-              el("blockquote", { class: "isi" }, marked(part.text, part.pii))
-            )
+            el("div", {}, el("p", { class: "waktu redup" }, formatDateTime(part.received_at)), ...messageNodes(part))
           )
         )
       : null,

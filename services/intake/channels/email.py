@@ -22,8 +22,8 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 from prometheus_client import Counter
 
-from services.intake.attachments import AttachmentRefused, check
-from services.intake.draft import Addition, Attachment, Contact, Draft, Receipt
+from services.intake.attachments import screen
+from services.intake.draft import Addition, Attachment, Contact, Draft, Receipt, Refusal
 from services.intake.inbox import Erased, Inbox, UnknownSubmission
 from services.intake.limits import RateLimiter, TooManyRequests
 from services.intake.mail import Mail, read, without_content
@@ -150,6 +150,7 @@ class Mailbox:
                 mail.sent_at,
                 kept.files,
                 extra=kept.extra,
+                refused=kept.refused,
             )
             with contextlib.suppress(UnknownSubmission, Erased):  # erased: it opens a new one
                 return await self.inbox.add(case_id, addition)
@@ -169,6 +170,7 @@ class Mailbox:
             attachments=kept.files,
             identities=tuple(self.inbox.pseudonyms.of_contact(contact)),
             receipt=bool(mail.sender),
+            refused=kept.refused,
             extra=kept.extra,
         )
 
@@ -200,33 +202,24 @@ class Mailbox:
 
 @dataclass(frozen=True)
 class Kept:
-    """What of a mail is stored: its text, the files that may be kept, and what else is sealed
-    with them (its References chain, the refused files, why it is unreadable)."""
+    """What of a mail is stored: its text, the files that may be kept, the refused ones, and
+    what else is sealed with them (its References chain, why it is unreadable)."""
 
     text: str
     files: tuple[Attachment, ...]
+    refused: tuple[Refusal, ...]
     extra: dict[str, Any]
 
 
 def _kept(settings: Settings, mail: Mail) -> Kept:
-    """The attachments that may be kept; the refused ones are named in the text and listed;
-    an unreadable mail keeps its raw bytes too (sealed like any file)."""
-    kept, refused = [], []
-    for attachment in mail.attachments:
-        try:
-            kept.append(check(settings, attachment))
-        except AttachmentRefused as problem:
-            refused.append(
-                {"filename": attachment.filename, "reason": problem.code, "detail": problem.detail}
-            )
-    notes = [f"[Lampiran ditolak: {r['filename']} — {r['detail']}]" for r in refused]
+    """The attachments that may be kept and the refused ones (recorded, and named back to the
+    sender like a chat's); an unreadable mail keeps its raw bytes too (sealed like any file)."""
+    kept, refused = screen(settings, mail.attachments)
     extra: dict[str, Any] = {"references": list(mail.references)}
-    if refused:
-        extra["refused"] = refused
     if mail.kind == MailKind.UNREADABLE:
         extra["unreadable"] = list(mail.problems)
-        kept.append(Attachment(RAW_NAME, "message/rfc822", content=mail.raw))
-    return Kept("\n".join([mail.text, *notes]).strip(), tuple(kept), extra)
+        kept = (*kept, Attachment(RAW_NAME, "message/rfc822", content=mail.raw))
+    return Kept(mail.text.strip(), kept, refused, extra)
 
 
 def _logout(client: IMAPClient) -> None:

@@ -1,18 +1,22 @@
 """Instagram messaging webhook: Meta's `instagram` notifications, the same rules as WhatsApp.
 
-`messaging` entries with a `message` become submissions; echoes of our own replies, deleted
-and unsupported messages, reactions, reads, postbacks, referrals and `changes` (comments,
-mentions) are acknowledged and ignored. Attachments keep their CDN URL and type.
+Each `messaging` event does what the kinds table (channels/kinds.py) says: messages and
+postbacks open or join the sender's submission, an edit or a deletion amends an earlier
+message; echoes of our own replies, unsupported messages, reactions, reads, referrals and
+`changes` (comments, mentions) are acknowledged and open nothing. Attachments keep their CDN
+URL and type.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake.api import CurrentInbox, CurrentLimiter
+from services.intake.channels.kinds import ANY_OTHER, Effect, kind_of
 from services.intake.channels.meta import (
     HANDSHAKE_RESPONSES,
     SIGNED_BODY,
@@ -27,6 +31,7 @@ from services.intake.draft import Attachment
 from shared.channels import Channel
 
 router = APIRouter(prefix="/v1/webhooks/instagram", tags=["instagram"])
+log = logging.getLogger(__name__)
 
 # Instagram names the kind of an attachment, not its media type.
 ATTACHMENT_TYPES = {
@@ -54,13 +59,30 @@ class IgAttachment(_Open):
     payload: dict[str, Any] = Field(default_factory=dict)
 
 
+class QuickReply(_Open):
+    payload: str | None = None
+
+
 class IgMessage(_Open):
     mid: str
     text: str | None = None
     attachments: list[IgAttachment] = Field(default_factory=list)
+    quick_reply: QuickReply | None = None
     is_echo: bool = False
     is_deleted: bool = False
     is_unsupported: bool = False
+
+
+class MessageEdit(_Open):
+    mid: str
+    text: str = ""
+    num_edit: int = 1
+
+
+class Postback(_Open):
+    mid: str | None = None
+    title: str = ""
+    payload: str | None = None
 
 
 class Messaging(_Open):
@@ -68,6 +90,8 @@ class Messaging(_Open):
     recipient: Party
     timestamp: float
     message: IgMessage | None = None
+    message_edit: MessageEdit | None = None
+    postback: Postback | None = None
 
 
 class Entry(_Open):
@@ -92,30 +116,76 @@ def _attachments(message: IgMessage) -> tuple[Attachment, ...]:
     )
 
 
-def _wanted(event: Messaging) -> bool:
+FLAGS = ("is_echo", "is_deleted", "is_unsupported")
+
+
+def kind_name(event: Messaging) -> str:
+    """The event's kind as the table names it."""
+    if event.message is not None:
+        flag = next((f for f in FLAGS if getattr(event.message, f)), None)
+        if flag:
+            return f"message/{flag}"
+        return "message/quick_reply" if event.message.quick_reply else "message"
+    if event.message_edit is not None:
+        return "message_edit"
+    if event.postback is not None:
+        return "postback"
+    extra = sorted(set(event.model_extra or {}))
+    return extra[0] if extra else "(empty)"
+
+
+def _content(event: Messaging) -> dict[str, Any]:
+    """Text, files and data of a message or a postback."""
+    if event.postback is not None:
+        postback = event.postback
+        return {
+            "text": postback.title,
+            "data": {"postback": postback.model_dump(exclude_none=True)},
+        }
+    assert event.message is not None
     message = event.message
-    return not (message is None or message.is_echo or message.is_deleted or message.is_unsupported)
+    quick = message.quick_reply
+    data = {"quick_reply": quick.model_dump(exclude_none=True)} if quick else None
+    return {"text": message.text or "", "attachments": _attachments(message), "data": data}
+
+
+def _chat_message(event: Messaging) -> ChatMessage | None:
+    """The event as the kinds table decides it; None when it opens nothing."""
+    kind = kind_of(Channel.INSTAGRAM, kind_name(event))
+    if kind.name == ANY_OTHER:
+        log.warning("instagram event of an unknown kind %r acknowledged", kind_name(event))
+    if kind.effect is Effect.CONTENT:
+        mid = event.message.mid if event.message else (event.postback and event.postback.mid)
+        message_id, fields = mid or f"postback:{event.sender.id}:{event.timestamp}", _content(event)
+    elif kind.effect is Effect.EDIT and event.message_edit is not None:
+        edit = event.message_edit
+        message_id = f"{edit.mid}#edit{edit.num_edit}"
+        fields = {"text": edit.text, "amends": edit.mid}
+    elif kind.effect is Effect.WITHDRAW and event.message is not None:
+        message_id = f"{event.message.mid}#deleted"
+        fields = {"text": "", "amends": event.message.mid}
+    else:
+        return None
+    chat = ChatMessage(
+        channel=Channel.INSTAGRAM,
+        message_id=message_id,
+        account=event.sender.id,
+        name=None,
+        sent_at=sent_at(event.timestamp / 1000),
+        effect=kind.effect,
+        **fields,
+    )
+    return chat if chat.worth_keeping else None
 
 
 def messages_of(notification: Notification) -> list[ChatMessage]:
-    """Every message a notification carries, in order; the rest is ignored."""
+    """Every messaging event the kinds table keeps, in order; `changes` open nothing."""
     found = []
     for entry in notification.entry:
         for event in entry.messaging:
-            if not _wanted(event):
-                continue
-            assert event.message is not None
-            found.append(
-                ChatMessage(
-                    channel=Channel.INSTAGRAM,
-                    message_id=event.message.mid,
-                    account=event.sender.id,
-                    name=None,
-                    sent_at=sent_at(event.timestamp / 1000),
-                    text=event.message.text or "",
-                    attachments=_attachments(event.message),
-                )
-            )
+            chat = _chat_message(event)
+            if chat is not None:
+                found.append(chat)
     return found
 
 

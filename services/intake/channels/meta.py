@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -15,8 +15,9 @@ from fastapi import Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ValidationError
 
-from services.intake.attachments import check
-from services.intake.draft import Attachment, Contact, Draft, Receipt
+from services.intake.attachments import screen
+from services.intake.channels.kinds import Effect
+from services.intake.draft import Amendment, Attachment, Contact, Draft, Receipt
 from services.intake.inbox import Inbox, is_new_conversation_request
 from services.intake.limits import RateLimiter
 from services.intake.reach import store_call
@@ -111,6 +112,18 @@ class ChatMessage:
     sent_at: datetime
     text: str
     attachments: tuple[Attachment, ...] = ()
+    data: dict[str, Any] | None = None  # structured answers, beside their readable text
+    effect: Effect = Effect.CONTENT
+    amends: str | None = None  # the earlier message an edit or a withdrawal changes
+
+    @property
+    def worth_keeping(self) -> bool:
+        """Whether it holds anything: a message with nothing to keep opens nothing."""
+        if self.effect is Effect.CONTENT:
+            return bool(self.text.strip() or self.attachments)
+        if self.effect is Effect.EDIT:
+            return bool(self.amends and self.text.strip())
+        return self.effect is Effect.WITHDRAW and bool(self.amends)
 
 
 def sent_at(timestamp: float) -> datetime:
@@ -131,6 +144,7 @@ def _draft(inbox: Inbox, message: ChatMessage) -> Draft:
         account=message.account,
         account_channel=channel,
     )
+    kept, refused = screen(inbox.settings, message.attachments)
     return Draft(
         kind=Kind.COMPLAINT,
         channel=message.channel,
@@ -139,47 +153,103 @@ def _draft(inbox: Inbox, message: ChatMessage) -> Draft:
         agency=inbox.settings.agency,
         message_id=message.message_id,
         contact=contact,
-        attachments=message.attachments,
+        attachments=kept,
+        refused=refused,
+        data=message.data,
         sender=inbox.pseudonyms.sender(channel, message.account),
         identities=tuple(inbox.pseudonyms.of_contact(contact)),
         receipt=True,
     )
 
 
-async def ingest(
-    inbox: Inbox, limiter: RateLimiter, messages: list[ChatMessage]
-) -> list[dict[str, Any]]:
-    """Check every message, then store them in order; what each became."""
-    checked = [
-        ChatMessage(
-            **{
-                **vars(message),
-                "attachments": tuple(check(inbox.settings, a) for a in message.attachments),
-            }
-        )
-        for message in messages
-    ]
-    drafts = [_draft(inbox, message) for message in checked]
+Answer = dict[str, Any]
+
+
+async def ingest(inbox: Inbox, limiter: RateLimiter, messages: list[ChatMessage]) -> list[Answer]:
+    """Redeliveries answered first (never counted against a limit), then every new message
+    counted against its sender's limit, then stored in order; what each became."""
+    drafts = [_draft(inbox, message) for message in messages]
+    answers: list[Answer | None] = []
     for draft in drafts:
+        assert draft.message_id is not None
+        replay = await store_call(inbox.replay, draft.channel, draft.message_id)
+        answers.append(None if replay is None else _answer(draft.message_id, replay))
+    fresh = [(m, d) for m, d, answer in zip(messages, drafts, answers, strict=True) if not answer]
+    for _, draft in fresh:
         assert draft.sender is not None
         await limiter.sender(draft.channel.value, draft.sender)
-    return [await _store(inbox, draft) for draft in drafts]
+    stored = iter(await _store_all(inbox, fresh))
+    return [answer or next(stored) for answer in answers]
 
 
-async def _store(inbox: Inbox, draft: Draft) -> dict[str, Any]:
-    assert draft.message_id is not None
-    assert draft.sender is not None
-    if is_new_conversation_request(draft.text) and not draft.attachments:
-        async with inbox.locks.hold(draft.sender):
-            await _end(inbox, draft)
-        return {"message_id": draft.message_id, "conversation": "ended"}
-    receipt: Receipt = await inbox.converse(draft)
+def _answer(message_id: str, receipt: Receipt) -> Answer:
+    if receipt.case_id == "None":  # a request for a new conversation
+        return {"message_id": message_id, "conversation": "ended", "replayed": receipt.replayed}
     return {
-        "message_id": draft.message_id,
+        "message_id": message_id,
         "tracking_code": receipt.tracking_code,
         "replayed": receipt.replayed,
         "added": receipt.added,
     }
+
+
+async def _store_all(inbox: Inbox, fresh: list[tuple[ChatMessage, Draft]]) -> list[Answer]:
+    """Store in order. Files refused in a sender's later messages of this notification are
+    named in the receipt of the case their first message opens, not in notices of their own."""
+    told: set[int] = set()
+    answers = []
+    for index, (message, draft) in enumerate(fresh):
+        followers = [] if index in told else _followers(fresh, index)
+        named = tuple(refusal for j in followers for refusal in fresh[j][1].refused)
+        answer = await _store(
+            inbox, message, replace(draft, named=named, receipt=index not in told)
+        )
+        if answer.get("added") is False and not answer.get("replayed"):
+            told.update(followers)
+        answers.append(answer)
+    return answers
+
+
+def _followers(fresh: list[tuple[ChatMessage, Draft]], index: int) -> list[int]:
+    """The sender's later messages with refused files, up to a request for a new case."""
+    message, draft = fresh[index]
+    if message.effect is not Effect.CONTENT or is_new_conversation_request(draft.text):
+        return []
+    found = []
+    for j in range(index + 1, len(fresh)):
+        later, later_draft = fresh[j]
+        if later_draft.sender != draft.sender:
+            continue
+        if is_new_conversation_request(later_draft.text):
+            break
+        if later.effect is Effect.CONTENT and later_draft.refused:
+            found.append(j)
+    return found
+
+
+async def _store(inbox: Inbox, message: ChatMessage, draft: Draft) -> Answer:
+    assert draft.message_id is not None
+    assert draft.sender is not None
+    if message.effect is not Effect.CONTENT:
+        assert message.amends is not None
+        amendment = Amendment(
+            channel=draft.channel,
+            message_id=draft.message_id,
+            amends=message.amends,
+            received_at=draft.received_at,
+            text=draft.text if message.effect is Effect.EDIT else None,
+        )
+        receipt = await inbox.amend(amendment)
+        if receipt is not None:
+            return _answer(draft.message_id, receipt) | {"amended": message.effect.name.lower()}
+        if message.effect is Effect.WITHDRAW:
+            return {"message_id": draft.message_id, "ignored": "nothing to withdraw"}
+        # an edit of a message we never stored: its words are content like any other
+    if is_new_conversation_request(draft.text) and not draft.attachments and not draft.refused:
+        async with inbox.locks.hold(draft.sender):
+            await _end(inbox, draft)
+        return {"message_id": draft.message_id, "conversation": "ended"}
+    return _answer(draft.message_id, await inbox.converse(draft))
 
 
 async def _end(inbox: Inbox, draft: Draft) -> None:

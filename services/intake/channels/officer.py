@@ -99,5 +99,6 @@ async def record(
         if key
         else None,
         identities=tuple(inbox.pseudonyms.of_contact(contact)),
+        receipt=bool(contact and contact.email),  # told by email (never if anonymous)
     )
     return receipt_out(await inbox.submit(draft), response)

@@ -80,6 +80,7 @@ def _draft(
         fingerprint=fingerprint(f"{kind}:{form.model_dump_json()}".encode()) if key else None,
         identities=tuple(inbox.pseudonyms.of_contact(contact)),
         attachments=attachments,
+        receipt=bool(contact and contact.email),  # told by email (never if anonymous)
     )
 
 

@@ -1,18 +1,22 @@
 """WhatsApp Cloud API webhook: Meta's `whatsapp_business_account` notifications.
 
-Messages become submissions (a sender's burst joins one); statuses, reactions, system and
-unsupported messages, and other fields are acknowledged and ignored. Media stays on Meta's
-servers until fetched: the submission keeps its media id, type and caption.
+Each message does what the kinds table (channels/kinds.py) says: content opens or joins the
+sender's submission (a burst joins one), an edit or a revoke amends an earlier message, the
+rest is acknowledged and opens nothing. Media stays on Meta's servers until fetched: the
+submission keeps its media id, type and caption.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from services.intake.api import CurrentInbox, CurrentLimiter
+from services.intake.channels.cloud_api import Content, Message, Open, kind_name, media_of, read
+from services.intake.channels.kinds import ANY_OTHER, Effect, kind_of
 from services.intake.channels.meta import (
     HANDSHAKE_RESPONSES,
     SIGNED_BODY,
@@ -29,133 +33,44 @@ from shared.problems import Problem
 
 router = APIRouter(prefix="/v1/webhooks/whatsapp", tags=["whatsapp"])
 
-MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
-IGNORED_TYPES = frozenset({"reaction", "system", "unsupported", "unknown", "request_welcome"})
+log = logging.getLogger(__name__)
 
 
-class _Open(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class Media(_Open):
-    id: str
-    mime_type: str = "application/octet-stream"
-    sha256: str | None = None
-    caption: str | None = None
-    filename: str | None = None
-
-
-class Text(_Open):
-    body: str
-
-
-class Location(_Open):
-    latitude: float
-    longitude: float
-    name: str | None = None
-    address: str | None = None
-
-
-class Reply(_Open):
-    id: str
-    title: str
-
-
-class Interactive(_Open):
-    type: str
-    button_reply: Reply | None = None
-    list_reply: Reply | None = None
-
-
-class Button(_Open):
-    text: str
-    payload: str | None = None
-
-
-class Message(_Open):
-    sender: str = Field(alias="from")
-    id: str
-    timestamp: str
-    type: str
-    text: Text | None = None
-    image: Media | None = None
-    audio: Media | None = None
-    video: Media | None = None
-    document: Media | None = None
-    sticker: Media | None = None
-    location: Location | None = None
-    contacts: list[dict[str, Any]] | None = None
-    interactive: Interactive | None = None
-    button: Button | None = None
-    order: dict[str, Any] | None = None
-
-
-class Profile(_Open):
+class Profile(Open):
     name: str | None = None
 
 
-class WaContact(_Open):
+class WaContact(Open):
     wa_id: str
     profile: Profile | None = None
 
 
-class Value(_Open):
+class Value(Open):
     messaging_product: str = "whatsapp"
     contacts: list[WaContact] = Field(default_factory=list)
     messages: list[Message] = Field(default_factory=list)
 
 
-class Change(_Open):
+class Change(Open):
     field: str
     value: dict[str, Any]
 
 
-class Entry(_Open):
+class Entry(Open):
     id: str
     changes: list[Change] = Field(default_factory=list)
 
 
-class Notification(_Open):
+class Notification(Open):
     object: str
     entry: list[Entry]
 
 
-def _text(message: Message) -> str:
-    """The words of a message of any documented type (media: its caption)."""
-    if message.text is not None:
-        return message.text.body
-    media = _media(message)
-    if media is not None:
-        return media.caption or ""
-    if message.location is not None:
-        where = message.location
-        place = ", ".join(p for p in (where.name, where.address) if p)
-        return f"[Lokasi] {place} ({where.latitude}, {where.longitude})".replace(
-            "[Lokasi]  ", "[Lokasi] "
-        )
-    if message.interactive is not None:
-        reply = message.interactive.button_reply or message.interactive.list_reply
-        return reply.title if reply else ""
-    if message.button is not None:
-        return message.button.text
-    if message.contacts is not None:
-        return "[Kontak] " + "; ".join(
-            str(card.get("name", {}).get("formatted_name", "")) for card in message.contacts
-        )
-    if message.order is not None:
-        return f"[Pesanan] {message.order.get('text', '')}".strip()
-    return ""
-
-
-def _media(message: Message) -> Media | None:
-    return next((getattr(message, kind) for kind in MEDIA_TYPES if getattr(message, kind)), None)
-
-
-def _attachments(message: Message) -> tuple[Attachment, ...]:
-    media = _media(message)
+def _attachments(content: Content) -> tuple[Attachment, ...]:
+    media = media_of(content)
     if media is None:
         return ()
-    filename = media.filename or f"{message.type}-{media.id}"
+    filename = media.filename or f"{content.type}-{media.id}"
     return (
         Attachment(
             filename=filename,
@@ -166,29 +81,46 @@ def _attachments(message: Message) -> tuple[Attachment, ...]:
     )
 
 
+def _chat_message(message: Message, name: str | None) -> ChatMessage | None:
+    """The message as the kinds table decides it; None when it opens nothing."""
+    kind = kind_of(Channel.WHATSAPP, kind_name(message))
+    if kind.name == ANY_OTHER:
+        log.warning("whatsapp message of an unknown kind %r acknowledged", kind_name(message))
+    fields: dict[str, Any] = {"effect": kind.effect}
+    if kind.effect is Effect.CONTENT:
+        text, data = read(message)
+        fields |= {"text": text, "data": data, "attachments": _attachments(message)}
+    elif kind.effect is Effect.EDIT and message.edit is not None:
+        text, _ = read(message.edit.message)
+        fields |= {"text": text, "amends": message.edit.original_message_id}
+    elif kind.effect is Effect.WITHDRAW and message.revoke is not None:
+        fields |= {"text": "", "amends": message.revoke.original_message_id}
+    else:
+        return None
+    chat = ChatMessage(
+        channel=Channel.WHATSAPP,
+        message_id=message.id,
+        account=message.sender,
+        name=name,
+        sent_at=sent_at(float(message.timestamp)),
+        **fields,
+    )
+    return chat if chat.worth_keeping else None
+
+
 def messages_of(notification: Notification) -> list[ChatMessage]:
-    """Every message a notification carries, in order; the rest is ignored."""
+    """Every message a notification carries that the kinds table keeps, in order."""
     found = []
     for entry in notification.entry:
         for change in entry.changes:
             if change.field != "messages":
-                continue
+                continue  # calls, account updates, templates: nothing a citizen wrote
             value = Value.model_validate(change.value)
             names = {c.wa_id: c.profile.name if c.profile else None for c in value.contacts}
             for message in value.messages:
-                if message.type in IGNORED_TYPES:
-                    continue
-                found.append(
-                    ChatMessage(
-                        channel=Channel.WHATSAPP,
-                        message_id=message.id,
-                        account=message.sender,
-                        name=names.get(message.sender),
-                        sent_at=sent_at(float(message.timestamp)),
-                        text=_text(message),
-                        attachments=_attachments(message),
-                    )
-                )
+                chat = _chat_message(message, names.get(message.sender))
+                if chat is not None:
+                    found.append(chat)
     return found
 
 

@@ -14,35 +14,51 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import asyncpg
+from prometheus_client import Counter
 
 from services.intake.outbound.mail_thread import reply_chain
-from services.intake.outbound.messages import Outgoing, recipient, text_of
+from services.intake.outbound.messages import (
+    PRIVATE,
+    PURPOSES,
+    Outgoing,
+    compose,
+    happened,
+    recipient,
+)
 from services.intake.outbound.senders import DeliveryFailed, Sender
+from services.intake.pseudonyms import Pseudonyms
 from services.intake.reach import STORE
 from services.intake.store import Submissions
+from services.intake.submission import Submission
 from shared.channels import Channel
-from shared.db import Pool
-from shared.outages import OUTAGES, server_of
+from shared.db import Pool, read
+from shared.feed import service_credential
+from shared.outages import OUTAGES, Unavailable, server_of
+from shared.receipts import receipt_key, secret_for
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
+SENT = Counter(
+    "aduan_deliveries", "Messages to complainants: sent, retried, failed", ["channel", "outcome"]
+)
 LEASE_SECONDS = 120
-SUBJECTS = {
-    "receipt": "Pengaduan Anda telah kami terima",
-    "closure": "Pengaduan Anda telah selesai",
-    "follow_up": "Perkembangan pengaduan Anda",
-    "refused": "Lampiran Anda tidak dapat kami terima",
-}
+ERASED_REASON = "erased"  # as an erasure marks the deliveries it cancels (records.py)
+CHAT_WINDOW = timedelta(hours=24)  # Meta's customer-service window for free-form messages
+CHATS = frozenset({Channel.WHATSAPP, Channel.INSTAGRAM})  # the channels that window binds
 CLAIM = (
     "UPDATE intake.deliveries SET next_at = now() + make_interval(secs => $2), "
     "attempts = attempts + 1 WHERE id IN (SELECT id FROM intake.deliveries "
     "WHERE channel = ANY($3::text[]) AND sent_at IS NULL AND gave_up_at IS NULL "
     "AND next_at <= now() ORDER BY next_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
-    "RETURNING id, case_id, purpose, sealed, attempts"
+    "RETURNING id, case_id, channel, purpose, sealed, attempts"
 )
 
 
@@ -55,6 +71,7 @@ class Dispatcher:
         submissions: Submissions,
         pool: Pool,
         senders: dict[Channel, Sender],
+        pseudonyms: Pseudonyms | None = None,
     ) -> None:
         self.settings, self.submissions, self.pool, self.senders = (
             settings,
@@ -62,7 +79,9 @@ class Dispatcher:
             pool,
             senders,
         )
+        self.pseudonyms = pseudonyms  # finds the sender's open chat (their last message)
         self._wake = asyncio.Event()
+        self._receipt_key: bytes | None = None
 
     def wake(self) -> None:
         """Something was committed for delivery."""
@@ -75,6 +94,8 @@ class Dispatcher:
             try:
                 if not OUTAGES.is_down(STORE) and await self.dispatch_due():
                     continue
+            except Unavailable:
+                pass  # the store's outage is known (said once); the watch ends it
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 if server_of(error) == STORE or isinstance(error, OSError):
                     OUTAGES.down(STORE, error)  # one line per outage; the watch ends it
@@ -89,6 +110,9 @@ class Dispatcher:
         """Claim and deliver up to `limit` due rows; how many were claimed."""
         if not self.senders:
             return 0
+        if self._receipt_key is None:  # made under the deployment's secret, once
+            credential = await read(self.pool, partial(service_credential, self.settings))
+            self._receipt_key = receipt_key(credential)
         channels = [channel.value for channel in self.senders]
         rows = await self.pool.fetch(CLAIM, limit, float(LEASE_SECONDS), channels)
         await asyncio.gather(*(self._deliver(row) for row in rows))
@@ -101,9 +125,9 @@ class Dispatcher:
             log.exception("cannot compose delivery %s", row["id"])
             await self._retry(row, "compose failed")
             return
-        sender = self.senders.get(outgoing.channel) if outgoing else None
-        if outgoing is None or sender is None:
-            reason = "no recipient" if outgoing is None else "channel not configured"
+        sender = self.senders.get(outgoing.channel) if isinstance(outgoing, Outgoing) else None
+        if not isinstance(outgoing, Outgoing) or sender is None:
+            reason = outgoing if isinstance(outgoing, str) else "channel not configured"
             await self.pool.execute(
                 "UPDATE intake.deliveries SET gave_up_at = now(), last_error = $2 WHERE id = $1",
                 row["id"],
@@ -121,10 +145,11 @@ class Dispatcher:
             "WHERE id = $1",
             row["id"],
         )
+        SENT.labels(row["channel"], "sent").inc()
 
     async def _retry(self, row: asyncpg.Record, reason: str) -> None:
         attempts = int(row["attempts"])
-        delay = min(5.0 * 2 ** (attempts - 1), 3600.0)
+        delay = min(self.settings.delivery_backoff_seconds * 2 ** (attempts - 1), 3600.0)
         give_up = attempts >= self.settings.delivery_max_attempts
         await self.pool.execute(
             "UPDATE intake.deliveries SET next_at = now() + make_interval(secs => $2), "
@@ -134,35 +159,72 @@ class Dispatcher:
             reason[:200],
             give_up,
         )
+        SENT.labels(row["channel"], "failed" if give_up else "retried").inc()
 
-    def _compose(self, row: asyncpg.Record) -> Outgoing | None:
+    def _compose(self, row: asyncpg.Record) -> Outgoing | str:
+        """The message, or why there is none (the person erased, no address)."""
         submission = self.submissions.submission(row["case_id"])
-        if submission is None or submission.erased_at is not None:
-            return None
+        if submission is None:
+            return "no submission"
         key = self.submissions.personal_key(submission.received.personal_ref)
-        if key is None:
-            return None
+        if key is None or submission.erased_at is not None:
+            return ERASED_REASON
         opened = key.open(submission.received.sealed)
-        to = recipient(submission, opened.get("contact"))
+        channel = Channel(row["channel"])
+        to = recipient(channel, submission, opened.get("contact"))
         if to is None:
-            return None
+            return "no recipient"
         details: dict[str, Any] = key.open(row["sealed"]) if row["sealed"] else {}
-        text, closed = text_of(self.settings, submission, row["purpose"], details, opened)
-        code = submission.received.tracking_code
-        domain = self.settings.mail_from.rsplit("@", 1)[-1].lower()
-        in_reply_to: str | None = None
-        references: tuple[str, ...] = ()
-        if submission.received.channel == Channel.EMAIL:
+        outgoing = self._outgoing(row, submission, channel, to, details, opened)
+        if submission.received.channel == channel == Channel.EMAIL:  # threads on their mail
             in_reply_to, references = reply_chain(self.submissions, submission, key, opened)
+            outgoing = replace(outgoing, in_reply_to=in_reply_to, references=references)
+        return outgoing
+
+    def _outgoing(
+        self,
+        row: asyncpg.Record,
+        submission: Submission,
+        channel: Channel,
+        to: str,
+        details: Mapping[str, Any],
+        submitted: Mapping[str, Any],
+    ) -> Outgoing:
+        code, purpose = submission.received.tracking_code, row["purpose"]
+        secret = None
+        if channel in PRIVATE and self._receipt_key is not None:
+            secret = secret_for(self._receipt_key, code)
+        text, link = compose(self.settings, submission, purpose, details, secret, submitted)
+        told = PURPOSES.get(purpose, PURPOSES["follow_up"])
+        domain = self.settings.mail_from.rsplit("@", 1)[-1].lower()
         return Outgoing(
-            channel=Channel(submission.received.channel),
+            channel=channel,
             case_id=submission.id,
             tracking_code=code,
             to=to,
-            subject=f"[{code}] {SUBJECTS.get(row['purpose'], SUBJECTS['follow_up'])}",
+            subject=f"[{code}] {told.subject}",
             text=text,
-            closed=closed,
-            message_id=f"<aduan.{submission.id}.{row['purpose']}.{row['id'].hex[:8]}@{domain}>",
-            in_reply_to=in_reply_to,
-            references=references,
+            closed=told.closes,
+            message_id=f"<aduan.{submission.id}.{purpose}.{row['id'].hex[:8]}@{domain}>",
+            in_reply_to=None,
+            link=link,
+            happened=happened(purpose, details),
+            free_text=channel not in CHATS or self._in_window(submission, channel, to),
         )
+
+    def _in_window(self, submission: Submission, channel: Channel, account: str) -> bool:
+        """Whether the complainant wrote on this chat within the last 24 hours: to this case,
+        or to the conversation they have open now."""
+        times = [submission.received.received_at]
+        times += [
+            event.received_at
+            for event in self.submissions.events.get(submission.id)
+            if isinstance(event, Submission.MessageAdded) and event.channel == channel
+        ]
+        if self.pseudonyms is not None:
+            rows = self.submissions.query(
+                "SELECT last_at FROM {s}.conversations WHERE channel = %s AND sender = %s",
+                (channel.value, self.pseudonyms.sender(channel.value, account)),
+            )
+            times += [row["last_at"] for row in rows]
+        return datetime.now(UTC) - max(times) < CHAT_WINDOW

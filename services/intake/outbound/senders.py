@@ -85,12 +85,13 @@ class GraphSender:
                 "messaging_product": "whatsapp",
                 "recipient_type": "individual",
                 "to": outgoing.to,
-                "type": "text",
-                "text": {"preview_url": False, "body": outgoing.text},
             }
+            body |= _text(outgoing) if outgoing.free_text else _template(self.settings, outgoing)
             token = self.settings.whatsapp_access_token.get_secret_value()
             return f"{base}/{self.settings.whatsapp_phone_number_id}/messages", body, token
         body = {"recipient": {"id": outgoing.to}, "message": {"text": outgoing.text}}
+        if not outgoing.free_text:  # past Meta's 24 hours: an officer's reply, within 7 days
+            body |= {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
         token = self.settings.instagram_access_token.get_secret_value()
         return f"{base}/{self.settings.instagram_account_id}/messages", body, token
 
@@ -105,6 +106,29 @@ class GraphSender:
             raise DeliveryFailed(type(error).__name__) from error
         if not answer.is_success:
             raise DeliveryFailed(f"HTTP {answer.status_code}")
+
+
+def _text(outgoing: Outgoing) -> dict[str, object]:
+    """A free-form message: only within 24 hours of the complainant's last message."""
+    return {"type": "text", "text": {"preview_url": False, "body": outgoing.text}}
+
+
+def _template(settings: Settings, outgoing: Outgoing) -> dict[str, object]:
+    """The office's approved template: {{1}} the code, {{2}} what happened, {{3}} the link."""
+    values = (outgoing.tracking_code, outgoing.happened, outgoing.link)
+    return {
+        "type": "template",
+        "template": {
+            "name": settings.whatsapp_template_name,
+            "language": {"code": settings.whatsapp_template_language},
+            "components": [
+                {
+                    "type": "body",
+                    "parameters": [{"type": "text", "text": value} for value in values],
+                }
+            ],
+        },
+    }
 
 
 class LaporSender:
