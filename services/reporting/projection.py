@@ -337,6 +337,9 @@ PROJECTORS: dict[type[Any], Projector] = {
         copy=(("merged_into", "primary_case_id"),),
         **_CLOSED_NOW,
     ),
+    wf.BacklogClosed: _changed(
+        status=Status.RESOLVED.value, resolution=wf.BacklogClosed.name, **_CLOSED_NOW
+    ),
     wf.CaseReopened: _reopened,
     wf.StepOverdue: _changed(overdue=True),
     wf.CaseDataErased: _changed(public_answer=None),

@@ -25,7 +25,7 @@ SEALED = frozenset(
 # Fields every event has: shown as the entry itself, not as its details.
 COMMON = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "agency", "step"}
-    | {"by", "role", "at"}
+    | {"by", "by_name", "role", "at"}
 )
 
 
@@ -39,6 +39,7 @@ class TimelineEntry(BaseModel):
     step: str | None
     step_label: str | None
     by: str | None
+    by_name: str | None
     role: str | None
     role_label: str | None
     details: dict[str, Any]
@@ -56,6 +57,7 @@ class CaseView(BaseModel):
     received_at: datetime
     anonymous: bool
     confidential: bool
+    imported: bool
     status: str
     status_label: str
     current_step: str | None
@@ -110,6 +112,7 @@ def _entry(cases: Cases, case: Case, event: Any, facets: frozenset[Facet]) -> Ti
         step=step,
         step_label=case.sop.step(step).label if step else None,
         by=getattr(event, "by", None),
+        by_name=getattr(event, "by_name", None),
         role=role,
         role_label=ROLE_LABELS[Role(role)] if role else None,
         details=details,
@@ -140,6 +143,7 @@ def case_view(
         received_at=case.received_at,
         anonymous=case.anonymous,
         confidential=case.confidential,
+        imported=case.imported,
         status=case.status,
         status_label=STATUS_LABELS[Status(case.status)],
         current_step=case.current_step,
