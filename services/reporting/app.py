@@ -20,6 +20,7 @@ from services.reporting import (
     operations,
     recap_api,
     vocabulary,
+    worklist,
 )
 from services.reporting.last_good import LastGood
 from services.reporting.operations import LiveStream, run_gauges
@@ -129,7 +130,7 @@ def create_app(settings: Settings) -> FastAPI:
         service="reporting", settings=settings, lifespan=partial(lifespan, settings)
     )
     install(app, ("postgres", "rabbitmq", "redis"))
-    for module in (api, officer_api, recap_api, dashboard, operations, vocabulary):
+    for module in (api, officer_api, worklist, recap_api, dashboard, operations, vocabulary):
         app.include_router(module.router, prefix="/reporting")
     app.include_router(feed.router)
     return app
