@@ -325,7 +325,11 @@ async def test_the_record_page_refuses_bad_input_then_a_back_dated_record_is_ove
 
     await eventually(both_listed, within=15)
     await expect(rows.nth(0)).to_have_attribute("data-code", code)
-    await expect(rows.nth(0).locator(".lencana.terlambat")).to_have_text("Terlambat")
+    # 20 days back: its step is overdue and the 14 working days of the case are past
+    await expect(rows.nth(0).locator(".lencana.terlambat")).to_have_text(
+        ["Terlambat", "Lewat tenggat"]
+    )
+    await expect(rows.nth(0)).to_have_attribute("data-late", "true")
     await expect(rows.nth(1)).to_have_attribute("data-code", fresh)
     await expect(rows.nth(1).locator(".lencana.terlambat")).to_have_count(0)
     await screenshot(desk, "petugas-daftar-kerja-terlambat")
