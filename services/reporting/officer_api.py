@@ -81,6 +81,7 @@ CASE_COLUMNS = (
     "overdue",
     "breached",
     "reopened",
+    "handled_by",
 )
 
 
@@ -89,6 +90,7 @@ COLUMN_FACETS = {
     "tracking_code": Facet.STATUS,
     "status": Facet.STATUS,
     "public_answer": Facet.ANSWER,
+    "handled_by": Facet.TIMELINE,  # who acted is part of the case's history
 }
 
 
