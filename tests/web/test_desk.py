@@ -4,9 +4,13 @@ officers' names on the timeline."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from playwright.async_api import Page, expect
 
 from shared.sop import Role
+from tests.e2e.test_register_import import run_import
+from tests.intake.registers import clean
 from tests.polling import eventually
 from tests.web.casework import (
     COMPLAINT,
@@ -124,3 +128,65 @@ async def test_the_actions_list_serves_labels_closing_and_public_flags(stack: St
     }
     public = {path for path, action in actions.items() if action["public"]}
     assert public == {"identification/resolve", "follow-up", "facilitation"}
+
+
+async def test_the_imported_backlog_is_its_own_list_closed_in_bulk_with_a_reason(
+    stack: Stack, desk: Page, tmp_path: Path
+) -> None:
+    register = clean(40, seed=16)
+    open_complaints = [
+        row
+        for row in register.expected("import")
+        if row.status == "in_progress" and row.kind == "complaint"
+    ]
+    done = await run_import(stack.settings, register.write_csv(tmp_path / "register.csv"))
+    assert done["imported"] == len(register.expected("import"))
+    _, code = await submitted_complaint(stack)
+
+    await sign_in(desk, stack, Role.TIM_PENGADUAN, "Rina Wulandari")
+    backlog_link = desk.locator("#ke-arsip")
+
+    async def both_lists() -> bool:
+        await desk.goto(stack.url("/petugas"))
+        await ready(desk, "#daftar-kerja")
+        return await backlog_link.count() == 1 and await backlog_link.inner_text() == (
+            f"{len(open_complaints)} kasus impor buku register masih terbuka"
+        )
+
+    await eventually(both_lists, within=60, interval=0.5)
+    rows = desk.locator("#daftar tbody tr")
+    await expect(rows).to_have_count(1)  # live work only
+    await expect(rows.first).to_have_attribute("data-code", code)
+
+    await backlog_link.click()
+    await ready(desk, "#daftar-kerja")
+    await expect(desk.locator("h1")).to_have_text("Kasus impor buku register")
+    await expect(rows).to_have_count(len(open_complaints))
+    await expect(desk.locator("#daftar .lencana.terlambat")).to_have_count(0)  # no alarm
+    chosen = [str(await row.get_attribute("data-code")) for row in (await rows.all())[:2]]
+    for picked in chosen:
+        await desk.locator(f"tr[data-code='{picked}'] input[name=kasus]").check()
+    form = desk.locator("#tutup-arsip")
+    await form.get_by_label("Alasan penutupan").fill("Sudah selesai ditangani pada 2022.")
+    await form.get_by_role("button", name="Tutup kasus yang dipilih").click()
+    await expect(desk.locator("#konfirmasi")).to_be_visible()
+    await screenshot(desk, "petugas-arsip-impor-konfirmasi")
+    await desk.locator("#konfirmasi-ya").click()
+    await expect(desk.locator("#pesan")).to_contain_text("2 kasus impor ditutup sebagai arsip")
+
+    headers = {"Authorization": f"Bearer {await stack.token(Role.TIM_PENGADUAN)}"}
+    for picked in chosen:
+        [found] = (
+            await stack.http.get(f"/reporting/v1/cases?code={picked}", headers=headers)
+        ).json()
+        view = await case_view(stack, found["case_id"])
+        [entry] = [e for e in view["timeline"] if e["event"] == "BacklogClosed"]
+        assert entry["details"]["reason"] == "Sudah selesai ditangani pada 2022."
+        assert entry["by_name"] == "Rina Wulandari"
+
+    async def shrunk() -> bool:
+        await desk.goto(stack.url("/petugas?daftar=impor"))
+        await ready(desk, "#daftar-kerja")
+        return await rows.count() == len(open_complaints) - 2
+
+    await eventually(shrunk, within=15, interval=0.3)

@@ -156,6 +156,17 @@ function closeForm(items) {
   return form;
 }
 
+/** Asks before closing; resolves true when the officer confirms. */
+function confirmed(count) {
+  const dialog = $("#konfirmasi");
+  $("#konfirmasi-judul").textContent = `Tutup ${count} kasus impor sebagai arsip?`;
+  return new Promise((resolve) => {
+    dialog.returnValue = "";
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ya"), { once: true });
+    dialog.showModal();
+  });
+}
+
 async function closeChosen(form, items) {
   clearErrors(form);
   const chosen = [...document.querySelectorAll("input[name=kasus]:checked")].map((box) => box.value);
@@ -166,7 +177,7 @@ async function closeChosen(form, items) {
       errors: reason ? [] : [{ field: "reason", code: "missing", message: "Alasan wajib diisi." }],
     });
   }
-  if (!window.confirm(`Tutup ${chosen.length} kasus impor sebagai arsip? Tindakan ini menutup kasus.`)) return null;
+  if (!(await confirmed(chosen.length))) return null;
   const answer = await api("/workflow/v1/backlog/close", { method: "POST", json: { case_ids: chosen, reason } });
   if (!answer.ok) return showProblem(form, answer.problem);
   const refused = answer.data.refused.length ? ` ${answer.data.refused.length} tidak dapat ditutup.` : "";
