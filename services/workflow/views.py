@@ -89,7 +89,9 @@ def facets_of(case: Case, officer: Officer) -> frozenset[Facet]:
     return facets
 
 
-def _entry(cases: Cases, case: Case, event: Any, facets: frozenset[Facet]) -> TimelineEntry:
+def _entry(
+    cases: Cases, case: Case, event: Any, facets: frozenset[Facet], names: dict[str, str]
+) -> TimelineEntry:
     name = type(event).__name__
     fields = {
         key: value
@@ -112,7 +114,7 @@ def _entry(cases: Cases, case: Case, event: Any, facets: frozenset[Facet]) -> Ti
         step=step,
         step_label=case.sop.step(step).label if step else None,
         by=getattr(event, "by", None),
-        by_name=getattr(event, "by_name", None),
+        by_name=getattr(event, "by_name", None) or names.get(getattr(event, "by", None) or ""),
         role=role,
         role_label=ROLE_LABELS[Role(role)] if role else None,
         details=details,
@@ -133,6 +135,8 @@ def case_view(
     shown = Facet.ANSWER in facets
     answer = cases.unseal(case.id, case.answer) if case.answer and shown else None
     history = cases.history(case.id) if Facet.TIMELINE in facets else []
+    acted = {getattr(event, "by", None): getattr(event, "by_name", None) for event in history}
+    names = cases.officer_names({by for by, name in acted.items() if by and not name})
     return CaseView(
         case_id=case.id,
         version=case.version,
@@ -158,5 +162,5 @@ def case_view(
         merged_into=case.merged_into,
         duplicates=case.duplicates,
         allowed_actions=[c.path for c in COMMANDS if c.allowed(case, officer, moment)],
-        timeline=[_entry(cases, case, event, facets) for event in history],
+        timeline=[_entry(cases, case, event, facets, names) for event in history],
     )

@@ -150,7 +150,8 @@ function entryDetails(entry, context) {
 export function timelineItems(context) {
   const { view, words } = context;
   return view.timeline.map((entry) => {
-    const who = entry.role_label ? `oleh ${entry.by_name || entry.by || "petugas"} (${entry.role_label})` : "oleh sistem";
+    // by name (an event from before names, by an unknown account: the role alone, never an id)
+    const who = entry.role_label ? `oleh ${entry.by_name ? `${entry.by_name} (${entry.role_label})` : entry.role_label}` : "oleh sistem";
     const opened = entry.event === "CaseOpened";
     const where = entry.step ? `${opened ? "Masuk ke langkah" : "Langkah"} ${words.step(view.kind, entry.step)}` : null;
     return el(
