@@ -81,6 +81,7 @@ EVENT_FIELDS: dict[str, Facet] = {
     "bkpm_reference": Facet.TIMELINE,
     "referred_to": Facet.TIMELINE,
     "related_agencies": Facet.TIMELINE,
+    "by_name": Facet.TIMELINE,
 }
 """Fields of published events that show more than the case (the live stream, dead letters)."""
 
@@ -211,12 +212,16 @@ _SURFACES = (
     "- intake `GET /intake/v1/submissions/{case_id}` and its attachments: status to see the"
     " case at all (else 404), text to read it (else 403), identity (`contact` is"
     ' "disembunyikan" otherwise), attachments (listed and served only with it).',
+    "- intake `POST /intake/v1/submissions/excerpts` (the worklist's excerpts): only cases"
+    " with text; personal data in the text masked (shared.pii) without identity. The text"
+    " never reaches reporting.",
     "- workflow `GET /workflow/v1/cases/{id}`: answer, timeline (with `answer` and"
     " `filename` details only with those facets); its attachments need attachments; every"
     " command and upload on a case needs status, and answers with what the officer could"
     " see when acting (the step may have moved on).",
-    "- reporting `/reporting/v1/cases`, `cases.csv`, `cases.xlsx`, `/reporting/v1/worklist`:"
-    " rows only of cases with status; `public_answer` only with answer.",
+    "- reporting `/reporting/v1/cases`, `cases.csv`, `cases.xlsx`, `/reporting/v1/worklist`,"
+    " `/reporting/v1/backlog`: rows only of cases with status; `public_answer` only with"
+    " answer; `handled_by` (the officer's name) only with timeline.",
     "- reporting `/reporting/v1/cases` by what intake holds (services/reporting/case_search.py):"
     " `phone`, `email`, `nik`, `name` need identity, `q` (words of the text) needs text, of"
     " some cases (else 403), and find only cases where the officer has that facet; `excerpt`"

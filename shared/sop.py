@@ -80,6 +80,8 @@ class Action:
     `waiting`: whether it is allowed while the case waits for the complainant (True: only
     then; None: either way). `by`: who may take it; None means the actors of the step it
     works on (the step it belongs to, the current step, or the step a reopened case goes to).
+    `label`: what its button says, named for what it does. `imported_only`: allowed only on
+    a case imported from the old register (closing that backlog).
     """
 
     id: str
@@ -88,17 +90,46 @@ class Action:
     closes: bool = False
     waiting: bool | None = False
     by: frozenset[Role] | None = None
+    label: str = ""
+    imported_only: bool = False
 
 
 ANY_STEP: tuple[Action, ...] = (
-    Action("information-request", "InformationRequested", When.OPEN),
-    Action("information-received", "InformationReceived", When.OPEN, waiting=True),
-    Action("reject", "CaseRejected", When.OPEN, closes=True),
-    Action("merge", "CaseMerged", When.OPEN, closes=True),
-    Action("reopen", "CaseReopened", When.CLOSED, waiting=None),
-    Action("notes", "NoteAdded", When.ALWAYS, waiting=None, by=OFFICE_ROLES),
+    Action(
+        "information-request",
+        "InformationRequested",
+        When.OPEN,
+        label="Minta informasi tambahan dari pemohon",
+    ),
+    Action(
+        "information-received",
+        "InformationReceived",
+        When.OPEN,
+        waiting=True,
+        label="Catat informasi dari pemohon",
+    ),
+    Action("reject", "CaseRejected", When.OPEN, closes=True, label="Tolak pengaduan"),
+    Action("merge", "CaseMerged", When.OPEN, closes=True, label="Gabungkan ke kasus utama"),
+    Action(
+        "reopen", "CaseReopened", When.CLOSED, waiting=None, label="Buka kembali atas sanggahan"
+    ),
+    Action(
+        "notes", "NoteAdded", When.ALWAYS, waiting=None, by=OFFICE_ROLES, label="Tambah catatan"
+    ),
+    Action(
+        "backlog-close",
+        "BacklogClosed",
+        When.OPEN,
+        closes=True,
+        waiting=None,
+        label="Tutup sebagai arsip register lama",
+        imported_only=True,
+    ),
 )
 """What a case of either SOP allows besides its steps' own actions.
+
+`backlog-close` closes a case still open in the imported register (history the office
+handled on paper): by the actors of the step it waits at, with a reason, one by one or in bulk.
 
 Rejecting or merging a case that waits for the complainant is refused: the answer is
 recorded first, so the pause ends with its working time counted (InformationReceived).
@@ -208,8 +239,13 @@ COMPLAINT_SOP = Sop(
             output="Surat jawaban / informasi jawaban",
             minutes=30,
             actions=(
-                Action("identification/resolve", "ResolvedDirectly", closes=True),
-                Action("identification/escalate", "Escalated"),
+                Action(
+                    "identification/resolve",
+                    "ResolvedDirectly",
+                    closes=True,
+                    label="Selesaikan langsung dengan jawaban",
+                ),
+                Action("identification/escalate", "Escalated", label="Teruskan ke Kabid"),
             ),
         ),
         Step(
@@ -223,7 +259,9 @@ COMPLAINT_SOP = Sop(
             needs="Formulir pengaduan",
             output="Formulir pengaduan terdisposisi",
             minutes=30,
-            actions=(Action("verification", "ComplaintVerified"),),
+            actions=(
+                Action("verification", "ComplaintVerified", label="Teruskan ke Kepala Dinas"),
+            ),
         ),
         Step(
             id="disposition",
@@ -235,7 +273,9 @@ COMPLAINT_SOP = Sop(
             needs="Formulir pengaduan",
             output="Formulir pengaduan terdisposisi",
             minutes=480,
-            actions=(Action("disposition", "DisposisiIssued"),),
+            actions=(
+                Action("disposition", "DisposisiIssued", label="Disposisikan ke Tim Pengaduan"),
+            ),
         ),
         Step(
             id="investigation",
@@ -248,7 +288,11 @@ COMPLAINT_SOP = Sop(
             needs="Data / permasalahan pengaduan",
             output="Data BAP",
             minutes=480,
-            actions=(Action("investigation", "InvestigationReported"),),
+            actions=(
+                Action(
+                    "investigation", "InvestigationReported", label="Laporkan hasil investigasi"
+                ),
+            ),
         ),
         Step(
             id="investigation_report",
@@ -260,7 +304,7 @@ COMPLAINT_SOP = Sop(
             needs="Berita Acara Pemeriksaan / data",
             output="Data BAP",
             minutes=15,
-            actions=(Action("bap", "BapRecorded"),),
+            actions=(Action("bap", "BapRecorded", label="Catat BAP"),),
         ),
         Step(
             id="monthly_rekap",
@@ -284,7 +328,14 @@ COMPLAINT_SOP = Sop(
             needs="Dokumen BAP",
             output="Laporan / data hasil peninjauan lapangan",
             minutes=15,
-            actions=(Action("follow-up", "FollowUpArchived", closes=True),),
+            actions=(
+                Action(
+                    "follow-up",
+                    "FollowUpArchived",
+                    closes=True,
+                    label="Tindak lanjuti, arsipkan dan selesaikan",
+                ),
+            ),
         ),
     ),
 )
@@ -316,7 +367,9 @@ CONSULTATION_SOP = Sop(
             needs="Formulir konsultasi",
             output="Formulir konsultasi",
             minutes=15,
-            actions=(Action("reception", "ConsultationFormAccepted"),),
+            actions=(
+                Action("reception", "ConsultationFormAccepted", label="Terima formulir konsultasi"),
+            ),
         ),
         Step(
             id="identification",
@@ -330,8 +383,13 @@ CONSULTATION_SOP = Sop(
             output="Informasi jawaban",
             minutes=10,
             actions=(
-                Action("identification/resolve", "ResolvedDirectly", closes=True),
-                Action("bkpm/escalate", "EscalatedToBkpm"),
+                Action(
+                    "identification/resolve",
+                    "ResolvedDirectly",
+                    closes=True,
+                    label="Selesaikan langsung dengan jawaban",
+                ),
+                Action("bkpm/escalate", "EscalatedToBkpm", label="Teruskan ke BKPM"),
             ),
         ),
         Step(
@@ -345,7 +403,7 @@ CONSULTATION_SOP = Sop(
             needs="Formulir konsultasi",
             output="Informasi jawaban",
             minutes=60,
-            actions=(Action("bkpm/answer", "BkpmAnswered"),),
+            actions=(Action("bkpm/answer", "BkpmAnswered", label="Catat jawaban BKPM"),),
         ),
         Step(
             id="investigation",
@@ -358,7 +416,14 @@ CONSULTATION_SOP = Sop(
             needs="Rekap penanganan Pojok OSS",
             output="Data rekap konsultasi Pojok OSS",
             minutes=60,
-            actions=(Action("facilitation", "FacilitationCompleted", closes=True),),
+            actions=(
+                Action(
+                    "facilitation",
+                    "FacilitationCompleted",
+                    closes=True,
+                    label="Selesaikan fasilitasi dengan jawaban",
+                ),
+            ),
         ),
     ),
 )

@@ -12,7 +12,7 @@ import httpx
 import redis.asyncio as aioredis
 from fastapi import Depends, FastAPI
 
-from services.intake import deliveries, lookup, personal, survey
+from services.intake import deliveries, excerpts, lookup, personal, survey
 from services.intake.api import REFUSALS
 from services.intake.channels import CHANNELS
 from services.intake.channels.email import Mailbox
@@ -114,6 +114,7 @@ def create_app(settings: Settings) -> FastAPI:
     for channel in CHANNELS:
         app.include_router(channel.router, prefix="/intake")
     app.include_router(personal.router, prefix="/intake")
+    app.include_router(excerpts.router, prefix="/intake")
     app.include_router(survey.router, prefix="/intake")
     app.include_router(deliveries.router, prefix="/intake")
     app.include_router(feed.router, dependencies=[Depends(store_up)])

@@ -1,7 +1,8 @@
 """The public reporting API: the rekap the office publishes, SOP compliance, the SKM, tracking.
 
 Aggregate figures only, and public tracking without personal data or (for a confidential
-case) content. Officers' views (worklist, case search, recap files) are in officer_api.py.
+case) content. Officers' views: case search and files in officer_api.py, the worklist and the
+imported backlog in worklist.py.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from services.reporting import (
     recap_api,
     rekap_files,
     vocabulary,
+    worklist,
 )
 from services.reporting.last_good import LastGood
 from services.reporting.operations import LiveStream, run_gauges
@@ -134,7 +135,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install(app, ("postgres", "rabbitmq", "redis"))
     pages = (drilldown, dashboard, dashboard_tables)  # /cases and .svg before the tables' .{fmt}
-    files = (officer_api, case_search, rekap_files, recap_api)
+    files = (officer_api, worklist, case_search, rekap_files, recap_api)
     for module in (api, *files, *pages, operations, vocabulary):
         app.include_router(module.router, prefix="/reporting")
     app.include_router(feed.router)

@@ -126,6 +126,7 @@ CASE_COLUMNS: dict[str, str] = {
     "overdue": "Melewati waktu standar langkah",
     "breached": "Melewati tenggat",
     "reopened": "Dibuka kembali (kali)",
+    "handled_by": "Petugas terakhir",
 }
 """The case columns a search answers, with their headers in the files."""
 
@@ -135,6 +136,7 @@ COLUMN_FACETS = {
     "tracking_code": Facet.STATUS,
     "status": Facet.STATUS,
     "public_answer": Facet.ANSWER,
+    "handled_by": Facet.TIMELINE,  # who acted is part of the case's history
 }
 """The facet of each column (shared/access.py); the others are Facet.CASE."""
 

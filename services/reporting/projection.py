@@ -52,6 +52,7 @@ class CaseRow:
     reopened: int = 0
     merged_into: UUID | None = None
     imported: bool = False  # brought in from the office's old register
+    handled_by: str | None = None  # the name of the officer who acted on it last
 
     @property
     def timeliness(self) -> str:
@@ -340,6 +341,9 @@ PROJECTORS: dict[type[Any], Projector] = {
         copy=(("merged_into", "primary_case_id"),),
         **_CLOSED_NOW,
     ),
+    wf.BacklogClosed: _changed(
+        status=Status.RESOLVED.value, resolution=wf.BacklogClosed.name, **_CLOSED_NOW
+    ),
     wf.CaseReopened: _reopened,
     wf.StepOverdue: _changed(overdue=True),
     wf.CaseDataErased: _changed(public_answer=None),
@@ -349,12 +353,24 @@ PROJECTORS: dict[type[Any], Projector] = {
 """By contract class; a contract not listed (nor any of its bases) changes nothing."""
 
 
+def _named(project: Projector) -> Projector:
+    """The projector, then the name of the officer who acted (if the event says it)."""
+
+    def named(row: CaseRow | None, envelope: Envelope) -> Outcome:
+        outcome = project(row, envelope)
+        name = getattr(envelope.data, "by_name", None)
+        if name and outcome.row is not None:
+            return Outcome(dataclasses.replace(outcome.row, handled_by=name), outcome.effects)
+        return outcome
+
+    return named
+
+
 def projector_for(data: object) -> Projector:
-    """The projector of an event's contract: its own, or its nearest listed base's."""
-    for cls in type(data).__mro__:
-        if cls in PROJECTORS:
-            return PROJECTORS[cls]
-    return _unchanged
+    """The projector of an event's contract: its own, or its nearest listed base's (for a
+    workflow event, followed by the officer's name)."""
+    found = next((PROJECTORS[cls] for cls in type(data).__mro__ if cls in PROJECTORS), _unchanged)
+    return _named(found) if isinstance(data, wf.CaseEvent) else found
 
 
 def case_subject(envelope: Envelope) -> UUID | None:

@@ -98,19 +98,28 @@ def steps_of(role: Role) -> dict[str, list[str]]:
     return {kind.value: [s.id for s in CURRENT[kind].case_steps if s.allows(role)] for kind in Kind}
 
 
-async def worklist(conn: Conn, *, agency: str, role: Role, limit: int) -> list[asyncpg.Record]:
-    """Open cases waiting at this role's steps, due first."""
+async def worklist(
+    conn: Conn, *, agency: str, role: Role, limit: int, imported: bool = False
+) -> list[asyncpg.Record]:
+    """Open cases waiting at this role's steps, live or imported from the old register: past
+    the case deadline first, then by when the step is due (imported: the oldest first)."""
     steps = steps_of(role)
+    order = (
+        "received_at"
+        if imported
+        else "(deadline_at <= now()) DESC NULLS LAST, step_due_at NULLS LAST"
+    )
     return await conn.fetch(
         "SELECT * FROM case_summary WHERE agency = $1 AND status = ANY($2) AND ("
         "(kind = 'complaint' AND current_step = ANY($3)) OR "
-        "(kind = 'consultation' AND current_step = ANY($4))) "
-        "ORDER BY step_due_at NULLS LAST LIMIT $5",
+        "(kind = 'consultation' AND current_step = ANY($4))) AND imported = $6 "
+        f"ORDER BY {order} LIMIT $5",
         agency,
         OPEN,
         steps["complaint"],
         steps["consultation"],
         limit,
+        imported,
     )
 
 

@@ -27,6 +27,7 @@ from services.reporting.api import (
 from services.reporting.last_good import FRESH_SECONDS, Copy
 from services.reporting.letter import Letter, Office, Section
 from services.reporting.month import category_label
+from services.reporting.officer_api import _file
 from shared.channels import CHANNEL_LABELS, Channel
 from shared.db import Connection, read
 from shared.problems import problems
@@ -55,11 +56,6 @@ def label_of(dimension: str, value: Any) -> Any:
         "timeliness": lambda v: TIMELINESS_LABELS.get(v, v),
     }
     return labels[dimension](value) if dimension in labels else value
-
-
-def _file(content: bytes, media: str, name: str, headers: dict[str, str]) -> Response:
-    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
-    return Response(content, media_type=media, headers=disposition | headers)
 
 
 @router.get("/rekap.{fmt}", responses=problems(422, 503), response_class=Response)

@@ -26,10 +26,13 @@ CREATE TABLE IF NOT EXISTS case_summary (
     breached       boolean NOT NULL,
     reopened       integer NOT NULL,
     merged_into    uuid,
-    imported       boolean NOT NULL DEFAULT false
+    imported       boolean NOT NULL DEFAULT false,
+    handled_by     text
 );
 -- Added with the register import; a read model made before it gets the column here.
 ALTER TABLE case_summary ADD COLUMN IF NOT EXISTS imported boolean NOT NULL DEFAULT false;
+-- Added with officers' names (the officer who acted last, by name).
+ALTER TABLE case_summary ADD COLUMN IF NOT EXISTS handled_by text;
 CREATE UNIQUE INDEX IF NOT EXISTS case_summary_tracking_code ON case_summary (tracking_code);
 CREATE INDEX IF NOT EXISTS case_summary_worklist
     ON case_summary (agency, current_step, step_due_at) WHERE current_step IS NOT NULL;

@@ -21,6 +21,7 @@ from services.workflow.rules import (
     CaseWaiting,
     NotAllowed,
     NotAnOfficer,
+    NotImported,
     NotWaiting,
     ReopenWindowPassed,
     StaleVersion,
@@ -37,7 +38,7 @@ from shared.filetypes import download as as_download
 from shared.outages import DEADLINE_SECONDS
 from shared.problems import Problem, problems, refusal_handler
 from shared.refusals import Refused
-from shared.sop import OFFICE_ROLES, Role
+from shared.sop import ACTIONS, OFFICE_ROLES, Role
 from shared.text import CLEAN
 
 router = APIRouter(prefix="/v1", tags=["workflow"])
@@ -51,6 +52,7 @@ REFUSALS: dict[type[Refused], int] = {
     CaseClosed: 409,
     CaseWaiting: 409,
     NotWaiting: 409,
+    NotImported: 409,
     WrongKind: 409,
     ReopenWindowPassed: 409,
     StaleVersion: 409,
@@ -306,12 +308,19 @@ async def clear_day(
 
 
 class ActionOut(BaseModel):
-    """One officer command: its path under the case, what it does, and its body's schema."""
+    """One officer command: its path under the case, what it does, and its body's schema.
+
+    `label` names its button (the SOP table's); `closes`: it closes the case (the page asks
+    to confirm); `public`: what it records is shown to the public (the answer).
+    """
 
     path: str
+    label: str
     summary: str
     kind: str | None
     step: str | None
+    closes: bool
+    public: bool
     body_schema: dict[str, Any]
 
 
@@ -321,9 +330,12 @@ async def actions() -> list[ActionOut]:
     return [
         ActionOut(
             path=command.path,
+            label=ACTIONS[command.path].label,
             summary=command.summary,
             kind=command.kind.value if command.kind else None,
             step=command.step,
+            closes=ACTIONS[command.path].closes,
+            public=issubclass(getattr(Case, ACTIONS[command.path].event), Case.Answered),
             body_schema=command.body.model_json_schema(),
         )
         for command in COMMANDS

@@ -9,7 +9,7 @@ from functools import partial
 
 from fastapi import FastAPI
 
-from services.workflow import accounts, accounts_api, auth_api
+from services.workflow import accounts, accounts_api, auth_api, backlog
 from services.workflow.api import refused, router
 from services.workflow.cases import SCHEMA, open_cases
 from services.workflow.inbound import consumer
@@ -74,6 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
         service="workflow", settings=settings, lifespan=partial(lifespan, settings)
     )
     app.include_router(router, prefix="/workflow")
+    app.include_router(backlog.router, prefix="/workflow")
     app.add_exception_handler(Refused, refused)
     app.include_router(auth_api.router, prefix="/workflow")
     app.include_router(accounts_api.router, prefix="/workflow")

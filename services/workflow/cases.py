@@ -10,18 +10,20 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.sql import SQL, Identifier
 
+from services.workflow import accounts
 from services.workflow.case import Case
 from services.workflow.office_calendar import OfficeCalendar, calendar_id
 from services.workflow.rules import StaleVersion, UnknownCase
@@ -39,6 +41,7 @@ from shared.writes import WriteGuard
 log = logging.getLogger(__name__)
 
 SCHEMA = "workflow"
+OFFICER_NAMES = f"SELECT username, name FROM {accounts.TABLE} WHERE username = ANY(%s)"
 _CALENDAR_TTL_SECONDS = 60.0
 _KEY_CACHE_SIZE = 10_000
 
@@ -303,6 +306,18 @@ class Cases(Application[UUID]):
         ]
         name = key.open(added[0].filename) if added else ""
         return str(row["content_type"]), key.decrypt(bytes(row["content"])), str(name)
+
+    def officer_names(self, usernames: Collection[str]) -> dict[str, str]:
+        """The names of the built-in issuer's accounts (for events recorded before the acting
+        officer's name was)."""
+        if not usernames:
+            return {}
+        try:
+            with self._datastore().transaction(commit=False) as curs:
+                curs.execute(OFFICER_NAMES, (list(usernames),))
+                return {row["username"]: row["name"] for row in curs.fetchall()}
+        except psycopg.errors.UndefinedTable:
+            return {}  # no accounts here (an identity provider of the office's own)
 
     def history(self, case_id: UUID) -> list[DomainEventProtocol[UUID]]:
         """Every event of a case, oldest first."""

@@ -324,6 +324,14 @@ COMMANDS: tuple[Command, ...] = (
         ),
     ),
     Command("merge", "Gabungkan ke kasus utama (duplikat)", MergeBody, act=_merge),
+    Command(
+        "backlog-close",
+        "Tutup kasus impor buku register lama sebagai arsip, dengan alasan",
+        ReasonBody,
+        act=lambda case, b, ctx: case.close_backlog(
+            reason=ctx.seal(case, b.reason), by=ctx.officer, at=ctx.at
+        ),
+    ),
     Command("reopen", "Buka kembali atas sanggahan pemohon", ReasonBody, act=_reopen),
     Command(
         "notes",

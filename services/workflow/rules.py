@@ -98,6 +98,14 @@ def acting_role(officer: Officer, step: Step) -> Role:
     raise NotAllowed(step)
 
 
+class NotImported(Refused):
+    """Closing as register backlog is only for cases imported from the old register."""
+
+    def __init__(self) -> None:
+        detail = "Hanya kasus hasil impor buku register lama yang dapat ditutup sebagai arsip."
+        super().__init__(detail, code="not-imported")
+
+
 class UnknownCase(Refused):
     """No case with this id in this agency."""
 
@@ -130,6 +138,7 @@ class CaseState(Protocol):
     current_step: str | None
     paused_at: datetime | None
     closed_at: datetime | None
+    imported: bool
 
     @property
     def sop(self) -> Sop:
@@ -155,6 +164,8 @@ def refusal(
         return _reopen_refusal(case, action, by, moment)
     if not case.is_open or case.current_step is None:
         return CaseClosed(case.status)
+    if action.imported_only and not case.imported:
+        return NotImported()
     current = case.sop.step(case.current_step)
     if action.when is When.OPEN:
         return _may(action, current, by) or _pause(case, action)

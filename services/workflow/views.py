@@ -25,7 +25,7 @@ SEALED = frozenset(
 # Fields every event has: shown as the entry itself, not as its details.
 COMMON = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "agency", "step"}
-    | {"by", "role", "at"}
+    | {"by", "by_name", "role", "at"}
 )
 
 
@@ -39,6 +39,7 @@ class TimelineEntry(BaseModel):
     step: str | None
     step_label: str | None
     by: str | None
+    by_name: str | None
     role: str | None
     role_label: str | None
     details: dict[str, Any]
@@ -57,6 +58,7 @@ class CaseView(BaseModel):
     received_at: datetime
     anonymous: bool
     confidential: bool
+    imported: bool
     status: str
     status_label: str
     current_step: str | None
@@ -89,7 +91,9 @@ def facets_of(case: Case, officer: Officer) -> frozenset[Facet]:
     return facets
 
 
-def _entry(cases: Cases, case: Case, event: Any, facets: frozenset[Facet]) -> TimelineEntry:
+def _entry(
+    cases: Cases, case: Case, event: Any, facets: frozenset[Facet], names: dict[str, str]
+) -> TimelineEntry:
     name = type(event).__name__
     fields = {
         key: value
@@ -117,6 +121,7 @@ def _entry(cases: Cases, case: Case, event: Any, facets: frozenset[Facet]) -> Ti
         step=step,
         step_label=case.sop.step(step).label if step else None,
         by=getattr(event, "by", None),
+        by_name=getattr(event, "by_name", None) or names.get(getattr(event, "by", None) or ""),
         role=role,
         role_label=ROLE_LABELS[Role(role)] if role else None,
         details=details,
@@ -149,6 +154,8 @@ def case_view(
     shown = Facet.ANSWER in facets
     answer = cases.unseal(case.id, case.answer) if case.answer and shown else None
     history = cases.history(case.id) if Facet.TIMELINE in facets else []
+    acted = {getattr(event, "by", None): getattr(event, "by_name", None) for event in history}
+    names = cases.officer_names({by for by, name in acted.items() if by and not name})
     return CaseView(
         case_id=case.id,
         version=case.version,
@@ -159,6 +166,7 @@ def case_view(
         received_at=case.received_at,
         anonymous=case.anonymous,
         confidential=case.confidential,
+        imported=case.imported,
         status=case.status,
         status_label=STATUS_LABELS[Status(case.status)],
         current_step=case.current_step,
@@ -174,5 +182,5 @@ def case_view(
         merged_into=case.merged_into,
         duplicates=case.duplicates,
         allowed_actions=[c.path for c in COMMANDS if c.allowed(case, officer, moment)],
-        timeline=[_entry(cases, case, event, facets) for event in history],
+        timeline=[_entry(cases, case, event, facets, names) for event in history],
     )

@@ -56,6 +56,7 @@ PUBLISHED: dict[type[Any], Wired] = {
     Case.InformationReceived: Wired(wf.InformationReceived),
     Case.CaseRejected: Wired(wf.CaseRejected),
     Case.CaseMerged: Wired(wf.CaseMerged),
+    Case.BacklogClosed: Wired(wf.BacklogClosed),
     Case.DuplicateMerged: Wired(wf.DuplicateMerged),
     Case.CaseReopened: Wired(wf.CaseReopened),
     Case.NoteAdded: Wired(wf.NoteAdded),

@@ -26,6 +26,7 @@ class CaseEvent(Contract):
     at: AwareDatetime
     step: str | None = None
     by_role: Role | None = None  # None: the case clock
+    by_name: str | None = None  # the acting officer's name (None: the clock, or unrecorded)
 
 
 class CaseOpened(CaseEvent, Opening):
@@ -170,6 +171,13 @@ class CaseMerged(CaseEvent):
 
     name: ClassVar[str] = "CaseMerged"
     primary_case_id: UUID
+
+
+class BacklogClosed(CaseEvent):
+    """A case still open in the imported register was closed as history (its reason stays
+    in workflow): resolved at `at`."""
+
+    name: ClassVar[str] = "BacklogClosed"
 
 
 class DuplicateMerged(CaseEvent):

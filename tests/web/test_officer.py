@@ -225,7 +225,7 @@ async def test_action_forms_refuse_bad_input_and_a_changed_case_is_reloaded(
     form = desk.locator("form[data-action='disposition']")
 
     before = await stored_events(stack)
-    await form.get_by_role("button", name="Kirim").click()
+    await form.locator("button[type=submit]").click()
     await expect(form.locator("[data-field='instruction'] .galat")).to_have_text("Wajib diisi.")
     await expect(form.get_by_label("Isi disposisi")).to_have_attribute("aria-invalid", "true")
     assert await stored_events(stack) == before
@@ -236,7 +236,7 @@ async def test_action_forms_refuse_bad_input_and_a_changed_case_is_reloaded(
     added = await stack.http.post(f"/workflow/v1/cases/{case_id}/notes", json=note, headers=tim)
     assert added.status_code == 200, added.text
     await form.get_by_label("Isi disposisi").fill("Tinjau ke lapangan.")
-    await form.get_by_role("button", name="Kirim").click()
+    await form.locator("button[type=submit]").click()
     await expect(desk.locator("#pesan")).to_contain_text("Kasus ini sudah berubah")
     await expect(desk.locator("#pesan li")).to_contain_text("Catatan — Tim Pengaduan")
     await expect(desk.locator("#kasus")).to_have_attribute("data-version", str(seen["version"] + 1))
@@ -254,7 +254,7 @@ async def test_action_forms_refuse_bad_input_and_a_changed_case_is_reloaded(
     await bap.get_by_label("Temuan").fill("Berkas tertahan.")
     await bap.get_by_label("Kesimpulan").fill("Diproses ulang.")
     version, before = (await case_view(stack, case_id))["version"], await stored_events(stack)
-    await bap.get_by_role("button", name="Kirim").click()
+    await bap.locator("button[type=submit]").click()
     await expect(bap.locator("[data-field='parties_present'] .galat")).to_have_text(
         "Terlalu sedikit (minimal 1)."
     )
@@ -325,7 +325,11 @@ async def test_the_record_page_refuses_bad_input_then_a_back_dated_record_is_ove
 
     await eventually(both_listed, within=15)
     await expect(rows.nth(0)).to_have_attribute("data-code", code)
-    await expect(rows.nth(0).locator(".lencana.terlambat")).to_have_text("Terlambat")
+    # 20 days back: its step is overdue and the 14 working days of the case are past
+    await expect(rows.nth(0).locator(".lencana.terlambat")).to_have_text(
+        ["Terlambat", "Lewat tenggat"]
+    )
+    await expect(rows.nth(0)).to_have_attribute("data-late", "true")
     await expect(rows.nth(1)).to_have_attribute("data-code", fresh)
     await expect(rows.nth(1).locator(".lencana.terlambat")).to_have_count(0)
     await screenshot(desk, "petugas-daftar-kerja-terlambat")

@@ -50,17 +50,29 @@ def test_a_closed_row_is_a_closed_case_at_its_real_date() -> None:
     assert case.next_alarm(CALENDAR, (3, 1)) is None
 
 
-def test_an_open_row_waits_after_submission_and_its_clock_is_already_due() -> None:
+def test_an_open_row_waits_after_submission_and_its_past_raises_no_alarm() -> None:
     case = imported(row())
     assert (case.status, case.current_step, case.closed_at) == (
         "in_progress",
         "identification",
         None,
     )
-    assert case.next_alarm(CALENDAR, (3, 1)) == datetime(2022, 3, 10, 8, 30, tzinfo=WIB)
+    assert case.imported
+    assert case.next_alarm(CALENDAR, (3, 1)) is None
     case.tick(now=datetime.now(WIB), calendar=CALENDAR, warn_days=(3, 1))
+    assert case.collect_events() == []
+
+
+def test_an_open_row_still_within_its_deadline_is_warned_and_breached_after_import() -> None:
+    received = datetime.now(WIB) - timedelta(days=10)  # its step overdue, its deadline ahead
+    case = imported(row(received_at=received))
+    alarm = case.next_alarm(CALENDAR, (3, 1))
+    assert alarm is not None
+    assert case.imported_at is not None
+    assert alarm > case.imported_at
+    case.tick(now=case.deadline_at, calendar=CALENDAR, warn_days=(3, 1))
     raised = [type(event).__name__ for event in case.collect_events()]
-    assert raised == ["StepOverdue", "DeadlineBreached"]
+    assert raised == ["DeadlineBreached"]
 
 
 def test_a_rejected_consultation_keeps_its_outcome() -> None:

@@ -138,6 +138,9 @@ async def running(
 Call = Callable[[Running], Awaitable[httpx.Response]]
 
 
+BACKLOG = "00000000-0000-4000-8000-000000000001"  # any case: the store is away first
+
+
 def _calls() -> dict[str, tuple[Call, frozenset[int]]]:
     """Every workflow endpoint, and what it may answer while the store is away."""
     away, free = frozenset({503}), frozenset({200})
@@ -180,6 +183,10 @@ def _calls() -> dict[str, tuple[Call, frozenset[int]]]:
         "case": (get(case, TIM), away),
         "command": (send("POST", f"{case}/identification/escalate", _escalation(1), TIM), away),
         "note": (send("POST", f"{case}/notes", {"text": "Catatan."}, TIM), away),
+        "backlog": (
+            send("POST", "/workflow/v1/backlog/close", {"case_ids": [BACKLOG], "reason": "x"}, TIM),
+            away,
+        ),
         "upload": (upload, away),
         "download": (get(f"{case}/attachments/{{attachment}}", TIM), away),
         # the calendar is cached for a minute: its last good copy is a fine answer

@@ -24,6 +24,7 @@ from shared.relay import translator
 RECORDED = json.loads((Path(__file__).parent / "stored_case_events.json").read_text())
 ROWS = [event for case in RECORDED["cases"] for event in case["events"]]
 FORMER = "services.workflow.case:Case"
+ADDED_SINCE = {"BacklogClosed"}  # events a case records since the recording was made
 
 
 def stored_then() -> Application[Any]:
@@ -44,7 +45,7 @@ def stored_then() -> Application[Any]:
 
 
 def test_the_recording_covers_every_event_a_case_publishes_under_the_former_topics() -> None:
-    names = {cls.__name__ for cls in PUBLISHED if issubclass(cls, Case.Event)}
+    names = {cls.__name__ for cls in PUBLISHED if issubclass(cls, Case.Event)} - ADDED_SINCE
     assert {row["topic"] for row in ROWS} == {f"{FORMER}.{name}" for name in names}
     # Today's classes record under the package's own module; the former topics still resolve.
     assert not any(row["topic"].startswith(Case.__module__) for row in ROWS)
@@ -59,8 +60,9 @@ def test_each_case_stored_then_loads_with_the_state_it_had() -> None:
         then = app.mapper.transcoder.decode(recorded["state"].encode())
         now = vars(app.repository.get(then["_id"]))
         assert {name: now[name] for name in then} == then
-        # declared once now, for every case: erasure's mark, None until erased
-        assert set(now) - set(then) <= {"_pending_events", "data_erased_at"}
+        # declared once now, for every case: erasure's mark, None until erased, and when an
+        # imported case was imported
+        assert set(now) - set(then) <= {"_pending_events", "data_erased_at", "imported_at"}
         assert now["data_erased_at"] == then.get("data_erased_at")
 
 

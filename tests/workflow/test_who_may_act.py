@@ -26,6 +26,8 @@ from services.workflow.cases import Cases
 from services.workflow.commands import COMMANDS, Command, Context
 from services.workflow.rules import CaseWaiting, Moment
 from shared.aggregate import AgencyAggregate
+from shared.channels import Channel
+from shared.events import ComplaintImported, ConsultationImported
 from shared.refusals import Refused
 from shared.settings import Settings
 from shared.sop import ACTIONS, SOPS, Kind, Officer, Role, Sop
@@ -63,6 +65,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "reject": {"reason": "Bukan kewenangan.", "referred_to": "BPN Gresik"},
     "merge": {},  # the primary case is filled in by the office below
     "reopen": {"reason": "Pemohon menyanggah."},
+    "backlog-close": {"reason": "Sudah ditangani di atas kertas."},
     "notes": {"text": "Catatan."},
 }
 
@@ -106,6 +109,18 @@ def opened(kind: Kind) -> Case:
     )
 
 
+def imported(kind: Kind) -> Case:
+    """A case still open in the imported register."""
+    row = (ComplaintImported if kind is Kind.COMPLAINT else ConsultationImported)(
+        case_id=uuid4(),
+        tracking_code="ADU-TEST",
+        kind=kind,
+        channel=Channel.LETTER,
+        received_at=RECEIVED - timedelta(days=400),
+    )
+    return Case.import_(row, agency=AGENCY, calendar=CALENDAR)
+
+
 def run(case: Case, path: str, by: Officer, *, at: datetime = SOON) -> list[Case]:
     """Run the command as the API does, on a copy of the case (and of a fresh primary case)."""
     case = copy.deepcopy(case)
@@ -136,6 +151,9 @@ def actor(sop: Sop, case: Case) -> Officer:
 def states(sop: Sop) -> Iterator[tuple[str, Case]]:
     """The case at each step, running and waiting, and closed every way it can close."""
     case = first = opened(sop.kind)
+    backlog = imported(sop.kind)
+    yield "imported", backlog
+    yield "imported, closed as backlog", run(backlog, "backlog-close", actor(sop, backlog))[0]
     yield "rejected", run(first, "reject", actor(sop, first))[0]
     yield "merged", run(first, "merge", actor(sop, first))[0]
     while case.current_step is not None:

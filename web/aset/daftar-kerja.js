@@ -1,5 +1,7 @@
-// /petugas: the cases waiting at the signed-in role's SOP steps, refreshed every half minute.
-import { $, api, el, formatDateTime, formatWorkingMinutes, query, requireOfficer } from "/aset/app.js";
+// /petugas: the live cases waiting at the signed-in role's SOP steps (past the case deadline
+// first), with an excerpt of what was written, refreshed every half minute; the counts lead to
+// the filtered list. `?daftar=impor`: the imported register's open cases, closed in bulk.
+import { $, api, busy, clearErrors, el, formatDateTime, formatWorkingMinutes, query, requireOfficer, showProblem } from "/aset/app.js";
 import { badges, caseHref, labels, notice, startOfficerPage } from "/aset/petugas.js";
 
 const REFRESH_SECONDS = 30;
@@ -17,30 +19,65 @@ function timeLeft(item) {
   return formatWorkingMinutes(item.working_minutes_left);
 }
 
+// The filters the counts link to: a word in the address, and which items it keeps.
+const FILTERS = {
+  "lewat-tenggat": { label: "melewati tenggat penyelesaian", keep: (item) => item.late },
+  terlambat: { label: "langkah melewati waktu standar", keep: (item) => item.overdue },
+};
+const backlog = query("daftar") === "impor";
+let excerpts = {};
+
+function listHref(changes) {
+  const params = new URLSearchParams({ peran: roleSelect.value, ...changes });
+  for (const [key, value] of [...params]) if (!value) params.delete(key);
+  return `?${params}`;
+}
+
+function pick(item) {
+  return el("td", {}, el("input", { type: "checkbox", name: "kasus", value: item.case_id, "aria-label": `Pilih ${item.tracking_code}` }));
+}
+
 function row(item) {
+  const excerpt = excerpts[item.case_id];
   return el(
     "tr",
-    { "data-code": item.tracking_code, class: item.overdue ? "terlambat" : null },
-    el("td", {}, el("a", { href: caseHref(item.case_id), class: "tiket" }, item.tracking_code)),
+    { "data-code": item.tracking_code, "data-late": String(item.late), class: !backlog && (item.late || item.overdue) ? "terlambat" : null },
+    backlog ? pick(item) : null,
+    el(
+      "td",
+      {},
+      el("a", { href: caseHref(item.case_id), class: "tiket" }, item.tracking_code),
+      excerpt ? el("div", { class: "kutipan redup" }, excerpt) : null
+    ),
     el("td", {}, words.kind(item.kind)),
     el("td", {}, words.channel(item.channel)),
     el("td", {}, words.category(item.category)),
     el("td", {}, words.step(item.kind, item.current_step)),
     el("td", {}, timeLeft(item), el("br"), el("span", { class: "redup" }, formatDateTime(item.step_due_at))),
     el("td", {}, formatDateTime(item.deadline_at)),
-    el("td", {}, badges(item))
+    el("td", {}, backlog ? "Impor buku register" : badges({ ...item, breached: item.late }))
   );
 }
 
 function table(items) {
-  const head = ["Nomor tiket", "Jenis", "Kanal", "Kategori", "Langkah", "Sisa waktu langkah", "Tenggat kasus", "Keadaan"];
+  const head = [
+    ...(backlog ? ["Pilih"] : []),
+    "Nomor tiket dan isi",
+    "Jenis",
+    "Kanal",
+    "Kategori",
+    "Langkah",
+    "Sisa waktu langkah",
+    "Tenggat kasus",
+    "Keadaan",
+  ];
   return el(
     "div",
     { class: "gulir" },
     el(
       "table",
       { id: "daftar" },
-      el("caption", { class: "visually-hidden" }, "Kasus yang menunggu peran Anda"),
+      el("caption", { class: "visually-hidden" }, backlog ? "Kasus impor yang masih terbuka" : "Kasus yang menunggu peran Anda"),
       el("thead", {}, el("tr", {}, head.map((text) => el("th", { scope: "col" }, text)))),
       el("tbody", {}, items.map(row))
     )
@@ -69,15 +106,97 @@ function empty(role) {
   return el("p", { class: "kartu" }, `Tidak ada kasus yang menunggu. Langkah peran ${words.role(role)}: ${names}.`);
 }
 
-function render(role, items) {
-  const late = items.filter((item) => item.overdue).length;
+function counts(items) {
+  const links = Object.entries(FILTERS).map(([word, filter]) => {
+    const count = items.filter(filter.keep).length;
+    if (!count) return null;
+    const link = el("a", { href: listHref({ saring: word }), class: "lencana terlambat", "data-filter": word }, `${count} ${filter.label}`);
+    return el("span", {}, " · ", link);
+  });
+  return links;
+}
+
+function render(role, items, imported) {
+  const filter = FILTERS[query("saring")];
+  const shown = filter ? items.filter(filter.keep) : items;
   const summary = el(
     "p",
     { id: "ringkasan" },
-    `${items.length} kasus menunggu`,
-    late ? el("span", {}, " · ", el("span", { class: "lencana terlambat" }, `${late} terlambat`)) : null
+    filter ? `${shown.length} kasus ${filter.label} · ` : `${items.length} kasus menunggu`,
+    filter ? el("a", { href: listHref({}) }, "Tampilkan semua") : counts(items),
+    imported.length
+      ? el("span", {}, " · ", el("a", { href: listHref({ daftar: "impor" }), id: "ke-arsip" }, `${imported.length} kasus impor buku register masih terbuka`))
+      : null
   );
-  $("#isi").replaceChildren(summary, items.length ? table(items) : empty(role));
+  $("#isi").replaceChildren(summary, shown.length ? table(shown) : empty(role));
+}
+
+function closeForm(items) {
+  const form = el(
+    "form",
+    { id: "tutup-arsip", class: "kartu", novalidate: true },
+    el("h2", {}, "Tutup kasus impor yang dipilih"),
+    el(
+      "p",
+      { class: "redup" },
+      "Kasus ini dicatat di buku register lama sebagai masih diproses. Bila sudah ditangani di luar sistem, tutup sebagai arsip; alasannya dicatat pada setiap kasus."
+    ),
+    el(
+      "div",
+      { class: "kolom", "data-field": "reason" },
+      el("label", { for: "alasan-arsip" }, "Alasan penutupan"),
+      el("textarea", { id: "alasan-arsip", name: "reason", rows: 3, required: true })
+    ),
+    el("button", { type: "submit" }, "Tutup kasus yang dipilih")
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(form, () => closeChosen(form, items));
+  });
+  return form;
+}
+
+/** Asks before closing; resolves true when the officer confirms. */
+function confirmed(count) {
+  const dialog = $("#konfirmasi");
+  $("#konfirmasi-judul").textContent = `Tutup ${count} kasus impor sebagai arsip?`;
+  return new Promise((resolve) => {
+    dialog.returnValue = "";
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ya"), { once: true });
+    dialog.showModal();
+  });
+}
+
+async function closeChosen(form, items) {
+  clearErrors(form);
+  const chosen = [...document.querySelectorAll("input[name=kasus]:checked")].map((box) => box.value);
+  const reason = form.elements.namedItem("reason").value.trim();
+  if (!chosen.length || !reason) {
+    return showProblem(form, {
+      detail: chosen.length ? "Tuliskan alasan penutupan." : "Pilih kasus yang akan ditutup.",
+      errors: reason ? [] : [{ field: "reason", code: "missing", message: "Alasan wajib diisi." }],
+    });
+  }
+  if (!(await confirmed(chosen.length))) return null;
+  const answer = await api("/workflow/v1/backlog/close", { method: "POST", json: { case_ids: chosen, reason } });
+  if (!answer.ok) return showProblem(form, answer.problem);
+  const refused = answer.data.refused.length ? ` ${answer.data.refused.length} tidak dapat ditutup.` : "";
+  await load();
+  $("#pesan").replaceChildren(notice("berhasil", `${answer.data.closed.length} kasus impor ditutup sebagai arsip.${refused}`));
+  return items;
+}
+
+function renderBacklog(role, items) {
+  const back = el("a", { href: listHref({}) }, "Kembali ke daftar kerja");
+  const summary = el("p", { id: "ringkasan" }, `${items.length} kasus impor buku register masih terbuka · `, back);
+  $("#isi").replaceChildren(summary, items.length ? table(items) : el("p", { class: "kartu" }, "Tidak ada kasus impor yang terbuka."), items.length ? closeForm(items) : "");
+}
+
+async function loadExcerpts(items) {
+  const ids = items.map((item) => item.case_id).filter((id) => !(id in excerpts));
+  if (!ids.length) return;
+  const answer = await api("/intake/v1/submissions/excerpts", { method: "POST", json: { case_ids: ids } });
+  if (answer.ok) excerpts = { ...excerpts, ...answer.data };
 }
 
 /** Messages to complainants that could not be sent (intake's deliveries), above the list. */
@@ -94,10 +213,14 @@ async function load() {
   showFailedDeliveries();
   const role = roleSelect.value;
   main.dataset.state = "memuat";
-  const answer = await api(`/reporting/v1/worklist?role=${encodeURIComponent(role)}`);
+  const path = (list) => `/reporting/v1/${list}?role=${encodeURIComponent(role)}`;
+  const [answer, imported] = await Promise.all([api(path(backlog ? "backlog" : "worklist")), backlog ? null : api(path("backlog"))]);
   if (answer.status === 401) requireOfficer();
-  if (answer.ok) render(role, answer.data);
-  else $("#isi").replaceChildren(notice("galat", answer.problem.detail));
+  if (answer.ok) {
+    await loadExcerpts(answer.data);
+    if (backlog) renderBacklog(role, answer.data);
+    else render(role, answer.data, imported && imported.ok ? imported.data : []);
+  } else $("#isi").replaceChildren(notice("galat", answer.problem.detail));
   const time = new Intl.DateTimeFormat("id-ID", { timeStyle: "short", timeZone: "Asia/Jakarta" }).format(new Date());
   $("#diperbarui").textContent = `Diperbarui pukul ${time} WIB; otomatis setiap ${REFRESH_SECONDS} detik.`;
   main.dataset.state = "siap";
@@ -108,10 +231,14 @@ $("#kendali").addEventListener("submit", (event) => {
   load();
 });
 roleSelect.addEventListener("change", () => {
-  history.replaceState(null, "", `?peran=${encodeURIComponent(roleSelect.value)}`);
+  history.replaceState(null, "", listHref({ daftar: backlog ? "impor" : "" }));
   load();
 });
+if (backlog) {
+  $("h1").textContent = "Kasus impor buku register";
+  $("#penjelasan").textContent = "Kasus yang di buku register lama masih tercatat diproses: bukan pekerjaan baru, tanpa peringatan keterlambatan. Kerjakan satu per satu, atau tutup sekaligus sebagai arsip dengan alasan.";
+}
 $("#kendali button[type=submit]").disabled = false; // disabled until the script listens
-setInterval(() => document.hidden || load(), REFRESH_SECONDS * 1000);
+setInterval(() => document.hidden || backlog || load(), REFRESH_SECONDS * 1000);
 document.addEventListener("visibilitychange", () => document.hidden || load());
 load();

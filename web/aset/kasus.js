@@ -62,7 +62,7 @@ function conflictNotice(problem, seen) {
   const stale = problem.type === "/problems/stale-version";
   const changes = view.timeline
     .filter((entry) => entry.version > seen)
-    .map((entry) => el("li", {}, `${entry.label} — ${entry.role_label || "sistem"}, ${formatDateTime(entry.at)}`));
+    .map((entry) => el("li", {}, `${entry.label} — ${entry.role_label || "sistem"}${entry.by_name ? ` (${entry.by_name})` : ""}, ${formatDateTime(entry.at)}`));
   return notice(
     "galat",
     el("strong", {}, "Kasus ini sudah berubah sejak Anda membukanya."),
@@ -80,7 +80,7 @@ async function submitAction(action, form) {
     drafts = {};
     view = answer.data;
     const back = el("a", { href: "/petugas" }, "Kembali ke daftar kerja");
-    return render(notice("berhasil", `Tersimpan: ${action.summary}. `, back));
+    return render(notice("berhasil", `Tersimpan: ${action.label}. `, back));
   }
   if (answer.status === 409) {
     drafts = { [action.path]: draftOf(form) };
@@ -93,28 +93,48 @@ async function submitAction(action, form) {
   return showProblem(form, answer.problem);
 }
 
+/** Asks before a closing action; resolves true when the officer confirms. */
+function confirmClosing(action) {
+  const dialog = $("#konfirmasi");
+  $("#konfirmasi-judul").textContent = `${action.label}?`;
+  $("#konfirmasi-isi").textContent = action.public
+    ? "Kasus akan ditutup dan jawabannya ditampilkan kepada publik. Tindakan ini tidak dapat dibatalkan kecuali pemohon menyanggah."
+    : "Kasus akan ditutup. Tindakan ini tidak dapat dibatalkan kecuali pemohon menyanggah.";
+  $("#konfirmasi-ya").textContent = `Ya, ${action.label.charAt(0).toLowerCase()}${action.label.slice(1)}`;
+  return new Promise((resolve) => {
+    dialog.returnValue = "";
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ya"), { once: true });
+    dialog.showModal();
+  });
+}
+
 function actionForm(action) {
   const properties = action.body_schema.properties || {};
   const form = el(
     "form",
-    { novalidate: true, "data-action": action.path },
+    { novalidate: true, "data-action": action.path, "data-closes": String(action.closes) },
+    action.summary !== action.label ? el("p", { class: "redup" }, action.summary) : null,
+    action.public
+      ? el("p", { class: "kotak-peringatan", role: "note", "data-public": "true" }, el("strong", {}, "Jawaban ini akan ditampilkan kepada publik."), " Pemohon dan siapa pun yang memegang nomor tiket dapat membacanya; jangan tuliskan data pribadi.")
+      : null,
     schemaFields(action.body_schema, {
       prefix: `aksi-${action.path.replace(/[^\w]+/g, "-")}`,
       hidden: "version" in properties ? { version: view.version } : {},
       hints: hints(),
       describe: (name, value) => words.role(value),
     }),
-    el("button", { type: "submit" }, "Kirim")
+    el("button", { type: "submit", class: action.closes ? "menutup" : null }, action.label)
   );
   restoreDraft(form, drafts[action.path]);
-  form.addEventListener("submit", (event) => {
+  form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (action.closes && !(await confirmClosing(action))) return;
     busy(form, () => submitAction(action, form));
   });
   const isStep = action.step !== null && action.step === view.current_step;
   const resumes = Boolean(view.waiting_since) && action.path === "information-received";
   const open = isStep || resumes || action.path in drafts;
-  return el("details", { class: "kartu aksi", "data-action": action.path, open }, el("summary", {}, action.summary), form);
+  return el("details", { class: "kartu aksi", "data-action": action.path, open }, el("summary", {}, action.label), form);
 }
 
 async function upload(form) {

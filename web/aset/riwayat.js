@@ -168,7 +168,8 @@ function entryDetails(entry, context) {
 export function timelineItems(context) {
   const { view, words } = context;
   return view.timeline.map((entry) => {
-    const who = entry.role_label ? `oleh ${entry.role_label}${entry.by ? ` (${entry.by})` : ""}` : "oleh sistem";
+    // by name (an event from before names, by an unknown account: the role alone, never an id)
+    const who = entry.role_label ? `oleh ${entry.by_name ? `${entry.by_name} (${entry.role_label})` : entry.role_label}` : "oleh sistem";
     const opened = entry.event === "CaseOpened";
     const where = entry.step ? `${opened ? "Masuk ke langkah" : "Langkah"} ${words.step(view.kind, entry.step)}` : null;
     return el(
@@ -201,10 +202,11 @@ function sopSteps({ view, words }) {
 export function summaryNodes(context) {
   const { view, words } = context;
   const waiting = Boolean(view.waiting_since);
-  const overdue = Boolean(view.step_due_at && !waiting && new Date(view.step_due_at) <= new Date());
+  const overdue = Boolean(!view.imported && view.step_due_at && !waiting && new Date(view.step_due_at) <= new Date());
   const flags = [
     view.anonymous ? el("span", { class: "lencana" }, "Anonim") : null,
     view.confidential ? el("span", { class: "lencana" }, "Rahasia") : null,
+    view.imported ? el("span", { class: "lencana", id: "lencana-impor" }, "Impor buku register") : null,
   ].filter(Boolean);
   const step = `${words.step(view.kind, view.current_step)} — oleh ${view.actors.map(words.role).join(" atau ")}`;
   return [

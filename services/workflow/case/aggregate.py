@@ -48,6 +48,7 @@ class Case(AgencyAggregate):
     InformationReceived = events.InformationReceived
     CaseRejected = events.CaseRejected
     CaseMerged = events.CaseMerged
+    BacklogClosed = events.BacklogClosed
     DuplicateMerged = events.DuplicateMerged
     CaseReopened = events.CaseReopened
     NoteAdded = events.NoteAdded
@@ -96,6 +97,7 @@ class Case(AgencyAggregate):
         self.warned_days: list[int] = []
         self.breached = False
         self.imported = False
+        self.imported_at: datetime | None = None
         self.register_ref: str | None = None
         self.source_channel: str | None = None
         self.data_erased_at: datetime | None = None
@@ -206,7 +208,8 @@ class Case(AgencyAggregate):
         return self.sop.step(self.current_step)
 
     def _who(self, step: Step, by: Officer, at: datetime) -> dict[str, Any]:
-        return {"step": step.id, "by": by.id, "role": acting_role(by, step).value, "at": at}
+        role = acting_role(by, step).value
+        return {"step": step.id, "by": by.id, "by_name": by.name, "role": role, "at": at}
 
     def _office_role(self, by: Officer) -> str:
         roles = sorted(by.roles & OFFICE_ROLES)
@@ -240,6 +243,7 @@ class Case(AgencyAggregate):
         return {
             "step": step.id,
             "by": by.id,
+            "by_name": by.name,
             "role": acting_role(by, step).value,
             "at": at,
             "next_step": following.id if following else None,
@@ -279,6 +283,11 @@ class Case(AgencyAggregate):
             self.CaseRejected, **self._who(step, by, at), reason=reason, referred_to=referred_to
         )
 
+    def close_backlog(self, *, reason: str, by: Officer, at: datetime) -> None:
+        """Close a case still open in the imported register as history, saying why."""
+        step = self._at("backlog-close", by)
+        self.trigger_event(self.BacklogClosed, **self._who(step, by, at), reason=reason)
+
     def merge_into(self, primary: Case, *, by: Officer, at: datetime) -> None:
         """Close this duplicate into its primary case; both record it."""
         step = self._at("merge", by)
@@ -312,7 +321,13 @@ class Case(AgencyAggregate):
         self._refuse("notes", by)
         role = self._office_role(by)
         self.trigger_event(
-            self.NoteAdded, step=self.current_step, by=by.id, role=role, at=at, text=text
+            self.NoteAdded,
+            step=self.current_step,
+            by=by.id,
+            by_name=by.name,
+            role=role,
+            at=at,
+            text=text,
         )
 
     def add_attachment(
@@ -331,6 +346,7 @@ class Case(AgencyAggregate):
             self.AttachmentAdded,
             step=self.current_step,
             by=by.id,
+            by_name=by.name,
             role=self._office_role(by),
             at=at,
             attachment_id=attachment_id,
@@ -342,40 +358,54 @@ class Case(AgencyAggregate):
 
     # The clock: each alarm once per case and step (concurrent scanners meet at the version)
 
+    def _past(self, moment: datetime) -> bool:
+        """Whether an alarm due at this moment fell due before the case was imported: the
+        register's past is history, not news (alarms due after the import are raised)."""
+        return self.imported_at is not None and moment <= self.imported_at
+
     def _warnings(
         self, calendar: WorkingCalendar, warn_days: tuple[int, ...]
     ) -> dict[int, datetime]:
         """When each pending warning is due: that many working days before the deadline."""
-        return {
+        moments = {
             days: calendar.add(self.deadline_at, -days * calendar.day_length)
             for days in sorted(set(warn_days), reverse=True)
             if days not in self.warned_days
         }
+        return {days: at for days, at in moments.items() if not self._past(at)}
+
+    def _step_alarm(self) -> datetime | None:
+        """When the current step falls overdue, unless raised already or imported past."""
+        due, step = self.step_due_at, self.current_step
+        if due is None or step is None or step in self.overdue_steps or self._past(due):
+            return None
+        return due
+
+    def _deadline_alarm(self) -> datetime | None:
+        """When the case deadline is breached, unless raised already or imported past."""
+        return None if self.breached or self._past(self.deadline_at) else self.deadline_at
 
     def next_alarm(self, calendar: WorkingCalendar, warn_days: tuple[int, ...]) -> datetime | None:
         """The earliest moment an alarm is due, or None while nothing can fall due."""
         if not self.is_open or self.paused_at is not None:
             return None
-        moments = []
-        if self.step_due_at is not None and self.current_step not in self.overdue_steps:
-            moments.append(self.step_due_at)
+        moments = [self._step_alarm(), self._deadline_alarm()]
         if not self.breached:
-            moments += [*self._warnings(calendar, warn_days).values(), self.deadline_at]
-        return min(moments, default=None)
+            moments += self._warnings(calendar, warn_days).values()
+        return min((moment for moment in moments if moment is not None), default=None)
 
     def tick(self, *, now: datetime, calendar: WorkingCalendar, warn_days: tuple[int, ...]) -> None:
         """Raise every alarm due by `now` that was not raised yet; warnings only before the end."""
         if not self.is_open or self.paused_at is not None:
             return
-        step = self.current_step
-        if step and self.step_due_at and now >= self.step_due_at and step not in self.overdue_steps:
-            self.trigger_event(self.StepOverdue, step=step, due_at=self.step_due_at, at=now)
+        step, step_due = self.current_step, self._step_alarm()
+        if step_due is not None and now >= step_due:
+            self.trigger_event(self.StepOverdue, step=step, due_at=step_due, at=now)
         if self.breached:
             return
-        if now >= self.deadline_at:
-            self.trigger_event(
-                self.DeadlineBreached, step=step, deadline_at=self.deadline_at, at=now
-            )
+        deadline = self._deadline_alarm()
+        if deadline is not None and now >= deadline:
+            self.trigger_event(self.DeadlineBreached, step=step, deadline_at=deadline, at=now)
             return
         due = sorted(days for days, at in self._warnings(calendar, warn_days).items() if now >= at)
         if due:

@@ -14,6 +14,12 @@ from uuid import UUID
 from shared.aggregate import AgencyAggregate
 from shared.vocabulary import IMPORTED, Group, Status, is_in
 
+
+def _named(state: dict[str, Any]) -> None:
+    """An event stored before officers' names were recorded: its actor's name is unknown."""
+    state.setdefault("by_name", None)
+
+
 # Opening
 
 
@@ -57,6 +63,7 @@ class CaseImported(AgencyAggregate.Created):
     def apply(self, aggregate: Any) -> None:
         """Mark it imported; a closed row closes the case as the register says."""
         aggregate.imported, aggregate.register_ref = True, self.register_ref
+        aggregate.imported_at = self.timestamp  # alarms due before it are history, not news
         aggregate.source_channel = self.source_channel
         aggregate.status, aggregate.closed_at = self.status, self.closed_at
         if is_in(self.status, Group.CLOSED):
@@ -69,8 +76,12 @@ class CaseImported(AgencyAggregate.Created):
 class StepCompleted(AgencyAggregate.Event):
     """Base of every SOP step's own event: the case moves on, or closes."""
 
+    class_version = 2
+    upcast_v1_v2 = staticmethod(_named)
+
     step: str
     by: str
+    by_name: str | None  # the officer's name as they acted (None: before names)
     role: str
     at: datetime
     next_step: str | None
@@ -174,8 +185,12 @@ class FacilitationCompleted(Answered):
 class InformationRequested(AgencyAggregate.Event):
     """The complainant is asked for more; the clock stops."""
 
+    class_version = 2
+    upcast_v1_v2 = staticmethod(_named)
+
     step: str
     by: str
+    by_name: str | None  # the officer's name as they acted (None: before names)
     role: str
     at: datetime
     reason: str
@@ -188,8 +203,12 @@ class InformationRequested(AgencyAggregate.Event):
 class InformationReceived(AgencyAggregate.Event):
     """The complainant answered; the clock runs again, due times moved by the pause."""
 
+    class_version = 2
+    upcast_v1_v2 = staticmethod(_named)
+
     step: str
     by: str
+    by_name: str | None  # the officer's name as they acted (None: before names)
     role: str
     at: datetime
     summary: str
@@ -206,8 +225,12 @@ class InformationReceived(AgencyAggregate.Event):
 class CaseRejected(AgencyAggregate.Event):
     """Not the office's matter: closed, with the reason and where it was referred."""
 
+    class_version = 2
+    upcast_v1_v2 = staticmethod(_named)
+
     step: str
     by: str
+    by_name: str | None  # the officer's name as they acted (None: before names)
     role: str
     at: datetime
     reason: str
@@ -223,8 +246,12 @@ class CaseRejected(AgencyAggregate.Event):
 class CaseMerged(AgencyAggregate.Event):
     """A duplicate, merged into its primary case."""
 
+    class_version = 2
+    upcast_v1_v2 = staticmethod(_named)
+
     step: str
     by: str
+    by_name: str | None  # the officer's name as they acted (None: before names)
     role: str
     at: datetime
     primary_case_id: UUID
@@ -237,11 +264,32 @@ class CaseMerged(AgencyAggregate.Event):
         aggregate.resolution = type(self).__name__
 
 
+class BacklogClosed(AgencyAggregate.Event):
+    """A case still open in the imported register, closed as history with a reason (sealed)."""
+
+    step: str
+    by: str
+    by_name: str | None
+    role: str
+    at: datetime
+    reason: str
+
+    def apply(self, aggregate: Any) -> None:
+        """Close it as resolved: the office handled it on paper."""
+        aggregate.status, aggregate.closed_at = Status.RESOLVED.value, self.at
+        aggregate.current_step, aggregate.step_due_at = None, None
+        aggregate.resolution, aggregate.paused_at = type(self).__name__, None
+
+
 class DuplicateMerged(AgencyAggregate.Event):
     """The primary case took in a duplicate."""
 
+    class_version = 2
+    upcast_v1_v2 = staticmethod(_named)
+
     step: str | None
     by: str
+    by_name: str | None  # the officer's name as they acted (None: before names)
     role: str
     at: datetime
     duplicate_case_id: UUID
@@ -254,8 +302,12 @@ class DuplicateMerged(AgencyAggregate.Event):
 class CaseReopened(AgencyAggregate.Event):
     """The complainant disputed the answer in time: back to the first step, a new deadline."""
 
+    class_version = 2
+    upcast_v1_v2 = staticmethod(_named)
+
     step: str
     by: str
+    by_name: str | None  # the officer's name as they acted (None: before names)
     role: str
     at: datetime
     reason: str
@@ -275,8 +327,12 @@ class CaseReopened(AgencyAggregate.Event):
 class NoteAdded(AgencyAggregate.Event):
     """An officer's note (sealed), at the step the case was at."""
 
+    class_version = 2
+    upcast_v1_v2 = staticmethod(_named)
+
     step: str | None
     by: str
+    by_name: str | None  # the officer's name as they acted (None: before names)
     role: str
     at: datetime
     text: str
@@ -285,8 +341,12 @@ class NoteAdded(AgencyAggregate.Event):
 class AttachmentAdded(AgencyAggregate.Event):
     """A file stored beside the case (its content is in the attachment store)."""
 
+    class_version = 2
+    upcast_v1_v2 = staticmethod(_named)
+
     step: str | None
     by: str
+    by_name: str | None  # the officer's name as they acted (None: before names)
     role: str
     at: datetime
     attachment_id: str

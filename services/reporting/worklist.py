@@ -1,0 +1,136 @@
+"""Officers' lists of work: live cases at their role's steps, and the imported backlog.
+
+The worklist holds live work only: cases past their case deadline (14 working days for a
+complaint) first, then overdue steps, then the least working time left; cases waiting for
+the complainant last. Cases still open in the imported register are history, not live work:
+they are on the role's backlog list, oldest first, to be worked through or closed in bulk
+(workflow's `POST /workflow/v1/backlog/close`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from services.reporting import queries
+from services.reporting.api import CurrentSettings, Pool, now
+from services.reporting.officer_api import facets_of
+from shared.access import Facet
+from shared.auth import CurrentOfficer, Forbidden, Officer
+from shared.db import Connection, read
+from shared.problems import problems
+from shared.sop import Role
+from shared.vocabulary import STATUS_LABELS, Group, Status, is_in
+from shared.working_time import WorkingCalendar
+
+router = APIRouter(prefix="/v1", tags=["officers"])
+
+_STORED = ("tracking_code", "kind", "channel", "category", "received_at", "current_step")
+
+
+class WorkItem(BaseModel):
+    """A case waiting at one of this role's steps.
+
+    `late`: open past its case deadline; `overdue`: its current step past its time standard.
+    """
+
+    case_id: str
+    tracking_code: str
+    kind: str
+    channel: str
+    category: str | None
+    received_at: datetime
+    current_step: str | None
+    current_step_label: str | None
+    status: str
+    status_label: str
+    step_due_at: datetime | None
+    deadline_at: datetime | None
+    working_minutes_left: float | None
+    overdue: bool
+    late: bool
+    waiting: bool
+    imported: bool
+
+
+def _role(officer: Officer, role: Role) -> None:
+    if role not in officer.roles:
+        raise Forbidden("Token ini tidak memegang peran tersebut.")
+
+
+def _item(record: Any, calendar: WorkingCalendar, moment: datetime) -> WorkItem:
+    waiting = is_in(record["status"], Group.WAITING)
+    due, deadline = record["step_due_at"], record["deadline_at"]
+    left = None if due is None else calendar.working_minutes_between(moment, due)
+    return WorkItem(
+        **{key: record[key] for key in _STORED},
+        status=record["status"],
+        step_due_at=due,
+        deadline_at=deadline,
+        case_id=str(record["case_id"]),
+        current_step_label=queries.step_label(
+            record["kind"], record["sop_version"], record["current_step"]
+        ),
+        status_label=STATUS_LABELS[Status(record["status"])],
+        working_minutes_left=None if left is None else round(left, 1),
+        overdue=bool(due and moment >= due) and not waiting,
+        late=bool(deadline and moment >= deadline) and not waiting,
+        waiting=waiting,
+        imported=record["imported"],
+    )
+
+
+async def _list(
+    pool: Any, settings: Any, officer: Officer, role: Role, *, imported: bool, limit: int
+) -> list[WorkItem]:
+    _role(officer, role)
+
+    async def work(conn: Connection) -> tuple[WorkingCalendar, list[Any]]:
+        calendar = await queries.calendar(
+            conn, agency=settings.agency, base=settings.working_calendar()
+        )
+        records = await queries.worklist(
+            conn, agency=settings.agency, role=role, limit=limit, imported=imported
+        )
+        return calendar, records
+
+    calendar, records = await read(pool, work)
+    moment = now()
+    # the policy is read here too, should a step's actors ever differ
+    shown = [record for record in records if Facet.STATUS in facets_of(record, officer)]
+    return [_item(record, calendar, moment) for record in shown]
+
+
+def first_due(item: WorkItem) -> tuple[bool, bool, bool, float]:
+    """Live work's order: past the case deadline, overdue step, least time left; waiting last."""
+    return (item.waiting, not item.late, not item.overdue, item.working_minutes_left or 0.0)
+
+
+@router.get("/worklist", responses=problems(401, 403, 422, 503))
+async def worklist(
+    pool: Pool,
+    settings: CurrentSettings,
+    officer: CurrentOfficer,
+    role: Role,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> list[WorkItem]:
+    """Live open cases at this role's steps: past the deadline first, then overdue steps,
+    then the least working time left (imported register cases are on the backlog list)."""
+    items = await _list(pool, settings, officer, role, imported=False, limit=limit)
+    return sorted(items, key=first_due)
+
+
+@router.get("/backlog", responses=problems(401, 403, 422, 503))
+async def backlog(
+    pool: Pool,
+    settings: CurrentSettings,
+    officer: CurrentOfficer,
+    role: Role,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> list[WorkItem]:
+    """Cases still open in the imported register at this role's steps, oldest first."""
+    items = await _list(pool, settings, officer, role, imported=True, limit=limit)
+    return sorted(items, key=lambda item: item.received_at)
