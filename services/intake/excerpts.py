@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.intake.api import CurrentInbox
 from services.intake.inbox import Inbox
 from services.intake.reach import store_call
+from services.intake.submission import Submission
 from shared import pii
 from shared.access import Facet, privacy_of, visible
 from shared.auth import CurrentOfficer, Officer
@@ -45,6 +46,23 @@ def shorten(text: str, length: int = LENGTH) -> str:
     return cut + "…"
 
 
+class Excerpt(BaseModel):
+    """The start of a text, cut from the whole: as written, and with its personal data masked
+    (masked before the cut, so a cut never leaves part of a number readable)."""
+
+    clear: str
+    masked: str
+
+
+def excerpt_of(inbox: Inbox, submission: Submission) -> Excerpt | None:
+    """The excerpt of one submission's text (None: erased)."""
+    key = inbox.submissions.personal_key(submission.received.personal_ref)
+    if key is None:
+        return None  # erased
+    text = str(key.open(submission.received.sealed).get("text", ""))
+    return Excerpt(clear=shorten(text), masked=shorten(pii.mask(text)))
+
+
 def excerpt_for(inbox: Inbox, case_id: UUID, officer: Officer) -> str | None:
     """The excerpt this officer may read of one case (None: not theirs to read)."""
     submissions = inbox.submissions
@@ -56,13 +74,10 @@ def excerpt_for(inbox: Inbox, case_id: UUID, officer: Officer) -> str | None:
     facets = visible(officer.roles, privacy, submissions.current_step(submission))
     if Facet.TEXT not in facets:
         return None
-    key = submissions.personal_key(received.personal_ref)
-    if key is None:
-        return None  # erased
-    text = str(key.open(received.sealed).get("text", ""))
-    if Facet.IDENTITY not in facets:
-        text = pii.mask(text)
-    return shorten(text)
+    excerpt = excerpt_of(inbox, submission)
+    if excerpt is None:
+        return None
+    return excerpt.clear if Facet.IDENTITY in facets else excerpt.masked
 
 
 def excerpts(inbox: Inbox, body: ExcerptsBody, officer: Officer) -> dict[str, str]:

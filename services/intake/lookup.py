@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.intake.api import CurrentInbox
+from services.intake.excerpts import Excerpt, excerpt_of
 from services.intake.inbox import Inbox
 from services.intake.pseudonyms import name_words
 from services.intake.reach import store_call, store_up
@@ -28,7 +29,6 @@ from services.intake.submission import Submission, submission_id
 from shared.channels import Channel
 from shared.feed import require_service_credential
 from shared.pii import mask
-from shared.sealing import ERASED
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,6 @@ router = APIRouter(
 
 MATCHES = 20_000
 """The most case ids one lookup answers (reporting narrows them by its own filters)."""
-EXCERPT = 300
 """Characters of a submission's text in an excerpt."""
 
 PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"  # PostgreSQL refuses NUL in text
@@ -126,17 +125,15 @@ def find(inbox: Inbox, lookup: Lookup, limit: int = MATCHES) -> Matches:
     return Matches(case_ids=ids[:limit], more=len(ids) > limit)
 
 
-def excerpts(inbox: Inbox, case_ids: list[UUID]) -> dict[str, str]:
-    """The start of each submission's text, as written (erased: left out)."""
+def excerpts(inbox: Inbox, case_ids: list[UUID]) -> dict[str, Excerpt]:
+    """The excerpt of each submission's text, clear and masked: reporting shows each reader the
+    one the access policy allows (erased: left out)."""
     found = {}
     for case_id in dict.fromkeys(case_ids):
         submission = inbox.submissions.submission(case_id)
-        if submission is None:
-            continue
-        key = inbox.submissions.personal_key(submission.received.personal_ref)
-        text = key.open(submission.received.sealed).get("text") if key else ERASED
-        if text and text != ERASED:
-            found[str(case_id)] = " ".join(str(text).split())[:EXCERPT]
+        excerpt = excerpt_of(inbox, submission) if submission is not None else None
+        if excerpt is not None:
+            found[str(case_id)] = excerpt
     return found
 
 
@@ -147,7 +144,7 @@ async def lookup_cases(lookup: Lookup, inbox: CurrentInbox) -> Matches:
 
 
 @router.post("/excerpts")
-async def excerpts_of(asked: ExcerptsOf, inbox: CurrentInbox) -> dict[str, str]:
+async def excerpts_of(asked: ExcerptsOf, inbox: CurrentInbox) -> dict[str, Excerpt]:
     """The start of these cases' texts, for the officers allowed to read them (service only)."""
     return await store_call(excerpts, inbox, asked.case_ids)
 

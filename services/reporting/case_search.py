@@ -252,8 +252,9 @@ async def _with_excerpts(intake: Intake, found: Found) -> list[dict[str, Any]]:
     texts = await intake.excerpts(reading) if len(found) <= EXCERPTS else {}
     rows = []
     for _, facets, row in found:
-        text = texts.get(row["case_id"]) if Facet.TEXT in facets else None
-        rows.append(row | {"excerpt": None if text is None else readable(text, facets)})
+        texts_of_case = texts.get(row["case_id"]) if Facet.TEXT in facets else None
+        shown = "clear" if Facet.IDENTITY in facets else "masked"  # readable(), cut afterwards
+        rows.append(row | {"excerpt": texts_of_case[shown] if texts_of_case else None})
     return rows
 
 

@@ -67,14 +67,15 @@ class IntakeLookup:
             raise Problem(422, TOO_MANY, code="too-many-matches")
         return [UUID(case_id) for case_id in found["case_ids"]]
 
-    async def excerpts(self, case_ids: Iterable[str]) -> dict[str, str]:
-        """The start of each case's text, unmasked: the caller masks per reader. Nothing while
-        intake is away: the list of cases still answers, without excerpts."""
+    async def excerpts(self, case_ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """The start of each case's text, `clear` and `masked` (masked before it was cut): the
+        caller shows each reader the one it may read. Nothing while intake is away: the list
+        of cases still answers, without excerpts."""
         ids = list(dict.fromkeys(case_ids))
         if not ids:
             return {}
         try:
-            found: dict[str, str] = await self._post("excerpts", {"case_ids": ids})
+            found: dict[str, dict[str, str]] = await self._post("excerpts", {"case_ids": ids})
         except Problem:
             return {}
         return found
