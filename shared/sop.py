@@ -80,6 +80,8 @@ class Action:
     `waiting`: whether it is allowed while the case waits for the complainant (True: only
     then; None: either way). `by`: who may take it; None means the actors of the step it
     works on (the step it belongs to, the current step, or the step a reopened case goes to).
+    `complainant`: the complainant takes it too, from the tracking page with their receipt
+    secret (acting as `Role.PEMOHON`): answering a request, disputing the answer, a reply.
     """
 
     id: str
@@ -88,15 +90,18 @@ class Action:
     closes: bool = False
     waiting: bool | None = False
     by: frozenset[Role] | None = None
+    complainant: bool = False
 
 
 ANY_STEP: tuple[Action, ...] = (
     Action("information-request", "InformationRequested", When.OPEN),
-    Action("information-received", "InformationReceived", When.OPEN, waiting=True),
+    Action(
+        "information-received", "InformationReceived", When.OPEN, waiting=True, complainant=True
+    ),
     Action("reject", "CaseRejected", When.OPEN, closes=True),
     Action("merge", "CaseMerged", When.OPEN, closes=True),
-    Action("reopen", "CaseReopened", When.CLOSED, waiting=None),
-    Action("notes", "NoteAdded", When.ALWAYS, waiting=None, by=OFFICE_ROLES),
+    Action("reopen", "CaseReopened", When.CLOSED, waiting=None, complainant=True),
+    Action("notes", "NoteAdded", When.ALWAYS, waiting=None, by=OFFICE_ROLES, complainant=True),
 )
 """What a case of either SOP allows besides its steps' own actions.
 

@@ -154,3 +154,29 @@ TOLD: dict[str, str] = {
     "BkpmAnswered": "telah dijawab oleh BKPM",
 }
 """What the complainant is told of a closing or progress event ("Pengaduan X-1 ...")."""
+
+PUBLIC_HISTORY: dict[str, str] = {
+    "ComplaintReceived": "Pengaduan diterima",
+    "ConsultationReceived": "Konsultasi diterima",
+    "ResolvedDirectly": "Dijawab dan selesai",
+    "Escalated": "Diteruskan kepada pimpinan",
+    "ComplaintVerified": "Diverifikasi dan diteruskan kepada Kepala Dinas",
+    "DisposisiIssued": "Disposisi Kepala Dinas kepada Tim Pengaduan",
+    "InvestigationReported": "Investigasi selesai",
+    "BapRecorded": "Berita Acara Pemeriksaan dicatat",
+    "FollowUpArchived": "Dijawab dan selesai",
+    "ConsultationFormAccepted": "Diterima oleh petugas Pojok OSS",
+    "EscalatedToBkpm": "Diteruskan kepada BKPM",
+    "BkpmAnswered": "BKPM telah menjawab",
+    "FacilitationCompleted": "Dijawab dan selesai",
+    "InformationRequested": "Petugas meminta informasi tambahan dari Anda (waktu berhenti)",
+    "InformationReceived": "Informasi tambahan diterima; penanganan dilanjutkan",
+    "CaseRejected": "Ditutup: bukan kewenangan instansi ini",
+    "CaseMerged": "Digabungkan dengan laporan lain yang sama",
+    "CaseReopened": "Dibuka kembali",
+    "ComplainantReplied": "Anda mengirim balasan",
+    "ResolutionConfirmed": "Anda menyatakan sudah selesai",
+    "ResolutionDisputed": "Anda menyatakan belum selesai",
+}
+"""What the complainant reads in the history of their own case (events not listed are the
+officers' own: notes, files, alarms)."""

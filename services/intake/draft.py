@@ -171,3 +171,4 @@ class Addition:
     attachments: tuple[Attachment, ...] = ()
     sender: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    reply: bool = False  # the complainant's reply on their tracking page

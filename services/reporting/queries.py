@@ -14,7 +14,7 @@ from shared.access import TABLE, Facet, Privacy
 from shared.db import Connection as Conn
 from shared.events.workflow import ResolvedDirectly
 from shared.sop import CURRENT, OFFICE_ROLES, Kind, Role, sop_for
-from shared.survey import grade, index_of
+from shared.survey import element_means, grade, index_of
 from shared.vocabulary import Group, Status, statuses
 from shared.working_time import DayOverride, WorkingCalendar
 
@@ -225,13 +225,12 @@ async def satisfaction(
     responses = int(row["responses"]) if row else 0
     if row is None or not responses:
         return {"responses": 0, "elements": [], "index": None, "grade": None, "grade_label": None}
-    columns = list(zip(*row["all_scores"], strict=True))
-    means = [sum(column) / responses for column in columns]
+    means = element_means([list(scores) for scores in row["all_scores"]])
     index = index_of(means)
     letter, label = grade(index)
     return {
         "responses": responses,
-        "elements": [round(mean, 3) for mean in means],
+        "elements": [None if mean is None else round(mean, 3) for mean in means],
         "index": index,
         "grade": letter,
         "grade_label": label,

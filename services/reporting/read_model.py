@@ -44,6 +44,11 @@ _WRITES = {
         "ON CONFLICT (agency, day) DO UPDATE SET working = EXCLUDED.working, label = EXCLUDED.label"
     ),
     "no_day": "DELETE FROM calendar_days WHERE agency = $1 AND day = $2",
+    "erased": "UPDATE case_history SET message = NULL WHERE case_id = $1",
+    "history": (
+        "INSERT INTO case_history (case_id, source, version, agency, at, event, step, message) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING"
+    ),
     "position": (
         "INSERT INTO stream_positions (source, subject, version) VALUES ($1, $2, $3) "
         "ON CONFLICT (source, subject) DO UPDATE SET version = EXCLUDED.version"
@@ -134,6 +139,10 @@ class ReadModel:
                 for s in working.surveys.values()
             ],
         )
+        await _many(
+            conn, _WRITES["history"], [list(vars(e).values()) for e in working.history.values()]
+        )
+        await _many(conn, _WRITES["erased"], [[case] for case in working.erased_messages])
         days = working.calendar.values()
         await _many(
             conn,

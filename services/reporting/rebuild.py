@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from tqdm import tqdm
 
-from services.reporting.projection import COLUMNS, CUBES, StepTime
+from services.reporting.projection import COLUMNS, CUBES, HistoryEntry, StepTime
 from services.reporting.read_model import SWAP_LOCK, ReadModel
 from services.reporting.working_set import WorkingSet
 from shared import db
@@ -44,6 +44,10 @@ def tables(working: WorkingSet) -> dict[str, tuple[tuple[str, ...], list[tuple[A
         "step_times": (
             tuple(StepTime.__dataclass_fields__),
             [tuple(vars(step).values()) for step in working.steps.values()],
+        ),
+        "case_history": (
+            tuple(HistoryEntry.__dataclass_fields__),
+            [tuple(vars(entry).values()) for entry in working.history.values()],
         ),
         "surveys": (
             ("case_id", "agency", "submitted_at", "scores"),

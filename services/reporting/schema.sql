@@ -26,10 +26,13 @@ CREATE TABLE IF NOT EXISTS case_summary (
     breached       boolean NOT NULL,
     reopened       integer NOT NULL,
     merged_into    uuid,
-    imported       boolean NOT NULL DEFAULT false
+    imported       boolean NOT NULL DEFAULT false,
+    replied_at     timestamptz
 );
 -- Added with the register import; a read model made before it gets the column here.
 ALTER TABLE case_summary ADD COLUMN IF NOT EXISTS imported boolean NOT NULL DEFAULT false;
+-- Added with the complainant's replies (the worklist marks a case they wrote to).
+ALTER TABLE case_summary ADD COLUMN IF NOT EXISTS replied_at timestamptz;
 CREATE UNIQUE INDEX IF NOT EXISTS case_summary_tracking_code ON case_summary (tracking_code);
 CREATE INDEX IF NOT EXISTS case_summary_worklist
     ON case_summary (agency, current_step, step_due_at) WHERE current_step IS NOT NULL;
@@ -76,6 +79,20 @@ CREATE TABLE IF NOT EXISTS step_times (
     PRIMARY KEY (case_id, version)
 );
 CREATE INDEX IF NOT EXISTS step_times_by_step ON step_times (agency, kind, step, completed_at);
+
+-- A case's public history, as its complainant reads it with the receipt secret: each step
+-- with its date and the office's message to them (never the officers' notes or names).
+CREATE TABLE IF NOT EXISTS case_history (
+    case_id uuid NOT NULL,
+    source  text NOT NULL,
+    version bigint NOT NULL,
+    agency  text NOT NULL,
+    at      timestamptz NOT NULL,
+    event   text NOT NULL,
+    step    text,
+    message text,
+    PRIMARY KEY (case_id, source, version)
+);
 
 -- The satisfaction survey (SKM): nine elements rated 1 to 4, one answer per case.
 CREATE TABLE IF NOT EXISTS surveys (

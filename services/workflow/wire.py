@@ -69,6 +69,10 @@ PUBLISHED: dict[type[Any], Wired] = {
 }
 INTERNAL: frozenset[type[Any]] = frozenset()
 
+# The only officers' texts that leave workflow, opened with the case's key: contract field ->
+# the sealed event attribute (the answer and what the complainant is asked).
+OPENED = {"public_answer": "answer", "public_message": "message"}
+
 
 def _mapper(wired: Wired, cases: Cases) -> ToContract:
     contract = wired.contract
@@ -80,9 +84,11 @@ def _mapper(wired: Wired, cases: Cases) -> ToContract:
             if hasattr(event, wired.source(name))
         }
         values.setdefault("at", event.timestamp)
-        if "public_answer" in contract.model_fields:
-            answer = cases.unseal(event.originator_id, event.answer)
-            values["public_answer"] = None if answer == ERASED else answer
+        for public, sealed in OPENED.items():
+            text = getattr(event, sealed, "") if public in contract.model_fields else ""
+            if text:
+                opened = cases.unseal(event.originator_id, text)
+                values[public] = None if opened == ERASED else opened
         return contract(**values)
 
     return to_contract

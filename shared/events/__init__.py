@@ -16,12 +16,15 @@ from shared.events.envelope import (
     seal,
 )
 from shared.events.intake import (
+    ComplainantReplied,
     ComplaintImported,
     ComplaintReceived,
     ConsultationImported,
     ConsultationReceived,
     MessageAdded,
     PersonalDataErased,
+    ResolutionConfirmed,
+    ResolutionDisputed,
     SubmissionImported,
     SubmissionReceived,
 )
@@ -41,6 +44,7 @@ __all__ = [
     "CaseEvent",
     "CaseImported",
     "CaseOpened",
+    "ComplainantReplied",
     "ComplaintImported",
     "ComplaintReceived",
     "ConsultationImported",
@@ -51,6 +55,8 @@ __all__ = [
     "MessageAdded",
     "PersonalDataErased",
     "RekapPublished",
+    "ResolutionConfirmed",
+    "ResolutionDisputed",
     "StepCompleted",
     "SubmissionImported",
     "SubmissionReceived",
