@@ -123,6 +123,7 @@ class Submission(AgencyAggregate):
         self.parts = 0
         self.surveyed = False
         self.resolution_answers: list[bool] = []  # "Sudah selesai?": True solved, False not
+        self.resolution_answered_at: datetime | None = None
 
     class MessageAdded(AgencyAggregate.Event):
         """A later message of the same conversation (a chat burst, a mail reply), sealed."""
@@ -148,6 +149,7 @@ class Submission(AgencyAggregate):
         def apply(self, aggregate: Any) -> None:
             """Remember the answer."""
             aggregate.resolution_answers = [*aggregate.resolution_answers, True]
+            aggregate.resolution_answered_at = self.at
 
     class ResolutionDisputed(AgencyAggregate.Event):
         """The complainant said the answered case is not solved ("Sudah selesai?": belum)."""
@@ -157,6 +159,7 @@ class Submission(AgencyAggregate):
         def apply(self, aggregate: Any) -> None:
             """Remember the answer."""
             aggregate.resolution_answers = [*aggregate.resolution_answers, False]
+            aggregate.resolution_answered_at = self.at
 
     class PersonalDataErased(AgencyAggregate.Event):
         """The complainant's key was destroyed: identity and words are unreadable from now on."""

@@ -59,6 +59,7 @@ class WorkItem(BaseModel):
     working_minutes_left: float | None
     overdue: bool
     waiting: bool
+    replied_at: datetime | None = None  # the complainant's last reply on their tracking page
 
 
 @router.get("/worklist", responses=problems(401, 403, 422, 503))
@@ -104,6 +105,7 @@ async def worklist(
                 working_minutes_left=None if left is None else round(left, 1),
                 overdue=bool(due and moment >= due) and not waiting,
                 waiting=waiting,
+                replied_at=record["replied_at"],
             )
         )
     return sorted(items, key=lambda item: (item.waiting, item.working_minutes_left or 0.0))
