@@ -292,7 +292,7 @@ class Tracking(BaseModel):
     answer: str | None = None
     # The complainant's own view (the receipt secret presented): their case's history, what
     # the office asks of them now, the answer as written (confidential cases too).
-    own: bool = False
+    own: bool | None = None  # True: the complainant's own view
     history: list[HistoryItem] | None = None
     request: str | None = None
 
@@ -309,7 +309,7 @@ def tracking_of(record: asyncpg.Record, tz: ZoneInfo, *, own: bool = False) -> T
         tracking_code=record["tracking_code"],
         status=status.value,
         status_label=STATUS_LABELS[status],
-        own=own,
+        own=own or None,
     )
     facets = visible([COMPLAINANT] if own else None, _privacy(record))
     if Facet.CASE not in facets:

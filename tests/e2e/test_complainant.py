@@ -235,7 +235,7 @@ async def test_a_stranger_with_the_code_alone_sees_the_status_and_nothing_else(
     await journey.act("information-request", reason="Foto belum ada.", message=ASKED)
     await journey.own_view(lambda v: v["request"] == ASKED)
     public = (await journey.track()).json()
-    assert public["own"] is False
+    assert public["own"] is None
     assert public["history"] is None
     assert public["request"] is None
     wrong = {SECRET_HEADER: "AAAA-AAAA-AAAA"}
