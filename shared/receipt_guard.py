@@ -33,7 +33,7 @@ LOCAL_KEYS = 100_000
 
 REFUSALS = Counter(
     "aduan_receipt_secret_refusals_total",
-    "Receipt secrets refused: wrong (403) or over the guessing limit (429)",
+    "Receipt secrets refused: missing or wrong (403), or over the guessing limit (429)",
     ["service", "outcome"],
 )
 
@@ -74,7 +74,11 @@ class ReceiptGuard:
         self._local_window = 0
 
     async def check(self, code: str, presented: str | None, address: str) -> None:
-        """Return when the secret opens the code; else WrongSecret (403) or TooManyGuesses."""
+        """Return when the secret opens the code; else WrongSecret (403) or TooManyGuesses.
+        No secret at all is no guess: refused, not counted against the code."""
+        if not presented:
+            REFUSALS.labels(self.service, "missing").inc()
+            raise WrongSecret()
         window, retry_after = self._window()
         names = self._names(code, address, window)
         counts = await self._read(names)
