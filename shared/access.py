@@ -224,9 +224,10 @@ _SURFACES = (
     " complainant's row) also the history, the office's messages and the answer, confidential"
     " cases too. Texts shown on the public row pass `shared.pii.mask`; the complainant's own"
     " view shows them as written.",
-    "- intake `/intake/v1/replies/{code}`, `/intake/v1/resolutions`, `/intake/v1/surveys`:"
-    " only the complainant's row (code and secret); a wrong secret is refused (403), and"
-    " repeated wrong secrets per address and per code are rate-limited (429).",
+    "- intake `/intake/v1/own/{code}/messages`, `.../replies`, `.../resolution`,"
+    " `/intake/v1/surveys/{code}` and `POST /intake/v1/surveys`: only the complainant's row"
+    " (code and secret); a wrong secret is refused (403), and repeated wrong secrets per"
+    " address and per code are rate-limited (429).",
     "",
     "A case whose status a role may not see answers 404 (as if unknown), never 403.",
 )
