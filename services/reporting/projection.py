@@ -136,6 +136,10 @@ class Survey:
     agency: str
     submitted_at: datetime
     scores: tuple[int, ...]
+    age_group: str | None = None  # the respondent's profile (shared/survey.py PROFILE)
+    sex: str | None = None
+    education: str | None = None
+    occupation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -330,7 +334,16 @@ def _unchanged(row: CaseRow | None, envelope: Envelope) -> Outcome:
 def _survey(row: CaseRow | None, envelope: Envelope) -> Outcome:
     data = envelope.data
     assert isinstance(data, SurveySubmitted)
-    survey = Survey(data.case_id, envelope.agency, data.at, tuple(data.scores))
+    survey = Survey(
+        data.case_id,
+        envelope.agency,
+        data.at,
+        tuple(data.scores),
+        age_group=data.age_group,
+        sex=data.sex,
+        education=data.education,
+        occupation=data.occupation,
+    )
     return Outcome(row, (survey,))
 
 

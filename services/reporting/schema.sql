@@ -99,8 +99,17 @@ CREATE TABLE IF NOT EXISTS surveys (
     case_id      uuid PRIMARY KEY,
     agency       text NOT NULL,
     submitted_at timestamptz NOT NULL,
-    scores       smallint[] NOT NULL
+    scores       smallint[] NOT NULL,
+    age_group    text,
+    sex          text,
+    education    text,
+    occupation   text
 );
+-- Added with the respondent's profile (PermenPANRB 14/2017); older tables get the columns here.
+ALTER TABLE surveys ADD COLUMN IF NOT EXISTS age_group text;
+ALTER TABLE surveys ADD COLUMN IF NOT EXISTS sex text;
+ALTER TABLE surveys ADD COLUMN IF NOT EXISTS education text;
+ALTER TABLE surveys ADD COLUMN IF NOT EXISTS occupation text;
 
 -- The administrator's corrections of the office calendar, as workflow published them.
 CREATE TABLE IF NOT EXISTS calendar_days (

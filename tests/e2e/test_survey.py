@@ -28,7 +28,8 @@ async def test_a_survey_after_closure_is_counted_once_in_the_skm(
         answer = await http.post(f"{intake}/intake/v1/complaints", json=form)
         code = answer.json()["tracking_code"]
         own = {SECRET_HEADER: answer.json()["receipt_secret"]}
-        survey = {"tracking_code": code, "scores": SCORES}
+        profile = {"age_group": "30_39", "sex": "female", "education": "s1"}
+        survey = {"tracking_code": code, "scores": SCORES, "profile": profile}
         stranger = await http.post(f"{intake}/intake/v1/surveys", json=survey)
         assert stranger.status_code == 403  # the code alone takes no survey
         early = await http.post(f"{intake}/intake/v1/surveys", json=survey, headers=own)
@@ -75,6 +76,10 @@ async def test_a_survey_after_closure_is_counted_once_in_the_skm(
         assert skm is not None
         assert skm["index"] == round(sum(SCORES) * 0.111 * 25, 2)  # one respondent: NRR = score
         assert skm["grade"] == "A"
+        respondents = skm["respondents"]
+        assert isinstance(respondents, dict)
+        assert respondents["sex"] == {"female": 1}
+        assert respondents["occupation"] == {}
 
 
 async def _is(probe: object, expected: int) -> bool:
