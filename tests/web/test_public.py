@@ -99,8 +99,15 @@ async def file_on_phone(stack: Stack, phone: Page) -> str:
     await expect(qr).to_be_visible()
     await phone.wait_for_function("document.querySelector('#qr').naturalWidth > 0")
     await expect(phone.get_by_text("14 hari kerja")).to_be_visible()
+    secret = (await phone.locator("#kunci").inner_text()).strip()
+    assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", secret)
+    own = phone.get_by_role("link", name="Buka halaman pengaduan saya")
+    assert await own.get_attribute("href") == f"/lacak?kode={code}#kunci={secret}"
+    assert "kunci" not in phone.url  # the secret left the address at once
     await fits(phone)
     await screenshot(phone, "terima-kasih")
+    await phone.reload()
+    await expect(phone.locator("#kotak-kunci")).to_be_hidden()  # shown once
     stored = await stack.rows("SELECT content_type, size FROM intake.attachments")
     assert (stored[-1]["content_type"], stored[-1]["size"]) == ("image/png", len(image))
     return code
