@@ -92,6 +92,7 @@ TABLE: dict[Reader, dict[Privacy, frozenset[Facet]]] = {
 
 EVENT_FIELDS: dict[str, Facet] = {
     "public_answer": Facet.ANSWER,
+    "public_message": Facet.HISTORY,
     "bkpm_reference": Facet.TIMELINE,
     "referred_to": Facet.TIMELINE,
     "related_agencies": Facet.TIMELINE,
