@@ -1,7 +1,9 @@
 """Who may see what of a case: one table, read by every surface that shows a case.
 
-Rows are roles (`Role.PEMOHON` stands for the public: no token, or the complainant holding a
-tracking code), columns the three privacy classes of a case, cells the facets a role may see.
+Rows are roles (`Role.PEMOHON` stands for the public: no token, or anyone holding a tracking
+code; `COMPLAINANT` for whoever holds the code with its receipt secret, shared/receipts.py:
+the complainant's own view), columns the three privacy classes of a case, cells the facets a
+role may see.
 Anonymous cases hold no identity, so their row is the normal one without it. On top of the
 table, the officers who act at a confidential case's current SOP step (its actor and `also_by`)
 read what that step needs (`STEP_NEEDS`), never the identity: the complaint team holds it.
@@ -31,6 +33,13 @@ class Facet(StrEnum):
     ATTACHMENTS = "attachments"  # the complainant's and the officers' files
     ANSWER = "answer"  # the office's answer (public_answer)
     TIMELINE = "timeline"  # the case's history: actors, notes, instructions, BAP
+    HISTORY = "history"  # the public history: steps, dates, the office's messages to them
+
+
+class Holder(StrEnum):
+    """A reader without a role: the public row's other half, known by what they hold."""
+
+    COMPLAINANT = "complainant"  # the tracking code and its receipt secret
 
 
 class Privacy(StrEnum):
@@ -43,6 +52,11 @@ class Privacy(StrEnum):
 
 PUBLIC = Role.PEMOHON
 """The row of the public: no token, or a tracking code."""
+COMPLAINANT = Holder.COMPLAINANT
+"""The row of the complainant: the tracking code with its receipt secret."""
+OWN = frozenset({Facet.STATUS, Facet.CASE, Facet.TEXT, Facet.ANSWER, Facet.HISTORY})
+"""What the complainant sees of their own case, whatever its class: never the officers' notes."""
+Reader = Role | Holder
 
 ALL = frozenset(Facet)
 CASEWORK = ALL - {Facet.IDENTITY}
@@ -53,8 +67,9 @@ STEP_NEEDS = CASEWORK
 """What the actor of a confidential case's current step reads to do that step."""
 
 # (normal, confidential) per role; anonymous = normal without identity.
-_TABLE: dict[Role, tuple[frozenset[Facet], frozenset[Facet]]] = {
+_TABLE: dict[Reader, tuple[frozenset[Facet], frozenset[Facet]]] = {
     Role.PEMOHON: (ROWS | {Facet.ANSWER}, frozenset({Facet.STATUS})),
+    Holder.COMPLAINANT: (OWN, OWN),
     Role.PETUGAS: (ALL, NONE),
     Role.TIM_PENGADUAN: (ALL, ALL),
     Role.KABID: (CASEWORK, NONE),
@@ -65,7 +80,7 @@ _TABLE: dict[Role, tuple[frozenset[Facet], frozenset[Facet]]] = {
     Role.ADMIN: (ALL, ALL),
 }
 
-TABLE: dict[Role, dict[Privacy, frozenset[Facet]]] = {
+TABLE: dict[Reader, dict[Privacy, frozenset[Facet]]] = {
     role: {
         Privacy.NORMAL: normal,
         Privacy.ANONYMOUS: normal - {Facet.IDENTITY},
@@ -78,6 +93,7 @@ TABLE: dict[Role, dict[Privacy, frozenset[Facet]]] = {
 
 EVENT_FIELDS: dict[str, Facet] = {
     "public_answer": Facet.ANSWER,
+    "public_message": Facet.HISTORY,
     "bkpm_reference": Facet.TIMELINE,
     "referred_to": Facet.TIMELINE,
     "related_agencies": Facet.TIMELINE,
@@ -107,12 +123,12 @@ def step_of(kind: str | None, sop_version: str | None, step_id: str | None) -> S
 
 
 def visible(
-    roles: Iterable[Role] | None, privacy: Privacy, step: Step | None = None
+    roles: Iterable[Reader] | None, privacy: Privacy, step: Step | None = None
 ) -> frozenset[Facet]:
     """The facets of a case that an officer with these roles (None: the public) may see."""
     held = frozenset(roles or ()) or frozenset({PUBLIC})
     facets = frozenset().union(*(TABLE[role][privacy] for role in held))
-    acting = step is not None and any(step.allows(role) for role in held & OFFICE_ROLES)
+    acting = step is not None and any(step.allows(role) for role in OFFICE_ROLES & held)
     if privacy is Privacy.CONFIDENTIAL and acting:
         facets |= STEP_NEEDS
     return facets
@@ -138,15 +154,18 @@ def marks(text: str, facets: frozenset[Facet]) -> list[dict[str, int | str]]:
 
 
 def may(
-    roles: Iterable[Role] | None, facet: Facet, privacy: Privacy, step: Step | None = None
+    roles: Iterable[Reader] | None, facet: Facet, privacy: Privacy, step: Step | None = None
 ) -> bool:
     """Whether these roles (None: the public) may see this facet of such a case."""
     return facet in visible(roles, privacy, step)
 
 
 def readers(facet: Facet, privacy: Privacy) -> frozenset[Role]:
-    """The roles that may see this facet of every case of this class (the step rule aside)."""
-    return frozenset(role for role, row in TABLE.items() if facet in row[privacy])
+    """The roles that may see this facet of every case of this class (the step rule aside;
+    the complainant is no role: their row opens only their own case)."""
+    return frozenset(
+        role for role, row in TABLE.items() if isinstance(role, Role) and facet in row[privacy]
+    )
 
 
 def markdown() -> str:
@@ -165,13 +184,18 @@ def markdown() -> str:
         "|---|" + "---|" * len(Privacy),
     ]
     for role, row in TABLE.items():
-        label = "public (no token)" if role is PUBLIC else f"{role.value} ({ROLE_LABELS[role]})"
+        label = _READER_LABELS.get(role) or f"{role.value} ({ROLE_LABELS[Role(role)]})"
         cells = [", ".join(f.value for f in Facet if f in row[p]) or "—" for p in Privacy]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     needs = ", ".join(f.value for f in Facet if f in STEP_NEEDS)
     lines += ["", f"Step rule (confidential cases): the current step's actors add: {needs}."]
     return "\n".join([*lines, "", *_SURFACES]) + "\n"
 
+
+_READER_LABELS: dict[Reader, str] = {
+    PUBLIC: "public (no token, or the tracking code alone)",
+    COMPLAINANT: "complainant (the tracking code with its receipt secret)",
+}
 
 _FACET_NOTES = {
     Facet.STATUS: "the case exists: tracking code, status",
@@ -181,6 +205,7 @@ _FACET_NOTES = {
     Facet.ATTACHMENTS: "files of the complainant and of officers",
     Facet.ANSWER: "the office's answer, public_answer",
     Facet.TIMELINE: "history with actors, notes, instructions, BAP, referrals",
+    Facet.HISTORY: "the steps with their dates, the office's messages to the complainant",
 }
 
 _SURFACES = (
@@ -196,6 +221,9 @@ _SURFACES = (
     " step they act at (the step rule), and then never the identity.",
     "- Analysts count cases and read case rows without the answer; the rekap and the"
     " dashboards are aggregates and count every case. The public sees what tracking shows.",
+    "- The complainant (code and receipt secret) sees their own case whatever its class:"
+    " the answer, the steps and the office's messages, and what they wrote themselves; never"
+    " the officers' notes, nor who acted.",
     "",
     "Event fields beyond the case row: "
     + ", ".join(f"`{name}` ({facet.value})" for name, facet in EVENT_FIELDS.items())
@@ -231,7 +259,14 @@ _SURFACES = (
     "- reporting `/reporting/v1/operations/dead-letters`: administrators; bodies masked the"
     " same way; why a message failed only with identity (an error may quote personal data).",
     "- reporting `/reporting/v1/track/{code}` (the public row): status, and case and answer"
-    " when the table allows.",
+    " when the table allows; with the receipt secret in `X-Aduan-Receipt-Secret` (the"
+    " complainant's row) also the history, the office's messages and the answer, confidential"
+    " cases too. Texts shown on the public row pass `shared.pii.mask`; the complainant's own"
+    " view shows them as written.",
+    "- intake `/intake/v1/own/{code}/messages`, `.../replies`, `.../resolution`,"
+    " `/intake/v1/surveys/{code}` and `POST /intake/v1/surveys`: only the complainant's row"
+    " (code and secret); a wrong secret is refused (403), and repeated wrong secrets per"
+    " address and per code are rate-limited (429).",
     "",
     "A case whose status a role may not see answers 404 (as if unknown), never 403.",
 )

@@ -15,6 +15,7 @@ from pamqp.common import FieldTable
 from shared.broker import RECONNECT_PAUSES, BrokerLink, connect, on_broker
 from shared.events import (
     CONTENT_TYPE,
+    ComplainantReplied,
     ComplaintImported,
     ComplaintReceived,
     ConsultationImported,
@@ -23,6 +24,7 @@ from shared.events import (
     Envelope,
     InvalidMessage,
     PersonalDataErased,
+    ResolutionDisputed,
     decode,
     encode,
 )
@@ -42,7 +44,8 @@ def _topic(contract: type[Contract]) -> str:
 
 # Which events each consuming service receives: binding keys on the topic exchange.
 # Intake tells the complainant of the events NOTIFIED names (information request, answer,
-# reopening) and (SP4N-LAPOR! follow-ups) of each step; it tracks each case's step.
+# reopening) and (SP4N-LAPOR! follow-ups) of each step; it tracks each case's step. Workflow
+# takes the complainant's replies and disputes from their tracking page.
 BINDINGS: dict[str, tuple[str, ...]] = {
     "workflow": tuple(
         _topic(contract)
@@ -52,6 +55,8 @@ BINDINGS: dict[str, tuple[str, ...]] = {
             ComplaintImported,
             ConsultationImported,
             PersonalDataErased,
+            ComplainantReplied,
+            ResolutionDisputed,
         )
     ),
     "reporting": ("#",),

@@ -82,6 +82,8 @@ class Action:
     works on (the step it belongs to, the current step, or the step a reopened case goes to).
     `label`: what its button says, named for what it does. `imported_only`: allowed only on
     a case imported from the old register (closing that backlog).
+    `complainant`: the complainant takes it too, from the tracking page with their receipt
+    secret (acting as `Role.PEMOHON`): answering a request, disputing the answer, a reply.
     """
 
     id: str
@@ -92,6 +94,7 @@ class Action:
     by: frozenset[Role] | None = None
     label: str = ""
     imported_only: bool = False
+    complainant: bool = False
 
 
 ANY_STEP: tuple[Action, ...] = (
@@ -107,14 +110,26 @@ ANY_STEP: tuple[Action, ...] = (
         When.OPEN,
         waiting=True,
         label="Catat informasi dari pemohon",
+        complainant=True,
     ),
     Action("reject", "CaseRejected", When.OPEN, closes=True, label="Tolak pengaduan"),
     Action("merge", "CaseMerged", When.OPEN, closes=True, label="Gabungkan ke kasus utama"),
     Action(
-        "reopen", "CaseReopened", When.CLOSED, waiting=None, label="Buka kembali atas sanggahan"
+        "reopen",
+        "CaseReopened",
+        When.CLOSED,
+        waiting=None,
+        label="Buka kembali atas sanggahan",
+        complainant=True,
     ),
     Action(
-        "notes", "NoteAdded", When.ALWAYS, waiting=None, by=OFFICE_ROLES, label="Tambah catatan"
+        "notes",
+        "NoteAdded",
+        When.ALWAYS,
+        waiting=None,
+        by=OFFICE_ROLES,
+        label="Tambah catatan",
+        complainant=True,
     ),
     Action(
         "backlog-close",

@@ -183,3 +183,29 @@ NOTIFIED: dict[str, str] = {
 } | {event: "closure" for event in CLOSING_EVENTS}
 """The events the complainant is told of on their own channel, and the message each sends
 (services/intake/outbound/messages.py; a LAPOR! case also hears of every step's progress)."""
+
+PUBLIC_HISTORY: dict[str, str] = {
+    "ComplaintReceived": "Pengaduan diterima",
+    "ConsultationReceived": "Konsultasi diterima",
+    "ResolvedDirectly": "Dijawab dan selesai",
+    "Escalated": "Diteruskan kepada pimpinan",
+    "ComplaintVerified": "Diverifikasi dan diteruskan kepada Kepala Dinas",
+    "DisposisiIssued": "Disposisi Kepala Dinas kepada Tim Pengaduan",
+    "InvestigationReported": "Investigasi selesai",
+    "BapRecorded": "Berita Acara Pemeriksaan dicatat",
+    "FollowUpArchived": "Dijawab dan selesai",
+    "ConsultationFormAccepted": "Diterima oleh petugas Pojok OSS",
+    "EscalatedToBkpm": "Diteruskan kepada BKPM",
+    "BkpmAnswered": "BKPM telah menjawab",
+    "FacilitationCompleted": "Dijawab dan selesai",
+    "InformationRequested": "Petugas meminta informasi tambahan dari Anda (waktu berhenti)",
+    "InformationReceived": "Informasi tambahan diterima; penanganan dilanjutkan",
+    "CaseRejected": "Ditutup: bukan kewenangan instansi ini",
+    "CaseMerged": "Digabungkan dengan laporan lain yang sama",
+    "CaseReopened": "Dibuka kembali",
+    "ComplainantReplied": "Anda mengirim balasan",
+    "ResolutionConfirmed": "Anda menyatakan sudah selesai",
+    "ResolutionDisputed": "Anda menyatakan belum selesai",
+}
+"""What the complainant reads in the history of their own case (events not listed are the
+officers' own: notes, files, alarms)."""

@@ -12,7 +12,7 @@ import httpx
 import redis.asyncio as aioredis
 from fastapi import Depends, FastAPI
 
-from services.intake import deliveries, excerpts, lookup, personal, survey
+from services.intake import complainant, deliveries, excerpts, lookup, personal, survey
 from services.intake.api import REFUSALS
 from services.intake.channels import CHANNELS
 from services.intake.channels.email import Mailbox
@@ -35,6 +35,7 @@ from shared.feed import Feed
 from shared.messaging import run_consumer
 from shared.outages import OUTAGES, install, watch
 from shared.problems import refusal_handler
+from shared.receipt_guard import ReceiptGuard
 from shared.refusals import Refused
 from shared.relay import EventLog, Relay, translator
 from shared.service import background, create_service_app
@@ -61,6 +62,9 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     dispatcher = Dispatcher(settings, submissions, pool, senders, pseudonyms)
     inbox = Inbox(settings, writer, submissions, pseudonyms, blobs, committed=dispatcher.wake)
     limiter = RateLimiter(settings, redis)
+    async with pool.acquire() as conn:
+        credential = await feed.service_credential(settings, conn)
+    app.state.receipt_guard = ReceiptGuard(settings, redis, credential, "intake")
     app.state.writer, app.state.submissions, app.state.inbox = writer, submissions, inbox
     app.state.limiter, app.state.dispatcher = limiter, dispatcher
     app.state.verifier = TokenVerifier(settings)
@@ -117,6 +121,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(excerpts.router, prefix="/intake")
     app.include_router(survey.router, prefix="/intake")
     app.include_router(deliveries.router, prefix="/intake")
+    app.include_router(complainant.router, prefix="/intake")
     app.include_router(feed.router, dependencies=[Depends(store_up)])
     app.include_router(lookup.router)
     install(app, (STORE, "redis"))

@@ -243,6 +243,7 @@ class Addition:
     refused: tuple[Refusal, ...] = ()
     data: dict[str, Any] | None = None
     notify: bool = True  # name refused files back to the sender (False: a receipt named them)
+    reply: bool = False  # the complainant's reply on their tracking page
 
 
 @dataclass(frozen=True)

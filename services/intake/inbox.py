@@ -253,6 +253,7 @@ class Inbox:
                 received_at=addition.received_at,
                 sealed=key.seal(sealed | addition.extra),
                 attachments=len(listed),
+                reply=addition.reply,
             )
             try:
                 rows = _rows_of(addition, case_id, stored)

@@ -123,6 +123,8 @@ class Submission(AgencyAggregate):
         self.message_ids = {channel_message_id} if channel_message_id else set()
         self.parts = 0
         self.surveyed = False
+        self.resolution_answers: list[bool] = []  # "Sudah selesai?": True solved, False not
+        self.resolution_answered_at: datetime | None = None
 
     class MessageAdded(AgencyAggregate.Event):
         """A later message of the same conversation (a chat burst, a mail reply), sealed."""
@@ -157,6 +159,29 @@ class Submission(AgencyAggregate):
         amends: str
         received_at: datetime
 
+    class ComplainantReplied(MessageAdded):
+        """The complainant replied on their tracking page (code + receipt secret), sealed."""
+
+    class ResolutionConfirmed(AgencyAggregate.Event):
+        """The complainant said the answered case is solved ("Sudah selesai?": sudah)."""
+
+        at: datetime
+
+        def apply(self, aggregate: Any) -> None:
+            """Remember the answer."""
+            aggregate.resolution_answers = [*aggregate.resolution_answers, True]
+            aggregate.resolution_answered_at = self.at
+
+    class ResolutionDisputed(AgencyAggregate.Event):
+        """The complainant said the answered case is not solved ("Sudah selesai?": belum)."""
+
+        at: datetime
+
+        def apply(self, aggregate: Any) -> None:
+            """Remember the answer."""
+            aggregate.resolution_answers = [*aggregate.resolution_answers, False]
+            aggregate.resolution_answered_at = self.at
+
     class PersonalDataErased(AgencyAggregate.Event):
         """The complainant's key was destroyed: identity and words are unreadable from now on."""
 
@@ -171,25 +196,47 @@ class Submission(AgencyAggregate):
 
         scores: list[int]
         at: datetime
+        profile: dict[str, str] | None = None  # age_group, sex, education, occupation
+        suggestion: str = ""  # sealed with the personal key (free text)
 
         def apply(self, aggregate: Any) -> None:
             """One survey per case."""
             aggregate.surveyed = True
 
-    def rate(self, *, scores: list[int], at: datetime) -> None:
-        """Record the satisfaction survey, once."""
+    def rate(
+        self,
+        *,
+        scores: list[int],
+        at: datetime,
+        profile: dict[str, str] | None = None,
+        suggestion: str = "",
+    ) -> None:
+        """Record the satisfaction survey, once (`suggestion` arrives sealed)."""
         if self.surveyed:
             raise ValueError("this case was rated already")
-        self.trigger_event(self.SurveySubmitted, scores=scores, at=at)
+        self.trigger_event(
+            self.SurveySubmitted, scores=scores, at=at, profile=profile, suggestion=suggestion
+        )
+
+    def answer_resolution(self, *, solved: bool, at: datetime) -> None:
+        """The complainant's "Sudah selesai?" after the answer."""
+        self.trigger_event(self.ResolutionConfirmed if solved else self.ResolutionDisputed, at=at)
 
     def add_message(
-        self, *, message_id: str, received_at: datetime, sealed: str, attachments: int
+        self,
+        *,
+        message_id: str,
+        received_at: datetime,
+        sealed: str,
+        attachments: int,
+        reply: bool = False,
     ) -> None:
-        """Add a later message to this submission (sealed with its personal key)."""
+        """Add a later message to this submission (sealed with its personal key); `reply`: the
+        complainant wrote it on their tracking page."""
         if self.erased_at is not None:
             raise ValueError("the personal data of this submission was erased")
         self.trigger_event(
-            self.MessageAdded,
+            self.ComplainantReplied if reply else self.MessageAdded,
             channel=self.received.channel,
             channel_message_id=message_id,
             received_at=received_at,

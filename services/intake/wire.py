@@ -21,7 +21,12 @@ from shared.events import (
     SubmissionImported,
     SubmissionReceived,
 )
-from shared.events.intake import SurveySubmitted
+from shared.events.intake import (
+    ComplainantReplied,
+    ResolutionConfirmed,
+    ResolutionDisputed,
+    SurveySubmitted,
+)
 from shared.relay import WireTable
 
 
@@ -89,8 +94,28 @@ def _erased(event: Submission.PersonalDataErased) -> Contract:
     return PersonalDataErased(case_id=event.originator_id, erased_at=event.erased_at)
 
 
+def _replied(event: Submission.ComplainantReplied) -> Contract:
+    return ComplainantReplied(
+        case_id=event.originator_id,
+        channel=event.channel,
+        received_at=event.received_at,
+        attachments=event.attachments,
+    )
+
+
+def _resolution(
+    contract: type[ResolutionConfirmed | ResolutionDisputed],
+) -> Callable[[Any], Contract]:
+    def to_contract(event: Submission.ResolutionConfirmed) -> Contract:
+        return contract(case_id=event.originator_id, at=event.at)
+
+    return to_contract
+
+
 def _surveyed(event: Submission.SurveySubmitted) -> Contract:
-    return SurveySubmitted(case_id=event.originator_id, at=event.at, scores=event.scores)
+    return SurveySubmitted(
+        case_id=event.originator_id, at=event.at, scores=event.scores, **(event.profile or {})
+    )
 
 
 WIRE = WireTable(
@@ -102,6 +127,9 @@ WIRE = WireTable(
         Submission.MessageAdded: _added,
         Submission.MessageEdited: _edited,
         Submission.MessageWithdrawn: _withdrawn,
+        Submission.ComplainantReplied: _replied,
+        Submission.ResolutionConfirmed: _resolution(ResolutionConfirmed),
+        Submission.ResolutionDisputed: _resolution(ResolutionDisputed),
         Submission.PersonalDataErased: _erased,
         Submission.SurveySubmitted: _surveyed,
     },

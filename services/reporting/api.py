@@ -14,17 +14,20 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from services.reporting import queries
 from services.reporting.last_good import FRESH_SECONDS, Copy, LastGood
+from services.reporting.own_view import HistoryItem, history_of, history_rows
 from services.reporting.reads import fetch
 from shared import db
-from shared.access import Facet, Privacy, privacy_of, readable, visible
+from shared.access import COMPLAINANT, Facet, Privacy, privacy_of, readable, visible
 from shared.channels import CHANNEL_LABELS, Channel
 from shared.db import read
 from shared.problems import Problem, problems
+from shared.receipt_guard import ReceiptGuard
+from shared.receipts import SECRET_HEADER
 from shared.settings import Settings
 from shared.sop import KIND_LABELS, Kind
 from shared.survey import ELEMENTS
@@ -287,23 +290,31 @@ class Tracking(BaseModel):
     deadline_at: datetime | None = None
     closed_at: datetime | None = None
     answer: str | None = None
+    # The complainant's own view (the receipt secret presented): their case's history, what
+    # the office asks of them now, the answer as written (confidential cases too).
+    own: bool | None = None  # True: the complainant's own view
+    history: list[HistoryItem] | None = None
+    request: str | None = None
 
 
 def _privacy(record: asyncpg.Record) -> Privacy:
     return privacy_of(anonymous=record["anonymous"], confidential=record["confidential"])
 
 
-def tracking_of(record: asyncpg.Record, tz: ZoneInfo) -> Tracking:
-    """The public view of a case row, as the access policy's public row allows."""
+def tracking_of(record: asyncpg.Record, tz: ZoneInfo, *, own: bool = False) -> Tracking:
+    """The view of a case row as the access policy's public row (or, `own`, the complainant's
+    row) allows; the public reads the answer with personal data masked."""
     status = Status(record["status"])
     public = Tracking(
         tracking_code=record["tracking_code"],
         status=status.value,
         status_label=STATUS_LABELS[status],
+        own=own or None,
     )
-    facets = visible(None, _privacy(record))
+    facets = visible([COMPLAINANT] if own else None, _privacy(record))
     if Facet.CASE not in facets:
         return public
+    answer = record["public_answer"] if Facet.ANSWER in facets else None
 
     def local(moment: datetime | None) -> datetime | None:
         return moment.astimezone(tz) if moment else None
@@ -320,9 +331,7 @@ def tracking_of(record: asyncpg.Record, tz: ZoneInfo) -> Tracking:
             "received_at": local(record["received_at"]),
             "deadline_at": local(record["deadline_at"]),
             "closed_at": local(record["closed_at"]),
-            "answer": readable(record["public_answer"] or "", facets) or None
-            if Facet.ANSWER in facets
-            else None,
+            "answer": None if answer is None else readable(answer, facets),
         }
     )
 
@@ -332,18 +341,29 @@ def unknown_code() -> Problem:
     return Problem(404, "Nomor tiket tidak ditemukan.", code="unknown-tracking-code")
 
 
-@router.get("/track/{code}", responses=problems(404, 503))
+SecretHeader = Annotated[
+    str | None,
+    Header(alias=SECRET_HEADER, max_length=64, description="Kunci tanda terima (pemohon)"),
+]
+
+
+@router.get("/track/{code}", responses=problems(403, 404, 429, 503))
 async def track(
     pool: Pool,
     kept: Kept,
     settings: CurrentSettings,
+    request: Request,
     response: Response,
     code: Annotated[str, Path(max_length=32, description="Nomor tiket, mis. 7K3M-9QXP")],
+    secret: SecretHeader = None,
 ) -> Tracking:
-    """Where a case stands, by its tracking code (this office's cases only)."""
+    """Where a case stands, by its tracking code (this office's cases only); with the receipt
+    secret, the complainant's own view: history, the office's request and answer."""
     canonical = normalize(code)
     if canonical is None:
         raise unknown_code()
+    if secret is not None:
+        return await _own(pool, settings, request, canonical, secret)
 
     async def fresh() -> Tracking:
         query = partial(queries.tracked_case, agency=settings.agency, tracking_code=canonical)
@@ -355,6 +375,24 @@ async def track(
     copy = await kept.read("track", _key(settings.agency, canonical), Tracking, fresh, shared=False)
     response.headers.update(copy.headers())
     return copy.value
+
+
+async def _own(
+    pool: db.Pool, settings: Settings, request: Request, code: str, secret: str
+) -> Tracking:
+    """The complainant's own view: read fresh (never a kept copy), after the guard."""
+    guard: ReceiptGuard = request.app.state.receipt_guard
+    address = request.client.host if request.client else "unknown"
+    await guard.check(code, secret, address)
+    query = partial(queries.tracked_case, agency=settings.agency, tracking_code=code)
+    record = await read(pool, query, FRESH_SECONDS)
+    if record is None:
+        raise unknown_code()
+    tz = ZoneInfo(settings.timezone)
+    rows = await read(pool, partial(history_rows, case_id=record["case_id"]), FRESH_SECONDS)
+    history, asked = history_of(record, rows, tz)
+    own = tracking_of(record, tz, own=True)
+    return own.model_copy(update={"history": history, "request": asked})
 
 
 def now() -> datetime:

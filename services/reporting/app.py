@@ -9,6 +9,7 @@ from functools import partial
 from importlib import resources
 
 import asyncpg
+import redis.asyncio as aioredis
 from fastapi import FastAPI
 from redis import exceptions as redis_errors
 
@@ -38,9 +39,10 @@ from shared.auth import TokenVerifier
 from shared.broker import BrokerLink
 from shared.db import Pool, create_pool, ensure_schema, setup_lock
 from shared.events import Envelope
-from shared.feed import Feed
+from shared.feed import Feed, service_credential
 from shared.messaging import Consumer, run_consumer
 from shared.outages import Unavailable, install, within
+from shared.receipt_guard import REDIS_SECONDS, ReceiptGuard
 from shared.relay import EventLog, Relay, translator
 from shared.service import background, create_service_app
 from shared.settings import Settings
@@ -101,6 +103,12 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
         await dead_letters.create_table(pool)
         recaps = await asyncio.to_thread(open_recaps, settings)
     live, link, kept = LiveStream(settings), BrokerLink(), LastGood(settings)
+    async with pool.acquire() as conn:
+        credential = await service_credential(settings, conn)
+    guessing = aioredis.Redis.from_url(
+        settings.redis_url, socket_timeout=REDIS_SECONDS, socket_connect_timeout=REDIS_SECONDS
+    )
+    app.state.receipt_guard = ReceiptGuard(settings, guessing, credential, "reporting")
     translate = translator(recaps, WIRE)
     app.state.pool, app.state.recaps, app.state.live = pool, recaps, live
     app.state.last_good = kept
@@ -122,6 +130,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
         async with background(*jobs):
             yield
     finally:
+        await guessing.aclose()
         await live.close()
         await kept.close()
         await pool.close()

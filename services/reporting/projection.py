@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 from shared.events import Envelope, StepCompleted, SubmissionImported, SubmissionReceived
 from shared.events import workflow as wf
-from shared.events.intake import SurveySubmitted
+from shared.events.intake import ComplainantReplied, SurveySubmitted
 from shared.events.opening import Opening
-from shared.vocabulary import IMPORTED, Group, Status, is_in
+from shared.vocabulary import IMPORTED, PUBLIC_HISTORY, Group, Status, is_in
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ class CaseRow:
     merged_into: UUID | None = None
     imported: bool = False  # brought in from the office's old register
     handled_by: str | None = None  # the name of the officer who acted on it last
+    replied_at: datetime | None = None  # the complainant's last reply on their tracking page
 
     @property
     def timeliness(self) -> str:
@@ -136,6 +137,25 @@ class Survey:
     agency: str
     submitted_at: datetime
     scores: tuple[int, ...]
+    age_group: str | None = None  # the respondent's profile (shared/survey.py PROFILE)
+    sex: str | None = None
+    education: str | None = None
+    occupation: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One step of a case's public history, as its complainant reads it (vocabulary's
+    PUBLIC_HISTORY): when, what, at which SOP step, and the office's message, if any."""
+
+    case_id: UUID
+    source: str
+    version: int
+    agency: str
+    at: datetime
+    event: str
+    step: str | None
+    message: str | None
 
 
 @dataclass(frozen=True)
@@ -148,7 +168,14 @@ class CalendarDay:
     label: str
 
 
-Effect = StepTime | Survey | CalendarDay
+@dataclass(frozen=True)
+class MessagesErased:
+    """The case's personal data was erased: the office's messages in its history go too."""
+
+    case_id: UUID
+
+
+Effect = StepTime | Survey | CalendarDay | HistoryEntry | MessagesErased
 
 
 @dataclass(frozen=True)
@@ -298,6 +325,12 @@ def _reopened(row: CaseRow | None, envelope: Envelope) -> Outcome:
     )
 
 
+def _erased(row: CaseRow | None, envelope: Envelope) -> Outcome:
+    assert row is not None
+    erased = MessagesErased(row.case_id)
+    return Outcome(dataclasses.replace(row, public_answer=None), (erased,))
+
+
 def _unchanged(row: CaseRow | None, envelope: Envelope) -> Outcome:
     return Outcome(row)
 
@@ -305,8 +338,23 @@ def _unchanged(row: CaseRow | None, envelope: Envelope) -> Outcome:
 def _survey(row: CaseRow | None, envelope: Envelope) -> Outcome:
     data = envelope.data
     assert isinstance(data, SurveySubmitted)
-    survey = Survey(data.case_id, envelope.agency, data.at, tuple(data.scores))
+    survey = Survey(
+        data.case_id,
+        envelope.agency,
+        data.at,
+        tuple(data.scores),
+        age_group=data.age_group,
+        sex=data.sex,
+        education=data.education,
+        occupation=data.occupation,
+    )
     return Outcome(row, (survey,))
+
+
+def _replied(row: CaseRow | None, envelope: Envelope) -> Outcome:
+    data = envelope.data
+    assert isinstance(data, ComplainantReplied)
+    return Outcome(row and dataclasses.replace(row, replied_at=data.received_at))
 
 
 def _calendar(row: CaseRow | None, envelope: Envelope) -> Outcome:
@@ -323,6 +371,7 @@ PROJECTORS: dict[type[Any], Projector] = {
     SubmissionReceived: _received,
     SubmissionImported: _received,
     SurveySubmitted: _survey,
+    ComplainantReplied: _replied,
     wf.CaseOpened: _opened,
     wf.CaseImported: _case_imported,
     StepCompleted: _completed,
@@ -346,7 +395,7 @@ PROJECTORS: dict[type[Any], Projector] = {
     ),
     wf.CaseReopened: _reopened,
     wf.StepOverdue: _changed(overdue=True),
-    wf.CaseDataErased: _changed(public_answer=None),
+    wf.CaseDataErased: _erased,
     wf.DeadlineBreached: _changed(breached=True),
     wf.CalendarEvent: _calendar,
 }
@@ -368,9 +417,33 @@ def _named(project: Projector) -> Projector:
 
 def projector_for(data: object) -> Projector:
     """The projector of an event's contract: its own, or its nearest listed base's (for a
-    workflow event, followed by the officer's name)."""
+    workflow event, followed by the officer's name); an event of the public history also
+    leaves its entry."""
     found = next((PROJECTORS[cls] for cls in type(data).__mro__ if cls in PROJECTORS), _unchanged)
-    return _named(found) if isinstance(data, wf.CaseEvent) else found
+    project = _named(found) if isinstance(data, wf.CaseEvent) else found
+    if getattr(data, "name", None) not in PUBLIC_HISTORY:
+        return project
+
+    def with_history(row: CaseRow | None, envelope: Envelope) -> Outcome:
+        outcome = project(row, envelope)
+        return dataclasses.replace(outcome, effects=(*outcome.effects, _history(envelope)))
+
+    return with_history
+
+
+def _history(envelope: Envelope) -> HistoryEntry:
+    data = envelope.data
+    at = getattr(data, "at", None) or getattr(data, "received_at", None) or envelope.time
+    return HistoryEntry(
+        case_id=envelope.subject,
+        source=envelope.source,
+        version=envelope.streamversion,
+        agency=envelope.agency,
+        at=at,
+        event=data.name,
+        step=getattr(data, "step", None),
+        message=getattr(data, "public_message", None),
+    )
 
 
 def case_subject(envelope: Envelope) -> UUID | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -15,7 +16,7 @@ from shared.access import TABLE, Facet, Privacy
 from shared.db import Connection as Conn
 from shared.events.workflow import ResolvedDirectly
 from shared.sop import CURRENT, OFFICE_ROLES, Kind, Role, sop_for
-from shared.survey import grade, index_of
+from shared.survey import PROFILE, element_means, grade, index_of
 from shared.vocabulary import Group, Status, statuses
 from shared.working_time import DayOverride, WorkingCalendar
 
@@ -240,8 +241,9 @@ async def satisfaction(
 ) -> dict[str, Any]:
     """The SKM: each element's mean (1–4), the index (25–100) and its grade."""
     row = await conn.fetchrow(
-        "SELECT count(*) AS responses, array_agg(scores) AS all_scores FROM surveys "
-        "WHERE agency = $1 AND submitted_at >= $2 AND submitted_at < $3",
+        "SELECT count(*) AS responses, array_agg(scores) AS all_scores, "
+        + ", ".join(f"array_agg({name}) AS {name}" for name in PROFILE)
+        + " FROM surveys WHERE agency = $1 AND submitted_at >= $2 AND submitted_at < $3",
         agency,
         start,
         end,
@@ -249,16 +251,19 @@ async def satisfaction(
     responses = int(row["responses"]) if row else 0
     if row is None or not responses:
         return {"responses": 0, "elements": [], "index": None, "grade": None, "grade_label": None}
-    columns = list(zip(*row["all_scores"], strict=True))
-    means = [sum(column) / responses for column in columns]
+    means = element_means([list(scores) for scores in row["all_scores"]])
     index = index_of(means)
     letter, label = grade(index)
     return {
         "responses": responses,
-        "elements": [round(mean, 3) for mean in means],
+        "elements": [None if mean is None else round(mean, 3) for mean in means],
         "index": index,
         "grade": letter,
         "grade_label": label,
+        "respondents": {  # the profile: per field, how many answered each option
+            name: dict(Counter(value for value in row[name] if value is not None))
+            for name in PROFILE
+        },
     }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from services.reporting.projection import COLUMNS, CUBES, CaseRow, Cube, case_subject
+from services.reporting.projection import COLUMNS, CUBES, CaseRow, Cube, Survey, case_subject
 from services.reporting.working_set import Stream, WorkingSet
 from shared.db import Connection as Conn
 from shared.events import Envelope, decode, encode
@@ -35,15 +35,22 @@ _WRITES = {
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
     ),
     "survey": (
-        "INSERT INTO surveys (case_id, agency, submitted_at, scores) VALUES ($1, $2, $3, $4) "
+        "INSERT INTO surveys (case_id, agency, submitted_at, scores, age_group, sex, education, "
+        "occupation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
         "ON CONFLICT (case_id) DO UPDATE SET submitted_at = EXCLUDED.submitted_at, "
-        "scores = EXCLUDED.scores"
+        "scores = EXCLUDED.scores, age_group = EXCLUDED.age_group, sex = EXCLUDED.sex, "
+        "education = EXCLUDED.education, occupation = EXCLUDED.occupation"
     ),
     "day": (
         "INSERT INTO calendar_days (agency, day, working, label) VALUES ($1, $2, $3, $4) "
         "ON CONFLICT (agency, day) DO UPDATE SET working = EXCLUDED.working, label = EXCLUDED.label"
     ),
     "no_day": "DELETE FROM calendar_days WHERE agency = $1 AND day = $2",
+    "erased": "UPDATE case_history SET message = NULL WHERE case_id = $1",
+    "history": (
+        "INSERT INTO case_history (case_id, source, version, agency, at, event, step, message) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING"
+    ),
     "position": (
         "INSERT INTO stream_positions (source, subject, version) VALUES ($1, $2, $3) "
         "ON CONFLICT (source, subject) DO UPDATE SET version = EXCLUDED.version"
@@ -129,11 +136,12 @@ class ReadModel:
         await _many(
             conn,
             _WRITES["survey"],
-            [
-                [s.case_id, s.agency, s.submitted_at, list(s.scores)]
-                for s in working.surveys.values()
-            ],
+            [survey_row(s) for s in working.surveys.values()],
         )
+        await _many(
+            conn, _WRITES["history"], [list(vars(e).values()) for e in working.history.values()]
+        )
+        await _many(conn, _WRITES["erased"], [[case] for case in working.erased_messages])
         days = working.calendar.values()
         await _many(
             conn,
@@ -165,3 +173,9 @@ class ReadModel:
 async def _many(conn: Conn, statement: str, rows: list[list[Any]]) -> None:
     if rows:
         await conn.executemany(statement, rows)
+
+
+def survey_row(survey: Survey) -> list[Any]:
+    """A surveys row: the scores as a list, the profile beside them."""
+    profile = [survey.age_group, survey.sex, survey.education, survey.occupation]
+    return [survey.case_id, survey.agency, survey.submitted_at, list(survey.scores), *profile]

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 import httpx
 from tqdm import tqdm
 
-from services.reporting.projection import COLUMNS, CUBES, StepTime
-from services.reporting.read_model import SWAP_LOCK, ReadModel
+from services.reporting.projection import COLUMNS, CUBES, HistoryEntry, StepTime, Survey
+from services.reporting.read_model import SWAP_LOCK, ReadModel, survey_row
 from services.reporting.working_set import WorkingSet
 from shared import db
 from shared.events import Envelope, encode, from_mapping
@@ -45,12 +45,13 @@ def tables(working: WorkingSet) -> dict[str, tuple[tuple[str, ...], list[tuple[A
             tuple(StepTime.__dataclass_fields__),
             [tuple(vars(step).values()) for step in working.steps.values()],
         ),
+        "case_history": (
+            tuple(HistoryEntry.__dataclass_fields__),
+            [tuple(vars(entry).values()) for entry in working.history.values()],
+        ),
         "surveys": (
-            ("case_id", "agency", "submitted_at", "scores"),
-            [
-                (s.case_id, s.agency, s.submitted_at, list(s.scores))
-                for s in working.surveys.values()
-            ],
+            tuple(Survey.__dataclass_fields__),
+            [tuple(survey_row(s)) for s in working.surveys.values()],
         ),
         "calendar_days": (
             ("agency", "day", "working", "label"),

@@ -27,12 +27,15 @@ CREATE TABLE IF NOT EXISTS case_summary (
     reopened       integer NOT NULL,
     merged_into    uuid,
     imported       boolean NOT NULL DEFAULT false,
-    handled_by     text
+    handled_by     text,
+    replied_at     timestamptz
 );
 -- Added with the register import; a read model made before it gets the column here.
 ALTER TABLE case_summary ADD COLUMN IF NOT EXISTS imported boolean NOT NULL DEFAULT false;
 -- Added with officers' names (the officer who acted last, by name).
 ALTER TABLE case_summary ADD COLUMN IF NOT EXISTS handled_by text;
+-- Added with the complainant's replies (the worklist marks a case they wrote to).
+ALTER TABLE case_summary ADD COLUMN IF NOT EXISTS replied_at timestamptz;
 CREATE UNIQUE INDEX IF NOT EXISTS case_summary_tracking_code ON case_summary (tracking_code);
 CREATE INDEX IF NOT EXISTS case_summary_worklist
     ON case_summary (agency, current_step, step_due_at) WHERE current_step IS NOT NULL;
@@ -80,13 +83,36 @@ CREATE TABLE IF NOT EXISTS step_times (
 );
 CREATE INDEX IF NOT EXISTS step_times_by_step ON step_times (agency, kind, step, completed_at);
 
+-- A case's public history, as its complainant reads it with the receipt secret: each step
+-- with its date and the office's message to them (never the officers' notes or names).
+CREATE TABLE IF NOT EXISTS case_history (
+    case_id uuid NOT NULL,
+    source  text NOT NULL,
+    version bigint NOT NULL,
+    agency  text NOT NULL,
+    at      timestamptz NOT NULL,
+    event   text NOT NULL,
+    step    text,
+    message text,
+    PRIMARY KEY (case_id, source, version)
+);
+
 -- The satisfaction survey (SKM): nine elements rated 1 to 4, one answer per case.
 CREATE TABLE IF NOT EXISTS surveys (
     case_id      uuid PRIMARY KEY,
     agency       text NOT NULL,
     submitted_at timestamptz NOT NULL,
-    scores       smallint[] NOT NULL
+    scores       smallint[] NOT NULL,
+    age_group    text,
+    sex          text,
+    education    text,
+    occupation   text
 );
+-- Added with the respondent's profile (PermenPANRB 14/2017); older tables get the columns here.
+ALTER TABLE surveys ADD COLUMN IF NOT EXISTS age_group text;
+ALTER TABLE surveys ADD COLUMN IF NOT EXISTS sex text;
+ALTER TABLE surveys ADD COLUMN IF NOT EXISTS education text;
+ALTER TABLE surveys ADD COLUMN IF NOT EXISTS occupation text;
 
 -- The administrator's corrections of the office calendar, as workflow published them.
 CREATE TABLE IF NOT EXISTS calendar_days (

@@ -7,6 +7,7 @@ projection.py; nothing here does I/O, so the live consumer and the rebuild canno
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,6 +20,8 @@ from services.reporting.projection import (
     CalendarDay,
     CaseRow,
     Effect,
+    HistoryEntry,
+    MessagesErased,
     StepTime,
     Survey,
     case_subject,
@@ -40,6 +43,8 @@ class WorkingSet:
     steps: dict[tuple[UUID, int], StepTime] = field(default_factory=dict)
     surveys: dict[UUID, Survey] = field(default_factory=dict)
     calendar: dict[tuple[str, date], CalendarDay] = field(default_factory=dict)
+    history: dict[tuple[UUID, str, int], HistoryEntry] = field(default_factory=dict)
+    erased_messages: set[UUID] = field(default_factory=set)
     applied: list[Envelope] = field(default_factory=list)
 
     def apply(self, envelope: Envelope) -> None:
@@ -72,6 +77,13 @@ class WorkingSet:
             self.steps.setdefault((effect.case_id, effect.version), effect)
         elif isinstance(effect, Survey):
             self.surveys[effect.case_id] = effect
+        elif isinstance(effect, HistoryEntry):
+            self.history.setdefault((effect.case_id, effect.source, effect.version), effect)
+        elif isinstance(effect, MessagesErased):
+            self.erased_messages.add(effect.case_id)
+            for key, entry in self.history.items():
+                if entry.case_id == effect.case_id and entry.message is not None:
+                    self.history[key] = dataclasses.replace(entry, message=None)
         else:
             self.calendar[(effect.agency, effect.day)] = effect
 

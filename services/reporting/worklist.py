@@ -54,6 +54,7 @@ class WorkItem(BaseModel):
     late: bool
     waiting: bool
     imported: bool
+    replied_at: datetime | None = None  # the complainant's last reply on their tracking page
 
 
 def _role(officer: Officer, role: Role) -> None:
@@ -80,6 +81,7 @@ def _item(record: Any, calendar: WorkingCalendar, moment: datetime) -> WorkItem:
         late=bool(deadline and moment >= deadline) and not waiting,
         waiting=waiting,
         imported=record["imported"],
+        replied_at=record["replied_at"],
     )
 
 

@@ -120,6 +120,14 @@ class ReasonBody(Body):
     reason: Text = Field(title="Alasan")
 
 
+class InformationRequestBody(ReasonBody):
+    """Why (for the officers), and what the complainant is asked (shown on their tracking page)."""
+
+    message: Text | None = Field(
+        default=None, title="Pesan untuk pemohon (tampil di halaman lacak pemohon)"
+    )
+
+
 class SummaryBody(Body):
     """What the complainant answered."""
 
@@ -302,9 +310,12 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "information-request",
         "Minta informasi tambahan dari pemohon (waktu berhenti)",
-        ReasonBody,
+        InformationRequestBody,
         act=lambda case, b, ctx: case.request_information(
-            reason=ctx.seal(case, b.reason), by=ctx.officer, at=ctx.at
+            reason=ctx.seal(case, b.reason),
+            message=ctx.seal(case, b.message) if b.message else "",
+            by=ctx.officer,
+            at=ctx.at,
         ),
     ),
     Command(

@@ -1,5 +1,6 @@
 """What workflow does with intake's events: open a case per submission (or imported register
-row), exactly once, and forget what officers wrote about a person when intake erases them."""
+row), exactly once; take in the complainant's replies and disputes from their tracking page,
+each once; and forget what officers wrote about a person when intake erases them."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 
 from services.workflow.case import Case
 from services.workflow.cases import Cases
-from services.workflow.rules import UnknownCase
+from services.workflow.rules import Moment, UnknownCase
 from shared.events import (
+    ComplainantReplied,
     Envelope,
     InvalidMessage,
     PersonalDataErased,
+    ResolutionDisputed,
     SubmissionImported,
     SubmissionReceived,
 )
@@ -33,6 +36,17 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 
 
 OPENING = SubmissionReceived | SubmissionImported
+FROM_COMPLAINANT = ComplainantReplied | ResolutionDisputed
+
+REPLY_NOTE = (
+    "Pemohon mengirim balasan melalui halaman lacak{files}. Isinya dapat dibaca pada isi "
+    "pengaduan (pesan lanjutan)."
+)
+REOPEN_REASON = "Pemohon menyatakan belum selesai melalui halaman lacak."
+LATE_DISPUTE_NOTE = (
+    "Pemohon menyatakan belum selesai melalui halaman lacak, di luar batas waktu sanggahan "
+    "(atau kasus tidak dapat dibuka kembali): petugas memutuskan tindak lanjutnya."
+)
 
 
 def _open_all(cases: Cases, envelopes: Sequence[Envelope]) -> None:
@@ -66,8 +80,35 @@ def _erase(cases: Cases, envelope: Envelope) -> None:
         cases.store(case, erased=[case.id])
 
 
+def _hear(cases: Cases, envelope: Envelope) -> None:
+    """The complainant's reply or dispute, by the SOP's rules; a repeat changes nothing."""
+    data = envelope.data
+    assert isinstance(data, FROM_COMPLAINANT)
+    try:
+        case = cases.get_case(data.case_id)
+        seal = partial(cases.seal, case.id)
+        calendar = cases.calendar()
+        if isinstance(data, ComplainantReplied):
+            files = f" ({data.attachments} lampiran)" if data.attachments else ""
+            note = seal(REPLY_NOTE.format(files=files))
+            heard = case.hear_reply(
+                heard=envelope.streamversion, note=note, at=data.received_at, calendar=calendar
+            )
+        else:
+            window = cases.settings.reopen_window_days
+            heard = case.hear_dispute(
+                heard=envelope.streamversion,
+                notes=(seal(REOPEN_REASON), seal(LATE_DISPUTE_NOTE)),
+                moment=Moment(data.at, calendar, window),
+            )
+    except UnknownCase:
+        return  # not opened here, or its data erased (no key to seal with): nothing to do
+    if heard:
+        cases.store(case)
+
+
 def _handle(cases: Cases, envelopes: Sequence[Envelope]) -> None:
-    """In order: runs of submissions are opened together; erasures one by one after them."""
+    """In order: runs of submissions are opened together; the rest one by one after them."""
     run: list[Envelope] = []
     for envelope in envelopes:
         if isinstance(envelope.data, OPENING):
@@ -75,7 +116,10 @@ def _handle(cases: Cases, envelopes: Sequence[Envelope]) -> None:
             continue
         _open_all(cases, run)
         run = []
-        _erase(cases, envelope)
+        if isinstance(envelope.data, FROM_COMPLAINANT):
+            _hear(cases, envelope)
+        else:
+            _erase(cases, envelope)
     _open_all(cases, run)
 
 
@@ -84,7 +128,7 @@ def consumer(cases: Cases) -> Consumer:
 
     async def handle(envelopes: Sequence[Envelope]) -> None:
         for envelope in envelopes:
-            if not isinstance(envelope.data, OPENING | PersonalDataErased):
+            if not isinstance(envelope.data, OPENING | PersonalDataErased | FROM_COMPLAINANT):
                 raise InvalidMessage(f"workflow does not handle {envelope.type}")
         await asyncio.to_thread(_handle, cases, envelopes)
 

@@ -92,6 +92,8 @@ class NotAnOfficer(Refused):
 
 def acting_role(officer: Officer, step: Step) -> Role:
     """Which of the officer's roles acts at this step (the SOP's actor first)."""
+    if officer.roles == {Role.PEMOHON}:
+        return Role.PEMOHON  # the complainant, where the action lets them (Action.complainant)
     for role in step.actors:
         if role in officer.roles:
             return role
@@ -190,7 +192,10 @@ def _reopen_refusal(
 
 
 def _may(action: Action, step: Step | None, by: Officer) -> Refused | None:
-    """Whether the officer is one the action allows: its own roles, or the step's actors."""
+    """Whether the officer is one the action allows: its own roles, or the step's actors
+    (the complainant, acting alone as `Role.PEMOHON`, where the action lets them)."""
+    if by.roles == {Role.PEMOHON}:
+        return None if action.complainant else NotAnOfficer()
     if action.by is not None:
         return None if by.has(*action.by) else NotAnOfficer()
     assert step is not None

@@ -20,12 +20,13 @@ from shared.vocabulary import EVENT_LABELS, OPENING_EVENTS, STATUS_LABELS, Statu
 # Fields officers write: sealed with the case key in the store, opened here.
 SEALED = frozenset(
     {"note", "instruction", "summary", "bap", "answer", "reason", "text", "bkpm_answer", "filename"}
+    | {"message"}
     | {"action"}
 )
 # Fields every event has: shown as the entry itself, not as its details.
 COMMON = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "agency", "step"}
-    | {"by", "by_name", "role", "at"}
+    | {"by", "by_name", "role", "at", "heard"}
 )
 
 
@@ -101,7 +102,9 @@ def _entry(
         if key not in COMMON and DETAIL_FACETS.get(key, Facet.TIMELINE) in facets
     }
     opened = {
-        key: cases.unseal(case.id, value) if key in SEALED and isinstance(value, str) else value
+        key: cases.unseal(case.id, value)
+        if key in SEALED and isinstance(value, str) and value
+        else value
         for key, value in fields.items()
     }
     texts = {key for key, value in opened.items() if key in SEALED and isinstance(value, str)}

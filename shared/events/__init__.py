@@ -16,6 +16,7 @@ from shared.events.envelope import (
     seal,
 )
 from shared.events.intake import (
+    ComplainantReplied,
     ComplaintImported,
     ComplaintReceived,
     ConsultationImported,
@@ -24,6 +25,8 @@ from shared.events.intake import (
     MessageEdited,
     MessageWithdrawn,
     PersonalDataErased,
+    ResolutionConfirmed,
+    ResolutionDisputed,
     SubmissionImported,
     SubmissionReceived,
 )
@@ -43,6 +46,7 @@ __all__ = [
     "CaseEvent",
     "CaseImported",
     "CaseOpened",
+    "ComplainantReplied",
     "ComplaintImported",
     "ComplaintReceived",
     "ConsultationImported",
@@ -55,6 +59,8 @@ __all__ = [
     "MessageWithdrawn",
     "PersonalDataErased",
     "RekapPublished",
+    "ResolutionConfirmed",
+    "ResolutionDisputed",
     "StepCompleted",
     "SubmissionImported",
     "SubmissionReceived",

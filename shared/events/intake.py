@@ -70,6 +70,12 @@ class SurveySubmitted(Contract):
     case_id: UUID
     at: AwareDatetime
     scores: list[int] = Field(min_length=9, max_length=9)
+    # The respondent's profile (shared/survey.py PROFILE), when given; the suggestion stays in
+    # intake, sealed (free text).
+    age_group: str | None = None
+    sex: str | None = None
+    education: str | None = None
+    occupation: str | None = None
 
 
 class MessageAdded(Contract):
@@ -108,6 +114,37 @@ class MessageWithdrawn(Contract):
     case_id: UUID
     channel: Channel
     received_at: AwareDatetime
+
+
+class ComplainantReplied(MessageAdded):
+    """The complainant replied on their tracking page, with the code and its receipt secret.
+
+    Workflow takes it as the information asked for when the case waits for it (the clock runs
+    again), else as a note on the case; what they wrote stays in intake, sealed.
+    """
+
+    name: ClassVar[str] = "ComplainantReplied"
+
+
+class ResolutionConfirmed(Contract):
+    """The complainant said their answered case is solved ("Sudah selesai?": sudah)."""
+
+    name: ClassVar[str] = "ResolutionConfirmed"
+    producer: ClassVar[str] = "intake"
+
+    case_id: UUID
+    at: AwareDatetime
+
+
+class ResolutionDisputed(Contract):
+    """The complainant said their answered case is not solved: workflow reopens it within the
+    window, beyond it an officer decides."""
+
+    name: ClassVar[str] = "ResolutionDisputed"
+    producer: ClassVar[str] = "intake"
+
+    case_id: UUID
+    at: AwareDatetime
 
 
 class PersonalDataErased(Contract):

@@ -148,6 +148,7 @@ class InformationRequested(CaseEvent):
     """The complainant was asked for more; the clock stopped."""
 
     name: ClassVar[str] = "InformationRequested"
+    public_message: str | None = None  # what the complainant is asked (their own view shows it)
 
 
 class InformationReceived(CaseEvent):

@@ -65,6 +65,7 @@ TABLES = {
     "case_summary": "case_id",
     "rekap": "agency, year, month, channel, kind, category, status, timeliness",
     "step_times": "case_id, version",
+    "case_history": "case_id, source, version",
     "surveys": "case_id",
     "calendar_days": "agency, day",
     "stream_positions": "source, subject",

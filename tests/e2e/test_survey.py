@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from services.workflow.issuer import Issuer
+from shared.receipts import SECRET_HEADER
 from shared.settings import Settings
 from shared.sop import Role
 from tests.polling import eventually
@@ -26,8 +27,12 @@ async def test_a_survey_after_closure_is_counted_once_in_the_skm(
         form = {"text": "Petugas loket sangat membantu, tetapi antrean lama."}
         answer = await http.post(f"{intake}/intake/v1/complaints", json=form)
         code = answer.json()["tracking_code"]
-        survey = {"tracking_code": code, "scores": SCORES}
-        early = await http.post(f"{intake}/intake/v1/surveys", json=survey)
+        own = {SECRET_HEADER: answer.json()["receipt_secret"]}
+        profile = {"age_group": "30_39", "sex": "female", "education": "s1"}
+        survey = {"tracking_code": code, "scores": SCORES, "profile": profile}
+        stranger = await http.post(f"{intake}/intake/v1/surveys", json=survey)
+        assert stranger.status_code == 403  # the code alone takes no survey
+        early = await http.post(f"{intake}/intake/v1/surveys", json=survey, headers=own)
         assert early.status_code == 409
         assert early.json()["type"] == "/problems/not-closed"
 
@@ -53,10 +58,12 @@ async def test_a_survey_after_closure_is_counted_once_in_the_skm(
         assert resolved.status_code == 200
 
         async def rated() -> int:
-            return (await http.post(f"{intake}/intake/v1/surveys", json=survey)).status_code
+            return (
+                await http.post(f"{intake}/intake/v1/surveys", json=survey, headers=own)
+            ).status_code
 
         assert await eventually(lambda: _is(rated, 201), within=15)
-        again = await http.post(f"{intake}/intake/v1/surveys", json=survey)
+        again = await http.post(f"{intake}/intake/v1/surveys", json=survey, headers=own)
         assert again.status_code == 409
         year = datetime.now(ZoneInfo(settings.timezone)).year
         skm_url = f"{system.url('reporting')}/reporting/v1/satisfaction?year={year}"
@@ -67,8 +74,12 @@ async def test_a_survey_after_closure_is_counted_once_in_the_skm(
 
         skm = await eventually(counted, within=15)
         assert skm is not None
-        assert skm["index"] == round(sum(SCORES) / 9 * 25, 2)
+        assert skm["index"] == round(sum(SCORES) * 0.111 * 25, 2)  # one respondent: NRR = score
         assert skm["grade"] == "A"
+        respondents = skm["respondents"]
+        assert isinstance(respondents, dict)
+        assert respondents["sex"] == {"female": 1}
+        assert respondents["occupation"] == {}
 
 
 async def _is(probe: object, expected: int) -> bool:

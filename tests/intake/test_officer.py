@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 
+from shared.feed import service_credential
+from shared.receipts import opens, receipt_key
 from shared.sop import Role
 from tests.intake.conftest import Desk
 
@@ -30,6 +33,24 @@ async def test_an_officer_records_each_channel(desk: Desk, channel: str) -> None
     assert answer.status_code == 201, answer.text
     [row] = await desk.fetch("SELECT state FROM intake.submissions_events")
     assert f'"channel":"{channel}"'.encode() in bytes(row["state"])
+
+
+async def test_the_printed_receipt_carries_the_secret_and_the_tracking_page(desk: Desk) -> None:
+    answer = await desk.http.post(ENDPOINT, json=recorded(), headers=desk.officer(Role.PETUGAS))
+    receipt = answer.json()
+    code, secret = receipt["tracking_code"], receipt["receipt_secret"]
+    assert opens(await _key(desk), code, secret)
+    public = desk.settings.public_url.rstrip("/")
+    assert receipt["track_url"] == f"{public}/lacak?kode={code}#kunci={secret}"
+    assert "/reporting/" not in receipt["track_url"]  # never the raw JSON API
+
+
+async def _key(desk: Desk) -> bytes:
+    conn = await asyncpg.connect(desk.settings.postgres_dsn())
+    try:
+        return receipt_key(await service_credential(desk.settings, conn))
+    finally:
+        await conn.close()
 
 
 async def test_back_dating_is_allowed_within_the_limit(desk: Desk) -> None:

@@ -25,6 +25,7 @@ from pydantic import SecretStr
 
 from services.intake.channels.meta import signature
 from services.workflow.issuer import Issuer
+from shared.receipts import SECRET_HEADER, receipt_key, secret_for
 from shared.settings import Settings
 from shared.sop import Role
 from tests.intake.conftest import IG_SECRET, LAPOR_INBOUND, WA_SECRET, channel_settings
@@ -128,6 +129,8 @@ class Client:
         """Every endpoint that needs the store: name -> (method, path, request arguments)."""
         unique = uuid4().hex
         feed = {"headers": {"X-Aduan-Service-Credential": FEED_TOKEN}}
+        # the complainant's own endpoints, with the code's receipt secret (the store is away)
+        own = {SECRET_HEADER: secret_for(receipt_key(FEED_TOKEN), code)} if code else {}
         return {
             "web json": ("POST", "/intake/v1/complaints", {"json": FORM}),
             "web consultation": ("POST", "/intake/v1/consultations", {"json": CONSULTATION}),
@@ -174,7 +177,19 @@ class Client:
             "survey": (
                 "POST",
                 "/intake/v1/surveys",
-                {"json": {"tracking_code": code, "scores": [4] * 9}},
+                {"json": {"tracking_code": code, "scores": [4] * 9}, "headers": own},
+            ),
+            "survey state": ("GET", f"/intake/v1/surveys/{code}", {"headers": own}),
+            "own messages": ("GET", f"/intake/v1/own/{code}/messages", {"headers": own}),
+            "own reply": (
+                "POST",
+                f"/intake/v1/own/{code}/replies",
+                {"data": {"text": "Berikut foto yang diminta."}, "headers": own},
+            ),
+            "own resolution": (
+                "POST",
+                f"/intake/v1/own/{code}/resolution",
+                {"json": {"solved": True}, "headers": own},
             ),
             "erasure": (
                 "POST",

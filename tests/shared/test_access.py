@@ -8,6 +8,7 @@ import pytest
 
 from shared.access import (
     ALL,
+    COMPLAINANT,
     PUBLIC,
     STEP_NEEDS,
     TABLE,
@@ -28,8 +29,19 @@ def test_the_document_is_current() -> None:
     assert written == markdown(), "regenerate: python -m shared.access > docs/access-policy.md"
 
 
-def test_every_role_has_a_row() -> None:
-    assert set(TABLE) == set(Role)
+def test_every_role_and_the_complainant_have_a_row() -> None:
+    assert set(TABLE) == set(Role) | {COMPLAINANT}
+
+
+@pytest.mark.parametrize("privacy", list(Privacy))
+def test_the_complainant_sees_their_own_case_whatever_its_class_never_identity_or_notes(
+    privacy: Privacy,
+) -> None:
+    own = visible([COMPLAINANT], privacy)
+    assert {Facet.STATUS, Facet.ANSWER, Facet.HISTORY, Facet.TEXT} <= own
+    assert Facet.IDENTITY not in own
+    assert Facet.TIMELINE not in own
+    assert Facet.HISTORY not in visible(None, privacy)  # the code alone: no history
 
 
 @pytest.mark.parametrize("role", list(Role))

@@ -310,6 +310,9 @@ async def test_the_record_page_refuses_bad_input_then_a_back_dated_record_is_ove
     await expect(desk.locator("#nomor-tiket")).to_be_visible()
     await screenshot(desk, "petugas-catat-tercatat")
     code = (await desk.locator("#nomor-tiket").inner_text()).strip()
+    secret = (await desk.locator("#kunci-tanda-terima").inner_text()).strip()  # to be printed
+    link = (await desk.locator("#tautan-pemohon").inner_text()).strip()
+    assert link.endswith(f"/lacak?kode={code}#kunci={secret}")
     assert await submissions(stack) == 2
     view = await case_view(stack, await opened_case(stack, code))
     assert datetime.fromisoformat(view["received_at"]) == back

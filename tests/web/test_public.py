@@ -13,10 +13,10 @@ from typing import Any
 
 from playwright.async_api import FilePayload, Page, expect
 
-from services.intake.survey import SCALE
 from shared.channels import CHANNEL_LABELS, Channel
+from shared.receipts import SECRET_HEADER
 from shared.sop import Role
-from shared.survey import ELEMENTS
+from shared.survey import SKM
 from shared.tracking_code import new_code, normalize
 from tests.polling import eventually
 from tests.web.conftest import Stack, screenshot
@@ -99,8 +99,15 @@ async def file_on_phone(stack: Stack, phone: Page) -> str:
     await expect(qr).to_be_visible()
     await phone.wait_for_function("document.querySelector('#qr').naturalWidth > 0")
     await expect(phone.get_by_text("14 hari kerja")).to_be_visible()
+    secret = (await phone.locator("#kunci").inner_text()).strip()
+    assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", secret)
+    own = phone.get_by_role("link", name="Buka halaman pengaduan saya")
+    assert await own.get_attribute("href") == f"/lacak?kode={code}#kunci={secret}"
+    assert "kunci" not in phone.url  # the secret left the address at once
     await fits(phone)
     await screenshot(phone, "terima-kasih")
+    await phone.reload()
+    await expect(phone.locator("#kotak-kunci")).to_be_hidden()  # shown once
     stored = await stack.rows("SELECT content_type, size FROM intake.attachments")
     assert (stored[-1]["content_type"], stored[-1]["size"]) == ("image/png", len(image))
     return code
@@ -212,18 +219,17 @@ async def test_bad_input_is_told_next_to_each_field_and_nothing_is_stored(
     await fits(phone)
     await screenshot(phone, "lacak-galat")
 
-    await phone.goto(stack.url(f"/survei?kode={new_code()}"))
-    await rate(phone, [3] * len(ELEMENTS))
-    await phone.get_by_role("button", name="Kirim penilaian").click()
-    await expect(error(phone, "tracking_code")).to_have_text("Nomor tiket tidak ditemukan.")
+    await phone.goto(stack.url(f"/survei?kode={new_code()}#kunci=AAAA-AAAA-AAAA"))
+    await expect(error(phone, "secret")).to_contain_text("Kunci tanda terima tidak cocok")
+    await expect(phone.locator("#survei")).to_be_hidden()
     assert await count(stack, EVENTS) == 0
 
 
 async def rate(page: Page, scores: list[int]) -> None:
-    """Choose a score for each of the first len(scores) survey elements."""
-    for number, (element, score) in enumerate(zip(ELEMENTS, scores, strict=False), start=1):
-        group = page.get_by_role("group", name=f"{number}. {element}", exact=True)
-        await group.get_by_label(f"{score} {SCALE[score]}", exact=True).check()
+    """Answer the first len(scores) survey elements, each by its own words for that score."""
+    for number, (element, score) in enumerate(zip(SKM, scores, strict=False), start=1):
+        group = page.get_by_role("group", name=f"{number}. {element.label}", exact=True)
+        await group.get_by_label(element.answers[score - 1], exact=True).check()
 
 
 async def close(stack: Stack, code: str) -> str:
@@ -253,44 +259,54 @@ async def close(stack: Stack, code: str) -> str:
 
 
 async def test_a_closed_case_is_rated_once_on_the_survey_page(stack: Stack, phone: Page) -> None:
-    answer = await stack.http.post("/intake/v1/complaints", json={"text": COMPLAINT})
-    code = answer.json()["tracking_code"]
-    await phone.goto(stack.url(f"/survei?kode={code}"))
-    await expect(phone.get_by_label("Kode pelacakan")).to_have_value(code)
-    scores = [4, 3, 4, 4, 3, 4, 4, 3, 2]
-    await rate(phone, scores[:-1])
-    send = phone.get_by_role("button", name="Kirim penilaian")
-    await send.click()
-    last = f"scores.{len(ELEMENTS) - 1}"
-    await expect(error(phone, last)).to_have_text("Pilih salah satu nilai untuk unsur ini.")
-    await expect(error(phone, "scores.0")).to_have_count(0)
-    await rate(phone, scores)
-    await send.click()
-    await expect(error(phone, "tracking_code")).to_have_text(
+    answer = (await stack.http.post("/intake/v1/complaints", json={"text": COMPLAINT})).json()
+    code, secret = answer["tracking_code"], answer["receipt_secret"]
+    own = f"kode={code}#kunci={secret}"
+    await phone.goto(stack.url(f"/survei?{own}"))
+    await expect(phone.locator("#belum-dibuka")).to_have_text(
         "Survei dapat diisi setelah pengaduan selesai."
-    )
-    await expect(error(phone, last)).to_have_count(0)
+    )  # asked when the page opens: not offered before closure
+    await expect(phone.locator("#survei")).to_be_hidden()
     assert await count(stack, SURVEYS) == 0
 
     case_id = await close(stack, code)
     closures = "SELECT count(*) FROM intake.closures WHERE case_id = $1::uuid"
     assert await eventually(lambda: count(stack, closures, case_id), within=20)
-    await phone.goto(stack.url(f"/lacak?kode={code}"))
+    await phone.goto(stack.url(f"/lacak?{own}"))
     assert await eventually(lambda: tracked(phone, "Selesai", "Izin Anda sudah terbit"), within=20)
-    await phone.get_by_role("link", name="Isi survei kepuasan").click()
-    await expect(phone.get_by_label("Kode pelacakan")).to_have_value(code)
+    await phone.locator("#ajakan-survei").get_by_role("link", name="Isi survei kepuasan").click()
+    await expect(phone.locator("#kode")).to_have_value(code)
+    scores = [4, 3, 4, 4, 3, 4, 4, 3, 2]
+    await rate(phone, scores[:-1])
+    send = phone.get_by_role("button", name="Kirim penilaian")
+    await send.click()
+    last = f"scores.{len(SKM) - 1}"
+    await expect(error(phone, last)).to_have_text("Pilih salah satu jawaban untuk unsur ini.")
+    await expect(error(phone, "scores.0")).to_have_count(0)
     await rate(phone, scores)
+    await phone.get_by_label("Jenis kelamin").select_option(label="Perempuan")
+    await phone.get_by_label("Pendidikan terakhir").select_option(label="S1")
+    await phone.get_by_label("Saran untuk perbaikan layanan").fill("Antrean loket dipercepat.")
     await fits(phone)
     await screenshot(phone, "survei")
-    await phone.get_by_role("button", name="Kirim penilaian").click()
-    await expect(phone.get_by_role("status")).to_contain_text("Terima kasih atas penilaian Anda.")
+    await send.click()
+    await expect(phone.locator("#selesai")).to_contain_text("Terima kasih atas penilaian Anda.")
     await screenshot(phone, "survei-terima-kasih")
     assert await count(stack, SURVEYS) == 1
 
-    await phone.goto(stack.url(f"/survei?kode={code}"))
-    await rate(phone, scores)
-    await phone.get_by_role("button", name="Kirim penilaian").click()
-    await expect(error(phone, "tracking_code")).to_have_text(
+    await phone.goto("about:blank")  # the same address but its fragment would not load anew
+    await phone.goto(stack.url(f"/survei?{own}"))
+    await expect(phone.locator("#belum-dibuka")).to_have_text(
         "Survei untuk tiket ini sudah diisi. Terima kasih."
     )
+    stranger = await stack.http.post(
+        "/intake/v1/surveys", json={"tracking_code": code, "scores": scores}
+    )
+    assert stranger.status_code == 403  # the code alone takes no survey
+    again = await stack.http.post(
+        "/intake/v1/surveys",
+        json={"tracking_code": code, "scores": scores},
+        headers={SECRET_HEADER: secret},
+    )
+    assert again.status_code == 409
     assert await count(stack, SURVEYS) == 1

@@ -60,9 +60,12 @@ def test_each_case_stored_then_loads_with_the_state_it_had() -> None:
         then = app.mapper.transcoder.decode(recorded["state"].encode())
         now = vars(app.repository.get(then["_id"]))
         assert {name: now[name] for name in then} == then
-        # declared once now, for every case: erasure's mark, None until erased, and when an
-        # imported case was imported
-        assert set(now) - set(then) <= {"_pending_events", "data_erased_at", "imported_at"}
+        # declared once now, for every case: erasure's mark, None until erased; when an
+        # imported case was imported; the last of the complainant's replies and disputes taken
+        # in, 0 until one is
+        declared = {"_pending_events", "data_erased_at", "imported_at", "heard_version"}
+        assert set(now) - set(then) <= declared
+        assert now.get("heard_version", 0) == 0
         assert now["data_erased_at"] == then.get("data_erased_at")
 
 

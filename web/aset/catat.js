@@ -50,6 +50,17 @@ function body() {
   return record;
 }
 
+/** The receipt secret and the link to the complainant's own view, for the printed receipt. */
+function secretLines(data) {
+  if (!data.receipt_secret) return [];
+  return [
+    el("p", {}, "Kunci tanda terima (berikan hanya kepada pemohon; diperlukan untuk membalas, menjawab \u201cSudah selesai?\u201d dan mengisi survei):"),
+    el("p", { class: "kode", id: "kunci-tanda-terima" }, data.receipt_secret),
+    el("p", { class: "redup", id: "tautan-pemohon" }, data.track_url),
+    el("p", { class: "baris jangan-cetak" }, el("button", { type: "button", class: "kedua", onclick: () => print() }, "Cetak tanda terima")),
+  ];
+}
+
 function receipt(data, repeated) {
   const again = el("button", { type: "button", class: "kedua" }, "Catat yang lain");
   again.addEventListener("click", () => {
@@ -62,6 +73,7 @@ function receipt(data, repeated) {
     "berhasil",
     el("p", {}, repeated ? "Nomor surat ini sudah tercatat sebelumnya. Nomor tiketnya:" : "Tercatat. Nomor tiket untuk pemohon:"),
     el("p", { class: "kode", id: "nomor-tiket" }, data.tracking_code),
+    ...secretLines(data),
     el(
       "p",
       { class: "baris" },

@@ -147,7 +147,10 @@ async function submit() {
   if (!answer.ok) return showProblem(form, answer.problem);
   const next = new URLSearchParams({ kode: answer.data.tracking_code });
   if (jenis === "konsultasi") next.set("jenis", jenis);
-  location.assign(`/terima-kasih?${next}`);
+  // The receipt secret rides in the fragment: shown once on the receipt page, never sent to a
+  // server, never in a log or a Referer.
+  const secret = answer.data.receipt_secret ? `#kunci=${encodeURIComponent(answer.data.receipt_secret)}` : "";
+  location.assign(`/terima-kasih?${next}${secret}`);
 }
 
 applyKind();

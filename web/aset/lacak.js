@@ -1,4 +1,6 @@
-// The public tracking page (/lacak?kode=XXXX-XXXX): where a case stands, and its public answer.
+// The tracking page (/lacak?kode=XXXX-XXXX): where a case stands, and its public answer. With the
+// receipt secret (#kunci= in the link, or typed) it is the complainant's own view: the history,
+// what the office asks, the answer, their messages, a reply form and "Sudah selesai?".
 import {
   $,
   api,
@@ -21,7 +23,16 @@ vocabulary(); // the status groups (no copy kept here), loading while the code i
 siteHeader();
 const form = $("#lacak");
 const input = $("#kode");
+const secretInput = $("#kunci");
 const result = $("#hasil");
+const mine = $("#milik-saya");
+const SECRET_HEADER = "X-Aduan-Receipt-Secret";
+const KEPT = "aduan.kunci"; // this tab only: the secret survives a reload, never the address
+let current = null; // {code, secret} of the complainant's own view shown
+
+function ownHeaders(secret) {
+  return secret ? { [SECRET_HEADER]: secret } : {};
+}
 
 function row(term, ...value) {
   return [el("dt", {}, term), el("dd", {}, ...value)];
@@ -60,33 +71,135 @@ function show(tracking, stale, words) {
   result.classList.remove("tersembunyi");
 }
 
+function item(entry) {
+  const step = entry.step_label ? ` (${entry.step_label})` : "";
+  return el(
+    "li",
+    { "data-event": entry.event },
+    el("time", { datetime: entry.at }, formatDateTime(entry.at)),
+    " — ",
+    el("strong", {}, entry.label),
+    step,
+    entry.message ? el("p", { class: "teks-jawaban" }, entry.message) : null
+  );
+}
+
+async function showMessages(code, secret) {
+  const answer = await api(`/intake/v1/own/${encodeURIComponent(code)}/messages`, {
+    auth: false,
+    headers: ownHeaders(secret),
+  });
+  const list = answer.ok ? answer.data : [];
+  $("#pesan-saya").replaceChildren(
+    ...list.map((message) =>
+      el(
+        "li",
+        {},
+        el("time", { datetime: message.received_at }, formatDateTime(message.received_at)),
+        el("p", { class: "teks-jawaban" }, message.text),
+        message.attachments.length ? el("p", { class: "redup" }, `Lampiran: ${message.attachments.join(", ")}`) : null
+      )
+    )
+  );
+}
+
+function showOwn(tracking, words) {
+  $("#teks-permintaan").textContent = tracking.request || "";
+  $("#permintaan").classList.toggle("tersembunyi", tracking.request === null || tracking.request === undefined);
+  $("#riwayat-pemohon").replaceChildren(...(tracking.history || []).map(item));
+  $("#selesai-tanya").classList.toggle("tersembunyi", !inGroup(words, "answered", tracking.status));
+  $("#hasil-selesai").replaceChildren();
+  mine.classList.remove("tersembunyi");
+}
+
 async function track() {
   result.classList.add("tersembunyi");
+  mine.classList.add("tersembunyi");
   const code = input.value.trim();
+  const secret = secretInput.value.trim();
   if (!code) {
     const message = "Masukkan kode pelacakan.";
     return showProblem(form, { detail: message, errors: [{ field: "code", code: "missing", message }] });
   }
-  history.replaceState(null, "", `/lacak?kode=${encodeURIComponent(code)}`);
+  history.replaceState(null, "", `/lacak?kode=${encodeURIComponent(code)}`); // never the secret
   const [answer, words] = await Promise.all([
-    api(`/reporting/v1/track/${encodeURIComponent(code)}`, { auth: false }),
+    api(`/reporting/v1/track/${encodeURIComponent(code)}`, { auth: false, headers: ownHeaders(secret) }),
     vocabulary(),
   ]);
   if (!answer.ok) {
-    // An unknown or mistyped code is told next to the field; other failures at the top.
-    return showProblem(form, answer.status === 404 ? onField(answer.problem, "code") : answer.problem);
+    // An unknown or mistyped code is told next to the field, a wrong secret next to its own;
+    // other failures at the top.
+    const field = answer.status === 404 ? "code" : [403, 429].includes(answer.status) && secret ? "secret" : null;
+    return showProblem(form, field ? onField(answer.problem, field) : answer.problem);
   }
   clearErrors(form);
   input.value = answer.data.tracking_code;
   show(answer.data, answer.stale, words);
+  current = answer.data.own ? { code: answer.data.tracking_code, secret } : null;
+  if (current) {
+    sessionStorage.setItem(KEPT, JSON.stringify(current));
+    const survey = `/survei?kode=${encodeURIComponent(current.code)}#kunci=${encodeURIComponent(secret)}`;
+    $("#tautan-survei").href = survey;
+    showOwn(answer.data, words);
+    await showMessages(current.code, secret);
+  }
 }
+
+async function reply() {
+  const replyForm = $("#balas");
+  const text = $("#teks-balas").value.trim();
+  if (text.length < 10) {
+    const message = "Tulis balasan paling sedikit 10 karakter.";
+    return showProblem(replyForm, { detail: message, errors: [{ field: "text", code: "too_short", message }] });
+  }
+  const data = new FormData();
+  data.append("text", text);
+  for (const file of $("#berkas-balas").files) data.append("files", file);
+  const answer = await api(`/intake/v1/own/${encodeURIComponent(current.code)}/replies`, {
+    method: "POST",
+    form: data,
+    auth: false,
+    headers: ownHeaders(current.secret),
+  });
+  if (!answer.ok) return showProblem(replyForm, answer.problem);
+  clearErrors(replyForm);
+  replyForm.reset();
+  $("#hasil-balas").replaceChildren(el("p", { class: "kotak-berhasil" }, answer.data.message));
+  await showMessages(current.code, current.secret);
+}
+
+async function resolution(solved) {
+  const answer = await api(`/intake/v1/own/${encodeURIComponent(current.code)}/resolution`, {
+    method: "POST",
+    json: { solved },
+    auth: false,
+    headers: ownHeaders(current.secret),
+  });
+  const box = $("#hasil-selesai");
+  if (!answer.ok) return box.replaceChildren(el("p", { class: "kotak-galat" }, answer.problem.detail));
+  const survey = solved ? el("a", { class: "tombol", href: $("#tautan-survei").href }, "Isi survei kepuasan") : null;
+  box.replaceChildren(el("p", { class: "kotak-berhasil" }, answer.data.message), survey || "");
+}
+
+$("#balas").addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (current) busy($("#balas"), reply);
+});
+$("#sudah").addEventListener("click", () => current && resolution(true));
+$("#belum").addEventListener("click", () => current && resolution(false));
 
 form.addEventListener("submit", (event) => {
   event.preventDefault();
   busy(form, track);
 });
 const given = query("kode");
+const fromLink = new URLSearchParams(location.hash.slice(1)).get("kunci");
+if (location.hash) history.replaceState(null, "", location.pathname + location.search);
+// Kept at once: the link's fragment is gone from the address, a reload must still open it.
+if (given && fromLink) sessionStorage.setItem(KEPT, JSON.stringify({ code: given.toUpperCase(), secret: fromLink }));
+const kept = JSON.parse(sessionStorage.getItem(KEPT) || "null");
 if (given) {
   input.value = given;
+  secretInput.value = fromLink || (kept && kept.code === given.toUpperCase() ? kept.secret : "");
   busy(form, track);
 }

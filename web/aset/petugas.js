@@ -60,9 +60,10 @@ export function caseLink(caseId, text) {
 }
 
 /** Badges for a case or work item: overdue, waiting for the complainant, closed (after labels()). */
-export function badges({ overdue, waiting, status, status_label: statusLabel, breached }) {
+export function badges({ overdue, waiting, status, status_label: statusLabel, breached, replied_at: replied }) {
   const words = loaded || { status_groups: [] };
   const list = [];
+  if (replied) list.push(el("span", { class: "lencana balasan", title: replied }, "Pemohon membalas"));
   if (overdue) list.push(el("span", { class: "lencana terlambat" }, "Terlambat"));
   if (breached) list.push(el("span", { class: "lencana terlambat" }, "Lewat tenggat"));
   if (waiting || inGroup(words, "waiting", status)) {

@@ -1,9 +1,12 @@
-// The confirmation page (/terima-kasih?kode=XXXX-XXXX): the tracking code, its QR, what next.
+// The confirmation page (/terima-kasih?kode=XXXX-XXXX#kunci=...): the tracking code, its QR,
+// the receipt secret (shown once: the fragment is dropped from the address at once), what next.
 import { $, $$, query, siteHeader } from "/aset/app.js";
 
 siteHeader();
 const raw = (query("kode") || "").trim().toUpperCase();
 const code = /^[0-9A-Z]{4}-[0-9A-Z]{4}$/.test(raw) ? raw : null;
+const secret = new URLSearchParams(location.hash.slice(1)).get("kunci");
+if (location.hash) history.replaceState(null, "", location.pathname + location.search); // once
 
 function show() {
   if (!code) {
@@ -18,6 +21,13 @@ function show() {
   const track = `/lacak?kode=${encodeURIComponent(code)}`;
   for (const link of [$("#tautan-lacak"), $("#tautan-lacak-2")]) link.href = track;
   $("#tautan-survei").href = `/survei?kode=${encodeURIComponent(code)}`;
+  if (secret) {
+    $("#kunci").textContent = secret;
+    const own = `/lacak?kode=${encodeURIComponent(code)}#kunci=${encodeURIComponent(secret)}`;
+    $("#tautan-pemohon").href = own;
+    $("#tautan-survei").href = `/survei?kode=${encodeURIComponent(code)}#kunci=${encodeURIComponent(secret)}`;
+    $("#kotak-kunci").classList.remove("tersembunyi");
+  }
   const qr = $("#qr");
   qr.alt = `Kode QR yang membuka halaman lacak untuk kode ${code}`;
   qr.src = `/intake/v1/qr/track/${encodeURIComponent(code)}.svg`;

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Response
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from services.intake.api import CurrentInbox, ReceiptOut, receipt_out
+from services.intake.api import CurrentInbox, ReceiptKey, ReceiptOut, receipt_out
 from services.intake.channels.web import IdempotencyKey
 from services.intake.draft import Draft
 from services.intake.forms import WebForm
@@ -77,9 +77,11 @@ async def record(
     officer: CurrentOfficer,
     inbox: CurrentInbox,
     response: Response,
+    receipt_key: ReceiptKey,
     idempotency_key: IdempotencyKey = None,
 ) -> ReceiptOut:
-    """Record a submission received by letter, phone, at the counter, in the box or by SMS."""
+    """Record a submission received by letter, phone, at the counter, in the box or by SMS; the
+    answer carries the receipt secret and the tracking link for the printed receipt."""
     _recorder(officer, inbox)
     channel = Channel(form.channel)
     key = form.reference or idempotency_key
@@ -101,4 +103,7 @@ async def record(
         identities=tuple(inbox.pseudonyms.of_contact(contact)),
         receipt=bool(contact and contact.email),  # told by email (never if anonymous)
     )
-    return receipt_out(await inbox.submit(draft), response)
+    settings = inbox.settings
+    receipt = await inbox.submit(draft)
+    page, public_url = settings.tracking_page_path, settings.public_url
+    return receipt_out(receipt, response, receipt_key, page=page, public_url=public_url)

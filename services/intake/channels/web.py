@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Header, Path, Query, Response, UploadFile
 from pydantic import BaseModel, ValidationError
 
-from services.intake.api import CurrentInbox, ReceiptOut, receipt_out
+from services.intake.api import CurrentInbox, ReceiptKey, ReceiptOut, receipt_out
 from services.intake.attachments import AttachmentRefused, check
 from services.intake.draft import Attachment, Draft
 from services.intake.forms import PublicForm
@@ -96,7 +96,7 @@ def _parsed(form: str) -> PublicForm:
         ) from None
 
 
-async def _attachments(inbox: Inbox, files: list[UploadFile | str]) -> tuple[Attachment, ...]:
+async def attachments_of(inbox: Inbox, files: list[UploadFile | str]) -> tuple[Attachment, ...]:
     """The uploaded files, each checked by type and size; 413/415 name the file."""
     uploaded = [f for f in files if not isinstance(f, str) and f.filename]
     if len(uploaded) > MAX_FILES:
@@ -126,13 +126,15 @@ async def submit_complaint(
     form: PublicForm,
     inbox: CurrentInbox,
     response: Response,
+    key: ReceiptKey,
     _: PerAddressLimit,
     idempotency_key: IdempotencyKey = None,
     via: Via = "web",
 ) -> ReceiptOut:
     """Submit a complaint (pengaduan) from the web form."""
     draft = _draft(Kind.COMPLAINT, form, inbox, idempotency_key, via)
-    return receipt_out(await inbox.submit(draft), response)
+    page = inbox.settings.tracking_page_path
+    return receipt_out(await inbox.submit(draft), response, key, page=page)
 
 
 @router.post("/consultations", status_code=201, responses=RESPONSES)
@@ -140,13 +142,15 @@ async def submit_consultation(
     form: PublicForm,
     inbox: CurrentInbox,
     response: Response,
+    key: ReceiptKey,
     _: PerAddressLimit,
     idempotency_key: IdempotencyKey = None,
     via: Via = "web",
 ) -> ReceiptOut:
     """Submit a consultation (konsultasi) for the Pojok OSS from the web form."""
     draft = _draft(Kind.CONSULTATION, form, inbox, idempotency_key, via)
-    return receipt_out(await inbox.submit(draft), response)
+    page = inbox.settings.tracking_page_path
+    return receipt_out(await inbox.submit(draft), response, key, page=page)
 
 
 FORM_KINDS = {"complaints": Kind.COMPLAINT, "consultations": Kind.CONSULTATION}
@@ -162,16 +166,18 @@ async def submit_form(
     form: FormPart,
     inbox: CurrentInbox,
     response: Response,
+    key: ReceiptKey,
     _: PerAddressLimit,
     files: Files = None,
     idempotency_key: IdempotencyKey = None,
     via: Via = "web",
 ) -> ReceiptOut:
     """The web page's complaint or consultation form, with attachments (multipart/form-data)."""
-    attachments = await _attachments(inbox, files or [])
+    attachments = await attachments_of(inbox, files or [])
     kind = FORM_KINDS[form_kind]
     draft = _draft(kind, _parsed(form), inbox, idempotency_key, via, attachments)
-    return receipt_out(await inbox.submit(draft), response)
+    page = inbox.settings.tracking_page_path
+    return receipt_out(await inbox.submit(draft), response, key, page=page)
 
 
 class Choice(BaseModel):

@@ -19,9 +19,16 @@ from services.workflow.rules import Moment, NotAnOfficer, WrongKind, acting_role
 from shared.aggregate import AgencyAggregate
 from shared.events import SubmissionImported
 from shared.refusals import Refused
-from shared.sop import ACTIONS, OFFICE_ROLES, Kind, Officer, Sop, Step, When, sop_for
+from shared.sop import ACTIONS, OFFICE_ROLES, Kind, Officer, Role, Sop, Step, When, sop_for
 from shared.vocabulary import Group, Status, is_in
 from shared.working_time import WorkingCalendar
+
+
+def complainant(agency: str) -> Officer:
+    """The complainant as an actor: what they do from their tracking page (code + secret)."""
+    return Officer(
+        id=Role.PEMOHON.value, name="Pemohon", roles=frozenset({Role.PEMOHON}), agency=agency
+    )
 
 
 class Case(AgencyAggregate):
@@ -101,6 +108,7 @@ class Case(AgencyAggregate):
         self.register_ref: str | None = None
         self.source_channel: str | None = None
         self.data_erased_at: datetime | None = None
+        self.heard_version = 0  # the complainant's replies and disputes taken in (intake's)
 
     # Opening
 
@@ -212,6 +220,8 @@ class Case(AgencyAggregate):
         return {"step": step.id, "by": by.id, "by_name": by.name, "role": role, "at": at}
 
     def _office_role(self, by: Officer) -> str:
+        if by.roles == {Role.PEMOHON}:
+            return Role.PEMOHON.value  # the complainant's reply (rules let only "notes" through)
         roles = sorted(by.roles & OFFICE_ROLES)
         if not roles:
             raise NotAnOfficer()
@@ -254,13 +264,22 @@ class Case(AgencyAggregate):
 
     # Actions at any step: asking the complainant, rejecting, merging, reopening, notes, files
 
-    def request_information(self, *, reason: str, by: Officer, at: datetime) -> None:
-        """Ask the complainant for more; the clock stops until they answer."""
+    def request_information(
+        self, *, reason: str, by: Officer, at: datetime, message: str = ""
+    ) -> None:
+        """Ask the complainant for more (`message`: what they read); the clock stops."""
         step = self._at("information-request", by)
-        self.trigger_event(self.InformationRequested, **self._who(step, by, at), reason=reason)
+        who = self._who(step, by, at)
+        self.trigger_event(self.InformationRequested, **who, reason=reason, message=message)
 
     def receive_information(
-        self, *, summary: str, by: Officer, at: datetime, calendar: WorkingCalendar
+        self,
+        *,
+        summary: str,
+        by: Officer,
+        at: datetime,
+        calendar: WorkingCalendar,
+        heard: int = 0,
     ) -> None:
         """Record the complainant's answer; due times move by exactly the paused working time."""
         step = self._at("information-received", by)
@@ -274,6 +293,7 @@ class Case(AgencyAggregate):
             paused_minutes=round(paused / timedelta(minutes=1), 2),
             step_due_at=calendar.add(self.step_due_at, paused),
             deadline_at=calendar.add(self.deadline_at, paused),
+            heard=heard,
         )
 
     def reject(self, *, reason: str, referred_to: str, by: Officer, at: datetime) -> None:
@@ -302,7 +322,14 @@ class Case(AgencyAggregate):
         )
 
     def reopen(
-        self, *, reason: str, by: Officer, at: datetime, calendar: WorkingCalendar, window_days: int
+        self,
+        *,
+        reason: str,
+        by: Officer,
+        at: datetime,
+        calendar: WorkingCalendar,
+        window_days: int,
+        heard: int = 0,
     ) -> None:
         """The complainant disputes the answer within the window: handle it again."""
         self._refuse("reopen", by, Moment(at, calendar, window_days))
@@ -314,10 +341,12 @@ class Case(AgencyAggregate):
             reason=reason,
             step_due_at=calendar.add_working_minutes(at, first.minutes),
             deadline_at=calendar.add_working_days(at, self.sop.deadline_working_days),
+            heard=heard,
         )
 
-    def add_note(self, *, text: str, by: Officer, at: datetime) -> None:
-        """Any officer may note something, at any step, open or closed."""
+    def add_note(self, *, text: str, by: Officer, at: datetime, heard: int = 0) -> None:
+        """Any officer may note something, at any step, open or closed (and the complainant's
+        reply becomes one)."""
         self._refuse("notes", by)
         role = self._office_role(by)
         self.trigger_event(
@@ -328,7 +357,39 @@ class Case(AgencyAggregate):
             role=role,
             at=at,
             text=text,
+            heard=heard,
         )
+
+    # The complainant, from their tracking page (intake's events, each taken in once)
+
+    def hear_reply(self, *, heard: int, note: str, at: datetime, calendar: WorkingCalendar) -> bool:
+        """Their reply: the information asked for while the case waits (the clock runs again),
+        else a note for the officers. Whether it was recorded now (a repeat is not)."""
+        if heard <= self.heard_version:
+            return False
+        by = complainant(self.agency)
+        if self.is_open and self.paused_at is not None:
+            self.receive_information(summary=note, by=by, at=at, calendar=calendar, heard=heard)
+        else:
+            self.add_note(text=note, by=by, at=at, heard=heard)
+        return True
+
+    def hear_dispute(self, *, heard: int, notes: tuple[str, str], moment: Moment) -> bool:
+        """ "Belum selesai": reopened at the SOP's step within the window; beyond it (or on a
+        case not closed with an answer) a note for an officer to decide. `notes`: the sealed
+        reason of a reopening and the sealed note."""
+        if heard <= self.heard_version:
+            return False
+        by = complainant(self.agency)
+        at, calendar = moment.at, moment.calendar
+        if self.refusal("reopen", by, moment) is None:
+            window = moment.reopen_window_days
+            self.reopen(
+                reason=notes[0], by=by, at=at, calendar=calendar, window_days=window, heard=heard
+            )
+        else:
+            self.add_note(text=notes[1], by=by, at=at, heard=heard)
+        return True
 
     def add_attachment(
         self,

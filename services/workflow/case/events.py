@@ -194,6 +194,7 @@ class InformationRequested(AgencyAggregate.Event):
     role: str
     at: datetime
     reason: str
+    message: str = ""  # sealed: what the complainant is asked (their tracking page shows it)
 
     def apply(self, aggregate: Any) -> None:
         """Stop the clock."""
@@ -215,9 +216,11 @@ class InformationReceived(AgencyAggregate.Event):
     paused_minutes: float
     step_due_at: datetime
     deadline_at: datetime
+    heard: int = 0  # the complainant's reply: the version of intake's submission it came from
 
     def apply(self, aggregate: Any) -> None:
         """Restart the clock with the moved due times."""
+        _heard(aggregate, self.heard)
         aggregate.paused_at, aggregate.status = None, Status.IN_PROGRESS.value
         aggregate.step_due_at, aggregate.deadline_at = self.step_due_at, self.deadline_at
 
@@ -313,9 +316,11 @@ class CaseReopened(AgencyAggregate.Event):
     reason: str
     step_due_at: datetime
     deadline_at: datetime
+    heard: int = 0  # the complainant's dispute: the version of intake's submission
 
     def apply(self, aggregate: Any) -> None:
         """Open again at the first step."""
+        _heard(aggregate, self.heard)
         aggregate.status, aggregate.closed_at = Status.IN_PROGRESS.value, None
         aggregate.current_step, aggregate.step_started_at = self.step, self.at
         aggregate.step_due_at, aggregate.deadline_at = self.step_due_at, self.deadline_at
@@ -336,6 +341,16 @@ class NoteAdded(AgencyAggregate.Event):
     role: str
     at: datetime
     text: str
+    heard: int = 0  # a note of the complainant's reply: the version of intake's submission
+
+    def apply(self, aggregate: Any) -> None:
+        """Remember which of the complainant's messages is handled."""
+        _heard(aggregate, self.heard)
+
+
+def _heard(aggregate: Any, version: int) -> None:
+    """The last version of intake's submission whose reply or dispute the case took in."""
+    aggregate.heard_version = max(getattr(aggregate, "heard_version", 0), version)
 
 
 class AttachmentAdded(AgencyAggregate.Event):
