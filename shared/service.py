@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import apidocs
 from shared.broker import quiet_broker_noise
 from shared.db import Pool
 from shared.metrics import HTTP_LATENCY
@@ -48,7 +49,7 @@ def create_service_app(
         version=version,
         lifespan=lifespan,
         openapi_url=f"/{service}/openapi.json",
-        docs_url=f"/{service}/docs",
+        docs_url=None,  # shared.apidocs serves it, with its assets, from this service
         redoc_url=None,
         dependencies=[Depends(refuse_unknown_query)],
     )
@@ -61,6 +62,7 @@ def create_service_app(
     app.add_middleware(HttpMetrics, service=service)
     app.add_middleware(SecurityHeaders)
     app.include_router(_operations_router(service))
+    apidocs.install(app, service)
     app.openapi = partial(_problem_openapi, app)  # type: ignore[method-assign]
     return app
 
