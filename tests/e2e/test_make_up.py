@@ -209,9 +209,9 @@ async def test_make_up_names_the_server_it_cannot_reach(settings: Settings) -> N
     )
     out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode != 0
-    assert "Redis is not reachable" in out.decode()
-    assert "redis-server" in out.decode()
-    assert "PostgreSQL is not reachable" not in out.decode()
+    assert "missing: Redis at 127.0.0.1:" in out.decode()
+    assert "fix: sudo redis-server" in out.decode()
+    assert "missing: PostgreSQL" not in out.decode()
 
 
 @dataclass
