@@ -11,9 +11,10 @@ import pytest
 import yaml
 
 from deploy.local import _processes, environment
+from deploy.preflight import NGINX
 from shared.asyncapi import document
 from shared.settings import SERVICES, Settings
-from tests.front_door import NGINX, nginx_conf
+from tests.front_door import nginx_conf
 from tests.infrastructure import base_settings
 
 ROOT = Path(__file__).resolve().parents[1]
