@@ -32,6 +32,8 @@ CHROMIUM = Path(os.environ.get("ADUAN_TEST_CHROMIUM", "/usr/bin/chromium"))
 """The browser the page tests drive (Debian's Chromium; Playwright never downloads one)."""
 NGINX = Path(os.environ.get("ADUAN_TEST_NGINX", "/usr/sbin/nginx"))
 """The proxy the front-door tests run with deploy/nginx.conf, as docker-compose does."""
+DOCKER_COMPOSE = Path(os.environ.get("ADUAN_TEST_DOCKER_COMPOSE", "/usr/bin/docker-compose"))
+"""What checks docker-compose.yml in the suite (Debian's docker-compose: `config -q`)."""
 CHECK_SECONDS = 5.0
 SETUP_SECONDS = 60.0
 
@@ -155,6 +157,12 @@ TOOLS = (
         lambda _: str(NGINX),
         _program(NGINX),
         "sudo apt-get install nginx   (or set ADUAN_TEST_NGINX to an nginx binary)",
+    ),
+    Need(
+        "docker-compose (compose file check)",
+        lambda _: str(DOCKER_COMPOSE),
+        _program(DOCKER_COMPOSE),
+        "sudo apt-get install docker-compose",
     ),
 )
 NEEDS = {"up": SERVERS, "test": SERVERS + TOOLS}
