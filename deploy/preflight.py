@@ -32,6 +32,8 @@ CHROMIUM = Path(os.environ.get("ADUAN_TEST_CHROMIUM", "/usr/bin/chromium"))
 """The browser the page tests drive (Debian's Chromium; Playwright never downloads one)."""
 NGINX = Path(os.environ.get("ADUAN_TEST_NGINX", "/usr/sbin/nginx"))
 """The proxy the front-door tests run with deploy/nginx.conf, as docker-compose does."""
+PDFTOPPM = Path(os.environ.get("ADUAN_TEST_PDFTOPPM", "/usr/bin/pdftoppm"))
+"""What renders the published PDFs to pictures in the tests (Debian's poppler-utils)."""
 DOCKER_COMPOSE = Path(os.environ.get("ADUAN_TEST_DOCKER_COMPOSE", "/usr/bin/docker-compose"))
 """What checks docker-compose.yml in the suite (Debian's docker-compose: `config -q`)."""
 CHECK_SECONDS = 5.0
@@ -157,6 +159,12 @@ TOOLS = (
         lambda _: str(NGINX),
         _program(NGINX),
         "sudo apt-get install nginx   (or set ADUAN_TEST_NGINX to an nginx binary)",
+    ),
+    Need(
+        "poppler-utils (PDF tests)",
+        lambda _: str(PDFTOPPM),
+        _program(PDFTOPPM),
+        "sudo apt-get install poppler-utils",
     ),
     Need(
         "docker-compose (compose file check)",
