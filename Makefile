@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install check format test test-faults up bench lock clean
+.PHONY: install preflight check format test test-faults up bench lock clean
 
 install: $(VENV)/.installed
 
@@ -16,6 +16,11 @@ $(VENV)/.installed: requirements-dev.lock
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
 		$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
 	touch $@
+
+# What the tests need beyond the venv: the three servers, the RabbitMQ management API (switched
+# on here when this user may), Chromium and nginx; one line per missing piece and its fix.
+preflight: install
+	@$(PY) -m deploy.preflight test
 
 check: install
 	$(PY) -m ruff format --check .
@@ -29,13 +34,13 @@ format: install
 # Tests run in two worker processes (pytest-xdist): each test has its own database, vhost
 # and key prefix, so they never collide. TEST_WORKERS=0 runs them in this process.
 TEST_WORKERS ?= 2
-test: install
+test: preflight
 	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # Faults injected into private servers the tests start themselves (tests/servers.py: their own
 # PostgreSQL, RabbitMQ node and Redis, never the machine's): minutes long, so not in `make test`.
 # One process: the module shares one running system across its faults.
-test-faults: install
+test-faults: preflight
 	$(PY) -m pytest -n 0 -m fault tests $(PYTEST_ARGS)
 
 up: install

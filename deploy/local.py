@@ -20,74 +20,12 @@ import sys
 import time
 from dataclasses import dataclass
 
-import aio_pika
-import asyncpg
 import httpx
-import redis.asyncio as aioredis
 
+from deploy import preflight
 from shared.auth import loopback
 from shared.db import ensure_database
 from shared.settings import SERVICES, Settings
-
-START_HINTS = {
-    "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
-    "RabbitMQ": "rabbitmq-server -detached",
-    "Redis": 'redis-server --daemonize yes --port 6379 --save "" --appendonly no',
-}
-
-
-@dataclass(frozen=True)
-class Unreachable:
-    """A server `make up` needs that did not answer."""
-
-    server: str
-    address: str
-    error: str
-
-    def advice(self) -> str:
-        """Which server, where, why, and how to start it."""
-        return (
-            f"{self.server} is not reachable at {self.address} ({self.error}).\n"
-            f"  Start it with:  {START_HINTS[self.server]}\n"
-            f"  or with Docker: docker compose up -d {self.server.lower()}"
-        )
-
-
-async def _check_postgres(settings: Settings) -> None:
-    conn = await asyncpg.connect(settings.postgres_dsn("postgres"), timeout=5)
-    await conn.close()
-
-
-async def _check_rabbitmq(settings: Settings) -> None:
-    connection = await aio_pika.connect(settings.rabbitmq_url, timeout=5)
-    await connection.close()
-
-
-async def _check_redis(settings: Settings) -> None:
-    client = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=5)
-    try:
-        await client.ping()
-    finally:
-        await client.aclose()
-
-
-async def unreachable_servers(settings: Settings) -> list[Unreachable]:
-    """Every server that does not answer, with the address it was tried at."""
-    checks = {
-        "PostgreSQL": (
-            _check_postgres,
-            f"{settings.postgres_host}:{settings.postgres_port}",
-        ),
-        "RabbitMQ": (_check_rabbitmq, settings.rabbitmq_url.rsplit("@", 1)[-1]),
-        "Redis": (_check_redis, settings.redis_url.rsplit("@", 1)[-1]),
-    }
-    problems = []
-    for server, (check, address) in checks.items():
-        try:
-            await asyncio.wait_for(check(settings), timeout=10)
-        except Exception as error:  # noqa: BLE001 - any failure is reported the same way
-            problems.append(Unreachable(server, address, str(error) or type(error).__name__))
-    return problems
 
 
 def _port_taken(host: str, port: int) -> bool:
@@ -270,9 +208,9 @@ def environment(settings: Settings) -> dict[str, str]:
 def main() -> int:
     """Start everything; return the exit status."""
     settings = Settings()
-    problems = asyncio.run(unreachable_servers(settings))
+    problems = preflight.missing("up", settings)
     for problem in problems:
-        print(problem.advice(), file=sys.stderr)
+        print(problem, file=sys.stderr)
     if problems:
         return 1
     children = _children(settings)

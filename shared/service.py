@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from functools import partial
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -19,7 +20,7 @@ from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import pii
+from shared import apidocs, pii
 from shared.broker import quiet_broker_noise
 from shared.db import Pool
 from shared.metrics import HTTP_LATENCY
@@ -49,7 +50,7 @@ def create_service_app(
         version=version,
         lifespan=lifespan,
         openapi_url=f"/{service}/openapi.json",
-        docs_url=f"/{service}/docs",
+        docs_url=None,  # shared.apidocs serves it, with its assets, from this service
         redoc_url=None,
         dependencies=[Depends(refuse_unknown_query)],
     )
@@ -62,6 +63,7 @@ def create_service_app(
     app.add_middleware(HttpMetrics, service=service)
     app.add_middleware(SecurityHeaders)
     app.include_router(_operations_router(service))
+    apidocs.install(app, service)
     app.openapi = partial(_problem_openapi, app)  # type: ignore[method-assign]
     return app
 
@@ -83,30 +85,45 @@ def _problem_openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def _query_names(dependant: Dependant) -> set[str]:
-    names = {param.alias for param in dependant.query_params}
+def _query_params(dependant: Dependant) -> dict[str, bool]:
+    """Each query parameter a dependant declares (its dependencies' included): whether it
+    takes several values (a list) or one."""
+    params = {
+        param.alias: _takes_many(param.field_info.annotation) for param in dependant.query_params
+    }
     for sub in dependant.dependencies:
-        names |= _query_names(sub)
-    return names
+        params |= _query_params(sub)
+    return params
 
 
-_KNOWN_QUERY: dict[int, frozenset[str]] = {}
+def _takes_many(annotation: Any) -> bool:
+    """Whether a parameter's type is a sequence (`list[str] | None` included)."""
+    if get_origin(annotation) in (Union, UnionType, Annotated):
+        return any(_takes_many(arg) for arg in get_args(annotation) if arg is not type(None))
+    return get_origin(annotation) in (list, tuple, set, frozenset, Sequence)
 
 
-def _known_query(route: APIRoute) -> frozenset[str]:
-    """The query parameters a route declares (its dependencies' included), computed once."""
+_QUERY: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
+
+
+def _route_query(route: APIRoute) -> tuple[frozenset[str], frozenset[str]]:
+    """The query parameters a route declares, and those of them that take one value."""
     key = id(route)
-    if key not in _KNOWN_QUERY:
-        _KNOWN_QUERY[key] = frozenset(_query_names(route.dependant))
-    return _KNOWN_QUERY[key]
+    if key not in _QUERY:
+        params = _query_params(route.dependant)
+        single = frozenset(name for name, many in params.items() if not many)
+        _QUERY[key] = (frozenset(params), single)
+    return _QUERY[key]
 
 
 async def refuse_unknown_query(request: Request) -> None:
-    """A query parameter the route does not know is a mistake worth saying (422), not ignoring."""
+    """A query parameter the route does not know, or one that takes one value given several
+    times, is a mistake worth saying (422), not ignoring (keeping only the last)."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
-    unknown = sorted(set(request.query_params) - _known_query(route))
+    known, single = _route_query(route)
+    unknown = sorted(set(request.query_params) - known)
     controlled = sorted(k for k, v in request.query_params.multi_items() if CONTROL.search(v))
     if controlled:
         errors = [
@@ -122,6 +139,21 @@ async def refuse_unknown_query(request: Request) -> None:
         raise Problem(
             422, f"Parameter tidak dikenal: {', '.join(unknown)}.", code="validation", errors=errors
         )
+    names = [name for name, _ in request.query_params.multi_items()]
+    repeated = sorted({name for name in names if name in single and names.count(name) > 1})
+    if repeated:
+        errors = [
+            {"field": name, "code": "repeated", "message": REPEATED_MESSAGE} for name in repeated
+        ]
+        raise Problem(
+            422,
+            f"Parameter diberikan lebih dari sekali: {', '.join(repeated)}.",
+            code="validation",
+            errors=errors,
+        )
+
+
+REPEATED_MESSAGE = "Parameter ini hanya menerima satu nilai."
 
 
 def _operations_router(service: str) -> APIRouter:

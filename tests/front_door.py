@@ -17,13 +17,13 @@ from pathlib import Path
 
 import httpx
 
+from deploy.preflight import NGINX
 from shared.settings import SERVICES, Settings
 from tests.infrastructure import free_port
 from tests.polling import eventually
 from tests.system import System, running
 
 ROOT = Path(__file__).resolve().parents[1]
-NGINX = Path("/usr/sbin/nginx")
 CONF = ROOT / "deploy" / "nginx.conf"
 WEB = ROOT / "web"
 CONTAINER_ROOT = "root /usr/share/nginx/html;"

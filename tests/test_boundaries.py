@@ -11,9 +11,10 @@ import pytest
 import yaml
 
 from deploy.local import _processes, environment
+from deploy.preflight import DOCKER_COMPOSE, NGINX
 from shared.asyncapi import document
 from shared.settings import SERVICES, Settings
-from tests.front_door import NGINX, nginx_conf
+from tests.front_door import nginx_conf
 from tests.infrastructure import base_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,6 +82,25 @@ def test_the_nginx_harness_finds_what_it_replaces(tmp_path: Path) -> None:
         check=False,
     )
     assert checked.returncode == 0, checked.stderr
+
+
+def test_compose_file_is_valid_and_builds_one_image_for_the_services() -> None:
+    checked = subprocess.run(  # Debian's docker-compose validates the file as Docker would
+        [str(DOCKER_COMPOSE), "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    images = {compose[service]["image"] for service in SERVICES}
+    builds = {str(compose[service]["build"]) for service in SERVICES}
+    assert len(images) == len(builds) == 1
+    assert all(compose[service]["pull_policy"] == "build" for service in SERVICES)
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert ignored[ignored.index("*") + 1 :][:4] == [
+        "!requirements.lock", "!shared/", "!services/", "!deploy/"
+    ]  # fmt: skip
 
 
 def test_compose_trusts_forwarded_headers_from_its_own_network_only() -> None:

@@ -184,3 +184,19 @@ async def test_exports_of_a_rekap_open_as_csv_and_xlsx(desk: Desk) -> None:
     values = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=2)]
     assert values[0] == ["Bulan", "Kanal", "Status", "Jumlah"]
     assert values[1][1:] == ["Situs web", "Diterima", 2]
+
+
+async def test_a_parameter_given_twice_is_refused_not_half_read(desk: Desk) -> None:
+    twice = await desk.http.get("/reporting/v1/rekap?group_by=month&group_by=channel")
+    assert twice.status_code == 422
+    problem = twice.json()
+    assert problem["errors"] == [
+        {
+            "field": "group_by",
+            "code": "repeated",
+            "message": "Parameter ini hanya menerima satu nilai.",
+        }
+    ]
+    assert (await desk.http.get("/reporting/v1/rekap?group_by=month,channel")).status_code == 200
+    several = "/reporting/v1/operations/event-types?type=CaseOpened&type=CaseClosed"
+    assert (await desk.http.get(several)).status_code == 422  # unknown there: refused as such

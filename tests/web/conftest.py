@@ -6,7 +6,6 @@ Screenshots of the main pages go to artifacts/screenshots/ for a reviewer to loo
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,13 +15,13 @@ import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
+from deploy.preflight import CHROMIUM
 from shared.settings import SERVICES, Settings
 from shared.sop import Role
 from tests.system import System, running, with_free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM = os.environ.get("ADUAN_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -93,7 +92,7 @@ async def browser() -> AsyncIterator[Browser]:
     """Debian's Chromium, headless (never a downloaded browser)."""
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True
+            executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True
         )
         try:
             yield launched
