@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     oidc_client_id: str = ""
     oidc_client_secret: SecretStr = SecretStr("")  # empty: a public client (PKCE only)
     oidc_scopes: str = "openid profile"
+    # Sent to the provider: "login" asks for the password at every sign-in, so an officer signing
+    # in on a shared desk after another one signed out is never let in as them; "" lets the
+    # provider's own session sign the officer in without asking.
+    oidc_prompt: str = "login"
     oidc_roles_claim: str = "roles"  # a dotted path for nested claims: realm_access.roles
     oidc_agency_claim: str = ""  # when set, the claim must name this office's agency
     # The provider's role (or group) names -> ours; empty: the provider uses our role names.

@@ -243,6 +243,7 @@ class OidcStart(BaseModel):
     client_id: str
     scope: str
     redirect_uri: str
+    prompt: str
 
 
 @router.get("/auth/oidc", responses=problems(404, 503))
@@ -257,6 +258,7 @@ async def oidc_start(provider: ProviderDep) -> OidcStart:
         client_id=settings.oidc_client_id,
         scope=" ".join(["openid", *(scope for scope in scopes if scope != "openid")]),
         redirect_uri=oidc.redirect_uri(settings),
+        prompt=settings.oidc_prompt,
     )
 
 

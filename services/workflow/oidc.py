@@ -91,6 +91,17 @@ class Provider:
     """The office's OpenID Connect provider: its metadata and keys, read when needed."""
 
     def __init__(self, settings: Settings) -> None:
+        if settings.oidc_issuer and not settings.oidc_client_id:
+            raise ValueError("ADUAN_OIDC_ISSUER is set but ADUAN_OIDC_CLIENT_ID is not")
+        if enabled(settings) and (settings.auth_jwks_url or settings.auth_public_keys):
+            raise ValueError(
+                "ADUAN_OIDC_ISSUER and ADUAN_AUTH_JWKS_URL / ADUAN_AUTH_PUBLIC_KEYS exclude each "
+                "other: with the OIDC sign-in the services verify workflow's own tokens"
+            )
+        officers = {role.value for role in Role if role is not Role.PEMOHON}
+        unknown = set(settings.oidc_role_map.values()) - officers
+        if unknown:
+            raise ValueError(f"ADUAN_OIDC_ROLE_MAP names no officer role: {sorted(unknown)}")
         self.settings = settings
         self._metadata: dict[str, Any] = {}
         self._metadata_at = -float("inf")

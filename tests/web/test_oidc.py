@@ -16,10 +16,10 @@ from playwright.async_api import Browser, Page, expect
 from services.workflow.oidc import NO_ROLE, OTHER_AGENCY, REDIRECT_PATH
 from shared.settings import SERVICES, Settings
 from shared.sop import Role
+from tests.identity_provider import OidcProvider, oidc_provider
 from tests.system import running, with_free_ports
 from tests.web.casework import open_from_worklist, submitted_complaint, take_action
 from tests.web.conftest import DESKTOP, Stack, _context, screenshot
-from tests.web.oidc_provider import OidcProvider, oidc_provider
 
 
 @pytest.fixture
@@ -72,7 +72,8 @@ async def test_an_officer_signs_in_at_the_provider_and_acts_on_a_case_with_its_r
 ) -> None:
     """The provider's login and consent, back on the worklist as Tim Pengaduan (the provider's
     group mapped to our role); the session acts on a case on the case page, and its token is
-    accepted by another service; a kabid signs in the same way and takes the next step."""
+    accepted by another service; after signing out the provider asks for the password again
+    (a shared desk); a kabid signs in the same way and takes the next step."""
     stack, _ = provider_stack
     case_id, code = await submitted_complaint(stack)
     context = await _context(browser, **DESKTOP)
@@ -98,6 +99,12 @@ async def test_an_officer_signs_in_at_the_provider_and_acts_on_a_case_with_its_r
     )
     assert listed.status_code == 200, listed.text
     assert [row["case_id"] for row in listed.json()] == [case_id]
+
+    await page.get_by_role("button", name="Keluar").click()  # a shared desk: the next officer
+    await page.wait_for_url(lambda url: "/petugas/masuk" in url)
+    assert await page.evaluate("sessionStorage.getItem('aduan.sesi')") is None
+    await page.get_by_role("button", name="Masuk melalui penyedia identitas").click()
+    await expect(page.locator("input[name=login]")).to_be_visible()  # asked again (prompt=login)
     await context.close()
 
     context = await _context(browser, **DESKTOP)  # another officer, another browser

@@ -27,7 +27,7 @@ export function destination(next) {
 export async function start(next) {
   const answer = await api("/workflow/v1/auth/oidc", { auth: false });
   if (!answer.ok) return answer.problem;
-  const { authorization_endpoint: endpoint, client_id, scope, redirect_uri, issuer } = answer.data;
+  const { authorization_endpoint: endpoint, client_id, scope, redirect_uri, issuer, prompt } = answer.data;
   const pending = { state: random(), nonce: random(), verifier: random(), issuer, next, at: Date.now() };
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(pending.verifier));
   sessionStorage.setItem(PENDING_KEY, JSON.stringify(pending));
@@ -41,6 +41,7 @@ export async function start(next) {
     nonce: pending.nonce,
     code_challenge: base64url(digest),
     code_challenge_method: "S256",
+    ...(prompt ? { prompt } : {}),
   })) {
     url.searchParams.set(key, value);
   }

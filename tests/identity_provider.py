@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from tests.infrastructure import free_port
 from tests.polling import eventually
 
-PROVIDER_DIR = Path(__file__).resolve().parents[1] / "oidc_provider"
+PROVIDER_DIR = Path(__file__).resolve().parent / "oidc_provider"
 CLIENT_ID = "aduan-uji"
 CLIENT_SECRET = "rahasia-klien-uji-0123456789"  # the test client's own
 SCOPES = "openid profile aduan"
