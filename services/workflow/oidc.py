@@ -13,6 +13,7 @@ short-lived token. Every service then verifies that token as any other of the bu
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -24,12 +25,15 @@ from shared.problems import Problem
 from shared.settings import Settings
 from shared.sop import Role
 
+log = logging.getLogger(__name__)
+
 ALGORITHMS = ["RS256", "PS256", "ES256"]
 REDIRECT_PATH = "/petugas/masuk-sso"
 _METADATA_TTL_SECONDS = 3600.0
 _JWKS_RETRY_SECONDS = 30.0  # an unknown kid fetches the provider's keys at most this often
 _LEEWAY_SECONDS = 60
-_TIMEOUT_SECONDS = 5.0
+_TIMEOUT_SECONDS = 3.0  # one call to the provider
+_QUIET_SECONDS = 5.0  # after the discovery failed, sign-ins answer 503 at once this long
 _MAX_ID_TOKEN_MINUTES = 60 * 24  # an ID token meant to live longer is not one we accept
 
 UNREACHABLE = "Penyedia identitas tidak dapat dihubungi; coba lagi sebentar lagi."
@@ -105,6 +109,7 @@ class Provider:
         self.settings = settings
         self._metadata: dict[str, Any] = {}
         self._metadata_at = -float("inf")
+        self._failed_at = -float("inf")
         self._keys: dict[str | None, Any] = {}
         self._keys_at = -float("inf")
         self._lock = asyncio.Lock()
@@ -116,16 +121,23 @@ class Provider:
 
     async def metadata(self) -> dict[str, Any]:
         """The provider's discovery document (cached for an hour); 503 when unreachable."""
-        async with self._lock:
-            if time.monotonic() - self._metadata_at > _METADATA_TTL_SECONDS:
-                url = f"{self.issuer}/.well-known/openid-configuration"
-                document = await self._get_json(url)
+        async with self._lock:  # one fetch at a time; the others wait for its answer
+            if time.monotonic() - self._metadata_at <= _METADATA_TTL_SECONDS:
+                return self._metadata
+            if time.monotonic() - self._failed_at < _QUIET_SECONDS:
+                raise Problem(503, UNREACHABLE, code="oidc-unavailable")
+            try:
+                document = await self._get_json(f"{self.issuer}/.well-known/openid-configuration")
                 needed = ("authorization_endpoint", "token_endpoint", "jwks_uri")
-                if document.get("issuer", "").rstrip("/") != self.issuer or not all(
+                if str(document.get("issuer", "")).rstrip("/") != self.issuer or not all(
                     isinstance(document.get(key), str) for key in needed
                 ):
+                    log.warning("the OIDC discovery document of %s is not usable", self.issuer)
                     raise Problem(503, UNREACHABLE, code="oidc-unavailable")
-                self._metadata, self._metadata_at = document, time.monotonic()
+            except Problem:
+                self._failed_at = time.monotonic()
+                raise
+            self._metadata, self._metadata_at = document, time.monotonic()
             return self._metadata
 
     async def _get_json(self, url: str, **options: Any) -> dict[str, Any]:
@@ -135,6 +147,7 @@ class Provider:
                 answer.raise_for_status()
                 document = answer.json()
         except (httpx.HTTPError, ValueError) as error:
+            log.warning("the OIDC provider did not answer %s: %r", url, error)
             raise Problem(503, UNREACHABLE, code="oidc-unavailable") from error
         if not isinstance(document, dict):
             raise Problem(503, UNREACHABLE, code="oidc-unavailable")
@@ -186,8 +199,12 @@ class Provider:
             async with httpx.AsyncClient(timeout=_TIMEOUT_SECONDS, auth=auth) as http:
                 answer = await http.post(endpoint, data=form)
         except httpx.HTTPError as error:
+            log.warning("the OIDC token endpoint did not answer: %r", error)
             raise Problem(503, UNREACHABLE, code="oidc-unavailable") from error
         if answer.status_code in (400, 401):  # invalid_grant, invalid_client, ...
+            # invalid_grant is the officer's (an old or replayed code); anything else, such as
+            # invalid_client, is the office's configuration: the log says which.
+            log.warning("the OIDC provider refused the code: %s", answer.text[:300])
             raise Problem(401, REJECTED, code="oidc-rejected")
         try:
             answer.raise_for_status()

@@ -13,7 +13,7 @@ import Provider from "oidc-provider";
 
 const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-const signing = { ...privateKey.export({ format: "jwk" }), kid: "uji-rsa", use: "sig", alg: "RS256" };
+const signing = { ...privateKey.export({ format: "jwk" }), kid: `uji-${randomBytes(4).toString("hex")}`, use: "sig", alg: "RS256" };
 
 const provider = new Provider(config.issuer, {
   clients: config.clients,
