@@ -59,8 +59,11 @@ class OidcProvider:
 
 
 @contextlib.asynccontextmanager
-async def oidc_provider(redirect_uri: str, logs: Path) -> AsyncIterator[OidcProvider]:
-    """The provider on a free port, with one confidential client for this redirect URI."""
+async def oidc_provider(
+    redirect_uri: str, logs: Path, port: int | None = None
+) -> AsyncIterator[OidcProvider]:
+    """The provider (on a free port unless given), with one confidential client for this
+    redirect URI and a signing key of its own, made at start."""
     node = shutil.which("node")
     installed = (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir()
     if node is None or not installed:
@@ -68,7 +71,7 @@ async def oidc_provider(redirect_uri: str, logs: Path) -> AsyncIterator[OidcProv
             "The OpenID Connect provider of the tests is not installed: "
             "run `npm ci --prefix tests/oidc_provider` (Node.js 20.19 or newer)."
         )
-    port = free_port()
+    port = port or free_port()
     issuer = f"http://127.0.0.1:{port}"
     client = {
         "client_id": CLIENT_ID,

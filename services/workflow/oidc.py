@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 ALGORITHMS = ["RS256", "PS256", "ES256"]
 REDIRECT_PATH = "/petugas/masuk-sso"
 _METADATA_TTL_SECONDS = 3600.0
-_JWKS_RETRY_SECONDS = 30.0  # an unknown kid fetches the provider's keys at most this often
 _LEEWAY_SECONDS = 60
 _TIMEOUT_SECONDS = 3.0  # one call to the provider
 _QUIET_SECONDS = 5.0  # after the discovery failed, sign-ins answer 503 at once this long
@@ -111,7 +110,6 @@ class Provider:
         self._metadata_at = -float("inf")
         self._failed_at = -float("inf")
         self._keys: dict[str | None, Any] = {}
-        self._keys_at = -float("inf")
         self._lock = asyncio.Lock()
 
     @property
@@ -154,14 +152,15 @@ class Provider:
         return document
 
     async def _key(self, kid: str | None) -> Any:
-        if kid not in self._keys and time.monotonic() - self._keys_at > _JWKS_RETRY_SECONDS:
+        # The ID token comes straight from the token endpoint, never from a browser: a kid we
+        # do not know is the provider's new key (a rotation), so its keys are read again.
+        if kid not in self._keys:
             document = await self._get_json((await self.metadata())["jwks_uri"])
             try:
                 jwks = jwt.PyJWKSet.from_dict(document)
             except jwt.PyJWKSetError as error:
                 raise Problem(503, UNREACHABLE, code="oidc-unavailable") from error
             self._keys = {key.key_id: key.key for key in jwks.keys}
-            self._keys_at = time.monotonic()
         if kid in self._keys:
             return self._keys[kid]
         if kid is None and len(self._keys) == 1:

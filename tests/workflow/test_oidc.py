@@ -5,6 +5,7 @@ and the roles its claims map to."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import re
 import secrets
@@ -35,17 +36,26 @@ class Office:
 
     http: httpx.AsyncClient
     provider: OidcProvider
+    logs: Path
+    running: contextlib.AsyncExitStack
+
+    async def stop_provider(self) -> None:
+        """Stop the provider (workflow keeps running)."""
+        await self.running.aclose()
 
 
 @pytest.fixture
 async def office(settings: Settings, tmp_path: Path) -> AsyncIterator[Office]:
     """Workflow configured for the test's provider."""
-    async with oidc_provider(PUBLIC_URL + oidc.REDIRECT_PATH, tmp_path) as provider:
+    async with contextlib.AsyncExitStack() as running:
+        provider = await running.enter_async_context(
+            oidc_provider(PUBLIC_URL + oidc.REDIRECT_PATH, tmp_path)
+        )
         configured = settings.model_copy(
             update={"relay": False, "clock": False, "public_url": PUBLIC_URL} | provider.settings()
         )
         async with serving(create_app(configured)) as http:
-            yield Office(http, provider)
+            yield Office(http, provider, tmp_path, running)
 
 
 def _b64(data: bytes) -> str:
@@ -133,6 +143,18 @@ async def test_a_code_without_its_verifier_or_nonce_gives_nothing(office: Office
     answer = await exchange(office, code, attempt, nonce="nonce-dari-tab-lain-0123")
     assert answer.status_code == 401
     assert "nonce" in answer.json()["detail"]
+
+
+async def test_a_provider_that_rotates_its_key_is_followed_at_once(office: Office) -> None:
+    """The provider restarted with a new signing key: the next sign-in reads its keys again."""
+    code, attempt = await code_for(office, "kabid.sri")
+    assert (await exchange(office, code, attempt)).status_code == 200
+    port = int(urlsplit(office.provider.issuer).port or 0)
+    await office.stop_provider()
+    async with oidc_provider(PUBLIC_URL + oidc.REDIRECT_PATH, office.logs, port=port):
+        code, attempt = await code_for(office, "kabid.sri")
+        answer = await exchange(office, code, attempt)
+        assert answer.status_code == 200, answer.text
 
 
 @pytest.mark.parametrize(
