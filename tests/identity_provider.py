@@ -23,6 +23,7 @@ from tests.polling import eventually
 
 PROVIDER_DIR = Path(__file__).resolve().parent / "oidc_provider"
 CLIENT_ID = "aduan-uji"
+PUBLIC_CLIENT_ID = "aduan-uji-publik"  # no secret: PKCE alone guards its codes
 CLIENT_SECRET = "rahasia-klien-uji-0123456789"  # the test client's own
 SCOPES = "openid profile aduan"
 ROLE_MAP = {"aduan-kabid": "kabid", "aduan-tim-pengaduan": "tim_pengaduan"}
@@ -45,12 +46,13 @@ class OidcProvider:
     issuer: str
     log: Path
 
-    def settings(self) -> dict[str, Any]:
-        """The ADUAN_OIDC_* settings that sign officers in here."""
+    def settings(self, *, public: bool = False) -> dict[str, Any]:
+        """The ADUAN_OIDC_* settings that sign officers in here (as the confidential client,
+        or as the public one)."""
         return {
             "oidc_issuer": self.issuer,
-            "oidc_client_id": CLIENT_ID,
-            "oidc_client_secret": SecretStr(CLIENT_SECRET),
+            "oidc_client_id": PUBLIC_CLIENT_ID if public else CLIENT_ID,
+            "oidc_client_secret": SecretStr("" if public else CLIENT_SECRET),
             "oidc_scopes": SCOPES,
             "oidc_roles_claim": "groups",
             "oidc_agency_claim": "agency",
@@ -62,8 +64,8 @@ class OidcProvider:
 async def oidc_provider(
     redirect_uri: str, logs: Path, port: int | None = None
 ) -> AsyncIterator[OidcProvider]:
-    """The provider (on a free port unless given), with one confidential client for this
-    redirect URI and a signing key of its own, made at start."""
+    """The provider (on a free port unless given), with a confidential and a public client for
+    this redirect URI and a signing key of its own, made at start."""
     node = shutil.which("node")
     installed = (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir()
     if node is None or not installed:
@@ -81,9 +83,14 @@ async def oidc_provider(
         "response_types": ["code"],
         "token_endpoint_auth_method": "client_secret_basic",
     }
+    public = {k: v for k, v in client.items() if k != "client_secret"} | {
+        "client_id": PUBLIC_CLIENT_ID,
+        "token_endpoint_auth_method": "none",
+    }
     config = logs / "oidc-provider.json"
+    clients = [client, public]
     config.write_text(
-        json.dumps({"issuer": issuer, "port": port, "clients": [client], "users": USERS})
+        json.dumps({"issuer": issuer, "port": port, "clients": clients, "users": USERS})
     )
     log = logs / "oidc-provider.log"
     with log.open("ab") as out:

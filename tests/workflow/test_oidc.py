@@ -157,6 +157,25 @@ async def test_a_provider_that_rotates_its_key_is_followed_at_once(office: Offic
         assert answer.status_code == 200, answer.text
 
 
+async def test_a_public_client_signs_in_with_pkce_alone(settings: Settings, tmp_path: Path) -> None:
+    """Without a client secret workflow exchanges the code as a public client: the verifier is
+    all that makes a code usable."""
+    async with oidc_provider(PUBLIC_URL + oidc.REDIRECT_PATH, tmp_path) as provider:
+        configured = settings.model_copy(
+            update={"relay": False, "clock": False, "public_url": PUBLIC_URL}
+            | provider.settings(public=True)
+        )
+        async with serving(create_app(configured)) as http:
+            office = Office(http, provider, tmp_path, contextlib.AsyncExitStack())
+            code, attempt = await code_for(office, "tim.andi")
+            other = _b64(secrets.token_bytes(32))
+            assert (await exchange(office, code, attempt, code_verifier=other)).status_code == 401
+            code, attempt = await code_for(office, "tim.andi")
+            answer = await exchange(office, code, attempt)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["roles"] == [Role.TIM_PENGADUAN.value]
+
+
 @pytest.mark.parametrize(
     ("login", "detail"), [("tamu", oidc.NO_ROLE), ("luar.kabid", oidc.OTHER_AGENCY)]
 )
