@@ -25,6 +25,10 @@ export function destination(next) {
 
 /** Off to the provider; returns a problem (to show) if its address cannot be had. */
 export async function start(next) {
+  if (!globalThis.crypto?.subtle) {
+    // Only a secure context (https, or this machine) has it: the PKCE challenge needs it.
+    return { detail: "Masuk melalui penyedia identitas memerlukan alamat https. Buka Aduan melalui https." };
+  }
   const answer = await api("/workflow/v1/auth/oidc", { auth: false });
   if (!answer.ok) return answer.problem;
   const { authorization_endpoint: endpoint, client_id, scope, redirect_uri, issuer, prompt } = answer.data;
