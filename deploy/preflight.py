@@ -36,6 +36,8 @@ PDFTOPPM = Path(os.environ.get("ADUAN_TEST_PDFTOPPM", "/usr/bin/pdftoppm"))
 """What renders the published PDFs to pictures in the tests (Debian's poppler-utils)."""
 DOCKER_COMPOSE = Path(os.environ.get("ADUAN_TEST_DOCKER_COMPOSE", "/usr/bin/docker-compose"))
 """What checks docker-compose.yml in the suite (Debian's docker-compose: `config -q`)."""
+OIDC_PROVIDER = Path(__file__).resolve().parents[1] / "tests" / "oidc_provider"
+"""The OpenID Connect provider the sign-in tests run (panva's oidc-provider, from npm)."""
 CHECK_SECONDS = 5.0
 SETUP_SECONDS = 60.0
 
@@ -107,6 +109,29 @@ def _address(url: str, default_port: int) -> str:
     return f"{parts.hostname}:{parts.port or default_port}"
 
 
+async def _oidc_provider(_: Settings) -> None:
+    if not (OIDC_PROVIDER / "node_modules" / "oidc-provider").is_dir():
+        raise FileNotFoundError("not installed")
+
+
+def _install_oidc_provider(_: Settings) -> bool:
+    """`npm ci` the provider's pinned packages, when npm is here."""
+    npm = shutil.which("npm")
+    if npm is None or os.environ.get("ADUAN_PREFLIGHT_SETUP") == "0":
+        return False
+    print("Installing the test identity provider (npm ci --prefix tests/oidc_provider) ...")
+    try:
+        done = subprocess.run(  # noqa: S603 - a fixed command
+            [npm, "ci", "--prefix", str(OIDC_PROVIDER), "--no-audit", "--no-fund"],
+            capture_output=True,
+            timeout=10 * SETUP_SECONDS,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
 @dataclass(frozen=True)
 class Need:
     """One thing `make up` or `make test` needs: how to find it and how to provide it."""
@@ -165,6 +190,13 @@ TOOLS = (
         lambda _: str(PDFTOPPM),
         _program(PDFTOPPM),
         "sudo apt-get install poppler-utils",
+    ),
+    Need(
+        "OpenID Connect provider (sign-in tests)",
+        lambda _: str(OIDC_PROVIDER / "node_modules"),
+        _oidc_provider,
+        "npm ci --prefix tests/oidc_provider   (Node.js 20.19 or newer with npm)",
+        _install_oidc_provider,
     ),
     Need(
         "docker-compose (compose file check)",

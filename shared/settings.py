@@ -78,6 +78,23 @@ class Settings(BaseSettings):
     # The login page of local runs: a name and a role, no password, on the built-in issuer.
     # `make up` turns it on; a real office signs officers in through its identity provider.
     auth_demo_login: bool = False
+    # Sign-in at the office's OpenID Connect provider (README "Signing officers in"): the login
+    # page offers it when an issuer is set. Authorization code with PKCE; workflow exchanges the
+    # code (as a confidential client when a secret is set) and signs its own short-lived token
+    # with the roles the provider's claims map to. The redirect URI to register with the
+    # provider is public_url + /petugas/masuk-sso.
+    oidc_issuer: str = ""  # its /.well-known/openid-configuration is read; empty: no OIDC sign-in
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr = SecretStr("")  # empty: a public client (PKCE only)
+    oidc_scopes: str = "openid profile"
+    # Sent to the provider: "login" asks for the password at every sign-in, so an officer signing
+    # in on a shared desk after another one signed out is never let in as them; "" lets the
+    # provider's own session sign the officer in without asking.
+    oidc_prompt: str = "login"
+    oidc_roles_claim: str = "roles"  # a dotted path for nested claims: realm_access.roles
+    oidc_agency_claim: str = ""  # when set, the claim must name this office's agency
+    # The provider's role (or group) names -> ours; empty: the provider uses our role names.
+    oidc_role_map: dict[str, str] = Field(default_factory=dict)
 
     # The office as its published documents name it (letterhead, signature): data, never the
     # agency id. An empty head name or NIP leaves a dotted line to be filled in by hand.

@@ -9,7 +9,7 @@ from functools import partial
 
 from fastapi import FastAPI
 
-from services.workflow import accounts, accounts_api, auth_api, backlog
+from services.workflow import accounts, accounts_api, auth_api, backlog, oidc
 from services.workflow.api import refused, router
 from services.workflow.cases import SCHEMA, open_cases
 from services.workflow.inbound import consumer
@@ -48,6 +48,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     link = BrokerLink()
     app.state.cases, app.state.issuer, app.state.pool = cases, issuer, pool
     app.state.verifier = _verifier(settings, issuer)
+    app.state.oidc = oidc.Provider(settings)
     app.state.feed = Feed(pool, EventLog.of(cases), translator(cases, wire(cases)))
     # Not the consumer: no endpoint needs the broker, and the consumer (like the relay)
     # catches up by itself when the broker is back; taking workflow out of service while the

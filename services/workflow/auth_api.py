@@ -1,4 +1,5 @@
-"""Signing officers in on the built-in issuer: its keys, the password sign-in, the demo login.
+"""Signing officers in on the built-in issuer: its keys, the password sign-in, the demo login,
+and the sign-in at the office's OpenID Connect provider (services/workflow/oidc.py).
 
 An office with an identity provider (ADUAN_AUTH_JWKS_URL or ADUAN_AUTH_PUBLIC_KEYS) signs in
 there: then neither the password sign-in nor the demo login is offered. The demo login (a
@@ -13,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from services.workflow import accounts
+from services.workflow import accounts, oidc
 from services.workflow.issuer import Issuer
 from shared import db
 from shared.auth import CurrentOfficer, loopback
@@ -115,6 +116,7 @@ class AuthInfo(BaseModel):
     roles: list[RoleOut]
     password_login: bool
     demo_login: bool
+    oidc_login: bool
 
 
 @router.get("/auth")
@@ -125,6 +127,7 @@ async def auth_info(request: Request) -> AuthInfo:
         roles=[RoleOut(id=role.value, label=ROLE_LABELS[role]) for role in officer_roles()],
         password_login=not external_issuer(settings),
         demo_login=demo_login(request),
+        oidc_login=oidc.enabled(settings),
     )
 
 
@@ -217,3 +220,69 @@ async def login(body: LoginIn, request: Request, issuer: IssuerDep) -> LoginOut:
         raise Problem(422, "Periksa kembali: role.", code="validation", errors=[error])
     subject = f"{body.role.value}-{hashlib.sha256(body.name.lower().encode()).hexdigest()[:12]}"
     return _token(issuer, subject, body.name, [body.role])
+
+
+def _provider(request: Request) -> oidc.Provider:
+    """The office's OpenID Connect provider; 404 when none is configured."""
+    if not oidc.enabled(request.app.state.settings):
+        raise Problem(
+            404, "Masuk melalui penyedia identitas tidak dipakai di kantor ini.", code="oidc-off"
+        )
+    provider: oidc.Provider = request.app.state.oidc
+    return provider
+
+
+ProviderDep = Annotated[oidc.Provider, Depends(_provider)]
+
+
+class OidcStart(BaseModel):
+    """Where the login page sends the officer (it adds state, nonce and the PKCE challenge)."""
+
+    issuer: str
+    authorization_endpoint: str
+    client_id: str
+    scope: str
+    redirect_uri: str
+    prompt: str
+
+
+@router.get("/auth/oidc", responses=problems(404, 503))
+async def oidc_start(provider: ProviderDep) -> OidcStart:
+    """The provider's authorization endpoint and this office's client there."""
+    metadata = await provider.metadata()
+    settings = provider.settings
+    scopes = settings.oidc_scopes.split()
+    return OidcStart(
+        issuer=metadata["issuer"],
+        authorization_endpoint=metadata["authorization_endpoint"],
+        client_id=settings.oidc_client_id,
+        scope=" ".join(["openid", *(scope for scope in scopes if scope != "openid")]),
+        redirect_uri=oidc.redirect_uri(settings),
+        prompt=settings.oidc_prompt,
+    )
+
+
+Verifier = Annotated[
+    str, StringConstraints(min_length=43, max_length=128, pattern=r"^[A-Za-z0-9._~-]+$")
+]
+
+
+class OidcCode(BaseModel):
+    """What the provider gave the login page back, and what the page kept for the exchange."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: Annotated[str, StringConstraints(min_length=1, max_length=2048), UTF8]
+    code_verifier: Verifier
+    nonce: Annotated[str, StringConstraints(min_length=16, max_length=128), UTF8]
+
+
+@router.post("/auth/oidc/token", responses=problems(401, 403, 404, 422, 429, 503))
+async def oidc_token(
+    body: OidcCode, request: Request, pool: PoolDep, issuer: IssuerDep, provider: ProviderDep
+) -> LoginOut:
+    """Exchange the provider's code (PKCE) for a short-lived token with the mapped roles."""
+    address = request.client.host if request.client else "unknown"
+    await accounts.count_attempt(pool, issuer.settings, address)
+    identity = await provider.exchange(body.code, body.code_verifier, body.nonce)
+    return _token(issuer, identity.subject, identity.name, identity.roles)
