@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared import pii
 from shared.broker import quiet_broker_noise
 from shared.db import Pool
-from shared.metrics import HTTP_LATENCY
+from shared.metrics import HTTP_LATENCY, READY
 from shared.outages import DEADLINE_SECONDS, answered
 from shared.problems import (
     MESSAGES,
@@ -131,14 +131,13 @@ def _operations_router(service: str) -> APIRouter:
         return {"status": "ok", "service": service}
 
     async def readyz(request: Request) -> JSONResponse:
-        checks: dict[str, ReadinessCheck] = request.app.state.readiness
-        # At once, so the answer takes one check's deadline, not their sum.
-        answers = await asyncio.gather(*(_safe(check) for check in checks.values()))
-        results = dict(zip(checks, answers, strict=True))
+        results = await readiness(service, request.app.state.readiness)
         status = 200 if all(results.values()) else 503
         return JSONResponse({"ready": status == 200, "checks": results}, status)
 
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        # Readiness as Prometheus sees it (aduan_ready), measured now, as /readyz would.
+        await readiness(service, request.app.state.readiness)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     for prefix in ("", f"/{service}"):
@@ -147,6 +146,16 @@ def _operations_router(service: str) -> APIRouter:
     # Only on the service's own port: no front door forwards a path outside the prefix.
     router.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
     return router
+
+
+async def readiness(service: str, checks: dict[str, ReadinessCheck]) -> dict[str, bool]:
+    """Each readiness check's answer, all run at once (so within one check's deadline, not
+    their sum); the gauge aduan_ready follows."""
+    answers = await asyncio.gather(*(_safe(check) for check in checks.values()))
+    results = dict(zip(checks, answers, strict=True))
+    for check, ready in results.items():
+        READY.labels(service, check).set(int(ready))
+    return results
 
 
 async def _safe(check: ReadinessCheck) -> bool:
