@@ -279,3 +279,17 @@ async def test_readiness_is_a_gauge_measured_at_each_scrape() -> None:
             answers["writer"] = ready
             text = (await http.get("/metrics")).text
             assert f'aduan_ready{{check="writer",service="probe"}} {float(ready)}' in text
+
+
+def test_compose_runs_monitoring_only_in_its_profile_with_deploys_files() -> None:
+    compose = yaml.safe_load((DEPLOY.parent / "docker-compose.yml").read_text())["services"]
+    monitoring = {name for name, service in compose.items() if service.get("profiles")}
+    assert monitoring == {"prometheus", "grafana"}
+    for name in monitoring:
+        assert compose[name]["profiles"] == ["monitoring"]
+        for volume in compose[name]["volumes"]:
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (DEPLOY.parent / source).exists(), (name, source)
+    mounted = {v.split(":")[1] for v in compose["prometheus"]["volumes"]}
+    assert "/etc/prometheus" in mounted  # the image reads /etc/prometheus/prometheus.yml
