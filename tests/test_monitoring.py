@@ -20,7 +20,7 @@ import pytest
 import yaml
 from fastapi import FastAPI
 
-from shared.service import create_service_app
+from shared.service import SharedReadiness, create_service_app
 from shared.settings import SERVICES, Settings
 from tests.conftest import serving
 from tests.infrastructure import free_port
@@ -293,3 +293,26 @@ def test_compose_runs_monitoring_only_in_its_profile_with_deploys_files() -> Non
                 assert (DEPLOY.parent / source).exists(), (name, source)
     mounted = {v.split(":")[1] for v in compose["prometheus"]["volumes"]}
     assert "/etc/prometheus" in mounted  # the image reads /etc/prometheus/prometheus.yml
+
+
+async def test_callers_at_the_same_time_share_one_run_of_the_readiness_checks() -> None:
+    """A scrape and a probe at once run the checks once (one connection, not one each)."""
+    runs, release = [], asyncio.Event()
+
+    async def store() -> bool:
+        runs.append(1)
+        await release.wait()
+        return True
+
+    measured = SharedReadiness("probe")
+    together = asyncio.gather(measured({"store": store}), measured({"store": store}))
+    await eventually(lambda: _true(bool(runs)), within=5)
+    release.set()
+    assert list(await together) == [{"store": True}, {"store": True}]
+    assert runs == [1]
+    assert await measured({"store": store}) == {"store": True}  # a later caller: a new run
+    assert runs == [1, 1]
+
+
+async def _true(value: bool) -> bool:
+    return value
