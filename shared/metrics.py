@@ -23,11 +23,23 @@ RELAY_LAG = Gauge(
 RELAY_ACTIVE = Gauge(
     "aduan_relay_active", "1 while this process holds the service's relay lock", ["service"]
 )
+RELAY_CAUGHT_UP = Gauge(
+    "aduan_relay_caught_up_timestamp_seconds",
+    "Unix time at which the relay last found every stored notification published (alert "
+    "on its age: the relay has been behind since then)",
+    ["service"],
+)
 RELAY_REFUSED = Gauge(
     "aduan_relay_refused",
     "1 while the relay holds before a stored event its wire table neither publishes nor "
     "declares internal (nothing after it is published)",
     ["service"],
+)
+READY = Gauge(
+    "aduan_ready",
+    "1 while a readiness check of this service passes, 0 while it fails (measured at each "
+    "/readyz and each scrape of /metrics, as /readyz measures it)",
+    ["service", "check"],
 )
 HTTP_LATENCY = Histogram(
     "aduan_http_request_seconds",

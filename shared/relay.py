@@ -32,7 +32,13 @@ from shared import db
 from shared.broker import RECONNECT_PAUSES, connect, on_broker
 from shared.events import Contract, Envelope, seal
 from shared.messaging import declare_topology, publish_confirmed
-from shared.metrics import EVENTS_PUBLISHED, RELAY_ACTIVE, RELAY_LAG, RELAY_REFUSED
+from shared.metrics import (
+    EVENTS_PUBLISHED,
+    RELAY_ACTIVE,
+    RELAY_CAUGHT_UP,
+    RELAY_LAG,
+    RELAY_REFUSED,
+)
 from shared.outages import OUTAGES, Unavailable, within
 from shared.settings import Settings
 
@@ -272,7 +278,7 @@ class Relay:
         )
         self._pause = RECONNECT_PAUSES[0]  # both servers answer: the next outage starts afresh
         if not rows:
-            RELAY_LAG.labels(self.service).set(0)
+            self._lag(0)
             return 0
         batch = await asyncio.to_thread(batch_of, rows, self.translate)
         if batch.envelopes:
@@ -321,7 +327,13 @@ class Relay:
 
     async def _measure_lag(self, conn: asyncpg.Connection[Any], position: int) -> None:
         newest = await conn.fetchval(f"SELECT max(notification_id) FROM {self.log.qualified}")
-        RELAY_LAG.labels(self.service).set(max(0, int(newest or 0) - position))
+        self._lag(max(0, int(newest or 0) - position))
+
+    def _lag(self, notifications: int) -> None:
+        """The lag gauge; caught up (none left): the time of it, whose age alerts measure."""
+        RELAY_LAG.labels(self.service).set(notifications)
+        if not notifications:
+            RELAY_CAUGHT_UP.labels(self.service).set_to_current_time()
 
 
 async def _close(conn: asyncpg.Connection[Any]) -> None:

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared import apidocs, pii
 from shared.broker import quiet_broker_noise
 from shared.db import Pool
-from shared.metrics import HTTP_LATENCY
+from shared.metrics import HTTP_LATENCY, READY
 from shared.outages import DEADLINE_SECONDS, answered
 from shared.problems import (
     MESSAGES,
@@ -162,15 +162,16 @@ def _operations_router(service: str) -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": service}
 
+    measured = SharedReadiness(service)
+
     async def readyz(request: Request) -> JSONResponse:
-        checks: dict[str, ReadinessCheck] = request.app.state.readiness
-        # At once, so the answer takes one check's deadline, not their sum.
-        answers = await asyncio.gather(*(_safe(check) for check in checks.values()))
-        results = dict(zip(checks, answers, strict=True))
+        results = await measured(request.app.state.readiness)
         status = 200 if all(results.values()) else 503
         return JSONResponse({"ready": status == 200, "checks": results}, status)
 
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        # Readiness as Prometheus sees it (aduan_ready), measured now as /readyz measures it.
+        await measured(request.app.state.readiness)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     for prefix in ("", f"/{service}"):
@@ -179,6 +180,31 @@ def _operations_router(service: str) -> APIRouter:
     # Only on the service's own port: no front door forwards a path outside the prefix.
     router.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
     return router
+
+
+class SharedReadiness:
+    """A service's readiness checks, run once for the callers that ask at the same time (a
+    scrape of /metrics and a probe of /readyz do not each take a connection)."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self._run: asyncio.Future[dict[str, bool]] | None = None
+
+    async def __call__(self, checks: dict[str, ReadinessCheck]) -> dict[str, bool]:
+        """The checks' answers, from the run under way or from a new one."""
+        if self._run is None or self._run.done():
+            self._run = asyncio.ensure_future(readiness(self.service, checks))
+        return await asyncio.shield(self._run)  # a caller that goes away leaves it to others
+
+
+async def readiness(service: str, checks: dict[str, ReadinessCheck]) -> dict[str, bool]:
+    """Each readiness check's answer, all run at once (so within one check's deadline, not
+    their sum); the gauge aduan_ready follows."""
+    answers = await asyncio.gather(*(_safe(check) for check in checks.values()))
+    results = dict(zip(checks, answers, strict=True))
+    for check, ready in results.items():
+        READY.labels(service, check).set(int(ready))
+    return results
 
 
 async def _safe(check: ReadinessCheck) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -237,6 +238,39 @@ async def test_the_relay_holds_before_an_event_it_cannot_publish_until_a_release
         "aduan.ComplaintReceived.v1",
     ]
     assert refused_alarm() == 0
+
+
+def caught_up() -> float:
+    labels = {"service": "intake"}
+    return REGISTRY.get_sample_value("aduan_relay_caught_up_timestamp_seconds", labels) or 0.0
+
+
+def lag() -> float:
+    return REGISTRY.get_sample_value("aduan_relay_lag_notifications", {"service": "intake"}) or 0
+
+
+async def test_a_relay_behind_keeps_the_time_it_last_caught_up(
+    settings: Settings, intake: Intake
+) -> None:
+    """While stored events wait unpublished the caught-up time stands still (its age is what
+    the AduanRelayBehind alert measures); once every one is published, it is the time then."""
+    answer = await intake.http.post("/intake/v1/consultations", json={"text": "Cara membuat NIB?"})
+    assert answer.status_code == 201, answer.text
+    await intake.post(1)
+    held = Relay(
+        settings,
+        "intake",
+        EventLog.of(intake.submissions),
+        translator(intake.submissions, WITHOUT_CONSULTATIONS),
+    )
+    started = time.time()
+    async with bus(settings), background(held.run()):
+        assert await eventually(lambda: _true(refused_alarm() == 1 and lag() == 2), within=10)
+        assert caught_up() < started
+    async with bus(settings), background(intake.relay().run()):
+        assert await eventually(lambda: _true(caught_up() >= started), within=10)
+        assert lag() == 0
+        assert await relay_position(settings) == 2
 
 
 async def test_an_event_declared_internal_is_passed_over(
