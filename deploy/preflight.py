@@ -34,6 +34,8 @@ NGINX = Path(os.environ.get("ADUAN_TEST_NGINX", "/usr/sbin/nginx"))
 """The proxy the front-door tests run with deploy/nginx.conf, as docker-compose does."""
 PDFTOPPM = Path(os.environ.get("ADUAN_TEST_PDFTOPPM", "/usr/bin/pdftoppm"))
 """What renders the published PDFs to pictures in the tests (Debian's poppler-utils)."""
+PROMETHEUS = Path(os.environ.get("ADUAN_TEST_PROMETHEUS", "/usr/bin/prometheus"))
+"""The Prometheus the monitoring tests scrape the services with (Debian's, with promtool)."""
 DOCKER_COMPOSE = Path(os.environ.get("ADUAN_TEST_DOCKER_COMPOSE", "/usr/bin/docker-compose"))
 """What checks docker-compose.yml in the suite (Debian's docker-compose: `config -q`)."""
 OIDC_PROVIDER = Path(__file__).resolve().parents[1] / "tests" / "oidc_provider"
@@ -190,6 +192,12 @@ TOOLS = (
         lambda _: str(PDFTOPPM),
         _program(PDFTOPPM),
         "sudo apt-get install poppler-utils",
+    ),
+    Need(
+        "Prometheus (monitoring tests)",
+        lambda _: str(PROMETHEUS),
+        _program(PROMETHEUS),
+        "sudo apt-get install --no-install-recommends prometheus",
     ),
     Need(
         "OpenID Connect provider (sign-in tests)",

@@ -9,17 +9,16 @@ import asyncio
 import contextlib
 import json
 import re
-import shutil
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import yaml
 from fastapi import FastAPI
 
+from deploy.preflight import PROMETHEUS
 from shared.service import SharedReadiness, create_service_app
 from shared.settings import SERVICES, Settings
 from tests.conftest import serving
@@ -40,10 +39,8 @@ SUFFIXES = ("_bucket", "_count", "_sum", "_created")
 
 
 def _tool(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        pytest.fail(f"{name} not found: apt-get install --no-install-recommends prometheus")
-    return found
+    """Prometheus's programs, beside the one the preflight found (deploy/preflight.py)."""
+    return str(PROMETHEUS.with_name(name))
 
 
 def _promtool(*args: str) -> str:

@@ -44,6 +44,7 @@ def test_every_missing_piece_is_one_line_with_its_fix(tmp_path: Path) -> None:
         ADUAN_TEST_NGINX=str(nginx),
         ADUAN_TEST_DOCKER_COMPOSE=str(stand_in(tmp_path, "docker-compose", 0)),
         ADUAN_TEST_PDFTOPPM=str(stand_in(tmp_path, "pdftoppm", 0)),
+        ADUAN_TEST_PROMETHEUS=str(stand_in(tmp_path, "prometheus", 0)),
         PATH=f"{plugins.parent}:{os.environ['PATH']}",
     )
     assert done.returncode == 1
