@@ -110,8 +110,9 @@ async def take_action(page: Page, path: str, fields: dict[str, str]) -> None:
     form = page.locator(f"form[data-action='{path}']")
     for label, value in fields.items():
         await form.get_by_label(label).fill(value)
+    closes = await form.get_attribute("data-closes") == "true"  # read before the form goes
     await form.locator("button[type=submit]").click()
-    if await form.get_attribute("data-closes") == "true":  # a closing action asks first
+    if closes:  # a closing action asks first
         await page.locator("#konfirmasi-ya").click()
     await expect(page.locator("#kasus")).to_have_attribute("data-version", str(version + 1))
     await expect(page.locator("#pesan .kotak-berhasil")).to_be_visible()
