@@ -17,6 +17,7 @@ from services.reporting import (
     dashboard,
     dead_letters,
     officer_api,
+    open311,
     operations,
     recap_api,
     vocabulary,
@@ -35,6 +36,7 @@ from shared.db import Pool, create_pool, ensure_schema, setup_lock
 from shared.events import Envelope
 from shared.feed import Feed
 from shared.messaging import Consumer, run_consumer
+from shared.open311 import Open311Error, error_response
 from shared.outages import Unavailable, install, within
 from shared.relay import EventLog, Relay, translator
 from shared.service import background, create_service_app
@@ -132,4 +134,7 @@ def create_app(settings: Settings) -> FastAPI:
     for module in (api, officer_api, recap_api, dashboard, operations, vocabulary):
         app.include_router(module.router, prefix="/reporting")
     app.include_router(feed.router)
+    # Open311 has its own prefix at the front door (GET here, POST at intake) and error format.
+    app.include_router(open311.router)
+    app.add_exception_handler(Open311Error, error_response)
     return app
