@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 from xml.etree import ElementTree
 
-from fastapi import Request
+from fastapi import Path, Request
 from fastapi.responses import Response
 
 from shared.categories import CATEGORIES
@@ -36,6 +36,11 @@ class Format(StrEnum):
 
 
 MEDIA_TYPES = {Format.JSON: "application/json", Format.XML: "text/xml; charset=utf-8"}
+# The path's extension: documented as the two formats, checked by `fmt_of` (another is the
+# spec's 404, not a validation error).
+Extension = Annotated[
+    str, Path(description="json atau xml", json_schema_extra={"enum": [f.value for f in Format]})
+]
 
 
 ERRORS: dict[str, Any] = {

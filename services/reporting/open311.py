@@ -9,7 +9,8 @@ its code with its status only, and is never listed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Annotated, Any
@@ -17,8 +18,9 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 
-from services.reporting.last_good import FRESH_SECONDS
+from services.reporting.last_good import FRESH_SECONDS, LastGood
 from services.reporting.queries import PRIVACY
 from shared import db
 from shared.access import Facet, Privacy, privacy_of, visible
@@ -28,6 +30,8 @@ from shared.open311 import (
     CONSULTATION,
     NO_CATEGORY,
     PREFIX,
+    Extension,
+    Format,
     Open311Error,
     answer,
     check_jurisdiction,
@@ -65,13 +69,13 @@ Office = Annotated[Settings, Depends(_checked)]
 
 
 @router.get("/services.{fmt}", responses=documented(404, 503))
-async def get_services(fmt: str, settings: Office) -> Response:
+async def get_services(fmt: Extension, settings: Office) -> Response:
     """GET Service List: one service per complaint category, and consultations."""
     return answer(fmt_of(fmt), "services", "service", services())
 
 
 @router.get("/services/{code}.{fmt}", responses=documented(404, 503))
-async def get_definition(code: str, fmt: str, settings: Office) -> Response:
+async def get_definition(code: str, fmt: Extension, settings: Office) -> Response:
     """GET Service Definition: our services ask for no attributes."""
     chosen = fmt_of(fmt)
     if code not in service_names():
@@ -81,7 +85,7 @@ async def get_definition(code: str, fmt: str, settings: Office) -> Response:
 
 @router.get("/requests.{fmt}", responses=documented(400, 404, 503))
 async def get_requests(
-    fmt: str,
+    fmt: Extension,
     request: Request,
     settings: Office,
     service_request_id: Text = None,
@@ -93,9 +97,7 @@ async def get_requests(
     """GET Service Requests: by id (comma-separated), or filtered, newest first."""
     chosen = fmt_of(fmt)
     if service_request_id is not None:
-        codes = _codes(service_request_id)
-        records = await _read(request, partial(_by_codes, agency=settings.agency, codes=codes))
-        shown = [r for r in records if Facet.STATUS in visible(None, _privacy(r))]
+        query = partial(_by_codes, agency=settings.agency, codes=_codes(service_request_id))
     else:
         start, end = _range(start_date, end_date)
         query = partial(
@@ -106,35 +108,76 @@ async def get_requests(
             services=_split(service_code, "service_code", set(service_names())),
             statuses=_statuses(status),
         )
-        shown = await _read(request, query)
-    return answer(chosen, "service_requests", "request", [request_of(r, settings) for r in shown])
+
+    async def fresh() -> list[dict[str, Any]]:
+        records = await _read(request, query)
+        shown = [r for r in records if Facet.STATUS in visible(None, _privacy(r))]
+        return [request_of(record, settings) for record in shown]
+
+    asked = (service_request_id, service_code, start_date, end_date, status)
+    return await _kept(request, chosen, ("requests", settings.agency, *asked), fresh)
 
 
 @router.get("/requests/{code}.{fmt}", responses=documented(404, 503))
-async def get_request(code: str, fmt: str, request: Request, settings: Office) -> Response:
+async def get_request(code: str, fmt: Extension, request: Request, settings: Office) -> Response:
     """GET Service Request: one case by its tracking code."""
     chosen = fmt_of(fmt)
-    record = await _tracked(request, settings, code)
-    return answer(chosen, "service_requests", "request", [request_of(record, settings)])
+
+    async def fresh() -> list[dict[str, Any]]:
+        return [request_of(await _tracked(request, settings, code), settings)]
+
+    return await _kept(request, chosen, ("request", settings.agency, code), fresh)
 
 
 @router.get("/tokens/{token}.{fmt}", responses=documented(404, 503))
-async def get_token(token: str, fmt: str, request: Request, settings: Office) -> Response:
+async def get_token(token: str, fmt: Extension, request: Request, settings: Office) -> Response:
     """GET request_id from a token: our token is the tracking code itself."""
     chosen = fmt_of(fmt)
-    record = await _tracked(request, settings, token)
-    row = {"service_request_id": record["tracking_code"], "token": token}
-    return answer(chosen, "service_requests", "request", [row])
+
+    async def fresh() -> list[dict[str, Any]]:
+        record = await _tracked(request, settings, token)
+        return [{"service_request_id": record["tracking_code"], "token": token}]
+
+    return await _kept(request, chosen, ("token", settings.agency, token), fresh)
+
+
+class Rows(BaseModel):
+    """An answer's requests, as the last good copy keeps them."""
+
+    rows: list[dict[str, Any]]
+
+
+async def _kept(
+    request: Request,
+    fmt: Format,
+    key: tuple[str | None, ...],
+    fresh: Callable[[], Awaitable[list[dict[str, Any]]]],
+) -> Response:
+    """The fresh answer, or while the read model is away the last good copy (marked), as public
+    tracking keeps it: under "track", which an erasure forgets, and never shared."""
+    kept: LastGood = request.app.state.last_good
+
+    async def rows() -> Rows:
+        return Rows(rows=await fresh())
+
+    try:
+        copy = await kept.read("track", json.dumps(["open311", *key]), Rows, rows, shared=False)
+    except Problem as problem:  # away, and no copy: 503 in the spec's format
+        raise Open311Error.of(problem) from None
+    response = answer(fmt, "service_requests", "request", copy.value.rows)
+    response.headers.update(copy.headers())
+    return response
 
 
 async def _tracked(request: Request, settings: Settings, code: str) -> asyncpg.Record:
+    """A case the public may know of, by its tracking code; Open311Error 404 otherwise."""
     canonical = normalize(code) if len(code) <= 32 else None
-    records = await _read(
-        request, partial(_by_codes, agency=settings.agency, codes=[canonical or ""])
-    )
+    query = partial(_by_codes, agency=settings.agency, codes=[canonical or ""])
+    records = await _read(request, query)
     if not records or Facet.STATUS not in visible(None, _privacy(records[0])):
         raise Open311Error(404, "service_request_id tidak ditemukan.")
-    return records[0]
+    record: asyncpg.Record = records[0]
+    return record
 
 
 def request_of(record: Case, settings: Settings) -> dict[str, Any]:
@@ -178,10 +221,7 @@ def _privacy(record: Case) -> Privacy:
 
 async def _read(request: Request, query: Any) -> list[asyncpg.Record]:
     pool: db.Pool = request.app.state.pool
-    try:
-        records: list[asyncpg.Record] = await read(pool, query, FRESH_SECONDS)
-    except Problem as problem:  # the read model is away: 503 in the spec's format
-        raise Open311Error.of(problem) from None
+    records: list[asyncpg.Record] = await read(pool, query, FRESH_SECONDS)
     return records
 
 

@@ -29,6 +29,7 @@ from services.intake.limits import RateLimiter
 from shared.channels import Channel
 from shared.open311 import (
     PREFIX,
+    Extension,
     Open311Error,
     answer,
     check_jurisdiction,
@@ -127,7 +128,7 @@ FORM = {
     responses=documented(400, 403, 404, 413, 429, 503, ok=201),
     openapi_extra=FORM,
 )
-async def create_request(fmt: str, request: Request, inbox: CurrentInbox) -> Response:
+async def create_request(fmt: Extension, request: Request, inbox: CurrentInbox) -> Response:
     """POST Service Request: file a complaint (or a consultation) through a partner app."""
     chosen = fmt_of(fmt)
     try:
