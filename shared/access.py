@@ -194,6 +194,9 @@ _SURFACES = (
     " same way; why a message failed only with identity (an error may quote personal data).",
     "- reporting `/reporting/v1/track/{code}` (the public row): status, and case and answer"
     " when the table allows.",
+    "- reporting `/open311/v2/requests`, `requests/{id}`, `tokens/{token}` (Open311, the public"
+    " row): status; service and dates with case; the answer (masked) with answer; only cases"
+    " whose case facet is public are listed.",
     "",
     "A case whose status a role may not see answers 404 (as if unknown), never 403.",
 )
