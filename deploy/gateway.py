@@ -1,5 +1,5 @@
 """The local one-origin gateway: /intake, /workflow, /reporting to each service's own port,
-and the web pages (web/) at every other path.
+/open311 by method (BY_METHOD), and the web pages (web/) at every other path.
 
 docker-compose.yml uses nginx for the same job (deploy/nginx.conf); this one serves `make up`.
 Responses stream through, so the live event stream (SSE) works behind it too. Pages are looked
@@ -45,6 +45,9 @@ HOP_BY_HOP = frozenset(
 )
 # What the gateway itself says about the client; a client's own word is never passed on.
 FORWARDED = frozenset({"forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"})
+# Prefixes no one service owns: the service by method, else the first. Open311
+# (shared/open311.py): POST files a request at intake; every read is reporting's.
+BY_METHOD: dict[str, tuple[str, dict[str, str]]] = {"open311": ("reporting", {"POST": "intake"})}
 # Paths under a service prefix that stay on the service's own port.
 NOT_FORWARDED = frozenset({"internal", "metrics"})
 # A path segment's characters (RFC 3986 pchar without ';'); a query's: those, '/', '?', ';',
@@ -156,6 +159,9 @@ def create_gateway(settings: Settings) -> Starlette:
     async def forward(request: Request) -> Response:
         raw_path: bytes = request.scope.get("raw_path") or b""
         service = raw_path.split(b"/")[1].decode("latin-1") if raw_path[:1] == b"/" else ""
+        if service in BY_METHOD:
+            first, by_method = BY_METHOD[service]
+            service = by_method.get(request.method, first)
         if service not in upstreams:
             if request.method in ("GET", "HEAD"):
                 return await page(request)

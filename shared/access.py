@@ -267,6 +267,9 @@ _SURFACES = (
     " `/intake/v1/surveys/{code}` and `POST /intake/v1/surveys`: only the complainant's row"
     " (code and secret); a wrong secret is refused (403), and repeated wrong secrets per"
     " address and per code are rate-limited (429).",
+    "- reporting `/open311/v2/requests`, `requests/{id}`, `tokens/{token}` (Open311, the public"
+    " row): status; service and dates with case; the answer (masked) with answer; only cases"
+    " whose case facet is public are listed.",
     "",
     "A case whose status a role may not see answers 404 (as if unknown), never 403.",
 )

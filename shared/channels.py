@@ -19,6 +19,7 @@ class Channel(StrEnum):
     WHATSAPP = "whatsapp"
     INSTAGRAM = "instagram"
     LAPOR = "lapor"
+    OPEN311 = "open311"
     IMPORT = "import"
 
 
@@ -34,6 +35,7 @@ CHANNEL_LABELS: dict[Channel, str] = {
     Channel.WHATSAPP: "WhatsApp",
     Channel.INSTAGRAM: "Instagram",
     Channel.LAPOR: "SP4N-LAPOR!",
+    Channel.OPEN311: "Open311 (aplikasi mitra)",
     Channel.IMPORT: "Register lama (impor)",
 }
 

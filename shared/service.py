@@ -77,7 +77,8 @@ def _problem_openapi(app: FastAPI) -> dict[str, Any]:
                 if "requestBody" in operation:  # an unreadable body: 400 before validation
                     operation["responses"].setdefault("400", {"description": "Problem"})
                 for status, response in operation.get("responses", {}).items():
-                    if status[0] in "45":
+                    # Open311's errors document their own formats (shared/open311.py).
+                    if status[0] in "45" and "text/xml" not in response.get("content", {}):
                         response["content"] = PROBLEM_SCHEMA["content"]
         for unused in ("HTTPValidationError", "ValidationError"):
             schema.get("components", {}).get("schemas", {}).pop(unused, None)

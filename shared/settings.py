@@ -175,6 +175,8 @@ class Settings(BaseSettings):
     lapor_url: str = ""  # SP4N-LAPOR! agency API base URL; empty: nothing is pushed back
     lapor_token: SecretStr = SecretStr("")  # our token for that API
     lapor_inbound_token: SecretStr = SecretStr("")  # what LAPOR! presents to our endpoint
+    # Open311 api_key values partner apps POST with, comma-separated; empty: POST is refused.
+    open311_api_keys: SecretStr = SecretStr("")
     delivery_poll_seconds: float = 5.0
     delivery_max_attempts: int = 12
     delivery_backoff_seconds: float = 5.0  # the first retry's wait; doubled each time (max 1 h)

@@ -426,6 +426,17 @@ def _track(world: World, role: Role | None, case: Case) -> None:
     assert NIK not in answer.text
 
 
+def _open311(world: World, role: Role | None, case: Case) -> None:
+    path = f"/open311/v2/requests/{case.tracking_code}.json"
+    answer = world.get("reporting", path, None)
+    facets = case.facets(None)  # Open311 is the public's tracking: a token changes nothing
+    assert answer.status_code == 200, answer.text
+    [request] = answer.json()
+    assert ("service_code" in request) is (Facet.CASE in facets)
+    if case.answer:
+        assert (case.answer in request["status_notes"]) is (Facet.ANSWER in facets)
+
+
 def _stream(world: World, role: Role | None) -> tuple[int, list[dict[str, Any]]]:
     last = world.last.case_id
     url = f"{world.url('reporting')}/reporting/v1/operations/events"
@@ -493,6 +504,7 @@ SURFACES: dict[str, Callable[[World, Role | None, Case], None]] = {
     "reporting-xlsx": _export("xlsx"),
     "reporting-worklist": _worklist,
     "reporting-track": _track,
+    "reporting-open311": _open311,
     "reporting-live": _live,
     "reporting-dead-letters": _dead_letters,
 }

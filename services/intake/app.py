@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI
 
 from services.intake import complainant, deliveries, excerpts, lookup, personal, survey
 from services.intake.api import REFUSALS
-from services.intake.channels import CHANNELS
+from services.intake.channels import CHANNELS, open311
 from services.intake.channels.email import Mailbox
 from services.intake.inbound import consumer
 from services.intake.inbox import Inbox
@@ -33,6 +33,7 @@ from shared.broker import BrokerLink
 from shared.db import create_pool, ensure_schema, setup_lock
 from shared.feed import Feed
 from shared.messaging import run_consumer
+from shared.open311 import Open311Error, error_response
 from shared.outages import OUTAGES, install, watch
 from shared.problems import refusal_handler
 from shared.receipt_guard import ReceiptGuard
@@ -124,6 +125,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(complainant.router, prefix="/intake")
     app.include_router(feed.router, dependencies=[Depends(store_up)])
     app.include_router(lookup.router)
+    # Open311 has its own prefix at the front door (POST here, GET at reporting) and error format.
+    app.include_router(open311.router)
+    app.add_exception_handler(Open311Error, error_response)
     install(app, (STORE, "redis"))
     app.add_exception_handler(Refused, refusal_handler(REFUSALS))
     return app

@@ -21,6 +21,7 @@ from services.reporting import (
     dead_letters,
     drilldown,
     officer_api,
+    open311,
     operations,
     recap_api,
     rekap_files,
@@ -41,6 +42,7 @@ from shared.db import Pool, create_pool, ensure_schema, setup_lock
 from shared.events import Envelope
 from shared.feed import Feed, service_credential
 from shared.messaging import Consumer, run_consumer
+from shared.open311 import Open311Error, error_response
 from shared.outages import Unavailable, install, within
 from shared.receipt_guard import REDIS_SECONDS, ReceiptGuard
 from shared.relay import EventLog, Relay, translator
@@ -148,4 +150,7 @@ def create_app(settings: Settings) -> FastAPI:
     for module in (api, *files, *pages, operations, vocabulary):
         app.include_router(module.router, prefix="/reporting")
     app.include_router(feed.router)
+    # Open311 has its own prefix at the front door (GET here, POST at intake) and error format.
+    app.include_router(open311.router)
+    app.add_exception_handler(Open311Error, error_response)
     return app

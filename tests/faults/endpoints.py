@@ -18,6 +18,7 @@ from uuid import uuid4
 import httpx
 
 from services.reporting.last_good import STALE_HEADER
+from shared.open311 import MEDIA_TYPES
 from shared.settings import SERVICES
 
 WEB_ROOT = Path(__file__).resolve().parents[2] / "web"
@@ -34,6 +35,9 @@ STALE_READS = frozenset(
         "reporting GET /reporting/v1/track/{code}",
         "gateway GET /reporting/v1/rekap",
         "gateway GET /reporting/v1/track/{code}",
+        "reporting GET /open311/v2/requests.{fmt}",
+        "reporting GET /open311/v2/requests/{code}.{fmt}",
+        "reporting GET /open311/v2/tokens/{token}.{fmt}",
     }
 )
 """Public reads that keep answering 200 from the last good copy while reporting's database is
@@ -198,6 +202,7 @@ def _path_values(name: str, schema: dict[str, Any], known: Known) -> list[str]:
     by_name = {
         "case_id": known.case_id,
         "code": known.tracking_code,
+        "token": known.tracking_code,  # an Open311 token is the tracking code
         "attachment_id": str(uuid4()),
         "username": known.username,
         "year": str(known.year),
@@ -330,6 +335,13 @@ async def send(http: httpx.AsyncClient, endpoint: Endpoint, token: str) -> Answe
     )
 
 
+def error_types(endpoint: Endpoint) -> tuple[str, ...]:
+    """The content types an endpoint refuses in: problem+json, or Open311's error list."""
+    if "/open311/" in endpoint.url:
+        return tuple(media.split(";")[0] for media in MEDIA_TYPES.values())
+    return ("application/problem+json",)
+
+
 def judge(endpoint: Endpoint, answer: Answer, healthy: Answer | None, store_away: bool) -> str:
     """What is wrong with `answer` during a fault ('' if nothing): it came within ANSWER_WITHIN;
     a 503 is problem+json with Retry-After; no other 5xx; a public read answers 200 (marked
@@ -337,7 +349,7 @@ def judge(endpoint: Endpoint, answer: Answer, healthy: Answer | None, store_away
     if answer.status is None or answer.seconds > ANSWER_WITHIN:
         return f"not within {ANSWER_WITHIN:g} s: {answer.describe()}"
     if answer.status == 503:
-        if answer.content_type != "application/problem+json" or not answer.retry_after:
+        if answer.content_type not in error_types(endpoint) or not answer.retry_after:
             return f"503 without problem+json and Retry-After: {answer.describe()}"
     elif answer.status >= 500:
         return f"{answer.describe()}"

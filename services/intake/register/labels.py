@@ -93,6 +93,7 @@ CHANNELS: dict[str, tuple[str, ...]] = {
     Channel.WHATSAPP: ("whatsapp", "wa", "whats app", "watsap", "wa business"),
     Channel.INSTAGRAM: ("instagram", "ig", "dm instagram"),
     Channel.LAPOR: ("lapor", "sp4n", "sp4n lapor", "lapor go id", "sp4n lapor go id"),
+    Channel.OPEN311: ("open311", "open 311", "georeport"),
     Channel.WEB: ("web", "website", "situs", "situs web", "laman", "online", "formulir online"),
     Channel.COUNTER: ("loket", "langsung", "datang langsung", "tatap muka", "loket pengaduan",
                       "counter", "formulir", "form", "walk in", "ruang pengaduan"),
