@@ -14,24 +14,20 @@ What it knows, each by its structure and not by its look alone:
   digits named NPWP); bank accounts (digits next to a bank name or "rek."); names after the
   cues Indonesian letters use (nama saya, a.n., Bapak/Ibu, Sdr., ttd, hormat saya).
 
-lokal-id (PyPI, MIT) parses NIKs by the same rules; when it is installed its `parse_nik`
-decides, otherwise the same checks here do.
+NIKs are parsed by lokal-id (its `parse_nik`: the province code, regency and district not 00,
+the birth date with +40 for women, a serial other than 0000); on top of it a regency code must
+be a kabupaten (01-59) or kota (71-79) code.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import phonenumbers
-
-try:  # pragma: no cover - depends on whether lokal-id is installed
-    from lokal import parse_nik as _lokal_parse_nik  # type: ignore[import-not-found,unused-ignore]
-except ImportError:  # pragma: no cover
-    _lokal_parse_nik = None
+from lokal import parse_nik
 
 
 @dataclass(frozen=True)
@@ -69,50 +65,6 @@ LABELS = {
 
 ERASABLE = ("nik", "phone", "email")
 """The kinds an erasure request names a person by (services/intake/personal.py)."""
-
-PROVINCES = frozenset(
-    [
-        "11",
-        "12",
-        "13",
-        "14",
-        "15",
-        "16",
-        "17",
-        "18",
-        "19",
-        "21",
-        "31",
-        "32",
-        "33",
-        "34",
-        "35",
-        "36",
-        "51",
-        "52",
-        "53",
-        "61",
-        "62",
-        "63",
-        "64",
-        "65",
-        "71",
-        "72",
-        "73",
-        "74",
-        "75",
-        "76",
-        "81",
-        "82",
-        "91",
-        "92",
-        "93",
-        "94",
-        "95",
-        "96",
-    ]
-)
-"""Kemendagri province codes, the first two digits of a NIK."""
 
 PLATE_REGIONS = frozenset(
     [
@@ -389,22 +341,8 @@ _NAME_MAX_WORDS = 4
 
 def _nik_structured(digits: str) -> bool:
     """Whether 16 digits can be a NIK: PP KK CC DDMMYY SSSS with real codes and date."""
-    if _lokal_parse_nik is not None:  # pragma: no cover - with lokal-id installed
-        info = _lokal_parse_nik(digits)
-        regency = int(digits[2:4])
-        return bool(info.valid) and (regency <= 59 or 71 <= regency <= 79)
-    province, regency, district = digits[0:2], int(digits[2:4]), int(digits[4:6])
-    if province not in PROVINCES or district == 0 or digits[12:] == "0000":
-        return False
-    if not (1 <= regency <= 59 or 71 <= regency <= 79):  # kabupaten 01.., kota 71..
-        return False
-    day, month, year = int(digits[6:8]), int(digits[8:10]), int(digits[10:12])
-    day -= 40 if day > 40 else 0
-    try:
-        dt.date(2000 + year, month, day)
-    except ValueError:
-        return False
-    return True
+    regency = int(digits[2:4])
+    return parse_nik(digits).valid and (1 <= regency <= 59 or 71 <= regency <= 79)
 
 
 def _niks(text: str) -> Iterator[Found]:

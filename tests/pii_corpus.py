@@ -15,8 +15,9 @@ import random
 from dataclasses import dataclass
 
 import phonenumbers
+from lokal import PROVINCES
 
-from shared.pii import PLATE_REGIONS, PROVINCES
+from shared.pii import PLATE_REGIONS
 from shared.tracking_code import ALPHABET
 
 SEED = 17
