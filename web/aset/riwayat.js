@@ -238,15 +238,15 @@ function contactNodes(submission) {
   return definitions(Object.entries(CONTACT_LABELS).map(([key, label]) => [label, contact[key]]));
 }
 
+/** The files of one message, each to download (a follow-up message's are its own list). */
+function fileList(caseId, files) {
+  const base = `/intake/v1/submissions/${caseId}/attachments`;
+  return el("ul", { class: "lampiran-pemohon" }, files.map((file) => el("li", {}, downloadButton(`${base}/${file.id}`, file.filename || "lampiran"))));
+}
+
 function submissionFiles(submission) {
   if (!submission.attachments.length) return null;
-  const base = `/intake/v1/submissions/${submission.case_id}/attachments`;
-  return el(
-    "div",
-    {},
-    el("h3", {}, "Lampiran pemohon"),
-    el("ul", {}, submission.attachments.map((file) => el("li", {}, downloadButton(`${base}/${file.id}`, file.filename || "lampiran"))))
-  );
+  return el("div", {}, el("h3", {}, "Lampiran pemohon"), fileList(submission.case_id, submission.attachments));
 }
 
 /** A mail intake could not read fully: what is shown is what could be decoded. */
@@ -292,7 +292,13 @@ export function submissionNodes(submission) {
           {},
           el("h3", {}, "Pesan lanjutan"),
           submission.parts.map((part) =>
-            el("div", {}, el("p", { class: "waktu redup" }, formatDateTime(part.received_at)), ...messageNodes(part))
+            el(
+              "div",
+              {},
+              el("p", { class: "waktu redup" }, formatDateTime(part.received_at)),
+              ...messageNodes(part),
+              part.attachments && part.attachments.length ? fileList(submission.case_id, part.attachments) : null
+            )
           )
         )
       : null,
