@@ -216,6 +216,10 @@ class Inbox:
                 sealed=None if text is None else key.seal({"text": text}),
             )
             rows = Rows(processed=[(amendment.channel.value, amendment.message_id, case_id)])
+            if text is not None:  # new words: found by search, and by erasure's identifiers
+                rows.words = [(case_id, mask(text))]
+                mentioned = self.pseudonyms.of_text(text)
+                rows.mentions = [(digest, case_id) for digest in mentioned]
             try:
                 self.submissions.save(submission, rows=rows, deadline=due)
             except IntegrityError:

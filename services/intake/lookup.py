@@ -181,7 +181,7 @@ def _index_of(inbox: Inbox, case_id: UUID) -> Rows:
     parts = [
         key.open(event.sealed).get("text")
         for event in inbox.submissions.events.get(case_id)
-        if isinstance(event, Submission.MessageAdded)
+        if isinstance(event, Submission.MessageAdded | Submission.MessageEdited)
     ]
     texts = [text for text in (opened.get("text"), *parts) if isinstance(text, str)]
     contact = opened.get("contact")
