@@ -249,7 +249,7 @@ class Addition:
     refused: tuple[Refusal, ...] = ()
     data: dict[str, Any] | None = None
     notify: bool = True  # name refused files back to the sender (False: a receipt named them)
-    reply: bool = False  # the complainant's reply on their tracking page
+    reply: bool = False  # on their tracking page (an open case's additions are replies anyway)
 
     def __post_init__(self) -> None:
         # Every channel's text passes here: what is stored and indexed holds no NUL.

@@ -252,12 +252,15 @@ class Inbox:
             listed, stored, blobs = seal_attachments(key, case_id, addition.attachments)
             self.blobs.put_now(blobs)
             sealed = content(addition.text, listed, addition.refused, addition.data)
+            # The complainant writing to their open case, on any channel, replies to the office
+            # as on the tracking page (workflow: the information asked for, else a note).
+            reply = addition.reply or self.submissions.closed_at(case_id) is None
             submission.add_message(
                 message_id=addition.message_id,
                 received_at=addition.received_at,
                 sealed=key.seal(sealed | addition.extra),
                 attachments=len(listed),
-                reply=addition.reply,
+                reply=reply,
             )
             try:
                 rows = _rows_of(addition, case_id, stored)

@@ -160,7 +160,8 @@ class Submission(AgencyAggregate):
         received_at: datetime
 
     class ComplainantReplied(MessageAdded):
-        """The complainant replied on their tracking page (code + receipt secret), sealed."""
+        """The complainant wrote to their open case (tracking page or own channel), sealed;
+        a MessageAdded stored earlier stays one."""
 
     class ResolutionConfirmed(AgencyAggregate.Event):
         """The complainant said the answered case is solved ("Sudah selesai?": sudah)."""
@@ -232,7 +233,7 @@ class Submission(AgencyAggregate):
         reply: bool = False,
     ) -> None:
         """Add a later message to this submission (sealed with its personal key); `reply`: the
-        complainant wrote it on their tracking page."""
+        complainant wrote it to their open case (on the tracking page or their own channel)."""
         if self.erased_at is not None:
             raise ValueError("the personal data of this submission was erased")
         self.trigger_event(

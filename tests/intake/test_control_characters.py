@@ -35,7 +35,7 @@ async def test_a_chat_message_with_nul_is_stored_and_indexed_without_it(desk: De
     assert first.status_code == 200, first.text
     later = await desk.whatsapp(wa_text("Mohon\x00 segera dibantu.", "wamid.N2"))
     assert later.status_code == 200, later.text
-    assert await desk.events() == ["ComplaintReceived", "MessageAdded"]
+    assert await desk.events() == ["ComplaintReceived", "ComplainantReplied"]
     [case] = await desk.fetch("SELECT case_id FROM intake.submission_index")
     for words in ("usaha", "segera dibantu"):
         assert await _lookup(desk, words=words) == [str(case["case_id"])]
