@@ -106,6 +106,7 @@ class Inbox:
         """Store a draft durably; a repeat of a stored message returns the original receipt."""
         pending = to_pending(draft, self.pseudonyms.of_text(draft.text))
         pending.rows.words = [(pending.case_id, mask(draft.text))]
+        pending.rows.indexed = [pending.case_id]
         if not draft.anonymous and draft.contact is not None:
             hashes = self.pseudonyms.of_name(draft.contact.name)
             pending.rows.names = [(digest, pending.case_id) for digest in hashes]

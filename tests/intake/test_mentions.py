@@ -68,6 +68,7 @@ async def test_an_edit_is_indexed_for_erasure_and_search_now_and_by_the_backfill
 
     await desk.fetch("DELETE FROM intake.mentions")  # as stored before this release
     await desk.fetch("DELETE FROM intake.search_words")
+    await desk.fetch("DELETE FROM intake.search_indexed")
     inbox = desk.app.state.inbox
     assert await asyncio.to_thread(mentions.index, inbox.submissions, inbox.pseudonyms) == 1
     assert await asyncio.to_thread(index_earlier, inbox) == 1
