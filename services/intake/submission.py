@@ -122,6 +122,7 @@ class Submission(AgencyAggregate):
         self.erased_at: datetime | None = None
         self.message_ids = {channel_message_id} if channel_message_id else set()
         self.parts = 0
+        self.first_edit: str | None = None  # the first message's latest edit, sealed
         self.surveyed = False
         self.resolution_answers: list[bool] = []  # "Sudah selesai?": True solved, False not
         self.resolution_answered_at: datetime | None = None
@@ -149,6 +150,11 @@ class Submission(AgencyAggregate):
         amends: str
         received_at: datetime
         sealed: str
+
+        def apply(self, aggregate: Any) -> None:
+            """An edit of the first message: its words now (the excerpt's)."""
+            if self.amends == aggregate.received.channel_message_id:
+                aggregate.first_edit = self.sealed
 
     class MessageWithdrawn(AgencyAggregate.Event):
         """The complainant deleted an earlier message (`amends`) for everyone: it is marked
