@@ -18,6 +18,7 @@ Each kind of row is one INSERT ... SELECT FROM unnest(...) of column arrays.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from shared.writes import DEADLINE_SQLSTATE
+
+FAILED_SQLSTATE = "AD002"
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,12 @@ DEADLINE_PASSED = SQL(
     "DO $$ BEGIN RAISE EXCEPTION 'write deadline passed' USING ERRCODE = {}; END $$"
 ).format(Literal(DEADLINE_SQLSTATE))
 """Fails the transaction on the server (a Python exception here would let the library commit)."""
+
+SAVE_FAILED = SQL(
+    "DO $$ BEGIN RAISE EXCEPTION 'save failed before reaching the server' USING ERRCODE = {}; "
+    "END $$"
+).format(Literal(FAILED_SQLSTATE))
+"""The same for a save whose rows failed in this process: nothing of it may commit."""
 
 
 class ExtraRowsRecorder(PostgresApplicationRecorder):
@@ -85,6 +94,9 @@ class ExtraRowsRecorder(PostgresApplicationRecorder):
                     self.write_extras(extras, **kwargs)
                     if deadline is not None and time.monotonic() > deadline:
                         extras.execute(DEADLINE_PASSED)  # its waiters heard 503: roll back
+            except Exception:  # raised here, not by the server (a NUL psycopg cannot send):
+                _fail_on_server(connection, pipeline)  # the library would commit the rest
+                raise
             finally:
                 connection.prepare_threshold = threshold
             _settle(pipeline)  # and a failed row of ours here
@@ -115,3 +127,12 @@ def _settle(pipeline: psycopg.Pipeline) -> None:
             except psycopg.Error:
                 continue
         raise first from None
+
+
+def _fail_on_server(connection: psycopg.Connection[DictRow], pipeline: psycopg.Pipeline) -> None:
+    """Make the server fail the transaction, so that the library's commit rolls it back."""
+    with connection.cursor() as failing:
+        failing.execute(SAVE_FAILED)
+    # The expected failure (or one queued before it): either way, nothing commits.
+    with contextlib.suppress(psycopg.Error):
+        _settle(pipeline)

@@ -12,6 +12,12 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 CONTROL_MESSAGE = "Teks memuat karakter kontrol yang tidak sah."
 
 
+def without_control_characters(value: str) -> str:
+    """The text with its control characters (other than tab, line feed, carriage return)
+    dropped: for text a channel hands over, which nobody can be asked to retype."""
+    return CONTROL.sub("", value)
+
+
 def no_control_characters(value: str) -> str:
     """Refuse control characters (other than tab, line feed, carriage return)."""
     if CONTROL.search(value):

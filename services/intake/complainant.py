@@ -78,8 +78,7 @@ def submission_of(submissions: Submissions, code: str) -> Submission:
 
 def closed_at(submissions: Submissions, case_id: UUID) -> datetime | None:
     """When the case closed, as workflow told intake (None: open, or reopened since)."""
-    rows = submissions.query("SELECT closed_at FROM {s}.closures WHERE case_id = %s", (case_id,))
-    return rows[0]["closed_at"] if rows else None
+    return submissions.closed_at(case_id)
 
 
 class Message(BaseModel):

@@ -16,6 +16,7 @@ from shared.blobs import Blob
 from shared.channels import Channel
 from shared.sealing import SealingKey
 from shared.sop import Kind
+from shared.text import without_control_characters
 
 DELIVERY_NAMESPACE = UUID("3f0f3f8e-5a43-4d7a-9a55-1f6b7c2e8d90")
 
@@ -87,6 +88,11 @@ class Draft:
     named: tuple[Refusal, ...] = ()  # refused files of the sender's next messages the receipt
     # names too (they came in the same notification and join the case this one opens)
     extra: dict[str, Any] = field(default_factory=dict)  # more to seal with the text
+
+    def __post_init__(self) -> None:
+        # Every channel's text passes here: what is stored and indexed holds no NUL.
+        if self.text is not None:
+            object.__setattr__(self, "text", without_control_characters(self.text))
 
 
 @dataclass(frozen=True)
@@ -243,7 +249,12 @@ class Addition:
     refused: tuple[Refusal, ...] = ()
     data: dict[str, Any] | None = None
     notify: bool = True  # name refused files back to the sender (False: a receipt named them)
-    reply: bool = False  # the complainant's reply on their tracking page
+    reply: bool = False  # on their tracking page (an open case's additions are replies anyway)
+
+    def __post_init__(self) -> None:
+        # Every channel's text passes here: what is stored and indexed holds no NUL.
+        if self.text is not None:
+            object.__setattr__(self, "text", without_control_characters(self.text))
 
 
 @dataclass(frozen=True)
@@ -255,3 +266,8 @@ class Amendment:
     amends: str  # the id of the message it changes
     received_at: datetime
     text: str | None  # the new text; None: the message was withdrawn
+
+    def __post_init__(self) -> None:
+        # Every channel's text passes here: what is stored and indexed holds no NUL.
+        if self.text is not None:
+            object.__setattr__(self, "text", without_control_characters(self.text))

@@ -59,7 +59,8 @@ def excerpt_of(inbox: Inbox, submission: Submission) -> Excerpt | None:
     key = inbox.submissions.personal_key(submission.received.personal_ref)
     if key is None:
         return None  # erased
-    text = str(key.open(submission.received.sealed).get("text", ""))
+    edited = getattr(submission, "first_edit", None)  # the words as the complainant left them
+    text = str(key.open(edited or submission.received.sealed).get("text", ""))
     return Excerpt(clear=shorten(text), masked=shorten(pii.mask(text)))
 
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -32,12 +32,13 @@ from services.intake.pseudonyms import Pseudonyms
 from services.intake.reach import store_call, store_up, store_write
 from services.intake.records import Conversation, Rows, StoredAttachment
 from services.intake.store import Submissions
-from services.intake.submission import submission_id
+from services.intake.submission import Submission, submission_id
 from services.intake.writer import Writer
-from shared.blobs import BlobStore
+from shared.blobs import Blob, BlobStore
 from shared.channels import Channel
 from shared.pii import mask
 from shared.refusals import Refused
+from shared.sealing import SealingKey
 from shared.settings import Settings
 
 T = TypeVar("T")
@@ -106,6 +107,7 @@ class Inbox:
         """Store a draft durably; a repeat of a stored message returns the original receipt."""
         pending = to_pending(draft, self.pseudonyms.of_text(draft.text))
         pending.rows.words = [(pending.case_id, mask(draft.text))]
+        pending.rows.indexed = [pending.case_id]
         if not draft.anonymous and draft.contact is not None:
             hashes = self.pseudonyms.of_name(draft.contact.name)
             pending.rows.names = [(digest, pending.case_id) for digest in hashes]
@@ -162,7 +164,10 @@ class Inbox:
 
     async def add(self, case_id: UUID, addition: Addition) -> Receipt:
         """Add a later message to a stored submission (once per message id)."""
-        receipt = await self.write(partial(self._add, case_id, addition))
+        files = await store_call(self._seal_files, case_id, addition)
+        store_up()  # a slow upload overrunning is this request's 503, not the store's outage
+        await self.blobs.put(files.blobs)  # before the write, never inside it (as submit does)
+        receipt = await self.write(partial(self._add, case_id, addition, files))
         if addition.notify and addition.refused and not receipt.replayed:
             self.committed()  # a notice naming the refused files is due
         return receipt
@@ -216,6 +221,10 @@ class Inbox:
                 sealed=None if text is None else key.seal({"text": text}),
             )
             rows = Rows(processed=[(amendment.channel.value, amendment.message_id, case_id)])
+            if text is not None:  # new words: found by search, and by erasure's identifiers
+                rows.words = [(case_id, mask(text))]
+                mentioned = self.pseudonyms.of_text(text)
+                rows.mentions = [(digest, case_id) for digest in mentioned]
             try:
                 self.submissions.save(submission, rows=rows, deadline=due)
             except IntegrityError:
@@ -237,23 +246,37 @@ class Inbox:
             {"channel": channel.value, "id": message_id, "sender": sender},
         )
 
-    def _add(self, case_id: UUID, addition: Addition, due: float | None = None) -> Receipt:
+    def _key(self, case_id: UUID) -> tuple[Submission, SealingKey]:
+        """The stored submission and its personal key (refused: unknown, or erased)."""
+        submission = self.submissions.submission(case_id)
+        if submission is None:
+            raise UnknownSubmission()
+        key = self.submissions.personal_key(submission.received.personal_ref)
+        if key is None or submission.erased_at is not None:
+            raise Erased()
+        return submission, key
+
+    def _seal_files(self, case_id: UUID, addition: Addition) -> SealedFiles:
+        """A later message's files sealed with the submission's personal key."""
+        _, key = self._key(case_id)
+        return SealedFiles(*seal_attachments(key, case_id, addition.attachments))
+
+    def _add(
+        self, case_id: UUID, addition: Addition, files: SealedFiles, due: float | None = None
+    ) -> Receipt:
+        listed, stored = files.listed, files.stored
         for _ in range(5):
-            submission = self.submissions.submission(case_id)
-            if submission is None:
-                raise UnknownSubmission()
-            key = self.submissions.personal_key(submission.received.personal_ref)
-            if key is None or submission.erased_at is not None:
-                raise Erased()
-            listed, stored, blobs = seal_attachments(key, case_id, addition.attachments)
-            self.blobs.put_now(blobs)
+            submission, key = self._key(case_id)
             sealed = content(addition.text, listed, addition.refused, addition.data)
+            # The complainant writing to their open case, on any channel, replies to the office
+            # as on the tracking page (workflow: the information asked for, else a note).
+            reply = addition.reply or self.submissions.closed_at(case_id) is None
             submission.add_message(
                 message_id=addition.message_id,
                 received_at=addition.received_at,
                 sealed=key.seal(sealed | addition.extra),
                 attachments=len(listed),
-                reply=addition.reply,
+                reply=reply,
             )
             try:
                 rows = _rows_of(addition, case_id, stored)
@@ -272,6 +295,15 @@ class Inbox:
             code = submission.received.tracking_code
             return Receipt(code, str(case_id), replayed=False, added=True)
         raise RuntimeError(f"could not add to submission {case_id}")
+
+
+@dataclass(frozen=True)
+class SealedFiles:
+    """A later message's files sealed: as the payload lists them, their rows, their bytes."""
+
+    listed: list[dict[str, Any]]
+    stored: list[StoredAttachment]
+    blobs: list[Blob]
 
 
 def _rows_of(addition: Addition, case_id: UUID, stored: list[StoredAttachment]) -> Rows:

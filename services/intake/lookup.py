@@ -160,10 +160,11 @@ def index_earlier(inbox: Inbox) -> int:
     submissions = inbox.submissions
     rows = submissions.query(
         "SELECT i.case_id FROM {s}.submission_index i WHERE NOT EXISTS "
-        "(SELECT 1 FROM {s}.search_words w WHERE w.case_id = i.case_id) LIMIT %s",
+        "(SELECT 1 FROM {s}.search_indexed w WHERE w.case_id = i.case_id) LIMIT %s",
         (BATCH,),
     )
     indexed = Rows.merge(_index_of(inbox, row["case_id"]) for row in rows)
+    indexed.indexed = [row["case_id"] for row in rows]  # done, whatever a case held already
     if rows:
         recorder = submissions.recorder
         assert isinstance(recorder, SubmissionRecorder)
@@ -181,7 +182,7 @@ def _index_of(inbox: Inbox, case_id: UUID) -> Rows:
     parts = [
         key.open(event.sealed).get("text")
         for event in inbox.submissions.events.get(case_id)
-        if isinstance(event, Submission.MessageAdded)
+        if isinstance(event, Submission.MessageAdded | Submission.MessageEdited)
     ]
     texts = [text for text in (opened.get("text"), *parts) if isinstance(text, str)]
     contact = opened.get("contact")

@@ -26,7 +26,8 @@ BATCH = 500
 
 
 def texts_of(submissions: Submissions, case_id: UUID) -> list[str]:
-    """Every text of a submission in clear: its first message, later ones, register columns."""
+    """Every text of a submission in clear: its first message, later ones, their edits,
+    register columns."""
     submission = submissions.submission(case_id)
     if submission is None:
         return []
@@ -39,7 +40,7 @@ def texts_of(submissions: Submissions, case_id: UUID) -> list[str]:
     if isinstance(register, dict):
         texts += [value for value in register.values() if isinstance(value, str)]
     for event in submissions.events.get(case_id):
-        if isinstance(event, Submission.MessageAdded):
+        if isinstance(event, Submission.MessageAdded | Submission.MessageEdited):
             texts.append(str(key.open(event.sealed).get("text") or ""))
     return texts
 

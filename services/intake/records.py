@@ -50,6 +50,9 @@ TABLES = (
     "CREATE TABLE IF NOT EXISTS {s}.search_words (case_id uuid PRIMARY KEY, "
     "words tsvector NOT NULL)",
     "CREATE INDEX IF NOT EXISTS search_words_words ON {s}.search_words USING gin (words)",
+    # The cases whose every text is in search_words (indexed on arrival, or by the backfill of
+    # services/intake/lookup.py): a later message alone gives a case a search_words row.
+    "CREATE TABLE IF NOT EXISTS {s}.search_indexed (case_id uuid PRIMARY KEY)",
     "CREATE TABLE IF NOT EXISTS {s}.name_words (hash text NOT NULL, case_id uuid NOT NULL, "
     "PRIMARY KEY (hash, case_id))",
 )
@@ -107,6 +110,7 @@ class Rows:
     reopened: list[UUID] = field(default_factory=list)  # ... and close again
     steps: list[tuple[UUID, str | None]] = field(default_factory=list)  # the case's step now
     words: list[tuple[UUID, str]] = field(default_factory=list)  # masked text to index
+    indexed: list[UUID] = field(default_factory=list)  # cases with every text in `words`
     names: list[tuple[str, UUID]] = field(default_factory=list)  # hashes of the name's words
 
     @classmethod
@@ -167,6 +171,11 @@ class RowWriter:
             "SELECT c, to_tsvector({config}::regconfig, t) FROM unnest(%s::uuid[], %s::text[]) "
             "AS u(c, t) ON CONFLICT (case_id) DO UPDATE SET words = w.words || EXCLUDED.words"
         ).format(s=s, config=Literal(TEXT_SEARCH))
+        self.indexed = _sql(
+            "INSERT INTO {s}.search_indexed (case_id) SELECT * FROM unnest(%s::uuid[]) "
+            "ON CONFLICT DO NOTHING",
+            s,
+        )
         self.names = _sql(
             "INSERT INTO {s}.name_words (hash, case_id) SELECT * FROM "
             "unnest(%s::text[], %s::uuid[]) ON CONFLICT DO NOTHING",
@@ -206,6 +215,7 @@ class RowWriter:
     def write(self, curs: psycopg.Cursor[DictRow], rows: Rows) -> None:
         """Insert every row (an IntegrityError rolls the whole save back)."""
         self._insert(curs, rows)
+        self._index(curs, rows)
         self._change(curs, rows)
 
     def _insert(self, curs: psycopg.Cursor[DictRow], rows: Rows) -> None:
@@ -222,11 +232,15 @@ class RowWriter:
             curs.execute(self.attachments, _columns(map(vars_tuple, rows.attachments), 5))
         if rows.deliveries:
             curs.execute(self.deliveries, _columns(map(vars_tuple, rows.deliveries), 5))
+
+    def _index(self, curs: psycopg.Cursor[DictRow], rows: Rows) -> None:
         if rows.words:  # one statement per case: ON CONFLICT takes each row once
             texts: dict[UUID, list[str]] = {}
             for case_id, text in rows.words:
                 texts.setdefault(case_id, []).append(text)
             curs.execute(self.words, (list(texts), ["\n".join(t) for t in texts.values()]))
+        if rows.indexed:
+            curs.execute(self.indexed, (rows.indexed,))
         if rows.names:
             curs.execute(self.names, _columns(rows.names, 2))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, LiteralString
 from uuid import UUID
 
@@ -158,6 +159,11 @@ class Submissions(Application[UUID]):
         rows = self.query("SELECT key FROM {s}.personal_keys WHERE ref = %s", (ref,))
         key = rows[0]["key"] if rows else None
         return SealingKey(ref, bytes(key)) if key else None
+
+    def closed_at(self, case_id: UUID) -> datetime | None:
+        """When the case closed, as workflow told intake (None: open, or reopened since)."""
+        rows = self.query("SELECT closed_at FROM {s}.closures WHERE case_id = %s", (case_id,))
+        return rows[0]["closed_at"] if rows else None
 
     def current_step(self, submission: Submission) -> Step | None:
         """The SOP step its case stands at, as workflow's events told (opened: after submission)."""

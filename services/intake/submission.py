@@ -122,6 +122,7 @@ class Submission(AgencyAggregate):
         self.erased_at: datetime | None = None
         self.message_ids = {channel_message_id} if channel_message_id else set()
         self.parts = 0
+        self.first_edit: str | None = None  # the first message's latest edit, sealed
         self.surveyed = False
         self.resolution_answers: list[bool] = []  # "Sudah selesai?": True solved, False not
         self.resolution_answered_at: datetime | None = None
@@ -150,6 +151,11 @@ class Submission(AgencyAggregate):
         received_at: datetime
         sealed: str
 
+        def apply(self, aggregate: Any) -> None:
+            """An edit of the first message: its words now (the excerpt's)."""
+            if self.amends == aggregate.received.channel_message_id:
+                aggregate.first_edit = self.sealed
+
     class MessageWithdrawn(AgencyAggregate.Event):
         """The complainant deleted an earlier message (`amends`) for everyone: it is marked
         withdrawn, its words kept for the record."""
@@ -160,7 +166,8 @@ class Submission(AgencyAggregate):
         received_at: datetime
 
     class ComplainantReplied(MessageAdded):
-        """The complainant replied on their tracking page (code + receipt secret), sealed."""
+        """The complainant wrote to their open case (tracking page or own channel), sealed;
+        a MessageAdded stored earlier stays one."""
 
     class ResolutionConfirmed(AgencyAggregate.Event):
         """The complainant said the answered case is solved ("Sudah selesai?": sudah)."""
@@ -232,7 +239,7 @@ class Submission(AgencyAggregate):
         reply: bool = False,
     ) -> None:
         """Add a later message to this submission (sealed with its personal key); `reply`: the
-        complainant wrote it on their tracking page."""
+        complainant wrote it to their open case (on the tracking page or their own channel)."""
         if self.erased_at is not None:
             raise ValueError("the personal data of this submission was erased")
         self.trigger_event(

@@ -18,9 +18,10 @@ from eventsourcing.persistence import IntegrityError
 from services.intake.records import Rows
 from services.intake.store import Outcome, Pending, Submissions
 from shared.metrics import EVENTS_STORED
+from shared.outages import unreachable
 from shared.settings import Settings
 from shared.tracking_code import new_code
-from shared.writes import WriteGuard, WriterBehind
+from shared.writes import WriteGuard, WriterBehind, passed_deadline
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class Writer:
         pending = [item for item, _ in batch]
         due = min(item.due or math.inf for item in pending)
         try:
-            outcomes = await self.guard.run(partial(self.commit, pending, due), self._thread)
+            outcomes = await self.guard.run(partial(self.settle, pending, due), self._thread)
         except Exception as failure:  # noqa: BLE001 - every waiter hears of the failure
             log.warning("commit of %d submissions failed: %s", len(batch), failure)
             error = self.guard.overdue() if time.monotonic() > due else failure
@@ -82,11 +83,26 @@ class Writer:
             await self.guard.settled()  # an overrunning commit ends before the next starts
             return
         for (_, future), outcome in zip(batch, outcomes, strict=True):
-            if not future.done():
+            if future.done():
+                continue
+            if isinstance(outcome, Outcome):
                 future.set_result(outcome)
+            else:  # this submission's own failure; the others committed
+                late = passed_deadline(outcome) or time.monotonic() > due
+                future.set_exception(self.guard.overdue() if late else outcome)
 
     def commit(self, batch: list[Pending], due: float | None = None) -> list[Outcome]:
-        """Store a batch in one transaction (one at a time if any is a repeat); blocking.
+        """Store a batch (see `settle`), raising the first submission's failure; blocking."""
+        outcomes = self.settle(batch, due)
+        for outcome in outcomes:
+            if not isinstance(outcome, Outcome):
+                raise outcome
+        return [outcome for outcome in outcomes if isinstance(outcome, Outcome)]
+
+    def settle(self, batch: list[Pending], due: float | None = None) -> list[Outcome | Exception]:
+        """Store a batch in one transaction; blocking. If that fails, one at a time: a repeat is
+        answered from the index, and a submission the store refuses (its data, say) gets its own
+        error while the others commit. A store away or past its deadline fails the whole batch.
         Past `due` (a `time.monotonic()` instant) it rolls back instead of committing."""
         self._due = due
         if len(batch) > 1:
@@ -94,23 +110,43 @@ class Writer:
                 self._save(batch)
             except IntegrityError:
                 return self._commit_after_conflict(batch)
+            except Exception as failure:
+                if not _own(failure):
+                    raise
+                log.warning(
+                    "commit of %d submissions failed, one at a time: %s", len(batch), failure
+                )
+                return [self._commit_alone(item) for item in batch]
             return [Outcome(item.index_row(), replayed=False) for item in batch]
-        return [self._commit_one(batch[0])]
+        return [self._commit_alone(batch[0])]
 
-    def _commit_after_conflict(self, batch: list[Pending]) -> list[Outcome]:
+    def _commit_after_conflict(self, batch: list[Pending]) -> list[Outcome | Exception]:
         """Answer the repeats from the index; commit the rest together again if possible."""
         stored = self.app.find_many([item.case_id for item in batch])
         fresh = [item for item in batch if item.case_id not in stored]
+        committed: dict[int, Outcome | Exception]
         try:
             if fresh:
                 self._save(fresh)
             committed = {id(item): Outcome(item.index_row(), replayed=False) for item in fresh}
-        except IntegrityError:  # a repeat within the batch, or a tracking-code collision
-            committed = {id(item): self._commit_one(item) for item in fresh}
+        except Exception as failure:  # a repeat within the batch, a tracking-code collision,
+            if not _own(failure):  # or one submission the store refuses
+                raise
+            committed = {id(item): self._commit_alone(item) for item in fresh}
         return [
             committed.get(id(item)) or Outcome(stored[item.case_id], replayed=True)
             for item in batch
         ]
+
+    def _commit_alone(self, item: Pending) -> Outcome | Exception:
+        """One submission's commit, or the failure that is its own."""
+        try:
+            return self._commit_one(item)
+        except Exception as failure:
+            if not _own(failure):
+                raise
+            log.warning("submission %s refused by the store: %s", item.case_id, failure)
+            return failure
 
     def _commit_one(self, item: Pending) -> Outcome:
         for _ in range(5):
@@ -134,3 +170,9 @@ class Writer:
             rows=Rows.merge(item.rows for item in batch),
         )
         EVENTS_STORED.labels("intake").inc(len(batch))
+
+
+def _own(failure: BaseException) -> bool:
+    """Whether a failed save may be the submission's own doing (its data refused), rather than
+    the store away or the deadline passed, which no retry one at a time would get past."""
+    return not (passed_deadline(failure) or unreachable("postgres", failure))

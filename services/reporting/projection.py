@@ -20,6 +20,7 @@ from shared.events import Envelope, StepCompleted, SubmissionImported, Submissio
 from shared.events import workflow as wf
 from shared.events.intake import ComplainantReplied, SurveySubmitted
 from shared.events.opening import Opening
+from shared.sop import Role
 from shared.vocabulary import IMPORTED, PUBLIC_HISTORY, Group, Status, is_in
 
 
@@ -403,12 +404,14 @@ PROJECTORS: dict[type[Any], Projector] = {
 
 
 def _named(project: Projector) -> Projector:
-    """The projector, then the name of the officer who acted (if the event says it)."""
+    """The projector, then the name of the officer who acted (if the event says it; the
+    complainant acting on their own case is no officer handling it)."""
 
     def named(row: CaseRow | None, envelope: Envelope) -> Outcome:
         outcome = project(row, envelope)
         name = getattr(envelope.data, "by_name", None)
-        if name and outcome.row is not None:
+        officer = getattr(envelope.data, "by_role", None) != Role.PEMOHON
+        if name and officer and outcome.row is not None:
             return Outcome(dataclasses.replace(outcome.row, handled_by=name), outcome.effects)
         return outcome
 

@@ -39,8 +39,7 @@ OPENING = SubmissionReceived | SubmissionImported
 FROM_COMPLAINANT = ComplainantReplied | ResolutionDisputed
 
 REPLY_NOTE = (
-    "Pemohon mengirim balasan melalui halaman lacak{files}. Isinya dapat dibaca pada isi "
-    "pengaduan (pesan lanjutan)."
+    "Pemohon mengirim balasan{files}. Isinya dapat dibaca pada isi pengaduan (pesan lanjutan)."
 )
 REOPEN_REASON = "Pemohon menyatakan belum selesai melalui halaman lacak."
 LATE_DISPUTE_NOTE = (

@@ -117,7 +117,8 @@ class MessageWithdrawn(Contract):
 
 
 class ComplainantReplied(MessageAdded):
-    """The complainant replied on their tracking page, with the code and its receipt secret.
+    """The complainant wrote to their open case: on their tracking page (code and receipt
+    secret), or on their own channel (a mail reply in the thread, a later chat message).
 
     Workflow takes it as the information asked for when the case waits for it (the clock runs
     again), else as a note on the case; what they wrote stays in intake, sealed.

@@ -59,7 +59,7 @@ async def test_whatsapp_burst_is_one_case(running: Office) -> None:
     ):
         assert (await running.intake.whatsapp(payload)).status_code == 200
     await running.counted("whatsapp")
-    assert await running.intake.events() == ["ComplaintReceived", *["MessageAdded"] * 3]
+    assert await running.intake.events() == ["ComplaintReceived", *["ComplainantReplied"] * 3]
 
 
 async def test_instagram(running: Office) -> None:
@@ -76,7 +76,7 @@ async def test_email_thread_is_one_case(running: Office) -> None:
     await asyncio.to_thread(running.imap.deliver, bytes(reply))
 
     async def both_parts() -> bool:
-        return await running.intake.events() == ["ComplaintReceived", "MessageAdded"]
+        return await running.intake.events() == ["ComplaintReceived", "ComplainantReplied"]
 
     assert await eventually(both_parts, within=10)
     await running.counted("email")

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+from datetime import UTC, datetime
 
+import pytest
+
+from services.intake.draft import Addition, Attachment
 from services.intake.inbox import Inbox
+from shared.channels import Channel
 from shared.sop import Role
 from tests.intake.conftest import Desk
 
@@ -59,3 +65,33 @@ async def test_erasure_removes_the_bytes(desk: Desk) -> None:
     assert erased.status_code == 200, erased.text
     assert await desk.fetch("SELECT 1 FROM intake.blobs") == []
     assert await desk.fetch("SELECT 1 FROM intake.attachments") == []
+
+
+async def test_a_later_messages_files_wait_for_a_blob_slot_before_the_write(desk: Desk) -> None:
+    """As a submission's: stored under the blob store's own limit, before the guarded write
+    (never inside it, where they would spend the write's deadline)."""
+    await _upload(desk)
+    [row] = await desk.fetch("SELECT case_id FROM intake.submission_index")
+    inbox: Inbox = desk.app.state.inbox
+    later = Addition(
+        Channel.WEB,
+        "later-1",
+        "Foto kedua.",
+        datetime.now(UTC),
+        attachments=(Attachment("kedua.png", "image/png", PNG),),
+    )
+    slots = inbox.blobs._slots
+    held = 0
+    while not slots.locked():  # every upload slot taken
+        await slots.acquire()
+        held += 1
+    try:
+        adding = asyncio.create_task(inbox.add(row["case_id"], later))
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(adding), 0.5)
+        assert len(await desk.fetch("SELECT 1 FROM intake.attachments")) == 1  # not yet
+    finally:
+        for _ in range(held):
+            slots.release()
+    assert (await adding).added
+    assert len(await desk.fetch("SELECT 1 FROM intake.blobs")) == 2

@@ -134,7 +134,10 @@ async def test_a_thread_is_one_case_with_all_its_parts(mail: Mail) -> None:
         events = await mail.desk.events()
         return events if len(events) == 4 else []
 
-    assert await eventually(four_events, within=10) == ["ComplaintReceived", *["MessageAdded"] * 3]
+    assert await eventually(four_events, within=10) == [
+        "ComplaintReceived",
+        *["ComplainantReplied"] * 3,
+    ]
     [row] = await mail.desk.fetch("SELECT case_id FROM intake.submission_index")
     view = await mail.desk.http.get(
         f"/intake/v1/submissions/{row['case_id']}", headers=mail.desk.officer(Role.TIM_PENGADUAN)

@@ -7,6 +7,7 @@ from typing import Any
 
 from shared.sop import Role
 from tests.intake.conftest import Desk
+from tests.intake.meta import wa_edit, wa_messages, wa_text
 
 PHONE = "0813-1234-5678"
 TEXT = f"Izin reklame belum terbit setelah tiga minggu. Hubungi saya di {PHONE}. " + "Mohon. " * 40
@@ -60,3 +61,11 @@ async def test_excerpts_need_a_token_and_a_bounded_list(desk: Desk) -> None:
     assert (await desk.http.post(path, json={"case_ids": []})).status_code == 401
     empty = await desk.http.post(path, json={"case_ids": []}, headers=desk.officer(Role.KABID))
     assert empty.status_code == 422
+
+
+async def test_an_edited_first_message_shows_its_words_now(desk: Desk) -> None:
+    await desk.whatsapp(wa_text("Izin saya belum terbit.", "wamid.X1"))
+    await desk.whatsapp(wa_messages(wa_edit("wamid.X2", "wamid.X1", "Izin reklame ditolak.")))
+    [row] = await desk.fetch("SELECT case_id FROM intake.submission_index")
+    case_id = str(row["case_id"])
+    assert await excerpts(desk, Role.TIM_PENGADUAN, case_id) == {case_id: "Izin reklame ditolak."}

@@ -49,7 +49,7 @@ async def test_a_burst_with_a_photo_is_one_submission(desk: Desk) -> None:
     ]
     codes = {answer.json()["received"][0]["tracking_code"] for answer in answers}
     assert len(codes) == 1
-    assert await desk.events() == ["ComplaintReceived", "MessageAdded", "MessageAdded"]
+    assert await desk.events() == ["ComplaintReceived", "ComplainantReplied", "ComplainantReplied"]
 
 
 async def test_the_same_message_three_times_is_one_submission(desk: Desk) -> None:
@@ -208,7 +208,7 @@ async def test_one_senders_burst_with_an_edit_and_a_deletion_is_one_case(desk: D
     codes = {r["tracking_code"] for a in answers for r in a.json()["received"]}
     assert len(codes) == 1
     kept = [reads for _, reads in kinds.values() if reads is not None]
-    expected = ["ComplaintReceived", "MessageEdited", *["MessageAdded"] * (len(kept) - 1)]
+    expected = ["ComplaintReceived", "MessageEdited", *["ComplainantReplied"] * (len(kept) - 1)]
     assert await desk.events() == [*expected, "MessageWithdrawn"]
     view = await _view(desk, codes.pop())
     assert view["text"] == edit["text"]

@@ -4,11 +4,15 @@ answered only to the service credential, and gone with the person on erasure."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
+from services.intake.draft import Addition
 from services.intake.lookup import Lookup, find, index_earlier
+from shared.channels import Channel
 from shared.feed import CREDENTIAL_HEADER, service_credential
 from shared.sop import Role
 from tests.intake.conftest import Desk
@@ -96,6 +100,7 @@ async def test_submissions_stored_before_the_index_are_indexed(desk: Desk) -> No
     )
     assert answer.status_code == 200, answer.text
     await desk.fetch("DELETE FROM intake.search_words")
+    await desk.fetch("DELETE FROM intake.search_indexed")
     await desk.fetch("DELETE FROM intake.name_words")
     assert await _lookup(desk, name="dewi") == []
     inbox = desk.app.state.inbox
@@ -115,3 +120,20 @@ async def test_a_lookup_says_when_it_found_more_than_it_answers(desk: Desk) -> N
     assert found.more
     found = await asyncio.to_thread(find, inbox, Lookup(words="pungutan"), 2)
     assert not found.more
+
+
+async def test_a_case_stored_before_the_index_is_backfilled_after_a_later_message(
+    desk: Desk,
+) -> None:
+    case_id = await _submit(desk)
+    for table in ("search_words", "search_indexed", "name_words"):  # as stored before the index
+        await desk.fetch(f"DELETE FROM intake.{table}")
+    inbox = desk.app.state.inbox
+    later = Addition(Channel.WEB, "later-1", "Lampiran susulan.", datetime.now(UTC))
+    await inbox.add(UUID(case_id), later)  # gives the case a search_words row of its own
+    assert await _lookup(desk, words="pungutan loket") == []
+    assert await asyncio.to_thread(index_earlier, inbox) == 1
+    assert await _lookup(desk, words="pungutan loket") == [case_id]
+    assert await _lookup(desk, words="susulan") == [case_id]
+    assert await _lookup(desk, name="dewi") == [case_id]
+    assert await asyncio.to_thread(index_earlier, inbox) == 0

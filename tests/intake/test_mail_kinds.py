@@ -243,7 +243,7 @@ async def test_a_thread_reply_joins_and_our_mail_threads_on_the_whole_chain(
         )
         [_, follow_up] = await box.receipts(2)
         kept = await view(box, row["case_id"])
-    assert await box.desk.events() == ["ComplaintReceived", "MessageAdded"]
+    assert await box.desk.events() == ["ComplaintReceived", "ComplainantReplied"]
     assert [part["text"] for part in kept["parts"]] == ["Nomor berkas 503/0012."]
     assert follow_up["In-Reply-To"] == "<balas-1@example.id>"
     assert follow_up["References"].split() == [
@@ -263,7 +263,7 @@ async def test_a_refused_file_in_a_reply_is_named_to_the_citizen(settings: Setti
                              filename="berkas.exe")  # fmt: skip
         await box.deliver(reply)
         [_, told] = await box.receipts(2)
-        assert await box.desk.events() == ["ComplaintReceived", "MessageAdded"]
+        assert await box.desk.events() == ["ComplaintReceived", "ComplainantReplied"]
     assert "Lampiran" in str(told["Subject"])
     assert "berkas.exe (jenis berkasnya tidak kami terima)" in told.get_content()
     assert told["In-Reply-To"] == "<balas-2@example.id>"

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 
 from services.intake import mentions
+from services.intake.lookup import index_earlier
 from shared.sop import Role
 from tests.intake.conftest import Desk
-from tests.intake.meta import wa_text
+from tests.intake.meta import wa_edit, wa_messages, wa_text
+from tests.intake.test_lookup import _lookup
 
 NIK = "3525015508950003"
 COMPLAINT = {"category": "perizinan_berusaha", "consent": True}
@@ -48,3 +50,27 @@ async def test_erasure_finds_what_was_typed_into_texts_indexed_now_or_later(desk
     assert await _codes(desk, nik=NIK) == [named.json()["tracking_code"]]
     assert await _codes(desk, phone="+6285712349876") == [anonymous.json()["tracking_code"]]
     assert await _codes(desk, email="RAHMA@contoh.id") == [received["tracking_code"]]
+
+
+async def test_an_edit_is_indexed_for_erasure_and_search_now_and_by_the_backfills(
+    desk: Desk,
+) -> None:
+    first = await desk.whatsapp(wa_text("Izin saya belum terbit.", "wamid.E1"))
+    [received] = first.json()["received"]
+    edited = await desk.whatsapp(
+        wa_messages(wa_edit("wamid.E2", "wamid.E1", f"Izin reklame NIK {NIK} belum terbit."))
+    )
+    assert edited.json()["received"][0]["amended"] == "edit"
+    [row] = await desk.fetch("SELECT case_id FROM intake.submission_index")
+    case_id = str(row["case_id"])
+    assert await _lookup(desk, words="reklame") == [case_id]
+    assert len(await desk.fetch("SELECT hash FROM intake.mentions")) == 1
+
+    await desk.fetch("DELETE FROM intake.mentions")  # as stored before this release
+    await desk.fetch("DELETE FROM intake.search_words")
+    await desk.fetch("DELETE FROM intake.search_indexed")
+    inbox = desk.app.state.inbox
+    assert await asyncio.to_thread(mentions.index, inbox.submissions, inbox.pseudonyms) == 1
+    assert await asyncio.to_thread(index_earlier, inbox) == 1
+    assert await _lookup(desk, words="reklame") == [case_id]
+    assert await _codes(desk, nik=NIK) == [received["tracking_code"]]

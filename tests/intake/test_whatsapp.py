@@ -74,7 +74,7 @@ async def test_a_burst_from_one_sender_is_one_submission_with_all_its_parts(desk
     received = [answer.json()["received"][0] for answer in answers]
     assert len({r["tracking_code"] for r in received}) == 1
     assert [r["added"] for r in received] == [False, True, True, True]
-    assert await desk.events() == ["ComplaintReceived", *["MessageAdded"] * 3]
+    assert await desk.events() == ["ComplaintReceived", *["ComplainantReplied"] * 3]
     case_id = (await desk.fetch("SELECT case_id FROM intake.submission_index"))[0]["case_id"]
     view = await desk.http.get(
         f"/intake/v1/submissions/{case_id}", headers=desk.officer(Role.TIM_PENGADUAN)
@@ -98,7 +98,7 @@ async def test_several_messages_in_one_notification_make_one_submission(desk: De
     answer = await desk.whatsapp(payload)
     assert answer.status_code == 200
     assert len(answer.json()["received"]) == 2
-    assert await desk.events() == ["ComplaintReceived", "MessageAdded"]
+    assert await desk.events() == ["ComplaintReceived", "ComplainantReplied"]
 
 
 async def test_the_same_message_three_times_is_one_submission(desk: Desk) -> None:
@@ -290,7 +290,12 @@ async def test_every_kind_in_one_senders_burst_is_one_case_amended_in_place(desk
     codes = {r["tracking_code"] for a in answers for r in a.json()["received"]}
     assert len(codes) == 1
     parts = len(CONTENT) - 1
-    expected = ["ComplaintReceived", "MessageEdited", *["MessageAdded"] * parts, "MessageWithdrawn"]
+    expected = [
+        "ComplaintReceived",
+        "MessageEdited",
+        *["ComplainantReplied"] * parts,
+        "MessageWithdrawn",
+    ]
     assert await desk.events() == expected
     view = await _view(desk, codes.pop())
     assert view["text"] == "Izin usaha saya ditolak."
@@ -356,7 +361,7 @@ async def test_a_text_with_a_docx_is_a_case_and_the_receipt_names_the_refused_fi
     assert "laporan.docx" in body
     assert "PDF" in body
     assert (await desk.whatsapp(payload)).status_code == 200  # Meta's retry: nothing added
-    assert await desk.events() == ["ComplaintReceived", "MessageAdded"]
+    assert await desk.events() == ["ComplaintReceived", "ComplainantReplied"]
 
 
 async def test_a_refused_document_with_a_caption_keeps_the_caption(desk: Desk) -> None:
@@ -402,3 +407,19 @@ async def test_an_amendment_of_an_amendment_changes_nothing(desk: Desk) -> None:
     assert answer.status_code == 200
     assert answer.json()["received"][0]["ignored"]
     assert await desk.events() == ["ComplaintReceived", "MessageEdited"]
+
+
+async def test_a_later_message_to_an_open_case_is_a_reply_and_to_a_closed_one_a_message(
+    desk: Desk,
+) -> None:
+    """Workflow takes a reply as the information it waits for (else a note); reporting marks
+    when they replied. A message after the closure is only read by officers."""
+    await desk.whatsapp(wa_text(COMPLAINT, "wamid.R1"))
+    await desk.whatsapp(wa_text("Ini foto papan nama usaha saya.", "wamid.R2"))
+    assert await desk.events() == ["ComplaintReceived", "ComplainantReplied"]
+    [row] = await desk.fetch("SELECT case_id FROM intake.submission_index")
+    await desk.fetch(  # as intake records workflow's closure of the case
+        "INSERT INTO intake.closures (case_id, closed_at) VALUES ($1, now())", row["case_id"]
+    )
+    await desk.whatsapp(wa_text("Terima kasih.", "wamid.R3"))
+    assert await desk.events() == ["ComplaintReceived", "ComplainantReplied", "MessageAdded"]

@@ -17,7 +17,7 @@ from shared.db import Pool, create_pool, ensure_schema
 from shared.events import ConsultationReceived, Envelope, seal
 from shared.events import workflow as wf
 from shared.settings import Settings
-from shared.sop import Kind
+from shared.sop import Kind, Role
 from shared.tracking_code import new_code
 from tests.samples import case_opened, complaint_received, workflow_event
 
@@ -182,3 +182,33 @@ async def test_a_consultation_workflow_has_not_opened_yet_counts_as_open(pool: P
         "resolved": 1,
         "open": 1,
     }
+
+
+async def test_the_complainants_own_actions_leave_the_last_officer_named(pool: Pool) -> None:
+    received = complaint_received(received_at=RECEIVED)
+    asked_at, answered_at = RECEIVED + timedelta(days=1), RECEIVED + timedelta(days=2)
+    asked = workflow_event(
+        wf.InformationRequested,
+        received,
+        2,
+        asked_at,
+        step="identification",
+        by_role=Role.TIM_PENGADUAN,
+        by_name="Budi Santoso",
+    )
+    answered = workflow_event(
+        wf.InformationReceived,
+        received,
+        3,
+        answered_at,
+        step="identification",
+        by_role=Role.PEMOHON,
+        by_name="Pemohon",
+        paused_minutes=60.0,
+        step_due_at=answered_at + timedelta(days=3),
+        deadline_at=answered_at + timedelta(days=10),
+    )
+    await apply(pool, [received, case_opened(received), asked, answered])
+    async with pool.acquire() as conn:
+        handled_by = await conn.fetchval("SELECT handled_by FROM case_summary")
+    assert handled_by == "Budi Santoso"

@@ -72,6 +72,25 @@ def test_a_reply_not_awaited_is_a_note_and_a_repeat_changes_nothing() -> None:
     assert [(n.role, n.heard) for n in notes] == [(Role.PEMOHON.value, 2)]
 
 
+def test_an_earlier_reply_replayed_after_a_later_one_is_taken_in_once() -> None:
+    """A reply dead-lettered, then requeued after the next one was handled, still counts."""
+    case = complaint()
+    at = RECEIVED + timedelta(hours=1)
+    assert case.hear_reply(heard=3, note="later", at=at, calendar=CALENDAR)
+    assert case.hear_reply(heard=2, note="earlier", at=at, calendar=CALENDAR)
+    assert not case.hear_reply(heard=2, note="earlier", at=at, calendar=CALENDAR)
+    assert not case.hear_reply(heard=3, note="later", at=at, calendar=CALENDAR)
+    events = case.collect_events()
+    notes = [e for e in events if isinstance(e, Case.NoteAdded)]
+    assert [n.heard for n in notes] == [3, 2]
+    reloaded = None
+    for event in events:  # the case as loaded from its stored events
+        reloaded = event.mutate(reloaded)
+    assert isinstance(reloaded, Case)
+    assert not reloaded.hear_reply(heard=2, note="earlier", at=at, calendar=CALENDAR)
+    assert reloaded.hear_reply(heard=4, note="next", at=at, calendar=CALENDAR)
+
+
 def test_belum_within_the_window_reopens_at_the_step_the_sop_names() -> None:
     case = answered(RECEIVED + timedelta(hours=1))
     moment = Moment(RECEIVED + timedelta(days=1), CALENDAR, WINDOW)

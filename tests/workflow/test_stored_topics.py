@@ -63,9 +63,9 @@ def test_each_case_stored_then_loads_with_the_state_it_had() -> None:
         # declared once now, for every case: erasure's mark, None until erased; when an
         # imported case was imported; the last of the complainant's replies and disputes taken
         # in, 0 until one is
-        declared = {"_pending_events", "data_erased_at", "imported_at", "heard_version"}
+        declared = {"_pending_events", "data_erased_at", "imported_at", "heard_versions"}
         assert set(now) - set(then) <= declared
-        assert now.get("heard_version", 0) == 0
+        assert now.get("heard_versions", set()) == set()
         assert now["data_erased_at"] == then.get("data_erased_at")
 
 

@@ -108,7 +108,9 @@ class Case(AgencyAggregate):
         self.register_ref: str | None = None
         self.source_channel: str | None = None
         self.data_erased_at: datetime | None = None
-        self.heard_version = 0  # the complainant's replies and disputes taken in (intake's)
+        # The complainant's replies and disputes taken in: the versions of intake's submission
+        # they came as (a set: one replayed from the parking queue may come after a later one).
+        self.heard_versions: set[int] = set()
 
     # Opening
 
@@ -365,7 +367,7 @@ class Case(AgencyAggregate):
     def hear_reply(self, *, heard: int, note: str, at: datetime, calendar: WorkingCalendar) -> bool:
         """Their reply: the information asked for while the case waits (the clock runs again),
         else a note for the officers. Whether it was recorded now (a repeat is not)."""
-        if heard <= self.heard_version:
+        if heard in self.heard_versions:
             return False
         by = complainant(self.agency)
         if self.is_open and self.paused_at is not None:
@@ -378,7 +380,7 @@ class Case(AgencyAggregate):
         """ "Belum selesai": reopened at the SOP's step within the window; beyond it (or on a
         case not closed with an answer) a note for an officer to decide. `notes`: the sealed
         reason of a reopening and the sealed note."""
-        if heard <= self.heard_version:
+        if heard in self.heard_versions:
             return False
         by = complainant(self.agency)
         at, calendar = moment.at, moment.calendar

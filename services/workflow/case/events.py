@@ -349,8 +349,10 @@ class NoteAdded(AgencyAggregate.Event):
 
 
 def _heard(aggregate: Any, version: int) -> None:
-    """The last version of intake's submission whose reply or dispute the case took in."""
-    aggregate.heard_version = max(getattr(aggregate, "heard_version", 0), version)
+    """One more version of intake's submission whose reply or dispute the case took in (0: an
+    officer's own, none)."""
+    if version:
+        aggregate.heard_versions = {*getattr(aggregate, "heard_versions", ()), version}
 
 
 class AttachmentAdded(AgencyAggregate.Event):

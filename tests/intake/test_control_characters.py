@@ -1,0 +1,63 @@
+"""A NUL (or other control character) in what a channel hands over never reaches the store,
+and one submission the store refuses never costs the others of its group commit."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from services.intake.draft import Draft, to_pending
+from services.intake.inbox import Inbox
+from shared.channels import Channel
+from shared.sop import Kind
+from tests.intake.conftest import Desk
+from tests.intake.meta import wa_text
+from tests.intake.test_lookup import _lookup
+
+COMPLAINT = "Izin usaha saya belum selesai setelah tiga minggu, mohon dibantu."
+
+
+def _draft(inbox: Inbox, text: str, message_id: str) -> Draft:
+    return Draft(
+        kind=Kind.COMPLAINT,
+        channel=Channel.EMAIL,
+        text=text,
+        received_at=datetime.now(UTC),
+        agency=inbox.settings.agency,
+        message_id=message_id,
+    )
+
+
+async def test_a_chat_message_with_nul_is_stored_and_indexed_without_it(desk: Desk) -> None:
+    first = await desk.whatsapp(wa_text("Izin\x00 usaha\x07 saya belum selesai.", "wamid.N1"))
+    assert first.status_code == 200, first.text
+    later = await desk.whatsapp(wa_text("Mohon\x00 segera dibantu.", "wamid.N2"))
+    assert later.status_code == 200, later.text
+    assert await desk.events() == ["ComplaintReceived", "ComplainantReplied"]
+    [case] = await desk.fetch("SELECT case_id FROM intake.submission_index")
+    for words in ("usaha", "segera dibantu"):
+        assert await _lookup(desk, words=words) == [str(case["case_id"])]
+
+
+async def test_one_submission_the_store_refuses_costs_the_others_nothing(desk: Desk) -> None:
+    inbox: Inbox = desk.app.state.inbox
+    good = [to_pending(_draft(inbox, COMPLAINT, f"<ok-{n}@warga>")) for n in range(3)]
+    bad = to_pending(_draft(inbox, COMPLAINT, "<bad@warga>"))
+    bad.rows.words = [(bad.case_id, "teks\x00rusak")]  # what psycopg refuses to send
+    batch = [good[0], bad, *good[1:]]
+    outcomes = await asyncio.gather(
+        *(inbox.writer.write(item) for item in batch), return_exceptions=True
+    )
+    refused = outcomes.pop(1)
+    assert isinstance(refused, Exception), refused
+    assert not any(isinstance(outcome, BaseException) for outcome in outcomes), outcomes
+    stored = await desk.fetch("SELECT case_id FROM intake.submission_index")
+    assert {row["case_id"] for row in stored} == {item.case_id for item in good}
+    assert len(await desk.fetch("SELECT 1 FROM intake.submissions_events")) == len(good)
+    with pytest.raises(Exception, match="NUL"):
+        await asyncio.to_thread(inbox.writer.commit, [bad])
+    again = await desk.fetch("SELECT case_id FROM intake.submission_index")
+    assert len(again) == len(good), "a refused save left half of itself behind"
+    assert len(await desk.fetch("SELECT 1 FROM intake.personal_keys")) == len(good)
