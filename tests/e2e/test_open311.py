@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from xml.etree import ElementTree
 
+import georeport  # type: ignore[import-untyped]
 import httpx
 import pytest
 import pytest_asyncio
@@ -71,7 +72,6 @@ def origin(request: pytest.FixtureRequest, office: FrontDoors) -> str:
 
 def georeport_client(origin: str, agency: str, fmt: str) -> Any:
     """The outside client, pointed at our endpoint."""
-    georeport = pytest.importorskip("georeport")
     return georeport.GeoReport(f"{origin}/open311/v2", jurisdiction=agency, output_format=fmt)
 
 
