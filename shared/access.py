@@ -266,7 +266,8 @@ _SURFACES = (
     "- intake `/intake/v1/own/{code}/messages`, `.../replies`, `.../resolution`,"
     " `/intake/v1/surveys/{code}` and `POST /intake/v1/surveys`: only the complainant's row"
     " (code and secret); a wrong secret is refused (403), and repeated wrong secrets per"
-    " address and per code are rate-limited (429).",
+    " address and per code are rate-limited (429); the right secret still opens a code that"
+    " strangers have guessed at (only its own address's limit stops it).",
     "",
     "A case whose status a role may not see answers 404 (as if unknown), never 403.",
 )
