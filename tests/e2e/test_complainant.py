@@ -228,6 +228,21 @@ async def opened_case(journey: Journey) -> Journey:
     return journey
 
 
+async def test_a_reply_carries_a_photo_over_the_body_limit_of_plain_requests(
+    opened_case: Journey,
+) -> None:
+    journey = opened_case
+    photo = PNG + bytes(300 * 1024)  # a phone's photo: over the 256 KiB of a plain request
+    assert len(photo) > journey.system.settings.max_body_bytes
+    replied = await journey.http.post(
+        journey.url("intake", f"/own/{journey.code}/replies"),
+        data={"text": "Berikut foto papan nama usaha saya."},
+        files=[("files", ("papan.png", photo, "image/png"))],
+        headers=journey.own,
+    )
+    assert replied.status_code == 201, replied.text
+
+
 async def test_a_stranger_with_the_code_alone_sees_the_status_and_nothing_else(
     opened_case: Journey,
 ) -> None:
