@@ -192,6 +192,9 @@ form.addEventListener("submit", (event) => {
   event.preventDefault();
   busy(form, track);
 });
+// Disabled in the page until here: Enter before the script listens must not send the code and
+// the secret in a GET (proxy logs, history); the fields carry no names for the same reason.
+form.querySelector("button[type=submit]").disabled = false;
 const given = query("kode");
 const fromLink = new URLSearchParams(location.hash.slice(1)).get("kunci");
 if (location.hash) history.replaceState(null, "", location.pathname + location.search);
