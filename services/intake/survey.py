@@ -19,6 +19,7 @@ from services.intake.complainant import (
     GUARDED,
     HeldCode,
     SecretHeader,
+    checked_and_saved,
     closed_at,
     open_with_secret,
     submission_of,
@@ -136,6 +137,10 @@ async def survey_state(code: HeldCode, inbox: CurrentInbox) -> SurveyState:
 
 
 def _rate(inbox: Inbox, code: str, form: SurveyForm, due: float) -> None:
+    checked_and_saved(partial(_rate_once, inbox, code, form, due))
+
+
+def _rate_once(inbox: Inbox, code: str, form: SurveyForm, due: float) -> None:
     state = _state(inbox, code)
     if not state.open:
         raise Problem(409, state.detail or NOT_CLOSED, code=state.reason or "not-closed")

@@ -169,12 +169,19 @@ async function reply() {
 }
 
 async function resolution(solved) {
-  const answer = await api(`/intake/v1/own/${encodeURIComponent(current.code)}/resolution`, {
-    method: "POST",
-    json: { solved },
-    auth: false,
-    headers: ownHeaders(current.secret),
-  });
+  const buttons = [$("#sudah"), $("#belum")];
+  for (const button of buttons) button.disabled = true; // one answer, not two racing
+  let answer;
+  try {
+    answer = await api(`/intake/v1/own/${encodeURIComponent(current.code)}/resolution`, {
+      method: "POST",
+      json: { solved },
+      auth: false,
+      headers: ownHeaders(current.secret),
+    });
+  } finally {
+    for (const button of buttons) button.disabled = false;
+  }
   const box = $("#hasil-selesai");
   if (!answer.ok) return box.replaceChildren(el("p", { class: "kotak-galat" }, answer.problem.detail));
   const survey = solved ? el("a", { class: "tombol", href: $("#tautan-survei").href }, "Isi survei kepuasan") : null;
