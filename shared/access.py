@@ -240,6 +240,9 @@ _SURFACES = (
     "- intake `GET /intake/v1/submissions/{case_id}` and its attachments: status to see the"
     " case at all (else 404), text to read it (else 403), identity (`contact` is"
     ' "disembunyikan" otherwise), attachments (listed and served only with it).',
+    "- intake `GET /intake/v1/submissions/{case_id}/deliveries` (and its retry),"
+    " `GET /intake/v1/deliveries/failed`: only this office's cases with status; the failed"
+    " list and its count leave the others out.",
     "- intake `POST /intake/v1/submissions/excerpts` (the worklist's excerpts): only cases"
     " with text; personal data in the text masked (shared.pii) without identity. The text"
     " never reaches reporting.",
