@@ -21,6 +21,7 @@ from enum import StrEnum
 
 from shared import pii
 from shared.sop import OFFICE_ROLES, ROLE_LABELS, Role, Step, sop_for
+from shared.survey import PROFILE
 
 
 class Facet(StrEnum):
@@ -34,6 +35,7 @@ class Facet(StrEnum):
     ANSWER = "answer"  # the office's answer (public_answer)
     TIMELINE = "timeline"  # the case's history: actors, notes, instructions, BAP
     HISTORY = "history"  # the public history: steps, dates, the office's messages to them
+    SURVEY = "survey"  # one respondent's SKM answers and profile: no role (the SKM counts them)
 
 
 class Holder(StrEnum):
@@ -58,7 +60,9 @@ OWN = frozenset({Facet.STATUS, Facet.CASE, Facet.TEXT, Facet.ANSWER, Facet.HISTO
 """What the complainant sees of their own case, whatever its class: never the officers' notes."""
 Reader = Role | Holder
 
-ALL = frozenset(Facet)
+ALL = frozenset(Facet) - {Facet.SURVEY}
+"""Everything any reader may be given: a survey's answers per case go to nobody (an officer
+could tie a low rating to a named complainant); they reach officers only as the SKM's sums."""
 CASEWORK = ALL - {Facet.IDENTITY}
 ROWS = frozenset({Facet.STATUS, Facet.CASE})
 NONE: frozenset[Facet] = frozenset()
@@ -98,6 +102,8 @@ EVENT_FIELDS: dict[str, Facet] = {
     "referred_to": Facet.TIMELINE,
     "related_agencies": Facet.TIMELINE,
     "by_name": Facet.TIMELINE,
+    "scores": Facet.SURVEY,
+    **dict.fromkeys(PROFILE, Facet.SURVEY),  # SurveySubmitted: sex, age group, ...
 }
 """Fields of published events that show more than the case (the live stream, dead letters)."""
 
@@ -206,6 +212,7 @@ _FACET_NOTES = {
     Facet.ANSWER: "the office's answer, public_answer",
     Facet.TIMELINE: "history with actors, notes, instructions, BAP, referrals",
     Facet.HISTORY: "the steps with their dates, the office's messages to the complainant",
+    Facet.SURVEY: "one respondent's SKM scores and profile: held by no reader",
 }
 
 _SURFACES = (
@@ -224,6 +231,9 @@ _SURFACES = (
     "- The complainant (code and receipt secret) sees their own case whatever its class:"
     " the answer, the steps and the office's messages, and what they wrote themselves; never"
     " the officers' notes, nor who acted.",
+    "- Survey answers (SurveySubmitted's scores and the respondent's profile) reach no role,"
+    " the administrator neither: tied to a case they would tie a rating to a named"
+    " complainant. Officers see only the SKM's aggregates (reporting's satisfaction).",
     "",
     "Event fields beyond the case row: "
     + ", ".join(f"`{name}` ({facet.value})" for name, facet in EVENT_FIELDS.items())
@@ -240,6 +250,9 @@ _SURFACES = (
     "- intake `GET /intake/v1/submissions/{case_id}` and its attachments: status to see the"
     " case at all (else 404), text to read it (else 403), identity (`contact` is"
     ' "disembunyikan" otherwise), attachments (listed and served only with it).',
+    "- intake `GET /intake/v1/submissions/{case_id}/deliveries` (and its retry),"
+    " `GET /intake/v1/deliveries/failed`: only this office's cases with status; the failed"
+    " list and its count leave the others out.",
     "- intake `POST /intake/v1/submissions/excerpts` (the worklist's excerpts): only cases"
     " with text; personal data in the text masked (shared.pii) without identity. The text"
     " never reaches reporting.",
@@ -266,7 +279,8 @@ _SURFACES = (
     "- intake `/intake/v1/own/{code}/messages`, `.../replies`, `.../resolution`,"
     " `/intake/v1/surveys/{code}` and `POST /intake/v1/surveys`: only the complainant's row"
     " (code and secret); a wrong secret is refused (403), and repeated wrong secrets per"
-    " address and per code are rate-limited (429).",
+    " address and per code are rate-limited (429); the right secret still opens a code that"
+    " strangers have guessed at (only its own address's limit stops it).",
     "- reporting `/open311/v2/requests`, `requests/{id}`, `tokens/{token}` (Open311, the public"
     " row): status; service and dates with case; the answer (masked) with answer; only cases"
     " whose case facet is public are listed.",

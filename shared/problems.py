@@ -218,10 +218,12 @@ class BodyLimit:
 
     (Starlette's own limiter answers the early refusal in text/plain, not problem+json.)
     Requests that carry files get `upload_limit` instead: uploads (paths ending in
-    /attachments) and the public web forms (multipart, under /forms/).
+    /attachments), the public web forms (multipart, under /forms/), the complainant's reply
+    with photos (/own/{code}/replies) and complaints SP4N-LAPOR! disposes with inline files
+    (/lapor/complaints).
     """
 
-    UPLOADS = re.compile(r"/attachments$|/forms/")
+    UPLOADS = re.compile(r"/attachments$|/forms/|/own/[^/]+/replies$|/lapor/complaints$")
 
     def __init__(self, app: ASGIApp, limit: int, upload_limit: int | None = None) -> None:
         self.app, self.default, self.upload_limit = app, limit, upload_limit or limit

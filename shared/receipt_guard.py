@@ -2,11 +2,14 @@
 
 Every service that opens something with a tracking code and its receipt secret (reporting's own
 view, intake's replies, "Sudah selesai?" and the survey) asks this guard. A wrong secret counts
-against the client's address and against the code (a window of `WINDOW_SECONDS`); once either
-holds `limit` failures, the code answers 429 for the rest of the window, right or wrong, so a
-60-bit secret cannot be walked from one address nor from many. Every refusal is counted in
-`aduan_receipt_secret_refusals_total`. Counts live in Redis (shared by the processes); when it
-does not answer within `REDIS_SECONDS` they are counted in this process (bounded memory).
+against the client's address and against the code (a window of `WINDOW_SECONDS`). An address
+holding `PER_ADDRESS` failures is answered 429 for the rest of the window, right or wrong, so a
+60-bit secret cannot be walked from one address. A code holding `PER_CODE` failures answers 429
+to every further wrong secret (from anywhere), but the right secret still opens it: whoever knows
+a code must not be able to lock its owner out of their own case by guessing badly. Every
+refusal is counted in `aduan_receipt_secret_refusals_total`. Counts live in Redis (shared by the
+processes); when it does not answer within `REDIS_SECONDS` they are counted in this process
+(bounded memory).
 """
 
 from __future__ import annotations
@@ -82,11 +85,14 @@ class ReceiptGuard:
         window, retry_after = self._window()
         names = self._names(code, address, window)
         counts = await self._read(names)
-        if counts[0] >= PER_ADDRESS or counts[1] >= PER_CODE:
+        if counts[0] >= PER_ADDRESS:
             REFUSALS.labels(self.service, "limited").inc()
             raise TooManyGuesses(retry_after)
         if opens(self.key, code, presented):
-            return
+            return  # the owner is never locked out by strangers' guesses at their code
+        if counts[1] >= PER_CODE:
+            REFUSALS.labels(self.service, "limited").inc()
+            raise TooManyGuesses(retry_after)
         await self._count(names)
         REFUSALS.labels(self.service, "wrong").inc()
         raise WrongSecret()

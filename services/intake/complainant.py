@@ -9,11 +9,13 @@ SOP's rules. Without the right secret nothing is shown (403); guessing is stoppe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
+from eventsourcing.persistence import IntegrityError
 from fastapi import APIRouter, Depends, Form, Header, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
@@ -65,6 +67,22 @@ async def _holder(request: Request, code: CodePath, secret: SecretHeader = None)
 
 HeldCode = Annotated[str, Depends(_holder)]
 """A dependency: the tracking code in the path, opened with the receipt secret."""
+
+ATTEMPTS = 5
+
+
+def checked_and_saved(attempt: Callable[[], None]) -> None:
+    """Run `attempt` (load the submission, check, save) again when another write to the same
+    submission was saved first (optimistic concurrency: a double tap, two tabs). The reload sees
+    that write, so its check answers as for a repeat (409 when already answered), never a 500."""
+    for _ in range(ATTEMPTS):
+        try:
+            attempt()
+        except IntegrityError:
+            continue  # another write came first: reload and check again
+        return
+    detail = "Pengaduan ini sedang diperbarui. Silakan coba lagi sebentar lagi."
+    raise Problem(409, detail, code="concurrent-update")
 
 
 def submission_of(submissions: Submissions, code: str) -> Submission:
@@ -176,6 +194,10 @@ class ResolutionForm(BaseModel):
 
 
 def _answer_resolution(inbox: Inbox, code: str, solved: bool, due: float) -> None:
+    checked_and_saved(partial(_answer_resolution_once, inbox, code, solved, due))
+
+
+def _answer_resolution_once(inbox: Inbox, code: str, solved: bool, due: float) -> None:
     submission = submission_of(inbox.submissions, code)
     closed = closed_at(inbox.submissions, submission.id)
     if closed is None:

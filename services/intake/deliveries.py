@@ -34,6 +34,8 @@ STATES: dict[str, str] = {
 """A delivery's state and its label: sent, given up (failed; cancelled by an erasure) or not yet."""
 
 COLUMNS = "id, case_id, channel, purpose, created_at, attempts, sent_at, gave_up_at, last_error"
+LISTED = 200
+"""Cases listed with failed messages at most (the count covers them all)."""
 FAILED = "gave_up_at IS NOT NULL AND sent_at IS NULL AND last_error IS DISTINCT FROM 'erased'"
 
 
@@ -101,16 +103,21 @@ def _officer(officer: Officer) -> None:
         raise Forbidden("Hanya petugas kantor yang dapat melihat pengiriman pesan.")
 
 
-def _check(inbox: Inbox, case_id: UUID, officer: Officer) -> None:
-    """404 unless this officer may see the case's status (the access table)."""
-    _officer(officer)
+def _may_see(inbox: Inbox, case_id: UUID, officer: Officer) -> bool:
+    """Whether the case is this office's and the officer may see its status (the access table)."""
     submission = inbox.submissions.submission(case_id)
     if submission is None or submission.agency != inbox.settings.agency:
-        raise UnknownSubmission()
+        return False
     received = submission.received
     privacy = privacy_of(anonymous=received.anonymous, confidential=received.confidential)
     step = inbox.submissions.current_step(submission)
-    if Facet.STATUS not in visible(officer.roles, privacy, step):
+    return Facet.STATUS in visible(officer.roles, privacy, step)
+
+
+def _check(inbox: Inbox, case_id: UUID, officer: Officer) -> None:
+    """404 unless this officer may see the case's status (the access table)."""
+    _officer(officer)
+    if not _may_see(inbox, case_id, officer):
         raise UnknownSubmission()
 
 
@@ -124,15 +131,17 @@ def _listed(inbox: Inbox, case_id: UUID, officer: Officer) -> list[DeliveryView]
 
 
 def _failed(inbox: Inbox, officer: Officer) -> FailedDeliveries:
+    """Only the cases this officer may see (the access table, this agency), filtered before
+    the first `LISTED` are taken, so neither the list nor the count tells of a hidden case."""
     _officer(officer)
     rows = inbox.submissions.query(
         "SELECT d.case_id, i.tracking_code, count(*) AS failed FROM {s}.deliveries d "
         "JOIN {s}.submission_index i USING (case_id) WHERE " + FAILED + " "
-        "GROUP BY d.case_id, i.tracking_code ORDER BY max(d.gave_up_at) DESC LIMIT 200",
+        "GROUP BY d.case_id, i.tracking_code ORDER BY max(d.gave_up_at) DESC, d.case_id",
         (),
     )
-    cases = [FailedCase(**row) for row in rows]
-    return FailedDeliveries(count=sum(case.failed for case in cases), cases=cases)
+    cases = [FailedCase(**row) for row in rows if _may_see(inbox, row["case_id"], officer)]
+    return FailedDeliveries(count=sum(case.failed for case in cases), cases=cases[:LISTED])
 
 
 def _retry(inbox: Inbox, case_id: UUID, delivery_id: UUID, officer: Officer) -> DeliveryView:

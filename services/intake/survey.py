@@ -19,6 +19,7 @@ from services.intake.complainant import (
     GUARDED,
     HeldCode,
     SecretHeader,
+    checked_and_saved,
     closed_at,
     open_with_secret,
     submission_of,
@@ -26,6 +27,7 @@ from services.intake.complainant import (
 from services.intake.inbox import Inbox
 from services.intake.limits import PerAddressLimit
 from services.intake.reach import store_call
+from services.intake.submission import Submission
 from shared.problems import Problem, problems
 from shared.survey import PROFILE, SKM
 from shared.text import CLEAN
@@ -121,7 +123,10 @@ SURVEYED = "Survei untuk tiket ini sudah diisi. Terima kasih."
 
 
 def _state(inbox: Inbox, code: str) -> SurveyState:
-    submission = submission_of(inbox.submissions, code)
+    return _state_of(inbox, submission_of(inbox.submissions, code), code)
+
+
+def _state_of(inbox: Inbox, submission: Submission, code: str) -> SurveyState:
     if closed_at(inbox.submissions, submission.id) is None:
         return SurveyState(tracking_code=code, open=False, reason="not-closed", detail=NOT_CLOSED)
     if submission.surveyed:
@@ -136,10 +141,14 @@ async def survey_state(code: HeldCode, inbox: CurrentInbox) -> SurveyState:
 
 
 def _rate(inbox: Inbox, code: str, form: SurveyForm, due: float) -> None:
-    state = _state(inbox, code)
+    checked_and_saved(partial(_rate_once, inbox, code, form, due))
+
+
+def _rate_once(inbox: Inbox, code: str, form: SurveyForm, due: float) -> None:
+    submission = submission_of(inbox.submissions, code)  # once: checked as it is saved
+    state = _state_of(inbox, submission, code)
     if not state.open:
         raise Problem(409, state.detail or NOT_CLOSED, code=state.reason or "not-closed")
-    submission = submission_of(inbox.submissions, code)
     key = inbox.submissions.personal_key(submission.received.personal_ref)
     suggestion = key.seal({"suggestion": form.suggestion}) if key and form.suggestion else ""
     profile = {k: v for k, v in form.profile.model_dump().items() if v is not None}

@@ -204,6 +204,7 @@ async def _found(
     search: queries.Search,
     limit: int,
     offset: int,
+    needed: frozenset[Facet],
 ) -> list[Any]:
     run = partial(
         queries.search,
@@ -213,6 +214,7 @@ async def _found(
         limit=limit,
         offset=offset,
         roles=officer.roles,
+        needed=needed,
     )
     return await (read(pool, run) if limit <= PAGE else read_long(pool, run))
 
@@ -234,8 +236,8 @@ async def _cases(
     if wanted.criteria:
         ids = await intake.cases(wanted.criteria)
         search = dataclasses.replace(search, case_ids=ids)
-    records = await _found(pool, settings, officer, search, limit, offset)
-    needed = wanted.facets() | {Facet.STATUS}
+    needed = wanted.facets() | {Facet.STATUS}  # in SQL, before the page is cut
+    records = await _found(pool, settings, officer, search, limit, offset, needed)
     columns = columns_for(officer)
     found = []
     for record in records:

@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from shared.access import (
+    ALL,
     EVENT_FIELDS,
     EVENT_TEXTS,
     Facet,
@@ -105,7 +106,7 @@ def _uuid(text: str) -> UUID | None:
 
 
 def _sees_everything(roles: Iterable[Role]) -> bool:
-    return all(visible(roles, privacy) >= frozenset(Facet) for privacy in Privacy)
+    return all(visible(roles, privacy) >= ALL for privacy in Privacy)
 
 
 async def permitted(

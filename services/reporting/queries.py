@@ -12,7 +12,7 @@ from uuid import UUID
 import asyncpg
 
 from services.reporting.projection import cube_for
-from shared.access import TABLE, Facet, Privacy
+from shared.access import STEP_NEEDS, TABLE, Facet, Privacy
 from shared.db import Connection as Conn
 from shared.events.workflow import ResolvedDirectly
 from shared.sop import CURRENT, OFFICE_ROLES, Kind, Role, sop_for
@@ -129,11 +129,22 @@ PRIVACY = (
 )
 
 
-def seen_by(roles: frozenset[Role]) -> tuple[list[str], list[str], list[str]]:
-    """SQL arguments of the access policy: the privacy classes these roles see whole, and
-    the complaint and consultation steps at which they also see a confidential case."""
-    whole = [p.value for p in Privacy if any(Facet.STATUS in TABLE[r][p] for r in roles)]
-    acting = [steps_of(role) for role in roles & OFFICE_ROLES]
+STATUS_ONLY = frozenset({Facet.STATUS})
+
+
+def seen_by(
+    roles: frozenset[Role], needed: frozenset[Facet] = STATUS_ONLY
+) -> tuple[list[str], list[str], list[str]]:
+    """SQL arguments of the access policy (`shared.access.visible`, as a condition on rows):
+    the privacy classes of which these roles see every `needed` facet, and the complaint and
+    consultation steps at which the step rule gives them those of a confidential case."""
+
+    def held(privacy: Privacy) -> frozenset[Facet]:
+        return frozenset().union(*(TABLE[role][privacy] for role in roles))
+
+    whole = [p.value for p in Privacy if needed <= held(p)]
+    stepping = needed <= held(Privacy.CONFIDENTIAL) | STEP_NEEDS
+    acting = [steps_of(role) for role in roles & OFFICE_ROLES] if stepping else []
     complaint = [step for steps in acting for step in steps[Kind.COMPLAINT.value]]
     consultation = [step for steps in acting for step in steps[Kind.CONSULTATION.value]]
     return whole, complaint, consultation
@@ -168,9 +179,12 @@ async def search(
     limit: int,
     offset: int,
     roles: frozenset[Role],
+    needed: frozenset[Facet] = STATUS_ONLY,
 ) -> list[asyncpg.Record]:
-    """Cases matching every given criterion that these roles may see, newest first."""
-    whole, complaint_steps, consultation_steps = seen_by(roles)
+    """Cases matching every given criterion of which these roles may see the `needed` facets,
+    newest first: the condition is applied before the page is cut, so neither a page's length
+    nor an offset tells of a case hidden from them."""
+    whole, complaint_steps, consultation_steps = seen_by(roles, needed)
     return await conn.fetch(
         "SELECT * FROM case_summary WHERE agency = $1 "
         f"AND ({PRIVACY} = ANY($12) OR (confidential AND ("

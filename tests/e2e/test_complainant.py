@@ -228,6 +228,21 @@ async def opened_case(journey: Journey) -> Journey:
     return journey
 
 
+async def test_a_reply_carries_a_photo_over_the_body_limit_of_plain_requests(
+    opened_case: Journey,
+) -> None:
+    journey = opened_case
+    photo = PNG + bytes(300 * 1024)  # a phone's photo: over the 256 KiB of a plain request
+    assert len(photo) > journey.system.settings.max_body_bytes
+    replied = await journey.http.post(
+        journey.url("intake", f"/own/{journey.code}/replies"),
+        data={"text": "Berikut foto papan nama usaha saya."},
+        files=[("files", ("papan.png", photo, "image/png"))],
+        headers=journey.own,
+    )
+    assert replied.status_code == 201, replied.text
+
+
 async def test_a_stranger_with_the_code_alone_sees_the_status_and_nothing_else(
     opened_case: Journey,
 ) -> None:
@@ -254,10 +269,11 @@ async def test_guessing_the_secret_is_stopped_per_code_and_counted(opened_case: 
     for attempt in range(PER_CODE):
         guess = {SECRET_HEADER: f"AAAA-AAAA-AA{attempt:02d}"}
         assert (await journey.track(guess)).status_code == 403
-    stopped = await journey.track(journey.own)  # even the right one, for the rest of the window
+    stopped = await journey.track({SECRET_HEADER: "AAAA-AAAA-AAZZ"})  # the rest of the window
     assert stopped.status_code == 429
     assert stopped.json()["type"] == "/problems/receipt-secret-limited"
     assert int(stopped.headers["Retry-After"]) > 0
+    assert (await journey.track(journey.own)).status_code == 200  # the owner is never locked out
     metrics = (await journey.http.get(f"{journey.system.url('reporting')}/metrics")).text
     assert (
         'aduan_receipt_secret_refusals_total{outcome="wrong",service="reporting"} 10.0' in metrics

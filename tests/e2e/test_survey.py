@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -85,3 +86,65 @@ async def test_a_survey_after_closure_is_counted_once_in_the_skm(
 async def _is(probe: object, expected: int) -> bool:
     assert callable(probe)
     return bool(await probe() == expected)
+
+
+async def test_answers_sent_at_once_are_taken_once_and_the_rest_told_409(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Double taps and two open tabs: optimistic concurrency on the submission, never a 500."""
+    settings = with_free_ports(settings).model_copy(update={"rate_ip_per_minute": 10_000})
+    async with running(settings, tmp_path) as system, httpx.AsyncClient(timeout=30) as http:
+        intake, workflow = system.url("intake"), system.url("workflow")
+        form = {"text": "Petugas loket sangat membantu, tetapi antrean lama."}
+        answer = await http.post(f"{intake}/intake/v1/complaints", json=form)
+        code = answer.json()["tracking_code"]
+        own = {SECRET_HEADER: answer.json()["receipt_secret"]}
+        issuer = await Issuer.load(settings)
+        token = issuer.mint(subject="tim-1", name="Rina", roles=[Role.TIM_PENGADUAN])
+        headers = {"Authorization": f"Bearer {token}"}
+
+        async def found() -> str | None:
+            rows = await http.get(
+                f"{system.url('reporting')}/reporting/v1/cases",
+                params={"code": code},
+                headers=headers,
+            )
+            return str(rows.json()[0]["case_id"]) if rows.json() else None
+
+        case_id = await eventually(found, within=15)
+        assert case_id
+
+        async def resolved() -> bool:
+            case = f"{workflow}/workflow/v1/cases/{case_id}"
+            view = (await http.get(case, headers=headers)).json()
+            if "version" not in view:
+                return False
+            done = await http.post(
+                f"{case}/identification/resolve",
+                json={"version": view["version"], "answer": "Antrean kini dibagi dua loket."},
+                headers=headers,
+            )
+            return done.status_code == 200
+
+        assert await eventually(resolved, within=15)
+
+        async def closed() -> bool:
+            state = await http.get(f"{intake}/intake/v1/surveys/{code}", headers=own)
+            return bool(state.json().get("open"))
+
+        assert await eventually(closed, within=15)
+        resolution = f"{intake}/intake/v1/own/{code}/resolution"
+        answers = await asyncio.gather(
+            *(http.post(resolution, json={"solved": True}, headers=own) for _ in range(8))
+        )
+        assert sorted(a.status_code for a in answers) == [201] + [409] * 7, [
+            a.text for a in answers
+        ]
+        survey = {"tracking_code": code, "scores": SCORES}
+        answers = await asyncio.gather(
+            *(http.post(f"{intake}/intake/v1/surveys", json=survey, headers=own) for _ in range(8))
+        )
+        assert sorted(a.status_code for a in answers) == [201] + [409] * 7, [
+            a.text for a in answers
+        ]
+        assert {a.json()["type"] for a in answers if a.status_code == 409} == {"/problems/surveyed"}

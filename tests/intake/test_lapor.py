@@ -135,6 +135,22 @@ async def test_an_oversize_attachment_is_a_413(desk: Desk) -> None:
     assert await desk.events() == []
 
 
+async def test_an_attachment_over_the_body_limit_of_plain_requests_is_received(
+    desk: Desk,
+) -> None:
+    photo = PNG + bytes(300 * 1024)
+    assert len(photo) > desk.settings.max_body_bytes
+    files = [
+        {
+            "filename": "foto.png",
+            "content_type": "image/png",
+            "content_base64": base64.b64encode(photo).decode(),
+        }
+    ]
+    answer = await desk.http.post(ENDPOINT, json=disposed("LAP-5", attachments=files), headers=AUTH)
+    assert answer.status_code == 201, answer.text
+
+
 async def test_repeats_committed_together_with_new_ones_answer_with_their_code(desk: Desk) -> None:
     first = await desk.http.post(ENDPOINT, json=disposed("LAP-G0"), headers=AUTH)
     bodies = [disposed("LAP-G0")] * 3 + [disposed(f"LAP-G{n}") for n in range(1, 5)]

@@ -296,6 +296,28 @@ async def test_a_refused_graph_send_is_retried_then_shown_failed(told: Told) -> 
     assert len(_sent_texts(told)) == 1
 
 
+async def test_failed_deliveries_list_only_cases_the_officer_may_see(told: Told) -> None:
+    told.smtp.refuse(100)
+    answer = await told.desk.http.post("/intake/v1/complaints", json={**FORM, "confidential": True})
+    assert answer.status_code == 201, answer.text
+    code = answer.json()["tracking_code"]
+    case_id = await told.case_of(code)
+    await eventually(lambda: _failed(told, case_id), within=15)
+
+    async def worklist(role: Role) -> dict[str, Any]:
+        listed = await told.desk.http.get(
+            "/intake/v1/deliveries/failed", headers=told.desk.officer(role)
+        )
+        assert listed.status_code == 200, listed.text
+        return dict(listed.json())
+
+    assert await worklist(TIM) == {
+        "count": 1,
+        "cases": [{"case_id": str(case_id), "tracking_code": code, "failed": 1}],
+    }
+    assert await worklist(Role.KABID) == {"count": 0, "cases": []}  # confidential: not theirs
+
+
 async def test_a_refused_mail_is_retried_then_shown_failed_and_survives_a_restart(
     told: Told,
 ) -> None:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -15,10 +16,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import SecretStr
 
-from services.reporting.masking import CaseAccess, reasons_visible
+from services.reporting.masking import CaseAccess, masked, reasons_visible
 from shared.broker import BrokerLink
 from shared.db import create_pool
-from shared.events import encode
+from shared.events import encode, seal
+from shared.events.intake import SurveySubmitted
 from shared.messaging import Consumer, parking_queue, queue_name, run_consumer
 from shared.parking import Parking
 from shared.service import background
@@ -242,5 +244,30 @@ async def test_why_a_message_failed_is_read_only_by_roles_that_see_identity(desk
         assert not await reasons_visible(body, [Role.KABID], cases)
         assert not await reasons_visible(body, [Role.ANALIS], cases)
         assert not await reasons_visible("{not json", [Role.ADMIN], cases)
+    finally:
+        await pool.close()
+
+
+async def test_survey_answers_of_a_case_reach_no_officer_on_the_stream_or_in_dead_letters(
+    desk: Desk,
+) -> None:
+    """Scores and the respondent's profile tied to a case would tie a rating to a complainant:
+    even the roles that see everything of a case read the event without them."""
+    pool = await create_pool(desk.settings, search_path="reporting")
+    try:
+        cases = CaseAccess(pool)
+        case_id, at = uuid4(), datetime.now(UTC)
+        rated = SurveySubmitted(
+            case_id=case_id, at=at, scores=[1] * 9, sex="female", age_group="30_39"
+        )
+        body = encode(seal(rated, subject=case_id, version=9, time=at, agency="x")).decode()
+        for roles in ([Role.ADMIN], [Role.TIM_PENGADUAN, Role.KEPALA_DINAS]):
+            shown = await masked(body, roles, cases)
+            assert shown is not None
+            data = json.loads(shown)["data"]
+            assert data["case_id"] == str(case_id)
+            assert (data["scores"], data["sex"], data["age_group"]) == (None, None, None)
+        received = encode(complaint_received()).decode()
+        assert await masked(received, [Role.ADMIN], cases) == received  # the rest as it was
     finally:
         await pool.close()

@@ -44,8 +44,17 @@ async def test_one_code_is_stopped_after_its_limit_of_wrong_secrets_from_anywher
     code = new_code()
     for attempt in range(PER_CODE):
         assert await refused(guard, code, "AAAA-AAAA-AAAA", f"10.0.1.{attempt}") == 403
-    right = secret_for(receipt_key(CREDENTIAL), code)
-    assert await refused(guard, code, right, "10.0.2.1") == 429  # the rest of the window
+    assert await refused(guard, code, "BBBB-BBBB-BBBB", "10.0.2.1") == 429  # the rest of the window
+
+
+async def test_the_right_secret_still_opens_a_code_strangers_have_guessed_at(
+    guard: ReceiptGuard,
+) -> None:
+    code = new_code()
+    for attempt in range(PER_CODE + 2):
+        assert await refused(guard, code, "AAAA-AAAA-AAAA", f"10.0.5.{attempt}") in (403, 429)
+    await guard.check(code, secret_for(receipt_key(CREDENTIAL), code), "10.0.6.1")  # the owner
+    assert await refused(guard, code, "BBBB-BBBB-BBBB", "10.0.6.2") == 429
 
 
 async def test_one_address_is_stopped_after_its_limit_across_codes(guard: ReceiptGuard) -> None:

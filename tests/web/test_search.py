@@ -140,6 +140,32 @@ async def test_identity_and_text_criteria_need_their_facet(stack: Stack) -> None
     assert "[telepon]" in masked
 
 
+async def test_pages_of_a_search_never_tell_of_a_case_hidden_from_the_officer(
+    stack: Stack,
+) -> None:
+    """The Pojok OSS sees a confidential consultation at its steps, never its complainant: a
+    search by phone must neither find it nor count it in a page (limit, offset)."""
+    phone = "081377712345"
+    consultation = {
+        "text": "Bagaimana cara mengurus izin usaha mikro melalui OSS?",
+        "contact": {"name": "Dewi Lestari", "phone": phone},
+        "consent": True,
+    }
+    codes = []
+    for confidential in (False, True):  # the confidential one is the newer: first in the list
+        answer = await stack.http.post(
+            "/intake/v1/consultations", json={**consultation, "confidential": confidential}
+        )
+        assert answer.status_code == 201, answer.text
+        codes.append(answer.json()["tracking_code"])
+        await opened_case(stack, codes[-1])
+    normal, _ = codes
+    oss = Role.PETUGAS_OSS
+    assert await _found(stack, oss, phone=phone) == [normal]
+    assert await _found(stack, oss, phone=phone, limit=1) == [normal]
+    assert await _found(stack, oss, phone=phone, limit=1, offset=1) == []
+
+
 def _csv(content: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"), newline="")))
 

@@ -169,12 +169,19 @@ async function reply() {
 }
 
 async function resolution(solved) {
-  const answer = await api(`/intake/v1/own/${encodeURIComponent(current.code)}/resolution`, {
-    method: "POST",
-    json: { solved },
-    auth: false,
-    headers: ownHeaders(current.secret),
-  });
+  const buttons = [$("#sudah"), $("#belum")];
+  for (const button of buttons) button.disabled = true; // one answer, not two racing
+  let answer;
+  try {
+    answer = await api(`/intake/v1/own/${encodeURIComponent(current.code)}/resolution`, {
+      method: "POST",
+      json: { solved },
+      auth: false,
+      headers: ownHeaders(current.secret),
+    });
+  } finally {
+    for (const button of buttons) button.disabled = false;
+  }
   const box = $("#hasil-selesai");
   if (!answer.ok) return box.replaceChildren(el("p", { class: "kotak-galat" }, answer.problem.detail));
   const survey = solved ? el("a", { class: "tombol", href: $("#tautan-survei").href }, "Isi survei kepuasan") : null;
@@ -192,6 +199,9 @@ form.addEventListener("submit", (event) => {
   event.preventDefault();
   busy(form, track);
 });
+// Disabled in the page until here: Enter before the script listens must not send the code and
+// the secret in a GET (proxy logs, history); the fields carry no names for the same reason.
+form.querySelector("button[type=submit]").disabled = false;
 const given = query("kode");
 const fromLink = new URLSearchParams(location.hash.slice(1)).get("kunci");
 if (location.hash) history.replaceState(null, "", location.pathname + location.search);

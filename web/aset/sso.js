@@ -18,9 +18,18 @@ function random() {
   return base64url(crypto.getRandomValues(new Uint8Array(32)));
 }
 
-/** Where to go once signed in: only a path on this origin, never an open redirect. */
+/** Where to go once signed in: only a path on this origin, never an open redirect. Resolved
+ * as the browser would ("/\\host" and "/\t/host" are "//host" to it), then kept only if the
+ * origin is still this one. */
 export function destination(next) {
-  return next && next.startsWith("/") && !next.startsWith("//") ? next : "/petugas";
+  if (!next) return "/petugas";
+  let url;
+  try {
+    url = new URL(next, location.origin);
+  } catch {
+    return "/petugas";
+  }
+  return url.origin === location.origin ? url.pathname + url.search + url.hash : "/petugas";
 }
 
 /** Off to the provider; returns a problem (to show) if its address cannot be had. */
