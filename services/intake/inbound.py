@@ -76,6 +76,9 @@ def _tell(
     answer = getattr(envelope.data, "public_answer", None)
     if answer:
         details["answer"] = answer
+    message = getattr(envelope.data, "public_message", None)
+    if message:  # masked (as published); the complainant's own channel quotes it in clear
+        details["message"] = message
     rows.deliveries.append(
         Delivery(
             delivery_id(submission.id, f"{purpose}:{envelope.id}"),

@@ -19,12 +19,13 @@ from pydantic import BaseModel
 
 from services.reporting import queries
 from services.reporting.last_good import FRESH_SECONDS, Copy, LastGood
-from services.reporting.own_view import HistoryItem, history_of, history_rows
+from services.reporting.own_view import MESSAGE_EVENT, HistoryItem, history_of, history_rows
 from services.reporting.reads import fetch
 from shared import db
 from shared.access import COMPLAINANT, Facet, Privacy, privacy_of, readable, visible
 from shared.channels import CHANNEL_LABELS, Channel
 from shared.db import read
+from shared.office_texts import OfficeTexts, clear_texts
 from shared.problems import Problem, problems
 from shared.receipt_guard import ReceiptGuard
 from shared.receipts import SECRET_HEADER
@@ -392,7 +393,26 @@ async def _own(
     rows = await read(pool, partial(history_rows, case_id=record["case_id"]), FRESH_SECONDS)
     history, asked = history_of(record, rows, tz)
     own = tracking_of(record, tz, own=True)
-    return own.model_copy(update={"history": history, "request": asked})
+    credential: str = request.app.state.service_credential
+    texts = await clear_texts(settings, credential, record["case_id"])
+    return in_clear(own.model_copy(update={"history": history, "request": asked}), texts)
+
+
+def in_clear(own: Tracking, texts: OfficeTexts | None) -> Tracking:
+    """The own view with the office's answer and latest message as written (workflow's clear
+    texts); as it is, masked, when workflow could not say."""
+    if texts is None:
+        return own
+    update: dict[str, Any] = {}
+    if own.answer is not None and texts.answer:
+        update["answer"] = texts.answer
+    if own.request is not None and texts.message:
+        update["request"] = texts.message
+    asked = [item for item in own.history or [] if item.event == MESSAGE_EVENT]
+    if asked and asked[-1].message and texts.message:
+        latest = asked[-1].model_copy(update={"message": texts.message})
+        update["history"] = [latest if item is asked[-1] else item for item in own.history or []]
+    return own.model_copy(update=update)
 
 
 def now() -> datetime:

@@ -111,6 +111,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
         settings.redis_url, socket_timeout=REDIS_SECONDS, socket_connect_timeout=REDIS_SECONDS
     )
     app.state.receipt_guard = ReceiptGuard(settings, guessing, credential, "reporting")
+    app.state.service_credential = credential  # also what reporting presents to workflow
     translate = translator(recaps, WIRE)
     app.state.pool, app.state.recaps, app.state.live = pool, recaps, live
     app.state.last_good = kept

@@ -9,7 +9,7 @@ from functools import partial
 
 from fastapi import FastAPI
 
-from services.workflow import accounts, accounts_api, auth_api, backlog, oidc
+from services.workflow import accounts, accounts_api, auth_api, backlog, oidc, public_texts
 from services.workflow.api import refused, router
 from services.workflow.cases import SCHEMA, open_cases
 from services.workflow.inbound import consumer
@@ -80,5 +80,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(auth_api.router, prefix="/workflow")
     app.include_router(accounts_api.router, prefix="/workflow")
     app.include_router(feed.router)
+    app.include_router(public_texts.router)
     install(app, ("postgres",))
     return app

@@ -1,7 +1,9 @@
 """The complainant's side through the real services: code + receipt secret open their own view,
 a reply with a photo answers the office's request and lets the clock run again by exactly the
 paused working time, "belum" reopens, "sudah" opens the survey; a stranger with the code alone
-sees the status and nothing else; guessing the secret is stopped and counted."""
+sees the status and nothing else; guessing the secret is stopped and counted. The office's
+request and answer reach the complainant as written (their own view, their own mail), everyone
+else with the personal data in them masked."""
 
 from __future__ import annotations
 
@@ -18,11 +20,12 @@ from shared.receipt_guard import PER_CODE
 from shared.receipts import SECRET_HEADER
 from shared.settings import Settings
 from shared.sop import Role
+from tests.intake.standins import smtp_sink
 from tests.polling import eventually
 from tests.system import System, running, with_free_ports
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
-ASKED = "Mohon kirim foto papan nama usaha Anda."
+ASKED = "Mohon kirim foto papan nama usaha Anda, atau hubungi petugas di 0812-3456-7890."
 ANSWER = "Izin sudah terbit. Bila ada kendala hubungi petugas kami di 0812-3456-7890."
 ALWAYS_OPEN = {day: (time(0, 0), time(23, 59)) for day in range(7)}
 REWALK: list[tuple[str, dict[str, Any]]] = [  # a reopened complaint, walked to its answer
@@ -144,8 +147,11 @@ async def test_the_complainant_answers_the_office_disputes_and_is_surveyed(
     await journey.act("information-request", reason="Foto belum ada.", message=ASKED)
     paused = await journey.until_status("waiting_info")
 
-    view = await journey.own_view(lambda v: v["request"] == ASKED)
+    view = await journey.own_view(lambda v: v["request"] == ASKED)  # as written, not masked
     assert view["own"] is True
+    assert [i["message"] for i in view["history"] if i["event"] == "InformationRequested"] == [
+        ASKED
+    ]
     assert {"ComplaintReceived", "InformationRequested"} <= {i["event"] for i in view["history"]}
     assert all(item["at"].endswith("+07:00") for item in view["history"])  # WIB
 
@@ -278,3 +284,55 @@ async def test_guessing_the_secret_is_stopped_per_code_and_counted(opened_case: 
     assert (
         'aduan_receipt_secret_refusals_total{outcome="wrong",service="reporting"} 10.0' in metrics
     )
+
+
+async def test_the_complainant_reads_the_office_as_written_on_their_own_mail(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with smtp_sink() as smtp:
+        configured = with_free_ports(settings).model_copy(
+            update={
+                "office_hours": ALWAYS_OPEN,
+                "smtp_host": "127.0.0.1",
+                "smtp_port": smtp.port,
+                "smtp_security": "none",
+                "mail_from": "pengaduan@dpmptsp-gresik.example.go.id",
+                "delivery_poll_seconds": 0.2,
+            }
+        )
+        async with running(configured, tmp_path) as system, httpx.AsyncClient(timeout=10) as http:
+            issuer = await Issuer.load(configured)
+            token = issuer.mint(subject="tim-1", name="Rina", roles=[Role.TIM_PENGADUAN])
+            journey = Journey(system, http, token)
+            form = {
+                "text": "Izin usaha saya belum terbit setelah tiga minggu.",
+                "contact": {"name": "Siti Aminah", "email": "siti.aminah@example.id"},
+                "consent": True,
+            }
+            receipt = await http.post(journey.url("intake", "/complaints"), json=form)
+            assert receipt.status_code == 201, receipt.text
+            journey.code = receipt.json()["tracking_code"]
+            await journey.opened()
+
+            async def mails(count: int) -> list[Any]:
+                async def arrived() -> list[Any]:
+                    return list(smtp.messages) if len(smtp.messages) >= count else []
+
+                return await eventually(arrived, within=15)
+
+            await journey.act("information-request", reason="Foto belum ada.", message=ASKED)
+            request = (await mails(2))[1].get_content()
+            assert ASKED in request  # their own mail: as written
+
+            await journey.act("information-received", summary="Foto diterima lewat loket.")
+            await journey.act("identification/resolve", answer=ANSWER)
+            closure = (await mails(3))[2].get_content()
+            assert ANSWER in closure
+
+            async def masked_publicly() -> dict[str, Any] | None:
+                public = (await journey.track()).json()
+                return public if public["status"] == "resolved" else None
+
+            public = await eventually(masked_publicly, within=15)
+            assert public is not None
+            assert public["answer"] == ANSWER.replace("0812-3456-7890", "[telepon]")

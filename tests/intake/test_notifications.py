@@ -24,6 +24,7 @@ from shared.settings import Settings
 from shared.sop import Role
 from tests.bus import bus
 from tests.conftest import serving
+from tests.infrastructure import free_port
 from tests.intake.conftest import Desk, channel_settings
 from tests.intake.meta import (
     IG_ACCOUNT_ID,
@@ -114,6 +115,7 @@ async def told(settings: Settings) -> AsyncIterator[Told]:
                 delivery_backoff_seconds=0.05,
                 delivery_max_attempts=3,
                 public_url="https://aduan.gresik.example.go.id",
+                workflow_port=free_port(),  # workflow away: the masked texts are quoted
             )
             app = create_app(configured)
             async with serving(app) as http:
@@ -168,6 +170,33 @@ async def test_a_web_complainant_is_told_each_step_by_email_with_their_link(told
     assert ANSWER in closure.get_content()
     assert told.link(code) in closure.get_content()
     assert [mail["To"] for mail in told.smtp.messages] == [SITI] * 3
+
+
+async def test_workflow_away_the_own_mail_quotes_the_masked_texts(told: Told) -> None:
+    """The clear texts come from workflow when the mail is written (tests/e2e/
+    test_complainant.py); without workflow the mail still goes, with what was published."""
+    code, case_id = await submit_form(told)
+    await told.mails(1)
+    asked = "Mohon kirim foto KTP ke [email]."
+    await told.publish(
+        event(wf.InformationRequested, case_id, 3, step="identification", public_message=asked)
+    )
+    request = (await told.mails(2))[1].get_content()
+    assert f"Pesan petugas: {asked}" in request
+    masked = "Izin terbit; hubungi [telepon]."
+    closing = event(
+        wf.ResolvedDirectly,
+        case_id,
+        5,
+        step="identification",
+        working_minutes=5.0,
+        within_standard=True,
+        public_answer=masked,
+    )
+    await told.publish(closing)
+    closure = (await told.mails(3))[2].get_content()
+    assert f"Jawaban: {masked}" in closure
+    assert told.link(code) in closure
 
 
 async def test_a_redelivered_event_sends_nothing_again(told: Told) -> None:

@@ -27,9 +27,11 @@ from services.intake.outbound.mail_thread import reply_chain
 from services.intake.outbound.messages import (
     PRIVATE,
     PURPOSES,
+    QUOTED,
     Outgoing,
     compose,
     happened,
+    in_clear,
     recipient,
 )
 from services.intake.outbound.senders import DeliveryFailed, Sender
@@ -40,6 +42,7 @@ from services.intake.submission import Submission
 from shared.channels import Channel
 from shared.db import Pool, read
 from shared.feed import service_credential
+from shared.office_texts import OfficeTexts, clear_texts
 from shared.outages import OUTAGES, Unavailable, server_of
 from shared.receipts import receipt_key, secret_for
 from shared.settings import Settings
@@ -82,6 +85,7 @@ class Dispatcher:
         self.pseudonyms = pseudonyms  # finds the sender's open chat (their last message)
         self._wake = asyncio.Event()
         self._receipt_key: bytes | None = None
+        self._credential: str | None = None
 
     def wake(self) -> None:
         """Something was committed for delivery."""
@@ -111,16 +115,17 @@ class Dispatcher:
         if not self.senders:
             return 0
         if self._receipt_key is None:  # made under the deployment's secret, once
-            credential = await read(self.pool, partial(service_credential, self.settings))
-            self._receipt_key = receipt_key(credential)
+            self._credential = await read(self.pool, partial(service_credential, self.settings))
+            self._receipt_key = receipt_key(self._credential)
         channels = [channel.value for channel in self.senders]
         rows = await self.pool.fetch(CLAIM, limit, float(LEASE_SECONDS), channels)
         await asyncio.gather(*(self._deliver(row) for row in rows))
         return len(rows)
 
     async def _deliver(self, row: asyncpg.Record) -> None:
+        texts = await self._clear_texts(row)
         try:
-            outgoing = await asyncio.to_thread(self._compose, row)
+            outgoing = await asyncio.to_thread(self._compose, row, texts)
         except Exception:
             log.exception("cannot compose delivery %s", row["id"])
             await self._retry(row, "compose failed")
@@ -161,7 +166,16 @@ class Dispatcher:
         )
         SENT.labels(row["channel"], "failed" if give_up else "retried").inc()
 
-    def _compose(self, row: asyncpg.Record) -> Outgoing | str:
+    async def _clear_texts(self, row: asyncpg.Record) -> OfficeTexts | None:
+        """The office's text a message to the complainant's own channel quotes, in clear
+        (None: not such a message, or workflow could not say: the masked text is quoted)."""
+        if Channel(row["channel"]) not in PRIVATE or row["purpose"] not in QUOTED:
+            return None
+        if self._credential is None:
+            return None
+        return await clear_texts(self.settings, self._credential, row["case_id"])
+
+    def _compose(self, row: asyncpg.Record, texts: OfficeTexts | None = None) -> Outgoing | str:
         """The message, or why there is none (the person erased, no address)."""
         submission = self.submissions.submission(row["case_id"])
         if submission is None:
@@ -175,6 +189,8 @@ class Dispatcher:
         if to is None:
             return "no recipient"
         details: dict[str, Any] = key.open(row["sealed"]) if row["sealed"] else {}
+        if channel in PRIVATE:  # only the complainant reads it: the office's words as written
+            details = in_clear(row["purpose"], details, texts)
         outgoing = self._outgoing(row, submission, channel, to, details, opened)
         if submission.received.channel == channel == Channel.EMAIL:  # threads on their mail
             in_reply_to, references = reply_chain(self.submissions, submission, key, opened)

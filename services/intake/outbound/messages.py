@@ -13,6 +13,7 @@ from uuid import UUID
 
 from services.intake.submission import Submission
 from shared.channels import Channel
+from shared.office_texts import OfficeTexts
 from shared.receipts import tracking_link
 from shared.settings import Settings
 from shared.sop import Kind
@@ -178,6 +179,20 @@ def happened(purpose: str, details: Mapping[str, Any]) -> str:
     return TOLD.get(str(details.get("event", "")), default)
 
 
+QUOTED = {"closure": "answer", "information_request": "message"}
+"""The office's text a message quotes: the answer, what the complainant is asked."""
+
+
+def in_clear(purpose: str, details: Mapping[str, Any], texts: OfficeTexts | None) -> dict[str, Any]:
+    """A delivery's details with the office's text as written (workflow's clear texts), for
+    the complainant's own channel; as they are (masked) when workflow could not say."""
+    field = QUOTED.get(purpose)
+    clear = getattr(texts, field) if texts is not None and field else None
+    if field is None or not clear or (field == "answer" and not details.get(field)):
+        return dict(details)
+    return {**details, field: clear}
+
+
 def text_of(
     submission: Submission,
     purpose: str,
@@ -186,8 +201,9 @@ def text_of(
     *,
     own_view: bool,
 ) -> str:
-    """The words of a delivery other than the receipt; the answer quoted is the complainant's
-    own (sent only to them), so it is not masked. `own_view`: the link opens their own view."""
+    """The words of a delivery other than the receipt. `own_view`: a channel only the
+    complainant reads (the link opens their own view), which also quotes the office's request;
+    the dispatcher puts the office's texts there in clear (`in_clear`)."""
     code, noun = submission.received.tracking_code, _noun(submission)
     if purpose == "information_request":
         how = (
@@ -195,9 +211,14 @@ def text_of(
             if own_view
             else f"Sampaikan informasinya dengan menyebut nomor tiket {code}; pantau di {link}"
         )
+        asked = (
+            f"\n\nPesan petugas: {details['message']}"
+            if own_view and details.get("message")
+            else ""
+        )
         return (
             f"Petugas memerlukan informasi tambahan untuk {noun.lower()} {code}. Waktu "
-            f"penyelesaian dihentikan sampai informasi Anda kami terima.\n{how}"
+            f"penyelesaian dihentikan sampai informasi Anda kami terima.{asked}\n{how}"
         )
     text = f"{noun} Anda ({code}) {happened(purpose, details)}."
     if details.get("answer"):

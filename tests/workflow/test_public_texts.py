@@ -1,0 +1,79 @@
+"""Workflow's internal route with the office's texts in clear, for the complainant's own view
+and own channel: to the service credential only; the erased case's texts are gone."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+from pydantic import SecretStr
+
+from services.workflow.app import create_app
+from shared.feed import CREDENTIAL_HEADER
+from shared.office_texts import path
+from shared.settings import Settings
+from shared.sop import Role
+from tests.conftest import serving
+from tests.workflow.conftest import Desk
+
+CREDENTIAL = "kredensial-layanan-uji"
+ASKED = "Mohon kirim foto KTP, atau hubungi kami di 0812-3456-7890."
+ANSWER = "Izin terbit. Kendala? Tulis ke petugas.rina@dpmptsp.example.go.id."
+TIM = Role.TIM_PENGADUAN
+SERVICE = {CREDENTIAL_HEADER: CREDENTIAL}
+
+
+@pytest.fixture
+async def desk(settings: Settings) -> AsyncIterator[Desk]:
+    configured = settings.model_copy(
+        update={"relay": False, "clock": False, "internal_token": SecretStr(CREDENTIAL)}
+    )
+    app = create_app(configured)
+    async with serving(app) as http:
+        yield Desk(http, app.state.cases, app.state.issuer)
+
+
+async def test_only_a_service_reads_the_office_texts_in_clear(desk: Desk) -> None:
+    case_id = await desk.open()
+    route = path(case_id)
+    for headers in ({}, {CREDENTIAL_HEADER: "tebakan"}, desk.headers(TIM)):
+        refused = await desk.http.get(route, headers=headers)
+        assert refused.status_code == 403, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert ASKED not in refused.text
+
+    assert (await desk.http.get(route, headers=SERVICE)).json() == {
+        "answer": None,
+        "message": None,
+    }
+    await desk.step(case_id, "information-request", TIM, reason="Foto belum ada.", message=ASKED)
+    assert (await desk.http.get(route, headers=SERVICE)).json() == {
+        "answer": None,
+        "message": ASKED,
+    }
+
+    await desk.step(case_id, "information-received", TIM, summary="Foto diterima.")
+    await desk.step(case_id, "identification/resolve", TIM, answer=ANSWER)
+    texts = await desk.http.get(route, headers=SERVICE)
+    assert texts.json() == {"answer": ANSWER, "message": ASKED}  # as written, not masked
+
+    unknown = await desk.http.get(path(uuid4()), headers=SERVICE)
+    assert unknown.status_code == 404
+
+
+async def test_an_erased_case_has_no_texts(desk: Desk) -> None:
+    case_id = await desk.open()
+    await desk.step(case_id, "identification/resolve", TIM, answer=ANSWER)
+
+    def erase() -> None:
+        case = desk.cases.get_case(case_id)
+        assert case.erase_data(at=datetime.now(UTC))
+        desk.cases.store(case, erased=[case.id])
+
+    await asyncio.to_thread(erase)
+    texts = await desk.http.get(path(case_id), headers=SERVICE)
+    assert texts.status_code == 200, texts.text
+    assert texts.json() == {"answer": None, "message": None}
