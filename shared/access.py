@@ -246,7 +246,9 @@ _SURFACES = (
     " identity the personal data typed into it is masked (a NIK keeps its last four digits,"
     " `[telepon]`, `[email]`, `[nama]`: `shared/pii.py`). The public answer is masked before"
     " it leaves workflow, so the live stream, dead letters, exports and tracking never carry"
-    " it in clear.",
+    " it in clear; only the complainant's own view and the messages to their own channel read"
+    " the answer and the office's latest request in clear, from workflow's"
+    " `GET /internal/v1/cases/{id}/public-texts` (service credential only).",
     "- intake `GET /intake/v1/submissions/{case_id}` and its attachments: status to see the"
     " case at all (else 404), text to read it (else 403), identity (`contact` is"
     ' "disembunyikan" otherwise), attachments (listed and served only with it).',
