@@ -147,6 +147,8 @@ _EMAIL = re.compile(
     re.IGNORECASE,
 )
 
+_AT = re.compile(r"@|\[at\]|\(at\)", re.IGNORECASE)
+
 _PHONE = re.compile(
     r"(?<![\w+/.,-])(?:\+\s?62|62|\(0\d{2,4}\)|0)(?:[\s.-]{0,2}\d{1,6}){2,6}(?![\w/])"
 )
@@ -384,6 +386,8 @@ def _phones(text: str) -> Iterator[Found]:
 
 
 def _emails(text: str) -> Iterator[Found]:
+    if _AT.search(text) is None:  # no address without its "@" (a quick look first)
+        return
     for match in _EMAIL.finditer(text):
         yield Found("email", match.start(), match.end(), match.group())
 
@@ -471,10 +475,11 @@ def placeholder(item: Found) -> str:
     return PLACEHOLDERS.get(item.kind, "[nama]")
 
 
-def mask(text: str) -> str:
-    """The text with every piece of personal data replaced by its placeholder."""
+def mask(text: str, found: list[Found] | None = None) -> str:
+    """The text with every piece of personal data replaced by its placeholder (`found`: what
+    `find(text)` gave, when the caller has it already)."""
     parts, at = [], 0
-    for item in find(text):
+    for item in find(text) if found is None else found:
         parts += [text[at : item.start], placeholder(item)]
         at = item.end
     return "".join(parts) + text[at:]
@@ -494,9 +499,11 @@ class MaskingFilter(logging.Filter):
         return True
 
 
-def identifiers(text: str) -> list[tuple[str, str]]:
-    """The (kind, value) pairs an erasure may find the writer of this text by."""
-    return [(item.kind, normalized(item)) for item in find(text) if item.kind in ERASABLE]
+def identifiers(text: str, found: list[Found] | None = None) -> list[tuple[str, str]]:
+    """The (kind, value) pairs an erasure may find the writer of this text by (`found`: what
+    `find(text)` gave, when the caller has it already)."""
+    found = find(text) if found is None else found
+    return [(item.kind, normalized(item)) for item in found if item.kind in ERASABLE]
 
 
 def normalized(item: Found) -> str:

@@ -191,6 +191,7 @@ class Relay:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _pause: float = RECONNECT_PAUSES[0]
     _held: int | None = None  # the notification id of the refused event it holds before
+    _position: int | None = None  # as stored, while it holds the lock (None: read it)
 
     async def run(self) -> None:
         """Hold the lock, pump, wait for NOTIFY or the poll interval; survive outages."""
@@ -207,6 +208,7 @@ class Relay:
 
     async def _run_with_lock(self) -> None:
         conn = await self._store(None, asyncpg.connect(self.settings.postgres_dsn()))
+        self._position = None  # read again under the lock
         try:
             await self._acquire_lock(conn)
             RELAY_ACTIVE.labels(self.service).set(1)
@@ -263,15 +265,17 @@ class Relay:
     ) -> None:
         while True:
             self._wake.clear()
-            if await self.pump(conn, exchange):
-                continue
+            if await self.pump(conn, exchange) >= self.settings.relay_batch:
+                continue  # a full batch: more may wait (else what came since has woken it)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.relay_poll_seconds)
 
     async def pump(self, conn: asyncpg.Connection[Any], exchange: AbstractExchange) -> int:
         """Publish the next batch after the stored position; the number of rows read (0 while
         it holds before a refused event)."""
-        position = await self._store(conn, self.position(conn))
+        if self._position is None:  # only this relay moves it while it holds the lock
+            self._position = await self._store(conn, self.position(conn))
+        position = self._position
         rows = await self._store(
             conn,
             read_notifications(conn, self.log, after=position, limit=self.settings.relay_batch),
@@ -286,8 +290,12 @@ class Relay:
             EVENTS_PUBLISHED.labels(self.service).inc(len(batch.envelopes))
         if batch.through is not None:
             await self._store(conn, self.save_position(conn, batch.through))
+            self._position = batch.through
         self._hold(batch.refused)
-        await self._store(conn, self._measure_lag(conn, batch.through or position))
+        if batch.refused or len(rows) >= self.settings.relay_batch:
+            await self._store(conn, self._measure_lag(conn, batch.through or position))
+        else:
+            self._lag(0)  # it read to the end of the log and published all it read
         return 0 if batch.refused else len(rows)
 
     def _hold(self, refused: Unwired | None) -> None:

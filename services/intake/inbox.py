@@ -34,6 +34,7 @@ from services.intake.records import Conversation, Rows, StoredAttachment
 from services.intake.store import Submissions
 from services.intake.submission import Submission, submission_id
 from services.intake.writer import Writer
+from shared import pii
 from shared.blobs import Blob, BlobStore
 from shared.channels import Channel
 from shared.pii import mask
@@ -105,8 +106,10 @@ class Inbox:
 
     async def submit(self, draft: Draft) -> Receipt:
         """Store a draft durably; a repeat of a stored message returns the original receipt."""
-        pending = to_pending(draft, self.pseudonyms.of_text(draft.text))
-        pending.rows.words = [(pending.case_id, mask(draft.text))]
+        found = pii.find(draft.text)  # once, for the index of identifiers and the masked words
+        mentioned = self.pseudonyms.of_found(pii.identifiers(draft.text, found))
+        pending = to_pending(draft, mentioned)
+        pending.rows.words = [(pending.case_id, mask(draft.text, found))]
         pending.rows.indexed = [pending.case_id]
         if not draft.anonymous and draft.contact is not None:
             hashes = self.pseudonyms.of_name(draft.contact.name)

@@ -5,12 +5,14 @@ reset, or silent), the same limits are counted in this process until a probe fin
 (`shared.outages.watch`): a public intake facing strangers neither turns citizens away for a
 cache outage (failing closed) nor opens itself to a flood while it lasts (failing open). The
 price: with several processes each counts alone, so a sender may get that many times the limit.
+While Redis answers, a request waits for it only near a limit (`RateLimiter`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections import Counter
+from dataclasses import dataclass
 from typing import Annotated
 
 import redis.asyncio as aioredis
@@ -25,6 +27,8 @@ REDIS_SECONDS = 0.3
 """How long a request waits for Redis before it counts here instead (well within the 2 s)."""
 LOCAL_KEYS = 100_000
 """At most this many counters in this process: beyond, the window starts afresh (bounded memory)."""
+SYNC_SECONDS = 0.05
+"""How often the counts made here are sent to Redis together (one pipeline)."""
 
 
 class TooManyRequests(Problem):
@@ -39,46 +43,98 @@ class TooManyRequests(Problem):
         )
 
 
+@dataclass
+class _Count:
+    """One key's count in this window: the total Redis last gave, and the hits since (being
+    sent, or not yet)."""
+
+    shared: int = 0
+    sending: int = 0
+    unsent: int = 0
+
+    @property
+    def total(self) -> int:
+        """The count as known here."""
+        return self.shared + self.sending + self.unsent
+
+
 class RateLimiter:
-    """Counts hits per key and window; refuses the ones over the limit."""
+    """Counts hits per key and window; refuses the ones over the limit.
+
+    A hit is counted here at once, and the counts reach Redis in batches (one pipeline every
+    `SYNC_SECONDS`, started by a hit, never awaited by one), which answers each with the
+    window's total across processes. Only once a key's count here (the last total Redis gave
+    plus what was counted since) passes half its limit does a hit wait for Redis to add its
+    count and give the exact total: far below the limit no request waits for Redis, near it the
+    limit holds across processes as before; in between, several processes may together let
+    through a little more than the limit before they learn of each other.
+    """
 
     def __init__(self, settings: Settings, redis: aioredis.Redis) -> None:
         self.settings, self.redis = settings, redis
-        self._local: Counter[str] = Counter()  # while Redis is away: this window's counts
-        self._local_window = 0
+        self._counts: dict[str, _Count] = {}  # this window's counts, by Redis key
+        self._window = 0
+        self._synced_at = 0.0
+        self._syncing: asyncio.Task[None] | None = None
 
     async def hit(self, scope: str, key: str, limit: int, who: str) -> None:
         """Count one hit; TooManyRequests when the window already holds `limit` of them."""
         now = time.time()
         window = int(now // WINDOW_SECONDS)
+        if window != self._window or len(self._counts) >= LOCAL_KEYS:
+            self._counts = {}  # a new window (or too many keys): start afresh
+            self._window = window
         name = self.settings.redis_key("rate", scope, key, str(window))
-        count = await self._count_shared(name) if not OUTAGES.is_down("redis") else None
+        count = self._counts.get(name)
         if count is None:
-            count = self._count_here(name, window)
-        if count > limit:
+            count = self._counts[name] = _Count()
+        count.unsent += 1
+        if 2 * count.total > limit and not OUTAGES.is_down("redis"):
+            await self._send({name: count})  # near the limit: the exact total, shared
+        else:
+            self._sync_soon(now)
+        if count.total > limit:
             retry_after = max(1, int((window + 1) * WINDOW_SECONDS - now) + 1)
             raise TooManyRequests(retry_after, who)
 
-    async def _count_shared(self, name: str) -> int | None:
-        """The window's count in Redis; None when Redis is away (the outage is logged once)."""
+    def _sync_soon(self, now: float) -> None:
+        """Send the counts not sent yet in the background, at most every `SYNC_SECONDS`."""
+        if now - self._synced_at < SYNC_SECONDS or OUTAGES.is_down("redis"):
+            return
+        if self._syncing is not None and not self._syncing.done():
+            return
+        self._synced_at = now
+        unsent = {name: count for name, count in self._counts.items() if count.unsent}
+        if unsent:
+            self._syncing = asyncio.ensure_future(self._send(unsent))
+
+    async def _send(self, counts: dict[str, _Count]) -> None:
+        """Add the counts not sent yet to Redis; each learns its window's total. While Redis is
+        away (the outage is logged once), they stay here to be sent later."""
+        counts = {name: count for name, count in counts.items() if count.unsent}
+        sending = {name: count.unsent for name, count in counts.items()}
+        for name, count in counts.items():
+            count.unsent, count.sending = 0, count.sending + sending[name]
         try:
-            return await within("redis", self._incr(name), REDIS_SECONDS)
+            totals = await within("redis", self._incr(sending), REDIS_SECONDS) if counts else []
         except Unavailable:
-            return None
+            for name, count in counts.items():
+                count.sending -= sending[name]
+                count.unsent += sending[name]
+            return
+        for (name, count), total in zip(counts.items(), totals, strict=True):
+            count.sending -= sending[name]
+            # Redis is right, even below what it said before (the key expired, or was dropped);
+            # what another send has on its way is counted until its answer.
+            count.shared = total - count.sending
 
-    async def _incr(self, name: str) -> int:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(name)
-            pipe.expire(name, WINDOW_SECONDS + 1)
-            count, _ = await pipe.execute()
-        return int(count)
-
-    def _count_here(self, name: str, window: int) -> int:
-        if window != self._local_window or len(self._local) >= LOCAL_KEYS:
-            self._local.clear()
-            self._local_window = window
-        self._local[name] += 1
-        return self._local[name]
+    async def _incr(self, sending: dict[str, int]) -> list[int]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for name, amount in sending.items():
+                pipe.incrby(name, amount)
+                pipe.expire(name, WINDOW_SECONDS + 1)
+            answers = await pipe.execute()
+        return [int(total) for total in answers[::2]]
 
     async def sender(self, channel: str, sender_hash: str) -> None:
         """The per-sender limit (the key is already a keyed hash, never the number itself)."""

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Iterable
 
 import phonenumbers
 
@@ -72,8 +73,11 @@ class Pseudonyms:
     def of_text(self, *texts: str) -> list[str]:
         """The hashes of the identifiers typed into texts (NIK, phone, e-mail: shared/pii.py):
         an erasure by one of them finds the text too, whoever wrote it, anonymous or not."""
-        found = {pair for text in texts for pair in pii.identifiers(text)}
-        return sorted({self.of(kind, value) for kind, value in found})
+        return self.of_found([pair for text in texts for pair in pii.identifiers(text)])
+
+    def of_found(self, identifiers: Iterable[tuple[str, str]]) -> list[str]:
+        """The hashes of identifiers `pii.identifiers` found."""
+        return sorted({self.of(kind, value) for kind, value in set(identifiers)})
 
 
 def normalize(kind: str, value: str) -> str:

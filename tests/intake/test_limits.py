@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
 import redis.asyncio as aioredis
 
-from services.intake.limits import REDIS_SECONDS, RateLimiter, TooManyRequests
+from services.intake.limits import REDIS_SECONDS, WINDOW_SECONDS, RateLimiter, TooManyRequests
 from shared.outages import OUTAGES
 from shared.settings import Settings
 from tests.infrastructure import free_port
+from tests.polling import eventually
 from tests.tcp_proxy import TcpProxy
 
 
@@ -57,3 +59,39 @@ async def test_with_redis_the_limit_is_shared(settings: Settings, redis_state: N
             await second.hit("ip", "198.51.100.9", 3, "alamat ini")
     finally:
         await client.aclose()
+
+
+async def test_far_below_the_limit_a_hit_does_not_wait_for_redis_and_its_count_reaches_it(
+    settings: Settings, redis_state: None
+) -> None:
+    proxy = TcpProxy("127.0.0.1", 6379)
+    await proxy.start()
+    client = aioredis.Redis.from_url(f"redis://127.0.0.1:{proxy.port}/0", socket_timeout=5)
+    limiter = RateLimiter(settings, client)
+    window = int(time.time() // WINDOW_SECONDS)
+    name = settings.redis_key("rate", "ip", "198.51.100.10", str(window))
+
+    async def in_redis(expected: int) -> bool:
+        value = await client.get(name)
+        return value is not None and int(value) == expected
+
+    try:
+        await limiter.hit("ip", "198.51.100.10", 100, "alamat ini")
+        assert await eventually(partial(in_redis, 1), within=5)  # sent in the background
+        proxy.freeze()
+        started = time.monotonic()
+        for _ in range(9):
+            await limiter.hit("ip", "198.51.100.10", 100, "alamat ini")
+        assert time.monotonic() - started < REDIS_SECONDS / 3  # none waited for Redis
+        proxy.thaw()
+        OUTAGES.up("redis")  # a send the freeze held may have noticed it: Redis is back
+
+        async def counted() -> bool:
+            await limiter.hit("ip", "198.51.100.11", 100, "alamat ini")  # a hit sends them
+            return await in_redis(10)
+
+        assert await eventually(counted, within=5)
+    finally:
+        await client.aclose()
+        proxy.thaw()
+        await proxy.stop()

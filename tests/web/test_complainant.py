@@ -167,9 +167,7 @@ async def test_the_complainant_replies_disputes_and_is_surveyed_on_a_phone(
     await sign_in(desk, stack, Role.TIM_PENGADUAN, "Rina")
     await desk.goto(stack.url(f"/petugas/kasus?id={office.case_id}"))
     await expect(desk.get_by_text(REPLY)).to_be_visible()  # the officer reads the reply
-    await expect(
-        desk.get_by_text("Pemohon mengirim balasan").first
-    ).to_be_visible()
+    await expect(desk.get_by_text("Pemohon mengirim balasan").first).to_be_visible()
 
     await stranger.goto(stack.url(f"/lacak?kode={code}"))
     await expect(stranger.locator("#hasil")).to_be_visible()
