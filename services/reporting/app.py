@@ -20,7 +20,6 @@ from services.reporting import (
     dashboard_tables,
     dead_letters,
     drilldown,
-    officer_api,
     open311,
     operations,
     recap_api,
@@ -147,7 +146,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install(app, ("postgres", "rabbitmq", "redis"))
     pages = (drilldown, dashboard, dashboard_tables)  # /cases and .svg before the tables' .{fmt}
-    files = (officer_api, worklist, case_search, rekap_files, recap_api)
+    files = (worklist, case_search, rekap_files, recap_api)
     for module in (api, *files, *pages, operations, vocabulary):
         app.include_router(module.router, prefix="/reporting")
     app.include_router(feed.router)

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 from fastapi.responses import Response
 
 from shared.access import Facet, privacy_of, step_of, visible
 from shared.auth import Officer
 from shared.sop import OFFICE_ROLES, Role
-
-router = APIRouter(prefix="/v1", tags=["officers"])
 
 STAFF = OFFICE_ROLES | {Role.ANALIS}
 PAGE = 1000  # the most cases a search answers at once; an export reads up to EXPORT
