@@ -59,12 +59,19 @@ class TcpProxy:
         if not self.is_open:
             writer.close()
             return
+        self._pipes.add(writer)  # a cut while connecting below drops this one too
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
+            self._pipes.discard(writer)
             writer.close()
             return
-        self._pipes.update({writer, up_writer})
+        if not self.is_open or writer not in self._pipes:  # cut while it was connecting
+            self._pipes.discard(writer)
+            for end in (writer, up_writer):
+                end.close()
+            return
+        self._pipes.add(up_writer)
         await asyncio.gather(
             self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
         )

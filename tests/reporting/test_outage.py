@@ -193,8 +193,11 @@ async def test_every_endpoint_answers_within_two_seconds_while_the_database_is_a
     assert STALE_HEADER not in fresh.headers
     log = _log(away)[logged:]
     assert "Traceback" not in log, log
-    assert log.count("postgres unavailable") == 1, log
-    assert log.count("reporting: infrastructure unavailable") <= 1, log  # the consumer's
+    # One line per outage, not one per request (some twenty answered 503 above). The test
+    # proxy can leave a pooled connection alive for a moment after the cut (a success then
+    # ends the outage and the next failure starts it again), so one or two.
+    assert 1 <= log.count("postgres unavailable") <= 2, log
+    assert log.count("reporting: infrastructure unavailable") <= 2, log  # the consumer's
 
 
 async def _counted(desk: Desk, expected: int) -> bool:
