@@ -195,7 +195,13 @@ class SharedReadiness:
         """The checks' answers, from the run under way or from a new one."""
         if self._run is None or self._run.done():
             self._run = asyncio.ensure_future(readiness(self.service, checks))
-        return await asyncio.shield(self._run)  # a caller that goes away leaves it to others
+        run = self._run
+        try:
+            return await asyncio.shield(run)  # a caller that goes away leaves it to others
+        except asyncio.CancelledError:
+            if _cancelling() or not run.cancelled():
+                raise
+            return dict.fromkeys(checks, False)  # the shared run was cancelled: not ready
 
 
 async def readiness(service: str, checks: dict[str, ReadinessCheck]) -> dict[str, bool]:
@@ -215,6 +221,16 @@ async def _safe(check: ReadinessCheck) -> bool:
         return await answered(check(), DEADLINE_SECONDS)
     except Exception:  # noqa: BLE001 - any failure means not ready
         return False
+    except asyncio.CancelledError:  # a client library's own (aiormq cancels its pending calls
+        if _cancelling():  # when a connection drops): not ready; ours goes on
+            raise
+        return False
+
+
+def _cancelling() -> bool:
+    """Whether the running task itself is being cancelled."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 # Sent with every page and API answer (the services', the gateway's; deploy/nginx.conf says the
