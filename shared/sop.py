@@ -5,7 +5,7 @@ Step ids are stored in events: never rename one. A new reading of the SOP is a n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum, auto
 
 
@@ -27,18 +27,45 @@ OFFICE_ROLES: frozenset[Role] = frozenset(Role) - {Role.PEMOHON, Role.ANALIS}
 """Roles that work on cases (the public and the analysts do not)."""
 
 
+PROVINCE = "*"
+"""The agency id of a membership that reaches every agency: the provincial coordinator's."""
+
+
 @dataclass(frozen=True)
 class Officer:
-    """Who is acting: an officer of an agency with one or more roles."""
+    """Who is acting: an officer with one or more roles in the agency acted in.
+
+    `roles` are the roles in `agency`. An officer may also belong to other agencies, each with
+    its own roles (`memberships`); a membership in `PROVINCE` reaches every agency.
+    """
 
     id: str
     name: str
     roles: frozenset[Role]
     agency: str
+    memberships: tuple[tuple[str, frozenset[Role]], ...] = ()
 
     def has(self, *roles: Role) -> bool:
         """Whether the officer holds any of these roles."""
         return not self.roles.isdisjoint(roles)
+
+    def roles_in(self, agency: str) -> frozenset[Role]:
+        """The roles held in one agency (those of a provincial membership included)."""
+        held = set(self.roles) if agency == self.agency else set()
+        for member_of, roles in self.memberships:
+            if member_of in (agency, PROVINCE):
+                held |= roles
+        return frozenset(held)
+
+    def in_agency(self, agency: str) -> Officer:
+        """The same officer acting in another agency, with the roles held there."""
+        return replace(self, agency=agency, roles=self.roles_in(agency))
+
+    @property
+    def reach(self) -> frozenset[str] | None:
+        """The agencies whose cases the officer may see; None: every agency (the province)."""
+        agencies = {self.agency, *(member_of for member_of, _ in self.memberships)}
+        return None if PROVINCE in agencies else frozenset(agencies)
 
 
 ROLE_LABELS: dict[Role, str] = {
