@@ -4,17 +4,18 @@ Nine elements (unsur), each with its own question and its own four answers, scor
 the respondent's profile (age group, sex, education, occupation) and a suggestion.
 
 The index, as the regulation's annex computes it: each element's mean of the answered values
-(NRR, 1–4) is weighted by 1/9, which the regulation writes 0,111 ("NRR tertimbang = NRR ×
-0,111"); their sum is the unit's index (IKM, 1–4), converted to 25–100 by × 25 (the "nilai
-dasar"). With the printed weight all nines at 4 make 99.90 and all at 1 make 24.98 (grade D).
+(NRR, 1–4) is weighted by 1/9 (the annex rounds it to 0,111 when it prints the example:
+"NRR tertimbang = NRR × 0,111"; the exact weight is used here, so the index spans exactly
+25–100 as the grade table does); their sum is the unit's index (IKM, 1–4), converted to 25–100
+by × 25 (the "nilai dasar").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-WEIGHT = 0.111
-"""NRR tertimbang: each element's mean times 1/9, as the regulation prints it."""
+ELEMENT_COUNT = 9
+"""NRR tertimbang: each element's mean weighs 1 / ELEMENT_COUNT (the regulation's 0,111)."""
 CONVERSION = 25
 """Nilai dasar: the index (1–4) times this is the IKM on 25–100."""
 
@@ -160,9 +161,9 @@ def element_means(responses: list[list[int | None]]) -> list[float | None]:
 
 
 def index_of(means: list[float | None]) -> float:
-    """IKM on 25–100: the sum of each element's NRR × 0,111, times 25 (two decimals)."""
-    weighted = sum(mean * WEIGHT for mean in means if mean is not None)
-    return round(weighted * CONVERSION, 2)
+    """IKM on 25–100: the sum of each element's NRR × 1/9, times 25 (two decimals)."""
+    total = sum(mean for mean in means if mean is not None)
+    return round(total * CONVERSION / ELEMENT_COUNT, 2)
 
 
 def grade(index: float) -> tuple[str, str]:

@@ -75,7 +75,7 @@ async def test_a_survey_after_closure_is_counted_once_in_the_skm(
 
         skm = await eventually(counted, within=15)
         assert skm is not None
-        assert skm["index"] == round(sum(SCORES) * 0.111 * 25, 2)  # one respondent: NRR = score
+        assert skm["index"] == round(sum(SCORES) * 25 / 9, 2)  # one respondent: NRR = score
         assert skm["grade"] == "A"
         respondents = skm["respondents"]
         assert isinstance(respondents, dict)

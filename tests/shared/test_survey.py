@@ -17,8 +17,8 @@ RESPONSES: list[list[int | None]] = [
 #   U1 14/4 = 3.50   U2 12/4 = 3.00   U3 11/4 = 2.75
 #   U4 16/4 = 4.00   U5 12/4 = 3.00   U6 14/4 = 3.50
 #   U7 15/4 = 3.75   U8 11/4 = 2.75   U9 12/4 = 3.00
-# NRR tertimbang = NRR × 0.111 each; their sum = 29.25 × 0.111 = 3.24675 (the index, 1–4)
-# IKM = 3.24675 × 25 = 81.16875 → 81.17, which lies in 76.61–88.30: grade B (Baik).
+# NRR tertimbang = NRR × 1/9 each; their sum = 29.25 / 9 = 3.25 (the index, 1–4)
+# IKM = 3.25 × 25 = 81.25, which lies in 76.61–88.30: grade B (Baik).
 HAND_MEANS = [3.50, 3.00, 2.75, 4.00, 3.00, 3.50, 3.75, 2.75, 3.00]
 
 
@@ -32,7 +32,7 @@ def test_the_worked_example_gives_the_hand_computed_index_and_grade() -> None:
     means = element_means(RESPONSES)
     assert means == pytest.approx(HAND_MEANS)
     index = index_of(means)
-    assert index == 81.17
+    assert index == 81.25
     assert grade(index) == ("B", "Baik")
 
 
@@ -52,13 +52,12 @@ def test_an_unanswered_element_is_left_out_of_its_mean() -> None:
         (65.0, "C"),
         (64.99, "D"),
         (25.0, "D"),
-        (24.98, "D"),
     ],
 )
 def test_the_regulation_grade_boundaries(index: float, letter: str) -> None:
     assert grade(index)[0] == letter
 
 
-def test_the_printed_weight_bounds_the_index() -> None:
-    assert index_of([4.0] * 9) == 99.9
-    assert index_of([1.0] * 9) == 24.98
+def test_the_index_spans_the_grade_table_exactly() -> None:
+    assert index_of([4.0] * 9) == 100.0
+    assert index_of([1.0] * 9) == 25.0
