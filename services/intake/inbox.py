@@ -209,13 +209,7 @@ class Inbox:
             return None
 
     def _amend(self, case_id: UUID, amendment: Amendment, due: float | None = None) -> Receipt:
-        for _ in range(5):
-            submission = self.submissions.submission(case_id)
-            if submission is None:
-                raise UnknownSubmission()
-            key = self.submissions.personal_key(submission.received.personal_ref)
-            if key is None or submission.erased_at is not None:
-                raise Erased()
+        def change(submission: Submission, key: SealingKey) -> Rows:
             text = amendment.text
             submission.amend(
                 message_id=amendment.message_id,
@@ -228,16 +222,9 @@ class Inbox:
                 rows.words = [(case_id, mask(text))]
                 mentioned = self.pseudonyms.of_text(text)
                 rows.mentions = [(digest, case_id) for digest in mentioned]
-            try:
-                self.submissions.save(submission, rows=rows, deadline=due)
-            except IntegrityError:
-                replay = self.replay(amendment.channel, amendment.message_id)
-                if replay is not None:
-                    return replay
-                continue  # another part was added meanwhile: reload and amend again
-            code = submission.received.tracking_code
-            return Receipt(code, str(case_id), replayed=False, added=True)
-        raise RuntimeError(f"could not amend submission {case_id}")
+            return rows
+
+        return self._save_part(case_id, amendment.channel, amendment.message_id, change, due)
 
     def end_conversation(self, channel: Channel, sender: str, message_id: str) -> None:
         """The sender asked to start afresh: their next message opens a new submission."""
@@ -268,8 +255,8 @@ class Inbox:
         self, case_id: UUID, addition: Addition, files: SealedFiles, due: float | None = None
     ) -> Receipt:
         listed, stored = files.listed, files.stored
-        for _ in range(5):
-            submission, key = self._key(case_id)
+
+        def change(submission: Submission, key: SealingKey) -> Rows:
             sealed = content(addition.text, listed, addition.refused, addition.data)
             # The complainant writing to their open case, on any channel, replies to the office
             # as on the tracking page (workflow: the information asked for, else a note).
@@ -281,23 +268,41 @@ class Inbox:
                 attachments=len(listed),
                 reply=reply,
             )
+            rows = _rows_of(addition, case_id, stored)
+            mentioned = self.pseudonyms.of_text(addition.text)
+            rows.mentions = [(digest, case_id) for digest in mentioned]
+            if addition.notify:  # tell the sender which files were not kept
+                rows.deliveries = refusal_deliveries(
+                    key, case_id, addition.channel, addition.message_id, addition.refused
+                )
+            return rows
+
+        return self._save_part(case_id, addition.channel, addition.message_id, change, due)
+
+    def _save_part(
+        self,
+        case_id: UUID,
+        channel: Channel,
+        message_id: str,
+        change: Callable[[Submission, SealingKey], Rows],
+        due: float | None,
+    ) -> Receipt:
+        """Apply `change` to the stored submission and save it with the rows it returns. A part
+        saved meanwhile by another writer (the save's conflict) reloads and applies again; a
+        replay of this very message answers as the first time did."""
+        for _ in range(5):
+            submission, key = self._key(case_id)
+            rows = change(submission, key)
             try:
-                rows = _rows_of(addition, case_id, stored)
-                mentioned = self.pseudonyms.of_text(addition.text)
-                rows.mentions = [(digest, case_id) for digest in mentioned]
-                if addition.notify:  # tell the sender which files were not kept
-                    rows.deliveries = refusal_deliveries(
-                        key, case_id, addition.channel, addition.message_id, addition.refused
-                    )
                 self.submissions.save(submission, rows=rows, deadline=due)
             except IntegrityError:
-                replay = self.replay(addition.channel, addition.message_id)
+                replay = self.replay(channel, message_id)
                 if replay is not None:
                     return replay
-                continue  # another part was added meanwhile: reload and add again
+                continue
             code = submission.received.tracking_code
             return Receipt(code, str(case_id), replayed=False, added=True)
-        raise RuntimeError(f"could not add to submission {case_id}")
+        raise RuntimeError(f"could not save a new part of submission {case_id}")
 
 
 @dataclass(frozen=True)
