@@ -40,6 +40,15 @@ class Settings(BaseSettings):
     exchange: str = "aduan.events"
     delivery_limit: int = 10
     prefetch: int = 200
+    # Each consuming service's events are spread by case over this many partition queues
+    # (shared/topology.py). Changing it re-routes cases: a drained operation (docs/partitions.md).
+    partitions: int = Field(default=8, ge=1, le=256)
+    # This process among the service's consumer processes: it takes partitions p with
+    # p mod consumer_count == consumer_index first, then stands by for the others (after
+    # standby_delay_seconds, so that processes started together share the partitions).
+    consumer_index: int = Field(default=0, ge=0)
+    consumer_count: int = Field(default=1, ge=1)
+    standby_delay_seconds: float = 3.0
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "aduan:"
