@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from shared.broker import BrokerLink
+from shared.db import Connection
 from shared.events import Envelope
 from shared.messaging import Consumer, run_consumer
 from shared.settings import Settings
@@ -32,7 +33,7 @@ CREATE TABLE IF NOT EXISTS duplicates (event_id text, consumer int);
 """
 
 
-async def record(conn: asyncpg.Connection, consumer: int, envelopes: Sequence[Envelope]) -> None:
+async def record(conn: Connection, consumer: int, envelopes: Sequence[Envelope]) -> None:
     """Record a batch in one transaction: what was new, what came twice, what came early."""
     async with conn.transaction():
         for e in envelopes:

@@ -37,7 +37,7 @@ async def test_every_event_of_a_case_lands_in_one_partition_in_order(
         for name in partition_queues(partitioned, "reporting"):
             depth = await connected.depth(name)
             for message in await connected.take(name, depth) if depth else []:
-                case = UUID(message.headers["case"])
+                case = UUID(str(message.headers["case"]))
                 landed[case].add(name)
                 order[case].append(str(message.message_id))
         for service in BINDINGS:  # every service's inbox is declared with its partitions
