@@ -110,6 +110,9 @@ def queue_arguments(settings: Settings, service: str) -> FieldTable:
         "x-dead-letter-routing-key": service,
         "x-dead-letter-strategy": "at-least-once",
         "x-overflow": "reject-publish",
+        # On a cluster, the partitions' leaders spread over the nodes (not all on the node
+        # the first consumer happened to declare them on).
+        "x-queue-leader-locator": "balanced",
     }
 
 

@@ -49,12 +49,15 @@ class Workers:
     settings: Settings
     count: int
     logs: Path
+    urls: tuple[str, ...] = ()  # process i connects to urls[i] (a cluster node); none: settings'
     processes: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def start(self, index: int) -> None:
         """Start (or start again) the process with this index."""
         env = os.environ | environment(self.settings)
         env |= {"ADUAN_CONSUMER_INDEX": str(index), "ADUAN_CONSUMER_COUNT": str(self.count)}
+        if self.urls:
+            env["ADUAN_RABBITMQ_URL"] = self.urls[index % len(self.urls)]
         with (self.logs / f"worker-{index}.log").open("ab") as log:
             self.processes[index] = subprocess.Popen(
                 [sys.executable, "-m", "tests.partition_worker"],
@@ -80,9 +83,11 @@ class Workers:
 
 
 @contextmanager
-def workers(settings: Settings, count: int, logs: Path) -> Iterator[Workers]:
+def workers(
+    settings: Settings, count: int, logs: Path, urls: tuple[str, ...] = ()
+) -> Iterator[Workers]:
     """`count` consumer processes, all started, ended at the block's end."""
-    running = Workers(settings, count, logs)
+    running = Workers(settings, count, logs, urls)
     try:
         for index in range(count):
             running.start(index)
