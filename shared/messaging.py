@@ -15,6 +15,7 @@ from shared.broker import RECONNECT_PAUSES, BrokerLink, connect, on_broker
 from shared.events import Envelope, InvalidMessage, decode
 from shared.outages import OUTAGES, Unavailable
 from shared.parking import Failures, Settler, deliveries, reason
+from shared.partitions import retire_legacy_queue
 from shared.settings import Settings
 from shared.topology import (
     dead_letter_exchange,
@@ -104,6 +105,8 @@ async def _consume(
         channel.close_callbacks.add(closed)  # a channel error alone also ends this round
         await on_broker(channel.set_qos(prefetch_count=settings.prefetch), deadline)
         await on_broker(declare_topology(channel, settings), deadline)
+        # Moved in rounds: what one round moved stays moved.
+        await on_broker(retire_legacy_queue(connection, settings, consumer.service), 12 * deadline)
         dead = await on_broker(channel.get_exchange(dead_letter_exchange(settings)), deadline)
         settler = Settler(consumer.service, dead, settings.delivery_limit, failures)
         owned, others = own_partitions(settings)

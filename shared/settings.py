@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.working_time import OfficeHours, WorkingCalendar
 
 SERVICES = ("intake", "workflow", "reporting")
+MOST_PARTITIONS = 256
 
 
 class Settings(BaseSettings):
@@ -42,7 +43,7 @@ class Settings(BaseSettings):
     prefetch: int = 200
     # Each consuming service's events are spread by case over this many partition queues
     # (shared/topology.py). Changing it re-routes cases: a drained operation (docs/partitions.md).
-    partitions: int = Field(default=8, ge=1, le=256)
+    partitions: int = Field(default=8, ge=1, le=MOST_PARTITIONS)
     # This process among the service's consumer processes: it takes partitions p with
     # p mod consumer_count == consumer_index first, then stands by for the others (after
     # standby_delay_seconds, so that processes started together share the partitions).

@@ -10,13 +10,26 @@ from collections import defaultdict
 from pathlib import Path
 from uuid import UUID
 
+import aio_pika
 import pytest
 
+from shared.broker import BrokerLink, connect
+from shared.messaging import Consumer, run_consumer
+from shared.partitions import (
+    NotDrained,
+    legacy_queue,
+    partition_depths,
+    resize,
+    retire_legacy_queue,
+)
+from shared.service import background
 from shared.settings import Settings
-from shared.topology import BINDINGS, partition_queues
+from shared.topology import BINDINGS, CASE_HEADER, partition_queue, partition_queues, to_message
 from tests.bus import bus
 from tests.partitions import handled, interleaved, prepare, recorded, workers
 from tests.polling import eventually
+from tests.samples import complaint_received
+from tests.shared.test_messaging import Recorder
 
 log = logging.getLogger(__name__)
 
@@ -104,3 +117,59 @@ async def test_a_consumer_killed_mid_load_loses_nothing_and_counts_nothing_twice
     assert outcome.handled == len(events)
     assert outcome.violations == []
     assert outcome.gaps == 0
+
+
+async def test_the_queue_of_before_is_moved_into_the_partitions_and_retired(
+    partitioned: Settings,
+) -> None:
+    """A broker upgraded from the single queue per service: what waits there is consumed in
+    each case's order, and the old queue goes."""
+    events = interleaved(cases=4, notes=2)
+    connection = await aio_pika.connect(partitioned.rabbitmq_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        topic = await channel.declare_exchange(
+            partitioned.exchange, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        old = await channel.declare_queue(
+            legacy_queue("reporting"), durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        await old.bind(topic, routing_key="#")
+        for envelope in events:  # as published before: no case header
+            message = to_message(envelope)
+            del message.headers[CASE_HEADER]
+            await topic.publish(message, envelope.data.routing_key())
+    finally:
+        await connection.close()
+    recorder = Recorder()
+    async with background(run_consumer(partitioned, Consumer("reporting", recorder), BrokerLink())):
+
+        async def all_handled() -> bool:
+            return set(recorder.handled) >= {e.id for e in events}
+
+        assert await eventually(all_handled, within=20)
+    for case in {e.subject for e in events}:
+        mine = [e.id for e in events if e.subject == case]
+        assert [i for i in recorder.handled if i in mine] == mine
+    again = await connect(partitioned, "aduan-test")
+    try:
+        assert await retire_legacy_queue(again, partitioned, "reporting") == 0  # gone
+    finally:
+        await again.close()
+
+
+async def test_the_number_of_partitions_changes_only_when_they_are_drained(
+    partitioned: Settings,
+) -> None:
+    async with bus(partitioned) as connected:
+        await connected.publish(complaint_received())
+        with pytest.raises(NotDrained):
+            await resize(partitioned, 2)
+        assert len(await partition_depths(partitioned)) == 6 * len(BINDINGS)  # nothing changed
+        for name, depth in (await partition_depths(partitioned)).items():
+            if depth:
+                await connected.take(name, depth)
+    deleted = await resize(partitioned, 2)
+    assert deleted == sorted(partition_queue(s, p) for s in BINDINGS for p in range(2, 6))
+    left = await partition_depths(partitioned)
+    assert sorted(left) == sorted(partition_queue(s, p) for s in BINDINGS for p in range(2))
