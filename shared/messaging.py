@@ -9,7 +9,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractConnection,
+    AbstractExchange,
+    AbstractIncomingMessage,
+)
 
 from shared.broker import RECONNECT_PAUSES, BrokerLink, connect, on_broker
 from shared.events import Envelope, InvalidMessage, decode
@@ -103,10 +108,7 @@ async def _consume(
             connection.channel(publisher_confirms=True, on_return_raises=True), deadline
         )
         channel.close_callbacks.add(closed)  # a channel error alone also ends this round
-        await on_broker(channel.set_qos(prefetch_count=settings.prefetch), deadline)
-        await on_broker(declare_topology(channel, settings), deadline)
-        # Moved in rounds: what one round moved stays moved.
-        await on_broker(retire_legacy_queue(connection, settings, consumer.service), 12 * deadline)
+        await _prepare(settings, consumer.service, connection, channel)
         dead = await on_broker(channel.get_exchange(dead_letter_exchange(settings)), deadline)
         settler = Settler(consumer.service, dead, settings.delivery_limit, failures)
         owned, others = own_partitions(settings)
@@ -122,6 +124,17 @@ async def _consume(
         link.connection = None
         await connection.close()
     raise ConnectionLost(reasons[0] if reasons and reasons[0] else "connection closed")
+
+
+async def _prepare(
+    settings: Settings, service: str, connection: AbstractConnection, channel: AbstractChannel
+) -> None:
+    """Set the prefetch, declare the topology, and retire the service's queue of before
+    (moved in rounds: what one round moved stays moved)."""
+    deadline = settings.broker_deadline_seconds
+    await on_broker(channel.set_qos(prefetch_count=settings.prefetch), deadline)
+    await on_broker(declare_topology(channel, settings), deadline)
+    await on_broker(retire_legacy_queue(connection, settings, service), 12 * deadline)
 
 
 Deliver = Callable[[AbstractIncomingMessage], Awaitable[None]]

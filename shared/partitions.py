@@ -16,7 +16,7 @@ import sys
 
 import aio_pika
 import aiormq.exceptions
-from aio_pika.abc import AbstractConnection
+from aio_pika.abc import AbstractConnection, AbstractExchange, AbstractQueue
 
 from shared.broker import connect
 from shared.events import InvalidMessage, decode
@@ -63,27 +63,32 @@ async def retire_legacy_queue(
         topic = await channel.get_exchange(settings.exchange)
         for key in BINDINGS[service]:  # it takes no more events
             await queue.unbind(topic, key)
-        target = await channel.get_exchange(inbox(service))
-        moved = 0
-        while (message := await queue.get(no_ack=False, fail=False)) is not None:
-            headers = dict(message.headers or {})
-            headers.setdefault(CASE_HEADER, _case(message.body, str(message.message_id)))
-            copy = aio_pika.Message(
-                body=message.body,
-                content_type=message.content_type,
-                message_id=message.message_id,
-                type=message.type,
-                timestamp=message.timestamp,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                headers=headers,
-            )
-            await target.publish(copy, routing_key=service, mandatory=True)
-            await message.ack()
-            moved += 1
+        moved = await _move(queue, await channel.get_exchange(inbox(service)), service)
         await queue.delete(if_unused=False, if_empty=False)
     finally:
         await channel.close()
     log.warning("%s: retired queue %s, %d messages moved", service, legacy_queue(service), moved)
+    return moved
+
+
+async def _move(queue: AbstractQueue, target: AbstractExchange, service: str) -> int:
+    """Publish every message of the queue to the inbox (confirmed), then ack it; how many."""
+    moved = 0
+    while (message := await queue.get(no_ack=False, fail=False)) is not None:
+        headers = dict(message.headers or {})
+        headers.setdefault(CASE_HEADER, _case(message.body, str(message.message_id)))
+        copy = aio_pika.Message(
+            body=message.body,
+            content_type=message.content_type,
+            message_id=message.message_id,
+            type=message.type,
+            timestamp=message.timestamp,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            headers=headers,
+        )
+        await target.publish(copy, routing_key=service, mandatory=True)
+        await message.ack()
+        moved += 1
     return moved
 
 

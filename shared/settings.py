@@ -6,7 +6,7 @@ import math
 from datetime import time
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.working_time import OfficeHours, WorkingCalendar
@@ -194,6 +194,12 @@ class Settings(BaseSettings):
     # its body has three parameters, {{1}} the tracking code, {{2}} what happened, {{3}} the link.
     whatsapp_template_name: str = "aduan_pemberitahuan"
     whatsapp_template_language: str = "id"
+
+    @model_validator(mode="after")
+    def _one_of_the_consumers(self) -> Settings:
+        if self.consumer_index >= self.consumer_count:
+            raise ValueError("consumer_index must be below consumer_count")
+        return self
 
     def port(self, service: str) -> int:
         """The port a service listens on."""

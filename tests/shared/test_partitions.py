@@ -24,7 +24,14 @@ from shared.partitions import (
 )
 from shared.service import background
 from shared.settings import Settings
-from shared.topology import BINDINGS, CASE_HEADER, partition_queue, partition_queues, to_message
+from shared.topology import (
+    BINDINGS,
+    CASE_HEADER,
+    own_partitions,
+    partition_queue,
+    partition_queues,
+    to_message,
+)
 from tests.bus import bus
 from tests.partitions import handled, interleaved, prepare, recorded, workers
 from tests.polling import eventually
@@ -173,3 +180,18 @@ async def test_the_number_of_partitions_changes_only_when_they_are_drained(
     assert deleted == sorted(partition_queue(s, p) for s in BINDINGS for p in range(2, 6))
     left = await partition_depths(partitioned)
     assert sorted(left) == sorted(partition_queue(s, p) for s in BINDINGS for p in range(2))
+
+
+def test_each_partition_belongs_to_one_process_and_every_process_stands_by_for_the_rest() -> None:
+    owners: list[int] = []
+    for index in range(3):
+        owned, others = own_partitions(
+            Settings(partitions=8, consumer_count=3, consumer_index=index)
+        )
+        assert sorted(owned + others) == list(range(8))
+        owners += owned
+    assert sorted(owners) == list(range(8))
+    second = Settings(partitions=8, consumer_index=1, consumer_count=3)
+    assert own_partitions(second)[0] == [1, 4, 7]
+    with pytest.raises(ValueError, match="consumer_index"):
+        Settings(consumer_index=3, consumer_count=3)
