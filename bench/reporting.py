@@ -37,9 +37,10 @@ from shared.broker import connect
 from shared.channels import Channel
 from shared.events import ComplaintReceived, Envelope, seal
 from shared.feed import CREDENTIAL_HEADER, service_credential
-from shared.messaging import declare_topology, publish_confirmed, to_message
+from shared.messaging import publish_confirmed
 from shared.settings import Settings
 from shared.sop import Kind
+from shared.topology import declare_topology, to_message
 from shared.tracking_code import new_code
 from shared.vocabulary import Group, Status, is_in
 

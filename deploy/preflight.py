@@ -2,8 +2,9 @@
 
 `python -m deploy.preflight up|test` prints one line per missing piece, with where it was
 looked for and the command that provides it, and exits 1; with everything present it prints
-one line and exits 0. Where it can, it sets a piece up itself: the management plugin of a
-RabbitMQ broker on this machine (`rabbitmq-plugins enable`, when this user may run it).
+one line and exits 0. Where it can, it sets a piece up itself: the management and the
+consistent-hash exchange plugins of a RabbitMQ broker on this machine (`rabbitmq-plugins
+enable`, when this user may run it).
 `ADUAN_PREFLIGHT_SETUP=0` turns that off.
 """
 
@@ -27,6 +28,7 @@ import redis.asyncio as aioredis
 
 from shared.auth import loopback
 from shared.settings import Settings
+from shared.topology import HASH_PLUGIN
 
 CHROMIUM = Path(os.environ.get("ADUAN_TEST_CHROMIUM", "/usr/bin/chromium"))
 """The browser the page tests drive (Debian's Chromium; Playwright never downloads one)."""
@@ -62,6 +64,19 @@ async def _management(settings: Settings) -> None:
         raise RuntimeError(f"HTTP {answer.status_code}")
 
 
+async def _hash_exchange(settings: Settings) -> None:
+    """The broker knows the consistent-hash exchange type the consumers' inboxes use."""
+    connection = await aio_pika.connect(settings.rabbitmq_url, timeout=CHECK_SECONDS)
+    try:
+        channel = await connection.channel()
+        probe = await channel.declare_exchange(
+            "aduan.preflight", aio_pika.ExchangeType.X_CONSISTENT_HASH, auto_delete=True
+        )
+        await probe.delete()
+    finally:
+        await connection.close()
+
+
 async def _redis(settings: Settings) -> None:
     client = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=CHECK_SECONDS)
     try:
@@ -78,31 +93,47 @@ def _program(path: Path) -> Callable[[Settings], Awaitable[None]]:
     return check
 
 
-def _enable_management(settings: Settings) -> bool:
-    """Switch the management plugin on, if the broker runs here and this user may; then wait
-    for its API."""
-    host = urlsplit(settings.rabbitmq_url).hostname or ""
-    tool = shutil.which("rabbitmq-plugins")
-    if tool is None or not loopback(host) or os.environ.get("ADUAN_PREFLIGHT_SETUP") == "0":
+def _plugin(
+    plugin: str, check: Callable[[Settings], Awaitable[None]]
+) -> Callable[[Settings], bool]:
+    """A setup that switches a broker plugin on, if the broker runs here and this user may;
+    then waits until `check` passes."""
+
+    def enable(settings: Settings) -> bool:
+        if not _enabled(plugin):
+            return False
+        deadline = time.monotonic() + SETUP_SECONDS
+        while time.monotonic() < deadline:
+            if asyncio.run(_failure(check, settings)) is None:
+                return True
+            time.sleep(0.5)
         return False
-    print("Switching on the RabbitMQ management plugin (rabbitmq-plugins enable) ...", flush=True)
+
+    def setup(settings: Settings) -> bool:
+        host = urlsplit(settings.rabbitmq_url).hostname or ""
+        return (
+            loopback(host) and os.environ.get("ADUAN_PREFLIGHT_SETUP") != "0" and enable(settings)
+        )
+
+    return setup
+
+
+def _enabled(plugin: str) -> bool:
+    """`rabbitmq-plugins enable` the plugin on this machine's broker; whether it could."""
+    tool = shutil.which("rabbitmq-plugins")
+    if tool is None:
+        return False
+    print(f"Switching on the RabbitMQ plugin {plugin} (rabbitmq-plugins enable) ...", flush=True)
     try:
         done = subprocess.run(  # noqa: S603 - a fixed command
-            [tool, "enable", "--quiet", "rabbitmq_management"],
+            [tool, "enable", "--quiet", plugin],
             capture_output=True,
             timeout=SETUP_SECONDS,
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return False
-    if done.returncode != 0:
-        return False
-    deadline = time.monotonic() + SETUP_SECONDS
-    while time.monotonic() < deadline:
-        if asyncio.run(_failure(_management, settings)) is None:
-            return True
-        time.sleep(0.5)
-    return False
+    return done.returncode == 0
 
 
 def _address(url: str, default_port: int) -> str:
@@ -164,7 +195,14 @@ SERVERS = (
         lambda s: s.management_api()[0],
         _management,
         "sudo rabbitmq-plugins enable rabbitmq_management",
-        _enable_management,
+        _plugin("rabbitmq_management", _management),
+    ),
+    Need(
+        "RabbitMQ consistent-hash exchange",
+        lambda s: _address(s.rabbitmq_url, 5672),
+        _hash_exchange,
+        f"sudo rabbitmq-plugins enable {HASH_PLUGIN}",
+        _plugin(HASH_PLUGIN, _hash_exchange),
     ),
     Need(
         "Redis",

@@ -9,8 +9,8 @@ import json
 from typing import Any
 
 from shared.events import CONTENT_TYPE, CONTRACTS, Contract
-from shared.messaging import BINDINGS, queue_name
 from shared.settings import Settings
+from shared.topology import BINDINGS, CASE_HEADER, inbox
 
 REF = "#/components/schemas/{model}"
 
@@ -69,7 +69,9 @@ def document(settings: Settings | None = None) -> dict[str, Any]:
         consumers = [s for s, keys in BINDINGS.items() if _matches(keys, contract.routing_key())]
         channels[contract.routing_key()] = {
             "description": f"Published by {contract.producer}; consumed by "
-            + ", ".join(f"{c} (queue {queue_name(c)})" for c in consumers),
+            + ", ".join(
+                f"{c} (exchange {inbox(c)}, by the {CASE_HEADER!r} header)" for c in consumers
+            ),
             "bindings": {
                 "amqp": {
                     "is": "routingKey",

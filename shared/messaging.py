@@ -1,4 +1,4 @@
-"""The RabbitMQ side: topology as data, confirmed publishing, and the consumer loop."""
+"""The RabbitMQ side: confirmed publishing and the consumer loop (topology: shared/topology.py)."""
 
 from __future__ import annotations
 
@@ -9,124 +9,31 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage
-from pamqp.common import FieldTable
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractConnection,
+    AbstractExchange,
+    AbstractIncomingMessage,
+)
 
 from shared.broker import RECONNECT_PAUSES, BrokerLink, connect, on_broker
-from shared.events import (
-    CONTENT_TYPE,
-    ComplainantReplied,
-    ComplaintImported,
-    ComplaintReceived,
-    ConsultationImported,
-    ConsultationReceived,
-    Contract,
-    Envelope,
-    InvalidMessage,
-    PersonalDataErased,
-    ResolutionDisputed,
-    decode,
-    encode,
-)
-from shared.events.workflow import CaseReopened
+from shared.events import Envelope, InvalidMessage, decode
 from shared.outages import OUTAGES, Unavailable
-from shared.parking import Failures, Settler, reason
+from shared.parking import Failures, Settler, deliveries, reason
+from shared.partitions import retire_legacy_queue
 from shared.settings import Settings
-from shared.vocabulary import CLOSING_EVENTS, NOTIFIED, PROGRESS_EVENTS
+from shared.topology import (
+    dead_letter_exchange,
+    declare_topology,
+    own_partitions,
+    partition_queue,
+    to_message,
+)
 
 log = logging.getLogger(__name__)
 
-
-def _topic(contract: type[Contract]) -> str:
-    """A binding key for every version of a contract."""
-    return f"{contract.producer}.{contract.name}.*"
-
-
-# Which events each consuming service receives: binding keys on the topic exchange.
-# Intake tells the complainant of the events NOTIFIED names (information request, answer,
-# reopening) and (SP4N-LAPOR! follow-ups) of each step; it tracks each case's step. Workflow
-# takes the complainant's replies and disputes from their tracking page.
-BINDINGS: dict[str, tuple[str, ...]] = {
-    "workflow": tuple(
-        _topic(contract)
-        for contract in (
-            ComplaintReceived,
-            ConsultationReceived,
-            ComplaintImported,
-            ConsultationImported,
-            PersonalDataErased,
-            ComplainantReplied,
-            ResolutionDisputed,
-        )
-    ),
-    "reporting": ("#",),
-    "intake": tuple(
-        f"{CaseReopened.producer}.{name}.*"
-        for name in dict.fromkeys((*CLOSING_EVENTS, *PROGRESS_EVENTS, *NOTIFIED))
-    ),
-}
-
-
-def queue_name(service: str) -> str:
-    """The quorum queue a service consumes from."""
-    return f"aduan.{service}"
-
-
-def parking_queue(service: str) -> str:
-    """Where a service's dead letters wait for an operator."""
-    return f"aduan.{service}.parking"
-
-
-def dead_letter_exchange(settings: Settings) -> str:
-    """The exchange dead letters are routed through, keyed by service."""
-    return f"{settings.exchange}.dead"
-
-
-def queue_arguments(settings: Settings, service: str) -> FieldTable:
-    """Quorum queue, one active consumer, explicit delivery limit, safe dead-lettering."""
-    return {
-        "x-queue-type": "quorum",
-        "x-single-active-consumer": True,
-        "x-delivery-limit": settings.delivery_limit,
-        "x-dead-letter-exchange": dead_letter_exchange(settings),
-        "x-dead-letter-routing-key": service,
-        "x-dead-letter-strategy": "at-least-once",
-        "x-overflow": "reject-publish",
-    }
-
-
-async def declare_topology(channel: AbstractChannel, settings: Settings) -> AbstractExchange:
-    """Declare the exchanges, every service's queue and parking queue; idempotent."""
-    exchange = await channel.declare_exchange(
-        settings.exchange, aio_pika.ExchangeType.TOPIC, durable=True
-    )
-    dead = await channel.declare_exchange(
-        dead_letter_exchange(settings), aio_pika.ExchangeType.DIRECT, durable=True
-    )
-    for service, keys in BINDINGS.items():
-        parking = await channel.declare_queue(
-            parking_queue(service), durable=True, arguments={"x-queue-type": "quorum"}
-        )
-        await parking.bind(dead, routing_key=service)
-        queue = await channel.declare_queue(
-            queue_name(service), durable=True, arguments=queue_arguments(settings, service)
-        )
-        for key in keys:
-            await queue.bind(exchange, routing_key=key)
-    return exchange
-
-
-def to_message(envelope: Envelope) -> aio_pika.Message:
-    """A persistent AMQP message carrying one structured CloudEvent."""
-    return aio_pika.Message(
-        body=encode(envelope),
-        content_type=CONTENT_TYPE,
-        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-        message_id=envelope.id,
-        type=envelope.type,
-        timestamp=envelope.time,
-        headers={"agency": envelope.agency},
-    )
+RETRY_PAUSES = (0.1, 2.0)
+"""A failing message's first pause before it is tried again in place, and the longest."""
 
 
 async def publish_confirmed(exchange: AbstractExchange, envelopes: Sequence[Envelope]) -> None:
@@ -148,8 +55,9 @@ class Consumer:
 
     The handler must be idempotent and all-or-nothing per call. An exception listed in
     `transient` means the infrastructure is down: the batch is retried in place, without
-    spending deliveries. Any other exception retries message by message; a message that
-    keeps failing is parked on its last allowed delivery (shared/parking.py).
+    spending attempts. Any other exception retries message by message, in place (never
+    requeued: that would put it behind later events of its case); a message that keeps
+    failing is parked at its last allowed attempt (shared/parking.py).
     """
 
     service: str
@@ -200,19 +108,68 @@ async def _consume(
             connection.channel(publisher_confirms=True, on_return_raises=True), deadline
         )
         channel.close_callbacks.add(closed)  # a channel error alone also ends this round
-        await on_broker(channel.set_qos(prefetch_count=settings.prefetch), deadline)
-        await on_broker(declare_topology(channel, settings), deadline)
+        await _prepare(settings, consumer.service, connection, channel)
         dead = await on_broker(channel.get_exchange(dead_letter_exchange(settings)), deadline)
         settler = Settler(consumer.service, dead, settings.delivery_limit, failures)
-        queue = await on_broker(channel.get_queue(queue_name(consumer.service)), deadline)
-        await on_broker(queue.consume(inbox.put), deadline)
+        owned, others = own_partitions(settings)
+        await on_broker(_subscribe(channel, consumer.service, owned, inbox.put), deadline)
+        standby = asyncio.create_task(_stand_by(settings, channel, consumer.service, others, inbox))
         link.connection = connection
-        while batch := await _next_batch(inbox, consumer.max_batch):
-            await _handle_batch(consumer, settler, batch)
+        try:
+            while batch := await _next_batch(inbox, consumer.max_batch):
+                await _handle_batch(consumer, settler, batch)
+        finally:
+            standby.cancel()
     finally:
         link.connection = None
         await connection.close()
     raise ConnectionLost(reasons[0] if reasons and reasons[0] else "connection closed")
+
+
+async def _prepare(
+    settings: Settings, service: str, connection: AbstractConnection, channel: AbstractChannel
+) -> None:
+    """Set the prefetch, declare the topology, and retire the service's queue of before
+    (moved in rounds: what one round moved stays moved)."""
+    deadline = settings.broker_deadline_seconds
+    await on_broker(channel.set_qos(prefetch_count=settings.prefetch), deadline)
+    await on_broker(declare_topology(channel, settings), deadline)
+    await on_broker(retire_legacy_queue(connection, settings, service), 12 * deadline)
+
+
+Deliver = Callable[[AbstractIncomingMessage], Awaitable[None]]
+
+
+async def _subscribe(
+    channel: AbstractChannel, service: str, partitions: list[int], deliver: Deliver
+) -> None:
+    """Register as a consumer of these partitions: the active one where none was before,
+    the next in line (single active consumer) where one is."""
+    for partition in partitions:
+        queue = await channel.get_queue(partition_queue(service, partition))
+        await queue.consume(deliver)
+
+
+async def _stand_by(
+    settings: Settings,
+    channel: AbstractChannel,
+    service: str,
+    partitions: list[int],
+    inbox: asyncio.Queue[AbstractIncomingMessage | None],
+) -> None:
+    """After a pause (processes started together each take their own partitions first),
+    register for the other processes' partitions too: if one of them dies, the broker hands
+    its partitions to the next consumer in line."""
+    if not partitions:
+        return
+    await asyncio.sleep(settings.standby_delay_seconds)
+    try:
+        await on_broker(
+            _subscribe(channel, service, partitions, inbox.put), settings.broker_deadline_seconds
+        )
+    except (Unavailable, aio_pika.exceptions.AMQPError, OSError) as error:
+        log.warning("%s: could not stand by for other partitions: %s", service, error)
+        inbox.put_nowait(None)  # a fresh round registers again
 
 
 async def _next_batch(
@@ -259,15 +216,25 @@ async def _handle_batch(
 async def _handle_one(
     consumer: Consumer, settler: Settler, message: AbstractIncomingMessage, envelope: Envelope
 ) -> None:
-    try:
-        await _with_outage_retry(consumer, [envelope])
-    except InvalidMessage as error:
-        await settler.park(message, reason(error))
-    except Exception as error:
-        log.exception("%s: %s %s failed", consumer.service, envelope.type, envelope.id)
-        await settler.failed(message, error)
-    else:
+    """Handle one message, retrying it in place with a growing pause (a requeue would put it
+    behind later events of its case) until its attempts are spent: then it is parked."""
+    attempt, pause = deliveries(message), RETRY_PAUSES[0]
+    while True:
+        try:
+            await _with_outage_retry(consumer, [envelope])
+        except InvalidMessage as error:
+            await settler.park(message, reason(error))
+            return
+        except Exception as error:
+            log.exception("%s: %s %s failed", consumer.service, envelope.type, envelope.id)
+            if await settler.failed(message, error, attempt=attempt):
+                return  # parked
+            attempt += 1
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, RETRY_PAUSES[1])
+            continue
         await settler.handled(message)
+        return
 
 
 async def _with_outage_retry(consumer: Consumer, envelopes: list[Envelope]) -> None:

@@ -4,9 +4,11 @@ A consumer parks a message itself: it publishes a copy to the dead-letter exchan
 then acknowledges the original. The copy carries `x-aduan-parking`: how often consumers tried
 the message, when it failed first and last, and why. A consumer parks at once a message it
 cannot decode, and one an operator re-queued (`x-aduan-requeued`): that one spent its
-deliveries before it was parked. Any other failure is retried until the queue's delivery
-limit; the last allowed delivery parks it. The queue's own limit stays as the backstop (a
-consumer that dies on a message every time): the broker then dead-letters it with `x-death`.
+attempts before it was parked. Any other failure is retried in place (never requeued: on a
+quorum queue that puts the message behind later events of its case) until its attempts, the
+broker's deliveries included, reach the queue's delivery limit; the last one parks it. The
+queue's own limit stays as the backstop (a consumer that dies on a message every time): the
+broker then dead-letters it with `x-death`.
 """
 
 from __future__ import annotations
@@ -103,11 +105,8 @@ class Failures:
 
 @dataclass
 class Settler:
-    """Settles a consumer's messages: ack, retry (spends a delivery) or park.
-
-    A retry is `basic.reject` with requeue: from RabbitMQ 4.3 on, only a reject counts as a
-    failed delivery (`basic.nack` no longer spends one), and on 3.x both do.
-    """
+    """Settles a consumer's messages: ack, or park. Never a requeue: a failed message is
+    retried in place by the consumer (shared/messaging.py), so its case keeps its order."""
 
     service: str
     dead: AbstractExchange
@@ -119,14 +118,18 @@ class Settler:
         self.failures.forget(_key(message))
         await self._settle(message, "handled", message.ack())
 
-    async def failed(self, message: AbstractIncomingMessage, error: BaseException) -> None:
-        """Retry a failed message, or park it on its last delivery or after a re-queue."""
+    async def failed(
+        self, message: AbstractIncomingMessage, error: BaseException, *, attempt: int
+    ) -> bool:
+        """Note a failed attempt; park the message at its last allowed attempt or after a
+        re-queue (True: parked, else the consumer tries it again in place)."""
         now = datetime.now(UTC)
         first = self.failures.failed(_key(message), now)
-        if deliveries(message) < self.delivery_limit and REQUEUED not in _headers(message):
-            await self._settle(message, "failed", message.reject(requeue=True))
-            return
-        await self.park(message, reason(error), first=first, last=now)
+        if attempt < self.delivery_limit and REQUEUED not in _headers(message):
+            EVENTS_CONSUMED.labels(self.service, "failed").inc()
+            return False
+        await self.park(message, reason(error), first=first, last=now, attempts=attempt)
+        return True
 
     async def park(
         self,
@@ -135,6 +138,7 @@ class Settler:
         *,
         first: datetime | None = None,
         last: datetime | None = None,
+        attempts: int | None = None,
     ) -> None:
         """Publish a copy with its parking to the parking queue, then ack the original."""
         log.error("%s: parking message %s: %s", self.service, message.message_id, why)
@@ -144,7 +148,7 @@ class Settler:
         parking = Parking(
             id=parking_id,
             letter=str(_headers(message).get(REQUEUED) or parking_id),
-            deliveries=deliveries(message),
+            deliveries=attempts or deliveries(message),
             first_failure=first or now,
             last_failure=last or now,
             reason=why[:REASON_LENGTH],
@@ -163,8 +167,8 @@ class Settler:
         )
         try:
             await self.dead.publish(copy, routing_key=self.service, mandatory=True)
-        except aio_pika.exceptions.DeliveryError:  # not parked: the broker's limit will park it
-            await message.reject(requeue=True)
+        except aio_pika.exceptions.DeliveryError:  # not parked: the broker dead-letters it
+            await message.reject(requeue=False)
             raise
         await message.ack()
 

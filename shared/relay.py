@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from shared import db
 from shared.broker import RECONNECT_PAUSES, connect, on_broker
 from shared.events import Contract, Envelope, seal
-from shared.messaging import declare_topology, publish_confirmed
+from shared.messaging import publish_confirmed
 from shared.metrics import (
     EVENTS_PUBLISHED,
     RELAY_ACTIVE,
@@ -41,6 +41,7 @@ from shared.metrics import (
 )
 from shared.outages import OUTAGES, Unavailable, within
 from shared.settings import Settings
+from shared.topology import declare_topology
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -6,12 +6,13 @@ import math
 from datetime import time
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.working_time import OfficeHours, WorkingCalendar
 
 SERVICES = ("intake", "workflow", "reporting")
+MOST_PARTITIONS = 256
 
 
 class Settings(BaseSettings):
@@ -40,6 +41,15 @@ class Settings(BaseSettings):
     exchange: str = "aduan.events"
     delivery_limit: int = 10
     prefetch: int = 200
+    # Each consuming service's events are spread by case over this many partition queues
+    # (shared/topology.py). Changing it re-routes cases: a drained operation (docs/partitions.md).
+    partitions: int = Field(default=8, ge=1, le=MOST_PARTITIONS)
+    # This process among the service's consumer processes: it takes partitions p with
+    # p mod consumer_count == consumer_index first, then stands by for the others (after
+    # standby_delay_seconds, so that processes started together share the partitions).
+    consumer_index: int = Field(default=0, ge=0)
+    consumer_count: int = Field(default=1, ge=1)
+    standby_delay_seconds: float = 3.0
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "aduan:"
@@ -184,6 +194,12 @@ class Settings(BaseSettings):
     # its body has three parameters, {{1}} the tracking code, {{2}} what happened, {{3}} the link.
     whatsapp_template_name: str = "aduan_pemberitahuan"
     whatsapp_template_language: str = "id"
+
+    @model_validator(mode="after")
+    def _one_of_the_consumers(self) -> Settings:
+        if self.consumer_index >= self.consumer_count:
+            raise ValueError("consumer_index must be below consumer_count")
+        return self
 
     def port(self, service: str) -> int:
         """The port a service listens on."""

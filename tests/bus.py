@@ -11,9 +11,10 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage
 
 from shared.events import Envelope
-from shared.messaging import declare_topology, parking_queue, publish_confirmed, to_message
+from shared.messaging import publish_confirmed
 from shared.parking import PARKING, Parking
 from shared.settings import Settings
+from shared.topology import declare_topology, parking_queue, to_message
 
 
 @dataclass

@@ -33,12 +33,15 @@ import psycopg
 import redis
 
 from shared.settings import Settings
+from shared.topology import HASH_PLUGIN
 from tests.infrastructure import base_settings, free_port
 
 log = logging.getLogger(__name__)
 
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 OS_USER = "postgres"  # PostgreSQL runs as this OS user; its data directory is theirs
+PLUGINS = ("rabbitmq_management", HASH_PLUGIN)
+"""The plugins a private node runs: those the machine's node runs after the preflight."""
 RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
 START_WITHIN = 60.0
 STOP_WITHIN = 30.0
@@ -322,7 +325,7 @@ class PrivateRabbitMQ(PrivateServer):
         self.node = f"aduan-t-{uuid4().hex[:8]}@localhost"
         self.management_port = free_port()
         self.dist_port = free_port()
-        (self.root / "enabled_plugins").write_text("[rabbitmq_management].\n")
+        (self.root / "enabled_plugins").write_text(f"[{','.join(PLUGINS)}].\n")
         (self.root / "rabbitmq-env.conf").write_text("")
         (self.root / "rabbitmq.conf").write_text(
             f"listeners.tcp.1 = 127.0.0.1:{self.port}\n"

@@ -67,7 +67,8 @@ def test_make_up_needs_the_servers_but_no_browser(tmp_path: Path) -> None:
     done = preflight("up", ADUAN_TEST_CHROMIUM=str(tmp_path / "no-chromium"))
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
-        "make up: PostgreSQL, RabbitMQ, RabbitMQ management API, Redis: all present."
+        "make up: PostgreSQL, RabbitMQ, RabbitMQ management API, RabbitMQ consistent-hash "
+        "exchange, Redis: all present."
     ]
     redis = preflight("up", ADUAN_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     assert redis.returncode == 1

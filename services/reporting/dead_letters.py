@@ -32,10 +32,10 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from services.reporting.recaps import SCHEMA
 from shared.broker import connect, on_broker
 from shared.db import Connection, Pool
-from shared.messaging import BINDINGS, declare_topology, parking_queue, queue_name
 from shared.outages import DEADLINE_SECONDS
 from shared.parking import REQUEUED, Parking, own_headers
 from shared.settings import Settings
+from shared.topology import BINDINGS, CASE_HEADER, declare_topology, inbox, parking_queue
 
 TABLE = f"{SCHEMA}.dead_letters"
 DDL = f"""
@@ -199,18 +199,21 @@ async def _publish(settings: Settings, service: str, rows: Sequence[asyncpg.Reco
     connection = await on_broker(connect(settings, "aduan-operator"), DEADLINE_SECONDS)
     try:
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        exchange = await channel.get_exchange(inbox(service))
         for row in rows:
+            headers = json.loads(row["headers"])
+            # Back through the service's inbox, to its case's partition (a letter parked before
+            # cases carried their header goes by its message id).
+            headers.setdefault(CASE_HEADER, row["message_id"] or row["letter_id"])
             message = aio_pika.Message(
                 body=row["body"],
                 content_type=row["content_type"],
                 message_id=row["message_id"],
                 type=row["type"],
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                headers=json.loads(row["headers"]) | {REQUEUED: row["letter_id"]},
+                headers=headers | {REQUEUED: row["letter_id"]},
             )
-            await channel.default_exchange.publish(
-                message, routing_key=queue_name(service), mandatory=True
-            )
+            await exchange.publish(message, routing_key=service, mandatory=True)
     finally:
         await connection.close()
 

@@ -27,11 +27,11 @@ from shared.auth import Forbidden, Officer, TokenVerifier, Unauthenticated
 from shared.broker import connect, on_broker
 from shared.db import LONG_SECONDS, Connection, Pool, read
 from shared.events import CONTRACTS, Envelope, encode
-from shared.messaging import BINDINGS, declare_topology, parking_queue, queue_name
 from shared.outages import DEADLINE_SECONDS, Unavailable, within
 from shared.problems import Problem, problems
 from shared.settings import Settings
 from shared.sop import Role
+from shared.topology import BINDINGS, declare_topology, inbox, parking_queue, partition_queues
 from shared.vocabulary import Group, statuses
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,9 @@ router = APIRouter(prefix="/v1/operations", tags=["operations"])
 STREAM_LENGTH = 10_000
 SUBSCRIBERS = readers(Facet.STATUS, Privacy.NORMAL) - {PUBLIC}
 """Who may follow the live stream: officers who may see some cases (each sees only those)."""
-QUEUE_DEPTH = Gauge("aduan_queue_depth", "Messages waiting in a consumer's queue", ["queue"])
+QUEUE_DEPTH = Gauge(
+    "aduan_queue_depth", "Messages waiting in a service's partition queues", ["queue"]
+)
 DEAD_LETTERS = Gauge("aduan_dead_letters", "Parked messages not re-queued yet", ["service"])
 OVERDUE = Gauge("aduan_cases_overdue", "Open cases past their step's time standard", ["agency"])
 BREACHED = Gauge("aduan_cases_breached", "Open cases past their deadline", ["agency"])
@@ -252,9 +254,12 @@ async def _queue_gauges(settings: Settings, listed: dict[str, int]) -> None:
         channel = await connection.channel()
         await declare_topology(channel, settings)
         for service in BINDINGS:
-            queue = await channel.declare_queue(queue_name(service), passive=True)
+            waiting = 0
+            for name in partition_queues(settings, service):
+                queue = await channel.declare_queue(name, passive=True)
+                waiting += queue.declaration_result.message_count or 0
             parked = await channel.declare_queue(parking_queue(service), passive=True)
-            QUEUE_DEPTH.labels(queue_name(service)).set(queue.declaration_result.message_count or 0)
+            QUEUE_DEPTH.labels(inbox(service)).set(waiting)  # every partition of the service
             uncollected = parked.declaration_result.message_count or 0
             DEAD_LETTERS.labels(service).set(listed[service] + uncollected)
     finally:

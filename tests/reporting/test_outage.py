@@ -23,8 +23,8 @@ from services.reporting.reads import COMMAND_TIMEOUT_SECONDS
 from shared.events import Envelope, seal
 from shared.events import workflow as wf
 from shared.feed import CREDENTIAL_HEADER
-from shared.messaging import parking_queue
 from shared.sop import Role
+from shared.topology import parking_queue
 from tests.bus import park
 from tests.polling import eventually
 from tests.reporting.conftest import Away, Desk

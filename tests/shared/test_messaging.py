@@ -13,10 +13,11 @@ import pytest
 
 from shared.broker import BrokerLink, connect
 from shared.events import Envelope
-from shared.messaging import Consumer, parking_queue, run_consumer, to_message
+from shared.messaging import Consumer, run_consumer
 from shared.parking import REQUEUED, Parking
 from shared.service import background
 from shared.settings import Settings
+from shared.topology import parking_queue, to_message
 from tests.bus import Bus, bus
 from tests.infrastructure import free_port
 from tests.polling import eventually

@@ -28,6 +28,7 @@ from shared.outages import Unavailable
 from shared.relay import EventLog, Relay, WireTable, translator
 from shared.service import background
 from shared.settings import Settings
+from shared.topology import partition_queue
 from tests.bus import bus
 from tests.conftest import serving
 from tests.polling import eventually
@@ -60,6 +61,15 @@ class Intake:
     def relay(self, kind: type[Relay] = Relay) -> Relay:
         log = EventLog.of(self.submissions)
         return kind(self.settings, "intake", log, translator(self.submissions, WIRE))
+
+
+WORKFLOW = partition_queue("workflow", 0)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """One partition per service: workflow's queue shows the relay's order across cases."""
+    return settings.model_copy(update={"partitions": 1})
 
 
 @pytest.fixture
@@ -126,7 +136,7 @@ async def test_the_relay_publishes_in_order_across_notification_id_gaps(
     assert sorted(ids) == [1, 2, 8, 9]
     async with bus(settings) as connected, background(intake.relay().run()):
         assert await eventually(lambda: _is(lambda: relay_position(settings), 9), within=10)
-        messages = await connected.take("aduan.workflow", 4)
+        messages = await connected.take(WORKFLOW, 4)
     codes = [decode(message.body).data.model_dump()["tracking_code"] for message in messages]
     assert len(codes) == 4
     order = await _codes_in_log_order(settings)
@@ -148,7 +158,7 @@ async def test_only_one_relay_of_a_service_is_active(settings: Settings, intake:
         await intake.post(3)
         assert await eventually(lambda: _is(lambda: relay_position(settings), 6), within=10)
         assert held == 1
-        assert await connected.depth("aduan.workflow") == 6
+        assert await connected.depth(WORKFLOW) == 6
 
 
 async def _codes_in_log_order(settings: Settings) -> list[str]:
@@ -224,14 +234,14 @@ async def test_the_relay_holds_before_an_event_it_cannot_publish_until_a_release
                 old._notified()
                 await asyncio.sleep(settings.relay_poll_seconds)
             assert await relay_position(settings) == 1
-            assert await connected.depth("aduan.workflow") == 1
+            assert await connected.depth(WORKFLOW) == 1
     held = [r for r in caplog.records if "holds before" in r.getMessage()]
     assert len(held) == 1, [r.getMessage() for r in held]
     assert "ConsultationReceived" in held[0].getMessage()
 
     async with bus(settings) as connected, background(intake.relay().run()):  # the fix, deployed
         assert await eventually(lambda: _is(lambda: relay_position(settings), 3), within=10)
-        kinds = [decode(m.body).type for m in await connected.take("aduan.workflow", 3)]
+        kinds = [decode(m.body).type for m in await connected.take(WORKFLOW, 3)]
     assert kinds == [
         "aduan.ComplaintReceived.v1",
         "aduan.ConsultationReceived.v1",
@@ -286,7 +296,7 @@ async def test_an_event_declared_internal_is_passed_over(
     )
     async with bus(settings) as connected, background(relay.run()):
         assert await eventually(lambda: _is(lambda: relay_position(settings), 2), within=10)
-        assert await connected.depth("aduan.workflow") == 0
+        assert await connected.depth(WORKFLOW) == 0
 
 
 async def _true(value: bool) -> bool:
