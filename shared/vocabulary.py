@@ -130,6 +130,8 @@ EVENT_LABELS: dict[str, str] = {
     "BacklogClosed": "Ditutup sebagai arsip register lama",
     "DuplicateMerged": "Menerima kasus duplikat",
     "CaseReopened": "Dibuka kembali",
+    "CaseTransferred": "Diteruskan ke instansi lain",
+    "CaseDeclined": "Bukan wewenang: dikembalikan ke pengelola induk",
     "NoteAdded": "Catatan",
     "AttachmentAdded": "Lampiran",
     "StepOverdue": "Melewati waktu standar langkah",
