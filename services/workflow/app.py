@@ -9,7 +9,15 @@ from functools import partial
 
 from fastapi import FastAPI
 
-from services.workflow import accounts, accounts_api, auth_api, backlog, oidc, public_texts
+from services.workflow import (
+    accounts,
+    accounts_api,
+    agencies_api,
+    auth_api,
+    backlog,
+    oidc,
+    public_texts,
+)
 from services.workflow.api import refused, router
 from services.workflow.cases import SCHEMA, Cases, open_cases
 from services.workflow.inbound import consumer
@@ -86,6 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(Refused, refused)
     app.include_router(auth_api.router, prefix="/workflow")
     app.include_router(accounts_api.router, prefix="/workflow")
+    app.include_router(agencies_api.router, prefix="/workflow")
     app.include_router(feed.router)
     app.include_router(public_texts.router)
     install(app, ("postgres",))
