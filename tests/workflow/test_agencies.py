@@ -188,7 +188,7 @@ async def test_the_coordinator_transfers_a_case_and_it_changes_hands(province: D
     assert (await post(desk, case_id, "identification/escalate", team_b, note="Ok.")).is_success
     # Every event after the move belongs to B (the envelope's agency is the event's).
     history = await asyncio.to_thread(desk.cases.history, case_id)
-    assert [event.agency for event in history] == [A, A, B, B]
+    assert [vars(event)["agency"] for event in history] == [A, A, B, B]
 
 
 async def test_bukan_wewenang_sends_the_case_back_to_the_coordinator(province: Desk) -> None:
