@@ -8,10 +8,11 @@ one. Each is written through shared.agencies.save, the one table every service r
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel
 
 from services.workflow.cases import Cases
 from shared import agencies, db
-from shared.agencies import Agency
+from shared.agencies import Agency, Channels, Letterhead
 from shared.auth import CurrentOfficer, Forbidden
 from shared.problems import Problem, problems
 from shared.sop import PROVINCE, SOPS, Role
@@ -37,33 +38,53 @@ def _invalid(field: str, message: str) -> Problem:
     return Problem(422, f"Periksa kembali: {field}.", code="validation", errors=[error])
 
 
+class AgencyOut(BaseModel):
+    """An agency as the API shows it (office hours as HH:MM:SS, local time)."""
+
+    id: str
+    name: str
+    units: list[str]
+    hours: dict[int, tuple[str, str]]  # weekday (0 = Monday) -> opening, closing
+    sop_versions: dict[str, str]
+    letterhead: Letterhead
+    channels: Channels
+
+    @classmethod
+    def of(cls, agency: Agency) -> "AgencyOut":
+        """The view of an agency."""
+        return cls.model_validate(agency.model_dump(mode="json"))
+
+
 @router.get("", responses=problems(401, 503))
-async def list_agencies(officer: CurrentOfficer, request: Request) -> list[Agency]:
+async def list_agencies(officer: CurrentOfficer, request: Request) -> list[AgencyOut]:
     """Every agency the deployment serves."""
-    return list((await _known(request)).values())
+    return [AgencyOut.of(agency) for agency in (await _known(request)).values()]
 
 
 @router.get("/{agency_id}", responses=problems(401, 404, 503))
-async def get_agency(agency_id: AgencyPath, officer: CurrentOfficer, request: Request) -> Agency:
+async def get_agency(agency_id: AgencyPath, officer: CurrentOfficer, request: Request) -> AgencyOut:
     """One agency."""
     known = await _known(request)
     if agency_id not in known:
         raise Problem(404, "Instansi tidak ditemukan.", code="unknown-agency")
-    return known[agency_id]
+    return AgencyOut.of(known[agency_id])
 
 
 @router.put("/{agency_id}", responses=problems(401, 403, 422, 503))
 async def put_agency(
     agency_id: AgencyPath, body: Agency, officer: CurrentOfficer, request: Request
-) -> Agency:
+) -> AgencyOut:
     """Register an agency or replace its data (the provincial administrator)."""
     if Role.ADMIN not in officer.roles_in(PROVINCE):
         raise Forbidden("Hanya administrator provinsi yang dapat mengelola instansi.")
     if body.id != agency_id:
         raise _invalid("id", "Id instansi harus sama dengan alamatnya.")
+    for day, (opening, closing) in body.hours.items():
+        if not 0 <= day <= 6 or opening.tzinfo or closing.tzinfo or not opening < closing:
+            raise _invalid("hours", "Jam kerja: hari 0-6, jam buka sebelum jam tutup, tanpa zona.")
     for kind, version in body.sop_versions.items():
         if (kind, version) not in SOPS:
             raise _invalid("sop_versions", f"SOP {kind.value} versi '{version}' tidak dikenal.")
     await db.read(request.app.state.pool, lambda conn: agencies.save(conn, body))  # deadline
     _cases(request).forget_agencies()
-    return body
+    return AgencyOut.of(body)
