@@ -12,9 +12,11 @@ import jwt
 import pytest
 
 from services.workflow.case import Case
+from services.workflow.inbound import consumer
 from shared.agencies import Agency
 from shared.sop import MOVES, PROVINCE, Kind, Role
 from shared.tracking_code import new_code
+from tests.samples import complaint_received
 from tests.workflow.conftest import Desk
 
 A, B = "dinas-a", "dinas-b"
@@ -304,3 +306,41 @@ async def test_accounts_hold_memberships_and_their_tokens_carry_them(province: D
     verified = await post(desk, case_id, "verification", sari, note="Lengkap.")
     assert verified.status_code == 200, verified.text  # a division head in A
     assert (await get(desk, await open_in(desk, B), sari)).status_code == 404
+
+
+async def test_a_submission_to_an_agency_opens_its_case_on_that_agencys_calendar(
+    province: Desk,
+) -> None:
+    desk = province
+    received = complaint_received(agency=B)
+    await consumer(desk.cases).handle([received])
+    case = await asyncio.to_thread(desk.cases.get_case, received.subject)
+    assert case.agency == B
+    at = received.data.received_at  # type: ignore[attr-defined]
+    calendar_b = await asyncio.to_thread(desk.cases.calendar, B)
+    home = await asyncio.to_thread(desk.cases.calendar)
+    assert case.deadline_at == calendar_b.add_working_days(at, 14)
+    assert case.step_due_at == calendar_b.add_working_minutes(at, 30)
+    assert home.add_working_days(at, 14) != case.deadline_at
+    assert (await get(desk, case.id, bearer(desk, B, Role.TIM_PENGADUAN))).status_code == 200
+    assert (await get(desk, case.id, bearer(desk, A, Role.TIM_PENGADUAN))).status_code == 404
+
+
+async def test_each_agency_keeps_its_own_calendar_corrections(province: Desk) -> None:
+    desk = province
+    day, body = "2030-06-03", {"name": "Hari jadi Dinas B"}
+    home_admin = bearer(desk, desk.cases.settings.agency, Role.ADMIN)
+    refused = await desk.http.put(
+        f"/workflow/v1/calendar/days/{day}?agency={B}", json=body, headers=home_admin
+    )
+    assert refused.status_code == 403, refused.text
+    set_day = await desk.http.put(
+        f"/workflow/v1/calendar/days/{day}?agency={B}",
+        json=body,
+        headers=bearer(desk, B, Role.ADMIN),
+    )
+    assert set_day.status_code == 200, set_day.text
+    of_b = (await desk.http.get(f"/workflow/v1/calendar?year=2030&agency={B}")).json()
+    assert {"day": day, "name": body["name"], "working": False, "source": "admin"} in of_b
+    of_home = (await desk.http.get("/workflow/v1/calendar?year=2030")).json()
+    assert day not in {entry["day"] for entry in of_home}
