@@ -113,7 +113,7 @@ async def test_a_token_lists_the_officers_agencies_with_the_roles_in_each(
     assert officer.agency == "dpmptsp-gresik"
     assert officer.roles == {Role.TIM_PENGADUAN}
     assert officer.roles_in("dinkes-gresik") == {Role.KABID}
-    assert officer.reach == {"dpmptsp-gresik", "dinkes-gresik"}  # an agency not served: out
+    assert officer.reach == frozenset({"dpmptsp-gresik", "dinkes-gresik"})  # not served: out
     acting_there = await verifier.verify(provider.token("a", agency="dinkes-gresik"))
     assert acting_there.agency == "dinkes-gresik"
     province = await verifier.verify(provider.token("a", agency="*", roles=["koordinator"]))

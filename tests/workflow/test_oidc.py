@@ -22,9 +22,9 @@ import jwt
 import pytest
 
 from services.workflow import oidc
+from services.workflow.app import create_app
 from shared import agencies, db
 from shared.agencies import Agency
-from services.workflow.app import create_app
 from shared.settings import Settings
 from shared.sop import Role
 from tests.conftest import serving
