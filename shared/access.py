@@ -82,6 +82,10 @@ _TABLE: dict[Reader, tuple[frozenset[Facet], frozenset[Facet]]] = {
     Role.PETUGAS_OSS: (ALL, NONE),
     Role.ANALIS: (ROWS, NONE),
     Role.ADMIN: (ALL, ALL),
+    # The provincial coordinator routes cases between agencies: what a team lead reads of
+    # normal cases, in every agency; of a confidential one only where it stands (enough to
+    # forward it): its text and identity stay with the agency's complaint team.
+    Role.KOORDINATOR: (CASEWORK, ROWS),
 }
 
 TABLE: dict[Reader, dict[Privacy, frozenset[Facet]]] = {
@@ -226,6 +230,11 @@ _SURFACES = (
     " team and the head of office, who disposes it, and the administrator; the front desk,"
     " the division heads, the secretary and the Pojok OSS only while the case stands at a"
     " step they act at (the step rule), and then never the identity.",
+    "- The provincial coordinator (pengelola induk) routes cases between the agencies: in"
+    " every agency it reads what a division head reads of normal and anonymous cases; of a"
+    " confidential case only that it exists and where it stands, enough to forward it (the"
+    " text and the identity stay with the receiving agency's complaint team). Every other"
+    " role reads only the cases of the agencies it belongs to (its reach).",
     "- Analysts count cases and read case rows without the answer; the rekap and the"
     " dashboards are aggregates and count every case. The public sees what tracking shows.",
     "- The complainant (code and receipt secret) sees their own case whatever its class:"

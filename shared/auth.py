@@ -1,5 +1,11 @@
 """Officers and their bearer tokens: JWTs verified against the issuer's published keys.
 
+A token speaks for an officer acting in one agency (`agency`, with their `roles` there) and
+may list every agency they belong to with the roles in each (`memberships`: {agency:
+[roles]}; the agency `*` reaches every agency: the provincial coordinator's). It is accepted
+when its agency is one the deployment serves; memberships of agencies it does not serve are
+left out.
+
 The issuer is an OIDC provider's JWKS URL, static public keys from the settings, or, by
 default, the built-in issuer of the workflow service (its JWKS at /workflow/v1/auth/jwks.json).
 """
@@ -11,6 +17,7 @@ import ipaddress
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable, Collection
 from typing import Annotated, Any
 
 import httpx
@@ -21,8 +28,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.problems import Problem
 from shared.settings import Settings
+from shared.sop import PROVINCE, Role
 from shared.sop import Officer as Officer  # defined beside the roles; re-exported
-from shared.sop import Role
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +85,28 @@ def public_keys_of(signing_key_pem: str) -> dict[str | None, Any]:
     return {None: private.public_key()}
 
 
+def _memberships(claim: Any) -> dict[str, frozenset[Role]]:
+    """The `memberships` claim, {agency: [roles]} (ValueError if malformed; absent: none)."""
+    if claim is None:
+        return {}
+    if not isinstance(claim, dict) or not all(isinstance(v, list) for v in claim.values()):
+        raise ValueError("klaim memberships harus berupa {instansi: [peran]}")
+    return {str(agency): frozenset(Role(role) for role in roles) for agency, roles in claim.items()}
+
+
 class TokenVerifier:
     """Verifies bearer tokens; JWKS keys are cached and refreshed when a new kid appears."""
 
-    def __init__(self, settings: Settings, keys: dict[str | None, Any] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        keys: dict[str | None, Any] | None = None,
+        agencies: Callable[[], Awaitable[Collection[str]]] | None = None,
+    ) -> None:
+        """`agencies`: the ids of the agencies the deployment serves (shared/agencies.py);
+        None: the home agency alone. The province's (PROVINCE) is always known."""
         self.settings = settings
+        self._agencies = agencies
         self._keys: dict[str | None, Any] = dict(keys or {})
         self._tried_at = -float("inf")  # the last JWKS fetch, answered or not
         if self._keys:
@@ -146,6 +170,7 @@ class TokenVerifier:
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
             roles = frozenset(Role(role) for role in claims.get("roles", []))
+            memberships = _memberships(claims.get("memberships"))
         except jwt.ExpiredSignatureError as error:
             raise Unauthenticated("Token sudah kedaluwarsa; silakan masuk lagi.") from error
         except jwt.ImmatureSignatureError as error:
@@ -155,14 +180,25 @@ class TokenVerifier:
         except (jwt.PyJWTError, ValueError) as error:
             raise Unauthenticated(f"Token tidak sah: {error}") from error
         self._check_lifetime(claims)
-        if claims.get("agency") != self.settings.agency:
+        known = await self.known()
+        agency = claims.get("agency")
+        if not isinstance(agency, str) or agency not in known:
             raise Forbidden("Token ini untuk instansi lain.")
+        held = {member_of: held for member_of, held in memberships.items() if member_of in known}
+        held[agency] = roles | held.get(agency, frozenset())
         return Officer(
             id=str(claims["sub"]),
             name=str(claims.get("name", claims["sub"])),
-            roles=roles,
-            agency=self.settings.agency,
+            roles=held[agency],
+            agency=agency,
+            memberships=tuple(sorted(held.items())),
         )
+
+    async def known(self) -> frozenset[str]:
+        """The agencies whose officers this deployment serves: the home agency, the
+        registered ones and the province."""
+        registered = await self._agencies() if self._agencies else ()
+        return frozenset({self.settings.agency, PROVINCE, *registered})
 
     def _check_lifetime(self, claims: dict[str, Any]) -> None:
         """Refuse a token issued in the future or meant to live longer than allowed."""

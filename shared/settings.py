@@ -102,7 +102,10 @@ class Settings(BaseSettings):
     # provider's own session sign the officer in without asking.
     oidc_prompt: str = "login"
     oidc_roles_claim: str = "roles"  # a dotted path for nested claims: realm_access.roles
-    oidc_agency_claim: str = ""  # when set, the claim must name this office's agency
+    # When set, the claim (a dotted path) names the officer's agencies: an agency id, a list of
+    # them (the roles claim's roles in each) or {agency: [role names]}; agencies this deployment
+    # does not serve are left out, and none left refuses the sign-in. Empty: the home agency.
+    oidc_agency_claim: str = ""
     # The provider's role (or group) names -> ours; empty: the provider uses our role names.
     oidc_role_map: dict[str, str] = Field(default_factory=dict)
 

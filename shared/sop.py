@@ -21,6 +21,7 @@ class Role(StrEnum):
     PETUGAS_OSS = "petugas_oss"
     ANALIS = "analis"
     ADMIN = "admin"
+    KOORDINATOR = "koordinator"  # pengelola induk: the province's, across agencies
 
 
 OFFICE_ROLES: frozenset[Role] = frozenset(Role) - {Role.PEMOHON, Role.ANALIS}
@@ -78,6 +79,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.PETUGAS_OSS: "Petugas Pojok OSS",
     Role.ANALIS: "Analis",
     Role.ADMIN: "Administrator",
+    Role.KOORDINATOR: "Pengelola Induk",
 }
 
 
@@ -111,6 +113,7 @@ class Action:
     a case imported from the old register (closing that backlog).
     `complainant`: the complainant takes it too, from the tracking page with their receipt
     secret (acting as `Role.PEMOHON`): answering a request, disputing the answer, a reply.
+    `steps`: an action of any step (When.OPEN) allowed only at these step ids (None: at all).
     """
 
     id: str
@@ -122,6 +125,7 @@ class Action:
     label: str = ""
     imported_only: bool = False
     complainant: bool = False
+    steps: frozenset[str] | None = None
 
 
 ANY_STEP: tuple[Action, ...] = (
@@ -159,6 +163,20 @@ ANY_STEP: tuple[Action, ...] = (
         complainant=True,
     ),
     Action(
+        "transfer",
+        "CaseTransferred",
+        When.OPEN,
+        by=frozenset({Role.KOORDINATOR}),
+        label="Teruskan ke instansi lain",
+    ),
+    Action(
+        "decline",
+        "CaseDeclined",
+        When.OPEN,
+        label="Bukan wewenang: kembalikan ke pengelola induk",
+        steps=frozenset({"identification", "verification", "disposition", "reception"}),
+    ),
+    Action(
         "backlog-close",
         "BacklogClosed",
         When.OPEN,
@@ -173,9 +191,35 @@ ANY_STEP: tuple[Action, ...] = (
 `backlog-close` closes a case still open in the imported register (history the office
 handled on paper): by the actors of the step it waits at, with a reason, one by one or in bulk.
 
+`transfer` (the provincial coordinator forwards a case to another agency) and `decline` (the
+agency's step actors answer "bukan wewenang" while the case is still early in the SOP: it goes
+back to the coordinator's queue, the agency `PROVINCE`) move a case between agencies: MOVES.
+
 Rejecting or merging a case that waits for the complainant is refused: the answer is
 recorded first, so the pause ends with its working time counted (InformationReceived).
 """
+
+
+@dataclass(frozen=True)
+class Move:
+    """What moving a case to another agency does: where it goes and whether its clock restarts.
+
+    The case keeps its id, code and history; it waits at the first step after submission in
+    the agency it goes to (the step's due time counts from the move). `restarts_deadline`: the
+    case deadline counts again from the move, on that agency's calendar; otherwise it stays.
+    """
+
+    action: str
+    to_province: bool
+    restarts_deadline: bool
+
+
+MOVES: dict[str, Move] = {
+    # The coordinator forwards to the agency that has the matter: it gets the full time.
+    "transfer": Move("transfer", to_province=False, restarts_deadline=True),
+    # "Bukan wewenang": back to the coordinator; the complainant's time keeps running.
+    "decline": Move("decline", to_province=True, restarts_deadline=False),
+}
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,8 @@ EVENT_LABELS: dict[str, str] = {
     "BacklogClosed": "Ditutup sebagai arsip register lama",
     "DuplicateMerged": "Menerima kasus duplikat",
     "CaseReopened": "Dibuka kembali",
+    "CaseTransferred": "Diteruskan ke instansi lain",
+    "CaseDeclined": "Bukan wewenang: dikembalikan ke pengelola induk",
     "NoteAdded": "Catatan",
     "AttachmentAdded": "Lampiran",
     "StepOverdue": "Melewati waktu standar langkah",
@@ -154,8 +156,10 @@ TOLD: dict[str, str] = {
     "ConsultationFormAccepted": "diterima oleh petugas Pojok OSS",
     "EscalatedToBkpm": "diteruskan kepada BKPM",
     "BkpmAnswered": "telah dijawab oleh BKPM",
+    "CaseTransferred": "diteruskan kepada instansi yang berwenang menanganinya",
 }
-"""What the complainant is told of a closing or progress event ("Pengaduan X-1 ...")."""
+"""What the complainant is told of a closing or progress event, or of the forwarding to
+another agency ("Pengaduan X-1 ...")."""
 
 TIMELINESS_LABELS: dict[str, str] = {
     "open": "Belum selesai",
@@ -180,6 +184,9 @@ DIMENSION_LABELS: dict[str, str] = {
 NOTIFIED: dict[str, str] = {
     "InformationRequested": "information_request",
     "CaseReopened": "reopening",
+    # Forwarded to the agency in charge (SP4N-LAPOR!'s disposisi: a LAPOR! case hears it as a
+    # follow-up). "Bukan wewenang" is not told: the coordinator's transfer that follows is.
+    "CaseTransferred": "follow_up",
 } | {event: "closure" for event in CLOSING_EVENTS}
 """The events the complainant is told of on their own channel, and the message each sends
 (services/intake/outbound/messages.py; a LAPOR! case also hears of every step's progress)."""
@@ -203,6 +210,7 @@ PUBLIC_HISTORY: dict[str, str] = {
     "CaseRejected": "Ditutup: bukan kewenangan instansi ini",
     "CaseMerged": "Digabungkan dengan laporan lain yang sama",
     "CaseReopened": "Dibuka kembali",
+    "CaseTransferred": "Diteruskan kepada instansi yang berwenang",
     "ComplainantReplied": "Anda mengirim balasan",
     "ResolutionConfirmed": "Anda menyatakan sudah selesai",
     "ResolutionDisputed": "Anda menyatakan belum selesai",

@@ -37,6 +37,16 @@ USERS: dict[str, dict[str, Any]] = {
     "kabid.sri": {"name": "Sri Wahyuni", "groups": ["aduan-kabid"], "agency": "dpmptsp-gresik"},
     "tamu": {"name": "Tamu Kantor", "groups": ["pegawai"], "agency": "dpmptsp-gresik"},
     "luar.kabid": {"name": "Kabid Luar", "groups": ["aduan-kabid"], "agency": "dpmptsp-lain"},
+    # An officer of two agencies (and of one this deployment does not serve), a role in each.
+    "dua.dinas": {
+        "name": "Dewi Dua Dinas",
+        "groups": [],
+        "agency": {
+            "dpmptsp-gresik": ["aduan-tim-pengaduan"],
+            "dinas-a": ["aduan-kabid"],
+            "dinas-jauh": ["aduan-kabid"],
+        },
+    },
 }
 
 

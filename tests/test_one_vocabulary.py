@@ -140,7 +140,8 @@ def test_closing_and_progress_events_are_the_sop_tables_and_contracts() -> None:
     assert set(OPENING_EVENTS) == {wf.CaseOpened.name, wf.CaseImported.name}
     words = {*CLOSING_EVENTS, *PROGRESS_EVENTS, *OPENING_EVENTS, *EVENT_LABELS, *TOLD}
     assert words <= EVENTS, words - EVENTS
-    assert set(TOLD) == set(CLOSING_EVENTS) | set(PROGRESS_EVENTS)
+    # ... and the forwarding to the agency in charge (the coordinator's transfer)
+    assert set(TOLD) == set(CLOSING_EVENTS) | set(PROGRESS_EVENTS) | {wf.CaseTransferred.name}
     assert set(RESOLUTIONS) <= set(EVENT_LABELS)  # every resolution has a label
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from services.workflow import accounts
+from services.workflow.accounts_api import MemberOf
 from services.workflow.app import create_app
 from services.workflow.auth_api import Name, Password, Username
 from services.workflow.issuer import Issuer
@@ -37,7 +38,11 @@ def _token(settings: Settings, args: argparse.Namespace) -> str:
         roles = [Role(role) for role in args.role]
         subject = args.sub or f"{roles[0].value}-local"
         return issuer.mint(
-            subject=subject, name=args.name or subject, roles=roles, minutes=args.minutes
+            subject=subject,
+            name=args.name or subject,
+            roles=roles,
+            minutes=args.minutes,
+            agency=args.agency or None,
         )
 
     return asyncio.run(mint())
@@ -75,6 +80,7 @@ def _officer(settings: Settings, args: argparse.Namespace) -> str:
                 name=args.name,
                 roles=roles,
                 password=password,
+                agency=args.agency or None,
             )
         finally:
             await conn.close()
@@ -105,6 +111,12 @@ def _officer_parser(commands: Any) -> None:
     add.add_argument("--name", required=True, type=_checked(Name))
     roles = [role.value for role in Role if role is not Role.PEMOHON]
     add.add_argument("--role", action="append", required=True, choices=roles)
+    add.add_argument(
+        "--agency",
+        default=None,
+        type=_checked(MemberOf),
+        help="the agency it acts in (default: ADUAN_AGENCY); '*' for the province's officers",
+    )
     password = actions.add_parser("password", help="set an account's password; lifts a lockout")
     password.add_argument("--username", required=True, type=_checked(Username))
 
@@ -119,6 +131,7 @@ def main(argv: list[str]) -> int:
     token.add_argument("--name", default="")
     token.add_argument("--sub", default="", help="officer id (default: <role>-local)")
     token.add_argument("--minutes", type=int, default=None)
+    token.add_argument("--agency", default=None, type=_checked(MemberOf), help="'*': the province")
     _officer_parser(commands)
     args = parser.parse_args(argv)
     settings = Settings()

@@ -9,6 +9,7 @@ across restarts and every workflow process.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +44,7 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     password_changed_at timestamptz NOT NULL DEFAULT now(),
     created_at timestamptz NOT NULL DEFAULT now()
 );
+ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS memberships jsonb NOT NULL DEFAULT '{{}}';
 CREATE TABLE IF NOT EXISTS {ATTEMPTS} (
     address text NOT NULL,
     minute timestamptz NOT NULL,
@@ -59,11 +61,12 @@ class Account:
 
     username: str
     name: str
-    roles: list[Role]
+    roles: list[Role]  # in `agency`, the agency the officer signs in to act in
     agency: str
     disabled: bool
     locked_until: datetime | None
     password_changed_at: datetime
+    memberships: dict[str, list[Role]]  # the other agencies they belong to: the roles in each
 
     @classmethod
     def of(cls, row: asyncpg.Record) -> Account:
@@ -73,10 +76,21 @@ class Account:
             name=row["name"],
             roles=[Role(role) for role in row["roles"]],
             agency=row["agency"],
+            memberships=_roles_by_agency(json.loads(row["memberships"])),
             disabled=row["disabled"],
             locked_until=row["locked_until"],
             password_changed_at=row["password_changed_at"],
         )
+
+
+def _roles_by_agency(stored: dict[str, list[str]]) -> dict[str, list[Role]]:
+    return {agency: [Role(role) for role in roles] for agency, roles in stored.items()}
+
+
+def _stored(memberships: dict[str, list[Role]]) -> str:
+    return json.dumps(
+        {agency: [Role(r).value for r in roles] for agency, roles in memberships.items()}
+    )
 
 
 async def ensure_table(settings: Settings) -> None:
@@ -116,22 +130,37 @@ def unknown_account() -> Problem:
 
 
 async def create(
-    conn: Conn, settings: Settings, *, username: str, name: str, roles: list[Role], password: str
+    conn: Conn,
+    settings: Settings,
+    *,
+    username: str,
+    name: str,
+    roles: list[Role],
+    password: str,
+    agency: str | None = None,
+    memberships: dict[str, list[Role]] | None = None,
 ) -> Account:
-    """A new account; 409 when the username is taken."""
+    """A new account acting in `agency` (the home agency by default) with `roles`, and
+    belonging to other agencies (`memberships`); 409 when the username is taken."""
     hashed = await _hash(conn, password)
     row = await conn.fetchrow(
-        f"INSERT INTO {TABLE} (username, name, roles, agency, password_hash) "
-        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING *",
+        f"INSERT INTO {TABLE} (username, name, roles, agency, password_hash, memberships) "
+        "VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT DO NOTHING RETURNING *",
         username,
         name,
         [role.value for role in roles],
-        settings.agency,
+        agency or settings.agency,
         hashed,
+        _stored(memberships or {}),
     )
     if row is None:
         raise _taken()
     return Account.of(row)
+
+
+async def get(conn: Conn, username: str) -> Account:
+    """One account; 404 if there is none."""
+    return _updated(await conn.fetchrow(f"SELECT * FROM {TABLE} WHERE username = $1", username))
 
 
 async def listing(conn: Conn) -> list[Account]:
@@ -140,11 +169,18 @@ async def listing(conn: Conn) -> list[Account]:
 
 
 async def update(conn: Conn, username: str, changes: dict[str, Any]) -> Account:
-    """Change an account's name, roles or disabled flag."""
+    """Change an account's name, roles, agency, memberships or disabled flag."""
     if "roles" in changes:
         changes["roles"] = [Role(role).value for role in changes["roles"]]
-    columns = [column for column in ("name", "roles", "disabled") if column in changes]
-    sets = ", ".join(f"{column} = ${n}" for n, column in enumerate(columns, 2)) or "name = name"
+    if "memberships" in changes:
+        changes["memberships"] = _stored(changes["memberships"])
+    names = ("name", "roles", "agency", "memberships", "disabled")
+    columns = [column for column in names if column in changes]
+    casts = {"memberships": "::jsonb"}
+    sets = (
+        ", ".join(f"{column} = ${n}{casts.get(column, '')}" for n, column in enumerate(columns, 2))
+        or "name = name"
+    )
     row = await conn.fetchrow(
         f"UPDATE {TABLE} SET {sets} WHERE username = $1 RETURNING *",
         username,

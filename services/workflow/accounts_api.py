@@ -1,10 +1,15 @@
-"""The administrator's officer accounts: create, list, change roles, disable, reset passwords."""
+"""The administrator's officer accounts: create, list, change roles, disable, reset passwords.
+
+An account acts in one agency (`agency`, with its `roles` there) and may belong to others
+(`memberships`: {agency: [roles]}; `*` is the province: every agency). An administrator manages
+the accounts of the agencies they administer, and grants roles only in those.
+"""
 
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from services.workflow import accounts
 from services.workflow.auth_api import (
@@ -16,14 +21,19 @@ from services.workflow.auth_api import (
     officer_roles,
     password_login_or_404,
 )
+from services.workflow.cases import Cases
+from shared import db
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.problems import Problem, problems
 from shared.settings import Settings
-from shared.sop import Role
+from shared.sop import PROVINCE, Role
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
 Roles = Annotated[list[Role], Field(min_length=1, max_length=len(Role))]
+MemberOf = Annotated[str, StringConstraints(pattern=r"^(\*|[a-z0-9][a-z0-9-]{1,62})$")]
+"""An agency id, or `*`: the province (every agency)."""
+Memberships = Annotated[dict[MemberOf, Roles], Field(max_length=100)]
 AccountName = Annotated[
     str, Path(max_length=50, pattern=r"^[a-z0-9._-]+$", description="Nama pengguna")
 ]
@@ -35,6 +45,8 @@ class AccountOut(BaseModel):
     username: str
     name: str
     roles: list[Role]
+    agency: str
+    memberships: dict[str, list[Role]]
     disabled: bool
     locked_until: datetime | None
     password_changed_at: datetime
@@ -47,6 +59,8 @@ class AccountOut(BaseModel):
             username=account.username,
             name=account.name,
             roles=account.roles,
+            agency=account.agency,
+            memberships=account.memberships,
             disabled=account.disabled,
             locked_until=locked if locked and locked > datetime.now(locked.tzinfo) else None,
             password_changed_at=account.password_changed_at,
@@ -62,6 +76,8 @@ class AccountIn(BaseModel):
     name: Name
     roles: Roles
     password: Password
+    agency: MemberOf | None = None  # the agency it acts in; None: this office's
+    memberships: Memberships = Field(default_factory=dict)
 
 
 class AccountChange(BaseModel):
@@ -71,6 +87,8 @@ class AccountChange(BaseModel):
 
     name: Name | None = None
     roles: Roles | None = None
+    agency: MemberOf | None = None
+    memberships: Memberships | None = None
     disabled: StrictBool | None = None
 
 
@@ -88,10 +106,44 @@ def _admin(officer: Officer, settings: Settings) -> None:
         raise Forbidden("Hanya administrator yang dapat mengelola akun petugas.")
 
 
-def _officer_roles_only(roles: list[Role] | None) -> None:
+def _officer_roles_only(roles: list[Role] | None, field: str = "roles") -> None:
     if roles is not None and not set(roles) <= set(officer_roles()):
-        error = {"field": "roles", "code": "role", "message": "Peran ini bukan peran petugas."}
-        raise Problem(422, "Periksa kembali: roles.", code="validation", errors=[error])
+        error = {"field": field, "code": "role", "message": "Peran ini bukan peran petugas."}
+        raise Problem(422, f"Periksa kembali: {field}.", code="validation", errors=[error])
+
+
+def _administers(officer: Officer, agency: str) -> bool:
+    return Role.ADMIN in officer.roles_in(agency)
+
+
+async def _may_grant(
+    request: Request,
+    officer: Officer,
+    agency: str | None,
+    memberships: dict[str, list[Role]] | None,
+) -> None:
+    """422 for an agency the deployment does not serve or a role no officer holds; 403 for
+    an agency the administrator does not administer."""
+    cases: Cases = request.app.state.cases
+    known = {*await cases.known_agencies(), PROVINCE}
+    granted = ([agency] if agency else []) + list(memberships or {})
+    for member_of in granted:
+        if member_of not in known:
+            message = f"Instansi '{member_of}' tidak terdaftar."
+            error = {"field": "memberships", "code": "unknown-agency", "message": message}
+            raise Problem(422, message, code="validation", errors=[error])
+        if not _administers(officer, member_of):
+            raise Forbidden(f"Anda bukan administrator instansi '{member_of}'.")
+    for roles in (memberships or {}).values():
+        _officer_roles_only(roles, "memberships")
+
+
+async def _managed(pool: db.Prompt, officer: Officer, username: str) -> accounts.Account:
+    """An account of an agency the officer administers (404 otherwise: not theirs to see)."""
+    account = await accounts.get(pool, username)
+    if not _administers(officer, account.agency):
+        raise accounts.unknown_account()
+    return account
 
 
 @router.get("", responses=problems(401, 403, 404, 503))
@@ -100,16 +152,21 @@ async def list_accounts(
 ) -> list[AccountOut]:
     """Every officer's account."""
     _admin(officer, issuer.settings)
-    return [AccountOut.of(account) for account in await accounts.listing(pool)]
+    return [
+        AccountOut.of(account)
+        for account in await accounts.listing(pool)
+        if _administers(officer, account.agency)
+    ]
 
 
 @router.post("", status_code=201, responses=problems(401, 403, 404, 409, 422, 503))
 async def create_account(
-    body: AccountIn, officer: CurrentOfficer, pool: PoolDep, issuer: IssuerDep
+    body: AccountIn, officer: CurrentOfficer, pool: PoolDep, issuer: IssuerDep, request: Request
 ) -> AccountOut:
     """Create an officer's account with a first password."""
     _admin(officer, issuer.settings)
     _officer_roles_only(body.roles)
+    await _may_grant(request, officer, body.agency or officer.agency, body.memberships)
     accounts.refuse_weak(body.username, body.password, "password")
     account = await accounts.create(
         pool,
@@ -118,6 +175,8 @@ async def create_account(
         name=body.name,
         roles=body.roles,
         password=body.password,
+        agency=body.agency or officer.agency,
+        memberships=body.memberships,
     )
     return AccountOut.of(account)
 
@@ -129,10 +188,13 @@ async def change_account(
     officer: CurrentOfficer,
     pool: PoolDep,
     issuer: IssuerDep,
+    request: Request,
 ) -> AccountOut:
-    """Change an account's name or roles, or disable or enable it."""
+    """Change an account's name, roles, agency or memberships, or disable or enable it."""
     _admin(officer, issuer.settings)
     _officer_roles_only(body.roles)
+    await _managed(pool, officer, username)
+    await _may_grant(request, officer, body.agency, body.memberships)
     losing_admin = body.disabled or (body.roles is not None and Role.ADMIN not in body.roles)
     if username == officer.id and losing_admin:
         raise Problem(
@@ -154,5 +216,6 @@ async def reset_password(
 ) -> AccountOut:
     """Set a new password for an officer (and lift a lockout)."""
     _admin(officer, issuer.settings)
+    await _managed(pool, officer, username)
     accounts.refuse_weak(username, body.password, "password")
     return AccountOut.of(await accounts.set_password(pool, username, body.password))

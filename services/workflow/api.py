@@ -24,10 +24,13 @@ from services.workflow.rules import (
     NotImported,
     NotWaiting,
     ReopenWindowPassed,
+    SameAgency,
     StaleVersion,
     StepOutOfOrder,
+    UnknownAgency,
     UnknownCase,
     WrongKind,
+    works_on_cases,
 )
 from services.workflow.views import CaseView, case_view, facets_of
 from shared.access import Facet
@@ -38,6 +41,7 @@ from shared.filetypes import download as as_download
 from shared.outages import DEADLINE_SECONDS
 from shared.problems import Problem, problems, refusal_handler
 from shared.refusals import Refused
+from shared.sealing import SealingKey
 from shared.sop import ACTIONS, OFFICE_ROLES, Role
 from shared.text import CLEAN
 
@@ -56,6 +60,8 @@ REFUSALS: dict[type[Refused], int] = {
     WrongKind: 409,
     ReopenWindowPassed: 409,
     StaleVersion: 409,
+    SameAgency: 409,
+    UnknownAgency: 422,
 }
 
 refused = refusal_handler(REFUSALS)
@@ -75,20 +81,27 @@ CaseId = Annotated[UUID, Path(description="Id kasus")]
 
 
 def _office_officer(officer: Officer) -> Officer:
-    if not officer.has(*OFFICE_ROLES):
+    if not works_on_cases(officer):
         raise Forbidden("Hanya petugas yang menangani kasus dapat membuka kasus.")
     return officer
 
 
-def _context(officer: Officer, cases: Cases) -> Context:
-    return Context(officer, datetime.now(UTC), cases.calendar(), cases)
+def _acting(cases: Cases, case_id: UUID, officer: Officer) -> tuple[Case, Officer]:
+    """The case, if in the officer's reach (else 404), and the officer with their roles in
+    the case's agency."""
+    case = cases.get_case(case_id, officer.reach)
+    return case, officer.in_agency(case.agency)
+
+
+def _context(officer: Officer, cases: Cases, agency: str) -> Context:
+    return Context(officer, datetime.now(UTC), cases.calendar(agency), cases)
 
 
 def _view(
     cases: Cases, case: Case, officer: Officer, facets: frozenset[Facet] | None = None
 ) -> CaseView:
     view = case_view(cases, case, officer, facets)
-    if officer.has(*OFFICE_ROLES):
+    if officer.has(*OFFICE_ROLES):  # the roles in the case's agency
         view.allowed_actions.append("attachments")
     return view
 
@@ -97,7 +110,7 @@ def _view(
 async def get_case(case_id: CaseId, officer: CurrentOfficer, cases: CasesDep) -> CaseView:
     """A case with its full timeline and the actions this officer may take now."""
     _office_officer(officer)
-    return await cases.guard.call(lambda: _view(cases, cases.get_case(case_id), officer))
+    return await cases.guard.call(lambda: _view(cases, *_acting(cases, case_id, officer)))
 
 
 def _endpoint(command: Command) -> Any:
@@ -111,14 +124,20 @@ def _endpoint(command: Command) -> Any:
         due = cases.guard.due(DEADLINE_SECONDS)  # past it, the save rolls back: never half-heard
 
         def act() -> CaseView:
-            facets = facets_of(cases.get_case(case_id), officer)  # unseen: unknown (404)
-            context = _context(officer, cases)
+            seen, acting = _acting(cases, case_id, officer)
+            facets = facets_of(seen, acting)  # unseen: unknown (404)
+            context = _context(acting, cases, seen.agency)
             version = getattr(body, "version", None)
             run = command.run
+            # in the agency the officer saw it in: moved since, it is unknown to them (404)
             case = cases.act(
-                case_id, version, lambda case: run(case, body, context) or [], deadline=due
+                case_id,
+                version,
+                lambda case: run(case, body, context) or [],
+                deadline=due,
+                reach={seen.agency},
             )
-            return _view(cases, case, officer, facets)
+            return _view(cases, case, acting.in_agency(case.agency), facets)
 
         return await cases.guard.call(act)
 
@@ -155,10 +174,13 @@ async def attach(
         raise Problem(
             415, "Jenis berkas tidak diizinkan: hanya PDF, PNG atau JPEG.", code="file-type"
         )
+
     # What the officer may see, read under the request deadline: a store away is a 503 at once.
-    facets, key = await cases.guard.call(
-        lambda: (facets_of(cases.get_case(case_id), officer), cases.key_for(case_id))
-    )
+    def seen() -> tuple[frozenset[Facet], Officer, SealingKey | None]:
+        case, acting = _acting(cases, case_id, officer)
+        return facets_of(case, acting), acting, cases.key_for(case_id)
+
+    facets, acting, key = await cases.guard.call(seen)
     if key is None:
         raise Problem(404, "Kasus tidak ditemukan.", code="unknown-case")
     attachment_id, at = str(uuid4()), datetime.now(UTC)
@@ -172,7 +194,7 @@ async def attach(
             content_type=content_type,
             size=len(content),
             sha256=hashlib.sha256(content).hexdigest(),
-            by=officer,
+            by=acting,
             at=at,
         )
         return []
@@ -181,8 +203,10 @@ async def attach(
 
     def act() -> CaseView:
         stored = StoredFile(UUID(attachment_id), case_id, content_type, blob.hash)
-        case = cases.act(case_id, None, add, attachments=[stored], deadline=due)
-        return _view(cases, case, officer, facets)
+        case = cases.act(
+            case_id, None, add, attachments=[stored], deadline=due, reach={acting.agency}
+        )
+        return _view(cases, case, acting, facets)
 
     return await cases.guard.run(act)
 
@@ -195,7 +219,7 @@ async def download(
     _office_officer(officer)
 
     def read() -> tuple[str, bytes, str] | None:
-        shown = Facet.ATTACHMENTS in facets_of(cases.get_case(case_id), officer)
+        shown = Facet.ATTACHMENTS in facets_of(*_acting(cases, case_id, officer))
         return cases.attachment(case_id, attachment_id) if shown else None
 
     found = await cases.guard.call(read)
@@ -225,12 +249,20 @@ class DayOverrideBody(BaseModel):
     ]
 
 
+AgencyQuery = Annotated[
+    str | None,
+    Query(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", description="Id instansi (bawaan: instansi ini)"),
+]
+
+
 @router.get("/calendar", responses=problems(422, 503))
-async def calendar(cases: CasesDep, year: Annotated[int, Query(ge=2000, le=2100)]) -> list[DayOff]:
-    """The office's days off in a year: holidays, cuti bersama and the corrections."""
-    working = cases.cached_calendar()
+async def calendar(
+    cases: CasesDep, year: Annotated[int, Query(ge=2000, le=2100)], agency: AgencyQuery = None
+) -> list[DayOff]:
+    """An agency's days off in a year: holidays, cuti bersama and the corrections."""
+    working = cases.cached_calendar(agency)
     if working is None:
-        working = await cases.guard.call(cases.calendar)
+        working = await cases.guard.call(lambda: cases.calendar(agency))
     days = []
     current = date(year, 1, 1)
     while current.year == year:
@@ -264,9 +296,12 @@ def _day(text: str) -> date:
 Day = Annotated[str, Path(pattern=r"^\d{4}-\d{2}-\d{2}$", description="Tanggal, TTTT-BB-HH")]
 
 
-def _admin(officer: Officer) -> None:
-    if not officer.has(Role.ADMIN):
-        raise Forbidden("Hanya administrator yang dapat mengubah kalender kerja.")
+def _admin(officer: Officer, agency: str | None) -> str:
+    """The agency whose calendar the officer changes (their own by default), as its admin."""
+    agency = agency or officer.agency
+    if Role.ADMIN not in officer.roles_in(agency):
+        raise Forbidden("Hanya administrator instansi yang dapat mengubah kalender kerjanya.")
+    return agency
 
 
 @router.put("/calendar/days/{day}", responses=problems(401, 403, 422, 503))
@@ -275,9 +310,10 @@ async def set_day(
     body: DayOverrideBody,
     officer: CurrentOfficer,
     cases: CasesDep,
+    agency: AgencyQuery = None,
 ) -> list[DayOff]:
     """Declare a day off the package does not know yet (or a working day)."""
-    _admin(officer)
+    agency = _admin(officer, agency)
     day = _day(day_text)
     at, due = datetime.now(UTC), cases.guard.due(DEADLINE_SECONDS)
     await cases.guard.call(
@@ -286,25 +322,31 @@ async def set_day(
                 day=day, working=body.working, name=body.name, by=officer.id, at=at
             ),
             deadline=due,
+            agency=agency,
         )
     )
-    return await calendar(cases, day.year)
+    return await calendar(cases, day.year, agency)
 
 
 @router.delete("/calendar/days/{day}", responses=problems(401, 403, 422, 503))
 async def clear_day(
-    day_text: Annotated[Day, Path(alias="day")], officer: CurrentOfficer, cases: CasesDep
+    day_text: Annotated[Day, Path(alias="day")],
+    officer: CurrentOfficer,
+    cases: CasesDep,
+    agency: AgencyQuery = None,
 ) -> list[DayOff]:
     """Withdraw a correction."""
-    _admin(officer)
+    agency = _admin(officer, agency)
     day = _day(day_text)
     at, due = datetime.now(UTC), cases.guard.due(DEADLINE_SECONDS)
     await cases.guard.call(
         lambda: cases.correct_calendar(
-            lambda cal: cal.clear_day(day=day, by=officer.id, at=at), deadline=due
+            lambda cal: cal.clear_day(day=day, by=officer.id, at=at),
+            deadline=due,
+            agency=agency,
         )
     )
-    return await calendar(cases, day.year)
+    return await calendar(cases, day.year, agency)
 
 
 class ActionOut(BaseModel):

@@ -9,17 +9,25 @@ from functools import partial
 
 from fastapi import FastAPI
 
-from services.workflow import accounts, accounts_api, auth_api, backlog, oidc, public_texts
+from services.workflow import (
+    accounts,
+    accounts_api,
+    agencies_api,
+    auth_api,
+    backlog,
+    oidc,
+    public_texts,
+)
 from services.workflow.api import refused, router
-from services.workflow.cases import SCHEMA, open_cases
+from services.workflow.cases import SCHEMA, Cases, open_cases
 from services.workflow.inbound import consumer
 from services.workflow.issuer import Issuer
 from services.workflow.scanner import run_scanner
 from services.workflow.wire import wire
-from shared import feed
+from shared import agencies, feed
 from shared.auth import TokenVerifier
 from shared.broker import BrokerLink
-from shared.db import create_pool, ensure_schema, setup_lock
+from shared.db import connect, create_pool, ensure_schema, setup_lock
 from shared.feed import Feed
 from shared.messaging import run_consumer
 from shared.outages import install
@@ -29,11 +37,13 @@ from shared.service import background, create_service_app, database_check
 from shared.settings import Settings
 
 
-def _verifier(settings: Settings, issuer: Issuer) -> TokenVerifier:
-    """An external issuer when configured; otherwise our own key, without a round trip."""
+def _verifier(settings: Settings, issuer: Issuer, cases: Cases) -> TokenVerifier:
+    """An external issuer when configured; otherwise our own key, without a round trip. The
+    officers of every agency the deployment serves are let in."""
+    known = cases.known_agencies
     if settings.auth_jwks_url or settings.auth_public_keys:
-        return TokenVerifier(settings)
-    return TokenVerifier(settings, keys=issuer.public_keys())
+        return TokenVerifier(settings, agencies=known)
+    return TokenVerifier(settings, keys=issuer.public_keys(), agencies=known)
 
 
 @contextlib.asynccontextmanager
@@ -44,11 +54,16 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
         cases = await asyncio.to_thread(open_cases, settings)
         issuer = await Issuer.load(settings)
         await accounts.ensure_table(settings)
+        conn = await connect(settings)
+        try:
+            await agencies.ensure_table(conn)  # the agencies the deployment serves
+        finally:
+            await conn.close()
     pool = await create_pool(settings, max_size=3)
     link = BrokerLink()
     app.state.cases, app.state.issuer, app.state.pool = cases, issuer, pool
-    app.state.verifier = _verifier(settings, issuer)
-    app.state.oidc = oidc.Provider(settings)
+    app.state.verifier = _verifier(settings, issuer, cases)
+    app.state.oidc = oidc.Provider(settings, agencies=cases.known_agencies)
     app.state.feed = Feed(pool, EventLog.of(cases), translator(cases, wire(cases)))
     # Not the consumer: no endpoint needs the broker, and the consumer (like the relay)
     # catches up by itself when the broker is back; taking workflow out of service while the
@@ -79,6 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(Refused, refused)
     app.include_router(auth_api.router, prefix="/workflow")
     app.include_router(accounts_api.router, prefix="/workflow")
+    app.include_router(agencies_api.router, prefix="/workflow")
     app.include_router(feed.router)
     app.include_router(public_texts.router)
     install(app, ("postgres",))

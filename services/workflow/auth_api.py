@@ -20,7 +20,7 @@ from shared import db
 from shared.auth import CurrentOfficer, loopback
 from shared.problems import Problem, problems
 from shared.settings import Settings
-from shared.sop import ROLE_LABELS, Role
+from shared.sop import PROVINCE, ROLE_LABELS, Role
 from shared.text import CLEAN
 
 router = APIRouter(prefix="/v1", tags=["auth"])
@@ -138,13 +138,33 @@ class LoginOut(BaseModel):
     name: str
     roles: list[str]
     expires_in_minutes: int
+    agency: str = ""  # the agency the token acts in (its roles are the roles there)
+    memberships: dict[str, list[str]] = {}  # every agency the officer belongs to: its roles
 
 
-def _token(issuer: Issuer, subject: str, name: str, roles: list[Role]) -> LoginOut:
-    minutes = issuer.settings.auth_token_minutes
-    token = issuer.mint(subject=subject, name=name, roles=roles, minutes=minutes)
+def _token(
+    issuer: Issuer,
+    subject: str,
+    name: str,
+    roles: list[Role],
+    *,
+    agency: str | None = None,
+    memberships: dict[str, list[Role]] | None = None,
+) -> LoginOut:
+    """A token acting in `agency` (the home agency by default) with `roles`, listing every
+    membership."""
+    minutes, agency = issuer.settings.auth_token_minutes, agency or issuer.settings.agency
+    held = {**(memberships or {}), agency: roles}
+    token = issuer.mint(
+        subject=subject, name=name, roles=roles, agency=agency, minutes=minutes, memberships=held
+    )
     return LoginOut(
-        token=token, name=name, roles=[role.value for role in roles], expires_in_minutes=minutes
+        token=token,
+        name=name,
+        roles=[role.value for role in roles],
+        expires_in_minutes=minutes,
+        agency=agency,
+        memberships={key: [role.value for role in value] for key, value in held.items()},
     )
 
 
@@ -166,7 +186,14 @@ async def sign_in(body: SignIn, request: Request, pool: PoolDep, issuer: IssuerD
     address = request.client.host if request.client else "unknown"
     await accounts.count_attempt(pool, issuer.settings, address)
     account = await accounts.check(pool, issuer.settings, body.username, body.password)
-    return _token(issuer, account.username, account.name, account.roles)
+    return _token(
+        issuer,
+        account.username,
+        account.name,
+        account.roles,
+        agency=account.agency,
+        memberships=account.memberships,
+    )
 
 
 class PasswordChange(BaseModel):
@@ -219,6 +246,8 @@ async def login(body: LoginIn, request: Request, issuer: IssuerDep) -> LoginOut:
         error = {"field": "role", "code": "role", "message": "Peran ini bukan peran petugas."}
         raise Problem(422, "Periksa kembali: role.", code="validation", errors=[error])
     subject = f"{body.role.value}-{hashlib.sha256(body.name.lower().encode()).hexdigest()[:12]}"
+    if body.role is Role.KOORDINATOR:  # the province's role: it acts across the agencies
+        return _token(issuer, subject, body.name, [body.role], agency=PROVINCE)
     return _token(issuer, subject, body.name, [body.role])
 
 
@@ -285,4 +314,11 @@ async def oidc_token(
     address = request.client.host if request.client else "unknown"
     await accounts.count_attempt(pool, issuer.settings, address)
     identity = await provider.exchange(body.code, body.code_verifier, body.nonce)
-    return _token(issuer, identity.subject, identity.name, identity.roles)
+    return _token(
+        issuer,
+        identity.subject,
+        identity.name,
+        identity.roles,
+        agency=identity.agency,
+        memberships=identity.memberships,
+    )

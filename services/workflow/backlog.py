@@ -18,12 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.workflow.case import Case
 from services.workflow.cases import Cases
 from services.workflow.commands import Text
+from services.workflow.rules import works_on_cases
 from services.workflow.views import facets_of
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.outages import DEADLINE_SECONDS
 from shared.problems import Problem, problems
 from shared.refusals import Refused
-from shared.sop import OFFICE_ROLES
 
 router = APIRouter(prefix="/v1", tags=["workflow"])
 
@@ -55,9 +55,10 @@ class BacklogClosed(BaseModel):
 
 
 def _close(cases: Cases, officer: Officer, case_id: UUID, reason: str, at: datetime) -> Case:
-    case = cases.get_case(case_id)
-    facets_of(case, officer)  # a case the officer may not see is unknown to them
-    case.close_backlog(reason=cases.seal(case.id, reason), by=officer, at=at)
+    case = cases.get_case(case_id, officer.reach)  # another agency's: unknown to them
+    acting = officer.in_agency(case.agency)
+    facets_of(case, acting)  # a case the officer may not see is unknown to them
+    case.close_backlog(reason=cases.seal(case.id, reason), by=acting, at=at)
     return case
 
 
@@ -91,7 +92,7 @@ async def close_backlog(
     body: BacklogCloseBody, officer: CurrentOfficer, request: Request
 ) -> BacklogClosed:
     """Close imported register cases as history, with one reason recorded on each."""
-    if not officer.has(*OFFICE_ROLES):
+    if not works_on_cases(officer):
         raise Forbidden("Hanya petugas yang menangani kasus dapat menutup kasus.")
     cases: Cases = request.app.state.cases
     due = cases.guard.due(DEADLINE_SECONDS)  # past it, the save rolls back

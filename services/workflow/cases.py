@@ -19,7 +19,7 @@ from uuid import UUID
 import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, ProgrammingError
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.sql import SQL, Identifier
 
@@ -27,7 +27,8 @@ from services.workflow import accounts
 from services.workflow.case import Case
 from services.workflow.office_calendar import OfficeCalendar, calendar_id
 from services.workflow.rules import StaleVersion, UnknownCase
-from shared import blobs
+from shared import agencies, blobs
+from shared.agencies import Agency, home_agency
 from shared.blobs import BlobStore
 from shared.metrics import EVENTS_STORED
 from shared.outages import DEADLINE_SECONDS
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 SCHEMA = "workflow"
 OFFICER_NAMES = f"SELECT username, name FROM {accounts.TABLE} WHERE username = ANY(%s)"
 _CALENDAR_TTL_SECONDS = 60.0
+_AGENCIES_TTL_SECONDS = 5.0
 _KEY_CACHE_SIZE = 10_000
 
 
@@ -130,7 +132,8 @@ class Cases(Application[UUID]):
         super().__init__(env=env)
         self.settings = settings
         self._keys: OrderedDict[UUID, SealingKey | None] = OrderedDict()
-        self._calendar: tuple[float, WorkingCalendar] | None = None
+        self._calendars: dict[str, tuple[float, WorkingCalendar]] = {}
+        self._agencies: tuple[float, dict[str, Agency]] | None = None
         pool = self._datastore().pool
         self.guard = WriteGuard(
             settings.write_deadline_seconds, self.probe, threads=pool.max_size, sweep=pool.check
@@ -149,39 +152,86 @@ class Cases(Application[UUID]):
         """Whether a save could get through now (its locks, taken and released at once)."""
         blobs.probe_events(self.recorder)
 
-    # --- the calendar ---------------------------------------------------------------------
+    # --- the agencies and their calendars -------------------------------------------------
 
-    def cached_calendar(self) -> WorkingCalendar | None:
-        """The office calendar if read within the last minute (no need for the store)."""
-        if self._calendar and time.monotonic() - self._calendar[0] < _CALENDAR_TTL_SECONDS:
-            return self._calendar[1]
+    def cached_agencies(self) -> dict[str, Agency] | None:
+        """The agencies if read within the last few seconds (no need for the store)."""
+        if self._agencies and time.monotonic() - self._agencies[0] < _AGENCIES_TTL_SECONDS:
+            return self._agencies[1]
         return None
 
-    def calendar(self) -> WorkingCalendar:
-        """The office calendar with the administrator's corrections (cached for a minute)."""
-        if cached := self.cached_calendar():
+    def forget_agencies(self) -> None:
+        """Read the agencies again at the next question (after a change in this process)."""
+        self._agencies = None
+
+    async def known_agencies(self) -> Collection[str]:
+        """The ids of the agencies served, for the token verifier (under the read deadline)."""
+        cached = self.cached_agencies()
+        return cached if cached is not None else await self.guard.call(self.agencies)
+
+    def agencies(self) -> dict[str, Agency]:
+        """Every agency the deployment serves, by id (read again after a few seconds)."""
+        if (cached := self.cached_agencies()) is not None:
             return cached
-        base = self.settings.working_calendar()
+        found = {self.settings.agency: home_agency(self.settings)}
         try:
-            corrections: OfficeCalendar = self.repository.get(calendar_id(self.settings.agency))
+            with self._datastore().transaction(commit=False) as curs:
+                curs.execute(f"SELECT document FROM {agencies.TABLE} ORDER BY id")
+                rows = curs.fetchall()
+        except ProgrammingError as error:
+            if not isinstance(error.__cause__, psycopg.errors.UndefinedTable):
+                raise
+            rows = []  # no agency registered yet: the home agency alone
+        for row in rows:
+            document = row["document"]  # jsonb: a dict
+            agency = Agency.model_validate(document)
+            found[agency.id] = agency
+        self._agencies = (time.monotonic(), found)
+        return found
+
+    def agency(self, agency_id: str) -> Agency:
+        """An agency's data; the home agency's for the province's queue (PROVINCE)."""
+        known = self.agencies()
+        return known.get(agency_id) or known[self.settings.agency]
+
+    def cached_calendar(self, agency: str | None = None) -> WorkingCalendar | None:
+        """An agency's calendar if read within the last minute (no need for the store)."""
+        cached = self._calendars.get(agency or self.settings.agency)
+        if cached and time.monotonic() - cached[0] < _CALENDAR_TTL_SECONDS:
+            return cached[1]
+        return None
+
+    def calendar(self, agency: str | None = None) -> WorkingCalendar:
+        """An agency's calendar (the home agency's by default): its office hours, with its
+        administrator's corrections (cached for a minute)."""
+        agency = agency or self.settings.agency
+        if cached := self.cached_calendar(agency):
+            return cached
+        base = self.agency(agency).calendar(self.settings.timezone)
+        try:
+            corrections: OfficeCalendar = self.repository.get(calendar_id(agency))
             calendar = base.with_overrides(corrections.overrides())
         except AggregateNotFoundError:
             calendar = base
-        self._calendar = (time.monotonic(), calendar)
+        self._calendars[agency] = (time.monotonic(), calendar)
         return calendar
 
     def correct_calendar(
-        self, change: Callable[[OfficeCalendar], None], deadline: float | None = None
+        self,
+        change: Callable[[OfficeCalendar], None],
+        deadline: float | None = None,
+        agency: str | None = None,
     ) -> OfficeCalendar:
-        """Apply an administrator's correction to the agency's calendar (rolled back if saved
+        """Apply an administrator's correction to an agency's calendar (rolled back if saved
         only after `deadline`, a monotonic instant)."""
+        agency = agency or self.settings.agency
         try:
-            corrections: OfficeCalendar = self.repository.get(calendar_id(self.settings.agency))
+            corrections: OfficeCalendar = self.repository.get(calendar_id(agency))
         except AggregateNotFoundError:
-            corrections = OfficeCalendar(agency=self.settings.agency)
+            corrections = OfficeCalendar(agency=agency)
         change(corrections)
         self.save(corrections, deadline=deadline)
-        self._calendar = None
+        self._calendars.pop(agency, None)
         return corrections
 
     # --- keys -----------------------------------------------------------------------------
@@ -228,8 +278,10 @@ class Cases(Application[UUID]):
     ) -> None:
         """Save cases with their clock rows, new keys, files and shredded keys, in one go
         (rolled back if its statements are done only after `deadline`, a monotonic instant)."""
-        calendar, warn_days = self.calendar(), self.settings.deadline_warning_days
-        alarms = [Alarm(case.id, case.next_alarm(calendar, warn_days)) for case in cases]
+        warn_days = self.settings.deadline_warning_days
+        alarms = [
+            Alarm(case.id, case.next_alarm(self.calendar(case.agency), warn_days)) for case in cases
+        ]
         stored = self.save(
             *cases,
             keys=keys,
@@ -262,14 +314,15 @@ class Cases(Application[UUID]):
             return sum(self.open([build]) for build in builds)
         return len(cases)
 
-    def get_case(self, case_id: UUID) -> Case:
-        """The case (UnknownCase if none)."""
+    def get_case(self, case_id: UUID, reach: Collection[str] | None = None) -> Case:
+        """The case (UnknownCase if none, or if it belongs to no agency of `reach`: the
+        agencies an officer may see, None for every agency)."""
         try:
             case: Any = self.repository.get(case_id)
         except AggregateNotFoundError:
             raise UnknownCase() from None
-        if not isinstance(case, Case) or case.agency != self.settings.agency:
-            raise UnknownCase()
+        if not isinstance(case, Case) or (reach is not None and case.agency not in reach):
+            raise UnknownCase()  # another agency's: as if there were none
         return case
 
     def act(
@@ -279,9 +332,10 @@ class Cases(Application[UUID]):
         action: Callable[[Case], Sequence[Case]],
         attachments: Sequence[StoredFile] = (),
         deadline: float | None = None,
+        reach: Collection[str] | None = None,
     ) -> Case:
         """Run a command on the version the officer saw; stale → 409. Returns the case."""
-        case = self.get_case(case_id)
+        case = self.get_case(case_id, reach)
         if version is not None and version != case.version:
             raise StaleVersion(case.version)
         touched = action(case)
@@ -339,11 +393,11 @@ class Cases(Application[UUID]):
 
     def tick(self, case_ids: Sequence[UUID], now: datetime) -> int:
         """Raise the alarms due for these cases; how many events were raised."""
-        calendar, warn_days = self.calendar(), self.settings.deadline_warning_days
+        warn_days = self.settings.deadline_warning_days
         cases = [self.get_case(case_id) for case_id in case_ids]
         versions = [case.version for case in cases]
         for case in cases:
-            case.tick(now=now, calendar=calendar, warn_days=warn_days)
+            case.tick(now=now, calendar=self.calendar(case.agency), warn_days=warn_days)
         raised = sum(case.version - before for case, before in zip(cases, versions, strict=True))
         try:
             self.store(*cases)

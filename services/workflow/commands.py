@@ -17,9 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from services.workflow.case import Case
 from services.workflow.cases import Cases
-from services.workflow.rules import Moment
+from services.workflow.rules import Moment, UnknownAgency
+from shared.agencies import AgencyId
 from shared.auth import Officer
-from shared.sop import SOPS, Kind
+from shared.sop import PROVINCE, SOPS, Kind
 from shared.text import CLEAN
 from shared.working_time import WorkingCalendar
 
@@ -141,6 +142,13 @@ class RejectionBody(Body):
     referred_to: Short = Field(title="Dirujuk ke instansi")
 
 
+class TransferBody(Body):
+    """Where the provincial coordinator forwards the case, and why."""
+
+    to: AgencyId = Field(title="Instansi tujuan (id)")
+    reason: Text = Field(title="Alasan")
+
+
 class MergeBody(Body):
     """The primary case this one duplicates."""
 
@@ -222,9 +230,23 @@ def _bap(case: Case, body: BapBody, ctx: Context) -> dict[str, Any]:
 
 
 def _merge(case: Case, body: MergeBody, ctx: Context) -> Sequence[Case]:
-    primary = ctx.cases.get_case(body.primary_case_id)
+    primary = ctx.cases.get_case(body.primary_case_id, {case.agency})  # the agency's own
     case.merge_into(primary, by=ctx.officer, at=ctx.at)
     return [primary]
+
+
+def _transfer(case: Case, body: TransferBody, ctx: Context) -> None:
+    # Who may, first (the aggregate's refusal); then whether the agency exists.
+    if case.refusal("transfer", ctx.officer) is None and body.to not in ctx.cases.agencies():
+        raise UnknownAgency(body.to)
+    calendar = ctx.cases.calendar(body.to)  # the deadline counts on the receiving agency's
+    reason = ctx.seal(case, body.reason)
+    case.move("transfer", to=body.to, reason=reason, by=ctx.officer, at=ctx.at, calendar=calendar)
+
+
+def _decline(case: Case, body: ReasonBody, ctx: Context) -> None:
+    calendar, reason = ctx.cases.calendar(PROVINCE), ctx.seal(case, body.reason)
+    case.move("decline", to=PROVINCE, reason=reason, by=ctx.officer, at=ctx.at, calendar=calendar)
 
 
 def _reopen(case: Case, body: ReasonBody, ctx: Context) -> None:
@@ -335,6 +357,18 @@ COMMANDS: tuple[Command, ...] = (
         ),
     ),
     Command("merge", "Gabungkan ke kasus utama (duplikat)", MergeBody, act=_merge),
+    Command(
+        "transfer",
+        "Teruskan kasus ke instansi lain (pengelola induk)",
+        TransferBody,
+        act=_transfer,
+    ),
+    Command(
+        "decline",
+        "Bukan wewenang instansi ini: kembalikan ke pengelola induk",
+        ReasonBody,
+        act=_decline,
+    ),
     Command(
         "backlog-close",
         "Tutup kasus impor buku register lama sebagai arsip, dengan alasan",

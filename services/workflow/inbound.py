@@ -24,7 +24,6 @@ from shared.events import (
     SubmissionReceived,
 )
 from shared.messaging import Consumer
-from shared.working_time import WorkingCalendar
 
 # An outage of the store: retry in place, never spend the message's deliveries.
 TRANSIENT: tuple[type[BaseException], ...] = (
@@ -49,21 +48,24 @@ LATE_DISPUTE_NOTE = (
 
 
 def _open_all(cases: Cases, envelopes: Sequence[Envelope]) -> None:
-    calendar = cases.calendar()
-    cases.open([partial(_case_of, envelope, calendar) for envelope in envelopes])
+    cases.open([partial(_case_of, envelope, cases) for envelope in envelopes])
 
 
-def _case_of(envelope: Envelope, calendar: WorkingCalendar) -> Case:
-    """A new case for a submission (or an imported register row)."""
+def _case_of(envelope: Envelope, cases: Cases) -> Case:
+    """A new case for a submission (or an imported register row), on its agency's calendar
+    and, for a new one, the SOP reading its agency follows."""
     submission = envelope.data
+    calendar = cases.calendar(envelope.agency)
     if isinstance(submission, SubmissionImported):
         return Case.import_(submission, agency=envelope.agency, calendar=calendar)
     assert isinstance(submission, SubmissionReceived)
+    versions = cases.agency(envelope.agency).sop_versions
     return Case.open(
         **submission.opening() | {"channel": submission.channel.value},
         agency=envelope.agency,
         complainant_ref=submission.complainant_ref,
         calendar=calendar,
+        sop_version=versions.get(submission.kind),
     )
 
 
@@ -74,7 +76,7 @@ def _erase(cases: Cases, envelope: Envelope) -> None:
     try:
         case = cases.get_case(erased.case_id)
     except UnknownCase:
-        return  # never opened here (another agency's case): nothing to forget
+        return  # never opened here: nothing to forget
     if case.erase_data(at=erased.erased_at):
         cases.store(case, erased=[case.id])
 
@@ -86,7 +88,7 @@ def _hear(cases: Cases, envelope: Envelope) -> None:
     try:
         case = cases.get_case(data.case_id)
         seal = partial(cases.seal, case.id)
-        calendar = cases.calendar()
+        calendar = cases.calendar(case.agency)
         if isinstance(data, ComplainantReplied):
             files = f" ({data.attachments} lampiran)" if data.attachments else ""
             note = seal(REPLY_NOTE.format(files=files))

@@ -82,8 +82,10 @@ class Issuer:
         roles: list[Role],
         agency: str | None = None,
         minutes: int | None = None,
+        memberships: dict[str, list[Role]] | None = None,
     ) -> str:
-        """A signed token for an officer."""
+        """A signed token for an officer acting in `agency` (the home agency by default) with
+        `roles` there; `memberships`: every agency they belong to, with the roles in each."""
         now = datetime.now(UTC)
         claims = {
             "iss": self.settings.auth_issuer,
@@ -95,4 +97,8 @@ class Issuer:
             "iat": now,
             "exp": now + timedelta(minutes=minutes or self.settings.auth_token_minutes),
         }
+        if memberships:
+            claims["memberships"] = {
+                member_of: [role.value for role in held] for member_of, held in memberships.items()
+            }
         return jwt.encode(claims, self._private, algorithm="ES256", headers={"kid": self.kid})

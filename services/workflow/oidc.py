@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -23,7 +24,7 @@ import jwt
 
 from shared.problems import Problem
 from shared.settings import Settings
-from shared.sop import Role
+from shared.sop import PROVINCE, Role
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,11 @@ def roles_of(claims: dict[str, Any], settings: Settings) -> list[Role]:
     A name the mapping (or, without one, our role list) does not know is ignored; the
     complainant's role is never granted.
     """
-    value = _claim(claims, settings.oidc_roles_claim)
+    return mapped_roles(_claim(claims, settings.oidc_roles_claim), settings)
+
+
+def mapped_roles(value: Any, settings: Settings) -> list[Role]:
+    """Our officer roles for the provider's role names (a name, or a list of them)."""
     names = [value] if isinstance(value, str) else value if isinstance(value, list) else []
     mapping = settings.oidc_role_map or {role.value: role.value for role in Role}
     granted = {mapping[name] for name in names if isinstance(name, str) and name in mapping}
@@ -88,12 +93,36 @@ class Identity:
     subject: str
     name: str
     roles: list[Role]
+    agency: str | None = None  # the agency the officer acts in (None: the home agency)
+    memberships: dict[str, list[Role]] = field(default_factory=dict)
+
+
+def memberships_of(
+    claims: dict[str, Any], settings: Settings, known: Collection[str]
+) -> dict[str, list[Role]]:
+    """The agencies the claims name (settings.oidc_agency_claim), those the deployment knows,
+    with the roles in each: an agency id or a list of them (the roles claim's roles in each),
+    or {agency: [the provider's role names]}. Without the setting: the home agency."""
+    if not settings.oidc_agency_claim:
+        return {settings.agency: roles_of(claims, settings)}
+    value = _claim(claims, settings.oidc_agency_claim)
+    if isinstance(value, dict):
+        named = {str(agency): mapped_roles(names, settings) for agency, names in value.items()}
+    else:
+        agencies = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        roles = roles_of(claims, settings)
+        named = {agency: roles for agency in agencies if isinstance(agency, str)}
+    return {agency: roles for agency, roles in named.items() if agency in known}
 
 
 class Provider:
     """The office's OpenID Connect provider: its metadata and keys, read when needed."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, agencies: Callable[[], Awaitable[Collection[str]]] | None = None
+    ) -> None:
+        """`agencies`: the ids of the agencies the deployment serves (None: the home one)."""
+        self._agencies = agencies
         if settings.oidc_issuer and not settings.oidc_client_id:
             raise ValueError("ADUAN_OIDC_ISSUER is set but ADUAN_OIDC_CLIENT_ID is not")
         if enabled(settings) and (settings.auth_jwks_url or settings.auth_public_keys):
@@ -181,7 +210,8 @@ class Provider:
             extra = await self._get_json(userinfo, headers={"Authorization": f"Bearer {access}"})
             if extra.get("sub") == claims["sub"]:
                 claims = extra | claims  # the ID token's own claims win
-        return self._identity(claims)
+        registered = await self._agencies() if self._agencies else ()
+        return self._identity(claims, {self.settings.agency, PROVINCE, *registered})
 
     async def _tokens(self, endpoint: str, code: str, verifier: str) -> dict[str, Any]:
         form = {
@@ -237,14 +267,21 @@ class Provider:
             raise Problem(401, f"{INVALID}: terlalu lama.", code="oidc")
         return claims
 
-    def _identity(self, claims: dict[str, Any]) -> Identity:
+    def _identity(self, claims: dict[str, Any], known: Collection[str]) -> Identity:
         settings = self.settings
-        agency = settings.oidc_agency_claim
-        if agency and _claim(claims, agency) != settings.agency:
+        held = memberships_of(claims, settings, known)
+        if not held:
             raise Problem(403, OTHER_AGENCY, code="oidc-agency")
-        roles = roles_of(claims, settings)
-        if not roles:
+        held = {agency: roles for agency, roles in held.items() if roles}
+        if not held:
             raise Problem(403, NO_ROLE, code="oidc-no-role")
+        agency = settings.agency if settings.agency in held else min(held)
         subject = str(claims["sub"])
         name = claims.get("name") or claims.get("preferred_username") or subject
-        return Identity(subject=f"oidc:{subject}"[:200], name=str(name)[:100], roles=roles)
+        return Identity(
+            subject=f"oidc:{subject}"[:200],
+            name=str(name)[:100],
+            roles=held[agency],
+            agency=agency,
+            memberships=held,
+        )

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Protocol
 
 from shared.refusals import Refused
-from shared.sop import ACTIONS, ROLE_LABELS, Action, Officer, Role, Sop, Step, When
+from shared.sop import ACTIONS, OFFICE_ROLES, ROLE_LABELS, Action, Officer, Role, Sop, Step, When
 from shared.vocabulary import GROUPS, STATUS_LABELS, Group, Status
 from shared.working_time import WorkingCalendar
 
@@ -90,6 +90,12 @@ class NotAnOfficer(Refused):
         super().__init__(detail, code="forbidden")
 
 
+def works_on_cases(officer: Officer) -> bool:
+    """Whether the officer holds a role that works on cases, in any agency they belong to."""
+    held = officer.roles.union(*(roles for _, roles in officer.memberships))
+    return not held.isdisjoint(OFFICE_ROLES)
+
+
 def acting_role(officer: Officer, step: Step) -> Role:
     """Which of the officer's roles acts at this step (the SOP's actor first)."""
     if officer.roles == {Role.PEMOHON}:
@@ -113,6 +119,23 @@ class UnknownCase(Refused):
 
     def __init__(self) -> None:
         super().__init__("Kasus tidak ditemukan.", code="unknown-case")
+
+
+class SameAgency(Refused):
+    """A case moved to the agency that has it already."""
+
+    def __init__(self) -> None:
+        detail = "Kasus sudah berada di instansi tujuan."
+        super().__init__(detail, code="same-agency")
+
+
+class UnknownAgency(Refused):
+    """A case moved to an agency the deployment does not know."""
+
+    def __init__(self, agency: str) -> None:
+        detail = f"Instansi '{agency}' tidak terdaftar."
+        error = {"field": "to", "code": "unknown-agency", "message": detail}
+        super().__init__(detail, code="unknown-agency", extra={"errors": [error]})
 
 
 class StaleVersion(Refused):
@@ -170,7 +193,7 @@ def refusal(
         return NotImported()
     current = case.sop.step(case.current_step)
     if action.when is When.OPEN:
-        return _may(action, current, by) or _pause(case, action)
+        return _may(action, current, by) or _pause(case, action) or _elsewhere(action, current)
     return _pause(case, action) or _out_of_order(case, action, current) or _may(action, current, by)
 
 
@@ -208,6 +231,13 @@ def _pause(case: CaseState, action: Action) -> Refused | None:
     if action.waiting is None or action.waiting == waiting:
         return None
     return CaseWaiting() if waiting else NotWaiting()
+
+
+def _elsewhere(action: Action, current: Step) -> Refused | None:
+    """Whether an action of any step is allowed at the step the case is at (Action.steps)."""
+    if action.steps is None or current.id in action.steps:
+        return None
+    return StepOutOfOrder(expected=current.id, attempted=action.id)
 
 
 def _out_of_order(case: CaseState, action: Action, current: Step) -> Refused | None:

@@ -53,6 +53,7 @@ class CaseView(BaseModel):
     case_id: UUID
     version: int
     tracking_code: str
+    agency: str  # the agency that has the case now (PROVINCE: the coordinator's queue)
     kind: str
     channel: str
     category: str | None
@@ -83,7 +84,8 @@ DETAIL_FACETS = {"answer": Facet.ANSWER, "filename": Facet.ATTACHMENTS}
 
 
 def facets_of(case: Case, officer: Officer) -> frozenset[Facet]:
-    """What this officer may see of the case (shared/access.py); UnknownCase if not even that."""
+    """What this officer, acting in the case's agency (Officer.in_agency), may see of the case
+    (shared/access.py); UnknownCase if not even that."""
     step = case.sop.step(case.current_step) if case.current_step else None
     privacy = privacy_of(anonymous=case.anonymous, confidential=case.confidential)
     facets = visible(officer.roles, privacy, step)
@@ -151,7 +153,8 @@ def case_view(
     `facets`: what they could see when they acted (a command's answer, after the step moved on).
     """
     facets = facets_of(case, officer) if facets is None else facets
-    moment = Moment(datetime.now(UTC), cases.calendar(), cases.settings.reopen_window_days)
+    calendar = cases.calendar(case.agency)
+    moment = Moment(datetime.now(UTC), calendar, cases.settings.reopen_window_days)
     step = case.sop.step(case.current_step) if case.current_step else None
     actors = [role.value for role in (step.actor, *step.also_by)] if step else []
     shown = Facet.ANSWER in facets
@@ -163,6 +166,7 @@ def case_view(
         case_id=case.id,
         version=case.version,
         tracking_code=case.tracking_code,
+        agency=case.agency,
         kind=case.kind,
         channel=case.channel,
         category=case.category,

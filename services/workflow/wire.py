@@ -59,6 +59,8 @@ PUBLISHED: dict[type[Any], Wired] = {
     Case.BacklogClosed: Wired(wf.BacklogClosed),
     Case.DuplicateMerged: Wired(wf.DuplicateMerged),
     Case.CaseReopened: Wired(wf.CaseReopened),
+    Case.CaseTransferred: Wired(wf.CaseTransferred),
+    Case.CaseDeclined: Wired(wf.CaseDeclined),
     Case.NoteAdded: Wired(wf.NoteAdded),
     Case.AttachmentAdded: Wired(wf.AttachmentAdded),
     Case.StepOverdue: Wired(wf.StepOverdue),

@@ -196,6 +196,28 @@ class CaseReopened(CaseEvent):
     deadline_at: AwareDatetime
 
 
+class CaseTransferred(CaseEvent):
+    """The case moved to another agency, keeping its id and tracking code; it waits at
+    `current_step` there. The envelope's agency is `to_agency`, as for every later event.
+    `deadline_restarted`: the rule (shared/sop.py MOVES) restarted the case deadline. The
+    officer's reason stays in workflow."""
+
+    name: ClassVar[str] = "CaseTransferred"
+    from_agency: str
+    to_agency: str
+    current_step: str
+    step_due_at: AwareDatetime
+    deadline_at: AwareDatetime
+    deadline_restarted: bool = False
+
+
+class CaseDeclined(CaseTransferred):
+    """ "Bukan wewenang": the agency sent the case back to the provincial coordinator's queue
+    (`to_agency` is shared.sop.PROVINCE, "*")."""
+
+    name: ClassVar[str] = "CaseDeclined"
+
+
 class NoteAdded(CaseEvent):
     """An officer added a note (its text stays in workflow)."""
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from shared.events import seal
+from shared.events import workflow as wf
+from shared.sop import Role
+from tests.bus import bus
 from tests.intake.conftest import LAPOR_INBOUND, Desk
 from tests.polling import eventually
 
@@ -160,3 +165,38 @@ async def test_repeats_committed_together_with_new_ones_answer_with_their_code(d
     assert [a.status_code for a in answers] == [200] * 3 + [201] * 4
     assert {a.json()["tracking_code"] for a in answers[:3]} == {first.json()["tracking_code"]}
     assert await desk.events() == ["ComplaintReceived"] * 5
+
+
+async def test_a_case_forwarded_to_another_agency_is_told_to_lapor(desk: Desk) -> None:
+    """Our disposisi (the coordinator's transfer) reaches LAPOR! as a follow-up."""
+    answer = await desk.http.post(ENDPOINT, json=disposed("LAP-2026-0042"), headers=AUTH)
+    assert answer.status_code == 201, answer.text
+    code = answer.json()["tracking_code"]
+    [row] = await desk.fetch(
+        "SELECT case_id FROM intake.submission_index WHERE tracking_code = $1", code
+    )
+    at = datetime.now(UTC)
+    moved = wf.CaseTransferred(
+        case_id=row["case_id"],
+        at=at,
+        step="identification",
+        by_role=Role.KOORDINATOR,
+        from_agency="dpmptsp-gresik",
+        to_agency="dinas-pu",
+        current_step="identification",
+        step_due_at=at,
+        deadline_at=at,
+        deadline_restarted=True,
+    )
+    async with bus(desk.settings) as connected:
+        await connected.publish(
+            seal(moved, subject=row["case_id"], version=2, time=at, agency="dinas-pu")
+        )
+
+    async def both() -> list[dict[str, Any]]:
+        sent = desk.graph.sent_to("/lapor/complaints/LAP-2026-0042/follow-ups")
+        return sent if len(sent) >= 2 else []
+
+    [_, forwarded] = await eventually(both, within=10)
+    assert "diteruskan kepada instansi yang berwenang" in forwarded["message"]
+    assert (forwarded["status"], forwarded["reference"]) == ("proses", code)

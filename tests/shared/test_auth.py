@@ -101,6 +101,31 @@ async def test_a_token_of_another_agency_is_refused(provider: Provider) -> None:
         await _verifier(provider).verify(provider.token("a", agency=None))
 
 
+async def test_a_token_lists_the_officers_agencies_with_the_roles_in_each(
+    provider: Provider,
+) -> None:
+    async def served() -> list[str]:
+        return ["dinkes-gresik"]
+
+    verifier = TokenVerifier(_verifier(provider).settings, agencies=served)
+    memberships = {"dinkes-gresik": ["kabid"], "dinas-jauh": ["admin"]}
+    officer = await verifier.verify(provider.token("a", memberships=memberships))
+    assert officer.agency == "dpmptsp-gresik"
+    assert officer.roles == {Role.TIM_PENGADUAN}
+    assert officer.roles_in("dinkes-gresik") == {Role.KABID}
+    assert officer.reach == frozenset({"dpmptsp-gresik", "dinkes-gresik"})  # not served: out
+    acting_there = await verifier.verify(provider.token("a", agency="dinkes-gresik"))
+    assert acting_there.agency == "dinkes-gresik"
+    province = await verifier.verify(provider.token("a", agency="*", roles=["koordinator"]))
+    assert province.reach is None
+    assert province.roles_in("dinkes-gresik") == {Role.KOORDINATOR}
+    with pytest.raises(Forbidden, match="instansi lain"):
+        await verifier.verify(provider.token("a", agency="dinas-jauh"))
+    for malformed in (["kabid"], {"dinkes-gresik": "kabid"}, {"dinkes-gresik": ["raja"]}):
+        with pytest.raises(Unauthenticated):
+            await verifier.verify(provider.token("a", memberships=malformed))
+
+
 @pytest.mark.parametrize(
     ("claims", "reason"),
     [

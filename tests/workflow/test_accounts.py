@@ -257,6 +257,30 @@ async def test_the_first_administrator_is_made_on_the_command_line(
         assert answer.json()["roles"] == ["admin"]
 
 
+async def test_the_provincial_administrator_is_made_on_the_command_line(office: Office) -> None:
+    command = [sys.executable, "-m", "services.workflow", "officer", "add", "--agency", "*"]
+    args = ["--username", "admin.prov", "--name", "Admin Provinsi", "--role", "admin"]
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        *args,
+        env=os.environ | environment(office.settings),
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await process.communicate(f"{PASSWORD}\n".encode())
+    assert process.returncode == 0, err.decode()
+    signed = office.bearer(await office.sign_in("admin.prov", PASSWORD))
+    body = {"id": "dinas-pu", "name": "Dinas Pekerjaan Umum"}
+    saved = await office.http.put("/workflow/v1/agencies/dinas-pu", json=body, headers=signed)
+    assert saved.status_code == 200, saved.text  # an administrator of the province
+    refused = await office.http.put(
+        "/workflow/v1/agencies/dinas-pu", json=body, headers=office.admin()
+    )
+    assert refused.status_code == 403  # the office's own administrator is not
+
+
 async def test_the_cli_refuses_a_short_password(settings: Settings) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,

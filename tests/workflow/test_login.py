@@ -47,6 +47,19 @@ async def test_a_local_login_gives_a_token_the_service_accepts(
     assert calendar.status_code == 403  # a real token: known, but only an admin may do that
 
 
+async def test_a_local_coordinator_login_acts_for_the_province(
+    local: httpx.AsyncClient,
+) -> None:
+    body = {"name": "Wati", "role": "koordinator"}
+    answer = await local.post("/workflow/v1/auth/login", json=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["agency"] == "*"
+    assert answer.json()["memberships"] == {"*": ["koordinator"]}
+    headers = {"Authorization": f"Bearer {answer.json()['token']}"}
+    agencies = await local.get("/workflow/v1/agencies", headers=headers)
+    assert agencies.status_code == 200, agencies.text  # a token the service accepts
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -18,10 +18,13 @@ from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
+import jwt
 import pytest
 
 from services.workflow import oidc
 from services.workflow.app import create_app
+from shared import agencies, db
+from shared.agencies import Agency
 from shared.settings import Settings
 from shared.sop import Role
 from tests.conftest import serving
@@ -174,6 +177,25 @@ async def test_a_public_client_signs_in_with_pkce_alone(settings: Settings, tmp_
             answer = await exchange(office, code, attempt)
             assert answer.status_code == 200, answer.text
             assert answer.json()["roles"] == [Role.TIM_PENGADUAN.value]
+
+
+async def test_an_agency_claim_with_roles_per_agency_gives_memberships(
+    office: Office, settings: Settings
+) -> None:
+    """{agency: [the provider's role names]}: a membership per agency this deployment serves."""
+    conn = await db.connect(settings)
+    try:
+        await agencies.save(conn, Agency(id="dinas-a", name="Dinas A"))
+    finally:
+        await conn.close()
+    code, attempt = await code_for(office, "dua.dinas")
+    answer = await exchange(office, code, attempt)
+    assert answer.status_code == 200, answer.text
+    signed = answer.json()
+    assert (signed["agency"], signed["roles"]) == ("dpmptsp-gresik", ["tim_pengaduan"])
+    assert signed["memberships"] == {"dpmptsp-gresik": ["tim_pengaduan"], "dinas-a": ["kabid"]}
+    claims = jwt.decode(signed["token"], options={"verify_signature": False})
+    assert claims["memberships"] == signed["memberships"]
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ TIM, KABID, SEK, KADIS, OSS = (
     Role.KEPALA_DINAS,
     Role.PETUGAS_OSS,
 )
-OFFICERS = {Role.PETUGAS, TIM, KABID, SEK, KADIS, OSS, Role.ADMIN}
+OFFICERS = {Role.PETUGAS, TIM, KABID, SEK, KADIS, OSS, Role.ADMIN, Role.KOORDINATOR}
 
 Step = tuple[str, Role, dict[str, Any]]
 TO_VERIFICATION: list[Step] = [("identification/escalate", TIM, {"note": "Teruskan."})]
@@ -71,6 +71,7 @@ MATRIX: list[tuple[str, Kind, list[Step], dict[str, Any], set[Role]]] = [
         {OSS},
     ),
     ("merge", Kind.COMPLAINT, [], {}, {TIM}),
+    ("decline", Kind.COMPLAINT, TO_DISPOSITION, {"reason": "Bukan wewenang."}, {KADIS}),
 ]
 
 

@@ -24,7 +24,11 @@ from shared.relay import translator
 RECORDED = json.loads((Path(__file__).parent / "stored_case_events.json").read_text())
 ROWS = [event for case in RECORDED["cases"] for event in case["events"]]
 FORMER = "services.workflow.case:Case"
-ADDED_SINCE = {"BacklogClosed"}  # events a case records since the recording was made
+ADDED_SINCE = {
+    "BacklogClosed",
+    "CaseTransferred",
+    "CaseDeclined",
+}  # events a case records since the recording was made
 
 
 def stored_then() -> Application[Any]:

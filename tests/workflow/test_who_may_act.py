@@ -12,7 +12,7 @@ import itertools
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -67,6 +67,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "reopen": {"reason": "Pemohon menyanggah."},
     "backlog-close": {"reason": "Sudah ditangani di atas kertas."},
     "notes": {"text": "Catatan."},
+    "transfer": {"to": "dinas-lain", "reason": "Kewenangan dinas lain."},
+    "decline": {"reason": "Bukan wewenang kami."},
 }
 
 
@@ -85,8 +87,14 @@ class Office:
     def seal(self, case_id: UUID, payload: Any) -> str:
         return json.dumps(payload)
 
-    def get_case(self, case_id: UUID) -> Case:
+    def get_case(self, case_id: UUID, reach: Collection[str] | None = None) -> Case:
         return self.cases[case_id]
+
+    def agencies(self) -> set[str]:
+        return {AGENCY, "dinas-lain"}
+
+    def calendar(self, agency: str | None = None) -> WorkingCalendar:
+        return CALENDAR
 
 
 def officer(*roles: Role) -> Officer:

@@ -15,11 +15,30 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from services.workflow.case import events
-from services.workflow.rules import Moment, NotAnOfficer, WrongKind, acting_role, refusal
+from services.workflow.rules import (
+    Moment,
+    NotAnOfficer,
+    SameAgency,
+    WrongKind,
+    acting_role,
+    refusal,
+)
 from shared.aggregate import AgencyAggregate
 from shared.events import SubmissionImported
 from shared.refusals import Refused
-from shared.sop import ACTIONS, OFFICE_ROLES, Kind, Officer, Role, Sop, Step, When, sop_for
+from shared.sop import (
+    ACTIONS,
+    MOVES,
+    OFFICE_ROLES,
+    PROVINCE,
+    Kind,
+    Officer,
+    Role,
+    Sop,
+    Step,
+    When,
+    sop_for,
+)
 from shared.vocabulary import Group, Status, is_in
 from shared.working_time import WorkingCalendar
 
@@ -58,6 +77,8 @@ class Case(AgencyAggregate):
     BacklogClosed = events.BacklogClosed
     DuplicateMerged = events.DuplicateMerged
     CaseReopened = events.CaseReopened
+    CaseTransferred = events.CaseTransferred
+    CaseDeclined = events.CaseDeclined
     NoteAdded = events.NoteAdded
     AttachmentAdded = events.AttachmentAdded
     StepOverdue = events.StepOverdue
@@ -129,9 +150,11 @@ class Case(AgencyAggregate):
         confidential: bool,
         complainant_ref: UUID | None,
         calendar: WorkingCalendar,
+        sop_version: str | None = None,
     ) -> Case:
-        """A case for a received submission, waiting at the step after submission."""
-        sop = sop_for(kind)
+        """A case for a received submission, waiting at the step after submission (of the
+        SOP reading `sop_version`, the agency's; None: the current one)."""
+        sop = sop_for(kind, sop_version)
         first = sop.after(sop.first.id)
         assert first is not None
         return cls(
@@ -217,8 +240,12 @@ class Case(AgencyAggregate):
         assert self.current_step is not None
         return self.sop.step(self.current_step)
 
-    def _who(self, step: Step, by: Officer, at: datetime) -> dict[str, Any]:
-        role = acting_role(by, step).value
+    def _who(
+        self, step: Step, by: Officer, at: datetime, action_id: str | None = None
+    ) -> dict[str, Any]:
+        allowed = ACTIONS[action_id].by if action_id else None
+        own = sorted(by.roles & allowed) if allowed else []
+        role = own[0].value if own else acting_role(by, step).value
         return {"step": step.id, "by": by.id, "by_name": by.name, "role": role, "at": at}
 
     def _office_role(self, by: Officer) -> str:
@@ -303,6 +330,41 @@ class Case(AgencyAggregate):
         step = self._at("reject", by)
         self.trigger_event(
             self.CaseRejected, **self._who(step, by, at), reason=reason, referred_to=referred_to
+        )
+
+    def move(
+        self,
+        action_id: str,
+        *,
+        to: str,
+        reason: str,
+        by: Officer,
+        at: datetime,
+        calendar: WorkingCalendar,
+    ) -> None:
+        """Move the case to another agency (`transfer`) or back to the provincial coordinator
+        (`decline`: `to` is not read), by the rule MOVES has for the action; `calendar`: the
+        receiving agency's."""
+        rule = MOVES[action_id]
+        step = self._at(action_id, by)
+        target = PROVINCE if rule.to_province else to
+        if target == self.agency:
+            raise SameAgency()
+        first = self.sop.after(self.sop.first.id)
+        assert first is not None
+        days = self.sop.deadline_working_days
+        deadline = calendar.add_working_days(at, days) if rule.restarts_deadline else None
+        self.trigger_event(
+            getattr(self, ACTIONS[action_id].event),
+            **self._who(step, by, at, action_id),
+            agency=target,  # the event belongs to the agency that has the case now
+            from_agency=self.agency,
+            to_agency=target,
+            reason=reason,
+            current_step=first.id,
+            step_due_at=calendar.add_working_minutes(at, first.minutes),
+            deadline_at=deadline or self.deadline_at,
+            deadline_restarted=rule.restarts_deadline,
         )
 
     def close_backlog(self, *, reason: str, by: Officer, at: datetime) -> None:

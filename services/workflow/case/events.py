@@ -329,6 +329,37 @@ class CaseReopened(AgencyAggregate.Event):
         aggregate.breached = False
 
 
+class CaseTransferred(AgencyAggregate.Event):
+    """The case moved to another agency (its `agency`, this event's too: the one it went to),
+    at the first step after submission; the deadline restarted or not, by the rule (MOVES)."""
+
+    step: str  # where the case was when it moved
+    by: str
+    by_name: str | None
+    role: str
+    at: datetime
+    from_agency: str
+    to_agency: str
+    reason: str  # sealed
+    current_step: str
+    step_due_at: datetime
+    deadline_at: datetime
+    deadline_restarted: bool
+
+    def apply(self, aggregate: Any) -> None:
+        """Hand the case to the agency it went to, at the first step after submission."""
+        aggregate.agency = self.to_agency
+        aggregate.current_step, aggregate.step_started_at = self.current_step, self.at
+        aggregate.step_due_at, aggregate.deadline_at = self.step_due_at, self.deadline_at
+        aggregate.overdue_steps = []
+        if self.deadline_restarted:
+            aggregate.warned_days, aggregate.breached = [], False
+
+
+class CaseDeclined(CaseTransferred):
+    """ "Bukan wewenang": the agency sent the case back to the provincial coordinator."""
+
+
 class NoteAdded(AgencyAggregate.Event):
     """An officer's note (sealed), at the step the case was at."""
 
