@@ -287,7 +287,7 @@ async def _shape(conn: Connection, *, agency: str, year: int, month: int, tz: st
     for row in counts:
         pair = by_channel.setdefault(row["channel"], [0, 0])
         pair[0 if row["kind"] == Kind.COMPLAINT else 1] += row["n"]
-    categories = await monthly.by_category(conn, agency=agency, start=start, end=end)
+    categories = await monthly.by_category(conn, agencies=[agency], start=start, end=end)
     return MonthShape({k: (v[0], v[1]) for k, v in by_channel.items()}, categories)
 
 
@@ -303,7 +303,7 @@ async def month_figures(pool: Pool, settings: Settings, year: int, month: int) -
     agency, now = settings.agency, datetime.now(UTC)
 
     async def work(conn: Connection) -> tuple[Any, ...]:
-        span: dict[str, Any] = {"agency": agency, "start": start, "end": end}
+        span: dict[str, Any] = {"agencies": [agency], "start": start, "end": end}
         return (
             await _shape(conn, agency=agency, year=year, month=month, tz=settings.timezone),
             await monthly.counts(conn, now=now, **span),
