@@ -24,7 +24,7 @@ from services.reporting.letter import Office
 from shared.agencies import Agency, Registry
 from shared.auth import CurrentOfficer, Forbidden, Officer, TokenVerifier
 from shared.db import Connection, Pool, read, read_long
-from shared.outages import DEADLINE_SECONDS
+from shared.outages import DEADLINE_SECONDS, Unavailable
 from shared.problems import Problem
 from shared.settings import Settings
 from shared.sop import PROVINCE, Role
@@ -54,8 +54,8 @@ class Scope:
 
     @classmethod
     def of(cls, *agencies: str) -> Scope:
-        """Some agencies."""
-        return cls(tuple(sorted(set(agencies))))
+        """Some agencies (an id no agency can have, with the setting's separator, is none)."""
+        return cls(tuple(sorted({a for a in agencies if "," not in a and a != PROVINCE})))
 
     @property
     def setting(self) -> str:
@@ -109,10 +109,18 @@ async def read_long_as(pool: Pool, scope: Scope, work: Callable[[Connection], Aw
 
 
 async def agencies(request: Request) -> dict[str, Agency]:
-    """Every agency of the deployment (cached for a few seconds)."""
+    """Every agency of the deployment (cached for a few seconds; while the database is away,
+    those read last, so that a kept copy of a public read can still answer)."""
     registry: Registry = request.app.state.agencies
     pool: Pool = request.app.state.pool
-    return await read(pool, registry.all)
+    try:
+        known: dict[str, Agency] = await read(pool, registry.all)
+    except Unavailable:
+        if getattr(request.app.state, "known_agencies", None) is None:
+            raise
+        known = request.app.state.known_agencies
+    request.app.state.known_agencies = known
+    return known
 
 
 def unknown_agency() -> Problem:
@@ -129,10 +137,9 @@ async def officer_scope(request: Request, officer: Officer, instansi: str | None
     """What an officer reads: every agency they belong to (all for the province), or the one
     `instansi` names among them; 403 for any other."""
     reach = officer.reach
-    known = await agencies(request)
     if instansi in (None, PROVINCE):
         if reach is None:
-            return Scope(tuple(sorted(known)), province=True)
+            return Scope(tuple(sorted(await agencies(request))), province=True)
         if instansi is None:
             return Scope.of(*reach)
         raise outside_reach()
@@ -159,7 +166,6 @@ async def public_scope(
 ) -> Scope:
     """What a public page reads: the agency it serves (the home agency unless `instansi` names
     another); the province summed (`instansi=*`) for an officer whose reach is every agency."""
-    known = await agencies(request)
     if instansi == PROVINCE:
         if credentials is None:
             raise Forbidden("Rekap seluruh provinsi hanya untuk pengelola induk.")
@@ -167,9 +173,10 @@ async def public_scope(
         officer = await verifier.verify(credentials.credentials)
         if officer.reach is not None:
             raise Forbidden("Rekap seluruh provinsi hanya untuk pengelola induk.")
-        return Scope(tuple(sorted(known)), province=True)
-    chosen = instansi or request.app.state.settings.agency
-    if chosen not in known:
+        return Scope(tuple(sorted(await agencies(request))), province=True)
+    home: str = request.app.state.settings.agency
+    chosen = instansi or home
+    if chosen != home and chosen not in await agencies(request):
         raise unknown_agency()
     return Scope.of(chosen)
 
