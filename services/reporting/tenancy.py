@@ -123,6 +123,16 @@ async def agencies(request: Request) -> dict[str, Agency]:
     return known
 
 
+async def province(request: Request) -> Scope:
+    """Every agency: those registered, and any the read model counts cases of."""
+    pool: Pool = request.app.state.pool
+    counted = await read(
+        pool, lambda conn: conn.fetch("SELECT DISTINCT agency FROM rekap_by_channel")
+    )
+    every = set(await agencies(request)) | {row["agency"] for row in counted}
+    return Scope(tuple(sorted(every)), province=True)
+
+
 def unknown_agency() -> Problem:
     """404 for an agency this deployment does not serve."""
     return Problem(404, "Instansi tidak dikenal.", code="unknown-agency")
@@ -139,7 +149,7 @@ async def officer_scope(request: Request, officer: Officer, instansi: str | None
     reach = officer.reach
     if instansi in (None, PROVINCE):
         if reach is None:
-            return Scope(tuple(sorted(await agencies(request))), province=True)
+            return await province(request)
         if instansi is None:
             return Scope.of(*reach)
         raise outside_reach()
@@ -173,7 +183,7 @@ async def public_scope(
         officer = await verifier.verify(credentials.credentials)
         if officer.reach is not None:
             raise Forbidden("Rekap seluruh provinsi hanya untuk pengelola induk.")
-        return Scope(tuple(sorted(await agencies(request))), province=True)
+        return await province(request)
     home: str = request.app.state.settings.agency
     chosen = instansi or home
     if chosen != home and chosen not in await agencies(request):

@@ -6,26 +6,29 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
+from fastapi import Request
 
 from services.reporting.api import summed, year_table
 from services.reporting.app import SCHEMA, create_tables
 from services.reporting.read_model import ReadModel
 from services.reporting.rebuild import tables
-from services.reporting.tenancy import Scope, read_as
+from services.reporting.tenancy import Scope, acting_in, officer_scope, read_as
 from services.reporting.working_set import WorkingSet
 from shared import agencies
-from shared.agencies import Agency
+from shared.agencies import Agency, Registry
+from shared.auth import Forbidden, Officer
 from shared.db import Connection, Pool, connect, create_pool, ensure_schema
 from shared.events import Envelope, seal
 from shared.events import workflow as wf
 from shared.events.intake import SurveySubmitted
 from shared.settings import Settings
-from shared.sop import Role
+from shared.sop import PROVINCE, Role
 from tests.polling import eventually
 from tests.reporting.conftest import Desk
 from tests.samples import case_opened, complaint_received, workflow_event
@@ -278,3 +281,30 @@ async def test_an_officer_of_one_agency_never_gets_anothers_cases_on_any_surface
         assert answer.status_code == 403
     unknown = await desk.http.get("/reporting/v1/rekap?instansi=dinas-z")
     assert unknown.status_code == 404
+
+
+async def test_an_officers_memberships_decide_the_agencies_read(
+    pool: Pool, settings: Settings
+) -> None:
+    await apply(pool, escalated("dinas-c"))  # counted, though no one registered it
+    async with pool.acquire() as conn:
+        await agencies.save(conn, Agency(id=B, name="Dinas B"))
+    app = SimpleNamespace(state=SimpleNamespace(pool=pool, agencies=Registry(settings)))
+    request = cast(Request, SimpleNamespace(app=app))
+    kabid_in_b = ((B, frozenset({Role.KABID})),)
+    officer = Officer("o-1", "Ani", frozenset({Role.TIM_PENGADUAN}), A, kabid_in_b)
+    assert await officer_scope(request, officer, None) == Scope.of(A, B)
+    assert await officer_scope(request, officer, B) == Scope.of(B)
+    for outside in ("dinas-c", PROVINCE):
+        with pytest.raises(Forbidden):
+            await officer_scope(request, officer, outside)
+    both = Scope.of(A, B)
+    assert acting_in(officer, both, Role.KABID) == Scope.of(B)
+    assert acting_in(officer, both, Role.TIM_PENGADUAN) == Scope.of(A)
+    with pytest.raises(Forbidden):
+        acting_in(officer, both, Role.SEKRETARIS)
+    coordinator = Officer("k-1", "Budi", frozenset(), A, ((PROVINCE, frozenset({Role.KABID})),))
+    every = await officer_scope(request, coordinator, None)
+    assert every.province
+    assert {settings.agency, B, "dinas-c"} <= set(every.agencies)
+    assert await officer_scope(request, coordinator, "dinas-c") == Scope.of("dinas-c")
