@@ -177,11 +177,9 @@ async def public_scope(
     """What a public page reads: the agency it serves (the home agency unless `instansi` names
     another); the province summed (`instansi=*`) for an officer whose reach is every agency."""
     if instansi == PROVINCE:
-        if credentials is None:
-            raise Forbidden("Rekap seluruh provinsi hanya untuk pengelola induk.")
         verifier: TokenVerifier = request.app.state.verifier
-        officer = await verifier.verify(credentials.credentials)
-        if officer.reach is not None:
+        officer = None if credentials is None else await verifier.verify(credentials.credentials)
+        if officer is None or officer.reach is not None:
             raise Forbidden("Rekap seluruh provinsi hanya untuk pengelola induk.")
         return await province(request)
     home: str = request.app.state.settings.agency
