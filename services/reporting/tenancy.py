@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.reporting.letter import Office
 from shared.agencies import Agency, Registry
@@ -166,19 +165,16 @@ def acting_in(officer: Officer, scope: Scope, role: Role) -> Scope:
     return Scope(tuple(holding), province=scope.province and len(holding) == len(scope.agencies))
 
 
-_bearer = HTTPBearer(auto_error=False, description="Token petugas (JWT), bila ada")
-
-
-async def public_scope(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    instansi: InstansiQuery = None,
-) -> Scope:
+async def public_scope(request: Request, instansi: InstansiQuery = None) -> Scope:
     """What a public page reads: the agency it serves (the home agency unless `instansi` names
-    another); the province summed (`instansi=*`) for an officer whose reach is every agency."""
+    another); the province summed (`instansi=*`) for an officer whose reach is every agency.
+
+    The page is public: its schema declares no token (one is read only for the province)."""
     if instansi == PROVINCE:
         verifier: TokenVerifier = request.app.state.verifier
-        officer = None if credentials is None else await verifier.verify(credentials.credentials)
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        given = scheme.lower() == "bearer" and token.strip()
+        officer = await verifier.verify(token.strip()) if given else None
         if officer is None or officer.reach is not None:
             raise Forbidden("Rekap seluruh provinsi hanya untuk pengelola induk.")
         return await province(request)
