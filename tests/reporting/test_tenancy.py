@@ -27,6 +27,7 @@ from shared.db import Connection, Pool, connect, create_pool, ensure_schema
 from shared.events import Envelope, seal
 from shared.events import workflow as wf
 from shared.events.intake import SurveySubmitted
+from shared.outages import Unavailable
 from shared.settings import Settings
 from shared.sop import PROVINCE, Role
 from tests.polling import eventually
@@ -136,7 +137,9 @@ async def test_a_reads_role_and_agencies_never_outlive_it_on_a_pooled_connection
     assert await read_as(pool, Scope.of(A), lambda conn: count(conn, table="case_summary")) == 1
     with pytest.raises(LookupError):
         await read_as(pool, Scope.of(A), failing)
-    async with pool.acquire() as conn:  # the pool's one connection, after both reads
+    with pytest.raises(Unavailable):  # a read past its deadline, abandoned mid-transaction
+        await read_as(pool, Scope.of(A), lambda conn: conn.execute("SELECT pg_sleep(3)"), 0.3)
+    async with pool.acquire() as conn:  # the pool's one connection, after these reads
         assert tuple(await conn.fetchrow(who) or ()) == (owner, "")
     assert await read_as(pool, Scope.of(B), lambda conn: count(conn, table="case_summary")) == 0
 
