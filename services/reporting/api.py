@@ -139,6 +139,8 @@ def summed(records: list[Any], dims: list[str]) -> tuple[list[dict[str, Any]], l
         key = tuple(record[d] for d in dims)
         rows[key] = rows.get(key, 0) + (record["count"] or 0)
         per_agency[record["agency"]] += record["count"] or 0
+    if not dims:  # one total, as an ungrouped count always answers
+        rows = {(): sum(rows.values())}
     ordered = sorted(rows.items(), key=lambda item: tuple((v is None, v) for v in item[0]))
     return (
         [dict(zip(dims, key, strict=True)) | {"count": count} for key, count in ordered],

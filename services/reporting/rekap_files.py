@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -29,7 +29,7 @@ from services.reporting.last_good import FRESH_SECONDS, Copy
 from services.reporting.letter import Letter, Office, Section
 from services.reporting.month import category_label
 from services.reporting.officer_api import _file
-from services.reporting.tenancy import AgencyOffice, PublicScope, Scope, read_as
+from services.reporting.tenancy import AgencyOffice, PublicScope, Scope, agency_names, read_as
 from shared.channels import CHANNEL_LABELS, Channel
 from shared.db import Connection
 from shared.problems import problems
@@ -62,6 +62,7 @@ def label_of(dimension: str, value: Any) -> Any:
 
 @router.get("/rekap.{fmt}", responses=problems(403, 404, 422, 503), response_class=Response)
 async def export_rekap(
+    request: Request,
     pool: Pool,
     kept: Kept,
     scope: PublicScope,
@@ -78,7 +79,10 @@ async def export_rekap(
     rows = [[*(label_of(d, row[d]) for d in rekap.group_by), row["count"]] for row in rekap.rows]
     if scope.province:
         blank = [None] * max(len(rekap.group_by) - 1, 0)
-        rows += [[f"Instansi: {line.agency}", *blank, line.count] for line in rekap.agencies]
+        names = await agency_names(request)
+        rows += [
+            [f"Instansi: {names.get(a.agency, a.agency)}", *blank, a.count] for a in rekap.agencies
+        ]
     if fmt == "csv":
         return _file(exports.to_csv(header, rows), exports.CSV_TYPE, "rekap.csv", copy.headers())
     content = exports.to_xlsx(f"Rekap pengaduan — {office.name}", header, rows)
@@ -177,6 +181,7 @@ def years_letter(
     kind: Kind | None,
     produced_at: datetime,
     province: YearTable | None = None,
+    names: dict[str, str] | None = None,
 ) -> Letter:
     """The multi-year table as the office publishes it: per year, months by channel, and the
     years side by side (the province's: summed, then each agency's totals per year)."""
@@ -195,7 +200,7 @@ def years_letter(
         Section("Jumlah per tahun", header, overall, total_row=True, weights=_weights(header))
     )
     if province is not None:
-        sections.append(_agencies_section(province))
+        sections.append(_agencies_section(province, names or {}))
     return Letter(
         office=office,
         title=f"REKAPITULASI JUMLAH {what} TH. {first} S.D. {last}",
@@ -210,16 +215,19 @@ def years_letter(
     )
 
 
-def _agencies_section(province: YearTable) -> Section:
+def _agencies_section(province: YearTable, names: dict[str, str]) -> Section:
     """The province's table: a row per agency, its count per year."""
     header = ["Instansi", *map(str, province.years), "Jumlah"]
-    rows: list[list[Any]] = [[a.agency, *a.counts.values(), a.total] for a in province.agencies]
+    rows: list[list[Any]] = [
+        [names.get(a.agency, a.agency), *a.counts.values(), a.total] for a in province.agencies
+    ]
     rows.append(["Jumlah", *province.totals.values(), province.total])
     return Section("Per instansi", header, rows, total_row=True, weights=_weights(header))
 
 
 @router.get("/rekap/years.{fmt}", responses=problems(403, 404, 422, 503), response_class=Response)
 async def export_years(
+    request: Request,
     pool: Pool,
     kept: Kept,
     scope: PublicScope,
@@ -238,12 +246,17 @@ async def export_years(
         rows = [[row["month_label"], *row["counts"].values(), row["total"]] for row in table.rows]
         rows.append(["Jumlah", *table.totals.values(), table.total])
         if scope.province:
-            rows += [[f"Instansi: {a.agency}", *a.counts.values(), a.total] for a in table.agencies]
+            names = await agency_names(request)
+            rows += [
+                [f"Instansi: {names.get(a.agency, a.agency)}", *a.counts.values(), a.total]
+                for a in table.agencies
+            ]
         csv = exports.to_csv(header, rows)
         return _file(csv, exports.CSV_TYPE, "rekap-tahunan.csv", copy.headers())
     per_channel = await channel_years(pool, kept, scope, first, last, kind)
     per_agency = copy.value if scope.province else None
-    letter = years_letter(office, per_channel.value, kind, datetime.now(UTC), per_agency)
+    names = await agency_names(request) if scope.province else {}
+    letter = years_letter(office, per_channel.value, kind, datetime.now(UTC), per_agency, names)
     headers = per_channel.headers()
     if fmt == "pdf":
         return _file(printing.pdf(letter), "application/pdf", "rekap-tahunan.pdf", headers)

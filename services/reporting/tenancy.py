@@ -122,6 +122,11 @@ async def agencies(request: Request) -> dict[str, Agency]:
     return known
 
 
+async def agency_names(request: Request) -> dict[str, str]:
+    """Each agency's name by its id."""
+    return {agency_id: agency.name for agency_id, agency in (await agencies(request)).items()}
+
+
 async def province(request: Request) -> Scope:
     """Every agency: those registered, and any the read model counts cases of."""
     pool: Pool = request.app.state.pool

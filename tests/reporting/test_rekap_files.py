@@ -7,16 +7,22 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from services.reporting import printing
+from services.reporting.api import year_table
+from services.reporting.letter import Office
+from services.reporting.rekap_files import ChannelYears, years_letter
 from shared import agencies
 from shared.agencies import Agency, Letterhead
 from shared.channels import Channel
 from shared.db import connect
+from shared.settings import Settings
 from tests.polling import eventually
 from tests.reporting.conftest import Desk
 from tests.reporting.files import pdf_text, sheet_rows
 from tests.samples import complaint_received
 
 WIB = ZoneInfo("Asia/Jakarta")
+A, B = "dinas-a", "dinas-b"
 MONTHS = [datetime(2024, 3, 4, 10, tzinfo=WIB), datetime(2025, 7, 8, 10, tzinfo=WIB)]
 
 
@@ -90,3 +96,25 @@ async def test_another_agencys_table_carries_its_own_letterhead_and_counts(desk:
     assert ["Maret", 1, 1] in rows  # its one web complaint, not the home agency's two
     csv = await desk.http.get(f"/reporting/v1/rekap/years.csv?{query}")
     assert "Jumlah,0,1,0,1" in csv.text.splitlines()
+
+
+def test_the_provinces_table_sums_its_agencies_and_names_each_one() -> None:
+    counts = {(A, 2025, 3): 2, (B, 2025, 3): 1, (B, 2025, 7): 4}
+    province = year_table("*", 2025, 2025, None, counts)
+    months = {str(m): {"web": 0} for m in range(1, 13)} | {"3": {"web": 3}, "7": {"web": 4}}
+    per_channel = ChannelYears(
+        years=[2025],
+        channels=["web"],
+        channel_labels=["Situs web"],
+        month_labels=[],
+        counts={"2025": months},
+    )
+    names = {A: "Dinas A", B: "Dinas B"}
+    letter = years_letter(
+        Office.of(Settings()), per_channel, None, datetime.now(WIB), province, names
+    )
+    rows = sheet_rows(printing.workbook(letter))
+    assert ["Instansi", "2025", "Jumlah"] in rows
+    assert ["Dinas A", 2, 2] in rows
+    assert ["Dinas B", 5, 5] in rows
+    assert ["Jumlah", 7, 7] in rows

@@ -311,3 +311,8 @@ async def test_an_officers_memberships_decide_the_agencies_read(
     assert every.province
     assert {settings.agency, B, "dinas-c"} <= set(every.agencies)
     assert await officer_scope(request, coordinator, "dinas-c") == Scope.of("dinas-c")
+
+
+def test_an_ungrouped_rekap_is_one_total_even_of_nothing() -> None:
+    assert summed([], [])[0] == [{"count": 0}]
+    assert summed([{"agency": A, "count": 2}, {"agency": B, "count": 1}], [])[0] == [{"count": 3}]
