@@ -157,6 +157,9 @@ END $$;
 DO $$
 DECLARE
     agency_table text;
+    -- Each setting read once per query (an InitPlan), not once per row.
+    seen text := '(SELECT current_setting(''aduan.agencies'', true)) = ''*'' OR agency = ANY ('
+        '(SELECT string_to_array(current_setting(''aduan.agencies'', true), '',''))::text[])';
 BEGIN
     IF NOT pg_has_role(current_user, 'aduan_reporting_reader', 'MEMBER') THEN
         EXECUTE format('GRANT aduan_reporting_reader TO %I', current_user);  -- may SET ROLE
@@ -168,15 +171,18 @@ BEGIN
     ] LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', agency_table);
         EXECUTE format('GRANT SELECT ON %I TO aduan_reporting_reader', agency_table);
-        IF NOT EXISTS (
+        IF EXISTS (
             SELECT FROM pg_policies WHERE schemaname = current_schema()
             AND tablename = agency_table AND policyname = 'by_agency'
         ) THEN
             EXECUTE format(
-                'CREATE POLICY by_agency ON %I FOR SELECT TO aduan_reporting_reader USING ('
-                'current_setting(''aduan.agencies'', true) = ''*'' OR agency = ANY ('
-                'string_to_array(current_setting(''aduan.agencies'', true), '','')))',
-                agency_table
+                'ALTER POLICY by_agency ON %I TO aduan_reporting_reader USING (%s)',
+                agency_table, seen
+            );
+        ELSE
+            EXECUTE format(
+                'CREATE POLICY by_agency ON %I FOR SELECT TO aduan_reporting_reader USING (%s)',
+                agency_table, seen
             );
         END IF;
     END LOOP;

@@ -145,6 +145,7 @@ async def test_a_reads_role_and_agencies_never_outlive_it_on_a_pooled_connection
 
 
 async def test_every_read_model_table_holding_an_agency_is_guarded(pool: Pool) -> None:
+    await create_tables(pool)  # a restart: the policies are made again, not twice
     async with pool.acquire() as conn:
         holding = await conn.fetch(
             "SELECT c.relname, c.relrowsecurity, "
