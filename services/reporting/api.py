@@ -20,11 +20,10 @@ from pydantic import BaseModel
 from services.reporting import queries
 from services.reporting.last_good import FRESH_SECONDS, Copy, LastGood
 from services.reporting.own_view import MESSAGE_EVENT, HistoryItem, history_of, history_rows
-from services.reporting.reads import fetch
+from services.reporting.tenancy import PublicScope, Scope, read_as
 from shared import db
 from shared.access import COMPLAINANT, Facet, Privacy, privacy_of, readable, visible
 from shared.channels import CHANNEL_LABELS, Channel
-from shared.db import read
 from shared.office_texts import OfficeTexts, clear_texts
 from shared.problems import Problem, problems
 from shared.receipt_guard import ReceiptGuard
@@ -107,14 +106,23 @@ GroupBy = Annotated[
 ]
 
 
-class Rekap(BaseModel):
-    """Counts grouped by the chosen dimensions."""
+class AgencyCount(BaseModel):
+    """One agency's share of a rekap: its id and its count."""
 
     agency: str
+    count: int
+
+
+class Rekap(BaseModel):
+    """Counts grouped by the chosen dimensions (summed over the agencies read), and each
+    agency's total: one for an agency's rekap, every agency for the province's."""
+
+    agency: str  # the agency's id, or "*" for the province
     filters: dict[str, Any]
     group_by: list[str]
     rows: list[dict[str, Any]]
     total: int
+    agencies: list[AgencyCount] = []
 
 
 def _key(*parts: Any) -> str:
@@ -122,45 +130,77 @@ def _key(*parts: Any) -> str:
     return json.dumps(parts, sort_keys=True, default=str)
 
 
+def summed(records: list[Any], dims: list[str]) -> tuple[list[dict[str, Any]], list[AgencyCount]]:
+    """Rows per agency summed over the agencies (in the dimensions' order), and each
+    agency's total."""
+    rows: dict[tuple[Any, ...], int] = {}
+    per_agency: dict[str, int] = dict.fromkeys(sorted({r["agency"] for r in records}), 0)
+    for record in records:
+        key = tuple(record[d] for d in dims)
+        rows[key] = rows.get(key, 0) + (record["count"] or 0)
+        per_agency[record["agency"]] += record["count"] or 0
+    if not dims:  # one total, as an ungrouped count always answers
+        rows = {(): sum(rows.values())}
+    ordered = sorted(rows.items(), key=lambda item: tuple((v is None, v) for v in item[0]))
+    return (
+        [dict(zip(dims, key, strict=True)) | {"count": count} for key, count in ordered],
+        [AgencyCount(agency=agency, count=count) for agency, count in per_agency.items()],
+    )
+
+
 async def load_rekap(
-    pool: db.Pool, kept: LastGood, agency: str, filters: RekapFilters, group_by: str
+    pool: db.Pool, kept: LastGood, scope: Scope, filters: RekapFilters, group_by: str
 ) -> Copy[Rekap]:
     """A rekap query, shared by the API and the exports (the last good copy while the
     database is away)."""
     dims = list(dict.fromkeys(group_by.split(","))) if group_by else []
 
     async def fresh() -> Rekap:
-        query = partial(queries.rekap, agency=agency, filters=filters.as_filters(), group_by=dims)
-        records = await read(pool, query, FRESH_SECONDS)
-        rows = [dict(record) for record in records]
+        query = partial(
+            queries.rekap, agencies=scope.ids, filters=filters.as_filters(), group_by=dims
+        )
+        records = await read_as(pool, scope, query, FRESH_SECONDS)
+        rows, agencies = summed(records, dims)
         return Rekap(
-            agency=agency,
+            agency=scope.label,
             filters=filters.as_filters(),
             group_by=dims,
             rows=rows,
-            total=sum(row["count"] or 0 for row in rows),
+            total=sum(row["count"] for row in rows),
+            agencies=agencies,
         )
 
-    return await kept.read("rekap", _key(agency, filters.as_filters(), dims), Rekap, fresh)
+    return await kept.read("rekap", _key(scope.label, filters.as_filters(), dims), Rekap, fresh)
 
 
-@router.get("/rekap", responses=problems(422, 503))
+@router.get("/rekap", responses=problems(403, 404, 422, 503))
 async def get_rekap(
     pool: Pool,
     kept: Kept,
-    settings: CurrentSettings,
+    scope: PublicScope,
     response: Response,
     filters: Annotated[RekapFilters, Depends(rekap_filters)],
     group_by: GroupBy = "month,channel",
 ) -> Rekap:
-    """Counts of complaints and consultations, filtered and grouped by any dimension."""
-    copy = await load_rekap(pool, kept, settings.agency, filters, group_by)
+    """Counts of complaints and consultations, filtered and grouped by any dimension, of one
+    agency (`instansi`, the home agency by default) or of the province (`instansi=*`, for the
+    provincial coordinator: summed, with each agency's total)."""
+    copy = await load_rekap(pool, kept, scope, filters, group_by)
     response.headers.update(copy.headers())
     return copy.value
 
 
+class AgencyYears(BaseModel):
+    """One agency's line of the province's multi-year table: its total per year."""
+
+    agency: str
+    counts: dict[str, int]
+    total: int
+
+
 class YearTable(BaseModel):
-    """The office's published shape: months as rows, years as columns, totals."""
+    """The office's published shape: months as rows, years as columns, totals (for the
+    province: summed, and each agency's totals per year)."""
 
     agency: str
     kind: str | None
@@ -168,13 +208,11 @@ class YearTable(BaseModel):
     rows: list[dict[str, Any]]
     totals: dict[str, int]
     total: int
+    agencies: list[AgencyYears] = []
 
 
-async def load_years(
-    pool: db.Pool, kept: LastGood, agency: str, first: int, last: int, kind: Kind | None
-) -> Copy[YearTable]:
-    """The multi-year table, shared by the API and the exports (the last good copy while the
-    database is away)."""
+def check_years(first: int, last: int) -> None:
+    """422 for a range of years the table cannot show."""
     if last < first or last - first > 30:
         message = (
             "Tahun akhir tidak boleh sebelum tahun awal."
@@ -184,36 +222,54 @@ async def load_years(
         error = {"field": "to", "code": "range", "message": message}
         raise Problem(422, f"Periksa kembali: to. {message}", code="validation", errors=[error])
 
+
+async def load_years(
+    pool: db.Pool, kept: LastGood, scope: Scope, first: int, last: int, kind: Kind | None
+) -> Copy[YearTable]:
+    """The multi-year table, shared by the API and the exports (the last good copy while the
+    database is away)."""
+    check_years(first, last)
+
     async def fresh() -> YearTable:
         query = partial(
             queries.by_year_and_month,
-            agency=agency,
+            agencies=scope.ids,
             first=first,
             last=last,
             kind=kind.value if kind else None,
         )
-        counts = await read(pool, query, FRESH_SECONDS)
-        return year_table(agency, first, last, kind, counts)
+        counts = await read_as(pool, scope, query, FRESH_SECONDS)
+        return year_table(scope.label, first, last, kind, counts)
 
-    key = _key(agency, first, last, kind.value if kind else None)
+    key = _key(scope.label, first, last, kind.value if kind else None)
     return await kept.read("years", key, YearTable, fresh)
 
 
 def year_table(
-    agency: str, first: int, last: int, kind: Kind | None, counts: dict[tuple[int, int], int]
+    agency: str,
+    first: int,
+    last: int,
+    kind: Kind | None,
+    counts: dict[tuple[str, int, int], int],
 ) -> YearTable:
-    """Months as rows, years as columns, from counts per (year, month)."""
+    """Months as rows, years as columns, from counts per (agency, year, month)."""
     years = list(range(first, last + 1))
+    summed_counts: dict[tuple[int, int], int] = {}
+    per_agency: dict[str, dict[str, int]] = {}
+    for (owner, year, month), count in counts.items():
+        summed_counts[(year, month)] = summed_counts.get((year, month), 0) + count
+        by_year = per_agency.setdefault(owner, dict.fromkeys(map(str, years), 0))
+        by_year[str(year)] += count
     rows = [
         {
             "month": month,
             "month_label": MONTHS[month - 1],
-            "counts": {str(year): counts.get((year, month), 0) for year in years},
-            "total": sum(counts.get((year, month), 0) for year in years),
+            "counts": {str(year): summed_counts.get((year, month), 0) for year in years},
+            "total": sum(summed_counts.get((year, month), 0) for year in years),
         }
         for month in range(1, 13)
     ]
-    totals = {str(year): sum(counts.get((year, m), 0) for m in range(1, 13)) for year in years}
+    totals = {str(y): sum(summed_counts.get((y, m), 0) for m in range(1, 13)) for y in years}
     return YearTable(
         agency=agency,
         kind=kind.value if kind else None,
@@ -221,21 +277,26 @@ def year_table(
         rows=rows,
         totals=totals,
         total=sum(totals.values()),
+        agencies=[
+            AgencyYears(agency=owner, counts=by_year, total=sum(by_year.values()))
+            for owner, by_year in sorted(per_agency.items())
+        ],
     )
 
 
-@router.get("/rekap/years", responses=problems(422, 503))
+@router.get("/rekap/years", responses=problems(403, 404, 422, 503))
 async def get_years(
     pool: Pool,
     kept: Kept,
-    settings: CurrentSettings,
+    scope: PublicScope,
     response: Response,
     first: Annotated[int, Query(alias="from", ge=2000, le=2100)],
     last: Annotated[int, Query(alias="to", ge=2000, le=2100)],
     kind: Kind | None = None,
 ) -> YearTable:
-    """Rekapitulasi jumlah pengaduan th. FROM s.d. TO: months by years, with totals."""
-    copy = await load_years(pool, kept, settings.agency, first, last, kind)
+    """Rekapitulasi jumlah pengaduan th. FROM s.d. TO: months by years, with totals, of one
+    agency (`instansi`) or of the province (`instansi=*`: summed, with each agency's line)."""
+    copy = await load_years(pool, kept, scope, first, last, kind)
     response.headers.update(copy.headers())
     return copy.value
 
@@ -246,33 +307,38 @@ def year_range(year: int, tz: str) -> tuple[datetime, datetime]:
     return datetime(year, 1, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone)
 
 
-@router.get("/compliance", responses=problems(422, 503))
+@router.get("/compliance", responses=problems(403, 404, 422, 503))
 async def get_compliance(
-    pool: Pool, settings: CurrentSettings, year: Year, kind: Kind = Kind.COMPLAINT
+    pool: Pool,
+    settings: CurrentSettings,
+    scope: PublicScope,
+    year: Year,
+    kind: Kind = Kind.COMPLAINT,
 ) -> list[dict[str, Any]]:
     """Per SOP step: count, share within the time standard, median and p90 working minutes."""
     start, end = year_range(year, settings.timezone)
-    return await fetch(
-        pool, queries.compliance, agency=settings.agency, kind=kind, start=start, end=end
-    )
+    query = partial(queries.compliance, agencies=scope.ids, kind=kind, start=start, end=end)
+    return await read_as(pool, scope, query)
 
 
-@router.get("/consultations", responses=problems(422, 503))
+@router.get("/consultations", responses=problems(403, 404, 422, 503))
 async def get_consultations(
-    pool: Pool, settings: CurrentSettings, year: Year
+    pool: Pool, settings: CurrentSettings, scope: PublicScope, year: Year
 ) -> list[dict[str, Any]]:
     """The Pojok OSS per month, with BKPM escalations."""
-    rows = await fetch(
-        pool, queries.consultations, agency=settings.agency, year=year, tz=settings.timezone
-    )
+    query = partial(queries.consultations, agencies=scope.ids, year=year, tz=settings.timezone)
+    rows = await read_as(pool, scope, query)
     return [dict(row) for row in rows]
 
 
-@router.get("/satisfaction", responses=problems(422, 503))
-async def get_satisfaction(pool: Pool, settings: CurrentSettings, year: Year) -> dict[str, Any]:
+@router.get("/satisfaction", responses=problems(403, 404, 422, 503))
+async def get_satisfaction(
+    pool: Pool, settings: CurrentSettings, scope: PublicScope, year: Year
+) -> dict[str, Any]:
     """The SKM of a year: each element's mean, the index (25–100) and its grade."""
     start, end = year_range(year, settings.timezone)
-    result = await fetch(pool, queries.satisfaction, agency=settings.agency, start=start, end=end)
+    query = partial(queries.satisfaction, agencies=scope.ids, start=start, end=end)
+    result = await read_as(pool, scope, query)
     return result | {"element_labels": list(ELEMENTS)}
 
 
@@ -348,11 +414,12 @@ SecretHeader = Annotated[
 ]
 
 
-@router.get("/track/{code}", responses=problems(403, 404, 429, 503))
+@router.get("/track/{code}", responses=problems(403, 404, 422, 429, 503))
 async def track(
     pool: Pool,
     kept: Kept,
     settings: CurrentSettings,
+    scope: PublicScope,
     request: Request,
     response: Response,
     code: Annotated[str, Path(max_length=32, description="Nomor tiket, mis. 7K3M-9QXP")],
@@ -364,33 +431,34 @@ async def track(
     if canonical is None:
         raise unknown_code()
     if secret is not None:
-        return await _own(pool, settings, request, canonical, secret)
+        return await _own(pool, settings, scope, request, canonical, secret)
 
     async def fresh() -> Tracking:
-        query = partial(queries.tracked_case, agency=settings.agency, tracking_code=canonical)
-        record = await read(pool, query, FRESH_SECONDS)
+        query = partial(queries.tracked_case, agencies=scope.ids, tracking_code=canonical)
+        record = await read_as(pool, scope, query, FRESH_SECONDS)
         if record is None or Facet.STATUS not in visible(None, _privacy(record)):
             raise unknown_code()
         return tracking_of(record, ZoneInfo(settings.timezone))
 
-    copy = await kept.read("track", _key(settings.agency, canonical), Tracking, fresh, shared=False)
+    copy = await kept.read("track", _key(scope.label, canonical), Tracking, fresh, shared=False)
     response.headers.update(copy.headers())
     return copy.value
 
 
 async def _own(
-    pool: db.Pool, settings: Settings, request: Request, code: str, secret: str
+    pool: db.Pool, settings: Settings, scope: Scope, request: Request, code: str, secret: str
 ) -> Tracking:
     """The complainant's own view: read fresh (never a kept copy), after the guard."""
     guard: ReceiptGuard = request.app.state.receipt_guard
     address = request.client.host if request.client else "unknown"
     await guard.check(code, secret, address)
-    query = partial(queries.tracked_case, agency=settings.agency, tracking_code=code)
-    record = await read(pool, query, FRESH_SECONDS)
+    query = partial(queries.tracked_case, agencies=scope.ids, tracking_code=code)
+    record = await read_as(pool, scope, query, FRESH_SECONDS)
     if record is None:
         raise unknown_code()
     tz = ZoneInfo(settings.timezone)
-    rows = await read(pool, partial(history_rows, case_id=record["case_id"]), FRESH_SECONDS)
+    entries = partial(history_rows, case_id=record["case_id"])
+    rows = await read_as(pool, scope, entries, FRESH_SECONDS)
     history, asked = history_of(record, rows, tz)
     own = tracking_of(record, tz, own=True)
     credential: str = request.app.state.service_credential

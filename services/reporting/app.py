@@ -35,6 +35,7 @@ from services.reporting.recaps import SCHEMA as STORE_SCHEMA
 from services.reporting.recaps import WIRE, open_recaps, run_schedule
 from services.reporting.stream_erasure import erased_cases
 from shared import feed
+from shared.agencies import Registry
 from shared.auth import TokenVerifier
 from shared.broker import BrokerLink
 from shared.db import Pool, create_pool, ensure_schema, setup_lock
@@ -115,6 +116,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     app.state.pool, app.state.recaps, app.state.live = pool, recaps, live
     app.state.last_good = kept
     app.state.verifier = TokenVerifier(settings)
+    app.state.agencies = Registry(settings)
     app.state.feed = Feed(pool, EventLog.of(recaps), translate)
     # Ready: the read model answers, and the broker delivers. Every event reaches the read model
     # only through the broker: without it the rekap and the live stream fall behind unseen.

@@ -25,11 +25,11 @@ from services.reporting import exports, queries
 from services.reporting.api import CurrentSettings, Pool
 from services.reporting.lookups import Intake
 from services.reporting.officer_api import EXPORT, PAGE, STAFF, Format, _file, facets_of
+from services.reporting.tenancy import OfficerScope, Scope, read_as, read_long_as
 from shared.access import Facet, Privacy, may, readable
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.categories import CATEGORIES
 from shared.channels import CHANNEL_LABELS, Channel
-from shared.db import read, read_long
 from shared.problems import problems
 from shared.settings import Settings
 from shared.sop import KIND_LABELS, Kind
@@ -201,22 +201,24 @@ async def _found(
     pool: Pool,
     settings: Settings,
     officer: Officer,
+    scope: Scope,
     search: queries.Search,
-    limit: int,
-    offset: int,
+    page: tuple[int, int],
     needed: frozenset[Facet],
 ) -> list[Any]:
+    limit, offset = page
     run = partial(
         queries.search,
-        agency=settings.agency,
+        agencies=scope.ids,
         query=search,
         tz=settings.timezone,
         limit=limit,
         offset=offset,
-        roles=officer.roles,
+        # the roles held in any agency read: each row is then checked with its agency's roles
+        roles=frozenset().union(*(officer.roles_in(agency) for agency in scope.agencies)),
         needed=needed,
     )
-    return await (read(pool, run) if limit <= PAGE else read_long(pool, run))
+    return await (read_as(pool, scope, run) if limit <= PAGE else read_long_as(pool, scope, run))
 
 
 async def _cases(
@@ -224,6 +226,7 @@ async def _cases(
     settings: Settings,
     intake: Intake,
     officer: Officer,
+    scope: Scope,
     wanted: Wanted,
     *,
     limit: int,
@@ -237,7 +240,7 @@ async def _cases(
         ids = await intake.cases(wanted.criteria)
         search = dataclasses.replace(search, case_ids=ids)
     needed = wanted.facets() | {Facet.STATUS}  # in SQL, before the page is cut
-    records = await _found(pool, settings, officer, search, limit, offset, needed)
+    records = await _found(pool, settings, officer, scope, search, (limit, offset), needed)
     columns = columns_for(officer)
     found = []
     for record in records:
@@ -266,6 +269,7 @@ async def search_cases(
     settings: CurrentSettings,
     intake: Intake,
     officer: CurrentOfficer,
+    scope: OfficerScope,
     query: Annotated[Wanted, Depends(wanted)],
     limit: Annotated[int, Query(ge=1, le=PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -273,7 +277,7 @@ async def search_cases(
     """Cases by tracking code, status, kind, channel, category, step, overdue, dates, and by
     the complainant's phone, e-mail, NIK, name, a letter's number or words of the text
     (newest first); `excerpt`: the start of the text, for the roles that may read it."""
-    found = await _cases(pool, settings, intake, officer, query, limit=limit, offset=offset)
+    found = await _cases(pool, settings, intake, officer, scope, query, limit=limit, offset=offset)
     return await _with_excerpts(intake, found)
 
 
@@ -322,17 +326,18 @@ async def export_cases(
     settings: CurrentSettings,
     intake: Intake,
     officer: CurrentOfficer,
+    scope: OfficerScope,
     query: Annotated[Wanted, Depends(wanted)],
     fmt: Format,
 ) -> Response:
     """The case search as CSV or XLSX with what the access policy lets this officer see:
     Indonesian headers and labels, office time, Ya/Tidak, tracking codes."""
-    found = await _cases(pool, settings, intake, officer, query, limit=EXPORT)
+    found = await _cases(pool, settings, intake, officer, scope, query, limit=EXPORT)
     columns = columns_for(officer)
     zone = ZoneInfo(settings.timezone)
     values = [[cell(c, row[c], record, zone) for c in columns] for record, _, row in found]
     names = header(columns, settings.timezone)
     if fmt == "csv":
         return _file(exports.to_csv(names, values), exports.CSV_TYPE, "kasus.csv")
-    content = exports.to_xlsx(f"Daftar kasus — {settings.agency}", names, values)
+    content = exports.to_xlsx(f"Daftar kasus — {scope.label}", names, values)
     return _file(content, exports.XLSX_TYPE, "kasus.xlsx")

@@ -19,8 +19,9 @@ from reportlab.graphics import renderSVG
 from services.reporting import charts, queries
 from services.reporting import month as monthly
 from services.reporting.api import CurrentSettings, Pool, Year
+from services.reporting.tenancy import PublicScope, Scope, read_as
 from shared.channels import CHANNEL_LABELS, Channel
-from shared.db import Connection, read
+from shared.db import Connection
 from shared.problems import problems
 from shared.sop import Kind
 from shared.survey import ELEMENTS
@@ -160,6 +161,7 @@ class Months:
 
     year: int
     month: int
+    instansi: str | None = None  # the agency (or "*") the figures are of, when not the home one
 
     @staticmethod
     def shift(year: int, month: int, by: int) -> tuple[int, int]:
@@ -179,6 +181,8 @@ class Months:
     def link(self, figure: str, **filters: str) -> str:
         """The list of the cases behind a figure of this month (with filters)."""
         query = {"figure": figure, "year": self.year, "month": self.month} | filters
+        if self.instansi:
+            query["instansi"] = self.instansi
         return f"{LIST}?{urlencode(query)}"
 
 
@@ -187,14 +191,14 @@ def _label(year: int, month: int) -> str:
 
 
 async def _counts(
-    conn: Connection, agency: str, months: list[tuple[int, int]]
+    conn: Connection, agencies: list[str], months: list[tuple[int, int]]
 ) -> dict[tuple[int, int, str, str], int]:
     """(year, month, channel, kind) -> count, for the given months."""
     rows = await conn.fetch(
         "SELECT year, month, channel, kind, sum(count)::bigint AS n FROM rekap_by_channel "
-        "WHERE agency = $1 AND (year * 12 + month) = ANY($2::int[]) "
+        "WHERE agency = ANY($1::text[]) AND (year * 12 + month) = ANY($2::int[]) "
         "GROUP BY year, month, channel, kind",
-        agency,
+        agencies,
         [year * 12 + month for year, month in months],
     )
     return {(r["year"], r["month"], r["channel"], r["kind"]): r["n"] for r in rows}
@@ -251,15 +255,15 @@ def _timeliness(figures: dict[str, int]) -> Timeliness:
     )
 
 
-async def _month(conn: Connection, agency: str, months: Months, tz: str) -> dict[str, Any]:
+async def _month(conn: Connection, agencies: list[str], months: Months, tz: str) -> dict[str, Any]:
     start, end = monthly.bounds(months.year, months.month, tz)
-    span: dict[str, Any] = {"agency": agency, "start": start, "end": end}
+    span: dict[str, Any] = {"agencies": agencies, "start": start, "end": end}
     return {
-        "counts": await _counts(conn, agency, months.trend()),
+        "counts": await _counts(conn, agencies, months.trend()),
         "standing": await conn.fetch(
             "SELECT status, sum(count)::bigint AS n FROM rekap "
-            "WHERE agency = $1 AND year = $2 AND month = $3 GROUP BY status",
-            agency,
+            "WHERE agency = ANY($1::text[]) AND year = $2 AND month = $3 GROUP BY status",
+            agencies,
             months.year,
             months.month,
         ),
@@ -320,33 +324,43 @@ def _board(got: dict[str, Any], months: Months) -> Dashboard:
     )
 
 
-async def load(pool: Pool, settings: CurrentSettings, year: int, month: int) -> Dashboard:
-    """The dashboard of one month, from the read models."""
-    months = Months(year, month)
+async def load(
+    pool: Pool, settings: CurrentSettings, scope: Scope, year: int, month: int
+) -> Dashboard:
+    """The dashboard of one month of an agency (or of the province), from the read models."""
+    home = scope.agencies == (settings.agency,) and not scope.province
+    months = Months(year, month, None if home else scope.label)
 
     async def work(conn: Connection) -> dict[str, Any]:
-        return await _month(conn, settings.agency, months, settings.timezone)
+        return await _month(conn, scope.ids, months, settings.timezone)
 
-    return _board(await read(pool, work), months)
+    return _board(await read_as(pool, scope, work), months)
 
 
-@router.get("", responses=problems(422, 503))
-async def dashboard(pool: Pool, settings: CurrentSettings, year: Year, month: Month) -> Dashboard:
+@router.get("", responses=problems(403, 404, 422, 503))
+async def dashboard(
+    pool: Pool, settings: CurrentSettings, scope: PublicScope, year: Year, month: Month
+) -> Dashboard:
     """One month against the one before: by channel, status and category, timeliness (open
     cases past their deadline count as late), SOP, SKM per element, trend; each count with
     the list of its cases."""
-    return await load(pool, settings, year, month)
+    return await load(pool, settings, scope, year, month)
 
 
 @router.get(
     "/{name}.svg",
-    responses=problems(422, 503) | {200: {"content": {"image/svg+xml": {}}}},
+    responses=problems(403, 404, 422, 503) | {200: {"content": {"image/svg+xml": {}}}},
     response_class=Response,
 )
 async def dashboard_chart(
-    pool: Pool, settings: CurrentSettings, name: Chart, year: Year, month: Month
+    pool: Pool,
+    settings: CurrentSettings,
+    scope: PublicScope,
+    name: Chart,
+    year: Year,
+    month: Month,
 ) -> Response:
     """A dashboard chart as SVG: channels, status, categories, compliance, skm or trend."""
-    board = await load(pool, settings, year, month)
+    board = await load(pool, settings, scope, year, month)
     svg = renderSVG.drawToString(charts.chart(name, board))
     return Response(svg, media_type="image/svg+xml", headers={"cache-control": "no-cache"})

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from services.reporting import exports
 from services.reporting.api import CurrentSettings, Pool, Year
 from services.reporting.dashboard import Dashboard, Month, load
+from services.reporting.tenancy import PublicScope
 from shared.problems import problems
 
 router = APIRouter(prefix="/v1/dashboard", tags=["dashboard"])
@@ -71,12 +72,18 @@ def table(name: str, board: Dashboard) -> tuple[str, list[str], list[list[Any]]]
     return "Dua belas bulan terakhir", ["Bulan", "Pengaduan", "Konsultasi", "Jumlah"], rows
 
 
-@router.get("/{name}.{fmt}", responses=problems(422, 503), response_class=Response)
+@router.get("/{name}.{fmt}", responses=problems(403, 404, 422, 503), response_class=Response)
 async def dashboard_table(
-    pool: Pool, settings: CurrentSettings, name: Table, fmt: Format, year: Year, month: Month
+    pool: Pool,
+    settings: CurrentSettings,
+    scope: PublicScope,
+    name: Table,
+    fmt: Format,
+    year: Year,
+    month: Month,
 ) -> Response:
     """A dashboard table as CSV or XLSX."""
-    board = await load(pool, settings, year, month)
+    board = await load(pool, settings, scope, year, month)
     title, header, rows = table(name, board)
     filename = f"dasbor-{name}-{year}-{month:02d}.{fmt}"
     disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}

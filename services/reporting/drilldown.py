@@ -17,10 +17,11 @@ from services.reporting import month as monthly
 from services.reporting.api import CurrentSettings, Pool, Year
 from services.reporting.dashboard import FigureName, Month
 from services.reporting.officer_api import STAFF, facets_of
+from services.reporting.tenancy import OfficerScope, read_as
 from shared.access import Facet
 from shared.auth import CurrentOfficer, Forbidden
 from shared.channels import CHANNEL_LABELS, Channel
-from shared.db import Connection, read
+from shared.db import Connection
 from shared.problems import problems
 from shared.sop import KIND_LABELS, Kind
 from shared.vocabulary import STATUS_LABELS, Status
@@ -74,6 +75,7 @@ async def figure_cases(
     pool: Pool,
     settings: CurrentSettings,
     officer: CurrentOfficer,
+    scope: OfficerScope,
     figure: FigureName,
     year: Year,
     month: Month,
@@ -82,12 +84,13 @@ async def figure_cases(
     status: Status | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> CaseList:
-    """The cases behind a dashboard figure (for officers and analysts), oldest first."""
+    """The cases behind a dashboard figure (for officers and analysts), oldest first: of the
+    officer's agencies (`instansi`: one of them)."""
     if not officer.has(*STAFF):
         raise Forbidden("Hanya petugas dan analis yang dapat melihat daftar kasus.")
     start, end = monthly.bounds(year, month, settings.timezone)
     query: dict[str, Any] = {
-        "agency": settings.agency,
+        "agencies": scope.ids,
         "start": start,
         "end": end,
         "now": datetime.now(UTC),
@@ -103,7 +106,7 @@ async def figure_cases(
 
     tz = ZoneInfo(settings.timezone)
     lines = []
-    for record in await read(pool, work):
+    for record in await read_as(pool, scope, work):
         facets = facets_of(record, officer)
         if Facet.STATUS in facets:
             lines.append(_line(record, facets, tz))

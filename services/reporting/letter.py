@@ -1,7 +1,8 @@
 """The office's published documents as content: letterhead, numbered title, sections, signature.
 
 One model per document, rendered twice (documents.py: PDF and XLSX), so the workbook holds
-exactly what the letter says. The office is data from Settings, never the agency id.
+exactly what the letter says. The office is data (Settings for the home agency,
+shared.agencies for the others), never the agency id.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from shared.agencies import Agency
 from shared.settings import Settings
 from shared.working_time import MONTHS
 
@@ -49,6 +51,26 @@ class Office:
             head_name=settings.office_head_name,
             head_rank=settings.office_head_rank,
             head_nip=settings.office_head_nip,
+            number_pattern=settings.recap_number_pattern,
+            timezone=settings.timezone,
+        )
+
+    @classmethod
+    def of_agency(cls, agency: Agency, settings: Settings) -> Office:
+        """Another agency of the deployment, by its letterhead (the logo and the numbering of
+        the deployment's settings)."""
+        head = agency.letterhead
+        return cls(
+            government=head.government,
+            name=head.name or agency.name,
+            address=head.address,
+            contact=head.contact,
+            city=head.city,
+            logo_path=settings.office_logo_path,
+            head_title=head.head_title,
+            head_name=head.head_name,
+            head_rank=head.head_rank,
+            head_nip=head.head_nip,
             number_pattern=settings.recap_number_pattern,
             timezone=settings.timezone,
         )

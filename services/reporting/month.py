@@ -110,11 +110,12 @@ def bounds(year: int, month: int, tz: str) -> tuple[datetime, datetime]:
     return datetime(year, month, 1, tzinfo=zone), datetime(*end, 1, tzinfo=zone)
 
 
-_SCOPE = "agency = $1 AND received_at >= $2 AND received_at < $3"
+_AGENCIES = "agency = ANY($1::text[])"
+_SCOPE = f"{_AGENCIES} AND received_at >= $2 AND received_at < $3"
 
 
 async def counts(
-    conn: Connection, *, agency: str, start: datetime, end: datetime, now: datetime
+    conn: Connection, *, agencies: list[str], start: datetime, end: datetime, now: datetime
 ) -> dict[str, int]:
     """Every figure of the month (and the open ones of any month)."""
     month = " AND received_at >= $2 AND received_at < $3"
@@ -123,7 +124,7 @@ async def counts(
         for name, figure in FIGURES.items()
     )
     row = await conn.fetchrow(
-        f"SELECT {columns} FROM case_summary WHERE agency = $1", agency, start, end, now
+        f"SELECT {columns} FROM case_summary WHERE {_AGENCIES}", agencies, start, end, now
     )
     return {name: int(row[name]) if row else 0 for name in FIGURES}
 
@@ -140,14 +141,14 @@ def timeliness(figures: dict[str, int]) -> Timeliness:
 
 
 async def by_category(
-    conn: Connection, *, agency: str, start: datetime, end: datetime
+    conn: Connection, *, agencies: list[str], start: datetime, end: datetime
 ) -> list[dict[str, Any]]:
     """Cases received in the month per category: complaints, consultations, both."""
     rows = await conn.fetch(
         "SELECT coalesce(category, '') AS category, count(*) FILTER (WHERE kind = 'complaint') "
         "AS complaints, count(*) FILTER (WHERE kind = 'consultation') AS consultations "
         f"FROM case_summary WHERE {_SCOPE} GROUP BY 1",
-        agency,
+        agencies,
         start,
         end,
     )
@@ -176,7 +177,7 @@ def category_label(key: str | None) -> str:
 async def cases(
     conn: Connection,
     *,
-    agency: str,
+    agencies: list[str],
     start: datetime,
     end: datetime,
     now: datetime,
@@ -188,9 +189,9 @@ async def cases(
 ) -> list[asyncpg.Record]:
     """The cases behind a figure, oldest first (no personal data: reporting holds none)."""
     chosen = FIGURES[figure]
-    scope = _SCOPE if chosen.month_bound else "agency = $1"
+    scope = _SCOPE if chosen.month_bound else _AGENCIES
     return await conn.fetch(
-        "SELECT case_id, tracking_code, received_at, kind, channel, category, status, "
+        "SELECT case_id, agency, tracking_code, received_at, kind, channel, category, status, "
         "current_step, sop_version, deadline_at, closed_at, anonymous, confidential "
         f"FROM case_summary WHERE {scope} AND $2::timestamptz IS NOT NULL "
         "AND $3::timestamptz IS NOT NULL AND $4::timestamptz IS NOT NULL "
@@ -198,7 +199,7 @@ async def cases(
         "AND ($6::text IS NULL OR coalesce(category, '') = $6) "
         "AND ($8::text IS NULL OR status = $8) "
         "ORDER BY received_at, tracking_code LIMIT $7",
-        agency,
+        agencies,
         start,
         end,
         now,

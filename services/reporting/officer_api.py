@@ -20,10 +20,10 @@ Format = Annotated[str, Path(pattern="^(csv|xlsx)$", description="csv atau xlsx"
 
 
 def facets_of(record: Any, officer: Officer) -> frozenset[Facet]:
-    """What this officer may see of a case row."""
+    """What this officer may see of a case row (with the roles held in the case's agency)."""
     privacy = privacy_of(anonymous=record["anonymous"], confidential=record["confidential"])
     step = step_of(record["kind"], record["sop_version"], record["current_step"])
-    return visible(officer.roles, privacy, step)
+    return visible(officer.roles_in(record["agency"]), privacy, step)
 
 
 def _file(

@@ -22,10 +22,11 @@ from pydantic import BaseModel
 
 from services.reporting.last_good import FRESH_SECONDS, LastGood
 from services.reporting.queries import PRIVACY
+from services.reporting.tenancy import Scope, agencies, read_as
 from shared import db
 from shared.access import Facet, Privacy, privacy_of, visible
 from shared.categories import CATEGORIES
-from shared.db import Connection, read
+from shared.db import Connection
 from shared.open311 import (
     CONSULTATION,
     NO_CATEGORY,
@@ -61,11 +62,20 @@ Case = asyncpg.Record | Mapping[str, Any]  # a case_summary row
 
 async def _checked(request: Request, jurisdiction_id: Text = None) -> Settings:
     settings: Settings = request.app.state.settings
-    check_jurisdiction(jurisdiction_id, settings.agency)
+    if jurisdiction_id is not None and jurisdiction_id != settings.agency:
+        known = await agencies(request)  # another agency of the deployment: its own cases
+        if jurisdiction_id not in known:
+            check_jurisdiction(jurisdiction_id, settings.agency)
     return settings
 
 
+async def _served(request: Request, jurisdiction_id: Text = None) -> Scope:
+    """The agency a request reads as: the jurisdiction it names (the home agency by default)."""
+    return Scope.of(jurisdiction_id or request.app.state.settings.agency)
+
+
 Office = Annotated[Settings, Depends(_checked)]
+Served = Annotated[Scope, Depends(_served)]
 
 
 @router.get("/services.{fmt}", responses=documented(404, 503))
@@ -88,6 +98,7 @@ async def get_requests(
     fmt: Extension,
     request: Request,
     settings: Office,
+    served: Served,
     service_request_id: Text = None,
     service_code: Text = None,
     start_date: Text = None,
@@ -97,12 +108,12 @@ async def get_requests(
     """GET Service Requests: by id (comma-separated), or filtered, newest first."""
     chosen = fmt_of(fmt)
     if service_request_id is not None:
-        query = partial(_by_codes, agency=settings.agency, codes=_codes(service_request_id))
+        query = partial(_by_codes, agencies=served.ids, codes=_codes(service_request_id))
     else:
         start, end = _range(start_date, end_date)
         query = partial(
             _listed,
-            agency=settings.agency,
+            agencies=served.ids,
             start=start,
             end=end,
             services=_split(service_code, "service_code", set(service_names())),
@@ -110,35 +121,39 @@ async def get_requests(
         )
 
     async def fresh() -> list[dict[str, Any]]:
-        records = await _read(request, query)
+        records = await _read(request, served, query)
         shown = [r for r in records if Facet.STATUS in visible(None, _privacy(r))]
         return [request_of(record, settings) for record in shown]
 
     asked = (service_request_id, service_code, start_date, end_date, status)
-    return await _kept(request, chosen, ("requests", settings.agency, *asked), fresh)
+    return await _kept(request, chosen, ("requests", served.label, *asked), fresh)
 
 
 @router.get("/requests/{code}.{fmt}", responses=documented(404, 503))
-async def get_request(code: str, fmt: Extension, request: Request, settings: Office) -> Response:
+async def get_request(
+    code: str, fmt: Extension, request: Request, settings: Office, served: Served
+) -> Response:
     """GET Service Request: one case by its tracking code."""
     chosen = fmt_of(fmt)
 
     async def fresh() -> list[dict[str, Any]]:
-        return [request_of(await _tracked(request, settings, code), settings)]
+        return [request_of(await _tracked(request, served, code), settings)]
 
-    return await _kept(request, chosen, ("request", settings.agency, code), fresh)
+    return await _kept(request, chosen, ("request", served.label, code), fresh)
 
 
 @router.get("/tokens/{token}.{fmt}", responses=documented(404, 503))
-async def get_token(token: str, fmt: Extension, request: Request, settings: Office) -> Response:
+async def get_token(
+    token: str, fmt: Extension, request: Request, settings: Office, served: Served
+) -> Response:
     """GET request_id from a token: our token is the tracking code itself."""
     chosen = fmt_of(fmt)
 
     async def fresh() -> list[dict[str, Any]]:
-        record = await _tracked(request, settings, token)
+        record = await _tracked(request, served, token)
         return [{"service_request_id": record["tracking_code"], "token": token}]
 
-    return await _kept(request, chosen, ("token", settings.agency, token), fresh)
+    return await _kept(request, chosen, ("token", served.label, token), fresh)
 
 
 class Rows(BaseModel):
@@ -169,11 +184,11 @@ async def _kept(
     return response
 
 
-async def _tracked(request: Request, settings: Settings, code: str) -> asyncpg.Record:
+async def _tracked(request: Request, served: Scope, code: str) -> asyncpg.Record:
     """A case the public may know of, by its tracking code; Open311Error 404 otherwise."""
     canonical = normalize(code) if len(code) <= 32 else None
-    query = partial(_by_codes, agency=settings.agency, codes=[canonical or ""])
-    records = await _read(request, query)
+    query = partial(_by_codes, agencies=served.ids, codes=[canonical or ""])
+    records = await _read(request, served, query)
     if not records or Facet.STATUS not in visible(None, _privacy(records[0])):
         raise Open311Error(404, "service_request_id tidak ditemukan.")
     record: asyncpg.Record = records[0]
@@ -199,7 +214,7 @@ def request_of(record: Case, settings: Settings) -> dict[str, Any]:
         "service_name": service_names()[code],
         "service_code": code,
         "description": None,  # the complainant's words: never public
-        "agency_responsible": settings.agency,
+        "agency_responsible": record.get("agency") or settings.agency,
         "service_notice": None,
         "requested_datetime": _w3c(record["received_at"]),
         "updated_datetime": _w3c(max(m for m in moments if m is not None)),
@@ -219,9 +234,9 @@ def _privacy(record: Case) -> Privacy:
     return privacy_of(anonymous=record["anonymous"], confidential=record["confidential"])
 
 
-async def _read(request: Request, query: Any) -> list[asyncpg.Record]:
+async def _read(request: Request, served: Scope, query: Any) -> list[asyncpg.Record]:
     pool: db.Pool = request.app.state.pool
-    records: list[asyncpg.Record] = await read(pool, query, FRESH_SECONDS)
+    records: list[asyncpg.Record] = await read_as(pool, served, query, FRESH_SECONDS)
     return records
 
 
@@ -271,13 +286,13 @@ def _range(start_date: str | None, end_date: str | None) -> tuple[datetime, date
     return start, end
 
 
-async def _by_codes(conn: Connection, *, agency: str, codes: Sequence[str]) -> list[Any]:
-    """Cases by tracking code, in this agency only."""
+async def _by_codes(conn: Connection, *, agencies: list[str], codes: Sequence[str]) -> list[Any]:
+    """Cases by tracking code, in these agencies only."""
     return list(
         await conn.fetch(
-            "SELECT * FROM case_summary WHERE agency = $1 AND tracking_code = ANY($2) "
+            "SELECT * FROM case_summary WHERE agency = ANY($1::text[]) AND tracking_code = ANY($2) "
             "ORDER BY received_at DESC",
-            agency,
+            agencies,
             list(codes),
         )
     )
@@ -292,7 +307,7 @@ SERVICE_SQL = (
 async def _listed(
     conn: Connection,
     *,
-    agency: str,
+    agencies: list[str],
     start: datetime,
     end: datetime,
     services: list[str] | None,
@@ -301,12 +316,12 @@ async def _listed(
     """The cases the public may see whole, received in the range, newest first."""
     return list(
         await conn.fetch(
-            f"SELECT * FROM case_summary WHERE agency = $1 AND {PRIVACY} = ANY($2) "
+            f"SELECT * FROM case_summary WHERE agency = ANY($1::text[]) AND {PRIVACY} = ANY($2) "
             "AND received_at >= $3 AND received_at <= $4 "
             f"AND ($5::text[] IS NULL OR {SERVICE_SQL} = ANY($5)) "
             "AND ($6::text[] IS NULL OR status = ANY($6)) "
             "ORDER BY received_at DESC LIMIT $8",
-            agency,
+            agencies,
             LISTED,
             start,
             end,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
@@ -22,6 +23,7 @@ from sse_starlette import EventSourceResponse
 
 from services.reporting import dead_letters, stream_erasure
 from services.reporting.masking import HIDDEN, CaseAccess, masked, permitted, reasons_visible
+from services.reporting.tenancy import InstansiQuery, Scope, officer_scope
 from shared.access import PUBLIC, Facet, Privacy, readers
 from shared.auth import Forbidden, Officer, TokenVerifier, Unauthenticated
 from shared.broker import connect, on_broker
@@ -80,9 +82,10 @@ class LiveStream:
             log.info("live stream: %d events of %d erased cases removed", removed, len(cases))
 
     async def follow(
-        self, after: str, types: set[str], agency: str | None
+        self, after: str, types: set[str], agencies: Scope
     ) -> AsyncIterator[dict[str, str]]:
-        """Server-sent events from after the given stream id ("$": only new ones)."""
+        """Server-sent events of these agencies from after the given stream id ("$": only new
+        ones)."""
         cursor = after
         while True:
             try:
@@ -94,7 +97,7 @@ class LiveStream:
                 for entry_id, fields in entries:
                     cursor = entry_id.decode()
                     kind, owner = fields[b"type"].decode(), fields[b"agency"].decode()
-                    if (types and kind not in types) or (agency and owner != agency):
+                    if (types and kind not in types) or not agencies.holds(owner):
                         continue
                     yield {"id": cursor, "event": kind, "data": fields[b"body"].decode()}
 
@@ -126,13 +129,16 @@ async def live_events(
     request: Request,
     officer: Operator,
     type: Annotated[list[str] | None, Query(description="Jenis peristiwa, mis. CaseOpened")] = None,
-    agency: Annotated[str | None, Query(max_length=100)] = None,
+    agency: Annotated[str | None, Query(max_length=100, description="Sama dengan instansi")] = None,
+    instansi: InstansiQuery = None,
     last_event_id: Annotated[str | None, Header(pattern=r"^\d+-\d+$")] = None,
 ) -> EventSourceResponse:
-    """Events as they happen (SSE); reconnect with Last-Event-ID to resume without gaps."""
+    """Events as they happen (SSE) of the officer's agencies (`instansi`: one of them);
+    reconnect with Last-Event-ID to resume without gaps."""
     stream: LiveStream = request.app.state.live
     wanted = {f"aduan.{name}.v1" if "." not in name else name for name in type or []}
-    events = stream.follow(last_event_id or "$", wanted, agency)
+    scope = await officer_scope(request, officer, instansi or agency)
+    events = stream.follow(last_event_id or "$", wanted, scope)
     cases = CaseAccess(request.app.state.pool)
     return EventSourceResponse(permitted(events, officer.roles, cases), ping=15)
 
@@ -186,7 +192,19 @@ async def list_dead_letters(
         await on_broker(dead_letters.collect(request.app.state.settings, pool), DEADLINE_SECONDS)
     cases = CaseAccess(pool)
     listed = await read(pool, partial(dead_letters.letters, state=state))
-    return [await _letter(letter, officer, cases) for letter in listed]
+    scope = await officer_scope(request, officer, None)
+    home = request.app.state.settings.agency
+    mine = [letter for letter in listed if scope.holds(_agency_of(letter, home))]
+    return [await _letter(letter, officer, cases) for letter in mine]
+
+
+def _agency_of(letter: dead_letters.Letter, home: str) -> str:
+    """The agency a parked message is of (the home agency's, when its body cannot say)."""
+    try:
+        agency = json.loads(bytes(letter.row["body"])).get("agency")
+    except (ValueError, AttributeError):
+        return home
+    return agency if isinstance(agency, str) else home
 
 
 async def _letter(letter: dead_letters.Letter, officer: Officer, cases: CaseAccess) -> DeadLetter:
@@ -239,10 +257,13 @@ async def requeue(
 
 
 async def measure(settings: Settings, pool: Pool) -> None:
-    """Refresh the operations gauges: queue depths, dead letters, overdue and breached cases."""
-    overdue, breached = await read(pool, partial(_late, agency=settings.agency))
-    OVERDUE.labels(settings.agency).set(overdue)
-    BREACHED.labels(settings.agency).set(breached)
+    """Refresh the operations gauges: queue depths, dead letters, overdue and breached cases
+    (per agency; the home agency's even at none)."""
+    late = await read(pool, _late)
+    for agency in {settings.agency, *late}:
+        overdue, breached = late.get(agency, (0, 0))
+        OVERDUE.labels(agency).set(overdue)
+        BREACHED.labels(agency).set(breached)
     await on_broker(dead_letters.collect(settings, pool), settings.broker_deadline_seconds)
     listed = await read(pool, dead_letters.waiting)
     await on_broker(_queue_gauges(settings, listed), settings.broker_deadline_seconds)
@@ -266,17 +287,15 @@ async def _queue_gauges(settings: Settings, listed: dict[str, int]) -> None:
         await connection.close()
 
 
-async def _late(conn: Connection, *, agency: str) -> tuple[int, int]:
-    """Open cases past their step's standard, and past their deadline."""
-    late = [
-        await conn.fetchval(
-            f"SELECT count(*) FROM case_summary WHERE agency = $1 AND {flag} AND status = ANY($2)",
-            agency,
-            statuses(Group.OPEN),
-        )
-        for flag in ("overdue", "breached")
-    ]
-    return late[0], late[1]
+async def _late(conn: Connection) -> dict[str, tuple[int, int]]:
+    """Per agency: open cases past their step's standard, and past their deadline."""
+    rows = await conn.fetch(
+        "SELECT agency, count(*) FILTER (WHERE overdue) AS overdue, "
+        "count(*) FILTER (WHERE breached) AS breached FROM case_summary "
+        "WHERE status = ANY($1) AND (overdue OR breached) GROUP BY agency",
+        statuses(Group.OPEN),
+    )
+    return {row["agency"]: (row["overdue"], row["breached"]) for row in rows}
 
 
 async def run_gauges(settings: Settings, pool: Pool, every: float = 15.0) -> None:

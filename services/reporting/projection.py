@@ -170,13 +170,21 @@ class CalendarDay:
 
 
 @dataclass(frozen=True)
+class CaseMoved:
+    """The case now belongs to another agency: its history and survey go with it."""
+
+    case_id: UUID
+    agency: str
+
+
+@dataclass(frozen=True)
 class MessagesErased:
     """The case's personal data was erased: the office's messages in its history go too."""
 
     case_id: UUID
 
 
-Effect = StepTime | Survey | CalendarDay | HistoryEntry | MessagesErased
+Effect = StepTime | Survey | CalendarDay | HistoryEntry | MessagesErased | CaseMoved
 
 
 @dataclass(frozen=True)
@@ -341,7 +349,7 @@ def _survey(row: CaseRow | None, envelope: Envelope) -> Outcome:
     assert isinstance(data, SurveySubmitted)
     survey = Survey(
         data.case_id,
-        envelope.agency,
+        row.agency if row else envelope.agency,  # the case's agency, wherever it was sent
         data.at,
         tuple(data.scores),
         age_group=data.age_group,
@@ -418,30 +426,47 @@ def _named(project: Projector) -> Projector:
     return named
 
 
+def _placed(project: Projector) -> Projector:
+    """The projector, then the case in the agency of workflow's latest event on it (workflow
+    decides where a case is: a transfer moves it; intake's events never do). A case that
+    moves takes its rekap counts (the bucket's agency), history and survey along."""
+
+    def placed(row: CaseRow | None, envelope: Envelope) -> Outcome:
+        outcome = project(row, envelope)
+        agency = getattr(envelope.data, "to_agency", None) or envelope.agency
+        if outcome.row is None or outcome.row.agency == agency:
+            return outcome
+        moved = dataclasses.replace(outcome.row, agency=agency)
+        return Outcome(moved, (*outcome.effects, CaseMoved(moved.case_id, agency)))
+
+    return placed
+
+
 def projector_for(data: object) -> Projector:
     """The projector of an event's contract: its own, or its nearest listed base's (for a
-    workflow event, followed by the officer's name); an event of the public history also
-    leaves its entry."""
+    workflow event, followed by the officer's name and the case's agency); an event of the
+    public history also leaves its entry."""
     found = next((PROJECTORS[cls] for cls in type(data).__mro__ if cls in PROJECTORS), _unchanged)
-    project = _named(found) if isinstance(data, wf.CaseEvent) else found
+    project = _placed(_named(found)) if isinstance(data, wf.CaseEvent) else found
     if getattr(data, "name", None) not in PUBLIC_HISTORY:
         return project
 
     def with_history(row: CaseRow | None, envelope: Envelope) -> Outcome:
         outcome = project(row, envelope)
-        return dataclasses.replace(outcome, effects=(*outcome.effects, _history(envelope)))
+        entry = _history(envelope, outcome.row.agency if outcome.row else envelope.agency)
+        return dataclasses.replace(outcome, effects=(*outcome.effects, entry))
 
     return with_history
 
 
-def _history(envelope: Envelope) -> HistoryEntry:
+def _history(envelope: Envelope, agency: str) -> HistoryEntry:
     data = envelope.data
     at = getattr(data, "at", None) or getattr(data, "received_at", None) or envelope.time
     return HistoryEntry(
         case_id=envelope.subject,
         source=envelope.source,
         version=envelope.streamversion,
-        agency=envelope.agency,
+        agency=agency,
         at=at,
         event=data.name,
         step=getattr(data, "step", None),

@@ -24,44 +24,45 @@ OPEN = statuses(Group.OPEN)
 
 
 async def rekap(
-    conn: Conn, *, agency: str, filters: Mapping[str, Any], group_by: Sequence[str]
+    conn: Conn, *, agencies: list[str], filters: Mapping[str, Any], group_by: Sequence[str]
 ) -> list[asyncpg.Record]:
-    """Counts grouped by the chosen dimensions, filtered by any of them."""
+    """Counts per agency, grouped by the chosen dimensions, filtered by any of them."""
     table = cube_for({*group_by, *filters}).table
-    where = ["agency = $1"] + [f"{dim} = ${i}" for i, dim in enumerate(filters, 2)]
-    select = ", ".join([*group_by, "sum(count)::bigint AS count"])
-    group = f" GROUP BY {', '.join(group_by)} ORDER BY {', '.join(group_by)}" if group_by else ""
+    where = ["agency = ANY($1::text[])"] + [f"{dim} = ${i}" for i, dim in enumerate(filters, 2)]
+    dims = ["agency", *group_by]
+    select = ", ".join([*dims, "sum(count)::bigint AS count"])
+    group = f" GROUP BY {', '.join(dims)} ORDER BY {', '.join(dims)}"
     query = f"SELECT {select} FROM {table} WHERE {' AND '.join(where)}{group}"
-    return await conn.fetch(query, agency, *filters.values())
+    return await conn.fetch(query, agencies, *filters.values())
 
 
 async def by_year_and_month(
-    conn: Conn, *, agency: str, first: int, last: int, kind: str | None
-) -> dict[tuple[int, int], int]:
-    """Counts per (year, month) for the multi-year table."""
+    conn: Conn, *, agencies: list[str], first: int, last: int, kind: str | None
+) -> dict[tuple[str, int, int], int]:
+    """Counts per (agency, year, month) for the multi-year table."""
     rows = await conn.fetch(
-        "SELECT year, month, sum(count)::bigint AS count FROM rekap_by_channel "
-        "WHERE agency = $1 AND year BETWEEN $2 AND $3 AND ($4::text IS NULL OR kind = $4) "
-        "GROUP BY year, month",
-        agency,
+        "SELECT agency, year, month, sum(count)::bigint AS count FROM rekap_by_channel "
+        "WHERE agency = ANY($1::text[]) AND year BETWEEN $2 AND $3 "
+        "AND ($4::text IS NULL OR kind = $4) GROUP BY agency, year, month",
+        agencies,
         first,
         last,
         kind,
     )
-    return {(row["year"], row["month"]): row["count"] for row in rows}
+    return {(row["agency"], row["year"], row["month"]): row["count"] for row in rows}
 
 
 async def compliance(
-    conn: Conn, *, agency: str, kind: Kind, start: datetime, end: datetime
+    conn: Conn, *, agencies: list[str], kind: Kind, start: datetime, end: datetime
 ) -> list[dict[str, Any]]:
     """Per SOP step: how many were done, the share within the standard, median and p90."""
     rows = await conn.fetch(
         "SELECT sop_version, step, count(*) AS done, avg(within_standard::int) AS share, "
         "percentile_cont(0.5) WITHIN GROUP (ORDER BY working_minutes) AS median, "
         "percentile_cont(0.9) WITHIN GROUP (ORDER BY working_minutes) AS p90 "
-        "FROM step_times WHERE agency = $1 AND kind = $2 AND completed_at >= $3 "
+        "FROM step_times WHERE agency = ANY($1::text[]) AND kind = $2 AND completed_at >= $3 "
         "AND completed_at < $4 GROUP BY sop_version, step",
-        agency,
+        agencies,
         kind.value,
         start,
         end,
@@ -94,13 +95,29 @@ async def calendar(conn: Conn, *, agency: str, base: WorkingCalendar) -> Working
     return base.with_overrides(DayOverride(r["day"], r["working"], r["label"]) for r in rows)
 
 
+async def calendars(
+    conn: Conn, *, bases: Mapping[str, WorkingCalendar]
+) -> dict[str, WorkingCalendar]:
+    """Each agency's calendar with the corrections workflow published (one query)."""
+    rows = await conn.fetch(
+        "SELECT agency, day, working, label FROM calendar_days WHERE agency = ANY($1::text[])",
+        list(bases),
+    )
+    return {
+        agency: base.with_overrides(
+            DayOverride(r["day"], r["working"], r["label"]) for r in rows if r["agency"] == agency
+        )
+        for agency, base in bases.items()
+    }
+
+
 def steps_of(role: Role) -> dict[str, list[str]]:
     """Per kind, the steps at which this role acts."""
     return {kind.value: [s.id for s in CURRENT[kind].case_steps if s.allows(role)] for kind in Kind}
 
 
 async def worklist(
-    conn: Conn, *, agency: str, role: Role, limit: int, imported: bool = False
+    conn: Conn, *, agencies: list[str], role: Role, limit: int, imported: bool = False
 ) -> list[asyncpg.Record]:
     """Open cases waiting at this role's steps, live or imported from the old register: past
     the case deadline first, then by when the step is due (imported: the oldest first)."""
@@ -111,11 +128,11 @@ async def worklist(
         else "(deadline_at <= now()) DESC NULLS LAST, step_due_at NULLS LAST"
     )
     return await conn.fetch(
-        "SELECT * FROM case_summary WHERE agency = $1 AND status = ANY($2) AND ("
+        "SELECT * FROM case_summary WHERE agency = ANY($1::text[]) AND status = ANY($2) AND ("
         "(kind = 'complaint' AND current_step = ANY($3)) OR "
         "(kind = 'consultation' AND current_step = ANY($4))) AND imported = $6 "
         f"ORDER BY {order} LIMIT $5",
-        agency,
+        agencies,
         OPEN,
         steps["complaint"],
         steps["consultation"],
@@ -173,7 +190,7 @@ class Search:
 async def search(
     conn: Conn,
     *,
-    agency: str,
+    agencies: list[str],
     query: Search,
     tz: str,
     limit: int,
@@ -186,7 +203,7 @@ async def search(
     nor an offset tells of a case hidden from them."""
     whole, complaint_steps, consultation_steps = seen_by(roles, needed)
     return await conn.fetch(
-        "SELECT * FROM case_summary WHERE agency = $1 "
+        "SELECT * FROM case_summary WHERE agency = ANY($1::text[]) "
         f"AND ({PRIVACY} = ANY($12) OR (confidential AND ("
         "(kind = 'complaint' AND current_step = ANY($13)) OR "
         "(kind = 'consultation' AND current_step = ANY($14))))) "
@@ -199,7 +216,7 @@ async def search(
         "AND ($16::text IS NULL OR current_step = $16) "
         f"AND ($17::boolean IS NULL OR ({LATE}) = $17) "
         "ORDER BY received_at DESC LIMIT $10 OFFSET $11",
-        agency,
+        agencies,
         query.code,
         query.status,
         query.kind,
@@ -220,16 +237,20 @@ async def search(
     )
 
 
-async def tracked_case(conn: Conn, *, agency: str, tracking_code: str) -> asyncpg.Record | None:
-    """A case by its tracking code, in this agency only."""
+async def tracked_case(
+    conn: Conn, *, agencies: list[str], tracking_code: str
+) -> asyncpg.Record | None:
+    """A case by its tracking code, in these agencies only."""
     return await conn.fetchrow(
-        "SELECT * FROM case_summary WHERE tracking_code = $1 AND agency = $2",
+        "SELECT * FROM case_summary WHERE tracking_code = $1 AND agency = ANY($2::text[])",
         tracking_code,
-        agency,
+        agencies,
     )
 
 
-async def consultations(conn: Conn, *, agency: str, year: int, tz: str) -> list[asyncpg.Record]:
+async def consultations(
+    conn: Conn, *, agencies: list[str], year: int, tz: str
+) -> list[asyncpg.Record]:
     """The Pojok OSS per month: received, solved at once, escalated to BKPM, closed, open."""
     return await conn.fetch(
         "SELECT extract(month FROM received_at AT TIME ZONE $4)::int AS month, "
@@ -238,10 +259,10 @@ async def consultations(conn: Conn, *, agency: str, year: int, tz: str) -> list[
         "count(*) FILTER (WHERE bkpm_escalated) AS escalated_to_bkpm, "
         "count(*) FILTER (WHERE status = $6) AS resolved, "
         "count(*) FILTER (WHERE status = ANY($3)) AS open "
-        "FROM case_summary WHERE agency = $1 AND kind = 'consultation' "
+        "FROM case_summary WHERE agency = ANY($1::text[]) AND kind = 'consultation' "
         "AND extract(year FROM received_at AT TIME ZONE $4) = $2 "
         "GROUP BY 1 ORDER BY 1",
-        agency,
+        agencies,
         year,
         OPEN,
         tz,
@@ -251,14 +272,15 @@ async def consultations(conn: Conn, *, agency: str, year: int, tz: str) -> list[
 
 
 async def satisfaction(
-    conn: Conn, *, agency: str, start: datetime, end: datetime
+    conn: Conn, *, agencies: list[str], start: datetime, end: datetime
 ) -> dict[str, Any]:
     """The SKM: each element's mean (1–4), the index (25–100) and its grade."""
     row = await conn.fetchrow(
         "SELECT count(*) AS responses, array_agg(scores) AS all_scores, "
         + ", ".join(f"array_agg({name}) AS {name}" for name in PROFILE)
-        + " FROM surveys WHERE agency = $1 AND submitted_at >= $2 AND submitted_at < $3",
-        agency,
+        + " FROM surveys WHERE agency = ANY($1::text[]) "
+        "AND submitted_at >= $2 AND submitted_at < $3",
+        agencies,
         start,
         end,
     )

@@ -47,6 +47,8 @@ _WRITES = {
     ),
     "no_day": "DELETE FROM calendar_days WHERE agency = $1 AND day = $2",
     "erased": "UPDATE case_history SET message = NULL WHERE case_id = $1",
+    "moved_history": "UPDATE case_history SET agency = $2 WHERE case_id = $1 AND agency <> $2",
+    "moved_survey": "UPDATE surveys SET agency = $2 WHERE case_id = $1 AND agency <> $2",
     "history": (
         "INSERT INTO case_history (case_id, source, version, agency, at, event, step, message) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING"
@@ -142,6 +144,9 @@ class ReadModel:
             conn, _WRITES["history"], [list(vars(e).values()) for e in working.history.values()]
         )
         await _many(conn, _WRITES["erased"], [[case] for case in working.erased_messages])
+        moved = [[case, agency] for case, agency in working.moved.items()]
+        await _many(conn, _WRITES["moved_history"], moved)
+        await _many(conn, _WRITES["moved_survey"], moved)
         days = working.calendar.values()
         await _many(
             conn,
@@ -149,8 +154,8 @@ class ReadModel:
             [[d.agency, d.day, d.working, d.label] for d in days if d.working is not None],
         )
         await _many(conn, _WRITES["no_day"], [[d.agency, d.day] for d in days if d.working is None])
-        moved = [[*s, v] for s, v in working.positions.items() if loaded.positions.get(s) != v]
-        await _many(conn, _WRITES["position"], moved)
+        advanced = [[*s, v] for s, v in working.positions.items() if loaded.positions.get(s) != v]
+        await _many(conn, _WRITES["position"], advanced)
         waiting = {(s, v): e for s, by in working.pending.items() for v, e in by.items()}
         await _many(
             conn,

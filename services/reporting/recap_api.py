@@ -15,7 +15,9 @@ from services.reporting.exports import XLSX_TYPE
 from services.reporting.letter import Office
 from services.reporting.reads import in_thread
 from services.reporting.recaps import MonthlyRekap, Recaps, month_figures, month_shape
-from shared.auth import CurrentOfficer, Forbidden
+from services.reporting.tenancy import OfficerScope, PublicScope, Scope, agencies
+from shared.agencies import Agency
+from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.db import LONG_SECONDS
 from shared.problems import Problem, problems
 from shared.settings import Settings
@@ -78,13 +80,30 @@ async def _found(recaps: Recaps, agency: str, year: int, month: int) -> MonthlyR
     return recap
 
 
-@router.get("/{year}/{month}", responses=problems(404, 422, 503))
+def _one(scope: Scope, officer: Officer | None = None) -> str:
+    """The agency whose monthly recap is meant: a recap is an agency's own document (the
+    officer's acting agency when their reach holds several and `instansi` names none)."""
+    if len(scope.agencies) == 1 and not scope.province:
+        return scope.agencies[0]
+    if officer is not None and scope.holds(officer.agency):
+        return officer.agency
+    raise Problem(404, "Rekap bulanan dibuat per instansi: pilih instansi.", code="unknown-recap")
+
+
+@router.get("/{year}/{month}", responses=problems(403, 404, 422, 503))
 async def get_recap(
-    recaps: RecapsDep, pool: Pool, settings: CurrentSettings, year: Year, month: Month
+    recaps: RecapsDep,
+    pool: Pool,
+    settings: CurrentSettings,
+    scope: PublicScope,
+    year: Year,
+    month: Month,
 ) -> RecapInfo:
-    """Whether the month's recap was produced, when, and whether the month changed since."""
-    recap = await _found(recaps, settings.agency, year, month)
-    shape = await month_shape(pool, settings, year, month)
+    """Whether the month's recap of an agency (`instansi`; the home agency by default) was
+    produced, when, and whether the month changed since."""
+    agency = _one(scope)
+    recap = await _found(recaps, agency, year, month)
+    shape = await month_shape(pool, settings, year, month, agency)
     return _info(recap, settings, outdated=recap.outdated(shape))
 
 
@@ -95,16 +114,17 @@ async def get_recap(
 )
 async def download(
     recaps: RecapsDep,
-    settings: CurrentSettings,
     officer: CurrentOfficer,
+    scope: OfficerScope,
     year: Year,
     month: Month,
     fmt: Annotated[str, Path(pattern="^(xlsx|pdf)$")],
 ) -> Response:
-    """The recap as XLSX or PDF."""
-    if not officer.has(*OFFICE_ROLES, Role.ANALIS):
+    """The recap of one of the officer's agencies (`instansi`) as XLSX or PDF."""
+    agency = _one(scope, officer)
+    if officer.roles_in(agency).isdisjoint({*OFFICE_ROLES, Role.ANALIS}):
         raise Forbidden("Hanya petugas dan analis yang dapat mengunduh rekap.")
-    recap = await _found(recaps, settings.agency, year, month)
+    recap = await _found(recaps, agency, year, month)
     files = await in_thread(partial(recaps.files, recap.document_id))
     if files is None:
         raise Problem(404, "Berkas rekap tidak ditemukan.", code="unknown-recap")
@@ -115,19 +135,24 @@ async def download(
     )
 
 
-@router.post("/{year}/{month}", responses=problems(401, 403, 422, 503))
+@router.post("/{year}/{month}", responses=problems(401, 403, 404, 422, 503))
 async def produce(
     recaps: RecapsDep,
     pool: Pool,
     settings: CurrentSettings,
+    request: Request,
     officer: CurrentOfficer,
+    scope: OfficerScope,
     year: Year,
     month: Month,
 ) -> RecapInfo:
-    """Produce the month's recap now (again, if it was produced before)."""
-    if not officer.has(*PRODUCERS):
+    """Produce the month's recap of one of the officer's agencies (`instansi`) now (again, if
+    it was produced before)."""
+    agency = _one(scope, officer)
+    if officer.roles_in(agency).isdisjoint(PRODUCERS):
         raise Forbidden("Peran ini tidak dapat membuat rekap.")
-    figures = await month_figures(pool, settings, year, month)
+    of = (await agencies(request)).get(agency) or Agency(id=agency, name=agency)  # unregistered
+    figures = await month_figures(pool, settings, year, month, of)
     # Drawing the files takes time of its own: once the store has answered (month_figures),
     # the long deadline of an export, not a read's.
     publish = partial(recaps.publish, figures, "on_demand", datetime.now(UTC))

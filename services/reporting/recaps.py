@@ -28,6 +28,8 @@ from services.reporting import month as monthly
 from services.reporting.documents import MonthFigures
 from services.reporting.letter import Office
 from services.reporting.reads import fetch, in_thread
+from shared import agencies
+from shared.agencies import Agency
 from shared.aggregate import AgencyAggregate
 from shared.db import Connection, Pool, read
 from shared.events.reporting import RekapPublished, RekapRevised
@@ -287,23 +289,37 @@ async def _shape(conn: Connection, *, agency: str, year: int, month: int, tz: st
     for row in counts:
         pair = by_channel.setdefault(row["channel"], [0, 0])
         pair[0 if row["kind"] == Kind.COMPLAINT else 1] += row["n"]
-    categories = await monthly.by_category(conn, agency=agency, start=start, end=end)
+    categories = await monthly.by_category(conn, agencies=[agency], start=start, end=end)
     return MonthShape({k: (v[0], v[1]) for k, v in by_channel.items()}, categories)
 
 
-async def month_shape(pool: Pool, settings: Settings, year: int, month: int) -> MonthShape:
-    """A month's counts per channel and category (to tell whether its recap is out of date)."""
-    shape = partial(_shape, agency=settings.agency, year=year, month=month, tz=settings.timezone)
+async def month_shape(
+    pool: Pool, settings: Settings, year: int, month: int, agency: str | None = None
+) -> MonthShape:
+    """A month's counts per channel and category of an agency (the home one by default), to
+    tell whether its recap is out of date."""
+    shape = partial(
+        _shape, agency=agency or settings.agency, year=year, month=month, tz=settings.timezone
+    )
     return await read(pool, shape)
 
 
-async def month_figures(pool: Pool, settings: Settings, year: int, month: int) -> MonthFigures:
-    """What a month's recap says, from the read model."""
+def office_of(settings: Settings, agency: Agency | None) -> Office:
+    """An agency's letterhead: the home agency's from the settings, another's from its data."""
+    if agency is None or agency.id == settings.agency:
+        return Office.of(settings)
+    return Office.of_agency(agency, settings)
+
+
+async def month_figures(
+    pool: Pool, settings: Settings, year: int, month: int, of: Agency | None = None
+) -> MonthFigures:
+    """What a month's recap of an agency (the home one by default) says, from the read model."""
     start, end = monthly.bounds(year, month, settings.timezone)
-    agency, now = settings.agency, datetime.now(UTC)
+    agency, now = of.id if of else settings.agency, datetime.now(UTC)
 
     async def work(conn: Connection) -> tuple[Any, ...]:
-        span: dict[str, Any] = {"agency": agency, "start": start, "end": end}
+        span: dict[str, Any] = {"agencies": [agency], "start": start, "end": end}
         return (
             await _shape(conn, agency=agency, year=year, month=month, tz=settings.timezone),
             await monthly.counts(conn, now=now, **span),
@@ -315,7 +331,7 @@ async def month_figures(pool: Pool, settings: Settings, year: int, month: int) -
     tz = ZoneInfo(settings.timezone)
     return MonthFigures(
         agency=agency,
-        office=Office.of(settings),
+        office=office_of(settings, of),
         year=year,
         month=month,
         by_channel=shape.by_channel,
@@ -346,23 +362,41 @@ async def run_schedule(settings: Settings, pool: Pool, recaps: Recaps) -> None:
 
 async def _scheduled_once(settings: Settings, pool: Pool, recaps: Recaps) -> None:
     now = datetime.now(ZoneInfo(settings.timezone))
+    every = await read(pool, partial(_agencies, settings=settings))
+    for agency in every.values():
+        await _scheduled_for(settings, pool, recaps, agency, now)
+
+
+async def _agencies(conn: Connection, *, settings: Settings) -> dict[str, Agency]:
+    return await agencies.load(conn, settings)
+
+
+async def _scheduled_for(
+    settings: Settings, pool: Pool, recaps: Recaps, agency: Agency, now: datetime
+) -> None:
+    """One agency's recap of last month, once its first working day of this month has come."""
     last = previous_month(now.date())
     before = previous_month(date(*last, 1))
-    if await in_thread(partial(recaps.get_recap, settings.agency, *before)):
-        await _publish(settings, pool, recaps, before, now)  # again only if entries came late
-    if await in_thread(partial(recaps.get_recap, settings.agency, *last)) is None:
-        calendar = await fetch(
-            pool, queries.calendar, agency=settings.agency, base=settings.working_calendar()
-        )
+    if await in_thread(partial(recaps.get_recap, agency.id, *before)):
+        await _publish(settings, pool, recaps, before, now, agency)  # again if entries came late
+    if await in_thread(partial(recaps.get_recap, agency.id, *last)) is None:
+        home = agency.id == settings.agency
+        base = settings.working_calendar() if home else agency.calendar(settings.timezone)
+        calendar = await fetch(pool, queries.calendar, agency=agency.id, base=base)
         start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         if now.date() < calendar.add_working_minutes(start, 0).date():
             return
-    await _publish(settings, pool, recaps, last, now)
+    await _publish(settings, pool, recaps, last, now, agency)
 
 
 async def _publish(
-    settings: Settings, pool: Pool, recaps: Recaps, when: tuple[int, int], now: datetime
+    settings: Settings,
+    pool: Pool,
+    recaps: Recaps,
+    when: tuple[int, int],
+    now: datetime,
+    agency: Agency,
 ) -> None:
-    figures = await month_figures(pool, settings, *when)
+    figures = await month_figures(pool, settings, *when, of=agency)
     if await asyncio.to_thread(recaps.publish, figures, "scheduled", now):
-        log.info("published the recap of %04d-%02d", *when)
+        log.info("published the recap of %s, %04d-%02d", agency.id, *when)

@@ -9,17 +9,18 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from services.reporting import exports, printing
 from services.reporting.api import (
-    CurrentSettings,
     GroupBy,
     Kept,
     Pool,
     RekapFilters,
+    YearTable,
+    check_years,
     load_rekap,
     load_years,
     rekap_filters,
@@ -28,8 +29,9 @@ from services.reporting.last_good import FRESH_SECONDS, Copy
 from services.reporting.letter import Letter, Office, Section
 from services.reporting.month import category_label
 from services.reporting.officer_api import _file
+from services.reporting.tenancy import AgencyOffice, PublicScope, Scope, agency_names, read_as
 from shared.channels import CHANNEL_LABELS, Channel
-from shared.db import Connection, read
+from shared.db import Connection
 from shared.problems import problems
 from shared.sop import KIND_LABELS, Kind
 from shared.vocabulary import DIMENSION_LABELS, STATUS_LABELS, TIMELINESS_LABELS, Status
@@ -58,23 +60,32 @@ def label_of(dimension: str, value: Any) -> Any:
     return labels[dimension](value) if dimension in labels else value
 
 
-@router.get("/rekap.{fmt}", responses=problems(422, 503), response_class=Response)
+@router.get("/rekap.{fmt}", responses=problems(403, 404, 422, 503), response_class=Response)
 async def export_rekap(
+    request: Request,
     pool: Pool,
     kept: Kept,
-    settings: CurrentSettings,
+    scope: PublicScope,
+    office: AgencyOffice,
     fmt: Format,
     filters: Annotated[RekapFilters, Depends(rekap_filters)],
     group_by: GroupBy = "month,channel",
 ) -> Response:
-    """Any rekap query as CSV or XLSX, headed and labelled in Indonesian."""
-    copy = await load_rekap(pool, kept, settings.agency, filters, group_by)
+    """Any rekap query as CSV or XLSX, headed and labelled in Indonesian, of one agency or of
+    the province (summed, then a row per agency)."""
+    copy = await load_rekap(pool, kept, scope, filters, group_by)
     rekap = copy.value
     header = [DIMENSION_LABELS[d] for d in [*rekap.group_by, "count"]]
     rows = [[*(label_of(d, row[d]) for d in rekap.group_by), row["count"]] for row in rekap.rows]
+    if scope.province:
+        blank = [None] * max(len(rekap.group_by) - 1, 0)
+        names = await agency_names(request)
+        rows += [
+            [f"Instansi: {names.get(a.agency, a.agency)}", *blank, a.count] for a in rekap.agencies
+        ]
     if fmt == "csv":
         return _file(exports.to_csv(header, rows), exports.CSV_TYPE, "rekap.csv", copy.headers())
-    content = exports.to_xlsx(f"Rekap pengaduan — {settings.office_name}", header, rows)
+    content = exports.to_xlsx(f"Rekap pengaduan — {office.name}", header, rows)
     return _file(content, exports.XLSX_TYPE, "rekap.xlsx", copy.headers())
 
 
@@ -89,13 +100,13 @@ class ChannelYears(BaseModel):
 
 
 async def _per_channel(
-    conn: Connection, *, agency: str, first: int, last: int, kind: str | None
+    conn: Connection, *, agencies: list[str], first: int, last: int, kind: str | None
 ) -> list[Any]:
     return await conn.fetch(
         "SELECT year, month, channel, sum(count)::bigint AS count FROM rekap_by_channel "
-        "WHERE agency = $1 AND year BETWEEN $2 AND $3 AND ($4::text IS NULL OR kind = $4) "
-        "GROUP BY year, month, channel",
-        agency,
+        "WHERE agency = ANY($1::text[]) AND year BETWEEN $2 AND $3 "
+        "AND ($4::text IS NULL OR kind = $4) GROUP BY year, month, channel",
+        agencies,
         first,
         last,
         kind,
@@ -103,15 +114,15 @@ async def _per_channel(
 
 
 async def channel_years(
-    pool: Pool, kept: Kept, agency: str, first: int, last: int, kind: Kind | None
+    pool: Pool, kept: Kept, scope: Scope, first: int, last: int, kind: Kind | None
 ) -> Copy[ChannelYears]:
     """Counts per year, month and channel (only the channels with any in the range); the last
     good copy while the database is away."""
     stored = kind.value if kind else None
 
     async def fresh() -> ChannelYears:
-        query = partial(_per_channel, agency=agency, first=first, last=last, kind=stored)
-        rows = await read(pool, query, FRESH_SECONDS)
+        query = partial(_per_channel, agencies=scope.ids, first=first, last=last, kind=stored)
+        rows = await read_as(pool, scope, query, FRESH_SECONDS)
         seen = {row["channel"] for row in rows}
         channels = [channel.value for channel in Channel if channel.value in seen]
         years = list(range(first, last + 1))
@@ -127,23 +138,23 @@ async def channel_years(
             counts=counts,
         )
 
-    key = json.dumps([agency, first, last, stored])
+    key = json.dumps([scope.label, first, last, stored])
     return await kept.read("years_channels", key, ChannelYears, fresh)
 
 
-@router.get("/rekap/years/channels", responses=problems(422, 503))
+@router.get("/rekap/years/channels", responses=problems(403, 404, 422, 503))
 async def get_channel_years(
     pool: Pool,
     kept: Kept,
-    settings: CurrentSettings,
+    scope: PublicScope,
     response: Response,
     first: First,
     last: Last,
     kind: Kind | None = None,
 ) -> ChannelYears:
     """The multi-year table per channel and month."""
-    await load_years(pool, kept, settings.agency, first, last, kind)  # checks the range
-    copy = await channel_years(pool, kept, settings.agency, first, last, kind)
+    check_years(first, last)
+    copy = await channel_years(pool, kept, scope, first, last, kind)
     response.headers.update(copy.headers())
     return copy.value
 
@@ -165,10 +176,15 @@ def _weights(header: list[str]) -> tuple[float, ...]:
 
 
 def years_letter(
-    office: Office, table: ChannelYears, kind: Kind | None, produced_at: datetime
+    office: Office,
+    table: ChannelYears,
+    kind: Kind | None,
+    produced_at: datetime,
+    province: YearTable | None = None,
+    names: dict[str, str] | None = None,
 ) -> Letter:
     """The multi-year table as the office publishes it: per year, months by channel, and the
-    years side by side."""
+    years side by side (the province's: summed, then each agency's totals per year)."""
     what = "PENGADUAN" if kind is None or kind == Kind.COMPLAINT else "KONSULTASI"
     what += " DAN KONSULTASI" if kind is None else ""
     first, last = table.years[0], table.years[-1]
@@ -183,10 +199,15 @@ def years_letter(
     sections.append(
         Section("Jumlah per tahun", header, overall, total_row=True, weights=_weights(header))
     )
+    if province is not None:
+        sections.append(_agencies_section(province, names or {}))
     return Letter(
         office=office,
         title=f"REKAPITULASI JUMLAH {what} TH. {first} S.D. {last}",
-        subtitle=[office.name, "Per kanal pengaduan dan per bulan"],
+        subtitle=[
+            office.name if province is None else "Seluruh instansi provinsi",
+            "Per kanal pengaduan dan per bulan",
+        ],
         sections=sections,
         produced_at=produced_at,
         landscape=len(table.channels) > 5,
@@ -194,11 +215,23 @@ def years_letter(
     )
 
 
-@router.get("/rekap/years.{fmt}", responses=problems(422, 503), response_class=Response)
+def _agencies_section(province: YearTable, names: dict[str, str]) -> Section:
+    """The province's table: a row per agency, its count per year."""
+    header = ["Instansi", *map(str, province.years), "Jumlah"]
+    rows: list[list[Any]] = [
+        [names.get(a.agency, a.agency), *a.counts.values(), a.total] for a in province.agencies
+    ]
+    rows.append(["Jumlah", *province.totals.values(), province.total])
+    return Section("Per instansi", header, rows, total_row=True, weights=_weights(header))
+
+
+@router.get("/rekap/years.{fmt}", responses=problems(403, 404, 422, 503), response_class=Response)
 async def export_years(
+    request: Request,
     pool: Pool,
     kept: Kept,
-    settings: CurrentSettings,
+    scope: PublicScope,
+    office: AgencyOffice,
     fmt: YearsFormat,
     first: First,
     last: Last,
@@ -206,16 +239,24 @@ async def export_years(
 ) -> Response:
     """The multi-year table per channel and month as XLSX or PDF (the office's letterhead and
     a source line), or the months-by-years table as CSV."""
-    copy = await load_years(pool, kept, settings.agency, first, last, kind)
+    copy = await load_years(pool, kept, scope, first, last, kind)
     if fmt == "csv":
         table = copy.value
         header = ["Bulan", *map(str, table.years), "Jumlah"]
         rows = [[row["month_label"], *row["counts"].values(), row["total"]] for row in table.rows]
         rows.append(["Jumlah", *table.totals.values(), table.total])
+        if scope.province:
+            names = await agency_names(request)
+            rows += [
+                [f"Instansi: {names.get(a.agency, a.agency)}", *a.counts.values(), a.total]
+                for a in table.agencies
+            ]
         csv = exports.to_csv(header, rows)
         return _file(csv, exports.CSV_TYPE, "rekap-tahunan.csv", copy.headers())
-    per_channel = await channel_years(pool, kept, settings.agency, first, last, kind)
-    letter = years_letter(Office.of(settings), per_channel.value, kind, datetime.now(UTC))
+    per_channel = await channel_years(pool, kept, scope, first, last, kind)
+    per_agency = copy.value if scope.province else None
+    names = await agency_names(request) if scope.province else {}
+    letter = years_letter(office, per_channel.value, kind, datetime.now(UTC), per_agency, names)
     headers = per_channel.headers()
     if fmt == "pdf":
         return _file(printing.pdf(letter), "application/pdf", "rekap-tahunan.pdf", headers)

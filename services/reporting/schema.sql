@@ -139,3 +139,51 @@ CREATE TABLE IF NOT EXISTS pending_events (
     body    bytea NOT NULL,
     PRIMARY KEY (source, subject, version)
 );
+
+-- Row-level security: reads on someone's behalf take the role aduan_reporting_reader and the
+-- transaction-local setting aduan.agencies (agency ids joined by commas, or '*' for every
+-- agency; services/reporting/tenancy.py). The role sees only those agencies' rows of each
+-- table below, whatever its query asks; it cannot read the consumer's own tables. The
+-- projection writes as the tables' owner, whom the policies do not bind.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'aduan_reporting_reader') THEN
+        CREATE ROLE aduan_reporting_reader NOLOGIN;
+    END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+    NULL;  -- another database of this server created it at the same moment
+END $$;
+
+DO $$
+DECLARE
+    agency_table text;
+    -- Each setting read once per query (an InitPlan), not once per row.
+    seen text := '(SELECT current_setting(''aduan.agencies'', true)) = ''*'' OR agency = ANY ('
+        '(SELECT string_to_array(current_setting(''aduan.agencies'', true), '',''))::text[])';
+BEGIN
+    IF NOT pg_has_role(current_user, 'aduan_reporting_reader', 'MEMBER') THEN
+        EXECUTE format('GRANT aduan_reporting_reader TO %I', current_user);  -- may SET ROLE
+    END IF;
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO aduan_reporting_reader', current_schema());
+    FOREACH agency_table IN ARRAY ARRAY[
+        'case_summary', 'rekap', 'rekap_by_channel', 'step_times', 'case_history', 'surveys',
+        'calendar_days'
+    ] LOOP
+        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', agency_table);
+        EXECUTE format('GRANT SELECT ON %I TO aduan_reporting_reader', agency_table);
+        IF EXISTS (
+            SELECT FROM pg_policies WHERE schemaname = current_schema()
+            AND tablename = agency_table AND policyname = 'by_agency'
+        ) THEN
+            EXECUTE format(
+                'ALTER POLICY by_agency ON %I TO aduan_reporting_reader USING (%s)',
+                agency_table, seen
+            );
+        ELSE
+            EXECUTE format(
+                'CREATE POLICY by_agency ON %I FOR SELECT TO aduan_reporting_reader USING (%s)',
+                agency_table, seen
+            );
+        END IF;
+    END LOOP;
+END $$;

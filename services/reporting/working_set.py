@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from services.reporting.projection import (
     CUBES,
     CalendarDay,
+    CaseMoved,
     CaseRow,
     Effect,
     HistoryEntry,
@@ -45,6 +46,7 @@ class WorkingSet:
     calendar: dict[tuple[str, date], CalendarDay] = field(default_factory=dict)
     history: dict[tuple[UUID, str, int], HistoryEntry] = field(default_factory=dict)
     erased_messages: set[UUID] = field(default_factory=set)
+    moved: dict[UUID, str] = field(default_factory=dict)  # case -> the agency it now belongs to
     applied: list[Envelope] = field(default_factory=list)
 
     def apply(self, envelope: Envelope) -> None:
@@ -79,6 +81,8 @@ class WorkingSet:
             self.surveys[effect.case_id] = effect
         elif isinstance(effect, HistoryEntry):
             self.history.setdefault((effect.case_id, effect.source, effect.version), effect)
+        elif isinstance(effect, CaseMoved):
+            self._move(effect)
         elif isinstance(effect, MessagesErased):
             self.erased_messages.add(effect.case_id)
             for key, entry in self.history.items():
@@ -86,6 +90,16 @@ class WorkingSet:
                     self.history[key] = dataclasses.replace(entry, message=None)
         else:
             self.calendar[(effect.agency, effect.day)] = effect
+
+    def _move(self, effect: CaseMoved) -> None:
+        """The case's history and survey held here go to its new agency (the live model
+        moves the rows it wrote before, read_model.py)."""
+        self.moved[effect.case_id] = effect.agency
+        for key, entry in self.history.items():
+            if entry.case_id == effect.case_id:
+                self.history[key] = dataclasses.replace(entry, agency=effect.agency)
+        if (survey := self.surveys.get(effect.case_id)) is not None:
+            self.surveys[effect.case_id] = dataclasses.replace(survey, agency=effect.agency)
 
     def cube_counts(self, cases: Any = None) -> dict[str, Counter[tuple[Any, ...]]]:
         """Each rekap table's counts over these cases (all of the working set's by default)."""

@@ -12,16 +12,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from services.reporting import queries
-from services.reporting.api import CurrentSettings, Pool, now
+from services.reporting.api import now
 from services.reporting.officer_api import facets_of
+from services.reporting.tenancy import OfficerScope, Scope, acting_in, agencies, read_as
 from shared.access import Facet
-from shared.auth import CurrentOfficer, Forbidden, Officer
-from shared.db import Connection, read
+from shared.auth import CurrentOfficer, Officer
+from shared.db import Connection
 from shared.problems import problems
+from shared.settings import Settings
 from shared.sop import Role
 from shared.vocabulary import STATUS_LABELS, Group, Status, is_in
 from shared.working_time import WorkingCalendar
@@ -57,11 +59,6 @@ class WorkItem(BaseModel):
     replied_at: datetime | None = None  # the complainant's last reply on their tracking page
 
 
-def _role(officer: Officer, role: Role) -> None:
-    if role not in officer.roles:
-        raise Forbidden("Token ini tidak memegang peran tersebut.")
-
-
 def _item(record: Any, calendar: WorkingCalendar, moment: datetime) -> WorkItem:
     waiting = is_in(record["status"], Group.WAITING)
     due, deadline = record["step_due_at"], record["deadline_at"]
@@ -86,24 +83,31 @@ def _item(record: Any, calendar: WorkingCalendar, moment: datetime) -> WorkItem:
 
 
 async def _list(
-    pool: Any, settings: Any, officer: Officer, role: Role, *, imported: bool, limit: int
+    request: Request, officer: Officer, scope: Scope, role: Role, *, imported: bool, limit: int
 ) -> list[WorkItem]:
-    _role(officer, role)
+    acting = acting_in(officer, scope, role)  # the agencies where the officer holds the role
+    settings: Settings = request.app.state.settings
+    known = await agencies(request)
 
-    async def work(conn: Connection) -> tuple[WorkingCalendar, list[Any]]:
-        calendar = await queries.calendar(
-            conn, agency=settings.agency, base=settings.working_calendar()
+    def base(agency: str) -> WorkingCalendar:
+        if agency == settings.agency or agency not in known:
+            return settings.working_calendar()
+        return known[agency].calendar(settings.timezone)
+
+    async def work(conn: Connection) -> tuple[dict[str, WorkingCalendar], list[Any]]:
+        calendars = await queries.calendars(
+            conn, bases={agency: base(agency) for agency in acting.agencies}
         )
         records = await queries.worklist(
-            conn, agency=settings.agency, role=role, limit=limit, imported=imported
+            conn, agencies=acting.ids, role=role, limit=limit, imported=imported
         )
-        return calendar, records
+        return calendars, records
 
-    calendar, records = await read(pool, work)
+    calendars, records = await read_as(request.app.state.pool, acting, work)
     moment = now()
     # the policy is read here too, should a step's actors ever differ
     shown = [record for record in records if Facet.STATUS in facets_of(record, officer)]
-    return [_item(record, calendar, moment) for record in shown]
+    return [_item(record, calendars[record["agency"]], moment) for record in shown]
 
 
 def first_due(item: WorkItem) -> tuple[bool, bool, bool, float]:
@@ -113,26 +117,27 @@ def first_due(item: WorkItem) -> tuple[bool, bool, bool, float]:
 
 @router.get("/worklist", responses=problems(401, 403, 422, 503))
 async def worklist(
-    pool: Pool,
-    settings: CurrentSettings,
+    request: Request,
     officer: CurrentOfficer,
+    scope: OfficerScope,
     role: Role,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> list[WorkItem]:
-    """Live open cases at this role's steps: past the deadline first, then overdue steps,
-    then the least working time left (imported register cases are on the backlog list)."""
-    items = await _list(pool, settings, officer, role, imported=False, limit=limit)
+    """Live open cases at this role's steps, in the officer's agencies where they hold the role
+    (`instansi`: one of them): past the deadline first, then overdue steps, then the least
+    working time left (imported register cases are on the backlog list)."""
+    items = await _list(request, officer, scope, role, imported=False, limit=limit)
     return sorted(items, key=first_due)
 
 
 @router.get("/backlog", responses=problems(401, 403, 422, 503))
 async def backlog(
-    pool: Pool,
-    settings: CurrentSettings,
+    request: Request,
     officer: CurrentOfficer,
+    scope: OfficerScope,
     role: Role,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> list[WorkItem]:
     """Cases still open in the imported register at this role's steps, oldest first."""
-    items = await _list(pool, settings, officer, role, imported=True, limit=limit)
+    items = await _list(request, officer, scope, role, imported=True, limit=limit)
     return sorted(items, key=lambda item: item.received_at)

@@ -169,7 +169,7 @@ async def test_a_consultation_workflow_has_not_opened_yet_counts_as_open(pool: P
         ],
     )
     async with pool.acquire() as conn:
-        [april] = await queries.consultations(conn, agency=AGENCY, year=2026, tz="Asia/Jakarta")
+        [april] = await queries.consultations(conn, agencies=[AGENCY], year=2026, tz="Asia/Jakarta")
         statuses = dict(
             [tuple(row) for row in await conn.fetch("SELECT case_id, status FROM case_summary")]
         )

@@ -10,7 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.reporting.recaps import previous_month
+from shared import agencies
+from shared.agencies import Agency, Letterhead
 from shared.channels import Channel
+from shared.db import connect
 from shared.events import ComplaintReceived, Envelope, seal
 from shared.settings import Settings
 from shared.sop import Role
@@ -174,3 +177,36 @@ async def test_the_schedule_produces_again_a_published_month_that_late_entries_c
     text = await pdf_text(pdf.content, tmp_path)
     assert "DIPERBARUI — menggantikan rekap yang diterbitkan" in text
     assert "Surat 1 0 1" in text
+
+
+async def test_each_agency_has_its_own_months_recap_with_its_letterhead(
+    desk: Desk, tmp_path: Path
+) -> None:
+    conn = await connect(desk.settings)
+    try:
+        head = Letterhead(name="Dinas Kesehatan", head_name="dr. Budi Santoso")
+        await agencies.save(conn, Agency(id="dinkes", name="Dinas Kesehatan", letterhead=head))
+    finally:
+        await conn.close()
+    year, month = previous_month(datetime.now(WIB).date())
+    during = datetime(year, month, 10, 10, tzinfo=WIB)
+    await desk.bus.publish(
+        complaint_received(received_at=during),
+        complaint_received(received_at=during, agency="dinkes"),
+        complaint_received(received_at=during, agency="dinkes"),
+    )
+    base = f"/reporting/v1/recaps/{year}/{month}"
+
+    async def produced(query: str, complaints: int) -> bool:
+        answer = await desk.http.get(base + query)
+        return answer.status_code == 200 and answer.json()["complaints"] == complaints
+
+    assert await eventually(lambda: produced("?instansi=dinkes", 2), within=15)
+    assert await eventually(lambda: produced("", 1), within=15)
+    officer = desk.headers(Role.ANALIS)
+    theirs = await desk.http.get(f"{base}/rekap.pdf?instansi=dinkes", headers=officer)
+    assert theirs.status_code == 403  # not the officer's agency
+    ours = await desk.http.get(f"{base}/rekap.pdf", headers=officer)
+    text = await pdf_text(ours.content, tmp_path)
+    assert "DINAS KESEHATAN" not in text
+    assert desk.settings.office_name.upper() in text

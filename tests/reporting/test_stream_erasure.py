@@ -12,6 +12,7 @@ import pytest
 
 from services.reporting.app import TRANSIENT
 from services.reporting.operations import LiveStream
+from services.reporting.tenancy import Scope
 from shared.events import Envelope, PersonalDataErased, seal
 from shared.settings import Settings
 from tests.infrastructure import free_port
@@ -94,7 +95,9 @@ async def test_an_erasure_waits_for_redis_instead_of_passing_it_by(settings: Set
 async def test_a_follower_sees_the_later_events_once_across_a_rewrite(live: LiveStream) -> None:
     erased, other, later = answered(SECRET), answered("Sudah."), answered("Juga sudah.")
     await live.append([*erased, *other])
-    following = cast(AsyncGenerator[dict[str, str]], live.follow("0-0", set(), None))
+    following = cast(
+        AsyncGenerator[dict[str, str]], live.follow("0-0", set(), Scope((), province=True))
+    )
     seen = [await anext(following) for _ in range(6)]  # the follower waits at the newest entry
     waiting = asyncio.ensure_future(anext(following))
     await live.forget({str(erased[0].subject)})
@@ -104,3 +107,19 @@ async def test_a_follower_sees_the_later_events_once_across_a_rewrite(live: Live
     await following.aclose()
     ids = [json.loads(event["data"])["id"] for event in seen]
     assert ids == [e.id for e in [*erased, *other, *later, erasure(erased)]]
+
+
+async def test_a_follower_gets_only_the_events_of_the_agencies_it_reaches(
+    live: LiveStream,
+) -> None:
+    ours = answered("Sudah.")
+    theirs = answered_directly(complaint_received(agency="dinas-b"), "Sudah.", at=NOW)
+    mixed = [event for pair in zip(ours, theirs, strict=True) for event in pair]
+    await live.append(mixed)
+    following = cast(
+        AsyncGenerator[dict[str, str]], live.follow("0-0", set(), Scope.of(ours[0].agency))
+    )
+    async with asyncio.timeout(10):
+        seen = [await anext(following) for _ in range(3)]
+    await following.aclose()
+    assert [json.loads(event["data"])["id"] for event in seen] == [e.id for e in ours]
