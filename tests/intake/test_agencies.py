@@ -11,7 +11,9 @@ import pytest
 
 from services.intake.channels.officer import RecordedForm, _recorder
 from services.intake.draft import Draft, to_pending
-from services.intake.inbox import Inbox
+from services.intake.inbox import Inbox, UnknownSubmission
+from services.intake.personal import _facets
+from shared.access import Facet
 from shared.agencies import Agency, Channels, save
 from shared.auth import Forbidden
 from shared.channels import Channel
@@ -216,3 +218,28 @@ async def test_an_officer_records_in_an_agency_they_serve_and_nowhere_else(
     )
     assert answer.status_code == 403
     assert answer.json()["detail"] == "Anda tidak bertugas di instansi ini."
+
+
+async def test_b_submission_is_read_only_by_officers_serving_b(province: Desk) -> None:
+    answer = await province.http.post("/intake/v1/complaints?agency=dinas-b", json=FORM)
+    [row] = await province.fetch("SELECT case_id FROM intake.submission_index")
+    case_id = row["case_id"]
+    home_officer = province.officer(Role.TIM_PENGADUAN)  # a token of the home agency only
+    hidden = await province.http.get(f"/intake/v1/submissions/{case_id}", headers=home_officer)
+    assert hidden.status_code == 404
+    inbox: Inbox = province.app.state.inbox
+    submission = inbox.submissions.submission(case_id)
+    member = Officer(
+        id="tim-b",
+        name="Tim B",
+        roles=frozenset({Role.TIM_PENGADUAN}),
+        agency=province.settings.agency,
+        memberships=(("dinas-b", frozenset({Role.TIM_PENGADUAN})),),
+    )
+    stranger = Officer(
+        id="tim-a", name="Tim A", roles=frozenset({Role.TIM_PENGADUAN}), agency="dpmptsp-lain"
+    )
+    assert Facet.TEXT in _facets(inbox, submission, member)
+    with pytest.raises(UnknownSubmission):
+        _facets(inbox, submission, stranger)
+    assert answer.json()["tracking_code"]
