@@ -3,13 +3,16 @@ Instagram account make that agency's submissions; codes are unique across the de
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import pytest
+import segno
 
 from services.intake.channels.officer import RecordedForm, _recorder
+from services.intake.channels.qr import form_url
 from services.intake.draft import Draft, to_pending
 from services.intake.inbox import Inbox, UnknownSubmission
 from services.intake.personal import _facets
@@ -243,3 +246,14 @@ async def test_b_submission_is_read_only_by_officers_serving_b(province: Desk) -
     with pytest.raises(UnknownSubmission):
         _facets(inbox, submission, stranger)
     assert answer.json()["tracking_code"]
+
+
+async def test_b_printed_qr_code_opens_b_form_page(province: Desk) -> None:
+    png = await province.http.get("/intake/v1/qr.png", params={"agency": "dinas-b", "scale": 4})
+    assert png.status_code == 200
+    url = form_url(province.settings, "counter", "dinas-b")
+    assert url.endswith("/instansi/dinas-b/pengaduan?via=qr&tempat=counter")
+    expected = segno.make(url, error="q", micro=False).png_data_uri(scale=4)
+    assert expected == "data:image/png;base64," + base64.b64encode(png.content).decode()
+    unknown = await province.http.get("/intake/v1/qr.svg", params={"agency": "tidak-ada"})
+    assert unknown.status_code == 404
