@@ -23,7 +23,7 @@ from shared.channels import Channel
 from shared.receipts import SECRET_HEADER
 from shared.settings import Settings
 from shared.sop import Kind, Officer, Role
-from tests.intake.conftest import Desk
+from tests.intake.conftest import LAPOR_INBOUND, Desk
 from tests.intake.meta import PHONE_NUMBER_ID, SITI_WA, wa_text
 from tests.polling import eventually
 
@@ -257,3 +257,15 @@ async def test_b_printed_qr_code_opens_b_form_page(province: Desk) -> None:
     assert expected == "data:image/png;base64," + base64.b64encode(png.content).decode()
     unknown = await province.http.get("/intake/v1/qr.svg", params={"agency": "tidak-ada"})
     assert unknown.status_code == 404
+
+
+async def test_a_lapor_complaint_disposed_to_b_is_b_submission(province: Desk) -> None:
+    report = {"tracking_id": "LAP-2026-0099", "content": COMPLAINT, "instansi": "dinas-b"}
+    auth = {"Authorization": f"Bearer {LAPOR_INBOUND}"}
+    answer = await province.http.post("/intake/v1/lapor/complaints", json=report, headers=auth)
+    assert answer.status_code == 201, answer.text
+    assert await agency_of(province, answer.json()["tracking_code"]) == "dinas-b"
+    elsewhere = report | {"tracking_id": "LAP-2026-0100", "instansi": "dinas-lain"}
+    refused = await province.http.post("/intake/v1/lapor/complaints", json=elsewhere, headers=auth)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "instansi"
