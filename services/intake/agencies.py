@@ -6,6 +6,7 @@ An address no agency names is the home agency's (the deployment's own, from its 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -42,6 +43,7 @@ class Agencies:
     pool: Pool
     _known: dict[str, Agency] = field(default_factory=dict)
     _read_at: float = -float("inf")
+    _reading: asyncio.Lock = field(default_factory=asyncio.Lock)  # one read when the cache is due
 
     @classmethod
     def of(cls, settings: Settings, pool: Pool) -> Agencies:
@@ -56,10 +58,15 @@ class Agencies:
     async def all(self) -> dict[str, Agency]:
         """Every agency by id; a connection is taken only when the cache is due (a pool of two
         must not be held by every webhook)."""
-        if time.monotonic() - self._read_at > self.registry.ttl_seconds:
-            self._known = await read(self.pool, self.registry.all)
-            self._read_at = time.monotonic()
+        if self._due():
+            async with self._reading:
+                if self._due():  # not read meanwhile by the request this one waited for
+                    self._known = await read(self.pool, self.registry.all)
+                    self._read_at = time.monotonic()
         return self._known
+
+    def _due(self) -> bool:
+        return time.monotonic() - self._read_at > self.registry.ttl_seconds
 
     def forget(self) -> None:
         """Read the table again at the next question."""

@@ -24,15 +24,26 @@ from shared.receipts import SECRET_HEADER
 from shared.settings import Settings
 from shared.sop import Kind, Officer, Role
 from tests.intake.conftest import LAPOR_INBOUND, Desk
-from tests.intake.meta import PHONE_NUMBER_ID, SITI_WA, wa_text
+from tests.intake.meta import (
+    IG_ACCOUNT_ID,
+    PHONE_NUMBER_ID,
+    SITI_IGSID,
+    SITI_WA,
+    ig_message,
+    instagram,
+    wa_text,
+)
 from tests.polling import eventually
 
 B_NUMBER = "109876543210987"
+B_INSTAGRAM = "17841400000000002"
 B_MAILBOX = "pengaduan@dinas-b.example.go.id"
 DINAS_B = Agency(
     id="dinas-b",
     name="Dinas Perhubungan Provinsi",
-    channels=Channels(whatsapp_numbers=(B_NUMBER,), mailboxes=(B_MAILBOX,)),
+    channels=Channels(
+        whatsapp_numbers=(B_NUMBER,), instagram_accounts=(B_INSTAGRAM,), mailboxes=(B_MAILBOX,)
+    ),
 )
 COMPLAINT = "Izin trayek saya belum selesai setelah tiga minggu, mohon dibantu."
 FORM: dict[str, Any] = {"text": "Lampu lalu lintas di simpang tiga mati sejak kemarin."}
@@ -88,6 +99,24 @@ async def test_a_whatsapp_message_to_b_number_is_b_submission_answered_from_it(
     assert reply["to"] == SITI_WA
     assert received["tracking_code"] in reply["text"]["body"]
     assert province.graph.sent_to(f"/{PHONE_NUMBER_ID}/messages") == []
+
+
+async def test_an_instagram_message_to_b_account_is_b_submission_answered_from_it(
+    province: Desk,
+) -> None:
+    payload = instagram(ig_message("mid.B1", COMPLAINT))
+    payload["entry"][0]["id"] = B_INSTAGRAM
+    answer = await province.instagram(payload)
+    assert answer.status_code == 200, answer.text
+    [received] = answer.json()["received"]
+    assert await agency_of(province, received["tracking_code"]) == "dinas-b"
+
+    async def replied() -> list[dict[str, Any]]:
+        return province.graph.sent_to(f"/{B_INSTAGRAM}/messages")
+
+    [reply] = await eventually(replied, within=5)
+    assert reply["recipient"] == {"id": SITI_IGSID}
+    assert province.graph.sent_to(f"/{IG_ACCOUNT_ID}/messages") == []
 
 
 async def test_a_number_no_agency_names_is_the_home_agency(province: Desk) -> None:
