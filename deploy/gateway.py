@@ -1,5 +1,6 @@
 """The local one-origin gateway: /intake, /workflow, /reporting to each service's own port,
-/open311 by method (BY_METHOD), and the web pages (web/) at every other path.
+/open311 by method (BY_METHOD), the pages a service renders (RENDERED: an agency's own form
+page), and the web pages (web/) at every other path.
 
 docker-compose.yml uses nginx for the same job (deploy/nginx.conf); this one serves `make up`.
 Responses stream through, so the live event stream (SSE) works behind it too. Pages are looked
@@ -48,6 +49,8 @@ FORWARDED = frozenset({"forwarded", "x-forwarded-for", "x-forwarded-proto", "x-f
 # Prefixes no one service owns: the service by method, else the first. Open311
 # (shared/open311.py): POST files a request at intake; every read is reporting's.
 BY_METHOD: dict[str, tuple[str, dict[str, str]]] = {"open311": ("reporting", {"POST": "intake"})}
+# Public pages a service renders (services/intake/agency_pages.py: /instansi/{id}/pengaduan).
+RENDERED: dict[str, str] = {"instansi": "intake"}
 # Paths under a service prefix that stay on the service's own port.
 NOT_FORWARDED = frozenset({"internal", "metrics"})
 # A path segment's characters (RFC 3986 pchar without ';'); a query's: those, '/', '?', ';',
@@ -162,6 +165,7 @@ def create_gateway(settings: Settings) -> Starlette:
         if service in BY_METHOD:
             first, by_method = BY_METHOD[service]
             service = by_method.get(request.method, first)
+        service = RENDERED.get(service, service)
         if service not in upstreams:
             if request.method in ("GET", "HEAD"):
                 return await page(request)

@@ -271,6 +271,19 @@ async def test_pages_and_scripts_have_their_types(origin: str, path: str, media_
     assert media_type in answer.header("content-type")[0]
 
 
+async def test_an_agency_form_page_comes_through_both_doors(
+    origin: str, office: FrontDoors
+) -> None:
+    home = office.system.settings.agency
+    page = await exchange(origin, request_bytes("GET", f"/instansi/{home}/pengaduan".encode()))
+    assert page.status == 200
+    assert "text/html" in page.header("content-type")[0]
+    assert f'name="aduan-instansi" content="{home}"'.encode() in page.body
+    unknown = await exchange(origin, request_bytes("GET", b"/instansi/tidak-ada/pengaduan"))
+    assert unknown.status == 404
+    assert b"Instansi tidak ditemukan" in unknown.body
+
+
 async def test_a_service_that_is_down_is_a_502_problem(tmp_path: Path) -> None:
     nothing_there = with_free_ports(base_settings())
     system = System(nothing_there, tmp_path)

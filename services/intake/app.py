@@ -12,7 +12,16 @@ import httpx
 import redis.asyncio as aioredis
 from fastapi import Depends, FastAPI
 
-from services.intake import complainant, deliveries, excerpts, lookup, personal, survey
+from services.intake import (
+    agency_pages,
+    complainant,
+    deliveries,
+    excerpts,
+    lookup,
+    personal,
+    survey,
+)
+from services.intake.agencies import Agencies
 from services.intake.api import REFUSALS
 from services.intake.channels import CHANNELS, open311
 from services.intake.channels.email import Mailbox
@@ -60,8 +69,11 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     guard = WriteGuard(settings.write_deadline_seconds, submissions.probe)
     writer, blobs = Writer(submissions, guard), BlobStore(submissions.datastore, guard)
     senders = configured_senders(settings, http)
-    dispatcher = Dispatcher(settings, submissions, pool, senders, pseudonyms)
-    inbox = Inbox(settings, writer, submissions, pseudonyms, blobs, committed=dispatcher.wake)
+    agencies = Agencies.of(settings, pool)
+    dispatcher = Dispatcher(settings, submissions, pool, senders, pseudonyms, agencies)
+    inbox = Inbox(
+        settings, writer, submissions, pseudonyms, blobs, agencies, committed=dispatcher.wake
+    )
     limiter = RateLimiter(settings, redis)
     async with pool.acquire() as conn:
         credential = await feed.service_credential(settings, conn)
@@ -123,6 +135,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(survey.router, prefix="/intake")
     app.include_router(deliveries.router, prefix="/intake")
     app.include_router(complainant.router, prefix="/intake")
+    app.include_router(agency_pages.router, prefix="/intake")
+    app.include_router(agency_pages.pages)  # /instansi/{agency_id}/pengaduan: the front door's
     app.include_router(feed.router, dependencies=[Depends(store_up)])
     app.include_router(lookup.router)
     # Open311 has its own prefix at the front door (POST here, GET at reporting) and error format.

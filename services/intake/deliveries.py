@@ -104,14 +104,15 @@ def _officer(officer: Officer) -> None:
 
 
 def _may_see(inbox: Inbox, case_id: UUID, officer: Officer) -> bool:
-    """Whether the case is this office's and the officer may see its status (the access table)."""
+    """Whether the case is of an agency the officer serves and they may see its status there
+    (the access table)."""
     submission = inbox.submissions.submission(case_id)
-    if submission is None or submission.agency != inbox.settings.agency:
+    if submission is None or not officer.roles_in(submission.agency):
         return False
     received = submission.received
     privacy = privacy_of(anonymous=received.anonymous, confidential=received.confidential)
     step = inbox.submissions.current_step(submission)
-    return Facet.STATUS in visible(officer.roles, privacy, step)
+    return Facet.STATUS in visible(officer.roles_in(submission.agency), privacy, step)
 
 
 def _check(inbox: Inbox, case_id: UUID, officer: Officer) -> None:

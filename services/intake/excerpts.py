@@ -68,11 +68,12 @@ def excerpt_for(inbox: Inbox, case_id: UUID, officer: Officer) -> str | None:
     """The excerpt this officer may read of one case (None: not theirs to read)."""
     submissions = inbox.submissions
     submission = submissions.submission(case_id)
-    if submission is None or submission.agency != inbox.settings.agency:
+    roles = officer.roles_in(submission.agency) if submission is not None else frozenset()
+    if submission is None or not roles:
         return None
     received = submission.received
     privacy = privacy_of(anonymous=received.anonymous, confidential=received.confidential)
-    facets = visible(officer.roles, privacy, submissions.current_step(submission))
+    facets = visible(roles, privacy, submissions.current_step(submission))
     if Facet.TEXT not in facets:
         return None
     excerpt = excerpt_of(inbox, submission)

@@ -18,6 +18,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
+from services.intake.agencies import Agencies
 from services.intake.draft import (
     Addition,
     Amendment,
@@ -101,6 +102,7 @@ class Inbox:
     submissions: Submissions
     pseudonyms: Pseudonyms
     blobs: BlobStore
+    agencies: Agencies
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     committed: Callable[[], None] = lambda: None  # a delivery may be due: wake the dispatcher
 

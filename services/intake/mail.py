@@ -59,6 +59,7 @@ class Mail:
     kind: MailKind = MailKind.NEW
     problems: tuple[str, ...] = ()
     raw: bytes = field(default=b"", repr=False)
+    recipients: tuple[str, ...] = ()  # the addresses it was sent to, the delivered-to first
 
     def thread_hints(self) -> tuple[UUID | None, str | None]:
         """A case id from a reply to our receipt, and a tracking code from the subject."""
@@ -204,6 +205,21 @@ def _sender(message: Message, problems: list[str]) -> tuple[str | None, str]:
     return name, address
 
 
+RECIPIENT_HEADERS = ("delivered-to", "x-original-to", "to", "cc")
+"""Where a mail says it was sent: the mail server's own word first, then the writer's."""
+
+
+def _recipients(headers: Headers) -> tuple[str, ...]:
+    """Every address the mail was sent to, lower-case, in the order of RECIPIENT_HEADERS."""
+    found: list[str] = []
+    for name in RECIPIENT_HEADERS:
+        for _, address in getaddresses(list(headers.get(name, ()))):
+            address = address.strip().lower()
+            if ADDRESS.match(address) and address not in found:
+                found.append(address)
+    return tuple(found)
+
+
 def _references(headers: Headers) -> tuple[str, ...]:
     found: list[str] = []
     for name in ("references", "in-reply-to"):
@@ -250,6 +266,7 @@ def _read(raw: bytes) -> Mail:
         text=text,
         sent_at=_sent_at(_first(headers, "date")),
         references=_references(headers),
+        recipients=_recipients(headers),
         attachments=tuple(reading.files),
         kind=_kind(headers, subject, text, reading),
         problems=tuple(dict.fromkeys(reading.problems)),

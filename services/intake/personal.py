@@ -90,12 +90,13 @@ class SubmissionView(Amended):
 
 def _facets(inbox: Inbox, submission: Submission | None, officer: Officer) -> frozenset[Facet]:
     """What this officer may see of the submission (the access table); 404 if not even that."""
-    if submission is None or submission.agency != inbox.settings.agency:
+    roles = officer.roles_in(submission.agency) if submission is not None else frozenset()
+    if submission is None or not roles:  # not a case of an agency the officer serves
         facets: frozenset[Facet] = frozenset()
     else:
         received = submission.received
         privacy = privacy_of(anonymous=received.anonymous, confidential=received.confidential)
-        facets = visible(officer.roles, privacy, inbox.submissions.current_step(submission))
+        facets = visible(roles, privacy, inbox.submissions.current_step(submission))
     if Facet.STATUS not in facets:
         raise UnknownSubmission()
     if Facet.TEXT not in facets:

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 
+import asyncpg
 import pytest
 from pydantic import SecretStr
 
 from services.intake.app import create_app
+from shared.agencies import Agency, Channels, save
 from shared.settings import Settings
 from shared.sop import Role
 from tests.conftest import serving
@@ -247,3 +249,23 @@ async def test_a_frozen_store_defers_mail_without_a_traceback_per_poll(
     finally:
         proxy.thaw()
         await proxy.stop()
+
+
+async def test_a_mail_to_b_mailbox_is_b_submission_answered_from_it(mail: Mail) -> None:
+    mailbox = "pengaduan@dinas-b.example.go.id"
+    dinas_b = Agency(id="dinas-b", name="Dinas B", channels=Channels(mailboxes=(mailbox,)))
+    conn = await asyncpg.connect(mail.desk.settings.postgres_dsn())
+    try:
+        await save(conn, dinas_b)
+    finally:
+        await conn.close()
+    mail.desk.app.state.inbox.agencies.forget()
+    sent = message()
+    sent.replace_header("To", f"Dinas B <{mailbox.upper()}>")
+    await mail.deliver(sent)
+    [receipt] = await mail.receipts(1)
+    [row] = await mail.desk.fetch("SELECT case_id FROM intake.submission_index")
+    submission = mail.desk.app.state.inbox.submissions.submission(row["case_id"])
+    assert submission.agency == "dinas-b"
+    assert receipt["From"] == f"Dinas B <{mailbox}>"
+    assert receipt["To"] == SITI

@@ -162,3 +162,20 @@ def test_a_mail_with_nothing_in_it_is_empty() -> None:
 def test_a_reply_keeps_its_whole_references_chain_oldest_first() -> None:
     raw = b"From: a@b.id\r\nReferences: <a@x.id>\r\n <b@x.id>\r\nIn-Reply-To: <c@x.id>\r\n\r\nisi"
     assert read(raw).references == ("<a@x.id>", "<b@x.id>", "<c@x.id>")
+
+
+def test_the_recipients_are_read_with_the_mail_server_word_first() -> None:
+    raw = (
+        b"From: Siti <siti@example.id>\r\n"
+        b"To: Dinas A <Pengaduan@Dinas-A.example.go.id>, bukan alamat\r\n"
+        b"Cc: arsip@example.id\r\n"
+        b"Delivered-To: pengaduan@dinas-b.example.go.id\r\n"
+        b"Subject: Pengaduan\r\n"
+        b"Message-ID: <r1@example.id>\r\n\r\n"
+        b"Izin usaha saya belum selesai.\r\n"
+    )
+    assert read(raw).recipients == (
+        "pengaduan@dinas-b.example.go.id",
+        "pengaduan@dinas-a.example.go.id",
+        "arsip@example.id",
+    )

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 from pydantic import SecretStr
 
 from services.intake.app import create_app
+from shared.agencies import Agency, save
 from shared.settings import Settings
 from shared.sop import Role
 from tests.conftest import serving
@@ -90,3 +92,20 @@ async def test_the_rate_limit_answers_in_the_spec_format(settings: Settings) -> 
     assert second.status_code == 429
     assert second.headers["retry-after"]
     assert b"<errors><error><code>429</code>" in second.content
+
+
+async def test_a_request_to_another_agency_jurisdiction_is_that_agency_submission(
+    desk: Desk,
+) -> None:
+    conn = await asyncpg.connect(desk.settings.postgres_dsn())
+    try:
+        await save(conn, Agency(id="dinas-b", name="Dinas B"))
+    finally:
+        await conn.close()
+    answer = await desk.http.post(ENDPOINT, data=FIELDS | {"jurisdiction_id": "dinas-b"})
+    assert answer.status_code == 201, answer.text
+    [row] = await desk.fetch("SELECT case_id FROM intake.submission_index")
+    assert desk.app.state.inbox.submissions.submission(row["case_id"]).agency == "dinas-b"
+    unknown = await desk.http.post(ENDPOINT, data=FIELDS | {"jurisdiction_id": "tidak-ada"})
+    assert unknown.status_code == 404
+    assert unknown.json()[0]["code"] == 404

@@ -1,4 +1,6 @@
 // The public complaint form (/formulir) and, with ?jenis=konsultasi, the consultation form.
+// An agency's own form (/instansi/{id}/pengaduan, served by intake) names the agency in a meta
+// tag: its submissions go to that agency (?agency={id}).
 // The intake API checks everything and answers in Bahasa Indonesia; its messages are shown next
 // to the fields. The page only checks what would waste a phone's data: too many or too big files.
 import { $, $$, api, busy, el, query, showProblem, siteHeader } from "/aset/app.js";
@@ -38,7 +40,9 @@ const TYPE_NAMES = {
 };
 
 siteHeader();
-const jenis = query("jenis") === "konsultasi" ? "konsultasi" : "pengaduan";
+const agency = document.querySelector('meta[name="aduan-instansi"]');
+const officeName = agency ? agency.dataset.nama : "DPMPTSP";
+const jenis = (agency ? agency.dataset.jenis : query("jenis")) === "konsultasi" ? "konsultasi" : "pengaduan";
 const kind = KINDS[jenis];
 const form = $("#formulir");
 const anonymous = $("#anonim");
@@ -58,7 +62,7 @@ function megabytes(bytes) {
 
 function applyKind() {
   if (jenis === "pengaduan") return;
-  document.title = `${kind.title} — DPMPTSP`;
+  document.title = `${kind.title} — ${officeName}`;
   $("#judul").textContent = kind.title;
   $("#pengantar").textContent = kind.intro;
   $("#label-isi").textContent = kind.textLabel;
@@ -137,8 +141,11 @@ async function submit() {
   const data = new FormData();
   data.append("form", JSON.stringify(payload()));
   for (const file of files) data.append("files", file, file.name);
-  const via = query("via") === "qr" ? "?via=qr" : "";
-  const answer = await api(kind.endpoint + via, {
+  const params = new URLSearchParams();
+  if (query("via") === "qr") params.set("via", "qr");
+  if (agency) params.set("agency", agency.content);
+  const search = params.toString() ? `?${params}` : "";
+  const answer = await api(kind.endpoint + search, {
     method: "POST",
     form: data,
     headers: { "Idempotency-Key": idempotencyKey },

@@ -154,9 +154,10 @@ class Mailbox:
             )
             with contextlib.suppress(UnknownSubmission, Erased):  # erased: it opens a new one
                 return await self.inbox.add(case_id, addition)
-        return await self.inbox.submit(self._draft(mail, kept))
+        agency = await self.inbox.agencies.by_channel("mailboxes", *mail.recipients)
+        return await self.inbox.submit(self._draft(mail, kept, agency.id))
 
-    def _draft(self, mail: Mail, kept: Kept) -> Draft:
+    def _draft(self, mail: Mail, kept: Kept, agency: str) -> Draft:
         contact = Contact(name=mail.sender_name, email=mail.sender or None)
         kind = Kind.CONSULTATION if "konsultasi" in mail.subject.lower() else Kind.COMPLAINT
         return Draft(
@@ -164,7 +165,7 @@ class Mailbox:
             channel=Channel.EMAIL,
             text=f"{mail.subject}\n\n{kept.text}".strip(),
             received_at=mail.sent_at,
-            agency=self.inbox.settings.agency,
+            agency=agency,  # the agency whose mailbox it was sent to
             message_id=mail.message_id,
             contact=contact if mail.sender else None,
             attachments=kept.files,

@@ -149,7 +149,7 @@ def _content(event: Messaging) -> dict[str, Any]:
     return {"text": message.text or "", "attachments": _attachments(message), "data": data}
 
 
-def _chat_message(event: Messaging) -> ChatMessage | None:
+def _chat_message(event: Messaging, account: str) -> ChatMessage | None:
     """The event as the kinds table decides it; None when it opens nothing."""
     kind = kind_of(Channel.INSTAGRAM, kind_name(event))
     if kind.name == ANY_OTHER:
@@ -173,6 +173,7 @@ def _chat_message(event: Messaging) -> ChatMessage | None:
         name=None,
         sent_at=sent_at(event.timestamp / 1000),
         effect=kind.effect,
+        recipient=account,
         **fields,
     )
     return chat if chat.worth_keeping else None
@@ -183,7 +184,7 @@ def messages_of(notification: Notification) -> list[ChatMessage]:
     found = []
     for entry in notification.entry:
         for event in entry.messaging:
-            chat = _chat_message(event)
+            chat = _chat_message(event, entry.id)  # the account written to: its agency's
             if chat is not None:
                 found.append(chat)
     return found

@@ -20,6 +20,8 @@ from services.intake.api import CurrentInbox, ReceiptOut, receipt_out
 from services.intake.attachments import check
 from services.intake.draft import Attachment, Contact, Draft
 from services.intake.forms import Phone
+from services.intake.inbox import Inbox
+from shared.agencies import AgencyId
 from shared.channels import Channel
 from shared.problems import Problem, problems
 from shared.sop import Kind
@@ -63,6 +65,20 @@ class Disposed(BaseModel):
     reporter: Reporter | None = None
     created_at: AwareDatetime | None = None
     attachments: list[LaporFile] = Field(default_factory=list, max_length=10)
+    instansi: AgencyId | None = None  # the agency disposed to, by its id here; none: home
+
+
+async def _agency(inbox: Inbox, report: Disposed) -> str:
+    """The agency LAPOR! disposed the complaint to; 422 for one this deployment does not serve."""
+    if report.instansi is None:
+        return inbox.settings.agency
+    if report.instansi not in await inbox.agencies.all():
+        message = "Instansi tidak dilayani di sini."
+        error = {"field": "instansi", "code": "unknown_agency", "message": message}
+        raise Problem(
+            422, f"Periksa kembali: instansi. {message}", code="validation", errors=[error]
+        )
+    return report.instansi
 
 
 async def _lapor_token(request: Request) -> None:
@@ -106,12 +122,13 @@ async def receive_disposed(
     contact = Contact(name=reporter.name, phone=reporter.phone, email=reporter.email)
     text = f"{report.title}\n\n{report.content}".strip() if report.title else report.content
     kind = Kind.COMPLAINT if report.classification == "pengaduan" else Kind.CONSULTATION
+    agency = await _agency(inbox, report)
     draft = Draft(
         kind=kind,
         channel=Channel.LAPOR,
         text=text,
         received_at=min(report.created_at or datetime.now(UTC), datetime.now(UTC)),
-        agency=inbox.settings.agency,
+        agency=agency,
         message_id=report.tracking_id,
         contact=None if report.anonim else contact,
         anonymous=report.anonim,

@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ValidationError
 
+from services.intake.agencies import ADDRESSED, conversation_sender
 from services.intake.attachments import screen
 from services.intake.channels.kinds import Effect
 from services.intake.draft import Amendment, Attachment, Contact, Draft, Receipt
@@ -115,6 +116,7 @@ class ChatMessage:
     data: dict[str, Any] | None = None  # structured answers, beside their readable text
     effect: Effect = Effect.CONTENT
     amends: str | None = None  # the earlier message an edit or a withdrawal changes
+    recipient: str = ""  # the address written to (a phone_number_id, an Instagram account id)
 
     @property
     def worth_keeping(self) -> bool:
@@ -136,7 +138,7 @@ def sent_at(timestamp: float) -> datetime:
     return min(moment, now) if moment > now - timedelta(days=30) else now
 
 
-def _draft(inbox: Inbox, message: ChatMessage) -> Draft:
+def _draft(inbox: Inbox, message: ChatMessage, agency: str) -> Draft:
     channel = message.channel.value
     contact = Contact(
         name=message.name,
@@ -150,13 +152,19 @@ def _draft(inbox: Inbox, message: ChatMessage) -> Draft:
         channel=message.channel,
         text=message.text,
         received_at=message.sent_at,
-        agency=inbox.settings.agency,
+        agency=agency,
         message_id=message.message_id,
         contact=contact,
         attachments=kept,
         refused=refused,
         data=message.data,
-        sender=inbox.pseudonyms.sender(channel, message.account),
+        sender=conversation_sender(
+            inbox.pseudonyms,
+            home=inbox.settings.agency,
+            channel=channel,
+            account=message.account,
+            agency=agency,
+        ),
         identities=tuple(inbox.pseudonyms.of_contact(contact)),
         receipt=True,
     )
@@ -168,7 +176,7 @@ Answer = dict[str, Any]
 async def ingest(inbox: Inbox, limiter: RateLimiter, messages: list[ChatMessage]) -> list[Answer]:
     """Redeliveries answered first (never counted against a limit), then every new message
     counted against its sender's limit, then stored in order; what each became."""
-    drafts = [_draft(inbox, message) for message in messages]
+    drafts = [_draft(inbox, message, await _agency(inbox, message)) for message in messages]
     answers: list[Answer | None] = []
     for draft in drafts:
         assert draft.message_id is not None
@@ -180,6 +188,12 @@ async def ingest(inbox: Inbox, limiter: RateLimiter, messages: list[ChatMessage]
         await limiter.sender(draft.channel.value, draft.sender)
     stored = iter(await _store_all(inbox, fresh))
     return [answer or next(stored) for answer in answers]
+
+
+async def _agency(inbox: Inbox, message: ChatMessage) -> str:
+    """The agency whose number or account the message was written to (else the home one)."""
+    kind = ADDRESSED[message.channel]
+    return (await inbox.agencies.by_channel(kind, message.recipient)).id
 
 
 def _answer(message_id: str, receipt: Receipt) -> Answer:

@@ -12,12 +12,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Response
 from pydantic import AwareDatetime, Field, StringConstraints
 
+from services.intake.agencies import scoped_key
 from services.intake.api import CurrentInbox, ReceiptKey, ReceiptOut, receipt_out
 from services.intake.channels.web import IdempotencyKey
 from services.intake.draft import Draft
 from services.intake.forms import WebForm
 from services.intake.inbox import Inbox
 from services.intake.store import fingerprint
+from shared.agencies import AgencyId
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.channels import Channel
 from shared.problems import Problem, problems
@@ -41,13 +43,28 @@ class RecordedForm(WebForm):
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
         | None
     ) = Field(default=None, description="Nomor surat / nomor register, bila ada")
+    agency: AgencyId | None = Field(
+        default=None,
+        description="Instansi tempat dicatat (petugas yang bertugas di beberapa instansi); "
+        "kosong: instansi token",
+    )
 
 
-def _recorder(officer: Officer, inbox: Inbox) -> None:
-    if officer.agency != inbox.settings.agency:
-        raise Forbidden("Token ini untuk instansi lain.")
-    if not officer.has(*RECORDING_ROLES):
+async def _recorder(officer: Officer, inbox: Inbox, form: RecordedForm) -> str:
+    """The agency the submission is recorded in: the form's, else the one the officer acts in;
+    the officer must hold a recording role there."""
+    agency = form.agency or officer.agency
+    if agency not in await inbox.agencies.all():
+        if form.agency is None:
+            raise Forbidden("Token ini untuk instansi lain.")
+        error = {"field": "agency", "code": "unknown_agency", "message": "Instansi tidak dikenal."}
+        raise Problem(422, "Periksa kembali: agency.", code="validation", errors=[error])
+    roles = officer.roles_in(agency)
+    if not roles:
+        raise Forbidden("Anda tidak bertugas di instansi ini.")
+    if roles.isdisjoint(RECORDING_ROLES):
         raise Forbidden("Hanya petugas layanan yang dapat mencatat pengaduan.")
+    return agency
 
 
 def _received_at(form: RecordedForm, inbox: Inbox) -> datetime:
@@ -82,22 +99,23 @@ async def record(
 ) -> ReceiptOut:
     """Record a submission received by letter, phone, at the counter, in the box or by SMS; the
     answer carries the receipt secret and the tracking link for the printed receipt."""
-    _recorder(officer, inbox)
+    agency = await _recorder(officer, inbox, form)
     channel = Channel(form.channel)
-    key = form.reference or idempotency_key
+    home = inbox.settings.agency
+    key = scoped_key(form.reference or idempotency_key, agency=agency, home=home)
     contact = form.contact.to_contact() if form.contact else None
     draft = Draft(
         kind=form.kind,
         channel=channel,
         text=form.text,
         received_at=_received_at(form, inbox),
-        agency=inbox.settings.agency,
+        agency=agency,
         message_id=key,
         category=form.category,
         contact=contact,
         anonymous=form.anonymous,
         confidential=form.confidential,
-        fingerprint=fingerprint(form.model_dump_json(exclude={"received_at"}).encode())
+        fingerprint=fingerprint(form.model_dump_json(exclude={"received_at", "agency"}).encode())
         if key
         else None,
         identities=tuple(inbox.pseudonyms.of_contact(contact)),

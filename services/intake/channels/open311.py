@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 from services.intake.api import CurrentInbox
 from services.intake.draft import Attachment, Contact, Draft
 from services.intake.forms import TEXT_MAX, ContactIn
+from services.intake.inbox import Inbox
 from services.intake.limits import RateLimiter
 from shared.channels import Channel
 from shared.open311 import (
@@ -32,7 +33,6 @@ from shared.open311 import (
     Extension,
     Open311Error,
     answer,
-    check_jurisdiction,
     documented,
     fmt_of,
     kind_and_category,
@@ -63,7 +63,9 @@ class ServiceRequest(BaseModel):
     phone: str | None = None
     media_url: Annotated[str, StringConstraints(pattern=r"^https?://\S{1,2000}$")] | None = None
     api_key: str | None = Field(default=None, description="The partner's key (open311_api_keys)")
-    jurisdiction_id: str | None = Field(default=None, description="This office's agency id")
+    jurisdiction_id: str | None = Field(
+        default=None, description="The agency's id (none: the home one)"
+    )
 
     def text(self) -> str:
         """The description, with the location the app gave."""
@@ -136,9 +138,9 @@ async def create_request(fmt: Extension, request: Request, inbox: CurrentInbox) 
         address = request.client.host if request.client else "unknown"
         await limiter.hit("ip", address, inbox.settings.rate_ip_per_minute, "alamat ini")
         form = await _form(request)
-        check_jurisdiction(_field(form, "jurisdiction_id"), inbox.settings.agency)
+        agency = await _jurisdiction(inbox, _field(form, "jurisdiction_id"))
         _check_key(inbox.settings, _field(form, "api_key"))
-        draft = _draft(inbox, _parsed(form))
+        draft = _draft(inbox, _parsed(form), agency)
         receipt = await inbox.submit(draft)
     except Problem as problem:
         raise Open311Error.of(problem) from None
@@ -156,7 +158,17 @@ def _field(form: FormData, name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _draft(inbox: CurrentInbox, fields: ServiceRequest) -> Draft:
+async def _jurisdiction(inbox: Inbox, given: str | None) -> str:
+    """The agency a request is filed with: its jurisdiction_id (an agency of this deployment,
+    else 404), or the home agency."""
+    if given is None:
+        return inbox.settings.agency
+    if given not in await inbox.agencies.all():
+        raise Open311Error(404, "jurisdiction_id tidak dikenal: bukan instansi yang dilayani.")
+    return given
+
+
+def _draft(inbox: CurrentInbox, fields: ServiceRequest, agency: str) -> Draft:
     kind, category = kind_and_category(fields.service_code)
     try:
         contact = fields.contact()
@@ -168,7 +180,7 @@ def _draft(inbox: CurrentInbox, fields: ServiceRequest) -> Draft:
         channel=Channel.OPEN311,
         text=fields.text(),
         received_at=datetime.now(UTC),
-        agency=inbox.settings.agency,
+        agency=agency,
         category=category,
         contact=contact,
         attachments=_media(fields.media_url),

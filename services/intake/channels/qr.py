@@ -14,7 +14,9 @@ from urllib.parse import urlencode
 import segno
 from fastapi import APIRouter, Query, Response
 
-from services.intake.api import CurrentSettings
+from services.intake.agency_pages import PREFIX
+from services.intake.api import CurrentInbox, CurrentSettings
+from services.intake.inbox import Inbox
 from shared.problems import Problem, problems
 from shared.settings import Settings
 from shared.tracking_code import normalize
@@ -26,43 +28,51 @@ Place = Annotated[
     Query(description="Where the code is printed: the counter or the suggestion box"),
 ]
 Scale = Annotated[int, Query(ge=1, le=40, description="Pixels per module")]
+ForAgency = Annotated[
+    str | None,
+    Query(alias="agency", max_length=63, description="The agency whose own form it opens"),
+]
 
 
-def form_url(settings: Settings, place: str) -> str:
-    """The address the code opens."""
+def form_url(settings: Settings, place: str, agency: str | None = None) -> str:
+    """The address the code opens: the office's form, or an agency's own form page."""
     query = urlencode({"via": "qr", "tempat": place})
-    return f"{settings.public_url.rstrip('/')}{settings.web_form_path}?{query}"
+    path = f"{PREFIX}/{agency}/pengaduan" if agency else settings.web_form_path
+    return f"{settings.public_url.rstrip('/')}{path}?{query}"
 
 
-def _code(settings: Settings, place: str) -> segno.QRCode:
-    return segno.make(form_url(settings, place), error="q", micro=False)
+async def _code(inbox: Inbox, place: str, agency_id: str | None) -> segno.QRCode:
+    """The form's QR code; an agency no one registered is a 404 (the store asked only then)."""
+    agency = (await inbox.agencies.get(agency_id)).id if agency_id else None
+    return segno.make(form_url(inbox.settings, place, agency), error="q", micro=False)
 
 
 @router.get(
     ".png",
     response_class=Response,
-    responses=problems(422) | {200: {"content": {"image/png": {}}}},
+    responses=problems(404, 422) | {200: {"content": {"image/png": {}}}},
 )
 async def qr_png(
-    settings: CurrentSettings, place: Place = "counter", scale: Scale = 10
+    inbox: CurrentInbox, place: Place = "counter", scale: Scale = 10, agency_id: ForAgency = None
 ) -> Response:
     """The QR code as PNG, ready to print."""
     out = io.BytesIO()
-    _code(settings, place).save(out, kind="png", scale=scale, border=4)
+    (await _code(inbox, place, agency_id)).save(out, kind="png", scale=scale, border=4)
     return Response(out.getvalue(), media_type="image/png")
 
 
 @router.get(
     ".svg",
     response_class=Response,
-    responses=problems(422) | {200: {"content": {"image/svg+xml": {}}}},
+    responses=problems(404, 422) | {200: {"content": {"image/svg+xml": {}}}},
 )
 async def qr_svg(
-    settings: CurrentSettings, place: Place = "counter", scale: Scale = 10
+    inbox: CurrentInbox, place: Place = "counter", scale: Scale = 10, agency_id: ForAgency = None
 ) -> Response:
     """The QR code as SVG, for print shops."""
     out = io.BytesIO()
-    _code(settings, place).save(out, kind="svg", scale=scale, border=4, title="Formulir pengaduan")
+    code = await _code(inbox, place, agency_id)
+    code.save(out, kind="svg", scale=scale, border=4, title="Formulir pengaduan")
     return Response(out.getvalue(), media_type="image/svg+xml")
 
 

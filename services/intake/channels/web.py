@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Header, Path, Query, Response, UploadFile
 from pydantic import BaseModel, ValidationError
 
+from services.intake.agencies import scoped_key
 from services.intake.api import CurrentInbox, ReceiptKey, ReceiptOut, receipt_out
 from services.intake.attachments import AttachmentRefused, check
 from services.intake.draft import Attachment, Draft
@@ -43,8 +44,17 @@ Via = Annotated[
     Query(description="qr: the form was opened from the printed QR code"),
 ]
 
+AgencyParam = Annotated[
+    str | None,
+    Query(
+        alias="agency",
+        max_length=63,
+        description="The agency's id (its form's address /instansi/{id}/...); none: the home one",
+    ),
+]
+
 RESPONSES = {200: {"description": "A repeat of an earlier submission"}} | problems(
-    400, 413, 422, 429, 503
+    400, 404, 413, 422, 429, 503
 )
 MAX_FILES = 5
 # What officers record by hand (the officer channel's `channel` choices).
@@ -57,6 +67,12 @@ Files = Annotated[
 ]
 
 
+async def agency_of(inbox: Inbox, agency_id: str | None) -> str:
+    """The agency a form was filled for: the one its address names (404 when no agency has
+    that id), else the home agency."""
+    return (await inbox.agencies.get(agency_id)).id if agency_id else inbox.settings.agency
+
+
 def _draft(
     kind: Kind,
     form: PublicForm,
@@ -64,6 +80,8 @@ def _draft(
     key: str | None,
     via: str,
     attachments: tuple[Attachment, ...] = (),
+    *,
+    agency: str,
 ) -> Draft:
     contact = form.contact.to_contact() if form.contact else None
     return Draft(
@@ -71,8 +89,8 @@ def _draft(
         channel=Channel(via),
         text=form.text,
         received_at=datetime.now(UTC),
-        agency=inbox.settings.agency,
-        message_id=key,
+        agency=agency,
+        message_id=scoped_key(key, agency=agency, home=inbox.settings.agency),
         category=form.category,
         contact=contact,
         anonymous=form.anonymous,
@@ -130,9 +148,11 @@ async def submit_complaint(
     _: PerAddressLimit,
     idempotency_key: IdempotencyKey = None,
     via: Via = "web",
+    agency_id: AgencyParam = None,
 ) -> ReceiptOut:
     """Submit a complaint (pengaduan) from the web form."""
-    draft = _draft(Kind.COMPLAINT, form, inbox, idempotency_key, via)
+    agency = await agency_of(inbox, agency_id)
+    draft = _draft(Kind.COMPLAINT, form, inbox, idempotency_key, via, agency=agency)
     page = inbox.settings.tracking_page_path
     return receipt_out(await inbox.submit(draft), response, key, page=page)
 
@@ -146,9 +166,11 @@ async def submit_consultation(
     _: PerAddressLimit,
     idempotency_key: IdempotencyKey = None,
     via: Via = "web",
+    agency_id: AgencyParam = None,
 ) -> ReceiptOut:
     """Submit a consultation (konsultasi) for the Pojok OSS from the web form."""
-    draft = _draft(Kind.CONSULTATION, form, inbox, idempotency_key, via)
+    agency = await agency_of(inbox, agency_id)
+    draft = _draft(Kind.CONSULTATION, form, inbox, idempotency_key, via, agency=agency)
     page = inbox.settings.tracking_page_path
     return receipt_out(await inbox.submit(draft), response, key, page=page)
 
@@ -171,11 +193,13 @@ async def submit_form(
     files: Files = None,
     idempotency_key: IdempotencyKey = None,
     via: Via = "web",
+    agency_id: AgencyParam = None,
 ) -> ReceiptOut:
     """The web page's complaint or consultation form, with attachments (multipart/form-data)."""
+    agency = await agency_of(inbox, agency_id)
     attachments = await attachments_of(inbox, files or [])
     kind = FORM_KINDS[form_kind]
-    draft = _draft(kind, _parsed(form), inbox, idempotency_key, via, attachments)
+    draft = _draft(kind, _parsed(form), inbox, idempotency_key, via, attachments, agency=agency)
     page = inbox.settings.tracking_page_path
     return receipt_out(await inbox.submit(draft), response, key, page=page)
 

@@ -45,8 +45,13 @@ class WaContact(Open):
     profile: Profile | None = None
 
 
+class Metadata(Open):
+    phone_number_id: str = ""  # the business number written to: its agency's
+
+
 class Value(Open):
     messaging_product: str = "whatsapp"
+    metadata: Metadata = Metadata()
     contacts: list[WaContact] = Field(default_factory=list)
     messages: list[Message] = Field(default_factory=list)
 
@@ -81,7 +86,7 @@ def _attachments(content: Content) -> tuple[Attachment, ...]:
     )
 
 
-def _chat_message(message: Message, name: str | None) -> ChatMessage | None:
+def _chat_message(message: Message, name: str | None, number: str) -> ChatMessage | None:
     """The message as the kinds table decides it; None when it opens nothing."""
     kind = kind_of(Channel.WHATSAPP, kind_name(message))
     if kind.name == ANY_OTHER:
@@ -103,6 +108,7 @@ def _chat_message(message: Message, name: str | None) -> ChatMessage | None:
         account=message.sender,
         name=name,
         sent_at=sent_at(float(message.timestamp)),
+        recipient=number,
         **fields,
     )
     return chat if chat.worth_keeping else None
@@ -118,7 +124,8 @@ def messages_of(notification: Notification) -> list[ChatMessage]:
             value = Value.model_validate(change.value)
             names = {c.wa_id: c.profile.name if c.profile else None for c in value.contacts}
             for message in value.messages:
-                chat = _chat_message(message, names.get(message.sender))
+                number = value.metadata.phone_number_id
+                chat = _chat_message(message, names.get(message.sender), number)
                 if chat is not None:
                     found.append(chat)
     return found

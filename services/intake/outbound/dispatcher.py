@@ -23,6 +23,7 @@ from typing import Any
 import asyncpg
 from prometheus_client import Counter
 
+from services.intake.agencies import Agencies, conversation_sender, origin_address
 from services.intake.outbound.mail_thread import reply_chain
 from services.intake.outbound.messages import (
     PRIVATE,
@@ -75,6 +76,7 @@ class Dispatcher:
         pool: Pool,
         senders: dict[Channel, Sender],
         pseudonyms: Pseudonyms | None = None,
+        agencies: Agencies | None = None,
     ) -> None:
         self.settings, self.submissions, self.pool, self.senders = (
             settings,
@@ -83,6 +85,7 @@ class Dispatcher:
             senders,
         )
         self.pseudonyms = pseudonyms  # finds the sender's open chat (their last message)
+        self.agencies = agencies  # an agency with its own number or mailbox sends from it
         self._wake = asyncio.Event()
         self._receipt_key: bytes | None = None
         self._credential: str | None = None
@@ -130,6 +133,8 @@ class Dispatcher:
             log.exception("cannot compose delivery %s", row["id"])
             await self._retry(row, "compose failed")
             return
+        if isinstance(outgoing, Outgoing):
+            outgoing = await self._from_agency(outgoing)
         sender = self.senders.get(outgoing.channel) if isinstance(outgoing, Outgoing) else None
         if not isinstance(outgoing, Outgoing) or sender is None:
             reason = outgoing if isinstance(outgoing, str) else "channel not configured"
@@ -151,6 +156,16 @@ class Dispatcher:
             row["id"],
         )
         SENT.labels(row["channel"], "sent").inc()
+
+    async def _from_agency(self, outgoing: Outgoing) -> Outgoing:
+        """The message as sent from its agency's own address, where the agency has one."""
+        if self.agencies is None:
+            return outgoing
+        agency = await self.agencies.origin(outgoing.agency, outgoing.channel)
+        if agency is None:
+            return outgoing
+        address = origin_address(agency, outgoing.channel)
+        return replace(outgoing, origin=address, origin_name=agency.name)
 
     async def _retry(self, row: asyncpg.Record, reason: str) -> None:
         attempts = int(row["attempts"])
@@ -226,6 +241,7 @@ class Dispatcher:
             link=link,
             happened=happened(purpose, details),
             free_text=channel not in CHATS or self._in_window(submission, channel, to),
+            agency=submission.agency,
         )
 
     def _in_window(self, submission: Submission, channel: Channel, account: str) -> bool:
@@ -240,7 +256,17 @@ class Dispatcher:
         if self.pseudonyms is not None:
             rows = self.submissions.query(
                 "SELECT last_at FROM {s}.conversations WHERE channel = %s AND sender = %s",
-                (channel.value, self.pseudonyms.sender(channel.value, account)),
+                (channel.value, self._conversation(submission, channel, account)),
             )
             times += [row["last_at"] for row in rows]
         return datetime.now(UTC) - max(times) < CHAT_WINDOW
+
+    def _conversation(self, submission: Submission, channel: Channel, account: str) -> str:
+        assert self.pseudonyms is not None
+        return conversation_sender(
+            self.pseudonyms,
+            home=self.settings.agency,
+            channel=channel.value,
+            account=account,
+            agency=submission.agency,
+        )

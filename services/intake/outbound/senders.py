@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, formataddr
 from typing import Protocol
 
 import aiosmtplib
@@ -45,7 +45,8 @@ class Mailer:
         """One mail."""
         settings = self.settings
         message = EmailMessage()
-        message["From"] = settings.mail_from
+        origin = (outgoing.origin_name, outgoing.origin) if outgoing.origin else None
+        message["From"] = formataddr(origin) if origin else settings.mail_from
         message["To"] = outgoing.to
         message["Subject"] = outgoing.subject
         message["Date"] = format_datetime(datetime.now(UTC))
@@ -88,12 +89,14 @@ class GraphSender:
             }
             body |= _text(outgoing) if outgoing.free_text else _template(self.settings, outgoing)
             token = self.settings.whatsapp_access_token.get_secret_value()
-            return f"{base}/{self.settings.whatsapp_phone_number_id}/messages", body, token
+            number = outgoing.origin or self.settings.whatsapp_phone_number_id
+            return f"{base}/{number}/messages", body, token
         body = {"recipient": {"id": outgoing.to}, "message": {"text": outgoing.text}}
         if not outgoing.free_text:  # past Meta's 24 hours: an officer's reply, within 7 days
             body |= {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
         token = self.settings.instagram_access_token.get_secret_value()
-        return f"{base}/{self.settings.instagram_account_id}/messages", body, token
+        account = outgoing.origin or self.settings.instagram_account_id
+        return f"{base}/{account}/messages", body, token
 
     async def send(self, outgoing: Outgoing) -> None:
         """One message."""

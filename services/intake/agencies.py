@@ -1,0 +1,128 @@
+"""Which agency a submission belongs to: the form's address, the number, account or mailbox
+written to (shared/agencies.py `Agency.channels`), the agency an officer records in.
+
+An address no agency names is the home agency's (the deployment's own, from its settings).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from services.intake.pseudonyms import Pseudonyms
+from shared.agencies import Agency, Registry
+from shared.channels import Channel
+from shared.db import Pool, read
+from shared.problems import Problem
+from shared.settings import Settings
+
+ChannelKind = Literal["whatsapp_numbers", "instagram_accounts", "mailboxes"]
+"""A field of `shared.agencies.Channels`: the kind of address an agency receives at."""
+ADDRESSED: dict[Channel, ChannelKind] = {
+    Channel.WHATSAPP: "whatsapp_numbers",
+    Channel.INSTAGRAM: "instagram_accounts",
+    Channel.EMAIL: "mailboxes",
+}
+"""The channels whose messages are written to an address an agency may own."""
+
+
+class UnknownAgency(Problem):
+    """No agency with this id: 404."""
+
+    def __init__(self) -> None:
+        super().__init__(404, "Instansi tidak dikenal.", code="unknown-agency")
+
+
+@dataclass
+class Agencies:
+    """The deployment's agencies, read from the shared table (cached by the registry)."""
+
+    registry: Registry
+    pool: Pool
+    _known: dict[str, Agency] = field(default_factory=dict)
+    _read_at: float = -float("inf")
+    _reading: asyncio.Lock = field(default_factory=asyncio.Lock)  # one read when the cache is due
+
+    @classmethod
+    def of(cls, settings: Settings, pool: Pool) -> Agencies:
+        """The agencies of this deployment, read through the pool."""
+        return cls(Registry(settings), pool)
+
+    @property
+    def home(self) -> str:
+        """The deployment's own agency id."""
+        return self.registry.settings.agency
+
+    async def all(self) -> dict[str, Agency]:
+        """Every agency by id; a connection is taken only when the cache is due (a pool of two
+        must not be held by every webhook)."""
+        if self._due():
+            async with self._reading:
+                if self._due():  # not read meanwhile by the request this one waited for
+                    self._known = await read(self.pool, self.registry.all)
+                    self._read_at = time.monotonic()
+        return self._known
+
+    def _due(self) -> bool:
+        return time.monotonic() - self._read_at > self.registry.ttl_seconds
+
+    def forget(self) -> None:
+        """Read the table again at the next question."""
+        self.registry.forget()
+        self._read_at = -float("inf")
+
+    async def get(self, agency_id: str) -> Agency:
+        """One agency; UnknownAgency (404) when no agency has this id."""
+        found = (await self.all()).get(agency_id)
+        if found is None:
+            raise UnknownAgency()
+        return found
+
+    async def by_channel(self, kind: ChannelKind, *addresses: str) -> Agency:
+        """The agency whose channels name the first of the addresses any agency names; the
+        home agency when none does."""
+        agencies = await self.all()
+        for address in addresses:
+            for agency in agencies.values():
+                if address.strip().lower() in _addresses(agency, kind):
+                    return agency
+        return agencies[self.home]
+
+    async def origin(self, agency_id: str, channel: Channel) -> Agency | None:
+        """The agency a message to the complainant goes out from, if it has its own address on
+        this channel (its first): None, the deployment's configured number, account, mailbox."""
+        agency = (await self.all()).get(agency_id)
+        kind = ADDRESSED.get(channel)
+        if agency is None or kind is None or not getattr(agency.channels, kind):
+            return None
+        return agency
+
+
+def origin_address(agency: Agency, channel: Channel) -> str:
+    """The agency's own address on the channel (its first)."""
+    addresses: tuple[str, ...] = getattr(agency.channels, ADDRESSED[channel])
+    return addresses[0]
+
+
+def _addresses(agency: Agency, kind: ChannelKind) -> set[str]:
+    """The agency's addresses of a kind as compared (mailboxes are case-insensitive)."""
+    return {address.strip().lower() for address in getattr(agency.channels, kind)}
+
+
+def conversation_sender(
+    pseudonyms: Pseudonyms, *, home: str, channel: str, account: str, agency: str
+) -> str:
+    """The key a chat sender's conversation is kept under: one per agency written to, so a
+    message to another agency's number opens that agency's case, never joins this one's."""
+    scope = channel if agency == home else f"{channel}@{agency}"
+    return pseudonyms.sender(scope, account)
+
+
+def scoped_key(key: str | None, *, agency: str, home: str) -> str | None:
+    """A client's key (an Idempotency-Key, a letter's number) within its agency: the same letter
+    number at two agencies is two submissions. The home agency's keys are as they always were."""
+    if key is None or agency == home:
+        return key
+    return f"{agency}:{key}"

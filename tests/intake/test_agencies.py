@@ -1,0 +1,300 @@
+"""Public pages and channels per agency: each agency's form address, WhatsApp number and
+Instagram account make that agency's submissions; codes are unique across the deployment."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+import segno
+
+from services.intake.channels.officer import RecordedForm, _recorder
+from services.intake.channels.qr import form_url
+from services.intake.draft import Draft, to_pending
+from services.intake.inbox import Inbox, UnknownSubmission
+from services.intake.personal import _facets
+from shared.access import Facet
+from shared.agencies import Agency, Channels, save
+from shared.auth import Forbidden
+from shared.channels import Channel
+from shared.receipts import SECRET_HEADER
+from shared.settings import Settings
+from shared.sop import Kind, Officer, Role
+from tests.intake.conftest import LAPOR_INBOUND, Desk
+from tests.intake.meta import (
+    IG_ACCOUNT_ID,
+    PHONE_NUMBER_ID,
+    SITI_IGSID,
+    SITI_WA,
+    ig_message,
+    instagram,
+    wa_text,
+)
+from tests.polling import eventually
+
+B_NUMBER = "109876543210987"
+B_INSTAGRAM = "17841400000000002"
+B_MAILBOX = "pengaduan@dinas-b.example.go.id"
+DINAS_B = Agency(
+    id="dinas-b",
+    name="Dinas Perhubungan Provinsi",
+    channels=Channels(
+        whatsapp_numbers=(B_NUMBER,), instagram_accounts=(B_INSTAGRAM,), mailboxes=(B_MAILBOX,)
+    ),
+)
+COMPLAINT = "Izin trayek saya belum selesai setelah tiga minggu, mohon dibantu."
+FORM: dict[str, Any] = {"text": "Lampu lalu lintas di simpang tiga mati sejak kemarin."}
+
+
+async def register(settings: Settings, *agencies: Agency) -> None:
+    """The agencies in the test's database, as the provincial administrator saves them."""
+    conn = await asyncpg.connect(settings.postgres_dsn())
+    try:
+        for agency in agencies:
+            await save(conn, agency)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def province(desk: Desk) -> Desk:
+    """The desk of a deployment that serves the home agency and Dinas B."""
+    await register(desk.settings, DINAS_B)
+    desk.app.state.inbox.agencies.forget()
+    return desk
+
+
+def to_number(payload: dict[str, Any], number: str) -> dict[str, Any]:
+    """The notification as Meta sends it for a message written to another business number."""
+    payload["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = number
+    return payload
+
+
+async def agency_of(desk: Desk, code: str) -> str:
+    """The agency a stored submission (by its tracking code) belongs to."""
+    [row] = await desk.fetch(
+        "SELECT case_id FROM intake.submission_index WHERE tracking_code = $1", code
+    )
+    inbox: Inbox = desk.app.state.inbox
+    submission = inbox.submissions.submission(row["case_id"])
+    assert submission is not None
+    return submission.agency
+
+
+async def test_a_whatsapp_message_to_b_number_is_b_submission_answered_from_it(
+    province: Desk,
+) -> None:
+    answer = await province.whatsapp(to_number(wa_text(COMPLAINT, "wamid.B1"), B_NUMBER))
+    assert answer.status_code == 200, answer.text
+    [received] = answer.json()["received"]
+    assert await agency_of(province, received["tracking_code"]) == "dinas-b"
+
+    async def replied() -> list[dict[str, Any]]:
+        return province.graph.sent_to(f"/{B_NUMBER}/messages")
+
+    [reply] = await eventually(replied, within=5)
+    assert reply["to"] == SITI_WA
+    assert received["tracking_code"] in reply["text"]["body"]
+    assert province.graph.sent_to(f"/{PHONE_NUMBER_ID}/messages") == []
+
+
+async def test_an_instagram_message_to_b_account_is_b_submission_answered_from_it(
+    province: Desk,
+) -> None:
+    payload = instagram(ig_message("mid.B1", COMPLAINT))
+    payload["entry"][0]["id"] = B_INSTAGRAM
+    answer = await province.instagram(payload)
+    assert answer.status_code == 200, answer.text
+    [received] = answer.json()["received"]
+    assert await agency_of(province, received["tracking_code"]) == "dinas-b"
+
+    async def replied() -> list[dict[str, Any]]:
+        return province.graph.sent_to(f"/{B_INSTAGRAM}/messages")
+
+    [reply] = await eventually(replied, within=5)
+    assert reply["recipient"] == {"id": SITI_IGSID}
+    assert province.graph.sent_to(f"/{IG_ACCOUNT_ID}/messages") == []
+
+
+async def test_a_number_no_agency_names_is_the_home_agency(province: Desk) -> None:
+    answer = await province.whatsapp(wa_text(COMPLAINT, "wamid.H1"))
+    [received] = answer.json()["received"]
+    assert await agency_of(province, received["tracking_code"]) == province.settings.agency
+
+
+async def test_one_sender_writing_to_two_agencies_opens_a_case_at_each(province: Desk) -> None:
+    home = await province.whatsapp(wa_text(COMPLAINT, "wamid.T1"))
+    other = await province.whatsapp(to_number(wa_text(COMPLAINT, "wamid.T2"), B_NUMBER))
+    [at_home], [at_b] = home.json()["received"], other.json()["received"]
+    assert at_b["added"] is False
+    assert at_home["tracking_code"] != at_b["tracking_code"]
+    assert await agency_of(province, at_b["tracking_code"]) == "dinas-b"
+
+
+async def test_the_form_at_b_address_names_b_and_files_with_b(province: Desk) -> None:
+    page = await province.http.get("/instansi/dinas-b/pengaduan")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<title>Formulir pengaduan — Dinas Perhubungan Provinsi</title>" in page.text
+    assert '<meta name="aduan-instansi" content="dinas-b"' in page.text
+    answer = await province.http.post("/intake/v1/complaints?agency=dinas-b", json=FORM)
+    assert answer.status_code == 201, answer.text
+    assert await agency_of(province, answer.json()["tracking_code"]) == "dinas-b"
+    known = await province.http.get("/intake/v1/agencies/dinas-b")
+    assert known.json() == {"id": "dinas-b", "name": "Dinas Perhubungan Provinsi"}
+
+
+async def test_an_unknown_agency_is_a_404_page_and_a_404_problem(province: Desk) -> None:
+    page = await province.http.get("/instansi/dinas-tidak-ada/pengaduan")
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Instansi tidak ditemukan" in page.text
+    assert "dinas-tidak-ada" in page.text
+    answer = await province.http.post("/intake/v1/complaints?agency=dinas-tidak-ada", json=FORM)
+    assert answer.status_code == 404
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["detail"] == "Instansi tidak dikenal."
+    assert await province.fetch("SELECT 1 FROM intake.submission_index") == []
+
+
+async def test_an_agency_page_escapes_the_agency_name(desk: Desk) -> None:
+    await register(desk.settings, Agency(id="dinas-c", name="Dinas <C> & \\1 Mitra"))
+    page = await desk.http.get("/instansi/dinas-c/konsultasi")
+    assert "<title>Formulir konsultasi — Dinas &lt;C&gt; &amp; \\1 Mitra</title>" in page.text
+    assert "<C>" not in page.text
+
+
+async def test_the_same_idempotency_key_at_two_agencies_is_two_submissions(
+    province: Desk,
+) -> None:
+    headers = {"Idempotency-Key": "form-kunci-1"}
+    home = await province.http.post("/intake/v1/complaints", json=FORM, headers=headers)
+    other = await province.http.post(
+        "/intake/v1/complaints?agency=dinas-b", json=FORM, headers=headers
+    )
+    assert (home.status_code, other.status_code) == (201, 201)
+    assert home.json()["tracking_code"] != other.json()["tracking_code"]
+
+
+async def test_a_code_taken_at_another_agency_is_never_given_again(province: Desk) -> None:
+    answer = await province.http.post("/intake/v1/complaints", json=FORM)
+    taken = answer.json()["tracking_code"]
+    inbox: Inbox = province.app.state.inbox
+    draft = Draft(
+        kind=Kind.COMPLAINT,
+        channel=Channel.WEB,
+        text=FORM["text"],
+        received_at=datetime.now(UTC),
+        agency="dinas-b",
+    )
+    pending = to_pending(draft)
+    pending.code = taken  # the rare collision, forced: the code is the home agency's case's
+    outcome = await inbox.writer.write(pending)
+    assert outcome.row.tracking_code != taken
+    assert await agency_of(province, outcome.row.tracking_code) == "dinas-b"
+    index = await province.fetch(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = 'intake' "
+        "AND tablename = 'submission_index' AND indexdef LIKE '%UNIQUE%'"
+    )
+    unique = [row["indexdef"].rsplit("USING btree ", 1)[1] for row in index]
+    assert "(tracking_code)" in unique  # the code alone: unique across every agency
+
+
+async def test_b_submission_is_tracked_on_the_complainant_own_pages(province: Desk) -> None:
+    answer = await province.http.post(
+        "/intake/v1/forms/complaints?agency=dinas-b",
+        files=[
+            ("form", (None, '{"text": "Halte bus rusak di depan kantor kecamatan."}')),
+        ],
+    )
+    assert answer.status_code == 201, answer.text
+    receipt = answer.json()
+    code, secret = receipt["tracking_code"], receipt["receipt_secret"]
+    assert secret is not None
+    own = await province.http.get(
+        f"/intake/v1/own/{code}/messages", headers={SECRET_HEADER: secret}
+    )
+    assert own.status_code == 200, own.text
+
+
+async def test_an_officer_records_in_an_agency_they_serve_and_nowhere_else(
+    province: Desk,
+) -> None:
+    inbox: Inbox = province.app.state.inbox
+    home = province.settings.agency
+    member = Officer(
+        id="petugas-1",
+        name="Petugas",
+        roles=frozenset({Role.PETUGAS}),
+        agency=home,
+        memberships=(("dinas-b", frozenset({Role.PETUGAS})),),
+    )
+    stranger = Officer(id="petugas-2", name="Petugas", roles=frozenset({Role.PETUGAS}), agency=home)
+    at_b = RecordedForm.model_validate(
+        {"channel": "letter", "text": "Surat keberatan atas trayek baru.", "agency": "dinas-b"}
+    )
+    assert await _recorder(member, inbox, at_b) == "dinas-b"
+    with pytest.raises(Forbidden):
+        await _recorder(stranger, inbox, at_b)
+    answer = await province.http.post(
+        "/intake/v1/officer/submissions",
+        json={
+            "channel": "letter",
+            "text": "Surat keberatan atas trayek baru.",
+            "agency": "dinas-b",
+        },
+        headers=province.officer(Role.PETUGAS),
+    )
+    assert answer.status_code == 403
+    assert answer.json()["detail"] == "Anda tidak bertugas di instansi ini."
+
+
+async def test_b_submission_is_read_only_by_officers_serving_b(province: Desk) -> None:
+    answer = await province.http.post("/intake/v1/complaints?agency=dinas-b", json=FORM)
+    [row] = await province.fetch("SELECT case_id FROM intake.submission_index")
+    case_id = row["case_id"]
+    home_officer = province.officer(Role.TIM_PENGADUAN)  # a token of the home agency only
+    hidden = await province.http.get(f"/intake/v1/submissions/{case_id}", headers=home_officer)
+    assert hidden.status_code == 404
+    inbox: Inbox = province.app.state.inbox
+    submission = inbox.submissions.submission(case_id)
+    member = Officer(
+        id="tim-b",
+        name="Tim B",
+        roles=frozenset({Role.TIM_PENGADUAN}),
+        agency=province.settings.agency,
+        memberships=(("dinas-b", frozenset({Role.TIM_PENGADUAN})),),
+    )
+    stranger = Officer(
+        id="tim-a", name="Tim A", roles=frozenset({Role.TIM_PENGADUAN}), agency="dpmptsp-lain"
+    )
+    assert Facet.TEXT in _facets(inbox, submission, member)
+    with pytest.raises(UnknownSubmission):
+        _facets(inbox, submission, stranger)
+    assert answer.json()["tracking_code"]
+
+
+async def test_b_printed_qr_code_opens_b_form_page(province: Desk) -> None:
+    png = await province.http.get("/intake/v1/qr.png", params={"agency": "dinas-b", "scale": 4})
+    assert png.status_code == 200
+    url = form_url(province.settings, "counter", "dinas-b")
+    assert url.endswith("/instansi/dinas-b/pengaduan?via=qr&tempat=counter")
+    expected = segno.make(url, error="q", micro=False).png_data_uri(scale=4)
+    assert expected == "data:image/png;base64," + base64.b64encode(png.content).decode()
+    unknown = await province.http.get("/intake/v1/qr.svg", params={"agency": "tidak-ada"})
+    assert unknown.status_code == 404
+
+
+async def test_a_lapor_complaint_disposed_to_b_is_b_submission(province: Desk) -> None:
+    report = {"tracking_id": "LAP-2026-0099", "content": COMPLAINT, "instansi": "dinas-b"}
+    auth = {"Authorization": f"Bearer {LAPOR_INBOUND}"}
+    answer = await province.http.post("/intake/v1/lapor/complaints", json=report, headers=auth)
+    assert answer.status_code == 201, answer.text
+    assert await agency_of(province, answer.json()["tracking_code"]) == "dinas-b"
+    elsewhere = report | {"tracking_id": "LAP-2026-0100", "instansi": "dinas-lain"}
+    refused = await province.http.post("/intake/v1/lapor/complaints", json=elsewhere, headers=auth)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "instansi"
