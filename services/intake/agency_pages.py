@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path as FilePath
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse
@@ -30,7 +30,7 @@ pages = APIRouter(prefix=PREFIX, tags=["pages"], include_in_schema=False)
 router = APIRouter(prefix="/v1", tags=["web"])
 
 AgencyIdPath = Annotated[str, Path(max_length=63, description="Id instansi")]
-FormKind = Annotated[Literal["pengaduan", "konsultasi"], Path(description="Jenis formulir")]
+FormKind = Annotated[str, Path(max_length=40, description="pengaduan atau konsultasi")]
 
 
 class AgencyOut(BaseModel):
@@ -47,15 +47,24 @@ async def agency(agency_id: AgencyIdPath, inbox: CurrentInbox) -> AgencyOut:
     return AgencyOut(id=found.id, name=found.name)
 
 
+@pages.get("/{agency_id}", response_class=HTMLResponse)
+async def agency_home(agency_id: AgencyIdPath, inbox: CurrentInbox) -> HTMLResponse:
+    """An agency's address alone is its complaint form."""
+    return await form_page(agency_id, "pengaduan", inbox)
+
+
 @pages.get("/{agency_id}/{form_kind}", response_class=HTMLResponse)
 async def form_page(
     agency_id: AgencyIdPath, form_kind: FormKind, inbox: CurrentInbox
 ) -> HTMLResponse:
-    """The agency's form page; 404 (a page) for an agency no one registered."""
+    """The agency's form page; 404 (a page) for an agency no one registered, or another page."""
     try:
         found = await inbox.agencies.get(agency_id)
     except UnknownAgency:
         return HTMLResponse(unknown_page(agency_id), status_code=404, headers=NO_CACHE)
+    if form_kind not in KINDS:
+        missing = (WEB_ROOT / "404.html").read_text(encoding="utf-8")
+        return HTMLResponse(missing, status_code=404, headers=NO_CACHE)
     return HTMLResponse(form_html(found, form_kind), headers=NO_CACHE)
 
 

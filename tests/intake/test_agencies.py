@@ -145,6 +145,11 @@ async def test_the_form_at_b_address_names_b_and_files_with_b(province: Desk) ->
     assert await agency_of(province, answer.json()["tracking_code"]) == "dinas-b"
     known = await province.http.get("/intake/v1/agencies/dinas-b")
     assert known.json() == {"id": "dinas-b", "name": "Dinas Perhubungan Provinsi"}
+    alone = await province.http.get("/instansi/dinas-b")
+    assert (alone.status_code, alone.text) == (200, page.text)
+    other = await province.http.get("/instansi/dinas-b/rahasia")
+    assert other.status_code == 404
+    assert "Halaman tidak ditemukan" in other.text
 
 
 async def test_an_unknown_agency_is_a_404_page_and_a_404_problem(province: Desk) -> None:
