@@ -121,14 +121,8 @@ async def declare_topology(channel: AbstractChannel, settings: Settings) -> Abst
     exchange = await channel.declare_exchange(
         settings.exchange, aio_pika.ExchangeType.TOPIC, durable=True
     )
-    dead = await channel.declare_exchange(
-        dead_letter_exchange(settings), aio_pika.ExchangeType.DIRECT, durable=True
-    )
+    await declare_parking(channel, settings)
     for service, keys in BINDINGS.items():
-        parking = await channel.declare_queue(
-            parking_queue(service), durable=True, arguments={"x-queue-type": "quorum"}
-        )
-        await parking.bind(dead, routing_key=service)
         hashing = await channel.declare_exchange(
             inbox(service),
             aio_pika.ExchangeType.X_CONSISTENT_HASH,
@@ -143,6 +137,18 @@ async def declare_topology(channel: AbstractChannel, settings: Settings) -> Abst
             )
             await queue.bind(hashing, routing_key="1")  # the weight: every partition alike
     return exchange
+
+
+async def declare_parking(channel: AbstractChannel, settings: Settings) -> None:
+    """Declare the dead-letter exchange and every service's parking queue; idempotent."""
+    dead = await channel.declare_exchange(
+        dead_letter_exchange(settings), aio_pika.ExchangeType.DIRECT, durable=True
+    )
+    for service in BINDINGS:
+        parking = await channel.declare_queue(
+            parking_queue(service), durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        await parking.bind(dead, routing_key=service)
 
 
 def to_message(envelope: Envelope) -> aio_pika.Message:

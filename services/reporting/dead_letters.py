@@ -35,7 +35,7 @@ from shared.db import Connection, Pool
 from shared.outages import DEADLINE_SECONDS
 from shared.parking import REQUEUED, Parking, own_headers
 from shared.settings import Settings
-from shared.topology import BINDINGS, CASE_HEADER, declare_topology, inbox, parking_queue
+from shared.topology import BINDINGS, CASE_HEADER, declare_parking, inbox, parking_queue
 
 TABLE = f"{SCHEMA}.dead_letters"
 DDL = f"""
@@ -98,7 +98,7 @@ async def collect(settings: Settings, pool: Pool, *, budget: float = COLLECT_SEC
     connection = await on_broker(connect(settings, "aduan-dead-letters"), DEADLINE_SECONDS)
     try:
         channel = await connection.channel()
-        await declare_topology(channel, settings)
+        await declare_parking(channel, settings)  # not every partition: this runs per listing
         async with pool.acquire() as conn:
             await conn.execute("SELECT pg_advisory_lock(hashtext($1))", COLLECTING)
             moved = 0
