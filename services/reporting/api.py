@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from services.reporting import queries
 from services.reporting.last_good import FRESH_SECONDS, Copy, LastGood
 from services.reporting.own_view import MESSAGE_EVENT, HistoryItem, history_of, history_rows
-from services.reporting.tenancy import PublicScope, Scope, read_as
+from services.reporting.tenancy import EVERY_AGENCY, PublicScope, Scope, read_as
 from shared import db
 from shared.access import COMPLAINANT, Facet, Privacy, privacy_of, readable, visible
 from shared.channels import CHANNEL_LABELS, Channel
@@ -419,22 +419,23 @@ async def track(
     pool: Pool,
     kept: Kept,
     settings: CurrentSettings,
-    scope: PublicScope,
     request: Request,
     response: Response,
     code: Annotated[str, Path(max_length=32, description="Nomor tiket, mis. 7K3M-9QXP")],
     secret: SecretHeader = None,
 ) -> Tracking:
-    """Where a case stands, by its tracking code (this office's cases only); with the receipt
-    secret, the complainant's own view: history, the office's request and answer."""
+    """Where a case stands, by its tracking code, whichever agency has it (codes are unique
+    across the deployment, and a case keeps its code when it moves); with the receipt secret,
+    the complainant's own view: history, the office's request and answer."""
     canonical = normalize(code)
     if canonical is None:
         raise unknown_code()
+    scope = EVERY_AGENCY
     if secret is not None:
         return await _own(pool, settings, scope, request, canonical, secret)
 
     async def fresh() -> Tracking:
-        query = partial(queries.tracked_case, agencies=scope.ids, tracking_code=canonical)
+        query = partial(queries.tracked_case, tracking_code=canonical)
         record = await read_as(pool, scope, query, FRESH_SECONDS)
         if record is None or Facet.STATUS not in visible(None, _privacy(record)):
             raise unknown_code()
@@ -452,7 +453,7 @@ async def _own(
     guard: ReceiptGuard = request.app.state.receipt_guard
     address = request.client.host if request.client else "unknown"
     await guard.check(code, secret, address)
-    query = partial(queries.tracked_case, agencies=scope.ids, tracking_code=code)
+    query = partial(queries.tracked_case, tracking_code=code)
     record = await read_as(pool, scope, query, FRESH_SECONDS)
     if record is None:
         raise unknown_code()

@@ -237,15 +237,9 @@ async def search(
     )
 
 
-async def tracked_case(
-    conn: Conn, *, agencies: list[str], tracking_code: str
-) -> asyncpg.Record | None:
-    """A case by its tracking code, in these agencies only."""
-    return await conn.fetchrow(
-        "SELECT * FROM case_summary WHERE tracking_code = $1 AND agency = ANY($2::text[])",
-        tracking_code,
-        agencies,
-    )
+async def tracked_case(conn: Conn, *, tracking_code: str) -> asyncpg.Record | None:
+    """A case by its tracking code (unique across the deployment's agencies)."""
+    return await conn.fetchrow("SELECT * FROM case_summary WHERE tracking_code = $1", tracking_code)
 
 
 async def consultations(

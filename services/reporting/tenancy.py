@@ -21,7 +21,7 @@ from fastapi import Depends, Query, Request
 
 from services.reporting.letter import Office
 from shared.agencies import Agency, Registry
-from shared.auth import CurrentOfficer, Forbidden, Officer, TokenVerifier
+from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.db import Connection, Pool, read, read_long
 from shared.outages import DEADLINE_SECONDS, Unavailable
 from shared.problems import Problem
@@ -74,6 +74,10 @@ class Scope:
     def label(self) -> str:
         """What identifies the scope in an answer: one agency's id, or "*"."""
         return self.setting
+
+
+EVERY_AGENCY = Scope((), province=True)
+"""Reads by a tracking code: the code alone finds its case, whichever agency now has it."""
 
 
 def scoped(scope: Scope, work: Callable[[Connection], Awaitable[T]]) -> Callable[..., Awaitable[T]]:
@@ -172,16 +176,8 @@ def acting_in(officer: Officer, scope: Scope, role: Role) -> Scope:
 
 async def public_scope(request: Request, instansi: InstansiQuery = None) -> Scope:
     """What a public page reads: the agency it serves (the home agency unless `instansi` names
-    another); the province summed (`instansi=*`) for an officer whose reach is every agency.
-
-    The page is public: its schema declares no token (one is read only for the province)."""
+    another), or the whole province summed (`instansi=*`): published figures, never a case."""
     if instansi == PROVINCE:
-        verifier: TokenVerifier = request.app.state.verifier
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        given = scheme.lower() == "bearer" and token.strip()
-        officer = await verifier.verify(token.strip()) if given else None
-        if officer is None or officer.reach is not None:
-            raise Forbidden("Rekap seluruh provinsi hanya untuk pengelola induk.")
         return await province(request)
     home: str = request.app.state.settings.agency
     chosen = instansi or home
