@@ -161,8 +161,10 @@ class Cases(Application[UUID]):
         return None
 
     def forget_agencies(self) -> None:
-        """Read the agencies again at the next question (after a change in this process)."""
+        """Read the agencies (and their calendars) again at the next question (after a change
+        in this process)."""
         self._agencies = None
+        self._calendars.clear()
 
     async def known_agencies(self) -> Collection[str]:
         """The ids of the agencies served, for the token verifier (under the read deadline)."""
