@@ -142,6 +142,11 @@ class Registry:
             self._read_at = clock.monotonic()
         return self._agencies
 
+    def fresh(self) -> dict[str, Agency] | None:
+        """The agencies as read last, while still within the ttl (None: read them again)."""
+        due = clock.monotonic() - self._read_at > self.ttl_seconds
+        return None if due else self._agencies
+
     def forget(self) -> None:
         """Read the table again at the next question (after a change in this process)."""
         self._read_at = -float("inf")

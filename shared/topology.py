@@ -29,6 +29,7 @@ from shared.events import (
 )
 from shared.events.workflow import CaseReopened
 from shared.settings import Settings
+from shared.sop import ACTIONS, MOVES
 from shared.vocabulary import CLOSING_EVENTS, NOTIFIED, PROGRESS_EVENTS
 
 HASH_PLUGIN = "rabbitmq_consistent_hash_exchange"
@@ -46,6 +47,10 @@ def _topic(contract: type[Contract]) -> str:
 # Intake tells the complainant of the events NOTIFIED names (information request, answer,
 # reopening) and (SP4N-LAPOR! follow-ups) of each step; it tracks each case's step. Workflow
 # takes the complainant's replies and disputes from their tracking page.
+MOVED = tuple(ACTIONS[action].event for action in MOVES)
+"""The events that move a case to another agency: intake follows them (whose officers read the
+submission)."""
+
 BINDINGS: dict[str, tuple[str, ...]] = {
     "workflow": tuple(
         _topic(contract)
@@ -62,7 +67,7 @@ BINDINGS: dict[str, tuple[str, ...]] = {
     "reporting": ("#",),
     "intake": tuple(
         f"{CaseReopened.producer}.{name}.*"
-        for name in dict.fromkeys((*CLOSING_EVENTS, *PROGRESS_EVENTS, *NOTIFIED))
+        for name in dict.fromkeys((*CLOSING_EVENTS, *PROGRESS_EVENTS, *NOTIFIED, *MOVED))
     ),
 }
 

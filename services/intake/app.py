@@ -80,7 +80,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     app.state.receipt_guard = ReceiptGuard(settings, redis, credential, "intake")
     app.state.writer, app.state.submissions, app.state.inbox = writer, submissions, inbox
     app.state.limiter, app.state.dispatcher = limiter, dispatcher
-    app.state.verifier = TokenVerifier(settings)
+    app.state.verifier = TokenVerifier(settings, agencies=agencies.all)  # every agency's officers
     app.state.feed = Feed(pool, EventLog.of(submissions), translator(submissions, WIRE))
     probe = StoreProbe(pool, guard, submissions.probe)
     # Only the store: without Redis the limits are counted here, without RabbitMQ the relay's

@@ -68,7 +68,7 @@ def excerpt_for(inbox: Inbox, case_id: UUID, officer: Officer) -> str | None:
     """The excerpt this officer may read of one case (None: not theirs to read)."""
     submissions = inbox.submissions
     submission = submissions.submission(case_id)
-    roles = officer.roles_in(submission.agency) if submission is not None else frozenset()
+    roles = officer.roles_in(submissions.agency_of(submission)) if submission else frozenset()
     if submission is None or not roles:
         return None
     received = submission.received

@@ -25,6 +25,7 @@ from shared.channels import Channel
 from shared.events import Envelope
 from shared.events.workflow import CaseReopened
 from shared.messaging import Consumer
+from shared.topology import MOVED
 from shared.vocabulary import CLOSING_EVENTS
 
 TRANSIENT: tuple[type[BaseException], ...] = (
@@ -42,6 +43,8 @@ def _rows_for(submissions: Submissions, envelope: Envelope, rows: Rows) -> None:
     if submission.history is not None:
         return  # from the old register: nobody was told of it on a channel, nor is now
     name = envelope.data.name
+    if name in MOVED:  # its officers now are those of the agency it went to
+        rows.agencies.append((submission.id, envelope.agency))
     closing = name in CLOSING_EVENTS
     channel = Channel(submission.received.channel)
     if closing:

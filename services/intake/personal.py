@@ -90,7 +90,7 @@ class SubmissionView(Amended):
 
 def _facets(inbox: Inbox, submission: Submission | None, officer: Officer) -> frozenset[Facet]:
     """What this officer may see of the submission (the access table); 404 if not even that."""
-    roles = officer.roles_in(submission.agency) if submission is not None else frozenset()
+    roles = officer.roles_in(inbox.submissions.agency_of(submission)) if submission else frozenset()
     if submission is None or not roles:  # not a case of an agency the officer serves
         facets: frozenset[Facet] = frozenset()
     else:

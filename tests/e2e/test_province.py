@@ -115,3 +115,33 @@ async def test_the_coordinator_moves_a_case_between_agencies(
         queued = await view(other, coordinator)
         assert queued.json()["agency"] == PROVINCE
         assert queued.json()["timeline"][-1]["event"] == "CaseDeclined"
+
+        # Reporting and intake let B's officers in too, and follow the move: B's team finds the
+        # forwarded case in the read model, the home team no longer does.
+        reporting = f"{system.url('reporting')}/reporting/v1"
+
+        async def listed(headers: dict[str, str]) -> list[str]:
+            answer = await http.get(f"{reporting}/cases", headers=headers)
+            assert answer.status_code == 200, answer.text
+            return [row["case_id"] for row in answer.json()]
+
+        async def moved_in_read_model() -> bool:
+            return case_id in await listed(team_b) and case_id not in await listed(team_home)
+
+        assert await eventually(moved_in_read_model, within=15, interval=0.2)
+        submission = f"{system.url('intake')}/intake/v1/submissions/{case_id}"
+
+        async def intake_follows() -> bool:
+            theirs = await http.get(submission, headers=token(B, Role.ADMIN))
+            ours = await http.get(submission, headers=token(home, Role.ADMIN))
+            return (theirs.status_code, ours.status_code) == (200, 404)
+
+        assert await eventually(intake_follows, within=15, interval=0.2)
+        declined_view = f"{system.url('intake')}/intake/v1/submissions/{other}"
+
+        async def declined_left_home() -> bool:
+            ours = await http.get(declined_view, headers=token(home, Role.ADMIN))
+            return ours.status_code == 404
+
+        assert await eventually(declined_left_home, within=15, interval=0.2)
+        assert (await http.get(declined_view, headers=coordinator)).status_code == 200
