@@ -209,13 +209,11 @@ async def _found(
     limit, offset = page
     run = partial(
         queries.search,
-        agencies=scope.ids,
         query=search,
         tz=settings.timezone,
         limit=limit,
         offset=offset,
-        # the roles held in any agency read: each row is then checked with its agency's roles
-        roles=frozenset().union(*(officer.roles_in(agency) for agency in scope.agencies)),
+        roles={agency: officer.roles_in(agency) for agency in scope.agencies},
         needed=needed,
     )
     return await (read_as(pool, scope, run) if limit <= PAGE else read_long_as(pool, scope, run))

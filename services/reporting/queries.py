@@ -167,7 +167,7 @@ def seen_by(
     return whole, complaint, consultation
 
 
-LATE = "(status = ANY($18) AND (overdue OR breached))"
+LATE = "(status = ANY($17) AND (overdue OR breached))"
 """An open case past its step's standard or its 14 working days (the clock's events)."""
 
 
@@ -187,36 +187,50 @@ class Search:
     case_ids: list[UUID] | None = None  # found by intake (identity, letter, words); None: any
 
 
+def seen_in(
+    roles: Mapping[str, frozenset[Role]], needed: frozenset[Facet]
+) -> tuple[list[str], list[str]]:
+    """`seen_by` for an officer's roles in each agency, as SQL arguments: "agency:privacy" of
+    the classes seen whole, and "agency:kind:step" of the steps seen by the step rule."""
+    whole: list[str] = []
+    stepped: list[str] = []
+    for agency, held in roles.items():
+        privacies, complaint, consultation = seen_by(held, needed)
+        whole += [f"{agency}:{privacy}" for privacy in privacies]
+        stepped += [f"{agency}:{Kind.COMPLAINT.value}:{step}" for step in complaint]
+        stepped += [f"{agency}:{Kind.CONSULTATION.value}:{step}" for step in consultation]
+    return whole, stepped
+
+
 async def search(
     conn: Conn,
     *,
-    agencies: list[str],
     query: Search,
     tz: str,
     limit: int,
     offset: int,
-    roles: frozenset[Role],
+    roles: Mapping[str, frozenset[Role]],
     needed: frozenset[Facet] = STATUS_ONLY,
 ) -> list[asyncpg.Record]:
-    """Cases matching every given criterion of which these roles may see the `needed` facets,
-    newest first: the condition is applied before the page is cut, so neither a page's length
-    nor an offset tells of a case hidden from them."""
-    whole, complaint_steps, consultation_steps = seen_by(roles, needed)
+    """Cases matching every given criterion of which the officer, with their roles in each
+    agency (`roles`), may see the `needed` facets, newest first: the condition is applied
+    before the page is cut, so neither a page's length nor an offset tells of a case hidden
+    from them, and a case is judged by the roles held in its own agency."""
+    whole, stepped = seen_in(roles, needed)
     return await conn.fetch(
         "SELECT * FROM case_summary WHERE agency = ANY($1::text[]) "
-        f"AND ({PRIVACY} = ANY($12) OR (confidential AND ("
-        "(kind = 'complaint' AND current_step = ANY($13)) OR "
-        "(kind = 'consultation' AND current_step = ANY($14))))) "
+        f"AND ((agency || ':' || {PRIVACY}) = ANY($12) OR (confidential AND "
+        "(agency || ':' || kind || ':' || current_step) = ANY($13))) "
         "AND ($2::text IS NULL OR tracking_code LIKE $2 || '%') "
         "AND ($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR kind = $4) "
         "AND ($5::text IS NULL OR channel = $5) AND ($6::text IS NULL OR category = $6) "
         "AND ($7::date IS NULL OR (received_at AT TIME ZONE $9)::date >= $7) "
         "AND ($8::date IS NULL OR (received_at AT TIME ZONE $9)::date <= $8) "
-        "AND ($15::uuid[] IS NULL OR case_id = ANY($15)) "
-        "AND ($16::text IS NULL OR current_step = $16) "
-        f"AND ($17::boolean IS NULL OR ({LATE}) = $17) "
+        "AND ($14::uuid[] IS NULL OR case_id = ANY($14)) "
+        "AND ($15::text IS NULL OR current_step = $15) "
+        f"AND ($16::boolean IS NULL OR ({LATE}) = $16) "
         "ORDER BY received_at DESC LIMIT $10 OFFSET $11",
-        agencies,
+        list(roles),
         query.code,
         query.status,
         query.kind,
@@ -228,8 +242,7 @@ async def search(
         limit,
         offset,
         whole,
-        complaint_steps,
-        consultation_steps,
+        stepped,
         query.case_ids,
         query.step,
         query.overdue,

@@ -3,6 +3,7 @@ behalf, and a case that moves to another agency takes its rows along."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -14,6 +15,7 @@ import asyncpg
 import pytest
 from fastapi import Request
 
+from services.reporting import queries
 from services.reporting.api import summed, year_table
 from services.reporting.app import SCHEMA, create_tables
 from services.reporting.read_model import ReadModel
@@ -321,3 +323,35 @@ async def test_an_officers_memberships_decide_the_agencies_read(
 def test_an_ungrouped_rekap_is_one_total_even_of_nothing() -> None:
     assert summed([], [])[0] == [{"count": 0}]
     assert summed([{"agency": A, "count": 2}, {"agency": B, "count": 1}], [])[0] == [{"count": 3}]
+
+
+async def test_a_search_judges_each_case_by_the_roles_held_in_its_own_agency(
+    pool: Pool,
+) -> None:
+    """An officer of the complaints team in A and a front-desk officer in B: B's confidential
+    cases are not theirs to see, so they never take a place on a page of A's (the page is cut
+    after the condition, per agency)."""
+    ours, theirs = escalated(A), escalated(B)
+    later = [replace_time(envelope, timedelta(days=1)) for envelope in theirs]
+    await apply(pool, ours + later)
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE case_summary SET confidential = true")
+    roles = {A: frozenset({Role.TIM_PENGADUAN}), B: frozenset({Role.PETUGAS})}
+    run = partial(
+        queries.search, query=queries.Search(), tz="Asia/Jakarta", limit=1, offset=0, roles=roles
+    )
+    page = await read_as(pool, Scope.of(A, B), run)
+    assert [row["case_id"] for row in page] == [ours[0].subject]
+    # Held in both agencies, the team's roles see both, the newest first.
+    both = {A: roles[A], B: roles[A]}
+    page = await read_as(pool, Scope.of(A, B), partial(run, roles=both, limit=2))
+    assert [row["case_id"] for row in page] == [theirs[0].subject, ours[0].subject]
+
+
+def replace_time(envelope: Envelope, later: timedelta) -> Envelope:
+    """The same event, that much later (and the data's own times with it)."""
+    data = envelope.data
+    moved = {name: value + later for name, value in data if isinstance(value, datetime)}
+    return dataclasses.replace(
+        envelope, time=envelope.time + later, data=data.model_copy(update=moved)
+    )
