@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -169,10 +169,16 @@ async def letters(conn: Connection, state: State) -> list[Letter]:
 
 
 async def requeue(
-    settings: Settings, pool: Pool, *, service: str, message_id: str | None, by: str
+    settings: Settings,
+    pool: Pool,
+    *,
+    service: str,
+    message_id: str | None,
+    by: str,
+    may: Callable[[bytes], bool] = lambda body: True,
 ) -> int:
     """Send a service's parked messages (one, or all of those listed) back to its queue; record
-    who did."""
+    who did. `may`: whether this operator may send a message (by its body) back."""
     at = datetime.now(UTC)  # before the copies go out: a copy may fail again at once
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(
@@ -182,6 +188,7 @@ async def requeue(
             service,
             message_id,
         )
+        rows = [row for row in rows if may(bytes(row["body"]))]
         if not rows:
             return 0
         await _publish(settings, service, rows)

@@ -200,8 +200,12 @@ async def list_dead_letters(
 
 def _agency_of(letter: dead_letters.Letter, home: str) -> str:
     """The agency a parked message is of (the home agency's, when its body cannot say)."""
+    return _agency_in(bytes(letter.row["body"]), home)
+
+
+def _agency_in(body: bytes, home: str) -> str:
     try:
-        agency = json.loads(bytes(letter.row["body"])).get("agency")
+        agency = json.loads(body).get("agency")
     except (ValueError, AttributeError):
         return home
     return agency if isinstance(agency, str) else home
@@ -249,8 +253,18 @@ async def requeue(
     await read(pool, lambda conn: conn.fetchval("SELECT true"))  # who re-queued is stored
     # What was parked since the last listing is re-queued too.
     await on_broker(dead_letters.collect(request.app.state.settings, pool), DEADLINE_SECONDS)
+    home = request.app.state.settings.agency
+
+    def may(body: bytes) -> bool:  # an administrator of the message's agency
+        return Role.ADMIN in officer.roles_in(_agency_in(body, home))
+
     requeuing = dead_letters.requeue(
-        request.app.state.settings, pool, service=service, message_id=message_id, by=officer.id
+        request.app.state.settings,
+        pool,
+        service=service,
+        message_id=message_id,
+        by=officer.id,
+        may=may,
     )
     moved = await within("postgres", requeuing, LONG_SECONDS)
     return {"requeued": moved}

@@ -16,9 +16,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import SecretStr
 
+from services.reporting.dead_letters import TABLE as LETTERS
 from services.reporting.masking import CaseAccess, masked, reasons_visible
 from shared.broker import BrokerLink
-from shared.db import create_pool
+from shared.db import connect, create_pool
 from shared.events import encode, seal
 from shared.events.intake import SurveySubmitted
 from shared.messaging import Consumer, run_consumer
@@ -121,6 +122,27 @@ async def test_a_parked_message_is_listed_and_requeued_by_an_operator(reporting:
 
     assert await eventually(counted, within=10)
     assert await reporting.bus.depth(parking_queue("reporting")) == 0
+
+
+async def test_an_agencys_administrator_sends_back_only_that_agencys_parked_messages(
+    reporting: Desk,
+) -> None:
+    ours, theirs = complaint_received(), complaint_received(agency="dinas-lain")
+    for envelope in (ours, theirs):
+        await park(reporting.settings, envelope, "reporting")
+    admin = reporting.headers(Role.ADMIN)  # the home agency's administrator
+    listed = (await reporting.http.get(DEAD_LETTERS, headers=admin)).json()
+    assert [letter["message_id"] for letter in listed] == [ours.id]
+    for asked in (f"?message_id={theirs.id}", ""):
+        moved = await reporting.http.post(f"{DEAD_LETTERS}/reporting/requeue{asked}", headers=admin)
+        assert moved.status_code == 200, moved.text
+        assert moved.json() == {"requeued": 0 if asked else 1}
+    conn = await connect(reporting.settings)
+    try:
+        left = await conn.fetch(f"SELECT message_id FROM {LETTERS} WHERE requeued_at IS NULL")
+    finally:
+        await conn.close()
+    assert [row["message_id"] for row in left] == [theirs.id]
 
 
 DEAD_LETTERS = "/reporting/v1/operations/dead-letters"
