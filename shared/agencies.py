@@ -8,14 +8,17 @@ table, `aduan_internal.agencies`, in the database the services of a deployment s
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time as clock
+from collections.abc import Iterable
 from datetime import time
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.db import Connection
+from shared.db import Connection, Pool, read
 from shared.settings import Settings
 from shared.sop import Kind
 from shared.working_time import OfficeHours, WorkingCalendar
@@ -115,31 +118,51 @@ async def save(conn: Connection, agency: Agency) -> None:
     )
 
 
-async def load(conn: Connection, settings: Settings) -> dict[str, Agency]:
-    """Every agency by id; the home agency from the settings unless registered otherwise."""
-    await ensure_table(conn)
-    rows = await conn.fetch(f"SELECT document FROM {TABLE} ORDER BY id")
+def served(settings: Settings, documents: Iterable[Any]) -> dict[str, Agency]:
+    """Every agency by id, from the table's documents: the home agency from the settings
+    unless registered otherwise."""
     agencies = {settings.agency: home_agency(settings)}
-    for row in rows:
-        agency = Agency.model_validate(json.loads(row["document"]))
+    for document in documents:
+        agency = Agency.model_validate(
+            json.loads(document) if isinstance(document, str) else document
+        )
         agencies[agency.id] = agency
     return agencies
 
 
-class Registry:
-    """The agencies, cached for a few seconds: every request may ask, the table is read rarely."""
+async def load(conn: Connection, settings: Settings) -> dict[str, Agency]:
+    """Every agency by id, read from the table."""
+    await ensure_table(conn)
+    rows = await conn.fetch(f"SELECT document FROM {TABLE} ORDER BY id")
+    return served(settings, (row["document"] for row in rows))
 
-    def __init__(self, settings: Settings, ttl_seconds: float = 5.0) -> None:
+
+class Registry:
+    """The agencies, cached for a few seconds: every request may ask, the table is read rarely,
+    and by one request at a time (a small pool is never held by every request)."""
+
+    def __init__(self, settings: Settings, pool: Pool, ttl_seconds: float = 5.0) -> None:
         self.settings = settings
+        self.pool = pool
         self.ttl_seconds = ttl_seconds
         self._agencies: dict[str, Agency] = {settings.agency: home_agency(settings)}
         self._read_at = -float("inf")
+        self._read_once = False
+        self._reading = asyncio.Lock()
 
-    async def all(self, conn: Connection) -> dict[str, Agency]:
-        """Every agency by id (read again once the cache is older than the ttl)."""
-        if clock.monotonic() - self._read_at > self.ttl_seconds:
-            self._agencies = await load(conn, self.settings)
-            self._read_at = clock.monotonic()
+    @property
+    def home(self) -> str:
+        """The deployment's own agency id."""
+        return self.settings.agency
+
+    async def all(self) -> dict[str, Agency]:
+        """Every agency by id (read again once the cache is older than the ttl; Unavailable
+        within the read deadline while the database is away)."""
+        if self.fresh() is None:
+            async with self._reading:
+                if self.fresh() is None:  # not read meanwhile by the request this one waited on
+                    self._agencies = await read(self.pool, partial(load, settings=self.settings))
+                    self._read_at, self._read_once = clock.monotonic(), True
         return self._agencies
 
     def fresh(self) -> dict[str, Agency] | None:
@@ -147,14 +170,10 @@ class Registry:
         due = clock.monotonic() - self._read_at > self.ttl_seconds
         return None if due else self._agencies
 
+    def last(self) -> dict[str, Agency] | None:
+        """The agencies as read last, however long ago (None: never read yet)."""
+        return self._agencies if self._read_once else None
+
     def forget(self) -> None:
         """Read the table again at the next question (after a change in this process)."""
         self._read_at = -float("inf")
-
-    async def by_channel(self, conn: Connection, kind: str, address: str) -> Agency:
-        """The agency an incoming address belongs to (`kind`: a field of Channels); the home
-        agency for an address no agency names."""
-        for agency in (await self.all(conn)).values():
-            if address in getattr(agency.channels, kind):
-                return agency
-        return self._agencies[self.settings.agency]

@@ -6,15 +6,13 @@ An address no agency names is the home agency's (the deployment's own, from its 
 
 from __future__ import annotations
 
-import asyncio
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from services.intake.pseudonyms import Pseudonyms
 from shared.agencies import Agency, Registry
 from shared.channels import Channel
-from shared.db import Pool, read
+from shared.db import Pool
 from shared.problems import Problem
 from shared.settings import Settings
 
@@ -40,38 +38,24 @@ class Agencies:
     """The deployment's agencies, read from the shared table (cached by the registry)."""
 
     registry: Registry
-    pool: Pool
-    _known: dict[str, Agency] = field(default_factory=dict)
-    _read_at: float = -float("inf")
-    _reading: asyncio.Lock = field(default_factory=asyncio.Lock)  # one read when the cache is due
 
     @classmethod
     def of(cls, settings: Settings, pool: Pool) -> Agencies:
         """The agencies of this deployment, read through the pool."""
-        return cls(Registry(settings), pool)
+        return cls(Registry(settings, pool))
 
     @property
     def home(self) -> str:
         """The deployment's own agency id."""
-        return self.registry.settings.agency
+        return self.registry.home
 
     async def all(self) -> dict[str, Agency]:
-        """Every agency by id; a connection is taken only when the cache is due (a pool of two
-        must not be held by every webhook)."""
-        if self._due():
-            async with self._reading:
-                if self._due():  # not read meanwhile by the request this one waited for
-                    self._known = await read(self.pool, self.registry.all)
-                    self._read_at = time.monotonic()
-        return self._known
-
-    def _due(self) -> bool:
-        return time.monotonic() - self._read_at > self.registry.ttl_seconds
+        """Every agency by id; a connection is taken only when the cache is due."""
+        return await self.registry.all()
 
     def forget(self) -> None:
         """Read the table again at the next question."""
         self.registry.forget()
-        self._read_at = -float("inf")
 
     async def get(self, agency_id: str) -> Agency:
         """One agency; UnknownAgency (404) when no agency has this id."""

@@ -35,10 +35,10 @@ from services.reporting.recaps import SCHEMA as STORE_SCHEMA
 from services.reporting.recaps import WIRE, open_recaps, run_schedule
 from services.reporting.stream_erasure import erased_cases
 from shared import feed
-from shared.agencies import Agency, Registry
+from shared.agencies import Registry
 from shared.auth import TokenVerifier
 from shared.broker import BrokerLink
-from shared.db import Pool, create_pool, ensure_schema, read, setup_lock
+from shared.db import Pool, create_pool, ensure_schema, setup_lock
 from shared.events import Envelope
 from shared.feed import Feed, service_credential
 from shared.messaging import Consumer, run_consumer
@@ -115,14 +115,8 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     translate = translator(recaps, WIRE)
     app.state.pool, app.state.recaps, app.state.live = pool, recaps, live
     app.state.last_good = kept
-    registry = Registry(settings)
-    app.state.agencies = registry
-
-    async def served() -> dict[str, Agency]:  # every agency's officers are let in
-        known = registry.fresh()
-        return known if known is not None else await read(pool, registry.all)
-
-    app.state.verifier = TokenVerifier(settings, agencies=served)
+    app.state.agencies = registry = Registry(settings, pool)
+    app.state.verifier = TokenVerifier(settings, agencies=registry.all)  # every agency's officers
     app.state.feed = Feed(pool, EventLog.of(recaps), translate)
     # Ready: the read model answers, and the broker delivers. Every event reaches the read model
     # only through the broker: without it the rekap and the live stream fall behind unseen.

@@ -362,13 +362,9 @@ async def run_schedule(settings: Settings, pool: Pool, recaps: Recaps) -> None:
 
 async def _scheduled_once(settings: Settings, pool: Pool, recaps: Recaps) -> None:
     now = datetime.now(ZoneInfo(settings.timezone))
-    every = await read(pool, partial(_agencies, settings=settings))
+    every = await read(pool, partial(agencies.load, settings=settings))
     for agency in every.values():
         await _scheduled_for(settings, pool, recaps, agency, now)
-
-
-async def _agencies(conn: Connection, *, settings: Settings) -> dict[str, Agency]:
-    return await agencies.load(conn, settings)
 
 
 async def _scheduled_for(

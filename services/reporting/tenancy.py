@@ -115,15 +115,13 @@ async def agencies(request: Request) -> dict[str, Agency]:
     """Every agency of the deployment (cached for a few seconds; while the database is away,
     those read last, so that a kept copy of a public read can still answer)."""
     registry: Registry = request.app.state.agencies
-    pool: Pool = request.app.state.pool
     try:
-        known: dict[str, Agency] = await read(pool, registry.all)
+        return await registry.all()
     except Unavailable:
-        if getattr(request.app.state, "known_agencies", None) is None:
+        last = registry.last()
+        if last is None:
             raise
-        known = request.app.state.known_agencies
-    request.app.state.known_agencies = known
-    return known
+        return last
 
 
 async def agency_names(request: Request) -> dict[str, str]:

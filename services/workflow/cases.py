@@ -28,7 +28,7 @@ from services.workflow.case import Case
 from services.workflow.office_calendar import OfficeCalendar, calendar_id
 from services.workflow.rules import StaleVersion, UnknownCase
 from shared import agencies, blobs
-from shared.agencies import Agency, home_agency
+from shared.agencies import Agency
 from shared.blobs import BlobStore
 from shared.metrics import EVENTS_STORED
 from shared.outages import DEADLINE_SECONDS
@@ -175,7 +175,6 @@ class Cases(Application[UUID]):
         """Every agency the deployment serves, by id (read again after a few seconds)."""
         if (cached := self.cached_agencies()) is not None:
             return cached
-        found = {self.settings.agency: home_agency(self.settings)}
         try:
             with self._datastore().transaction(commit=False) as curs:
                 curs.execute(f"SELECT document FROM {agencies.TABLE} ORDER BY id")
@@ -184,10 +183,7 @@ class Cases(Application[UUID]):
             if not isinstance(error.__cause__, psycopg.errors.UndefinedTable):
                 raise
             rows = []  # no agency registered yet: the home agency alone
-        for row in rows:
-            document = row["document"]  # jsonb: a dict
-            agency = Agency.model_validate(document)
-            found[agency.id] = agency
+        found = agencies.served(self.settings, (row["document"] for row in rows))
         self._agencies = (time.monotonic(), found)
         return found
 
