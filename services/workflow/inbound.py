@@ -118,26 +118,40 @@ def _hear(cases: Cases, envelope: Envelope) -> None:
         cases.store(case)
 
 
+def _served(cases: Cases, agency: str) -> bool:
+    """Whether the deployment serves the agency (read again if the cache does not know it:
+    registered a moment ago, intake may have seen it first)."""
+    if agency == PROVINCE or agency in cases.agencies():
+        return True
+    cases.forget_agencies()
+    return agency in cases.agencies()
+
+
 def _follow(cases: Cases, envelope: Envelope) -> None:
-    """SP4N-LAPOR!'s disposisi: the case moves (a closed one gets a note); a repeat, or one to
-    the agency that has it, changes nothing; one to an agency no longer served is dropped."""
+    """SP4N-LAPOR!'s disposisi: the case moves (a closed one gets a note; an erased one moves
+    without a reason, there is no key to seal it with); a repeat, or one to the agency that
+    has it, changes nothing; one to an agency no longer served is dropped."""
     data = envelope.data
     assert isinstance(data, DispositionReceived)
-    if data.to_agency != PROVINCE and data.to_agency not in cases.agencies():
+    if not _served(cases, data.to_agency):
         return  # intake checked it on arrival; the agency left the deployment since
     try:
         case = cases.get_case(data.case_id)
-        seal = partial(cases.seal, case.id)
-        disposition = Disposition(
-            to=data.to_agency,
-            reason=seal(DISPOSITION_REASON.format(ref=data.lapor_ref)),
-            note=seal(LATE_DISPOSITION_NOTE.format(ref=data.lapor_ref, to=data.to_agency)),
-            lapor_ref=data.lapor_ref,
-            heard=envelope.streamversion,
-            at=data.at,
-        )
     except UnknownCase:
-        return  # not opened here, or its data erased (no key to seal with): nothing to do
+        return  # not opened here: nothing to move
+    key = cases.key_for(case.id)  # None once its data was erased: the case still moves
+
+    def seal(text: str) -> str:
+        return key.seal(text) if key is not None else ""
+
+    disposition = Disposition(
+        to=data.to_agency,
+        reason=seal(DISPOSITION_REASON.format(ref=data.lapor_ref)),
+        note=seal(LATE_DISPOSITION_NOTE.format(ref=data.lapor_ref, to=data.to_agency)),
+        lapor_ref=data.lapor_ref,
+        heard=envelope.streamversion,
+        at=data.at,
+    )
     if case.follow_disposition(disposition, calendar=cases.calendar(data.to_agency)):
         cases.store(case)
 

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from services.workflow.case.aggregate import LAPOR_ACTOR
 from services.workflow.inbound import consumer
-from shared.events import DispositionReceived, Envelope, seal
+from shared.events import DispositionReceived, Envelope, PersonalDataErased, seal
 from shared.sop import MOVES, PROVINCE, Role
 from tests.workflow.conftest import Desk
 from tests.workflow.test_agencies import A, B, bearer, get, open_in, post, province
@@ -86,3 +86,15 @@ async def test_a_closed_case_disposed_by_lapor_stays_and_gets_a_note(province: D
     assert (note["event"], note["by"]) == ("NoteAdded", LAPOR_ACTOR)
     assert "setelah kasus ini ditutup" in note["details"]["text"]
     assert [e["event"] for e in view["timeline"]].count("NoteAdded") == 1
+
+
+async def test_a_case_whose_data_was_erased_still_moves(province: Desk) -> None:
+    case_id = await open_in(province, A)
+    at = datetime.now(UTC)
+    erased = PersonalDataErased(case_id=case_id, erased_at=at)
+    handle = consumer(province.cases).handle
+    await handle([seal(erased, subject=case_id, version=2, time=at, agency=A)])
+    await handle([disposed(case_id, B, version=3)])
+    case = await asyncio.to_thread(province.cases.get_case, case_id)
+    assert case.agency == B
+    assert await events_of(province, case_id) == ["CaseOpened", "CaseDataErased", "CaseTransferred"]
