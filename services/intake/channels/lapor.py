@@ -1,7 +1,8 @@
 """SP4N-LAPOR!: complaints the national system disposed (disposisi) to this office.
 
 ASSUMED contract (docs/lapor.md): LAPOR! POSTs each disposed complaint here with our token;
-its tracking id makes a repeat the same submission; `anonim` stores no identity, `rahasia`
+its tracking id makes a repeat the same submission (naming another `instansi`: LAPOR!'s
+disposisi of it to that agency, one DispositionReceived); `anonim` stores no identity, `rahasia`
 marks it confidential. Our follow-ups and the closure go back through services/intake/lapor.py.
 """
 
