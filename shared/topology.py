@@ -22,6 +22,7 @@ from shared.events import (
     ConsultationImported,
     ConsultationReceived,
     Contract,
+    DispositionReceived,
     Envelope,
     PersonalDataErased,
     ResolutionDisputed,
@@ -46,7 +47,8 @@ def _topic(contract: type[Contract]) -> str:
 # Which events each consuming service receives: binding keys on the topic exchange.
 # Intake tells the complainant of the events NOTIFIED names (information request, answer,
 # reopening) and (SP4N-LAPOR! follow-ups) of each step; it tracks each case's step. Workflow
-# takes the complainant's replies and disputes from their tracking page.
+# takes the complainant's replies and disputes from their tracking page, and SP4N-LAPOR!'s
+# disposisi of a case to another agency.
 MOVED = tuple(ACTIONS[action].event for action in MOVES)
 """The events that move a case to another agency: intake follows them (whose officers read the
 submission)."""
@@ -62,6 +64,7 @@ BINDINGS: dict[str, tuple[str, ...]] = {
             PersonalDataErased,
             ComplainantReplied,
             ResolutionDisputed,
+            DispositionReceived,
         )
     ),
     "reporting": ("#",),

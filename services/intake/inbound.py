@@ -56,6 +56,8 @@ def _rows_for(submissions: Submissions, envelope: Envelope, rows: Rows) -> None:
         step = getattr(envelope.data, "next_step", None) or getattr(envelope.data, "step", None)
         rows.steps.append((submission.id, None if closing else step))
     purpose = purpose_of(name, channel, progress=hasattr(envelope.data, "next_step"))
+    if getattr(envelope.data, "lapor_ref", None):
+        purpose = None  # SP4N-LAPOR!'s own disposisi: telling LAPOR! of it would only echo it
     if purpose is not None:
         _tell(submissions, submission, envelope, purpose, rows)
 

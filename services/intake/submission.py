@@ -189,6 +189,19 @@ class Submission(AgencyAggregate):
             aggregate.resolution_answers = [*aggregate.resolution_answers, False]
             aggregate.resolution_answered_at = self.at
 
+    class DispositionReceived(AgencyAggregate.Event):
+        """SP4N-LAPOR! disposed the complaint to another agency (PROVINCE: withdrew it to the
+        provincial coordinator); workflow moves the case."""
+
+        from_agency: str
+        to_agency: str
+        lapor_ref: str
+        at: datetime
+
+        def apply(self, aggregate: Any) -> None:
+            """Remember where LAPOR! sent it last."""
+            aggregate.disposed_to = self.to_agency
+
     class PersonalDataErased(AgencyAggregate.Event):
         """The complainant's key was destroyed: identity and words are unreadable from now on."""
 
@@ -269,6 +282,27 @@ class Submission(AgencyAggregate):
             self.trigger_event(self.MessageWithdrawn, **fields)
         else:
             self.trigger_event(self.MessageEdited, **fields, sealed=sealed)
+
+    @property
+    def lapor_agency(self) -> str:
+        """The agency SP4N-LAPOR! last disposed the complaint to (at first: where it came)."""
+        return str(getattr(self, "disposed_to", self.received.agency))
+
+    def follow_disposition(self, *, to_agency: str, at: datetime) -> bool:
+        """SP4N-LAPOR! disposed the complaint to `to_agency`: recorded once (a repeat of the
+        agency it was disposed to last is not); whether it was recorded now."""
+        if to_agency == self.lapor_agency:
+            return False
+        ref = self.received.channel_message_id or ""
+        from_agency = self.lapor_agency
+        self.trigger_event(
+            self.DispositionReceived,
+            from_agency=from_agency,
+            to_agency=to_agency,
+            lapor_ref=ref,
+            at=at,
+        )
+        return True
 
     def erase(self, *, at: datetime) -> bool:
         """Record the erasure once; whether it was recorded now."""

@@ -14,6 +14,7 @@ from shared.events import (
     ConsultationImported,
     ConsultationReceived,
     Contract,
+    DispositionReceived,
     MessageAdded,
     MessageEdited,
     MessageWithdrawn,
@@ -94,6 +95,16 @@ def _erased(event: Submission.PersonalDataErased) -> Contract:
     return PersonalDataErased(case_id=event.originator_id, erased_at=event.erased_at)
 
 
+def _disposed(event: Submission.DispositionReceived) -> Contract:
+    return DispositionReceived(
+        case_id=event.originator_id,
+        at=event.at,
+        from_agency=event.from_agency,
+        to_agency=event.to_agency,
+        lapor_ref=event.lapor_ref,
+    )
+
+
 def _replied(event: Submission.ComplainantReplied) -> Contract:
     return ComplainantReplied(
         case_id=event.originator_id,
@@ -131,6 +142,7 @@ WIRE = WireTable(
         Submission.ResolutionConfirmed: _resolution(ResolutionConfirmed),
         Submission.ResolutionDisputed: _resolution(ResolutionDisputed),
         Submission.PersonalDataErased: _erased,
+        Submission.DispositionReceived: _disposed,
         Submission.SurveySubmitted: _surveyed,
     },
     internal=frozenset(),

@@ -1,6 +1,7 @@
 """What workflow does with intake's events: open a case per submission (or imported register
 row), exactly once; take in the complainant's replies and disputes from their tracking page,
-each once; and forget what officers wrote about a person when intake erases them."""
+each once; move a case SP4N-LAPOR! disposed to another agency, once; and forget what officers
+wrote about a person when intake erases them."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError
 
 from services.workflow.case import Case
+from services.workflow.case.aggregate import Disposition
 from services.workflow.cases import Cases
 from services.workflow.rules import Moment, UnknownCase
 from shared.events import (
     ComplainantReplied,
+    DispositionReceived,
     Envelope,
     InvalidMessage,
     PersonalDataErased,
@@ -24,6 +27,7 @@ from shared.events import (
     SubmissionReceived,
 )
 from shared.messaging import Consumer
+from shared.sop import PROVINCE
 
 # An outage of the store: retry in place, never spend the message's deliveries.
 TRANSIENT: tuple[type[BaseException], ...] = (
@@ -36,11 +40,17 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 
 OPENING = SubmissionReceived | SubmissionImported
 FROM_COMPLAINANT = ComplainantReplied | ResolutionDisputed
+HANDLED = OPENING | PersonalDataErased | FROM_COMPLAINANT | DispositionReceived
 
 REPLY_NOTE = (
     "Pemohon mengirim balasan{files}. Isinya dapat dibaca pada isi pengaduan (pesan lanjutan)."
 )
 REOPEN_REASON = "Pemohon menyatakan belum selesai melalui halaman lacak."
+DISPOSITION_REASON = "Didisposisikan oleh SP4N-LAPOR! (nomor laporan {ref})."
+LATE_DISPOSITION_NOTE = (
+    "SP4N-LAPOR! mendisposisikan laporan {ref} ke instansi {to} setelah kasus ini ditutup: "
+    "kasus tidak dipindahkan; petugas memutuskan tindak lanjutnya."
+)
 LATE_DISPUTE_NOTE = (
     "Pemohon menyatakan belum selesai melalui halaman lacak, di luar batas waktu sanggahan "
     "(atau kasus tidak dapat dibuka kembali): petugas memutuskan tindak lanjutnya."
@@ -108,6 +118,44 @@ def _hear(cases: Cases, envelope: Envelope) -> None:
         cases.store(case)
 
 
+def _served(cases: Cases, agency: str) -> bool:
+    """Whether the deployment serves the agency (read again if the cache does not know it:
+    registered a moment ago, intake may have seen it first)."""
+    if agency == PROVINCE or agency in cases.agencies():
+        return True
+    cases.forget_agencies()
+    return agency in cases.agencies()
+
+
+def _follow(cases: Cases, envelope: Envelope) -> None:
+    """SP4N-LAPOR!'s disposisi: the case moves (a closed one gets a note; an erased one moves
+    without a reason, there is no key to seal it with); a repeat, or one to the agency that
+    has it, changes nothing; one to an agency no longer served is dropped."""
+    data = envelope.data
+    assert isinstance(data, DispositionReceived)
+    if not _served(cases, data.to_agency):
+        return  # intake checked it on arrival; the agency left the deployment since
+    try:
+        case = cases.get_case(data.case_id)
+    except UnknownCase:
+        return  # not opened here: nothing to move
+    key = cases.key_for(case.id)  # None once its data was erased: the case still moves
+
+    def seal(text: str) -> str:
+        return key.seal(text) if key is not None else ""
+
+    disposition = Disposition(
+        to=data.to_agency,
+        reason=seal(DISPOSITION_REASON.format(ref=data.lapor_ref)),
+        note=seal(LATE_DISPOSITION_NOTE.format(ref=data.lapor_ref, to=data.to_agency)),
+        lapor_ref=data.lapor_ref,
+        heard=envelope.streamversion,
+        at=data.at,
+    )
+    if case.follow_disposition(disposition, calendar=cases.calendar(data.to_agency)):
+        cases.store(case)
+
+
 def _handle(cases: Cases, envelopes: Sequence[Envelope]) -> None:
     """In order: runs of submissions are opened together; the rest one by one after them."""
     run: list[Envelope] = []
@@ -119,6 +167,8 @@ def _handle(cases: Cases, envelopes: Sequence[Envelope]) -> None:
         run = []
         if isinstance(envelope.data, FROM_COMPLAINANT):
             _hear(cases, envelope)
+        elif isinstance(envelope.data, DispositionReceived):
+            _follow(cases, envelope)
         else:
             _erase(cases, envelope)
     _open_all(cases, run)
@@ -129,7 +179,7 @@ def consumer(cases: Cases) -> Consumer:
 
     async def handle(envelopes: Sequence[Envelope]) -> None:
         for envelope in envelopes:
-            if not isinstance(envelope.data, OPENING | PersonalDataErased | FROM_COMPLAINANT):
+            if not isinstance(envelope.data, HANDLED):
                 raise InvalidMessage(f"workflow does not handle {envelope.type}")
         await asyncio.to_thread(_handle, cases, envelopes)
 

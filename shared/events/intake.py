@@ -148,6 +148,22 @@ class ResolutionDisputed(Contract):
     at: AwareDatetime
 
 
+class DispositionReceived(Contract):
+    """SP4N-LAPOR! disposed a complaint it had sent us before to another agency of this
+    deployment (`to_agency`), or withdrew it to the provincial coordinator (`to_agency` is
+    shared.sop.PROVINCE, "*"): workflow moves the case (docs/lapor.md). `lapor_ref`: LAPOR!'s
+    tracking id. LAPOR!'s own note on it, if any, is not taken (never text on the wire)."""
+
+    name: ClassVar[str] = "DispositionReceived"
+    producer: ClassVar[str] = "intake"
+
+    case_id: UUID
+    at: AwareDatetime
+    from_agency: str
+    to_agency: str
+    lapor_ref: str
+
+
 class PersonalDataErased(Contract):
     """An administrator erased the complainant's personal data: every service forgets it.
 

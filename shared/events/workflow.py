@@ -209,6 +209,7 @@ class CaseTransferred(CaseEvent):
     step_due_at: AwareDatetime
     deadline_at: AwareDatetime
     deadline_restarted: bool = False
+    lapor_ref: str | None = None  # SP4N-LAPOR!'s disposisi it follows (None: our own move)
 
 
 class CaseDeclined(CaseTransferred):

@@ -1,7 +1,8 @@
 """SP4N-LAPOR!: complaints the national system disposed (disposisi) to this office.
 
 ASSUMED contract (docs/lapor.md): LAPOR! POSTs each disposed complaint here with our token;
-its tracking id makes a repeat the same submission; `anonim` stores no identity, `rahasia`
+its tracking id makes a repeat the same submission (naming another `instansi`: LAPOR!'s
+disposisi of it to that agency, one DispositionReceived); `anonim` stores no identity, `rahasia`
 marks it confidential. Our follow-ups and the closure go back through services/intake/lapor.py.
 """
 
@@ -11,20 +12,26 @@ import base64
 import binascii
 import hmac
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Literal
+from uuid import UUID
 
+from eventsourcing.persistence import IntegrityError
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from services.intake.api import CurrentInbox, ReceiptOut, receipt_out
 from services.intake.attachments import check
-from services.intake.draft import Attachment, Contact, Draft
+from services.intake.draft import Attachment, Contact, Draft, Receipt
 from services.intake.forms import Phone
 from services.intake.inbox import Inbox
+from services.intake.reach import store_call
+from services.intake.records import Rows
+from services.intake.submission import submission_id
 from shared.agencies import AgencyId
 from shared.channels import Channel
 from shared.problems import Problem, problems
-from shared.sop import Kind
+from shared.sop import PROVINCE, Kind
 
 router = APIRouter(prefix="/v1/lapor", tags=["lapor"])
 
@@ -65,13 +72,18 @@ class Disposed(BaseModel):
     reporter: Reporter | None = None
     created_at: AwareDatetime | None = None
     attachments: list[LaporFile] = Field(default_factory=list, max_length=10)
-    instansi: AgencyId | None = None  # the agency disposed to, by its id here; none: home
+    # The agency disposed to, by its id here; none: home. On a complaint received before, an
+    # other agency is LAPOR!'s disposisi to it, and "*" its withdrawal to the coordinator.
+    instansi: AgencyId | Literal["*"] | None = None
 
 
-async def _agency(inbox: Inbox, report: Disposed) -> str:
-    """The agency LAPOR! disposed the complaint to; 422 for one this deployment does not serve."""
+async def _agency(inbox: Inbox, report: Disposed, *, moved: bool = False) -> str:
+    """The agency LAPOR! disposed the complaint to; 422 for one this deployment does not serve
+    (the provincial coordinator, PROVINCE, only as a `moved` complaint's new place)."""
     if report.instansi is None:
         return inbox.settings.agency
+    if report.instansi == PROVINCE and moved:
+        return PROVINCE
     if report.instansi not in await inbox.agencies.all():
         message = "Instansi tidak dilayani di sini."
         error = {"field": "instansi", "code": "unknown_agency", "message": message}
@@ -117,7 +129,11 @@ def _files(report: Disposed, request: Request) -> tuple[Attachment, ...]:
 async def receive_disposed(
     report: Disposed, request: Request, inbox: CurrentInbox, response: Response
 ) -> ReceiptOut:
-    """Take in a complaint SP4N-LAPOR! disposed to this office."""
+    """Take in a complaint SP4N-LAPOR! disposed to this office (received before: its
+    disposisi to another agency of the deployment, recorded once)."""
+    moved = await _disposition(report, inbox)
+    if moved is not None:
+        return receipt_out(moved, response)
     reporter = report.reporter or Reporter()
     contact = Contact(name=reporter.name, phone=reporter.phone, email=reporter.email)
     text = f"{report.title}\n\n{report.content}".strip() if report.title else report.content
@@ -138,3 +154,32 @@ async def receive_disposed(
         receipt=True,
     )
     return receipt_out(await inbox.submit(draft), response)
+
+
+async def _disposition(report: Disposed, inbox: Inbox) -> Receipt | None:
+    """A complaint received before: the repeat's receipt, after recording LAPOR!'s disposisi
+    to the agency it names if that is not the one it disposed it to last; None: a new one."""
+    case_id = submission_id(Channel.LAPOR, report.tracking_id)
+    submission = await store_call(inbox.submissions.submission, case_id)
+    if submission is None:
+        return None
+    code = submission.received.tracking_code
+    if report.instansi is not None and report.instansi != submission.lapor_agency:
+        agency = await _agency(inbox, report, moved=True)
+        await inbox.write(partial(_record_disposition, inbox, case_id, agency))
+    return Receipt(code, str(case_id), replayed=True)
+
+
+def _record_disposition(inbox: Inbox, case_id: UUID, agency: str, due: float | None) -> None:
+    """Record the disposisi on the stored submission, once (another writer's meanwhile wins)."""
+    for _ in range(5):
+        submission = inbox.submissions.submission(case_id)
+        assert submission is not None
+        if not submission.follow_disposition(to_agency=agency, at=datetime.now(UTC)):
+            return
+        try:
+            inbox.submissions.save(submission, rows=Rows(), deadline=due)
+        except IntegrityError:
+            continue
+        return
+    raise RuntimeError(f"could not record a disposisi of submission {case_id}")

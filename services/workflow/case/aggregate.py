@@ -8,6 +8,7 @@ erasure have a method each. Free text officers write arrives already sealed with
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Self
 from uuid import UUID
@@ -48,6 +49,31 @@ def complainant(agency: str) -> Officer:
     return Officer(
         id=Role.PEMOHON.value, name="Pemohon", roles=frozenset({Role.PEMOHON}), agency=agency
     )
+
+
+def lapor_system(agency: str) -> Officer:
+    """SP4N-LAPOR! as an actor: its disposisi moves a case between agencies, as the
+    provincial coordinator's transfer does (it acts as a pengelola induk)."""
+    return Officer(
+        id=LAPOR_ACTOR, name="SP4N-LAPOR!", roles=frozenset({Role.KOORDINATOR}), agency=agency
+    )
+
+
+LAPOR_ACTOR = "sp4n-lapor"
+"""The actor id SP4N-LAPOR!'s disposisi are recorded under."""
+
+
+@dataclass(frozen=True)
+class Disposition:
+    """SP4N-LAPOR!'s disposisi as workflow takes it: where to, the sealed reason (a move) and
+    note (a closed case), LAPOR!'s reference, the version of intake's submission it came as."""
+
+    to: str
+    reason: str
+    note: str
+    lapor_ref: str
+    heard: int
+    at: datetime
 
 
 class Case(AgencyAggregate):
@@ -345,18 +371,33 @@ class Case(AgencyAggregate):
         """Move the case to another agency (`transfer`) or back to the provincial coordinator
         (`decline`: `to` is not read), by the rule MOVES has for the action; `calendar`: the
         receiving agency's."""
-        rule = MOVES[action_id]
         step = self._at(action_id, by)
+        who = self._who(step, by, at, action_id)
+        self._move(action_id, to=to, reason=reason, who=who, calendar=calendar)
+
+    def _move(
+        self,
+        action_id: str,
+        *,
+        to: str,
+        reason: str,
+        who: dict[str, Any],
+        calendar: WorkingCalendar,
+        **origin: Any,
+    ) -> None:
+        """Record the move by the rule MOVES has for the action (`origin`: the LAPOR!
+        disposisi it follows, if any)."""
+        rule = MOVES[action_id]
         target = PROVINCE if rule.to_province else to
         if target == self.agency:
             raise SameAgency()
         first = self.sop.after(self.sop.first.id)
         assert first is not None
-        days = self.sop.deadline_working_days
+        at, days = who["at"], self.sop.deadline_working_days
         deadline = calendar.add_working_days(at, days) if rule.restarts_deadline else None
         self.trigger_event(
             getattr(self, ACTIONS[action_id].event),
-            **self._who(step, by, at, action_id),
+            **who,
             agency=target,  # the event belongs to the agency that has the case now
             from_agency=self.agency,
             to_agency=target,
@@ -365,7 +406,34 @@ class Case(AgencyAggregate):
             step_due_at=calendar.add_working_minutes(at, first.minutes),
             deadline_at=deadline or self.deadline_at,
             deadline_restarted=rule.restarts_deadline,
+            **origin,
         )
+
+    def follow_disposition(self, disposition: Disposition, *, calendar: WorkingCalendar) -> bool:
+        """SP4N-LAPOR! disposed the case to another agency (PROVINCE: withdrew it to the
+        coordinator, by the `decline` rule; else the `transfer` rule), as the LAPOR! system.
+        Nothing if heard already or the case is there; a closed case gets a note (its sealed
+        `note`) and stays. Whether anything was recorded."""
+        heard, at = disposition.heard, disposition.at
+        if heard in self.heard_versions or disposition.to == self.agency:
+            return False
+        by = lapor_system(self.agency)
+        if not self.is_open or self.current_step is None:
+            self.add_note(text=disposition.note, by=by, at=at, heard=heard)
+            return True
+        step = self.sop.step(self.current_step)
+        who = {"step": step.id, "by": by.id, "by_name": by.name, "at": at}
+        action = "decline" if disposition.to == PROVINCE else "transfer"
+        self._move(
+            action,
+            to=disposition.to,
+            reason=disposition.reason,
+            who=who | {"role": Role.KOORDINATOR.value},
+            calendar=calendar,
+            lapor_ref=disposition.lapor_ref,
+            heard=heard,
+        )
+        return True
 
     def close_backlog(self, *, reason: str, by: Officer, at: datetime) -> None:
         """Close a case still open in the imported register as history, saying why."""

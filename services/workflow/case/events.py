@@ -345,9 +345,12 @@ class CaseTransferred(AgencyAggregate.Event):
     step_due_at: datetime
     deadline_at: datetime
     deadline_restarted: bool
+    lapor_ref: str | None = None  # SP4N-LAPOR!'s disposisi it follows (None: our own move)
+    heard: int = 0  # that disposisi: the version of intake's submission
 
     def apply(self, aggregate: Any) -> None:
         """Hand the case to the agency it went to, at the first step after submission."""
+        _heard(aggregate, self.heard)
         aggregate.agency = self.to_agency
         aggregate.current_step, aggregate.step_started_at = self.current_step, self.at
         aggregate.step_due_at, aggregate.deadline_at = self.step_due_at, self.deadline_at
