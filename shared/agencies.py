@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time as clock
 from collections.abc import Iterable
 from datetime import time
@@ -19,11 +20,13 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.db import Connection, Pool, read
+from shared.outages import Unavailable
 from shared.settings import Settings
 from shared.sop import Kind
 from shared.working_time import OfficeHours, WorkingCalendar
 
 TABLE = "aduan_internal.agencies"
+log = logging.getLogger(__name__)
 
 AgencyId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
 """An agency's id: lower-case letters, digits and dashes; part of addresses, never renamed."""
@@ -139,7 +142,9 @@ async def load(conn: Connection, settings: Settings) -> dict[str, Agency]:
 
 class Registry:
     """The agencies, cached for a few seconds: every request may ask, the table is read rarely,
-    and by one request at a time (a small pool is never held by every request)."""
+    by one request at a time (a small pool is never held by every request), and never in a
+    request's way once read: a due cache answers as it is while it is read again beside it, so
+    a database away slows no request that needs only the agencies."""
 
     def __init__(self, settings: Settings, pool: Pool, ttl_seconds: float = 5.0) -> None:
         self.settings = settings
@@ -147,8 +152,9 @@ class Registry:
         self.ttl_seconds = ttl_seconds
         self._agencies: dict[str, Agency] = {settings.agency: home_agency(settings)}
         self._read_at = -float("inf")
-        self._read_once = False
+        self._stale_ok = False  # whether a due cache may answer while it is read again
         self._reading = asyncio.Lock()
+        self._refreshing: asyncio.Task[None] | None = None
 
     @property
     def home(self) -> str:
@@ -156,14 +162,31 @@ class Registry:
         return self.settings.agency
 
     async def all(self) -> dict[str, Agency]:
-        """Every agency by id (read again once the cache is older than the ttl; Unavailable
-        within the read deadline while the database is away)."""
-        if self.fresh() is None:
-            async with self._reading:
-                if self.fresh() is None:  # not read meanwhile by the request this one waited on
-                    self._agencies = await read(self.pool, partial(load, settings=self.settings))
-                    self._read_at, self._read_once = clock.monotonic(), True
+        """Every agency by id. The first read (and the one after `forget`) waits for the table
+        (Unavailable within the read deadline while the database is away); later ones answer
+        at once and read the table again beside the request once the cache is due."""
+        if self.fresh() is not None:
+            return self._agencies
+        if self._stale_ok:
+            if self._refreshing is None or self._refreshing.done():
+                self._refreshing = asyncio.create_task(self._refresh_quietly())
+            return self._agencies
+        async with self._reading:
+            if self.fresh() is None:  # not read meanwhile by the request this one waited on
+                await self._refresh()
         return self._agencies
+
+    async def _refresh(self) -> None:
+        self._agencies = await read(self.pool, partial(load, settings=self.settings))
+        self._read_at, self._stale_ok = clock.monotonic(), True
+
+    async def _refresh_quietly(self) -> None:
+        try:
+            await self._refresh()
+        except Unavailable:
+            pass  # the database is away: the agencies read last stand until it is back
+        except Exception:
+            log.exception("cannot read the agencies; those read last stand")
 
     def fresh(self) -> dict[str, Agency] | None:
         """The agencies as read last, while still within the ttl (None: read them again)."""
@@ -172,8 +195,9 @@ class Registry:
 
     def last(self) -> dict[str, Agency] | None:
         """The agencies as read last, however long ago (None: never read yet)."""
-        return self._agencies if self._read_once else None
+        return self._agencies if self._stale_ok or self._read_at > -float("inf") else None
 
     def forget(self) -> None:
-        """Read the table again at the next question (after a change in this process)."""
-        self._read_at = -float("inf")
+        """Read the table again, waiting for it, at the next question (after a change made in
+        this process, which the next request must see)."""
+        self._read_at, self._stale_ok = -float("inf"), False

@@ -28,7 +28,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.problems import Problem
 from shared.settings import Settings
-from shared.sop import PROVINCE, Role
+from shared.sop import PROVINCE, PROVINCE_ROLES, Role
 from shared.sop import Officer as Officer  # defined beside the roles; re-exported
 
 log = logging.getLogger(__name__)
@@ -186,6 +186,10 @@ class TokenVerifier:
             raise Forbidden("Token ini untuk instansi lain.")
         held = {member_of: held for member_of, held in memberships.items() if member_of in known}
         held[agency] = roles | held.get(agency, frozenset())
+        held = {  # the province's roles count only in the province's membership
+            member_of: roles if member_of == PROVINCE else roles - PROVINCE_ROLES
+            for member_of, roles in held.items()
+        }
         return Officer(
             id=str(claims["sub"]),
             name=str(claims.get("name", claims["sub"])),

@@ -30,6 +30,8 @@ OFFICE_ROLES: frozenset[Role] = frozenset(Role) - {Role.PEMOHON, Role.ANALIS}
 
 PROVINCE = "*"
 """The agency id of a membership that reaches every agency: the provincial coordinator's."""
+PROVINCE_ROLES: frozenset[Role] = frozenset({Role.KOORDINATOR})
+"""Roles held only in the province's membership: in any one agency they count for nothing."""
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     writer, blobs = Writer(submissions, guard), BlobStore(submissions.datastore, guard)
     senders = configured_senders(settings, http)
     agencies = Agencies.of(settings, pool)
+    await agencies.all()  # read once: later reads never wait for it (shared/agencies.py)
     dispatcher = Dispatcher(settings, submissions, pool, senders, pseudonyms, agencies)
     inbox = Inbox(
         settings, writer, submissions, pseudonyms, blobs, agencies, committed=dispatcher.wake

@@ -265,6 +265,9 @@ class ErasureResult(BaseModel):
 
     erased: list[str]
     already_erased: list[str]
+    # The person's submissions held by agencies the administrator does not administer: left
+    # untouched (a provincial administrator erases across agencies), counted, never named.
+    outside_reach: int = 0
 
 
 def _hashes(inbox: Inbox, request: ErasureRequest) -> list[str]:
@@ -292,16 +295,21 @@ def _cases(inbox: Inbox, request: ErasureRequest) -> list[UUID]:
     return sorted(cases | ({found.case_id} if found else set()))
 
 
-def erase(inbox: Inbox, request: ErasureRequest, due: float | None = None) -> ErasureResult:
-    """Erase every submission of the person; the events stay, unreadable. Past `due` (a
-    `time.monotonic()` instant) the save rolls back instead."""
-    at, erased, already = datetime.now(UTC), [], []
+def erase(
+    inbox: Inbox, request: ErasureRequest, officer: Officer, due: float | None = None
+) -> ErasureResult:
+    """Erase every submission of the person in the agencies the officer administers; the
+    events stay, unreadable. Past `due` (a `time.monotonic()` instant) the save rolls back
+    instead."""
+    at, erased, already, outside = datetime.now(UTC), [], [], 0
     submissions = []
     for case_id in _cases(inbox, request):
         submission = inbox.submissions.submission(case_id)
         if submission is None:
             continue
-        if submission.erase(at=at):
+        if Role.ADMIN not in officer.roles_in(inbox.submissions.agency_of(submission)):
+            outside += 1
+        elif submission.erase(at=at):
             submissions.append(submission)
             erased.append(submission.received.tracking_code)
         else:
@@ -309,7 +317,7 @@ def erase(inbox: Inbox, request: ErasureRequest, due: float | None = None) -> Er
     rows = Rows(erased=[(s.id, s.received.personal_ref) for s in submissions])
     if submissions:
         inbox.submissions.save(*submissions, rows=rows, deadline=due)
-    return ErasureResult(erased=erased, already_erased=already)
+    return ErasureResult(erased=erased, already_erased=already, outside_reach=outside)
 
 
 @router.post("/erasures", responses=problems(401, 403, 409, 422))
@@ -322,6 +330,6 @@ async def erase_person(
     if not any(request.model_dump().values()):
         raise Problem(422, "Sebutkan minimal satu pengenal orang itu.", code="validation")
     try:
-        return await inbox.write(partial(erase, inbox, request))
+        return await inbox.write(partial(erase, inbox, request, officer))
     except IntegrityError as error:  # a part was added meanwhile
         raise Problem(409, "Pengaduan sedang berubah; coba lagi.", code="conflict") from error

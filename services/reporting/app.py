@@ -116,6 +116,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     app.state.pool, app.state.recaps, app.state.live = pool, recaps, live
     app.state.last_good = kept
     app.state.agencies = registry = Registry(settings, pool)
+    await registry.all()  # read once: later reads never wait for it (shared/agencies.py)
     app.state.verifier = TokenVerifier(settings, agencies=registry.all)  # every agency's officers
     app.state.feed = Feed(pool, EventLog.of(recaps), translate)
     # Ready: the read model answers, and the broker delivers. Every event reaches the read model

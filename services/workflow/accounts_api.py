@@ -26,7 +26,7 @@ from shared import db
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.problems import Problem, problems
 from shared.settings import Settings
-from shared.sop import PROVINCE, Role
+from shared.sop import PROVINCE, PROVINCE_ROLES, Role
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -112,6 +112,14 @@ def _officer_roles_only(roles: list[Role] | None, field: str = "roles") -> None:
         raise Problem(422, f"Periksa kembali: {field}.", code="validation", errors=[error])
 
 
+def _province_roles_in_province(agency: str, roles: list[Role] | None, field: str) -> None:
+    """422 for the coordinator's role held in one agency: it is the province's alone."""
+    if roles and not PROVINCE_ROLES.isdisjoint(roles) and agency != PROVINCE:
+        message = "Peran pengelola induk hanya dapat dipegang pada instansi provinsi ('*')."
+        error = {"field": field, "code": "role", "message": message}
+        raise Problem(422, message, code="validation", errors=[error])
+
+
 def _administers(officer: Officer, agency: str) -> bool:
     return Role.ADMIN in officer.roles_in(agency)
 
@@ -134,15 +142,21 @@ async def _may_grant(
             raise Problem(422, message, code="validation", errors=[error])
         if not _administers(officer, member_of):
             raise Forbidden(f"Anda bukan administrator instansi '{member_of}'.")
-    for roles in (memberships or {}).values():
+    for member_of, roles in (memberships or {}).items():
         _officer_roles_only(roles, "memberships")
+        _province_roles_in_province(member_of, roles, "memberships")
 
 
 async def _managed(pool: db.Prompt, officer: Officer, username: str) -> accounts.Account:
-    """An account of an agency the officer administers (404 otherwise: not theirs to see)."""
+    """An account the officer administers: of an agency they administer (404 otherwise: not
+    theirs to see), and whose every membership is in an agency they administer too (403
+    otherwise: changing it, or its password, would reach into agencies not theirs)."""
     account = await accounts.get(pool, username)
     if not _administers(officer, account.agency):
         raise accounts.unknown_account()
+    for member_of in account.memberships:
+        if not _administers(officer, member_of):
+            raise Forbidden(f"Akun ini juga anggota instansi '{member_of}' yang tidak Anda kelola.")
     return account
 
 
@@ -166,6 +180,7 @@ async def create_account(
     """Create an officer's account with a first password."""
     _admin(officer, issuer.settings)
     _officer_roles_only(body.roles)
+    _province_roles_in_province(body.agency or officer.agency, body.roles, "roles")
     await _may_grant(request, officer, body.agency or officer.agency, body.memberships)
     accounts.refuse_weak(body.username, body.password, "password")
     account = await accounts.create(
@@ -193,7 +208,9 @@ async def change_account(
     """Change an account's name, roles, agency or memberships, or disable or enable it."""
     _admin(officer, issuer.settings)
     _officer_roles_only(body.roles)
-    await _managed(pool, officer, username)
+    account = await _managed(pool, officer, username)
+    agency = body.agency or account.agency
+    _province_roles_in_province(agency, body.roles or account.roles, "roles")
     await _may_grant(request, officer, body.agency, body.memberships)
     losing_admin = body.disabled or (body.roles is not None and Role.ADMIN not in body.roles)
     if username == officer.id and losing_admin:

@@ -59,6 +59,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
             await agencies.ensure_table(conn)  # the agencies the deployment serves
         finally:
             await conn.close()
+        await asyncio.to_thread(cases.agencies)  # read once: later reads never wait for it
     pool = await create_pool(settings, max_size=3)
     link = BrokerLink()
     app.state.cases, app.state.issuer, app.state.pool = cases, issuer, pool

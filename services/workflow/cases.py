@@ -7,6 +7,7 @@ bytes are stored before, by hash, outside that transaction (shared/blobs.py).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -134,6 +135,7 @@ class Cases(Application[UUID]):
         self._keys: OrderedDict[UUID, SealingKey | None] = OrderedDict()
         self._calendars: dict[str, tuple[float, WorkingCalendar]] = {}
         self._agencies: tuple[float, dict[str, Agency]] | None = None
+        self._refreshing: asyncio.Task[None] | None = None
         pool = self._datastore().pool
         self.guard = WriteGuard(
             settings.write_deadline_seconds, self.probe, threads=pool.max_size, sweep=pool.check
@@ -167,9 +169,24 @@ class Cases(Application[UUID]):
         self._calendars.clear()
 
     async def known_agencies(self) -> Collection[str]:
-        """The ids of the agencies served, for the token verifier (under the read deadline)."""
+        """The ids of the agencies served, for the token verifier. Once read, a due cache
+        answers at once while the table is read again beside the request (a database away
+        never slows a request by its token); before, and after `forget_agencies`, the read is
+        waited for (under the read deadline)."""
         cached = self.cached_agencies()
-        return cached if cached is not None else await self.guard.call(self.agencies)
+        if cached is not None:
+            return cached
+        if self._agencies is not None:
+            if self._refreshing is None or self._refreshing.done():
+                self._refreshing = asyncio.create_task(self._refresh_agencies())
+            return self._agencies[1]
+        return await self.guard.call(self.agencies)
+
+    async def _refresh_agencies(self) -> None:
+        try:
+            await self.guard.call(self.agencies)
+        except Exception:
+            log.debug("the agencies could not be read again", exc_info=True)
 
     def agencies(self) -> dict[str, Agency]:
         """Every agency the deployment serves, by id (read again after a few seconds)."""

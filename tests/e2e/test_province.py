@@ -17,7 +17,7 @@ from shared.settings import Settings
 from shared.sop import PROVINCE, Role
 from tests.intake.conftest import signing_key
 from tests.polling import eventually
-from tests.system import running, with_free_ports
+from tests.system import System, running, with_free_ports
 
 FORM = {
     "text": "Jalan di depan pasar rusak berat sejak dua bulan.",
@@ -116,32 +116,46 @@ async def test_the_coordinator_moves_a_case_between_agencies(
         assert queued.json()["agency"] == PROVINCE
         assert queued.json()["timeline"][-1]["event"] == "CaseDeclined"
 
-        # Reporting and intake let B's officers in too, and follow the move: B's team finds the
-        # forwarded case in the read model, the home team no longer does.
-        reporting = f"{system.url('reporting')}/reporting/v1"
+        await reads_follow_the_moves(http, system, token, case_id, other, coordinator)
 
-        async def listed(headers: dict[str, str]) -> list[str]:
-            answer = await http.get(f"{reporting}/cases", headers=headers)
-            assert answer.status_code == 200, answer.text
-            return [row["case_id"] for row in answer.json()]
 
-        async def moved_in_read_model() -> bool:
-            return case_id in await listed(team_b) and case_id not in await listed(team_home)
+async def reads_follow_the_moves(
+    http: httpx.AsyncClient,
+    system: System,
+    token: Tokens,
+    case_id: str,
+    other: str,
+    coordinator: dict[str, str],
+) -> None:
+    """Reporting and intake let B's officers in too, and follow the moves: B's team finds the
+    forwarded case in the read model and intake, the home team no longer does; the declined
+    case has left the home office for the coordinator."""
+    home = system.settings.agency
+    team_home, team_b = token(home, Role.TIM_PENGADUAN), token(B, Role.TIM_PENGADUAN)
+    reporting = f"{system.url('reporting')}/reporting/v1"
 
-        assert await eventually(moved_in_read_model, within=15, interval=0.2)
-        submission = f"{system.url('intake')}/intake/v1/submissions/{case_id}"
+    async def listed(headers: dict[str, str]) -> list[str]:
+        answer = await http.get(f"{reporting}/cases", headers=headers)
+        assert answer.status_code == 200, answer.text
+        return [row["case_id"] for row in answer.json()]
 
-        async def intake_follows() -> bool:
-            theirs = await http.get(submission, headers=token(B, Role.ADMIN))
-            ours = await http.get(submission, headers=token(home, Role.ADMIN))
-            return (theirs.status_code, ours.status_code) == (200, 404)
+    async def moved_in_read_model() -> bool:
+        return case_id in await listed(team_b) and case_id not in await listed(team_home)
 
-        assert await eventually(intake_follows, within=15, interval=0.2)
-        declined_view = f"{system.url('intake')}/intake/v1/submissions/{other}"
+    assert await eventually(moved_in_read_model, within=15, interval=0.2)
+    submission = f"{system.url('intake')}/intake/v1/submissions/{case_id}"
 
-        async def declined_left_home() -> bool:
-            ours = await http.get(declined_view, headers=token(home, Role.ADMIN))
-            return ours.status_code == 404
+    async def intake_follows() -> bool:
+        theirs = await http.get(submission, headers=token(B, Role.ADMIN))
+        ours = await http.get(submission, headers=token(home, Role.ADMIN))
+        return (theirs.status_code, ours.status_code) == (200, 404)
 
-        assert await eventually(declined_left_home, within=15, interval=0.2)
-        assert (await http.get(declined_view, headers=coordinator)).status_code == 200
+    assert await eventually(intake_follows, within=15, interval=0.2)
+    declined_view = f"{system.url('intake')}/intake/v1/submissions/{other}"
+
+    async def declined_left_home() -> bool:
+        ours = await http.get(declined_view, headers=token(home, Role.ADMIN))
+        return ours.status_code == 404
+
+    assert await eventually(declined_left_home, within=15, interval=0.2)
+    assert (await http.get(declined_view, headers=coordinator)).status_code == 200

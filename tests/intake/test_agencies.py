@@ -303,3 +303,31 @@ async def test_a_lapor_complaint_disposed_to_b_is_b_submission(province: Desk) -
     refused = await province.http.post("/intake/v1/lapor/complaints", json=elsewhere, headers=auth)
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["field"] == "instansi"
+
+
+async def test_an_agency_administrator_erases_only_in_the_agencies_they_administer(
+    province: Desk,
+) -> None:
+    """A person who wrote to the home office and to Dinas B: the home office's administrator
+    erases what the home office holds, and is told (never shown) that more lies elsewhere."""
+    contact = {"contact": {"name": "Siti", "phone": "0812-3456-7890"}, "consent": True}
+    ours = await province.http.post("/intake/v1/complaints", json=FORM | contact)
+    theirs = await province.http.post("/intake/v1/complaints?agency=dinas-b", json=FORM | contact)
+    assert ours.status_code == theirs.status_code == 201, (ours.text, theirs.text)
+    home_admin = province.officer(Role.ADMIN)
+    erased = []
+    for asked in ({"phone": "0812-3456-7890"}, {"tracking_code": theirs.json()["tracking_code"]}):
+        answer = await province.http.post("/intake/v1/erasures", json=asked, headers=home_admin)
+        assert answer.status_code == 200, answer.text
+        assert theirs.json()["tracking_code"] not in answer.text
+        assert answer.json()["outside_reach"] == 1
+        erased += answer.json()["erased"]
+    assert erased == [ours.json()["tracking_code"]]
+    inbox: Inbox = province.app.state.inbox
+    [row] = await province.fetch(
+        "SELECT case_id FROM intake.submission_index WHERE tracking_code = $1",
+        theirs.json()["tracking_code"],
+    )
+    kept = inbox.submissions.submission(row["case_id"])
+    assert kept is not None
+    assert kept.erased_at is None

@@ -340,3 +340,48 @@ async def test_sign_ins_from_one_address_are_limited(settings: Settings) -> None
     limited = answers[codes.index(429)]  # the 4th, or after 3 more if a minute began between
     assert 1 <= int(limited.headers["Retry-After"]) <= 61
     assert "Terlalu banyak percobaan masuk" in limited.json()["detail"]
+
+
+async def test_an_agency_administrator_cannot_take_over_a_province_account(office: Office) -> None:
+    """An account that also belongs to the province (or another agency) is managed only by an
+    administrator of every agency it belongs to; the coordinator's role is the province's."""
+    province = office.issuer.mint(
+        subject="admin.prov",
+        name="Admin Provinsi",
+        roles=[Role.ADMIN],
+        agency="*",
+        memberships={"*": [Role.ADMIN]},
+    )
+    as_province = {"Authorization": f"Bearer {province}"}
+    coordinator = {
+        "username": "koor",
+        "name": "Koordinator",
+        "roles": ["tim_pengaduan"],
+        "password": PASSWORD,
+        "agency": office.settings.agency,
+        "memberships": {"*": ["admin", "koordinator"]},
+    }
+    made = await office.http.post("/workflow/v1/accounts", json=coordinator, headers=as_province)
+    assert made.status_code == 201, made.text
+    home_admin = office.admin()
+    for method, path, json in [
+        ("POST", "/workflow/v1/accounts/koor/password", {"password": "diambil-alih-1"}),
+        ("PATCH", "/workflow/v1/accounts/koor", {"memberships": {}}),
+        ("PATCH", "/workflow/v1/accounts/koor", {"disabled": True}),
+    ]:
+        answer = await office.http.request(method, path, json=json, headers=home_admin)
+        assert answer.status_code == 403, (path, answer.text)
+    assert (await office.sign_in("koor", "diambil-alih-1")).status_code == 401
+    signed = office.bearer(await office.sign_in("koor", PASSWORD))
+    claims = await office.app.state.verifier.verify(signed["Authorization"].split()[1])
+    assert Role.KOORDINATOR in claims.roles_in("*")
+
+    local = {**coordinator, "username": "koor2", "memberships": {}, "roles": ["koordinator"]}
+    refused = await office.http.post("/workflow/v1/accounts", json=local, headers=as_province)
+    assert refused.status_code == 422, refused.text
+    # A token that claims the coordinator's role in one agency holds nothing by it there.
+    forged = office.issuer.mint(
+        subject="x", name="X", roles=[Role.KOORDINATOR], agency=office.settings.agency
+    )
+    officer = await office.app.state.verifier.verify(forged)
+    assert Role.KOORDINATOR not in officer.roles_in(office.settings.agency)
