@@ -11,6 +11,7 @@ import ipaddress
 import json
 import logging
 import time
+from collections import OrderedDict
 from typing import Annotated, Any
 
 import httpx
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 ALGORITHMS = ["ES256", "RS256"]
 _JWKS_TTL_SECONDS = 300.0
+_VERIFIED_CACHE_SIZE = 1024  # tokens verified lately (an office's officers, each a token or two)
 _LEEWAY_SECONDS = 60  # clocks of the issuer and of this host may differ this much
 _FUTURE = "Token tidak sah: diterbitkan pada waktu yang akan datang."
 
@@ -93,6 +95,9 @@ class TokenVerifier:
             self._keys = public_keys_of(signing)
         self._static = bool(self._keys)
         self._fetching = asyncio.Lock()
+        # Tokens already verified, with their expiry: a token is checked once, not on every
+        # request (its signature is most of a command's cost); forgotten when the keys change.
+        self._verified: OrderedDict[str, tuple[Officer, float]] = OrderedDict()
 
     def _interval(self) -> float:
         """How long after one JWKS fetch the next may happen on an unknown kid.
@@ -130,10 +135,29 @@ class TokenVerifier:
         except (httpx.HTTPError, ValueError, jwt.PyJWKSetError) as error:
             log.warning("cannot fetch token keys from %s: %s", self.settings.jwks_url(), error)
             return
-        self._keys = {key.key_id: key.key for key in jwks.keys}
+        keys = {key.key_id: key.key for key in jwks.keys}
+        if keys != self._keys:
+            self._verified.clear()  # a key withdrawn: what it signed is checked again
+        self._keys = keys
 
     async def verify(self, token: str) -> Officer:
         """The officer a token speaks for; Unauthenticated if it does not verify."""
+        known = self._verified.get(token)
+        if known is not None and time.time() <= known[1] and not self._keys_stale():
+            self._verified.move_to_end(token)
+            return known[0]
+        self._verified.pop(token, None)
+        officer, expires = await self._verify(token)
+        self._verified[token] = (officer, expires + _LEEWAY_SECONDS)
+        if len(self._verified) > _VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return officer
+
+    def _keys_stale(self) -> bool:
+        """Whether the issuer's keys are due to be fetched again (so checked again)."""
+        return not self._static and time.monotonic() - self._tried_at > _JWKS_TTL_SECONDS
+
+    async def _verify(self, token: str) -> tuple[Officer, float]:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             claims = jwt.decode(
@@ -157,12 +181,13 @@ class TokenVerifier:
         self._check_lifetime(claims)
         if claims.get("agency") != self.settings.agency:
             raise Forbidden("Token ini untuk instansi lain.")
-        return Officer(
+        officer = Officer(
             id=str(claims["sub"]),
             name=str(claims.get("name", claims["sub"])),
             roles=roles,
             agency=self.settings.agency,
         )
+        return officer, float(claims["exp"])
 
     def _check_lifetime(self, claims: dict[str, Any]) -> None:
         """Refuse a token issued in the future or meant to live longer than allowed."""

@@ -5,6 +5,7 @@ and FastAPI reads each one's body model from its annotations at definition time.
 """
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
@@ -85,9 +86,13 @@ def _context(officer: Officer, cases: Cases) -> Context:
 
 
 def _view(
-    cases: Cases, case: Case, officer: Officer, facets: frozenset[Facet] | None = None
+    cases: Cases,
+    case: Case,
+    officer: Officer,
+    facets: frozenset[Facet] | None = None,
+    history: Sequence[Any] | None = None,
 ) -> CaseView:
-    view = case_view(cases, case, officer, facets)
+    view = case_view(cases, case, officer, facets, history)
     if officer.has(*OFFICE_ROLES):
         view.allowed_actions.append("attachments")
     return view
@@ -111,14 +116,15 @@ def _endpoint(command: Command) -> Any:
         due = cases.guard.due(DEADLINE_SECONDS)  # past it, the save rolls back: never half-heard
 
         def act() -> CaseView:
-            facets = facets_of(cases.get_case(case_id), officer)  # unseen: unknown (404)
+            case, history = cases.read_case(case_id)  # one read: the case and its timeline
+            facets = facets_of(case, officer)  # unseen: unknown (404)
             context = _context(officer, cases)
             version = getattr(body, "version", None)
             run = command.run
-            case = cases.act(
-                case_id, version, lambda case: run(case, body, context) or [], deadline=due
+            stored = cases.act_on(
+                case, version, lambda case: run(case, body, context) or [], deadline=due
             )
-            return _view(cases, case, officer, facets)
+            return _view(cases, case, officer, facets, [*history, *stored])
 
         return await cases.guard.call(act)
 

@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
@@ -225,9 +225,10 @@ class Cases(Application[UUID]):
         attachments: Sequence[StoredFile] = (),
         erased: Sequence[UUID] = (),
         deadline: float | None = None,
-    ) -> None:
+    ) -> list[DomainEventProtocol[UUID]]:
         """Save cases with their clock rows, new keys, files and shredded keys, in one go
-        (rolled back if its statements are done only after `deadline`, a monotonic instant)."""
+        (rolled back if its statements are done only after `deadline`, a monotonic instant);
+        the events stored."""
         calendar, warn_days = self.calendar(), self.settings.deadline_warning_days
         alarms = [Alarm(case.id, case.next_alarm(calendar, warn_days)) for case in cases]
         stored = self.save(
@@ -241,6 +242,7 @@ class Cases(Application[UUID]):
         EVENTS_STORED.labels("workflow").inc(len(stored))
         for case_id in erased:
             self._keys.pop(case_id, None)
+        return [recording.domain_event for recording in stored]
 
     def open(self, builds: Sequence[Callable[[], Case]]) -> int:
         """Save new cases, each with a fresh key; one already open (a redelivery, or a repeat
@@ -268,6 +270,14 @@ class Cases(Application[UUID]):
             case: Any = self.repository.get(case_id)
         except AggregateNotFoundError:
             raise UnknownCase() from None
+        return self._ours(case)
+
+    def read_case(self, case_id: UUID) -> tuple[Case, list[DomainEventProtocol[UUID]]]:
+        """The case and its events, oldest first, from one read (UnknownCase if none)."""
+        history = self.history(case_id)
+        return self._ours(project_aggregate(None, history)), history
+
+    def _ours(self, case: Any) -> Case:
         if not isinstance(case, Case) or case.agency != self.settings.agency:
             raise UnknownCase()
         return case
@@ -282,14 +292,26 @@ class Cases(Application[UUID]):
     ) -> Case:
         """Run a command on the version the officer saw; stale → 409. Returns the case."""
         case = self.get_case(case_id)
+        self.act_on(case, version, action, attachments=attachments, deadline=deadline)
+        return case
+
+    def act_on(
+        self,
+        case: Case,
+        version: int | None,
+        action: Callable[[Case], Sequence[Case]],
+        attachments: Sequence[StoredFile] = (),
+        deadline: float | None = None,
+    ) -> list[DomainEventProtocol[UUID]]:
+        """`act` on a case already read; the case's own events it stored."""
         if version is not None and version != case.version:
             raise StaleVersion(case.version)
         touched = action(case)
         try:
-            self.store(case, *touched, attachments=attachments, deadline=deadline)
+            stored = self.store(case, *touched, attachments=attachments, deadline=deadline)
         except IntegrityError:
-            raise StaleVersion(self.get_case(case_id).version) from None
-        return case
+            raise StaleVersion(self.get_case(case.id).version) from None
+        return [event for event in stored if event.originator_id == case.id]
 
     def attachment(self, case_id: UUID, attachment_id: UUID) -> tuple[str, bytes, str] | None:
         """An attachment's type, content in clear and file name (None if unknown or erased)."""

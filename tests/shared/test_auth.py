@@ -154,3 +154,24 @@ async def test_requests_arriving_together_wait_for_the_one_fetch(provider: Provi
     officers = await asyncio.gather(*(verifier.verify(provider.token("a")) for _ in range(10)))
     assert {officer.id for officer in officers} == {"rina"}
     assert provider.fetches == 1
+
+
+async def test_a_token_verified_before_its_key_was_withdrawn_is_refused_after(
+    provider: Provider,
+) -> None:
+    verifier = _verifier(provider, auth_jwks_refresh_seconds=1.0)
+    old = provider.token("a")
+    assert (await verifier.verify(old)).id == "rina"  # verified once, remembered
+    provider.keys = {}
+    provider.add_key("b")  # the provider withdraws key a
+
+    async def rotated() -> bool:
+        try:
+            await verifier.verify(provider.token("b"))
+        except Unauthenticated:
+            return False
+        return True
+
+    await eventually(rotated, within=5, interval=0.05)
+    with pytest.raises(Unauthenticated):
+        await verifier.verify(old)
