@@ -10,8 +10,10 @@ relay publishes them, workflow opens a case for each (its own events, relayed to
 projects both streams. Counted: the events stored by intake and workflow once reporting has
 projected every case. Feeding stops at `--events` or after `--seconds`, whichever comes first
 (a million through the whole pipeline takes longer than five minutes on two shared cores: the
-JSON then says how many went through). The last line is one JSON object of the figures, ratios
-named *_ratio.
+JSON then says how many went through). RSS is taken idle at three points: after start, after
+the first 2,000 events (warm) and at the end; `*_growth_ratio` is end/start (the goal's),
+`*_growth_after_warmup_ratio` end/warm (growth with the events themselves). The last line is
+one JSON object of the figures, ratios named *_ratio.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import sys
 import time
@@ -45,6 +46,9 @@ BATCH = 500
 AHEAD = 20_000  # submissions stored but not yet in the rekap, at most: feeding waits beyond
 HTTP_CONCURRENCY = 4
 SETTLE_SECONDS = 10.0
+WARMUP_EVENTS = 2_000
+"""RSS is also taken after these first events: what a service loads or fills once on its first
+work (connections, the office calendar's holidays) is not growth with the events."""
 EVENTS = (
     "SELECT (SELECT count(*) FROM intake.submissions_events)"
     " + (SELECT count(*) FROM workflow.cases_events)"
@@ -151,27 +155,34 @@ async def main(target: int, seconds: float) -> dict[str, float]:
             ready = f"http://127.0.0.1:{settings.port(name)}/readyz"
             child = await stack.enter_async_context(process(f"services.{name}", settings, ready))
             pids[name] = child.pid
-        start = await idle_rss(pids)
-        accepted, fed = await feed(settings, target, seconds, pids)
+        rss = {"start": await idle_rss(pids)}
+        warming, warmed = await feed(settings, WARMUP_EVENTS, seconds, pids)
+        await drained(settings)
+        rss["warm"] = await idle_rss(pids)
+        accepted, fed = await feed(settings, target, seconds - warmed, pids)
         drain = await drained(settings)
         events = await count(settings, EVENTS)
-        gc.collect()
-        after = await idle_rss(pids)
+        rss["after"] = await idle_rss(pids)
     figures: dict[str, float] = {"events_target": target, "events_passed": events}
     figures["events_reached_ratio"] = round(events / target, 3)
-    figures["submissions_through_api"] = accepted
-    figures["feed_s"], figures["drain_s"] = round(fed, 1), round(drain, 1)
-    for name in SERVICES:
-        figures[f"{name}_start_mb"] = round(start[name], 1)
-        figures[f"{name}_after_mb"] = round(after[name], 1)
-        figures[f"{name}_growth_ratio"] = round(after[name] / start[name], 3)
-    total_start, total_after = sum(start.values()), sum(after.values())
-    figures["total_start_mb"], figures["total_after_mb"] = (
-        round(total_start, 1),
-        round(total_after, 1),
-    )
-    figures["total_growth_ratio"] = round(total_after / total_start, 3)
-    figures["total_vs_goal_ratio"] = round(total_after / GOAL_MB, 3)
+    figures["submissions_through_api"] = warming + accepted
+    figures["feed_s"], figures["drain_s"] = round(warmed + fed, 1), round(drain, 1)
+    return figures | sizes(rss)
+
+
+def sizes(rss: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Each service's and the total's RSS at start, warm and after, growth and goal ratios."""
+    for point in rss.values():
+        point["total"] = sum(point.values())
+    figures = {}
+    for name in (*SERVICES, "total"):
+        start, warm, after = (rss[point][name] for point in ("start", "warm", "after"))
+        figures[f"{name}_start_mb"] = round(start, 1)
+        figures[f"{name}_warm_mb"] = round(warm, 1)
+        figures[f"{name}_after_mb"] = round(after, 1)
+        figures[f"{name}_growth_ratio"] = round(after / start, 3)
+        figures[f"{name}_growth_after_warmup_ratio"] = round(after / warm, 3)
+    figures["total_vs_goal_ratio"] = round(rss["after"]["total"] / GOAL_MB, 3)
     return figures
 
 
