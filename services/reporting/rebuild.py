@@ -32,10 +32,13 @@ SCHEMA_SQL = "schema.sql"
 
 def tables(working: WorkingSet) -> dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]]:
     """Each table's columns and rows, as the live tables hold them."""
+    counts = working.cube_counts()
     cubes = {
-        cube.table: (("agency", *cube.dimensions, "count"), list(map(_with_count, counts.items())))
+        cube.table: (
+            ("agency", *cube.dimensions, "count"),
+            list(map(_with_count, counts[cube.table].items())),
+        )
         for cube in CUBES
-        for counts in [working.cube_counts()[cube.table]]
     }
     return cubes | {
         "case_summary": (
