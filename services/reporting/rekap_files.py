@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from services.reporting import exports, printing
+from services.reporting import exports
 from services.reporting.api import (
     CurrentSettings,
     GroupBy,
@@ -217,6 +217,8 @@ async def export_years(
     per_channel = await channel_years(pool, kept, settings.agency, first, last, kind)
     letter = years_letter(Office.of(settings), per_channel.value, kind, datetime.now(UTC))
     headers = per_channel.headers()
+    from services.reporting import printing  # its libraries on first use (14 MB)
+
     if fmt == "pdf":
         return _file(printing.pdf(letter), "application/pdf", "rekap-tahunan.pdf", headers)
     return _file(printing.workbook(letter), exports.XLSX_TYPE, "rekap-tahunan.xlsx", headers)
