@@ -82,16 +82,12 @@ def store(settings: Settings, writer: Writer, count: int) -> None:
         writer.commit([to_pending(draft) for draft in drafts])
 
 
-async def count(settings: Settings, query: str) -> int:
-    conn = await db.connect(settings)
-    try:
-        return int(await conn.fetchval(query))
-    finally:
-        await conn.close()
+async def count(conn: db.Connection, query: str) -> int:
+    return int(await conn.fetchval(query))
 
 
 async def feed(
-    settings: Settings, target: int, seconds: float, pids: dict[str, int]
+    settings: Settings, conn: db.Connection, target: int, seconds: float, pids: dict[str, int]
 ) -> tuple[int, float]:
     """Submissions until `target` events are stored or `seconds` pass; (accepted through the
     API, seconds fed). Prints the services' RSS on stderr as it goes."""
@@ -111,14 +107,14 @@ async def feed(
     through_api = asyncio.create_task(web())
     try:
         while time.perf_counter() - started < seconds:
-            stored = await count(settings, EVENTS)
+            stored = await count(conn, EVENTS)
             if stored >= target:
                 break
             if time.perf_counter() - shown > 15:
                 shown = time.perf_counter()
                 sizes = " ".join(f"{name} {rss_mb(pid):.1f}" for name, pid in pids.items())
                 print(f"{shown - started:5.0f} s {stored:>9} events; MB {sizes}", file=sys.stderr)
-            behind = await count(settings, SUBMISSIONS) - await count(settings, PROJECTED)
+            behind = await count(conn, SUBMISSIONS) - await count(conn, PROJECTED)
             if behind > AHEAD:
                 await asyncio.sleep(0.5)
                 continue
@@ -132,10 +128,10 @@ async def feed(
     return accepted, time.perf_counter() - started
 
 
-async def drained(settings: Settings, within: float = 600) -> float:
+async def drained(conn: db.Connection, within: float = 600) -> float:
     """Seconds until reporting has projected every submission's case."""
     started = time.perf_counter()
-    while await count(settings, PROJECTED) < await count(settings, SUBMISSIONS):
+    while await count(conn, PROJECTED) < await count(conn, SUBMISSIONS):
         if time.perf_counter() - started > within:
             raise TimeoutError("reporting did not catch up")
         await asyncio.sleep(0.5)
@@ -156,12 +152,14 @@ async def main(target: int, seconds: float) -> dict[str, float]:
             child = await stack.enter_async_context(process(f"services.{name}", settings, ready))
             pids[name] = child.pid
         rss = {"start": await idle_rss(pids)}
-        warming, warmed = await feed(settings, WARMUP_EVENTS, seconds, pids)
-        await drained(settings)
+        conn = await db.connect(settings)  # one, for every count: the server is shared
+        stack.push_async_callback(conn.close)
+        warming, warmed = await feed(settings, conn, WARMUP_EVENTS, seconds, pids)
+        await drained(conn)
         rss["warm"] = await idle_rss(pids)
-        accepted, fed = await feed(settings, target, seconds - warmed, pids)
-        drain = await drained(settings)
-        events = await count(settings, EVENTS)
+        accepted, fed = await feed(settings, conn, target, seconds - warmed, pids)
+        drain = await drained(conn)
+        events = await count(conn, EVENTS)
         rss["after"] = await idle_rss(pids)
     figures: dict[str, float] = {"events_target": target, "events_passed": events}
     figures["events_reached_ratio"] = round(events / target, 3)
