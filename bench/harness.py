@@ -34,8 +34,10 @@ async def isolated() -> AsyncIterator[Settings]:
 
 
 @contextlib.asynccontextmanager
-async def process(module: str, settings: Settings, ready_url: str) -> AsyncIterator[None]:
-    """Run `python -m module` with these settings until the block ends."""
+async def process(
+    module: str, settings: Settings, ready_url: str
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """Run `python -m module` with these settings until the block ends (the block gets it)."""
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -55,7 +57,7 @@ async def process(module: str, settings: Settings, ready_url: str) -> AsyncItera
                 if time.monotonic() > deadline or child.returncode is not None:
                     raise RuntimeError(f"{module} did not start")
                 await asyncio.sleep(0.1)
-        yield
+        yield child
     finally:
         child.terminate()
         await child.wait()

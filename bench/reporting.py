@@ -108,6 +108,9 @@ async def raw_read(settings: Settings) -> tuple[int, float]:
 
 async def rebuild_figures(settings: Settings) -> dict[str, float]:
     async with isolated() as settings:
+        # No case clock: the cases received over 2025 are overdue, and its alarms (about 5,000
+        # events) would otherwise be raised during the raw read or the rebuild, whichever it met.
+        settings = settings.model_copy(update={"clock": False})
         names = ("intake", "workflow", "reporting")
         services = [
             process(f"services.{n}", settings, f"http://127.0.0.1:{settings.port(n)}/readyz")

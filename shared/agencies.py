@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import time as clock
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from datetime import time
 from functools import partial
 from typing import Annotated, Any
@@ -140,6 +140,14 @@ async def load(conn: Connection, settings: Settings) -> dict[str, Agency]:
     return served(settings, (row["document"] for row in rows))
 
 
+AGAIN_SECONDS = 1.0
+"""How soon the table may be read again, waited for, for an agency named but not known."""
+
+Served = Callable[[bool], Awaitable[Collection[str]]]
+"""The ids of the agencies a deployment serves; called with True when one was named that is not
+among those known (read again, as `Registry.all(again=True)`)."""
+
+
 class Registry:
     """The agencies, cached for a few seconds: every request may ask, the table is read rarely,
     by one request at a time (a small pool is never held by every request), and never in a
@@ -153,6 +161,7 @@ class Registry:
         self._agencies: dict[str, Agency] = {settings.agency: home_agency(settings)}
         self._read_at = -float("inf")
         self._stale_ok = False  # whether a due cache may answer while it is read again
+        self._again_at = -float("inf")  # the last read for an agency named but not known
         self._reading = asyncio.Lock()
         self._refreshing: asyncio.Task[None] | None = None
 
@@ -161,10 +170,18 @@ class Registry:
         """The deployment's own agency id."""
         return self.settings.agency
 
-    async def all(self) -> dict[str, Agency]:
+    async def all(self, again: bool = False) -> dict[str, Agency]:
         """Every agency by id. The first read (and the one after `forget`) waits for the table
         (Unavailable within the read deadline while the database is away); later ones answer
-        at once and read the table again beside the request once the cache is due."""
+        at once and read the table again beside the request once the cache is due. `again`:
+        an agency was named that is not known yet (just registered by another process): the
+        table is read now, waited for, unless that was done within the last second."""
+        if again and clock.monotonic() - self._again_at > AGAIN_SECONDS:
+            async with self._reading:
+                if clock.monotonic() - self._again_at > AGAIN_SECONDS:
+                    self._again_at = clock.monotonic()
+                    await self._refresh()
+            return self._agencies
         if self.fresh() is not None:
             return self._agencies
         if self._stale_ok:

@@ -17,7 +17,7 @@ import ipaddress
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections import OrderedDict
 from typing import Annotated, Any
 
 import httpx
@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from shared.agencies import Served
 from shared.problems import Problem
 from shared.settings import Settings
 from shared.sop import PROVINCE, PROVINCE_ROLES, Role
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 ALGORITHMS = ["ES256", "RS256"]
 _JWKS_TTL_SECONDS = 300.0
+_VERIFIED_CACHE_SIZE = 1024  # tokens verified lately (an office's officers, each a token or two)
 _LEEWAY_SECONDS = 60  # clocks of the issuer and of this host may differ this much
 _FUTURE = "Token tidak sah: diterbitkan pada waktu yang akan datang."
 
@@ -101,7 +103,7 @@ class TokenVerifier:
         self,
         settings: Settings,
         keys: dict[str | None, Any] | None = None,
-        agencies: Callable[[], Awaitable[Collection[str]]] | None = None,
+        agencies: Served | None = None,
     ) -> None:
         """`agencies`: the ids of the agencies the deployment serves (shared/agencies.py);
         None: the home agency alone. The province's (PROVINCE) is always known."""
@@ -117,6 +119,9 @@ class TokenVerifier:
             self._keys = public_keys_of(signing)
         self._static = bool(self._keys)
         self._fetching = asyncio.Lock()
+        # Tokens already verified, with their expiry: a token is checked once, not on every
+        # request (its signature is most of a command's cost); forgotten when the keys change.
+        self._verified: OrderedDict[str, tuple[Officer, float]] = OrderedDict()
 
     def _interval(self) -> float:
         """How long after one JWKS fetch the next may happen on an unknown kid.
@@ -154,10 +159,29 @@ class TokenVerifier:
         except (httpx.HTTPError, ValueError, jwt.PyJWKSetError) as error:
             log.warning("cannot fetch token keys from %s: %s", self.settings.jwks_url(), error)
             return
-        self._keys = {key.key_id: key.key for key in jwks.keys}
+        keys = {key.key_id: key.key for key in jwks.keys}
+        if keys != self._keys:
+            self._verified.clear()  # a key withdrawn: what it signed is checked again
+        self._keys = keys
 
     async def verify(self, token: str) -> Officer:
         """The officer a token speaks for; Unauthenticated if it does not verify."""
+        known = self._verified.get(token)
+        if known is not None and time.time() <= known[1] and not self._keys_stale():
+            self._verified.move_to_end(token)
+            return known[0]
+        self._verified.pop(token, None)
+        officer, expires = await self._verify(token)
+        self._verified[token] = (officer, expires + _LEEWAY_SECONDS)
+        if len(self._verified) > _VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return officer
+
+    def _keys_stale(self) -> bool:
+        """Whether the issuer's keys are due to be fetched again (so checked again)."""
+        return not self._static and time.monotonic() - self._tried_at > _JWKS_TTL_SECONDS
+
+    async def _verify(self, token: str) -> tuple[Officer, float]:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             claims = jwt.decode(
@@ -180,8 +204,10 @@ class TokenVerifier:
         except (jwt.PyJWTError, ValueError) as error:
             raise Unauthenticated(f"Token tidak sah: {error}") from error
         self._check_lifetime(claims)
-        known = await self.known()
         agency = claims.get("agency")
+        known = await self.known()
+        if not {agency, *memberships} <= known:  # one registered since the last read?
+            known = await self.known(again=True)
         if not isinstance(agency, str) or agency not in known:
             raise Forbidden("Token ini untuk instansi lain.")
         held = {member_of: held for member_of, held in memberships.items() if member_of in known}
@@ -190,18 +216,19 @@ class TokenVerifier:
             member_of: roles if member_of == PROVINCE else roles - PROVINCE_ROLES
             for member_of, roles in held.items()
         }
-        return Officer(
+        officer = Officer(
             id=str(claims["sub"]),
             name=str(claims.get("name", claims["sub"])),
             roles=held[agency],
             agency=agency,
             memberships=tuple(sorted(held.items())),
         )
+        return officer, float(claims["exp"])
 
-    async def known(self) -> frozenset[str]:
+    async def known(self, again: bool = False) -> frozenset[str]:
         """The agencies whose officers this deployment serves: the home agency, the
-        registered ones and the province."""
-        registered = await self._agencies() if self._agencies else ()
+        registered ones and the province (`again`: read the registered ones again now)."""
+        registered = await self._agencies(again) if self._agencies else ()
         return frozenset({self.settings.agency, PROVINCE, *registered})
 
     def _check_lifetime(self, claims: dict[str, Any]) -> None:

@@ -9,9 +9,10 @@ import csv
 import io
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
+if TYPE_CHECKING:  # openpyxl is imported on a file's first cell (exports are rare; it is large)
+    from openpyxl.cell.cell import Cell, MergedCell
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """A text cell starting with one of these is read as a formula (OWASP's list)."""
@@ -43,6 +44,8 @@ def to_csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
 
 def write_cell(cell: Cell | MergedCell, value: Any) -> None:
     """Write one XLSX cell: text always as text (never a formula or an error code)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     if isinstance(value, str):
         cell.value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)  # openpyxl refuses them
         cell.data_type = "s"

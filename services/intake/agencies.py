@@ -49,9 +49,10 @@ class Agencies:
         """The deployment's own agency id."""
         return self.registry.home
 
-    async def all(self) -> dict[str, Agency]:
-        """Every agency by id; a connection is taken only when the cache is due."""
-        return await self.registry.all()
+    async def all(self, again: bool = False) -> dict[str, Agency]:
+        """Every agency by id; a connection is taken only when the cache is due (or, `again`,
+        for an agency named but not known yet: shared/agencies.py)."""
+        return await self.registry.all(again)
 
     def forget(self) -> None:
         """Read the table again at the next question."""
@@ -59,7 +60,7 @@ class Agencies:
 
     async def get(self, agency_id: str) -> Agency:
         """One agency; UnknownAgency (404) when no agency has this id."""
-        found = (await self.all()).get(agency_id)
+        found = (await self.all()).get(agency_id) or (await self.all(again=True)).get(agency_id)
         if found is None:
             raise UnknownAgency()
         return found

@@ -6,6 +6,7 @@ them as they may read it (shared/access.py).
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 from uuid import UUID
@@ -32,14 +33,19 @@ class CaseAccess:
     """Each case's privacy and current step, from the read model (privacy is kept: it never
     changes; the step is read again for a confidential case, whose step rule depends on it)."""
 
+    REMEMBERED = 10_000
+    """Cases whose privacy a stream remembers, the latest seen: a stream watched for days
+    meets every case of those days, and must not keep them all."""
+
     def __init__(self, pool: Pool) -> None:
         self.pool = pool
-        self._privacy: dict[str, Privacy] = {}
+        self._privacy: OrderedDict[str, Privacy] = OrderedDict()
 
     async def of(self, case_id: str, data: dict[str, Any]) -> tuple[Privacy, Step | None]:
         """A case's privacy and step; an unknown case counts as confidential at no step."""
         privacy = self._privacy.get(case_id)
         if privacy is Privacy.NORMAL or privacy is Privacy.ANONYMOUS:
+            self._privacy.move_to_end(case_id)
             return privacy, None
         row = await read(
             self.pool,
@@ -55,8 +61,20 @@ class CaseAccess:
                 flags = {key: bool(data.get(key)) for key in flags}
             return privacy_of(**flags), None
         privacy = privacy_of(anonymous=row["anonymous"], confidential=row["confidential"])
-        self._privacy[case_id] = privacy
+        self.remember(case_id, privacy)
         return privacy, step_of(row["kind"], row["sop_version"], row["current_step"])
+
+    def remember(self, case_id: str, privacy: Privacy) -> None:
+        """Keep a case's privacy (it never changes), forgetting the longest unseen beyond
+        `REMEMBERED`."""
+        self._privacy[case_id] = privacy
+        self._privacy.move_to_end(case_id)
+        while len(self._privacy) > self.REMEMBERED:
+            self._privacy.popitem(last=False)
+
+    def remembered(self) -> int:
+        """How many cases' privacy is kept."""
+        return len(self._privacy)
 
 
 async def masked(body: str, roles: Iterable[Role], cases: CaseAccess) -> str | None:

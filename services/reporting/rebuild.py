@@ -8,6 +8,7 @@ waits for it), and the schemas renamed in one transaction.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -31,10 +32,13 @@ SCHEMA_SQL = "schema.sql"
 
 def tables(working: WorkingSet) -> dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]]:
     """Each table's columns and rows, as the live tables hold them."""
+    counts = working.cube_counts()
     cubes = {
-        cube.table: (("agency", *cube.dimensions, "count"), list(map(_with_count, counts.items())))
+        cube.table: (
+            ("agency", *cube.dimensions, "count"),
+            list(map(_with_count, counts[cube.table].items())),
+        )
         for cube in CUBES
-        for counts in [working.cube_counts()[cube.table]]
     }
     return cubes | {
         "case_summary": (
@@ -119,16 +123,22 @@ async def project_all(
     bar = tqdm(total=sum(targets.values()), unit="ev", desc="rebuild", disable=not progress)
     positions, count = {}, 0
     for producer, head in targets.items():
-        after = 0
-        while after < head:
-            envelopes, following = await read_feed(http, settings.service_url(producer), after)
-            for envelope in envelopes:
-                working.apply(envelope)
-            bar.update(following - after)
-            count += len(envelopes)
-            if following == after:
-                break
-            after = following
+        url, after = settings.service_url(producer), 0
+        page = asyncio.ensure_future(read_feed(http, url, after)) if after < head else None
+        try:
+            while page is not None:
+                envelopes, following = await page
+                # The producer serves the next page while this one is applied here.
+                more = following != after and following < head
+                page = asyncio.ensure_future(read_feed(http, url, following)) if more else None
+                for envelope in envelopes:
+                    working.apply(envelope)
+                bar.update(following - after)
+                count += len(envelopes)
+                after = following
+        finally:
+            if page is not None:
+                page.cancel()
         positions[producer] = after
     bar.close()
     return positions, count

@@ -23,7 +23,7 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
-from services.reporting import documents, printing, queries
+from services.reporting import documents, queries
 from services.reporting import month as monthly
 from services.reporting.documents import MonthFigures
 from services.reporting.letter import Office
@@ -173,6 +173,8 @@ class Recaps(Application[UUID]):
             return None
         revised_from = recap.first_produced_at if recap is not None else None
         letter = documents.recap_letter(figures, at, revised_from)
+        from services.reporting import printing  # its libraries on first use (14 MB)
+
         files = RecapFiles(
             uuid4(),
             recap_id(figures.agency, figures.year, figures.month),

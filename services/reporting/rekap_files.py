@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from services.reporting import exports, printing
+from services.reporting import exports
 from services.reporting.api import (
     GroupBy,
     Kept,
@@ -258,6 +258,8 @@ async def export_years(
     names = await agency_names(request) if scope.province else {}
     letter = years_letter(office, per_channel.value, kind, datetime.now(UTC), per_agency, names)
     headers = per_channel.headers()
+    from services.reporting import printing  # its libraries on first use (14 MB)
+
     if fmt == "pdf":
         return _file(printing.pdf(letter), "application/pdf", "rekap-tahunan.pdf", headers)
     return _file(printing.workbook(letter), exports.XLSX_TYPE, "rekap-tahunan.xlsx", headers)

@@ -180,7 +180,9 @@ async def public_scope(request: Request, instansi: InstansiQuery = None) -> Scop
     home: str = request.app.state.settings.agency
     chosen = instansi or home
     if chosen != home and chosen not in await agencies(request):
-        raise unknown_agency()
+        registry: Registry = request.app.state.agencies
+        if chosen not in await registry.all(again=True):  # registered since the last read?
+            raise unknown_agency()
     return Scope.of(chosen)
 
 

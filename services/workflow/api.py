@@ -5,6 +5,7 @@ and FastAPI reads each one's body model from its annotations at definition time.
 """
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
@@ -98,9 +99,13 @@ def _context(officer: Officer, cases: Cases, agency: str) -> Context:
 
 
 def _view(
-    cases: Cases, case: Case, officer: Officer, facets: frozenset[Facet] | None = None
+    cases: Cases,
+    case: Case,
+    officer: Officer,
+    facets: frozenset[Facet] | None = None,
+    history: Sequence[Any] | None = None,
 ) -> CaseView:
-    view = case_view(cases, case, officer, facets)
+    view = case_view(cases, case, officer, facets, history)
     if officer.has(*OFFICE_ROLES):  # the roles in the case's agency
         view.allowed_actions.append("attachments")
     return view
@@ -124,20 +129,18 @@ def _endpoint(command: Command) -> Any:
         due = cases.guard.due(DEADLINE_SECONDS)  # past it, the save rolls back: never half-heard
 
         def act() -> CaseView:
-            seen, acting = _acting(cases, case_id, officer)
-            facets = facets_of(seen, acting)  # unseen: unknown (404)
-            context = _context(acting, cases, seen.agency)
+            # one read: the case (in the officer's reach, else 404) and its timeline
+            case, history = cases.read_case(case_id, officer.reach)
+            acting = officer.in_agency(case.agency)  # the roles held in the case's agency
+            facets = facets_of(case, acting)  # unseen: unknown (404)
+            context = _context(acting, cases, case.agency)
             version = getattr(body, "version", None)
             run = command.run
-            # in the agency the officer saw it in: moved since, it is unknown to them (404)
-            case = cases.act(
-                case_id,
-                version,
-                lambda case: run(case, body, context) or [],
-                deadline=due,
-                reach={seen.agency},
+            stored = cases.act_on(
+                case, version, lambda case: run(case, body, context) or [], deadline=due
             )
-            return _view(cases, case, acting.in_agency(case.agency), facets)
+            # moved by the command: the officer sees it with the roles held where it went
+            return _view(cases, case, acting.in_agency(case.agency), facets, [*history, *stored])
 
         return await cases.guard.call(act)
 

@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, ProgrammingError
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
@@ -26,6 +26,7 @@ from psycopg.sql import SQL, Identifier
 
 from services.workflow import accounts
 from services.workflow.case import Case
+from services.workflow.commits import GroupCommit, Write
 from services.workflow.office_calendar import OfficeCalendar, calendar_id
 from services.workflow.rules import StaleVersion, UnknownCase
 from shared import agencies, blobs
@@ -136,11 +137,13 @@ class Cases(Application[UUID]):
         self._calendars: dict[str, tuple[float, WorkingCalendar]] = {}
         self._agencies: tuple[float, dict[str, Agency]] | None = None
         self._refreshing: asyncio.Task[None] | None = None
+        self._again_at = -float("inf")  # the last read for an agency named but not known
         pool = self._datastore().pool
         self.guard = WriteGuard(
             settings.write_deadline_seconds, self.probe, threads=pool.max_size, sweep=pool.check
         )
         self.blobs = BlobStore(self._datastore(), self.guard)
+        self.commits = GroupCommit(self._save_writes)
 
     def close(self) -> None:
         """Close the store and the guard's threads."""
@@ -168,13 +171,17 @@ class Cases(Application[UUID]):
         self._agencies = None
         self._calendars.clear()
 
-    async def known_agencies(self) -> Collection[str]:
+    async def known_agencies(self, again: bool = False) -> Collection[str]:
         """The ids of the agencies served, for the token verifier. Once read, a due cache
         answers at once while the table is read again beside the request (a database away
-        never slows a request by its token); before, and after `forget_agencies`, the read is
+        never slows a request by its token); before, after `forget_agencies`, and `again` (an
+        agency named that is not known yet; at most once a second), the read is
         waited for (under the read deadline)."""
         cached = self.cached_agencies()
-        if cached is not None:
+        if again and time.monotonic() - self._again_at > agencies.AGAIN_SECONDS:
+            self._again_at = time.monotonic()
+            self._agencies = None  # an agency named that is not known yet: read them now
+        elif cached is not None:
             return cached
         if self._agencies is not None:
             if self._refreshing is None or self._refreshing.done():
@@ -290,9 +297,10 @@ class Cases(Application[UUID]):
         attachments: Sequence[StoredFile] = (),
         erased: Sequence[UUID] = (),
         deadline: float | None = None,
-    ) -> None:
+    ) -> list[DomainEventProtocol[UUID]]:
         """Save cases with their clock rows, new keys, files and shredded keys, in one go
-        (rolled back if its statements are done only after `deadline`, a monotonic instant)."""
+        (rolled back if its statements are done only after `deadline`, a monotonic instant);
+        the events stored."""
         warn_days = self.settings.deadline_warning_days
         alarms = [
             Alarm(case.id, case.next_alarm(self.calendar(case.agency), warn_days)) for case in cases
@@ -308,6 +316,7 @@ class Cases(Application[UUID]):
         EVENTS_STORED.labels("workflow").inc(len(stored))
         for case_id in erased:
             self._keys.pop(case_id, None)
+        return [recording.domain_event for recording in stored]
 
     def open(self, builds: Sequence[Callable[[], Case]]) -> int:
         """Save new cases, each with a fresh key; one already open (a redelivery, or a repeat
@@ -336,6 +345,17 @@ class Cases(Application[UUID]):
             case: Any = self.repository.get(case_id)
         except AggregateNotFoundError:
             raise UnknownCase() from None
+        return self._ours(case, reach)
+
+    def read_case(
+        self, case_id: UUID, reach: Collection[str] | None = None
+    ) -> tuple[Case, list[DomainEventProtocol[UUID]]]:
+        """The case and its events, oldest first, from one read (UnknownCase if none, or if it
+        is outside `reach`, the agencies the reader may see)."""
+        history = self.history(case_id)
+        return self._ours(project_aggregate(None, history), reach), history
+
+    def _ours(self, case: Any, reach: Collection[str] | None) -> Case:
         if not isinstance(case, Case) or (reach is not None and case.agency not in reach):
             raise UnknownCase()  # another agency's: as if there were none
         return case
@@ -351,14 +371,43 @@ class Cases(Application[UUID]):
     ) -> Case:
         """Run a command on the version the officer saw; stale → 409. Returns the case."""
         case = self.get_case(case_id, reach)
+        self.act_on(case, version, action, attachments=attachments, deadline=deadline)
+        return case
+
+    def act_on(
+        self,
+        case: Case,
+        version: int | None,
+        action: Callable[[Case], Sequence[Case]],
+        attachments: Sequence[StoredFile] = (),
+        deadline: float | None = None,
+    ) -> list[DomainEventProtocol[UUID]]:
+        """`act` on a case already read; the case's own events it stored. Saved together
+        with the commands of other officers that arrive meanwhile (services/workflow/commits.py)."""
         if version is not None and version != case.version:
             raise StaleVersion(case.version)
-        touched = action(case)
+        cases = [case, *action(case)]
+        warn_days = self.settings.deadline_warning_days
+        alarms = [
+            Alarm(each.id, each.next_alarm(self.calendar(each.agency), warn_days)) for each in cases
+        ]
+        events = [event for each in cases for event in each.collect_events()]
         try:
-            self.store(case, *touched, attachments=attachments, deadline=deadline)
+            self.commits.write(Write(events, alarms, attachments, deadline))
         except IntegrityError:
-            raise StaleVersion(self.get_case(case_id).version) from None
-        return case
+            raise StaleVersion(self.get_case(case.id).version) from None
+        EVENTS_STORED.labels("workflow").inc(len(events))
+        return [event for event in events if event.originator_id == case.id]
+
+    def _save_writes(self, writes: Sequence[Write]) -> None:
+        """Commands' saves in one transaction (rolled back past the earliest deadline)."""
+        deadlines = [write.deadline for write in writes if write.deadline is not None]
+        self.save(
+            *(event for write in writes for event in write.events),
+            alarms=[alarm for write in writes for alarm in write.alarms],
+            attachments=[file for write in writes for file in write.attachments],
+            deadline=min(deadlines, default=None),
+        )
 
     def attachment(self, case_id: UUID, attachment_id: UUID) -> tuple[str, bytes, str] | None:
         """An attachment's type, content in clear and file name (None if unknown or erased)."""

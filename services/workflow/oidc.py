@@ -15,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import jwt
 
+from shared.agencies import Served
 from shared.problems import Problem
 from shared.settings import Settings
 from shared.sop import PROVINCE, Role
@@ -118,9 +119,7 @@ def memberships_of(
 class Provider:
     """The office's OpenID Connect provider: its metadata and keys, read when needed."""
 
-    def __init__(
-        self, settings: Settings, agencies: Callable[[], Awaitable[Collection[str]]] | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, agencies: Served | None = None) -> None:
         """`agencies`: the ids of the agencies the deployment serves (None: the home one)."""
         self._agencies = agencies
         if settings.oidc_issuer and not settings.oidc_client_id:
@@ -210,7 +209,7 @@ class Provider:
             extra = await self._get_json(userinfo, headers={"Authorization": f"Bearer {access}"})
             if extra.get("sub") == claims["sub"]:
                 claims = extra | claims  # the ID token's own claims win
-        registered = await self._agencies() if self._agencies else ()
+        registered = await self._agencies(True) if self._agencies else ()  # rare: read them now
         return self._identity(claims, {self.settings.agency, PROVINCE, *registered})
 
     async def _tokens(self, endpoint: str, code: str, verifier: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -146,11 +147,16 @@ def _readable(value: Any, facets: frozenset[Facet]) -> Any:
 
 
 def case_view(
-    cases: Cases, case: Case, officer: Officer, facets: frozenset[Facet] | None = None
+    cases: Cases,
+    case: Case,
+    officer: Officer,
+    facets: frozenset[Facet] | None = None,
+    history: Sequence[Any] | None = None,
 ) -> CaseView:
     """The case, what this officer may do now, and the timeline, as far as they may see it.
 
-    `facets`: what they could see when they acted (a command's answer, after the step moved on).
+    `facets`: what they could see when they acted (a command's answer, after the step moved on);
+    `history`: the case's events when already read (a command's: those it read and stored).
     """
     facets = facets_of(case, officer) if facets is None else facets
     calendar = cases.calendar(case.agency)
@@ -159,7 +165,10 @@ def case_view(
     actors = [role.value for role in (step.actor, *step.also_by)] if step else []
     shown = Facet.ANSWER in facets
     answer = cases.unseal(case.id, case.answer) if case.answer and shown else None
-    history = cases.history(case.id) if Facet.TIMELINE in facets else []
+    if Facet.TIMELINE not in facets:
+        history = []
+    elif history is None:
+        history = cases.history(case.id)
     acted = {getattr(event, "by", None): getattr(event, "by_name", None) for event in history}
     names = cases.officer_names({by for by, name in acted.items() if by and not name})
     return CaseView(

@@ -104,13 +104,22 @@ def decode(body: bytes) -> Envelope:
     return from_mapping(parsed)
 
 
+def _timestamp(text: Any) -> datetime:
+    """An RFC 3339 timestamp: the standard library's parser (ours write these), dateutil's for
+    the other ISO 8601 forms a producer may send."""
+    try:
+        return datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return isoparse(text)
+
+
 def from_mapping(parsed: Any) -> Envelope:
     """Validate an already parsed structured CloudEvent (e.g. one of a feed page)."""
     try:
         attributes = dict(parsed)
         data = attributes.pop("data", None)
         if "time" in attributes:
-            attributes["time"] = isoparse(attributes["time"])
+            attributes["time"] = _timestamp(attributes["time"])
         event = CloudEvent(attributes=attributes, data=data)
         contract = CONTRACTS[attributes["type"]]
         return Envelope(

@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from services.reporting.dead_letters import TABLE as LETTERS
 from services.reporting.masking import CaseAccess, masked, reasons_visible
+from shared.access import Privacy
 from shared.broker import BrokerLink
 from shared.db import connect, create_pool
 from shared.events import encode, seal
@@ -300,3 +301,19 @@ async def test_survey_answers_of_a_case_reach_no_officer_on_the_stream_or_in_dea
         assert await masked(received, [Role.ADMIN], cases) == received  # the rest as it was
     finally:
         await pool.close()
+
+
+async def test_a_stream_remembers_the_privacy_of_a_bounded_number_of_cases() -> None:
+    """A live stream watched for days meets every case of those days: it keeps the latest
+    seen, not all of them (the database is asked again for one forgotten)."""
+    cases = CaseAccess(pool=None)  # type: ignore[arg-type] # nothing here reads the database
+    first = str(uuid4())
+    cases.remember(first, Privacy.NORMAL)
+    for _ in range(CaseAccess.REMEMBERED + 500):
+        cases.remember(str(uuid4()), Privacy.ANONYMOUS)
+        assert await cases.of(first, {}) == (Privacy.NORMAL, None)  # seen: kept
+    assert cases.remembered() == CaseAccess.REMEMBERED
+    for _ in range(CaseAccess.REMEMBERED):
+        cases.remember(str(uuid4()), Privacy.ANONYMOUS)
+    with pytest.raises(AttributeError):  # forgotten: the read model is asked (no pool here)
+        await cases.of(first, {})

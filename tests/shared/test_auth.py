@@ -104,12 +104,16 @@ async def test_a_token_of_another_agency_is_refused(provider: Provider) -> None:
 async def test_a_token_lists_the_officers_agencies_with_the_roles_in_each(
     provider: Provider,
 ) -> None:
-    async def served() -> list[str]:
+    asked_again = []
+
+    async def served(again: bool) -> list[str]:
+        asked_again.append(again)
         return ["dinkes-gresik"]
 
     verifier = TokenVerifier(_verifier(provider).settings, agencies=served)
     memberships = {"dinkes-gresik": ["kabid"], "dinas-jauh": ["admin"]}
     officer = await verifier.verify(provider.token("a", memberships=memberships))
+    assert asked_again == [False, True]  # "dinas-jauh" unknown: read once more, then dropped
     assert officer.agency == "dpmptsp-gresik"
     assert officer.roles == {Role.TIM_PENGADUAN}
     assert officer.roles_in("dinkes-gresik") == {Role.KABID}
@@ -179,3 +183,24 @@ async def test_requests_arriving_together_wait_for_the_one_fetch(provider: Provi
     officers = await asyncio.gather(*(verifier.verify(provider.token("a")) for _ in range(10)))
     assert {officer.id for officer in officers} == {"rina"}
     assert provider.fetches == 1
+
+
+async def test_a_token_verified_before_its_key_was_withdrawn_is_refused_after(
+    provider: Provider,
+) -> None:
+    verifier = _verifier(provider, auth_jwks_refresh_seconds=1.0)
+    old = provider.token("a")
+    assert (await verifier.verify(old)).id == "rina"  # verified once, remembered
+    provider.keys = {}
+    provider.add_key("b")  # the provider withdraws key a
+
+    async def rotated() -> bool:
+        try:
+            await verifier.verify(provider.token("b"))
+        except Unauthenticated:
+            return False
+        return True
+
+    await eventually(rotated, within=5, interval=0.05)
+    with pytest.raises(Unauthenticated):
+        await verifier.verify(old)

@@ -17,7 +17,7 @@ from services.workflow.case import Case
 from services.workflow.cases import Cases
 from services.workflow.issuer import Issuer
 from shared.settings import Settings
-from shared.sop import Kind, Role
+from shared.sop import PROVINCE, PROVINCE_ROLES, Kind, Role
 from shared.tracking_code import new_code
 from tests.conftest import serving
 
@@ -33,7 +33,12 @@ class Desk:
     def headers(self, *roles: Role, officer: str = "") -> dict[str, str]:
         """A bearer token for an officer holding these roles."""
         subject = officer or f"{roles[0].value}-test"
-        token = self.issuer.mint(subject=subject, name=subject, roles=list(roles))
+        if PROVINCE_ROLES.isdisjoint(roles):
+            token = self.issuer.mint(subject=subject, name=subject, roles=list(roles))
+        else:  # the coordinator's roles are held in the province's membership alone
+            token = self.issuer.mint(
+                subject=subject, name=subject, roles=list(roles), agency=PROVINCE
+            )
         return {"Authorization": f"Bearer {token}"}
 
     async def open(

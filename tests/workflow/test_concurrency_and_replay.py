@@ -28,6 +28,26 @@ async def test_two_officers_on_the_same_version_one_wins_one_gets_409(desk: Desk
     assert (await desk.view(case))["version"] == version + 1
 
 
+async def test_commands_saved_together_each_keep_their_own_outcome(desk: Desk) -> None:
+    """Commands arriving together are saved in shared transactions (services/workflow/
+    commits.py): a race on one case among them costs only the loser its save."""
+    cases = [await desk.open() for _ in range(12)]
+    raced = cases[0]
+    answers = await asyncio.gather(
+        *(
+            desk.act(case, "identification/escalate", TIM, version=1, note="Naik.")
+            for case in cases
+        ),
+        desk.act(raced, "identification/resolve", TIM, version=1, answer="Selesai."),
+    )
+    assert [answer.status_code for answer in answers[1:12]] == [200] * 11
+    assert sorted([answers[0].status_code, answers[12].status_code]) == [200, 409]
+    for case, answer in zip(cases[1:], answers[1:12], strict=True):
+        assert answer.json() == await desk.view(case)
+        assert answer.json()["timeline"][-1]["event"] == "Escalated"
+    assert (await desk.view(raced))["version"] == 2
+
+
 async def test_a_stale_version_is_refused_with_the_current_one(desk: Desk) -> None:
     case = await desk.open()
     await desk.step(case, "notes", KABID, text="Catatan.")

@@ -307,3 +307,19 @@ async def test_a_stuck_attachment_write_is_a_503_and_readiness_false_until_it_he
         assert len(added) == 1  # the one answered 503 rolled back
     finally:
         await lock.close()
+
+
+async def test_a_commands_answer_is_the_case_as_read_afterwards(desk: Desk) -> None:
+    """The answer is built from the events the command read and stored (no second read): it
+    must say what a fresh read says, the new event's sealed text and officer included."""
+    case = await desk.open()
+    steps: list[tuple[str, Role, dict[str, Any]]] = [
+        ("identification/escalate", TIM, {"note": "Perlu keputusan pimpinan."}),
+        ("verification", KABID, {"note": "Berkas lengkap."}),
+        ("disposition", KADIS, {"to": "tim_pengaduan", "instruction": "Tinjau ke lapangan."}),
+        ("investigation", TIM, {"summary": "Sudah ditinjau.", "related_agencies": ["Dinas PU"]}),
+        ("bap", TIM, BAP),
+    ]
+    for path, role, body in steps:
+        answer = await desk.step(case, path, role, **body)
+        assert answer == await desk.view(case, role)
