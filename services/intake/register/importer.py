@@ -28,6 +28,7 @@ from services.intake.store import SCHEMA, Pending, Submissions, open_submissions
 from services.intake.submission import History, Received, Submission
 from services.intake.writer import Writer
 from shared.db import ensure_schema, setup_lock
+from shared import pii
 from shared.pii import mask
 from shared.sealing import SealingKey
 from shared.settings import Settings
@@ -185,14 +186,16 @@ class Store:
             return Submission.import_(id=row.case_id, received=received, history=history)
 
         identities = [(digest, row.case_id) for digest in self.pseudonyms.of_contact(row.contact)]
+        found = pii.find(row.text)  # once, for the index of identifiers and the masked words
         extra = [value for value in (row.extra or {}).values() if isinstance(value, str)]
-        mentioned = self.pseudonyms.of_text(row.text, *extra)
-        mentions = [(digest, row.case_id) for digest in mentioned]
+        typed = [*pii.identifiers(row.text, found), *(p for t in extra for p in pii.identifiers(t))]
+        mentions = [(digest, row.case_id) for digest in self.pseudonyms.of_found(typed)]
         name = row.contact.name if row.contact else None
         rows = Rows(
             identities=identities,
             mentions=mentions,
-            words=[(row.case_id, mask(row.text))],  # searchable like any submission
+            words=[(row.case_id, mask(row.text, found))],  # searchable like any submission
+            indexed=[row.case_id],  # every text of it is in `words`: no backfill at start
             names=[(digest, row.case_id) for digest in self.pseudonyms.of_name(name)],
         )
         return Pending(row.case_id, build, key, row.fingerprint, rows)
