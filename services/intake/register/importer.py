@@ -27,8 +27,8 @@ from services.intake.register.rows import RegisterRow, RowReader
 from services.intake.store import SCHEMA, Pending, Submissions, open_submissions
 from services.intake.submission import History, Received, Submission
 from services.intake.writer import Writer
-from shared.db import ensure_schema, setup_lock
 from shared import pii
+from shared.db import ensure_schema, setup_lock
 from shared.pii import mask
 from shared.sealing import SealingKey
 from shared.settings import Settings
