@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,11 +61,23 @@ def run(
         return report
     store = Store.open(settings)
     try:
-        for chunk in batched(rows, batch):
-            store.save(chunk, report)
+        store_all(store, batched(rows, batch), report)
     finally:
         store.close()
     return report
+
+
+def store_all(store: Store, chunks: Iterable[list[RegisterRow]], report: Report) -> None:
+    """Commit each batch while the next one is read: one commit at a time, in file order
+    (the reading is CPU, a commit mostly waits for the database)."""
+    with ThreadPoolExecutor(1, thread_name_prefix="import-store") as storing:
+        saving: Future[None] | None = None
+        for chunk in chunks:
+            if saving is not None:
+                saving.result()  # its failure ends the import here
+            saving = storing.submit(store.save, chunk, report)
+        if saving is not None:
+            saving.result()
 
 
 def scan(
