@@ -44,5 +44,5 @@ async def test_imported_register_rows_stay_off_the_live_stream(live: LiveStream)
             now,
         ]
     )
-    entries = await live.redis.xrange(live.key)  # type: ignore[misc]
+    entries: list[tuple[bytes, dict[bytes, bytes]]] = await live.redis.xrange(live.key)  # type: ignore[assignment]
     assert [fields[b"type"] for _, fields in entries] == [now.type.encode()]
