@@ -102,8 +102,17 @@ class WorkingCalendar:
         name = self._holidays.get(day)
         return str(name) if name else None
 
+    @cached_property
+    def _windows(self) -> dict[date, tuple[datetime, datetime] | None]:
+        """Each day's window once worked out (deadlines of a whole register walk the same
+        days over and over); the calendar is immutable, so they never change."""
+        return {}
+
     def is_working_day(self, day: date) -> bool:
         """Open hours on a day that is no holiday (or an override made it a working day)."""
+        return self.window(day) is not None
+
+    def _is_working_day(self, day: date) -> bool:
         override = self._overrides.get(day)
         if override is not None and override.working:
             return True
@@ -112,8 +121,15 @@ class WorkingCalendar:
         return self.hours.on(day.weekday()) is not None
 
     def window(self, day: date) -> tuple[datetime, datetime] | None:
-        """Opening and closing instants of a working day."""
-        if not self.is_working_day(day):
+        """Opening and closing instants of a working day (None: no working day)."""
+        if day in self._windows:
+            return self._windows[day]
+        found = self._window(day)
+        self._windows[day] = found
+        return found
+
+    def _window(self, day: date) -> tuple[datetime, datetime] | None:
+        if not self._is_working_day(day):
             return None
         opening, closing = self.hours.on(day.weekday()) or self.hours.usual
         return (

@@ -11,6 +11,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Iterable
+from functools import lru_cache
 
 import phonenumbers
 
@@ -84,14 +85,22 @@ def normalize(kind: str, value: str) -> str:
     """One spelling per identifier: E.164 phones, lower-case emails, bare digits."""
     value = value.strip()
     if kind == "phone":
-        try:
-            number = phonenumbers.parse(value, "ID")
-        except phonenumbers.NumberParseException:
+        number = phone_number(value)
+        if number is None:
             return value
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if kind == "email":
         return value.lower()
     return value
+
+
+@lru_cache(maxsize=4096)  # a register's row checks its phone, then hashes it: parsed once
+def phone_number(value: str) -> phonenumbers.PhoneNumber | None:
+    """A phone number as written in Indonesia (None if it cannot be one); never mutate it."""
+    try:
+        return phonenumbers.parse(value, "ID")
+    except phonenumbers.NumberParseException:
+        return None
 
 
 _WORD = re.compile(r"[^\W\d_]{2,}")  # letters only; initials and titles' dots dropped

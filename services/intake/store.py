@@ -59,7 +59,7 @@ class SubmissionRecorder(ExtraRowsRecorder):
                 "tracking_code text NOT NULL UNIQUE, fingerprint text)",
             ),
             "INSERT INTO {schema}.submission_index (case_id, tracking_code, fingerprint) "
-            "SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[])",
+            "SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[])",
             lambda row: (row.case_id, row.tracking_code, row.fingerprint),
         ),
         Extra(
@@ -69,7 +69,7 @@ class SubmissionRecorder(ExtraRowsRecorder):
                 "key bytea, created_at timestamptz NOT NULL DEFAULT now(), erased_at timestamptz)",
             ),
             "INSERT INTO {schema}.personal_keys (ref, key) "
-            "SELECT * FROM unnest(%s::uuid[], %s::bytea[])",
+            "SELECT * FROM unnest(%b::uuid[], %b::bytea[])",
             lambda key: (key.ref, key.key),
         ),
     )
@@ -119,7 +119,7 @@ class Submissions(Application[UUID]):
         """The index rows of those stored already."""
         rows = self.query(
             "SELECT case_id, tracking_code, fingerprint FROM {s}.submission_index "
-            "WHERE case_id = ANY(%s::uuid[])",
+            "WHERE case_id = ANY(%b::uuid[])",
             (case_ids,),
         )
         return {row["case_id"]: IndexRow(**row) for row in rows}

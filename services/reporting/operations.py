@@ -28,7 +28,7 @@ from shared.access import PUBLIC, Facet, Privacy, readers
 from shared.auth import Forbidden, Officer, TokenVerifier, Unauthenticated
 from shared.broker import connect, on_broker
 from shared.db import LONG_SECONDS, Connection, Pool, read
-from shared.events import CONTRACTS, Envelope, encode
+from shared.events import CONTRACTS, CaseImported, Envelope, SubmissionImported, encode
 from shared.outages import DEADLINE_SECONDS, Unavailable, within
 from shared.problems import Problem, problems
 from shared.settings import Settings
@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/operations", tags=["operations"])
 
 STREAM_LENGTH = 10_000
+HISTORY = (SubmissionImported, CaseImported)
+"""The old register's cases coming in: history, not operations. They stay off the live stream
+(an import of a whole register would push every recent event out of its window, and cost a
+Redis write per row)."""
 SUBSCRIBERS = readers(Facet.STATUS, Privacy.NORMAL) - {PUBLIC}
 """Who may follow the live stream: officers who may see some cases (each sees only those)."""
 QUEUE_DEPTH = Gauge(
@@ -59,12 +63,14 @@ class LiveStream:
         self.key = settings.redis_key("events")
 
     async def append(self, envelopes: Sequence[Envelope]) -> None:
-        """Add events, oldest first; best effort (the read model is the record, not this)."""
-        if not envelopes:
+        """Add events, oldest first, but the register's history; best effort (the read model
+        is the record, not this)."""
+        live = [envelope for envelope in envelopes if not isinstance(envelope.data, HISTORY)]
+        if not live:
             return
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                for envelope in stream_erasure.kept(envelopes):
+                for envelope in stream_erasure.kept(live):
                     fields = {
                         "type": envelope.type,
                         "agency": envelope.agency,

@@ -81,7 +81,7 @@ class CasesRecorder(ExtraRowsRecorder, Once):
                 "key bytea, erased_at timestamptz)",
             ),
             "INSERT INTO {schema}.case_keys (case_id, key) "
-            "SELECT * FROM unnest(%s::uuid[], %s::bytea[])",
+            "SELECT * FROM unnest(%b::uuid[], %b::bytea[])",
             lambda key: (key.ref, key.key),
         ),
         Extra(
@@ -93,7 +93,7 @@ class CasesRecorder(ExtraRowsRecorder, Once):
                 "(next_alarm_at) WHERE next_alarm_at IS NOT NULL",
             ),
             "INSERT INTO {schema}.case_clock (case_id, next_alarm_at) "
-            "SELECT * FROM unnest(%s::uuid[], %s::timestamptz[]) "
+            "SELECT * FROM unnest(%b::uuid[], %b::timestamptz[]) "
             "ON CONFLICT (case_id) DO UPDATE SET next_alarm_at = EXCLUDED.next_alarm_at",
             lambda alarm: (alarm.case_id, alarm.next_alarm_at),
         ),
@@ -106,14 +106,14 @@ class CasesRecorder(ExtraRowsRecorder, Once):
                 *blobs.DDL,
             ),
             "INSERT INTO {schema}.attachments (id, case_id, content_type, blob) "
-            "SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::text[])",
+            "SELECT * FROM unnest(%b::uuid[], %b::uuid[], %b::text[], %b::text[])",
             lambda file: (file.id, file.case_id, file.content_type, file.blob),
         ),
         Extra(
             "erased",
             (),
             "UPDATE {schema}.case_keys SET key = NULL, erased_at = now() "
-            "WHERE case_id = ANY(%s::uuid[])",
+            "WHERE case_id = ANY(%b::uuid[])",
             lambda case_id: (case_id,),
         ),
     )

@@ -55,3 +55,15 @@ async def test_personal_data_in_an_imported_text_is_sealed_like_any_complaint(
     assert erased.json()["erased"] == [view["tracking_code"]]
     after = (await desk.http.get(f"/intake/v1/submissions/{case_id}", headers=officer)).json()
     assert (after["text"], after["register_row"]["columns"]) == (ERASED, ERASED)
+
+
+async def test_an_imported_row_is_indexed_when_stored(desk: Desk, tmp_path: Path) -> None:
+    """Searchable at once, and nothing of the register for intake's backfill at its next start
+    to read and unseal again (services/intake/lookup.py index_earlier)."""
+    path = tmp_path / "register.csv"
+    path.write_text(REGISTER, encoding="utf-8")
+    await asyncio.to_thread(run, desk.settings, path, load_mapping(None, []))
+    stored = await desk.fetch("SELECT case_id FROM intake.submission_index")
+    indexed = await desk.fetch("SELECT case_id FROM intake.search_indexed")
+    assert [row["case_id"] for row in indexed] == [row["case_id"] for row in stored]
+    assert len(stored) == 1

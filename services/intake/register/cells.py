@@ -17,6 +17,7 @@ import phonenumbers
 
 from services.intake.draft import Contact
 from services.intake.forms import TEXT_MAX
+from services.intake.pseudonyms import phone_number
 from services.intake.register.dates import DateError, RegisterDate, read_date
 from services.intake.register.labels import Mapping, normalize
 from services.intake.register.reading import Layout
@@ -77,7 +78,8 @@ class Notes:
         self.issues.append(Issue(self.row, column, code, message, rejected))
 
 
-def text_of(value: Any, notes: Notes) -> str:
+def text_of(value: Any, notes: Notes) -> tuple[str, list[pii.Found]]:
+    """The row's text, and the personal data found in it."""
     text = cell_text(value)
     if CONTROL.search(text):
         text = CONTROL.sub("", text)
@@ -88,12 +90,13 @@ def text_of(value: Any, notes: Notes) -> str:
     elif len(text) > TEXT_MAX:
         message = f"teks sangat panjang ({len(text)} karakter); disimpan utuh"
         notes.add("text", "text_long", message)
-    kinds = {item.kind for item in pii.find(text)}
+    personal = pii.find(text)
+    kinds = {item.kind for item in personal}
     found = [pii.LABELS[kind] for kind in pii.ERASABLE if kind in kinds]
     if found:
         message = f"teks memuat data pribadi ({', '.join(found)}); disegel bersama isi"
         notes.add("text", "personal_data_in_text", message)
-    return text
+    return text, personal
 
 
 def date_of(
@@ -199,7 +202,5 @@ def contact_of(value: Callable[[str], Any], notes: Notes) -> Contact | None:
 
 
 def _possible_phone(raw: str) -> bool:
-    try:
-        return phonenumbers.is_possible_number(phonenumbers.parse(raw, "ID"))
-    except phonenumbers.NumberParseException:
-        return False
+    number = phone_number(raw.strip())
+    return number is not None and phonenumbers.is_possible_number(number)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from services.intake.register.rows import RegisterRow, RowReader
 from services.intake.store import SCHEMA, Pending, Submissions, open_submissions
 from services.intake.submission import History, Received, Submission
 from services.intake.writer import Writer
+from shared import pii
 from shared.db import ensure_schema, setup_lock
 from shared.pii import mask
 from shared.sealing import SealingKey
@@ -59,11 +61,23 @@ def run(
         return report
     store = Store.open(settings)
     try:
-        for chunk in batched(rows, batch):
-            store.save(chunk, report)
+        store_all(store, batched(rows, batch), report)
     finally:
         store.close()
     return report
+
+
+def store_all(store: Store, chunks: Iterable[list[RegisterRow]], report: Report) -> None:
+    """Commit each batch while the next one is read: one commit at a time, in file order
+    (the reading is CPU, a commit mostly waits for the database)."""
+    with ThreadPoolExecutor(1, thread_name_prefix="import-store") as storing:
+        saving: Future[None] | None = None
+        for chunk in chunks:
+            if saving is not None:
+                saving.result()  # its failure ends the import here
+            saving = storing.submit(store.save, chunk, report)
+        if saving is not None:
+            saving.result()
 
 
 def scan(
@@ -185,14 +199,16 @@ class Store:
             return Submission.import_(id=row.case_id, received=received, history=history)
 
         identities = [(digest, row.case_id) for digest in self.pseudonyms.of_contact(row.contact)]
+        found = list(row.personal)  # found once, when the row was read
         extra = [value for value in (row.extra or {}).values() if isinstance(value, str)]
-        mentioned = self.pseudonyms.of_text(row.text, *extra)
-        mentions = [(digest, row.case_id) for digest in mentioned]
+        typed = [*pii.identifiers(row.text, found), *(p for t in extra for p in pii.identifiers(t))]
+        mentions = [(digest, row.case_id) for digest in self.pseudonyms.of_found(typed)]
         name = row.contact.name if row.contact else None
         rows = Rows(
             identities=identities,
             mentions=mentions,
-            words=[(row.case_id, mask(row.text))],  # searchable like any submission
+            words=[(row.case_id, mask(row.text, found))],  # searchable like any submission
+            indexed=[row.case_id],  # every text of it is in `words`: no backfill at start
             names=[(digest, row.case_id) for digest in self.pseudonyms.of_name(name)],
         )
         return Pending(row.case_id, build, key, row.fingerprint, rows)

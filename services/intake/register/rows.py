@@ -27,6 +27,7 @@ from services.intake.register.dates import RegisterDate
 from services.intake.register.labels import Mapping, normalize
 from services.intake.register.reading import Layout
 from services.intake.submission import submission_id
+from shared import pii
 from shared.channels import Channel
 from shared.sop import Kind
 
@@ -51,6 +52,7 @@ class RegisterRow:
     outcome: str | None
     closed_at: datetime | None
     text: str
+    personal: tuple[pii.Found, ...]  # the personal data found in the text
     contact: Contact | None
     extra: dict[str, str]  # the register's other columns, sealed with the text
     case_id: UUID = field(init=False)  # deterministic, like a channel's message id
@@ -73,7 +75,7 @@ class RowReader:
         """The row to import (None if rejected) and every issue found."""
         notes = Notes(row, self.layout)
         value = partial(_cell, cells, self.layout.fields)
-        text = text_of(value("text"), notes)
+        text, personal = text_of(value("text"), notes)
         received = self._received(value("received_at"), notes)
         closed, closed_unknown = self._closed(value("closed_at"), received, notes)
         if notes.rejected or received is None:
@@ -102,6 +104,7 @@ class RowReader:
             outcome=outcome,
             closed_at=closed_at,
             text=text,
+            personal=tuple(personal),
             contact=contact,
             extra=self._extra(cells),
         )
