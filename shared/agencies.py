@@ -15,7 +15,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.db import Connection
+from shared.db import Connection, ensure_internal_schema
 from shared.settings import Settings
 from shared.sop import Kind
 from shared.working_time import OfficeHours, WorkingCalendar
@@ -97,7 +97,7 @@ async def ensure_table(conn: Connection) -> None:
     """Create the agencies table if missing (idempotent, safe from several services at once)."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('aduan.agencies'))")
-        await conn.execute("CREATE SCHEMA IF NOT EXISTS aduan_internal")
+        await ensure_internal_schema(conn)
         await conn.execute(
             f"CREATE TABLE IF NOT EXISTS {TABLE} (id text PRIMARY KEY, document jsonb NOT NULL, "
             "updated_at timestamptz NOT NULL DEFAULT now())"
