@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Collection, Coroutine
 from functools import partial
 from typing import Any
 
@@ -80,7 +80,11 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     app.state.receipt_guard = ReceiptGuard(settings, redis, credential, "intake")
     app.state.writer, app.state.submissions, app.state.inbox = writer, submissions, inbox
     app.state.limiter, app.state.dispatcher = limiter, dispatcher
-    app.state.verifier = TokenVerifier(settings)
+
+    async def served() -> Collection[str]:  # the officers of every registered agency are let in
+        return (await agencies.all()).keys()
+
+    app.state.verifier = TokenVerifier(settings, agencies=served)
     app.state.feed = Feed(pool, EventLog.of(submissions), translator(submissions, WIRE))
     probe = StoreProbe(pool, guard, submissions.probe)
     # Only the store: without Redis the limits are counted here, without RabbitMQ the relay's

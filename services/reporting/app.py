@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from functools import partial
 from importlib import resources
 
@@ -38,7 +38,7 @@ from shared import feed
 from shared.agencies import Registry
 from shared.auth import TokenVerifier
 from shared.broker import BrokerLink
-from shared.db import Pool, create_pool, ensure_schema, setup_lock
+from shared.db import Pool, create_pool, ensure_schema, read, setup_lock
 from shared.events import Envelope
 from shared.feed import Feed, service_credential
 from shared.messaging import Consumer, run_consumer
@@ -115,8 +115,13 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     translate = translator(recaps, WIRE)
     app.state.pool, app.state.recaps, app.state.live = pool, recaps, live
     app.state.last_good = kept
-    app.state.verifier = TokenVerifier(settings)
-    app.state.agencies = Registry(settings)
+    registry = Registry(settings)
+
+    async def served() -> Collection[str]:  # the officers of every registered agency are let in
+        return (await read(pool, registry.all)).keys()
+
+    app.state.verifier = TokenVerifier(settings, agencies=served)
+    app.state.agencies = registry
     app.state.feed = Feed(pool, EventLog.of(recaps), translate)
     # Ready: the read model answers, and the broker delivers. Every event reaches the read model
     # only through the broker: without it the rekap and the live stream fall behind unseen.
