@@ -27,7 +27,7 @@ from shared.events import (
     ResolutionDisputed,
     encode,
 )
-from shared.events.workflow import CaseReopened
+from shared.events.workflow import CaseDeclined, CaseReopened, CaseTransferred
 from shared.settings import Settings
 from shared.vocabulary import CLOSING_EVENTS, NOTIFIED, PROGRESS_EVENTS
 
@@ -42,9 +42,13 @@ def _topic(contract: type[Contract]) -> str:
     return f"{contract.producer}.{contract.name}.*"
 
 
+MOVED = (CaseTransferred.name, CaseDeclined.name)
+"""The events that move a case to another agency (shared/sop.py MOVES)."""
+
 # Which events each consuming service receives: binding keys on the topic exchange.
 # Intake tells the complainant of the events NOTIFIED names (information request, answer,
-# reopening) and (SP4N-LAPOR! follow-ups) of each step; it tracks each case's step. Workflow
+# reopening) and (SP4N-LAPOR! follow-ups) of each step; it tracks each case's step and, as the
+# case moves between agencies (MOVED), the agency whose officers may read it. Workflow
 # takes the complainant's replies and disputes from their tracking page.
 BINDINGS: dict[str, tuple[str, ...]] = {
     "workflow": tuple(
@@ -62,7 +66,7 @@ BINDINGS: dict[str, tuple[str, ...]] = {
     "reporting": ("#",),
     "intake": tuple(
         f"{CaseReopened.producer}.{name}.*"
-        for name in dict.fromkeys((*CLOSING_EVENTS, *PROGRESS_EVENTS, *NOTIFIED))
+        for name in dict.fromkeys((*CLOSING_EVENTS, *PROGRESS_EVENTS, *NOTIFIED, *MOVED))
     ),
 }
 

@@ -107,12 +107,13 @@ def _may_see(inbox: Inbox, case_id: UUID, officer: Officer) -> bool:
     """Whether the case is of an agency the officer serves and they may see its status there
     (the access table)."""
     submission = inbox.submissions.submission(case_id)
-    if submission is None or not officer.roles_in(submission.agency):
+    roles = officer.roles_in(inbox.submissions.agency_now(submission)) if submission else None
+    if submission is None or not roles:
         return False
     received = submission.received
     privacy = privacy_of(anonymous=received.anonymous, confidential=received.confidential)
     step = inbox.submissions.current_step(submission)
-    return Facet.STATUS in visible(officer.roles_in(submission.agency), privacy, step)
+    return Facet.STATUS in visible(roles, privacy, step)
 
 
 def _check(inbox: Inbox, case_id: UUID, officer: Officer) -> None:

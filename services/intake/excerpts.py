@@ -68,7 +68,8 @@ def excerpt_for(inbox: Inbox, case_id: UUID, officer: Officer) -> str | None:
     """The excerpt this officer may read of one case (None: not theirs to read)."""
     submissions = inbox.submissions
     submission = submissions.submission(case_id)
-    roles = officer.roles_in(submission.agency) if submission is not None else frozenset()
+    agency = submissions.agency_now(submission) if submission is not None else None
+    roles = officer.roles_in(agency) if agency is not None else frozenset()
     if submission is None or not roles:
         return None
     received = submission.received

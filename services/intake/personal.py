@@ -90,7 +90,8 @@ class SubmissionView(Amended):
 
 def _facets(inbox: Inbox, submission: Submission | None, officer: Officer) -> frozenset[Facet]:
     """What this officer may see of the submission (the access table); 404 if not even that."""
-    roles = officer.roles_in(submission.agency) if submission is not None else frozenset()
+    agency = inbox.submissions.agency_now(submission) if submission is not None else None
+    roles = officer.roles_in(agency) if agency is not None else frozenset()
     if submission is None or not roles:  # not a case of an agency the officer serves
         facets: frozenset[Facet] = frozenset()
     else:

@@ -44,6 +44,9 @@ TABLES = (
     # The SOP step each case stands at (NULL: closed), from workflow's events: the access
     # policy lets the officers of that step read what the step needs (shared/access.py).
     "CREATE TABLE IF NOT EXISTS {s}.case_steps (case_id uuid PRIMARY KEY, step text)",
+    # The agency a case moved to (from workflow's CaseTransferred and CaseDeclined; none: the
+    # one it was submitted to): only that agency's officers read it.
+    "CREATE TABLE IF NOT EXISTS {s}.case_agencies (case_id uuid PRIMARY KEY, agency text NOT NULL)",
     # What officers search a case by (services/intake/lookup.py): the words of its texts, with
     # personal data masked, as PostgreSQL's Indonesian full-text configuration stems them, and
     # keyed hashes of the words of the complainant's name. Erasure deletes both.
@@ -109,6 +112,7 @@ class Rows:
     closed: list[tuple[UUID, datetime]] = field(default_factory=list)  # the survey may open
     reopened: list[UUID] = field(default_factory=list)  # ... and close again
     steps: list[tuple[UUID, str | None]] = field(default_factory=list)  # the case's step now
+    agencies: list[tuple[UUID, str]] = field(default_factory=list)  # the case's agency now
     words: list[tuple[UUID, str]] = field(default_factory=list)  # masked text to index
     indexed: list[UUID] = field(default_factory=list)  # cases with every text in `words`
     names: list[tuple[str, UUID]] = field(default_factory=list)  # hashes of the name's words
@@ -195,6 +199,12 @@ class RowWriter:
             "ON CONFLICT (case_id) DO UPDATE SET step = EXCLUDED.step",
             s,
         )
+        self.agencies = _sql(
+            "INSERT INTO {s}.case_agencies (case_id, agency) SELECT * FROM "
+            "unnest(%s::uuid[], %s::text[]) "
+            "ON CONFLICT (case_id) DO UPDATE SET agency = EXCLUDED.agency",
+            s,
+        )
         self.erase = [
             _sql(text, s)
             for text in (
@@ -254,6 +264,9 @@ class RowWriter:
         if rows.steps:  # in event order: the last step of a case wins
             latest = dict(rows.steps)
             curs.execute(self.steps, _columns(latest.items(), 2))
+        if rows.agencies:  # in event order: the last move of a case wins
+            moved = dict(rows.agencies)
+            curs.execute(self.agencies, _columns(moved.items(), 2))
         if rows.erased:
             refs = {"cases": [c for c, _ in rows.erased], "refs": [r for _, r in rows.erased]}
             for statement in self.erase:

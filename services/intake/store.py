@@ -165,6 +165,14 @@ class Submissions(Application[UUID]):
         rows = self.query("SELECT closed_at FROM {s}.closures WHERE case_id = %s", (case_id,))
         return rows[0]["closed_at"] if rows else None
 
+    def agency_now(self, submission: Submission) -> str:
+        """The agency that has the case now, as workflow's events told: the one it was
+        submitted to until it moves (shared.sop.PROVINCE while in the coordinator's queue)."""
+        rows = self.query(
+            "SELECT agency FROM {s}.case_agencies WHERE case_id = %s", (submission.id,)
+        )
+        return str(rows[0]["agency"]) if rows else submission.agency
+
     def current_step(self, submission: Submission) -> Step | None:
         """The SOP step its case stands at, as workflow's events told (opened: after submission)."""
         rows = self.query("SELECT step FROM {s}.case_steps WHERE case_id = %s", (submission.id,))
