@@ -142,7 +142,8 @@ async def _matrix(
     """Officers × surfaces: each officer sees exactly their agencies' cases."""
     tokens, http = province.tokens, province.http
     rng = random.Random(5)
-    ends_in = {code: case.ends_in for code, case in zip(codes, cases, strict=True)}
+    case_of = dict(zip(codes, cases, strict=True))
+    ends_in = {code: case.ends_in for code, case in case_of.items()}
     moved = [case for case in cases if case.fate is not Fate.STAYS]
     touched = sorted({case.home for case in moved} | {case.to for case in moved})
     singles = rng.sample(touched, SAMPLED_OFFICERS // 2) + rng.sample(
@@ -165,9 +166,13 @@ async def _matrix(
     async def check(name: str, headers: dict[str, str], reach: frozenset[str] | None) -> None:
         own = {c for c in codes if reach is None or ends_in[c] in reach}
         others = sorted(set(codes) - own)
-        # moved cases first: those that left or reached this officer's agencies
-        left = [c for c in others if reach and cases[codes.index(c)].home in reach]
-        shown = left[:SAMPLED_OTHERS] + rng.sample(others, min(len(others), SAMPLED_OTHERS))
+        # on the per-case surfaces, moved cases first: those that reached or left the
+        # officer's agencies (or, for the coordinator, wait in the queue)
+        came = [c for c in sorted(own) if case_of[c].fate is not Fate.STAYS]
+        left = [c for c in others if reach and case_of[c].home in reach]
+        stayed = rng.sample(sorted(own), min(len(own), SAMPLED_OTHERS))
+        shown = [*came, *stayed][: 2 * SAMPLED_OTHERS] + left[:SAMPLED_OTHERS]
+        shown += rng.sample(others, min(len(others), SAMPLED_OTHERS))
 
         # the case search, its export, and a dashboard figure's cases: exactly their cases
         search = await http.get(f"{province.reporting(1)}/cases?limit=1000", headers=headers)
@@ -193,11 +198,11 @@ async def _matrix(
             assert work.status_code == 200, (name, work.text)
             listed = {item["tracking_code"] for item in work.json()}
             assert listed <= own, name
-            opened = {c for c in own if _waits_for_the_team(cases[codes.index(c)])}
+            opened = {c for c in own if _waits_for_the_team(case_of[c])}
             assert opened <= listed, name
 
         # one case at a time: workflow's case view and intake's submission view
-        for code in sorted(own)[:SAMPLED_OTHERS] + shown:
+        for code in shown:
             case_id = ids[code]
             view = await http.get(f"{province.workflow(2)}/cases/{case_id}", headers=headers)
             submission = await http.get(
@@ -205,20 +210,18 @@ async def _matrix(
             )
             want = 200 if code in own else 404
             assert view.status_code == want, (name, code, view.text)
-            if reach is not None:  # the coordinator routes cases: intake's texts are the team's
-                assert submission.status_code == want, (name, code, submission.text)
+            assert submission.status_code == want, (name, code, submission.text)
 
-        # another agency's lists are refused; the province's rekap is the coordinator's
-        outside = (
-            next(a for a in agencies if reach is not None and a not in reach) if reach else None
-        )
-        for surface in (
+        # another agency's lists and monthly rekap are refused; the province's rekap is the
+        # coordinator's
+        refusing = [
             "/cases",
             "/worklist?role=tim_pengaduan",
             f"/dashboard/cases?figure=all&year={now.year}&month={now.month}",
-        ):
-            if outside is None:
-                break
+            f"/recaps/{now.year}/{now.month}/rekap.xlsx",
+        ]
+        outside = sorted(set(agencies) - reach)[0] if reach is not None else None
+        for surface in refusing if outside else []:
             sep = "&" if "?" in surface else "?"
             refused = await http.get(
                 f"{province.reporting(0)}{surface}{sep}instansi={outside}", headers=headers
