@@ -117,15 +117,22 @@ async def submit(
     return time.perf_counter(), str(body["tracking_code"])
 
 
-async def projected_at(settings: Settings, codes: set[str], within: float) -> dict[str, float]:
-    """When each code was first seen counted (polling the read model), until all or the end."""
+async def projected_at(
+    settings: Settings, codes: asyncio.Future[set[str]], within: float
+) -> dict[str, float]:
+    """When each case was first seen counted (polling the read model from now on), until
+    every code `codes` resolves to is seen or `within` seconds after they are known."""
     seen: dict[str, float] = {}
     conn = await connect(settings)
     try:
-        deadline = time.perf_counter() + within
-        while not codes <= seen.keys() and time.perf_counter() < deadline:
+        deadline = float("inf")
+        while time.perf_counter() < deadline:
             for row in await conn.fetch(PROJECTED):
                 seen.setdefault(row[0], time.perf_counter())
+            if codes.done():
+                if codes.result() <= seen.keys():
+                    break
+                deadline = min(deadline, time.perf_counter() + within)
             await asyncio.sleep(0.02)
     finally:
         await conn.close()
@@ -145,7 +152,9 @@ async def drain(system: System, agencies: list[str], count: int, backlog: int) -
 
         answered = [a for a in await asyncio.gather(*(one(n) for n in range(backlog))) if a]
     codes = {code for _, code in answered}
-    watch = asyncio.create_task(projected_at(system.settings, codes, within=300))
+    known: asyncio.Future[set[str]] = asyncio.get_running_loop().create_future()
+    known.set_result(codes)
+    watch = asyncio.create_task(projected_at(system.settings, known, within=300))
     await start_consumers(system, count)
     seen = await watch
     times = sorted(seen[code] for code in codes if code in seen)
@@ -160,6 +169,8 @@ async def drain(system: System, agencies: list[str], count: int, backlog: int) -
 async def lag(system: System, agencies: list[str], rate: float, seconds: float) -> dict[str, float]:
     """Submission → counted in the rekap, at a fixed rate spread over the agencies."""
     intake = system.url("intake")
+    known: asyncio.Future[set[str]] = asyncio.get_running_loop().create_future()
+    watch = asyncio.create_task(projected_at(system.settings, known, within=60))
     async with aiohttp.ClientSession() as session:
         tasks = []
         start = time.perf_counter()
@@ -169,7 +180,8 @@ async def lag(system: System, agencies: list[str], rate: float, seconds: float) 
             tasks.append(asyncio.create_task(submit(session, intake, agency)))
         answered = [a for a in await asyncio.gather(*tasks) if a]
     codes = {code: at for at, code in answered}
-    seen = await projected_at(system.settings, set(codes), within=60)
+    known.set_result(set(codes))
+    seen = await watch
     lags = sorted((seen[c] - at) * 1000 for c, at in codes.items() if c in seen)
     return {
         "lag_samples": len(lags),
