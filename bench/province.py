@@ -8,10 +8,11 @@ Runs on servers of its own (tests/servers.py: a PostgreSQL, a RabbitMQ node with
 consistent-hash exchange, a Redis), with a fresh database, vhost and prefix for each number of
 processes:
 
-- drain, per service: its processes stopped (the other service's running), `backlog`
-  submissions spread over the agencies wait in its partitions; then its processes start, and
-  the rate is the cases fully projected (workflow opened them, reporting counts them) per
-  second, from the first such case to the last (so process start-up is not counted);
+- drain: every consumer process running (each on its own partitions, standing by for the
+  others), `backlog` submissions spread over the agencies are taken by intake with its relay
+  off; intake starts again with it on and publishes them at once; the rate is the cases
+  fully projected (workflow opened them, reporting counts them) per second, from the first
+  such case to the last;
 - lag: everything running, submissions at `rate` per second for `seconds`, spread over the
   agencies; each one's seconds from intake's 201 until the case is counted in the rekap (its
   read-model row holds workflow's deadline), p50 and p99.
@@ -85,12 +86,6 @@ async def start_consumers(
     )
 
 
-async def stop_consumers(system: System, services: tuple[str, ...] = CONSUMERS) -> None:
-    """Stop every process of these services."""
-    names = [name for name in system.processes if name.split(".")[0] in services]
-    await asyncio.gather(*(system.stop(name) for name in names))
-
-
 async def queues(settings: Settings) -> dict[str, dict[str, int]]:
     """Every queue of the vhost: its consumers and messages."""
     api, auth = settings.management_api()
@@ -112,17 +107,6 @@ async def registered(settings: Settings, count: int) -> None:
         return all(found.get(name, {}).get("consumers", 0) >= count for name in names)
 
     await eventually(all_there, within=60, interval=0.5)
-
-
-async def waiting(settings: Settings, service: str, messages: int) -> None:
-    """Until the service's partitions hold `messages` messages (the backlog has arrived)."""
-
-    async def arrived() -> bool:
-        found = await queues(settings)
-        names = partition_queues(settings, service)
-        return sum(found.get(name, {}).get("messages", 0) for name in names) >= messages
-
-    await eventually(arrived, within=120, interval=0.5)
 
 
 async def submit(
@@ -159,17 +143,12 @@ async def projected_at(
     return seen
 
 
-DRAINED = {"workflow": 1, "reporting": 2}
-"""The messages each case of the backlog leaves in a service's partitions: workflow's
-ComplaintReceived; reporting's ComplaintReceived and workflow's CaseOpened."""
-
-
-async def drain(
-    system: System, agencies: list[str], count: int, backlog: int, service: str
-) -> dict[str, Any]:
-    """Cases per second `count` processes of one service take from a backlog waiting in its
-    partitions (the other service running), first case counted to last."""
-    await stop_consumers(system, (service,))
+async def drain(system: System, agencies: list[str], backlog: int) -> dict[str, Any]:
+    """Cases per second the running consumers take from a backlog published at once: intake
+    takes the submissions with its relay off, then starts again with it on; from the first
+    case counted to the last (workflow opened it, reporting counts it)."""
+    await system.stop("intake")
+    await system.start("intake", {"ADUAN_RELAY": "false"})
     intake = system.url("intake")
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=32)) as session:
         gate = asyncio.Semaphore(32)
@@ -180,20 +159,18 @@ async def drain(
 
         answered = [a for a in await asyncio.gather(*(one(n) for n in range(backlog))) if a]
     codes = {code for _, code in answered}
-    await waiting(system.settings, service, DRAINED[service] * len(codes))
+    await system.stop("intake")
     known: asyncio.Future[set[str]] = asyncio.get_running_loop().create_future()
     known.set_result(codes)
     watch = asyncio.create_task(projected_at(system.settings, known, within=300))
-    await start_consumers(system, count, (service,))
+    await system.start("intake")  # its relay publishes the backlog
     seen = await watch
     times = sorted(seen[code] for code in codes if code in seen)
     spread = times[-1] - times[0] if len(times) > 1 else float("nan")
     return {
-        f"{service}_drain_cases": len(codes),
-        f"{service}_drain_projected": len(times),
-        f"{service}_drain_rate": round((len(times) - 1) / spread, 1)
-        if len(times) > 1
-        else float("nan"),
+        "drain_cases": len(codes),
+        "drain_projected": len(times),
+        "drain_rate": round((len(times) - 1) / spread, 1) if len(times) > 1 else float("nan"),
     }
 
 
@@ -243,10 +220,7 @@ async def one_scale(base: Settings, count: int, args: argparse.Namespace) -> dic
                         Tokens(settings),
                     )
                     await province.register(agencies)
-                figures: dict[str, Any] = {}
-                for service in CONSUMERS:
-                    figures |= await drain(system, agencies, count, args.backlog, service)
-                    await registered(system.settings, count)
+                figures = await drain(system, agencies, args.backlog)
                 figures |= await lag(system, agencies, args.rate, args.seconds)
             finally:
                 await asyncio.gather(*(system.stop(name) for name in list(system.processes)))
@@ -273,9 +247,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         for name, value in figures.items():
             result[f"p{count}_{name}"] = value
         if count != counts[0]:
-            for service in CONSUMERS:
-                rate = f"{service}_drain_rate"
-                result[f"p{count}_{rate}_ratio"] = round(figures[rate] / first[rate], 3)
+            result[f"p{count}_drain_rate_ratio"] = round(
+                figures["drain_rate"] / first["drain_rate"], 3
+            )
             result[f"p{count}_lag_p50_ratio"] = round(
                 figures["lag_p50_ms"] / first["lag_p50_ms"], 3
             )
