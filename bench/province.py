@@ -1,7 +1,7 @@
 """A province's consumers scaled out: throughput and submission → rekap lag with 1, 2 and 4
 consumer processes per service (workflow and reporting), intake one process.
 
-    .venv/bin/python bench/province.py [--processes 1,2,4] [--agencies 10] [--backlog 600]
+    .venv/bin/python bench/province.py [--processes 1,2,4] [--agencies 10] [--backlog 2000]
                                        [--rate 40] [--seconds 10]
 
 Runs on servers of its own (tests/servers.py: a PostgreSQL, a RabbitMQ node with the
@@ -263,7 +263,7 @@ def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--processes", default="1,2,4", help="consumer processes per service")
     parser.add_argument("--agencies", type=int, default=10)
-    parser.add_argument("--backlog", type=int, default=600, help="cases waiting to be drained")
+    parser.add_argument("--backlog", type=int, default=2000, help="cases published at once")
     parser.add_argument("--rate", type=float, default=40.0, help="submissions/s for the lag")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long the lag load runs")
     return parser.parse_args()
