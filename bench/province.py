@@ -44,7 +44,7 @@ from pydantic import SecretStr
 from shared.db import connect
 from shared.settings import Settings
 from shared.topology import partition_queues
-from tests.e2e.province import Province, Tokens, agency_ids
+from tests.e2e.province import KEEPALIVE, Province, Tokens, agency_ids
 from tests.infrastructure import create_isolated, destroy_isolated
 from tests.intake.conftest import signing_key
 from tests.polling import eventually
@@ -211,7 +211,7 @@ async def one_scale(base: Settings, count: int, args: argparse.Namespace) -> dic
                 await system.start("intake")
                 await start_consumers(system, count)
                 await registered(system.settings, count)
-                async with httpx.AsyncClient(timeout=30) as http:
+                async with httpx.AsyncClient(timeout=30, limits=KEEPALIVE) as http:
                     province = Province(
                         http,
                         system.url("intake"),

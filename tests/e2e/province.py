@@ -26,6 +26,9 @@ from tests.e2e.scenario import PATHS, TIM
 from tests.polling import eventually
 
 TEXT = "Izin usaha belum terbit setelah tiga minggu, mohon ditindaklanjuti."
+KEEPALIVE = httpx.Limits(keepalive_expiry=1.0)
+"""A client's idle connections are dropped well before the services' (uvicorn's 5 s): a
+request sent on a connection the server is closing at that moment fails with no answer."""
 OFFICE_ROLES = [Role.TIM_PENGADUAN, Role.KABID, Role.KEPALA_DINAS, Role.PETUGAS_OSS]
 
 

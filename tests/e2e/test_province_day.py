@@ -26,6 +26,7 @@ from pydantic import SecretStr
 from shared.settings import Settings
 from shared.sop import PROVINCE, Role
 from tests.e2e.province import (
+    KEEPALIVE,
     DayCase,
     Fate,
     Province,
@@ -73,7 +74,7 @@ async def test_a_day_of_forty_agencies_with_scaled_out_consumers(
     assert {case.fate for case in cases} == set(Fate)
     async with (
         running(settings, tmp_path, instances=PROCESSES, ready_within=90) as system,
-        httpx.AsyncClient(timeout=30) as http,
+        httpx.AsyncClient(timeout=30, limits=KEEPALIVE) as http,
     ):
         province = Province(
             http,
