@@ -53,6 +53,7 @@ bench: install
 	$(PY) bench/reporting.py
 	$(PY) bench/import.py
 	$(PY) bench/pii.py
+	$(PY) bench/province.py
 
 # Re-pin both locks after changing pyproject.toml.
 LOCK_FLAGS := --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.db import Connection, Pool, read
+from shared.db import Connection, Pool, ensure_internal_schema, read
 from shared.outages import Unavailable
 from shared.settings import Settings
 from shared.sop import Kind
@@ -103,7 +103,7 @@ async def ensure_table(conn: Connection) -> None:
     """Create the agencies table if missing (idempotent, safe from several services at once)."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('aduan.agencies'))")
-        await conn.execute("CREATE SCHEMA IF NOT EXISTS aduan_internal")
+        await ensure_internal_schema(conn)
         await conn.execute(
             f"CREATE TABLE IF NOT EXISTS {TABLE} (id text PRIMARY KEY, document jsonb NOT NULL, "
             "updated_at timestamptz NOT NULL DEFAULT now())"

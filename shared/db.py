@@ -93,6 +93,18 @@ async def ensure_schema(settings: Settings, schema: str) -> None:
         await conn.close()
 
 
+INTERNAL_SCHEMA = "aduan_internal"
+"""Where what every service of a deployment shares is kept (agencies, the service credential)."""
+
+
+async def ensure_internal_schema(conn: Connection) -> None:
+    """Create the shared internal schema if missing, within the caller's transaction: one
+    process at a time (those of several services start together on a fresh database, and two
+    CREATE SCHEMA IF NOT EXISTS at once make one fail on the catalog's unique index)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('aduan.internal.schema'))")
+    await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {INTERNAL_SCHEMA}")
+
+
 async def read(
     pool: Pool, work: Callable[[Connection], Awaitable[T]], seconds: float = DEADLINE_SECONDS
 ) -> T:

@@ -19,7 +19,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from shared.db import Connection, Pool, read, read_long
+from shared.db import Connection, Pool, ensure_internal_schema, read, read_long
 from shared.events import encode
 from shared.problems import Problem
 from shared.relay import EventLog, Translate, batch_of, read_notifications
@@ -38,7 +38,7 @@ async def service_credential(settings: Settings, conn: Connection) -> str:
         return configured
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('aduan.internal.credential'))")
-        await conn.execute("CREATE SCHEMA IF NOT EXISTS aduan_internal")
+        await ensure_internal_schema(conn)
         await conn.execute(
             f"CREATE TABLE IF NOT EXISTS {_CREDENTIALS} (id integer PRIMARY KEY, "
             "secret text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"

@@ -23,9 +23,8 @@ from services.intake.store import SubmissionRecorder, Submissions
 from services.intake.submission import Submission
 from shared.channels import Channel
 from shared.events import Envelope
-from shared.events.workflow import CaseReopened
+from shared.events.workflow import CaseReopened, CaseTransferred
 from shared.messaging import Consumer
-from shared.topology import MOVED
 from shared.vocabulary import CLOSING_EVENTS
 
 TRANSIENT: tuple[type[BaseException], ...] = (
@@ -40,11 +39,12 @@ def _rows_for(submissions: Submissions, envelope: Envelope, rows: Rows) -> None:
     submission = submissions.submission(envelope.subject)
     if submission is None or submission.erased_at is not None:
         return  # not a submission of ours (or forgotten)
+    moved = envelope.data
+    if isinstance(moved, CaseTransferred):  # or declined: its officers now read it
+        rows.agencies.append((submission.id, moved.to_agency))
     if submission.history is not None:
         return  # from the old register: nobody was told of it on a channel, nor is now
     name = envelope.data.name
-    if name in MOVED:  # its officers now are those of the agency it went to
-        rows.agencies.append((submission.id, envelope.agency))
     closing = name in CLOSING_EVENTS
     channel = Channel(submission.received.channel)
     if closing:
@@ -52,7 +52,9 @@ def _rows_for(submissions: Submissions, envelope: Envelope, rows: Rows) -> None:
         rows.closed.append((submission.id, envelope.time))
     if name == CaseReopened.name:
         rows.reopened.append(submission.id)
-    if closing or hasattr(envelope.data, "next_step") or name == CaseReopened.name:
+    if isinstance(moved, CaseTransferred):  # at the first step after submission there
+        rows.steps.append((submission.id, moved.current_step))
+    elif closing or hasattr(envelope.data, "next_step") or name == CaseReopened.name:
         step = getattr(envelope.data, "next_step", None) or getattr(envelope.data, "step", None)
         rows.steps.append((submission.id, None if closing else step))
     purpose = purpose_of(name, channel, progress=hasattr(envelope.data, "next_step"))

@@ -4,6 +4,7 @@ Instagram account make that agency's submissions; codes are unique across the de
 from __future__ import annotations
 
 import base64
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,15 +15,18 @@ import segno
 from services.intake.channels.officer import RecordedForm, _recorder
 from services.intake.channels.qr import form_url
 from services.intake.draft import Draft, to_pending
+from services.intake.inbound import _handle
 from services.intake.inbox import Inbox, UnknownSubmission
 from services.intake.personal import _facets
 from shared.access import Facet
 from shared.agencies import Agency, Channels, save
 from shared.auth import Forbidden
 from shared.channels import Channel
+from shared.events import seal
+from shared.events import workflow as wf
 from shared.receipts import SECRET_HEADER
 from shared.settings import Settings
-from shared.sop import Kind, Officer, Role
+from shared.sop import PROVINCE, Kind, Officer, Role
 from tests.intake.conftest import LAPOR_INBOUND, Desk
 from tests.intake.meta import (
     IG_ACCOUNT_ID,
@@ -331,3 +335,45 @@ async def test_an_agency_administrator_erases_only_in_the_agencies_they_administ
     kept = inbox.submissions.submission(row["case_id"])
     assert kept is not None
     assert kept.erased_at is None
+
+
+async def test_a_case_moved_to_another_agency_is_read_by_that_agencys_officers(
+    province: Desk,
+) -> None:
+    answer = await province.http.post("/intake/v1/complaints?agency=dinas-b", json=FORM)
+    assert answer.status_code == 201, answer.text
+    [row] = await province.fetch("SELECT case_id FROM intake.submission_index")
+    case_id, home = row["case_id"], province.settings.agency
+    inbox: Inbox = province.app.state.inbox
+    team_of = {
+        agency: Officer(f"tim-{agency}", "Tim", frozenset({Role.TIM_PENGADUAN}), agency)
+        for agency in (home, "dinas-b")
+    }
+    held = frozenset({Role.KOORDINATOR})
+    coordinator = Officer("k", "Koordinator", held, PROVINCE, ((PROVINCE, held),))
+
+    def readers() -> set[str]:
+        submission = inbox.submissions.submission(case_id)
+        seen = set()
+        for name, officer in [*team_of.items(), (PROVINCE, coordinator)]:
+            with contextlib.suppress(UnknownSubmission):
+                _facets(inbox, submission, officer)
+                seen.add(name)
+        return seen
+
+    assert readers() == {"dinas-b", PROVINCE}
+    at = datetime.now(UTC)
+    moves: dict[str, Any] = {"step": "identification", "current_step": "identification"}
+    moves |= {"step_due_at": at, "deadline_at": at}
+    declined = wf.CaseDeclined(
+        case_id=case_id, at=at, from_agency="dinas-b", to_agency=PROVINCE, **moves
+    )
+    forwarded = wf.CaseTransferred(
+        case_id=case_id, at=at, from_agency=PROVINCE, to_agency=home, **moves
+    )
+    _handle(
+        inbox.submissions, [seal(declined, subject=case_id, version=2, time=at, agency=PROVINCE)]
+    )
+    assert readers() == {PROVINCE}  # in the coordinator's queue: the agency no longer reads it
+    _handle(inbox.submissions, [seal(forwarded, subject=case_id, version=3, time=at, agency=home)])
+    assert readers() == {home, PROVINCE}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from functools import partial
 
 from pydantic import SecretStr
 
-from shared import db
+from shared import agencies, db
 from shared.feed import service_credential
 from shared.settings import Settings
 
@@ -32,3 +34,30 @@ async def test_a_configured_token_is_used_as_it_is(settings: Settings) -> None:
         assert await service_credential(configured, conn) == "rahasia-layanan"
     finally:
         await conn.close()
+
+
+async def test_services_starting_together_on_a_fresh_database_make_the_shared_schema_once(
+    settings: Settings,
+) -> None:
+    """Intake makes the credential while workflow makes the agencies table: both create the
+    internal schema, and neither start fails on the catalog's unique index."""
+
+    async def made(work: Callable[[db.Connection], Awaitable[object]]) -> None:
+        conn = await db.connect(settings)
+        try:
+            await work(conn)
+        finally:
+            await conn.close()
+
+    for _ in range(3):
+        conn = await db.connect(settings)
+        try:
+            await conn.execute(f"DROP SCHEMA IF EXISTS {db.INTERNAL_SCHEMA} CASCADE")
+        finally:
+            await conn.close()
+        credential = partial(service_credential, settings)
+        work: list[Callable[[db.Connection], Awaitable[object]]] = [
+            credential,
+            agencies.ensure_table,
+        ] * 3
+        await asyncio.gather(*(made(piece) for piece in work))
