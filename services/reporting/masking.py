@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 from uuid import UUID
 
@@ -24,7 +24,7 @@ from shared.access import (
 )
 from shared.db import Pool, read
 from shared.outages import Unavailable
-from shared.sop import Role, Step
+from shared.sop import Officer, Role, Step
 
 HIDDEN = "disembunyikan"
 
@@ -77,17 +77,38 @@ class CaseAccess:
         return len(self._privacy)
 
 
-async def masked(body: str, roles: Iterable[Role], cases: CaseAccess) -> str | None:
-    """The event as these roles may see it; None when they may not see its case at all."""
+RolesIn = Callable[[str | None], Iterable[Role]]
+"""A reader's roles in an agency (None: an event that names none): an officer of several
+agencies reads each event with the roles held in the event's own agency."""
+
+
+def acting(officer: Officer) -> RolesIn:
+    """An officer's roles in each agency; in the agency acted in for an event naming none."""
+    return lambda agency: officer.roles if agency is None else officer.roles_in(agency)
+
+
+def everywhere(*roles: Role) -> RolesIn:
+    """The same roles in every agency (a reader of one agency, in the tests)."""
+    return lambda agency: roles
+
+
+def _agency(event: Any) -> str | None:
+    agency = event.get("agency") if isinstance(event, dict) else None
+    return agency if isinstance(agency, str) else None
+
+
+async def masked(body: str, roles_in: RolesIn, cases: CaseAccess) -> str | None:
+    """The event as the reader may see it, with the roles held in its agency; None when they
+    may not see its case at all."""
     try:
         event = json.loads(body)
         data = event.get("data")
         case_id = data.get("case_id") if isinstance(data, dict) else None
     except (ValueError, AttributeError):
-        return body if _sees_everything(roles) else HIDDEN
+        return body if _sees_everything(roles_in(None)) else HIDDEN
     if not case_id:
         return body  # not about a case: the calendar, the monthly recap
-    facets = visible(roles, *await cases.of(str(case_id), data))
+    facets = visible(roles_in(_agency(event)), *await cases.of(str(case_id), data))
     if Facet.STATUS not in facets:
         return None
     hidden = [f for f, facet in EVENT_FIELDS.items() if facet not in facets and f in data]
@@ -103,17 +124,20 @@ async def masked(body: str, roles: Iterable[Role], cases: CaseAccess) -> str | N
     return json.dumps(event, ensure_ascii=False)
 
 
-async def reasons_visible(body: str, roles: Iterable[Role], cases: CaseAccess) -> bool:
-    """Whether these roles may read why this event failed: an error may quote personal data,
-    so only those who see its case's identity (or, not about a case, everything) read it."""
+async def reasons_visible(body: str, roles_in: RolesIn, cases: CaseAccess) -> bool:
+    """Whether the reader may read why this event failed: an error may quote personal data,
+    so only those who see its case's identity (or, not about a case, everything) in the
+    event's agency read it."""
+    event: Any = None
     try:
-        data = json.loads(body).get("data")
+        event = json.loads(body)
+        data = event.get("data")
         case_id = data.get("case_id") if isinstance(data, dict) else None
     except (ValueError, AttributeError):
         case_id = None
     if not case_id:
-        return _sees_everything(roles)
-    return Facet.IDENTITY in visible(roles, *await cases.of(str(case_id), data))
+        return _sees_everything(roles_in(_agency(event)))
+    return Facet.IDENTITY in visible(roles_in(_agency(event)), *await cases.of(str(case_id), data))
 
 
 def _uuid(text: str) -> UUID | None:
@@ -128,14 +152,13 @@ def _sees_everything(roles: Iterable[Role]) -> bool:
 
 
 async def permitted(
-    events: AsyncIterator[dict[str, str]], roles: Iterable[Role], cases: CaseAccess
+    events: AsyncIterator[dict[str, str]], roles_in: RolesIn, cases: CaseAccess
 ) -> AsyncIterator[dict[str, str]]:
-    """The server-sent events these roles may see, masked; the stream ends when the read model
+    """The server-sent events the reader may see, masked; the stream ends when the read model
     cannot say what they may see (the client reconnects with Last-Event-ID)."""
-    held = frozenset(roles)
     async for event in events:
         try:
-            data = await masked(event["data"], held, cases)
+            data = await masked(event["data"], roles_in, cases)
         except Unavailable:
             return  # the outage is logged once (shared.outages)
         if data is not None:

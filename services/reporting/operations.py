@@ -22,7 +22,14 @@ from pydantic import BaseModel
 from sse_starlette import EventSourceResponse
 
 from services.reporting import dead_letters, stream_erasure
-from services.reporting.masking import HIDDEN, CaseAccess, masked, permitted, reasons_visible
+from services.reporting.masking import (
+    HIDDEN,
+    CaseAccess,
+    acting,
+    masked,
+    permitted,
+    reasons_visible,
+)
 from services.reporting.tenancy import InstansiQuery, Scope, officer_scope
 from shared.access import PUBLIC, Facet, Privacy, readers
 from shared.auth import Forbidden, Officer, TokenVerifier, Unauthenticated
@@ -146,7 +153,7 @@ async def live_events(
     scope = await officer_scope(request, officer, instansi or agency)
     events = stream.follow(last_event_id or "$", wanted, scope)
     cases = CaseAccess(request.app.state.pool)
-    return EventSourceResponse(permitted(events, officer.roles, cases), ping=15)
+    return EventSourceResponse(permitted(events, acting(officer), cases), ping=15)
 
 
 @router.get("/event-types")
@@ -200,7 +207,12 @@ async def list_dead_letters(
     listed = await read(pool, partial(dead_letters.letters, state=state))
     scope = await officer_scope(request, officer, None)
     home = request.app.state.settings.agency
-    mine = [letter for letter in listed if scope.holds(_agency_of(letter, home))]
+    mine = [  # of the agencies the officer administers
+        letter
+        for letter in listed
+        if scope.holds(agency := _agency_of(letter, home))
+        and Role.ADMIN in officer.roles_in(agency)
+    ]
     return [await _letter(letter, officer, cases) for letter in mine]
 
 
@@ -220,8 +232,8 @@ def _agency_in(body: bytes, home: str) -> str:
 async def _letter(letter: dead_letters.Letter, officer: Officer, cases: CaseAccess) -> DeadLetter:
     row = letter.row
     text = bytes(row["body"]).decode("utf-8", errors="replace")
-    body = await masked(text, officer.roles, cases)
-    shows_reason = await reasons_visible(text, officer.roles, cases)
+    body = await masked(text, acting(officer), cases)
+    shows_reason = await reasons_visible(text, acting(officer), cases)
     return DeadLetter(
         **_parked(row, shows_reason).model_dump(),
         service=row["service"],

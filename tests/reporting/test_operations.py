@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -17,17 +18,23 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import SecretStr
 
 from services.reporting.dead_letters import TABLE as LETTERS
-from services.reporting.masking import CaseAccess, masked, reasons_visible
+from services.reporting.masking import (
+    CaseAccess,
+    acting,
+    everywhere,
+    masked,
+    reasons_visible,
+)
 from shared.access import Privacy
 from shared.broker import BrokerLink
 from shared.db import connect, create_pool
-from shared.events import encode, seal
+from shared.events import Envelope, encode, seal
 from shared.events.intake import SurveySubmitted
 from shared.messaging import Consumer, run_consumer
 from shared.parking import Parking
 from shared.service import background
 from shared.settings import Settings
-from shared.sop import Role
+from shared.sop import Officer, Role
 from shared.topology import parking_queue, partition_queues
 from tests.bus import bus, park
 from tests.polling import eventually
@@ -270,10 +277,10 @@ async def test_why_a_message_failed_is_read_only_by_roles_that_see_identity(desk
     try:
         cases = CaseAccess(pool)
         body = encode(complaint_received()).decode()
-        assert await reasons_visible(body, [Role.TIM_PENGADUAN], cases)
-        assert not await reasons_visible(body, [Role.KABID], cases)
-        assert not await reasons_visible(body, [Role.ANALIS], cases)
-        assert not await reasons_visible("{not json", [Role.ADMIN], cases)
+        assert await reasons_visible(body, everywhere(Role.TIM_PENGADUAN), cases)
+        assert not await reasons_visible(body, everywhere(Role.KABID), cases)
+        assert not await reasons_visible(body, everywhere(Role.ANALIS), cases)
+        assert not await reasons_visible("{not json", everywhere(Role.ADMIN), cases)
     finally:
         await pool.close()
 
@@ -292,13 +299,15 @@ async def test_survey_answers_of_a_case_reach_no_officer_on_the_stream_or_in_dea
         )
         body = encode(seal(rated, subject=case_id, version=9, time=at, agency="x")).decode()
         for roles in ([Role.ADMIN], [Role.TIM_PENGADUAN, Role.KEPALA_DINAS]):
-            shown = await masked(body, roles, cases)
+            shown = await masked(body, everywhere(*roles), cases)
             assert shown is not None
             data = json.loads(shown)["data"]
             assert data["case_id"] == str(case_id)
             assert (data["scores"], data["sex"], data["age_group"]) == (None, None, None)
         received = encode(complaint_received()).decode()
-        assert await masked(received, [Role.ADMIN], cases) == received  # the rest as it was
+        assert (
+            await masked(received, everywhere(Role.ADMIN), cases) == received
+        )  # the rest as it was
     finally:
         await pool.close()
 
@@ -317,3 +326,34 @@ async def test_a_stream_remembers_the_privacy_of_a_bounded_number_of_cases() -> 
         cases.remember(str(uuid4()), Privacy.ANONYMOUS)
     with pytest.raises(AttributeError):  # forgotten: the read model is asked (no pool here)
         await cases.of(first, {})
+
+
+async def test_each_event_is_read_with_the_roles_held_in_its_own_agency(desk: Desk) -> None:
+    """An officer of the complaints team at home and an analyst at Dinas B reads B's events
+    as an analyst: a confidential case of B stays hidden from them."""
+    pool = await create_pool(desk.settings, search_path="reporting")
+    try:
+        cases = CaseAccess(pool)
+        officer = Officer(
+            "o-1",
+            "Ani",
+            frozenset({Role.TIM_PENGADUAN}),
+            desk.settings.agency,
+            (("dinas-b", frozenset({Role.ANALIS})),),
+        )
+        ours, theirs = (
+            encode(confidential(complaint_received(agency=agency))).decode()
+            for agency in (desk.settings.agency, "dinas-b")
+        )
+        assert await masked(ours, acting(officer), cases) is not None
+        assert await masked(theirs, acting(officer), cases) is None
+        assert await masked(theirs, everywhere(Role.TIM_PENGADUAN), cases) is not None
+        assert not await reasons_visible(theirs, acting(officer), cases)
+    finally:
+        await pool.close()
+
+
+def confidential(envelope: Envelope) -> Envelope:
+    """The same event of a confidential complaint."""
+    data = envelope.data.model_copy(update={"confidential": True})
+    return dataclasses.replace(envelope, data=data)
