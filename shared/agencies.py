@@ -110,15 +110,43 @@ async def ensure_table(conn: Connection) -> None:
         )
 
 
+class AddressTaken(Exception):
+    """Addresses of the agency's channels that another agency already receives at."""
+
+    def __init__(self, addresses: list[str]) -> None:
+        super().__init__(", ".join(addresses))
+        self.addresses = addresses
+
+
+def addresses_of(agency: Agency) -> set[str]:
+    """Every address the agency receives at, as compared: "kind:address", mailboxes in lower
+    case (an address belongs to one agency only)."""
+    channels = agency.channels
+    return {
+        *(f"whatsapp_numbers:{number}" for number in channels.whatsapp_numbers),
+        *(f"instagram_accounts:{account}" for account in channels.instagram_accounts),
+        *(f"mailboxes:{mailbox.strip().lower()}" for mailbox in channels.mailboxes),
+    }
+
+
 async def save(conn: Connection, agency: Agency) -> None:
-    """Register an agency or replace its data."""
+    """Register an agency or replace its data; AddressTaken (nothing saved) when one of its
+    addresses is another agency's. Saves happen one at a time, so two agencies never claim
+    one address at once."""
     await ensure_table(conn)
-    await conn.execute(
-        f"INSERT INTO {TABLE} (id, document) VALUES ($1, $2::jsonb) ON CONFLICT (id) DO UPDATE "
-        "SET document = EXCLUDED.document, updated_at = now()",
-        agency.id,
-        agency.model_dump_json(),
-    )
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('aduan.agencies.save'))")
+        rows = await conn.fetch(f"SELECT document FROM {TABLE} WHERE id <> $1", agency.id)
+        others = (Agency.model_validate(json.loads(row["document"])) for row in rows)
+        taken = addresses_of(agency) & set().union(*(addresses_of(other) for other in others))
+        if taken:
+            raise AddressTaken(sorted(address.split(":", 1)[1] for address in taken))
+        await conn.execute(
+            f"INSERT INTO {TABLE} (id, document) VALUES ($1, $2::jsonb) ON CONFLICT (id) "
+            "DO UPDATE SET document = EXCLUDED.document, updated_at = now()",
+            agency.id,
+            agency.model_dump_json(),
+        )
 
 
 def served(settings: Settings, documents: Iterable[Any]) -> dict[str, Agency]:

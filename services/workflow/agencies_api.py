@@ -70,7 +70,7 @@ async def get_agency(agency_id: AgencyPath, officer: CurrentOfficer, request: Re
     return AgencyOut.of(known[agency_id])
 
 
-@router.put("/{agency_id}", responses=problems(401, 403, 422, 503))
+@router.put("/{agency_id}", responses=problems(401, 403, 409, 422, 503))
 async def put_agency(
     agency_id: AgencyPath, body: Agency, officer: CurrentOfficer, request: Request
 ) -> AgencyOut:
@@ -85,6 +85,13 @@ async def put_agency(
     for kind, version in body.sop_versions.items():
         if (kind, version) not in SOPS:
             raise _invalid("sop_versions", f"SOP {kind.value} versi '{version}' tidak dikenal.")
-    await db.read(request.app.state.pool, lambda conn: agencies.save(conn, body))  # deadline
+    try:
+        await db.read(request.app.state.pool, lambda conn: agencies.save(conn, body))  # deadline
+    except agencies.AddressTaken as taken:
+        raise Problem(
+            409,
+            f"Alamat kanal sudah dipakai instansi lain: {', '.join(taken.addresses)}.",
+            code="address-taken",
+        ) from taken
     _cases(request).forget_agencies()
     return AgencyOut.of(body)

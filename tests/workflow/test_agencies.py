@@ -344,3 +344,27 @@ async def test_each_agency_keeps_its_own_calendar_corrections(province: Desk) ->
     assert {"day": day, "name": body["name"], "working": False, "source": "admin"} in of_b
     of_home = (await desk.http.get("/workflow/v1/calendar?year=2030")).json()
     assert day not in {entry["day"] for entry in of_home}
+
+
+async def test_an_address_belongs_to_one_agency_only(desk: Desk) -> None:
+    """An agency cannot be given another's WhatsApp number or mailbox (in any letter case):
+    409, and nothing of it is saved."""
+    admin = province_admin(desk)
+    first = {"whatsapp_numbers": ["109876543210987"], "mailboxes": ["aduan@dinas-a.go.id"]}
+    made = await desk.http.put(
+        f"/workflow/v1/agencies/{A}", json={"id": A, "name": "A", "channels": first}, headers=admin
+    )
+    assert made.status_code == 200, made.text
+    for taken in (
+        {"whatsapp_numbers": ["109876543210987"]},
+        {"mailboxes": ["Aduan@Dinas-A.go.id"]},
+    ):
+        body = {"id": "dinas-lain", "name": "Lain", "channels": taken}
+        answer = await desk.http.put("/workflow/v1/agencies/dinas-lain", json=body, headers=admin)
+        assert answer.status_code == 409, answer.text
+        assert answer.json()["type"] == "/problems/address-taken"
+    missing = await desk.http.get("/workflow/v1/agencies/dinas-lain", headers=admin)
+    assert missing.status_code == 404
+    again = {"id": A, "name": "A baru", "channels": first}  # its own addresses, kept
+    kept = await desk.http.put(f"/workflow/v1/agencies/{A}", json=again, headers=admin)
+    assert kept.status_code == 200, kept.text
