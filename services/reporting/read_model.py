@@ -6,6 +6,7 @@ working set applies it (stream order, once each), a few `executemany` write what
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -90,6 +91,14 @@ class Loaded:
     waiting: set[tuple[Stream, int]]
 
 
+def _of_case_agency(envelope: Envelope, cases: dict[UUID, CaseRow]) -> Envelope:
+    subject = case_subject(envelope)
+    row = cases.get(subject) if subject is not None else None
+    if row is None or row.agency == envelope.agency:
+        return envelope
+    return dataclasses.replace(envelope, agency=row.agency)
+
+
 class ReadModel:
     """Applies batches of events to the read model tables of the connection's search path."""
 
@@ -101,12 +110,14 @@ class ReadModel:
         return await self.apply_batch(conn, [envelope])
 
     async def apply_batch(self, conn: Conn, envelopes: Sequence[Envelope]) -> list[Envelope]:
-        """Apply a batch in order; the events applied now (duplicates and early ones are not)."""
+        """Apply a batch in order; the events applied now (duplicates and early ones are not),
+        each as of the agency that has its case now: intake stamps a submission's events with
+        the agency it was submitted to, which a case moved since no longer is."""
         working, loaded = await self._load(conn, envelopes)
         for envelope in envelopes:
             working.apply(envelope)
         await self._flush(conn, working, loaded)
-        return working.applied
+        return [_of_case_agency(envelope, working.cases) for envelope in working.applied]
 
     async def _load(self, conn: Conn, envelopes: Sequence[Envelope]) -> tuple[WorkingSet, Loaded]:
         streams = list(dict.fromkeys((e.source, e.subject) for e in envelopes))

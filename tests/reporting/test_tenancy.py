@@ -355,3 +355,18 @@ def replace_time(envelope: Envelope, later: timedelta) -> Envelope:
     return dataclasses.replace(
         envelope, time=envelope.time + later, data=data.model_copy(update=moved)
     )
+
+
+async def test_a_moved_cases_later_intake_events_reach_the_stream_as_the_new_agencys(
+    pool: Pool,
+) -> None:
+    """Intake stamps the survey with the agency the case was submitted to; what the batch hands
+    on (to the live stream) is of the agency that has the case now, so A's officers never
+    follow B's case there."""
+    before, survey = moved(B)
+    await apply(pool, before)
+    model = ReadModel("Asia/Jakarta")
+    async with pool.acquire() as conn, conn.transaction():
+        applied = await model.apply_batch(conn, [survey])
+    assert survey.agency == A
+    assert [(e.id, e.agency) for e in applied] == [(survey.id, B)]
