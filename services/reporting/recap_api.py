@@ -21,7 +21,7 @@ from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.db import LONG_SECONDS
 from shared.problems import Problem, problems
 from shared.settings import Settings
-from shared.sop import OFFICE_ROLES, Role
+from shared.sop import OFFICE_ROLES, PROVINCE, Role
 
 router = APIRouter(prefix="/v1/recaps", tags=["recaps"])
 
@@ -85,9 +85,11 @@ def _one(scope: Scope, officer: Officer | None = None) -> str:
     officer's acting agency when their reach holds several and `instansi` names none)."""
     if len(scope.agencies) == 1 and not scope.province:
         return scope.agencies[0]
-    if officer is not None and scope.holds(officer.agency):
+    if officer is not None and officer.agency != PROVINCE and scope.holds(officer.agency):
         return officer.agency
-    raise Problem(404, "Rekap bulanan dibuat per instansi: pilih instansi.", code="unknown-recap")
+    raise Problem(
+        422, "Rekap bulanan dibuat per instansi: pilih instansi (instansi=...).", code="agency"
+    )
 
 
 @router.get("/{year}/{month}", responses=problems(403, 404, 422, 503))

@@ -12,6 +12,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import asyncpg
+import jwt
 import pytest
 from fastapi import Request
 
@@ -370,3 +371,27 @@ async def test_a_moved_cases_later_intake_events_reach_the_stream_as_the_new_age
         applied = await model.apply_batch(conn, [survey])
     assert survey.agency == A
     assert [(e.id, e.agency) for e in applied] == [(survey.id, B)]
+
+
+async def test_a_province_officer_names_the_agency_of_a_monthly_recap(desk: Desk) -> None:
+    """A monthly recap is one agency's document: the province's administrator says whose
+    (422 without `instansi`, never an error of the server)."""
+    now = datetime.now(UTC)
+    claims = {
+        "iss": desk.settings.auth_issuer,
+        "aud": desk.settings.auth_audience,
+        "sub": "admin-provinsi",
+        "roles": [Role.ADMIN.value],
+        "agency": PROVINCE,
+        "iat": now,
+        "exp": now + timedelta(hours=1),
+    }
+    token = jwt.encode(claims, desk.key, algorithm="ES256")
+    headers = {"Authorization": f"Bearer {token}"}
+    answer = await desk.http.post("/reporting/v1/recaps/2026/11", headers=headers)
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    named = await desk.http.post(
+        f"/reporting/v1/recaps/2026/11?instansi={desk.settings.agency}", headers=headers
+    )
+    assert named.status_code == 200, named.text
