@@ -15,7 +15,7 @@ from services.reporting.projection import cube_for
 from shared.access import STEP_NEEDS, TABLE, Facet, Privacy
 from shared.db import Connection as Conn
 from shared.events.workflow import ResolvedDirectly
-from shared.sop import CURRENT, OFFICE_ROLES, Kind, Role, sop_for
+from shared.sop import CURRENT, OFFICE_ROLES, PROVINCE_ROLES, Kind, Role, sop_for
 from shared.survey import PROFILE, element_means, grade, index_of
 from shared.vocabulary import Group, Status, statuses
 from shared.working_time import DayOverride, WorkingCalendar
@@ -120,7 +120,9 @@ async def worklist(
     conn: Conn, *, agencies: list[str], role: Role, limit: int, imported: bool = False
 ) -> list[asyncpg.Record]:
     """Open cases waiting at this role's steps, live or imported from the old register: past
-    the case deadline first, then by when the step is due (imported: the oldest first)."""
+    the case deadline first, then by when the step is due (imported: the oldest first). The
+    coordinator's role acts at no step: its list is every open case of the agencies given
+    (the province's queue)."""
     steps = steps_of(role)
     order = (
         "received_at"
@@ -128,8 +130,8 @@ async def worklist(
         else "(deadline_at <= now()) DESC NULLS LAST, step_due_at NULLS LAST"
     )
     return await conn.fetch(
-        "SELECT * FROM case_summary WHERE agency = ANY($1::text[]) AND status = ANY($2) AND ("
-        "(kind = 'complaint' AND current_step = ANY($3)) OR "
+        "SELECT * FROM case_summary WHERE agency = ANY($1::text[]) AND status = ANY($2) AND ($7 "
+        "OR (kind = 'complaint' AND current_step = ANY($3)) OR "
         "(kind = 'consultation' AND current_step = ANY($4))) AND imported = $6 "
         f"ORDER BY {order} LIMIT $5",
         agencies,
@@ -138,6 +140,7 @@ async def worklist(
         steps["consultation"],
         limit,
         imported,
+        role in PROVINCE_ROLES,
     )
 
 

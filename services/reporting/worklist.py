@@ -20,11 +20,11 @@ from services.reporting.api import now
 from services.reporting.officer_api import facets_of
 from services.reporting.tenancy import OfficerScope, Scope, acting_in, agencies, read_as
 from shared.access import Facet
-from shared.auth import CurrentOfficer, Officer
+from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.db import Connection
 from shared.problems import problems
 from shared.settings import Settings
-from shared.sop import Role
+from shared.sop import PROVINCE, PROVINCE_ROLES, Role
 from shared.vocabulary import STATUS_LABELS, Group, Status, is_in
 from shared.working_time import WorkingCalendar
 
@@ -85,7 +85,12 @@ def _item(record: Any, calendar: WorkingCalendar, moment: datetime) -> WorkItem:
 async def _list(
     request: Request, officer: Officer, scope: Scope, role: Role, *, imported: bool, limit: int
 ) -> list[WorkItem]:
-    acting = acting_in(officer, scope, role)  # the agencies where the officer holds the role
+    if role in PROVINCE_ROLES:  # the coordinator's list: the province's queue
+        if role not in officer.roles_in(PROVINCE):
+            raise Forbidden("Token ini tidak memegang peran tersebut.")
+        acting = Scope((PROVINCE,), province=True)
+    else:
+        acting = acting_in(officer, scope, role)  # the agencies where the officer holds the role
     settings: Settings = request.app.state.settings
     known = await agencies(request)
 

@@ -376,18 +376,7 @@ async def test_a_moved_cases_later_intake_events_reach_the_stream_as_the_new_age
 async def test_a_province_officer_names_the_agency_of_a_monthly_recap(desk: Desk) -> None:
     """A monthly recap is one agency's document: the province's administrator says whose
     (422 without `instansi`, never an error of the server)."""
-    now = datetime.now(UTC)
-    claims = {
-        "iss": desk.settings.auth_issuer,
-        "aud": desk.settings.auth_audience,
-        "sub": "admin-provinsi",
-        "roles": [Role.ADMIN.value],
-        "agency": PROVINCE,
-        "iat": now,
-        "exp": now + timedelta(hours=1),
-    }
-    token = jwt.encode(claims, desk.key, algorithm="ES256")
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = province_token(desk, Role.ADMIN)
     answer = await desk.http.post("/reporting/v1/recaps/2026/11", headers=headers)
     assert answer.status_code == 422, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
@@ -395,3 +384,41 @@ async def test_a_province_officer_names_the_agency_of_a_monthly_recap(desk: Desk
         f"/reporting/v1/recaps/2026/11?instansi={desk.settings.agency}", headers=headers
     )
     assert named.status_code == 200, named.text
+
+
+def province_token(desk: Desk, *roles: Role) -> dict[str, str]:
+    """An officer of the province (a membership in every agency) with these roles."""
+    now = datetime.now(UTC)
+    claims = {
+        "iss": desk.settings.auth_issuer,
+        "aud": desk.settings.auth_audience,
+        "sub": "koordinator-1",
+        "roles": [role.value for role in roles],
+        "agency": PROVINCE,
+        "iat": now,
+        "exp": now + timedelta(hours=1),
+    }
+    return {"Authorization": f"Bearer {jwt.encode(claims, desk.key, algorithm='ES256')}"}
+
+
+async def test_the_coordinators_worklist_is_the_provinces_queue(desk: Desk) -> None:
+    """A case an agency answered "bukan wewenang" waits in the province's queue: on the
+    coordinator's worklist, on no agency's."""
+    declined = complaint_received(received_at=datetime.now(UTC), agency=PROVINCE)
+    ours = complaint_received(received_at=datetime.now(UTC))
+    for case in (declined, ours):
+        await desk.bus.publish(case, case_opened(case))
+    coordinator = province_token(desk, Role.KOORDINATOR)
+
+    async def queued() -> list[str] | None:
+        answer = await desk.http.get("/reporting/v1/worklist?role=koordinator", headers=coordinator)
+        assert answer.status_code == 200, answer.text
+        found = [item["case_id"] for item in answer.json()]
+        return found or None
+
+    assert await eventually(queued, within=10) == [str(declined.subject)]
+    team = desk.headers(Role.TIM_PENGADUAN)
+    refused = await desk.http.get("/reporting/v1/worklist?role=koordinator", headers=team)
+    assert refused.status_code == 403
+    own = await desk.http.get("/reporting/v1/worklist?role=tim_pengaduan", headers=team)
+    assert [item["case_id"] for item in own.json()] == [str(ours.subject)]
