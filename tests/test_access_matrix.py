@@ -32,7 +32,7 @@ from shared.access import PUBLIC, Facet, Privacy, readable, step_of, visible
 from shared.events import seal
 from shared.events.workflow import ResolvedDirectly
 from shared.settings import Settings
-from shared.sop import OFFICE_ROLES, Role, sop_for
+from shared.sop import OFFICE_ROLES, PROVINCE, PROVINCE_ROLES, Role, sop_for
 from tests.bus import park
 from tests.infrastructure import base_settings, create_isolated, destroy_isolated
 from tests.intake.conftest import signing_key
@@ -86,7 +86,9 @@ class World:
         if role is None:
             return {}
         issuer = Issuer(self.settings, self.settings.auth_signing_key.get_secret_value())
-        token = issuer.mint(subject=f"{role.value}-matrix", name="Uji", roles=[role])
+        # the coordinator's role is held in the province's membership, reaching every agency
+        agency = PROVINCE if role in PROVINCE_ROLES else None
+        token = issuer.mint(subject=f"{role.value}-matrix", name="Uji", roles=[role], agency=agency)
         return {"Authorization": f"Bearer {token}"}
 
     def get(self, service: str, path: str, role: Role | None, **kwargs: Any) -> httpx.Response:

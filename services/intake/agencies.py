@@ -58,12 +58,16 @@ class Agencies:
         """Read the table again at the next question."""
         self.registry.forget()
 
+    async def serves(self, agency_id: str) -> bool:
+        """Whether the deployment serves this agency (the table read again, at most once a
+        second, for one named but not known yet: registered by another process meanwhile)."""
+        return agency_id in await self.all() or agency_id in await self.all(again=True)
+
     async def get(self, agency_id: str) -> Agency:
         """One agency; UnknownAgency (404) when no agency has this id."""
-        found = (await self.all()).get(agency_id) or (await self.all(again=True)).get(agency_id)
-        if found is None:
+        if not await self.serves(agency_id):
             raise UnknownAgency()
-        return found
+        return (await self.all())[agency_id]
 
     async def by_channel(self, kind: ChannelKind, *addresses: str) -> Agency:
         """The agency whose channels name the first of the addresses any agency names; the

@@ -84,7 +84,7 @@ async def _agency(inbox: Inbox, report: Disposed, *, moved: bool = False) -> str
         return inbox.settings.agency
     if report.instansi == PROVINCE and moved:
         return PROVINCE
-    if report.instansi not in await inbox.agencies.all():
+    if not await inbox.agencies.serves(report.instansi):
         message = "Instansi tidak dilayani di sini."
         error = {"field": "instansi", "code": "unknown_agency", "message": message}
         raise Problem(

@@ -54,7 +54,7 @@ async def _recorder(officer: Officer, inbox: Inbox, form: RecordedForm) -> str:
     """The agency the submission is recorded in: the form's, else the one the officer acts in;
     the officer must hold a recording role there."""
     agency = form.agency or officer.agency
-    if agency not in await inbox.agencies.all():
+    if not await inbox.agencies.serves(agency):
         if form.agency is None:
             raise Forbidden("Token ini untuk instansi lain.")
         error = {"field": "agency", "code": "unknown_agency", "message": "Instansi tidak dikenal."}

@@ -163,7 +163,7 @@ async def _jurisdiction(inbox: Inbox, given: str | None) -> str:
     else 404), or the home agency."""
     if given is None:
         return inbox.settings.agency
-    if given not in await inbox.agencies.all():
+    if not await inbox.agencies.serves(given):
         raise Open311Error(404, "jurisdiction_id tidak dikenal: bukan instansi yang dilayani.")
     return given
 
