@@ -75,6 +75,20 @@ class Parking:
         )
 
 
+def persistent_copy(message: AbstractIncomingMessage, headers: dict[str, Any]) -> aio_pika.Message:
+    """A received message sent on again as it was (body, id, type, time), persistent, with
+    these headers."""
+    return aio_pika.Message(
+        body=message.body,
+        content_type=message.content_type,
+        message_id=message.message_id,
+        type=message.type,
+        timestamp=message.timestamp,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        headers=headers,
+    )
+
+
 def own_headers(headers: Mapping[str, Any]) -> dict[str, Any]:
     """A message's own headers, without the broker's and parking's (`x-*`)."""
     return {key: value for key, value in headers.items() if not key.startswith("x-")}
@@ -156,14 +170,8 @@ class Settler:
         await self._settle(message, "parked", self._park(message, parking))
 
     async def _park(self, message: AbstractIncomingMessage, parking: Parking) -> None:
-        copy = aio_pika.Message(
-            body=message.body,
-            content_type=message.content_type,
-            message_id=message.message_id,
-            type=message.type,
-            timestamp=message.timestamp,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            headers=own_headers(_headers(message)) | {PARKING: parking.header()},
+        copy = persistent_copy(
+            message, own_headers(_headers(message)) | {PARKING: parking.header()}
         )
         try:
             await self.dead.publish(copy, routing_key=self.service, mandatory=True)

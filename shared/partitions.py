@@ -14,12 +14,12 @@ import asyncio
 import logging
 import sys
 
-import aio_pika
 import aiormq.exceptions
 from aio_pika.abc import AbstractConnection, AbstractExchange, AbstractQueue
 
 from shared.broker import connect
 from shared.events import InvalidMessage, decode
+from shared.parking import persistent_copy
 from shared.settings import MOST_PARTITIONS, Settings
 from shared.topology import (
     BINDINGS,
@@ -77,16 +77,7 @@ async def _move(queue: AbstractQueue, target: AbstractExchange, service: str) ->
     while (message := await queue.get(no_ack=False, fail=False)) is not None:
         headers = dict(message.headers or {})
         headers.setdefault(CASE_HEADER, _case(message.body, str(message.message_id)))
-        copy = aio_pika.Message(
-            body=message.body,
-            content_type=message.content_type,
-            message_id=message.message_id,
-            type=message.type,
-            timestamp=message.timestamp,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            headers=headers,
-        )
-        await target.publish(copy, routing_key=service, mandatory=True)
+        await target.publish(persistent_copy(message, headers), routing_key=service, mandatory=True)
         await message.ack()
         moved += 1
     return moved
