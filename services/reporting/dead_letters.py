@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -175,10 +175,10 @@ async def requeue(
     service: str,
     message_id: str | None,
     by: str,
-    may: Callable[[bytes], bool] = lambda body: True,
+    may: Callable[[Connection, Sequence[bytes]], Awaitable[list[bool]]],
 ) -> int:
     """Send a service's parked messages (one, or all of those listed) back to its queue; record
-    who did. `may`: whether this operator may send a message (by its body) back."""
+    who did. `may`: for each message (by its body), whether this operator may send it back."""
     at = datetime.now(UTC)  # before the copies go out: a copy may fail again at once
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(
@@ -188,7 +188,8 @@ async def requeue(
             service,
             message_id,
         )
-        rows = [row for row in rows if may(bytes(row["body"]))]
+        allowed = await may(conn, [bytes(row["body"]) for row in rows])
+        rows = [row for row, sent in zip(rows, allowed, strict=True) if sent]
         if not rows:
             return 0
         await _publish(settings, service, rows)

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
+from uuid import UUID
 
 import redis.asyncio as aioredis
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -207,26 +208,42 @@ async def list_dead_letters(
     listed = await read(pool, partial(dead_letters.letters, state=state))
     scope = await officer_scope(request, officer, None)
     home = request.app.state.settings.agency
+    bodies = [bytes(letter.row["body"]) for letter in listed]
+    owners = await read(pool, lambda conn: _owners(conn, bodies, home))
     mine = [  # of the agencies the officer administers
         letter
-        for letter in listed
-        if scope.holds(agency := _agency_of(letter, home))
-        and Role.ADMIN in officer.roles_in(agency)
+        for letter, agency in zip(listed, owners, strict=True)
+        if scope.holds(agency) and Role.ADMIN in officer.roles_in(agency)
     ]
     return [await _letter(letter, officer, cases) for letter in mine]
 
 
-def _agency_of(letter: dead_letters.Letter, home: str) -> str:
-    """The agency a parked message is of (the home agency's, when its body cannot say)."""
-    return _agency_in(bytes(letter.row["body"]), home)
+async def _owners(conn: Connection, bodies: Sequence[bytes], home: str) -> list[str]:
+    """The agency each parked message is of now: the one its case has in the read model (a
+    case moves between agencies, and a message names the agency of its moment), else the one
+    the message names, else the home agency (a body that cannot say)."""
+    named = [_named(body, home) for body in bodies]
+    rows = await conn.fetch(
+        "SELECT case_id::text AS case_id, agency FROM case_summary WHERE case_id = ANY($1::uuid[])",
+        sorted({case for case, _ in named if case is not None}),
+    )
+    now = {row["case_id"]: row["agency"] for row in rows}
+    return [now.get(case or "", agency) for case, agency in named]
 
 
-def _agency_in(body: bytes, home: str) -> str:
+def _named(body: bytes, home: str) -> tuple[str | None, str]:
+    """The case (when its subject is a case id) and the agency a message's body names."""
     try:
-        agency = json.loads(body).get("agency")
-    except (ValueError, AttributeError):
-        return home
-    return agency if isinstance(agency, str) else home
+        event = json.loads(body)
+    except ValueError:
+        return None, home
+    if not isinstance(event, dict):
+        return None, home
+    agency = event.get("agency")
+    case: str | None = None
+    with contextlib.suppress(TypeError, ValueError, AttributeError):
+        case = str(UUID(event.get("subject")))
+    return case, agency if isinstance(agency, str) else home
 
 
 async def _letter(letter: dead_letters.Letter, officer: Officer, cases: CaseAccess) -> DeadLetter:
@@ -273,8 +290,9 @@ async def requeue(
     await on_broker(dead_letters.collect(request.app.state.settings, pool), DEADLINE_SECONDS)
     home = request.app.state.settings.agency
 
-    def may(body: bytes) -> bool:  # an administrator of the message's agency
-        return Role.ADMIN in officer.roles_in(_agency_in(body, home))
+    async def may(conn: Connection, bodies: Sequence[bytes]) -> list[bool]:
+        # an administrator of the agency each message is of now
+        return [Role.ADMIN in officer.roles_in(a) for a in await _owners(conn, bodies, home)]
 
     requeuing = dead_letters.requeue(
         request.app.state.settings,

@@ -27,9 +27,11 @@ from services.reporting.masking import (
 )
 from shared.access import Privacy
 from shared.broker import BrokerLink
+from shared.channels import Channel
 from shared.db import connect, create_pool
 from shared.events import Envelope, encode, seal
-from shared.events.intake import SurveySubmitted
+from shared.events import workflow as wf
+from shared.events.intake import ComplainantReplied, SurveySubmitted
 from shared.messaging import Consumer, run_consumer
 from shared.parking import Parking
 from shared.service import background
@@ -39,7 +41,7 @@ from shared.topology import parking_queue, partition_queues
 from tests.bus import bus, park
 from tests.polling import eventually
 from tests.reporting.conftest import Desk
-from tests.samples import complaint_received
+from tests.samples import case_opened, complaint_received
 from tests.shared.test_messaging import Recorder
 from tests.system import running, with_free_ports
 
@@ -154,6 +156,68 @@ async def test_an_agencys_administrator_sends_back_only_that_agencys_parked_mess
 
 
 DEAD_LETTERS = "/reporting/v1/operations/dead-letters"
+
+
+async def test_a_parked_event_of_a_moved_case_is_the_agency_that_has_the_case_now(
+    reporting: Desk,
+) -> None:
+    """An event parked while its case was elsewhere names the agency of that moment; the
+    administrators of the agency the case has now list and send it back, not the ones of the
+    agency it left (who may no longer read the case)."""
+    home, other = reporting.settings.agency, "dinas-lain"
+    at = datetime.now(UTC)
+    left, came = complaint_received(agency=home), complaint_received(agency=other)
+
+    def moved(received: Envelope, to: str) -> Envelope:
+        data = wf.CaseTransferred(
+            case_id=received.subject,
+            at=at,
+            from_agency=received.agency,
+            to_agency=to,
+            current_step="identification",
+            step_due_at=at,
+            deadline_at=at,
+        )
+        return seal(data, subject=received.subject, version=2, time=at, agency=to)
+
+    await reporting.bus.publish(
+        left, case_opened(left), moved(left, other), came, case_opened(came), moved(came, home)
+    )
+
+    async def both_moved() -> bool:
+        conn = await connect(reporting.settings)
+        try:
+            rows = await conn.fetch(
+                "SELECT case_id, agency FROM reporting.case_summary "
+                "WHERE case_id = ANY($1::uuid[])",
+                [left.subject, came.subject],
+            )
+        finally:
+            await conn.close()
+        return {(r["case_id"], r["agency"]) for r in rows} == {
+            (left.subject, other),
+            (came.subject, home),
+        }
+
+    assert await eventually(both_moved, within=20)
+    parked = {}
+    for received in (left, came):  # the complainant's reply, stamped before the move
+        reply = ComplainantReplied(case_id=received.subject, channel=Channel.WEB, received_at=at)
+        parked[received.subject] = seal(
+            reply, subject=received.subject, version=2, time=at, agency=received.agency
+        )
+        await park(reporting.settings, parked[received.subject], "reporting")
+    admin = reporting.headers(Role.ADMIN)  # the home agency's administrator
+    listed = (await reporting.http.get(DEAD_LETTERS, headers=admin)).json()
+    assert [letter["message_id"] for letter in listed] == [parked[came.subject].id]
+    moved_back = await reporting.http.post(f"{DEAD_LETTERS}/reporting/requeue", headers=admin)
+    assert moved_back.json() == {"requeued": 1}
+    conn = await connect(reporting.settings)
+    try:
+        left_over = await conn.fetch(f"SELECT message_id FROM {LETTERS} WHERE requeued_at IS NULL")
+    finally:
+        await conn.close()
+    assert [row["message_id"] for row in left_over] == [parked[left.subject].id]
 
 
 async def _letters(desk: Desk) -> list[dict[str, Any]]:
