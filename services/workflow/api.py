@@ -258,11 +258,12 @@ AgencyQuery = Annotated[
 ]
 
 
-@router.get("/calendar", responses=problems(422, 503))
+@router.get("/calendar", responses=problems(404, 422, 503))
 async def calendar(
     cases: CasesDep, year: Annotated[int, Query(ge=2000, le=2100)], agency: AgencyQuery = None
 ) -> list[DayOff]:
     """An agency's days off in a year: holidays, cuti bersama and the corrections."""
+    await _registered(cases, agency)
     working = cases.cached_calendar(agency)
     if working is None:
         working = await cases.guard.call(lambda: cases.calendar(agency))
@@ -299,6 +300,15 @@ def _day(text: str) -> date:
 Day = Annotated[str, Path(pattern=r"^\d{4}-\d{2}-\d{2}$", description="Tanggal, TTTT-BB-HH")]
 
 
+async def _registered(cases: Cases, agency: str | None) -> None:
+    """404 for an agency the deployment does not serve (one registered a moment ago is read
+    again, at most once a second): a calendar is built and kept only for a real one."""
+    if agency is None or agency in await cases.known_agencies():
+        return
+    if agency not in await cases.known_agencies(again=True):
+        raise Problem(404, f"Instansi '{agency}' tidak terdaftar.", code="unknown-agency")
+
+
 def _admin(officer: Officer, agency: str | None) -> str:
     """The agency whose calendar the officer changes (their own by default), as its admin."""
     agency = agency or officer.agency
@@ -307,7 +317,7 @@ def _admin(officer: Officer, agency: str | None) -> str:
     return agency
 
 
-@router.put("/calendar/days/{day}", responses=problems(401, 403, 422, 503))
+@router.put("/calendar/days/{day}", responses=problems(401, 403, 404, 422, 503))
 async def set_day(
     day_text: Annotated[Day, Path(alias="day")],
     body: DayOverrideBody,
@@ -317,6 +327,7 @@ async def set_day(
 ) -> list[DayOff]:
     """Declare a day off the package does not know yet (or a working day)."""
     agency = _admin(officer, agency)
+    await _registered(cases, agency)
     day = _day(day_text)
     at, due = datetime.now(UTC), cases.guard.due(DEADLINE_SECONDS)
     await cases.guard.call(
@@ -331,7 +342,7 @@ async def set_day(
     return await calendar(cases, day.year, agency)
 
 
-@router.delete("/calendar/days/{day}", responses=problems(401, 403, 422, 503))
+@router.delete("/calendar/days/{day}", responses=problems(401, 403, 404, 422, 503))
 async def clear_day(
     day_text: Annotated[Day, Path(alias="day")],
     officer: CurrentOfficer,
@@ -340,6 +351,7 @@ async def clear_day(
 ) -> list[DayOff]:
     """Withdraw a correction."""
     agency = _admin(officer, agency)
+    await _registered(cases, agency)
     day = _day(day_text)
     at, due = datetime.now(UTC), cases.guard.due(DEADLINE_SECONDS)
     await cases.guard.call(

@@ -37,6 +37,7 @@ from shared.outages import DEADLINE_SECONDS
 from shared.recording import Extra, ExtraRowsRecorder
 from shared.sealing import ERASED, SealingKey
 from shared.settings import Settings
+from shared.sop import PROVINCE
 from shared.storepool import Once, harden
 from shared.working_time import WorkingCalendar
 from shared.writes import WriteGuard
@@ -225,8 +226,12 @@ class Cases(Application[UUID]):
 
     def calendar(self, agency: str | None = None) -> WorkingCalendar:
         """An agency's calendar (the home agency's by default): its office hours, with its
-        administrator's corrections (cached for a minute)."""
+        administrator's corrections (cached for a minute). An agency not served (yet: this
+        process reads the agencies again every few seconds) counts on the home agency's, so
+        what is kept is bounded by the agencies served."""
         agency = agency or self.settings.agency
+        if agency != PROVINCE and agency not in self.agencies():
+            agency = self.settings.agency
         if cached := self.cached_calendar(agency):
             return cached
         base = self.agency(agency).calendar(self.settings.timezone)

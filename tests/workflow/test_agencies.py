@@ -346,6 +346,27 @@ async def test_each_agency_keeps_its_own_calendar_corrections(province: Desk) ->
     assert day not in {entry["day"] for entry in of_home}
 
 
+async def test_a_calendar_of_an_agency_nobody_registered_is_not_found_and_not_kept(
+    province: Desk,
+) -> None:
+    """The public calendar names a registered agency: a stranger asking for made-up ones gets
+    404 each time, and none of them is built or kept (a calendar costs memory and a read)."""
+    desk = province
+    for number in range(30):
+        asked = await desk.http.get(f"/workflow/v1/calendar?year=2030&agency=tidak-ada-{number}")
+        assert asked.status_code == 404, asked.text
+        assert asked.json()["type"] == "/problems/unknown-agency", asked.text
+        assert asked.headers["content-type"] == "application/problem+json"
+    assert all(desk.cases.cached_calendar(f"tidak-ada-{n}") is None for n in range(30))
+    changed = await desk.http.put(
+        "/workflow/v1/calendar/days/2030-06-03?agency=tidak-ada-0",
+        json={"name": "Libur"},
+        headers=bearer(desk, PROVINCE, Role.ADMIN),  # an administrator of every agency
+    )
+    assert changed.status_code == 404, changed.text
+    assert (await desk.http.get(f"/workflow/v1/calendar?year=2030&agency={B}")).is_success
+
+
 async def test_an_address_belongs_to_one_agency_only(desk: Desk) -> None:
     """An agency cannot be given another's WhatsApp number or mailbox (in any letter case):
     409, and nothing of it is saved."""
