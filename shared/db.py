@@ -1,5 +1,5 @@
 """PostgreSQL helpers every service uses: typed aliases, creating the database and schemas,
-reading under a deadline."""
+reading under a deadline (on a read replica with the primary behind it: `Replicated`)."""
 
 from __future__ import annotations
 

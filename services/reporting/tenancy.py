@@ -5,7 +5,9 @@ role `READER` see only the rows of the agencies named in the transaction-local s
 `aduan.agencies` ("*": every agency). A read on behalf of someone runs in a transaction that
 takes that role and that setting (`read_as`); both end with the transaction, so a pooled
 connection never carries one request's agencies into the next. The projection writes as the
-tables' owner, whom the policies do not bind.
+tables' owner, whom the policies do not bind. On the read replica (`shared.db.Replicated`) it is
+the same: the roles and policies replicate, and both settings may be set in a hot standby's
+read-only transaction (tests/reporting/test_replica.py).
 
 Officers read what their memberships reach (`Officer.reach`), narrowed with `?instansi=`;
 public pages read as the agency they serve (the home agency unless `?instansi=` names another).
