@@ -1,15 +1,18 @@
 """PostgreSQL helpers every service uses: typed aliases, creating the database and schemas,
-reading under a deadline."""
+reading under a deadline (on a read replica with the primary behind it: `Replicated`)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import asyncpg
 
-from shared.outages import DEADLINE_SECONDS, OUTAGES, within
+from shared.metrics import REPLICA_FALLBACKS, REPLICA_UP
+from shared.outages import DEADLINE_SECONDS, OUTAGES, answered, within
 from shared.settings import Settings
 
 if TYPE_CHECKING:
@@ -21,13 +24,16 @@ else:  # asyncpg's classes are generic only in their type stubs
     Connection, Pool = asyncpg.Connection, asyncpg.Pool
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 PROBE_SECONDS = 0.5
 """A read's deadline while an outage of the database is on: a server back answers at once."""
 
 
-async def connect(settings: Settings, **kwargs: Any) -> asyncpg.Connection[asyncpg.Record]:
-    """One connection to the deployment's database."""
-    return await asyncpg.connect(settings.postgres_dsn(), timeout=10, **kwargs)
+async def connect(
+    settings: Settings, *, replica: bool = False, **kwargs: Any
+) -> asyncpg.Connection[asyncpg.Record]:
+    """One connection to the deployment's database (on its read replica: `replica`)."""
+    return await asyncpg.connect(settings.postgres_dsn(replica=replica), timeout=10, **kwargs)
 
 
 async def create_pool(
@@ -36,12 +42,14 @@ async def create_pool(
     search_path: str | None = None,
     max_size: int | None = None,
     command_timeout: float | None = None,
+    replica: bool = False,
 ) -> Pool:
     """A connection pool; `search_path` makes a schema's tables resolve unqualified;
-    `command_timeout` bounds each statement (asyncpg's TimeoutError past it)."""
+    `command_timeout` bounds each statement (asyncpg's TimeoutError past it); `replica`: on
+    the read replica."""
     server_settings = {"search_path": search_path} if search_path else None
     pool = await asyncpg.create_pool(
-        settings.postgres_dsn(),
+        settings.postgres_dsn(replica=replica),
         # No floor of idle connections: asyncpg restores a floor in the background and logs a
         # traceback at each failed attempt while the server is away; a pool connects on demand.
         min_size=0,
@@ -105,8 +113,107 @@ async def ensure_internal_schema(conn: Connection) -> None:
     await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {INTERNAL_SCHEMA}")
 
 
+REPLICA_AWAY: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, unreachable
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,  # a connection the server closed
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up, still recovering
+    asyncpg.InvalidCatalogNameError,  # the database not replayed yet
+)
+"""How a read replica shows it is away: reads go to the primary until a probe finds it back."""
+REPLICA_BEHIND: tuple[type[BaseException], ...] = (
+    asyncpg.SerializationError,  # a read the standby cancelled to replay (conflict with recovery)
+    asyncpg.UndefinedTableError,  # a table the primary made that the replica has not replayed
+)
+"""How a read replica shows it cannot answer one read: that read runs again on the primary."""
+REPLICA_PROBE_SECONDS = 1.0
+
+
+class Replicated:
+    """Read-only work on a streaming replica of the primary (deploy/README.md), or on the primary
+    while the replica is away: found away by a read or by the probe (`watch`), and back only by
+    the probe. Only work that writes nothing: a read may run again on the primary."""
+
+    def __init__(self, settings: Settings, primary: Pool, replica: Pool) -> None:
+        self.settings, self.primary, self.replica = settings, primary, replica
+        self.name = f"{settings.postgres_replica_host}:{settings.postgres_replica_port}"
+        self.away = False
+        self._probe: asyncpg.Connection[asyncpg.Record] | None = None
+        REPLICA_UP.labels(self.name).set(1)
+
+    async def run(self, work: Callable[[Connection], Awaitable[T]], seconds: float) -> T:
+        """`work(conn)` on the replica; on the primary while it is away or if it fails."""
+        if not self.away:
+            try:
+                async with self.replica.acquire(timeout=seconds) as conn:
+                    return await work(conn)
+            except REPLICA_AWAY as error:
+                self.down(error)
+            except REPLICA_BEHIND as error:
+                log.info("read replica %s cannot answer a read (%s): on the primary", self, error)
+        REPLICA_FALLBACKS.inc()
+        async with self.primary.acquire(timeout=seconds) as conn:
+            return await work(conn)
+
+    def down(self, reason: object) -> None:
+        """The replica failed: reads go to the primary (logged once) until a probe finds it."""
+        if not self.away:
+            self.away = True
+            REPLICA_UP.labels(self.name).set(0)
+            log.warning("read replica %s away (%s); reading from the primary", self, reason)
+
+    async def probe(self) -> bool:
+        """Whether the replica answers now, on a connection of its own; it is away or back."""
+        try:
+            await answered(self._ask(), REPLICA_PROBE_SECONDS)
+        except Exception as error:  # noqa: BLE001 - any failure: away
+            if self._probe is not None:
+                self._probe.terminate()  # it may be mid-query: never used again
+                self._probe = None
+            self.down(error if str(error) else type(error).__name__)
+            return False
+        if self.away:
+            self.away = False
+            REPLICA_UP.labels(self.name).set(1)
+            log.warning("read replica %s back; reading from it again", self)
+        return True
+
+    async def _ask(self) -> None:
+        if self._probe is None or self._probe.is_closed():
+            self._probe = await connect(self.settings, replica=True)
+        await self._probe.fetchval("SELECT true")
+
+    async def watch(self, every: float = 1.0) -> None:
+        """Probe the replica every `every` seconds until cancelled."""
+        while True:
+            await self.probe()
+            await asyncio.sleep(every)
+
+    async def close(self) -> None:
+        """Close the replica's connections (the primary's pool is its owner's to close)."""
+        if self._probe is not None:
+            self._probe.terminate()
+        await self.replica.close()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+Source: TypeAlias = "Pool | Replicated"
+"""Where `read` takes a connection: a pool, or a replica with the primary behind it."""
+
+
+async def create_reads(settings: Settings, primary: Pool, **options: Any) -> Source:
+    """Where read-only work goes: the read replica, if one is configured (with the primary
+    behind it; `options` as `create_pool`'s), else the primary's pool itself."""
+    if not settings.postgres_replica_host:
+        return primary
+    replica = await create_pool(settings, replica=True, **options)
+    return Replicated(settings, primary, replica)
+
+
 async def read(
-    pool: Pool, work: Callable[[Connection], Awaitable[T]], seconds: float = DEADLINE_SECONDS
+    pool: Source, work: Callable[[Connection], Awaitable[T]], seconds: float = DEADLINE_SECONDS
 ) -> T:
     """`work(conn)` on a pooled connection, or `Unavailable` within `seconds` (within
     `PROBE_SECONDS` while an outage of the database is on: the read is then a probe).
@@ -119,6 +226,8 @@ async def read(
         seconds = min(seconds, PROBE_SECONDS)
 
     async def run() -> T:
+        if isinstance(pool, Replicated):
+            return await pool.run(work, seconds)
         async with pool.acquire(timeout=seconds) as conn:
             return await work(conn)
 
@@ -130,7 +239,7 @@ LONG_SECONDS = 20.0
 
 
 async def read_long(
-    pool: Pool, work: Callable[[Connection], Awaitable[T]], seconds: float = LONG_SECONDS
+    pool: Source, work: Callable[[Connection], Awaitable[T]], seconds: float = LONG_SECONDS
 ) -> T:
     """A read that may take long (an export, a page of a feed): first a probe under the request
     deadline (a store that is away answers at once), then `work` under `seconds`."""

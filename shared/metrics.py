@@ -46,3 +46,14 @@ HTTP_LATENCY = Histogram(
     "HTTP request latency",
     ["service", "method", "route", "status"],
 )
+REPLICA_UP = Gauge(
+    "aduan_replica_up",
+    "1 while this process reads from its read replica, 0 while the replica is away and its "
+    "reads go to the primary (only where a replica is configured)",
+    ["replica"],
+)
+REPLICA_FALLBACKS = Counter(
+    "aduan_replica_fallback_reads_total",
+    "Reads meant for the read replica that ran on the primary instead (the replica away, or "
+    "unable to answer that read)",
+)

@@ -56,6 +56,7 @@ def create_service_app(
     )
     app.state.settings = settings
     app.state.readiness = {}
+    app.state.degraded = {}  # name -> whether the service works without it now (/readyz says)
     install_problem_handlers(app)
     app.add_middleware(
         BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_attachment_bytes + 65536
@@ -168,7 +169,11 @@ def _operations_router(service: str) -> APIRouter:
     async def readyz(request: Request) -> JSONResponse:
         results = await measured(request.app.state.readiness)
         status = 200 if all(results.values()) else 503
-        return JSONResponse({"ready": status == 200, "checks": results}, status)
+        body: dict[str, Any] = {"ready": status == 200, "checks": results}
+        degraded: dict[str, Callable[[], bool]] = request.app.state.degraded
+        if without := sorted(name for name, now in degraded.items() if now()):
+            body["degraded"] = without  # ready all the same, e.g. reading without its replica
+        return JSONResponse(body, status)
 
     async def metrics(request: Request) -> Response:
         # Readiness as Prometheus sees it (aduan_ready), measured now as /readyz measures it.

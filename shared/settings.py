@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     postgres_password: SecretStr = SecretStr("")
     postgres_db: str = "aduan"
     postgres_pool_size: int = 5
+    # A streaming replica of the primary (deploy/README.md): reporting's read-only requests
+    # read there, and from the primary while it is away. Empty: every read goes to the primary.
+    # The user, password and database are the primary's (a replica is a copy of it).
+    postgres_replica_host: str = ""
+    postgres_replica_port: int = 5432
 
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     rabbitmq_management_url: str = "http://guest:guest@127.0.0.1:15672/"
@@ -213,14 +218,19 @@ class Settings(BaseSettings):
         url = str(getattr(self, f"{service}_url"))
         return url or f"http://127.0.0.1:{self.port(service)}"
 
-    def postgres_dsn(self, dbname: str | None = None) -> str:
-        """A libpq connection URL for asyncpg and psycopg."""
+    def postgres_dsn(self, dbname: str | None = None, *, replica: bool = False) -> str:
+        """A libpq connection URL for asyncpg and psycopg (of the read replica: `replica`)."""
+        host, port = (
+            (self.postgres_replica_host, self.postgres_replica_port)
+            if replica
+            else (self.postgres_host, self.postgres_port)
+        )
         password = self.postgres_password.get_secret_value()
         auth = quote(self.postgres_user, safe="")
         if password:
             auth += ":" + quote(password, safe="")
         db = quote(dbname or self.postgres_db, safe="")
-        return f"postgresql://{auth}@{self.postgres_host}:{self.postgres_port}/{db}"
+        return f"postgresql://{auth}@{host}:{port}/{db}"
 
     def eventsourcing_env(
         self, *, schema: str, recorder_topic: str = "", connect_timeout: int = 5

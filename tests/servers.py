@@ -276,6 +276,37 @@ class PrivatePostgres(PrivateServer):
         return signal.SIGINT  # fast shutdown: connected clients are disconnected, not waited for
 
 
+class PrivateReplica(PrivatePostgres):
+    """A streaming hot standby of a running PrivatePostgres: a base backup of it
+    (`pg_basebackup -R`: the standby signal and `primary_conninfo` written), read-only."""
+
+    name = "replica"
+
+    def __init__(self, primary: PrivatePostgres) -> None:
+        PrivateServer.__init__(self)
+        shutil.chown(self.root, OS_USER, OS_USER)
+        self.data = self.root / "data"
+        source = f"host=127.0.0.1 port={primary.port} user=postgres"
+        subprocess.run(
+            [
+                POSTGRES_BIN / "pg_basebackup",
+                "-D",
+                self.data,
+                "-d",
+                source,
+                "-R",  # standby.signal and primary_conninfo: a streaming standby
+                "--checkpoint=fast",
+                "--no-sync",
+            ],
+            cwd=self.root,
+            check=True,
+            capture_output=True,
+            user=OS_USER,
+            group=OS_USER,
+            extra_groups=[],
+        )
+
+
 class PrivateRedis(PrivateServer):
     """redis-server without persistence."""
 

@@ -38,9 +38,9 @@ from shared.working_time import MONTHS
 router = APIRouter(prefix="/v1", tags=["reporting"])
 
 
-async def _pool(request: Request) -> db.Pool:
-    pool: db.Pool = request.app.state.pool
-    return pool
+async def _reads(request: Request) -> db.Source:
+    reads: db.Source = request.app.state.reads
+    return reads
 
 
 async def _settings(request: Request) -> Settings:
@@ -53,7 +53,9 @@ async def _last_good(request: Request) -> LastGood:
     return kept
 
 
-Pool = Annotated[db.Pool, Depends(_pool)]
+Pool = Annotated[db.Source, Depends(_reads)]
+"""Where a request that only reads reads: the read replica if one is configured (the primary
+while it is away), else the primary."""
 CurrentSettings = Annotated[Settings, Depends(_settings)]
 Kept = Annotated[LastGood, Depends(_last_good)]
 Year = Annotated[int, Query(ge=2000, le=2100, description="Tahun")]
@@ -149,7 +151,7 @@ def summed(records: list[Any], dims: list[str]) -> tuple[list[dict[str, Any]], l
 
 
 async def load_rekap(
-    pool: db.Pool, kept: LastGood, scope: Scope, filters: RekapFilters, group_by: str
+    pool: db.Source, kept: LastGood, scope: Scope, filters: RekapFilters, group_by: str
 ) -> Copy[Rekap]:
     """A rekap query, shared by the API and the exports (the last good copy while the
     database is away)."""
@@ -224,7 +226,7 @@ def check_years(first: int, last: int) -> None:
 
 
 async def load_years(
-    pool: db.Pool, kept: LastGood, scope: Scope, first: int, last: int, kind: Kind | None
+    pool: db.Source, kept: LastGood, scope: Scope, first: int, last: int, kind: Kind | None
 ) -> Copy[YearTable]:
     """The multi-year table, shared by the API and the exports (the last good copy while the
     database is away)."""
@@ -447,7 +449,7 @@ async def track(
 
 
 async def _own(
-    pool: db.Pool, settings: Settings, scope: Scope, request: Request, code: str, secret: str
+    pool: db.Source, settings: Settings, scope: Scope, request: Request, code: str, secret: str
 ) -> Tracking:
     """The complainant's own view: read fresh (never a kept copy), after the guard."""
     guard: ReceiptGuard = request.app.state.receipt_guard

@@ -38,7 +38,7 @@ from shared import feed
 from shared.agencies import Registry
 from shared.auth import TokenVerifier
 from shared.broker import BrokerLink
-from shared.db import Pool, create_pool, ensure_schema, setup_lock
+from shared.db import Pool, Replicated, create_pool, create_reads, ensure_schema, setup_lock
 from shared.events import Envelope
 from shared.feed import Feed, service_credential
 from shared.messaging import Consumer, run_consumer
@@ -104,6 +104,9 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
         await create_tables(pool)
         await dead_letters.create_table(pool)
         recaps = await asyncio.to_thread(open_recaps, settings)
+    reads = await create_reads(
+        settings, pool, search_path=SCHEMA, command_timeout=COMMAND_TIMEOUT_SECONDS
+    )
     live, link, kept = LiveStream(settings), BrokerLink(), LastGood(settings)
     async with pool.acquire() as conn:
         credential = await service_credential(settings, conn)
@@ -113,7 +116,9 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     app.state.receipt_guard = ReceiptGuard(settings, guessing, credential, "reporting")
     app.state.service_credential = credential  # also what reporting presents to workflow
     translate = translator(recaps, WIRE)
-    app.state.pool, app.state.recaps, app.state.live = pool, recaps, live
+    # Requests that only read use `reads` (the replica, if any); every write and what must see
+    # the latest write (the live stream's masking, dead letters, the agencies) use `pool`.
+    app.state.pool, app.state.reads, app.state.recaps, app.state.live = pool, reads, recaps, live
     app.state.last_good = kept
     app.state.agencies = registry = Registry(settings, pool)
     await registry.all()  # read once: later reads never wait for it (shared/agencies.py)
@@ -131,6 +136,9 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     ]
     if settings.relay:
         jobs.append(Relay(settings, "reporting", EventLog.of(recaps), translate).run())
+    if isinstance(reads, Replicated):
+        jobs.append(reads.watch())
+        app.state.degraded["replica"] = lambda: reads.away
     try:
         async with background(*jobs):
             yield
@@ -138,6 +146,8 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
         await guessing.aclose()
         await live.close()
         await kept.close()
+        if isinstance(reads, Replicated):
+            await reads.close()
         await pool.close()
         recaps.close()
 

@@ -235,8 +235,8 @@ def _privacy(record: Case) -> Privacy:
 
 
 async def _read(request: Request, served: Scope, query: Any) -> list[asyncpg.Record]:
-    pool: db.Pool = request.app.state.pool
-    records: list[asyncpg.Record] = await read_as(pool, served, query, FRESH_SECONDS)
+    reads: db.Source = request.app.state.reads
+    records: list[asyncpg.Record] = await read_as(reads, served, query, FRESH_SECONDS)
     return records
 
 

@@ -153,6 +153,8 @@ async def live_events(
     wanted = {f"aduan.{name}.v1" if "." not in name else name for name in type or []}
     scope = await officer_scope(request, officer, instansi or agency)
     events = stream.follow(last_event_id or "$", wanted, scope)
+    # The primary: the stream carries events just projected there, which a lagging replica
+    # would not know yet (an unknown case is masked as confidential).
     cases = CaseAccess(request.app.state.pool)
     return EventSourceResponse(permitted(events, acting(officer), cases), ping=15)
 

@@ -31,7 +31,7 @@ from services.reporting.reads import fetch, in_thread
 from shared import agencies
 from shared.agencies import Agency
 from shared.aggregate import AgencyAggregate
-from shared.db import Connection, Pool, read
+from shared.db import Connection, Pool, Source, read
 from shared.events.reporting import RekapPublished, RekapRevised
 from shared.metrics import EVENTS_STORED
 from shared.outages import Unavailable
@@ -296,7 +296,7 @@ async def _shape(conn: Connection, *, agency: str, year: int, month: int, tz: st
 
 
 async def month_shape(
-    pool: Pool, settings: Settings, year: int, month: int, agency: str | None = None
+    pool: Source, settings: Settings, year: int, month: int, agency: str | None = None
 ) -> MonthShape:
     """A month's counts per channel and category of an agency (the home one by default), to
     tell whether its recap is out of date."""
@@ -314,7 +314,7 @@ def office_of(settings: Settings, agency: Agency | None) -> Office:
 
 
 async def month_figures(
-    pool: Pool, settings: Settings, year: int, month: int, of: Agency | None = None
+    pool: Source, settings: Settings, year: int, month: int, of: Agency | None = None
 ) -> MonthFigures:
     """What a month's recap of an agency (the home one by default) says, from the read model."""
     start, end = monthly.bounds(year, month, settings.timezone)

@@ -5,7 +5,9 @@ role `READER` see only the rows of the agencies named in the transaction-local s
 `aduan.agencies` ("*": every agency). A read on behalf of someone runs in a transaction that
 takes that role and that setting (`read_as`); both end with the transaction, so a pooled
 connection never carries one request's agencies into the next. The projection writes as the
-tables' owner, whom the policies do not bind.
+tables' owner, whom the policies do not bind. On the read replica (`shared.db.Replicated`) it is
+the same: the roles and policies replicate, and both settings may be set in a hot standby's
+read-only transaction (tests/reporting/test_replica.py).
 
 Officers read what their memberships reach (`Officer.reach`), narrowed with `?instansi=`;
 public pages read as the agency they serve (the home agency unless `?instansi=` names another).
@@ -22,7 +24,7 @@ from fastapi import Depends, Query, Request
 from services.reporting.letter import Office
 from shared.agencies import Agency, Registry
 from shared.auth import CurrentOfficer, Forbidden, Officer
-from shared.db import Connection, Pool, read, read_long
+from shared.db import Connection, Source, read, read_long
 from shared.outages import DEADLINE_SECONDS, Unavailable
 from shared.problems import Problem
 from shared.settings import Settings
@@ -97,7 +99,7 @@ def scoped(scope: Scope, work: Callable[[Connection], Awaitable[T]]) -> Callable
 
 
 async def read_as(
-    pool: Pool,
+    pool: Source,
     scope: Scope,
     work: Callable[[Connection], Awaitable[T]],
     seconds: float = DEADLINE_SECONDS,
@@ -106,7 +108,7 @@ async def read_as(
     return await read(pool, scoped(scope, work), seconds)
 
 
-async def read_long_as(pool: Pool, scope: Scope, work: Callable[[Connection], Awaitable[T]]) -> T:
+async def read_long_as(pool: Source, scope: Scope, work: Callable[[Connection], Awaitable[T]]) -> T:
     """`shared.db.read_long`, seeing only the scope's agencies."""
     return await read_long(pool, scoped(scope, work))
 
@@ -131,9 +133,9 @@ async def agency_names(request: Request) -> dict[str, str]:
 
 async def province(request: Request) -> Scope:
     """Every agency: those registered, and any the read model counts cases of."""
-    pool: Pool = request.app.state.pool
+    reads: Source = request.app.state.reads
     counted = await read(
-        pool, lambda conn: conn.fetch("SELECT DISTINCT agency FROM rekap_by_channel")
+        reads, lambda conn: conn.fetch("SELECT DISTINCT agency FROM rekap_by_channel")
     )
     every = set(await agencies(request)) | {row["agency"] for row in counted}
     return Scope(tuple(sorted(every)), province=True)

@@ -108,7 +108,7 @@ async def _list(
         )
         return calendars, records
 
-    calendars, records = await read_as(request.app.state.pool, acting, work)
+    calendars, records = await read_as(request.app.state.reads, acting, work)
     moment = now()
     # the policy is read here too, should a step's actors ever differ
     shown = [record for record in records if Facet.STATUS in facets_of(record, officer)]

@@ -300,7 +300,9 @@ async def test_an_officers_memberships_decide_the_agencies_read(
     await apply(pool, escalated("dinas-c"))  # counted, though no one registered it
     async with pool.acquire() as conn:
         await agencies.save(conn, Agency(id=B, name="Dinas B"))
-    app = SimpleNamespace(state=SimpleNamespace(pool=pool, agencies=Registry(settings, pool)))
+    app = SimpleNamespace(
+        state=SimpleNamespace(pool=pool, reads=pool, agencies=Registry(settings, pool))
+    )
     request = cast(Request, SimpleNamespace(app=app))
     kabid_in_b = ((B, frozenset({Role.KABID})),)
     officer = Officer("o-1", "Ani", frozenset({Role.TIM_PENGADUAN}), A, kabid_in_b)
