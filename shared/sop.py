@@ -34,6 +34,13 @@ PROVINCE_ROLES: frozenset[Role] = frozenset({Role.KOORDINATOR})
 """Roles held only in the province's membership: in any one agency they count for nothing."""
 
 
+def writers(agency: str) -> frozenset[Role]:
+    """Roles that write into a case of this agency (a note, a file, a message sent again): the
+    office's. The province's roles read every agency's cases and move them between agencies,
+    but write only into the cases waiting in the province's queue."""
+    return OFFICE_ROLES if agency == PROVINCE else OFFICE_ROLES - PROVINCE_ROLES
+
+
 @dataclass(frozen=True)
 class Officer:
     """Who is acting: an officer with one or more roles in the agency acted in.

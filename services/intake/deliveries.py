@@ -21,7 +21,7 @@ from shared.access import Facet, privacy_of, visible
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.channels import CHANNEL_LABELS, Channel
 from shared.problems import Problem, problems
-from shared.sop import OFFICE_ROLES
+from shared.sop import OFFICE_ROLES, writers
 
 router = APIRouter(prefix="/v1", tags=["deliveries"])
 
@@ -150,6 +150,11 @@ def _failed(inbox: Inbox, officer: Officer) -> FailedDeliveries:
 
 def _retry(inbox: Inbox, case_id: UUID, delivery_id: UUID, officer: Officer) -> DeliveryView:
     _check(inbox, case_id, officer)
+    submission = inbox.submissions.submission(case_id)
+    assert submission is not None  # _check: seen
+    agency = inbox.submissions.agency_of(submission)
+    if not officer.roles_in(agency) & writers(agency):  # the coordinator reads, sends nothing
+        raise Forbidden("Hanya petugas instansi yang menangani kasus ini dapat mengirim ulang.")
     inbox.submissions.execute(
         "UPDATE {s}.deliveries SET gave_up_at = NULL, attempts = 0, next_at = now(), "
         "last_error = NULL WHERE id = %s AND case_id = %s AND " + FAILED,

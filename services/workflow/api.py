@@ -43,7 +43,7 @@ from shared.outages import DEADLINE_SECONDS
 from shared.problems import Problem, problems, refusal_handler
 from shared.refusals import Refused
 from shared.sealing import SealingKey
-from shared.sop import ACTIONS, OFFICE_ROLES, Role
+from shared.sop import ACTIONS, Role, writers
 from shared.text import CLEAN
 
 router = APIRouter(prefix="/v1", tags=["workflow"])
@@ -106,7 +106,7 @@ def _view(
     history: Sequence[Any] | None = None,
 ) -> CaseView:
     view = case_view(cases, case, officer, facets, history)
-    if officer.has(*OFFICE_ROLES):  # the roles in the case's agency
+    if officer.has(*writers(case.agency)):  # the roles in the case's agency
         view.allowed_actions.append("attachments")
     return view
 
@@ -181,6 +181,8 @@ async def attach(
     # What the officer may see, read under the request deadline: a store away is a 503 at once.
     def seen() -> tuple[frozenset[Facet], Officer, SealingKey | None]:
         case, acting = _acting(cases, case_id, officer)
+        if not acting.has(*writers(case.agency)):  # before the file is stored
+            raise NotAnOfficer()
         return facets_of(case, acting), acting, cases.key_for(case_id)
 
     facets, acting, key = await cases.guard.call(seen)

@@ -14,7 +14,18 @@ from datetime import datetime
 from typing import Protocol
 
 from shared.refusals import Refused
-from shared.sop import ACTIONS, OFFICE_ROLES, ROLE_LABELS, Action, Officer, Role, Sop, Step, When
+from shared.sop import (
+    ACTIONS,
+    OFFICE_ROLES,
+    ROLE_LABELS,
+    Action,
+    Officer,
+    Role,
+    Sop,
+    Step,
+    When,
+    writers,
+)
 from shared.vocabulary import GROUPS, STATUS_LABELS, Group, Status
 from shared.working_time import WorkingCalendar
 
@@ -164,6 +175,7 @@ class CaseState(Protocol):
     paused_at: datetime | None
     closed_at: datetime | None
     imported: bool
+    agency: str
 
     @property
     def sop(self) -> Sop:
@@ -183,8 +195,8 @@ def refusal(
     is checked when the command runs.
     """
     action = ACTIONS[action_id]
-    if action.when is When.ALWAYS:
-        return _may(action, None, by)
+    if action.when is When.ALWAYS:  # a note: written into the case
+        return _may(action, None, by) or _writer(case, by)
     if action.when is When.CLOSED:
         return _reopen_refusal(case, action, by, moment)
     if not case.is_open or case.current_step is None:
@@ -223,6 +235,14 @@ def _may(action: Action, step: Step | None, by: Officer) -> Refused | None:
         return None if by.has(*action.by) else NotAnOfficer()
     assert step is not None
     return None if by.has(*step.actors) else NotAllowed(step)
+
+
+def _writer(case: CaseState, by: Officer) -> Refused | None:
+    """Whether the officer writes into a case of its agency (sop.writers; the complainant
+    writes into their own)."""
+    if by.roles == {Role.PEMOHON} or by.has(*writers(case.agency)):
+        return None
+    return NotAnOfficer()
 
 
 def _pause(case: CaseState, action: Action) -> Refused | None:

@@ -17,11 +17,12 @@ import pytest
 from pydantic import SecretStr
 
 from services.intake.app import create_app
+from services.workflow.issuer import Issuer
 from shared.events import Contract, Envelope, seal
 from shared.events import workflow as wf
 from shared.receipts import receipt_key, secret_for, tracking_link
 from shared.settings import Settings
-from shared.sop import Role
+from shared.sop import PROVINCE, Role
 from tests.bus import bus
 from tests.conftest import serving
 from tests.infrastructure import free_port
@@ -312,6 +313,19 @@ async def test_a_refused_graph_send_is_retried_then_shown_failed(told: Told) -> 
     }
 
     told.desk.graph.failures = 0  # Meta is back: an officer sends it again
+    issuer = Issuer(told.settings, told.settings.auth_signing_key.get_secret_value())
+    coordinator = issuer.mint(
+        subject="pengelola-induk",
+        name="Pengelola Induk",
+        roles=[Role.KOORDINATOR],
+        agency=PROVINCE,
+        memberships={PROVINCE: [Role.KOORDINATOR]},
+    )
+    refused = await told.desk.http.post(  # sees the case's messages, sends none of its own
+        f"/intake/v1/submissions/{case_id}/deliveries/{failed['id']}/retry",
+        headers={"Authorization": f"Bearer {coordinator}"},
+    )
+    assert refused.status_code == 403, refused.text
     again = await told.desk.http.post(
         f"/intake/v1/submissions/{case_id}/deliveries/{failed['id']}/retry",
         headers=told.desk.officer(TIM),

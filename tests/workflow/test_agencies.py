@@ -217,6 +217,31 @@ async def test_bukan_wewenang_sends_the_case_back_to_the_coordinator(province: D
     assert (await get(desk, case_id, bearer(desk, B, Role.TIM_PENGADUAN))).status_code == 200
 
 
+async def test_the_coordinator_reads_an_agencys_case_but_writes_nothing_into_it(
+    province: Desk,
+) -> None:
+    """The coordinator sees and moves every agency's cases; notes and files are the
+    agency's own (the coordinator writes only into the cases in the province's queue)."""
+    desk = province
+    case_id = await open_in(desk, B)
+    seen = await get(desk, case_id, coordinator(desk))
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["allowed_actions"] == ["transfer"]
+    noted = await post(desk, case_id, "notes", coordinator(desk), text="Catatan provinsi.")
+    assert noted.status_code == 403, noted.text
+    attached = await desk.http.post(
+        f"/workflow/v1/cases/{case_id}/attachments",
+        files={"file": ("a.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")},
+        headers=coordinator(desk),
+    )
+    assert attached.status_code == 403, attached.text
+    assert [
+        e["event"] for e in (await get(desk, case_id, coordinator(desk))).json()["timeline"]
+    ] == ["CaseOpened"]
+    team_b = bearer(desk, B, Role.TIM_PENGADUAN)
+    assert (await post(desk, case_id, "notes", team_b, text="Catatan dinas.")).is_success
+
+
 async def test_bukan_wewenang_only_early_in_the_sop(province: Desk) -> None:
     desk = province
     case_id = await open_in(desk, A)

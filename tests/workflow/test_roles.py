@@ -58,7 +58,8 @@ MATRIX: list[tuple[str, Kind, list[Step], dict[str, Any], set[Role]]] = [
     ),
     ("reject", Kind.COMPLAINT, [], {"reason": "Bukan kewenangan.", "referred_to": "BPN"}, {TIM}),
     ("reopen", Kind.COMPLAINT, [("identification/resolve", TIM, {"answer": "Ok."})], {}, {TIM}),
-    ("notes", Kind.COMPLAINT, TO_DISPOSITION, {"text": "Catatan."}, OFFICERS),
+    # the coordinator reads an agency's case and moves it, but writes nothing into it
+    ("notes", Kind.COMPLAINT, TO_DISPOSITION, {"text": "Catatan."}, OFFICERS - {Role.KOORDINATOR}),
     ("reception", Kind.CONSULTATION, [], {"note": "Diterima."}, {OSS}),
     ("identification/resolve", Kind.CONSULTATION, OSS_IDENTIFICATION, {"answer": "Ok."}, {OSS}),
     ("bkpm/escalate", Kind.CONSULTATION, OSS_IDENTIFICATION, {"note": "Ke BKPM."}, {OSS}),

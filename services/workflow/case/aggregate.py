@@ -39,6 +39,7 @@ from shared.sop import (
     Step,
     When,
     sop_for,
+    writers,
 )
 from shared.vocabulary import Group, Status, is_in
 from shared.working_time import WorkingCalendar
@@ -275,6 +276,7 @@ class Case(AgencyAggregate):
         return {"step": step.id, "by": by.id, "by_name": by.name, "role": role, "at": at}
 
     def _office_role(self, by: Officer) -> str:
+        """The role an officer writes into the case as (a note, a file)."""
         if by.roles == {Role.PEMOHON}:
             return Role.PEMOHON.value  # the complainant's reply (rules let only "notes" through)
         roles = sorted(by.roles & OFFICE_ROLES)
@@ -418,8 +420,8 @@ class Case(AgencyAggregate):
         if heard in self.heard_versions or disposition.to == self.agency:
             return False
         by = lapor_system(self.agency)
-        if not self.is_open or self.current_step is None:
-            self.add_note(text=disposition.note, by=by, at=at, heard=heard)
+        if not self.is_open or self.current_step is None:  # the system's own note
+            self._note(disposition.note, by, Role.KOORDINATOR.value, at, heard)
             return True
         step = self.sop.step(self.current_step)
         who = {"step": step.id, "by": by.id, "by_name": by.name, "at": at}
@@ -480,7 +482,9 @@ class Case(AgencyAggregate):
         """Any officer may note something, at any step, open or closed (and the complainant's
         reply becomes one)."""
         self._refuse("notes", by)
-        role = self._office_role(by)
+        self._note(text, by, self._office_role(by), at, heard)
+
+    def _note(self, text: str, by: Officer, role: str, at: datetime, heard: int) -> None:
         self.trigger_event(
             self.NoteAdded,
             step=self.current_step,
@@ -535,6 +539,8 @@ class Case(AgencyAggregate):
         at: datetime,
     ) -> None:
         """A file an officer attached, at the step the case is at."""
+        if not by.has(*writers(self.agency)):
+            raise NotAnOfficer()
         self.trigger_event(
             self.AttachmentAdded,
             step=self.current_step,
