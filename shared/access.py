@@ -235,6 +235,10 @@ _SURFACES = (
     " confidential case only that it exists and where it stands, enough to forward it (the"
     " text and the identity stay with the receiving agency's complaint team). Every other"
     " role reads only the cases of the agencies it belongs to (its reach).",
+    "- Erasure: an administrator erases a person's data in the cases the agencies it"
+    " administers have now (where the case was last moved); it is told nothing of the"
+    " person's cases elsewhere, and another agency's tracking code is unknown to it. The"
+    " province's administrator (`*`) erases in every agency.",
     "- Analysts count cases and read case rows without the answer; the rekap and the"
     " dashboards are aggregates and count every case. The public sees what tracking shows.",
     "- The complainant (code and receipt secret) sees their own case whatever its class:"

@@ -32,6 +32,10 @@ PROVINCE = "*"
 """The agency id of a membership that reaches every agency: the provincial coordinator's."""
 PROVINCE_ROLES: frozenset[Role] = frozenset({Role.KOORDINATOR})
 """Roles held only in the province's membership: in any one agency they count for nothing."""
+PROVINCE_WIDE_ROLES: frozenset[Role] = PROVINCE_ROLES | {Role.ADMIN}
+"""Roles an account may hold in the province's membership, where a role counts in every
+agency: the province's own, and the provincial administrator's (who registers the agencies).
+An agency's role held there would be held in every agency."""
 
 
 def writers(agency: str) -> frozenset[Role]:

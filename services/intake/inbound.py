@@ -37,13 +37,24 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 
 def _rows_for(submissions: Submissions, envelope: Envelope, rows: Rows) -> None:
     submission = submissions.submission(envelope.subject)
-    if submission is None or submission.erased_at is not None:
-        return  # not a submission of ours (or forgotten)
+    if submission is None:
+        return  # not a submission of ours
     moved = envelope.data
-    if isinstance(moved, CaseTransferred):  # or declined: its officers now read it
+    # Moved (or declined): its officers now read it. An erased one too: the erasure requests
+    # and the rights over its remains are the new agency's.
+    if isinstance(moved, CaseTransferred):
         rows.agencies.append((submission.id, moved.to_agency))
-    if submission.history is not None:
-        return  # from the old register: nobody was told of it on a channel, nor is now
+    # Neither an erased case (forgotten) nor one from the old register (nobody was told of it
+    # on a channel, nor is now) is followed further.
+    if submission.erased_at is None and submission.history is None:
+        _follow(submissions, submission, envelope, rows)
+
+
+def _follow(
+    submissions: Submissions, submission: Submission, envelope: Envelope, rows: Rows
+) -> None:
+    """Where the case stands (step, closure) and what its complainant is told of the event."""
+    moved = envelope.data
     name = envelope.data.name
     closing = name in CLOSING_EVENTS
     channel = Channel(submission.received.channel)

@@ -261,13 +261,11 @@ class ErasureRequest(BaseModel):
 
 
 class ErasureResult(BaseModel):
-    """What was erased."""
+    """What was erased, of the submissions the agencies the administrator administers have now
+    (nothing tells whether other agencies hold any of the person's)."""
 
     erased: list[str]
     already_erased: list[str]
-    # The person's submissions held by agencies the administrator does not administer: left
-    # untouched (a provincial administrator erases across agencies), counted, never named.
-    outside_reach: int = 0
 
 
 def _hashes(inbox: Inbox, request: ErasureRequest) -> list[str]:
@@ -281,18 +279,39 @@ def _hashes(inbox: Inbox, request: ErasureRequest) -> list[str]:
     return hashes
 
 
-def _cases(inbox: Inbox, request: ErasureRequest) -> list[UUID]:
-    hashes = _hashes(inbox, request)
-    code = normalize(request.tracking_code) if request.tracking_code else None
-    found = inbox.submissions.find_by_code(code) if code else None
+def _administers(inbox: Inbox, officer: Officer, submission: Submission | None) -> bool:
+    """Whether the officer administers the agency that has the submission now."""
+    if submission is None:
+        return False
+    return Role.ADMIN in officer.roles_in(inbox.submissions.agency_of(submission))
+
+
+def _named(inbox: Inbox, request: ErasureRequest, officer: Officer) -> Submission | None:
+    """The submission the tracking code names; 404 (as for a code never given) when its agency
+    is not one the officer administers: a code alone must not lead to another agency's
+    complainant."""
+    if not request.tracking_code:
+        return None
+    code = normalize(request.tracking_code)
+    row = inbox.submissions.find_by_code(code) if code else None
+    submission = inbox.submissions.submission(row.case_id) if row else None
+    if not _administers(inbox, officer, submission):
+        raise UnknownSubmission()
+    return submission
+
+
+def _submissions(inbox: Inbox, request: ErasureRequest, officer: Officer) -> list[Submission]:
+    """The person's submissions that agencies the officer administers have now, by case id."""
+    named = _named(inbox, request, officer)
     rows = inbox.submissions.query(
         "SELECT case_id FROM {s}.identities WHERE hash = ANY(%(hashes)s) "
         "OR hash IN (SELECT hash FROM {s}.identities WHERE case_id = %(case)s) "
         "UNION SELECT case_id FROM {s}.mentions WHERE hash = ANY(%(hashes)s)",
-        {"hashes": hashes, "case": found.case_id if found else None},
+        {"hashes": _hashes(inbox, request), "case": named.id if named else None},
     )
-    cases = {row["case_id"] for row in rows}
-    return sorted(cases | ({found.case_id} if found else set()))
+    cases = {row["case_id"] for row in rows} | ({named.id} if named else set())
+    found = [inbox.submissions.submission(case_id) for case_id in sorted(cases)]
+    return [s for s in found if s is not None and _administers(inbox, officer, s)]
 
 
 def erase(
@@ -301,15 +320,10 @@ def erase(
     """Erase every submission of the person in the agencies the officer administers; the
     events stay, unreadable. Past `due` (a `time.monotonic()` instant) the save rolls back
     instead."""
-    at, erased, already, outside = datetime.now(UTC), [], [], 0
+    at, erased, already = datetime.now(UTC), [], []
     submissions = []
-    for case_id in _cases(inbox, request):
-        submission = inbox.submissions.submission(case_id)
-        if submission is None:
-            continue
-        if Role.ADMIN not in officer.roles_in(inbox.submissions.agency_of(submission)):
-            outside += 1
-        elif submission.erase(at=at):
+    for submission in _submissions(inbox, request, officer):
+        if submission.erase(at=at):
             submissions.append(submission)
             erased.append(submission.received.tracking_code)
         else:
@@ -317,14 +331,15 @@ def erase(
     rows = Rows(erased=[(s.id, s.received.personal_ref) for s in submissions])
     if submissions:
         inbox.submissions.save(*submissions, rows=rows, deadline=due)
-    return ErasureResult(erased=erased, already_erased=already, outside_reach=outside)
+    return ErasureResult(erased=erased, already_erased=already)
 
 
-@router.post("/erasures", responses=problems(401, 403, 409, 422))
+@router.post("/erasures", responses=problems(401, 403, 404, 409, 422))
 async def erase_person(
     request: ErasureRequest, officer: CurrentOfficer, inbox: CurrentInbox
 ) -> ErasureResult:
-    """Erase a person's data from every submission of theirs (administrators only)."""
+    """Erase a person's data from every submission of theirs that the agencies the
+    administrator administers have (the province's administrator: every agency's)."""
     if not officer.has(Role.ADMIN):
         raise Forbidden("Hanya administrator yang dapat menghapus data pribadi.")
     if not any(request.model_dump().values()):

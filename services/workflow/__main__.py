@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from services.workflow import accounts
-from services.workflow.accounts_api import MemberOf
+from services.workflow.accounts_api import MemberOf, roles_fit
 from services.workflow.app import create_app
 from services.workflow.auth_api import Name, Password, Username
 from services.workflow.issuer import Issuer
@@ -59,6 +59,9 @@ def _password() -> str:
 
 
 def _officer(settings: Settings, args: argparse.Namespace) -> str:
+    roles = [Role(role) for role in args.role] if args.action == "add" else []
+    if args.action == "add":  # an agency's role in the province ('*') would reach every agency
+        roles_fit(args.agency or settings.agency, roles, "role")
     try:
         password = _checked(Password)(_password())
     except argparse.ArgumentTypeError as error:
@@ -72,7 +75,6 @@ def _officer(settings: Settings, args: argparse.Namespace) -> str:
         try:
             if args.action == "password":
                 return await accounts.set_password(conn, args.username, password)
-            roles = [Role(role) for role in args.role]
             return await accounts.create(
                 conn,
                 settings,

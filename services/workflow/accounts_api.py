@@ -5,6 +5,7 @@ An account acts in one agency (`agency`, with its `roles` there) and may belong 
 the accounts of the agencies they administer, and grants roles only in those.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated
 
@@ -26,7 +27,7 @@ from shared import db
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.problems import Problem, problems
 from shared.settings import Settings
-from shared.sop import PROVINCE, PROVINCE_ROLES, Role
+from shared.sop import PROVINCE, PROVINCE_ROLES, PROVINCE_WIDE_ROLES, ROLE_LABELS, Role
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -76,7 +77,8 @@ class AccountIn(BaseModel):
     name: Name
     roles: Roles
     password: Password
-    agency: MemberOf | None = None  # the agency it acts in; None: this office's
+    # The agency it acts in; None: the creator's, if it is the only one they belong to.
+    agency: MemberOf | None = None
     memberships: Memberships = Field(default_factory=dict)
 
 
@@ -112,12 +114,33 @@ def _officer_roles_only(roles: list[Role] | None, field: str = "roles") -> None:
         raise Problem(422, f"Periksa kembali: {field}.", code="validation", errors=[error])
 
 
-def _province_roles_in_province(agency: str, roles: list[Role] | None, field: str) -> None:
-    """422 for the coordinator's role held in one agency: it is the province's alone."""
-    if roles and not PROVINCE_ROLES.isdisjoint(roles) and agency != PROVINCE:
+def roles_fit(agency: str, roles: Iterable[Role] | None, field: str) -> None:
+    """422 for a role where it cannot be held: the coordinator's only in the province ('*'),
+    and in the province only the roles meant to reach every agency."""
+    held = set(roles or ())
+    if agency == PROVINCE:
+        misplaced = held - PROVINCE_WIDE_ROLES
+        allowed = ", ".join(sorted(ROLE_LABELS[role] for role in PROVINCE_WIDE_ROLES))
+        message = f"Di instansi provinsi ('*') hanya dapat dipegang peran {allowed}."
+    else:
+        misplaced = held & PROVINCE_ROLES
         message = "Peran pengelola induk hanya dapat dipegang pada instansi provinsi ('*')."
+    if misplaced:
         error = {"field": field, "code": "role", "message": message}
         raise Problem(422, message, code="validation", errors=[error])
+
+
+def _agency_of_new(officer: Officer, asked: str | None) -> str:
+    """The agency a new account acts in: the one asked for; unnamed, the creator's own when it
+    is the only one they belong to (never the province: that would reach every agency)."""
+    if asked:
+        return asked
+    belongs = {officer.agency, *(member_of for member_of, _ in officer.memberships)}
+    if officer.agency != PROVINCE and belongs == {officer.agency}:
+        return officer.agency
+    message = "Pilih instansi akun ini."
+    error = {"field": "agency", "code": "required", "message": message}
+    raise Problem(422, message, code="validation", errors=[error])
 
 
 def _administers(officer: Officer, agency: str) -> bool:
@@ -144,7 +167,7 @@ async def _may_grant(
             raise Forbidden(f"Anda bukan administrator instansi '{member_of}'.")
     for member_of, roles in (memberships or {}).items():
         _officer_roles_only(roles, "memberships")
-        _province_roles_in_province(member_of, roles, "memberships")
+        roles_fit(member_of, roles, "memberships")
 
 
 async def _managed(pool: db.Prompt, officer: Officer, username: str) -> accounts.Account:
@@ -180,8 +203,9 @@ async def create_account(
     """Create an officer's account with a first password."""
     _admin(officer, issuer.settings)
     _officer_roles_only(body.roles)
-    _province_roles_in_province(body.agency or officer.agency, body.roles, "roles")
-    await _may_grant(request, officer, body.agency or officer.agency, body.memberships)
+    agency = _agency_of_new(officer, body.agency)
+    roles_fit(agency, body.roles, "roles")
+    await _may_grant(request, officer, agency, body.memberships)
     accounts.refuse_weak(body.username, body.password, "password")
     account = await accounts.create(
         pool,
@@ -190,7 +214,7 @@ async def create_account(
         name=body.name,
         roles=body.roles,
         password=body.password,
-        agency=body.agency or officer.agency,
+        agency=agency,
         memberships=body.memberships,
     )
     return AccountOut.of(account)
@@ -210,7 +234,7 @@ async def change_account(
     _officer_roles_only(body.roles)
     account = await _managed(pool, officer, username)
     agency = body.agency or account.agency
-    _province_roles_in_province(agency, body.roles or account.roles, "roles")
+    roles_fit(agency, body.roles or account.roles, "roles")
     await _may_grant(request, officer, body.agency, body.memberships)
     losing_admin = body.disabled or (body.roles is not None and Role.ADMIN not in body.roles)
     if username == officer.id and losing_admin:

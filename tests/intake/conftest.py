@@ -88,10 +88,11 @@ class Desk:
         """A signed Instagram notification."""
         return await self.signed("/intake/v1/webhooks/instagram", payload, IG_SECRET, **headers)
 
-    def officer(self, *roles: Role) -> dict[str, str]:
-        """Authorization for an officer with these roles."""
+    def officer(self, *roles: Role, agency: str | None = None) -> dict[str, str]:
+        """Authorization for an officer with these roles in `agency` (the home agency's)."""
         issuer = Issuer(self.settings, self.settings.auth_signing_key.get_secret_value())
-        token = issuer.mint(subject=f"{roles[0].value}-1", name="Petugas", roles=list(roles))
+        subject = f"{roles[0].value}-{agency or 1}"
+        token = issuer.mint(subject=subject, name="Petugas", roles=list(roles), agency=agency)
         return {"Authorization": f"Bearer {token}"}
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:

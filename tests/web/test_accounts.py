@@ -12,6 +12,7 @@ from pathlib import Path
 
 from playwright.async_api import Page, expect
 
+from shared.agencies import home_agency
 from tests.infrastructure import environment
 from tests.web.conftest import Stack, screenshot
 
@@ -21,10 +22,10 @@ FIRST = "mulai-bekerja-01"
 WRONG = "Nama pengguna atau kata sandi salah."
 
 
-async def _first_admin(stack: Stack) -> None:
+async def _first_admin(stack: Stack, username: str = "kepala.tu", *extra: str) -> None:
     process = await asyncio.create_subprocess_exec(
-        *[sys.executable, "-m", "services.workflow", "officer", "add"],
-        *["--username", "kepala.tu", "--name", "Kepala Tata Usaha", "--role", "admin"],
+        *[sys.executable, "-m", "services.workflow", "officer", "add", *extra],
+        *["--username", username, "--name", "Kepala Tata Usaha", "--role", "admin"],
         env=os.environ | environment(stack.settings),
         cwd=ROOT,
         stdin=asyncio.subprocess.PIPE,
@@ -54,8 +55,10 @@ async def _refused(page: Page, stack: Stack, username: str, password: str, text:
     await expect(page).to_have_url(stack.url("/petugas/masuk?lanjut=/petugas/akun"))
 
 
-async def _create(page: Page, username: str, name: str, role: str) -> None:
+async def _create(page: Page, username: str, name: str, role: str, agency: str = "") -> None:
     form = page.locator("#buat-akun")
+    if agency:
+        await form.get_by_label("Instansi").select_option(label=agency)
     await form.get_by_label("Nama pengguna").fill(username)
     await form.get_by_label("Nama lengkap").fill(name)
     await form.get_by_label(role, exact=True).check()
@@ -102,3 +105,32 @@ async def test_officers_accounts_from_the_first_admin_to_a_lockout(
     await _refused(desk, stack, "rina", "tebakan-terakhir", "dikunci sementara")
     await _refused(desk, stack, "rina", "pagi-cerah-berkas-7", "dikunci sementara")
     await screenshot(desk, "petugas-masuk-terkunci")
+
+
+async def test_the_provincial_administrator_picks_each_accounts_agency(
+    stack: Stack, desk: Page
+) -> None:
+    """The province's administrator administers every agency: the page asks which one an
+    account is for, instead of making it the province's (every agency's)."""
+    await _first_admin(stack, "admin.prov", "--agency", "*")
+    await _sign_in(desk, stack, "admin.prov", ADMIN_PASSWORD)
+    home = home_agency(stack.settings).name
+    picker = desk.locator("#buat-akun").get_by_label("Instansi")
+    await expect(picker.locator("option")).to_have_text(
+        ["— Pilih instansi —", home, "Provinsi (semua instansi)"]
+    )
+    form = desk.locator("#buat-akun")
+    await form.get_by_label("Nama pengguna").fill("rina")
+    await form.get_by_label("Nama lengkap").fill("Rina Wulandari")
+    await form.get_by_label("Petugas Layanan", exact=True).check()
+    await form.get_by_label("Kata sandi pertama").fill(FIRST)
+    await form.get_by_role("button", name="Buat akun").click()
+    await expect(desk.locator("[data-field=agency] .galat")).to_have_text(
+        "Pilih instansi akun ini."
+    )
+    await expect(desk.locator("tr[data-akun='rina']")).to_have_count(0)
+
+    await _create(desk, "rina", "Rina Wulandari", "Petugas Layanan", agency=home)
+    await expect(desk.locator("tr[data-akun='rina']")).to_contain_text(home)
+    province = desk.locator("tr[data-akun='admin.prov']")
+    await expect(province).to_contain_text("Provinsi (semua instansi)")

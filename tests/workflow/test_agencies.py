@@ -306,6 +306,7 @@ async def test_accounts_hold_memberships_and_their_tokens_carry_them(province: D
         "name": "Sari",
         "roles": ["tim_pengaduan"],
         "password": "kunci-pintu-2026",
+        "agency": home,  # an administrator of two agencies names the one it acts in
         "memberships": {A: ["kabid"]},
     }
     made = await desk.http.post("/workflow/v1/accounts", json=account, headers=admin)

@@ -1,11 +1,14 @@
 // The account page: every officer changes their own password; an administrator also makes
-// officers' accounts, changes their roles, disables them and sets new passwords.
+// officers' accounts in the agencies they administer (picking the agency: one of the province
+// administers every agency), changes their roles, disables them and sets new passwords.
 import { $, $$, api, busy, clearErrors, el, formatDateTime, showProblem } from "/aset/app.js";
 import { notice, startOfficerPage } from "/aset/petugas.js";
 
 const officer = startOfficerPage();
 const ACCOUNTS = "/workflow/v1/accounts";
+const PROVINCE = "*";
 let roles = [];
+let agencyNames = new Map([[PROVINCE, "Provinsi (semua instansi)"]]);
 
 function say(where, kind, text) {
   const box = notice(kind, el("p", {}, text));
@@ -42,6 +45,36 @@ function roleBoxes(prefix, chosen = []) {
 
 const checked = (form) => $$("input[name=roles]:checked", form).map((box) => box.value);
 const labelOf = (id) => (roles.find((role) => role.id === id) || { label: id }).label;
+const agencyName = (id) => agencyNames.get(id) || id;
+
+/** The agency an account acts in, and the other agencies it belongs to with its roles there. */
+function agencies(account) {
+  const others = Object.entries(account.memberships || {}).filter(([id]) => id !== account.agency);
+  return [
+    el("div", {}, agencyName(account.agency)),
+    ...others.map(([id, held]) => el("div", { class: "redup" }, `Juga ${agencyName(id)}: ${held.map(labelOf).join(", ")}`)),
+  ];
+}
+
+/** The agencies this administrator may make accounts in: those they administer (every one,
+ * and the province itself, for an administrator of the province). */
+async function administered() {
+  const own = Object.entries(officer.memberships || {})
+    .filter(([, held]) => held.includes("admin"))
+    .map(([id]) => id);
+  const answer = await api("/workflow/v1/agencies");
+  const known = answer.ok ? answer.data : [];
+  agencyNames = new Map([...agencyNames, ...known.map((agency) => [agency.id, agency.name])]);
+  if (own.includes(PROVINCE)) return [...known.map((agency) => agency.id), PROVINCE];
+  return own;
+}
+
+/** The agency picker of the new-account form: pre-chosen when there is one agency only. */
+function fillAgencies(ids) {
+  const select = $("#akun-instansi");
+  const choose = ids.length === 1 ? [] : [el("option", { value: "" }, "— Pilih instansi —")];
+  select.replaceChildren(...choose, ...ids.map((id) => el("option", { value: id }, agencyName(id))));
+}
 
 function status(account) {
   if (account.disabled) return el("span", { class: "lencana terlambat" }, "Nonaktif");
@@ -100,6 +133,7 @@ async function load(message) {
       el("tr", { "data-akun": account.username },
         el("td", {}, account.username),
         el("td", {}, account.name),
+        el("td", {}, ...agencies(account)),
         el("td", {}, account.roles.map(labelOf).join(", ")),
         el("td", {}, status(account)),
         el("td", {}, ...actions(account)))
@@ -118,6 +152,8 @@ create.addEventListener("submit", (event) => {
       roles: checked(create),
       password: $("#akun-sandi").value,
     };
+    const agency = $("#akun-instansi").value;
+    if (agency) body.agency = agency; // none chosen: the API says to choose one
     const answer = await api(ACCOUNTS, { method: "POST", json: body });
     if (!answer.ok) return showProblem(create, answer.problem);
     clearErrors(create);
@@ -136,6 +172,7 @@ if (info.ok && !info.data.password_login) {
 } else if (officer.roles.includes("admin")) {
   roles = info.ok ? info.data.roles : [];
   $("#akun-peran").append(...roleBoxes("akun-peran"));
+  fillAgencies(await administered());
   $("#kelola").classList.remove("tersembunyi");
   await load();
 }

@@ -44,7 +44,9 @@ function decodeClaims(token) {
   }
 }
 
-/** The signed-in officer ({token, name, roles, exp}), or null. */
+/** The signed-in officer ({token, name, roles, agency, memberships, exp}), or null:
+ * `roles` in `agency`, the one the token acts in; `memberships` {agency: roles} of every agency
+ * they belong to ("*": the province, every agency). */
 export function session() {
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (!token) return null;
@@ -53,7 +55,9 @@ export function session() {
     sessionStorage.removeItem(TOKEN_KEY);
     return null;
   }
-  return { token, name: claims.name || claims.sub, roles: claims.roles || [], exp: claims.exp };
+  const roles = claims.roles || [];
+  const memberships = claims.memberships || (claims.agency ? { [claims.agency]: roles } : {});
+  return { token, name: claims.name || claims.sub, roles, agency: claims.agency, memberships, exp: claims.exp };
 }
 
 export function signIn(token) {
