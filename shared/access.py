@@ -62,7 +62,8 @@ Reader = Role | Holder
 
 ALL = frozenset(Facet) - {Facet.SURVEY}
 """Everything any reader may be given: a survey's answers per case go to nobody (an officer
-could tie a low rating to a named complainant); they reach officers only as the SKM's sums."""
+could tie a low rating to a named complainant); they reach officers only as the SKM's sums,
+of `survey.FEWEST_SHOWN` responses or more."""
 CASEWORK = ALL - {Facet.IDENTITY}
 ROWS = frozenset({Facet.STATUS, Facet.CASE})
 NONE: frozenset[Facet] = frozenset()

@@ -18,6 +18,9 @@ ELEMENT_COUNT = 9
 """NRR tertimbang: each element's mean weighs 1 / ELEMENT_COUNT (the regulation's 0,111)."""
 CONVERSION = 25
 """Nilai dasar: the index (1–4) times this is the IKM on 25–100."""
+FEWEST_SHOWN = 5
+"""An SKM of fewer responses shows their count only: its scores and profile would be one
+respondent's, or a few, whom an officer who knows which case closed could name."""
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from shared.access import STEP_NEEDS, TABLE, Facet, Privacy
 from shared.db import Connection as Conn
 from shared.events.workflow import ResolvedDirectly
 from shared.sop import CURRENT, OFFICE_ROLES, PROVINCE_ROLES, Kind, Role, sop_for
-from shared.survey import PROFILE, element_means, grade, index_of
+from shared.survey import FEWEST_SHOWN, PROFILE, element_means, grade, index_of
 from shared.vocabulary import Group, Status, statuses
 from shared.working_time import DayOverride, WorkingCalendar
 
@@ -284,7 +284,8 @@ async def consultations(
 async def satisfaction(
     conn: Conn, *, agencies: list[str], start: datetime, end: datetime
 ) -> dict[str, Any]:
-    """The SKM: each element's mean (1–4), the index (25–100) and its grade."""
+    """The SKM: each element's mean (1–4), the index (25–100) and its grade; of fewer than
+    `FEWEST_SHOWN` responses, their count only (`withheld`)."""
     row = await conn.fetchrow(
         "SELECT count(*) AS responses, array_agg(scores) AS all_scores, "
         + ", ".join(f"array_agg({name}) AS {name}" for name in PROFILE)
@@ -295,8 +296,15 @@ async def satisfaction(
         end,
     )
     responses = int(row["responses"]) if row else 0
-    if row is None or not responses:
-        return {"responses": 0, "elements": [], "index": None, "grade": None, "grade_label": None}
+    if row is None or responses < FEWEST_SHOWN:
+        return {
+            "responses": responses,
+            "elements": [],
+            "index": None,
+            "grade": None,
+            "grade_label": None,
+            "withheld": responses > 0,
+        }
     means = element_means([list(scores) for scores in row["all_scores"]])
     index = index_of(means)
     letter, label = grade(index)
@@ -306,6 +314,7 @@ async def satisfaction(
         "index": index,
         "grade": letter,
         "grade_label": label,
+        "withheld": False,
         "respondents": {  # the profile: per field, how many answered each option
             name: dict(Counter(value for value in row[name] if value is not None))
             for name in PROFILE

@@ -75,12 +75,10 @@ async def test_a_survey_after_closure_is_counted_once_in_the_skm(
 
         skm = await eventually(counted, within=15)
         assert skm is not None
-        assert skm["index"] == round(sum(SCORES) * 25 / 9, 2)  # one respondent: NRR = score
-        assert skm["grade"] == "A"
-        respondents = skm["respondents"]
-        assert isinstance(respondents, dict)
-        assert respondents["sex"] == {"female": 1}
-        assert respondents["occupation"] == {}
+        # counted, but one respondent's scores are never published (tests/reporting/
+        # test_survey_figures.py: the index from the fifth response on)
+        assert (skm["withheld"], skm["index"], skm["elements"]) == (True, None, [])
+        assert "respondents" not in skm
 
 
 async def _is(probe: object, expected: int) -> bool:

@@ -181,7 +181,9 @@ function summary(board) {
       el("span", {}, link("breached_open"), " melewati tenggat 14 hari kerja (kasus berjalan, semua bulan)"), "terlambat"),
     card("Tunggakan register lama", link("imported_open"), "kasus impor yang belum selesai (tidak dihitung sebagai keterlambatan berjalan)", "impor"),
     card("Indeks kepuasan (SKM)", skm.index === null ? "–" : skm.index.toFixed(2),
-      skm.index === null ? "belum ada survei bulan ini" : `mutu ${skm.grade} (${skm.grade_label}), ${skm.responses} responden`, "skm"),
+      skm.index === null
+        ? (skm.withheld ? `${skm.responses} responden: terlalu sedikit untuk ditampilkan` : "belum ada survei bulan ini")
+        : `mutu ${skm.grade} (${skm.grade_label}), ${skm.responses} responden`, "skm"),
   ];
 }
 
