@@ -25,7 +25,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
 import redis.asyncio as aioredis
@@ -45,6 +45,22 @@ SHARED_HOURS = 24  # a copy in Redis expires after this long unread from the dat
 IN_PROCESS = 10_000  # copies kept in this process, the oldest kept dropped first …
 IN_PROCESS_CHARS = 32 * 1024 * 1024  # … and no more than this much of them
 LARGEST = 256 * 1024  # a larger answer (a rekap grouped by every dimension) is not kept
+SHARED_COPIES = 2_000  # copies in Redis, the oldest written dropped first (a stranger's
+# made-up queries, each a copy, cannot fill Redis) …
+SHARED_LARGEST = 64 * 1024  # … each no larger than this (a larger one stays in the process)
+SHARE = """
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], KEYS[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
+local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[5])
+if over > 0 then
+  local oldest = redis.call('ZPOPMIN', KEYS[2], over)
+  for i = 1, #oldest, 2 do redis.call('DEL', oldest[i]) end
+end
+"""
+"""Write a copy (ARGV 1, expiring in ARGV 2 seconds) and note it in the index of copies by
+when it was read (ARGV 3, in microseconds); forget the entries of copies expired by themselves
+(read before ARGV 4); past `SHARED_COPIES` (ARGV 5), drop the oldest."""
 REDIS_SECONDS = 0.3  # looking up a copy in Redis, after the database failed
 FRESH_SECONDS = DEADLINE_SECONDS - REDIS_SECONDS
 """The database's deadline for a read that has a copy to fall back on: both fit the 2 s."""
@@ -74,6 +90,7 @@ class LastGood:
         self._kept: OrderedDict[tuple[str, str], tuple[datetime, str]] = OrderedDict()
         self._chars = 0  # of the bodies kept in this process
         self._writes: set[asyncio.Task[None]] = set()
+        self._share_script = self.redis.register_script(SHARE)
 
     async def read(
         self,
@@ -97,7 +114,7 @@ class LastGood:
         at, body = datetime.now(UTC), value.model_dump_json()
         if len(body) <= LARGEST:
             self._keep(kind, key, at, body)
-            if shared:
+            if shared and len(body) <= SHARED_LARGEST:
                 self._share(kind, key, at, body)
         return Copy(value, at)
 
@@ -127,8 +144,14 @@ class LastGood:
 
     def _share(self, kind: str, key: str, at: datetime, body: str) -> None:
         """Write the copy to Redis in the background: a request never waits for Redis."""
-        stored = json.dumps({"at": at.isoformat(), "key": key, "body": body})
-        write = self.redis.set(self._redis_key(kind, key), stored, ex=SHARED_HOURS * 3600)
+        stored, ttl = (
+            json.dumps({"at": at.isoformat(), "key": key, "body": body}),
+            SHARED_HOURS * 3600,
+        )
+        write = self._share_script(
+            keys=[self._redis_key(kind, key), self._key("last-good", "index")],
+            args=[stored, ttl, micros(at), micros(at - timedelta(seconds=ttl)), SHARED_COPIES],
+        )
         task = asyncio.ensure_future(self._quietly(write))
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
@@ -153,3 +176,8 @@ class LastGood:
         at = datetime.fromisoformat(stored["at"])
         self._keep(kind, key, at, stored["body"])
         return Copy(model.model_validate_json(stored["body"]), at, True)
+
+
+def micros(at: datetime) -> int:
+    """A moment as whole microseconds since the epoch (an exact score in Redis)."""
+    return int(at.timestamp() * 1_000_000)

@@ -58,3 +58,29 @@ async def test_the_process_keeps_only_so_much(
     with pytest.raises(Unavailable):  # the oldest went first
         await kept.read("track", "AAAA-AAAA", Tracking, away, shared=False)
     assert (await kept.read("track", "CCCC-CCCC", Tracking, away, shared=False)).stale
+
+
+async def test_redis_keeps_only_so_many_copies_the_oldest_dropped_first(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stranger's made-up queries, each a copy, cannot fill Redis."""
+    monkeypatch.setattr(last_good, "SHARED_COPIES", 5)
+    copies = LastGood(settings)
+    codes = [f"AAAA-{number:04d}" for number in range(12)]
+    try:
+        for code in codes:
+            await copies.read("track", code, Tracking, fresh)
+    finally:
+        await copies.close()  # its writes to Redis done
+    shared = LastGood(settings)  # another process: only Redis has the copies
+    try:
+        kept = [
+            code
+            for code in codes
+            if await shared._recall_shared("track", code, Tracking) is not None
+        ]
+        stored = [k async for k in shared.redis.scan_iter(settings.redis_key("last-good", "*"))]
+    finally:
+        await shared.close()
+    assert kept == codes[-5:]
+    assert len(stored) == 5 + 1  # the copies and their index
