@@ -6,6 +6,7 @@ An address no agency names is the home agency's (the deployment's own, from its 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -82,11 +83,20 @@ class Agencies:
     async def origin(self, agency_id: str, channel: Channel) -> Agency | None:
         """The agency a message to the complainant goes out from, if it has its own address on
         this channel (its first): None, the deployment's configured number, account, mailbox."""
-        agency = (await self.all()).get(agency_id)
-        kind = ADDRESSED.get(channel)
-        if agency is None or kind is None or not getattr(agency.channels, kind):
-            return None
-        return agency
+        agencies = await self.all()
+        return agencies[agency_id] if sending_address(agencies, agency_id, channel) else None
+
+    def last(self) -> dict[str, Agency] | None:
+        """The agencies as read last, without waiting (None: never read yet)."""
+        return self.registry.last()
+
+
+def sending_address(agencies: Mapping[str, Agency], agency_id: str, channel: Channel) -> str:
+    """The address the agency's messages on the channel go out from: its own (its first), or
+    "" for the deployment's configured number, account or mailbox."""
+    agency, kind = agencies.get(agency_id), ADDRESSED.get(channel)
+    addresses: tuple[str, ...] = getattr(agency.channels, kind) if agency and kind else ()
+    return addresses[0] if addresses else ""
 
 
 def origin_address(agency: Agency, channel: Channel) -> str:
