@@ -119,9 +119,8 @@ def conversation_sender(
     return pseudonyms.sender(scope, account)
 
 
-def scoped_key(key: str | None, *, agency: str, home: str) -> str | None:
-    """A client's key (an Idempotency-Key, a letter's number) within its agency: the same letter
-    number at two agencies is two submissions. The home agency's keys are as they always were."""
-    if key is None or agency == home:
-        return key
-    return f"{agency}:{key}"
+def scoped_key(key: str | None, *, agency: str) -> str | None:
+    """A client's key (an Idempotency-Key, a letter's number) within its agency, for every
+    agency the home one too: "agency:key" (an agency id holds no ':'), so the same key at two
+    agencies is two submissions and no key of one agency spells another's."""
+    return None if key is None else f"{agency}:{key}"

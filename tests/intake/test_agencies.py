@@ -16,7 +16,9 @@ import segno
 
 from services.intake.channels.officer import RecordedForm, _recorder
 from services.intake.channels.qr import form_url
+from services.intake.channels.web import _draft
 from services.intake.draft import Draft, to_pending
+from services.intake.forms import PublicForm
 from services.intake.inbound import _handle
 from services.intake.inbox import Inbox, UnknownSubmission
 from services.intake.personal import _facets
@@ -476,3 +478,38 @@ async def test_a_chat_to_the_number_a_moved_case_left_opens_a_case_there(provinc
     [fresh] = answer.json()["received"]
     assert fresh["tracking_code"] != code
     assert await agency_of(province, fresh["tracking_code"]) == province.settings.agency
+
+
+async def test_a_home_key_naming_another_agency_never_reaches_that_agencys_submission(
+    province: Desk,
+) -> None:
+    at_b = await province.http.post(
+        "/intake/v1/complaints?agency=dinas-b", json=FORM, headers={"Idempotency-Key": "045/2026"}
+    )
+    assert at_b.status_code == 201, at_b.text
+    named = {"Idempotency-Key": "dinas-b:045/2026"}  # B's key, as B's were kept
+    home = await province.http.post("/intake/v1/complaints", json=FORM, headers=named)
+    assert home.status_code == 201, home.text
+    assert home.json()["receipt_secret"] != at_b.json()["receipt_secret"]
+    assert await agency_of(province, home.json()["tracking_code"]) == province.settings.agency
+    other = await province.http.post(
+        "/intake/v1/complaints", json={"text": "Trotoar di depan pasar rusak berat."}, headers=named
+    )
+    assert other.status_code == 422  # the home agency's own key, used with another content
+    assert other.json()["type"] == "/problems/idempotency-key-reused"
+
+
+async def test_a_home_key_kept_before_every_agency_scoped_its_keys_still_replays(
+    province: Desk,
+) -> None:
+    inbox: Inbox = province.app.state.inbox
+    home = province.settings.agency
+    form = PublicForm.model_validate(FORM)
+    kept = await inbox.submit(
+        _draft(Kind.COMPLAINT, form, inbox, "form-lama-1", "web", agency=home)
+    )
+    again = await province.http.post(
+        "/intake/v1/complaints", json=FORM, headers={"Idempotency-Key": "form-lama-1"}
+    )
+    assert again.status_code == 200, again.text
+    assert again.json()["tracking_code"] == kept.tracking_code
