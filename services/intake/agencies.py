@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from services.intake.pseudonyms import Pseudonyms
-from shared.agencies import Agency, Registry
+from shared.agencies import Agency, Registry, normal_address
 from shared.channels import Channel
 from shared.db import Pool
 from shared.problems import Problem
@@ -76,7 +76,7 @@ class Agencies:
         agencies = await self.all()
         for address in addresses:
             for agency in agencies.values():
-                if address.strip().lower() in _addresses(agency, kind):
+                if normal_address(address) in _addresses(agency, kind):
                     return agency
         return agencies[self.home]
 
@@ -106,8 +106,8 @@ def origin_address(agency: Agency, channel: Channel) -> str:
 
 
 def _addresses(agency: Agency, kind: ChannelKind) -> set[str]:
-    """The agency's addresses of a kind as compared (mailboxes are case-insensitive)."""
-    return {address.strip().lower() for address in getattr(agency.channels, kind)}
+    """The agency's addresses of a kind as compared (shared/agencies.py `normal_address`)."""
+    return {normal_address(address) for address in getattr(agency.channels, kind)}
 
 
 def conversation_sender(
