@@ -207,7 +207,10 @@ class Submissions(Application[UUID]):
             found: Any = self.repository.get(case_id)
         except AggregateNotFoundError:
             return None
-        return found if isinstance(found, Submission) else None
+        if not isinstance(found, Submission):
+            return None
+        found.holder = self.agency_of(found)  # its next events are that agency's
+        return found
 
 
 def open_submissions(settings: Settings) -> Submissions:

@@ -22,6 +22,7 @@ from services.intake.forms import PublicForm
 from services.intake.inbound import _handle
 from services.intake.inbox import Inbox, UnknownSubmission
 from services.intake.personal import _facets
+from services.intake.submission import Submission
 from shared.access import Facet
 from shared.agencies import Agency, Channels, save
 from shared.auth import Forbidden
@@ -464,6 +465,9 @@ async def test_a_chat_reply_to_b_number_joins_the_case_moved_to_b(province: Desk
     answer = await province.whatsapp(to_number(more, B_NUMBER))
     [added] = answer.json()["received"]
     assert (added["tracking_code"], added["added"]) == (code, True)
+    *_, stamped = inbox.submissions.events.get(case_id)
+    assert isinstance(stamped, Submission.MessageAdded)
+    assert stamped.agency == "dinas-b"  # B's, on the wire too, as workflow's events of it are
     _answered(inbox, case_id, by="dinas-b", version=3)
     _, closure = await _sent_from(province, B_NUMBER, 2)
     assert closure["type"] == "text"  # Siti wrote to B's number: its window is open
