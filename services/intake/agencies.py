@@ -119,8 +119,8 @@ def conversation_sender(
     return pseudonyms.sender(scope, account)
 
 
-def scoped_key(key: str | None, *, agency: str) -> str | None:
+def scoped_key(key: str, *, agency: str) -> str:
     """A client's key (an Idempotency-Key, a letter's number) within its agency, for every
     agency the home one too: "agency:key" (an agency id holds no ':'), so the same key at two
     agencies is two submissions and no key of one agency spells another's."""
-    return None if key is None else f"{agency}:{key}"
+    return f"{agency}:{key}"

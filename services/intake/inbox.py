@@ -187,23 +187,18 @@ class Inbox:
         """The message id of a client's key at an agency (services/intake/agencies.py
         `scoped_key`); a home agency's key kept as typed, before every agency's keys were
         scoped, is still found, if the submission it names is the home agency's."""
-        scoped = scoped_key(key, agency=agency)
-        if key is None or agency != self.settings.agency:
-            return scoped
-        return await store_call(self._kept_as_typed, key, scoped, channel) or scoped
-
-    def _kept_as_typed(self, key: str, scoped: str | None, channel: Channel) -> str | None:
-        if self.submissions.find(submission_id(channel, scoped)) is not None:
-            return None  # kept scoped: the key's own
-        if self.submissions.find(submission_id(channel, key)) is None:
+        if key is None:
             return None
-        submission = self.submissions.submission(submission_id(channel, key))
-        return key if submission is not None and submission.agency == self.home else None
+        if agency != self.settings.agency:
+            return scoped_key(key, agency=agency)
+        return await store_call(self._home_key, key, channel)
 
-    @property
-    def home(self) -> str:
-        """The deployment's own agency id."""
-        return self.settings.agency
+    def _home_key(self, key: str, channel: Channel) -> str:
+        scoped = scoped_key(key, agency=self.settings.agency)
+        if self.submissions.find(submission_id(channel, scoped)) is not None:
+            return scoped
+        typed = self.submissions.submission(submission_id(channel, key))
+        return key if typed is not None and typed.agency == self.settings.agency else scoped
 
     def replay(self, channel: Channel, message_id: str) -> Receipt | None:
         """The receipt of a message handled before, if it was."""
