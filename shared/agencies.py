@@ -17,7 +17,8 @@ from datetime import time
 from functools import partial
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.db import Connection, Pool, ensure_internal_schema, read
 from shared.outages import Unavailable
@@ -48,14 +49,50 @@ class Letterhead(BaseModel):
     head_nip: str = ""
 
 
+def normal_address(address: str) -> str:
+    """A channel address as kept and as compared, when saved and when a message names it:
+    without the spaces around it, in lower case (a mailbox's letter case names no other)."""
+    return address.strip().lower()
+
+
+Address = Annotated[str, AfterValidator(normal_address)]
+"""An address of an agency's channel, kept as compared (`normal_address`)."""
+
+
+def is_mailbox(address: str) -> bool:
+    """Whether the text is one e-mail address, nothing around it."""
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return address.isascii() and address.isprintable()
+
+
+ADDRESS_FORMATS: dict[str, tuple[Callable[[str], bool], str]] = {
+    "whatsapp_numbers": (str.isdecimal, "ID nomor WhatsApp (phone_number_id) hanya angka."),
+    "instagram_accounts": (str.isdecimal, "ID akun Instagram hanya angka."),
+    "mailboxes": (is_mailbox, "Alamat email tidak sah."),
+}
+"""What each kind of address is (a Graph API path segment, a mail's From) and the reason given
+for one that is not."""
+
+
 class Channels(BaseModel):
     """Which incoming addresses belong to the agency: each maps to exactly one agency."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    whatsapp_numbers: tuple[str, ...] = ()  # WhatsApp Cloud API phone_number_id values
-    instagram_accounts: tuple[str, ...] = ()  # Instagram account ids (the webhook's entry id)
-    mailboxes: tuple[str, ...] = ()  # e-mail addresses the agency receives complaints at
+    whatsapp_numbers: tuple[Address, ...] = ()  # WhatsApp Cloud API phone_number_id values
+    instagram_accounts: tuple[Address, ...] = ()  # Instagram account ids (the webhook's entry id)
+    mailboxes: tuple[Address, ...] = ()  # e-mail addresses the agency receives complaints at
+
+    def invalid(self) -> list[tuple[str, str]]:
+        """Each (kind, reason) of an address that is no address of its kind."""
+        return [
+            (kind, reason)
+            for kind, (valid, reason) in ADDRESS_FORMATS.items()
+            if not all(address.isascii() and valid(address) for address in getattr(self, kind))
+        ]
 
 
 class Agency(BaseModel):
@@ -119,26 +156,38 @@ class AddressTaken(Exception):
 
 
 def addresses_of(agency: Agency) -> set[str]:
-    """Every address the agency receives at, as compared: "kind:address", mailboxes in lower
-    case (an address belongs to one agency only)."""
-    channels = agency.channels
+    """Every address the agency receives at, as compared: "kind:address" (an address belongs
+    to one agency only)."""
     return {
-        *(f"whatsapp_numbers:{number}" for number in channels.whatsapp_numbers),
-        *(f"instagram_accounts:{account}" for account in channels.instagram_accounts),
-        *(f"mailboxes:{mailbox.strip().lower()}" for mailbox in channels.mailboxes),
+        f"{kind}:{normal_address(address)}"
+        for kind in ADDRESS_FORMATS
+        for address in getattr(agency.channels, kind)
     }
 
 
-async def save(conn: Connection, agency: Agency) -> None:
+def configured_addresses(settings: Settings) -> set[str]:
+    """The home agency's own addresses, from the settings (its number, account and mailbox),
+    as `addresses_of` gives them: no other agency may receive at them."""
+    configured = {
+        "whatsapp_numbers": settings.whatsapp_phone_number_id,
+        "instagram_accounts": settings.instagram_account_id,
+        "mailboxes": settings.mail_from,
+    }
+    return {f"{kind}:{normal_address(value)}" for kind, value in configured.items() if value}
+
+
+async def save(conn: Connection, agency: Agency, settings: Settings | None = None) -> None:
     """Register an agency or replace its data; AddressTaken (nothing saved) when one of its
-    addresses is another agency's. Saves happen one at a time, so two agencies never claim
-    one address at once."""
+    addresses is another agency's, or (given the settings) the home agency's configured one.
+    Saves happen one at a time, so two agencies never claim one address at once."""
     await ensure_table(conn)
+    home = configured_addresses(settings) if settings and settings.agency != agency.id else set()
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('aduan.agencies.save'))")
         rows = await conn.fetch(f"SELECT document FROM {TABLE} WHERE id <> $1", agency.id)
         others = (Agency.model_validate(json.loads(row["document"])) for row in rows)
-        taken = addresses_of(agency) & set().union(*(addresses_of(other) for other in others))
+        held = home.union(*(addresses_of(other) for other in others))
+        taken = addresses_of(agency) & held
         if taken:
             raise AddressTaken(sorted(address.split(":", 1)[1] for address in taken))
         await conn.execute(

@@ -6,11 +6,12 @@ An address no agency names is the home agency's (the deployment's own, from its 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from services.intake.pseudonyms import Pseudonyms
-from shared.agencies import Agency, Registry
+from shared.agencies import Agency, Registry, normal_address
 from shared.channels import Channel
 from shared.db import Pool
 from shared.problems import Problem
@@ -75,18 +76,27 @@ class Agencies:
         agencies = await self.all()
         for address in addresses:
             for agency in agencies.values():
-                if address.strip().lower() in _addresses(agency, kind):
+                if normal_address(address) in _addresses(agency, kind):
                     return agency
         return agencies[self.home]
 
     async def origin(self, agency_id: str, channel: Channel) -> Agency | None:
         """The agency a message to the complainant goes out from, if it has its own address on
         this channel (its first): None, the deployment's configured number, account, mailbox."""
-        agency = (await self.all()).get(agency_id)
-        kind = ADDRESSED.get(channel)
-        if agency is None or kind is None or not getattr(agency.channels, kind):
-            return None
-        return agency
+        agencies = await self.all()
+        return agencies[agency_id] if sending_address(agencies, agency_id, channel) else None
+
+    def last(self) -> dict[str, Agency] | None:
+        """The agencies as read last, without waiting (None: never read yet)."""
+        return self.registry.last()
+
+
+def sending_address(agencies: Mapping[str, Agency], agency_id: str, channel: Channel) -> str:
+    """The address the agency's messages on the channel go out from: its own (its first), or
+    "" for the deployment's configured number, account or mailbox."""
+    agency, kind = agencies.get(agency_id), ADDRESSED.get(channel)
+    addresses: tuple[str, ...] = getattr(agency.channels, kind) if agency and kind else ()
+    return addresses[0] if addresses else ""
 
 
 def origin_address(agency: Agency, channel: Channel) -> str:
@@ -96,8 +106,8 @@ def origin_address(agency: Agency, channel: Channel) -> str:
 
 
 def _addresses(agency: Agency, kind: ChannelKind) -> set[str]:
-    """The agency's addresses of a kind as compared (mailboxes are case-insensitive)."""
-    return {address.strip().lower() for address in getattr(agency.channels, kind)}
+    """The agency's addresses of a kind as compared (shared/agencies.py `normal_address`)."""
+    return {normal_address(address) for address in getattr(agency.channels, kind)}
 
 
 def conversation_sender(
@@ -109,9 +119,8 @@ def conversation_sender(
     return pseudonyms.sender(scope, account)
 
 
-def scoped_key(key: str | None, *, agency: str, home: str) -> str | None:
-    """A client's key (an Idempotency-Key, a letter's number) within its agency: the same letter
-    number at two agencies is two submissions. The home agency's keys are as they always were."""
-    if key is None or agency == home:
-        return key
+def scoped_key(key: str, *, agency: str) -> str:
+    """A client's key (an Idempotency-Key, a letter's number) within its agency, for every
+    agency the home one too: "agency:key" (an agency id holds no ':'), so the same key at two
+    agencies is two submissions and no key of one agency spells another's."""
     return f"{agency}:{key}"

@@ -90,7 +90,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     jobs = [writer.run(), dispatcher.run(), blobs.run_sweeper(), watch(STORE, probe.back)]
     jobs.append(lookup.run_indexing(inbox))  # submissions stored before the search index
     jobs.append(watch("redis", partial(_pong, redis)))
-    jobs.extend(_consuming(settings, submissions, dispatcher))
+    jobs.extend(_consuming(settings, inbox, dispatcher))
     if settings.imap_host:
         app.state.mailbox = Mailbox(inbox, limiter)
         jobs.append(app.state.mailbox.run())
@@ -105,12 +105,12 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
 
 
 def _consuming(
-    settings: Settings, submissions: Submissions, dispatcher: Dispatcher
+    settings: Settings, inbox: Inbox, dispatcher: Dispatcher
 ) -> list[Coroutine[Any, Any, None]]:
     """Workflow's events, for messages to the complainant. Not a readiness check: intake's
     work is accepting submissions, which its outbox keeps while the broker is away (the relay's
     state shows in the metrics aduan_server_up{server="rabbitmq"} and aduan_relay_active)."""
-    return [run_consumer(settings, consumer(submissions, dispatcher.wake), BrokerLink())]
+    return [run_consumer(settings, consumer(inbox, dispatcher.wake), BrokerLink())]
 
 
 def _relay(settings: Settings, submissions: Submissions) -> list[Coroutine[Any, Any, None]]:

@@ -3,8 +3,8 @@
 An information request, the answer (closure) and a reopening are told to the complainant on
 the channel they wrote by (email, WhatsApp, Instagram, SP4N-LAPOR!) or by email if they left an
 address; a LAPOR! case also gets a follow-up at every SOP step. A closure ends the chat
-conversation. Each message becomes a row of intake.deliveries keyed by the case and the event's
-id, so a redelivered event changes nothing.
+conversation; a move to another agency takes the chat along. Each message becomes a row of
+intake.deliveries keyed by the case and the event's id, so a redelivered event changes nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +16,10 @@ from typing import Any
 import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError
 
+from services.intake.agencies import conversation_sender
 from services.intake.draft import delivery_id
+from services.intake.inbox import Inbox
+from services.intake.outbound.dispatcher import CHATS
 from services.intake.outbound.messages import purpose_of, recipient, told_on
 from services.intake.records import Delivery, Rows
 from services.intake.store import SubmissionRecorder, Submissions
@@ -25,6 +28,7 @@ from shared.channels import Channel
 from shared.events import Envelope
 from shared.events.workflow import CaseReopened, CaseTransferred
 from shared.messaging import Consumer
+from shared.sop import PROVINCE
 from shared.vocabulary import CLOSING_EVENTS
 
 TRANSIENT: tuple[type[BaseException], ...] = (
@@ -35,7 +39,8 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 )
 
 
-def _rows_for(submissions: Submissions, envelope: Envelope, rows: Rows) -> None:
+def _rows_for(inbox: Inbox, envelope: Envelope, rows: Rows) -> None:
+    submissions = inbox.submissions
     submission = submissions.submission(envelope.subject)
     if submission is None:
         return  # not a submission of ours
@@ -43,7 +48,8 @@ def _rows_for(submissions: Submissions, envelope: Envelope, rows: Rows) -> None:
     # Moved (or declined): its officers now read it. An erased one too: the erasure requests
     # and the rights over its remains are the new agency's.
     if isinstance(moved, CaseTransferred):
-        rows.agencies.append((submission.id, moved.to_agency))
+        rows.agencies.append((submission.id, moved.to_agency, envelope.time))
+        _move_chat(inbox, submission, moved.to_agency, rows)
     # Neither an erased case (forgotten) nor one from the old register (nobody was told of it
     # on a channel, nor is now) is followed further.
     if submission.erased_at is None and submission.history is None:
@@ -73,6 +79,27 @@ def _follow(
         purpose = None  # SP4N-LAPOR!'s own disposisi: telling LAPOR! of it would only echo it
     if purpose is not None:
         _tell(submissions, submission, envelope, purpose, rows)
+
+
+def _move_chat(inbox: Inbox, submission: Submission, agency: str, rows: Rows) -> None:
+    """The complainant's open chat moves with the case to the agency that has it now: their
+    next message to that agency's number or account joins it. In the coordinator's queue (no
+    number of its own) the chat stays where it was."""
+    if agency == PROVINCE or Channel(submission.received.channel) not in CHATS:
+        return
+    key = inbox.submissions.personal_key(submission.received.personal_ref)
+    contact = key.open(submission.received.sealed).get("contact") if key else None
+    if not contact or not contact.get("account") or not contact.get("account_channel"):
+        return
+    channel = str(contact["account_channel"])
+    sender = conversation_sender(
+        inbox.pseudonyms,
+        home=inbox.settings.agency,
+        channel=channel,
+        account=str(contact["account"]),
+        agency=agency,
+    )
+    rows.chats_moved.append((submission.id, channel, sender))
 
 
 def _tell(
@@ -108,21 +135,21 @@ def _tell(
     )
 
 
-def _handle(submissions: Submissions, envelopes: Sequence[Envelope]) -> bool:
+def _handle(inbox: Inbox, envelopes: Sequence[Envelope]) -> bool:
     rows = Rows()
     for envelope in envelopes:
-        _rows_for(submissions, envelope, rows)
-    recorder = submissions.recorder
+        _rows_for(inbox, envelope, rows)
+    recorder = inbox.submissions.recorder
     assert isinstance(recorder, SubmissionRecorder)
     recorder.write_rows(rows)
     return bool(rows.deliveries)
 
 
-def consumer(submissions: Submissions, wake: Callable[[], None]) -> Consumer:
+def consumer(inbox: Inbox, wake: Callable[[], None]) -> Consumer:
     """Intake's consumer of workflow events."""
 
     async def handle(envelopes: Sequence[Envelope]) -> None:
-        if await asyncio.to_thread(_handle, submissions, envelopes):
+        if await asyncio.to_thread(_handle, inbox, envelopes):
             wake()
 
     return Consumer(service="intake", handle=handle, transient=TRANSIENT)

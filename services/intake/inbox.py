@@ -18,7 +18,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from services.intake.agencies import Agencies
+from services.intake.agencies import Agencies, scoped_key
 from services.intake.draft import (
     Addition,
     Amendment,
@@ -182,6 +182,23 @@ class Inbox:
         write guard: `write(due)` saves with that deadline, rolling back once past it."""
         guard = self.writer.guard
         return await store_write(lambda: guard.run(partial(write, guard.due())))
+
+    async def client_key(self, key: str | None, *, agency: str, channel: Channel) -> str | None:
+        """The message id of a client's key at an agency (services/intake/agencies.py
+        `scoped_key`); a home agency's key kept as typed, before every agency's keys were
+        scoped, is still found, if the submission it names is the home agency's."""
+        if key is None:
+            return None
+        if agency != self.settings.agency:
+            return scoped_key(key, agency=agency)
+        return await store_call(self._home_key, key, channel)
+
+    def _home_key(self, key: str, channel: Channel) -> str:
+        scoped = scoped_key(key, agency=self.settings.agency)
+        if self.submissions.find(submission_id(channel, scoped)) is not None:
+            return scoped
+        typed = self.submissions.submission(submission_id(channel, key))
+        return key if typed is not None and typed.agency == self.settings.agency else scoped
 
     def replay(self, channel: Channel, message_id: str) -> Receipt | None:
         """The receipt of a message handled before, if it was."""

@@ -46,7 +46,9 @@ TABLES = (
     "CREATE TABLE IF NOT EXISTS {s}.case_steps (case_id uuid PRIMARY KEY, step text)",
     # The agency that has each case now, once workflow moved it (CaseTransferred, CaseDeclined):
     # its officers read the submission; without a row, the agency it was submitted to.
+    # (moved_at: when it last moved; a chat's window at the new agency's number opens after.)
     "CREATE TABLE IF NOT EXISTS {s}.case_agencies (case_id uuid PRIMARY KEY, agency text NOT NULL)",
+    "ALTER TABLE {s}.case_agencies ADD COLUMN IF NOT EXISTS moved_at timestamptz",
     # What officers search a case by (services/intake/lookup.py): the words of its texts, with
     # personal data masked, as PostgreSQL's Indonesian full-text configuration stems them, and
     # keyed hashes of the words of the complainant's name. Erasure deletes both.
@@ -112,7 +114,8 @@ class Rows:
     closed: list[tuple[UUID, datetime]] = field(default_factory=list)  # the survey may open
     reopened: list[UUID] = field(default_factory=list)  # ... and close again
     steps: list[tuple[UUID, str | None]] = field(default_factory=list)  # the case's step now
-    agencies: list[tuple[UUID, str]] = field(default_factory=list)  # the case's agency now
+    agencies: list[tuple[UUID, str, datetime]] = field(default_factory=list)  # agency now, since
+    chats_moved: list[tuple[UUID, str, str]] = field(default_factory=list)  # (case, channel, key)
     words: list[tuple[UUID, str]] = field(default_factory=list)  # masked text to index
     indexed: list[UUID] = field(default_factory=list)  # cases with every text in `words`
     names: list[tuple[str, UUID]] = field(default_factory=list)  # hashes of the name's words
@@ -201,11 +204,32 @@ class RowWriter:
             s,
         )
         self.agencies = _sql(
-            "INSERT INTO {s}.case_agencies (case_id, agency) SELECT * FROM "
-            "unnest(%s::uuid[], %s::text[]) "
-            "ON CONFLICT (case_id) DO UPDATE SET agency = EXCLUDED.agency",
+            "INSERT INTO {s}.case_agencies (case_id, agency, moved_at) SELECT * FROM "
+            "unnest(%s::uuid[], %s::text[], %s::timestamptz[]) ON CONFLICT (case_id) "
+            "DO UPDATE SET agency = EXCLUDED.agency, moved_at = EXCLUDED.moved_at",
             s,
         )
+        # A moved case's chat under the key of the agency that has it now (the latest chat
+        # wins a key two cases would take), then nowhere else.
+        self.chats_moved = [
+            _sql(
+                "INSERT INTO {s}.conversations AS t (channel, sender, case_id, last_at) "
+                "SELECT DISTINCT ON (c.channel, m.sender) c.channel, m.sender, c.case_id, "
+                "c.last_at FROM {s}.conversations c JOIN unnest(%(cases)b::uuid[], "
+                "%(channels)b::text[], %(senders)b::text[]) AS m(case_id, channel, sender) "
+                "ON c.case_id = m.case_id AND c.channel = m.channel "
+                "ORDER BY c.channel, m.sender, c.last_at DESC "
+                "ON CONFLICT (channel, sender) DO UPDATE SET case_id = EXCLUDED.case_id, "
+                "last_at = EXCLUDED.last_at WHERE EXCLUDED.last_at >= t.last_at",
+                s,
+            ),
+            _sql(
+                "DELETE FROM {s}.conversations c USING unnest(%(cases)b::uuid[], "
+                "%(channels)b::text[], %(senders)b::text[]) AS m(case_id, channel, sender) "
+                "WHERE c.case_id = m.case_id AND c.channel = m.channel AND c.sender <> m.sender",
+                s,
+            ),
+        ]
         self.erase = [
             _sql(text, s)
             for text in (
@@ -266,11 +290,23 @@ class RowWriter:
             latest = dict(rows.steps)
             curs.execute(self.steps, _columns(latest.items(), 2))
         if rows.agencies:  # in event order: the last move of a case wins
-            curs.execute(self.agencies, _columns(dict(rows.agencies).items(), 2))
+            moves = {case_id: (case_id, agency, at) for case_id, agency, at in rows.agencies}
+            curs.execute(self.agencies, _columns(moves.values(), 3))
+        if rows.chats_moved:
+            self._move_chats(curs, rows.chats_moved)
         if rows.erased:
             refs = {"cases": [c for c, _ in rows.erased], "refs": [r for _, r in rows.erased]}
             for statement in self.erase:
                 curs.execute(statement, refs)
+
+    def _move_chats(
+        self, curs: psycopg.Cursor[DictRow], moved: list[tuple[UUID, str, str]]
+    ) -> None:
+        latest = {(case_id, channel): sender for case_id, channel, sender in moved}
+        cases, channels = [c for c, _ in latest], [channel for _, channel in latest]
+        keys = {"cases": cases, "channels": channels, "senders": list(latest.values())}
+        for statement in self.chats_moved:
+            curs.execute(statement, keys)
 
 
 def _at(conversation: Conversation) -> datetime:

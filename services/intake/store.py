@@ -168,10 +168,17 @@ class Submissions(Application[UUID]):
     def agency_of(self, submission: Submission) -> str:
         """The agency that has the case now: the one it was submitted to, unless workflow has
         moved it since (services/intake/inbound.py)."""
+        return self.holder(submission)[0]
+
+    def holder(self, submission: Submission) -> tuple[str, datetime | None]:
+        """The agency that has the case now, and since when (None: since it was submitted, or
+        moved before intake kept the moment)."""
         rows = self.query(
-            "SELECT agency FROM {s}.case_agencies WHERE case_id = %s", (submission.id,)
+            "SELECT agency, moved_at FROM {s}.case_agencies WHERE case_id = %s", (submission.id,)
         )
-        return str(rows[0]["agency"]) if rows else submission.agency
+        if not rows:
+            return submission.agency, None
+        return str(rows[0]["agency"]), rows[0]["moved_at"]
 
     def current_step(self, submission: Submission) -> Step | None:
         """The SOP step its case stands at, as workflow's events told (opened: after submission)."""
@@ -200,7 +207,10 @@ class Submissions(Application[UUID]):
             found: Any = self.repository.get(case_id)
         except AggregateNotFoundError:
             return None
-        return found if isinstance(found, Submission) else None
+        if not isinstance(found, Submission):
+            return None
+        found.holder = self.agency_of(found)  # its next events are that agency's
+        return found
 
 
 def open_submissions(settings: Settings) -> Submissions:

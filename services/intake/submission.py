@@ -127,6 +127,14 @@ class Submission(AgencyAggregate):
         self.resolution_answers: list[bool] = []  # "Sudah selesai?": True solved, False not
         self.resolution_answered_at: datetime | None = None
 
+    holder: str | None = None  # the agency that has the case now, as the store read it
+
+    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        """Stamp each new event with the agency that has the case now (workflow moves it),
+        else the one it was submitted to, as workflow stamps the case's events."""
+        kwargs.setdefault("agency", self.holder or self.agency)
+        super().trigger_event(event_class, **kwargs)
+
     class MessageAdded(AgencyAggregate.Event):
         """A later message of the same conversation (a chat burst, a mail reply), sealed."""
 

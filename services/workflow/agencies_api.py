@@ -38,6 +38,17 @@ def _invalid(field: str, message: str) -> Problem:
     return Problem(422, f"Periksa kembali: {field}.", code="validation", errors=[error])
 
 
+def _check_addresses(channels: Channels) -> None:
+    """422 for an address that is no address of its kind (shared/agencies.py)."""
+    errors = [
+        {"field": f"channels.{kind}", "code": "invalid", "message": reason}
+        for kind, reason in channels.invalid()
+    ]
+    if errors:
+        fields = ", ".join(error["field"] for error in errors)
+        raise Problem(422, f"Periksa kembali: {fields}.", code="validation", errors=errors)
+
+
 class AgencyOut(BaseModel):
     """An agency as the API shows it (office hours as HH:MM:SS, local time)."""
 
@@ -85,8 +96,12 @@ async def put_agency(
     for kind, version in body.sop_versions.items():
         if (kind, version) not in SOPS:
             raise _invalid("sop_versions", f"SOP {kind.value} versi '{version}' tidak dikenal.")
+    _check_addresses(body.channels)
+    settings = _cases(request).settings
     try:
-        await db.read(request.app.state.pool, lambda conn: agencies.save(conn, body))  # deadline
+        await db.read(  # within the read deadline
+            request.app.state.pool, lambda conn: agencies.save(conn, body, settings)
+        )
     except agencies.AddressTaken as taken:
         raise Problem(
             409,

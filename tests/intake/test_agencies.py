@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import pytest
@@ -14,10 +16,13 @@ import segno
 
 from services.intake.channels.officer import RecordedForm, _recorder
 from services.intake.channels.qr import form_url
+from services.intake.channels.web import _draft
 from services.intake.draft import Draft, to_pending
+from services.intake.forms import PublicForm
 from services.intake.inbound import _handle
 from services.intake.inbox import Inbox, UnknownSubmission
 from services.intake.personal import _facets
+from services.intake.submission import Submission
 from shared.access import Facet
 from shared.agencies import Agency, Channels, save
 from shared.auth import Forbidden
@@ -35,6 +40,8 @@ from tests.intake.meta import (
     SITI_WA,
     ig_message,
     instagram,
+    wa_message,
+    wa_messages,
     wa_text,
 )
 from tests.polling import eventually
@@ -369,8 +376,144 @@ async def test_a_case_moved_to_another_agency_is_read_by_that_agencys_officers(
         case_id=case_id, at=at, from_agency=PROVINCE, to_agency=home, **moves
     )
     _handle(
-        inbox.submissions, [seal(declined, subject=case_id, version=2, time=at, agency=PROVINCE)]
+        inbox,
+        [seal(declined, subject=case_id, version=2, time=at, agency=PROVINCE)],
     )
     assert readers() == {PROVINCE}  # in the coordinator's queue: the agency no longer reads it
-    _handle(inbox.submissions, [seal(forwarded, subject=case_id, version=3, time=at, agency=home)])
+    _handle(
+        inbox,
+        [seal(forwarded, subject=case_id, version=3, time=at, agency=home)],
+    )
     assert readers() == {home, PROVINCE}
+
+
+def _moved(inbox: Inbox, case_id: UUID, *, to: str, ago: float = 0.0) -> None:
+    """Workflow's coordinator moved the case to another agency `ago` seconds ago, as intake's
+    consumer hears it."""
+    at = datetime.now(UTC) - timedelta(seconds=ago)
+    moves: dict[str, Any] = {"step": "identification", "current_step": "identification"}
+    moves |= {"step_due_at": at, "deadline_at": at}
+    moved = wf.CaseTransferred(case_id=case_id, at=at, from_agency=PROVINCE, to_agency=to, **moves)
+    _handle(
+        inbox,
+        [seal(moved, subject=case_id, version=2, time=at, agency=to)],
+    )
+
+
+def _answered(inbox: Inbox, case_id: UUID, *, by: str, version: int) -> None:
+    """The agency that has the case answered it: closed, with the public answer."""
+    at = datetime.now(UTC)
+    answer = wf.ResolvedDirectly(
+        case_id=case_id,
+        at=at,
+        by_role=Role.TIM_PENGADUAN,
+        step="identification",
+        working_minutes=5.0,
+        within_standard=True,
+        public_answer="Izin trayek Anda terbit hari ini.",
+    )
+    _handle(
+        inbox,
+        [seal(answer, subject=case_id, version=version, time=at, agency=by)],
+    )
+
+
+async def _sent_from(desk: Desk, number: str, count: int) -> list[dict[str, Any]]:
+    async def sent() -> list[dict[str, Any]]:
+        found = desk.graph.sent_to(f"/{number}/messages")
+        return found if len(found) >= count else []
+
+    return await eventually(sent, within=10)
+
+
+async def _whatsapp_case(desk: Desk, ago: int = 0) -> tuple[str, UUID]:
+    """Siti wrote to the home agency's number `ago` seconds ago; its receipt goes out from it."""
+    first = wa_message("wamid.P1", "text", {"body": COMPLAINT})
+    first["timestamp"] = str(int(time.time()) - ago)
+    answer = await desk.whatsapp(wa_messages(first))
+    [received] = answer.json()["received"]
+    code = received["tracking_code"]
+    [row] = await desk.fetch(
+        "SELECT case_id FROM intake.submission_index WHERE tracking_code = $1", code
+    )
+    await _sent_from(desk, PHONE_NUMBER_ID, 1)
+    return code, row["case_id"]
+
+
+async def test_a_case_moved_to_b_is_answered_from_b_number_never_the_one_it_left(
+    province: Desk,
+) -> None:
+    """Outside B's own chat window (Siti never wrote to B's number) B answers by template."""
+    code, case_id = await _whatsapp_case(province)
+    inbox: Inbox = province.app.state.inbox
+    _moved(inbox, case_id, to="dinas-b")
+    [forwarded] = await _sent_from(province, B_NUMBER, 1)  # told of the move, by B
+    _answered(inbox, case_id, by="dinas-b", version=3)
+    _, closure = await _sent_from(province, B_NUMBER, 2)
+    assert [forwarded["type"], closure["type"]] == ["template", "template"]
+    assert closure["to"] == SITI_WA
+    assert code in [part["text"] for part in closure["template"]["components"][0]["parameters"]]
+    assert len(province.graph.sent_to(f"/{PHONE_NUMBER_ID}/messages")) == 1  # the receipt only
+
+
+async def test_a_chat_reply_to_b_number_joins_the_case_moved_to_b(province: Desk) -> None:
+    code, case_id = await _whatsapp_case(province, ago=600)  # Meta's times are in seconds
+    inbox: Inbox = province.app.state.inbox
+    _moved(inbox, case_id, to="dinas-b", ago=300)
+    await _sent_from(province, B_NUMBER, 1)  # told of the move, by B
+    more = wa_text("Nomor permohonan saya 503/117.", "wamid.P2")
+    answer = await province.whatsapp(to_number(more, B_NUMBER))
+    [added] = answer.json()["received"]
+    assert (added["tracking_code"], added["added"]) == (code, True)
+    *_, stamped = inbox.submissions.events.get(case_id)
+    assert isinstance(stamped, Submission.MessageAdded)
+    assert stamped.agency == "dinas-b"  # B's, on the wire too, as workflow's events of it are
+    _answered(inbox, case_id, by="dinas-b", version=3)
+    _, closure = await _sent_from(province, B_NUMBER, 2)
+    assert closure["type"] == "text"  # Siti wrote to B's number: its window is open
+    assert "Izin trayek Anda terbit hari ini." in closure["text"]["body"]
+    assert len(province.graph.sent_to(f"/{PHONE_NUMBER_ID}/messages")) == 1
+
+
+async def test_a_chat_to_the_number_a_moved_case_left_opens_a_case_there(province: Desk) -> None:
+    code, case_id = await _whatsapp_case(province)
+    _moved(province.app.state.inbox, case_id, to="dinas-b")
+    answer = await province.whatsapp(wa_text("Satu lagi: halte rusak.", "wamid.P3"))
+    [fresh] = answer.json()["received"]
+    assert fresh["tracking_code"] != code
+    assert await agency_of(province, fresh["tracking_code"]) == province.settings.agency
+
+
+async def test_a_home_key_naming_another_agency_never_reaches_that_agencys_submission(
+    province: Desk,
+) -> None:
+    at_b = await province.http.post(
+        "/intake/v1/complaints?agency=dinas-b", json=FORM, headers={"Idempotency-Key": "045/2026"}
+    )
+    assert at_b.status_code == 201, at_b.text
+    named = {"Idempotency-Key": "dinas-b:045/2026"}  # B's key, as B's were kept
+    home = await province.http.post("/intake/v1/complaints", json=FORM, headers=named)
+    assert home.status_code == 201, home.text
+    assert home.json()["receipt_secret"] != at_b.json()["receipt_secret"]
+    assert await agency_of(province, home.json()["tracking_code"]) == province.settings.agency
+    other = await province.http.post(
+        "/intake/v1/complaints", json={"text": "Trotoar di depan pasar rusak berat."}, headers=named
+    )
+    assert other.status_code == 422  # the home agency's own key, used with another content
+    assert other.json()["type"] == "/problems/idempotency-key-reused"
+
+
+async def test_a_home_key_kept_before_every_agency_scoped_its_keys_still_replays(
+    province: Desk,
+) -> None:
+    inbox: Inbox = province.app.state.inbox
+    home = province.settings.agency
+    form = PublicForm.model_validate(FORM)
+    kept = await inbox.submit(
+        _draft(Kind.COMPLAINT, form, inbox, "form-lama-1", "web", agency=home)
+    )
+    again = await province.http.post(
+        "/intake/v1/complaints", json=FORM, headers={"Idempotency-Key": "form-lama-1"}
+    )
+    assert again.status_code == 200, again.text
+    assert again.json()["tracking_code"] == kept.tracking_code

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -13,9 +14,13 @@ import pytest
 from pydantic import SecretStr
 
 from services.intake.app import create_app
+from services.intake.inbound import _handle
+from services.intake.inbox import Inbox
 from shared.agencies import Agency, Channels, save
+from shared.events import seal
+from shared.events import workflow as wf
 from shared.settings import Settings
-from shared.sop import Role
+from shared.sop import PROVINCE, Role
 from tests.conftest import serving
 from tests.intake.conftest import Desk, channel_settings
 from tests.intake.standins import ImapServer, SmtpSink, http_standin, imap_server, smtp_sink
@@ -269,3 +274,33 @@ async def test_a_mail_to_b_mailbox_is_b_submission_answered_from_it(mail: Mail) 
     assert submission.agency == "dinas-b"
     assert receipt["From"] == f"Dinas B <{mailbox}>"
     assert receipt["To"] == SITI
+
+
+async def test_a_mail_case_moved_to_b_is_written_to_from_b_mailbox(mail: Mail) -> None:
+    mailbox = "pengaduan@dinas-b.example.go.id"
+    dinas_b = Agency(id="dinas-b", name="Dinas B", channels=Channels(mailboxes=(mailbox,)))
+    conn = await asyncpg.connect(mail.desk.settings.postgres_dsn())
+    try:
+        await save(conn, dinas_b)
+    finally:
+        await conn.close()
+    inbox: Inbox = mail.desk.app.state.inbox
+    inbox.agencies.forget()
+    await mail.deliver(message())  # to the home agency's mailbox
+    [receipt] = await mail.receipts(1)
+    assert receipt["From"] == mail.desk.settings.mail_from
+    [row] = await mail.desk.fetch("SELECT case_id FROM intake.submission_index")
+    at = datetime.now(UTC)
+    moved = wf.CaseTransferred(
+        case_id=row["case_id"],
+        at=at,
+        from_agency=PROVINCE,
+        to_agency="dinas-b",
+        current_step="identification",
+        step_due_at=at,
+        deadline_at=at,
+    )
+    _handle(inbox, [seal(moved, subject=row["case_id"], version=2, time=at, agency="dinas-b")])
+    _, told = await mail.receipts(2)
+    assert told["From"] == f"Dinas B <{mailbox}>"
+    assert told["To"] == SITI

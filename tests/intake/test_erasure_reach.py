@@ -78,7 +78,7 @@ def _move(desk: Desk, case_id: UUID, to: str, *, version: int = 2) -> None:
     )
     inbox: Inbox = desk.app.state.inbox
     envelope = seal(transferred, subject=case_id, version=version, time=at, agency=to)
-    _handle(inbox.submissions, [envelope])
+    _handle(inbox, [envelope])
 
 
 async def test_a_person_named_only_at_another_agency_reads_as_nobody(province: Desk) -> None:

@@ -11,11 +11,14 @@ from uuid import UUID, uuid4
 import jwt
 import pytest
 
+from services.workflow.app import create_app
 from services.workflow.case import Case
 from services.workflow.inbound import consumer
 from shared.agencies import Agency
+from shared.settings import Settings
 from shared.sop import MOVES, PROVINCE, Kind, Role
 from shared.tracking_code import new_code
+from tests.conftest import serving
 from tests.samples import complaint_received
 from tests.workflow.conftest import Desk
 
@@ -415,3 +418,67 @@ async def test_an_address_belongs_to_one_agency_only(desk: Desk) -> None:
     again = {"id": A, "name": "A baru", "channels": first}  # its own addresses, kept
     kept = await desk.http.put(f"/workflow/v1/agencies/{A}", json=again, headers=admin)
     assert kept.status_code == 200, kept.text
+
+
+async def test_an_address_is_compared_as_it_is_looked_up(desk: Desk) -> None:
+    """A number or account id written with spaces around it is the same address: 409."""
+    admin = province_admin(desk)
+    first = {"whatsapp_numbers": ["1065550001"], "instagram_accounts": ["17841400000000009"]}
+    made = await desk.http.put(
+        f"/workflow/v1/agencies/{A}", json={"id": A, "name": "A", "channels": first}, headers=admin
+    )
+    assert made.status_code == 200, made.text
+    for taken in (
+        {"whatsapp_numbers": [" 1065550001"]},
+        {"instagram_accounts": ["17841400000000009 "]},
+    ):
+        body = {"id": B, "name": "B", "channels": taken}
+        answer = await desk.http.put(f"/workflow/v1/agencies/{B}", json=body, headers=admin)
+        assert answer.status_code == 409, (taken, answer.text)
+
+
+async def test_an_address_that_is_no_address_of_its_kind_is_refused(desk: Desk) -> None:
+    """A WhatsApp phone_number_id and an Instagram account id are digits (they go into the
+    Graph API's path); a mailbox is an e-mail address (it goes into a mail's From)."""
+    admin = province_admin(desk)
+    for wrong in (
+        {"whatsapp_numbers": ["1065/../me"]},
+        {"whatsapp_numbers": ["+62 31 398001"]},
+        {"instagram_accounts": ["Acct9"]},
+        {"mailboxes": ["bukan-alamat"]},
+        {"mailboxes": ["aduan@dinas-b.go.id\r\nBcc: x@example.id"]},
+    ):
+        body = {"id": B, "name": "B", "channels": wrong}
+        answer = await desk.http.put(f"/workflow/v1/agencies/{B}", json=body, headers=admin)
+        assert answer.status_code == 422, (wrong, answer.text)
+        assert answer.headers["content-type"].startswith("application/problem+json")
+    missing = await desk.http.get(f"/workflow/v1/agencies/{B}", headers=admin)
+    assert missing.status_code == 404
+
+
+async def test_the_home_agency_addresses_from_its_settings_are_taken(settings: Settings) -> None:
+    configured = settings.model_copy(
+        update={
+            "relay": False,
+            "clock": False,
+            "whatsapp_phone_number_id": "106540352242922",
+            "instagram_account_id": "17841405822304914",
+            "mail_from": "pengaduan@dpmptsp.example.go.id",
+        }
+    )
+    app = create_app(configured)
+    async with serving(app) as http:
+        desk = Desk(http, app.state.cases, app.state.issuer)
+        admin = province_admin(desk)
+        for taken in (
+            {"whatsapp_numbers": ["106540352242922"]},
+            {"instagram_accounts": ["17841405822304914"]},
+            {"mailboxes": ["Pengaduan@DPMPTSP.example.go.id"]},
+        ):
+            body = {"id": B, "name": "B", "channels": taken}
+            answer = await desk.http.put(f"/workflow/v1/agencies/{B}", json=body, headers=admin)
+            assert answer.status_code == 409, (taken, answer.text)
+        home = configured.agency
+        own = {"id": home, "name": "Induk", "channels": {"whatsapp_numbers": ["106540352242922"]}}
+        kept = await desk.http.put(f"/workflow/v1/agencies/{home}", json=own, headers=admin)
+        assert kept.status_code == 200, kept.text

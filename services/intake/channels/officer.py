@@ -12,7 +12,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Response
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from services.intake.agencies import scoped_key
 from services.intake.api import CurrentInbox, ReceiptKey, ReceiptOut, receipt_out
 from services.intake.channels.web import IdempotencyKey
 from services.intake.draft import Draft
@@ -101,8 +100,7 @@ async def record(
     answer carries the receipt secret and the tracking link for the printed receipt."""
     agency = await _recorder(officer, inbox, form)
     channel = Channel(form.channel)
-    home = inbox.settings.agency
-    key = scoped_key(form.reference or idempotency_key, agency=agency, home=home)
+    key = await inbox.client_key(form.reference or idempotency_key, agency=agency, channel=channel)
     contact = form.contact.to_contact() if form.contact else None
     draft = Draft(
         kind=form.kind,

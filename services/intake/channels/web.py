@@ -14,7 +14,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Header, Path, Query, Response, UploadFile
 from pydantic import BaseModel, ValidationError
 
-from services.intake.agencies import scoped_key
 from services.intake.api import CurrentInbox, ReceiptKey, ReceiptOut, receipt_out
 from services.intake.attachments import AttachmentRefused, check
 from services.intake.draft import Attachment, Draft
@@ -90,7 +89,7 @@ def _draft(
         text=form.text,
         received_at=datetime.now(UTC),
         agency=agency,
-        message_id=scoped_key(key, agency=agency, home=inbox.settings.agency),
+        message_id=key,  # the client's key, scoped to the agency (Inbox.client_key)
         category=form.category,
         contact=contact,
         anonymous=form.anonymous,
@@ -152,7 +151,8 @@ async def submit_complaint(
 ) -> ReceiptOut:
     """Submit a complaint (pengaduan) from the web form."""
     agency = await agency_of(inbox, agency_id)
-    draft = _draft(Kind.COMPLAINT, form, inbox, idempotency_key, via, agency=agency)
+    message_id = await inbox.client_key(idempotency_key, agency=agency, channel=Channel(via))
+    draft = _draft(Kind.COMPLAINT, form, inbox, message_id, via, agency=agency)
     page = inbox.settings.tracking_page_path
     return receipt_out(await inbox.submit(draft), response, key, page=page)
 
@@ -170,7 +170,8 @@ async def submit_consultation(
 ) -> ReceiptOut:
     """Submit a consultation (konsultasi) for the Pojok OSS from the web form."""
     agency = await agency_of(inbox, agency_id)
-    draft = _draft(Kind.CONSULTATION, form, inbox, idempotency_key, via, agency=agency)
+    message_id = await inbox.client_key(idempotency_key, agency=agency, channel=Channel(via))
+    draft = _draft(Kind.CONSULTATION, form, inbox, message_id, via, agency=agency)
     page = inbox.settings.tracking_page_path
     return receipt_out(await inbox.submit(draft), response, key, page=page)
 
@@ -199,7 +200,8 @@ async def submit_form(
     agency = await agency_of(inbox, agency_id)
     attachments = await attachments_of(inbox, files or [])
     kind = FORM_KINDS[form_kind]
-    draft = _draft(kind, _parsed(form), inbox, idempotency_key, via, attachments, agency=agency)
+    message_id = await inbox.client_key(idempotency_key, agency=agency, channel=Channel(via))
+    draft = _draft(kind, _parsed(form), inbox, message_id, via, attachments, agency=agency)
     page = inbox.settings.tracking_page_path
     return receipt_out(await inbox.submit(draft), response, key, page=page)
 

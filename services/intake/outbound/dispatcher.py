@@ -23,7 +23,12 @@ from typing import Any
 import asyncpg
 from prometheus_client import Counter
 
-from services.intake.agencies import Agencies, conversation_sender, origin_address
+from services.intake.agencies import (
+    Agencies,
+    conversation_sender,
+    origin_address,
+    sending_address,
+)
 from services.intake.outbound.mail_thread import reply_chain
 from services.intake.outbound.messages import (
     PRIVATE,
@@ -206,7 +211,8 @@ class Dispatcher:
         details: dict[str, Any] = key.open(row["sealed"]) if row["sealed"] else {}
         if channel in PRIVATE:  # only the complainant reads it: the office's words as written
             details = in_clear(row["purpose"], details, texts)
-        outgoing = self._outgoing(row, submission, channel, to, details, opened)
+        holder = self.submissions.holder(submission)  # a moved case speaks as its new agency
+        outgoing = self._outgoing(row, submission, channel, to, details, opened, holder)
         if submission.received.channel == channel == Channel.EMAIL:  # threads on their mail
             in_reply_to, references = reply_chain(self.submissions, submission, key, opened)
             outgoing = replace(outgoing, in_reply_to=in_reply_to, references=references)
@@ -220,6 +226,7 @@ class Dispatcher:
         to: str,
         details: Mapping[str, Any],
         submitted: Mapping[str, Any],
+        holder: tuple[str, datetime | None],
     ) -> Outgoing:
         code, purpose = submission.received.tracking_code, row["purpose"]
         secret = None
@@ -240,13 +247,21 @@ class Dispatcher:
             in_reply_to=None,
             link=link,
             happened=happened(purpose, details),
-            free_text=channel not in CHATS or self._in_window(submission, channel, to),
-            agency=submission.agency,
+            free_text=channel not in CHATS or self._in_window(submission, channel, to, holder),
+            agency=holder[0],
         )
 
-    def _in_window(self, submission: Submission, channel: Channel, account: str) -> bool:
+    def _in_window(
+        self,
+        submission: Submission,
+        channel: Channel,
+        account: str,
+        holder: tuple[str, datetime | None],
+    ) -> bool:
         """Whether the complainant wrote on this chat within the last 24 hours: to this case,
-        or to the conversation they have open now."""
+        or to the conversation they have open now. A case moved to an agency that sends from
+        another number or account counts only what they wrote since (that one's window)."""
+        agency, since = holder
         times = [submission.received.received_at]
         times += [
             event.received_at
@@ -256,17 +271,27 @@ class Dispatcher:
         if self.pseudonyms is not None:
             rows = self.submissions.query(
                 "SELECT last_at FROM {s}.conversations WHERE channel = %s AND sender = %s",
-                (channel.value, self._conversation(submission, channel, account)),
+                (channel.value, self._conversation(agency, channel, account)),
             )
             times += [row["last_at"] for row in rows]
-        return datetime.now(UTC) - max(times) < CHAT_WINDOW
+        if since is not None and self._sent_elsewhere(submission.agency, agency, channel):
+            times = [at for at in times if at > since]
+        return bool(times) and datetime.now(UTC) - max(times) < CHAT_WINDOW
 
-    def _conversation(self, submission: Submission, channel: Channel, account: str) -> str:
+    def _sent_elsewhere(self, received: str, agency: str, channel: Channel) -> bool:
+        """Whether the agency that has the case sends on the channel from another address than
+        the one the case was received at (unknown: assumed so)."""
+        known = self.agencies.last() if self.agencies is not None else {}
+        if known is None:
+            return received != agency
+        return sending_address(known, received, channel) != sending_address(known, agency, channel)
+
+    def _conversation(self, agency: str, channel: Channel, account: str) -> str:
         assert self.pseudonyms is not None
         return conversation_sender(
             self.pseudonyms,
             home=self.settings.agency,
             channel=channel.value,
             account=account,
-            agency=submission.agency,
+            agency=agency,
         )

@@ -105,7 +105,7 @@ class Outgoing:
     link: str = ""
     happened: str = ""
     free_text: bool = True  # False: outside a chat's 24-hour window (WhatsApp: a template)
-    agency: str = ""  # the submission's agency
+    agency: str = ""  # the agency that has the case now (it sends, under its own address)
     origin: str = ""  # sent from: the agency's own number, account id or mailbox ("" default)
     origin_name: str = ""  # the agency's name, for a mail's From
 
