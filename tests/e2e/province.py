@@ -186,7 +186,7 @@ class Province:
             pause = answer.headers.get("Retry-After")
             if answer.status_code != 503 or pause is None:
                 return answer
-            self.retried.append(f"{method} {url}: {answer.json().get('code')}")
+            self.retried.append(f"{method} {url}: {answer.json().get('detail')}")
             await asyncio.sleep(float(pause))
         return await self.http.request(method, url, **kwargs)
 
