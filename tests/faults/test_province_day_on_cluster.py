@@ -33,7 +33,6 @@ from services.reporting.dead_letters import TABLE as DEAD_LETTERS
 from shared.settings import SERVICES, Settings
 from shared.topology import parking_queue
 from tests.e2e.province import (
-    KEEPALIVE,
     DayCase,
     Fate,
     Province,
@@ -59,6 +58,11 @@ FRONT = 2  # the script talks to processes 0 and 1 of workflow and reporting
 STOPPED = 1  # the node stopped and started again
 KILLED = 2  # the process of workflow and of reporting killed and started again
 CONCURRENCY = 12
+FRESH = httpx.Limits(max_keepalive_connections=0)
+"""A connection per request. With kept-alive connections, twice in 15 runs a command got no
+answer (ReadError) and no service logged anything; the likely cause, not proven: the test
+process, starved beside seven services and three nodes, read an answer seconds after it was
+sent, and reused the connection as fresh while the server was closing it as idle."""
 STORES = {"intake": "intake.submissions_events", "workflow": "workflow.cases_events"}
 
 
@@ -233,7 +237,7 @@ async def test_a_day_of_forty_agencies_rides_out_a_killed_consumer_and_a_node_re
         await asyncio.gather(
             *(faults.start(s, i) for s, count in PROCESSES.items() for i in range(count))
         )
-        async with httpx.AsyncClient(timeout=30, limits=KEEPALIVE) as http:
+        async with httpx.AsyncClient(timeout=30, limits=FRESH) as http:
             province = Province(
                 http,
                 system.url("intake"),
