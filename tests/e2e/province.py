@@ -2,8 +2,8 @@
 provincial administrator, their officers' tokens, complaints and consultations submitted to each
 agency, forwarded by the coordinator or declined ("bukan wewenang"), and walked through the SOP
 paths of tests/e2e/scenario.py. What the script did is also counted here, independently of any
-service: where each case ends and in which status (tests/e2e/test_province_day.py, bench/
-province.py)."""
+service: where each case ends and in which status (tests/e2e/test_province_day.py, tests/faults/
+test_province_day_on_cluster.py, bench/province.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import asyncio
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 from uuid import uuid4
@@ -30,6 +30,7 @@ KEEPALIVE = httpx.Limits(keepalive_expiry=1.0)
 """A client's idle connections are dropped well before the services' (uvicorn's 5 s): a
 request sent on a connection the server is closing at that moment fails with no answer."""
 OFFICE_ROLES = [Role.TIM_PENGADUAN, Role.KABID, Role.KEPALA_DINAS, Role.PETUGAS_OSS]
+SENDS = 5  # how many times a request answered 503 with Retry-After is sent in all
 
 
 def agency_ids(count: int) -> list[str]:
@@ -173,6 +174,21 @@ class Province:
     workflows: list[str]
     reportings: list[str]
     tokens: Tokens
+    retried: list[str] = field(default_factory=list)  # requests sent again, and why
+
+    async def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """A request, sent again after the pause a 503 with Retry-After asks for: the service
+        says a store or broker call missed its deadline and nothing was written. A repeat is
+        never a second act: a submission carries its key (the form's Idempotency-Key, the
+        letter's number), a command the case version it was meant for."""
+        for _ in range(SENDS - 1):
+            answer = await self.http.request(method, url, **kwargs)
+            pause = answer.headers.get("Retry-After")
+            if answer.status_code != 503 or pause is None:
+                return answer
+            self.retried.append(f"{method} {url}: {answer.json().get('detail')}")
+            await asyncio.sleep(float(pause))
+        return await self.http.request(method, url, **kwargs)
 
     def workflow(self, number: int = 0) -> str:
         """One of the workflow processes' API (spread the load over them)."""
@@ -187,7 +203,8 @@ class Province:
         them (each reads the table again within a few seconds)."""
 
         async def one(number: int, agency: str) -> None:
-            answer = await self.http.put(
+            answer = await self.send(
+                "PUT",
                 f"{self.workflow(number)}/agencies/{agency}",
                 json={"id": agency, "name": f"Dinas Nomor {number}", "units": ["Bidang Umum"]},
                 headers=self.tokens.administrator,
@@ -224,12 +241,15 @@ class Province:
         letter its officer records; its tracking code."""
         if case.channel is Channel.WEB:
             path = "complaints" if case.kind is Kind.COMPLAINT else "consultations"
-            answer = await self.http.post(
+            answer = await self.send(
+                "POST",
                 f"{self.intake}/intake/v1/{path}?agency={case.home}",
                 json={"text": TEXT, "category": "perizinan_berusaha"},
+                headers={"Idempotency-Key": f"day-{case.number}"},
             )
         else:
-            answer = await self.http.post(
+            answer = await self.send(
+                "POST",
                 f"{self.intake}/intake/v1/officer/submissions",
                 json={
                     "text": TEXT,
@@ -293,7 +313,9 @@ class Province:
             path: str, headers: dict[str, str], version: int, body: dict[str, Any]
         ) -> int:
             url = f"{self.workflow(number)}/cases/{case_id}/{path}"
-            answer = await self.http.post(url, json={"version": version, **body}, headers=headers)
+            answer = await self.send(
+                "POST", url, json={"version": version, **body}, headers=headers
+            )
             assert answer.status_code == 200, f"{path}: {answer.text}"
             return int(answer.json()["version"])
 
@@ -301,10 +323,58 @@ class Province:
 
     async def rekap(self, instansi: str, year: int, headers: dict[str, str] | None = None) -> Any:
         """The rekap of an agency (or "*": the province) grouped as the script counts."""
-        answer = await self.http.get(
+        answer = await self.send(
+            "GET",
             f"{self.reporting()}/rekap",
             params={"instansi": instansi, "year": year, "group_by": "kind,status,channel"},
             headers=headers or {},
         )
         assert answer.status_code == 200, answer.text
         return answer.json()
+
+    async def walk(
+        self, cases: list[DayCase], concurrency: int
+    ) -> tuple[dict[str, DayCase], dict[str, str]]:
+        """The day: submit every case, then move and walk each. Each tracking code's case (in
+        the cases' order), and its case id."""
+        codes = await limited(concurrency, (self.submit(case) for case in cases))
+        ids = await self.case_ids(codes)
+        case_of = dict(zip(codes, cases, strict=True))
+        await limited(concurrency, (self.run(case_of[c], ids[c]) for c in codes))
+        return case_of, ids
+
+    async def projected(
+        self, expected: dict[str, Counter[tuple[str, str, str]]], year: int
+    ) -> bool:
+        """Whether the province's rekap (its total, each agency's count and the rows) equals
+        the script's counts: every walk's last event is in the read model."""
+        total = sum(sum(counts.values()) for counts in expected.values())
+        summed = sum(expected.values(), Counter[tuple[str, str, str]]())
+        wanted = {agency: sum(c.values()) for agency, c in expected.items()}
+        whole = await self.rekap(PROVINCE, year, self.tokens.coordinator)
+        each = {line["agency"]: line["count"] for line in whole["agencies"] if line["count"]}
+        return whole["total"] == total and each == wanted and counted(whole) == summed
+
+    async def each_agencys_rekap(
+        self,
+        agencies: list[str],
+        expected: dict[str, Counter[tuple[str, str, str]]],
+        year: int,
+        concurrency: int,
+    ) -> None:
+        """Every agency's public rekap equals the script's counts of the cases that end in it;
+        the province's is their sum and the coordinator's queue."""
+
+        async def one(agency: str) -> None:
+            rekap = await self.rekap(agency, year)
+            assert rekap["agency"] == agency
+            assert counted(rekap) == expected.get(agency, Counter()), agency
+            assert rekap["total"] == sum(expected.get(agency, Counter()).values()), agency
+
+        await limited(concurrency, (one(agency) for agency in agencies))
+        whole = await self.rekap(PROVINCE, year, self.tokens.coordinator)
+        assert whole["total"] == sum(sum(c.values()) for c in expected.values())
+        queued = sum(expected.get(PROVINCE, Counter()).values())
+        assert whole["total"] - queued == sum(
+            line["count"] for line in whole["agencies"] if line["agency"] != PROVINCE
+        )

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,7 +23,7 @@ import pytest
 from pydantic import SecretStr
 
 from shared.settings import Settings
-from shared.sop import PROVINCE, Role
+from shared.sop import Role
 from tests.e2e.province import (
     KEEPALIVE,
     DayCase,
@@ -32,10 +31,8 @@ from tests.e2e.province import (
     Province,
     Tokens,
     agency_ids,
-    counted,
     day,
     expected_rekap,
-    limited,
 )
 from tests.intake.conftest import signing_key
 from tests.polling import eventually
@@ -84,52 +81,17 @@ async def test_a_day_of_forty_agencies_with_scaled_out_consumers(
             tokens,
         )
         await province.register(agencies)
-        codes = await limited(CONCURRENCY, (province.submit(case) for case in cases))
-        ids = await province.case_ids(codes)
-        case_of = dict(zip(codes, cases, strict=True))
-        await limited(CONCURRENCY, (province.run(case_of[c], ids[c]) for c in codes))
+        case_of, ids = await province.walk(cases, CONCURRENCY)
+        codes = list(case_of)
 
         year = datetime.now(ZoneInfo(settings.timezone)).year
         expected = expected_rekap(cases)
-        total = sum(sum(counts.values()) for counts in expected.values())
-
-        summed = sum(expected.values(), Counter[tuple[str, str, str]]())
-        wanted = {agency: sum(c.values()) for agency, c in expected.items()}
-
-        async def projected() -> bool:  # every walk's last event is in the read model
-            whole = await province.rekap(PROVINCE, year, tokens.coordinator)
-            each = {line["agency"]: line["count"] for line in whole["agencies"] if line["count"]}
-            return whole["total"] == total and each == wanted and counted(whole) == summed
-
-        assert await eventually(projected, within=60, interval=0.5)
+        assert await eventually(lambda: province.projected(expected, year), within=60, interval=0.5)
         print(f"day walked and projected in {time.monotonic() - started:.1f}s")
 
-        await _each_agencys_rekap(province, agencies, expected, year)
+        await province.each_agencys_rekap(agencies, expected, year, CONCURRENCY)
         await _matrix(province, cases, codes, ids, agencies, year)
     print(f"whole day {time.monotonic() - started:.1f}s")
-
-
-async def _each_agencys_rekap(
-    province: Province,
-    agencies: list[str],
-    expected: dict[str, Counter[tuple[str, str, str]]],
-    year: int,
-) -> None:
-    """Every agency's public rekap equals the script's counts of the cases that end in it."""
-
-    async def one(agency: str) -> None:
-        rekap = await province.rekap(agency, year)
-        assert rekap["agency"] == agency
-        assert counted(rekap) == expected.get(agency, Counter()), agency
-        assert rekap["total"] == sum(expected.get(agency, Counter()).values()), agency
-
-    await limited(CONCURRENCY, (one(agency) for agency in agencies))
-    whole = await province.rekap(PROVINCE, year, province.tokens.coordinator)
-    assert whole["total"] == sum(sum(c.values()) for c in expected.values())
-    queued = sum(expected.get(PROVINCE, Counter()).values())
-    assert whole["total"] - queued == sum(
-        line["count"] for line in whole["agencies"] if line["agency"] != PROVINCE
-    )
 
 
 async def _matrix(

@@ -8,7 +8,6 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from shared.events import ComplainantReplied, Envelope, seal
 from shared.settings import Settings
 from shared.topology import partition_queues
 from tests.bus import bus
-from tests.faults.rabbitmq_cluster import ClusterNode, rabbitmq_cluster
+from tests.faults.rabbitmq_cluster import ClusterNode
 from tests.partitions import handled, interleaved, prepare, recorded, workers
 from tests.polling import eventually
 from tests.samples import complaint_received
@@ -29,13 +28,6 @@ from tests.system import System, with_free_ports
 
 pytestmark = pytest.mark.fault
 log = logging.getLogger(__name__)
-
-
-@pytest.fixture
-def cluster() -> Iterator[list[ClusterNode]]:
-    with rabbitmq_cluster(3) as nodes:
-        log.warning("three-node cluster up in %.1f s", nodes[0].start_seconds)
-        yield nodes
 
 
 async def members(node: ClusterNode, queue: str) -> int:
