@@ -55,7 +55,8 @@ def _indonesia() -> type[holidays.HolidayBase]:
         if module is None:
             path = Path(holidays.__file__).parent / "countries" / "indonesia.py"
             spec = importlib.util.spec_from_file_location(_COUNTRY, path)
-            assert spec is not None and spec.loader is not None
+            if spec is None or spec.loader is None:
+                raise ImportError(_COUNTRY, path)
             module = importlib.util.module_from_spec(spec)
             sys.modules[_COUNTRY] = module
             try:

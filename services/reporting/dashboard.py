@@ -15,8 +15,8 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from services.reporting import queries
 from services.reporting import month as monthly
+from services.reporting import queries
 from services.reporting.api import CurrentSettings, Pool, Year
 from services.reporting.tenancy import PublicScope, Scope, read_as
 from shared.channels import CHANNEL_LABELS, Channel
