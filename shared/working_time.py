@@ -11,10 +11,14 @@ Adding working time first moves a start outside hours forward to the next openin
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -38,6 +42,30 @@ MONTHS = (
 
 _DAY = timedelta(days=1)
 _SEARCH_LIMIT_DAYS = 3 * 366  # a calendar with no working day in three years is a mistake
+_COUNTRY = "holidays.countries.indonesia"
+_COUNTRY_LOCK = threading.Lock()
+
+
+def _indonesia() -> type[holidays.HolidayBase]:
+    """The package's class for Indonesia (`country_holidays("ID")` gives one of it), loaded
+    alone: importing it by name first runs `holidays.countries`, which imports all of the
+    package's ~250 countries (8 MB in every service)."""
+    with _COUNTRY_LOCK:
+        module = sys.modules.get(_COUNTRY)
+        if module is None:
+            path = Path(holidays.__file__).parent / "countries" / "indonesia.py"
+            spec = importlib.util.spec_from_file_location(_COUNTRY, path)
+            if spec is None or spec.loader is None:
+                raise ImportError(_COUNTRY, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[_COUNTRY] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[_COUNTRY]
+                raise
+    country: type[holidays.HolidayBase] = module.ID
+    return country
 
 
 @dataclass(frozen=True)
@@ -84,7 +112,7 @@ class WorkingCalendar:
 
     @cached_property
     def _holidays(self) -> holidays.HolidayBase:
-        return holidays.country_holidays("ID", categories=(PUBLIC, GOVERNMENT), language="id")
+        return _indonesia()(categories=(PUBLIC, GOVERNMENT), language="id")
 
     @cached_property
     def _overrides(self) -> dict[date, DayOverride]:

@@ -20,7 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from services.intake.draft import Contact
 from shared.categories import CATEGORIES
-from shared.text import CLEAN
+from shared.text import CLEAN, Counted
 
 TEXT_MAX = 20_000
 
@@ -49,7 +49,7 @@ Category = Annotated[str, AfterValidator(_category)]
 Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=40), AfterValidator(_phone)
 ]
-Nik = Annotated[str, StringConstraints(pattern=r"^\d{16}$")]
+Nik = Annotated[str, Counted(head="", unit=r"\d", least=16, most=16)]
 
 
 class ContactIn(BaseModel):

@@ -14,10 +14,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
-from reportlab.graphics import renderSVG
 
-from services.reporting import charts, queries
 from services.reporting import month as monthly
+from services.reporting import queries
 from services.reporting.api import CurrentSettings, Pool, Year
 from services.reporting.tenancy import PublicScope, Scope, read_as
 from shared.channels import CHANNEL_LABELS, Channel
@@ -361,6 +360,10 @@ async def dashboard_chart(
     month: Month,
 ) -> Response:
     """A dashboard chart as SVG: channels, status, categories, compliance, skm or trend."""
+    from reportlab.graphics import renderSVG  # reportlab on the first chart (7 MB)
+
+    from services.reporting import charts
+
     board = await load(pool, settings, scope, year, month)
     svg = renderSVG.drawToString(charts.chart(name, board))
     return Response(svg, media_type="image/svg+xml", headers={"cache-control": "no-cache"})

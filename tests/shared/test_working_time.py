@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -105,3 +108,17 @@ def test_an_administrator_can_add_a_day_off_and_give_back_a_working_day() -> Non
     assert calendar.add_working_minutes(christmas_eve, 60) == datetime.combine(
         date(2026, 12, 24), time(10, 0), WIB
     )
+
+
+def test_the_calendar_loads_indonesia_alone_not_every_country() -> None:
+    """The package's other ~250 countries would cost every service 8 MB."""
+    probe = (
+        "import sys; from datetime import date; from shared.working_time import WorkingCalendar;"
+        "print(WorkingCalendar().holiday_name(date(2026, 8, 17)));"
+        "print(sorted(m for m in sys.modules if m.startswith('holidays.countries')))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert shown == ["Hari Kemerdekaan Republik Indonesia", "['holidays.countries.indonesia']"]

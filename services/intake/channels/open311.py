@@ -39,7 +39,7 @@ from shared.open311 import (
 )
 from shared.problems import Problem
 from shared.settings import Settings
-from shared.text import CLEAN
+from shared.text import CLEAN, Counted
 
 router = APIRouter(prefix=PREFIX, tags=["open311"])
 
@@ -61,7 +61,9 @@ class ServiceRequest(BaseModel):
     last_name: Short | None = None
     email: str | None = None
     phone: str | None = None
-    media_url: Annotated[str, StringConstraints(pattern=r"^https?://\S{1,2000}$")] | None = None
+    media_url: Annotated[str, Counted(head="https?://", unit=r"\S", least=1, most=2000)] | None = (
+        None
+    )
     api_key: str | None = Field(default=None, description="The partner's key (open311_api_keys)")
     jurisdiction_id: str | None = Field(
         default=None, description="The agency's id (none: the home one)"
