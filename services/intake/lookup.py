@@ -18,6 +18,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from services.intake.agencies import scoped_key
 from services.intake.api import CurrentInbox
 from services.intake.excerpts import Excerpt, excerpt_of
 from services.intake.inbox import Inbox
@@ -102,8 +103,8 @@ def _selects(inbox: Inbox, lookup: Lookup) -> tuple[list[LiteralString], dict[st
             "GROUP BY case_id HAVING count(*) = cardinality(%(names)s)"
         )
     if lookup.letter:
-        params["letter"] = submission_id(Channel.LETTER, lookup.letter)
-        selects.append("SELECT case_id FROM {s}.submission_index WHERE case_id = %(letter)s")
+        params["letters"] = _letters(inbox, lookup.letter)
+        selects.append("SELECT case_id FROM {s}.submission_index WHERE case_id = ANY(%(letters)s)")
     if lookup.words:
         params["words"] = lookup.words
         params["config"] = TEXT_SEARCH
@@ -112,6 +113,15 @@ def _selects(inbox: Inbox, lookup: Lookup) -> tuple[list[LiteralString], dict[st
             "WHERE words @@ websearch_to_tsquery(%(config)s::regconfig, %(words)s)"
         )
     return selects, params
+
+
+def _letters(inbox: Inbox, number: str) -> list[UUID]:
+    """The submissions a letter's number may be: its number at each agency (Inbox.client_key
+    scopes it), and as typed (the home agency's, recorded before numbers were scoped).
+    Reporting keeps those of the agencies the officer serves."""
+    served = {inbox.settings.agency, *(inbox.agencies.last() or {})}
+    scoped = [submission_id(Channel.LETTER, scoped_key(number, agency=a)) for a in served]
+    return [submission_id(Channel.LETTER, number), *scoped]
 
 
 def find(inbox: Inbox, lookup: Lookup, limit: int = MATCHES) -> Matches:

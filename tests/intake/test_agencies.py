@@ -23,12 +23,14 @@ from services.intake.inbound import _handle
 from services.intake.inbox import Inbox, UnknownSubmission
 from services.intake.personal import _facets
 from services.intake.submission import Submission
+from services.workflow.issuer import Issuer
 from shared.access import Facet
 from shared.agencies import Agency, Channels, save
 from shared.auth import Forbidden
 from shared.channels import Channel
 from shared.events import seal
 from shared.events import workflow as wf
+from shared.feed import CREDENTIAL_HEADER, service_credential
 from shared.receipts import SECRET_HEADER
 from shared.settings import Settings
 from shared.sop import PROVINCE, Kind, Officer, Role
@@ -517,3 +519,43 @@ async def test_a_home_key_kept_before_every_agency_scoped_its_keys_still_replays
     )
     assert again.status_code == 200, again.text
     assert again.json()["tracking_code"] == kept.tracking_code
+
+
+async def test_a_letter_is_found_by_its_number_at_each_agency(province: Desk) -> None:
+    """The same letter number at two agencies is two submissions, each found by the number
+    (reporting keeps those of the officer's agencies)."""
+    home = province.settings.agency
+    issuer = Issuer(province.settings, province.settings.auth_signing_key.get_secret_value())
+    token = issuer.mint(
+        subject="petugas-1",
+        name="Petugas",
+        roles=[Role.PETUGAS],
+        memberships={home: [Role.PETUGAS], "dinas-b": [Role.PETUGAS]},
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    letter = {
+        "channel": "letter",
+        "text": "Surat keberatan atas trayek baru.",
+        "reference": "045/2026",
+    }
+    codes = []
+    for agency in (home, "dinas-b"):
+        answer = await province.http.post(
+            "/intake/v1/officer/submissions", json=letter | {"agency": agency}, headers=headers
+        )
+        assert answer.status_code == 201, answer.text
+        codes.append(answer.json()["tracking_code"])
+    rows = await province.fetch(
+        "SELECT case_id FROM intake.submission_index WHERE tracking_code = ANY($1)", codes
+    )
+    conn = await asyncpg.connect(province.settings.postgres_dsn())
+    try:
+        credential = {CREDENTIAL_HEADER: await service_credential(province.settings, conn)}
+    finally:
+        await conn.close()
+    found = await province.http.post(
+        "/internal/v1/lookup", json={"letter": "045/2026"}, headers=credential
+    )
+    assert found.status_code == 200, found.text
+    assert set(found.json()["case_ids"]) == {str(row["case_id"]) for row in rows}
+    assert len(rows) == 2
