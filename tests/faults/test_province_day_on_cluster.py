@@ -49,7 +49,7 @@ from tests.polling import eventually
 from tests.servers import PrivatePostgres, PrivateRedis, settings_for
 from tests.system import System, process_name, with_free_ports
 
-pytestmark = pytest.mark.fault
+pytestmark = [pytest.mark.fault, pytest.mark.cluster_day]
 log = logging.getLogger(__name__)
 
 AGENCIES = 40
