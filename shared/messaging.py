@@ -209,8 +209,7 @@ async def _handle_batch(
         for message, envelope in parsed:
             await _handle_one(consumer, settler, message, envelope)
         return
-    for message, _ in parsed:
-        await settler.handled(message)
+    await settler.handled_all([message for message, _ in parsed])
 
 
 async def _handle_one(

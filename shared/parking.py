@@ -14,8 +14,8 @@ broker then dead-letters it with `x-death`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
@@ -119,18 +119,39 @@ class Failures:
 
 @dataclass
 class Settler:
-    """Settles a consumer's messages: ack, or park. Never a requeue: a failed message is
-    retried in place by the consumer (shared/messaging.py), so its case keeps its order."""
+    """Settles the messages of one consuming channel: ack, or park. Never a requeue: a failed
+    message is retried in place by the consumer (shared/messaging.py), so its case keeps its
+    order."""
 
     service: str
     dead: AbstractExchange
     delivery_limit: int
     failures: Failures
+    _below: int = 1  # every delivery tag of the channel below this one is settled …
+    _settled: set[int] = field(default_factory=set)  # … and these above it
 
     async def handled(self, message: AbstractIncomingMessage) -> None:
         """Acknowledge a handled message."""
         self.failures.forget(_key(message))
         await self._settle(message, "handled", message.ack())
+
+    async def handled_all(self, messages: Sequence[AbstractIncomingMessage]) -> None:
+        """Acknowledge handled messages: with one `ack(multiple=True)` when they and the
+        channel's deliveries settled before them are every delivery up to the last (a batch
+        taken from the head of the channel's deliveries), else one by one. A multiple ack
+        never settles a delivery this consumer has not handled."""
+        tags = {message.delivery_tag for message in messages}
+        last = max(messages, key=lambda message: message.delivery_tag or 0)
+        whole = last.delivery_tag is not None and all(
+            tag in tags or tag in self._settled for tag in range(self._below, last.delivery_tag)
+        )
+        if not whole:
+            for message in messages:
+                await self.handled(message)
+            return
+        for message in messages:
+            self.failures.forget(_key(message))
+        await self._settle(last, "handled", last.ack(multiple=True), count=len(messages))
 
     async def failed(
         self, message: AbstractIncomingMessage, error: BaseException, *, attempt: int
@@ -181,10 +202,17 @@ class Settler:
         await message.ack()
 
     async def _settle(
-        self, message: AbstractIncomingMessage, outcome: str, settling: Awaitable[Any]
+        self,
+        message: AbstractIncomingMessage,
+        outcome: str,
+        settling: Awaitable[Any],
+        *,
+        count: int | None = None,
     ) -> None:
-        """A message delivered on a channel that has since closed cannot be settled: the broker
-        delivers it again, and the idempotent handler makes that harmless."""
+        """Await the settling of a message (`count`: of every delivery up to it, that many of
+        them handled), and note what is settled. A message delivered on a channel that has
+        since closed cannot be settled: the broker delivers it again, and the idempotent
+        handler makes that harmless."""
         try:
             await settling
         except (
@@ -193,7 +221,15 @@ class Settler:
         ) as error:
             log.info("%s: could not settle %s (%s)", self.service, message.message_id, error)
             return
-        EVENTS_CONSUMED.labels(self.service, outcome).inc()
+        if count is not None:  # every delivery up to this one
+            self._settled = {tag for tag in self._settled if tag > (message.delivery_tag or 0)}
+            self._below = max(self._below, (message.delivery_tag or 0) + 1)
+        elif message.delivery_tag is not None:
+            self._settled.add(message.delivery_tag)
+            while self._below in self._settled:
+                self._settled.remove(self._below)
+                self._below += 1
+        EVENTS_CONSUMED.labels(self.service, outcome).inc(1 if count is None else count)
 
 
 def deliveries(message: AbstractIncomingMessage) -> int:

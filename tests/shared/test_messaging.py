@@ -7,6 +7,7 @@ import gc
 import warnings
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
+from typing import Any, cast
 
 import aiormq.exceptions
 import pytest
@@ -14,10 +15,11 @@ import pytest
 from shared.broker import BrokerLink, connect
 from shared.events import Envelope
 from shared.messaging import Consumer, run_consumer
-from shared.parking import REQUEUED, Parking
+from shared.metrics import EVENTS_CONSUMED
+from shared.parking import REQUEUED, Failures, Parking, Settler
 from shared.service import background
 from shared.settings import Settings
-from shared.topology import parking_queue, to_message
+from shared.topology import parking_queue, partition_queue, to_message
 from tests.bus import Bus, bus
 from tests.infrastructure import free_port
 from tests.polling import eventually
@@ -131,6 +133,53 @@ async def test_an_outage_is_retried_in_place_without_spending_deliveries(
     async with background(run_consumer(limited, Consumer("reporting", recorder), BrokerLink())):
         assert await eventually(lambda: _all(recorder.handled, [envelope]), within=20)
     assert await test_bus.depth(parking_queue("reporting")) == 0
+
+
+async def test_a_run_of_messages_is_acknowledged_as_a_whole_and_none_comes_back(
+    limited: Settings, test_bus: Bus
+) -> None:
+    """Batches are acknowledged with one multiple ack each: once the consumer is gone, every
+    message has left its queue (none was left unacknowledged) and each was handled once."""
+    envelopes = [complaint_received() for _ in range(300)]
+    await test_bus.publish(*envelopes)
+    recorder = Recorder()
+    handled = EVENTS_CONSUMED.labels("reporting", "handled")
+    before = handled._value.get()
+    async with background(run_consumer(limited, Consumer("reporting", recorder), BrokerLink())):
+        assert await eventually(lambda: _all(recorder.handled, envelopes), within=20)
+        assert await eventually(lambda: _counted(handled, before + 300), within=5)
+    queues = [partition_queue("reporting", p) for p in range(limited.partitions)]
+    assert [await test_bus.depth(queue) for queue in queues] == [0] * limited.partitions
+    assert Counter(recorder.handled) == Counter({envelope.id: 1 for envelope in envelopes})
+
+
+async def _counted(counter: Any, wanted: float) -> bool:
+    return bool(counter._value.get() == wanted)
+
+
+class Delivered:
+    """What the settler reads and calls of a delivered message (its tag, its acks)."""
+
+    def __init__(self, tag: int, acks: list[tuple[int, bool]]) -> None:
+        self.delivery_tag, self.message_id, self.body = tag, f"m{tag}", b""
+        self.headers: dict[str, Any] = {}
+        self._acks = acks
+
+    async def ack(self, multiple: bool = False) -> None:
+        self._acks.append((self.delivery_tag, multiple))
+
+
+async def test_a_multiple_ack_never_settles_a_delivery_not_yet_handled() -> None:
+    acks: list[tuple[int, bool]] = []
+    settler = Settler("reporting", cast(Any, None), 3, Failures())
+    one, two, three, four, five, six = (cast(Any, Delivered(tag, acks)) for tag in range(1, 7))
+    await settler.handled_all([one, two])  # the head of the deliveries: one ack for both
+    assert acks == [(2, True)]
+    await settler.handled_all([four, five])  # three not yet settled: each alone
+    assert acks[1:] == [(4, False), (5, False)]
+    await settler.handled(three)
+    await settler.handled_all([six])  # one to six are all settled now
+    assert acks[3:] == [(3, False), (6, True)]
 
 
 async def _all(handled: list[str], expected: list[Envelope]) -> bool:
