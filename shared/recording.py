@@ -13,7 +13,10 @@ the library's insert transaction, *after* its statements and on a cursor of thei
   at a sync before anything of ours is queued, and ours at a sync that drains the queue.
 - own cursor: the library reads the inserted notification ids from its cursor afterwards.
 - never named-prepared: a skipped Parse of ours cannot poison the cache either.
-Each kind of row is one INSERT ... SELECT FROM unnest(...) of column arrays.
+Each kind of row is one INSERT ... SELECT FROM unnest(...) of column arrays; the stored events
+too, as four arrays sent in binary (the library sends one array of its composite type, which
+psycopg writes as text, escaping every byte of each event's state: 90–160 µs an event, against
+11–24 µs so).
 """
 
 from __future__ import annotations
@@ -71,6 +74,15 @@ class ExtraRowsRecorder(PostgresApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._inserts = {extra.keyword: self._sql(extra.insert) for extra in self.EXTRAS}
+        self._insert_columns = SQL(
+            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%b::{id}[], %b::bigint[], %b::text[], %b::bytea[]) "
+            "RETURNING notification_id"
+        ).format(
+            schema=Identifier(self.datastore.schema),
+            table=Identifier(self.events_table_name),
+            id=Identifier(self.datastore.originator_id_type),
+        )
         self.sql_create_statements.extend(
             self._sql(statement) for extra in self.EXTRAS for statement in extra.ddl
         )
@@ -81,7 +93,11 @@ class ExtraRowsRecorder(PostgresApplicationRecorder):
     def _insert_stored_events(
         self, curs: psycopg.Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
-        super()._insert_stored_events(curs, stored_events, **kwargs)
+        # The library's own steps (its table lock keeps the notification ids in commit order),
+        # then the events as column arrays; the library reads their ids from `curs` after.
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(self._insert_columns, _columns(stored_events))
         deadline: float | None = kwargs.get("deadline")
         if not self.has_extras(**kwargs) and deadline is None:
             return
@@ -111,6 +127,16 @@ class ExtraRowsRecorder(PostgresApplicationRecorder):
             rows = kwargs.get(extra.keyword, ())
             if rows:
                 curs.execute(self._inserts[extra.keyword], extra.columns(rows))
+
+
+def _columns(stored_events: Sequence[StoredEvent]) -> list[list[Any]]:
+    """The stored events as the insert's four arrays, in the events' order."""
+    return [
+        [event.originator_id for event in stored_events],
+        [event.originator_version for event in stored_events],
+        [event.topic for event in stored_events],
+        [event.state for event in stored_events],
+    ]
 
 
 def _settle(pipeline: psycopg.Pipeline) -> None:
