@@ -458,10 +458,17 @@ _DETECTORS: tuple[Callable[[str], Iterator[Found]], ...] = (
 """In order of trust: where two finds overlap, the earlier detector's wins."""
 
 
-def find(text: str) -> list[Found]:
-    """The personal data in a text, in order, without overlaps."""
+_IDENTIFYING = _DETECTORS[: _DETECTORS.index(_phones) + 1]
+"""The detectors up to the last that finds an ERASABLE kind: a later one never takes a place
+an earlier one found, so these alone give the identifiers."""
+
+
+def find(
+    text: str, detectors: tuple[Callable[[str], Iterator[Found]], ...] = _DETECTORS
+) -> list[Found]:
+    """The personal data in a text, in order, without overlaps (`detectors`: only these)."""
     kept: list[Found] = []
-    for detector in _DETECTORS:
+    for detector in detectors:
         for item in detector(text):
             if all(item.end <= other.start or item.start >= other.end for other in kept):
                 kept.append(item)
@@ -502,7 +509,7 @@ class MaskingFilter(logging.Filter):
 def identifiers(text: str, found: list[Found] | None = None) -> list[tuple[str, str]]:
     """The (kind, value) pairs an erasure may find the writer of this text by (`found`: what
     `find(text)` gave, when the caller has it already)."""
-    found = find(text) if found is None else found
+    found = find(text, _IDENTIFYING) if found is None else found
     return [(item.kind, normalized(item)) for item in found if item.kind in ERASABLE]
 
 
