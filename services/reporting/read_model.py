@@ -21,6 +21,16 @@ from shared.events import Envelope, decode, encode
 
 SWAP_LOCK = "aduan.reporting.swap"
 """Held shared by every projecting transaction, exclusively by a rebuild's swap."""
+STREAM_LOCKS = "aduan.reporting.stream"
+"""The class of the per-subject locks a batch holds until it commits (advisory, two keys: this
+name's hash and the subject's). One consumer holds a partition at a time, but when a consumer
+loses its broker mid-batch the broker hands the batch's messages to the next consumer at once,
+while the first one's transaction may still commit: without the locks both would read the
+same rows and positions and move the same cases between rekap buckets twice."""
+_LOCK = (
+    "SELECT pg_advisory_xact_lock(hashtext($1), key) "
+    "FROM unnest($2::int[]) WITH ORDINALITY AS keys (key, n) ORDER BY n"
+)
 
 _STREAMS = "(source, subject) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))"
 _UPSERT_ROW = (
@@ -113,6 +123,7 @@ class ReadModel:
         """Apply a batch in order; the events applied now (duplicates and early ones are not),
         each as of the agency that has its case now: intake stamps a submission's events with
         the agency it was submitted to, which a case moved since no longer is."""
+        await _lock(conn, envelopes)
         working, loaded = await self._load(conn, envelopes)
         for envelope in envelopes:
             working.apply(envelope)
@@ -182,8 +193,24 @@ class ReadModel:
                 if (old := loaded.cases.get(row.case_id)) is not None:
                     deltas[cube.key(old.bucket(self.tz))] -= 1
                 deltas[cube.key(row.bucket(self.tz))] += 1
-            await _many(conn, move, [[*key, delta] for key, delta in deltas.items() if delta])
-            await _many(conn, drop, [list(key) for key, delta in deltas.items() if delta < 0])
+            # in one order: batches of other processes moving the same buckets never deadlock
+            moved = sorted((item for item in deltas.items() if item[1]), key=repr)
+            await _many(conn, move, [[*key, delta] for key, delta in moved])
+            await _many(conn, drop, [list(key) for key, delta in moved if delta < 0])
+
+
+async def _lock(conn: Conn, envelopes: Sequence[Envelope]) -> None:
+    """Hold the batch's subjects (its streams', so its cases') until the transaction ends,
+    taken in one order (two batches never wait for each other in a circle); what is read
+    after this is what the last holder committed."""
+    keys = sorted({_key(envelope.subject) for envelope in envelopes})
+    await conn.execute(_LOCK, STREAM_LOCKS, keys)
+
+
+def _key(subject: UUID) -> int:
+    """A subject as a lock key (32 bits: two subjects may share one, which only serialises
+    them)."""
+    return int.from_bytes(subject.bytes[:4], "big", signed=True)
 
 
 async def _many(conn: Conn, statement: str, rows: list[list[Any]]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -13,12 +14,13 @@ from services.reporting import queries
 from services.reporting.app import SCHEMA, create_tables
 from services.reporting.read_model import ReadModel
 from shared.channels import Channel
-from shared.db import Pool, create_pool, ensure_schema
+from shared.db import Connection, Pool, connect, create_pool, ensure_schema
 from shared.events import ConsultationReceived, Envelope, seal
 from shared.events import workflow as wf
 from shared.settings import Settings
 from shared.sop import Kind, Role
 from shared.tracking_code import new_code
+from tests.polling import eventually
 from tests.samples import case_opened, complaint_received, workflow_event
 
 RECEIVED = datetime(2026, 3, 31, 18, 0, tzinfo=UTC)  # 1 April 01:00 in Jakarta
@@ -112,6 +114,49 @@ async def test_one_batch_in_any_order_with_duplicates_gives_the_in_order_result(
             ("/aduan/workflow", n) for n in range(1, 5)
         ]
         assert await snapshot(pool) == expected, [e.type for e in order]
+
+
+async def test_a_batch_handed_to_a_second_consumer_mid_transaction_is_applied_once(
+    settings: Settings, pool: Pool
+) -> None:
+    """A consumer that lost its broker mid-batch may still commit, while the broker has handed
+    the same messages to the next consumer: the second waits for the first's commit, then
+    finds every event applied. Each case counts once in the rekap."""
+    life = a_complaints_life()
+    await apply(pool, life[:2])
+    model = ReadModel("Asia/Jakarta")
+    first, second, watching = [await connect(settings) for _ in range(3)]
+    try:
+        await first.execute(f"SET search_path = {SCHEMA}")
+        await second.execute(f"SET search_path = {SCHEMA}")
+        async with first.transaction():
+            await model.apply_batch(first, life[2:])
+            waiting = asyncio.create_task(_applied_in_a_transaction(model, second, life[2:]))
+            pid = second.get_server_pid()
+            await eventually(lambda: _waits_for_a_lock(watching, pid), within=5)
+            assert not waiting.done()
+        again = await asyncio.wait_for(waiting, 5)
+    finally:
+        for conn in (first, second, watching):
+            await conn.close()
+    async with pool.acquire() as conn:
+        counts = await conn.fetch("SELECT status, count FROM rekap")
+    assert [tuple(row) for row in counts] == [("rejected", 1)]
+    assert again == []  # nothing was left to apply
+
+
+async def _applied_in_a_transaction(
+    model: ReadModel, conn: Connection, envelopes: list[Envelope]
+) -> list[Envelope]:
+    async with conn.transaction():
+        return await model.apply_batch(conn, envelopes)
+
+
+async def _waits_for_a_lock(conn: Connection, pid: int) -> bool:
+    waiting = await conn.fetchval(
+        "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid = $1", pid
+    )
+    return bool(waiting)
 
 
 async def test_a_case_counts_in_the_month_of_the_office_time_zone(pool: Pool) -> None:
