@@ -139,8 +139,8 @@ async def test_a_batch_handed_to_a_second_consumer_mid_transaction_is_applied_on
     finally:
         for conn in (first, second, watching):
             await conn.close()
-    async with pool.acquire() as conn:
-        counts = await conn.fetch("SELECT status, count FROM rekap")
+    async with pool.acquire() as reader:
+        counts = await reader.fetch("SELECT status, count FROM rekap")
     assert [tuple(row) for row in counts] == [("rejected", 1)]
     assert again == []  # nothing was left to apply
 
