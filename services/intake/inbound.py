@@ -136,13 +136,15 @@ def _tell(
 
 
 def _handle(inbox: Inbox, envelopes: Sequence[Envelope]) -> bool:
-    rows = Rows()
-    for envelope in envelopes:
-        _rows_for(inbox, envelope, rows)
+    def rows_of(fresh: list[Envelope]) -> Rows:
+        rows = Rows()
+        for envelope in fresh:
+            _rows_for(inbox, envelope, rows)
+        return rows
+
     recorder = inbox.submissions.recorder
     assert isinstance(recorder, SubmissionRecorder)
-    recorder.write_rows(rows)
-    return bool(rows.deliveries)
+    return bool(recorder.follow(envelopes, rows_of).deliveries)
 
 
 def consumer(inbox: Inbox, wake: Callable[[], None]) -> Consumer:

@@ -29,13 +29,22 @@ from services.intake.submission import Submission
 from shared import blobs
 from shared.access import step_of
 from shared.blobs import Blob
+from shared.events import Envelope
 from shared.recording import Extra, ExtraRowsRecorder
 from shared.sealing import SealingKey
 from shared.settings import Settings
 from shared.sop import Step, sop_for
+from shared.subject_locks import LOCK_EACH, lock_keys
 from shared.tracking_code import new_code
 
 SCHEMA = "intake"
+HEARD_TABLE = (
+    "CREATE TABLE IF NOT EXISTS {schema}.heard (case_id uuid PRIMARY KEY, version bigint NOT NULL)"
+)
+"""The version of each case's last workflow event intake applied (`SubmissionRecorder.follow`)."""
+HEARD_LOCKS = "aduan.intake.case"
+"""The class of the locks a batch of workflow's events holds on its cases."""
+LOCK_CASES = LOCK_EACH.format(name="%s", keys="%s")
 DEADLINE_SECONDS = Settings.model_fields["write_deadline_seconds"].default
 
 
@@ -78,6 +87,15 @@ class SubmissionRecorder(ExtraRowsRecorder):
         super().__init__(*args, **kwargs)
         self._rows = RowWriter(self.datastore.schema)
         self.sql_create_statements.extend(self._rows.create)
+        self.sql_create_statements.append(self._sql(HEARD_TABLE))
+        self._heard = self._sql(
+            "SELECT case_id, version FROM {schema}.heard WHERE case_id = ANY(%b::uuid[])"
+        )
+        self._hear = self._sql(
+            "INSERT INTO {schema}.heard AS h (case_id, version) "
+            "SELECT * FROM unnest(%b::uuid[], %b::bigint[]) ON CONFLICT (case_id) "
+            "DO UPDATE SET version = greatest(h.version, EXCLUDED.version)"
+        )
 
     def has_extras(self, **kwargs: Any) -> bool:
         """Index rows, keys, or intake's other rows (conversations, deliveries, ...)."""
@@ -94,6 +112,27 @@ class SubmissionRecorder(ExtraRowsRecorder):
         """Rows without events, in one transaction of their own."""
         with self.datastore.transaction(commit=True) as curs:
             self._rows.write(curs, rows)
+
+    def follow(
+        self, envelopes: Sequence[Envelope], rows_of: Callable[[list[Envelope]], Rows]
+    ) -> Rows:
+        """Workflow's events, applied once each, in one transaction: their cases held
+        (shared/subject_locks.py), the events of a case heard already left out, the rows of
+        the rest (`rows_of`) written with how far each case is heard now. Their rows."""
+        cases = list({envelope.subject for envelope in envelopes})
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(LOCK_CASES, (HEARD_LOCKS, lock_keys(cases)))
+            curs.execute(self._heard, (cases,))
+            heard = {row["case_id"]: row["version"] for row in curs.fetchall()}
+            fresh = [e for e in envelopes if e.streamversion > heard.get(e.subject, 0)]
+            rows = rows_of(fresh)
+            self._rows.write(curs, rows)
+            last: dict[UUID, int] = {}
+            for envelope in fresh:
+                last[envelope.subject] = max(last.get(envelope.subject, 0), envelope.streamversion)
+            if last:
+                curs.execute(self._hear, (list(last), list(last.values())))
+        return rows
 
     # The library tries a failed insert ten times; a person waiting for a receipt should hear
     # within the write deadline that the store is down (503, try again), not after a minute:

@@ -18,19 +18,13 @@ from services.reporting.projection import COLUMNS, CUBES, CaseRow, Cube, Survey,
 from services.reporting.working_set import Stream, WorkingSet
 from shared.db import Connection as Conn
 from shared.events import Envelope, decode, encode
+from shared.subject_locks import LOCK_EACH, lock_keys
 
 SWAP_LOCK = "aduan.reporting.swap"
 """Held shared by every projecting transaction, exclusively by a rebuild's swap."""
 STREAM_LOCKS = "aduan.reporting.stream"
-"""The class of the per-subject locks a batch holds until it commits (advisory, two keys: this
-name's hash and the subject's). One consumer holds a partition at a time, but when a consumer
-loses its broker mid-batch the broker hands the batch's messages to the next consumer at once,
-while the first one's transaction may still commit: without the locks both would read the
-same rows and positions and move the same cases between rekap buckets twice."""
-_LOCK = (
-    "SELECT pg_advisory_xact_lock(hashtext($1), key) "
-    "FROM unnest($2::int[]) WITH ORDINALITY AS keys (key, n) ORDER BY n"
-)
+"""The class of the locks a batch holds on its subjects (shared/subject_locks.py)."""
+_LOCK = LOCK_EACH.format(name="$1", keys="$2")
 
 _STREAMS = "(source, subject) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))"
 _UPSERT_ROW = (
@@ -200,17 +194,9 @@ class ReadModel:
 
 
 async def _lock(conn: Conn, envelopes: Sequence[Envelope]) -> None:
-    """Hold the batch's subjects (its streams', so its cases') until the transaction ends,
-    taken in one order (two batches never wait for each other in a circle); what is read
-    after this is what the last holder committed."""
-    keys = sorted({_key(envelope.subject) for envelope in envelopes})
-    await conn.execute(_LOCK, STREAM_LOCKS, keys)
-
-
-def _key(subject: UUID) -> int:
-    """A subject as a lock key (32 bits: two subjects may share one, which only serialises
-    them)."""
-    return int.from_bytes(subject.bytes[:4], "big", signed=True)
+    """Hold the batch's subjects (its streams', so its cases') until the transaction ends:
+    what is read after this is what the last holder committed."""
+    await conn.execute(_LOCK, STREAM_LOCKS, lock_keys(e.subject for e in envelopes))
 
 
 async def _many(conn: Conn, statement: str, rows: list[list[Any]]) -> None:
