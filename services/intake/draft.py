@@ -232,6 +232,7 @@ def to_pending(draft: Draft, mentioned: Iterable[str] = ()) -> Pending:
         fingerprint=draft.fingerprint,
         rows=_rows(draft, case_id, stored, key, mentioned),
         blobs=blobs,
+        agency=draft.agency,
     )
 
 

@@ -64,6 +64,8 @@ class Lookup(BaseModel):
         Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=PRINTABLE)]
         | None
     ) = None
+    agencies: list[Short] | None = Field(default=None, max_length=1000)
+    """Only the cases these agencies hold now (the officer's); none given: every agency's."""
 
 
 class Matches(BaseModel):
@@ -129,8 +131,17 @@ def find(inbox: Inbox, lookup: Lookup, limit: int = MATCHES) -> Matches:
     selects, params = _selects(inbox, lookup)
     if not selects or params.get("names") == []:
         return Matches(case_ids=[], more=False)
-    query: LiteralString = " INTERSECT ".join(selects) + " LIMIT %(limit)s"
-    rows = inbox.submissions.query(query, params | {"limit": limit + 1})
+    query: LiteralString = " INTERSECT ".join(selects)
+    if lookup.agencies is not None:  # where each case is now: moved, else submitted to
+        params["agencies"] = lookup.agencies
+        query = (
+            "SELECT m.case_id FROM (" + query + ") m "
+            "JOIN {s}.submission_index i ON i.case_id = m.case_id "
+            "LEFT JOIN {s}.case_agencies a ON a.case_id = m.case_id "
+            "WHERE coalesce(a.agency, i.agency) = ANY(%(agencies)s) "
+            "OR (a.agency IS NULL AND i.agency IS NULL)"  # not filled in yet: reporting cuts it
+        )
+    rows = inbox.submissions.query(query + " LIMIT %(limit)s", params | {"limit": limit + 1})
     ids = [row["case_id"] for row in rows]
     return Matches(case_ids=ids[:limit], more=len(ids) > limit)
 
@@ -203,17 +214,40 @@ def _index_of(inbox: Inbox, case_id: UUID) -> Rows:
     )
 
 
+def place_earlier(inbox: Inbox) -> int:
+    """Note the agency of up to BATCH submissions indexed before the index had it (the
+    deployment's own where the submission is gone); how many were found."""
+    submissions = inbox.submissions
+    rows = submissions.query(
+        "SELECT case_id FROM {s}.submission_index WHERE agency IS NULL LIMIT %s", (BATCH,)
+    )
+    ids = [row["case_id"] for row in rows]
+    homes = []
+    for case_id in ids:
+        submission = submissions.submission(case_id)
+        homes.append(submission.agency if submission is not None else inbox.settings.agency)
+    if ids:
+        submissions.execute(
+            "UPDATE {s}.submission_index i SET agency = u.agency FROM "
+            "unnest(%s::uuid[], %s::text[]) AS u (case_id, agency) WHERE i.case_id = u.case_id",
+            (ids, homes),
+        )
+    return len(ids)
+
+
 async def run_indexing(inbox: Inbox) -> None:
-    """Index every submission stored before the search index, batch by batch, then end."""
-    total = 0
-    while True:
-        try:
-            found = await asyncio.to_thread(index_earlier, inbox)
-        except (InterfaceError, OperationalError):  # the store away: again later
-            await asyncio.sleep(RETRY_SECONDS)
-            continue
-        total += found
-        if found < BATCH:
-            break
-    if total:
-        log.info("search index: %d earlier submissions indexed", total)
+    """Index every submission stored before the search index, and note the agency of those
+    stored before the index had it, batch by batch, then end."""
+    for step, what in ((index_earlier, "indexed"), (place_earlier, "placed in their agency")):
+        total = 0
+        while True:
+            try:
+                found = await asyncio.to_thread(step, inbox)
+            except (InterfaceError, OperationalError):  # the store away: again later
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            total += found
+            if found < BATCH:
+                break
+        if total:
+            log.info("search index: %d earlier submissions %s", total, what)

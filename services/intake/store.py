@@ -55,6 +55,7 @@ class IndexRow:
     case_id: UUID
     tracking_code: str
     fingerprint: str | None
+    agency: str | None = None  # where it was submitted (written with it; not read back)
 
 
 class SubmissionRecorder(ExtraRowsRecorder):
@@ -66,10 +67,13 @@ class SubmissionRecorder(ExtraRowsRecorder):
             (
                 "CREATE TABLE IF NOT EXISTS {schema}.submission_index (case_id uuid PRIMARY KEY, "
                 "tracking_code text NOT NULL UNIQUE, fingerprint text)",
+                # The agency it was submitted to (a search is cut to the officer's agencies);
+                # filled in for the submissions stored before it (services/intake/lookup.py).
+                "ALTER TABLE {schema}.submission_index ADD COLUMN IF NOT EXISTS agency text",
             ),
-            "INSERT INTO {schema}.submission_index (case_id, tracking_code, fingerprint) "
-            "SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[])",
-            lambda row: (row.case_id, row.tracking_code, row.fingerprint),
+            "INSERT INTO {schema}.submission_index (case_id, tracking_code, fingerprint, agency) "
+            "SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::text[])",
+            lambda row: (row.case_id, row.tracking_code, row.fingerprint, row.agency),
         ),
         Extra(
             "keys",
@@ -274,6 +278,7 @@ class Pending:
     due: float | None = None  # when its waiter stops waiting (time.monotonic())
     blobs: list[Blob] = field(default_factory=list)  # stored before the commit, not in it
     code: str = field(default_factory=new_code)
+    agency: str | None = None  # the agency it is submitted to
 
     def aggregate(self) -> Submission:
         """The aggregate with the current tracking code."""
@@ -281,7 +286,7 @@ class Pending:
 
     def index_row(self) -> IndexRow:
         """Its row in the tracking-code index."""
-        return IndexRow(self.case_id, self.code, self.fingerprint)
+        return IndexRow(self.case_id, self.code, self.fingerprint, self.agency)
 
 
 @dataclass(frozen=True)

@@ -235,7 +235,7 @@ async def _cases(
     _may_search(officer, wanted)
     search = wanted.search
     if wanted.criteria:
-        ids = await intake.cases(wanted.criteria)
+        ids = await intake.cases(wanted.criteria, None if scope.province else scope.ids)
         search = dataclasses.replace(search, case_ids=ids)
     needed = wanted.facets() | {Facet.STATUS}  # in SQL, before the page is cut
     records = await _found(pool, settings, officer, scope, search, (limit, offset), needed)

@@ -59,10 +59,11 @@ class IntakeLookup:
             raise _away()
         return answer.json()
 
-    async def cases(self, criteria: dict[str, str]) -> list[UUID]:
-        """The cases intake finds by these criteria (every one must match); 422 when they are
-        more than intake answers at once (a list cut short would hide cases)."""
-        found = await self._post("lookup", criteria)
+    async def cases(self, criteria: dict[str, str], agencies: list[str] | None) -> list[UUID]:
+        """The cases intake finds by these criteria (every one must match), of these agencies
+        (None: of every one); 422 when they are more than intake answers at once (a list cut
+        short would hide cases)."""
+        found = await self._post("lookup", criteria | {"agencies": agencies})
         if found["more"]:
             raise Problem(422, TOO_MANY, code="too-many-matches")
         return [UUID(case_id) for case_id in found["case_ids"]]

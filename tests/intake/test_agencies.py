@@ -3,6 +3,7 @@ Instagram account make that agency's submissions; codes are unique across the de
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import time
@@ -21,6 +22,7 @@ from services.intake.draft import Draft, to_pending
 from services.intake.forms import PublicForm
 from services.intake.inbound import _handle
 from services.intake.inbox import Inbox, UnknownSubmission
+from services.intake.lookup import Lookup, find, place_earlier
 from services.intake.personal import _facets
 from services.intake.submission import Submission
 from services.workflow.issuer import Issuer
@@ -559,3 +561,39 @@ async def test_a_letter_is_found_by_its_number_at_each_agency(province: Desk) ->
     assert found.status_code == 200, found.text
     assert set(found.json()["case_ids"]) == {str(row["case_id"]) for row in rows}
     assert len(rows) == 2
+
+
+async def test_a_search_counts_only_the_cases_of_the_officers_agencies(province: Desk) -> None:
+    """Reporting asks for the officer's agencies: the cap of a search counts their cases only,
+    a moved case counts where it is now, and a submission stored before the index knew its
+    agency is placed by the backfill."""
+    home = province.settings.agency
+    ids = {}
+    for name, agency in (("ours", home), ("b1", "dinas-b"), ("b2", "dinas-b")):
+        answer = await province.http.post(f"/intake/v1/complaints?agency={agency}", json=FORM)
+        assert answer.status_code == 201, answer.text
+        [row] = await province.fetch(
+            "SELECT case_id FROM intake.submission_index WHERE tracking_code = $1",
+            answer.json()["tracking_code"],
+        )
+        ids[name] = row["case_id"]
+    inbox: Inbox = province.app.state.inbox
+
+    async def found(agencies: list[str] | None, limit: int) -> tuple[set[UUID], bool]:
+        lookup = Lookup(words="lampu lalu lintas", agencies=agencies)
+        matches = await asyncio.to_thread(find, inbox, lookup, limit)
+        return set(matches.case_ids), matches.more
+
+    assert await found([home], 1) == ({ids["ours"]}, False)  # B's two are not counted
+    assert await found(["dinas-b"], 2) == ({ids["b1"], ids["b2"]}, False)
+    assert (await found(["dinas-b"], 1))[1]
+    assert await found(None, 3) == (set(ids.values()), False)
+    _moved(inbox, ids["b1"], to=home)
+    assert await found([home], 2) == ({ids["ours"], ids["b1"]}, False)
+
+    await province.fetch("UPDATE intake.submission_index SET agency = NULL")
+    unknown = await found(["dinas-b"], 3)  # agency not known yet: kept (reporting cuts it)
+    assert unknown == ({ids["ours"], ids["b2"]}, False)  # b1 is known moved
+    assert await asyncio.to_thread(place_earlier, inbox) == 3
+    assert await asyncio.to_thread(place_earlier, inbox) == 0
+    assert await found(["dinas-b"], 3) == ({ids["b2"]}, False)

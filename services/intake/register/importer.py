@@ -211,7 +211,7 @@ class Store:
             indexed=[row.case_id],  # every text of it is in `words`: no backfill at start
             names=[(digest, row.case_id) for digest in self.pseudonyms.of_name(name)],
         )
-        return Pending(row.case_id, build, key, row.fingerprint, rows)
+        return Pending(row.case_id, build, key, row.fingerprint, rows, agency=self.agency)
 
 
 async def _prepare(settings: Settings) -> tuple[Submissions, Pseudonyms]:
