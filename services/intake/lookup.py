@@ -25,7 +25,7 @@ from services.intake.inbox import Inbox
 from services.intake.pseudonyms import name_words
 from services.intake.reach import store_call, store_up
 from services.intake.records import TEXT_SEARCH, Rows
-from services.intake.store import SubmissionRecorder
+from services.intake.store import SubmissionRecorder, held_by
 from services.intake.submission import Submission, submission_id
 from shared.channels import Channel
 from shared.feed import require_service_credential
@@ -132,15 +132,9 @@ def find(inbox: Inbox, lookup: Lookup, limit: int = MATCHES) -> Matches:
     if not selects or params.get("names") == []:
         return Matches(case_ids=[], more=False)
     query: LiteralString = " INTERSECT ".join(selects)
-    if lookup.agencies is not None:  # where each case is now: moved, else submitted to
+    if lookup.agencies is not None:  # one not placed yet is kept: reporting cuts it
         params["agencies"] = lookup.agencies
-        query = (
-            "SELECT m.case_id FROM (" + query + ") m "
-            "JOIN {s}.submission_index i ON i.case_id = m.case_id "
-            "LEFT JOIN {s}.case_agencies a ON a.case_id = m.case_id "
-            "WHERE coalesce(a.agency, i.agency) = ANY(%(agencies)s) "
-            "OR (a.agency IS NULL AND i.agency IS NULL)"  # not filled in yet: reporting cuts it
-        )
+        query = held_by(query)
     rows = inbox.submissions.query(query + " LIMIT %(limit)s", params | {"limit": limit + 1})
     ids = [row["case_id"] for row in rows]
     return Matches(case_ids=ids[:limit], more=len(ids) > limit)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, LiteralString
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -24,6 +24,7 @@ from services.intake.forms import Nik, Phone
 from services.intake.inbox import Inbox, UnknownSubmission
 from services.intake.reach import store_call
 from services.intake.records import Rows
+from services.intake.store import held_by
 from services.intake.submission import Submission
 from shared import blobs
 from shared.access import Facet, marks, privacy_of, readable, visible
@@ -303,12 +304,19 @@ def _named(inbox: Inbox, request: ErasureRequest, officer: Officer) -> Submissio
 def _submissions(inbox: Inbox, request: ErasureRequest, officer: Officer) -> list[Submission]:
     """The person's submissions that agencies the officer administers have now, by case id."""
     named = _named(inbox, request, officer)
-    rows = inbox.submissions.query(
+    query: LiteralString = (
         "SELECT case_id FROM {s}.identities WHERE hash = ANY(%(hashes)s) "
         "OR hash IN (SELECT hash FROM {s}.identities WHERE case_id = %(case)s) "
-        "UNION SELECT case_id FROM {s}.mentions WHERE hash = ANY(%(hashes)s)",
-        {"hashes": _hashes(inbox, request), "case": named.id if named else None},
+        "UNION SELECT case_id FROM {s}.mentions WHERE hash = ANY(%(hashes)s)"
     )
+    params: dict[str, object] = {
+        "hashes": _hashes(inbox, request),
+        "case": named.id if named else None,
+    }
+    reach = officer.reach  # other agencies' cases are not even loaded (nor timed)
+    if reach is not None:
+        query, params["agencies"] = held_by(query), sorted(reach)
+    rows = inbox.submissions.query(query, params)
     cases = {row["case_id"] for row in rows} | ({named.id} if named else set())
     found = [inbox.submissions.submission(case_id) for case_id in sorted(cases)]
     return [s for s in found if s is not None and _administers(inbox, officer, s)]

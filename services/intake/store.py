@@ -48,6 +48,19 @@ LOCK_CASES = LOCK_EACH.format(name="%s", keys="%s")
 DEADLINE_SECONDS = Settings.model_fields["write_deadline_seconds"].default
 
 
+def held_by(cases: LiteralString) -> LiteralString:
+    """The case ids a query of case ids finds that the agencies `%(agencies)s` hold now: the
+    one a case moved to, else the one it was submitted to. A submission whose agency the index
+    does not know yet (`lookup.place_earlier` fills it in) is kept: its caller checks it."""
+    return (
+        "SELECT m.case_id FROM (" + cases + ") m "
+        "JOIN {s}.submission_index i ON i.case_id = m.case_id "
+        "LEFT JOIN {s}.case_agencies a ON a.case_id = m.case_id "
+        "WHERE coalesce(a.agency, i.agency) = ANY(%(agencies)s) "
+        "OR (a.agency IS NULL AND i.agency IS NULL)"
+    )
+
+
 @dataclass(frozen=True)
 class IndexRow:
     """Looks a submission up by tracking code; the fingerprint tells a replay from a reuse."""
