@@ -67,6 +67,29 @@ async def test_the_lookup_answers_the_service_credential_only(desk: Desk) -> Non
     assert refused.status_code == 422
 
 
+async def test_a_lookup_refuses_odd_agencies_with_a_reason(desk: Desk) -> None:
+    """The officer's agencies reporting sends: a bounded list of printable ids, else 422."""
+    credential = await _credential(desk)
+    odd: list[Any] = [["x"] * 1001, ["dinas\x00b"], ["a" * 101], "dinas-b", [{"id": "x"}]]
+    for wrong in odd:
+        answer = await desk.http.post(
+            "/internal/v1/lookup",
+            json={"words": "lampu", "agencies": wrong},
+            headers=credential,
+        )
+        assert answer.status_code == 422, (wrong, answer.text)
+        assert answer.headers["content-type"].startswith("application/problem+json")
+    case_id = await _submit(desk, LAMP)
+    for agencies, found in (([], []), ([desk.settings.agency], [case_id]), (None, [case_id])):
+        answer = await desk.http.post(
+            "/internal/v1/lookup",
+            json={"words": "lampu", "agencies": agencies},
+            headers=credential,
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"case_ids": found, "more": False}, agencies
+
+
 async def test_the_index_holds_no_identifier_in_clear(desk: Desk) -> None:
     case_id = await _submit(desk)
     assert await _lookup(desk, words="pungutan loket") == [case_id]
