@@ -100,7 +100,8 @@ class BrokerLink:
             task = asyncio.create_task(_round_trip(connection))
             task.add_done_callback(_retrieve)
             self._round_trip = (connection, task)
-        await within("rabbitmq", asyncio.shield(self._round_trip[1]), self.deadline)
+        round_trip = asyncio.shield(self._round_trip[1])
+        await within("rabbitmq", round_trip, OUTAGES.deadline("rabbitmq", self.deadline))
         return True
 
 

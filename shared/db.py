@@ -25,8 +25,6 @@ else:  # asyncpg's classes are generic only in their type stubs
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-PROBE_SECONDS = 0.5
-"""A read's deadline while an outage of the database is on: a server back answers at once."""
 
 
 async def connect(
@@ -216,14 +214,13 @@ async def read(
     pool: Source, work: Callable[[Connection], Awaitable[T]], seconds: float = DEADLINE_SECONDS
 ) -> T:
     """`work(conn)` on a pooled connection, or `Unavailable` within `seconds` (within
-    `PROBE_SECONDS` while an outage of the database is on: the read is then a probe).
+    `AWAY_SECONDS` while an outage of the database is on: the read is then a probe).
 
     A refusing or resetting server fails at once. A silent one runs past the deadline: the
     request answers then, and the abandoned work is cancelled and left to end in the background
     (asyncpg cancels the query; the pool terminates the connection after the acquire timeout).
     """
-    if OUTAGES.is_down("postgres"):
-        seconds = min(seconds, PROBE_SECONDS)
+    seconds = OUTAGES.deadline("postgres", seconds)
 
     async def run() -> T:
         if isinstance(pool, Replicated):

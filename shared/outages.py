@@ -40,6 +40,9 @@ T = TypeVar("T")
 DEADLINE_SECONDS = 1.5
 """How long a request waits on one server call before it answers 503 (the 2 s promise)."""
 RETRY_AFTER_SECONDS = 5
+AWAY_SECONDS = 0.5
+"""A request's deadline on a server while an outage of it is on: the call is then a probe (a
+server back answers at once), and the request answers well within the 2 s promise."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,11 @@ class Outages:
     def is_down(self, server: Server) -> bool:
         """Whether an outage of `server` is on in this process."""
         return server in self._since
+
+    def deadline(self, server: Server, seconds: float = DEADLINE_SECONDS) -> float:
+        """How long a request waits on `server`: `seconds`, or AWAY_SECONDS while an outage of
+        it is on (the request tries, as a probe, but no longer waits out a full deadline)."""
+        return min(seconds, AWAY_SECONDS) if server in self._since else seconds
 
     def check(self, server: Server) -> None:
         """The breaker: Unavailable at once while an outage of `server` is on, instead of each

@@ -32,7 +32,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from services.reporting.recaps import SCHEMA
 from shared.broker import connect, on_broker
 from shared.db import Connection, Pool
-from shared.outages import DEADLINE_SECONDS
+from shared.outages import OUTAGES
 from shared.parking import REQUEUED, Parking, own_headers
 from shared.settings import Settings
 from shared.topology import BINDINGS, CASE_HEADER, declare_parking, inbox, parking_queue
@@ -95,7 +95,9 @@ async def collect(settings: Settings, pool: Pool, *, budget: float = COLLECT_SEC
     rest waits for the next call); how many were moved. One collector at a time (a lock
     across processes): a listing waits for a collection under way, never shows half of it."""
     until = time.monotonic() + budget
-    connection = await on_broker(connect(settings, "aduan-dead-letters"), DEADLINE_SECONDS)
+    connection = await on_broker(
+        connect(settings, "aduan-dead-letters"), OUTAGES.deadline("rabbitmq")
+    )
     try:
         channel = await connection.channel()
         await declare_parking(channel, settings)  # not every partition: this runs per listing
@@ -204,7 +206,7 @@ async def requeue(
 
 
 async def _publish(settings: Settings, service: str, rows: Sequence[asyncpg.Record]) -> None:
-    connection = await on_broker(connect(settings, "aduan-operator"), DEADLINE_SECONDS)
+    connection = await on_broker(connect(settings, "aduan-operator"), OUTAGES.deadline("rabbitmq"))
     try:
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         exchange = await channel.get_exchange(inbox(service))

@@ -266,10 +266,15 @@ async def test_every_endpoint_answers_within_2_s_and_nothing_is_lost(
         assert await world.all_ready(http, RECOVER_WITHIN), "not ready before the fault"
         for _ in range(3):
             await world.submit(http, f"before {fault}")
+        # Twice: what the first round's writes create (an account, a recap) exists from then on,
+        # so the second is what every endpoint answers during the fault when all goes well,
+        # whichever fault runs first.
+        first = await world.probe(http)
         healthy = await world.probe(http)
         writes = frozenset(
             name
-            for name, answer in healthy.items()
+            for round_ in (first, healthy)
+            for name, answer in round_.items()
             if answer.status is not None and answer.status < 300 and " GET " not in name
         )
         REPORTS.mkdir(parents=True, exist_ok=True)
@@ -278,7 +283,8 @@ async def test_every_endpoint_answers_within_2_s_and_nothing_is_lost(
         )
         failures += [
             f"all well: {name}: {why}"
-            for name, answer in healthy.items()
+            for round_ in (first, healthy)
+            for name, answer in round_.items()
             if (why := judge_healthy(answer))
         ]
         server = world.servers[fault.server]
@@ -289,6 +295,7 @@ async def test_every_endpoint_answers_within_2_s_and_nothing_is_lost(
             await asyncio.to_thread(fault.end, server)
         if waiting:  # submissions held by the frozen server get their answers now
             await asyncio.wait(waiting, timeout=15)
+        (REPORTS / f"{fault}-slowest.txt").write_text(_slowest(rounds))
         failures += _endpoint_failures(world, fault, healthy, rounds)
         failures += _readiness_failures(fault, readiness)
         if not await world.all_ready(http, RECOVER_WITHIN):
@@ -365,6 +372,18 @@ async def _during(
         for task in background:
             task.cancel()
     return rounds, samples, set(submissions)
+
+
+def _slowest(rounds: Rounds) -> str:
+    """Each endpoint's slowest answer during the fault, slowest first: how close each came to
+    the 2 s promise (a report for a failure that passed the rule by little)."""
+    worst: dict[str, tuple[float, Answer]] = {}
+    for at, answers in rounds:
+        for name, answer in answers.items():
+            if name not in worst or answer.seconds > worst[name][1].seconds:
+                worst[name] = (at, answer)
+    ordered = sorted(worst.items(), key=lambda item: -item[1][1].seconds)
+    return "".join(f"{name}: {a.describe()} (at +{at:.0f} s)\n" for name, (at, a) in ordered)
 
 
 def _endpoint_failures(
