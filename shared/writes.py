@@ -109,11 +109,19 @@ class WriteGuard:
             self._failed = False
         return task.result()
 
-    async def call(self, call: Callable[[], T], seconds: float = DEADLINE_SECONDS) -> T:
-        """A request's blocking store call: its result within `seconds`, else Unavailable
-        (not done by then, no thread free by then, or failed as an unreachable store fails).
-        The first such failure starts an outage (one log line), a success ends it."""
+    async def call(
+        self, call: Callable[[], T], seconds: float = DEADLINE_SECONDS, due: float | None = None
+    ) -> T:
+        """A request's blocking store call: its result within `seconds` (AWAY_SECONDS while an
+        outage is on), else Unavailable (not done by then, no thread free by then, or failed as
+        an unreachable store fails). The first such failure starts an outage (one log line), a
+        success ends it. `due`: a save's instant from `due()`, which the wait then follows, so
+        that a 503 always comes after the save's own deadline (never before it may commit)."""
         loop = asyncio.get_running_loop()
+        if due is None:
+            seconds = OUTAGES.deadline("postgres", seconds)
+        else:
+            seconds = max(0.0, due + CONFIRM_SECONDS - time.monotonic())
         deadline = loop.time() + seconds
         try:
             await asyncio.wait_for(self._slots.acquire(), seconds)
@@ -155,9 +163,10 @@ class WriteGuard:
 
     def due(self, seconds: float | None = None) -> float:
         """For a write run now: the `time.monotonic()` instant past which its save rolls back
-        (`seconds`: a `call`'s deadline instead of the write deadline)."""
+        (`seconds`: a `call`'s deadline instead of the write deadline, shortened as `call`'s is
+        while an outage is on; give the instant to `call` as its `due`)."""
         if seconds is not None:
-            return time.monotonic() + seconds - CONFIRM_SECONDS
+            return time.monotonic() + OUTAGES.deadline("postgres", seconds) - CONFIRM_SECONDS
         return time.monotonic() + self.deadline
 
     def overdue(self) -> WriteTimedOut:
@@ -177,7 +186,9 @@ class WriteGuard:
         if self._overrunning:
             return False
         try:
-            await answered(asyncio.to_thread(self._probe), PROBE_SECONDS)
+            await answered(
+                asyncio.to_thread(self._probe), OUTAGES.deadline("postgres", PROBE_SECONDS)
+            )
         except Exception as error:  # noqa: BLE001 - any failure: still not ready
             if isinstance(error, TimeoutError) or unreachable("postgres", error):
                 OUTAGES.down("postgres", error)  # said once per outage, not once per probe

@@ -142,7 +142,7 @@ def _endpoint(command: Command) -> Any:
             # moved by the command: the officer sees it with the roles held where it went
             return _view(cases, case, acting.in_agency(case.agency), facets, [*history, *stored])
 
-        return await cases.guard.call(act)
+        return await cases.guard.call(act, due=due)
 
     endpoint.__doc__ = command.summary
     return endpoint
@@ -339,7 +339,8 @@ async def set_day(
             ),
             deadline=due,
             agency=agency,
-        )
+        ),
+        due=due,
     )
     return await calendar(cases, day.year, agency)
 
@@ -361,7 +362,8 @@ async def clear_day(
             lambda cal: cal.clear_day(day=day, by=officer.id, at=at),
             deadline=due,
             agency=agency,
-        )
+        ),
+        due=due,
     )
     return await calendar(cases, day.year, agency)
 

@@ -96,4 +96,4 @@ async def close_backlog(
         raise Forbidden("Hanya petugas yang menangani kasus dapat menutup kasus.")
     cases: Cases = request.app.state.cases
     due = cases.guard.due(DEADLINE_SECONDS)  # past it, the save rolls back
-    return await cases.guard.call(lambda: close_all(cases, officer, body, due))
+    return await cases.guard.call(lambda: close_all(cases, officer, body, due), due=due)
