@@ -12,8 +12,11 @@ projected every case. Feeding stops at `--events` or after `--seconds`, whicheve
 (a million through the whole pipeline takes longer than five minutes on two shared cores: the
 JSON then says how many went through). RSS is taken idle at three points: after start, after
 the first 2,000 events (warm) and at the end; `*_growth_ratio` is end/start (the goal's),
-`*_growth_after_warmup_ratio` end/warm (growth with the events themselves). The last line is
-one JSON object of the figures, ratios named *_ratio.
+`*_growth_after_warmup_ratio` end/warm (growth with the events themselves). Beside them, the
+baseline of the same run: `*_imported_mb`, a process that has only imported the service's app
+(the floor its code and libraries set), and `total_after_pss_mb`, the three at the end with
+their shared pages counted once. The last line is one JSON object of the figures, ratios named
+*_ratio.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -63,6 +67,34 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise LookupError(pid)
+
+
+def pss_mb(pid: int) -> float:
+    """The process's proportional set: pages shared with others (the libraries the three
+    services map from the same files) counted in shares, so the sum is what they occupy."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    raise LookupError(pid)
+
+
+IMPORTED = (
+    "import gc, importlib, sys; importlib.import_module(sys.argv[1]); gc.collect(); "
+    "print(next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmRSS')))"
+)
+
+
+def imported_mb(service: str) -> float:
+    """The RSS of a process that has only imported the service's app (its code and libraries,
+    nothing started): the floor under the service's own start figure."""
+    child = subprocess.run(
+        [sys.executable, "-c", IMPORTED, f"services.{service}.app"],
+        cwd=Path(__file__).resolve().parents[1],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(child.stdout.split()[-1]) / 1024
 
 
 def store(settings: Settings, writer: Writer, count: int) -> None:
@@ -161,10 +193,15 @@ async def main(target: int, seconds: float) -> dict[str, float]:
         drain = await drained(conn)
         events = await count(conn, EVENTS)
         rss["after"] = await idle_rss(pids)
+        pss = {name: pss_mb(pid) for name, pid in pids.items()}
     figures: dict[str, float] = {"events_target": target, "events_passed": events}
     figures["events_reached_ratio"] = round(events / target, 3)
     figures["submissions_through_api"] = warming + accepted
     figures["feed_s"], figures["drain_s"] = round(warmed + fed, 1), round(drain, 1)
+    for name in SERVICES:
+        figures[f"{name}_imported_mb"] = round(imported_mb(name), 1)
+    figures["total_imported_mb"] = round(sum(figures[f"{n}_imported_mb"] for n in SERVICES), 1)
+    figures["total_after_pss_mb"] = round(sum(pss.values()), 1)
     return figures | sizes(rss)
 
 

@@ -214,20 +214,22 @@ class PrivatePostgres(PrivateServer):
         super().__init__()
         shutil.chown(self.root, OS_USER, OS_USER)
         self.data = self.root / "data"
+        self._as_postgres(
+            "initdb",
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        )
+
+    def _as_postgres(self, program: str, *arguments: str) -> None:
+        """Run one of PostgreSQL's programs on the data directory, as the `postgres` OS user."""
         subprocess.run(
-            [
-                POSTGRES_BIN / "initdb",
-                "-D",
-                self.data,
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--locale=C.UTF-8",
-                "--no-sync",
-            ],
+            [POSTGRES_BIN / program, "-D", self.data, *arguments],
             cwd=self.root,
             check=True,
             capture_output=True,
@@ -287,23 +289,13 @@ class PrivateReplica(PrivatePostgres):
         shutil.chown(self.root, OS_USER, OS_USER)
         self.data = self.root / "data"
         source = f"host=127.0.0.1 port={primary.port} user=postgres"
-        subprocess.run(
-            [
-                POSTGRES_BIN / "pg_basebackup",
-                "-D",
-                self.data,
-                "-d",
-                source,
-                "-R",  # standby.signal and primary_conninfo: a streaming standby
-                "--checkpoint=fast",
-                "--no-sync",
-            ],
-            cwd=self.root,
-            check=True,
-            capture_output=True,
-            user=OS_USER,
-            group=OS_USER,
-            extra_groups=[],
+        self._as_postgres(
+            "pg_basebackup",
+            "-d",
+            source,
+            "-R",  # standby.signal and primary_conninfo: a streaming standby
+            "--checkpoint=fast",
+            "--no-sync",
         )
 
 
