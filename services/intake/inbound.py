@@ -72,10 +72,10 @@ def _follow(
     if isinstance(moved, CaseTransferred):  # at the first step after submission there
         rows.steps.append((submission.id, moved.current_step))
     elif closing or hasattr(envelope.data, "next_step") or name == CaseReopened.name:
-        step = getattr(envelope.data, "next_step", None) or getattr(envelope.data, "step", None)
+        step = envelope.data.get("next_step") or envelope.data.get("step")
         rows.steps.append((submission.id, None if closing else step))
     purpose = purpose_of(name, channel, progress=hasattr(envelope.data, "next_step"))
-    if getattr(envelope.data, "lapor_ref", None):
+    if envelope.data.get("lapor_ref"):
         purpose = None  # SP4N-LAPOR!'s own disposisi: telling LAPOR! of it would only echo it
     if purpose is not None:
         _tell(submissions, submission, envelope, purpose, rows)
@@ -118,10 +118,10 @@ def _tell(
     if channel is None or recipient(channel, submission, contact) is None:
         return
     details: dict[str, Any] = {"event": envelope.data.name}
-    answer = getattr(envelope.data, "public_answer", None)
+    answer = envelope.data.get("public_answer")
     if answer:
         details["answer"] = answer
-    message = getattr(envelope.data, "public_message", None)
+    message = envelope.data.get("public_message")
     if message:  # masked (as published); the complainant's own channel quotes it in clear
         details["message"] = message
     rows.deliveries.append(

@@ -8,6 +8,8 @@ depend on the order (intake's events only fill in a case row that does not exist
 from __future__ import annotations
 
 import dataclasses
+import functools
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -16,7 +18,13 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from shared.events import Envelope, StepCompleted, SubmissionImported, SubmissionReceived
+from shared.events import (
+    Contract,
+    Envelope,
+    StepCompleted,
+    SubmissionImported,
+    SubmissionReceived,
+)
 from shared.events import workflow as wf
 from shared.events.intake import ComplainantReplied, SurveySubmitted
 from shared.events.opening import Opening
@@ -84,6 +92,8 @@ class CaseRow:
 
 
 COLUMNS = tuple(field.name for field in dataclasses.fields(CaseRow))
+row_values: Callable[[CaseRow], tuple[Any, ...]] = operator.attrgetter(*COLUMNS)
+"""A row's values in COLUMNS' order (as the table's columns)."""
 DIMENSIONS = ("year", "month", "channel", "kind", "category", "status", "timeliness")
 
 
@@ -417,8 +427,8 @@ def _named(project: Projector) -> Projector:
 
     def named(row: CaseRow | None, envelope: Envelope) -> Outcome:
         outcome = project(row, envelope)
-        name = getattr(envelope.data, "by_name", None)
-        officer = getattr(envelope.data, "by_role", None) != Role.PEMOHON
+        name = envelope.data.get("by_name")
+        officer = envelope.data.get("by_role") != Role.PEMOHON
         if name and officer and outcome.row is not None:
             return Outcome(dataclasses.replace(outcome.row, handled_by=name), outcome.effects)
         return outcome
@@ -433,7 +443,7 @@ def _placed(project: Projector) -> Projector:
 
     def placed(row: CaseRow | None, envelope: Envelope) -> Outcome:
         outcome = project(row, envelope)
-        agency = getattr(envelope.data, "to_agency", None) or envelope.agency
+        agency = envelope.data.get("to_agency") or envelope.agency
         if outcome.row is None or outcome.row.agency == agency:
             return outcome
         moved = dataclasses.replace(outcome.row, agency=agency)
@@ -442,13 +452,19 @@ def _placed(project: Projector) -> Projector:
     return placed
 
 
-def projector_for(data: object) -> Projector:
+def projector_for(data: Contract) -> Projector:
     """The projector of an event's contract: its own, or its nearest listed base's (for a
     workflow event, followed by the officer's name and the case's agency); an event of the
     public history also leaves its entry."""
-    found = next((PROJECTORS[cls] for cls in type(data).__mro__ if cls in PROJECTORS), _unchanged)
-    project = _placed(_named(found)) if isinstance(data, wf.CaseEvent) else found
-    if getattr(data, "name", None) not in PUBLIC_HISTORY:
+    return _projector_of(type(data))
+
+
+@functools.cache
+def _projector_of(contract: type[Contract]) -> Projector:
+    """`projector_for`, once per contract class (a rebuild asks per event)."""
+    found = next((PROJECTORS[cls] for cls in contract.__mro__ if cls in PROJECTORS), _unchanged)
+    project = _placed(_named(found)) if issubclass(contract, wf.CaseEvent) else found
+    if getattr(contract, "name", None) not in PUBLIC_HISTORY:
         return project
 
     def with_history(row: CaseRow | None, envelope: Envelope) -> Outcome:
@@ -461,7 +477,7 @@ def projector_for(data: object) -> Projector:
 
 def _history(envelope: Envelope, agency: str) -> HistoryEntry:
     data = envelope.data
-    at = getattr(data, "at", None) or getattr(data, "received_at", None) or envelope.time
+    at = data.get("at") or data.get("received_at") or envelope.time
     return HistoryEntry(
         case_id=envelope.subject,
         source=envelope.source,
@@ -469,8 +485,8 @@ def _history(envelope: Envelope, agency: str) -> HistoryEntry:
         agency=agency,
         at=at,
         event=data.name,
-        step=getattr(data, "step", None),
-        message=getattr(data, "public_message", None),
+        step=data.get("step"),
+        message=data.get("public_message"),
     )
 
 

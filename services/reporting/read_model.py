@@ -14,7 +14,15 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from services.reporting.projection import COLUMNS, CUBES, CaseRow, Cube, Survey, case_subject
+from services.reporting.projection import (
+    COLUMNS,
+    CUBES,
+    CaseRow,
+    Cube,
+    Survey,
+    case_subject,
+    row_values,
+)
 from services.reporting.working_set import Stream, WorkingSet
 from shared.db import Connection as Conn
 from shared.events import Envelope, decode, encode
@@ -146,7 +154,7 @@ class ReadModel:
 
     async def _flush(self, conn: Conn, working: WorkingSet, loaded: Loaded) -> None:
         changed = [row for key, row in working.cases.items() if loaded.cases.get(key) != row]
-        await _many(conn, _UPSERT_ROW, [[getattr(row, c) for c in COLUMNS] for row in changed])
+        await _many(conn, _UPSERT_ROW, list(map(row_values, changed)))
         await self._count(conn, changed, loaded)
         await _many(
             conn, _WRITES["step"], [list(vars(step).values()) for step in working.steps.values()]
@@ -199,7 +207,7 @@ async def _lock(conn: Conn, envelopes: Sequence[Envelope]) -> None:
     await conn.execute(_LOCK, STREAM_LOCKS, lock_keys(e.subject for e in envelopes))
 
 
-async def _many(conn: Conn, statement: str, rows: list[list[Any]]) -> None:
+async def _many(conn: Conn, statement: str, rows: Sequence[Sequence[Any]]) -> None:
     if rows:
         await conn.executemany(statement, rows)
 

@@ -17,7 +17,14 @@ from zoneinfo import ZoneInfo
 import httpx
 from tqdm import tqdm
 
-from services.reporting.projection import COLUMNS, CUBES, HistoryEntry, StepTime, Survey
+from services.reporting.projection import (
+    COLUMNS,
+    CUBES,
+    HistoryEntry,
+    StepTime,
+    Survey,
+    row_values,
+)
 from services.reporting.read_model import SWAP_LOCK, ReadModel, survey_row
 from services.reporting.working_set import WorkingSet
 from shared import db
@@ -43,7 +50,7 @@ def tables(working: WorkingSet) -> dict[str, tuple[tuple[str, ...], list[tuple[A
     return cubes | {
         "case_summary": (
             COLUMNS,
-            [tuple(getattr(r, c) for c in COLUMNS) for r in working.cases.values()],
+            list(map(row_values, working.cases.values())),
         ),
         "step_times": (
             tuple(StepTime.__dataclass_fields__),
@@ -95,14 +102,24 @@ class Report:
     caught_up: int = 0
 
 
-async def read_feed(
-    http: httpx.AsyncClient, url: str, after: int, until: int | None = None
-) -> tuple[list[Envelope], int]:
-    """One page of a producer's feed: its events and where the next page starts."""
+async def fetch_page(http: httpx.AsyncClient, url: str, after: int) -> tuple[list[Any], int]:
+    """One page of a producer's feed, parsed but not decoded: its events' mappings and where
+    the next page starts."""
     answer = await http.get(f"{url}/internal/v1/events", params={"after": after, "limit": PAGE})
     answer.raise_for_status()
     page = answer.json()
-    return [from_mapping(item) for item in page["events"]], int(page["next"])
+    return page["events"], int(page["next"])
+
+
+async def read_feed(http: httpx.AsyncClient, url: str, after: int) -> tuple[list[Envelope], int]:
+    """One page of a producer's feed: its events and where the next page starts."""
+    items, following = await fetch_page(http, url, after)
+    return [from_mapping(item) for item in items], following
+
+
+def _apply_page(working: WorkingSet, items: list[Any]) -> None:
+    for item in items:
+        working.apply(from_mapping(item))
 
 
 async def heads(http: httpx.AsyncClient, settings: Settings) -> dict[str, int]:
@@ -124,17 +141,18 @@ async def project_all(
     positions, count = {}, 0
     for producer, head in targets.items():
         url, after = settings.service_url(producer), 0
-        page = asyncio.ensure_future(read_feed(http, url, after)) if after < head else None
+        page = asyncio.ensure_future(fetch_page(http, url, after)) if after < head else None
         try:
             while page is not None:
-                envelopes, following = await page
-                # The producer serves the next page while this one is applied here.
+                items, following = await page
                 more = following != after and following < head
-                page = asyncio.ensure_future(read_feed(http, url, following)) if more else None
-                for envelope in envelopes:
-                    working.apply(envelope)
+                page = asyncio.ensure_future(fetch_page(http, url, following)) if more else None
+                # Decoded and applied in a thread: the event loop meanwhile asks for the next
+                # page and the producer serves it (on the loop, the request would not even be
+                # sent before this page's work ends).
+                await asyncio.to_thread(_apply_page, working, items)
                 bar.update(following - after)
-                count += len(envelopes)
+                count += len(items)
                 after = following
         finally:
             if page is not None:

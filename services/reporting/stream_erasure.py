@@ -50,7 +50,7 @@ def kept(envelopes: Sequence[Envelope]) -> list[Envelope]:
 
 
 def _of(envelope: Envelope) -> set[str]:
-    return {str(envelope.subject), str(getattr(envelope.data, "case_id", ""))}
+    return {str(envelope.subject), str(envelope.data.get("case_id", ""))}
 
 
 async def forget(redis: aioredis.Redis, key: str, cases: set[str]) -> int:

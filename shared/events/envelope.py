@@ -41,6 +41,12 @@ class Contract(BaseModel):
         if "name" in cls.__dict__:  # a concrete contract, not a shared base
             CONTRACTS[cls.event_type()] = cls
 
+    def get(self, field: str, default: Any = None) -> Any:
+        """Its field `field`, or `default` when its contract has none (for code that reads any
+        contract). Read from the fields themselves: `getattr` with a default goes through
+        pydantic's slow path for a missing attribute, which a projection would pay per event."""
+        return self.__dict__.get(field, default)
+
     @classmethod
     def event_type(cls) -> str:
         """The CloudEvents `type`, versioned."""

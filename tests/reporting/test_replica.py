@@ -55,7 +55,17 @@ async def replicated(primary: PrivatePostgres, replica: PrivateReplica) -> Async
         }
     )
     isolated = await create_isolated(base)
+
+    async def on_the_replica() -> bool:  # its CREATE DATABASE replayed there too
+        try:
+            conn = await asyncpg.connect(isolated.postgres_dsn(replica=True))
+        except asyncpg.InvalidCatalogNameError:
+            return False
+        await conn.close()
+        return True
+
     try:
+        assert await eventually(on_the_replica, within=10)
         yield isolated
     finally:
         await destroy_isolated(isolated)
