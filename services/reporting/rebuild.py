@@ -9,7 +9,10 @@ waits for it), and the schemas renamed in one transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -192,6 +195,17 @@ async def catch_up(
     return applied
 
 
+@contextlib.contextmanager
+def _bulk() -> Iterator[None]:
+    """No cycle collection while the working set is built and written: it only grows, and each
+    full collection would walk all of it again (a third of the time at 20,000 events)."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 async def swap(conn: db.Connection, live: str, fresh: str) -> None:
     """Put the fresh schema in the live one's place, in one transaction."""
     retired = f"{live}_retired_{int(time.time())}"
@@ -211,8 +225,9 @@ async def rebuild(
     try:
         credential = {CREDENTIAL_HEADER: await service_credential(settings, conn)}
         async with httpx.AsyncClient(timeout=60, headers=credential) as http:
-            positions, count = await project_all(http, settings, working, progress=progress)
-            await write(conn, fresh, working)
+            with _bulk():
+                positions, count = await project_all(http, settings, working, progress=progress)
+                await write(conn, fresh, working)
             report = Report(fresh, count, len(working.cases), 0.0)
             if swap_in:
                 await conn.execute("SELECT pg_advisory_lock(hashtext($1))", SWAP_LOCK)
