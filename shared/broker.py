@@ -100,8 +100,7 @@ class BrokerLink:
             task = asyncio.create_task(_round_trip(connection))
             task.add_done_callback(_retrieve)
             self._round_trip = (connection, task)
-        round_trip = asyncio.shield(self._round_trip[1])
-        await within("rabbitmq", round_trip, OUTAGES.deadline("rabbitmq", self.deadline))
+        await within("rabbitmq", asyncio.shield(self._round_trip[1]), self.deadline)
         return True
 
 

@@ -186,9 +186,7 @@ class WriteGuard:
         if self._overrunning:
             return False
         try:
-            await answered(
-                asyncio.to_thread(self._probe), OUTAGES.deadline("postgres", PROBE_SECONDS)
-            )
+            await answered(asyncio.to_thread(self._probe), PROBE_SECONDS)
         except Exception as error:  # noqa: BLE001 - any failure: still not ready
             if isinstance(error, TimeoutError) or unreachable("postgres", error):
                 OUTAGES.down("postgres", error)  # said once per outage, not once per probe
