@@ -68,6 +68,10 @@ COLLECTING = "aduan.dead-letters.collect"
 COLLECT_SECONDS = 0.5
 """How long one collection moves messages: short, as a listing waits for it (a flood of
 parked messages is moved over several calls, and counted in the queue meanwhile)."""
+BROKER_SECONDS = 1.0
+"""How long a request waits on the broker to collect or re-queue (a healthy one answers in
+milliseconds): with the listing's own reads beside it, within the 2 s promise when the broker
+has just gone silent and no outage is known yet (then OUTAGES' shorter deadline)."""
 State = Literal["parked", "requeued", "all"]
 STATES: dict[State, str] = {
     "parked": "requeued_at IS NULL",
@@ -96,7 +100,7 @@ async def collect(settings: Settings, pool: Pool, *, budget: float = COLLECT_SEC
     across processes): a listing waits for a collection under way, never shows half of it."""
     until = time.monotonic() + budget
     connection = await on_broker(
-        connect(settings, "aduan-dead-letters"), OUTAGES.deadline("rabbitmq")
+        connect(settings, "aduan-dead-letters"), OUTAGES.deadline("rabbitmq", BROKER_SECONDS)
     )
     try:
         channel = await connection.channel()
@@ -206,7 +210,9 @@ async def requeue(
 
 
 async def _publish(settings: Settings, service: str, rows: Sequence[asyncpg.Record]) -> None:
-    connection = await on_broker(connect(settings, "aduan-operator"), OUTAGES.deadline("rabbitmq"))
+    connection = await on_broker(
+        connect(settings, "aduan-operator"), OUTAGES.deadline("rabbitmq", BROKER_SECONDS)
+    )
     try:
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         exchange = await channel.get_exchange(inbox(service))

@@ -206,7 +206,8 @@ async def list_dead_letters(
     # loses nothing, and the list shows what was collected before.
     with contextlib.suppress(Unavailable):
         await on_broker(
-            dead_letters.collect(request.app.state.settings, pool), OUTAGES.deadline("rabbitmq")
+            dead_letters.collect(request.app.state.settings, pool),
+            OUTAGES.deadline("rabbitmq", dead_letters.BROKER_SECONDS),
         )
     cases = CaseAccess(pool)
     listed = await read(pool, partial(dead_letters.letters, state=state))
@@ -292,7 +293,8 @@ async def requeue(
     await read(pool, lambda conn: conn.fetchval("SELECT true"))  # who re-queued is stored
     # What was parked since the last listing is re-queued too.
     await on_broker(
-        dead_letters.collect(request.app.state.settings, pool), OUTAGES.deadline("rabbitmq")
+        dead_letters.collect(request.app.state.settings, pool),
+        OUTAGES.deadline("rabbitmq", dead_letters.BROKER_SECONDS),
     )
     home = request.app.state.settings.agency
 
