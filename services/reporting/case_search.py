@@ -23,6 +23,7 @@ from fastapi.responses import Response
 
 from services.reporting import exports, queries
 from services.reporting.api import CurrentSettings, Pool
+from services.reporting.drawing import drawn
 from services.reporting.lookups import Intake
 from services.reporting.officer_api import EXPORT, PAGE, STAFF, Format, _file, facets_of
 from services.reporting.tenancy import OfficerScope, Scope, read_as, read_long_as
@@ -333,9 +334,16 @@ async def export_cases(
     found = await _cases(pool, settings, intake, officer, scope, query, limit=EXPORT)
     columns = columns_for(officer)
     zone = ZoneInfo(settings.timezone)
-    values = [[cell(c, row[c], record, zone) for c in columns] for record, _, row in found]
     names = header(columns, settings.timezone)
+    title = f"Daftar kasus — {scope.label}"
+
+    def draw() -> bytes:
+        values = [[cell(c, row[c], record, zone) for c in columns] for record, _, row in found]
+        return (
+            exports.to_csv(names, values) if fmt == "csv" else exports.to_xlsx(title, names, values)
+        )
+
+    content = await drawn(draw)
     if fmt == "csv":
-        return _file(exports.to_csv(names, values), exports.CSV_TYPE, "kasus.csv")
-    content = exports.to_xlsx(f"Daftar kasus — {scope.label}", names, values)
+        return _file(content, exports.CSV_TYPE, "kasus.csv")
     return _file(content, exports.XLSX_TYPE, "kasus.xlsx")

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from services.reporting import month as monthly
 from services.reporting import queries
 from services.reporting.api import CurrentSettings, Pool, Year
+from services.reporting.drawing import drawn
 from services.reporting.tenancy import PublicScope, Scope, read_as
 from shared.channels import CHANNEL_LABELS, Channel
 from shared.db import Connection
@@ -365,5 +366,5 @@ async def dashboard_chart(
     from services.reporting import charts
 
     board = await load(pool, settings, scope, year, month)
-    svg = renderSVG.drawToString(charts.chart(name, board))
+    svg = await drawn(lambda: renderSVG.drawToString(charts.chart(name, board)))
     return Response(svg, media_type="image/svg+xml", headers={"cache-control": "no-cache"})

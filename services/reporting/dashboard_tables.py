@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
@@ -10,6 +11,7 @@ from fastapi.responses import Response
 from services.reporting import exports
 from services.reporting.api import CurrentSettings, Pool, Year
 from services.reporting.dashboard import Dashboard, Month, load
+from services.reporting.drawing import drawn
 from services.reporting.tenancy import PublicScope
 from shared.problems import problems
 
@@ -88,8 +90,7 @@ async def dashboard_table(
     filename = f"dasbor-{name}-{year}-{month:02d}.{fmt}"
     disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if fmt == "csv":
-        return Response(
-            exports.to_csv(header, rows), media_type=exports.CSV_TYPE, headers=disposition
-        )
-    content = exports.to_xlsx(title, header, rows)
+        csv = await drawn(partial(exports.to_csv, header, rows))
+        return Response(csv, media_type=exports.CSV_TYPE, headers=disposition)
+    content = await drawn(partial(exports.to_xlsx, title, header, rows))
     return Response(content, media_type=exports.XLSX_TYPE, headers=disposition)

@@ -25,6 +25,7 @@ from services.reporting.api import (
     load_years,
     rekap_filters,
 )
+from services.reporting.drawing import drawn
 from services.reporting.last_good import FRESH_SECONDS, Copy
 from services.reporting.letter import Letter, Office, Section
 from services.reporting.month import category_label
@@ -84,8 +85,10 @@ async def export_rekap(
             [f"Instansi: {names.get(a.agency, a.agency)}", *blank, a.count] for a in rekap.agencies
         ]
     if fmt == "csv":
-        return _file(exports.to_csv(header, rows), exports.CSV_TYPE, "rekap.csv", copy.headers())
-    content = exports.to_xlsx(f"Rekap pengaduan — {office.name}", header, rows)
+        csv = await drawn(partial(exports.to_csv, header, rows))
+        return _file(csv, exports.CSV_TYPE, "rekap.csv", copy.headers())
+    title = f"Rekap pengaduan — {office.name}"
+    content = await drawn(partial(exports.to_xlsx, title, header, rows))
     return _file(content, exports.XLSX_TYPE, "rekap.xlsx", copy.headers())
 
 
@@ -251,7 +254,7 @@ async def export_years(
                 [f"Instansi: {names.get(a.agency, a.agency)}", *a.counts.values(), a.total]
                 for a in table.agencies
             ]
-        csv = exports.to_csv(header, rows)
+        csv = await drawn(partial(exports.to_csv, header, rows))
         return _file(csv, exports.CSV_TYPE, "rekap-tahunan.csv", copy.headers())
     per_channel = await channel_years(pool, kept, scope, first, last, kind)
     per_agency = copy.value if scope.province else None
@@ -261,5 +264,7 @@ async def export_years(
     from services.reporting import printing  # its libraries on first use (14 MB)
 
     if fmt == "pdf":
-        return _file(printing.pdf(letter), "application/pdf", "rekap-tahunan.pdf", headers)
-    return _file(printing.workbook(letter), exports.XLSX_TYPE, "rekap-tahunan.xlsx", headers)
+        pdf = await drawn(partial(printing.pdf, letter))
+        return _file(pdf, "application/pdf", "rekap-tahunan.pdf", headers)
+    workbook = await drawn(partial(printing.workbook, letter))
+    return _file(workbook, exports.XLSX_TYPE, "rekap-tahunan.xlsx", headers)

@@ -1,0 +1,72 @@
+"""Files are drawn beside the event loop: while reporting draws PDFs and workbooks, every other
+request is answered as quickly as before; a flood of them is turned away, not queued forever."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+
+import httpx
+
+from services.reporting.drawing import WAITING_AT_MOST
+from tests.reporting.conftest import Away
+
+YEARS_PDF = "/reporting/v1/rekap/years.pdf?from=2000&to=2029"  # the widest table, anonymous
+
+
+async def timed(http: httpx.AsyncClient, url: str) -> tuple[httpx.Response, float]:
+    began = time.monotonic()
+    answer = await http.get(url)
+    return answer, time.monotonic() - began
+
+
+async def test_other_requests_are_answered_while_files_are_drawn(away: Away) -> None:
+    http = away.desk.http
+    # The same run's baseline: how long one file takes alone (the first loads the libraries).
+    alone = [await timed(http, YEARS_PDF) for _ in range(4)]
+    assert all(answer.status_code == 200 for answer, _ in alone), alone[0][0].text
+    drawing = statistics.median(seconds for _, seconds in alone[1:])
+
+    files: list[httpx.Response] = []
+    waits: list[float] = []
+
+    async def draw_many() -> None:
+        gate = asyncio.Semaphore(4)
+
+        async def one() -> None:
+            async with gate:
+                files.append((await timed(http, YEARS_PDF))[0])
+
+        await asyncio.gather(*(one() for _ in range(12)))
+
+    drawer = asyncio.create_task(draw_many())
+    while not drawer.done():
+        answer, seconds = await timed(http, "/healthz")
+        assert answer.status_code == 200
+        waits.append(seconds)
+    await drawer
+    assert [answer.status_code for answer in files] == [200] * 12
+    assert len(waits) >= 20, f"{len(waits)} probes while 12 files of {drawing:.3f} s were drawn"
+    # Drawn on the event loop, each file held the probes sent meanwhile for as long as it took
+    # (one in six probes here, 0.12-0.30 s); beside it, a probe waits a few milliseconds.
+    slow = statistics.quantiles(waits, n=20)[-1]  # the slowest twentieth
+    assert slow < drawing / 4, (
+        f"/healthz answered in {slow:.3f} s or more 1 time in 20 (slowest {max(waits):.3f} s) "
+        f"while files were drawn; one file alone {drawing:.3f} s"
+    )
+
+
+async def test_a_flood_of_files_is_turned_away_with_503_not_queued(away: Away) -> None:
+    http = away.desk.http
+    first = await http.get(YEARS_PDF)
+    assert first.status_code == 200, first.text
+    flood = await asyncio.gather(*(http.get(YEARS_PDF) for _ in range(WAITING_AT_MOST + 16)))
+    statuses = [answer.status_code for answer in flood]
+    assert statuses.count(200) >= WAITING_AT_MOST // 2, statuses
+    busy = [answer for answer in flood if answer.status_code == 503]
+    assert busy, f"{len(flood)} files at once, all drawn: {statuses}"
+    assert {answer.json()["type"] for answer in busy} == {"/problems/drawing-busy"}
+    assert all(answer.headers["retry-after"] for answer in busy)
+    assert (await http.get("/healthz")).status_code == 200
+    assert (await http.get(YEARS_PDF)).status_code == 200  # the flood gone, files again
