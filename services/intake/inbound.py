@@ -63,6 +63,7 @@ def _follow(
     moved = envelope.data
     name = envelope.data.name
     closing = name in CLOSING_EVENTS
+    progress = "next_step" in type(moved).model_fields  # an event that moves the case on
     channel = Channel(submission.received.channel)
     if closing:
         rows.ended.append(submission.id)
@@ -71,10 +72,10 @@ def _follow(
         rows.reopened.append(submission.id)
     if isinstance(moved, CaseTransferred):  # at the first step after submission there
         rows.steps.append((submission.id, moved.current_step))
-    elif closing or hasattr(envelope.data, "next_step") or name == CaseReopened.name:
+    elif closing or progress or name == CaseReopened.name:
         step = envelope.data.get("next_step") or envelope.data.get("step")
         rows.steps.append((submission.id, None if closing else step))
-    purpose = purpose_of(name, channel, progress=hasattr(envelope.data, "next_step"))
+    purpose = purpose_of(name, channel, progress=progress)
     if envelope.data.get("lapor_ref"):
         purpose = None  # SP4N-LAPOR!'s own disposisi: telling LAPOR! of it would only echo it
     if purpose is not None:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, TypeVar
 from uuid import uuid4
 
 import aio_pika
@@ -72,6 +72,7 @@ BROKER_SECONDS = 1.0
 """How long a request waits on the broker to collect or re-queue (a healthy one answers in
 milliseconds): with the listing's own reads beside it, within the 2 s promise when the broker
 has just gone silent and no outage is known yet (then OUTAGES' shorter deadline)."""
+T = TypeVar("T")
 State = Literal["parked", "requeued", "all"]
 STATES: dict[State, str] = {
     "parked": "requeued_at IS NULL",
@@ -88,6 +89,12 @@ class Letter:
     history: list[asyncpg.Record]
 
 
+async def on_the_broker(call: Awaitable[T]) -> T:
+    """`call` on the broker within a request's wait for it (BROKER_SECONDS; OUTAGES' shorter one
+    while an outage of the broker is on)."""
+    return await on_broker(call, OUTAGES.deadline("rabbitmq", BROKER_SECONDS))
+
+
 async def create_table(pool: Pool) -> None:
     """Create the table (idempotent)."""
     async with pool.acquire() as conn:
@@ -99,9 +106,7 @@ async def collect(settings: Settings, pool: Pool, *, budget: float = COLLECT_SEC
     rest waits for the next call); how many were moved. One collector at a time (a lock
     across processes): a listing waits for a collection under way, never shows half of it."""
     until = time.monotonic() + budget
-    connection = await on_broker(
-        connect(settings, "aduan-dead-letters"), OUTAGES.deadline("rabbitmq", BROKER_SECONDS)
-    )
+    connection = await on_the_broker(connect(settings, "aduan-dead-letters"))
     try:
         channel = await connection.channel()
         await declare_parking(channel, settings)  # not every partition: this runs per listing
@@ -210,9 +215,7 @@ async def requeue(
 
 
 async def _publish(settings: Settings, service: str, rows: Sequence[asyncpg.Record]) -> None:
-    connection = await on_broker(
-        connect(settings, "aduan-operator"), OUTAGES.deadline("rabbitmq", BROKER_SECONDS)
-    )
+    connection = await on_the_broker(connect(settings, "aduan-operator"))
     try:
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         exchange = await channel.get_exchange(inbox(service))

@@ -37,7 +37,7 @@ from shared.auth import Forbidden, Officer, TokenVerifier, Unauthenticated
 from shared.broker import connect, on_broker
 from shared.db import LONG_SECONDS, Connection, Pool, read
 from shared.events import CONTRACTS, CaseImported, Envelope, SubmissionImported, encode
-from shared.outages import OUTAGES, Unavailable, within
+from shared.outages import Unavailable, within
 from shared.problems import Problem, problems
 from shared.settings import Settings
 from shared.sop import Role
@@ -205,10 +205,7 @@ async def list_dead_letters(
     # Move what was parked since the last call first: cut short, or with the broker away, it
     # loses nothing, and the list shows what was collected before.
     with contextlib.suppress(Unavailable):
-        await on_broker(
-            dead_letters.collect(request.app.state.settings, pool),
-            OUTAGES.deadline("rabbitmq", dead_letters.BROKER_SECONDS),
-        )
+        await dead_letters.on_the_broker(dead_letters.collect(request.app.state.settings, pool))
     cases = CaseAccess(pool)
     listed = await read(pool, partial(dead_letters.letters, state=state))
     scope = await officer_scope(request, officer, None)
@@ -292,10 +289,7 @@ async def requeue(
     pool: Pool = request.app.state.pool
     await read(pool, lambda conn: conn.fetchval("SELECT true"))  # who re-queued is stored
     # What was parked since the last listing is re-queued too.
-    await on_broker(
-        dead_letters.collect(request.app.state.settings, pool),
-        OUTAGES.deadline("rabbitmq", dead_letters.BROKER_SECONDS),
-    )
+    await dead_letters.on_the_broker(dead_letters.collect(request.app.state.settings, pool))
     home = request.app.state.settings.agency
 
     async def may(conn: Connection, bodies: Sequence[bytes]) -> list[bool]:

@@ -14,11 +14,16 @@ from services.reporting.api import CurrentSettings, Pool
 from services.reporting.exports import XLSX_TYPE
 from services.reporting.letter import Office
 from services.reporting.reads import in_thread
-from services.reporting.recaps import MonthlyRekap, Recaps, month_figures, month_shape
+from services.reporting.recaps import (
+    MonthlyRekap,
+    Recaps,
+    month_figures,
+    month_shape,
+    produce_recap,
+)
 from services.reporting.tenancy import OfficerScope, PublicScope, Scope, agencies
 from shared.agencies import Agency
 from shared.auth import CurrentOfficer, Forbidden, Officer
-from shared.db import LONG_SECONDS
 from shared.problems import Problem, problems
 from shared.settings import Settings
 from shared.sop import OFFICE_ROLES, PROVINCE, Role
@@ -137,7 +142,7 @@ async def download(
     )
 
 
-@router.post("/{year}/{month}", responses=problems(401, 403, 404, 422, 503))
+@router.post("/{year}/{month}", responses=problems(401, 403, 404, 409, 422, 503))
 async def produce(
     recaps: RecapsDep,
     pool: Pool,
@@ -155,9 +160,9 @@ async def produce(
         raise Forbidden("Peran ini tidak dapat membuat rekap.")
     of = (await agencies(request)).get(agency) or Agency(id=agency, name=agency)  # unregistered
     figures = await month_figures(pool, settings, year, month, of)
-    # Drawing the files takes time of its own: once the store has answered (month_figures),
-    # the long deadline of an export, not a read's.
-    publish = partial(recaps.publish, figures, "on_demand", datetime.now(UTC))
-    recap = await in_thread(publish, LONG_SECONDS)
-    assert recap is not None
+    recap = await produce_recap(recaps, figures, "on_demand", datetime.now(UTC))
+    if recap is None:
+        raise Problem(
+            409, "Rekap bulan ini sedang dibuat oleh permintaan lain.", code="recap-conflict"
+        )
     return _info(recap, settings, outdated=False)

@@ -26,6 +26,7 @@ from psycopg.sql import SQL, Identifier
 from services.reporting import documents, queries
 from services.reporting import month as monthly
 from services.reporting.documents import MonthFigures
+from services.reporting.drawing import Busy, drawn
 from services.reporting.letter import Office
 from services.reporting.reads import fetch, in_thread
 from shared import agencies
@@ -163,28 +164,24 @@ class RecapsRecorder(ExtraRowsRecorder):
 class Recaps(Application[UUID]):
     """Stores MonthlyRekap aggregates and their files."""
 
-    def publish(self, figures: MonthFigures, trigger: str, at: datetime) -> MonthlyRekap | None:
-        """Produce a month's recap. A scheduled run leaves one already produced alone (None),
-        unless the month's figures changed since: then it is produced again, marked
-        "diperbarui"."""
-        recap = self.get_recap(figures.agency, figures.year, figures.month)
-        shape = MonthShape(figures.by_channel, figures.by_category)
-        if recap is not None and trigger == "scheduled" and not recap.outdated(shape):
-            return None
-        revised_from = recap.first_produced_at if recap is not None else None
-        letter = documents.recap_letter(figures, at, revised_from)
-        from services.reporting import printing  # its libraries on first use (14 MB)
-
-        files = RecapFiles(
-            uuid4(),
-            recap_id(figures.agency, figures.year, figures.month),
-            printing.workbook(letter),
-            printing.pdf(letter),
+    def record(
+        self,
+        figures: MonthFigures,
+        trigger: str,
+        at: datetime,
+        files: tuple[bytes, bytes],
+        recap: MonthlyRekap | None,
+    ) -> MonthlyRekap | None:
+        """Store a month's recap and its files (`files`: XLSX and PDF), as produced for the
+        first time or again (`recap`: the one produced before). None if another process
+        recorded one at the same moment."""
+        document = RecapFiles(
+            uuid4(), recap_id(figures.agency, figures.year, figures.month), *files
         )
         facts: dict[str, Any] = {
             "complaints": figures.complaints,
             "consultations": figures.consultations,
-            "document_id": str(files.id),
+            "document_id": str(document.id),
             "fingerprint": figures.fingerprint,
         }
         if recap is None:
@@ -199,7 +196,7 @@ class Recaps(Application[UUID]):
         else:
             recap.revise(produced_at=at, trigger=trigger, **facts)
         try:
-            stored = self.save(recap, files=[files])
+            stored = self.save(recap, files=[document])
         except IntegrityError:  # another process published it at the same moment
             return None
         EVENTS_STORED.labels("reporting").inc(len(stored))
@@ -224,6 +221,25 @@ class Recaps(Application[UUID]):
             curs.execute(query, (UUID(document_id),))
             row = curs.fetchone()
         return (bytes(row["xlsx"]), bytes(row["pdf"])) if row else None
+
+
+async def produce_recap(
+    recaps: Recaps, figures: MonthFigures, trigger: str, at: datetime
+) -> MonthlyRekap | None:
+    """Produce a month's recap: its files drawn in their turn on the drawing thread (drawing.py),
+    then stored. A scheduled run leaves one already produced alone (None), unless the month's
+    figures changed since: then it is produced again, marked "diperbarui". None too if another
+    process produced it at the same moment."""
+    recap = await in_thread(partial(recaps.get_recap, figures.agency, figures.year, figures.month))
+    shape = MonthShape(figures.by_channel, figures.by_category)
+    if recap is not None and trigger == "scheduled" and not recap.outdated(shape):
+        return None
+    revised_from = recap.first_produced_at if recap is not None else None
+    letter = documents.recap_letter(figures, at, revised_from)
+    from services.reporting import printing  # its libraries on first use (14 MB)
+
+    files = await drawn(lambda: (printing.workbook(letter), printing.pdf(letter)))
+    return await in_thread(partial(recaps.record, figures, trigger, at, files, recap))
 
 
 def open_recaps(settings: Settings) -> Recaps:
@@ -357,6 +373,8 @@ async def run_schedule(settings: Settings, pool: Pool, recaps: Recaps) -> None:
             await _scheduled_once(settings, pool, recaps)
         except Unavailable:
             pass  # the outage is logged once (shared.outages); try again at the next check
+        except Busy:
+            log.warning("monthly recap: the drawing queue is full; will try again")
         except (OSError, psycopg.Error) as error:
             log.warning("monthly recap: %s; will try again", error)
         await asyncio.sleep(settings.recap_check_seconds)
@@ -396,5 +414,5 @@ async def _publish(
     agency: Agency,
 ) -> None:
     figures = await month_figures(pool, settings, *when, of=agency)
-    if await asyncio.to_thread(recaps.publish, figures, "scheduled", now):
+    if await produce_recap(recaps, figures, "scheduled", now):
         log.info("published the recap of %s, %04d-%02d", agency.id, *when)
