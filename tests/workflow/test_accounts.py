@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -107,8 +106,10 @@ async def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(office: 
         assert answer.status_code == other.status_code == 401
         assert answer.json() == other.json()
         assert answer.json()["detail"] == "Nama pengguna atau kata sandi salah."
-    # The unknown name is checked against a dummy hash: it costs a verification too.
-    assert statistics.median(unknown) > 0.5 * statistics.median(wrong)
+    # The unknown name is checked against a dummy hash: it costs a verification too. The
+    # fastest of each (a busy machine only ever adds time: one slow sign-in in two made the
+    # median of two a mean that a spike could double).
+    assert min(unknown) > 0.5 * min(wrong), (unknown, wrong)
 
 
 async def test_repeated_wrong_passwords_lock_the_account_until_a_reset(office: Office) -> None:
