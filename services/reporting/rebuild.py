@@ -198,11 +198,14 @@ async def catch_up(
 @contextlib.contextmanager
 def _bulk() -> Iterator[None]:
     """No cycle collection while the working set is built and written: it only grows, and each
-    full collection would walk all of it again (a third of the time at 20,000 events)."""
+    full collection would walk all of it again (a third of the time at 20,000 events). After,
+    what was built meanwhile is frozen rather than walked by the first collection (a tenth of a
+    rebuild at 20,000 events); reference counts free it, and `rebuild` unfreezes the rest."""
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         gc.enable()
 
 
@@ -237,4 +240,6 @@ async def rebuild(
     finally:
         await conn.close()
     report.seconds = time.perf_counter() - started
+    del working  # freed by reference counts (it holds no cycles)
+    gc.unfreeze()  # what remains is the process's own, collected as before
     return report
