@@ -31,6 +31,8 @@ from uuid import uuid4
 import httpx
 import psycopg
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from shared.settings import Settings
 from shared.topology import HASH_PLUGIN
@@ -45,17 +47,27 @@ PLUGINS = ("rabbitmq_management", HASH_PLUGIN)
 RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
 START_WITHIN = 60.0
 STOP_WITHIN = 30.0
+PORT_ATTEMPTS = 3
+PORT_TAKEN = ("eaddrinuse", "Address already in use")
+"""How each server says that a port it was to listen on is taken (RabbitMQ; PostgreSQL, Redis)."""
 S = TypeVar("S", bound="PrivateServer")
 
 
+class Exited(AssertionError):
+    """The server's process ended while it was awaited: no use waiting any longer."""
+
+
 def until(probe: Callable[[], bool], *, within: float, what: str, interval: float = 0.05) -> None:
-    """Call `probe` until it is true; fail at the deadline naming `what` and the last error."""
+    """Call `probe` until it is true; fail at the deadline naming `what` and the last error, or
+    at once if the probe says the server exited."""
     deadline = time.monotonic() + within
     last: object = None
     while True:
         try:
             if probe():
                 return
+        except Exited:
+            raise
         except Exception as error:  # noqa: BLE001 - a server still starting: try again
             last = error
         if time.monotonic() > deadline:
@@ -79,6 +91,7 @@ class PrivateServer(ABC):
         self.root = Path(tempfile.mkdtemp(prefix=f"aduan-{self.name}-"))
         self.root.chmod(0o755)
         self.port = free_port()
+        self.started = False  # once started, the port stays
         self.process: subprocess.Popen[bytes] | None = None
         self.frozen = False
         self.start_seconds = 0.0
@@ -111,7 +124,29 @@ class PrivateServer(ABC):
         return descendants(self.process.pid)
 
     def start(self) -> None:
-        """Start the server and wait until it answers; measure how long that took."""
+        """Start the server and wait until it answers; measure how long that took. At its first
+        start, a port taken since `free_port` chose it (by another server of the machine, by a
+        CLI tool's own port) is chosen again: it is only a port, nothing uses it yet. Later
+        starts keep the port: clients know it."""
+        for attempt in range(PORT_ATTEMPTS):
+            try:
+                self._start_once()
+                self.started = True
+                return
+            except AssertionError:
+                taken = any(mark in self.log_tail(200) for mark in PORT_TAKEN)
+                if self.started or not taken or attempt == PORT_ATTEMPTS - 1:
+                    raise
+                log.warning("%s: a port was taken meanwhile; choosing others", self.name)
+                self.kill()
+                self.log_path.unlink(missing_ok=True)
+                self._choose_ports()
+
+    def _choose_ports(self) -> None:
+        """New free ports for the server (before its first start)."""
+        self.port = free_port()
+
+    def _start_once(self) -> None:
         assert self.process is None or self.process.poll() is not None, "already running"
         began = time.monotonic()
         self.process = self._launch()
@@ -119,7 +154,7 @@ class PrivateServer(ABC):
 
         def ready() -> bool:
             if process.poll() is not None:
-                raise AssertionError(f"{self.name} exited:\n{self.log_tail()}")
+                raise Exited(f"{self.name} exited:\n{self.log_tail()}")
             return self._ready()
 
         try:
@@ -326,7 +361,11 @@ class PrivateRedis(PrivateServer):
             os.close(output)
 
     def _ready(self) -> bool:
-        client = redis.Redis(port=self.port, socket_timeout=1, socket_connect_timeout=1)
+        # No retries: a probe that waits out a silent port for seconds would not see in time that
+        # the server exited (a port taken by something that never answers).
+        client = redis.Redis(
+            port=self.port, socket_timeout=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
+        )
         try:
             return bool(client.ping())
         finally:
@@ -346,8 +385,14 @@ class PrivateRabbitMQ(PrivateServer):
     def __init__(self) -> None:
         super().__init__()
         self.node = f"aduan-t-{uuid4().hex[:8]}@localhost"
-        self.management_port = free_port()
-        self.dist_port = free_port()
+        self._choose_ports()
+
+    def _choose_ports(self) -> None:
+        self.port, self.management_port, self.dist_port = free_port(), free_port(), free_port()
+        self.configure()
+
+    def configure(self) -> None:
+        """Write the node's files for its ports."""
         (self.root / "enabled_plugins").write_text(f"[{','.join(PLUGINS)}].\n")
         (self.root / "rabbitmq-env.conf").write_text("")
         (self.root / "rabbitmq.conf").write_text(

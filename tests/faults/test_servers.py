@@ -5,7 +5,9 @@ stopped one refuses, and a restart keeps the data and the port."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
+from collections.abc import Callable
 
 import aio_pika
 import asyncpg
@@ -14,7 +16,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from shared.settings import Settings
-from tests.servers import PrivatePostgres, PrivateRabbitMQ, PrivateRedis, accepts
+from tests.servers import PrivatePostgres, PrivateRabbitMQ, PrivateRedis, PrivateServer, accepts
 
 pytestmark = pytest.mark.fault
 
@@ -112,3 +114,36 @@ async def test_private_settings_point_at_the_private_servers(
         assert await conn.fetchval("SELECT current_database()") == private_settings.postgres_db
     finally:
         await conn.close()
+
+
+def _take_port(server: PrivateServer, port: int) -> None:
+    server.port = port
+
+
+def _take_management_port(server: PrivateServer, port: int) -> None:
+    assert isinstance(server, PrivateRabbitMQ)
+    server.management_port = port
+    server.configure()
+
+
+@pytest.mark.parametrize(
+    ("kind", "take"),
+    [(PrivateRedis, _take_port), (PrivateRabbitMQ, _take_management_port)],
+    ids=["redis", "rabbitmq-management"],
+)
+def test_a_port_taken_before_the_first_start_is_chosen_again(
+    kind: Callable[[], PrivateServer], take: Callable[[PrivateServer, int], None]
+) -> None:
+    with socket.socket() as holder:  # what took the port between free_port and the start
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        server = kind()
+        take(server, taken)
+        try:
+            server.start()
+            assert server.started
+            assert taken not in {server.port, getattr(server, "management_port", None)}
+            assert accepts(server.port)
+        finally:
+            server.remove()
