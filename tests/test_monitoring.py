@@ -10,6 +10,7 @@ import contextlib
 import json
 import re
 import subprocess
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,11 @@ from typing import Any
 import httpx
 import yaml
 from fastapi import FastAPI
+from prometheus_client import generate_latest
 
 from deploy.preflight import PROMETHEUS
+from shared.outages import DEADLINE_SECONDS
+from shared.service import METRICS_WAIT_SECONDS as WAIT
 from shared.service import SharedReadiness, create_service_app
 from shared.settings import SERVICES, Settings
 from tests.conftest import serving
@@ -276,6 +280,34 @@ async def test_readiness_is_a_gauge_measured_at_each_scrape() -> None:
             answers["writer"] = ready
             text = (await http.get("/metrics")).text
             assert f'aduan_ready{{check="writer",service="probe"}} {float(ready)}' in text
+
+
+async def test_a_scrape_does_not_wait_out_a_silent_check() -> None:
+    """A check held by a silent server answers at its deadline (1.5 s); the scrape answers
+    sooner, with the gauge as the last finished run set it, and the run goes on."""
+    silent, answers = asyncio.Event(), {"broker": True}
+
+    async def broker() -> bool:
+        if silent.is_set():
+            await asyncio.Event().wait()  # a server that never answers
+        return answers["broker"]
+
+    @contextlib.asynccontextmanager
+    async def nothing(_: FastAPI) -> AsyncIterator[None]:
+        yield
+
+    app = create_service_app(service="probe", settings=Settings(), lifespan=nothing)
+    app.state.readiness = {"broker": broker}
+    gauge = 'aduan_ready{check="broker",service="probe"}'
+    async with serving(app) as http:
+        assert f"{gauge} 1.0" in (await http.get("/metrics")).text
+        silent.set()
+        began = time.monotonic()
+        text = (await http.get("/metrics")).text
+        waited = time.monotonic() - began
+        assert waited < WAIT + 0.3 < DEADLINE_SECONDS, waited
+        assert f"{gauge} 1.0" in text  # as last measured
+        await eventually(lambda: _true(f"{gauge} 0.0" in generate_latest().decode()), within=5)
 
 
 def test_compose_runs_monitoring_only_in_its_profile_with_deploys_files() -> None:
