@@ -11,7 +11,7 @@ import json
 import re
 import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -262,6 +262,18 @@ async def test_prometheus_scrapes_every_service_and_evaluates_the_rules(
         assert not _unknown(expr, exported), (expr, _unknown(expr, exported))
 
 
+def _probe_app(checks: dict[str, Callable[[], Awaitable[bool]]]) -> FastAPI:
+    """A service app with these readiness checks and nothing else."""
+
+    @contextlib.asynccontextmanager
+    async def nothing(_: FastAPI) -> AsyncIterator[None]:
+        yield
+
+    app = create_service_app(service="probe", settings=Settings(), lifespan=nothing)
+    app.state.readiness = checks
+    return app
+
+
 async def test_readiness_is_a_gauge_measured_at_each_scrape() -> None:
     """/metrics runs the readiness checks as /readyz does: aduan_ready follows each check."""
     answers = {"writer": False}
@@ -269,12 +281,7 @@ async def test_readiness_is_a_gauge_measured_at_each_scrape() -> None:
     async def writer() -> bool:
         return answers["writer"]
 
-    @contextlib.asynccontextmanager
-    async def nothing(_: FastAPI) -> AsyncIterator[None]:
-        yield
-
-    app = create_service_app(service="probe", settings=Settings(), lifespan=nothing)
-    app.state.readiness = {"writer": writer}
+    app = _probe_app({"writer": writer})
     async with serving(app) as http:
         for ready in (False, True, False):
             answers["writer"] = ready
@@ -292,12 +299,7 @@ async def test_a_scrape_does_not_wait_out_a_silent_check() -> None:
             await asyncio.Event().wait()  # a server that never answers
         return answers["broker"]
 
-    @contextlib.asynccontextmanager
-    async def nothing(_: FastAPI) -> AsyncIterator[None]:
-        yield
-
-    app = create_service_app(service="probe", settings=Settings(), lifespan=nothing)
-    app.state.readiness = {"broker": broker}
+    app = _probe_app({"broker": broker})
     gauge = 'aduan_ready{check="broker",service="probe"}'
     async with serving(app) as http:
         assert f"{gauge} 1.0" in (await http.get("/metrics")).text
