@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -347,6 +348,17 @@ async def dashboard(
     return await load(pool, settings, scope, year, month)
 
 
+def _chart(name: str, board: Dashboard) -> str:
+    """A chart as SVG. Called on the drawing thread (drawing.py): reportlab (7 MB) loads there
+    on first use, not on the event loop."""
+    from reportlab.graphics import renderSVG
+
+    from services.reporting import charts
+
+    svg: str = renderSVG.drawToString(charts.chart(name, board))
+    return svg
+
+
 @router.get(
     "/{name}.svg",
     responses=problems(403, 404, 422, 503) | {200: {"content": {"image/svg+xml": {}}}},
@@ -361,10 +373,6 @@ async def dashboard_chart(
     month: Month,
 ) -> Response:
     """A dashboard chart as SVG: channels, status, categories, compliance, skm or trend."""
-    from reportlab.graphics import renderSVG  # reportlab on the first chart (7 MB)
-
-    from services.reporting import charts
-
     board = await load(pool, settings, scope, year, month)
-    svg = await drawn(lambda: renderSVG.drawToString(charts.chart(name, board)))
+    svg = await drawn(partial(_chart, name, board))
     return Response(svg, media_type="image/svg+xml", headers={"cache-control": "no-cache"})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from shared.agencies import Agency
@@ -169,3 +169,11 @@ class Letter:
         return (
             self.office.signature(self.office.local(self.produced_at).date()) if self.signed else []
         )
+
+
+def printed(letter: Letter, fmt: Literal["pdf", "xlsx"]) -> bytes:
+    """The letter as PDF or XLSX. Called on the drawing thread (drawing.py): the printing
+    libraries (14 MB) load there on first use, not on the event loop."""
+    from services.reporting import printing
+
+    return printing.pdf(letter) if fmt == "pdf" else printing.workbook(letter)

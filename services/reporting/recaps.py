@@ -27,7 +27,7 @@ from services.reporting import documents, queries
 from services.reporting import month as monthly
 from services.reporting.documents import MonthFigures
 from services.reporting.drawing import Busy, drawn
-from services.reporting.letter import Office
+from services.reporting.letter import Office, printed
 from services.reporting.reads import fetch, in_thread
 from shared import agencies
 from shared.agencies import Agency
@@ -236,9 +236,7 @@ async def produce_recap(
         return None
     revised_from = recap.first_produced_at if recap is not None else None
     letter = documents.recap_letter(figures, at, revised_from)
-    from services.reporting import printing  # its libraries on first use (14 MB)
-
-    files = await drawn(lambda: (printing.workbook(letter), printing.pdf(letter)))
+    files = await drawn(lambda: (printed(letter, "xlsx"), printed(letter, "pdf")))
     return await in_thread(partial(recaps.record, figures, trigger, at, files, recap))
 
 

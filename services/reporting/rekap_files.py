@@ -27,7 +27,7 @@ from services.reporting.api import (
 )
 from services.reporting.drawing import drawn
 from services.reporting.last_good import FRESH_SECONDS, Copy
-from services.reporting.letter import Letter, Office, Section
+from services.reporting.letter import Letter, Office, Section, printed
 from services.reporting.month import category_label
 from services.reporting.officer_api import _file
 from services.reporting.tenancy import AgencyOffice, PublicScope, Scope, agency_names, read_as
@@ -261,10 +261,8 @@ async def export_years(
     names = await agency_names(request) if scope.province else {}
     letter = years_letter(office, per_channel.value, kind, datetime.now(UTC), per_agency, names)
     headers = per_channel.headers()
-    from services.reporting import printing  # its libraries on first use (14 MB)
-
     if fmt == "pdf":
-        pdf = await drawn(partial(printing.pdf, letter))
+        pdf = await drawn(partial(printed, letter, "pdf"))
         return _file(pdf, "application/pdf", "rekap-tahunan.pdf", headers)
-    workbook = await drawn(partial(printing.workbook, letter))
+    workbook = await drawn(partial(printed, letter, "xlsx"))
     return _file(workbook, exports.XLSX_TYPE, "rekap-tahunan.xlsx", headers)
