@@ -14,6 +14,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from services.reporting.drawing import WAITING_AT_MOST
 from shared import db
 from shared.feed import CREDENTIAL_HEADER, service_credential
 from shared.service import SECURITY_HEADERS
@@ -297,3 +298,33 @@ async def test_a_service_that_is_down_is_a_502_problem(tmp_path: Path) -> None:
                 assert json.loads(answer.body)["status"] == 502
     finally:
         await system.stop("gateway")
+
+
+async def test_a_flood_of_public_files_is_drawn_or_turned_away_while_others_are_answered(
+    origin: str,
+) -> None:
+    """Files are drawn beside the event loop, in turn: a flood of the widest public PDF through
+    the door is answered, each with the file or a 503 drawing-busy problem (never another 5xx,
+    never a hang), and the public rekap answers at once meanwhile."""
+    url = f"{origin}/reporting/v1/rekap/years.pdf?from=2000&to=2029"
+    limits = httpx.Limits(max_connections=WAITING_AT_MOST + 32)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        first = await http.get(url)  # the printing libraries loaded
+        assert first.status_code == 200, first.text
+        flood = [asyncio.create_task(http.get(url)) for _ in range(WAITING_AT_MOST + 16)]
+        await asyncio.sleep(0)  # the flood's requests under way
+        began = time.monotonic()
+        rekap = await http.get(f"{origin}/reporting/v1/rekap")
+        waited = time.monotonic() - began
+        answers = await asyncio.gather(*flood)
+    assert rekap.status_code == 200, rekap.text
+    # Drawn on the event loop, the rekap waited for every file asked before it (about 6 s).
+    assert waited < 2, f"the rekap answered in {waited:.2f} s during a flood of files"
+    statuses = sorted(answer.status_code for answer in answers)
+    assert set(statuses) <= {200, 503}, statuses
+    assert 200 in statuses, statuses
+    for answer in answers:
+        if answer.status_code == 503:
+            assert answer.headers["content-type"] == "application/problem+json"
+            assert answer.json()["type"] == "/problems/drawing-busy"
+            assert answer.headers["retry-after"]

@@ -1,8 +1,9 @@
 """Files drawn for a request (PDF, workbook, CSV, chart) on a thread beside the event loop.
 
-Drawing is CPU work: reportlab and openpyxl take a tenth of a second for a small table and
-seconds for a case export of 100,000 rows. Drawn on the event loop, it held every other request
-of the process until it ended: the readiness probe, a citizen's tracking, an officer's worklist.
+Drawing is CPU work: reportlab and openpyxl take a tenth of a second for a 30-year table, and
+more as the table grows (a case export holds up to 100,000 rows). Drawn on the event loop, it
+held every other request of the process until it ended: the readiness probe, a citizen's
+tracking, an officer's worklist (whose reads then ran out their deadline: 503).
 On one thread of its own, files are drawn one at a time, in turn, and the loop keeps its share
 of the interpreter meanwhile (the drawing thread yields it every few milliseconds).
 
