@@ -18,6 +18,7 @@ from shared.sop import Role
 from tests.intake.conftest import Desk
 from tests.intake.meta import (
     DOCX,
+    PHONE_NUMBER_ID,
     SITI_WA,
     WA_KINDS,
     wa_call,
@@ -30,6 +31,7 @@ from tests.intake.meta import (
     wa_revoke,
     wa_status,
     wa_text,
+    whatsapp,
 )
 from tests.polling import eventually
 
@@ -199,6 +201,70 @@ async def test_a_flood_from_one_sender_is_refused_with_retry_after(desk: Desk) -
     assert len(await desk.events()) - stored == limit
 
 
+async def test_a_sender_past_the_limit_costs_the_others_in_the_notification_nothing(
+    desk: Desk,
+) -> None:
+    """A notification with a message of a sender past the limit: the others' messages are
+    stored; the notification is answered 429 and, delivered again in the next window, adds
+    the rest once (nothing lost, nothing twice)."""
+    limit, flood, other = desk.settings.rate_sender_per_minute, "628120000777", "628120000888"
+    for n in range(limit):
+        assert (await desk.whatsapp(wa_text(f"pesan {n}", f"wamid.M{n}", sender=flood))).is_success
+    notification = whatsapp(
+        {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "6231398001", "phone_number_id": PHONE_NUMBER_ID},
+            "contacts": [
+                {"profile": {"name": "Budi"}, "wa_id": other},
+                {"profile": {"name": "Siti"}, "wa_id": flood},
+            ],
+            "messages": [
+                wa_message("wamid.OTHER", "text", {"body": COMPLAINT}, sender=other),
+                wa_message("wamid.OVER", "text", {"body": "satu lagi"}, sender=flood),
+            ],
+        }
+    )
+    answer = await desk.whatsapp(notification)
+    assert answer.status_code == 429
+    assert int(answer.headers["retry-after"]) > 0
+    assert len(await desk.events()) == limit + 1  # the other sender's complaint is stored
+    await _next_window(desk)
+    again = await desk.whatsapp(notification)
+    assert again.status_code == 200, again.text
+    first, last = again.json()["received"]
+    assert first["replayed"]
+    assert not last["replayed"]
+    assert len(await desk.events()) == limit + 2
+    assert (await desk.events()).count("ComplaintReceived") == 2
+
+
+async def test_a_notification_of_more_messages_than_the_limit_goes_through_in_turns(
+    desk: Desk,
+) -> None:
+    """Meta's backlog of one sender, more messages than a window allows: stored up to the
+    limit, the rest in the next window, in order; never refused whole."""
+    limit = desk.settings.rate_sender_per_minute
+    backlog = wa_messages(
+        *(wa_message(f"wamid.B{n}", "text", {"body": f"bagian {n}"}) for n in range(limit + 2))
+    )
+    assert (await desk.whatsapp(backlog)).status_code == 429
+    assert len(await desk.events()) == limit
+    await _next_window(desk)
+    answer = await desk.whatsapp(backlog)
+    assert answer.status_code == 200, answer.text
+    assert [r["replayed"] for r in answer.json()["received"]] == [True] * limit + [False] * 2
+    assert len(await desk.events()) == limit + 2
+    assert (await desk.events()).count("ComplaintReceived") == 1  # one conversation, in order
+
+
+async def _next_window(desk: Desk) -> None:
+    """As if the minute rolled over: the counts of the window dropped, here and in Redis."""
+    limiter = desk.app.state.limiter
+    async for key in limiter.redis.scan_iter(desk.settings.redis_key("rate", "*")):
+        await limiter.redis.delete(key)
+    limiter._counts = {}
+
+
 async def test_a_failed_receipt_is_retried_without_blocking_intake(desk: Desk) -> None:
     desk.graph.failures = 2
     answer = await desk.whatsapp(wa_text(COMPLAINT, "wamid.T1"))
@@ -330,9 +396,7 @@ async def test_redeliveries_are_never_counted_inside_or_outside_the_rate_window(
     assert all(a.json()["received"][0]["replayed"] for a in again)
     over = await desk.whatsapp(wa_text("pesan baru", "wamid.L-new"))
     assert over.status_code == 429  # a new message is still counted
-    redis = desk.app.state.limiter.redis
-    async for key in redis.scan_iter(desk.settings.redis_key("rate", "*")):
-        await redis.delete(key)  # the window rolled over
+    await _next_window(desk)
     later = [await desk.whatsapp(p) for p in payloads]
     assert [a.status_code for a in later] == [200] * limit
     assert len(await desk.events()) == limit

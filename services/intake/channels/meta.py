@@ -20,7 +20,7 @@ from services.intake.attachments import screen
 from services.intake.channels.kinds import Effect
 from services.intake.draft import Amendment, Attachment, Contact, Draft, Receipt
 from services.intake.inbox import Inbox, is_new_conversation_request
-from services.intake.limits import RateLimiter
+from services.intake.limits import RateLimiter, TooManyRequests
 from services.intake.reach import store_call
 from shared.channels import Channel
 from shared.problems import Problem, field_error, problems
@@ -174,8 +174,14 @@ Answer = dict[str, Any]
 
 
 async def ingest(inbox: Inbox, limiter: RateLimiter, messages: list[ChatMessage]) -> list[Answer]:
-    """Redeliveries answered first (never counted against a limit), then every new message
-    counted against its sender's limit, then stored in order; what each became."""
+    """Redeliveries answered first (never counted against a limit), then each new message
+    counted against its sender's limit, then stored in order; what each became.
+
+    A sender past the limit costs nobody else: the other senders' messages (and theirs up to
+    the limit) are stored, and then the notification is answered 429. Meta delivers it again
+    later; what was stored is a redelivery then, and the rest is counted in its new window, so
+    a notification of more messages than the limit goes through in turns, never refused whole
+    for ever."""
     drafts = [_draft(inbox, message, await _agency(inbox, message)) for message in messages]
     answers: list[Answer | None] = []
     for draft in drafts:
@@ -183,11 +189,23 @@ async def ingest(inbox: Inbox, limiter: RateLimiter, messages: list[ChatMessage]
         replay = await store_call(inbox.replay, draft.channel, draft.message_id)
         answers.append(None if replay is None else _answer(draft.message_id, replay))
     fresh = [(m, d) for m, d, answer in zip(messages, drafts, answers, strict=True) if not answer]
-    for _, draft in fresh:
+    allowed, waiting, over_limit = [], set(), None
+    for message, draft in fresh:
         assert draft.sender is not None
-        await limiter.sender(draft.channel.value, draft.sender)
-    stored = iter(await _store_all(inbox, fresh))
-    return [answer or next(stored) for answer in answers]
+        if draft.sender in waiting:  # its earlier message waits: so do the later ones (order)
+            continue
+        try:
+            await limiter.sender(draft.channel.value, draft.sender)
+        except TooManyRequests as refusal:
+            waiting.add(draft.sender)
+            over_limit = refusal
+            continue
+        allowed.append((message, draft))
+    stored = await _store_all(inbox, allowed)
+    if over_limit is not None:
+        raise over_limit
+    kept = iter(stored)
+    return [answer or next(kept) for answer in answers]
 
 
 async def _agency(inbox: Inbox, message: ChatMessage) -> str:
