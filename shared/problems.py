@@ -42,6 +42,7 @@ MESSAGES: dict[str, str] = {
     "string_too_short": "Terlalu pendek (minimal {min_length} karakter).",
     "string_too_long": "Terlalu panjang (maksimal {max_length} karakter).",
     "string_pattern_mismatch": "Formatnya tidak sesuai.",
+    "string_unicode": "Teks memuat karakter yang tidak sah.",
     "bool_type": "Harus bernilai true atau false.",
     "bool_parsing": "Harus bernilai true atau false.",
     "int_type": "Harus berupa bilangan bulat.",

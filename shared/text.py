@@ -1,5 +1,8 @@
 """Text people type: trimmed, limited, and free of control characters (PostgreSQL refuses NUL,
-and nobody means a backspace in a complaint). Tabs and line breaks are kept."""
+and nobody means a backspace in a complaint). Tabs and line breaks are kept.
+
+A lone UTF-16 surrogate (half of an emoji's pair, which JSON may escape as `\\ud83d`) counts
+as one of them: no UTF-8 text can hold it, so sealing or storing it would fail."""
 
 from __future__ import annotations
 
@@ -11,14 +14,29 @@ from pydantic import AfterValidator, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, ValidationError, core_schema
 
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-CONTROL_MESSAGE = "Teks memuat karakter kontrol yang tidak sah."
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+CONTROL_MESSAGE = "Teks memuat karakter kontrol atau karakter yang tidak sah."
 
 
 def without_control_characters(value: str) -> str:
     """The text with its control characters (other than tab, line feed, carriage return)
     dropped: for text a channel hands over, which nobody can be asked to retype."""
     return CONTROL.sub("", value)
+
+
+def without_control_characters_in(value: Any) -> Any:
+    """A parsed JSON document with the control characters of every string (keys too) dropped:
+    for a channel's payload, whose sender cannot be asked again."""
+    if isinstance(value, str):
+        return without_control_characters(value)
+    if isinstance(value, list):
+        return [without_control_characters_in(item) for item in value]
+    if isinstance(value, dict):
+        return {
+            without_control_characters_in(key): without_control_characters_in(item)
+            for key, item in value.items()
+        }
+    return value
 
 
 def no_control_characters(value: str) -> str:

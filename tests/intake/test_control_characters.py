@@ -4,6 +4,7 @@ and one submission the store refuses never costs the others of its group commit.
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -11,9 +12,9 @@ import pytest
 from services.intake.draft import Draft, to_pending
 from services.intake.inbox import Inbox
 from shared.channels import Channel
-from shared.sop import Kind
+from shared.sop import Kind, Role
 from tests.intake.conftest import Desk
-from tests.intake.meta import wa_text
+from tests.intake.meta import ig_message, instagram, wa_text
 from tests.intake.test_lookup import _lookup
 
 COMPLAINT = "Izin usaha saya belum selesai setelah tiga minggu, mohon dibantu."
@@ -39,6 +40,28 @@ async def test_a_chat_message_with_nul_is_stored_and_indexed_without_it(desk: De
     [case] = await desk.fetch("SELECT case_id FROM intake.submission_index")
     for words in ("usaha", "segera dibantu"):
         assert await _lookup(desk, words=words) == [str(case["case_id"])]
+
+
+@pytest.mark.parametrize("channel", ["whatsapp", "instagram"])
+async def test_half_an_emoji_in_a_chat_message_is_dropped_not_a_500(
+    desk: Desk, channel: str
+) -> None:
+    """A lone surrogate (half of an emoji's pair, escaped in JSON as Meta escapes text) in the
+    text and the sender's name: the message is stored without it, as any control character."""
+    if channel == "whatsapp":
+        payload = wa_text("Izin usaha \ud83d saya belum selesai.", "wamid.S1", name="Siti \udc00")
+        answer = await desk.whatsapp(json.dumps(payload).encode())  # ensure_ascii: \ud83d
+    else:
+        payload = instagram(ig_message("mid.S1", "Izin usaha \ud83d saya belum selesai."))
+        answer = await desk.instagram(json.dumps(payload).encode())
+    assert answer.status_code == 200, answer.text
+    assert await desk.events() == ["ComplaintReceived"]
+    assert await _lookup(desk, words="usaha") != []
+    [case] = await desk.fetch("SELECT case_id FROM intake.submission_index")
+    view = await desk.http.get(
+        f"/intake/v1/submissions/{case['case_id']}", headers=desk.officer(Role.TIM_PENGADUAN)
+    )
+    assert view.json()["text"] == "Izin usaha  saya belum selesai."
 
 
 async def test_one_submission_the_store_refuses_costs_the_others_nothing(desk: Desk) -> None:

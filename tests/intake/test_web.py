@@ -111,6 +111,19 @@ BAD_REQUESTS: dict[str, tuple[bytes, str, int, set[str]]] = {
         {"consent"},
     ),
     "form encoded": (b"text=halo", "application/x-www-form-urlencoded", 422, {"body"}),
+    # half of an emoji's surrogate pair, as JSON may escape it: no UTF-8 text holds it
+    "lone surrogate in the text": (
+        json.dumps({**FORM, "text": FORM["text"] + " \ud83d"}).encode(),
+        "",
+        422,
+        {"text"},
+    ),
+    "lone surrogate in a name": (
+        json.dumps({**FORM, "contact": {**FORM["contact"], "name": "Siti \udc00"}}).encode(),
+        "",
+        422,
+        {"contact.name"},
+    ),
 }
 
 

@@ -25,6 +25,7 @@ from services.intake.reach import store_call
 from shared.channels import Channel
 from shared.problems import Problem, field_error, problems
 from shared.sop import Kind
+from shared.text import without_control_characters_in
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -87,8 +88,8 @@ async def signed_payload(request: Request, secret: str, model: type[Model], kind
     body = await request.body()
     verify(secret, body, request.headers.get("x-hub-signature-256"))
     try:
-        raw = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
+        raw = without_control_characters_in(json.loads(body))  # Meta cannot be asked again
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise Problem(400, "Isi webhook bukan JSON yang sah.", code="malformed-json") from error
     if not isinstance(raw, dict) or raw.get("object") != kind:
         detail = f"Objek webhook tidak dikenal; yang diterima hanya '{kind}'."
