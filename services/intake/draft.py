@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
@@ -17,6 +17,21 @@ from shared.channels import Channel
 from shared.sealing import SealingKey
 from shared.sop import Kind
 from shared.text import without_control_characters
+
+BELIEVED_DAYS = 30
+"""How far back a sender's own word on when it sent is believed (a chat platform's backlog, a
+mail's Date): older, or later than now, the moment it arrives counts instead. A complaint's
+received time starts its 14 working days: a forged old date must not make it overdue at once."""
+
+
+def believed(claimed: datetime | None) -> datetime:
+    """The sender's time of sending if within the last `BELIEVED_DAYS` days and not later than
+    now (a time without a zone is not believed); else now."""
+    now = datetime.now(UTC)
+    if claimed is None or claimed.tzinfo is None:
+        return now
+    return min(claimed, now) if claimed > now - timedelta(days=BELIEVED_DAYS) else now
+
 
 DELIVERY_NAMESPACE = UUID("3f0f3f8e-5a43-4d7a-9a55-1f6b7c2e8d90")
 

@@ -18,7 +18,7 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 from uuid import UUID
 
-from services.intake.draft import Attachment
+from services.intake.draft import Attachment, believed
 from services.intake.mail_kinds import Headers, MailKind, machine_kind
 from services.intake.mail_text import decode, header_text, html_to_text, plain_lines
 
@@ -174,14 +174,18 @@ def _attachment_parts(message: EmailMessage, problems: list[str]) -> list[Messag
 
 
 def _sent_at(value: str) -> datetime:
-    now = datetime.now(UTC)
+    """The Date header, as far as it is believed (`believed`); the mailbox's own time of
+    arrival replaces it when the mail is taken from the mailbox (`arrived`)."""
     try:
-        sent = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return now
-    if sent.tzinfo is None:
-        return now
-    return min(sent.astimezone(UTC), now)
+        return believed(parsedate_to_datetime(value))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return believed(None)
+
+
+def arrived(mail: Mail, moment: datetime | None) -> Mail:
+    """The mail received when the mailbox's server says it arrived (IMAP INTERNALDATE): the
+    sender's Date header is the sender's word, which may be anything."""
+    return mail if moment is None else replace(mail, sent_at=believed(moment))
 
 
 def _message_id(value: str, raw: bytes) -> str:

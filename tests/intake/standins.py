@@ -10,6 +10,7 @@ import shutil
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -132,11 +133,11 @@ class ImapServer:
         client.select_folder("INBOX")
         return client
 
-    def deliver(self, raw: bytes) -> None:
-        """Put a message in the INBOX, unseen, as an MTA would."""
+    def deliver(self, raw: bytes, at: datetime | None = None) -> None:
+        """Put a message in the INBOX, unseen, as an MTA would (arrived `at`, else now)."""
         client = self.client()
         try:
-            client.append("INBOX", raw)
+            client.append("INBOX", raw, msg_time=at)
         finally:
             client.logout()
 

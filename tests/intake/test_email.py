@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -37,8 +37,8 @@ class Mail:
     imap: ImapServer
     smtp: SmtpSink
 
-    async def deliver(self, message: EmailMessage) -> None:
-        await asyncio.to_thread(self.imap.deliver, bytes(message))
+    async def deliver(self, message: EmailMessage, at: datetime | None = None) -> None:
+        await asyncio.to_thread(self.imap.deliver, bytes(message), at)
 
     async def all_seen(self, count: int) -> bool:
         flags = await asyncio.to_thread(self.imap.flags)
@@ -115,6 +115,22 @@ async def test_a_mail_becomes_a_complaint_and_gets_its_code_by_reply(mail: Mail)
     assert row["tracking_code"] in receipt.get_content()
     assert receipt["In-Reply-To"] == sent["Message-ID"]
     assert await mail.desk.events() == ["ComplaintReceived"]
+
+
+async def test_a_mail_is_received_when_it_reached_the_mailbox_not_on_its_date_header(
+    mail: Mail,
+) -> None:
+    """The Date header is the sender's word: a mail dated 1980 that reached the mailbox two
+    hours ago was received two hours ago (its 14 working days start then, not overdue)."""
+    reached = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    old = message()
+    old.replace_header("Date", "Tue, 01 Jan 1980 09:00:00 +0700")
+    await mail.deliver(old, at=reached)
+    assert await eventually(lambda: mail.all_seen(1), within=5)
+    [row] = await mail.desk.fetch("SELECT case_id FROM intake.submission_index")
+    officer = mail.desk.officer(Role.TIM_PENGADUAN)
+    view = await mail.desk.http.get(f"/intake/v1/submissions/{row['case_id']}", headers=officer)
+    assert datetime.fromisoformat(view.json()["received_at"]) == reached
 
 
 async def test_a_thread_is_one_case_with_all_its_parts(mail: Mail) -> None:

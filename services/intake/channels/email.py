@@ -15,6 +15,7 @@ import contextlib
 import logging
 import ssl
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -26,7 +27,7 @@ from services.intake.attachments import screen
 from services.intake.draft import Addition, Attachment, Contact, Draft, Receipt, Refusal
 from services.intake.inbox import Erased, Inbox, UnknownSubmission
 from services.intake.limits import RateLimiter, TooManyRequests
-from services.intake.mail import Mail, read, without_content
+from services.intake.mail import Mail, arrived, read, without_content
 from services.intake.mail_kinds import DROPPED, MailKind
 from services.intake.reach import store_call
 from services.intake.submission import submission_id
@@ -79,12 +80,16 @@ class Mailbox:
         taken = []
         try:
             for uid in await asyncio.to_thread(client.search, ["UNSEEN"]):
-                fetched = await asyncio.to_thread(client.fetch, [uid], ["BODY.PEEK[]"])
+                fetched = await asyncio.to_thread(
+                    client.fetch, [uid], ["BODY.PEEK[]", "INTERNALDATE"]
+                )
                 raw = fetched.get(uid, {}).get(b"BODY[]")
                 if not isinstance(raw, bytes):
                     continue
+                at = fetched[uid].get(b"INTERNALDATE")
+                mail = arrived(read(raw), at if isinstance(at, datetime) else None)
                 try:
-                    receipt = await self.handle(read(raw), uid)
+                    receipt = await self.handle(mail, uid)
                 except TooManyRequests:
                     continue  # over the sender's limit: left unseen for a later poll
                 except Failed:
@@ -128,6 +133,7 @@ class Mailbox:
             ssl=settings.imap_tls,
             timeout=settings.imap_timeout_seconds,
         )
+        client.normalise_times = False  # arrival times with their zone, not naive local ones
         client.login(settings.imap_user, settings.imap_password.get_secret_value())
         client.select_folder(settings.imap_mailbox)
         return client

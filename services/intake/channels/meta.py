@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from services.intake.agencies import ADDRESSED, conversation_sender
 from services.intake.attachments import screen
 from services.intake.channels.kinds import Effect
-from services.intake.draft import Amendment, Attachment, Contact, Draft, Receipt
+from services.intake.draft import Amendment, Attachment, Contact, Draft, Receipt, believed
 from services.intake.inbox import Inbox, is_new_conversation_request
 from services.intake.limits import RateLimiter, TooManyRequests
 from services.intake.reach import store_call
@@ -130,13 +130,11 @@ class ChatMessage:
 
 
 def sent_at(timestamp: float) -> datetime:
-    """When the platform says it was sent, never later than now."""
-    now = datetime.now(UTC)
+    """When the platform says it was sent, as far as it is believed (`believed`)."""
     try:
-        moment = datetime.fromtimestamp(timestamp, UTC)
+        return believed(datetime.fromtimestamp(timestamp, UTC))
     except (OverflowError, OSError, ValueError):
-        return now
-    return min(moment, now) if moment > now - timedelta(days=30) else now
+        return believed(None)
 
 
 def _draft(inbox: Inbox, message: ChatMessage, agency: str) -> Draft:
