@@ -106,11 +106,16 @@ class Revoke(Open):
 
 
 class Message(Content):
-    sender: str = Field(alias="from")
+    """A message; its sender by number (`from`) or, for a user with a WhatsApp username, by
+    business-scoped user id alone (`from_user_id`, the number left out)."""
+
+    sender: str | None = Field(default=None, alias="from")
+    from_user_id: str | None = None
     id: str
     timestamp: str
     edit: Edit | None = None
     revoke: Revoke | None = None
+    account: str | None = None  # ours: the sender's number, else their BSUID
 
 
 Read = tuple[str, dict[str, Any] | None]  # readable text, and the structured answers if any

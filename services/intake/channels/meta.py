@@ -137,11 +137,16 @@ def sent_at(timestamp: float) -> datetime:
         return believed(None)
 
 
+def _is_number(message: ChatMessage) -> bool:
+    """Whether the account is a WhatsApp phone number (a BSUID, `ID.1502…`, is not)."""
+    return message.channel is Channel.WHATSAPP and message.account.isdigit()
+
+
 def _draft(inbox: Inbox, message: ChatMessage, agency: str) -> Draft:
     channel = message.channel.value
     contact = Contact(
         name=message.name,
-        phone=f"+{message.account}" if message.channel is Channel.WHATSAPP else None,
+        phone=f"+{message.account}" if _is_number(message) else None,  # not a BSUID
         account=message.account,
         account_channel=channel,
     )

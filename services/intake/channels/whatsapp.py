@@ -41,7 +41,11 @@ class Profile(Open):
 
 
 class WaContact(Open):
-    wa_id: str
+    """The sender: a phone number (`wa_id`), and the business-scoped user id (BSUID,
+    `user_id`) that a user with a WhatsApp username may have instead of a number shown."""
+
+    wa_id: str | None = None
+    user_id: str | None = None
     profile: Profile | None = None
 
 
@@ -53,7 +57,7 @@ class Value(Open):
     messaging_product: str = "whatsapp"
     metadata: Metadata = Metadata()
     contacts: list[WaContact] = Field(default_factory=list)
-    messages: list[Message] = Field(default_factory=list)
+    messages: list[dict[str, Any]] = Field(default_factory=list)  # each read on its own
 
 
 class Change(Open):
@@ -86,6 +90,9 @@ def _attachments(content: Content) -> tuple[Attachment, ...]:
     )
 
 
+UNREADABLE = "[Pesan WhatsApp yang tidak dapat dibaca; isi aslinya tersimpan sebagai data.]"
+
+
 def _chat_message(message: Message, name: str | None, number: str) -> ChatMessage | None:
     """The message as the kinds table decides it; None when it opens nothing."""
     kind = kind_of(Channel.WHATSAPP, kind_name(message))
@@ -102,10 +109,11 @@ def _chat_message(message: Message, name: str | None, number: str) -> ChatMessag
         fields |= {"text": "", "amends": message.revoke.original_message_id}
     else:
         return None
+    assert message.account is not None
     chat = ChatMessage(
         channel=Channel.WHATSAPP,
         message_id=message.id,
-        account=message.sender,
+        account=message.account,
         name=name,
         sent_at=sent_at(float(message.timestamp)),
         recipient=number,
@@ -122,13 +130,66 @@ def messages_of(notification: Notification) -> list[ChatMessage]:
             if change.field != "messages":
                 continue  # calls, account updates, templates: nothing a citizen wrote
             value = Value.model_validate(change.value)
-            names = {c.wa_id: c.profile.name if c.profile else None for c in value.contacts}
-            for message in value.messages:
-                number = value.metadata.phone_number_id
-                chat = _chat_message(message, names.get(message.sender), number)
+            number = value.metadata.phone_number_id
+            for raw in value.messages:
+                chat = _one(raw, value.contacts, number)
                 if chat is not None:
                     found.append(chat)
     return found
+
+
+def _one(raw: dict[str, Any], contacts: list[WaContact], number: str) -> ChatMessage | None:
+    """One message of a change, read as its kind says. One that does not fit the Cloud API's
+    shapes costs the others nothing: it is kept whole for an officer to read, and its sender is
+    answered as for any message; without an id or a sender it cannot be kept, and is logged."""
+    head = Message.model_construct(
+        id=raw.get("id"), sender=raw.get("from"), from_user_id=raw.get("from_user_id")
+    )
+    contact = _contact(head, contacts)
+    account = head.sender or head.from_user_id or (contact.user_id if contact else None)
+    if not isinstance(head.id, str) or not head.id or not isinstance(account, str) or not account:
+        log.warning("whatsapp message without an id or a sender acknowledged, not kept")
+        return None
+    name = contact.profile.name if contact and contact.profile else None
+    try:
+        message = Message.model_validate(raw).model_copy(update={"account": account})
+        return _chat_message(message, name, number)
+    except (ValueError, TypeError, AttributeError, KeyError) as error:
+        log.warning(
+            "whatsapp message %s of kind %r not of the Cloud API's shapes (%s): kept whole",
+            head.id,
+            str(raw.get("type"))[:40],
+            type(error).__name__,
+        )
+    return ChatMessage(
+        channel=Channel.WHATSAPP,
+        message_id=head.id,
+        account=account,
+        name=name,
+        sent_at=sent_at(_seconds(raw.get("timestamp"))),
+        recipient=number,
+        text=UNREADABLE,
+        data={"unreadable": raw},
+    )
+
+
+def _contact(message: Message, contacts: list[WaContact]) -> WaContact | None:
+    """The change's contact of the message's sender, by number or BSUID (the only one if the
+    message names neither)."""
+    for contact in contacts:
+        if message.sender and contact.wa_id == message.sender:
+            return contact
+        if message.from_user_id and contact.user_id == message.from_user_id:
+            return contact
+    named = message.sender or message.from_user_id
+    return contacts[0] if len(contacts) == 1 and not named else None
+
+
+def _seconds(timestamp: Any) -> float:
+    try:
+        return float(timestamp)
+    except (TypeError, ValueError):
+        return 0.0  # not believed: now
 
 
 @router.get("", responses=HANDSHAKE_RESPONSES)

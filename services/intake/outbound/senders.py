@@ -82,10 +82,13 @@ class GraphSender:
     def _request(self, outgoing: Outgoing) -> tuple[str, dict[str, object], str]:
         base = f"{self.settings.graph_api_url.rstrip('/')}/{self.settings.graph_api_version}"
         if self.channel is Channel.WHATSAPP:
+            # A phone number goes in `to`; a user known only by business-scoped user id (a
+            # WhatsApp username, the number not shown) in `recipient`.
+            to = "to" if outgoing.to.isdigit() else "recipient"
             body: dict[str, object] = {
                 "messaging_product": "whatsapp",
                 "recipient_type": "individual",
-                "to": outgoing.to,
+                to: outgoing.to,
             }
             body |= _text(outgoing) if outgoing.free_text else _template(self.settings, outgoing)
             token = self.settings.whatsapp_access_token.get_secret_value()
