@@ -237,3 +237,37 @@ async def test_a_text_with_a_file_is_a_case_and_the_receipt_names_the_file(desk:
     [reply] = await eventually(replied, within=5)
     assert code in reply["message"]["text"]
     assert "file-1" in reply["message"]["text"]
+
+
+async def test_a_shared_post_and_an_odd_event_are_kept_and_cost_the_others_nothing(
+    desk: Desk,
+) -> None:
+    """A shared post (`ig_post`, Meta's form since November 2025) keeps its link; an event not of
+    the shapes known here (an attachment type this version of the code cannot read, a message
+    whose text is not a string) is kept whole for an officer; the others are taken as usual."""
+    post = {
+        "type": "ig_post",
+        "payload": {
+            "ig_post_media_id": "18139494541428835",
+            "title": "Jalan berlubang",
+            "url": "https://lookaside.example/ig_messaging_cdn/?asset_id=1",
+        },
+    }
+    link = {"type": "fallback", "payload": None}
+    events = [
+        ig_message("mid.P1", "Lihat postingan ini", sender="1001", attachments=[post, link]),
+        ig_message("mid.P2", {"bukan": "teks"}, sender="1002"),  # type: ignore[arg-type]
+        ig_message("mid.P3", COMPLAINT, sender="1003"),
+    ]
+    answer = await desk.instagram(instagram(*events))
+    assert answer.status_code == 200, answer.text
+    received = answer.json()["received"]
+    assert len({r["tracking_code"] for r in received}) == 3
+    shared = await _view(desk, received[0]["tracking_code"])
+    assert shared["refused"] == []
+    assert any("asset_id=1" in json.dumps(attachment) for attachment in shared["attachments"]), (
+        shared["attachments"]
+    )
+    odd = await _view(desk, received[1]["tracking_code"])
+    assert "tidak dapat dibaca" in odd["text"]
+    assert "bukan" in json.dumps(odd["data"])

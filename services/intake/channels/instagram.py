@@ -43,7 +43,10 @@ ATTACHMENT_TYPES = {
     "story_mention": "text/plain",
     "ig_reel": "text/plain",
     "reel": "text/plain",
+    "ig_post": "text/plain",  # a shared post (Meta's form since November 2025, for `share`)
+    "fallback": "text/plain",  # a shared link
 }
+UNREADABLE = "[Pesan Instagram yang tidak dapat dibaca; isi aslinya tersimpan sebagai data.]"
 
 
 class _Open(BaseModel):
@@ -56,7 +59,7 @@ class Party(_Open):
 
 class IgAttachment(_Open):
     type: str
-    payload: dict[str, Any] = Field(default_factory=dict)
+    payload: dict[str, Any] | None = None  # Meta sends null for some (a link's fallback)
 
 
 class QuickReply(_Open):
@@ -97,7 +100,7 @@ class Messaging(_Open):
 class Entry(_Open):
     id: str
     time: float | None = None
-    messaging: list[Messaging] = Field(default_factory=list)
+    messaging: list[dict[str, Any]] = Field(default_factory=list)  # each read on its own
 
 
 class Notification(_Open):
@@ -110,7 +113,7 @@ def _attachments(message: IgMessage) -> tuple[Attachment, ...]:
         Attachment(
             filename=f"{attachment.type}-{number}",
             content_type=ATTACHMENT_TYPES.get(attachment.type, "application/octet-stream"),
-            reference=str(attachment.payload.get("url", "")) or None,
+            reference=str((attachment.payload or {}).get("url", "")) or None,
         )
         for number, attachment in enumerate(message.attachments, 1)
     )
@@ -183,11 +186,39 @@ def messages_of(notification: Notification) -> list[ChatMessage]:
     """Every messaging event the kinds table keeps, in order; `changes` open nothing."""
     found = []
     for entry in notification.entry:
-        for event in entry.messaging:
-            chat = _chat_message(event, entry.id)  # the account written to: its agency's
+        for raw in entry.messaging:
+            chat = _one(raw, entry.id)  # the account written to: its agency's
             if chat is not None:
                 found.append(chat)
     return found
+
+
+def _one(raw: dict[str, Any], account: str) -> ChatMessage | None:
+    """One messaging event, read as its kind says. One that does not fit the shapes known here
+    costs the others nothing: kept whole for an officer (and answered) when it names its sender
+    and its message, else logged."""
+    try:
+        return _chat_message(Messaging.model_validate(raw), account)
+    except (ValueError, TypeError, AttributeError, KeyError) as error:
+        reason = type(error).__name__
+    sender, message = raw.get("sender"), raw.get("message")
+    sender_id = sender.get("id") if isinstance(sender, dict) else None
+    mid = message.get("mid") if isinstance(message, dict) else None
+    if not isinstance(sender_id, str) or not isinstance(mid, str) or not sender_id or not mid:
+        log.warning("instagram event of unknown shape (%s) acknowledged, not kept", reason)
+        return None
+    log.warning("instagram message %s of unknown shape (%s): kept whole", mid, reason)
+    timestamp = raw.get("timestamp")
+    return ChatMessage(
+        channel=Channel.INSTAGRAM,
+        message_id=mid,
+        account=sender_id,
+        name=None,
+        sent_at=sent_at(timestamp / 1000 if isinstance(timestamp, int | float) else 0),
+        recipient=account,
+        text=UNREADABLE,
+        data={"unreadable": raw},
+    )
 
 
 @router.get("", responses=HANDSHAKE_RESPONSES)

@@ -142,12 +142,10 @@ def _one(raw: dict[str, Any], contacts: list[WaContact], number: str) -> ChatMes
     """One message of a change, read as its kind says. One that does not fit the Cloud API's
     shapes costs the others nothing: it is kept whole for an officer to read, and its sender is
     answered as for any message; without an id or a sender it cannot be kept, and is logged."""
-    head = Message.model_construct(
-        id=raw.get("id"), sender=raw.get("from"), from_user_id=raw.get("from_user_id")
-    )
-    contact = _contact(head, contacts)
-    account = head.sender or head.from_user_id or (contact.user_id if contact else None)
-    if not isinstance(head.id, str) or not head.id or not isinstance(account, str) or not account:
+    message_id, number_of, user_of = (_text(raw, key) for key in ("id", "from", "from_user_id"))
+    contact = _contact(number_of, user_of, contacts)
+    account = number_of or user_of or (contact.user_id if contact else None)
+    if not message_id or not account:
         log.warning("whatsapp message without an id or a sender acknowledged, not kept")
         return None
     name = contact.profile.name if contact and contact.profile else None
@@ -157,13 +155,13 @@ def _one(raw: dict[str, Any], contacts: list[WaContact], number: str) -> ChatMes
     except (ValueError, TypeError, AttributeError, KeyError) as error:
         log.warning(
             "whatsapp message %s of kind %r not of the Cloud API's shapes (%s): kept whole",
-            head.id,
+            message_id,
             str(raw.get("type"))[:40],
             type(error).__name__,
         )
     return ChatMessage(
         channel=Channel.WHATSAPP,
-        message_id=head.id,
+        message_id=message_id,
         account=account,
         name=name,
         sent_at=sent_at(_seconds(raw.get("timestamp"))),
@@ -173,16 +171,18 @@ def _one(raw: dict[str, Any], contacts: list[WaContact], number: str) -> ChatMes
     )
 
 
-def _contact(message: Message, contacts: list[WaContact]) -> WaContact | None:
+def _text(raw: dict[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _contact(number: str | None, user: str | None, contacts: list[WaContact]) -> WaContact | None:
     """The change's contact of the message's sender, by number or BSUID (the only one if the
     message names neither)."""
     for contact in contacts:
-        if message.sender and contact.wa_id == message.sender:
+        if (number and contact.wa_id == number) or (user and contact.user_id == user):
             return contact
-        if message.from_user_id and contact.user_id == message.from_user_id:
-            return contact
-    named = message.sender or message.from_user_id
-    return contacts[0] if len(contacts) == 1 and not named else None
+    return contacts[0] if len(contacts) == 1 and not (number or user) else None
 
 
 def _seconds(timestamp: Any) -> float:
