@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import re
+import zipfile
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -11,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
+from services.intake.register import reading
 from services.intake.register.cli import main
 from services.intake.register.dates import DateError, read_date
 from services.intake.register.importer import run
@@ -32,8 +35,12 @@ WIB = ZoneInfo("Asia/Jakarta")
         "12 Maret 2022",
         "Sabtu, 12 Maret 2022",
         "12 Mar 2022",
+        "12 Mrt 2022",
+        "20220312",
+        "2022-03-12T03:00:00+08:00",  # an offset: that moment, in the office's zone
         44632,
         "44632",
+        "44632,25",  # a decimal comma, as an Indonesian spreadsheet writes
         datetime(2022, 3, 12),
     ],
 )
@@ -166,3 +173,150 @@ def test_a_closing_date_before_the_complaint_imports_the_complaint_with_a_warnin
     report = run(Settings(), path, load_mapping(None, []), dry_run=True)
     assert report.valid == len(register.expected("import"))
     assert set(report.rejected_rows()).isdisjoint(p.row for p in impossible)
+
+
+@pytest.mark.parametrize(
+    ("written", "day"),
+    [
+        ("2022-03-31T20:00:00Z", "2022-04-01"),  # 03:00 WIB: the next month
+        ("12 Peb 2022", "2022-02-12"),
+        ("12 Agus 2022", "2022-08-12"),
+        ("01/01/2000", "2000-01-01"),
+    ],
+)
+def test_a_moment_with_its_offset_and_the_office_s_abbreviations_are_their_day(
+    written: str, day: str
+) -> None:
+    found = read_date(written, WIB)
+    assert found is not None
+    assert found.at.date().isoformat() == day
+
+
+def test_the_first_day_of_2000_in_the_office_s_calendar_is_imported(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("No;Tanggal;Uraian\n1;01/01/2000;Izin usaha belum selesai.\n")
+    report = run(Settings(), path, load_mapping(None, []), dry_run=True)
+    assert (report.valid, report.rejected) == (1, 0)
+
+
+def test_a_closing_date_in_the_future_closes_the_case_on_a_day_nobody_knows(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "No;Tanggal;Uraian;Status;Tanggal Selesai\n"
+        "1;12/03/2022;Izin usaha belum selesai.;Selesai;15/03/2101\n"
+    )
+    report = run(Settings(), path, load_mapping(None, []), dry_run=True)
+    assert (report.valid, report.rejected) == (1, 0)
+    assert "closed_future" in {issue.code for issue in report.issues}
+
+
+def _rows(count: int, first: int = 1) -> str:
+    return "".join(
+        f"{n};12/03/2022;Izin usaha nomor {n} belum selesai.;Selesai\n"
+        for n in range(first, first + count)
+    )
+
+
+def test_a_quote_left_open_refuses_the_file_and_names_its_row(tmp_path: Path) -> None:
+    """An unclosed quote makes the csv module read the rest of the file as one cell: every
+    later row would be lost inside one made-up complaint. The file is refused instead."""
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "No;Tanggal;Uraian;Status\n"
+        + _rows(1)
+        + '2;13/03/2022;"Mohon segera diproses;Selesai\n'
+        + _rows(40, first=3)
+    )
+    with pytest.raises(UnreadableRegister, match="baris 3: sebuah tanda kutip"):
+        run(Settings(), path, load_mapping(None, []), dry_run=True)
+    quoted = tmp_path / "q.csv"  # a text of several lines in quotes is a text
+    quoted.write_text(
+        "No;Tanggal;Uraian;Status\n"
+        '1;12/03/2022;"Baris satu;\nbaris dua; dan\nbaris tiga";Selesai\n' + _rows(3, first=2)
+    )
+    assert run(Settings(), quoted, load_mapping(None, []), dry_run=True).valid == 4
+
+
+def test_a_workbook_is_read_to_its_real_end_whatever_its_recorded_size(tmp_path: Path) -> None:
+    """A workbook whose recorded dimension (`A1:D5`) is stale: every row is read (openpyxl's
+    streaming reader stops at the recorded size)."""
+    path = clean(10).write_xlsx(tmp_path / "r.xlsx")
+    stale = tmp_path / "stale.xlsx"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(stale, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename.startswith("xl/worksheets/sheet"):
+                data = re.sub(rb"<dimension [^>]*>", b"", data)
+                data = data.replace(b"<sheetViews>", b'<dimension ref="A1:D5"/><sheetViews>')
+            target.writestr(item, data)
+    full = run(Settings(), path, load_mapping(None, []), dry_run=True)
+    assert run(Settings(), stale, load_mapping(None, []), dry_run=True).valid == full.valid == 10
+
+
+def test_the_shown_sheet_is_read_not_a_hidden_first_one(tmp_path: Path) -> None:
+    path = clean(4).write_xlsx(tmp_path / "r.xlsx")
+    book = load_workbook(path)
+    hidden = book.create_sheet("Catatan", 0)
+    hidden["A1"] = "bukan register"
+    hidden.sheet_state = "hidden"
+    book.active = 1
+    book.save(path)
+    assert run(Settings(), path, load_mapping(None, []), dry_run=True).valid == 4
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504, "Excel lama"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF"),
+        (b"PK\x03\x04" + b"\0" * 40, "bukan XLSX yang utuh"),
+    ],
+    ids=["xls or password", "pdf", "broken zip"],
+)
+def test_a_file_that_is_no_register_is_named_for_what_it_is(
+    tmp_path: Path, content: bytes, said: str
+) -> None:
+    path = tmp_path / "register.xlsx"
+    path.write_bytes(content)
+    with pytest.raises(UnreadableRegister, match=said):
+        run(Settings(), path, load_mapping(None, []), dry_run=True)
+
+
+def test_a_file_is_read_by_its_content_not_its_name(tmp_path: Path) -> None:
+    csv_named_xlsx = clean(3).write_csv(tmp_path / "r.csv").rename(tmp_path / "csv.xlsx")
+    xlsx_named_csv = clean(3).write_xlsx(tmp_path / "r.xlsx").rename(tmp_path / "xlsx.csv")
+    for path in (csv_named_xlsx, xlsx_named_csv):
+        assert run(Settings(), path, load_mapping(None, []), dry_run=True).valid == 3
+
+
+def test_a_workbook_unpacking_past_the_limit_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = clean(50).write_xlsx(tmp_path / "r.xlsx")
+    with zipfile.ZipFile(path) as archive:
+        unpacked = sum(item.file_size for item in archive.infolist())
+    monkeypatch.setattr(reading, "MAX_UNZIPPED_BYTES", unpacked - 1)
+    with pytest.raises(UnreadableRegister, match="terlalu besar setelah dibuka"):
+        run(Settings(), path, load_mapping(None, []), dry_run=True)
+
+
+def test_unicode_text_and_a_stray_windows_byte_are_read(tmp_path: Path) -> None:
+    """A spreadsheet's "Unicode text" (UTF-16, tabs) is read; one Windows-1252 byte in a UTF-8
+    file garbles its own line only."""
+    text = "No\tTanggal\tUraian\n1\t12/03/2022\tPelayanan — lambat sekali\n"
+    utf16 = tmp_path / "r.txt"
+    utf16.write_bytes(text.encode("utf-16"))  # with its BOM
+    assert run(Settings(), utf16, load_mapping(None, []), dry_run=True).valid == 1
+    mixed = tmp_path / "m.csv"
+    mixed.write_bytes(
+        "No;Tanggal;Uraian\n1;12/03/2022;Pelayanan — lambat\n".encode()
+        + "2;13/03/2022;Caf\xe9 di lobi\n".encode("cp1252")
+    )
+    sheet = reading.read_sheet(mixed)
+    assert [cells[2] for _, cells in sheet.records] == [
+        "Uraian",
+        "Pelayanan — lambat",
+        "Café di lobi",
+    ]

@@ -9,6 +9,7 @@ python-dateutil with a table of Indonesian names does the parsing: it is fast (a
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -17,7 +18,8 @@ from zoneinfo import ZoneInfo
 from dateutil import parser
 
 _EXCEL_EPOCH = datetime(1899, 12, 30)
-_SERIAL = re.compile(r"^\d{5}(\.\d+)?$")
+_SERIAL = re.compile(r"^\d{5}([.,]\d+)?$")  # a decimal comma too, as Indonesian CSV writes
+_COMPACT = re.compile(r"^(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])$")  # 20220312
 _CLOCK_DOTS = re.compile(r"(?<=\s)(\d{1,2})\.(\d{2})(?:\.(\d{2}))?\s*$")  # 10.15 -> 10:15
 _NOISE = re.compile(r"\b(wib|wita|wit|pukul|pkl|jam|tanggal|tgl)\b\.?", re.IGNORECASE)
 _DEFAULTS = (datetime(2001, 1, 1), datetime(2002, 2, 2))
@@ -28,13 +30,13 @@ class _Indonesian(parser.parserinfo):
 
     MONTHS: list[tuple[str, ...]] = [  # type: ignore[assignment]  # noqa: RUF012 - read by dateutil
         ("Jan", "Januari", "January"),
-        ("Feb", "Februari", "Pebruari", "February"),
-        ("Mar", "Maret", "March"),
+        ("Feb", "Peb", "Februari", "Pebruari", "February"),
+        ("Mar", "Mrt", "Maret", "March"),
         ("Apr", "April"),
         ("Mei", "May"),
         ("Jun", "Juni", "June"),
         ("Jul", "Juli", "July"),
-        ("Agu", "Agt", "Ags", "Agust", "Agustus", "Aug", "August"),
+        ("Agu", "Agt", "Ags", "Agus", "Agust", "Agustus", "Aug", "August"),
         ("Sep", "Sept", "September"),
         ("Okt", "Oktober", "Oct", "October"),
         ("Nov", "Nop", "Nopember", "November"),
@@ -84,7 +86,9 @@ def read_date(value: object, tz: ZoneInfo) -> RegisterDate | None:
         return _serial(float(value), tz)
     text = str(value).strip()
     if _SERIAL.match(text):
-        return _serial(float(text), tz)
+        return _serial(float(text.replace(",", ".")), tz)
+    if _COMPACT.match(text):
+        return RegisterDate(datetime.strptime(text, "%Y%m%d").replace(tzinfo=tz), False)
     return _parsed(text, tz)
 
 
@@ -101,7 +105,9 @@ def _parsed(text: str, tz: ZoneInfo) -> RegisterDate:
     if found is None:
         raise DateError(f"tanggal tidak dapat dibaca: '{_short(text)}'")
     moment, has_time, day_missing = found
-    return RegisterDate(moment.replace(tzinfo=tz), has_time, day_missing)
+    # a time with its offset (2022-03-31T20:00:00Z) is that moment, in the office's zone
+    at = moment.astimezone(tz) if moment.tzinfo is not None else moment.replace(tzinfo=tz)
+    return RegisterDate(at, has_time, day_missing)
 
 
 @lru_cache(maxsize=65_536)
@@ -110,7 +116,9 @@ def _text_date(text: str) -> tuple[datetime, bool, bool] | None:
     cleaned = _CLOCK_DOTS.sub(_colon_clock, _NOISE.sub(" ", text.replace(",", " ")))
     reader = _YEAR_FIRST if _STARTS_WITH_YEAR.match(cleaned) else _DAY_FIRST
     try:
-        first, second = (reader.parse(cleaned, default=d, ignoretz=True) for d in _DEFAULTS)
+        with warnings.catch_warnings():  # a zone name it does not know: the office's zone
+            warnings.simplefilter("ignore", parser.UnknownTimezoneWarning)
+            first, second = (reader.parse(cleaned, default=d) for d in _DEFAULTS)
     except (ValueError, OverflowError, parser.ParserError):
         return None
     if first.year != second.year or first.month != second.month:

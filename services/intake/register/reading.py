@@ -1,14 +1,20 @@
 """Reading a register file: the rows of an XLSX sheet or a CSV file, and its header row.
 
-CSV: `;`, `,` or tab separated, UTF-8 with or without BOM, else Windows-1252. A row number is
-the spreadsheet's: the first record is row 1, and a cell with line breaks stays in its row.
+A file is read by what it holds, not by its name: a ZIP is a workbook, an old binary
+spreadsheet or a PDF is named back as what it is, anything else is CSV. XLSX: the sheet asked
+for, else the one open when it was saved (if shown), else the first shown; read to its real
+end whatever its recorded dimensions say, at most `MAX_UNZIPPED_BYTES` unpacked. CSV: `;`, `,`
+or tab separated, UTF-8 with or without BOM (a line that is not UTF-8: Windows-1252), or
+UTF-16 with its BOM (a spreadsheet's "Unicode text"). A row number is the spreadsheet's: the
+first record is row 1, and a cell with line breaks stays in its row. Empty rows are not kept.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +26,15 @@ from services.intake.register.labels import Mapping, header_fields
 csv.field_size_limit(2**31 - 1)  # a cell may hold a long complaint; the default cuts at 128 KiB
 _HEADER_SEARCH_ROWS = 20
 _DELIMITERS = (";", ",", "\t")
+MAX_UNZIPPED_BYTES = 512 * 2**20
+"""A workbook unpacking to more is refused (a register of 500,000 rows unpacks to less)."""
+_SIGNATURES = {
+    b"\xd0\xcf\x11\xe0": (
+        "Berkas ini lembar kerja Excel lama (.xls) atau XLSX berkata sandi. Buka di program "
+        "lembar kerja, lalu simpan sebagai XLSX tanpa kata sandi atau sebagai CSV."
+    ),
+    b"%PDF": "Berkas ini PDF, bukan lembar kerja. Impor register dalam bentuk XLSX atau CSV.",
+}
 
 
 class UnreadableRegister(ValueError):
@@ -35,36 +50,104 @@ class Sheet:
 
 
 def read_sheet(path: Path, sheet: str | None = None) -> Sheet:
-    """Every record of the file (XLSX by its sheet, else CSV)."""
+    """Every record of the file (a workbook by its sheet, else CSV)."""
     if not path.is_file():
         raise UnreadableRegister(f"Berkas {path} tidak ada.")
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
+    with path.open("rb") as file:
+        head = file.read(4)
+    for signature, message in _SIGNATURES.items():
+        if head.startswith(signature):
+            raise UnreadableRegister(message)
+    if head.startswith(b"PK\x03\x04"):
         return _xlsx(path, sheet)
     if sheet is not None:
         raise UnreadableRegister("--sheet hanya berlaku untuk berkas XLSX.")
-    return Sheet(path.name, list(enumerate(_csv_rows(path.read_bytes()), start=1)))
+    return Sheet(path.name, _kept(enumerate(_csv_rows(path.read_bytes()), start=1)))
+
+
+def _kept(rows: Iterable[tuple[int, tuple[Any, ...]]]) -> list[tuple[int, tuple[Any, ...]]]:
+    """The rows holding anything, with their numbers (a sheet formatted down to its millionth
+    row holds a million empty ones)."""
+    return [(n, row) for n, row in rows if any(cell is not None and cell != "" for cell in row)]
 
 
 def _xlsx(path: Path, sheet: str | None) -> Sheet:
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (OSError, ValueError, KeyError) as error:
-        raise UnreadableRegister(f"Berkas XLSX tidak dapat dibuka: {error}") from error
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+            if any(m.filename.lower() == "mimetype" for m in archive.infolist()):
+                raise UnreadableRegister(
+                    "Berkas ini lembar kerja OpenDocument (.ods). Simpan sebagai XLSX atau CSV."
+                )
+    except zipfile.BadZipFile as error:
+        raise UnreadableRegister(
+            "Berkas ini bukan XLSX yang utuh (rusak, terpotong, atau berkata sandi). Buka di "
+            "program lembar kerja lalu simpan lagi sebagai XLSX, atau simpan sebagai CSV."
+        ) from error
+    if unpacked > MAX_UNZIPPED_BYTES:
+        raise UnreadableRegister(
+            f"Berkas XLSX ini terlalu besar setelah dibuka ({unpacked // 2**20} MB; paling "
+            f"banyak {MAX_UNZIPPED_BYTES // 2**20} MB). Bagi registernya menjadi beberapa berkas."
+        )
+    file = path.open("rb")  # a file, not a name: a workbook by its content, whatever its suffix
     try:
-        if sheet is not None and sheet not in book.sheetnames:
-            raise UnreadableRegister(
-                f"Lembar '{sheet}' tidak ada; yang ada: {', '.join(book.sheetnames)}."
-            )
-        worksheet = book[sheet] if sheet is not None else book.worksheets[0]
+        book = load_workbook(file, read_only=True, data_only=True)
+    except Exception as error:  # any fault of the file's is named, never a traceback
+        file.close()
+        raise UnreadableRegister(f"Berkas XLSX tidak dapat dibuka: {_fault(error)}") from error
+    try:
+        worksheet = _worksheet(book, sheet)
+        worksheet.reset_dimensions()  # read to the real end, whatever the file says its size is
         rows = worksheet.iter_rows(min_row=1, values_only=True)
-        return Sheet(worksheet.title, [(n, tuple(row)) for n, row in enumerate(rows, start=1)])
+        return Sheet(worksheet.title, _kept((n, tuple(row)) for n, row in enumerate(rows, 1)))
+    except UnreadableRegister:
+        raise
+    except Exception as error:  # a broken sheet inside a sound archive
+        raise UnreadableRegister(f"Lembar XLSX tidak dapat dibaca: {_fault(error)}") from error
     finally:
         book.close()
+        file.close()
+
+
+def _worksheet(book: Any, sheet: str | None) -> Any:
+    """The sheet asked for; else the one open when the file was saved, if shown; else the first
+    shown sheet of cells (a chart sheet holds no rows)."""
+    sheets = [w for w in book.worksheets if hasattr(w, "iter_rows")]
+    names = ", ".join(w.title for w in sheets) or "(tidak ada)"
+    if sheet is not None:
+        chosen = next((w for w in sheets if w.title == sheet), None)
+        if chosen is None:
+            raise UnreadableRegister(f"Lembar '{sheet}' tidak ada; lembar berisi sel: {names}.")
+        return chosen
+    shown = [w for w in sheets if getattr(w, "sheet_state", "visible") == "visible"]
+    active = book.active if hasattr(book.active, "iter_rows") else None
+    if active is not None and active in shown:
+        return active
+    if not shown:
+        raise UnreadableRegister(f"Tidak ada lembar berisi sel yang ditampilkan; lembar: {names}.")
+    return shown[0]
+
+
+def _fault(error: Exception) -> str:
+    return f"{type(error).__name__}: {str(error)[:200]}" if str(error) else type(error).__name__
 
 
 def _decode(raw: bytes) -> str:
+    """UTF-16 by its BOM; else UTF-8, a line that is not being read as Windows-1252 (one such
+    byte garbles that line only, not every line of the file)."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16", errors="replace")
     try:
         return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    lines = raw.removeprefix(b"\xef\xbb\xbf").splitlines(keepends=True)
+    return "".join(_line(line) for line in lines)
+
+
+def _line(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw.decode("cp1252", errors="replace")
 
@@ -81,12 +164,33 @@ def _delimiter(text: str) -> str:
 
 def _csv_rows(raw: bytes) -> Iterator[tuple[str, ...]]:
     text = _decode(raw)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    delimiter = _delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    width = 0  # the header's cells: a cell holding lines of as many is rows swallowed
     try:
-        for record in reader:
+        for number, record in enumerate(reader, start=1):
+            width = width or (len(record) if len(record) > 1 else 0)
+            if width and any(_swallowed(cell, delimiter, width) for cell in record):
+                raise UnreadableRegister(
+                    f'CSV rusak pada baris {number}: sebuah tanda kutip (") dibuka tetapi tidak '
+                    "ditutup, sehingga baris-baris sesudahnya terbaca sebagai satu sel. "
+                    "Perbaiki tanda kutip di baris itu, lalu impor lagi."
+                )
             yield tuple(record)
     except csv.Error as error:
         raise UnreadableRegister(f"CSV rusak pada baris {reader.line_num}: {error}") from error
+
+
+SWALLOWED_ROWS = 3
+"""A cell holding this many lines that each split like a whole row of the file (as many
+separators as the header) is rows swallowed by a quote left open, not a complaint's text."""
+
+
+def _swallowed(cell: str, delimiter: str, width: int) -> bool:
+    if width < 3 or cell.count("\n") < SWALLOWED_ROWS:
+        return False
+    rows = sum(1 for line in cell.splitlines() if line.count(delimiter) >= width - 1)
+    return rows >= SWALLOWED_ROWS
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 from uuid import UUID
@@ -31,7 +31,7 @@ from shared import pii
 from shared.channels import Channel
 from shared.sop import Kind
 
-EARLIEST = datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC"))
+EARLIEST = date(2000, 1, 1)  # the first day a register may hold, in the office's own calendar
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ class RowReader:
             return None
         if found.at > self.now + timedelta(days=1):
             notes.add("received_at", "date_future", "tanggal di masa depan", rejected=True)
-        elif found.at < EARLIEST:
+        elif found.at.date() < EARLIEST:
             notes.add("received_at", "date_too_old", "tanggal sebelum tahun 2000", rejected=True)
         else:
             return found
@@ -132,6 +132,13 @@ class RowReader:
         closed = date_of(value, "closed_at", notes, self.tz, reject=False)
         if closed is None or received is None:
             return closed, False
+        if closed.at > self.now + timedelta(days=1):
+            message = (
+                "tanggal selesai di masa depan; diimpor sebagai kasus selesai pada tanggal yang "
+                "tidak diketahui, ketepatan waktu tidak dinilai"
+            )
+            notes.add("closed_at", "closed_future", message)
+            return None, True
         if closed.at.date() < received.at.date():
             message = (
                 "tanggal selesai lebih awal dari tanggal pengaduan; diimpor dengan tanggal "
