@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
+import contextlib
 import quopri
 import re
 from html.parser import HTMLParser
@@ -49,8 +51,16 @@ def plain_lines(text: str) -> str:
 
 
 def decode(data: bytes, charset: str | None, problems: list[str]) -> str:
-    """Bytes in their declared charset; else UTF-8, else a replacement decoding (noted)."""
+    """Bytes in their declared charset; else UTF-8, else a replacement decoding (noted).
+
+    A single-byte charset decodes any bytes without failing, so UTF-8 labelled as one (a common
+    mistake of mail programs) would be read as garbage, silently: bytes that are valid UTF-8
+    with characters beyond ASCII are read as UTF-8 whatever the label (text in a single-byte
+    charset almost never happens to be valid UTF-8)."""
     name = (charset or "us-ascii").strip().strip('"').lower()[:40]
+    if not data.isascii() and _single_byte(name):
+        with contextlib.suppress(UnicodeDecodeError):
+            return data.decode("utf-8")
     try:
         return data.decode(name)
     except (LookupError, UnicodeDecodeError, ValueError) as error:
@@ -66,6 +76,17 @@ def decode(data: bytes, charset: str | None, problems: list[str]) -> str:
     return data.decode("windows-1252" if name in ASCII else name, "replace")
 
 
+def _single_byte(name: str) -> bool:
+    """Whether a charset maps every byte to one character (latin-1, the windows-125x...)."""
+    try:
+        return codecs.lookup(name).name in SINGLE_BYTE
+    except LookupError:
+        return False
+
+
+SINGLE_BYTE = frozenset(
+    {"iso8859-1", "iso8859-15", "iso8859-2", "cp1250", "cp1252", "cp1257", "cp437"}
+)
 ASCII = frozenset({"us-ascii", "ascii", "us", "ansi_x3.4-1968"})
 """Declared by mail that is not: its 8-bit bytes are most often windows-1252."""
 ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?\s]*)\?=")

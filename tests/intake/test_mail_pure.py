@@ -179,3 +179,27 @@ def test_the_recipients_are_read_with_the_mail_server_word_first() -> None:
         "pengaduan@dinas-a.example.go.id",
         "arsip@example.id",
     )
+
+
+@pytest.mark.parametrize(
+    ("label", "body", "read_as"),
+    [
+        (
+            "iso-8859-1",
+            "Pelayanan – “lambat” sekali, café".encode(),
+            "Pelayanan – “lambat” sekali, café",
+        ),
+        ("windows-1252", "Pelayanan – café".encode(), "Pelayanan – café"),
+        ("iso-8859-1", "Pelayanan café".encode("latin-1"), "Pelayanan café"),  # really latin-1
+    ],
+    ids=["utf-8 labelled latin-1", "utf-8 labelled windows-1252", "latin-1 as labelled"],
+)
+def test_utf_8_labelled_as_a_single_byte_charset_is_read_as_utf_8(
+    label: str, body: bytes, read_as: str
+) -> None:
+    raw = (
+        b"From: Siti <siti@example.id>\r\nSubject: Izin\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain; charset=" + label.encode() + b"\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n" + body + b"\r\n"
+    )
+    assert read(raw).text.strip() == read_as
