@@ -7,6 +7,7 @@ as one of them: no UTF-8 text can hold it, so sealing or storing it would fail."
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,18 @@ def without_control_characters(value: str) -> str:
     """The text with its control characters (other than tab, line feed, carriage return)
     dropped: for text a channel hands over, which nobody can be asked to retype."""
     return CONTROL.sub("", value)
+
+
+INVISIBLE = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+"""Characters drawn as blanks that are no whitespace (braille blank, Hangul fillers)."""
+
+
+def visible(text: str) -> str:
+    """The text as a reader sees it: without control and format characters (zero-width space,
+    direction marks, joiners) nor blanks that are no whitespace, trimmed. A message of such
+    characters alone says nothing."""
+    kept = (c for c in text if c not in INVISIBLE and unicodedata.category(c) not in ("Cc", "Cf"))
+    return "".join(kept).strip()
 
 
 def without_control_characters_in(value: Any) -> Any:

@@ -42,6 +42,7 @@ from shared.pii import mask
 from shared.refusals import Refused
 from shared.sealing import SealingKey
 from shared.settings import Settings
+from shared.text import visible
 
 T = TypeVar("T")
 
@@ -364,4 +365,4 @@ def _addition(draft: Draft) -> Addition:
 
 def is_new_conversation_request(text: str) -> bool:
     """Whether a chat message asks to close the current conversation."""
-    return " ".join(text.split()).upper() in NEW_CONVERSATION_WORDS
+    return " ".join(visible(text).split()).upper() in NEW_CONVERSATION_WORDS

@@ -84,3 +84,26 @@ async def test_one_submission_the_store_refuses_costs_the_others_nothing(desk: D
     again = await desk.fetch("SELECT case_id FROM intake.submission_index")
     assert len(again) == len(good), "a refused save left half of itself behind"
     assert len(await desk.fetch("SELECT 1 FROM intake.personal_keys")) == len(good)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["\u200b", "\u2800", "\u200e\u200f", "\x07", "\u3164 \u200b"],
+    ids=["zero-width space", "braille blank", "direction marks", "bell", "hangul filler"],
+)
+async def test_a_chat_message_of_invisible_characters_alone_opens_nothing(
+    desk: Desk, text: str
+) -> None:
+    answer = await desk.whatsapp(wa_text(text, "wamid.I1"))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["received"] == []
+    assert await desk.events() == []
+
+
+async def test_new_with_a_zero_width_space_still_ends_the_conversation(desk: Desk) -> None:
+    first = await desk.whatsapp(wa_text(COMPLAINT, "wamid.Z1"))
+    ended = await desk.whatsapp(wa_text("BARU\u200b", "wamid.Z2"))
+    assert ended.json()["received"] == [{"message_id": "wamid.Z2", "conversation": "ended"}]
+    again = await desk.whatsapp(wa_text(COMPLAINT, "wamid.Z3"))
+    codes = {a.json()["received"][0]["tracking_code"] for a in (first, again)}
+    assert len(codes) == 2

@@ -25,7 +25,7 @@ from services.intake.reach import store_call
 from shared.channels import Channel
 from shared.problems import Problem, field_error, problems
 from shared.sop import Kind
-from shared.text import without_control_characters_in
+from shared.text import visible, without_control_characters_in
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -123,9 +123,9 @@ class ChatMessage:
     def worth_keeping(self) -> bool:
         """Whether it holds anything: a message with nothing to keep opens nothing."""
         if self.effect is Effect.CONTENT:
-            return bool(self.text.strip() or self.attachments)
+            return bool(visible(self.text) or self.attachments)
         if self.effect is Effect.EDIT:
-            return bool(self.amends and self.text.strip())
+            return bool(self.amends and visible(self.text))
         return self.effect is Effect.WITHDRAW and bool(self.amends)
 
 
