@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -63,7 +64,8 @@ async def test_the_same_message_three_times_is_one_submission(desk: Desk) -> Non
 async def test_echoes_reads_reactions_and_comments_are_ignored(desk: Desk) -> None:
     payload = instagram(
         ig_message("mid.E", "balasan kami", is_echo=True),
-        ig_message("mid.D", is_deleted=True),
+        # sent an hour ago, past the wait for its message: nothing to withdraw
+        ig_message("mid.D", is_deleted=True) | {"timestamp": int(time.time() - 3600) * 1000},
         {
             "sender": {"id": SITI_IGSID},
             "recipient": {"id": IG_ACCOUNT_ID},

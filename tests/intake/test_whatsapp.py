@@ -12,7 +12,7 @@ import pytest
 
 from services.intake.channels.cloud_api import Message, kind_name
 from services.intake.channels.kinds import KINDS, markdown
-from services.intake.channels.meta import signature
+from services.intake.channels.meta import AMEND_WAIT_SECONDS, signature
 from services.intake.limits import WINDOW_SECONDS
 from shared.channels import Channel
 from shared.sop import Role
@@ -560,14 +560,48 @@ async def test_a_refused_file_joining_an_open_case_is_named_in_a_notice(desk: De
     assert answer.json()["received"][0]["tracking_code"] in notice["text"]["body"]
 
 
+def _sent_ago(message: dict[str, Any], seconds: int) -> dict[str, Any]:
+    return message | {"timestamp": str(int(time.time()) - seconds)}
+
+
 async def test_an_edit_of_a_message_never_stored_is_content(desk: Desk) -> None:
-    answer = await desk.whatsapp(wa_messages(wa_edit("wamid.X2", "wamid.gone", COMPLAINT)))
+    """Of a message never received, sent past the wait: an edit's words are content, a
+    withdrawal withdraws nothing."""
+    past = AMEND_WAIT_SECONDS + 60
+    edit = _sent_ago(wa_edit("wamid.X2", "wamid.gone", COMPLAINT), past)
+    answer = await desk.whatsapp(wa_messages(edit))
     assert answer.status_code == 200
     view = await _view(desk, answer.json()["received"][0]["tracking_code"])
     assert view["text"] == COMPLAINT
-    withdraw = await desk.whatsapp(wa_messages(wa_revoke("wamid.X3", "wamid.gone2")))
+    revoke = _sent_ago(wa_revoke("wamid.X3", "wamid.gone2"), past)
+    withdraw = await desk.whatsapp(wa_messages(revoke))
     assert withdraw.json()["received"][0]["ignored"]
     assert await desk.events() == ["ComplaintReceived"]
+
+
+async def test_a_withdrawal_or_an_edit_before_its_message_waits_for_it(desk: Desk) -> None:
+    """Delivered out of order (the original's first delivery failed): the withdrawal and the
+    edit are answered 409, so Meta delivers them again; the original comes meanwhile and is
+    stored; delivered again, they change it. The deleted message is no live complaint."""
+    revoke = wa_messages(wa_revoke("wamid.W2", "wamid.W1"))
+    other = "628120000888"
+    edit = wa_messages(wa_edit("wamid.E2", "wamid.E1", "Teks baru", sender=other), sender=other)
+    for early in (revoke, edit):
+        answer = await desk.whatsapp(early)
+        assert answer.status_code == 409, answer.text
+        assert answer.headers["retry-after"]
+    assert await desk.events() == []
+    assert (await desk.whatsapp(wa_text("Nomor NIK saya salah kirim", "wamid.W1"))).is_success
+    original = wa_text("Teks lama", "wamid.E1", sender=other)
+    assert (await desk.whatsapp(original)).is_success
+    withdrawn = await desk.whatsapp(revoke)
+    assert withdrawn.json()["received"][0]["amended"] == "withdraw"
+    edited = await desk.whatsapp(edit)
+    assert edited.json()["received"][0]["amended"] == "edit"
+    view = await _view(desk, edited.json()["received"][0]["tracking_code"])
+    assert view["text"] == "Teks baru"
+    gone = await _view(desk, withdrawn.json()["received"][0]["tracking_code"])
+    assert gone["withdrawn_at"] is not None
 
 
 async def test_an_amendment_of_an_amendment_changes_nothing(desk: Desk) -> None:

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -29,7 +29,7 @@ from shared.text import visible, without_control_characters_in
 
 Model = TypeVar("Model", bound=BaseModel)
 
-WEBHOOK_RESPONSES = problems(400, 401, 413, 415, 422, 429, 503)
+WEBHOOK_RESPONSES = problems(400, 401, 409, 413, 415, 422, 429, 503)
 HANDSHAKE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "hub.challenge, echoed", "content": {"text/plain": {}}},
     **problems(403, 422),
@@ -50,6 +50,25 @@ SIGNED_BODY: dict[str, Any] = {
         }
     ],
 }
+
+
+AMEND_WAIT_SECONDS = 600
+"""An edit or a withdrawal of a message not received yet, sent less than this long ago, waits
+for it: Meta delivers a notification that failed again later, and the original, delayed, may
+come meanwhile. Past it, a withdrawal withdraws nothing and an edit's words are content."""
+
+
+class AmendedNotYetReceived(Problem):
+    """409: an edit or a withdrawal came before the message it changes; the rest of the
+    notification is stored, and Meta is asked to deliver it again."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            409,
+            "Pesan yang diubah atau ditarik belum diterima; kirim ulang sebentar lagi.",
+            code="amended-message-not-received",
+            headers={"Retry-After": "60"},
+        )
 
 
 class BadSignature(Problem):
@@ -208,6 +227,8 @@ async def ingest(inbox: Inbox, limiter: RateLimiter, messages: list[ChatMessage]
     stored = await _store_all(inbox, allowed)
     if over_limit is not None:
         raise over_limit
+    if any("waiting" in answer for answer in stored):
+        raise AmendedNotYetReceived()
     kept = iter(stored)
     return [answer or next(kept) for answer in answers]
 
@@ -278,6 +299,8 @@ async def _store(inbox: Inbox, message: ChatMessage, draft: Draft) -> Answer:
         receipt = await inbox.amend(amendment)
         if receipt is not None:
             return _answer(draft.message_id, receipt) | {"amended": message.effect.name.lower()}
+        if await _awaited(inbox, message):
+            return {"message_id": draft.message_id, "waiting": "its message not received yet"}
         if message.effect is Effect.WITHDRAW:
             return {"message_id": draft.message_id, "ignored": "nothing to withdraw"}
         # an edit of a message we never stored: its words are content like any other
@@ -286,6 +309,16 @@ async def _store(inbox: Inbox, message: ChatMessage, draft: Draft) -> Answer:
             await _end(inbox, draft)
         return {"message_id": draft.message_id, "conversation": "ended"}
     return _answer(draft.message_id, await inbox.converse(draft))
+
+
+async def _awaited(inbox: Inbox, message: ChatMessage) -> bool:
+    """Whether an amendment that found nothing to change waits for its message: sent less than
+    `AMEND_WAIT_SECONDS` ago, of a message not received at all (one received that cannot be
+    changed, such as an amendment, never will be)."""
+    if datetime.now(UTC) - message.sent_at >= timedelta(seconds=AMEND_WAIT_SECONDS):
+        return False
+    assert message.amends is not None
+    return await store_call(inbox.replay, message.channel, message.amends) is None
 
 
 async def _end(inbox: Inbox, draft: Draft) -> None:
