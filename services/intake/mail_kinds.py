@@ -63,6 +63,7 @@ SIGNALS: tuple[Signal, ...] = (
     Signal(MailKind.BOUNCE, "Return-Path", "`<>`", lambda v: v.replace(" ", "") == "<>"),
     Signal(MailKind.BOUNCE, "Content-Type", "`multipart/report` (DSN, read receipt)", _report),
     Signal(MailKind.BOUNCE, "From", "`MAILER-DAEMON@…`", lambda v: "mailer-daemon@" in v.lower()),
+    Signal(MailKind.BOUNCE, "X-Failed-Recipients", "present (Exim's, Postfix's bounces)", _any),
     Signal(MailKind.AUTO_REPLY, "Auto-Submitted", "any value but `no`", _not_no),
     Signal(MailKind.AUTO_REPLY, "X-Autoreply", "present", _any),
     Signal(MailKind.AUTO_REPLY, "X-Autorespond", "present", _any),

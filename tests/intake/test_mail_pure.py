@@ -81,6 +81,7 @@ def test_reading_never_raises_whatever_is_cut_off(cut: int) -> None:
         ({"List_Unsubscribe": "<mailto:keluar@example.id>"}, MailKind.LIST),
         ({"Return_Path": "<>"}, MailKind.BOUNCE),
         ({"Return_Path": "<>", "Auto_Submitted": "auto-replied"}, MailKind.BOUNCE),
+        ({"X_Failed_Recipients": "warga@example.id"}, MailKind.BOUNCE),
         ({"Auto_Submitted": "no"}, MailKind.NEW),
         ({"Subject": "Out of office: Pengaduan"}, MailKind.NEW),
         ({"Subject": "Automatic reply: x", "X_Auto_Response_Suppress": "All"}, MailKind.AUTO_REPLY),
