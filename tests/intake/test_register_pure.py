@@ -320,3 +320,18 @@ def test_unicode_text_and_a_stray_windows_byte_are_read(tmp_path: Path) -> None:
         "Pelayanan — lambat",
         "Café di lobi",
     ]
+
+
+def test_a_header_repeated_on_each_printed_page_and_a_total_line_are_skipped(
+    tmp_path: Path,
+) -> None:
+    """Page furniture is no complaint: skipped with a warning, not rejected (a clean register
+    printed page by page exits 0)."""
+    header = "No;Tanggal;Uraian;Status\n"
+    path = tmp_path / "r.csv"
+    path.write_text(header + _rows(3) + header + _rows(2, first=4) + "Jumlah;;5 pengaduan;\n")
+    report = run(Settings(), path, load_mapping(None, []), dry_run=True)
+    assert (report.valid, report.rejected) == (5, 0)
+    codes = Counter(issue.code for issue in report.issues)
+    assert (codes["header_repeated"], codes["total_row"]) == (1, 1)
+    assert main([str(path), "--dry-run", "--no-progress", "--report", str(tmp_path / "l.csv")]) == 0

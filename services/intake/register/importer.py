@@ -9,11 +9,13 @@ stored are skipped by one index query per batch, and Writer.commit answers any o
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
@@ -21,8 +23,8 @@ from tqdm import tqdm
 from services.intake.pseudonyms import Pseudonyms
 from services.intake.records import Rows
 from services.intake.register.cells import Issue, cell_text
-from services.intake.register.labels import Mapping
-from services.intake.register.reading import Sheet, find_layout, read_sheet
+from services.intake.register.labels import Mapping, normalize
+from services.intake.register.reading import Layout, Sheet, find_layout, read_sheet
 from services.intake.register.report import Report
 from services.intake.register.rows import RegisterRow, RowReader
 from services.intake.store import SCHEMA, Pending, Submissions, open_submissions
@@ -80,6 +82,22 @@ def store_all(store: Store, chunks: Iterable[list[RegisterRow]], report: Report)
             saving.result()
 
 
+TOTAL = re.compile(r"^\s*(jumlah|total|sub\s*total|grand\s*total|rekapitulasi)\b", re.I)
+
+
+def page_furniture(layout: Layout, cells: tuple[Any, ...]) -> tuple[str, str] | None:
+    """A row that is the header again (a register printed page by page, then typed back or
+    exported) or a total line: its code and message; None for any other row."""
+    texts = [cell_text(cells[i]) if i < len(cells) else "" for i in layout.fields.values()]
+    headers = [layout.headers[i] for i in layout.fields.values()]
+    if [normalize(t) for t in texts] == [normalize(h) for h in headers]:
+        return "header_repeated", "judul kolom diulang (halaman cetak); dilewati"
+    received = texts[list(layout.fields).index("received_at")]
+    if any(TOTAL.match(t) for t in texts) and not any(c.isdigit() for c in received):
+        return "total_row", "baris jumlah atau total; dilewati"
+    return None
+
+
 def scan(
     sheet: Sheet, reader: RowReader, report: Report, *, progress: bool
 ) -> Iterator[RegisterRow]:
@@ -90,6 +108,11 @@ def scan(
     for number, cells in tqdm(records, unit=" baris", desc="impor", disable=not progress):
         if not any(cell_text(cell) for cell in cells):
             report.blank += 1
+            continue
+        furniture = page_furniture(reader.layout, cells)
+        if furniture is not None:  # a printed page's header again, a total: no complaint
+            report.blank += 1
+            report.issues.append(Issue(number, "", *furniture, rejected=False))
             continue
         report.rows += 1
         row, issues = reader.read(number, cells)
