@@ -335,3 +335,18 @@ def test_a_header_repeated_on_each_printed_page_and_a_total_line_are_skipped(
     codes = Counter(issue.code for issue in report.issues)
     assert (codes["header_repeated"], codes["total_row"]) == (1, 1)
     assert main([str(path), "--dry-run", "--no-progress", "--report", str(tmp_path / "l.csv")]) == 0
+
+
+def test_a_nik_typed_as_a_number_is_warned_of(tmp_path: Path) -> None:
+    """A spreadsheet keeps 15 digits of a number: a 16-digit NIK typed as one is already cut."""
+    path = clean(2).write_xlsx(tmp_path / "r.xlsx")
+    book = load_workbook(path)
+    sheet = book.active
+    assert sheet is not None
+    column = [cell.value for cell in sheet[3]].index("NIK") + 1
+    sheet.cell(4, column, 3525014101900001)  # kept as 3.52501410190000e15
+    sheet.cell(5, column, "3525014101900001")
+    book.save(path)
+    report = run(Settings(), path, load_mapping(None, []), dry_run=True)
+    assert report.valid == 2
+    assert [issue.row for issue in report.issues if issue.code == "nik_as_number"] == [4]

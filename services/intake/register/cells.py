@@ -196,7 +196,12 @@ def contact_of(value: Callable[[str], Any], notes: Notes) -> Contact | None:
         notes.add("phone", "phone_invalid", "nomor telepon tidak sah; disimpan apa adanya")
     if fields["email"] and not _EMAIL.match(fields["email"]):
         notes.add("email", "email_invalid", "alamat email tidak sah; disimpan apa adanya")
-    if fields["nik"] and not re.fullmatch(r"\d{16}", re.sub(r"[\s.]", "", fields["nik"])):
+    if isinstance(value("nik"), int | float) and not isinstance(value("nik"), bool):
+        # a spreadsheet keeps 15 significant digits of a number: a NIK typed as one has lost
+        # its last digits (3525014101900001 -> 3525014101900000) before we ever see it
+        message = "NIK tersimpan sebagai angka di lembar kerja; digit terakhirnya bisa hilang"
+        notes.add("nik", "nik_as_number", message + "; disimpan apa adanya")
+    elif fields["nik"] and not re.fullmatch(r"\d{16}", re.sub(r"[\s.]", "", fields["nik"])):
         notes.add("nik", "nik_invalid", "NIK bukan 16 angka; disimpan apa adanya")
     return Contact(**fields) if any(fields.values()) else None
 
