@@ -350,3 +350,17 @@ def test_a_nik_typed_as_a_number_is_warned_of(tmp_path: Path) -> None:
     report = run(Settings(), path, load_mapping(None, []), dry_run=True)
     assert report.valid == 2
     assert [issue.row for issue in report.issues if issue.code == "nik_as_number"] == [4]
+
+
+def test_a_register_on_another_sheet_is_pointed_to(tmp_path: Path) -> None:
+    path = clean(2).write_xlsx(tmp_path / "r.xlsx")
+    book = load_workbook(path)
+    book.active.title = "Register 2022"  # type: ignore[union-attr]
+    cover = book.create_sheet("Sampul", 0)
+    cover["A1"] = "Buku register pengaduan"
+    book.active = 0
+    book.save(path)
+    with pytest.raises(UnreadableRegister, match="lembar lain di berkas ini: Register 2022"):
+        run(Settings(), path, load_mapping(None, []), dry_run=True)
+    named = run(Settings(), path, load_mapping(None, []), dry_run=True, sheet="Register 2022")
+    assert named.valid == 2

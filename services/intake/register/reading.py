@@ -47,6 +47,7 @@ class Sheet:
 
     name: str
     records: list[tuple[int, tuple[Any, ...]]]
+    others: tuple[str, ...] = ()  # a workbook's other sheets of cells, which --sheet may name
 
 
 def read_sheet(path: Path, sheet: str | None = None) -> Sheet:
@@ -99,7 +100,9 @@ def _xlsx(path: Path, sheet: str | None) -> Sheet:
         worksheet = _worksheet(book, sheet)
         worksheet.reset_dimensions()  # read to the real end, whatever the file says its size is
         rows = worksheet.iter_rows(min_row=1, values_only=True)
-        return Sheet(worksheet.title, _kept((n, tuple(row)) for n, row in enumerate(rows, 1)))
+        records = _kept((n, tuple(row)) for n, row in enumerate(rows, 1))
+        others = tuple(w.title for w in book.worksheets if w.title != worksheet.title)
+        return Sheet(worksheet.title, records, others)
     except UnreadableRegister:
         raise
     except Exception as error:  # a broken sheet inside a sound archive
@@ -217,7 +220,14 @@ def find_layout(sheet: Sheet, mapping: Mapping) -> Layout:
             return Layout(number, headers, fields, unmapped)
     first = next((cells for _, cells in sheet.records if any(cells)), ())
     seen = ", ".join(str(cell) for cell in first if cell is not None) or "(kosong)"
+    elsewhere = (
+        f" Lembar yang dibaca: '{sheet.name}'; lembar lain di berkas ini: "
+        f"{', '.join(sheet.others)} (pilih dengan --sheet NAMA)."
+        if sheet.others
+        else ""
+    )
     raise UnreadableRegister(
         "Kolom tanggal dan isi pengaduan tidak ditemukan. Judul kolom yang terbaca: "
         f"{seen}. Sebutkan dengan --column tanggal=JUDUL --column isi=JUDUL atau --mapping."
+        + elsewhere
     )
