@@ -364,3 +364,28 @@ def test_a_register_on_another_sheet_is_pointed_to(tmp_path: Path) -> None:
         run(Settings(), path, load_mapping(None, []), dry_run=True)
     named = run(Settings(), path, load_mapping(None, []), dry_run=True, sheet="Register 2022")
     assert named.valid == 2
+
+
+def test_a_workbook_saved_without_its_formulas_values_is_refused_naming_a_cell(
+    tmp_path: Path,
+) -> None:
+    """A program that writes formulas without computing them (openpyxl is one) leaves every
+    formula cell empty to a reader: its rows would be rejected for reasons not true. Once the
+    workbook is computed (the value stored beside the formula), it is read."""
+    path = clean(2).write_xlsx(tmp_path / "r.xlsx")
+    book = load_workbook(path)
+    sheet = book.active
+    assert sheet is not None
+    column = [cell.value for cell in sheet[3]].index("Tanggal Selesai") + 1
+    sheet.cell(4, column, "=B4+3")
+    book.save(path)
+    with pytest.raises(UnreadableRegister, match="rumus yang nilainya tidak tersimpan"):
+        run(Settings(), path, load_mapping(None, []), dry_run=True)
+    computed = tmp_path / "computed.xlsx"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(computed, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename.startswith("xl/worksheets/sheet"):
+                data = data.replace(b"<f>B4+3</f><v />", b"<f>B4+3</f><v>44635</v>")
+            target.writestr(item, data)
+    assert run(Settings(), computed, load_mapping(None, []), dry_run=True).valid == 2

@@ -17,9 +17,10 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from services.intake.register.labels import Mapping, header_fields
 
@@ -101,6 +102,8 @@ def _xlsx(path: Path, sheet: str | None) -> Sheet:
         worksheet.reset_dimensions()  # read to the real end, whatever the file says its size is
         rows = worksheet.iter_rows(min_row=1, values_only=True)
         records = _kept((n, tuple(row)) for n, row in enumerate(rows, 1))
+        if _has_formulas(worksheet):
+            _computed(file, worksheet.title, dict(records[:FORMULA_ROWS]))
         others = tuple(w.title for w in book.worksheets if w.title != worksheet.title)
         return Sheet(worksheet.title, records, others)
     except UnreadableRegister:
@@ -110,6 +113,46 @@ def _xlsx(path: Path, sheet: str | None) -> Sheet:
     finally:
         book.close()
         file.close()
+
+
+FORMULA_ROWS = 200
+"""The first rows checked for formulas saved without their values."""
+
+
+def _has_formulas(worksheet: Any) -> bool:
+    """Whether the sheet's first megabyte holds a formula (most registers hold none: they are
+    spared reading the workbook a second time)."""
+    with worksheet._get_source() as source:  # the sheet's XML in the open archive
+        return b"<f" in source.read(2**20)
+
+
+def _computed(file: BinaryIO, title: str, values: dict[int, tuple[Any, ...]]) -> None:
+    """Refuse a workbook saved without its formulas' values (by a program that writes formulas
+    but does not compute them): its dates and texts would read as empty, and every such row be
+    rejected for a reason that is not true. A workbook with any computed formula was computed
+    (a formula may rightly give nothing)."""
+    file.seek(0)
+    book = load_workbook(file, read_only=True, data_only=False)
+    uncomputed = None
+    try:
+        worksheet = book[title]
+        worksheet.reset_dimensions()
+        rows = worksheet.iter_rows(max_row=FORMULA_ROWS, values_only=True)
+        for number, row in enumerate(rows, 1):
+            known = values.get(number, ())
+            for column, cell in enumerate(row):
+                if not (isinstance(cell, str) and cell.startswith("=")):
+                    continue
+                if column < len(known) and known[column] is not None:
+                    return  # computed
+                uncomputed = uncomputed or f"{get_column_letter(column + 1)}{number} ({cell[:40]})"
+    finally:
+        book.close()
+    if uncomputed is not None:
+        raise UnreadableRegister(
+            f"Sel {uncomputed} berisi rumus yang nilainya tidak tersimpan. Buka berkas di "
+            "program lembar kerja, simpan lagi (nilainya dihitung saat disimpan), lalu impor ulang."
+        )
 
 
 def _worksheet(book: Any, sheet: str | None) -> Any:
