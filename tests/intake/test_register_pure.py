@@ -8,10 +8,11 @@ import zipfile
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 
 from services.intake.register import reading
 from services.intake.register.cli import main
@@ -389,3 +390,50 @@ def test_a_workbook_saved_without_its_formulas_values_is_refused_naming_a_cell(
                 data = data.replace(b"<f>B4+3</f><v />", b"<f>B4+3</f><v>44635</v>")
             target.writestr(item, data)
     assert run(Settings(), computed, load_mapping(None, []), dry_run=True).valid == 2
+
+
+@pytest.mark.parametrize(
+    ("upper", "lower", "columns"),
+    [
+        (
+            ["No", "Tanggal", None, "Uraian Pengaduan", "Status"],
+            [None, "Masuk", "Selesai", None, None],
+            {"received_at": "Tanggal Masuk", "closed_at": "Tanggal Selesai", "status": "Status"},
+        ),
+        (
+            ["No. Register", "Pengaduan", None, "Status"],
+            [None, "Tanggal", "Uraian", None],
+            {"register_ref": "No. Register", "received_at": "Tanggal", "status": "Status"},
+        ),
+    ],
+    ids=["date over in and out", "a group over date and text"],
+)
+def test_a_header_on_two_rows_is_read_whole(
+    tmp_path: Path, upper: list[Any], lower: list[Any], columns: dict[str, str]
+) -> None:
+    """*Tanggal* merged over *Masuk* and *Selesai*, *No* and *Status* merged down both rows:
+    every column is found (the lower row alone lost No and Status, the upper the dates)."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["BUKU REGISTER PENGADUAN 2022"])
+    sheet.append([])
+    sheet.append(upper)
+    sheet.append(lower)
+    day = upper.index("Tanggal") if "Tanggal" in upper else lower.index("Tanggal")
+    text = len(upper) - 2
+    for n in (1, 2):
+        row: list[Any] = [str(n)] + [None] * (len(upper) - 1)
+        row[day], row[text], row[-1] = (
+            datetime(2022, 3, 10 + n),
+            f"Izin {n} belum terbit.",
+            "Selesai",
+        )
+        if "Selesai" in lower:
+            row[lower.index("Selesai")] = datetime(2022, 3, 20)
+        sheet.append(row)
+    path = tmp_path / "r.xlsx"
+    book.save(path)
+    report = run(Settings(), path, load_mapping(None, []), dry_run=True)
+    assert (report.header_row, report.valid, report.rejected) == (4, 2, 0)
+    assert report.columns.items() >= columns.items()

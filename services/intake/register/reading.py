@@ -249,11 +249,48 @@ class Layout:
     unmapped: tuple[str, ...]
 
 
+def _labels(cells: tuple[Any, ...]) -> tuple[str, ...]:
+    return tuple("" if cell is None else str(cell).strip() for cell in cells)
+
+
+def _two_rows(upper: tuple[str, ...], lower: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """A header written on two rows (*Tanggal* merged over *Masuk* and *Selesai*), read both
+    ways: each column's upper and lower label together, and its lower label alone (an upper
+    one over several columns may only group them: *Pengaduan* over *Tanggal* and *Uraian*).
+    A merged upper label stands in its first column only: it is carried over the empty ones to
+    its right that have a lower label."""
+    width = max(len(upper), len(lower))
+    upper, lower = upper + ("",) * (width - len(upper)), lower + ("",) * (width - len(lower))
+    carried, group = list(upper), ""
+    for i in range(width):
+        group = upper[i] or (group if lower[i] else "")
+        carried[i] = group
+    together = tuple(f"{u} {d}".strip() for u, d in zip(carried, lower, strict=True))
+    alone = tuple(d or u for u, d in zip(carried, lower, strict=True))
+    return [together, alone]
+
+
+def _headers(
+    records: list[tuple[int, tuple[Any, ...]]], index: int, mapping: Mapping
+) -> tuple[int, tuple[str, ...], dict[str, int]]:
+    """The header that starts at this record: its last row, labels and fields (one row, or
+    two when read together they name more fields)."""
+    number, cells = records[index]
+    best = (number, _labels(cells), header_fields(mapping, list(_labels(cells))))
+    if index + 1 < len(records) and records[index + 1][0] == number + 1:
+        lower = _labels(records[index + 1][1])
+        for labels in _two_rows(_labels(cells), lower):
+            fields = header_fields(mapping, list(labels))
+            if {"received_at", "text"} <= fields.keys() and len(fields) > len(best[2]):
+                best = (number + 1, labels, fields)
+    return best
+
+
 def find_layout(sheet: Sheet, mapping: Mapping) -> Layout:
-    """The first row (of the first twenty) naming the date and text columns is the header."""
-    for number, cells in sheet.records[:_HEADER_SEARCH_ROWS]:
-        headers = tuple("" if cell is None else str(cell).strip() for cell in cells)
-        fields = header_fields(mapping, list(headers))
+    """The first row (of the first twenty) naming the date and text columns is the header; or
+    the first two rows that do together, when they name more columns than one alone."""
+    for index in range(min(_HEADER_SEARCH_ROWS, len(sheet.records))):
+        number, headers, fields = _headers(sheet.records, index, mapping)
         if {"received_at", "text"} <= fields.keys():
             missing = [h for key, h in mapping.columns.items() if key not in fields]
             if missing:
