@@ -95,6 +95,17 @@ class Desk:
         token = issuer.mint(subject=subject, name="Petugas", roles=list(roles), agency=agency)
         return {"Authorization": f"Bearer {token}"}
 
+    async def submission(self, code: str) -> dict[str, Any]:
+        """The submission with this tracking code, as the complaints team reads it."""
+        [row] = await self.fetch(
+            "SELECT case_id FROM intake.submission_index WHERE tracking_code = $1", code
+        )
+        view = await self.http.get(
+            f"/intake/v1/submissions/{row['case_id']}", headers=self.officer(Role.TIM_PENGADUAN)
+        )
+        assert view.status_code == 200, view.text
+        return dict(view.json())
+
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         """Rows of a query on the test database."""
         conn = await asyncpg.connect(self.settings.postgres_dsn())

@@ -11,7 +11,6 @@ import pytest
 from services.intake.channels.instagram import Messaging, kind_name
 from services.intake.channels.kinds import KINDS
 from shared.channels import Channel
-from shared.sop import Role
 from tests.intake.conftest import Desk
 from tests.intake.meta import IG_ACCOUNT_ID, SITI_IGSID, ig_message, instagram
 from tests.polling import eventually
@@ -171,17 +170,6 @@ def test_the_samples_cover_every_instagram_kind_of_the_table() -> None:
     assert sampled == {kind.name for kind in KINDS if kind.channel is Channel.INSTAGRAM}
 
 
-async def _view(desk: Desk, code: str) -> dict[str, Any]:
-    [row] = await desk.fetch(
-        "SELECT case_id FROM intake.submission_index WHERE tracking_code = $1", code
-    )
-    view = await desk.http.get(
-        f"/intake/v1/submissions/{row['case_id']}", headers=desk.officer(Role.TIM_PENGADUAN)
-    )
-    assert view.status_code == 200, view.text
-    return dict(view.json())
-
-
 async def test_every_kind_from_its_own_sender_does_what_the_table_says(desk: Desk) -> None:
     expected: list[str] = []
     for n, (kind, (_, reads)) in enumerate(ig_kinds("x", 0).items()):
@@ -193,7 +181,7 @@ async def test_every_kind_from_its_own_sender_does_what_the_table_says(desk: Des
             assert answer.json() == {"received": []}, kind
         else:
             expected.append("ComplaintReceived")
-            view = await _view(desk, answer.json()["received"][0]["tracking_code"])
+            view = await desk.submission(answer.json()["received"][0]["tracking_code"])
             assert view["text"] == reads, kind
         assert (await desk.instagram(payload)).status_code == 200  # a redelivery
         assert await desk.events() == expected, kind
@@ -212,7 +200,7 @@ async def test_one_senders_burst_with_an_edit_and_a_deletion_is_one_case(desk: D
     kept = [reads for _, reads in kinds.values() if reads is not None]
     expected = ["ComplaintReceived", "MessageEdited", *["ComplainantReplied"] * (len(kept) - 1)]
     assert await desk.events() == [*expected, "MessageWithdrawn"]
-    view = await _view(desk, codes.pop())
+    view = await desk.submission(codes.pop())
     assert view["text"] == edit["text"]
     assert [r["text"] for r in view["revisions"]] == [COMPLAINT]
     assert [p["text"] for p in view["parts"]] == kept[1:]
@@ -229,7 +217,7 @@ async def test_a_text_with_a_file_is_a_case_and_the_receipt_names_the_file(desk:
     answer = await desk.instagram(payload)
     assert answer.status_code == 200, answer.text
     code = answer.json()["received"][0]["tracking_code"]
-    view = await _view(desk, code)
+    view = await desk.submission(code)
     assert view["text"] == COMPLAINT
     assert [r["filename"] for r in view["refused"]] == ["file-1"]
 
@@ -265,11 +253,11 @@ async def test_a_shared_post_and_an_odd_event_are_kept_and_cost_the_others_nothi
     assert answer.status_code == 200, answer.text
     received = answer.json()["received"]
     assert len({r["tracking_code"] for r in received}) == 3
-    shared = await _view(desk, received[0]["tracking_code"])
+    shared = await desk.submission(received[0]["tracking_code"])
     assert shared["refused"] == []
     assert any("asset_id=1" in json.dumps(attachment) for attachment in shared["attachments"]), (
         shared["attachments"]
     )
-    odd = await _view(desk, received[1]["tracking_code"])
+    odd = await desk.submission(received[1]["tracking_code"])
     assert "tidak dapat dibaca" in odd["text"]
     assert "bukan" in json.dumps(odd["data"])

@@ -112,7 +112,7 @@ async def test_a_user_known_by_username_alone_is_heard_and_answered_by_bsuid(des
     assert "to" not in to_username
     assert code in to_username["text"]["body"]
     assert [reply["to"] for reply in sent if "to" in reply] == ["628120000888"]
-    view = await _officer_view(desk, code)
+    view = await desk.submission(code)
     assert view["contact"]["name"] == "Siti"
     assert view["contact"].get("phone") is None  # a BSUID is not a phone number
 
@@ -136,20 +136,9 @@ async def test_a_message_of_an_unknown_shape_is_kept_whole_and_costs_the_others_
     received = answer.json()["received"]
     assert len({r["tracking_code"] for r in received}) == 3
     assert await desk.events() == ["ComplaintReceived"] * 3
-    view = await _officer_view(desk, received[1]["tracking_code"])
+    view = await desk.submission(received[1]["tracking_code"])
     assert "tidak dapat dibaca" in view["text"]
     assert "bukan objek" in json.dumps(view)  # the message as Meta sent it, for the officer
-
-
-async def _officer_view(desk: Desk, code: str) -> dict[str, Any]:
-    [row] = await desk.fetch(
-        "SELECT case_id FROM intake.submission_index WHERE tracking_code = $1", code
-    )
-    view = await desk.http.get(
-        f"/intake/v1/submissions/{row['case_id']}", headers=desk.officer(Role.TIM_PENGADUAN)
-    )
-    assert view.status_code == 200, view.text
-    return dict(view.json())
 
 
 async def test_a_burst_from_one_sender_is_one_submission_with_all_its_parts(desk: Desk) -> None:
@@ -399,17 +388,6 @@ def test_the_samples_cover_every_whatsapp_kind_of_the_table() -> None:
     assert sampled == {kind.name for kind in KINDS if kind.channel is Channel.WHATSAPP}
 
 
-async def _view(desk: Desk, code: str) -> dict[str, Any]:
-    [row] = await desk.fetch(
-        "SELECT case_id FROM intake.submission_index WHERE tracking_code = $1", code
-    )
-    view = await desk.http.get(
-        f"/intake/v1/submissions/{row['case_id']}", headers=desk.officer(Role.TIM_PENGADUAN)
-    )
-    assert view.status_code == 200, view.text
-    return dict(view.json())
-
-
 def _sender(number: int) -> str:
     return f"62812000{number:05d}"
 
@@ -424,7 +402,7 @@ async def test_a_content_kind_from_its_own_sender_opens_a_case_that_holds_it(
     assert answer.status_code == 200, answer.text
     [received] = answer.json()["received"]
     assert await desk.events() == ["ComplaintReceived"]
-    view = await _view(desk, received["tracking_code"])
+    view = await desk.submission(received["tracking_code"])
     assert view["text"] == WA_KINDS[kind][2]
     assert view["text"].strip() or view["attachments"], "an empty case"
     if kind in ("location", "contacts", "order", "button") or kind.startswith("interactive/"):
@@ -469,7 +447,7 @@ async def test_every_kind_in_one_senders_burst_is_one_case_amended_in_place(desk
         "MessageWithdrawn",
     ]
     assert await desk.events() == expected
-    view = await _view(desk, codes.pop())
+    view = await desk.submission(codes.pop())
     assert view["text"] == "Izin usaha saya ditolak."
     assert [r["text"] for r in view["revisions"]] == [WA_KINDS["text"][2]]
     assert [p["text"] for p in view["parts"]] == [WA_KINDS[k][2] for k in CONTENT[1:]]
@@ -520,7 +498,7 @@ async def test_a_text_with_a_docx_is_a_case_and_the_receipt_names_the_refused_fi
     assert answer.status_code == 200, answer.text
     received = answer.json()["received"]
     assert [r["added"] for r in received] == [False, True]
-    view = await _view(desk, received[0]["tracking_code"])
+    view = await desk.submission(received[0]["tracking_code"])
     assert view["text"] == COMPLAINT
     [refused] = view["parts"][0]["refused"]
     assert refused["filename"] == "laporan.docx"
@@ -540,7 +518,7 @@ async def test_a_refused_document_with_a_caption_keeps_the_caption(desk: Desk) -
     document = wa_document("penolakan.docx", DOCX, caption)
     answer = await desk.whatsapp(wa_messages(wa_message("wamid.C1", "document", document)))
     assert answer.status_code == 200, answer.text
-    view = await _view(desk, answer.json()["received"][0]["tracking_code"])
+    view = await desk.submission(answer.json()["received"][0]["tracking_code"])
     assert view["text"] == caption
     assert view["attachments"] == []
     assert [r["filename"] for r in view["refused"]] == ["penolakan.docx"]
@@ -571,7 +549,7 @@ async def test_an_edit_of_a_message_never_stored_is_content(desk: Desk) -> None:
     edit = _sent_ago(wa_edit("wamid.X2", "wamid.gone", COMPLAINT), past)
     answer = await desk.whatsapp(wa_messages(edit))
     assert answer.status_code == 200
-    view = await _view(desk, answer.json()["received"][0]["tracking_code"])
+    view = await desk.submission(answer.json()["received"][0]["tracking_code"])
     assert view["text"] == COMPLAINT
     revoke = _sent_ago(wa_revoke("wamid.X3", "wamid.gone2"), past)
     withdraw = await desk.whatsapp(wa_messages(revoke))
@@ -598,9 +576,9 @@ async def test_a_withdrawal_or_an_edit_before_its_message_waits_for_it(desk: Des
     assert withdrawn.json()["received"][0]["amended"] == "withdraw"
     edited = await desk.whatsapp(edit)
     assert edited.json()["received"][0]["amended"] == "edit"
-    view = await _view(desk, edited.json()["received"][0]["tracking_code"])
+    view = await desk.submission(edited.json()["received"][0]["tracking_code"])
     assert view["text"] == "Teks baru"
-    gone = await _view(desk, withdrawn.json()["received"][0]["tracking_code"])
+    gone = await desk.submission(withdrawn.json()["received"][0]["tracking_code"])
     assert gone["withdrawn_at"] is not None
 
 
