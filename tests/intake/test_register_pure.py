@@ -17,7 +17,7 @@ from openpyxl import Workbook, load_workbook
 from services.intake.register import reading
 from services.intake.register.cli import main
 from services.intake.register.dates import DateError, read_date
-from services.intake.register.importer import run
+from services.intake.register.importer import read, run
 from services.intake.register.labels import MappingError, load_mapping
 from services.intake.register.reading import UnreadableRegister
 from shared.settings import Settings
@@ -437,3 +437,23 @@ def test_a_header_on_two_rows_is_read_whole(
     report = run(Settings(), path, load_mapping(None, []), dry_run=True)
     assert (report.header_row, report.valid, report.rejected) == (4, 2, 0)
     assert report.columns.items() >= columns.items()
+
+
+def test_a_column_of_dates_written_month_first_is_read_so(tmp_path: Path) -> None:
+    """Exported by a system set to American English: 03/25/2022 shows the column is month
+    first, so 03/12/2022 is 12 March (read day first it was 3 December, silently)."""
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "No;Tanggal;Uraian;Status\n"
+        "1;03/25/2022;Izin satu belum terbit.;Proses\n"
+        "2;03/12/2022;Izin dua belum terbit.;Proses\n"
+    )
+    report = run(Settings(), path, load_mapping(None, []), dry_run=True)
+    assert report.valid == 2
+    assert [i.row for i in report.issues if i.code == "month_first"] == [report.header_row]
+    _, rows = read(Settings(), path, load_mapping(None, []))
+    assert [row.received_at.date().isoformat() for row in rows] == ["2022-03-25", "2022-03-12"]
+    day_first = tmp_path / "d.csv"
+    day_first.write_text(path.read_text().replace("03/25/2022", "25/03/2022"))
+    _, rows = read(Settings(), day_first, load_mapping(None, []))
+    assert [row.received_at.month for row in rows] == [3, 12]

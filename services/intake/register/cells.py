@@ -100,10 +100,16 @@ def text_of(value: Any, notes: Notes) -> tuple[str, list[pii.Found]]:
 
 
 def date_of(
-    value: Any, key: str, notes: Notes, tz: ZoneInfo, *, reject: bool = True
+    value: Any,
+    key: str,
+    notes: Notes,
+    tz: ZoneInfo,
+    *,
+    reject: bool = True,
+    month_first: bool = False,
 ) -> RegisterDate | None:
     try:
-        found = read_date(value, tz)
+        found = read_date(value, tz, month_first=month_first)
     except DateError as error:
         suffix = "" if reject else "; dianggap tidak diketahui"
         notes.add(key, "date_unreadable", f"{error}{suffix}", rejected=reject)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -74,8 +75,27 @@ class RegisterDate:
     day_missing: bool = False  # "Maret 2022": taken as the first of the month
 
 
-def read_date(value: object, tz: ZoneInfo) -> RegisterDate | None:
-    """The date in a cell (None when empty); DateError when it cannot be one."""
+NUMERIC = re.compile(r"^\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{2}|\d{4})(?!\d)")
+
+
+def written_month_first(values: Iterable[object]) -> bool:
+    """Whether a column's numeric dates are written month first (a system set to American
+    English exports 03/25/2022): some have a second part over 12, none a first part over 12.
+    Read day first, every date of such a column with a day up to 12 would be in another month."""
+    day_first = month_first = False
+    for value in values:
+        found = NUMERIC.match(value) if isinstance(value, str) else None
+        if found is not None:
+            day_first |= int(found.group(1)) > 12
+            month_first |= int(found.group(3)) > 12
+    return month_first and not day_first
+
+
+def read_date(value: object, tz: ZoneInfo, *, month_first: bool = False) -> RegisterDate | None:
+    """The date in a cell (None when empty); DateError when it cannot be one. `month_first`:
+    numeric dates of the cell's column are written month first (`written_month_first`)."""
+    if month_first and isinstance(value, str):
+        value = NUMERIC.sub(r"\3\2\1\2\4", value, count=1)
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, datetime):

@@ -23,6 +23,7 @@ from tqdm import tqdm
 from services.intake.pseudonyms import Pseudonyms
 from services.intake.records import Rows
 from services.intake.register.cells import Issue, cell_text
+from services.intake.register.dates import written_month_first
 from services.intake.register.labels import Mapping, normalize
 from services.intake.register.reading import Layout, Sheet, find_layout, read_sheet
 from services.intake.register.report import Report
@@ -50,13 +51,7 @@ def run(
     progress: bool = False,
 ) -> Report:
     """Check every row of the file and, unless a dry run, store the fit ones once each."""
-    data = read_sheet(path, sheet)
-    layout = find_layout(data, mapping)
-    report = Report(path.name, dry_run, layout.header_row, unmapped=layout.unmapped)
-    report.columns = {key: layout.headers[index] for key, index in layout.fields.items()}
-    tz, now = ZoneInfo(settings.timezone), datetime.now(UTC)
-    reader = RowReader(layout, mapping, settings.agency, tz, now)
-    rows = scan(data, reader, report, progress=progress)
+    report, rows = read(settings, path, mapping, sheet=sheet, dry_run=dry_run, progress=progress)
     if dry_run:
         for _ in rows:
             pass
@@ -80,6 +75,43 @@ def store_all(store: Store, chunks: Iterable[list[RegisterRow]], report: Report)
             saving = storing.submit(store.save, chunk, report)
         if saving is not None:
             saving.result()
+
+
+def read(
+    settings: Settings,
+    path: Path,
+    mapping: Mapping,
+    *,
+    sheet: str | None = None,
+    dry_run: bool = True,
+    progress: bool = False,
+) -> tuple[Report, Iterator[RegisterRow]]:
+    """The file's report, and its rows fit to import as they are read (the report fills as
+    they are)."""
+    data = read_sheet(path, sheet)
+    layout = find_layout(data, mapping)
+    report = Report(path.name, dry_run, layout.header_row, unmapped=layout.unmapped)
+    report.columns = {key: layout.headers[index] for key, index in layout.fields.items()}
+    tz, now = ZoneInfo(settings.timezone), datetime.now(UTC)
+    month_first = frozenset(key for key in DATES if _month_first(data, layout, key))
+    for key in sorted(month_first):
+        message = "tanggal di kolom ini ditulis bulan dahulu (mis. 03/25/2022); dibaca demikian"
+        column = layout.headers[layout.fields[key]]
+        report.issues.append(Issue(layout.header_row, column, "month_first", message, False))
+    reader = RowReader(layout, mapping, settings.agency, tz, now, month_first)
+    return report, scan(data, reader, report, progress=progress)
+
+
+DATES = ("received_at", "closed_at")
+
+
+def _month_first(sheet: Sheet, layout: Layout, key: str) -> bool:
+    """Whether the numeric dates of this field's column are written month first."""
+    index = layout.fields.get(key)
+    if index is None:
+        return False
+    rows = (cells for number, cells in sheet.records if number > layout.header_row)
+    return written_month_first(cells[index] for cells in rows if index < len(cells))
 
 
 TOTAL = re.compile(r"^\s*(jumlah|total|sub\s*total|grand\s*total|rekapitulasi)\b", re.I)

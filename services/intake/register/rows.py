@@ -70,6 +70,7 @@ class RowReader:
     agency: str
     tz: ZoneInfo
     now: datetime
+    month_first: frozenset[str] = frozenset()  # date fields whose column is written month first
 
     def read(self, row: int, cells: tuple[Any, ...]) -> tuple[RegisterRow | None, list[Issue]]:
         """The row to import (None if rejected) and every issue found."""
@@ -111,7 +112,8 @@ class RowReader:
         return found, notes.issues
 
     def _received(self, value: Any, notes: Notes) -> RegisterDate | None:
-        found = date_of(value, "received_at", notes, self.tz)
+        first = "received_at" in self.month_first
+        found = date_of(value, "received_at", notes, self.tz, month_first=first)
         if found is None:
             if not cell_text(value):  # (an unreadable one was noted already)
                 notes.add("received_at", "date_missing", "tanggal pengaduan kosong", rejected=True)
@@ -129,7 +131,8 @@ class RowReader:
     ) -> tuple[RegisterDate | None, bool]:
         """The closing date, and whether the row says it closed on a day nobody knows (a
         closing date before the complaint's: the complaint is real, its closing day is not)."""
-        closed = date_of(value, "closed_at", notes, self.tz, reject=False)
+        first = "closed_at" in self.month_first
+        closed = date_of(value, "closed_at", notes, self.tz, reject=False, month_first=first)
         if closed is None or received is None:
             return closed, False
         if closed.at > self.now + timedelta(days=1):
