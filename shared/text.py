@@ -33,7 +33,11 @@ def visible(text: str) -> str:
     """The text as a reader sees it: without control and format characters (zero-width space,
     direction marks, joiners) nor blanks that are no whitespace, trimmed. A message of such
     characters alone says nothing."""
-    kept = (c for c in text if c not in INVISIBLE and unicodedata.category(c) not in ("Cc", "Cf"))
+    kept = (
+        c
+        for c in text
+        if c.isspace() or (c not in INVISIBLE and unicodedata.category(c) not in ("Cc", "Cf"))
+    )  # line breaks and tabs stay: they part words
     return "".join(kept).strip()
 
 

@@ -16,7 +16,7 @@ from shared.blobs import Blob
 from shared.channels import Channel
 from shared.sealing import SealingKey
 from shared.sop import Kind
-from shared.text import without_control_characters
+from shared.text import without_control_characters, without_control_characters_in
 
 BELIEVED_DAYS = 30
 """How far back a sender's own word on when it sent is believed (a chat platform's backlog, a
@@ -79,8 +79,21 @@ class Refusal:
         return vars(self).copy()
 
 
+class Typed:
+    """What a channel hands over passes here: its text and its structured data hold no control
+    character nor half an emoji (a lone surrogate), which storing or sealing would refuse."""
+
+    def __post_init__(self) -> None:
+        text = getattr(self, "text", None)
+        if text is not None:
+            object.__setattr__(self, "text", without_control_characters(text))
+        data = getattr(self, "data", None)
+        if data is not None:
+            object.__setattr__(self, "data", without_control_characters_in(data))
+
+
 @dataclass(frozen=True)
-class Draft:
+class Draft(Typed):
     """Everything a channel knows about one submission."""
 
     kind: Kind
@@ -103,11 +116,6 @@ class Draft:
     named: tuple[Refusal, ...] = ()  # refused files of the sender's next messages the receipt
     # names too (they came in the same notification and join the case this one opens)
     extra: dict[str, Any] = field(default_factory=dict)  # more to seal with the text
-
-    def __post_init__(self) -> None:
-        # Every channel's text passes here: what is stored and indexed holds no NUL.
-        if self.text is not None:
-            object.__setattr__(self, "text", without_control_characters(self.text))
 
 
 @dataclass(frozen=True)
@@ -252,7 +260,7 @@ def to_pending(draft: Draft, mentioned: Iterable[str] = ()) -> Pending:
 
 
 @dataclass(frozen=True)
-class Addition:
+class Addition(Typed):
     """A later message that joins an open submission."""
 
     channel: Channel
@@ -267,14 +275,9 @@ class Addition:
     notify: bool = True  # name refused files back to the sender (False: a receipt named them)
     reply: bool = False  # on their tracking page (an open case's additions are replies anyway)
 
-    def __post_init__(self) -> None:
-        # Every channel's text passes here: what is stored and indexed holds no NUL.
-        if self.text is not None:
-            object.__setattr__(self, "text", without_control_characters(self.text))
-
 
 @dataclass(frozen=True)
-class Amendment:
+class Amendment(Typed):
     """A later message that changes an earlier one: an edit (new text) or a withdrawal."""
 
     channel: Channel
@@ -282,8 +285,3 @@ class Amendment:
     amends: str  # the id of the message it changes
     received_at: datetime
     text: str | None  # the new text; None: the message was withdrawn
-
-    def __post_init__(self) -> None:
-        # Every channel's text passes here: what is stored and indexed holds no NUL.
-        if self.text is not None:
-            object.__setattr__(self, "text", without_control_characters(self.text))

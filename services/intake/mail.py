@@ -183,9 +183,13 @@ def _sent_at(value: str) -> datetime:
 
 
 def arrived(mail: Mail, moment: datetime | None) -> Mail:
-    """The mail received when the mailbox's server says it arrived (IMAP INTERNALDATE): the
-    sender's Date header is the sender's word, which may be anything."""
-    return mail if moment is None else replace(mail, sent_at=believed(moment))
+    """The mail received when the office's mailbox server says it arrived (IMAP INTERNALDATE),
+    never later than now: the sender's Date header is the sender's word, which may be anything.
+    The server's is the office's own, believed however old (a mail left unseen for weeks while
+    the mailbox was not read was received weeks ago)."""
+    if moment is None or moment.tzinfo is None:
+        return mail
+    return replace(mail, sent_at=min(moment, datetime.now(UTC)))
 
 
 def _message_id(value: str, raw: bytes) -> str:

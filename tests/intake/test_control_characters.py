@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 import pytest
 
 from services.intake.draft import Draft, to_pending
-from services.intake.inbox import Inbox
+from services.intake.inbox import Inbox, is_new_conversation_request
 from shared.channels import Channel
 from shared.sop import Kind, Role
 from tests.intake.conftest import Desk
-from tests.intake.meta import ig_message, instagram, wa_text
+from tests.intake.meta import ig_message, instagram, wa_message, wa_messages, wa_text
 from tests.intake.test_lookup import _lookup
 
 COMPLAINT = "Izin usaha saya belum selesai setelah tiga minggu, mohon dibantu."
@@ -107,3 +107,20 @@ async def test_new_with_a_zero_width_space_still_ends_the_conversation(desk: Des
     again = await desk.whatsapp(wa_text(COMPLAINT, "wamid.Z3"))
     codes = {a.json()["received"][0]["tracking_code"] for a in (first, again)}
     assert len(codes) == 2
+
+
+def test_new_over_two_lines_ends_the_conversation_and_split_words_do_not() -> None:
+    assert is_new_conversation_request("LAPOR\nBARU")
+    assert is_new_conversation_request("LAPOR\tBARU\u200b")
+    assert not is_new_conversation_request("BA\nRU")
+
+
+async def test_half_an_emoji_inside_a_flow_s_answers_is_dropped(desk: Desk) -> None:
+    """A WhatsApp Flow's answers are JSON inside a string of the payload: read later, they pass
+    the same cleaning as any text (sealing them failed on every redelivery)."""
+    answers = json.dumps({"flow_token": "t", "keluhan": "Izin \ud83d belum terbit"})
+    flow = {"type": "nfm_reply", "nfm_reply": {"name": "flow", "response_json": answers}}
+    answer = await desk.whatsapp(wa_messages(wa_message("wamid.F1", "interactive", flow)))
+    assert answer.status_code == 200, answer.text
+    view = await desk.submission(answer.json()["received"][0]["tracking_code"])
+    assert "Izin  belum terbit" in view["text"]

@@ -248,6 +248,7 @@ async def test_a_shared_post_and_an_odd_event_are_kept_and_cost_the_others_nothi
         ig_message("mid.P1", "Lihat postingan ini", sender="1001", attachments=[post, link]),
         ig_message("mid.P2", {"bukan": "teks"}, sender="1002"),  # type: ignore[arg-type]
         ig_message("mid.P3", COMPLAINT, sender="1003"),
+        ig_message("mid.P4", {"x": 1}, sender="1004", is_echo=True),  # type: ignore[arg-type]
     ]
     answer = await desk.instagram(instagram(*events))
     assert answer.status_code == 200, answer.text

@@ -457,3 +457,42 @@ def test_a_column_of_dates_written_month_first_is_read_so(tmp_path: Path) -> Non
     day_first.write_text(path.read_text().replace("03/25/2022", "25/03/2022"))
     _, rows = read(Settings(), day_first, load_mapping(None, []))
     assert [row.received_at.month for row in rows] == [3, 12]
+
+
+@pytest.mark.parametrize("written", ["20220231", "20230229"])
+def test_an_impossible_compact_date_is_refused_as_a_date(written: str) -> None:
+    with pytest.raises(DateError):
+        read_date(written, WIB)
+
+
+@pytest.mark.parametrize(
+    ("written", "at"),
+    [
+        ("12-03-2022 10:00 GMT+7", datetime(2022, 3, 12, 10, 0, tzinfo=WIB)),  # a name: ignored
+        ("12/03/2022 10:00 +2500", datetime(2022, 3, 12, 10, 0, tzinfo=WIB)),  # no offset
+        ("2022-03-12 10:00:00+0700", datetime(2022, 3, 12, 10, 0, tzinfo=WIB)),
+    ],
+)
+def test_only_an_offset_written_as_machines_write_it_moves_the_time(
+    written: str, at: datetime
+) -> None:
+    found = read_date(written, WIB)
+    assert found is not None
+    assert found.at == at
+
+
+def test_a_complaint_that_starts_with_jumlah_is_a_complaint_and_blank_rows_are_counted(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "No;Tanggal;Uraian;Status\n"
+        + _rows(1)
+        + ";;;\n;;;\n"
+        + "17;;Jumlah bantuan BLT yang saya terima dipotong Rp 200.000;Proses\n"
+        + '2;12/03/2022;"Keluhan:\njalan rusak; lampu mati; got mampet\n'
+        + 'jalan rusak; lampu mati; got mampet\njalan rusak; lampu mati; got mampet";Proses\n'
+    )
+    report = run(Settings(), path, load_mapping(None, []), dry_run=True)
+    assert (report.valid, report.rejected, report.blank) == (2, 1, 2)
+    assert [i.code for i in report.issues if i.rejected] == ["date_missing"]

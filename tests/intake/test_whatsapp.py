@@ -131,7 +131,8 @@ async def test_a_message_of_an_unknown_shape_is_kept_whole_and_costs_the_others_
         for n, w in [("Siti", SITI_WA), ("Ani", "628120000999"), ("Budi", "628120000888")]
     ]
     nobody = {"type": "text", "text": {"body": "tanpa id dan pengirim"}}  # nothing to keep
-    answer = await desk.whatsapp(_change(contacts, odd, wrong, nobody, good))
+    revoke = wa_message("wamid.O4", "revoke", {}, sender="628120000999")  # no complaint: ignored
+    answer = await desk.whatsapp(_change(contacts, odd, wrong, nobody, revoke, good))
     assert answer.status_code == 200, answer.text
     received = answer.json()["received"]
     assert len({r["tracking_code"] for r in received}) == 3

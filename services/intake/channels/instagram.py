@@ -199,13 +199,17 @@ def _one(raw: dict[str, Any], account: str) -> ChatMessage | None:
     and its message, else logged."""
     try:
         return _chat_message(Messaging.model_validate(raw), account)
-    except (ValueError, TypeError, AttributeError, KeyError) as error:
+    except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as error:
         reason = type(error).__name__
     sender, message = raw.get("sender"), raw.get("message")
     sender_id = sender.get("id") if isinstance(sender, dict) else None
     mid = message.get("mid") if isinstance(message, dict) else None
     if not isinstance(sender_id, str) or not isinstance(mid, str) or not sender_id or not mid:
         log.warning("instagram event of unknown shape (%s) acknowledged, not kept", reason)
+        return None
+    if isinstance(message, dict) and any(message.get(flag) for flag in FLAGS):
+        # our own reply echoed, a deletion, a kind Instagram cannot show: no complainant's words
+        log.warning("instagram message %s flagged, of unknown shape (%s): ignored", mid, reason)
         return None
     log.warning("instagram message %s of unknown shape (%s): kept whole", mid, reason)
     timestamp = raw.get("timestamp")
@@ -214,7 +218,7 @@ def _one(raw: dict[str, Any], account: str) -> ChatMessage | None:
         message_id=mid,
         account=sender_id,
         name=None,
-        sent_at=sent_at(timestamp / 1000 if isinstance(timestamp, int | float) else 0),
+        sent_at=sent_at(_seconds(timestamp)),
         recipient=account,
         text=UNREADABLE,
         data={"unreadable": raw},
@@ -239,3 +243,10 @@ async def receive(request: Request, inbox: CurrentInbox, limiter: CurrentLimiter
     secret = inbox.settings.instagram_app_secret.get_secret_value()
     notification = await signed_payload(request, secret, Notification, "instagram")
     return {"received": await ingest(inbox, limiter, messages_of(notification))}
+
+
+def _seconds(milliseconds: Any) -> float:
+    try:
+        return float(milliseconds) / 1000
+    except (TypeError, ValueError, OverflowError):
+        return 0.0  # not believed: now

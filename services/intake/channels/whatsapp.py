@@ -152,13 +152,20 @@ def _one(raw: dict[str, Any], contacts: list[WaContact], number: str) -> ChatMes
     try:
         message = Message.model_validate(raw).model_copy(update={"account": account})
         return _chat_message(message, name, number)
-    except (ValueError, TypeError, AttributeError, KeyError) as error:
+    except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as error:
+        reason = type(error).__name__
+    kind = str(raw.get("type"))[:40]
+    if kind_of(Channel.WHATSAPP, kind).effect is not Effect.CONTENT:  # an amendment, a reaction
         log.warning(
-            "whatsapp message %s of kind %r not of the Cloud API's shapes (%s): kept whole",
+            "whatsapp message %s of kind %r not of its shape (%s): ignored",
             message_id,
-            str(raw.get("type"))[:40],
-            type(error).__name__,
+            kind,
+            reason,
         )
+        return None
+    log.warning(
+        "whatsapp message %s of kind %r not of its shape (%s): kept whole", message_id, kind, reason
+    )
     return ChatMessage(
         channel=Channel.WHATSAPP,
         message_id=message_id,
@@ -188,7 +195,7 @@ def _contact(number: str | None, user: str | None, contacts: list[WaContact]) ->
 def _seconds(timestamp: Any) -> float:
     try:
         return float(timestamp)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return 0.0  # not believed: now
 
 

@@ -9,10 +9,9 @@ python-dateutil with a table of Indonesian names does the parsing: it is fast (a
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -75,6 +74,10 @@ class RegisterDate:
     day_missing: bool = False  # "Maret 2022": taken as the first of the month
 
 
+_OFFSET = re.compile(r"\d:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(Z|([+-])(0\d|1[0-4]):?([0-5]\d))\s*$", re.I)
+"""An offset as a machine writes it, right after the time: Z, +07:00, -0300 (not a zone's
+name, nor UTC+7 / GMT+7, whose signs programs read both ways)."""
+
 NUMERIC = re.compile(r"^\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{2}|\d{4})(?!\d)")
 
 
@@ -108,7 +111,10 @@ def read_date(value: object, tz: ZoneInfo, *, month_first: bool = False) -> Regi
     if _SERIAL.match(text):
         return _serial(float(text.replace(",", ".")), tz)
     if _COMPACT.match(text):
-        return RegisterDate(datetime.strptime(text, "%Y%m%d").replace(tzinfo=tz), False)
+        try:
+            return RegisterDate(datetime.strptime(text, "%Y%m%d").replace(tzinfo=tz), False)
+        except ValueError:
+            raise DateError(f"tanggal tidak dapat dibaca: '{text}'") from None
     return _parsed(text, tz)
 
 
@@ -125,8 +131,17 @@ def _parsed(text: str, tz: ZoneInfo) -> RegisterDate:
     if found is None:
         raise DateError(f"tanggal tidak dapat dibaca: '{_short(text)}'")
     moment, has_time, day_missing = found
-    # a time with its offset (2022-03-31T20:00:00Z) is that moment, in the office's zone
-    at = moment.astimezone(tz) if moment.tzinfo is not None else moment.replace(tzinfo=tz)
+    offset = _OFFSET.search(text) if has_time else None
+    if offset is None:
+        return RegisterDate(moment.replace(tzinfo=tz), has_time, day_missing)
+    # a time with its offset, as a machine writes it (2022-03-31T20:00:00Z, +07:00): that
+    # moment, in the office's zone
+    sign, hours, minutes = offset.group(2) or "+", offset.group(3), offset.group(4)
+    shift = timedelta(hours=int(hours or 0), minutes=int(minutes or 0))
+    try:
+        at = (moment - (shift if sign == "+" else -shift)).replace(tzinfo=UTC).astimezone(tz)
+    except (OverflowError, ValueError):
+        raise DateError(f"tanggal tidak dapat dibaca: '{_short(text)}'") from None
     return RegisterDate(at, has_time, day_missing)
 
 
@@ -136,9 +151,7 @@ def _text_date(text: str) -> tuple[datetime, bool, bool] | None:
     cleaned = _CLOCK_DOTS.sub(_colon_clock, _NOISE.sub(" ", text.replace(",", " ")))
     reader = _YEAR_FIRST if _STARTS_WITH_YEAR.match(cleaned) else _DAY_FIRST
     try:
-        with warnings.catch_warnings():  # a zone name it does not know: the office's zone
-            warnings.simplefilter("ignore", parser.UnknownTimezoneWarning)
-            first, second = (reader.parse(cleaned, default=d) for d in _DEFAULTS)
+        first, second = (reader.parse(cleaned, default=d, ignoretz=True) for d in _DEFAULTS)
     except (ValueError, OverflowError, parser.ParserError):
         return None
     if first.year != second.year or first.month != second.month:

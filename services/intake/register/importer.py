@@ -9,6 +9,7 @@ stored are skipped by one index query per batch, and Writer.commit answers any o
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -114,6 +115,9 @@ def _month_first(sheet: Sheet, layout: Layout, key: str) -> bool:
     return written_month_first(cells[index] for cells in rows if index < len(cells))
 
 
+TOTAL_LENGTH = 40
+"""A total line starts with its word, in a short first cell: a complaint that starts with
+"Jumlah bantuan…" is a complaint (rejected if it has no date, never skipped)."""
 TOTAL = re.compile(r"^\s*(jumlah|total|sub\s*total|grand\s*total|rekapitulasi)\b", re.I)
 
 
@@ -125,7 +129,8 @@ def page_furniture(layout: Layout, cells: tuple[Any, ...]) -> tuple[str, str] | 
     if [normalize(t) for t in texts] == [normalize(h) for h in headers]:
         return "header_repeated", "judul kolom diulang (halaman cetak); dilewati"
     received = texts[list(layout.fields).index("received_at")]
-    if any(TOTAL.match(t) for t in texts) and not any(c.isdigit() for c in received):
+    first = next((cell_text(cell) for cell in cells if cell_text(cell)), "")
+    if TOTAL.match(first) and len(first) <= TOTAL_LENGTH and not any(map(str.isdigit, received)):
         return "total_row", "baris jumlah atau total; dilewati"
     return None
 
@@ -137,6 +142,8 @@ def scan(
     seen: dict[str, tuple[int, str]] = {}
     contents: dict[str, int] = {}
     records = [record for record in sheet.records if record[0] > reader.layout.header_row]
+    numbers = [reader.layout.header_row, *(number for number, _ in records)]
+    report.blank += sum(b - a - 1 for a, b in itertools.pairwise(numbers))  # empty rows between
     for number, cells in tqdm(records, unit=" baris", desc="impor", disable=not progress):
         if not any(cell_text(cell) for cell in cells):
             report.blank += 1

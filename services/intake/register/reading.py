@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -232,10 +233,19 @@ SWALLOWED_ROWS = 3
 separators as the header) is rows swallowed by a quote left open, not a complaint's text."""
 
 
+_A_DATE = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{2}-\d{2}|\d{5}")
+
+
 def _swallowed(cell: str, delimiter: str, width: int) -> bool:
+    """Whether a cell holds `SWALLOWED_ROWS` lines that each split like a row of the file and
+    hold a date (a list typed in a complaint, `jalan rusak; lampu mati; got mampet`, does not)."""
     if width < 3 or cell.count("\n") < SWALLOWED_ROWS:
         return False
-    rows = sum(1 for line in cell.splitlines() if line.count(delimiter) >= width - 1)
+    rows = sum(
+        1
+        for line in cell.splitlines()
+        if line.count(delimiter) >= width - 1 and _A_DATE.search(line)
+    )
     return rows >= SWALLOWED_ROWS
 
 
