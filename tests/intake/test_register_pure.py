@@ -344,13 +344,15 @@ def test_a_nik_typed_as_a_number_is_warned_of(tmp_path: Path) -> None:
     book = load_workbook(path)
     sheet = book.active
     assert sheet is not None
-    column = [cell.value for cell in sheet[3]].index("NIK") + 1
-    sheet.cell(4, column, 3525014101900001)  # kept as 3.52501410190000e15
-    sheet.cell(5, column, "3525014101900001")
+    headers = [cell.value for cell in sheet[3]]
+    sheet.cell(4, headers.index("NIK") + 1, 3525014101900001)  # kept as 3.52501410190000e15
+    sheet.cell(5, headers.index("NIK") + 1, "3525014101900001")
+    sheet.cell(5, headers.index("No. HP") + 1, 81234567890)  # 0812… typed as a number
     book.save(path)
     report = run(Settings(), path, load_mapping(None, []), dry_run=True)
     assert report.valid == 2
-    assert [issue.row for issue in report.issues if issue.code == "nik_as_number"] == [4]
+    numbers = {(i.row, i.code) for i in report.issues if i.code.endswith("_as_number")}
+    assert numbers == {(4, "nik_as_number"), (5, "phone_as_number")}
 
 
 def test_a_register_on_another_sheet_is_pointed_to(tmp_path: Path) -> None:

@@ -194,22 +194,33 @@ def category_of(label: str, notes: Notes, mapping: Mapping) -> tuple[str | None,
     return found, label
 
 
+AS_NUMBER = {"phone": "nomor telepon", "nik": "NIK"}
+"""Identifiers a workbook may hold as numbers, which it keeps to 15 significant digits and
+without a leading zero: 0812… loses its 0, a 16-digit NIK its last digit, before any import."""
+
+
 def contact_of(value: Callable[[str], Any], notes: Notes) -> Contact | None:
     fields = {
         key: cell_text(value(key)) or None for key in ("name", "phone", "email", "nik", "address")
     }
-    if fields["phone"] and not _possible_phone(fields["phone"]):
+    numbers = {key for key in AS_NUMBER if _number(value(key))}
+    for key in sorted(numbers):
+        message = f"{AS_NUMBER[key]} tersimpan sebagai angka di lembar kerja"
+        notes.add(
+            key, f"{key}_as_number", f"{message}; nol di depan atau digit terakhir bisa hilang"
+        )
+    if fields["phone"] and "phone" not in numbers and not _possible_phone(fields["phone"]):
         notes.add("phone", "phone_invalid", "nomor telepon tidak sah; disimpan apa adanya")
     if fields["email"] and not _EMAIL.match(fields["email"]):
         notes.add("email", "email_invalid", "alamat email tidak sah; disimpan apa adanya")
-    if isinstance(value("nik"), int | float) and not isinstance(value("nik"), bool):
-        # a spreadsheet keeps 15 significant digits of a number: a NIK typed as one has lost
-        # its last digits (3525014101900001 -> 3525014101900000) before we ever see it
-        message = "NIK tersimpan sebagai angka di lembar kerja; digit terakhirnya bisa hilang"
-        notes.add("nik", "nik_as_number", message + "; disimpan apa adanya")
-    elif fields["nik"] and not re.fullmatch(r"\d{16}", re.sub(r"[\s.]", "", fields["nik"])):
+    nik = fields["nik"]
+    if nik and "nik" not in numbers and not re.fullmatch(r"\d{16}", re.sub(r"[\s.]", "", nik)):
         notes.add("nik", "nik_invalid", "NIK bukan 16 angka; disimpan apa adanya")
     return Contact(**fields) if any(fields.values()) else None
+
+
+def _number(cell: Any) -> bool:
+    return isinstance(cell, int | float) and not isinstance(cell, bool)
 
 
 def _possible_phone(raw: str) -> bool:
