@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID, uuid5
 
-from cloudevents.core.exceptions import BaseCloudEventException
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from dateutil.parser import isoparse
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 CONTENT_TYPE = "application/cloudevents+json"
 EVENT_ID_NAMESPACE = UUID("5b0c4e62-6f1a-4f59-9d8e-2f8d2a9c1a10")
@@ -119,31 +118,43 @@ def _timestamp(text: Any) -> datetime:
         return isoparse(text)
 
 
+class _Attributes(BaseModel):
+    """The CloudEvents attributes an envelope is made of, as a reader checks them: the required
+    ones (`specversion`, `id`, `source`, `type`), a timezone-aware `time`, and our extensions.
+    Validated by pydantic-core in one call; building the cloudevents library's object to check
+    them cost a third of decoding an event, for an object nothing reads (a rebuild decodes
+    every event there is). Unknown extensions are ignored, as a consumer should."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    specversion: Literal["1.0"]
+    id: Annotated[str, Field(min_length=1)]
+    source: Annotated[str, Field(min_length=1)]
+    type: str
+    subject: UUID
+    time: AwareDatetime
+    agency: str
+    streamversion: int
+    data: Any = None
+
+
 def from_mapping(parsed: Any) -> Envelope:
     """Validate an already parsed structured CloudEvent (e.g. one of a feed page)."""
     try:
-        attributes = dict(parsed)
-        data = attributes.pop("data", None)
-        if "time" in attributes:
-            attributes["time"] = _timestamp(attributes["time"])
-        event = CloudEvent(attributes=attributes, data=data)
-        contract = CONTRACTS[attributes["type"]]
+        if "time" in parsed:
+            parsed = {**parsed, "time": _timestamp(parsed["time"])}
+        attributes = _Attributes.model_validate(parsed)
+        contract = CONTRACTS[attributes.type]
         return Envelope(
-            id=str(attributes["id"]),
-            source=str(attributes["source"]),
-            subject=UUID(str(attributes["subject"])),
-            time=attributes["time"],
-            agency=str(attributes["agency"]),
-            streamversion=int(attributes["streamversion"]),
-            data=contract.model_validate(event.get_data()),
+            id=attributes.id,
+            source=attributes.source,
+            subject=attributes.subject,
+            time=attributes.time,
+            agency=attributes.agency,
+            streamversion=attributes.streamversion,
+            data=contract.model_validate(attributes.data),
         )
     except KeyError as error:
         raise InvalidMessage(f"unknown event type or missing attribute: {error}") from error
-    except (
-        ValueError,
-        TypeError,
-        AttributeError,
-        ValidationError,
-        BaseCloudEventException,
-    ) as error:
+    except (ValueError, TypeError, AttributeError, ValidationError) as error:
         raise InvalidMessage(f"malformed CloudEvent: {error}") from error
