@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -206,6 +206,26 @@ class Outcome:
 
 
 Projector = Callable[[CaseRow | None, Envelope], Outcome]
+R = TypeVar("R")
+
+
+def changed(record: R, /, **changes: Any) -> R:
+    """`dataclasses.replace` for the records here (frozen, no `__post_init__`), at an eighth of
+    its cost: the fields' values copied, then the changes, without the generated `__init__`
+    setting each of them again. A projector changes a row once or twice per event, and a
+    rebuild applies every event there is (replace was a quarter of its work)."""
+    cls: type = type(record)
+    unknown = changes.keys() - _fields_of(cls)
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no field {', '.join(sorted(unknown))}")
+    copy: R = object.__new__(cls)
+    copy.__dict__.update(record.__dict__, **changes)
+    return copy
+
+
+@functools.cache
+def _fields_of(cls: type) -> frozenset[str]:
+    return frozenset(field.name for field in dataclasses.fields(cls))
 
 
 def _new_row(data: Opening, agency: str, *, imported: bool = False) -> CaseRow:
@@ -226,7 +246,7 @@ def _received(row: CaseRow | None, envelope: Envelope) -> Outcome:
     row = row or _new_row(data, envelope.agency, imported=imported)
     label = data.source_category if isinstance(data, SubmissionImported) else None
     if label and row.category is None:  # a register topic no category of ours was mapped to
-        row = dataclasses.replace(row, category=label)
+        row = changed(row, category=label)
     return Outcome(row)
 
 
@@ -234,7 +254,7 @@ def _opened(row: CaseRow | None, envelope: Envelope) -> Outcome:
     data = envelope.data
     assert isinstance(data, wf.CaseOpened)
     return Outcome(
-        dataclasses.replace(
+        changed(
             row or _new_row(data, envelope.agency),
             status=Status.IN_PROGRESS.value,
             current_step=data.current_step,
@@ -251,7 +271,7 @@ def _case_imported(row: CaseRow | None, envelope: Envelope) -> Outcome:
     assert isinstance(data, wf.CaseImported)
     closed = is_in(data.status, Group.CLOSED)
     return Outcome(
-        dataclasses.replace(
+        changed(
             row or _new_row(data, envelope.agency),
             status=data.status.value,
             current_step=data.current_step,
@@ -290,7 +310,7 @@ def _completed(row: CaseRow | None, envelope: Envelope) -> Outcome:
         working_minutes=data.working_minutes,
         within_standard=data.within_standard,
     )
-    return Outcome(dataclasses.replace(row, **changes), (timing,))
+    return Outcome(changed(row, **changes), (timing,))
 
 
 def _step_specifics(data: StepCompleted) -> dict[str, Any]:
@@ -314,7 +334,7 @@ def _changed(**changes: Any) -> Projector:
             column: (getattr(data, "at") if value is _AT else value)  # noqa: B009 - any contract
             for column, value in changes.items()
         }
-        return Outcome(dataclasses.replace(row, **values))
+        return Outcome(changed(row, **values))
 
     return project
 
@@ -328,7 +348,7 @@ def _reopened(row: CaseRow | None, envelope: Envelope) -> Outcome:
     assert isinstance(data, wf.CaseReopened)
     assert row is not None
     return Outcome(
-        dataclasses.replace(
+        changed(
             row,
             status=Status.IN_PROGRESS.value,
             current_step=data.step,
@@ -347,7 +367,7 @@ def _reopened(row: CaseRow | None, envelope: Envelope) -> Outcome:
 def _erased(row: CaseRow | None, envelope: Envelope) -> Outcome:
     assert row is not None
     erased = MessagesErased(row.case_id)
-    return Outcome(dataclasses.replace(row, public_answer=None), (erased,))
+    return Outcome(changed(row, public_answer=None), (erased,))
 
 
 def _unchanged(row: CaseRow | None, envelope: Envelope) -> Outcome:
@@ -373,7 +393,7 @@ def _survey(row: CaseRow | None, envelope: Envelope) -> Outcome:
 def _replied(row: CaseRow | None, envelope: Envelope) -> Outcome:
     data = envelope.data
     assert isinstance(data, ComplainantReplied)
-    return Outcome(row and dataclasses.replace(row, replied_at=data.received_at))
+    return Outcome(row and changed(row, replied_at=data.received_at))
 
 
 def _calendar(row: CaseRow | None, envelope: Envelope) -> Outcome:
@@ -430,7 +450,7 @@ def _named(project: Projector) -> Projector:
         name = envelope.data.get("by_name")
         officer = envelope.data.get("by_role") != Role.PEMOHON
         if name and officer and outcome.row is not None:
-            return Outcome(dataclasses.replace(outcome.row, handled_by=name), outcome.effects)
+            return Outcome(changed(outcome.row, handled_by=name), outcome.effects)
         return outcome
 
     return named
@@ -446,7 +466,7 @@ def _placed(project: Projector) -> Projector:
         agency = envelope.data.get("to_agency") or envelope.agency
         if outcome.row is None or outcome.row.agency == agency:
             return outcome
-        moved = dataclasses.replace(outcome.row, agency=agency)
+        moved = changed(outcome.row, agency=agency)
         return Outcome(moved, (*outcome.effects, CaseMoved(moved.case_id, agency)))
 
     return placed
@@ -470,7 +490,7 @@ def _projector_of(contract: type[Contract]) -> Projector:
     def with_history(row: CaseRow | None, envelope: Envelope) -> Outcome:
         outcome = project(row, envelope)
         entry = _history(envelope, outcome.row.agency if outcome.row else envelope.agency)
-        return dataclasses.replace(outcome, effects=(*outcome.effects, entry))
+        return changed(outcome, effects=(*outcome.effects, entry))
 
     return with_history
 

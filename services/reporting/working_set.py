@@ -7,7 +7,6 @@ projection.py; nothing here does I/O, so the live consumer and the rebuild canno
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,6 +25,7 @@ from services.reporting.projection import (
     StepTime,
     Survey,
     case_subject,
+    changed,
     projector_for,
 )
 from shared.events import Envelope
@@ -87,7 +87,7 @@ class WorkingSet:
             self.erased_messages.add(effect.case_id)
             for key, entry in self.history.items():
                 if entry.case_id == effect.case_id and entry.message is not None:
-                    self.history[key] = dataclasses.replace(entry, message=None)
+                    self.history[key] = changed(entry, message=None)
         else:
             self.calendar[(effect.agency, effect.day)] = effect
 
@@ -97,9 +97,9 @@ class WorkingSet:
         self.moved[effect.case_id] = effect.agency
         for key, entry in self.history.items():
             if entry.case_id == effect.case_id:
-                self.history[key] = dataclasses.replace(entry, agency=effect.agency)
+                self.history[key] = changed(entry, agency=effect.agency)
         if (survey := self.surveys.get(effect.case_id)) is not None:
-            self.surveys[effect.case_id] = dataclasses.replace(survey, agency=effect.agency)
+            self.surveys[effect.case_id] = changed(survey, agency=effect.agency)
 
     def cube_counts(self, cases: Any = None) -> dict[str, Counter[tuple[Any, ...]]]:
         """Each rekap table's counts over these cases (all of the working set's by default)."""
