@@ -174,7 +174,7 @@ async def rekap_latency(count: int) -> float:
             working = WorkingSet(ZoneInfo(settings.timezone), cases=case_rows(count))
             conn = await db.connect(settings)
             try:  # the rebuild's own path: fresh tables written with COPY, swapped in
-                await write(conn, "reporting_bench", working)
+                await write(settings, conn, "reporting_bench", working)
                 await swap(conn, "reporting", "reporting_bench")
                 await conn.execute("ANALYZE")
             finally:

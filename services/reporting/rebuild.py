@@ -14,6 +14,7 @@ import gc
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,6 +38,8 @@ from shared.settings import Settings
 
 PRODUCERS = ("intake", "workflow", "reporting")
 PAGE = 2000
+COPIERS = 4
+"""Connections the rows are copied in over, one table on each at a time."""
 SCHEMA_SQL = "schema.sql"
 
 
@@ -141,43 +144,71 @@ async def project_all(
     """Read every producer's feed up to its current head into memory; positions and count."""
     targets = await heads(http, settings)
     bar = tqdm(total=sum(targets.values()), unit="ev", desc="rebuild", disable=not progress)
-    positions, count = {}, 0
-    for producer, head in targets.items():
-        url, after = settings.service_url(producer), 0
-        page = asyncio.ensure_future(fetch_page(http, url, after)) if after < head else None
-        try:
-            while page is not None:
-                items, following = await page
-                more = following != after and following < head
-                page = asyncio.ensure_future(fetch_page(http, url, following)) if more else None
-                # Decoded and applied in a thread: the event loop meanwhile asks for the next
-                # page and the producer serves it (on the loop, the request would not even be
-                # sent before this page's work ends).
-                await asyncio.to_thread(_apply_page, working, items)
-                bar.update(following - after)
-                count += len(items)
-                after = following
-        finally:
-            if page is not None:
-                page.cancel()
-        positions[producer] = after
+    positions, count = dict.fromkeys(targets, 0), 0
+    waiting = [producer for producer, head in targets.items() if head > 0]
+
+    def fetch(producer: str, after: int) -> asyncio.Future[tuple[list[Any], int]]:
+        return asyncio.ensure_future(fetch_page(http, settings.service_url(producer), after))
+
+    current = (waiting.pop(0), 0) if waiting else None
+    page = fetch(*current) if current else None
+    try:
+        while current is not None and page is not None:
+            producer, after = current
+            items, following = await page
+            # The next page is asked for before this one is applied, the next producer's first
+            # once this one's last is in.
+            if following != after and following < targets[producer]:
+                current = (producer, following)
+            else:
+                current = (waiting.pop(0), 0) if waiting else None
+            page = fetch(*current) if current else None
+            # Decoded and applied in a thread: the event loop meanwhile asks for the next
+            # page and the producer serves it (on the loop, the request would not even be
+            # sent before this page's work ends).
+            await asyncio.to_thread(_apply_page, working, items)
+            bar.update(following - after)
+            count += len(items)
+            positions[producer] = following
+    finally:
+        if page is not None:
+            page.cancel()
     bar.close()
     return positions, count
 
 
-async def write(conn: db.Connection, schema: str, working: WorkingSet) -> None:
-    """Create the tables in a fresh schema and COPY the rows in."""
-    from importlib import resources
-
+async def create(conn: db.Connection, schema: str) -> None:
+    """A fresh schema with the read model's tables, empty."""
     ddl = resources.files("services.reporting").joinpath(SCHEMA_SQL).read_text()
     await conn.execute(f'CREATE SCHEMA "{schema}"')
     await conn.execute(f'SET search_path TO "{schema}"')
     await conn.execute(ddl)
-    for table, (columns, rows) in tables(working).items():
-        if rows:
-            await conn.copy_records_to_table(
-                table, records=rows, columns=list(columns), schema_name=schema
-            )
+
+
+async def fill(settings: Settings, schema: str, working: WorkingSet) -> None:
+    """COPY the working set's rows into the fresh schema's tables, each table on its own
+    connection, at once: one after the other, the COPYs were a fifth of a rebuild."""
+    pool = await db.create_pool(settings, max_size=COPIERS)
+    try:
+
+        async def copy(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+            async with pool.acquire() as conn:
+                await conn.copy_records_to_table(
+                    table, records=rows, columns=list(columns), schema_name=schema
+                )
+
+        async with asyncio.TaskGroup() as copies:
+            for table, (columns, rows) in tables(working).items():
+                if rows:
+                    copies.create_task(copy(table, columns, rows))
+    finally:
+        await pool.close()
+
+
+async def write(settings: Settings, conn: db.Connection, schema: str, working: WorkingSet) -> None:
+    """Create the tables in a fresh schema and COPY the rows in."""
+    await create(conn, schema)
+    await fill(settings, schema, working)
 
 
 async def catch_up(
@@ -228,15 +259,27 @@ async def rebuild(
     try:
         credential = {CREDENTIAL_HEADER: await service_credential(settings, conn)}
         async with httpx.AsyncClient(timeout=60, headers=credential) as http:
-            with _bulk():
-                positions, count = await project_all(http, settings, working, progress=progress)
-                await write(conn, fresh, working)
-            report = Report(fresh, count, len(working.cases), 0.0)
-            if swap_in:
-                await conn.execute("SELECT pg_advisory_lock(hashtext($1))", SWAP_LOCK)
-                report.caught_up = await catch_up(http, settings, conn, positions)
-                await swap(conn, live, fresh)
-                report.schema = live
+            try:
+                with _bulk():
+                    # The empty tables are made while the feeds are read.
+                    created = asyncio.ensure_future(create(conn, fresh))
+                    try:
+                        positions, count = await project_all(
+                            http, settings, working, progress=progress
+                        )
+                    finally:
+                        await created
+                    await fill(settings, fresh, working)
+                report = Report(fresh, count, len(working.cases), 0.0)
+                if swap_in:
+                    await conn.execute("SELECT pg_advisory_lock(hashtext($1))", SWAP_LOCK)
+                    report.caught_up = await catch_up(http, settings, conn, positions)
+                    await swap(conn, live, fresh)
+                    report.schema = live
+            except BaseException:
+                with contextlib.suppress(Exception):  # a rebuild that failed leaves nothing
+                    await conn.execute(f'DROP SCHEMA IF EXISTS "{fresh}" CASCADE')
+                raise
     finally:
         await conn.close()
     report.seconds = time.perf_counter() - started

@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
 from services.reporting.rebuild import rebuild
 from shared.settings import Settings
@@ -158,3 +159,19 @@ async def test_rebuilding_while_submissions_flow_loses_none(
 
 async def _more_than(value: int, floor: int) -> bool:
     return value > floor
+
+
+async def test_a_rebuild_that_cannot_read_its_producers_leaves_no_schema(
+    settings: Settings,
+) -> None:
+    settings = with_free_ports(settings)  # nothing listens there: the producers are away
+    with pytest.raises(httpx.ConnectError):
+        await rebuild(settings)
+    conn = await asyncpg.connect(settings.postgres_dsn())
+    try:
+        left = await conn.fetch(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'reporting_rebuild_%'"
+        )
+    finally:
+        await conn.close()
+    assert left == []
