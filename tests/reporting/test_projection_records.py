@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -26,7 +27,7 @@ ROW = CaseRow(
 
 
 def test_a_changed_row_is_the_row_replace_makes_and_the_original_stays() -> None:
-    changes = {"status": Status.IN_PROGRESS.value, "current_step": "verification"}
+    changes: dict[str, Any] = {"status": Status.IN_PROGRESS.value, "current_step": "verification"}
 
     copy = changed(ROW, **changes)
 
