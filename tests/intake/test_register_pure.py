@@ -6,13 +6,14 @@ import csv
 import re
 import zipfile
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import Workbook, load_workbook
+from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 from services.intake.register import reading
 from services.intake.register.cli import main
@@ -498,3 +499,25 @@ def test_a_complaint_that_starts_with_jumlah_is_a_complaint_and_blank_rows_are_c
     report = run(Settings(), path, load_mapping(None, []), dry_run=True)
     assert (report.valid, report.rejected, report.blank) == (2, 1, 2)
     assert [i.code for i in report.issues if i.rejected] == ["date_missing"]
+
+
+def test_a_day_number_in_a_workbook_of_the_1904_date_system_is_its_own_day(
+    tmp_path: Path,
+) -> None:
+    """Old Excel for Mac counts days from 1904-01-01: its 43170 is 12 March 2022 (read as
+    counted from 1899-12-30, 11 March 2018), and a date cell stays its day."""
+    path = clean(2).write_xlsx(tmp_path / "r.xlsx")
+    book = load_workbook(path)
+    sheet = book.active
+    assert sheet is not None
+    sheet["B4"] = 43170  # the received date of the first row, as a plain number
+    sheet["B5"] = datetime(2022, 3, 14, 9, 30)
+    book.epoch = CALENDAR_MAC_1904
+    book.save(path)
+
+    report, rows = read(Settings(), path, load_mapping(None, []))
+    received = {row.row: row.received_at.astimezone(WIB) for row in rows}
+
+    assert report.valid == 2
+    assert received[4].date() == date(2022, 3, 12)
+    assert received[5] == datetime(2022, 3, 14, 9, 30, tzinfo=WIB)

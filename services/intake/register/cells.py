@@ -18,7 +18,7 @@ import phonenumbers
 from services.intake.draft import Contact
 from services.intake.forms import TEXT_MAX
 from services.intake.pseudonyms import phone_number
-from services.intake.register.dates import DateError, RegisterDate, read_date
+from services.intake.register.dates import WINDOWS_EPOCH, DateError, RegisterDate, read_date
 from services.intake.register.labels import Mapping, normalize
 from services.intake.register.reading import Layout
 from shared import pii
@@ -107,9 +107,10 @@ def date_of(
     *,
     reject: bool = True,
     month_first: bool = False,
+    epoch: datetime = WINDOWS_EPOCH,
 ) -> RegisterDate | None:
     try:
-        found = read_date(value, tz, month_first=month_first)
+        found = read_date(value, tz, month_first=month_first, epoch=epoch)
     except DateError as error:
         suffix = "" if reject else "; dianggap tidak diketahui"
         notes.add(key, "date_unreadable", f"{error}{suffix}", rejected=reject)

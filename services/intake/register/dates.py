@@ -16,8 +16,11 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from dateutil import parser
+from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900
 
-_EXCEL_EPOCH = datetime(1899, 12, 30)
+WINDOWS_EPOCH: datetime = CALENDAR_WINDOWS_1900
+"""The day a spreadsheet's day numbers count from, unless its workbook uses the 1904 date
+system (old Excel for Mac): 1899-12-30."""
 _SERIAL = re.compile(r"^\d{5}([.,]\d+)?$")  # a decimal comma too, as Indonesian CSV writes
 _COMPACT = re.compile(r"^(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])$")  # 20220312
 _CLOCK_DOTS = re.compile(r"(?<=\s)(\d{1,2})\.(\d{2})(?:\.(\d{2}))?\s*$")  # 10.15 -> 10:15
@@ -94,9 +97,12 @@ def written_month_first(values: Iterable[object]) -> bool:
     return month_first and not day_first
 
 
-def read_date(value: object, tz: ZoneInfo, *, month_first: bool = False) -> RegisterDate | None:
+def read_date(
+    value: object, tz: ZoneInfo, *, month_first: bool = False, epoch: datetime = WINDOWS_EPOCH
+) -> RegisterDate | None:
     """The date in a cell (None when empty); DateError when it cannot be one. `month_first`:
-    numeric dates of the cell's column are written month first (`written_month_first`)."""
+    numeric dates of the cell's column are written month first (`written_month_first`);
+    `epoch`: the day the file's day numbers count from."""
     if month_first and isinstance(value, str):
         value = NUMERIC.sub(r"\3\2\1\2\4", value, count=1)
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -106,10 +112,10 @@ def read_date(value: object, tz: ZoneInfo, *, month_first: bool = False) -> Regi
     if isinstance(value, date):
         return RegisterDate(datetime.combine(value, time.min, tz), False)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return _serial(float(value), tz)
+        return _serial(float(value), tz, epoch)
     text = str(value).strip()
     if _SERIAL.match(text):
-        return _serial(float(text.replace(",", ".")), tz)
+        return _serial(float(text.replace(",", ".")), tz, epoch)
     if _COMPACT.match(text):
         try:
             return RegisterDate(datetime.strptime(text, "%Y%m%d").replace(tzinfo=tz), False)
@@ -118,11 +124,12 @@ def read_date(value: object, tz: ZoneInfo, *, month_first: bool = False) -> Regi
     return _parsed(text, tz)
 
 
-def _serial(number: float, tz: ZoneInfo) -> RegisterDate:
-    """A spreadsheet's day number (days since 1899-12-30), as a CSV export writes dates."""
+def _serial(number: float, tz: ZoneInfo, epoch: datetime) -> RegisterDate:
+    """A spreadsheet's day number (days since `epoch`), as a CSV export writes dates and a
+    workbook a date cell formatted as a number."""
     if not 20_000 <= number <= 80_000:  # 1954 to 2119
         raise DateError(f"angka {number:g} bukan tanggal")
-    moment = _EXCEL_EPOCH + timedelta(days=number)
+    moment = epoch + timedelta(days=number)
     return RegisterDate(moment.replace(tzinfo=tz), number != int(number))
 
 

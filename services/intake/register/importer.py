@@ -99,7 +99,7 @@ def read(
         message = "tanggal di kolom ini ditulis bulan dahulu (mis. 03/25/2022); dibaca demikian"
         column = layout.headers[layout.fields[key]]
         report.issues.append(Issue(layout.header_row, column, "month_first", message, False))
-    reader = RowReader(layout, mapping, settings.agency, tz, now, month_first)
+    reader = RowReader(layout, mapping, settings.agency, tz, now, month_first, data.epoch)
     return report, scan(data, reader, report, progress=progress)
 
 

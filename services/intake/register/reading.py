@@ -17,12 +17,14 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
+from services.intake.register.dates import WINDOWS_EPOCH
 from services.intake.register.labels import Mapping, header_fields
 
 csv.field_size_limit(2**31 - 1)  # a cell may hold a long complaint; the default cuts at 128 KiB
@@ -50,6 +52,7 @@ class Sheet:
     name: str
     records: list[tuple[int, tuple[Any, ...]]]
     others: tuple[str, ...] = ()  # a workbook's other sheets of cells, which --sheet may name
+    epoch: datetime = WINDOWS_EPOCH  # the day its day numbers count from (a workbook's own)
 
 
 def read_sheet(path: Path, sheet: str | None = None) -> Sheet:
@@ -106,7 +109,7 @@ def _xlsx(path: Path, sheet: str | None) -> Sheet:
         if _has_formulas(worksheet):
             _computed(file, worksheet.title, dict(records[:FORMULA_ROWS]))
         others = tuple(w.title for w in book.worksheets if w.title != worksheet.title)
-        return Sheet(worksheet.title, records, others)
+        return Sheet(worksheet.title, records, others, book.epoch)
     except UnreadableRegister:
         raise
     except Exception as error:  # a broken sheet inside a sound archive

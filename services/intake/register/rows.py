@@ -23,7 +23,7 @@ from services.intake.register.cells import (
     outcome_of,
     text_of,
 )
-from services.intake.register.dates import RegisterDate
+from services.intake.register.dates import WINDOWS_EPOCH, RegisterDate
 from services.intake.register.labels import Mapping, normalize
 from services.intake.register.reading import Layout
 from services.intake.submission import submission_id
@@ -71,6 +71,7 @@ class RowReader:
     tz: ZoneInfo
     now: datetime
     month_first: frozenset[str] = frozenset()  # date fields whose column is written month first
+    epoch: datetime = WINDOWS_EPOCH  # the day the file's day numbers count from
 
     def read(self, row: int, cells: tuple[Any, ...]) -> tuple[RegisterRow | None, list[Issue]]:
         """The row to import (None if rejected) and every issue found."""
@@ -113,7 +114,7 @@ class RowReader:
 
     def _received(self, value: Any, notes: Notes) -> RegisterDate | None:
         first = "received_at" in self.month_first
-        found = date_of(value, "received_at", notes, self.tz, month_first=first)
+        found = date_of(value, "received_at", notes, self.tz, month_first=first, epoch=self.epoch)
         if found is None:
             if not cell_text(value):  # (an unreadable one was noted already)
                 notes.add("received_at", "date_missing", "tanggal pengaduan kosong", rejected=True)
@@ -132,7 +133,9 @@ class RowReader:
         """The closing date, and whether the row says it closed on a day nobody knows (a
         closing date before the complaint's: the complaint is real, its closing day is not)."""
         first = "closed_at" in self.month_first
-        closed = date_of(value, "closed_at", notes, self.tz, reject=False, month_first=first)
+        closed = date_of(
+            value, "closed_at", notes, self.tz, reject=False, month_first=first, epoch=self.epoch
+        )
         if closed is None or received is None:
             return closed, False
         if closed.at > self.now + timedelta(days=1):
