@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install preflight check format test test-faults test-cluster-day up bench lock clean
+.PHONY: install preflight check format test test-long test-faults test-cluster-day up bench lock clean
 
 install: $(VENV)/.installed
 
@@ -36,6 +36,11 @@ format: install
 TEST_WORKERS ?= 2
 test: preflight
 	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+# The long ones: the generated attacks on every API and both front doors, the floods, and the
+# servers frozen until a deadline passes (each most of a minute): not in `make test`.
+test-long: preflight
+	$(PY) -m pytest -n $(TEST_WORKERS) -m long tests $(PYTEST_ARGS)
 
 # Faults injected into private servers the tests start themselves (tests/servers.py: their own
 # PostgreSQL, RabbitMQ node and Redis, never the machine's): minutes long, so not in `make test`.

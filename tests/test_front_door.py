@@ -300,6 +300,7 @@ async def test_a_service_that_is_down_is_a_502_problem(tmp_path: Path) -> None:
         await system.stop("gateway")
 
 
+@pytest.mark.long  # make test-long
 async def test_a_flood_of_public_files_is_drawn_or_turned_away_while_others_are_answered(
     origin: str,
 ) -> None:

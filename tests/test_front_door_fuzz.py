@@ -29,7 +29,7 @@ from tests.infrastructure import base_settings, create_isolated, destroy_isolate
 from tests.system import with_free_ports
 from tests.test_openapi_fuzz import ENDLESS, FUZZ, officer_token
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.long]  # make test-long
 
 # A third of the service-port run's examples per operation and mode: the doors add no logic
 # per operation, and four runs (two doors, with and without a token) go through each.

@@ -24,6 +24,8 @@ from shared.sop import Role
 from tests.infrastructure import base_settings, create_isolated, destroy_isolated, environment
 from tests.system import processes, with_free_ports
 
+pytestmark = pytest.mark.long  # make test-long
+
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:

@@ -158,6 +158,7 @@ async def until_all_ready(http: httpx.AsyncClient, system: System, within: float
         raise AssertionError(f"{error}: {await readiness_report(http, system)}") from None
 
 
+@pytest.mark.long  # make test-long
 async def test_a_frozen_broker_is_noticed_by_readiness_within_seconds_and_survived(
     system: System, broker_proxy: TcpProxy
 ) -> None:
@@ -254,6 +255,7 @@ async def restart_database(settings: Settings, proxy: TcpProxy) -> None:
     proxy.restore()
 
 
+@pytest.mark.long  # make test-long
 async def test_the_relay_survives_a_database_restart_quietly(
     system: System, store_proxy: TcpProxy
 ) -> None:

@@ -8,6 +8,7 @@ import statistics
 import time
 
 import httpx
+import pytest
 
 from services.reporting.drawing import WAITING_AT_MOST
 from tests.reporting.conftest import Away
@@ -57,6 +58,7 @@ async def test_other_requests_are_answered_while_files_are_drawn(away: Away) -> 
     )
 
 
+@pytest.mark.long  # make test-long
 async def test_a_flood_of_files_is_turned_away_with_503_not_queued(away: Away) -> None:
     http = away.desk.http
     first = await http.get(YEARS_PDF)

@@ -30,6 +30,8 @@ from tests.polling import eventually
 from tests.reporting.conftest import Away, Desk
 from tests.samples import answered_directly, complaint_received, workflow_event
 
+pytestmark = pytest.mark.long  # make test-long
+
 PROMISE = 2.0  # seconds: every endpoint answers within this while the database is away
 
 
