@@ -55,3 +55,25 @@ def test_fields_a_newer_producer_adds_are_ignored() -> None:
 def test_what_is_not_a_valid_event_is_invalid(body: bytes) -> None:
     with pytest.raises(InvalidMessage):
         decode(body)
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value"),
+    [
+        ("specversion", "0.3"),
+        ("id", ""),
+        ("source", ""),
+        ("time", "2026-12-06T09:00:00"),  # no offset: no moment
+        ("subject", "bukan-uuid"),
+        ("streamversion", "satu"),
+        ("agency", None),
+    ],
+)
+def test_a_well_formed_event_with_one_bad_attribute_is_invalid(
+    attribute: str, value: object
+) -> None:
+    body = json.loads(encode(complaint_received()))
+    decode(json.dumps(body).encode())  # as it is, it is valid
+    body[attribute] = value
+    with pytest.raises(InvalidMessage):
+        decode(json.dumps(body).encode())
