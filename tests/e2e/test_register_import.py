@@ -9,12 +9,16 @@ import json
 import os
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 
+from services.intake.register.importer import Store, read
+from services.intake.register.labels import load_mapping
+from services.intake.register.report import Report
 from services.reporting.rebuild import rebuild
 from shared.settings import Settings
 from tests.e2e.test_reporting import tables
@@ -157,6 +161,46 @@ async def test_importing_again_or_an_overlapping_register_adds_nothing_twice(
     noticed = [issue["row"] for issue in later["issues"] if issue["code"] == "changed_since_import"]
     assert noticed == [4]
     assert await stored(settings) == (before[0] + 200, before[1] + 200)
+
+
+async def test_a_workbook_imported_then_brought_again_as_its_csv_export_is_not_changed(
+    settings: Settings, tmp_path: Path
+) -> None:
+    register = messy(200, seed=8)
+    once = await run_import(settings, register.write_xlsx(tmp_path / "register.xlsx"))
+    assert once["imported"] > 100
+    before = await stored(settings)
+
+    again = await run_import(settings, register.write_csv(tmp_path / "register.csv"))
+    assert (again["imported"], again["already"]) == (0, once["imported"])
+    assert "changed_since_import" not in {issue["code"] for issue in again["issues"]}
+    assert await stored(settings) == before
+
+
+async def test_rows_imported_before_rows_were_fingerprinted_by_content_are_not_changed(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Rows stored by an earlier version, with the fingerprint of their cells' text: the
+    same file brought again finds them unchanged, a corrected row still changed."""
+    register = clean(40, seed=9)
+    path = register.write_csv(tmp_path / "register.csv")
+
+    def import_as_before() -> int:
+        _, rows = read(settings, path, load_mapping(None, []))
+        earlier = [replace(row, fingerprint=row.cells_fingerprint) for row in rows]
+        store, report = Store.open(settings), Report(path.name, False, 3)
+        try:
+            store.save(earlier, report)
+        finally:
+            store.close()
+        return report.imported
+
+    assert await asyncio.to_thread(import_as_before) == 40
+    register.rows[5].cells[12] = "Ditolak"  # corrected since
+    again = await run_import(settings, register.write_csv(tmp_path / "corrected.csv"))
+    assert (again["imported"], again["already"]) == (0, 40)
+    noticed = [issue["row"] for issue in again["issues"] if issue["code"] == "changed_since_import"]
+    assert noticed == [register.rows[5].row]
 
 
 async def test_an_import_killed_half_way_completes_on_rerun_without_duplicates(

@@ -223,7 +223,8 @@ class Store:
             found = stored.get(row.case_id)
             if found is not None:
                 report.already += 1
-                if found.fingerprint != row.fingerprint:
+                # (a row imported before rows were fingerprinted by what they say: its cells')
+                if found.fingerprint not in (row.fingerprint, row.cells_fingerprint):
                     message = "sudah diimpor sebelumnya dengan isi lain; perubahan tidak diterapkan"
                     report.issues.append(Issue(row.row, "", "changed_since_import", message, False))
         if not fresh:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -40,7 +41,8 @@ class RegisterRow:
 
     row: int
     identity: str
-    fingerprint: str  # of the whole row: tells a changed row from a repeat
+    fingerprint: str  # of what the row says (`_fingerprint`): tells a changed row from a repeat
+    cells_fingerprint: str  # of its cells' text: the fingerprint of imports before this one
     content: str  # of kind, date, text and person: the same complaint under another number
     register_ref: str | None
     kind: Kind
@@ -91,10 +93,13 @@ class RowReader:
         person = vars(contact).values() if contact else ()
         content = _digest(kind, received.at.date().isoformat(), *map(normalize, (text, *person)))
         ref = cell_text(value("register_ref")) or None
+        extra = self._extra(cells)
+        said = (kind, channel, source_channel, category, source_category, received.at, outcome)
         found = RegisterRow(
             row=row,
             identity=self._identity(ref, received, content),
-            fingerprint=_digest(*(cell_text(cell) for cell in cells)),
+            fingerprint=_fingerprint(ref, *said, closed_at, text, *person, extra),
+            cells_fingerprint=_digest(*(cell_text(cell) for cell in cells)),
             content=content,
             register_ref=ref,
             kind=kind,
@@ -108,7 +113,7 @@ class RowReader:
             text=text,
             personal=tuple(personal),
             contact=contact,
-            extra=self._extra(cells),
+            extra=extra,
         )
         return found, notes.issues
 
@@ -173,6 +178,18 @@ class RowReader:
 def _cell(cells: tuple[Any, ...], fields: dict[str, int], key: str) -> Any:
     index = fields.get(key)
     return cells[index] if index is not None and index < len(cells) else None
+
+
+def _fingerprint(*said: object) -> str:
+    """What a row says once read (dates as instants, numbers as numbers): the same whether
+    the register is the workbook or its CSV export, where the cells' text differs."""
+    return _digest(json.dumps(said, default=_plain, ensure_ascii=False, sort_keys=True))
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(value)
 
 
 def _digest(*parts: str) -> str:
