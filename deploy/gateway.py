@@ -20,10 +20,10 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.problems import Problem, problem_response
 from shared.service import SecurityHeaders, configure_logging
@@ -44,6 +44,12 @@ HOP_BY_HOP = frozenset(
         "host",
     }
 )
+# What the gateway's own server says of every answer: the upstream's copy is not passed on.
+OWN_ANSWER_HEADERS = frozenset({"date", "server"})
+# At most this many request headers, and bytes of them (as nginx's default
+# large_client_header_buffers, 4 of 8k): each is copied and looked up on the way through.
+MAX_HEADERS = 100
+MAX_HEADER_BYTES = 32 * 1024
 # What the gateway itself says about the client; a client's own word is never passed on.
 FORWARDED = frozenset({"forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"})
 # Prefixes no one service owns: the service by method, else the first. Open311
@@ -66,6 +72,24 @@ class Refused(Exception):
     def __init__(self, detail: str, status: int = 400) -> None:
         super().__init__(detail)
         self.problem = Problem(status, detail, code="bad-request" if status == 400 else "")
+
+
+class HeaderLimit:
+    """ASGI middleware: a request with too many or too large headers is a 431 problem at once,
+    before any of them is copied (forwarding 20,000 headers held the event loop for seconds)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = scope.get("headers", ()) if scope["type"] == "http" else ()
+        size = sum(len(name) + len(value) + 4 for name, value in headers)
+        if len(headers) > MAX_HEADERS or size > MAX_HEADER_BYTES:
+            detail = "Header permintaan terlalu banyak atau terlalu besar."
+            problem = Problem(431, detail, code="headers-too-large")
+            await problem_response(problem, scope.get("path", ""))(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def canonical_path(raw: bytes) -> str:
@@ -112,7 +136,10 @@ def web_file(root: Path, path: str) -> Path | None:
     if relative:
         candidates = [relative, f"{relative}.html", *candidates]
     for candidate in candidates:
-        found = (base / candidate).resolve()
+        try:
+            found = (base / candidate).resolve()
+        except (ValueError, OSError):  # a NUL byte, a name too long: no file of ours
+            return None
         if found.is_file() and found.is_relative_to(base):
             return found
     return None
@@ -176,13 +203,19 @@ def create_gateway(settings: Settings) -> Starlette:
             return problem_response(refused.problem, request.scope["path"])
         try:
             upstream = await client.send(outgoing, stream=True)
+        except ClientDisconnect:  # gone before its body was all there: nobody to answer
+            return Response(status_code=400)
         except httpx.LocalProtocolError:
             problem = Problem(400, "Permintaan tidak dapat diteruskan.", code="bad-request")
             return problem_response(problem, request.scope["path"])
         except httpx.TransportError:
             detail = f"Layanan {service} tidak dapat dihubungi."
             return problem_response(Problem(502, detail, code="bad-gateway"), request.scope["path"])
-        headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
+        headers = {
+            k: v
+            for k, v in upstream.headers.items()
+            if k.lower() not in HOP_BY_HOP and k.lower() not in OWN_ANSWER_HEADERS
+        }
         return StreamingResponse(
             upstream.aiter_raw(),
             status_code=upstream.status_code,
@@ -197,7 +230,11 @@ def create_gateway(settings: Settings) -> Starlette:
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     routes = [Route("/readyz", ready), Route("/{path:path}", forward, methods=methods)]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders), Middleware(HeaderLimit)],
+    )
 
 
 if __name__ == "__main__":

@@ -53,6 +53,9 @@ def create_service_app(
         docs_url=None,  # shared.apidocs serves it, with its assets, from this service
         redoc_url=None,
         dependencies=[Depends(refuse_unknown_query)],
+        # No 307 to the path without its slash: behind a front door that redirect names the
+        # service's own address (the gateway does not pass the Host on); a 404 names nothing.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.readiness = {}

@@ -181,6 +181,8 @@ ODD_PATHS = [
     b"/intake/v1/lacak/x?q=%00",
     b"/intake/v1/complaints?x=%0d%0a",
     b"/reporting/v1/rekap?year=%25%32",
+    b"/lacak%00.html",  # a page path: the gateway looks it up as a file
+    b"/%00",
 ]
 
 
@@ -206,6 +208,38 @@ async def test_what_the_gateway_cannot_forward_is_a_400_problem(office: FrontDoo
         gateway, request_bytes("GET", b"/workflow/v1/cases/" + ZERO_ID, trailing)
     )
     assert answer.status == 401, answer
+
+
+async def test_a_flood_of_request_headers_is_refused_without_delaying_others(origin: str) -> None:
+    flood = request_bytes(
+        "GET", b"/intake/v1/form-options", {b"X-A%d" % n: b"b" for n in range(20_000)}
+    )
+    flooding = asyncio.gather(*(exchange(origin, flood) for _ in range(4)))
+    try:
+        started = time.monotonic()
+        async with httpx.AsyncClient(base_url=origin, timeout=10) as http:
+            assert (await http.get("/intake/v1/form-options")).status_code == 200
+        assert time.monotonic() - started < 2
+    finally:
+        refused = await flooding
+    assert all(400 <= answer.status < 500 for answer in refused), refused
+
+
+async def test_a_path_with_a_trailing_slash_is_no_redirect_to_a_service_port(origin: str) -> None:
+    for method, path in (
+        ("GET", b"/reporting/v1/track/ABCD-EFGH/"),
+        ("POST", b"/intake/v1/complaints/"),
+    ):
+        answer = await exchange(origin, request_bytes(method, path, JSON, COMPLAINT))
+        assert answer.status == 404, (path, answer)
+        assert answer.header("location") == [], (path, answer.headers)
+
+
+async def test_a_forwarded_answer_says_its_date_and_server_once(origin: str) -> None:
+    answer = await exchange(origin, request_bytes("GET", b"/intake/v1/form-options"))
+    assert answer.status == 200
+    assert len(answer.header("date")) == 1, answer.headers
+    assert len(answer.header("server")) <= 1, answer.headers
 
 
 PAGES_AND_ANSWERS = [
