@@ -19,7 +19,7 @@ from fastapi import Path, Request
 from fastapi.responses import Response
 
 from shared.categories import CATEGORIES
-from shared.problems import Problem
+from shared.problems import FORMATS, Problem
 from shared.sop import Kind
 
 PREFIX = "/open311/v2"
@@ -177,10 +177,24 @@ def _xml(element: ElementTree.Element, status: int) -> Response:
     return Response(body, status_code=status, media_type=MEDIA_TYPES[Format.XML])
 
 
+def _refusal(problem: Problem, path: str) -> Response:
+    """Any refusal on an Open311 path, in the spec's error list: what the spec calls a bad
+    request (our 422) is its 400."""
+    status = 400 if problem.status == 422 else problem.status
+    return _error_list(path, Open311Error(status, problem.detail, problem.headers))
+
+
+FORMATS[PREFIX + "/"] = _refusal
+
+
 def error_response(request: Request, error: Exception) -> Response:
     """The spec's error list, in the format the path asked for (JSON when it named none)."""
     assert isinstance(error, Open311Error)
-    fmt = Format.XML if request.url.path.endswith(".xml") else Format.JSON
+    return _error_list(request.url.path, error)
+
+
+def _error_list(path: str, error: Open311Error) -> Response:
+    fmt = Format.XML if path.endswith(".xml") else Format.JSON
     rows = [{"code": error.status, "description": error.description}]
     response = answer(fmt, "errors", "error", rows, status=error.status)
     response.headers.update(error.headers)

@@ -27,7 +27,7 @@ import psycopg_pool
 import redis.exceptions
 from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from prometheus_client import Gauge
 
 from shared.problems import Problem, problem_response
@@ -235,7 +235,7 @@ async def watch(
 def install(app: FastAPI, servers: tuple[Server, ...]) -> None:
     """Answer 503 for the unreachability errors of `servers` escaping any endpoint of `app`."""
 
-    async def handler(request: Request, exc: Exception) -> JSONResponse:
+    async def handler(request: Request, exc: Exception) -> Response:
         server = exc.server if isinstance(exc, Unavailable) else server_of(exc)
         assert server is not None
         if not isinstance(exc, Unavailable):

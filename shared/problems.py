@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -132,8 +132,17 @@ class Problem(Exception):
         self.errors, self.headers, self.extra = list(errors), headers or {}, extra or {}
 
 
-def problem_response(problem: Problem, instance: str = "") -> JSONResponse:
-    """The problem+json response for a Problem."""
+FORMATS: dict[str, Callable[[Problem, str], Response]] = {}
+"""Paths whose refusals follow another format than problem+json, by prefix: shared/open311.py
+adds the Open311 spec's error list. Every refusal there takes it, whatever raised it (a
+validation, a control character, a limit, an unexpected error)."""
+
+
+def problem_response(problem: Problem, instance: str = "") -> Response:
+    """The problem+json response for a Problem (or the format its path's API speaks)."""
+    for prefix, render in FORMATS.items():
+        if instance.startswith(prefix):
+            return render(problem, instance)
     body: dict[str, Any] = {
         "type": f"/problems/{problem.code}" if problem.code else "about:blank",
         "title": TITLES.get(problem.status, "Kesalahan"),
@@ -164,7 +173,7 @@ def field_error(error: dict[str, Any]) -> dict[str, str]:
     return {"field": ".".join(loc) or "body", "code": error["type"], "message": message}
 
 
-async def _validation(request: Request, exc: Exception) -> JSONResponse:
+async def _validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [field_error(error) for error in exc.errors()]
     fields = ", ".join(sorted({e["field"] for e in errors}))
@@ -173,7 +182,7 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(problem, request.url.path)
 
 
-async def _http(request: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
     detail = FRAMEWORK_DETAILS.get(detail, detail)
@@ -181,12 +190,12 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(problem, request.url.path)
 
 
-async def _problem(request: Request, exc: Exception) -> JSONResponse:
+async def _problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Problem)
     return problem_response(exc, request.url.path)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     problem = Problem(500, "Terjadi kesalahan tak terduga; silakan coba lagi.", code="internal")
     return problem_response(problem, request.url.path)
@@ -194,10 +203,10 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def refusal_handler(
     statuses: Mapping[type[Refused], int],
-) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+) -> Callable[[Request, Exception], Awaitable[Response]]:
     """An exception handler answering each domain refusal with the status of its class."""
 
-    async def refused(request: Request, exc: Exception) -> JSONResponse:
+    async def refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Refused)
         status = next(statuses[cls] for cls in type(exc).__mro__ if cls in statuses)
         problem = Problem(status, exc.detail, code=exc.code, extra=exc.extra)

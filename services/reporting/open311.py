@@ -263,6 +263,9 @@ def _statuses(value: str | None) -> list[str] | None:
     return None if chosen is None else [s for name in chosen for s in statuses(groups[name])]
 
 
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+
+
 def _moment(value: str | None, name: str) -> datetime | None:
     if value is None:
         return None
@@ -272,6 +275,11 @@ def _moment(value: str | None, name: str) -> datetime | None:
         moment = None
     if moment is None or moment.tzinfo is None:
         raise Open311Error(400, f"{name} harus tanggal-waktu W3C, mis. 2026-01-01T00:00:00Z.")
+    try:  # a year-1 or year-9999 moment: its day in UTC, or 90 days on, is no date at all
+        if not EARLIEST <= moment <= LATEST:
+            raise OverflowError(moment)
+    except OverflowError:
+        raise Open311Error(400, f"{name} di luar rentang tahun 1900–9000.") from None
     return moment
 
 

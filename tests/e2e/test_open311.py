@@ -281,3 +281,25 @@ async def test_an_unknown_request_or_token_is_a_404_in_the_spec_format(origin: s
         )
         assert wide.status_code == 400
         assert json.loads(wide.text)[0]["code"] == 400
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"start_date": "9999-12-31T23:59:59Z"},
+        {"end_date": "0001-01-01T00:00:00Z"},
+        {"start_date": "0001-01-01T00:00:00+14:00"},
+        {"service_request_id": "\x00"},
+        {"status": "open\x1b"},
+        {"nonsense": "1"},
+    ],
+)
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+async def test_a_read_the_spec_refuses_is_a_400_in_its_format(
+    origin: str, query: dict[str, str], fmt: str
+) -> None:
+    async with httpx.AsyncClient(base_url=origin, timeout=10) as http:
+        answer = await http.get(f"/open311/v2/requests.{fmt}", params=query)
+    assert answer.status_code == 400, answer.text
+    [error] = errors(fmt, answer)
+    assert error["code"] == 400
