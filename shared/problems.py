@@ -112,6 +112,31 @@ FRAMEWORK_DETAILS: dict[str, str] = {
     "Not Found": "Alamat tidak ditemukan.",
     "Method Not Allowed": "Metode ini tidak diizinkan di alamat ini.",
 }
+# Starlette's refusals of a form body (starlette/formparsers.py), with their numbers.
+FORM_DETAILS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"Too many fields\. Maximum number of fields is (\d+)\."),
+     "Formulir memuat terlalu banyak kolom (paling banyak {0})."),
+    (re.compile(r"Too many files\. Maximum number of files is (\d+)\."),
+     "Formulir memuat terlalu banyak berkas (paling banyak {0})."),
+    (re.compile(r"(?:Field|Part) exceeded maximum size of (\d+)KB\."),
+     "Satu bagian formulir melebihi {0} KB."),
+    (re.compile(r"Missing boundary in multipart\."),
+     "Formulir multipart tanpa batas (boundary) pada Content-Type."),
+    (re.compile(r'The Content-Disposition header field "name" must be provided\.'),
+     "Satu bagian formulir tidak bernama (Content-Disposition tanpa name)."),
+    (re.compile(r"Invalid multipart data\."),
+     "Formulir multipart tidak dapat dibaca (mis. nama berkas terlalu panjang)."),
+)  # fmt: skip
+
+
+def framework_detail(detail: str) -> str:
+    """A framework's English refusal in Indonesian (our own details pass as they are)."""
+    if detail in FRAMEWORK_DETAILS:
+        return FRAMEWORK_DETAILS[detail]
+    for pattern, said in FORM_DETAILS:
+        if found := pattern.fullmatch(detail):
+            return said.format(*found.groups())
+    return detail
 
 
 class Problem(Exception):
@@ -164,6 +189,8 @@ def field_error(error: dict[str, Any]) -> dict[str, str]:
         loc = []
     template = MESSAGES.get(error["type"])
     ctx = {key: str(value) for key, value in (error.get("ctx") or {}).items()}
+    if "expected" in ctx:  # pydantic lists the choices in English: "'a', 'b' or 'c'"
+        ctx["expected"] = re.sub(r"' or '", "' atau '", ctx["expected"])
     try:
         message = template.format(**ctx) if template else str(error.get("msg", ""))
     except KeyError:
@@ -185,7 +212,7 @@ async def _validation(request: Request, exc: Exception) -> Response:
 async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
-    detail = FRAMEWORK_DETAILS.get(detail, detail)
+    detail = framework_detail(detail)
     problem = Problem(exc.status_code, detail, headers=dict(exc.headers or {}))
     return problem_response(problem, request.url.path)
 

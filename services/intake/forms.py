@@ -20,7 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from services.intake.draft import Contact
 from shared.categories import CATEGORIES
-from shared.text import CLEAN, Counted
+from shared.text import CLEAN, Counted, visible
 
 TEXT_MAX = 20_000
 
@@ -42,8 +42,25 @@ def _phone(value: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def _seen(least: int) -> AfterValidator:
+    """Refuse a text of fewer than `least` characters a reader sees: zero-width spaces,
+    direction marks and other blanks count for nothing (shared.text.visible)."""
+
+    def check(value: str) -> str:
+        if len(visible(value)) < least:
+            message = f"Isi terlalu pendek: paling sedikit {least} karakter yang terlihat."
+            raise PydanticCustomError("too_short_visible", message)
+        return value
+
+    return AfterValidator(check)
+
+
+TEXT_MIN = 10
 Text = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=TEXT_MAX), CLEAN
+    str,
+    StringConstraints(strip_whitespace=True, min_length=TEXT_MIN, max_length=TEXT_MAX),
+    CLEAN,
+    _seen(TEXT_MIN),
 ]
 Category = Annotated[str, AfterValidator(_category)]
 Phone = Annotated[
@@ -57,11 +74,15 @@ class ContactIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200), CLEAN] | None = None
+    name: (
+        Annotated[str, StringConstraints(min_length=1, max_length=200), CLEAN, _seen(1)] | None
+    ) = None
     phone: Phone | None = None
     email: EmailStr | None = None
     nik: Nik | None = Field(default=None, description="Nomor Induk Kependudukan (16 digit)")
-    address: Annotated[str, StringConstraints(min_length=1, max_length=500), CLEAN] | None = None
+    address: (
+        Annotated[str, StringConstraints(min_length=1, max_length=500), CLEAN, _seen(1)] | None
+    ) = None
 
     def to_contact(self) -> Contact:
         """The domain value."""

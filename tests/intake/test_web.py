@@ -372,3 +372,41 @@ async def test_a_web_form_over_the_attachment_limit_is_a_413(
     assert answer.status_code == 413
     assert answer.headers["content-type"] == "application/problem+json"
     assert [e["field"] for e in answer.json().get("errors", [])] == ([field] if field else [])
+
+
+@pytest.mark.parametrize(
+    ("complaint", "field"),
+    [
+        ({"text": "\u200b" * 12}, "text"),
+        ({"text": "Izin\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b"}, "text"),
+        ({"text": "Izin usaha saya belum selesai.", "contact": {"name": "\u200b"}}, "contact.name"),
+        (
+            {"text": "Izin usaha saya belum selesai.", "contact": {"address": "\u2800"}},
+            "contact.address",
+        ),
+    ],
+)
+async def test_a_text_a_reader_cannot_see_is_refused(
+    intake: Intake, complaint: dict[str, Any], field: str
+) -> None:
+    answer = await intake.http.post("/intake/v1/complaints", json=complaint)
+    assert answer.status_code == 422, answer.text
+    [error] = answer.json()["errors"]
+    assert (error["field"], error["code"]) == (field, "too_short_visible")
+    assert await intake.stored_rows() == []
+
+
+async def test_a_form_body_the_framework_refuses_is_said_in_indonesian(intake: Intake) -> None:
+    refusals = [
+        {"content": b"x", "headers": {"content-type": "multipart/form-data"}},
+        {"data": {f"f{n}": "x" for n in range(1_200)}},
+        {"files": {"form": (("a" * 5_000) + ".png", b"x", "image/png")}},
+    ]
+    for refusal in refusals:
+        answer = await intake.http.post("/intake/v1/forms/complaints", **refusal)
+        assert answer.status_code in (400, 422), answer.text
+        detail = answer.json()["detail"]
+        assert not any(word in detail for word in ("Invalid", "Missing", "Too many", "Maximum"))
+    unknown = await intake.http.post("/intake/v1/forms/keluhan", data={"form": "{}"})
+    assert " or " not in unknown.text, unknown.text
+    assert await intake.stored_rows() == []
