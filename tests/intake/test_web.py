@@ -397,7 +397,7 @@ async def test_a_text_a_reader_cannot_see_is_refused(
 
 
 async def test_a_form_body_the_framework_refuses_is_said_in_indonesian(intake: Intake) -> None:
-    refusals = [
+    refusals: list[dict[str, Any]] = [
         {"content": b"x", "headers": {"content-type": "multipart/form-data"}},
         {"data": {f"f{n}": "x" for n in range(1_200)}},
         {"files": {"form": (("a" * 5_000) + ".png", b"x", "image/png")}},
