@@ -18,6 +18,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from enum import StrEnum
+from typing import Any
 
 from shared import pii
 from shared.sop import OFFICE_ROLES, ROLE_LABELS, Role, Step, sop_for
@@ -150,6 +151,33 @@ def readable(text: str, facets: frozenset[Facet]) -> str:
     read it: in clear with the identity, else with the personal data in it masked
     (shared/pii.py). Every surface that shows text asks this, never `Facet.IDENTITY` itself."""
     return text if Facet.IDENTITY in facets else pii.mask(text)
+
+
+FILE_WORDS = frozenset({"filename", "caption", "reason"})
+"""What of a listed file the complainant (or a chat app, from their phone) named: free text."""
+
+
+def readable_files(files: list[dict[str, Any]], facets: frozenset[Facet]) -> list[dict[str, Any]]:
+    """Files as listed (ids, types, sizes), their names and captions read as free text."""
+    return [
+        {
+            key: readable(value, facets) if key in FILE_WORDS and isinstance(value, str) else value
+            for key, value in file.items()
+        }
+        for file in files
+    ]
+
+
+def readable_data(value: Any, facets: frozenset[Facet], key: str = "") -> Any:
+    """Structured answers (a shared contact card, a location, a form's answers, an order) read
+    as free text, every string of them; ids (keys ending in "id") stay as they are."""
+    if isinstance(value, str):
+        return value if key.endswith("id") else readable(value, facets)
+    if isinstance(value, list):
+        return [readable_data(item, facets, key) for item in value]
+    if isinstance(value, dict):
+        return {name: readable_data(item, facets, str(name)) for name, item in value.items()}
+    return value
 
 
 def marks(text: str, facets: frozenset[Facet]) -> list[dict[str, int | str]]:

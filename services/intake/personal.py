@@ -27,7 +27,15 @@ from services.intake.records import Rows
 from services.intake.store import held_by
 from services.intake.submission import Submission
 from shared import blobs
-from shared.access import Facet, marks, privacy_of, readable, visible
+from shared.access import (
+    Facet,
+    marks,
+    privacy_of,
+    readable,
+    readable_data,
+    readable_files,
+    visible,
+)
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.filetypes import download
 from shared.problems import Problem, problems
@@ -112,7 +120,9 @@ def _view(inbox: Inbox, case_id: UUID, officer: Officer) -> SubmissionView:
     assert submission is not None
     received = submission.received
     key = submissions.personal_key(received.personal_ref)
-    opened = key.open(received.sealed) if key else {"text": ERASED, "contact": ERASED}
+    opened: dict[str, Any] = (
+        key.open(received.sealed) if key else {"text": ERASED, "contact": ERASED}
+    )
     contact = opened.get("contact")
     if Facet.IDENTITY not in facets and contact not in (None, ERASED):
         contact = "disembunyikan"
@@ -130,12 +140,12 @@ def _view(inbox: Inbox, case_id: UUID, officer: Officer) -> SubmissionView:
         text=readable(text, facets),
         pii=marks(text, facets),
         contact=contact,
-        attachments=opened.get("attachments", []) if shown else [],
+        attachments=readable_files(opened.get("attachments", []), facets) if shown else [],
         parts=[],
         register_row=_register(submission, opened, facets),
         unreadable=opened.get("unreadable") or [],
-        refused=opened.get("refused", []) if shown else [],
-        data=opened.get("data"),
+        refused=readable_files(opened.get("refused", []), facets) if shown else [],
+        data=readable_data(opened.get("data"), facets),
     )
     _parts(view, inbox, submission, key, facets)
     return view
@@ -191,16 +201,16 @@ def _amend(
 
 
 def _part(opened: dict[str, Any], event: Submission.MessageAdded, facets: frozenset[Facet]) -> Part:
-    attachments = opened.get("attachments", []) if Facet.ATTACHMENTS in facets else []
+    shown = Facet.ATTACHMENTS in facets
     text = opened.get("text", "")
     return Part(
         received_at=event.received_at,
         text=readable(text, facets),
         pii=marks(text, facets),
-        attachments=attachments,
+        attachments=readable_files(opened.get("attachments", []), facets) if shown else [],
         unreadable=opened.get("unreadable") or [],
-        refused=opened.get("refused", []) if Facet.ATTACHMENTS in facets else [],
-        data=opened.get("data"),
+        refused=readable_files(opened.get("refused", []), facets) if shown else [],
+        data=readable_data(opened.get("data"), facets),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from shared.feed import service_credential
 from shared.receipts import opens, receipt_key
 from shared.sop import Role
 from tests.intake.conftest import Desk
+from tests.intake.meta import wa_message, wa_messages
 
 ENDPOINT = "/intake/v1/officer/submissions"
 
@@ -114,3 +116,34 @@ async def test_identity_is_read_by_role(desk: Desk) -> None:
     assert kabid["contact"] == "disembunyikan"
     assert kabid["text"].startswith("Surat keberatan")
     assert analyst.status_code == 403
+
+
+NIK, PHONE = "3525011201850003", "081234567891"
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
+
+
+async def test_file_names_and_structured_answers_are_read_as_the_text_is(desk: Desk) -> None:
+    """A file name or a shared contact card is the complainant's words too: a role without
+    the identity reads its personal data masked, as in the text."""
+    named = f"KTP Budi {NIK} {PHONE}.png"
+    form = {"text": "Izin usaha saya belum selesai, berikut KTP saya.", "consent": True}
+    answer = await desk.http.post(
+        "/intake/v1/forms/complaints",
+        data={"form": json.dumps(form)},
+        files=[("files", (named, PNG, "image/png"))],
+    )
+    assert answer.status_code == 201, answer.text
+    card = [{"name": {"formatted_name": "Budi"}, "phones": [{"phone": PHONE}]}]
+    shared = await desk.whatsapp(wa_messages(wa_message("wamid.K1", "contacts", card)))
+    assert shared.status_code == 200, shared.text
+    for row in await desk.fetch("SELECT case_id FROM intake.submission_index"):
+        path = f"/intake/v1/submissions/{row['case_id']}"
+        team = await desk.http.get(path, headers=desk.officer(Role.TIM_PENGADUAN))
+        kabid = await desk.http.get(path, headers=desk.officer(Role.KABID))
+        assert team.status_code == kabid.status_code == 200, kabid.text
+        assert NIK in team.text or PHONE in team.text  # the identity reads it in clear
+        assert NIK not in kabid.text, kabid.text
+        assert PHONE not in kabid.text, kabid.text
+        assert [a["id"] for a in kabid.json()["attachments"]] == [
+            a["id"] for a in team.json()["attachments"]
+        ]
