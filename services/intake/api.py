@@ -8,14 +8,19 @@ from fastapi import Depends, Request, Response
 from pydantic import BaseModel
 
 from services.intake.draft import Receipt
-from services.intake.inbox import Erased, Inbox, KeyReused, UnknownSubmission
+from services.intake.inbox import Erased, Inbox, KeyReused, NotTheSender, UnknownSubmission
 from services.intake.limits import RateLimiter
 from shared.receipts import secret_for, tracking_link
 from shared.refusals import Refused
 from shared.settings import Settings
 
 # What the intake refuses (services/intake/inbox.py), as its API answers it.
-REFUSALS: dict[type[Refused], int] = {UnknownSubmission: 404, Erased: 409, KeyReused: 422}
+REFUSALS: dict[type[Refused], int] = {
+    UnknownSubmission: 404,
+    Erased: 409,
+    KeyReused: 422,
+    NotTheSender: 403,  # (the webhooks answer it themselves: Meta is told nothing of the case)
+}
 
 
 async def _inbox(request: Request) -> Inbox:

@@ -72,6 +72,14 @@ class KeyReused(Refused):
         super().__init__(detail, code="idempotency-key-reused")
 
 
+class NotTheSender(Refused):
+    """An edit or a withdrawal of a message that another account sent."""
+
+    def __init__(self) -> None:
+        detail = "Pesan ini dikirim oleh pengirim lain; perubahan atau penarikannya ditolak."
+        super().__init__(detail, code="not-the-sender")
+
+
 @dataclass
 class KeyedLocks:
     """One asyncio lock per key, dropped when nobody holds or waits for it."""
@@ -217,19 +225,25 @@ class Inbox:
         found = rows[0]
         return Receipt(found["tracking_code"] or "", str(found["case_id"]), True, added=True)
 
-    async def amend(self, amendment: Amendment) -> Receipt | None:
-        """Edit or withdraw an earlier message, found by its id in whichever submission holds
-        it (once per amendment id); None when no stored message has that id."""
+    async def amend(self, amendment: Amendment, *, account: str) -> Receipt | None:
+        """Edit or withdraw an earlier message that `account` sent, found by its id in whichever
+        submission holds it (once per amendment id); None when no stored message has that id.
+        NotTheSender when another account sent it: nothing is changed."""
         found = await store_call(self.replay, amendment.channel, amendment.amends)
         if found is None or found.case_id == "None":
             return None
+        change = partial(self._amend, UUID(found.case_id), amendment, account)
         try:
-            return await self.write(partial(self._amend, UUID(found.case_id), amendment))
+            return await self.write(change)
         except (Erased, ValueError):  # erased, or the id is not a message of it (an amendment)
             return None
 
-    def _amend(self, case_id: UUID, amendment: Amendment, due: float | None = None) -> Receipt:
+    def _amend(
+        self, case_id: UUID, amendment: Amendment, account: str, due: float | None = None
+    ) -> Receipt:
         def change(submission: Submission, key: SealingKey) -> Rows:
+            if not _sent_by(submission, key, amendment.channel, account):
+                raise NotTheSender()
             text = amendment.text
             submission.amend(
                 message_id=amendment.message_id,
@@ -332,6 +346,13 @@ class SealedFiles:
     listed: list[dict[str, Any]]
     stored: list[StoredAttachment]
     blobs: list[Blob]
+
+
+def _sent_by(submission: Submission, key: SealingKey, channel: Channel, account: str) -> bool:
+    """Whether `account` on `channel` sent the submission's chat messages: its contact's, the
+    account stored with its first message (a later one joins only its own sender's chat)."""
+    contact = key.open(submission.received.sealed).get("contact") or {}
+    return contact.get("account_channel") == channel.value and contact.get("account") == account
 
 
 def _rows_of(addition: Addition, case_id: UUID, stored: list[StoredAttachment]) -> Rows:

@@ -7,9 +7,9 @@ Which kinds are kept at all is the kinds table's decision (channels/kinds.py).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.intake.channels.kinds import TABLE
 from shared.channels import Channel
@@ -21,6 +21,20 @@ class Open(BaseModel):
     """A Meta object: fields Meta adds later are kept, not refused."""
 
     model_config = ConfigDict(extra="allow")
+
+
+class Typed(Open):
+    """A Meta object whose `type` names the field that carries it: that field must hold its
+    object (Meta may send null there), else the object is not of its shape."""
+
+    type: str
+    carriers: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _carries_its_type(self) -> Self:
+        if self.type in self.carriers and getattr(self, self.type) is None:
+            raise ValueError(f"no object for its type {self.type!r}")
+        return self
 
 
 class Media(Open):
@@ -54,8 +68,8 @@ class FlowReply(Open):
     response_json: str = "{}"
 
 
-class Interactive(Open):
-    type: str
+class Interactive(Typed):
+    carriers = frozenset({"button_reply", "list_reply", "nfm_reply"})
     button_reply: Reply | None = None
     list_reply: Reply | None = None
     nfm_reply: FlowReply | None = None
@@ -79,10 +93,15 @@ class Order(Open):
     product_items: list[OrderItem] = Field(default_factory=list)
 
 
-class Content(Open):
+CONTENT_CARRIERS = frozenset(
+    {"text", *MEDIA_TYPES, "location", "contacts", "interactive", "button", "order"}
+)
+
+
+class Content(Typed):
     """What a message carries, by its type (an edit carries one of these as its new form)."""
 
-    type: str
+    carriers = CONTENT_CARRIERS
     text: Text | None = None
     image: Media | None = None
     audio: Media | None = None
@@ -109,6 +128,7 @@ class Message(Content):
     """A message; its sender by number (`from`) or, for a user with a WhatsApp username, by
     business-scoped user id alone (`from_user_id`, the number left out)."""
 
+    carriers = CONTENT_CARRIERS | {"edit", "revoke"}
     sender: str | None = Field(default=None, alias="from")
     from_user_id: str | None = None
     id: str

@@ -10,10 +10,10 @@ URL and type.
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.intake.api import CurrentInbox, CurrentLimiter
 from services.intake.channels.kinds import ANY_OTHER, Effect, kind_of
@@ -52,6 +52,13 @@ UNREADABLE = "[Pesan Instagram yang tidak dapat dibaca; isi aslinya tersimpan se
 class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
+    def _no_null(self, *fields: str) -> Self:
+        """Refuse a null Meta sent where a value was expected (left out is another matter)."""
+        nulls = [f for f in fields if f in self.model_fields_set and getattr(self, f) is None]
+        if nulls:
+            raise ValueError(f"null where a value was expected: {', '.join(nulls)}")
+        return self
+
 
 class Party(_Open):
     id: str
@@ -75,6 +82,10 @@ class IgMessage(_Open):
     is_deleted: bool = False
     is_unsupported: bool = False
 
+    @model_validator(mode="after")
+    def _has_its_text(self) -> Self:
+        return self._no_null("text")
+
 
 class MessageEdit(_Open):
     mid: str
@@ -95,6 +106,10 @@ class Messaging(_Open):
     message: IgMessage | None = None
     message_edit: MessageEdit | None = None
     postback: Postback | None = None
+
+    @model_validator(mode="after")
+    def _has_its_objects(self) -> Self:
+        return self._no_null("message", "message_edit", "postback")
 
 
 class Entry(_Open):
@@ -159,7 +174,7 @@ def _chat_message(event: Messaging, account: str) -> ChatMessage | None:
         log.warning("instagram event of an unknown kind %r acknowledged", kind_name(event))
     if kind.effect is Effect.CONTENT:
         mid = event.message.mid if event.message else (event.postback and event.postback.mid)
-        message_id, fields = mid or f"postback:{event.sender.id}:{event.timestamp}", _content(event)
+        message_id, fields = mid or _postback_id(event.sender.id, event.timestamp), _content(event)
     elif kind.effect is Effect.EDIT and event.message_edit is not None:
         edit = event.message_edit
         message_id = f"{edit.mid}#edit{edit.num_edit}"
@@ -203,8 +218,8 @@ def _one(raw: dict[str, Any], account: str) -> ChatMessage | None:
         reason = type(error).__name__
     sender, message = raw.get("sender"), raw.get("message")
     sender_id = sender.get("id") if isinstance(sender, dict) else None
-    mid = message.get("mid") if isinstance(message, dict) else None
-    if not isinstance(sender_id, str) or not isinstance(mid, str) or not sender_id or not mid:
+    mid = _mid_of(raw, sender_id)
+    if not isinstance(sender_id, str) or not mid or not sender_id:
         log.warning("instagram event of unknown shape (%s) acknowledged, not kept", reason)
         return None
     if isinstance(message, dict) and any(message.get(flag) for flag in FLAGS):
@@ -243,6 +258,29 @@ async def receive(request: Request, inbox: CurrentInbox, limiter: CurrentLimiter
     secret = inbox.settings.instagram_app_secret.get_secret_value()
     notification = await signed_payload(request, secret, Notification, "instagram")
     return {"received": await ingest(inbox, limiter, messages_of(notification))}
+
+
+def _postback_id(sender: str, timestamp: float) -> str:
+    """A postback's id when Meta gives it no `mid` (its sender and moment: a redelivery's too)."""
+    return f"postback:{sender}:{timestamp}"
+
+
+def _mid_of(raw: dict[str, Any], sender: Any) -> str | None:
+    """The id of an event not of its shape: its message's `mid`; a postback's (whatever its
+    object holds) as a postback of its shape has it."""
+    message, postback = raw.get("message"), raw.get("postback")
+    if isinstance(message, dict):
+        mid = message.get("mid")
+        return mid if isinstance(mid, str) and mid else None
+    if "postback" not in raw or message is not None or not isinstance(sender, str):
+        return None
+    mid = postback.get("mid") if isinstance(postback, dict) else None
+    if isinstance(mid, str) and mid:
+        return mid
+    try:
+        return _postback_id(sender, float(raw["timestamp"]))
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
 
 
 def _seconds(milliseconds: Any) -> float:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -19,7 +20,7 @@ from services.intake.agencies import ADDRESSED, conversation_sender
 from services.intake.attachments import screen
 from services.intake.channels.kinds import Effect
 from services.intake.draft import Amendment, Attachment, Contact, Draft, Receipt, believed
-from services.intake.inbox import Inbox, is_new_conversation_request
+from services.intake.inbox import Inbox, NotTheSender, is_new_conversation_request
 from services.intake.limits import RateLimiter, TooManyRequests
 from services.intake.reach import store_call
 from shared.channels import Channel
@@ -28,6 +29,8 @@ from shared.sop import Kind
 from shared.text import visible, without_control_characters_in
 
 Model = TypeVar("Model", bound=BaseModel)
+
+log = logging.getLogger(__name__)
 
 WEBHOOK_RESPONSES = problems(400, 401, 409, 413, 415, 422, 429, 503)
 HANDSHAKE_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -288,27 +291,45 @@ async def _store(inbox: Inbox, message: ChatMessage, draft: Draft) -> Answer:
     assert draft.message_id is not None
     assert draft.sender is not None
     if message.effect is not Effect.CONTENT:
-        assert message.amends is not None
-        amendment = Amendment(
-            channel=draft.channel,
-            message_id=draft.message_id,
-            amends=message.amends,
-            received_at=draft.received_at,
-            text=draft.text if message.effect is Effect.EDIT else None,
-        )
-        receipt = await inbox.amend(amendment)
-        if receipt is not None:
-            return _answer(draft.message_id, receipt) | {"amended": message.effect.name.lower()}
-        if await _awaited(inbox, message):
-            return {"message_id": draft.message_id, "waiting": "its message not received yet"}
-        if message.effect is Effect.WITHDRAW:
-            return {"message_id": draft.message_id, "ignored": "nothing to withdraw"}
+        amended = await _amend(inbox, message, draft)
+        if amended is not None:
+            return amended
         # an edit of a message we never stored: its words are content like any other
     if is_new_conversation_request(draft.text) and not draft.attachments and not draft.refused:
         async with inbox.locks.hold(draft.sender):
             await _end(inbox, draft)
         return {"message_id": draft.message_id, "conversation": "ended"}
     return _answer(draft.message_id, await inbox.converse(draft))
+
+
+async def _amend(inbox: Inbox, message: ChatMessage, draft: Draft) -> Answer | None:
+    """An edit or a withdrawal applied, waiting, refused or ignored; None for an edit of a
+    message never stored. Only the sender of a message changes it: another sender's amendment
+    is refused and its answer names nothing of the case that holds the message."""
+    assert draft.message_id is not None
+    assert message.amends is not None
+    amendment = Amendment(
+        channel=draft.channel,
+        message_id=draft.message_id,
+        amends=message.amends,
+        received_at=draft.received_at,
+        text=draft.text if message.effect is Effect.EDIT else None,
+    )
+    try:
+        receipt = await inbox.amend(amendment, account=message.account)
+    except NotTheSender:
+        channel = message.channel.value
+        log.warning(
+            "%s amendment %s of another sender's message refused", channel, draft.message_id
+        )
+        return {"message_id": draft.message_id, "ignored": "not the sender's message"}
+    if receipt is not None:
+        return _answer(draft.message_id, receipt) | {"amended": message.effect.name.lower()}
+    if await _awaited(inbox, message):
+        return {"message_id": draft.message_id, "waiting": "its message not received yet"}
+    if message.effect is Effect.WITHDRAW:
+        return {"message_id": draft.message_id, "ignored": "nothing to withdraw"}
+    return None
 
 
 async def _awaited(inbox: Inbox, message: ChatMessage) -> bool:

@@ -155,7 +155,7 @@ def _one(raw: dict[str, Any], contacts: list[WaContact], number: str) -> ChatMes
     except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as error:
         reason = type(error).__name__
     kind = str(raw.get("type"))[:40]
-    if kind_of(Channel.WHATSAPP, kind).effect is not Effect.CONTENT:  # an amendment, a reaction
+    if _effect_of(raw) is not Effect.CONTENT:  # an amendment, a reaction
         log.warning(
             "whatsapp message %s of kind %r not of its shape (%s): ignored",
             message_id,
@@ -176,6 +176,18 @@ def _one(raw: dict[str, Any], contacts: list[WaContact], number: str) -> ChatMes
         text=UNREADABLE,
         data={"unreadable": raw},
     )
+
+
+def _effect_of(raw: dict[str, Any]) -> Effect:
+    """What a message not of its shape does, as far as its kind can be told: an interactive
+    message whose object is not one could be a reply of any kind, so it is kept."""
+    kind = str(raw.get("type"))
+    if kind == "interactive":
+        inner = raw.get(kind)
+        if not isinstance(inner, dict):
+            return Effect.CONTENT
+        kind = f"interactive/{inner.get('type')}"
+    return kind_of(Channel.WHATSAPP, kind).effect
 
 
 def _text(raw: dict[str, Any], key: str) -> str | None:
