@@ -22,9 +22,11 @@ from typing import Annotated, Any
 
 import httpx
 import jwt
+import redis.asyncio as aioredis
 from cryptography.hazmat.primitives import serialization
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from redis.exceptions import RedisError
 
 from shared.agencies import Served
 from shared.problems import Problem
@@ -96,6 +98,55 @@ def _memberships(claim: Any) -> dict[str, frozenset[Role]]:
     return {str(agency): frozenset(Role(role) for role in roles) for agency, roles in claim.items()}
 
 
+REVOKED = "Token ini tidak berlaku lagi: akun Anda diubah atau dinonaktifkan; silakan masuk lagi."
+REDIS_SECONDS = 0.3
+MARK_SECONDS = 1.0
+"""How long a service keeps an account's mark before it reads Redis again."""
+
+
+class Revocations:
+    """When each account's tokens stopped counting: the workflow service marks an account when
+    an administrator disables it, changes its roles, agency or memberships or resets its
+    password; every service refuses a token of that account issued before the mark. Kept in
+    Redis (shared by the services) for as long as any token lives; a service reads an account's
+    mark at most once per MARK_SECONDS. With Redis away no mark is read (logged once): tokens
+    count until they expire, as without marks."""
+
+    def __init__(self, settings: Settings, redis: aioredis.Redis) -> None:
+        self.settings, self.redis = settings, redis
+        self._marks: dict[str, tuple[float, float | None]] = {}  # subject -> (read at, mark)
+        self._away = False
+
+    def _key(self, subject: str) -> str:
+        return self.settings.redis_key("auth", "valid-since", subject)
+
+    async def revoke(self, subject: str) -> None:
+        """Every token of this account issued before now counts no more."""
+        lives = (self.settings.auth_max_token_minutes * 60) + 2 * _LEEWAY_SECONDS
+        await self.redis.set(self._key(subject), repr(time.time()), ex=lives)
+        self._marks.pop(subject, None)
+
+    async def valid_since(self, subject: str) -> float | None:
+        """The account's mark (seconds since the epoch), None if it has none."""
+        now = time.monotonic()
+        cached = self._marks.get(subject)
+        if cached is not None and now - cached[0] < MARK_SECONDS:
+            return cached[1]
+        try:
+            raw = await asyncio.wait_for(self.redis.get(self._key(subject)), REDIS_SECONDS)
+        except (RedisError, OSError, TimeoutError) as error:
+            if not self._away:
+                log.warning("token marks unreadable (Redis): %s", error)
+            self._away = True
+            return None
+        self._away = False
+        mark = float(raw) if raw is not None else None
+        self._marks[subject] = (now, mark)
+        if len(self._marks) > _VERIFIED_CACHE_SIZE:
+            self._marks.pop(next(iter(self._marks)))
+        return mark
+
+
 class TokenVerifier:
     """Verifies bearer tokens; JWKS keys are cached and refreshed when a new kid appears."""
 
@@ -104,10 +155,13 @@ class TokenVerifier:
         settings: Settings,
         keys: dict[str | None, Any] | None = None,
         agencies: Served | None = None,
+        revocations: Revocations | None = None,
     ) -> None:
         """`agencies`: the ids of the agencies the deployment serves (shared/agencies.py);
-        None: the home agency alone. The province's (PROVINCE) is always known."""
+        None: the home agency alone. The province's (PROVINCE) is always known.
+        `revocations`: the accounts' marks, checked on every request."""
         self.settings = settings
+        self.revocations = revocations
         self._agencies = agencies
         self._keys: dict[str | None, Any] = dict(keys or {})
         self._tried_at = -float("inf")  # the last JWKS fetch, answered or not
@@ -121,7 +175,7 @@ class TokenVerifier:
         self._fetching = asyncio.Lock()
         # Tokens already verified, with their expiry: a token is checked once, not on every
         # request (its signature is most of a command's cost); forgotten when the keys change.
-        self._verified: OrderedDict[str, tuple[Officer, float]] = OrderedDict()
+        self._verified: OrderedDict[str, tuple[Officer, float, float]] = OrderedDict()
 
     def _interval(self) -> float:
         """How long after one JWKS fetch the next may happen on an unknown kid.
@@ -169,19 +223,25 @@ class TokenVerifier:
         known = self._verified.get(token)
         if known is not None and time.time() <= known[1] and not self._keys_stale():
             self._verified.move_to_end(token)
-            return known[0]
-        self._verified.pop(token, None)
-        officer, expires = await self._verify(token)
-        self._verified[token] = (officer, expires + _LEEWAY_SECONDS)
-        if len(self._verified) > _VERIFIED_CACHE_SIZE:
-            self._verified.popitem(last=False)
+            officer, _, issued = known
+        else:
+            self._verified.pop(token, None)
+            officer, expires, issued = await self._verify(token)
+            self._verified[token] = (officer, expires + _LEEWAY_SECONDS, issued)
+            if len(self._verified) > _VERIFIED_CACHE_SIZE:
+                self._verified.popitem(last=False)
+        if self.revocations is not None:
+            since = await self.revocations.valid_since(officer.id)
+            if since is not None and issued < since:
+                raise Unauthenticated(REVOKED)
         return officer
 
     def _keys_stale(self) -> bool:
         """Whether the issuer's keys are due to be fetched again (so checked again)."""
         return not self._static and time.monotonic() - self._tried_at > _JWKS_TTL_SECONDS
 
-    async def _verify(self, token: str) -> tuple[Officer, float]:
+    async def _verify(self, token: str) -> tuple[Officer, float, float]:
+        """The officer, when the token expires and when it was issued."""
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             claims = jwt.decode(
@@ -223,7 +283,7 @@ class TokenVerifier:
             agency=agency,
             memberships=tuple(sorted(held.items())),
         )
-        return officer, float(claims["exp"])
+        return officer, float(claims["exp"]), float(claims["iat"])
 
     async def known(self, again: bool = False) -> frozenset[str]:
         """The agencies whose officers this deployment serves: the home agency, the

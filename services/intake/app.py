@@ -36,7 +36,7 @@ from services.intake.store import SCHEMA, Submissions, open_submissions
 from services.intake.wire import WIRE
 from services.intake.writer import Writer
 from shared import feed
-from shared.auth import TokenVerifier
+from shared.auth import Revocations, TokenVerifier
 from shared.blobs import BlobStore
 from shared.broker import BrokerLink
 from shared.db import create_pool, ensure_schema, setup_lock
@@ -81,7 +81,8 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     app.state.receipt_guard = ReceiptGuard(settings, redis, credential, "intake")
     app.state.writer, app.state.submissions, app.state.inbox = writer, submissions, inbox
     app.state.limiter, app.state.dispatcher = limiter, dispatcher
-    app.state.verifier = TokenVerifier(settings, agencies=agencies.all)  # every agency's officers
+    revoked = Revocations(settings, redis)  # every agency's officers, as their accounts stand
+    app.state.verifier = TokenVerifier(settings, agencies=agencies.all, revocations=revoked)
     app.state.feed = Feed(pool, EventLog.of(submissions), translator(submissions, WIRE))
     probe = StoreProbe(pool, guard, submissions.probe)
     # Only the store: without Redis the limits are counted here, without RabbitMQ the relay's

@@ -36,7 +36,7 @@ from services.reporting.recaps import WIRE, open_recaps, run_schedule
 from services.reporting.stream_erasure import erased_cases
 from shared import feed
 from shared.agencies import Registry
-from shared.auth import TokenVerifier
+from shared.auth import Revocations, TokenVerifier
 from shared.broker import BrokerLink
 from shared.db import Pool, Replicated, create_pool, create_reads, ensure_schema, setup_lock
 from shared.events import Envelope
@@ -122,7 +122,8 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     app.state.last_good = kept
     app.state.agencies = registry = Registry(settings, pool)
     await registry.all()  # read once: later reads never wait for it (shared/agencies.py)
-    app.state.verifier = TokenVerifier(settings, agencies=registry.all)  # every agency's officers
+    revoked = Revocations(settings, guessing)  # every agency's officers, as their accounts stand
+    app.state.verifier = TokenVerifier(settings, agencies=registry.all, revocations=revoked)
     app.state.feed = Feed(pool, EventLog.of(recaps), translate)
     # Ready: the read model answers, and the broker delivers. Every event reaches the read model
     # only through the broker: without it the rekap and the live stream fall behind unseen.

@@ -5,12 +5,14 @@ An account acts in one agency (`agency`, with its `roles` there) and may belong 
 the accounts of the agencies they administer, and grants roles only in those.
 """
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from redis.exceptions import RedisError
 
 from services.workflow import accounts
 from services.workflow.auth_api import (
@@ -28,6 +30,8 @@ from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.problems import Problem, problems
 from shared.settings import Settings
 from shared.sop import PROVINCE, PROVINCE_ROLES, PROVINCE_WIDE_ROLES, ROLE_LABELS, Role
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -244,7 +248,26 @@ async def change_account(
             code="own-account",
         )
     changes = body.model_dump(exclude_none=True)
+    if changes.keys() & TOKEN_CLAIMS or body.disabled:
+        await _revoke(request, username)
     return AccountOut.of(await accounts.update(pool, username, changes))
+
+
+TOKEN_CLAIMS = frozenset({"roles", "agency", "memberships"})
+"""What a token says of its account: changed, the account's earlier tokens count no more."""
+
+
+async def _revoke(request: Request, username: str) -> None:
+    """The account's tokens issued until now refused from now on, by every service (before
+    the change is made: a change made without it would leave them counting)."""
+    try:
+        await request.app.state.revocations.revoke(username)
+    except (RedisError, OSError) as error:
+        log.warning("cannot mark the tokens of an account as revoked: %s", error)
+        detail = (
+            "Perubahan akun belum dapat diterapkan (token lama tidak dapat dicabut); coba lagi."
+        )
+        raise Problem(503, detail, code="revocation-unavailable") from None
 
 
 @router.post("/{username}/password", responses=problems(401, 403, 404, 422, 503))
@@ -254,9 +277,12 @@ async def reset_password(
     officer: CurrentOfficer,
     pool: PoolDep,
     issuer: IssuerDep,
+    request: Request,
 ) -> AccountOut:
-    """Set a new password for an officer (and lift a lockout)."""
+    """Set a new password for an officer (and lift a lockout); the tokens the account holds
+    count no more."""
     _admin(officer, issuer.settings)
     await _managed(pool, officer, username)
     accounts.refuse_weak(username, body.password, "password")
+    await _revoke(request, username)
     return AccountOut.of(await accounts.set_password(pool, username, body.password))

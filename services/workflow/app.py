@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from functools import partial
 
+import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from services.workflow import (
@@ -25,7 +26,7 @@ from services.workflow.issuer import Issuer
 from services.workflow.scanner import run_scanner
 from services.workflow.wire import wire
 from shared import agencies, feed
-from shared.auth import TokenVerifier
+from shared.auth import REDIS_SECONDS, Revocations, TokenVerifier
 from shared.broker import BrokerLink
 from shared.db import connect, create_pool, ensure_schema, setup_lock
 from shared.feed import Feed
@@ -37,13 +38,16 @@ from shared.service import background, create_service_app, database_check
 from shared.settings import Settings
 
 
-def _verifier(settings: Settings, issuer: Issuer, cases: Cases) -> TokenVerifier:
+def _verifier(
+    settings: Settings, issuer: Issuer, cases: Cases, revocations: Revocations
+) -> TokenVerifier:
     """An external issuer when configured; otherwise our own key, without a round trip. The
-    officers of every agency the deployment serves are let in."""
+    officers of every agency the deployment serves are let in, as their accounts stand."""
     known = cases.known_agencies
     if settings.auth_jwks_url or settings.auth_public_keys:
-        return TokenVerifier(settings, agencies=known)
-    return TokenVerifier(settings, keys=issuer.public_keys(), agencies=known)
+        return TokenVerifier(settings, agencies=known, revocations=revocations)
+    keys = issuer.public_keys()
+    return TokenVerifier(settings, keys=keys, agencies=known, revocations=revocations)
 
 
 @contextlib.asynccontextmanager
@@ -63,7 +67,11 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     pool = await create_pool(settings, max_size=3)
     link = BrokerLink()
     app.state.cases, app.state.issuer, app.state.pool = cases, issuer, pool
-    app.state.verifier = _verifier(settings, issuer, cases)
+    redis = aioredis.Redis.from_url(
+        settings.redis_url, socket_timeout=REDIS_SECONDS, socket_connect_timeout=REDIS_SECONDS
+    )
+    app.state.revocations = revocations = Revocations(settings, redis)
+    app.state.verifier = _verifier(settings, issuer, cases, revocations)
     app.state.oidc = oidc.Provider(settings, agencies=cases.known_agencies)
     app.state.feed = Feed(pool, EventLog.of(cases), translator(cases, wire(cases)))
     # Not the consumer: no endpoint needs the broker, and the consumer (like the relay)
@@ -82,6 +90,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
             yield
     finally:
         await pool.close()
+        await redis.aclose()
         cases.close()
 
 

@@ -94,7 +94,7 @@ class Issuer:
             "name": name,
             "roles": [role.value for role in roles],
             "agency": agency or self.settings.agency,
-            "iat": now,
+            "iat": now.timestamp(),  # to the microsecond: a revocation a moment later counts
             "exp": now + timedelta(minutes=minutes or self.settings.auth_token_minutes),
         }
         if memberships:

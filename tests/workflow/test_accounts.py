@@ -13,13 +13,16 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from asgi_lifespan import LifespanManager
 
 from services.workflow.app import create_app
 from services.workflow.issuer import Issuer
+from shared.auth import Revocations, TokenVerifier, Unauthenticated
 from shared.settings import Settings
 from shared.sop import Role
 from tests.infrastructure import environment
+from tests.polling import eventually
 from tests.system import running, with_free_ports
 
 PASSWORD = "kunci-pintu-2026"
@@ -386,3 +389,67 @@ async def test_an_agency_administrator_cannot_take_over_a_province_account(offic
     )
     officer = await office.app.state.verifier.verify(forged)
     assert Role.KOORDINATOR not in officer.roles_in(office.settings.agency)
+
+
+async def _refused_everywhere(office: Office, token: str) -> bool:
+    """Whether the token is refused here and by another service's verifier (Redis shared)."""
+    here = await office.http.get(
+        "/workflow/v1/agencies", headers={"Authorization": f"Bearer {token}"}
+    )
+    redis = aioredis.Redis.from_url(office.settings.redis_url)
+    try:
+        elsewhere = TokenVerifier(
+            office.settings,
+            keys=office.issuer.public_keys(),
+            revocations=Revocations(office.settings, redis),
+        )
+        try:
+            await elsewhere.verify(token)
+        except Unauthenticated:
+            refused = True
+        else:
+            refused = False
+    finally:
+        await redis.aclose()
+    assert here.status_code in (200, 401), here.text
+    assert (here.status_code == 401) == refused, (here.text, refused)
+    return refused
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        ({"disabled": True}, ""),
+        ({"roles": ["analis"]}, ""),
+        ({"password": "kunci-baru-2026!"}, "/password"),
+    ],
+    ids=["disabled", "roles", "password reset"],
+)
+async def test_a_changed_account_s_earlier_tokens_count_no_more(
+    office: Office, change: dict[str, Any], path: str
+) -> None:
+    await office.add("rina")
+    token = (await office.sign_in("rina", PASSWORD)).json()["token"]
+    assert not await _refused_everywhere(office, token)
+    method = office.http.post if path else office.http.patch
+    answer = await method(f"/workflow/v1/accounts/rina{path}", json=change, headers=office.admin())
+    assert answer.status_code == 200, answer.text
+
+    async def refused() -> bool:
+        return await _refused_everywhere(office, token)
+
+    await eventually(refused, within=5)  # each service reads the mark at most a second late
+    if "disabled" not in change:  # signing in again gives a token that counts
+        password = change.get("password", PASSWORD)
+        fresh = (await office.sign_in("rina", password)).json()["token"]
+        assert not await _refused_everywhere(office, fresh)
+
+
+async def test_renaming_an_account_keeps_its_tokens(office: Office) -> None:
+    await office.add("rina")
+    token = (await office.sign_in("rina", PASSWORD)).json()["token"]
+    renamed = await office.http.patch(
+        "/workflow/v1/accounts/rina", json={"name": "Rina W."}, headers=office.admin()
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert not await _refused_everywhere(office, token)
