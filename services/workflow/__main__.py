@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import redis.asyncio as aioredis
 from pydantic import TypeAdapter, ValidationError
 
 from services.workflow import accounts
@@ -24,6 +25,7 @@ from services.workflow.app import create_app
 from services.workflow.auth_api import Name, Password, Username
 from services.workflow.issuer import Issuer
 from shared import db
+from shared.auth import Revocations
 from shared.db import ensure_schema
 from shared.problems import Problem, field_error
 from shared.service import serve
@@ -73,7 +75,12 @@ def _officer(settings: Settings, args: argparse.Namespace) -> str:
         await accounts.ensure_table(settings)
         conn = await db.connect(settings)
         try:
-            if args.action == "password":
+            if args.action == "password":  # as the administrator's reset: its tokens end
+                redis = aioredis.Redis.from_url(settings.redis_url)
+                try:
+                    await Revocations(settings, redis).revoke(args.username)
+                finally:
+                    await redis.aclose()
                 return await accounts.set_password(conn, args.username, password)
             return await accounts.create(
                 conn,

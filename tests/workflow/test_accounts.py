@@ -453,3 +453,28 @@ async def test_renaming_an_account_keeps_its_tokens(office: Office) -> None:
     )
     assert renamed.status_code == 200, renamed.text
     assert not await _refused_everywhere(office, token)
+
+
+async def test_a_password_set_on_the_command_line_ends_the_account_s_tokens(
+    office: Office,
+) -> None:
+    await office.add("rina")
+    token = (await office.sign_in("rina", PASSWORD)).json()["token"]
+    command = [sys.executable, "-m", "services.workflow", "officer", "password"]
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        "--username",
+        "rina",
+        env=os.environ | environment(office.settings),
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await process.communicate(b"kunci-baru-2026!\n")
+    assert process.returncode == 0, err.decode()
+
+    async def refused() -> bool:
+        return await _refused_everywhere(office, token)
+
+    await eventually(refused, within=5)
