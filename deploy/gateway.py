@@ -184,7 +184,10 @@ def _outgoing(client: httpx.AsyncClient, request: Request, upstream: str) -> htt
 def create_gateway(settings: Settings) -> Starlette:
     """An ASGI app that forwards each service's prefix to that service."""
     upstreams = {service: settings.service_url(service) for service in SERVICES}
-    client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=None))
+    # No cap on connections to the services: httpx's default hundred let a hundred requests
+    # held open (bodies trickling in, live streams) make every other visitor wait.
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
+    client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=None), limits=limits)
 
     async def forward(request: Request) -> Response:
         raw_path: bytes = request.scope.get("raw_path") or b""

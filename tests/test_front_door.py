@@ -225,6 +225,27 @@ async def test_a_flood_of_request_headers_is_refused_without_delaying_others(ori
     assert all(400 <= answer.status < 500 for answer in refused), refused
 
 
+async def test_many_slow_senders_do_not_delay_other_submissions(origin: str) -> None:
+    """More requests held open than a connection pool's usual hundred (a body trickling in,
+    or a live stream): each door still forwards the next visitor at once."""
+    host, port = origin.removeprefix("http://").split(":")
+    head = request_bytes("POST", b"/intake/v1/complaints", JSON, COMPLAINT)
+    slow = head.replace(b"Content-Length: %d" % len(COMPLAINT), b"Content-Length: 100000")
+    writers = []
+    try:
+        for _ in range(120):
+            _, writer = await asyncio.open_connection(host, int(port))
+            writer.write(slow[: -len(COMPLAINT)] + b'{"text": "Izin')
+            writers.append(writer)
+        await asyncio.gather(*(writer.drain() for writer in writers))
+        started = time.monotonic()
+        assert await submit(origin, fresh_address(), "") == 201
+        assert time.monotonic() - started < 5
+    finally:
+        for writer in writers:
+            writer.close()
+
+
 async def test_a_path_with_a_trailing_slash_is_no_redirect_to_a_service_port(origin: str) -> None:
     for method, path in (
         ("GET", b"/reporting/v1/track/ABCD-EFGH/"),
