@@ -10,7 +10,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
@@ -49,6 +50,14 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/operations", tags=["operations"])
 
 STREAM_LENGTH = 10_000
+FOLLOWERS = 80
+"""Live streams open at once in this process, at most: each holds a Redis connection in its
+blocking read, and the events' own writes must always find one."""
+FOLLOWERS_PER_OFFICER = 5
+"""Live streams one officer may hold open (a few tabs), so that no one takes every slot."""
+RECHECK_SECONDS = 5.0
+"""How often an open stream checks its token again (expired, or its account changed)."""
+STREAM_ID_PART = 2**64  # a Redis stream id is two unsigned 64-bit numbers
 HISTORY = (SubmissionImported, CaseImported)
 """The old register's cases coming in: history, not operations. They stay off the live stream
 (an import of a whole register would push every recent event out of its window, and cost a
@@ -69,6 +78,33 @@ class LiveStream:
     def __init__(self, settings: Settings) -> None:
         self.redis = aioredis.Redis.from_url(settings.redis_url, socket_timeout=30)
         self.key = settings.redis_key("events")
+        self.following: Counter[str] = Counter()  # open streams, by officer
+
+    def admit(self, officer: str) -> None:
+        """A 429 problem past the officer's share of the process's live streams, a 503 when
+        every one is taken (never a stream that ends at once: a browser would reconnect to it
+        in a loop)."""
+        if self.following[officer] >= FOLLOWERS_PER_OFFICER:
+            detail = (
+                f"Anda sudah membuka {FOLLOWERS_PER_OFFICER} aliran peristiwa; tutup salah satu."
+            )
+            raise Problem(429, detail, code="too-many-streams", headers={"Retry-After": "30"})
+        if self.following.total() >= FOLLOWERS:
+            detail = "Aliran peristiwa sedang penuh; coba lagi sebentar."
+            raise Problem(503, detail, code="streams-full", headers={"Retry-After": "30"})
+
+    async def counted(
+        self, officer: str, events: AsyncIterator[dict[str, str]]
+    ) -> AsyncIterator[dict[str, str]]:
+        """The events, the stream counted as the officer's while they flow."""
+        self.following[officer] += 1
+        try:
+            async for event in events:
+                yield event
+        finally:
+            self.following[officer] -= 1
+            if not self.following[officer]:
+                del self.following[officer]
 
     async def append(self, envelopes: Sequence[Envelope]) -> None:
         """Add events, oldest first, but the register's history; best effort (the read model
@@ -96,12 +132,20 @@ class LiveStream:
             log.info("live stream: %d events of %d erased cases removed", removed, len(cases))
 
     async def follow(
-        self, after: str, types: set[str], agencies: Scope
+        self,
+        after: str,
+        types: set[str],
+        agencies: Scope,
+        valid: Callable[[], Awaitable[bool]] | None = None,
     ) -> AsyncIterator[dict[str, str]]:
         """Server-sent events of these agencies from after the given stream id ("$": only new
-        ones)."""
-        cursor = after
+        ones), for as long as `valid` (asked every RECHECK_SECONDS) says the reader may."""
+        cursor, checked = after, asyncio.get_running_loop().time()
         while True:
+            if valid is not None and asyncio.get_running_loop().time() - checked > RECHECK_SECONDS:
+                if not await valid():
+                    return  # the token expired or its account changed: the client signs in again
+                checked = asyncio.get_running_loop().time()
             try:
                 batches: Any = await self.redis.xread({self.key: cursor}, count=200, block=5_000)
             except aioredis.RedisError as error:  # the client reconnects with Last-Event-ID
@@ -130,6 +174,7 @@ async def _operator(
         raise Unauthenticated("Perlu token petugas.")
     verifier: TokenVerifier = request.app.state.verifier
     officer = await verifier.verify(token)
+    request.state.token = token  # the live stream checks it again while it runs
     if not officer.has(*SUBSCRIBERS):
         raise Forbidden("Hanya petugas yang dapat melihat aliran peristiwa.")
     return officer
@@ -138,7 +183,7 @@ async def _operator(
 Operator = Annotated[Officer, Depends(_operator)]
 
 
-@router.get("/events", responses=problems(401, 403, 422))
+@router.get("/events", responses=problems(401, 403, 422, 429, 503))
 async def live_events(
     request: Request,
     officer: Operator,
@@ -150,13 +195,27 @@ async def live_events(
     """Events as they happen (SSE) of the officer's agencies (`instansi`: one of them);
     reconnect with Last-Event-ID to resume without gaps."""
     stream: LiveStream = request.app.state.live
+    if last_event_id and any(int(part) >= STREAM_ID_PART for part in last_event_id.split("-")):
+        raise Problem(422, "Last-Event-ID di luar rentang.", code="validation")
     wanted = {f"aduan.{name}.v1" if "." not in name else name for name in type or []}
     scope = await officer_scope(request, officer, instansi or agency)
-    events = stream.follow(last_event_id or "$", wanted, scope)
+    verifier: TokenVerifier = request.app.state.verifier
+    valid = partial(_still_valid, verifier, request.state.token)
+    stream.admit(officer.id)
+    events = stream.follow(last_event_id or "$", wanted, scope, valid)
     # The primary: the stream carries events just projected there, which a lagging replica
     # would not know yet (an unknown case is masked as confidential).
     cases = CaseAccess(request.app.state.pool)
-    return EventSourceResponse(permitted(events, acting(officer), cases), ping=15)
+    answered = stream.counted(officer.id, permitted(events, acting(officer), cases))
+    return EventSourceResponse(answered, ping=15)
+
+
+async def _still_valid(verifier: TokenVerifier, token: str) -> bool:
+    try:
+        await verifier.verify(token)
+    except (Unauthenticated, Forbidden):
+        return False
+    return True
 
 
 @router.get("/event-types")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import json
 from collections.abc import AsyncIterator
@@ -12,6 +14,7 @@ from uuid import uuid4
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from aio_pika.abc import AbstractIncomingMessage
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -25,7 +28,9 @@ from services.reporting.masking import (
     masked,
     reasons_visible,
 )
+from services.reporting.operations import FOLLOWERS_PER_OFFICER
 from shared.access import Privacy
+from shared.auth import Revocations
 from shared.broker import BrokerLink
 from shared.channels import Channel
 from shared.db import connect, create_pool
@@ -421,3 +426,49 @@ def confidential(envelope: Envelope) -> Envelope:
     """The same event of a confidential complaint."""
     data = envelope.data.model_copy(update={"confidential": True})
     return dataclasses.replace(envelope, data=data)
+
+
+async def test_a_last_event_id_beyond_any_stream_id_is_a_422(reporting: Desk) -> None:
+    for beyond in ("99999999999999999999-0", "0-99999999999999999999"):
+        answer = await reporting.http.get(
+            "/reporting/v1/operations/events",
+            headers=reporting.headers(Role.ADMIN) | {"Last-Event-ID": beyond},
+        )
+        assert answer.status_code == 422, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+
+
+async def test_an_open_stream_ends_when_its_account_is_changed(reporting: Desk) -> None:
+    headers = reporting.headers(Role.ADMIN)
+    token = headers["Authorization"].removeprefix("Bearer ")
+    url = "/reporting/v1/operations/events"
+    async with reporting.http.stream("GET", url, headers=headers) as stream:
+        assert stream.status_code == 200
+        redis = aioredis.Redis.from_url(reporting.settings.redis_url)
+        try:
+            await Revocations(reporting.settings, redis).revoke(f"{Role.ADMIN.value}-1")
+        finally:
+            await redis.aclose()
+        ended = asyncio.get_running_loop().time()
+        async for _ in stream.aiter_lines():
+            pass  # the stream ends by itself
+        assert asyncio.get_running_loop().time() - ended < 15
+    refused = await reporting.http.get(f"{url}?access_token={token}")
+    assert refused.status_code == 401
+
+
+async def test_one_officer_holds_a_few_streams_not_every_one(reporting: Desk) -> None:
+    url = "/reporting/v1/operations/events"
+    async with contextlib.AsyncExitStack() as held:
+        for _ in range(FOLLOWERS_PER_OFFICER):
+            opened = await held.enter_async_context(
+                reporting.http.stream("GET", url, headers=reporting.headers(Role.ANALIS))
+            )
+            assert opened.status_code == 200
+        one_more = await reporting.http.get(url, headers=reporting.headers(Role.ANALIS))
+        assert one_more.status_code == 429, one_more.text
+        assert int(one_more.headers["retry-after"]) > 0
+        async with reporting.http.stream(
+            "GET", url, headers=reporting.headers(Role.KABID)
+        ) as another:
+            assert another.status_code == 200  # another officer still follows
