@@ -547,3 +547,29 @@ def test_a_row_whose_content_changed_has_another_fingerprint(tmp_path: Path) -> 
     _, after = read(Settings(), register.write_csv(tmp_path / "after.csv"), mapping)
     changed = {a.row for a, b in zip(before, after, strict=True) if a.fingerprint != b.fingerprint}
     assert changed == {register.rows[1].row}
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("pukul 10.15, 5 Januari 2024", datetime(2024, 1, 5, 10, 15)),
+        ("Pkl. 09.00 WIB, 12 Maret 2023", datetime(2023, 3, 12, 9, 0)),
+        ("jam 09.00 tgl 5 Januari 2024", datetime(2024, 1, 5, 9, 0)),
+        ("10.15 WIB 5 Jan 2024", datetime(2024, 1, 5, 10, 15)),
+        ("5 Januari 2024 10.15", datetime(2024, 1, 5, 10, 15)),
+        ("12.03.2022", datetime(2022, 3, 12)),
+        ("12.03.2022 08.30", datetime(2022, 3, 12, 8, 30)),
+    ],
+)
+def test_a_time_written_with_dots_before_or_after_the_date_is_that_time(
+    written: str, expected: datetime
+) -> None:
+    found = read_date(written, WIB)
+    assert found is not None
+    assert found.at == expected.replace(tzinfo=WIB)
+
+
+@pytest.mark.parametrize("written", ["5 Januari 2024 2023", "2023 5 Januari 2024"])
+def test_a_date_that_names_two_years_is_no_date(written: str) -> None:
+    with pytest.raises(DateError):  # dateutil reads one as the year, the other as 20:23
+        read_date(written, WIB)

@@ -23,7 +23,10 @@ WINDOWS_EPOCH: datetime = CALENDAR_WINDOWS_1900
 system (old Excel for Mac): 1899-12-30."""
 _SERIAL = re.compile(r"^\d{5}([.,]\d+)?$")  # a decimal comma too, as Indonesian CSV writes
 _COMPACT = re.compile(r"^(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])$")  # 20220312
-_CLOCK_DOTS = re.compile(r"(?<=\s)(\d{1,2})\.(\d{2})(?:\.(\d{2}))?\s*$")  # 10.15 -> 10:15
+# A clock written with dots, a word of its own, before or after the date: 10.15 -> 10:15
+# (never part of a date written with dots, 10.03.2022)
+_CLOCK_DOTS = re.compile(r"(?<![\d.])([01]?\d|2[0-3])\.([0-5]\d)(?:\.([0-5]\d))?(?![\d.])")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _NOISE = re.compile(r"\b(wib|wita|wit|pukul|pkl|jam|tanggal|tgl)\b\.?", re.IGNORECASE)
 _DEFAULTS = (datetime(2001, 1, 1), datetime(2002, 2, 2))
 
@@ -163,6 +166,9 @@ def _text_date(text: str) -> tuple[datetime, bool, bool] | None:
         return None
     if first.year != second.year or first.month != second.month:
         return None  # no year or no month: not a date a register can mean
+    written = {int(year) for year in _YEAR.findall(cleaned)}
+    if written and written != {first.year}:  # two years, or read as another: never a guess
+        return None
     has_time = first.time() != time.min or second.time() != time.min
     if first.day != second.day:
         return first.replace(day=1), has_time, True
@@ -170,7 +176,7 @@ def _text_date(text: str) -> tuple[datetime, bool, bool] | None:
 
 
 def _colon_clock(match: re.Match[str]) -> str:
-    """10.15 is a time when it follows a date with a space: dateutil wants 10:15."""
+    """10.15 is a time when it stands as a word of its own: dateutil wants 10:15."""
     seconds = f":{match.group(3)}" if match.group(3) else ""
     return f"{match.group(1)}:{match.group(2)}{seconds}"
 
