@@ -573,3 +573,19 @@ def test_a_time_written_with_dots_before_or_after_the_date_is_that_time(
 def test_a_date_that_names_two_years_is_no_date(written: str) -> None:
     with pytest.raises(DateError):  # dateutil reads one as the year, the other as 20:23
         read_date(written, WIB)
+
+
+def test_a_formula_error_in_the_text_is_a_rejected_row_not_a_complaint(tmp_path: Path) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["No.", "Tanggal Pengaduan", "Uraian", "Nama Pelapor"])
+    sheet.append([1, datetime(2024, 3, 4), "Izin reklame belum terbit.", "Budi"])
+    sheet.append([2, datetime(2024, 3, 5), "#N/A", "Siti"])
+    sheet.append([3, datetime(2024, 3, 6), "#REF!", "Ani"])
+    assert sheet["C3"].data_type == "e"  # stored as the workbook's error, as Excel saves it
+    path = tmp_path / "galat.xlsx"
+    book.save(path)
+    report = run(Settings(), path, load_mapping(None, []), dry_run=True)
+    assert (report.valid, report.rejected) == (1, 2)
+    codes = {issue.row: issue.code for issue in report.issues if issue.rejected}
+    assert codes == {3: "text_error_value", 4: "text_error_value"}

@@ -78,6 +78,13 @@ class Notes:
         self.issues.append(Issue(self.row, column, code, message, rejected))
 
 
+ERROR_VALUES = frozenset(
+    {"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!"}
+    | {"#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"}
+)
+"""What a spreadsheet shows for a formula that failed (openpyxl reads them as this text)."""
+
+
 def text_of(value: Any, notes: Notes) -> tuple[str, list[pii.Found]]:
     """The row's text, and the personal data found in it."""
     text = cell_text(value)
@@ -85,7 +92,10 @@ def text_of(value: Any, notes: Notes) -> tuple[str, list[pii.Found]]:
         text = CONTROL.sub("", text)
         notes.add("text", "control_characters", "karakter kontrol dibuang dari teks")
     text = text.strip()
-    if not text:
+    if text.upper() in ERROR_VALUES:  # a formula's failure, as the workbook shows it
+        message = f"isi pengaduan berisi galat rumus spreadsheet {text}, bukan teks"
+        notes.add("text", "text_error_value", message, rejected=True)
+    elif not text:
         notes.add("text", "text_missing", "isi pengaduan kosong", rejected=True)
     elif len(text) > TEXT_MAX:
         message = f"teks sangat panjang ({len(text)} karakter); disimpan utuh"
