@@ -577,7 +577,7 @@ def test_a_date_that_names_two_years_is_no_date(written: str) -> None:
 
 def test_a_formula_error_in_the_text_is_a_rejected_row_not_a_complaint(tmp_path: Path) -> None:
     book = Workbook()
-    sheet = book.active
+    sheet = book.create_sheet("Register", 0)
     sheet.append(["No.", "Tanggal Pengaduan", "Uraian", "Nama Pelapor"])
     sheet.append([1, datetime(2024, 3, 4), "Izin reklame belum terbit.", "Budi"])
     sheet.append([2, datetime(2024, 3, 5), "#N/A", "Siti"])
