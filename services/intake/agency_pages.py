@@ -30,7 +30,10 @@ pages = APIRouter(prefix=PREFIX, tags=["pages"], include_in_schema=False)
 router = APIRouter(prefix="/v1", tags=["web"])
 
 AgencyIdPath = Annotated[str, Path(max_length=63, description="Id instansi")]
-FormKind = Annotated[str, Path(max_length=40, description="pengaduan atau konsultasi")]
+# The pages take any text: an address that is no agency's page is the 404 page, never JSON.
+PageAgency = Annotated[str, Path(description="Id instansi")]
+PageKind = Annotated[str, Path(description="pengaduan atau konsultasi")]
+ID_LENGTH = 63
 
 
 class AgencyOut(BaseModel):
@@ -47,25 +50,38 @@ async def agency(agency_id: AgencyIdPath, inbox: CurrentInbox) -> AgencyOut:
     return AgencyOut(id=found.id, name=found.name)
 
 
+@pages.get("", response_class=HTMLResponse)
+@pages.get("/", response_class=HTMLResponse)
+async def no_agency() -> HTMLResponse:
+    """The agency pages' own address names no agency: the 404 page."""
+    return _missing()
+
+
 @pages.get("/{agency_id}", response_class=HTMLResponse)
-async def agency_home(agency_id: AgencyIdPath, inbox: CurrentInbox) -> HTMLResponse:
+async def agency_home(agency_id: PageAgency, inbox: CurrentInbox) -> HTMLResponse:
     """An agency's address alone is its complaint form."""
     return await form_page(agency_id, "pengaduan", inbox)
 
 
 @pages.get("/{agency_id}/{form_kind}", response_class=HTMLResponse)
 async def form_page(
-    agency_id: AgencyIdPath, form_kind: FormKind, inbox: CurrentInbox
+    agency_id: PageAgency, form_kind: PageKind, inbox: CurrentInbox
 ) -> HTMLResponse:
     """The agency's form page; 404 (a page) for an agency no one registered, or another page."""
-    try:
-        found = await inbox.agencies.get(agency_id)
-    except UnknownAgency:
-        return HTMLResponse(unknown_page(agency_id), status_code=404, headers=NO_CACHE)
     if form_kind not in KINDS:
-        missing = (WEB_ROOT / "404.html").read_text(encoding="utf-8")
-        return HTMLResponse(missing, status_code=404, headers=NO_CACHE)
+        return _missing()
+    try:
+        found = await inbox.agencies.get(agency_id) if len(agency_id) <= ID_LENGTH else None
+    except UnknownAgency:
+        found = None
+    if found is None:
+        return HTMLResponse(unknown_page(agency_id[:ID_LENGTH]), status_code=404, headers=NO_CACHE)
     return HTMLResponse(form_html(found, form_kind), headers=NO_CACHE)
+
+
+def _missing() -> HTMLResponse:
+    missing = (WEB_ROOT / "404.html").read_text(encoding="utf-8")
+    return HTMLResponse(missing, status_code=404, headers=NO_CACHE)
 
 
 NO_CACHE = {"cache-control": "no-cache"}

@@ -597,3 +597,22 @@ async def test_a_search_counts_only_the_cases_of_the_officers_agencies(province:
     assert await asyncio.to_thread(place_earlier, inbox) == 3
     assert await asyncio.to_thread(place_earlier, inbox) == 0
     assert await found(["dinas-b"], 3) == ({ids["b2"]}, False)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/instansi/" + "a" * 100 + "/pengaduan",
+        "/instansi/" + "a" * 100,
+        "/instansi/dinas-b/" + "k" * 50,
+        "/instansi",
+        "/instansi/",
+    ],
+)
+async def test_any_address_under_the_agency_pages_that_is_none_is_the_404_page(
+    province: Desk, path: str
+) -> None:
+    page = await province.http.get(path, headers={"accept": "text/html"})
+    assert page.status_code == 404, page.text
+    assert page.headers["content-type"].startswith("text/html")
+    assert "tidak ditemukan" in page.text
