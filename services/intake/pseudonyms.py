@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -91,7 +92,8 @@ def normalize(kind: str, value: str) -> str:
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if kind == "email":
         return value.lower()
-    return value
+    # a NIK typed on a phone in full-width or Arabic-Indic digits is the same NIK
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in value)
 
 
 @lru_cache(maxsize=4096)  # a register's row checks its phone, then hashes it: parsed once

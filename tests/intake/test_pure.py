@@ -42,6 +42,16 @@ def test_one_phone_number_written_three_ways_is_one_hash() -> None:
     assert "81234567890" not in hashes.of("phone", forms[0])
 
 
+def test_one_nik_typed_in_any_digits_is_one_hash() -> None:
+    hashes = Pseudonyms(b"k")
+    forms = [
+        "3525011201850003",
+        "\uff13\uff15\uff12\uff15\uff10\uff11\uff11\uff12\uff10\uff11\uff18\uff15\uff10\uff10\uff10\uff13",
+    ]
+    forms.append("".join(chr(0x0660 + int(digit)) for digit in forms[0]))  # Arabic-Indic
+    assert len({hashes.of("nik", form) for form in forms}) == 1
+
+
 def test_html_mail_reads_as_text_without_scripts() -> None:
     html = "<div>Halo,</div><p>Izin <b>saya</b> belum&nbsp;selesai.</p><script>alert(1)</script>"
     assert html_to_text(html) == "Halo,\nIzin saya belum selesai."
