@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
@@ -86,7 +86,9 @@ class Issuer:
     ) -> str:
         """A signed token for an officer acting in `agency` (the home agency by default) with
         `roles` there; `memberships`: every agency they belong to, with the roles in each."""
-        now = datetime.now(UTC)
+        # to the microsecond: a revocation (shared/auth.py) a moment later counts
+        issued = datetime.now(UTC).timestamp()
+        lives = 60 * (minutes or self.settings.auth_token_minutes)
         claims = {
             "iss": self.settings.auth_issuer,
             "aud": self.settings.auth_audience,
@@ -94,8 +96,8 @@ class Issuer:
             "name": name,
             "roles": [role.value for role in roles],
             "agency": agency or self.settings.agency,
-            "iat": now.timestamp(),  # to the microsecond: a revocation a moment later counts
-            "exp": now + timedelta(minutes=minutes or self.settings.auth_token_minutes),
+            "iat": issued,
+            "exp": issued + lives,
         }
         if memberships:
             claims["memberships"] = {
