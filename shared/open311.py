@@ -70,11 +70,11 @@ class Open311Error(Exception):
 
 def documented(*errors: int, ok: int = 200) -> dict[int | str, dict[str, Any]]:
     """The OpenAPI responses of an Open311 endpoint: its answer and the spec's error list, each
-    in JSON or XML."""
+    in JSON or XML. 400 always: any request may carry a parameter refused (`_refusal`)."""
     answered: dict[str, Any] = {"content": {MEDIA_TYPES[Format.JSON]: {}, "text/xml": {}}}
     refused: dict[str, Any] = {"content": {"application/json": ERRORS, "text/xml": {}}}
     listed: dict[int | str, dict[str, Any]] = {ok: {"description": "The spec's answer"} | answered}
-    for status in errors:
+    for status in sorted({400, *errors}):
         listed[status] = {"description": "The spec's error list"} | refused
     return listed
 
