@@ -138,10 +138,10 @@ def web_file(root: Path, path: str) -> Path | None:
     for candidate in candidates:
         try:
             found = (base / candidate).resolve()
+            if found.is_file() and found.is_relative_to(base):
+                return found
         except (ValueError, OSError):  # a NUL byte, a name too long: no file of ours
             return None
-        if found.is_file() and found.is_relative_to(base):
-            return found
     return None
 
 

@@ -168,11 +168,19 @@ def readable_files(files: list[dict[str, Any]], facets: frozenset[Facet]) -> lis
     ]
 
 
+DATA_IDS = frozenset({"id", "mid", "message_id", "product_retailer_id", "catalog_id"})
+"""Keys of structured answers that are a message's or a product's id, never a person's."""
+
+
 def readable_data(value: Any, facets: frozenset[Facet], key: str = "") -> Any:
     """Structured answers (a shared contact card, a location, a form's answers, an order) read
-    as free text, every string of them; ids (keys ending in "id") stay as they are."""
+    as free text, every string and whole number of them (a card's `wa_id` is a phone); the
+    ids of DATA_IDS stay as they are."""
+    if isinstance(value, int) and not isinstance(value, bool) and key not in DATA_IDS:
+        masked = readable(str(value), facets)
+        return value if masked == str(value) else masked
     if isinstance(value, str):
-        return value if key.endswith("id") else readable(value, facets)
+        return value if key in DATA_IDS else readable(value, facets)
     if isinstance(value, list):
         return [readable_data(item, facets, key) for item in value]
     if isinstance(value, dict):

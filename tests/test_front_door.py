@@ -183,6 +183,7 @@ ODD_PATHS = [
     b"/reporting/v1/rekap?year=%25%32",
     b"/lacak%00.html",  # a page path: the gateway looks it up as a file
     b"/%00",
+    b"/" + b"x" * 300,  # a file name longer than the file system takes
 ]
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from pydantic import TypeAdapter, ValidationError
+from redis.exceptions import RedisError
 
 from services.workflow import accounts
 from services.workflow.accounts_api import MemberOf, roles_fit
@@ -25,7 +26,7 @@ from services.workflow.app import create_app
 from services.workflow.auth_api import Name, Password, Username
 from services.workflow.issuer import Issuer
 from shared import db
-from shared.auth import Revocations
+from shared.auth import REDIS_SECONDS, Revocations
 from shared.db import ensure_schema
 from shared.problems import Problem, field_error
 from shared.service import serve
@@ -76,12 +77,9 @@ def _officer(settings: Settings, args: argparse.Namespace) -> str:
         conn = await db.connect(settings)
         try:
             if args.action == "password":  # as the administrator's reset: its tokens end
-                redis = aioredis.Redis.from_url(settings.redis_url)
-                try:
-                    await Revocations(settings, redis).revoke(args.username)
-                finally:
-                    await redis.aclose()
-                return await accounts.set_password(conn, args.username, password)
+                changed = await accounts.set_password(conn, args.username, password)
+                await _revoke(settings, args.username)
+                return changed
             return await accounts.create(
                 conn,
                 settings,
@@ -96,6 +94,20 @@ def _officer(settings: Settings, args: argparse.Namespace) -> str:
 
     account = asyncio.run(run())
     return f"Akun {account.username} ({', '.join(r.value for r in account.roles)}) siap."
+
+
+async def _revoke(settings: Settings, username: str) -> None:
+    """End the account's tokens; with Redis away, said, and the new password set anyway (a
+    locked-out last administrator must get in)."""
+    redis = aioredis.Redis.from_url(
+        settings.redis_url, socket_timeout=REDIS_SECONDS, socket_connect_timeout=REDIS_SECONDS
+    )
+    try:
+        await Revocations(settings, redis).revoke(username)
+    except (RedisError, OSError) as error:
+        print(f"Peringatan: token lama akun ini tetap berlaku sampai kedaluwarsa ({error}).")
+    finally:
+        await redis.aclose()
 
 
 def _checked(kind: Any) -> Callable[[str], str]:

@@ -248,22 +248,28 @@ async def change_account(
             code="own-account",
         )
     changes = body.model_dump(exclude_none=True)
-    if changes.keys() & TOKEN_CLAIMS or body.disabled:
-        await _revoke(request, username)
-    return AccountOut.of(await accounts.update(pool, username, changes))
+    if not (changes.keys() & TOKEN_CLAIMS or body.disabled):
+        return AccountOut.of(await accounts.update(pool, username, changes))
+    await _revoke(request, username)
+    changed = await accounts.update(pool, username, changes)
+    await _revoke(request, username, again=True)
+    return AccountOut.of(changed)
 
 
 TOKEN_CLAIMS = frozenset({"roles", "agency", "memberships"})
 """What a token says of its account: changed, the account's earlier tokens count no more."""
 
 
-async def _revoke(request: Request, username: str) -> None:
-    """The account's tokens issued until now refused from now on, by every service (before
-    the change is made: a change made without it would leave them counting)."""
+async def _revoke(request: Request, username: str, *, again: bool = False) -> None:
+    """The account's tokens issued until now refused from now on, by every service: before
+    the change is made (a change made without it would leave them counting), and `again`
+    after it (a sign-in between the two read the account as it was)."""
     try:
         await request.app.state.revocations.revoke(username)
     except (RedisError, OSError) as error:
         log.warning("cannot mark the tokens of an account as revoked: %s", error)
+        if again:  # the change is made; the mark before it holds all but that moment
+            return
         detail = (
             "Perubahan akun belum dapat diterapkan (token lama tidak dapat dicabut); coba lagi."
         )
@@ -285,4 +291,6 @@ async def reset_password(
     await _managed(pool, officer, username)
     accounts.refuse_weak(username, body.password, "password")
     await _revoke(request, username)
-    return AccountOut.of(await accounts.set_password(pool, username, body.password))
+    changed = await accounts.set_password(pool, username, body.password)
+    await _revoke(request, username, again=True)
+    return AccountOut.of(changed)

@@ -118,7 +118,7 @@ async def test_identity_is_read_by_role(desk: Desk) -> None:
     assert analyst.status_code == 403
 
 
-NIK, PHONE = "3525011201850003", "081234567891"
+NIK, PHONE, WA_ID = "3525011201850003", "081234567891", "6281234567891"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 
 
@@ -133,7 +133,7 @@ async def test_file_names_and_structured_answers_are_read_as_the_text_is(desk: D
         files=[("files", (named, PNG, "image/png"))],
     )
     assert answer.status_code == 201, answer.text
-    card = [{"name": {"formatted_name": "Budi"}, "phones": [{"phone": PHONE}]}]
+    card = [{"name": {"formatted_name": "Budi"}, "phones": [{"phone": PHONE, "wa_id": WA_ID}]}]
     shared = await desk.whatsapp(wa_messages(wa_message("wamid.K1", "contacts", card)))
     assert shared.status_code == 200, shared.text
     for row in await desk.fetch("SELECT case_id FROM intake.submission_index"):
@@ -144,6 +144,7 @@ async def test_file_names_and_structured_answers_are_read_as_the_text_is(desk: D
         assert NIK in team.text or PHONE in team.text  # the identity reads it in clear
         assert NIK not in kabid.text, kabid.text
         assert PHONE not in kabid.text, kabid.text
+        assert WA_ID not in kabid.text, kabid.text
         assert [a["id"] for a in kabid.json()["attachments"]] == [
             a["id"] for a in team.json()["attachments"]
         ]

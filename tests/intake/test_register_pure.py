@@ -559,6 +559,9 @@ def test_a_row_whose_content_changed_has_another_fingerprint(tmp_path: Path) -> 
         ("5 Januari 2024 10.15", datetime(2024, 1, 5, 10, 15)),
         ("12.03.2022", datetime(2022, 3, 12)),
         ("12.03.2022 08.30", datetime(2022, 3, 12, 8, 30)),
+        ("10.03.22", datetime(2022, 3, 10)),  # a date with a two-digit year, not a clock
+        ("10.03.22 14.30", datetime(2022, 3, 10, 14, 30)),
+        ("10.03.22 14.30.15", datetime(2022, 3, 10, 14, 30, 15)),
     ],
 )
 def test_a_time_written_with_dots_before_or_after_the_date_is_that_time(

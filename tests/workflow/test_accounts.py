@@ -478,3 +478,24 @@ async def test_a_password_set_on_the_command_line_ends_the_account_s_tokens(
         return await _refused_everywhere(office, token)
 
     await eventually(refused, within=5)
+
+
+async def test_a_password_is_set_on_the_command_line_with_redis_away(office: Office) -> None:
+    """A locked-out last administrator gets in even when Redis is down: said, not a failure."""
+    await office.add("rina")
+    away = office.settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    command = [sys.executable, "-m", "services.workflow", "officer", "password"]
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        "--username",
+        "rina",
+        env=os.environ | environment(away),
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate(b"kunci-baru-2026!\n")
+    assert process.returncode == 0, err.decode()
+    assert "Peringatan" in out.decode()
+    assert (await office.sign_in("rina", "kunci-baru-2026!")).status_code == 200

@@ -24,8 +24,12 @@ system (old Excel for Mac): 1899-12-30."""
 _SERIAL = re.compile(r"^\d{5}([.,]\d+)?$")  # a decimal comma too, as Indonesian CSV writes
 _COMPACT = re.compile(r"^(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])$")  # 20220312
 # A clock written with dots, a word of its own, before or after the date: 10.15 -> 10:15
-# (never part of a date written with dots, 10.03.2022)
-_CLOCK_DOTS = re.compile(r"(?<![\d.])([01]?\d|2[0-3])\.([0-5]\d)(?:\.([0-5]\d))?(?![\d.])")
+# (never part of a date written with dots, 10.03.2022); with seconds only after a space, as
+# 10.03.22 alone is a date
+_CLOCK_DOTS = re.compile(
+    r"(?<![\d.])([01]?\d|2[0-3])\.([0-5]\d)()(?![\d.])"
+    r"|(?<=\s)([01]?\d|2[0-3])\.([0-5]\d)\.([0-5]\d)(?![\d.])"
+)
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _NOISE = re.compile(r"\b(wib|wita|wit|pukul|pkl|jam|tanggal|tgl)\b\.?", re.IGNORECASE)
 _DEFAULTS = (datetime(2001, 1, 1), datetime(2002, 2, 2))
@@ -177,8 +181,8 @@ def _text_date(text: str) -> tuple[datetime, bool, bool] | None:
 
 def _colon_clock(match: re.Match[str]) -> str:
     """10.15 is a time when it stands as a word of its own: dateutil wants 10:15."""
-    seconds = f":{match.group(3)}" if match.group(3) else ""
-    return f"{match.group(1)}:{match.group(2)}{seconds}"
+    hours, minutes, seconds = (part for part in match.groups() if part is not None)
+    return f"{hours}:{minutes}" + (f":{seconds}" if seconds else "")
 
 
 def _short(text: str) -> str:

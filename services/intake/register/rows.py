@@ -98,7 +98,7 @@ class RowReader:
         found = RegisterRow(
             row=row,
             identity=self._identity(ref, received, content),
-            fingerprint=_fingerprint(ref, *said, closed_at, text, *person, extra),
+            fingerprint=_fingerprint(ref, *said, closed_at, text, *person),
             cells_fingerprint=_digest(*(cell_text(cell) for cell in cells)),
             content=content,
             register_ref=ref,
