@@ -455,24 +455,30 @@ async def test_renaming_an_account_keeps_its_tokens(office: Office) -> None:
     assert not await _refused_everywhere(office, token)
 
 
-async def test_a_password_set_on_the_command_line_ends_the_account_s_tokens(
-    office: Office,
-) -> None:
-    await office.add("rina")
-    token = (await office.sign_in("rina", PASSWORD)).json()["token"]
+async def set_password_on_the_command_line(settings: Settings, username: str, password: str) -> str:
+    """`python -m services.workflow officer password` run to its end; what it printed."""
     command = [sys.executable, "-m", "services.workflow", "officer", "password"]
     process = await asyncio.create_subprocess_exec(
         *command,
         "--username",
-        "rina",
-        env=os.environ | environment(office.settings),
+        username,
+        env=os.environ | environment(settings),
         cwd=ROOT,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    _, err = await process.communicate(b"kunci-baru-2026!\n")
+    out, err = await process.communicate(f"{password}\n".encode())
     assert process.returncode == 0, err.decode()
+    return out.decode()
+
+
+async def test_a_password_set_on_the_command_line_ends_the_account_s_tokens(
+    office: Office,
+) -> None:
+    await office.add("rina")
+    token = (await office.sign_in("rina", PASSWORD)).json()["token"]
+    await set_password_on_the_command_line(office.settings, "rina", "kunci-baru-2026!")
 
     async def refused() -> bool:
         return await _refused_everywhere(office, token)
@@ -484,18 +490,6 @@ async def test_a_password_is_set_on_the_command_line_with_redis_away(office: Off
     """A locked-out last administrator gets in even when Redis is down: said, not a failure."""
     await office.add("rina")
     away = office.settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
-    command = [sys.executable, "-m", "services.workflow", "officer", "password"]
-    process = await asyncio.create_subprocess_exec(
-        *command,
-        "--username",
-        "rina",
-        env=os.environ | environment(away),
-        cwd=ROOT,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate(b"kunci-baru-2026!\n")
-    assert process.returncode == 0, err.decode()
-    assert "Peringatan" in out.decode()
+    out = await set_password_on_the_command_line(away, "rina", "kunci-baru-2026!")
+    assert "Peringatan" in out
     assert (await office.sign_in("rina", "kunci-baru-2026!")).status_code == 200
