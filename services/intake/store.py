@@ -69,6 +69,7 @@ class IndexRow:
     tracking_code: str
     fingerprint: str | None
     agency: str | None = None  # where it was submitted (written with it; not read back)
+    gist: str | None = None  # an imported row's day and text (`RegisterRow.gist`)
 
 
 class SubmissionRecorder(ExtraRowsRecorder):
@@ -83,10 +84,14 @@ class SubmissionRecorder(ExtraRowsRecorder):
                 # The agency it was submitted to (a search is cut to the officer's agencies);
                 # filled in for the submissions stored before it (services/intake/lookup.py).
                 "ALTER TABLE {schema}.submission_index ADD COLUMN IF NOT EXISTS agency text",
+                # An imported row's day and text: another complaint under its register number
+                # is told from a correction of it (services/intake/register/importer.py).
+                "ALTER TABLE {schema}.submission_index ADD COLUMN IF NOT EXISTS gist text",
             ),
-            "INSERT INTO {schema}.submission_index (case_id, tracking_code, fingerprint, agency) "
-            "SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::text[])",
-            lambda row: (row.case_id, row.tracking_code, row.fingerprint, row.agency),
+            "INSERT INTO {schema}.submission_index "
+            "(case_id, tracking_code, fingerprint, agency, gist) "
+            "SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::text[], %b::text[])",
+            lambda row: (row.case_id, row.tracking_code, row.fingerprint, row.agency, row.gist),
         ),
         Extra(
             "keys",
@@ -174,7 +179,7 @@ class Submissions(Application[UUID]):
     def find_many(self, case_ids: list[UUID]) -> dict[UUID, IndexRow]:
         """The index rows of those stored already."""
         rows = self.query(
-            "SELECT case_id, tracking_code, fingerprint FROM {s}.submission_index "
+            "SELECT case_id, tracking_code, fingerprint, gist FROM {s}.submission_index "
             "WHERE case_id = ANY(%b::uuid[])",
             (case_ids,),
         )
@@ -292,6 +297,7 @@ class Pending:
     blobs: list[Blob] = field(default_factory=list)  # stored before the commit, not in it
     code: str = field(default_factory=new_code)
     agency: str | None = None  # the agency it is submitted to
+    gist: str | None = None  # an imported row's day and text
 
     def aggregate(self) -> Submission:
         """The aggregate with the current tracking code."""
@@ -299,7 +305,7 @@ class Pending:
 
     def index_row(self) -> IndexRow:
         """Its row in the tracking-code index."""
-        return IndexRow(self.case_id, self.code, self.fingerprint, self.agency)
+        return IndexRow(self.case_id, self.code, self.fingerprint, self.agency, self.gist)
 
 
 @dataclass(frozen=True)

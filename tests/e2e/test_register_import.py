@@ -23,7 +23,7 @@ from services.reporting.rebuild import rebuild
 from shared.settings import Settings
 from tests.e2e.test_reporting import tables
 from tests.infrastructure import environment
-from tests.intake.registers import Register, clean, combined, messy
+from tests.intake.registers import CLOSED, STATUS, Register, clean, combined, messy, monthly
 from tests.polling import eventually
 from tests.system import running, with_free_ports
 
@@ -201,6 +201,58 @@ async def test_rows_imported_before_rows_were_fingerprinted_by_content_are_not_c
     assert (again["imported"], again["already"]) == (0, 40)
     noticed = [issue["row"] for issue in again["issues"] if issue["code"] == "changed_since_import"]
     assert noticed == [register.rows[5].row]
+
+
+async def test_monthly_sheets_numbered_from_one_again_are_each_imported(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Registers kept month by month, each numbered from 1: a row under a number an earlier
+    month used is another complaint (another day and text), not a correction of it."""
+    january, february = monthly(30, 2024, 1, seed=1), monthly(30, 2024, 2, seed=2)
+    once = await run_import(settings, january.write_csv(tmp_path / "januari.csv"))
+    assert (once["imported"], once["exit"]) == (30, 0)
+
+    path = february.write_csv(tmp_path / "februari.csv")
+    later = await run_import(settings, path)
+    assert (later["imported"], later["already"], later["exit"]) == (30, 0, 0)
+    reused = [issue["row"] for issue in later["issues"] if issue["code"] == "number_reused"]
+    assert reused == [planned.row for planned in february.rows]
+    assert await stored(settings) == (60, 60)
+
+    again = await run_import(settings, path)
+    assert (again["imported"], again["already"]) == (0, 30)
+    february.rows[4].cells[STATUS] = "Selesai"  # the office corrected a row since
+    february.rows[4].cells[CLOSED] = "29/02/2024"
+    corrected = await run_import(settings, february.write_csv(tmp_path / "februari-2.csv"))
+    assert (corrected["imported"], corrected["already"]) == (0, 30)
+    noticed = [i["row"] for i in corrected["issues"] if i["code"] == "changed_since_import"]
+    assert noticed == [february.rows[4].row]
+
+    march = monthly(30, 2024, 3, seed=3)
+    both = combined(march.rows, monthly(30, 2024, 4, seed=4).rows)  # two months in one file
+    year = await run_import(settings, both.write_csv(tmp_path / "maret-april.csv"))
+    assert (year["imported"], year["exit"]) == (60, 0)
+    reused = [issue["row"] for issue in year["issues"] if issue["code"] == "number_reused"]
+    assert sorted(reused) == [planned.row for planned in both.rows]  # March's: the store's
+    assert await stored(settings) == (120, 120)
+
+
+async def test_a_reused_number_is_told_by_its_day_for_rows_imported_before_gists_were_kept(
+    settings: Settings, tmp_path: Path
+) -> None:
+    january, february = monthly(20, 2024, 1, seed=5), monthly(20, 2024, 2, seed=6)
+    await run_import(settings, january.write_csv(tmp_path / "januari.csv"))
+    conn = await asyncpg.connect(settings.postgres_dsn())
+    try:  # as an earlier version stored them: no gist
+        await conn.execute("UPDATE intake.submission_index SET gist = NULL")
+    finally:
+        await conn.close()
+    later = await run_import(settings, february.write_csv(tmp_path / "februari.csv"))
+    assert (later["imported"], later["already"]) == (20, 0)
+    again = await run_import(settings, january.write_csv(tmp_path / "januari-lagi.csv"))
+    assert (again["imported"], again["already"]) == (0, 20)
+    assert "number_reused" not in {issue["code"] for issue in again["issues"]}
+    assert await stored(settings) == (40, 40)
 
 
 async def test_an_import_killed_half_way_completes_on_rerun_without_duplicates(

@@ -284,6 +284,24 @@ def clean(count: int, *, seed: int = 7, first: int = 1) -> Register:
     return Register(rows)
 
 
+def monthly(count: int, year: int, month: int, *, seed: int = 7) -> Register:
+    """A month's sheet as offices keep them: `count` valid rows numbered from 1 again, each
+    received in that month, with texts of their own."""
+    rng = random.Random(seed)
+    rows = []
+    for number in range(1, count + 1):
+        planned = plain_row(number, rng, cells=False)
+        received = date(year, month, rng.randrange(1, 29))
+        planned.cells[DATE] = written_date(received, rng, cells=False)
+        planned.cells[CLOSED] = None
+        planned.cells[STATUS] = "Proses"
+        planned.cells[TEXT] = f"{rng.choice(TEXTS)} (bulan {month}, nomor {number})"
+        planned.received, planned.status, planned.codes = received, "in_progress", set()
+        planned.row = 4 + number - 1
+        rows.append(planned)
+    return Register(rows)
+
+
 def combined(*parts: list[Planned]) -> Register:
     """Rows of other registers, one after another, as one file (copies, renumbered)."""
     rows = [replace(planned, cells=list(planned.cells)) for part in parts for planned in part]

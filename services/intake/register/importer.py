@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
@@ -29,7 +30,7 @@ from services.intake.register.labels import Mapping, normalize
 from services.intake.register.reading import Layout, Sheet, find_layout, read_sheet
 from services.intake.register.report import Report
 from services.intake.register.rows import RegisterRow, RowReader
-from services.intake.store import SCHEMA, Pending, Submissions, open_submissions
+from services.intake.store import SCHEMA, IndexRow, Pending, Submissions, open_submissions
 from services.intake.submission import History, Received, Submission
 from services.intake.writer import Writer
 from shared import pii
@@ -139,7 +140,7 @@ def scan(
     sheet: Sheet, reader: RowReader, report: Report, *, progress: bool
 ) -> Iterator[RegisterRow]:
     """The rows fit to import, each identity once; everything else goes into the report."""
-    seen: dict[str, tuple[int, str]] = {}
+    seen: dict[str, tuple[int, str, str]] = {}  # identity -> its first row, fingerprint, gist
     contents: dict[str, int] = {}
     records = [record for record in sheet.records if record[0] > reader.layout.header_row]
     numbers = [reader.layout.header_row, *(number for number, _ in records)]
@@ -159,10 +160,15 @@ def scan(
             report.rejected += 1
             report.issues.extend(issues)
             continue
-        if row.identity in seen:
-            _repeat(row, *seen[row.identity], report)
+        earlier = seen.get(row.identity)
+        if earlier is not None and row.another_than(earlier[2]):
+            issues.append(_reused(row, f"baris {earlier[0]}"))
+            row = row.renumbered()
+            earlier = seen.get(row.identity)
+        if earlier is not None:
+            _repeat(row, earlier[0], earlier[1], report)
             continue
-        seen[row.identity] = (row.row, row.fingerprint)
+        seen[row.identity] = (row.row, row.fingerprint, row.gist)
         first = contents.setdefault(row.content, row.row)
         if first != row.row:
             message = f"isi, tanggal dan pelapor sama dengan baris {first} (nomor berbeda); diimpor"
@@ -182,6 +188,14 @@ def _repeat(row: RegisterRow, first: int, fingerprint: str, report: Report) -> N
     same = "nomor register (dan tahun)" if row.register_ref else "isi, tanggal dan pelapor"
     message = f"{same} sama dengan baris {first}, tetapi kolom lain berbeda; baris {first} dipakai"
     report.issues.append(Issue(row.row, "", "conflict", message, rejected=True))
+
+
+def _reused(row: RegisterRow, first: str) -> Issue:
+    message = (
+        f"nomor register (dan tahun) sama dengan {first}, tetapi tanggal dan isinya lain "
+        "(penomoran dimulai lagi?); diimpor sebagai pengaduan tersendiri"
+    )
+    return Issue(row.row, "", "number_reused", message, rejected=False)
 
 
 def batched(rows: Iterable[RegisterRow], size: int) -> Iterator[list[RegisterRow]]:
@@ -204,12 +218,14 @@ class Store:
     writer: Writer
     pseudonyms: Pseudonyms
     agency: str
+    tz: ZoneInfo
 
     @classmethod
     def open(cls, settings: Settings) -> Store:
         """Create intake's schema and tables if need be (as the service does on start)."""
         submissions, pseudonyms = asyncio.run(_prepare(settings))
-        return cls(submissions, Writer(submissions), pseudonyms, settings.agency)
+        tz = ZoneInfo(settings.timezone)
+        return cls(submissions, Writer(submissions), pseudonyms, settings.agency, tz)
 
     def close(self) -> None:
         """Release the connections."""
@@ -218,6 +234,7 @@ class Store:
     def save(self, rows: list[RegisterRow], report: Report) -> None:
         """Commit the rows not stored yet, in one transaction."""
         stored = self.submissions.find_many([row.case_id for row in rows])
+        rows = self._renumbered(rows, stored, report)
         fresh = [row for row in rows if row.case_id not in stored]
         for row in rows:
             found = stored.get(row.case_id)
@@ -233,6 +250,32 @@ class Store:
         replayed = sum(outcome.replayed for outcome in outcomes)
         report.imported += len(outcomes) - replayed
         report.already += replayed
+
+    def _renumbered(
+        self, rows: list[RegisterRow], stored: dict[UUID, IndexRow], report: Report
+    ) -> list[RegisterRow]:
+        """The rows, those whose register number a stored row of another complaint has under
+        an identity of their own (`stored` gets what is stored of them)."""
+        others = [
+            row
+            for row in rows
+            if row.case_id in stored and row.another_than(self._gist(stored[row.case_id]))
+        ]
+        if not others:
+            return rows
+        moved = {row.case_id: row.renumbered() for row in others}
+        stored.update(self.submissions.find_many([row.case_id for row in moved.values()]))
+        for row in others:
+            report.issues.append(_reused(row, "pengaduan yang sudah diimpor sebelumnya"))
+        return [moved.get(row.case_id, row) for row in rows]
+
+    def _gist(self, found: IndexRow) -> str | None:
+        """A stored row's gist; of a row imported before gists were kept, its day alone."""
+        if found.gist is not None:
+            return found.gist
+        submission: Submission = self.submissions.repository.get(found.case_id)
+        received_at = submission.received.received_at.astimezone(self.tz)
+        return f"{received_at.date().isoformat()}:"
 
     def pending(self, row: RegisterRow) -> Pending:
         """The row sealed under a personal key of its own, like any submission."""
@@ -274,7 +317,9 @@ class Store:
             indexed=[row.case_id],  # every text of it is in `words`: no backfill at start
             names=[(digest, row.case_id) for digest in self.pseudonyms.of_name(name)],
         )
-        return Pending(row.case_id, build, key, row.fingerprint, rows, agency=self.agency)
+        return Pending(
+            row.case_id, build, key, row.fingerprint, rows, agency=self.agency, gist=row.gist
+        )
 
 
 async def _prepare(settings: Settings) -> tuple[Submissions, Pseudonyms]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -44,6 +44,7 @@ class RegisterRow:
     fingerprint: str  # of what the row says (`_fingerprint`): tells a changed row from a repeat
     cells_fingerprint: str  # of its cells' text: the fingerprint of imports before this one
     content: str  # of kind, date, text and person: the same complaint under another number
+    gist: str  # its day and a digest of its text: under its number, a correction or not
     register_ref: str | None
     kind: Kind
     channel: Channel
@@ -61,6 +62,20 @@ class RegisterRow:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "case_id", submission_id(Channel.IMPORT, self.identity))
+
+    def another_than(self, gist: str | None) -> bool:
+        """Whether this row is another complaint than the one of `gist` that has its register
+        number (and year): a number reused (monthly sheets numbered from 1 again), not a
+        correction. A correction keeps its day or its text; another complaint changes both."""
+        if not self.register_ref or gist is None:
+            return False
+        day, _, words = gist.partition(":")
+        mine, _, my_words = self.gist.partition(":")
+        return day != mine and (not words or words != my_words)
+
+    def renumbered(self) -> RegisterRow:
+        """The row under an identity of its own: its number and year, then its content."""
+        return replace(self, identity=f"{self.identity}:{self.content[:40]}")
 
 
 @dataclass(frozen=True)
@@ -101,6 +116,7 @@ class RowReader:
             fingerprint=_fingerprint(ref, *said, closed_at, text, *person),
             cells_fingerprint=_digest(*(cell_text(cell) for cell in cells)),
             content=content,
+            gist=f"{received.at.date().isoformat()}:{_digest(normalize(text))[:32]}",
             register_ref=ref,
             kind=kind,
             channel=channel,
