@@ -102,6 +102,9 @@ REVOKED = "Token ini tidak berlaku lagi: akun Anda diubah atau dinonaktifkan; si
 REDIS_SECONDS = 0.3
 MARK_SECONDS = 1.0
 """How long a service keeps an account's mark before it reads Redis again."""
+AWAY_SECONDS = 5.0
+"""How long after a failed read of a mark a service reads none (Redis silent: no request
+waits REDIS_SECONDS for it meanwhile)."""
 
 
 class Revocations:
@@ -115,7 +118,7 @@ class Revocations:
     def __init__(self, settings: Settings, redis: aioredis.Redis) -> None:
         self.settings, self.redis = settings, redis
         self._marks: dict[str, tuple[float, float | None]] = {}  # subject -> (read at, mark)
-        self._away = False
+        self._away_until: float | None = None  # after a failed read: when to try again
 
     def _key(self, subject: str) -> str:
         return self.settings.redis_key("auth", "valid-since", subject)
@@ -132,14 +135,16 @@ class Revocations:
         cached = self._marks.get(subject)
         if cached is not None and now - cached[0] < MARK_SECONDS:
             return cached[1]
+        if self._away_until is not None and now < self._away_until:
+            return None
         try:
             raw = await asyncio.wait_for(self.redis.get(self._key(subject)), REDIS_SECONDS)
         except (RedisError, OSError, TimeoutError) as error:
-            if not self._away:
+            if self._away_until is None:
                 log.warning("token marks unreadable (Redis): %s", error)
-            self._away = True
+            self._away_until = time.monotonic() + AWAY_SECONDS
             return None
-        self._away = False
+        self._away_until = None
         mark = float(raw) if raw is not None else None
         self._marks[subject] = (now, mark)
         if len(self._marks) > _VERIFIED_CACHE_SIZE:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -13,8 +14,10 @@ import jwt
 import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import ec
+from redis import asyncio as aioredis
 
-from shared.auth import Forbidden, TokenVerifier, Unauthenticated
+from shared import auth
+from shared.auth import Forbidden, Revocations, TokenVerifier, Unauthenticated
 from shared.settings import Settings
 from shared.sop import Role
 from tests.infrastructure import free_port
@@ -204,3 +207,46 @@ async def test_a_token_verified_before_its_key_was_withdrawn_is_refused_after(
     await eventually(rotated, within=5, interval=0.05)
     with pytest.raises(Unauthenticated):
         await verifier.verify(old)
+
+
+async def test_a_silent_redis_delays_one_request_for_token_marks_not_each(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis that accepts connections and never answers (a host gone, a frozen server): the
+    first read of a mark waits its short deadline, the requests after it read none for a
+    while, then it is read again and a mark counts once Redis answers."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setattr(auth, "AWAY_SECONDS", 1.0)
+    mute = aioredis.Redis(host="127.0.0.1", port=port)
+    answering = aioredis.from_url(settings.redis_url)
+    revocations = Revocations(settings, mute)
+    try:
+        started = time.monotonic()
+        assert await revocations.valid_since("uji-satu") is None
+        first = time.monotonic() - started
+        assert first >= auth.REDIS_SECONDS * 0.9
+
+        started = time.monotonic()
+        for number in range(20):  # twenty officers' requests
+            assert await revocations.valid_since(f"uji-{number}") is None
+        assert time.monotonic() - started < auth.REDIS_SECONDS  # not one waited for Redis
+
+        await Revocations(settings, answering).revoke("uji-dua")
+        revocations.redis = answering  # Redis answers again
+
+        async def marked() -> bool:
+            return await revocations.valid_since("uji-dua") is not None
+
+        assert await eventually(marked, within=5, interval=0.1)
+    finally:
+        await mute.aclose()
+        await answering.aclose()
+        server.close()
+        for writer in held:
+            writer.close()
