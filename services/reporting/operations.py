@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import weakref
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
@@ -80,8 +81,9 @@ class LiveStream:
         self.key = settings.redis_key("events")
         self.following: Counter[str] = Counter()  # open streams, by officer
 
-    def admit(self, officer: str) -> None:
-        """A 429 problem past the officer's share of the process's live streams, a 503 when
+    def admit(self, officer: str) -> Callable[[], None]:
+        """Count a stream as the officer's from now; its release (once, whatever calls it).
+        A 429 problem past the officer's share of the process's live streams, a 503 when
         every one is taken (never a stream that ends at once: a browser would reconnect to it
         in a loop)."""
         if self.following[officer] >= FOLLOWERS_PER_OFFICER:
@@ -92,19 +94,18 @@ class LiveStream:
         if self.following.total() >= FOLLOWERS:
             detail = "Aliran peristiwa sedang penuh; coba lagi sebentar."
             raise Problem(503, detail, code="streams-full", headers={"Retry-After": "30"})
-
-    async def counted(
-        self, officer: str, events: AsyncIterator[dict[str, str]]
-    ) -> AsyncIterator[dict[str, str]]:
-        """The events, the stream counted as the officer's while they flow."""
         self.following[officer] += 1
-        try:
-            async for event in events:
-                yield event
-        finally:
-            self.following[officer] -= 1
-            if not self.following[officer]:
-                del self.following[officer]
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self.following[officer] -= 1
+                if not self.following[officer]:
+                    del self.following[officer]
+
+        return release
 
     async def append(self, envelopes: Sequence[Envelope]) -> None:
         """Add events, oldest first, but the register's history; best effort (the read model
@@ -201,13 +202,28 @@ async def live_events(
     scope = await officer_scope(request, officer, instansi or agency)
     verifier: TokenVerifier = request.app.state.verifier
     valid = partial(_still_valid, verifier, request.state.token)
-    stream.admit(officer.id)
     events = stream.follow(last_event_id or "$", wanted, scope, valid)
     # The primary: the stream carries events just projected there, which a lagging replica
     # would not know yet (an unknown case is masked as confidential).
     cases = CaseAccess(request.app.state.pool)
-    answered = stream.counted(officer.id, permitted(events, acting(officer), cases))
-    return EventSourceResponse(answered, ping=15)
+    answered = permitted(events, acting(officer), cases)
+    return CountedStream(answered, stream.admit(officer.id), ping=15)
+
+
+class CountedStream(EventSourceResponse):
+    """An event stream counted from its admission until it ends, or until the response is
+    dropped unsent (a client gone before it started): `release` runs once either way."""
+
+    def __init__(self, events: AsyncIterator[Any], release: Callable[[], None], **kwargs: Any):
+        super().__init__(events, **kwargs)
+        self._release = weakref.finalize(self, release)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Stream, then release."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
 
 
 async def _still_valid(verifier: TokenVerifier, token: str) -> bool:

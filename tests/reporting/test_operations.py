@@ -472,3 +472,32 @@ async def test_one_officer_holds_a_few_streams_not_every_one(reporting: Desk) ->
             "GET", url, headers=reporting.headers(Role.KABID)
         ) as another:
             assert another.status_code == 200  # another officer still follows
+
+
+async def test_streams_opened_at_the_same_instant_are_counted_as_they_are_admitted(
+    reporting: Desk,
+) -> None:
+    """Twice an officer's share asked at once: the share is admitted, the rest refused; once
+    they are closed, the officer has the whole share again (none of them leaked)."""
+    url = "/reporting/v1/operations/events"
+
+    async def opened_at_once() -> list[int]:
+        async with contextlib.AsyncExitStack() as held:
+
+            async def open_one() -> int:
+                opened = await held.enter_async_context(
+                    reporting.http.stream("GET", url, headers=reporting.headers(Role.ANALIS))
+                )
+                return opened.status_code
+
+            return sorted(
+                await asyncio.gather(*(open_one() for _ in range(2 * FOLLOWERS_PER_OFFICER)))
+            )
+
+    share = [200] * FOLLOWERS_PER_OFFICER + [429] * FOLLOWERS_PER_OFFICER
+    assert await opened_at_once() == share
+
+    async def whole_share_again() -> bool:
+        return await opened_at_once() == share
+
+    assert await eventually(whole_share_again, within=20, interval=0.5)
