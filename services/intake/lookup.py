@@ -1,5 +1,5 @@
 """Which cases an officer's search finds by what only intake holds: the complainant's phone,
-e-mail, NIK and name, a letter's number, the words of the text.
+e-mail and NIK (as given, or written in a text of the case), name, a letter's number, the words of the text.
 
 Reporting asks these internal routes with the service credential and applies the access
 policy itself. Identifiers are compared as keyed hashes of their normalised value
@@ -92,12 +92,22 @@ def _selects(inbox: Inbox, lookup: Lookup) -> tuple[list[LiteralString], dict[st
         value = getattr(lookup, kind)
         if value:
             params[kind] = inbox.pseudonyms.of(kind, value)
+    # The complainant's own (identities), or written in a text of the case (mentions).
     if "phone" in params:
-        selects.append("SELECT case_id FROM {s}.identities WHERE hash = %(phone)s")
+        selects.append(
+            "(SELECT case_id FROM {s}.identities WHERE hash = %(phone)s "
+            "UNION SELECT case_id FROM {s}.mentions WHERE hash = %(phone)s)"
+        )
     if "email" in params:
-        selects.append("SELECT case_id FROM {s}.identities WHERE hash = %(email)s")
+        selects.append(
+            "(SELECT case_id FROM {s}.identities WHERE hash = %(email)s "
+            "UNION SELECT case_id FROM {s}.mentions WHERE hash = %(email)s)"
+        )
     if "nik" in params:
-        selects.append("SELECT case_id FROM {s}.identities WHERE hash = %(nik)s")
+        selects.append(
+            "(SELECT case_id FROM {s}.identities WHERE hash = %(nik)s "
+            "UNION SELECT case_id FROM {s}.mentions WHERE hash = %(nik)s)"
+        )
     if lookup.name is not None:
         params["names"] = [inbox.pseudonyms.of("name", w) for w in set(name_words(lookup.name))]
         selects.append(

@@ -37,11 +37,15 @@ BUILDING = {
 LETTER = {
     "channel": "letter",
     "reference": LETTER_NUMBER,
-    "text": "Ada pungutan liar saat kami mengurus izin reklame di loket pelayanan.",
+    "text": "Ada pungutan liar saat kami mengurus izin reklame di loket pelayanan. "
+    "NIK saya 3525010101900002, surel bambang@contoh.id.",
     "category": "pungli",
     "contact": {"name": "Bambang Sutrisno", "phone": "081398765432"},
 }
-SLOW = {"text": "Pelayanan perizinan lambat sekali, mohon diperbaiki.", "anonymous": True}
+SLOW = {
+    "text": "Pelayanan perizinan lambat sekali, mohon diperbaiki. NIK 3525010101900003.",
+    "anonymous": True,
+}
 
 
 async def _submit(stack: Stack) -> dict[str, str]:
@@ -79,6 +83,9 @@ async def test_each_criterion_and_filter_finds_its_case(stack: Stack) -> None:
         ({"phone": "081200000000"}, []),
         ({"email": "siti.aminah@CONTOH.id"}, [building]),
         ({"nik": "3525010101900001"}, [building]),
+        ({"nik": "3525010101900002"}, [letter]),  # written in the text, not the contact
+        ({"email": "Bambang@contoh.id"}, [letter]),
+        ({"nik": "3525010101900003"}, []),  # in an anonymous case's text: identity not shown
         ({"name": "aminah"}, [building]),
         ({"name": "Siti  AMINAH"}, [building]),
         ({"name": "Siti Sutrisno"}, []),  # every word must be the same person's
