@@ -592,3 +592,38 @@ def test_a_formula_error_in_the_text_is_a_rejected_row_not_a_complaint(tmp_path:
     assert (report.valid, report.rejected) == (1, 2)
     codes = {issue.row: issue.code for issue in report.issues if issue.rejected}
     assert codes == {3: "text_error_value", 4: "text_error_value"}
+
+
+def test_a_day_merged_over_its_complaints_dates_each_of_them(tmp_path: Path) -> None:
+    """An office writes the day once, merged down over that day's complaints (and the status
+    over a group): each row takes it. A number merged over two rows does not make them one
+    complaint: the lower row is imported without a number."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["No", "Tanggal", "Uraian Pengaduan", "Status"])
+    sheet.append([1, datetime(2022, 3, 14), "Izin usaha belum terbit.", "Selesai"])
+    sheet.append([2, None, "NIB tidak bisa diunduh.", None])
+    sheet.append([3, None, "Antrean terlalu lama.", None])
+    sheet.append([4, datetime(2022, 3, 15), "Petugas meminta berkas tambahan.", "Proses"])
+    sheet.append([None, None, "Loket tutup sebelum jamnya.", None])
+    sheet.merge_cells("B2:B4")
+    sheet.merge_cells("D2:D4")
+    sheet.merge_cells("A5:A6")
+    sheet.merge_cells("B5:B6")
+    path = tmp_path / "merged.xlsx"
+    book.save(path)
+
+    report, rows = read(Settings(), path, load_mapping(None, []))
+    found = {row.text: row for row in rows}
+    assert (report.valid, report.rejected) == (5, 0), report.issues
+    march = {text: row.received_at.astimezone(WIB).day for text, row in found.items()}
+    assert march == {
+        "Izin usaha belum terbit.": 14,
+        "NIB tidak bisa diunduh.": 14,
+        "Antrean terlalu lama.": 14,
+        "Petugas meminta berkas tambahan.": 15,
+        "Loket tutup sebelum jamnya.": 15,
+    }
+    assert found["Antrean terlalu lama."].outcome == found["Izin usaha belum terbit."].outcome
+    assert found["Loket tutup sebelum jamnya."].register_ref is None

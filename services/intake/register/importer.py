@@ -92,6 +92,8 @@ def read(
     they are)."""
     data = read_sheet(path, sheet)
     layout = find_layout(data, mapping)
+    number = layout.fields.get("register_ref")
+    data = data.spread(layout.header_row, keep=() if number is None else (number,))
     report = Report(path.name, dry_run, layout.header_row, unmapped=layout.unmapped)
     report.columns = {key: layout.headers[index] for key, index in layout.fields.items()}
     tz, now = ZoneInfo(settings.timezone), datetime.now(UTC)

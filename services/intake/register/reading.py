@@ -16,13 +16,13 @@ import io
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import get_column_letter, range_boundaries
 
 from services.intake.register.dates import WINDOWS_EPOCH
 from services.intake.register.labels import Mapping, header_fields
@@ -53,6 +53,31 @@ class Sheet:
     records: list[tuple[int, tuple[Any, ...]]]
     others: tuple[str, ...] = ()  # a workbook's other sheets of cells, which --sheet may name
     epoch: datetime = WINDOWS_EPOCH  # the day its day numbers count from (a workbook's own)
+    merged: tuple[tuple[int, int, int], ...] = ()  # cells merged down: first row, last, column
+
+    def spread(self, below: int, keep: Iterable[int] = ()) -> Sheet:
+        """The sheet with the value of each cell merged down over rows after `below` in every
+        row the merge covers (a day written once for its complaints): a spreadsheet keeps it
+        in the first row alone. Not in the columns `keep` (a register number merged over two
+        rows does not make them one complaint)."""
+        kept = set(keep)
+        downs = [m for m in self.merged if m[0] > below and m[2] not in kept]
+        if not downs:
+            return self
+        rows = dict(self.records)
+        for first, last, column in downs:
+            top = rows.get(first, ())
+            if column >= len(top) or top[column] is None:
+                continue
+            for number in range(first + 1, last + 1):
+                cells = rows.get(number)
+                if cells is None:
+                    continue  # a row merged over and empty otherwise: no complaint
+                if column >= len(cells):
+                    cells = cells + (None,) * (column + 1 - len(cells))
+                if cells[column] is None or cells[column] == "":
+                    rows[number] = (*cells[:column], top[column], *cells[column + 1 :])
+        return replace(self, records=sorted(rows.items()))
 
 
 def read_sheet(path: Path, sheet: str | None = None) -> Sheet:
@@ -109,7 +134,7 @@ def _xlsx(path: Path, sheet: str | None) -> Sheet:
         if _has_formulas(worksheet):
             _computed(file, worksheet.title, dict(records[:FORMULA_ROWS]))
         others = tuple(w.title for w in book.worksheets if w.title != worksheet.title)
-        return Sheet(worksheet.title, records, others, book.epoch)
+        return Sheet(worksheet.title, records, others, book.epoch, _merged_down(worksheet))
     except UnreadableRegister:
         raise
     except Exception as error:  # a broken sheet inside a sound archive
@@ -128,6 +153,30 @@ def _has_formulas(worksheet: Any) -> bool:
     spared reading the workbook a second time)."""
     with worksheet._get_source() as source:  # the sheet's XML in the open archive
         return b"<f" in source.read(2**20)
+
+
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')
+
+
+def _merged_down(worksheet: Any) -> tuple[tuple[int, int, int], ...]:
+    """The sheet's cells merged over several rows: (first row, last row, column index). A
+    read-only worksheet does not keep them: they are read from the sheet's XML, after its
+    rows."""
+    found: set[bytes] = set()
+    tail = b""
+    with worksheet._get_source() as source:  # the sheet's XML in the open archive
+        while chunk := source.read(2**20):
+            text = tail + chunk
+            found.update(_MERGE.findall(text))
+            tail = text[-100:]  # a tag cut between two chunks is whole in the next
+    merged: set[tuple[int, int, int]] = set()
+    for ref in found:  # the pattern takes whole ranges: every bound is given
+        min_col, min_row, _, max_row = range_boundaries(ref.decode())
+        if min_col is None or min_row is None or max_row is None:
+            continue
+        if max_row > min_row:
+            merged.add((min_row, max_row, min_col - 1))
+    return tuple(sorted(merged))
 
 
 def _computed(file: BinaryIO, title: str, values: dict[int, tuple[Any, ...]]) -> None:
