@@ -627,3 +627,37 @@ def test_a_day_merged_over_its_complaints_dates_each_of_them(tmp_path: Path) -> 
     }
     assert found["Antrean terlalu lama."].outcome == found["Izin usaha belum terbit."].outcome
     assert found["Loket tutup sebelum jamnya."].register_ref is None
+
+
+def test_month_headings_and_the_signature_block_at_the_foot_are_skipped(tmp_path: Path) -> None:
+    """A register kept month by month in one sheet, signed at its foot: the headings and the
+    signature's lines are no complaints (skipped with a warning; a clean register exits 0).
+    A complaint without its date is still rejected, whatever its words."""
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "No;Tanggal;Uraian;Status;Keterangan\n"
+        "JANUARI 2023;;;;\n"
+        "1;05/01/2023;Izin usaha belum terbit.;Selesai;\n"
+        "Bulan Februari;;;;\n"
+        "2;06/02/2023;Kepala bidang tidak ada di kantor.;Proses;\n"
+        ";;;;\n"
+        ";;;;Gresik, 28 Februari 2023\n"
+        ";;;Mengetahui,;Petugas Pencatat,\n"
+        ";;;Kepala Dinas Penanaman Modal;\n"
+        ";;;Dr. H. Ahmad Subekti, M.Si;Siti Rahma\n"
+        ";;;NIP. 19700101 199503 1 001;NIP. 19880202 201001 2 002\n"
+    )
+    report = run(Settings(), path, load_mapping(None, []), dry_run=True)
+    assert (report.valid, report.rejected) == (2, 0), report.issues
+    codes = Counter(issue.code for issue in report.issues)
+    assert (codes["month_heading"], codes["signature"]) == (2, 5)
+    assert main([str(path), "--dry-run", "--no-progress", "--report", str(tmp_path / "l.csv")]) == 0
+
+    undated = tmp_path / "undated.csv"
+    undated.write_text(
+        "No;Tanggal;Uraian;Status\n1;05/01/2023;Izin usaha belum terbit.;Selesai\n"
+        "2;;Kepala loket meminta uang tambahan.;\n"
+    )
+    report = run(Settings(), undated, load_mapping(None, []), dry_run=True)
+    assert (report.valid, report.rejected) == (1, 1)
+    assert [i.code for i in report.issues if i.rejected] == ["date_missing"]

@@ -38,6 +38,7 @@ from shared.db import ensure_schema, setup_lock
 from shared.pii import mask
 from shared.sealing import SealingKey
 from shared.settings import Settings
+from shared.working_time import MONTHS
 
 BATCH = 500
 
@@ -138,11 +139,43 @@ def page_furniture(layout: Layout, cells: tuple[Any, ...]) -> tuple[str, str] | 
     return None
 
 
+_MONTH_NAMES = "|".join(name.lower() for name in MONTHS)
+HEADING = re.compile(rf"^\s*(bulan\s+)?({_MONTH_NAMES})(\s+(tahun\s+)?\d{{4}})?\s*:?\s*$", re.I)
+"""A month's heading between its rows (a register kept in one sheet, month by month)."""
+SIGNATURE = re.compile(
+    r"^\s*(mengetahui|menyetujui|kepala\b|plt\b|plh\b|a\.\s?n\.|nip\b|ttd\b|"
+    r"tanda\s+tangan|dibuat\s+oleh|diperiksa\s+oleh|\w[\w .'-]*,\s*\d{1,2}\s+("
+    + _MONTH_NAMES
+    + r")\s+\d{4}\s*$)",
+    re.I,
+)
+"""The first line of a signature block: "Mengetahui,", "Kepala Dinas …", "NIP. …", a place and
+a day ("Gresik, 31 Desember 2023")."""
+SIGNATURE_CELLS = 2
+"""A row of a signature block holds one or two cells (a line under each signatory)."""
+
+
+def signed_off(layout: Layout, cells: tuple[Any, ...], signing: bool) -> tuple[str, str] | None:
+    """A month's heading, or a line of the signature block at the register's foot: its code
+    and message; None for any other row. A signature's first line is a short row without a
+    date whose cell outside the text column opens a signature (`SIGNATURE`); every short row
+    without a date after it is a line of it (a name, a rank)."""
+    at = layout.fields
+    filled = {i: text for i, cell in enumerate(cells) if (text := cell_text(cell))}
+    if len(filled) == 1 and HEADING.match(next(iter(filled.values()))):
+        return "month_heading", "judul bulan; dilewati"
+    if len(filled) > SIGNATURE_CELLS or at["received_at"] in filled:
+        return None
+    opens = any(SIGNATURE.match(text) for i, text in filled.items() if i != at["text"])
+    return ("signature", "blok tanda tangan; dilewati") if signing or opens else None
+
+
 def scan(
     sheet: Sheet, reader: RowReader, report: Report, *, progress: bool
 ) -> Iterator[RegisterRow]:
     """The rows fit to import, each identity once; everything else goes into the report."""
     seen: dict[str, tuple[int, str, str]] = {}  # identity -> its first row, fingerprint, gist
+    signing = False  # in a signature block
     contents: dict[str, int] = {}
     records = [record for record in sheet.records if record[0] > reader.layout.header_row]
     numbers = [reader.layout.header_row, *(number for number, _ in records)]
@@ -151,11 +184,15 @@ def scan(
         if not any(cell_text(cell) for cell in cells):
             report.blank += 1
             continue
-        furniture = page_furniture(reader.layout, cells)
-        if furniture is not None:  # a printed page's header again, a total: no complaint
+        furniture = page_furniture(reader.layout, cells) or signed_off(
+            reader.layout, cells, signing
+        )
+        if furniture is not None:  # a printed page's header again, a total, a signature
+            signing = signing or furniture[0] == "signature"
             report.blank += 1
             report.issues.append(Issue(number, "", *furniture, rejected=False))
             continue
+        signing = False  # a row of the register after all
         report.rows += 1
         row, issues = reader.read(number, cells)
         if row is None:
