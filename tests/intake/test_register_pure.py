@@ -111,6 +111,18 @@ def test_headers_of_another_name_are_mapped_by_option_or_file(tmp_path: Path) ->
     assert report.unmapped == ("Nomor Urut",)
 
 
+@pytest.mark.parametrize("option", ["tanggal=Nope", "status=Nope"])
+def test_a_column_named_for_a_field_is_that_column_or_the_file_is_refused(
+    tmp_path: Path, option: str
+) -> None:
+    """A header named on the command line that the file lacks is an error, even where a
+    default header would match the field: the office meant another column."""
+    path = tmp_path / "r.csv"
+    path.write_text("No;Tanggal;Uraian;Status\n1;01/02/2022;Izin lama belum terbit;Selesai\n")
+    with pytest.raises(UnreadableRegister, match="Nope"):
+        run(Settings(), path, load_mapping(None, [option]), dry_run=True)
+
+
 def test_a_mapping_to_an_unknown_id_is_refused(tmp_path: Path) -> None:
     with pytest.raises(MappingError):
         load_mapping(None, ["warna=Kolom"])

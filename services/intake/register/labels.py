@@ -207,6 +207,7 @@ def header_fields(mapping: Mapping, headers: list[str]) -> dict[str, int]:
     taken = set(found.values())
     for index, label in enumerate(normalized):
         for key, aliases in HEADERS.items():
-            if key not in found and index not in taken and label in aliases:
+            named = key in mapping.columns  # a header named for it is that one or none
+            if not named and key not in found and index not in taken and label in aliases:
                 found[key], taken = index, taken | {index}
     return found

@@ -368,8 +368,11 @@ def find_layout(sheet: Sheet, mapping: Mapping) -> Layout:
         if sheet.others
         else ""
     )
+    named = ", ".join(f"'{header}'" for header in mapping.columns.values())
     raise UnreadableRegister(
         "Kolom tanggal dan isi pengaduan tidak ditemukan. Judul kolom yang terbaca: "
-        f"{seen}. Sebutkan dengan --column tanggal=JUDUL --column isi=JUDUL atau --mapping."
+        f"{seen}."
+        + (f" Judul kolom yang disebutkan: {named}; periksa ejaannya." if named else "")
+        + " Sebutkan dengan --column tanggal=JUDUL --column isi=JUDUL atau --mapping."
         + elsewhere
     )
