@@ -663,6 +663,7 @@ def test_month_headings_and_the_signature_block_at_the_foot_are_skipped(tmp_path
     assert (report.valid, report.rejected) == (2, 0), report.issues
     codes = Counter(issue.code for issue in report.issues)
     assert (codes["month_heading"], codes["signature"]) == (2, 5)
+    assert report.warned_rows == 2  # the two complaints (no channel); not the skipped lines
     assert main([str(path), "--dry-run", "--no-progress", "--report", str(tmp_path / "l.csv")]) == 0
 
     undated = tmp_path / "undated.csv"

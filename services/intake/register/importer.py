@@ -213,7 +213,7 @@ def scan(
             message = f"isi, tanggal dan pelapor sama dengan baris {first} (nomor berbeda); diimpor"
             issues.append(Issue(row.row, "", "possible_duplicate", message, rejected=False))
         report.issues.extend(issues)
-        report.valid += 1
+        report.fit.add(row.row)
         yield row
 
 

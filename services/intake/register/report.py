@@ -34,7 +34,7 @@ class Report:
     unmapped: tuple[str, ...] = ()
     rows: int = 0  # data rows read (blank rows not counted)
     blank: int = 0
-    valid: int = 0  # fit to import, each once
+    fit: set[int] = field(default_factory=set)  # the rows fit to import, each identity once
     duplicates: int = 0  # repeats of an earlier row of the file, skipped
     rejected: int = 0
     imported: int = 0  # stored by this run
@@ -42,9 +42,15 @@ class Report:
     issues: list[Issue] = field(default_factory=list)
 
     @property
+    def valid(self) -> int:
+        """Rows fit to import, each once."""
+        return len(self.fit)
+
+    @property
     def warned_rows(self) -> int:
-        """Rows with at least one warning."""
-        return len({issue.row for issue in self.issues if not issue.rejected})
+        """Rows fit to import with at least one warning (of those skipped or rejected, their
+        warnings are in the report, not in this count)."""
+        return len({issue.row for issue in self.issues if not issue.rejected} & self.fit)
 
     def rejected_rows(self) -> list[int]:
         """The numbers of the rejected rows."""
