@@ -427,7 +427,8 @@ def test_a_header_on_two_rows_is_read_whole(
     tmp_path: Path, upper: list[Any], lower: list[Any], columns: dict[str, str]
 ) -> None:
     """*Tanggal* merged over *Masuk* and *Selesai*, *No* and *Status* merged down both rows:
-    every column is found (the lower row alone lost No and Status, the upper the dates)."""
+    every column is found (the lower row alone lost No and Status, the upper the dates). The
+    header printed again on the next page is skipped, both of its rows."""
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -438,6 +439,9 @@ def test_a_header_on_two_rows_is_read_whole(
     day = upper.index("Tanggal") if "Tanggal" in upper else lower.index("Tanggal")
     text = len(upper) - 2
     for n in (1, 2):
+        if n == 2:  # the next printed page
+            sheet.append(upper)
+            sheet.append(lower)
         row: list[Any] = [str(n)] + [None] * (len(upper) - 1)
         row[day], row[text], row[-1] = (
             datetime(2022, 3, 10 + n),
@@ -450,8 +454,9 @@ def test_a_header_on_two_rows_is_read_whole(
     path = tmp_path / "r.xlsx"
     book.save(path)
     report = run(Settings(), path, load_mapping(None, []), dry_run=True)
-    assert (report.header_row, report.valid, report.rejected) == (4, 2, 0)
+    assert (report.header_row, report.valid, report.rejected) == (4, 2, 0), report.issues
     assert report.columns.items() >= columns.items()
+    assert [i.row for i in report.issues if i.code == "header_repeated"] == [6, 7]
 
 
 def test_a_column_of_dates_written_month_first_is_read_so(tmp_path: Path) -> None:

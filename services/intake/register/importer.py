@@ -130,7 +130,9 @@ def page_furniture(layout: Layout, cells: tuple[Any, ...]) -> tuple[str, str] | 
     exported) or a total line: its code and message; None for any other row."""
     texts = [cell_text(cells[i]) if i < len(cells) else "" for i in layout.fields.values()]
     headers = [layout.headers[i] for i in layout.fields.values()]
-    if [normalize(t) for t in texts] == [normalize(h) for h in headers]:
+    if [normalize(t) for t in texts] == [normalize(h) for h in headers] or _written(cells) in {
+        _written(row) for row in layout.written
+    }:  # a header of two rows: either of them
         return "header_repeated", "judul kolom diulang (halaman cetak); dilewati"
     received = texts[list(layout.fields).index("received_at")]
     first = next((cell_text(cell) for cell in cells if cell_text(cell)), "")
@@ -168,6 +170,14 @@ def signed_off(layout: Layout, cells: tuple[Any, ...], signing: bool) -> tuple[s
         return None
     opens = any(SIGNATURE.match(text) for i, text in filled.items() if i != at["text"])
     return ("signature", "blok tanda tangan; dilewati") if signing or opens else None
+
+
+def _written(cells: tuple[Any, ...]) -> tuple[str, ...]:
+    """A row's cells as compared with a header's: normalised, the empty ones at its end cut."""
+    texts = [normalize(cell_text(cell)) for cell in cells]
+    while texts and not texts[-1]:
+        texts.pop()
+    return tuple(texts)
 
 
 def scan(

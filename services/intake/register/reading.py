@@ -309,6 +309,7 @@ class Layout:
     headers: tuple[str, ...]
     fields: dict[str, int]
     unmapped: tuple[str, ...]
+    written: tuple[tuple[str, ...], ...] = ()  # the header's row or two rows, as written
 
 
 def _labels(cells: tuple[Any, ...]) -> tuple[str, ...]:
@@ -359,7 +360,10 @@ def find_layout(sheet: Sheet, mapping: Mapping) -> Layout:
                 raise UnreadableRegister(f"Kolom {', '.join(missing)} tidak ada di baris judul.")
             used = set(fields.values())
             unmapped = tuple(h for i, h in enumerate(headers) if h and i not in used)
-            return Layout(number, headers, fields, unmapped)
+            written = tuple(
+                _labels(cells) for n, cells in sheet.records[index : index + 2] if n <= number
+            )
+            return Layout(number, headers, fields, unmapped, written)
     first = next((cells for _, cells in sheet.records if any(cells)), ())
     seen = ", ".join(str(cell) for cell in first if cell is not None) or "(kosong)"
     elsewhere = (
