@@ -286,8 +286,16 @@ def test_the_shown_sheet_is_read_not_a_hidden_first_one(tmp_path: Path) -> None:
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504, "Excel lama"),
         (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF"),
         (b"PK\x03\x04" + b"\0" * 40, "bukan XLSX yang utuh"),
+        (b"", "kosong"),
+        (b"\xef\xbb\xbf\r\n", "kosong"),
+        (
+            b'<?xml version="1.0"?>\n'
+            b'<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">',
+            "XML",
+        ),
+        (b"<html><body><p>Tidak ada data.</p></body></html>", "tanpa tabel"),
     ],
-    ids=["xls or password", "pdf", "broken zip"],
+    ids=["xls or password", "pdf", "broken zip", "empty", "a bom alone", "xml 2003", "no table"],
 )
 def test_a_file_that_is_no_register_is_named_for_what_it_is(
     tmp_path: Path, content: bytes, said: str
@@ -679,3 +687,41 @@ def test_month_headings_and_the_signature_block_at_the_foot_are_skipped(tmp_path
     report = run(Settings(), undated, load_mapping(None, []), dry_run=True)
     assert (report.valid, report.rejected) == (1, 1)
     assert [i.code for i in report.issues if i.rejected] == ["date_missing"]
+
+
+EXPORTED = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Laporan</title></head><body>
+<table><tr><td>Dicetak dari SIMPEL</td></tr></table>
+<table border="1">
+<tr><th colspan="4">REKAP PENGADUAN MARET 2022</th></tr>
+<tr><th rowspan="2">No</th><th rowspan="2">Tanggal</th><th colspan="2">Pelapor</th>
+    <th rowspan="2">Uraian Pengaduan</th><th rowspan="2">Status</th></tr>
+<tr><th>Nama</th><th>No. HP</th></tr>
+<tr><td>1</td><td rowspan="2">14/03/2022</td><td>Budi &amp; Ani</td><td>081234567890</td>
+    <td>Izin usaha<br>belum terbit.</td><td>Selesai</td></tr>
+<tr><td>2</td><td>Siti</td><td>&nbsp;</td><td>NIB tidak bisa diunduh.</td><td>Proses</td></tr>
+<tr><td>3</td><td>15/03/2022</td><td>Rudi</td><td></td><td>Antrean terlalu lama.</td><td></td></tr>
+</table></body></html>"""
+
+
+def test_a_web_page_saved_as_xls_is_read_by_its_table(tmp_path: Path) -> None:
+    """Many applications' "Excel" export is an HTML table named .xls: it is read as a
+    spreadsheet would show it (a header of two rows, a day spanning two complaints, entities
+    and line breaks in the text)."""
+    path = tmp_path / "laporan.xls"
+    path.write_text(EXPORTED, encoding="utf-8")
+    report, rows = read(Settings(), path, load_mapping(None, []))
+    found = list(rows)
+    assert report.header_row == 3
+    assert report.columns.items() >= {"name": "Nama", "phone": "No. HP", "status": "Status"}.items()
+    assert [(row.text, row.received_at.astimezone(WIB).day) for row in found] == [
+        ("Izin usaha\nbelum terbit.", 14),
+        ("NIB tidak bisa diunduh.", 14),
+        ("Antrean terlalu lama.", 15),
+    ]
+    assert [row.contact.name if row.contact else None for row in found] == [
+        "Budi & Ani",
+        "Siti",
+        "Rudi",
+    ]
+    assert report.rejected == 0

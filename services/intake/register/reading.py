@@ -1,9 +1,11 @@
 """Reading a register file: the rows of an XLSX sheet or a CSV file, and its header row.
 
 A file is read by what it holds, not by its name: a ZIP is a workbook, an old binary
-spreadsheet or a PDF is named back as what it is, anything else is CSV. XLSX: the sheet asked
-for, else the one open when it was saved (if shown), else the first shown; read to its real
-end whatever its recorded dimensions say, at most `MAX_UNZIPPED_BYTES` unpacked. CSV: `;`, `,`
+spreadsheet or a PDF is named back as what it is, a web page is read by its largest table (an
+application's "Excel" export; services/intake/register/html_table.py), an empty file is said
+to be empty, anything else is CSV. XLSX: the sheet asked for, else the one open when it was
+saved (if shown), else the first shown; read to its real end whatever its recorded dimensions
+say, at most `MAX_UNZIPPED_BYTES` unpacked. CSV: `;`, `,`
 or tab separated, UTF-8 with or without BOM (a line that is not UTF-8: Windows-1252), or
 UTF-16 with its BOM (a spreadsheet's "Unicode text"). A row number is the spreadsheet's: the
 first record is row 1, and a cell with line breaks stays in its row. Empty rows are not kept.
@@ -25,6 +27,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter, range_boundaries
 
 from services.intake.register.dates import WINDOWS_EPOCH
+from services.intake.register.html_table import LOOKS_LIKE_HTML, read_html
 from services.intake.register.labels import Mapping, header_fields
 
 csv.field_size_limit(2**31 - 1)  # a cell may hold a long complaint; the default cuts at 128 KiB
@@ -93,7 +96,21 @@ def read_sheet(path: Path, sheet: str | None = None) -> Sheet:
         return _xlsx(path, sheet)
     if sheet is not None:
         raise UnreadableRegister("--sheet hanya berlaku untuk berkas XLSX.")
-    return Sheet(path.name, _kept(enumerate(_csv_rows(path.read_bytes()), start=1)))
+    raw = path.read_bytes()
+    start = raw[:4096].removeprefix(b"\xef\xbb\xbf")
+    if not raw.strip(b"\xef\xbb\xbf\xff\xfe \t\r\n\x00"):
+        raise UnreadableRegister("Berkas ini kosong.")
+    if b"urn:schemas-microsoft-com:office:spreadsheet" in start:
+        raise UnreadableRegister(
+            "Berkas ini lembar kerja XML (Excel 2003). Buka di program lembar kerja, lalu simpan "
+            "sebagai XLSX atau CSV."
+        )
+    if LOOKS_LIKE_HTML.match(start):  # an application's "Excel" export: a web page's table
+        records, merged = read_html(_decode(raw))
+        if not _kept(records):
+            raise UnreadableRegister("Berkas ini halaman web (HTML) tanpa tabel berisi.")
+        return Sheet(path.name, _kept(records), merged=tuple(merged))
+    return Sheet(path.name, _kept(enumerate(_csv_rows(raw), start=1)))
 
 
 def _kept(rows: Iterable[tuple[int, tuple[Any, ...]]]) -> list[tuple[int, tuple[Any, ...]]]:
@@ -354,6 +371,12 @@ def find_layout(sheet: Sheet, mapping: Mapping) -> Layout:
     the first two rows that do together, when they name more columns than one alone."""
     for index in range(min(_HEADER_SEARCH_ROWS, len(sheet.records))):
         number, headers, fields = _headers(sheet.records, index, mapping)
+        if {"received_at", "text"} <= fields.keys() and index + 1 < len(sheet.records):
+            # A title row right above a header of two rows reads as a header with the upper
+            # row; the two rows below it name more columns (a group over name and phone).
+            below = _headers(sheet.records, index + 1, mapping)
+            if below[0] > number and len(below[2]) > len(fields):
+                index, (number, headers, fields) = index + 1, below
         if {"received_at", "text"} <= fields.keys():
             missing = [h for key, h in mapping.columns.items() if key not in fields]
             if missing:
