@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
@@ -282,8 +281,8 @@ class Store:
 
     def save(self, rows: list[RegisterRow], report: Report) -> None:
         """Commit the rows not stored yet, in one transaction."""
+        rows = self._placed(rows, report)
         stored = self.submissions.find_many([row.case_id for row in rows])
-        rows = self._renumbered(rows, stored, report)
         fresh = [row for row in rows if row.case_id not in stored]
         for row in rows:
             found = stored.get(row.case_id)
@@ -300,23 +299,37 @@ class Store:
         report.imported += len(outcomes) - replayed
         report.already += replayed
 
-    def _renumbered(
-        self, rows: list[RegisterRow], stored: dict[UUID, IndexRow], report: Report
-    ) -> list[RegisterRow]:
-        """The rows, those whose register number a stored row of another complaint has under
-        an identity of their own (`stored` gets what is stored of them)."""
-        others = [
-            row
-            for row in rows
-            if row.case_id in stored and row.another_than(self._gist(stored[row.case_id]))
-        ]
-        if not others:
+    def _placed(self, rows: list[RegisterRow], report: Report) -> list[RegisterRow]:
+        """Each row with a register number under the identity the store knows it by: its number
+        alone if the complaint stored under it is this one (a repeat or a correction), else its
+        number and content if stored so, else its number and content if another complaint has
+        its number (a number used again), else as the file gave it."""
+        numbered = [row for row in rows if row.register_ref]
+        if not numbered:
             return rows
-        moved = {row.case_id: row.renumbered() for row in others}
-        stored.update(self.submissions.find_many([row.case_id for row in moved.values()]))
-        for row in others:
-            report.issues.append(_reused(row, "pengaduan yang sudah diimpor sebelumnya"))
-        return [moved.get(row.case_id, row) for row in rows]
+        bases = {row.row: row.numbered() for row in numbered}
+        owns = {row.row: row.renumbered() for row in numbered}
+        ids = [each.case_id for each in (*bases.values(), *owns.values())]
+        stored = self.submissions.find_many(ids)
+        placed, taken = [], set()
+        for row in rows:
+            choice = row
+            if row.register_ref:
+                base, own = bases[row.row], owns[row.row]
+                under = stored.get(base.case_id)
+                if under is not None and not row.another_than(self._gist(under)):
+                    choice = base
+                elif own.case_id in stored or under is not None:
+                    choice = own
+                    if under is not None and row.identity != own.identity:
+                        report.issues.append(
+                            _reused(row, "pengaduan yang sudah diimpor sebelumnya")
+                        )
+            if choice.case_id in taken:  # two rows of the file the store tells apart no better
+                choice = row
+            taken.add(choice.case_id)
+            placed.append(choice)
+        return placed
 
     def _gist(self, found: IndexRow) -> str | None:
         """A stored row's gist; of a row imported before gists were kept, its day alone."""

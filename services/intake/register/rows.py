@@ -73,9 +73,17 @@ class RegisterRow:
         mine, _, my_words = self.gist.partition(":")
         return day != mine and (not words or words != my_words)
 
+    def numbered(self) -> RegisterRow:
+        """The row under its number and year alone (how a row with a number is first stored)."""
+        return replace(self, identity=self._by_number())
+
     def renumbered(self) -> RegisterRow:
-        """The row under an identity of its own: its number and year, then its content."""
-        return replace(self, identity=f"{self.identity}:{self.content[:40]}")
+        """The row under an identity of its own: its number and year, then its content (another
+        complaint has its number already)."""
+        return replace(self, identity=f"{self._by_number()}:{self.content[:40]}")
+
+    def _by_number(self) -> str:
+        return self.identity.removesuffix(f":{self.content[:40]}")
 
 
 @dataclass(frozen=True)
