@@ -236,9 +236,9 @@ async def test_monthly_sheets_numbered_from_one_again_are_each_imported(
     assert sorted(reused) == [planned.row for planned in both.rows]  # March's: the store's
     assert await stored(settings) == (120, 120)
 
-    june = monthly(30, 2024, 6, seed=6)  # June alone, then May and June in one file
+    june = monthly(30, 2025, 6, seed=6)  # a new year: June alone, then May and June in one file
     assert (await run_import(settings, june.write_csv(tmp_path / "juni.csv")))["imported"] == 30
-    may_june = combined(monthly(30, 2024, 5, seed=5).rows, june.rows)
+    may_june = combined(monthly(30, 2025, 5, seed=5).rows, june.rows)
     later = await run_import(settings, may_june.write_csv(tmp_path / "mei-juni.csv"))
     assert (later["imported"], later["already"]) == (30, 30)
     assert "changed_since_import" not in {issue["code"] for issue in later["issues"]}
