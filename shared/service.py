@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from functools import partial
 from types import UnionType
@@ -127,9 +128,13 @@ async def refuse_unknown_query(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
+    given = request.query_params.multi_items()
+    if len(given) > MOST_QUERY_PARAMETERS:  # no route takes more; each would cost a check
+        detail = f"Terlalu banyak parameter (paling banyak {MOST_QUERY_PARAMETERS})."
+        raise Problem(422, detail, code="validation")
     known, single = _route_query(route)
     unknown = sorted(set(request.query_params) - known)
-    controlled = sorted(k for k, v in request.query_params.multi_items() if CONTROL.search(v))
+    controlled = sorted({k for k, v in given if CONTROL.search(v)})
     if controlled:
         errors = [
             {"field": k, "code": "control_character", "message": CONTROL_MESSAGE}
@@ -144,8 +149,8 @@ async def refuse_unknown_query(request: Request) -> None:
         raise Problem(
             422, f"Parameter tidak dikenal: {', '.join(unknown)}.", code="validation", errors=errors
         )
-    names = [name for name, _ in request.query_params.multi_items()]
-    repeated = sorted({name for name in names if name in single and names.count(name) > 1})
+    counts = Counter(name for name, _ in given)
+    repeated = sorted(name for name, times in counts.items() if name in single and times > 1)
     if repeated:
         errors = [
             {"field": name, "code": "repeated", "message": REPEATED_MESSAGE} for name in repeated
@@ -159,6 +164,8 @@ async def refuse_unknown_query(request: Request) -> None:
 
 
 REPEATED_MESSAGE = "Parameter ini hanya menerima satu nilai."
+MOST_QUERY_PARAMETERS = 200
+"""Query parameters one request may give (a search's filters, repeated, stay far below)."""
 
 
 def _operations_router(service: str) -> APIRouter:

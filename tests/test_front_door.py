@@ -226,6 +226,31 @@ async def test_a_flood_of_request_headers_is_refused_without_delaying_others(ori
     assert all(400 <= answer.status < 500 for answer in refused), refused
 
 
+async def test_a_query_of_thousands_of_parameters_is_refused_without_delaying_others(
+    origin: str,
+) -> None:
+    """A parameter repeated up to the door's limit on the length of an address, at each
+    service: refused at once (the check of repeated parameters once grew with their square
+    and held a service's loop for a second and a half each)."""
+    repeated = "&".join(["to=1"] * 12_000).encode()
+    floods = [
+        request_bytes("GET", b"/reporting/v1/rekap/years?" + repeated),
+        request_bytes("GET", b"/intake/v1/qr.png?" + repeated),
+        request_bytes("GET", b"/workflow/v1/cases/" + ZERO_ID + b"?" + repeated),
+    ]
+    flooding = asyncio.gather(*(exchange(origin, f) for f in floods for _ in range(4)))
+    try:
+        started = time.monotonic()
+        assert await submit(origin, fresh_address(), "") == 201
+        async with httpx.AsyncClient(base_url=origin, timeout=10) as http:
+            years = await http.get("/reporting/v1/rekap/years", params={"from": 2024, "to": 2025})
+            assert years.status_code == 200, years.text
+        assert time.monotonic() - started < 2
+    finally:
+        refused = await flooding
+    assert all(400 <= answer.status < 500 for answer in refused), refused
+
+
 async def test_many_slow_senders_do_not_delay_other_submissions(origin: str) -> None:
     """More requests held open than a connection pool's usual hundred (a body trickling in,
     or a live stream): each door still forwards the next visitor at once."""
