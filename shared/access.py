@@ -113,7 +113,11 @@ EVENT_FIELDS: dict[str, Facet] = {
 }
 """Fields of published events that show more than the case (the live stream, dead letters)."""
 
-EVENT_TEXTS = frozenset({"public_answer"})
+OFFICER_LABELS = frozenset({"referred_to", "archive_ref", "bkpm_reference", "related_agencies"})
+"""Fields officers fill in that are kept and published unsealed: an agency's name, an archive or
+reference number. Personal data is refused in them (services/workflow/commands.py); those
+written before that are read through `readable`, as free text is."""
+EVENT_TEXTS = frozenset({"public_answer"}) | OFFICER_LABELS
 """Fields of published events that are free text someone wrote (read through `readable`)."""
 
 

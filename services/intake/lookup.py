@@ -1,5 +1,6 @@
 """Which cases an officer's search finds by what only intake holds: the complainant's phone,
-e-mail and NIK (as given, or written in a text of the case), name, a letter's number, the words of the text.
+e-mail and NIK (as given, or written in a text of the case), name, a letter's number, the
+words of the text.
 
 Reporting asks these internal routes with the service credential and applies the access
 policy itself. Identifiers are compared as keyed hashes of their normalised value

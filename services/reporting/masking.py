@@ -112,16 +112,21 @@ async def masked(body: str, roles_in: RolesIn, cases: CaseAccess) -> str | None:
     if Facet.STATUS not in facets:
         return None
     hidden = [f for f, facet in EVENT_FIELDS.items() if facet not in facets and f in data]
-    texts = {
-        f: readable(data[f], facets)
-        for f in EVENT_TEXTS
-        if f not in hidden and isinstance(data.get(f), str)
-    }
+    texts = {f: _readable(data[f], facets) for f in EVENT_TEXTS if f not in hidden and f in data}
     changed = {f: text for f, text in texts.items() if text != data[f]}
     if not hidden and not changed:
         return body
     event["data"] = data | dict.fromkeys(hidden) | changed
     return json.dumps(event, ensure_ascii=False)
+
+
+def _readable(value: Any, facets: frozenset[Facet]) -> Any:
+    """A text field as this reader may read it (a list of texts: each)."""
+    if isinstance(value, str):
+        return readable(value, facets)
+    if isinstance(value, list):
+        return [readable(item, facets) if isinstance(item, str) else item for item in value]
+    return value
 
 
 async def reasons_visible(body: str, roles_in: RolesIn, cases: CaseAccess) -> bool:

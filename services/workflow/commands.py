@@ -13,11 +13,13 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from services.workflow.case import Case
 from services.workflow.cases import Cases
 from services.workflow.rules import Moment, UnknownAgency
+from shared import pii
 from shared.agencies import AgencyId
 from shared.auth import Officer
 from shared.sop import PROVINCE, SOPS, Kind
@@ -31,6 +33,26 @@ Short = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), CLEAN
 ]
 Reference = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), CLEAN]
+
+
+def _impersonal(value: str) -> str:
+    found = pii.find(value)
+    if found:
+        kinds = ", ".join(dict.fromkeys(pii.LABELS[item.kind] for item in found))
+        message = (
+            f"Kolom ini untuk nama instansi atau nomor, tidak tersegel: jangan tulis data pribadi "
+            f"({kinds}) di sini; tulis di catatan atau alasan."
+        )
+        raise PydanticCustomError("personal_data", message)
+    return value
+
+
+IMPERSONAL = AfterValidator(_impersonal)
+"""For the fields officers fill in that are kept and published unsealed (an agency's name, an
+archive or reference number): personal data in them would reach every role that reads the
+case's history, and no erasure could take it back."""
+Label = Annotated[Short, IMPERSONAL]
+LabelReference = Annotated[Reference, IMPERSONAL]
 
 
 class Body(BaseModel):
@@ -66,7 +88,7 @@ class InvestigationBody(Body):
     """The investigation / facilitation report."""
 
     summary: Text = Field(title="Ringkasan hasil investigasi / fasilitasi")
-    related_agencies: list[Short] = Field(
+    related_agencies: list[Label] = Field(
         default_factory=list, max_length=20, title="Instansi terkait (satu per baris)"
     )
 
@@ -91,20 +113,20 @@ class FollowUpBody(Body):
 
     action: Text = Field(title="Tindak lanjut")
     answer: Text = Field(title="Jawaban untuk pelapor")
-    archive_ref: Short = Field(title="Nomor arsip")
+    archive_ref: Label = Field(title="Nomor arsip")
 
 
 class BkpmEscalationBody(Body):
     """Escalation to BKPM; its reference may come later."""
 
-    reference: Reference = Field(default="", title="Nomor rujukan BKPM (bila sudah ada)")
+    reference: LabelReference = Field(default="", title="Nomor rujukan BKPM (bila sudah ada)")
     note: Text = Field(title="Catatan")
 
 
 class BkpmAnswerBody(Body):
     """BKPM's reference and answer."""
 
-    reference: Short = Field(title="Nomor rujukan BKPM")
+    reference: Label = Field(title="Nomor rujukan BKPM")
     answer: Text = Field(title="Jawaban BKPM")
 
 
@@ -139,7 +161,7 @@ class RejectionBody(Body):
     """Why it is not the office's matter, and where it was referred."""
 
     reason: Text = Field(title="Alasan penolakan")
-    referred_to: Short = Field(title="Dirujuk ke instansi")
+    referred_to: Label = Field(title="Dirujuk ke instansi")
 
 
 class TransferBody(Body):

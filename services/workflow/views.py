@@ -13,7 +13,7 @@ from services.workflow.case import Case
 from services.workflow.cases import Cases
 from services.workflow.commands import COMMANDS
 from services.workflow.rules import Moment, UnknownCase
-from shared.access import Facet, marks, privacy_of, readable, visible
+from shared.access import OFFICER_LABELS, Facet, marks, privacy_of, readable, visible
 from shared.auth import Officer
 from shared.sop import ROLE_LABELS, Role
 from shared.vocabulary import EVENT_LABELS, OPENING_EVENTS, STATUS_LABELS, Status
@@ -112,7 +112,8 @@ def _entry(
     }
     texts = {key for key, value in opened.items() if key in SEALED and isinstance(value, str)}
     details = {
-        key: _readable(value, facets) if key in SEALED else value for key, value in opened.items()
+        key: _readable(value, facets) if key in SEALED | OFFICER_LABELS else value
+        for key, value in opened.items()
     }
     found = {key: marks(opened[key], facets) for key in texts}
     step = getattr(event, "step", None) or (

@@ -46,7 +46,7 @@ from shared.topology import parking_queue, partition_queues
 from tests.bus import bus, park
 from tests.polling import eventually
 from tests.reporting.conftest import Desk
-from tests.samples import case_opened, complaint_received
+from tests.samples import case_opened, complaint_received, workflow_event
 from tests.shared.test_messaging import Recorder
 from tests.system import running, with_free_ports
 
@@ -501,3 +501,40 @@ async def test_streams_opened_at_the_same_instant_are_counted_as_they_are_admitt
         return await opened_at_once() == share
 
     assert await eventually(whole_share_again, within=20, interval=0.5)
+
+
+async def test_personal_data_typed_into_unsealed_fields_earlier_is_masked_on_the_stream(
+    desk: Desk,
+) -> None:
+    """Agency names and reference numbers are published unsealed; one written with a name and
+    phone in it (before such input was refused) reaches a role without the identity masked."""
+    pool = await create_pool(desk.settings, search_path="reporting")
+    try:
+        cases = CaseAccess(pool)
+        received = complaint_received()
+        cases.remember(str(received.subject), Privacy.NORMAL)
+        at, person = datetime.now(UTC), "u.p. Bapak Rudi Hartono 081377700011"
+        events = [
+            workflow_event(wf.CaseRejected, received, 2, at, referred_to=f"BPN {person}"),
+            workflow_event(
+                wf.InvestigationReported,
+                received,
+                3,
+                at,
+                working_minutes=1.0,
+                within_standard=True,
+                related_agencies=["BPN", person],
+            ),
+        ]
+        for envelope in events:
+            body = encode(envelope).decode()
+            shown = await masked(body, everywhere(Role.KABID), cases)
+            assert shown is not None
+            assert "081377700011" not in shown
+            assert "Hartono" not in shown
+            assert "BPN" in shown
+            clear = await masked(body, everywhere(Role.TIM_PENGADUAN), cases)
+            assert clear is not None
+            assert "081377700011" in clear  # the identity's readers read it
+    finally:
+        await pool.close()

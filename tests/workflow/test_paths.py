@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import pytest
 
 from services.workflow.cases import Cases
 from shared.sop import Kind, Role
@@ -323,3 +324,58 @@ async def test_a_commands_answer_is_the_case_as_read_afterwards(desk: Desk) -> N
     for path, role, body in steps:
         answer = await desk.step(case, path, role, **body)
         assert answer == await desk.view(case, role)
+
+
+PERSON = "u.p. Bapak Rudi Hartono 081377700011"
+
+
+@pytest.mark.parametrize(
+    ("path", "kind", "body", "field"),
+    [
+        (
+            "reject",
+            Kind.COMPLAINT,
+            {"reason": "Bukan kewenangan.", "referred_to": f"BPN {PERSON}"},
+            "referred_to",
+        ),
+        (
+            "investigation",
+            Kind.COMPLAINT,
+            {"summary": "Diperiksa.", "related_agencies": ["BPN", PERSON]},
+            "related_agencies",
+        ),
+        (
+            "follow-up",
+            Kind.COMPLAINT,
+            {"action": "Diarsipkan.", "answer": "Selesai.", "archive_ref": f"ARS/01 {PERSON}"},
+            "archive_ref",
+        ),
+        (
+            "bkpm/escalate",
+            Kind.CONSULTATION,
+            {"note": "Ke BKPM.", "reference": f"BKPM-7 {PERSON}"},
+            "reference",
+        ),
+        (
+            "bkpm/answer",
+            Kind.CONSULTATION,
+            {"answer": "Dijawab.", "reference": "rudi.h@contoh.id"},
+            "reference",
+        ),
+    ],
+)
+async def test_fields_kept_unsealed_refuse_personal_data(
+    desk: Desk, path: str, kind: Kind, body: dict[str, Any], field: str
+) -> None:
+    """An agency's name, an archive or a reference number is kept and published unsealed: a
+    name, phone or e-mail typed into it would reach every role and outlive an erasure. It is
+    refused, naming the field, and nothing is written."""
+    case = await desk.open(kind)
+    before = await desk.view(case)
+    answer = await desk.act(case, path, TIM, **body)
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    errors = answer.json()["errors"]
+    assert [e["code"] for e in errors if field in str(e["field"])] == ["personal_data"], errors
+    assert "data pribadi" in errors[0]["message"]
+    assert (await desk.view(case))["version"] == before["version"]
