@@ -34,7 +34,7 @@ from services.workflow.rules import (
     WrongKind,
     works_on_cases,
 )
-from services.workflow.views import CaseView, case_view, facets_of
+from services.workflow.views import CaseView, case_view
 from shared.access import Facet
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.blobs import Blob
@@ -138,7 +138,7 @@ def _endpoint(command: Command) -> Any:
             # one read: the case (in the officer's reach, else 404) and its timeline
             case, history = cases.read_case(case_id, officer.reach)
             acting = officer.in_agency(case.agency)  # the roles held in the case's agency
-            facets = facets_of(case, acting)  # unseen: unknown (404)
+            facets = case.facets_for(acting)  # unseen: unknown (404)
             context = _context(acting, cases, case.agency)
             version = getattr(body, "version", None)
             run = command.run
@@ -189,7 +189,7 @@ async def attach(
         case, acting = _acting(cases, case_id, officer)
         if not acting.has(*writers(case.agency)):  # before the file is stored
             raise NotAnOfficer()
-        return facets_of(case, acting), acting, cases.key_for(case_id)
+        return case.facets_for(acting), acting, cases.key_for(case_id)
 
     facets, acting, key = await cases.guard.call(seen)
     if key is None:
@@ -230,7 +230,8 @@ async def download(
     _office_officer(officer)
 
     def read() -> tuple[str, bytes, str] | None:
-        shown = Facet.ATTACHMENTS in facets_of(*_acting(cases, case_id, officer))
+        case, acting = _acting(cases, case_id, officer)
+        shown = Facet.ATTACHMENTS in case.facets_for(acting)
         return cases.attachment(case_id, attachment_id) if shown else None
 
     found = await cases.guard.call(read)

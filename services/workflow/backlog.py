@@ -19,7 +19,6 @@ from services.workflow.case import Case
 from services.workflow.cases import Cases
 from services.workflow.commands import Text
 from services.workflow.rules import works_on_cases
-from services.workflow.views import facets_of
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.outages import DEADLINE_SECONDS
 from shared.problems import Problem, problems
@@ -57,7 +56,7 @@ class BacklogClosed(BaseModel):
 def _close(cases: Cases, officer: Officer, case_id: UUID, reason: str, at: datetime) -> Case:
     case = cases.get_case(case_id, officer.reach)  # another agency's: unknown to them
     acting = officer.in_agency(case.agency)
-    facets_of(case, acting)  # a case the officer may not see is unknown to them
+    case.facets_for(acting)  # a case the officer may not see is unknown to them
     case.close_backlog(reason=cases.seal(case.id, reason), by=acting, at=at)
     return case
 

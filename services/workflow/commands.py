@@ -253,6 +253,7 @@ def _bap(case: Case, body: BapBody, ctx: Context) -> dict[str, Any]:
 
 def _merge(case: Case, body: MergeBody, ctx: Context) -> Sequence[Case]:
     primary = ctx.cases.get_case(body.primary_case_id, {case.agency})  # the agency's own
+    primary.facets_for(ctx.officer)  # one the officer may not see is unknown (404)
     case.merge_into(primary, by=ctx.officer, at=ctx.at)
     return [primary]
 

@@ -12,8 +12,8 @@ from pydantic import BaseModel
 from services.workflow.case import Case
 from services.workflow.cases import Cases
 from services.workflow.commands import COMMANDS
-from services.workflow.rules import Moment, UnknownCase
-from shared.access import OFFICER_LABELS, Facet, marks, privacy_of, readable, visible
+from services.workflow.rules import Moment
+from shared.access import OFFICER_LABELS, Facet, marks, readable
 from shared.auth import Officer
 from shared.sop import ROLE_LABELS, Role
 from shared.vocabulary import EVENT_LABELS, OPENING_EVENTS, STATUS_LABELS, Status
@@ -84,17 +84,6 @@ class CaseView(BaseModel):
 DETAIL_FACETS = {"answer": Facet.ANSWER, "filename": Facet.ATTACHMENTS}
 
 
-def facets_of(case: Case, officer: Officer) -> frozenset[Facet]:
-    """What this officer, acting in the case's agency (Officer.in_agency), may see of the case
-    (shared/access.py); UnknownCase if not even that."""
-    step = case.sop.step(case.current_step) if case.current_step else None
-    privacy = privacy_of(anonymous=case.anonymous, confidential=case.confidential)
-    facets = visible(officer.roles, privacy, step)
-    if Facet.STATUS not in facets:
-        raise UnknownCase()  # as if there were none: its existence is not confirmed
-    return facets
-
-
 def _entry(
     cases: Cases, case: Case, event: Any, facets: frozenset[Facet], names: dict[str, str]
 ) -> TimelineEntry:
@@ -159,7 +148,7 @@ def case_view(
     `facets`: what they could see when they acted (a command's answer, after the step moved on);
     `history`: the case's events when already read (a command's: those it read and stored).
     """
-    facets = facets_of(case, officer) if facets is None else facets
+    facets = case.facets_for(officer) if facets is None else facets
     calendar = cases.calendar(case.agency)
     moment = Moment(datetime.now(UTC), calendar, cases.settings.reopen_window_days)
     step = case.sop.step(case.current_step) if case.current_step else None

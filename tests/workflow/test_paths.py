@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import asyncpg
 import pytest
@@ -379,3 +380,20 @@ async def test_fields_kept_unsealed_refuse_personal_data(
     assert [e["code"] for e in errors if field in str(e["field"])] == ["personal_data"], errors
     assert "data pribadi" in errors[0]["message"]
     assert (await desk.view(case))["version"] == before["version"]
+
+
+async def test_a_case_is_not_merged_into_one_the_officer_may_not_see(desk: Desk) -> None:
+    """A confidential case at a step Kabid has no part in is unknown to Kabid: naming it as the
+    primary is a 404 like an unknown id, and neither case changes."""
+    hidden, duplicate = await desk.open(confidential=True), await desk.open()
+    await desk.step(duplicate, "identification/escalate", TIM, note="Ke pimpinan.")  # Kabid's
+    assert (
+        await desk.act(duplicate, "merge", KABID, primary_case_id=str(uuid4()))
+    ).status_code == 404
+    before = await desk.view(hidden)
+    answer = await desk.act(duplicate, "merge", KABID, primary_case_id=str(hidden))
+    assert answer.status_code == 404, answer.text
+    assert answer.json()["detail"] == "Kasus tidak ditemukan."
+    after = await desk.view(hidden)
+    assert (after["version"], after["duplicates"]) == (before["version"], [])
+    assert (await desk.view(duplicate))["status"] == "in_progress"

@@ -20,10 +20,12 @@ from services.workflow.rules import (
     Moment,
     NotAnOfficer,
     SameAgency,
+    UnknownCase,
     WrongKind,
     acting_role,
     refusal,
 )
+from shared.access import Facet, privacy_of, visible
 from shared.aggregate import AgencyAggregate
 from shared.events import SubmissionImported
 from shared.refusals import Refused
@@ -250,6 +252,16 @@ class Case(AgencyAggregate):
     def is_open(self) -> bool:
         """Still being handled (waiting for the complainant counts as open)."""
         return is_in(self.status, Group.OPEN)
+
+    def facets_for(self, officer: Officer) -> frozenset[Facet]:
+        """What this officer, acting in the case's agency (Officer.in_agency), may see of the
+        case (shared/access.py); UnknownCase if not even that (its existence not confirmed)."""
+        step = self.sop.step(self.current_step) if self.current_step else None
+        privacy = privacy_of(anonymous=self.anonymous, confidential=self.confidential)
+        facets = visible(officer.roles, privacy, step)
+        if Facet.STATUS not in facets:
+            raise UnknownCase()
+        return facets
 
     def refusal(self, action_id: str, by: Officer, moment: Moment | None = None) -> Refused | None:
         """Why this officer may not take this action now (rules.refusal); None if they may."""
