@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -200,3 +201,39 @@ async def test_a_case_forwarded_to_another_agency_is_told_to_lapor(desk: Desk) -
     [_, forwarded] = await eventually(both, within=10)
     assert "diteruskan kepada instansi yang berwenang" in forwarded["message"]
     assert (forwarded["status"], forwarded["reference"]) == ("proses", code)
+
+
+@pytest.mark.parametrize(
+    ("created_at", "kept"),
+    [
+        ("0001-01-01T00:00:00Z", False),  # how Go writes a time never set
+        ("0001-01-01T00:00:00-12:00", False),
+        ("2999-01-01T00:00:00+07:00", False),
+        ("three days ago", None),
+        ("", None),
+    ],
+)
+async def test_a_creation_time_lapor_never_set_is_the_arrival(
+    desk: Desk, created_at: str, kept: bool | None
+) -> None:
+    """A report's time is believed as the chat channels' are: within the last 30 days and not
+    later than now; an unset one (year 1) or a future one is the moment it arrives, never a
+    case 2,000 years late; one that is no time at all is refused."""
+    body = disposed(f"LAP-T-{abs(hash(created_at))}", created_at=created_at)
+    answer = await desk.http.post(ENDPOINT, json=body, headers=AUTH)
+    if kept is None:
+        assert answer.status_code == 422, answer.text
+        return
+    assert answer.status_code == 201, answer.text
+    [row] = await desk.fetch("SELECT state FROM intake.submissions_events")
+    received = datetime.fromisoformat(json.loads(bytes(row["state"]))["received_at"]["_data_"])
+    assert abs((datetime.now(UTC) - received).total_seconds()) < 60
+
+
+async def test_a_creation_time_of_last_week_is_kept(desk: Desk) -> None:
+    earlier = datetime.now(UTC).replace(microsecond=0) - timedelta(days=7)
+    body = disposed("LAP-T-WEEK", created_at=earlier.isoformat())
+    assert (await desk.http.post(ENDPOINT, json=body, headers=AUTH)).status_code == 201
+    [row] = await desk.fetch("SELECT state FROM intake.submissions_events")
+    received = datetime.fromisoformat(json.loads(bytes(row["state"]))["received_at"]["_data_"])
+    assert received == earlier

@@ -22,7 +22,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, Stri
 
 from services.intake.api import CurrentInbox, ReceiptOut, receipt_out
 from services.intake.attachments import check
-from services.intake.draft import Attachment, Contact, Draft, Receipt
+from services.intake.draft import Attachment, Contact, Draft, Receipt, believed
 from services.intake.forms import Phone
 from services.intake.inbox import Inbox
 from services.intake.reach import store_call
@@ -143,7 +143,7 @@ async def receive_disposed(
         kind=kind,
         channel=Channel.LAPOR,
         text=text,
-        received_at=min(report.created_at or datetime.now(UTC), datetime.now(UTC)),
+        received_at=believed(report.created_at),  # an unset time (year 1): the arrival
         agency=agency,
         message_id=report.tracking_id,
         contact=None if report.anonim else contact,
