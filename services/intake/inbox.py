@@ -39,6 +39,7 @@ from shared import pii
 from shared.blobs import Blob, BlobStore
 from shared.channels import Channel
 from shared.pii import mask
+from shared.problems import Problem
 from shared.refusals import Refused
 from shared.sealing import SealingKey
 from shared.settings import Settings
@@ -181,7 +182,8 @@ class Inbox:
         files = await store_call(self._seal_files, case_id, addition)
         store_up()  # a slow upload overrunning is this request's 503, not the store's outage
         await self.blobs.put(files.blobs)  # before the write, never inside it (as submit does)
-        receipt = await self.write(partial(self._add, case_id, addition, files))
+        async with self.locks.hold(f"case:{case_id}"):  # one part at a time: none conflicts
+            receipt = await self.write(partial(self._add, case_id, addition, files))
         if addition.notify and addition.refused and not receipt.replayed:
             self.committed()  # a notice naming the refused files is due
         return receipt
@@ -234,7 +236,8 @@ class Inbox:
             return None
         change = partial(self._amend, UUID(found.case_id), amendment, account)
         try:
-            return await self.write(change)
+            async with self.locks.hold(f"case:{found.case_id}"):
+                return await self.write(change)
         except (Erased, ValueError):  # erased, or the id is not a message of it (an amendment)
             return None
 
@@ -322,8 +325,9 @@ class Inbox:
         due: float | None,
     ) -> Receipt:
         """Apply `change` to the stored submission and save it with the rows it returns. A part
-        saved meanwhile by another writer (the save's conflict) reloads and applies again; a
-        replay of this very message answers as the first time did."""
+        saved meanwhile by another writer (the save's conflict: another process; this one's
+        parts come one at a time, `Inbox.add`) reloads and applies again; a replay of this very
+        message answers as the first time did."""
         for _ in range(5):
             submission, key = self._key(case_id)
             rows = change(submission, key)
@@ -336,7 +340,12 @@ class Inbox:
                 continue
             code = submission.received.tracking_code
             return Receipt(code, str(case_id), replayed=False, added=True)
-        raise RuntimeError(f"could not save a new part of submission {case_id}")
+        raise Problem(  # other processes' parts won each time: asked again, it goes in
+            503,
+            "Pengaduan ini sedang diperbarui; kirim lagi sebentar lagi.",
+            code="submission-busy",
+            headers={"Retry-After": "1"},
+        )
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,13 @@ else with the personal data in them masked."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -247,6 +249,32 @@ async def test_a_reply_carries_a_photo_over_the_body_limit_of_plain_requests(
         headers=journey.own,
     )
     assert replied.status_code == 201, replied.text
+
+
+async def test_replies_sent_at_once_are_each_kept(opened_case: Journey) -> None:
+    """A phone that sends its reply again and again while the network hangs: every request is
+    answered 201 and kept, none a 500 (they once raced each other's save, five tries each)."""
+    journey = opened_case
+
+    async def reply(n: int) -> int:
+        answer = await journey.http.post(
+            journey.url("intake", f"/own/{journey.code}/replies"),
+            data={"text": f"Tambahan keterangan nomor {n}."},
+            files=[("files", (f"foto-{n}.png", PNG, "image/png"))],
+            headers=journey.own,
+        )
+        return answer.status_code
+
+    statuses = await asyncio.gather(*(reply(n) for n in range(20)))
+    assert statuses == [201] * 20
+    conn = await asyncpg.connect(journey.system.settings.postgres_dsn())
+    try:
+        parts = await conn.fetchval(
+            "SELECT count(*) FROM intake.submissions_events WHERE originator_version > 1"
+        )
+    finally:
+        await conn.close()
+    assert parts == 20
 
 
 async def test_a_stranger_with_the_code_alone_sees_the_status_and_nothing_else(
