@@ -374,5 +374,5 @@ async def dashboard_chart(
 ) -> Response:
     """A dashboard chart as SVG: channels, status, categories, compliance, skm or trend."""
     board = await load(pool, settings, scope, year, month)
-    svg = await drawn(partial(_chart, name, board))
+    svg = await drawn.public(partial(_chart, name, board))
     return Response(svg, media_type="image/svg+xml", headers={"cache-control": "no-cache"})

@@ -90,7 +90,7 @@ async def dashboard_table(
     filename = f"dasbor-{name}-{year}-{month:02d}.{fmt}"
     disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if fmt == "csv":
-        csv = await drawn(partial(exports.to_csv, header, rows))
+        csv = await drawn.public(partial(exports.to_csv, header, rows))
         return Response(csv, media_type=exports.CSV_TYPE, headers=disposition)
-    content = await drawn(partial(exports.to_xlsx, title, header, rows))
+    content = await drawn.public(partial(exports.to_xlsx, title, header, rows))
     return Response(content, media_type=exports.XLSX_TYPE, headers=disposition)

@@ -8,12 +8,16 @@ On one thread of its own, files are drawn one at a time, in turn, and the loop k
 of the interpreter meanwhile (the drawing thread yields it every few milliseconds).
 
 The turn is a queue of at most `WAITING_AT_MOST` files: past it, a request for a file answers
-503 at once instead of waiting behind a flood of them.
+503 at once instead of waiting behind a flood of them. Files anyone may ask for (the public
+rekap) hold at most `PUBLIC_AT_MOST` of those places and take their turn after the officers'
+files: strangers asking for PDFs in a loop never keep an officer's export waiting or refused.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -25,6 +29,8 @@ T = TypeVar("T")
 
 WAITING_AT_MOST = 32
 """Files drawn or waiting their turn at once; a request for one more answers 503."""
+PUBLIC_AT_MOST = 8
+"""Of those, files asked for without signing in (their turn comes after the officers')."""
 
 
 class Busy(Problem):
@@ -40,22 +46,59 @@ class Busy(Problem):
 
 
 class Drawer:
-    """The drawing thread and its queue."""
+    """The drawing thread and its queue: officers' files first, then the public's, each in
+    the order asked."""
 
     def __init__(self) -> None:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drawing")
-        self._queued = 0
+        self._queued = {False: 0, True: 0}  # by public: drawn or waiting
+        self._turns: list[tuple[bool, int, asyncio.Future[None]]] = []  # a heap
+        self._order = itertools.count()
+        self._drawing = False
 
-    async def __call__(self, draw: Callable[[], T]) -> T:
+    async def __call__(self, draw: Callable[[], T], *, public: bool = False) -> T:
         """`draw()`'s file, drawn on the drawing thread in its turn. A request that goes away
         before its turn leaves the queue (its file is not drawn)."""
-        if self._queued >= WAITING_AT_MOST:
+        if sum(self._queued.values()) >= WAITING_AT_MOST:
             raise Busy()
-        self._queued += 1
+        if public and self._queued[True] >= PUBLIC_AT_MOST:
+            raise Busy()
+        self._queued[public] += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._thread, draw)
+            await self._turn(public)
+            try:
+                return await asyncio.get_running_loop().run_in_executor(self._thread, draw)
+            finally:
+                self._next()
         finally:
-            self._queued -= 1
+            self._queued[public] -= 1
+
+    async def public(self, draw: Callable[[], T]) -> T:
+        """A file anyone may ask for, drawn after the officers' files."""
+        return await self(draw, public=True)
+
+    async def _turn(self, public: bool) -> None:
+        """Until this request may draw (at once when nothing is drawn)."""
+        if not self._drawing:
+            self._drawing = True
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._turns, (public, next(self._order), turn))
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._next()  # handed the turn as it went away: the next one takes it
+            raise
+
+    def _next(self) -> None:
+        """The turn goes to the first still waiting, or the drawing thread is free."""
+        while self._turns:
+            _, _, turn = heapq.heappop(self._turns)
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self._drawing = False
 
 
 drawn = Drawer()

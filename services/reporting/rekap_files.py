@@ -85,10 +85,10 @@ async def export_rekap(
             [f"Instansi: {names.get(a.agency, a.agency)}", *blank, a.count] for a in rekap.agencies
         ]
     if fmt == "csv":
-        csv = await drawn(partial(exports.to_csv, header, rows))
+        csv = await drawn.public(partial(exports.to_csv, header, rows))
         return _file(csv, exports.CSV_TYPE, "rekap.csv", copy.headers())
     title = f"Rekap pengaduan — {office.name}"
-    content = await drawn(partial(exports.to_xlsx, title, header, rows))
+    content = await drawn.public(partial(exports.to_xlsx, title, header, rows))
     return _file(content, exports.XLSX_TYPE, "rekap.xlsx", copy.headers())
 
 
@@ -254,7 +254,7 @@ async def export_years(
                 [f"Instansi: {names.get(a.agency, a.agency)}", *a.counts.values(), a.total]
                 for a in table.agencies
             ]
-        csv = await drawn(partial(exports.to_csv, header, rows))
+        csv = await drawn.public(partial(exports.to_csv, header, rows))
         return _file(csv, exports.CSV_TYPE, "rekap-tahunan.csv", copy.headers())
     per_channel = await channel_years(pool, kept, scope, first, last, kind)
     per_agency = copy.value if scope.province else None
@@ -262,7 +262,7 @@ async def export_years(
     letter = years_letter(office, per_channel.value, kind, datetime.now(UTC), per_agency, names)
     headers = per_channel.headers()
     if fmt == "pdf":
-        pdf = await drawn(partial(printed, letter, "pdf"))
+        pdf = await drawn.public(partial(printed, letter, "pdf"))
         return _file(pdf, "application/pdf", "rekap-tahunan.pdf", headers)
-    workbook = await drawn(partial(printed, letter, "xlsx"))
+    workbook = await drawn.public(partial(printed, letter, "xlsx"))
     return _file(workbook, exports.XLSX_TYPE, "rekap-tahunan.xlsx", headers)
