@@ -89,3 +89,22 @@ def test_identifiers_alone_are_those_of_the_whole_find_on_the_labelled_set() -> 
     assert len(texts) > 100
     for text in texts:
         assert pii.identifiers(text) == pii.identifiers(text, pii.find(text)), text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("warga Bu Sri Wahyuni mengeluh", "warga Bu [nama] mengeluh"),
+        ("Pelapor Dewi Lestari datang ke loket", "Pelapor [nama] datang ke loket"),
+        ("Tetangga saya, Mbak Ani Rahayu, juga", "Tetangga saya, Mbak [nama], juga"),
+        ("Kemarin Mas Joko Susilo menelepon", "Kemarin Mas [nama] menelepon"),
+        ("Kak Rina bilang sudah lama", "Kak [nama] bilang sudah lama"),
+        ("bu lurah tidak ada di kantor", "bu lurah tidak ada di kantor"),
+        ("Pelapor tidak hadir saat dipanggil", "Pelapor tidak hadir saat dipanggil"),
+        ("harga emas naik, masa berlaku izin habis", "harga emas naik, masa berlaku izin habis"),
+    ],
+)
+def test_a_name_after_the_everyday_forms_of_address_is_found(text: str, masked: str) -> None:
+    """Bu, Mbak, Mas, Kak and "Pelapor" without its colon come before a name as often as
+    Ibu and Bapak do."""
+    assert pii.mask(text) == masked
