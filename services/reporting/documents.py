@@ -137,7 +137,7 @@ def _case_rows(cases: list[PublicCase]) -> list[list[Any]]:
         [
             n,
             case.tracking_code,
-            f"{case.received_at:%d-%m-%Y}",
+            "-" if case.received_at is None else f"{case.received_at:%d-%m-%Y}",
             case.channel,
             case.category,
             case.status,

@@ -215,7 +215,7 @@ class PublicCase:
     """A case as a published list shows it: code, date, channel, category, status only."""
 
     tracking_code: str
-    received_at: datetime
+    received_at: datetime | None  # None: not the public's to know (a confidential case)
     channel: str
     category: str
     status: str
@@ -232,7 +232,7 @@ def public_case(record: Any, tz: ZoneInfo) -> PublicCase:
     whole = Facet.CASE in facets
     return PublicCase(
         tracking_code=record["tracking_code"] if Facet.STATUS in facets else HIDDEN,
-        received_at=record["received_at"].astimezone(tz),
+        received_at=record["received_at"].astimezone(tz) if whole else None,
         channel=CHANNEL_LABELS[Channel(record["channel"])] if whole else "-",
         category=category_label(record["category"]) if whole else "-",
         status=STATUS_LABELS[Status(record["status"])] if Facet.STATUS in facets else "-",
