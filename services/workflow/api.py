@@ -24,6 +24,7 @@ from services.workflow.rules import (
     NotAllowed,
     NotAnOfficer,
     NotImported,
+    NotTheirAction,
     NotWaiting,
     ReopenWindowPassed,
     SameAgency,
@@ -53,6 +54,7 @@ router = APIRouter(prefix="/v1", tags=["workflow"])
 REFUSALS: dict[type[Refused], int] = {
     UnknownCase: 404,
     NotAllowed: 403,
+    NotTheirAction: 403,
     NotAnOfficer: 403,
     StepOutOfOrder: 409,
     CaseClosed: 409,

@@ -93,6 +93,17 @@ class NotAllowed(Refused):
         super().__init__(detail, code="forbidden", extra=extra)
 
 
+class NotTheirAction(Refused):
+    """The action names who may take it, and the officer is none of them."""
+
+    def __init__(self, action: Action) -> None:
+        roles = sorted(action.by or (), key=list(Role).index)
+        allowed = ", ".join(ROLE_LABELS[role] for role in roles)
+        detail = f"Tindakan '{action.label}' hanya dapat dilakukan oleh: {allowed}."
+        extra = {"allowed_roles": [role.value for role in roles]}
+        super().__init__(detail, code="forbidden", extra=extra)
+
+
 class NotAnOfficer(Refused):
     """Only officers who work on cases may note or attach."""
 
@@ -232,7 +243,7 @@ def _may(action: Action, step: Step | None, by: Officer) -> Refused | None:
     if by.roles == {Role.PEMOHON}:
         return None if action.complainant else NotAnOfficer()
     if action.by is not None:
-        return None if by.has(*action.by) else NotAnOfficer()
+        return None if by.has(*action.by) else NotTheirAction(action)
     assert step is not None
     return None if by.has(*step.actors) else NotAllowed(step)
 

@@ -397,3 +397,14 @@ async def test_a_case_is_not_merged_into_one_the_officer_may_not_see(desk: Desk)
     after = await desk.view(hidden)
     assert (after["version"], after["duplicates"]) == (before["version"], [])
     assert (await desk.view(duplicate))["status"] == "in_progress"
+
+
+async def test_a_transfer_by_another_role_is_refused_naming_who_may(desk: Desk) -> None:
+    case = await desk.open()
+    answer = await desk.act(case, "transfer", TIM, to="dinas-b", reason="Bukan wewenang kami.")
+    assert answer.status_code == 403, answer.text
+    problem = answer.json()
+    assert problem["detail"] == (
+        "Tindakan 'Teruskan ke instansi lain' hanya dapat dilakukan oleh: Pengelola Induk."
+    )
+    assert problem["allowed_roles"] == ["koordinator"]
