@@ -41,6 +41,21 @@ _JWKS_TTL_SECONDS = 300.0
 _VERIFIED_CACHE_SIZE = 1024  # tokens verified lately (an office's officers, each a token or two)
 _LEEWAY_SECONDS = 60  # clocks of the issuer and of this host may differ this much
 _FUTURE = "Token tidak sah: diterbitkan pada waktu yang akan datang."
+_WHY: tuple[tuple[type[Exception], str], ...] = (
+    (jwt.InvalidSignatureError, "tanda tangannya tidak cocok"),
+    (jwt.InvalidAudienceError, "ditujukan untuk aplikasi lain"),
+    (jwt.InvalidIssuerError, "diterbitkan oleh penerbit lain"),
+    (jwt.InvalidAlgorithmError, "algoritmanya tidak diterima"),
+    (jwt.DecodeError, "bentuknya tidak dapat dibaca"),
+    (jwt.PyJWTError, "isinya tidak dapat diterima"),
+    (ValueError, "memuat peran atau keanggotaan yang tidak dikenal"),
+)
+"""What each of the library's refusals of a token means, said to the officer (its own words are
+English, and may quote the token's bytes)."""
+
+
+def _why(error: Exception) -> str:
+    return next(said for kind, said in _WHY if isinstance(error, kind))
 
 
 class Unauthenticated(Problem):
@@ -267,7 +282,7 @@ class TokenVerifier:
         except jwt.MissingRequiredClaimError as error:
             raise Unauthenticated(f"Token tidak sah: klaim {error.claim} tidak ada.") from error
         except (jwt.PyJWTError, ValueError) as error:
-            raise Unauthenticated(f"Token tidak sah: {error}") from error
+            raise Unauthenticated(f"Token tidak sah: {_why(error)}.") from error
         self._check_lifetime(claims)
         agency = claims.get("agency")
         known = await self.known()

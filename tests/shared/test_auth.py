@@ -250,3 +250,28 @@ async def test_a_silent_redis_delays_one_request_for_token_marks_not_each(
         server.close()
         for writer in held:
             writer.close()
+
+
+@pytest.mark.parametrize(
+    ("token", "said"),
+    [
+        ("abc.def.ghi", "bentuknya tidak dapat dibaca"),
+        ("not-a-token", "bentuknya tidak dapat dibaca"),
+    ],
+)
+async def test_an_unreadable_token_is_refused_in_plain_indonesian(
+    provider: Provider, token: str, said: str
+) -> None:
+    with pytest.raises(Unauthenticated) as refused:
+        await _verifier(provider).verify(token)
+    assert str(refused.value) == f"Token tidak sah: {said}."
+
+
+async def test_a_token_for_another_audience_or_with_an_unknown_role_says_so(
+    provider: Provider,
+) -> None:
+    verifier = _verifier(provider)
+    with pytest.raises(Unauthenticated, match="ditujukan untuk aplikasi lain"):
+        await verifier.verify(provider.token("a", aud="lain"))
+    with pytest.raises(Unauthenticated, match="peran atau keanggotaan yang tidak dikenal"):
+        await verifier.verify(provider.token("a", roles=["raja"]))
