@@ -145,14 +145,31 @@ def web_file(root: Path, path: str) -> Path | None:
     return None
 
 
+class WholeFile(FileResponse):
+    """A page's file, always whole: pages are small, and a Range header, valid or not, is
+    ignored as RFC 9110 allows (an unreadable one was a plain-text 400 or 416)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the file as if no range had been asked."""
+        headers = [(k, v) for k, v in scope["headers"] if k not in (b"range", b"if-range")]
+        await super().__call__({**scope, "headers": headers}, receive, send)
+
+
 async def page(request: Request) -> Response:
     """A page of web/; a missing one is the 404 page for a browser, problem+json otherwise."""
     found = web_file(WEB_ROOT, request.scope["path"])
     if found is None:
         if "text/html" in request.headers.get("accept", ""):
-            return FileResponse(WEB_ROOT / "404.html", status_code=404)
+            return WholeFile(WEB_ROOT / "404.html", status_code=404)
         return problem_response(Problem(404, "Halaman tidak ditemukan."), request.scope["path"])
-    return FileResponse(found, headers={"cache-control": "no-cache"})
+    return WholeFile(found, headers={"cache-control": "no-cache"})
+
+
+async def not_allowed(request: Request, exc: Exception) -> Response:
+    """A method no door takes (TRACE, PROPFIND, …): a problem, as every other refusal is."""
+    allow = ", ".join(METHODS)
+    problem = Problem(405, "Metode permintaan tidak diizinkan.", headers={"Allow": allow})
+    return problem_response(problem, request.scope["path"])
 
 
 async def ready(request: Request) -> Response:
@@ -231,13 +248,17 @@ def create_gateway(settings: Settings) -> Starlette:
         yield
         await client.aclose()
 
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-    routes = [Route("/readyz", ready), Route("/{path:path}", forward, methods=methods)]
+    routes = [Route("/readyz", ready), Route("/{path:path}", forward, methods=METHODS)]
     return Starlette(
         routes=routes,
         lifespan=lifespan,
         middleware=[Middleware(SecurityHeaders), Middleware(HeaderLimit)],
+        exception_handlers={405: not_allowed},
     )
+
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+"""The methods the gateway forwards; any other is refused here."""
 
 
 if __name__ == "__main__":

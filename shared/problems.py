@@ -108,7 +108,10 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 # FastAPI's own English details, as the office's users should read them.
 FRAMEWORK_DETAILS: dict[str, str] = {
-    "There was an error parsing the body": "Isi permintaan tidak dapat dibaca (bukan JSON UTF-8).",
+    "There was an error parsing the body": (
+        "Isi permintaan bukan JSON yang dapat dibaca: teks UTF-8, dengan angka dan susunan "
+        "bertingkat dalam batas wajar."
+    ),
     "Not Found": "Alamat tidak ditemukan.",
     "Method Not Allowed": "Metode ini tidak diizinkan di alamat ini.",
 }

@@ -251,6 +251,23 @@ async def test_a_query_of_thousands_of_parameters_is_refused_without_delaying_ot
     assert all(400 <= answer.status < 500 for answer in refused), refused
 
 
+@pytest.mark.parametrize("method", ["TRACE", "PROPFIND", "CONNECT"])
+async def test_a_method_no_door_takes_is_a_problem_not_plain_text(origin: str, method: str) -> None:
+    for path in (b"/", b"/formulir", b"/intake/v1/complaints", b"/open311/v2/services.json"):
+        answer = await exchange(origin, request_bytes(method, path))
+        assert 400 <= answer.status < 500, (method, path, answer)
+        assert "json" in " ".join(answer.header("content-type")), (method, path, answer)
+
+
+@pytest.mark.parametrize("ranges", ["bytes=5-2", "bytes=abc", "pages=1-2"])
+async def test_an_unreadable_range_on_a_page_is_ignored(origin: str, ranges: str) -> None:
+    async with httpx.AsyncClient(base_url=origin, timeout=10) as http:
+        whole = await http.get("/formulir")
+        ranged = await http.get("/formulir", headers={"Range": ranges})
+    assert ranged.status_code == 200, ranged.text
+    assert ranged.content == whole.content
+
+
 async def test_many_slow_senders_do_not_delay_other_submissions(origin: str) -> None:
     """More requests held open than a connection pool's usual hundred (a body trickling in,
     or a live stream): each door still forwards the next visitor at once."""

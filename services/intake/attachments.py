@@ -9,7 +9,7 @@ from shared.settings import Settings
 
 
 class AttachmentRefused(Problem):
-    """415 for a type not on the list, 413 for a file over the limit."""
+    """415 for a type not on the list, 413 for a file over the limit, 422 for an empty one."""
 
 
 def check(settings: Settings, attachment: Attachment) -> Attachment:
@@ -18,6 +18,10 @@ def check(settings: Settings, attachment: Attachment) -> Attachment:
     declared = media_type(attachment.content_type)
     allowed = ", ".join(settings.attachment_types)
     if attachment.content is not None:
+        if not attachment.content:  # nothing to see: a file that failed to copy, a mistake
+            raise AttachmentRefused(
+                422, f"Lampiran '{attachment.filename}' kosong (0 byte).", code="attachment-empty"
+            )
         if attachment.size > settings.max_attachment_bytes:
             raise AttachmentRefused(
                 413,

@@ -71,7 +71,7 @@ class Refusal:
 
     filename: str
     content_type: str
-    code: str  # "attachment-type" | "attachment-too-large"
+    code: str  # a key of services/intake/outbound/messages.py WHY
     reason: str  # the refusal's detail, in Bahasa Indonesia
 
     def listed(self) -> dict[str, str]:

@@ -277,6 +277,19 @@ async def test_replies_sent_at_once_are_each_kept(opened_case: Journey) -> None:
     assert parts == 20
 
 
+async def test_a_reply_with_an_empty_file_is_refused_saying_so(opened_case: Journey) -> None:
+    journey = opened_case
+    answer = await journey.http.post(
+        journey.url("intake", f"/own/{journey.code}/replies"),
+        data={"text": "Berikut berkas yang diminta."},
+        files=[("files", ("surat.txt", b"", "text/plain"))],
+        headers=journey.own,
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["type"] == "/problems/attachment-empty"
+    assert "kosong" in answer.json()["detail"]
+
+
 async def test_a_stranger_with_the_code_alone_sees_the_status_and_nothing_else(
     opened_case: Journey,
 ) -> None:

@@ -16,7 +16,7 @@ from services.intake.channels.meta import BadSignature, signature, verify
 from services.intake.draft import Attachment, Refusal
 from services.intake.mail import read
 from services.intake.mail_text import html_to_text
-from services.intake.outbound.messages import PURPOSES, compose, purpose_of, told_on
+from services.intake.outbound.messages import PURPOSES, WHY, compose, purpose_of, told_on
 from services.intake.pseudonyms import Pseudonyms
 from services.intake.submission import Received, Submission
 from shared.channels import Channel
@@ -107,12 +107,15 @@ def test_files_are_screened_one_by_one() -> None:
     pdf = Attachment("surat.pdf", "application/pdf", content=b"%PDF-1.4\n")
     exe = Attachment("foto.jpg", "image/jpeg", content=b"MZ\x90\x00")
     big = Attachment("besar.pdf", "application/pdf", content=b"%PDF" + b"0" * 11 * 1024 * 1024)
-    kept, refused = screen(settings, (pdf, exe, big))
+    empty = Attachment("kosong.txt", "text/plain", content=b"")
+    kept, refused = screen(settings, (pdf, exe, big, empty))
     assert [a.filename for a in kept] == ["surat.pdf"]
     assert [(r.filename, r.code) for r in refused] == [
         ("foto.jpg", "attachment-type"),
         ("besar.pdf", "attachment-too-large"),
+        ("kosong.txt", "attachment-empty"),
     ]
+    assert {r.code for r in refused} <= WHY.keys()  # each said to the complainant
 
 
 @pytest.mark.parametrize(

@@ -138,6 +138,7 @@ LABELS = {"audio/mpeg": "MP3", "audio/mp4": "M4A", "text/plain": "TXT"}
 WHY = {
     "attachment-too-large": "terlalu besar",
     "attachment-type": "jenis berkasnya tidak kami terima",
+    "attachment-empty": "kosong (0 byte)",
 }
 """Why a file was refused, by the refusal's code, as the complainant is told."""
 
