@@ -23,7 +23,7 @@ from services.reporting.rebuild import rebuild
 from shared.settings import Settings
 from tests.e2e.test_reporting import tables
 from tests.infrastructure import environment
-from tests.intake.registers import CLOSED, STATUS, Register, clean, combined, messy, monthly
+from tests.intake.registers import CLOSED, STATUS, TEXT, Register, clean, combined, messy, monthly
 from tests.polling import eventually
 from tests.system import running, with_free_ports
 
@@ -221,12 +221,13 @@ async def test_monthly_sheets_numbered_from_one_again_are_each_imported(
 
     again = await run_import(settings, path)
     assert (again["imported"], again["already"]) == (0, 30)
-    february.rows[4].cells[STATUS] = "Selesai"  # the office corrected a row since
+    february.rows[4].cells[STATUS] = "Selesai"  # the office corrected rows since
     february.rows[4].cells[CLOSED] = "29/02/2024"
+    february.rows[6].cells[TEXT] += " (diperbaiki)"
     corrected = await run_import(settings, february.write_csv(tmp_path / "februari-2.csv"))
     assert (corrected["imported"], corrected["already"]) == (0, 30)
     noticed = [i["row"] for i in corrected["issues"] if i["code"] == "changed_since_import"]
-    assert noticed == [february.rows[4].row]
+    assert noticed == [february.rows[4].row, february.rows[6].row]
 
     march = monthly(30, 2024, 3, seed=3)
     both = combined(march.rows, monthly(30, 2024, 4, seed=4).rows)  # two months in one file

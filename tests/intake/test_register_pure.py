@@ -459,6 +459,11 @@ def test_a_header_on_two_rows_is_read_whole(
         if "Selesai" in lower:
             row[lower.index("Selesai")] = datetime(2022, 3, 20)
         sheet.append(row)
+    for top in (3, 6):  # a label over both rows is merged down them, on each page
+        for index, label in enumerate(upper):
+            if label and not lower[index]:
+                letter = "ABCDEFGH"[index]
+                sheet.merge_cells(f"{letter}{top}:{letter}{top + 1}")
     path = tmp_path / "r.xlsx"
     book.save(path)
     report = run(Settings(), path, load_mapping(None, []), dry_run=True)
@@ -621,8 +626,7 @@ def test_a_formula_error_in_the_text_is_a_rejected_row_not_a_complaint(tmp_path:
 
 def test_a_day_merged_over_its_complaints_dates_each_of_them(tmp_path: Path) -> None:
     """An office writes the day once, merged down over that day's complaints (and the status
-    over a group): each row takes it. A number merged over two rows does not make them one
-    complaint: the lower row is imported without a number."""
+    over a group): each row takes it."""
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -631,27 +635,49 @@ def test_a_day_merged_over_its_complaints_dates_each_of_them(tmp_path: Path) -> 
     sheet.append([2, None, "NIB tidak bisa diunduh.", None])
     sheet.append([3, None, "Antrean terlalu lama.", None])
     sheet.append([4, datetime(2022, 3, 15), "Petugas meminta berkas tambahan.", "Proses"])
-    sheet.append([None, None, "Loket tutup sebelum jamnya.", None])
     sheet.merge_cells("B2:B4")
     sheet.merge_cells("D2:D4")
-    sheet.merge_cells("A5:A6")
-    sheet.merge_cells("B5:B6")
     path = tmp_path / "merged.xlsx"
     book.save(path)
 
     report, rows = read(Settings(), path, load_mapping(None, []))
     found = {row.text: row for row in rows}
-    assert (report.valid, report.rejected) == (5, 0), report.issues
+    assert (report.valid, report.rejected) == (4, 0), report.issues
     march = {text: row.received_at.astimezone(WIB).day for text, row in found.items()}
     assert march == {
         "Izin usaha belum terbit.": 14,
         "NIB tidak bisa diunduh.": 14,
         "Antrean terlalu lama.": 14,
         "Petugas meminta berkas tambahan.": 15,
-        "Loket tutup sebelum jamnya.": 15,
     }
     assert found["Antrean terlalu lama."].outcome == found["Izin usaha belum terbit."].outcome
-    assert found["Loket tutup sebelum jamnya."].register_ref is None
+
+
+@pytest.mark.parametrize("whole", ["A", "C"], ids=["number merged", "text merged"])
+def test_a_complaint_written_over_merged_rows_is_one_complaint(tmp_path: Path, whole: str) -> None:
+    """Its number, day, complainant and text merged down over three rows, so that each step
+    of its follow-up has a line: one complaint, whose follow-up reads line by line (not three
+    complaints, two of them without a number)."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["No", "Tanggal", "Uraian Pengaduan", "Nama Pelapor", "Tindak Lanjut"])
+    sheet.append([1, datetime(2022, 3, 14), "Izin usaha belum terbit.", "Budi", "Dicek"])
+    sheet.append([None, None, None, None, "Dihubungi"])
+    sheet.append([None, None, None, None, "Selesai"])
+    sheet.append([2, datetime(2022, 3, 15), "Antrean terlalu lama.", "Siti", "Dicek"])
+    for column in ("A", "B", "C", "D") if whole == "A" else ("B", "C", "D"):
+        if column != "A" or whole == "A":
+            sheet.merge_cells(f"{column}2:{column}4")
+    path = tmp_path / "merged.xlsx"
+    book.save(path)
+
+    report, rows = read(Settings(), path, load_mapping(None, []))
+    found = list(rows)
+    assert (report.valid, report.rejected) == (2, 0), report.issues
+    assert [row.text for row in found] == ["Izin usaha belum terbit.", "Antrean terlalu lama."]
+    assert found[0].extra == {"Tindak Lanjut": "Dicek\nDihubungi\nSelesai"}
+    assert [i.row for i in report.issues if i.code == "continued_row"] == [3, 4]
 
 
 def test_month_headings_and_the_signature_block_at_the_foot_are_skipped(tmp_path: Path) -> None:
@@ -681,12 +707,14 @@ def test_month_headings_and_the_signature_block_at_the_foot_are_skipped(tmp_path
 
     undated = tmp_path / "undated.csv"
     undated.write_text(
-        "No;Tanggal;Uraian;Status\n1;05/01/2023;Izin usaha belum terbit.;Selesai\n"
-        "2;;Kepala loket meminta uang tambahan.;\n"
+        "No;Tanggal;Pelapor;Uraian;Status\n1;05/01/2023;;Izin usaha belum terbit.;Selesai\n"
+        "2;;;Kepala loket meminta uang tambahan.;\n"
+        ";;Kepala Desa Sukamaju;Jalan desa rusak sejak izin galian terbit.;\n"
+        "4;06/01/2023;;Antrean terlalu lama.;Proses\n"
     )
     report = run(Settings(), undated, load_mapping(None, []), dry_run=True)
-    assert (report.valid, report.rejected) == (1, 1)
-    assert [i.code for i in report.issues if i.rejected] == ["date_missing"]
+    assert (report.valid, report.rejected) == (2, 2)
+    assert [i.code for i in report.issues if i.rejected] == ["date_missing", "date_missing"]
 
 
 EXPORTED = """<!DOCTYPE html>

@@ -92,9 +92,16 @@ def read(
     they are)."""
     data = read_sheet(path, sheet)
     layout = find_layout(data, mapping)
-    number = layout.fields.get("register_ref")
-    data = data.spread(layout.header_row, keep=() if number is None else (number,))
+    whole = [layout.fields[key] for key in ("text", "register_ref") if key in layout.fields]
+    headers = {_written(row) for row in layout.written}
+    again = [number for number, cells in data.records if _written(cells) in headers]
+    data, continued = data.spread(layout.header_row, whole=whole, skip=again)
     report = Report(path.name, dry_run, layout.header_row, unmapped=layout.unmapped)
+    for number, owner in sorted(continued.items()):
+        message = (
+            f"lanjutan baris {owner} (sel isi atau nomor digabung); isinya ditambahkan ke sana"
+        )
+        report.issues.append(Issue(number, "", "continued_row", message, rejected=False))
     report.columns = {key: layout.headers[index] for key, index in layout.fields.items()}
     tz, now = ZoneInfo(settings.timezone), datetime.now(UTC)
     month_first = frozenset(key for key in DATES if _month_first(data, layout, key))
@@ -156,16 +163,19 @@ SIGNATURE_CELLS = 2
 """A row of a signature block holds one or two cells (a line under each signatory)."""
 
 
-def signed_off(layout: Layout, cells: tuple[Any, ...], signing: bool) -> tuple[str, str] | None:
-    """A month's heading, or a line of the signature block at the register's foot: its code
-    and message; None for any other row. A signature's first line is a short row without a
-    date whose cell outside the text column opens a signature (`SIGNATURE`); every short row
-    without a date after it is a line of it (a name, a rank)."""
+def signed_off(
+    layout: Layout, cells: tuple[Any, ...], signing: bool, foot: bool
+) -> tuple[str, str] | None:
+    """A month's heading, or a line of the signature block at the register's foot (`foot`:
+    after its last dated row): its code and message; None for any other row. A signature's
+    first line is a short row without a date whose cell outside the text column opens a
+    signature (`SIGNATURE`); every short row without a date after it is a line of it (a name,
+    a rank). Above the foot such a row is a complaint without its date: rejected, seen."""
     at = layout.fields
     filled = {i: text for i, cell in enumerate(cells) if (text := cell_text(cell))}
     if len(filled) == 1 and HEADING.match(next(iter(filled.values()))):
         return "month_heading", "judul bulan; dilewati"
-    if len(filled) > SIGNATURE_CELLS or at["received_at"] in filled:
+    if not foot or len(filled) > SIGNATURE_CELLS or at["received_at"] in filled:
         return None
     opens = any(SIGNATURE.match(text) for i, text in filled.items() if i != at["text"])
     return ("signature", "blok tanda tangan; dilewati") if signing or opens else None
@@ -187,6 +197,9 @@ def scan(
     signing = False  # in a signature block
     contents: dict[str, int] = {}
     records = [record for record in sheet.records if record[0] > reader.layout.header_row]
+    day = reader.layout.fields["received_at"]
+    dated = [n for n, cells in records if day < len(cells) and cell_text(cells[day])]
+    last_dated = max(dated, default=reader.layout.header_row)  # the foot is below it
     numbers = [reader.layout.header_row, *(number for number, _ in records)]
     report.blank += sum(b - a - 1 for a, b in itertools.pairwise(numbers))  # empty rows between
     for number, cells in tqdm(records, unit=" baris", desc="impor", disable=not progress):
@@ -194,7 +207,7 @@ def scan(
             report.blank += 1
             continue
         furniture = page_furniture(reader.layout, cells) or signed_off(
-            reader.layout, cells, signing
+            reader.layout, cells, signing, foot=number > last_dated
         )
         if furniture is not None:  # a printed page's header again, a total, a signature
             signing = signing or furniture[0] == "signature"
@@ -302,7 +315,7 @@ class Store:
     def _placed(self, rows: list[RegisterRow], report: Report) -> list[RegisterRow]:
         """Each row with a register number under the identity the store knows it by: its number
         alone if the complaint stored under it is this one (a repeat or a correction), else its
-        number and content if stored so, else its number and content if another complaint has
+        number and day if stored so, else its number and day if another complaint has
         its number (a number used again), else as the file gave it."""
         numbered = [row for row in rows if row.register_ref]
         if not numbered:

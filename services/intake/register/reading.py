@@ -58,29 +58,73 @@ class Sheet:
     epoch: datetime = WINDOWS_EPOCH  # the day its day numbers count from (a workbook's own)
     merged: tuple[tuple[int, int, int], ...] = ()  # cells merged down: first row, last, column
 
-    def spread(self, below: int, keep: Iterable[int] = ()) -> Sheet:
-        """The sheet with the value of each cell merged down over rows after `below` in every
-        row the merge covers (a day written once for its complaints): a spreadsheet keeps it
-        in the first row alone. Not in the columns `keep` (a register number merged over two
-        rows does not make them one complaint)."""
-        kept = set(keep)
-        downs = [m for m in self.merged if m[0] > below and m[2] not in kept]
+    def spread(
+        self, below: int, whole: Iterable[int] = (), skip: Iterable[int] = ()
+    ) -> tuple[Sheet, dict[int, int]]:
+        """The sheet with each cell merged down (over rows after `below`) read as a spreadsheet
+        shows it, and the rows that continue another (row -> the row it continues).
+
+        A cell of a `whole` column (the complaint's text, its number) merged over several rows
+        makes them one complaint written over several lines: the rows below add their own
+        cells to the first row's, a line each, and are no rows of their own. Any other cell
+        merged down gives its value to every row it covers (a day written once for that day's
+        complaints). Merges starting at the rows `skip` (a header printed again) are left as
+        they are."""
+        skipped = set(skip)
+        downs = [m for m in self.merged if m[0] > below and m[0] not in skipped]
         if not downs:
-            return self
-        rows = dict(self.records)
-        for first, last, column in downs:
-            top = rows.get(first, ())
-            if column >= len(top) or top[column] is None:
-                continue
+            return self, {}
+        rows = {number: list(cells) for number, cells in self.records}
+        continued = _continuations(downs, set(whole), rows)
+        _give_down(downs, rows, continued)
+        _join(downs, rows, continued)
+        records = sorted((number, tuple(cells)) for number, cells in rows.items())
+        return replace(self, records=records), continued
+
+
+Merge = tuple[int, int, int]  # first row, last row, column
+
+
+def _continuations(
+    downs: list[Merge], whole: set[int], rows: dict[int, list[Any]]
+) -> dict[int, int]:
+    """The rows under a merge of a `whole` column, each with the first row it continues."""
+    continued: dict[int, int] = {}
+    for first, last, column in sorted(downs):
+        if column in whole and first in rows:
+            owner = continued.get(first, first)
             for number in range(first + 1, last + 1):
-                cells = rows.get(number)
-                if cells is None:
-                    continue  # a row merged over and empty otherwise: no complaint
-                if column >= len(cells):
-                    cells = cells + (None,) * (column + 1 - len(cells))
-                if cells[column] is None or cells[column] == "":
-                    rows[number] = (*cells[:column], top[column], *cells[column + 1 :])
-        return replace(self, records=sorted(rows.items()))
+                continued.setdefault(number, owner)
+    return continued
+
+
+def _give_down(downs: list[Merge], rows: dict[int, list[Any]], continued: dict[int, int]) -> None:
+    """Each merged value into the empty cells it covers, of rows that are rows of their own."""
+    for first, last, column in downs:
+        top = rows.get(first, [])
+        value = top[column] if column < len(top) else None
+        for number in range(first + 1, last + 1):
+            cells = rows.get(number)
+            if value is None or cells is None or number in continued:
+                continue  # nothing to give; no row (merged over and empty otherwise)
+            cells += [None] * (column + 1 - len(cells))
+            if cells[column] is None or cells[column] == "":
+                cells[column] = value
+
+
+def _join(downs: list[Merge], rows: dict[int, list[Any]], continued: dict[int, int]) -> None:
+    """Each continuing row's own cells added to its first row's, a line each; then it goes."""
+    covered = {(n, column) for first, last, column in downs for n in range(first + 1, last + 1)}
+    for number, owner in sorted(continued.items()):
+        cells, target = rows.pop(number, None), rows.get(owner)
+        if cells is None or target is None:
+            continue
+        for column, cell in enumerate(cells):
+            if (number, column) in covered or cell is None or cell == "":
+                continue
+            target += [None] * (column + 1 - len(target))
+            had = target[column]
+            target[column] = cell if had is None or had == "" else f"{had}\n{cell}"
 
 
 def read_sheet(path: Path, sheet: str | None = None) -> Sheet:

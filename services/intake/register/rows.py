@@ -78,12 +78,15 @@ class RegisterRow:
         return replace(self, identity=self._by_number())
 
     def renumbered(self) -> RegisterRow:
-        """The row under an identity of its own: its number and year, then its content (another
-        complaint has its number already)."""
-        return replace(self, identity=f"{self._by_number()}:{self.content[:40]}")
+        """The row under an identity of its own: its number and year, then its day (another
+        complaint has its number already). A correction of it keeps its day, and so its case."""
+        return replace(self, identity=f"{self._by_number()}:{self._day()}")
 
     def _by_number(self) -> str:
-        return self.identity.removesuffix(f":{self.content[:40]}")
+        return self.identity.removesuffix(f":{self._day()}")
+
+    def _day(self) -> str:
+        return self.gist.partition(":")[0]
 
 
 @dataclass(frozen=True)
