@@ -6,6 +6,7 @@ import csv
 import re
 import zipfile
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 from services.intake.register import reading
+from services.intake.register import reading as reading_module
 from services.intake.register.cli import main
 from services.intake.register.dates import DateError, read_date
 from services.intake.register.importer import read, run
@@ -753,3 +755,38 @@ def test_a_web_page_saved_as_xls_is_read_by_its_table(tmp_path: Path) -> None:
         "Rudi",
     ]
     assert report.rejected == 0
+
+
+def test_a_web_page_of_one_table_per_month_is_read_whole(tmp_path: Path) -> None:
+    """An export with a table per month under the same header: every month's rows, in order;
+    a table of the page's layout (a printing note) is not the register."""
+    february = EXPORTED.replace("MARET", "FEBRUARI").replace("/03/", "/02/")
+    for said, other in (("belum", "masih belum"), ("tidak bisa", "gagal"), ("terlalu", "sangat")):
+        february = february.replace(said, other)
+    page = EXPORTED.replace(
+        "</body>", february.split("<body>", 1)[1].split("</body>")[0] + "</body>"
+    )
+    path = tmp_path / "laporan.xls"
+    path.write_text(page, encoding="utf-8")
+    report, rows = read(Settings(), path, load_mapping(None, []))
+    found = list(rows)
+    assert report.rejected == 0, report.issues
+    assert [row.received_at.astimezone(WIB).month for row in found] == [3, 3, 3, 2, 2, 2]
+    assert {i.code for i in report.issues} >= {"header_repeated"}
+
+
+def test_a_page_of_odd_comments_and_spans_is_read_in_time(tmp_path: Path) -> None:
+    """Crafted pages that once took minutes: hundreds of empty comments before anything else,
+    a cell spanning a thousand columns and rows above hundreds of empty rows."""
+    comments = tmp_path / "comments.xls"
+    comments.write_bytes(b"<!---->" * 580 + b"No;Tanggal;Uraian\n")
+    spans = tmp_path / "spans.xls"
+    spans.write_text(
+        '<table><tr><td colspan="999">x</td><td rowspan="1000">y</td></tr>'
+        + "<tr></tr>" * 400
+        + "<tr><td>No</td><td>Tanggal</td><td>Uraian</td></tr></table>"
+    )
+    with ThreadPoolExecutor(1) as pool:
+        for path in (comments, spans):
+            reading = pool.submit(lambda p=path: reading_module.read_sheet(p))
+            assert reading.result(timeout=20).records

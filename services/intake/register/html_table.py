@@ -12,8 +12,10 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-LOOKS_LIKE_HTML = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|table|head|body|meta)\b",
-                             re.I | re.S)  # fmt: skip
+LOOKS_LIKE_HTML = re.compile(
+    rb"^\s*(?:<!--(?:(?!-->).)*-->\s*)*<(?:!doctype\s+html|html|table|head|body|meta)\b",
+    re.I | re.S,
+)
 """The start of a web page (after a byte-order mark)."""
 _BREAKS = {"br", "p", "div", "li"}
 _MOST_SPAN = 1000  # a span larger than any register has is a fault of the file: cut to this
@@ -84,37 +86,67 @@ def _span(value: str | None) -> int:
         return 1
 
 
-def read_html(
-    text: str,
-) -> tuple[list[tuple[int, tuple[str | None, ...]]], list[tuple[int, int, int]]]:
-    """The largest table's rows (numbered from 1, each a tuple of cells, None where empty) and
-    its cells merged down (first row, last row, column index)."""
+Rows = list[tuple[int, tuple[str | None, ...]]]
+Merges = list[tuple[int, int, int]]
+
+
+def read_html(text: str) -> tuple[Rows, Merges]:
+    """The register's rows (numbered from 1, each a tuple of cells, None where empty) and its
+    cells merged down (first row, last row, column index): the largest table, and with it
+    every other table of the same header (a register exported a month or a printed page per
+    table), in the page's order."""
     parser = _Tables()
     parser.feed(text)
     parser.close()
     if not parser.tables:
         return [], []
-    table = max(parser.tables, key=lambda t: len(t.rows))
-    grid: list[list[str | None]] = []
-    held: dict[int, int] = {}  # column -> rows a cell above still spans
-    merged = []
+    largest = max(parser.tables, key=lambda t: len(t.rows))
+    header = _header(largest)
+    tables = [t for t in parser.tables if t is largest or (header and _header(t) == header)]
+    rows: Rows = []
+    merged: Merges = []
+    for index, table in enumerate(tables):
+        grid, downs = _laid_out(table)
+        if index:  # the same register again: from its header on (its title is no row of it)
+            start = next(n for n, cells in enumerate(table.rows) if _filled(cells) >= 3)
+            grid = grid[start:]
+            downs = [(a - start, b - start, c) for a, b, c in downs if a > start]
+        offset = len(rows)
+        rows += [(offset + n, row) for n, row in enumerate(grid, start=1)]
+        merged += [(offset + first, offset + last, column) for first, last, column in downs]
+    return rows, merged
+
+
+def _header(table: _Table) -> tuple[str, ...]:
+    """A table's first row of three or more filled cells (its header), as its words."""
+    for cells in table.rows:
+        if _filled(cells) >= 3:
+            return tuple(" ".join(text.lower().split()) for text, _, _ in cells)
+    return ()
+
+
+def _filled(cells: list[tuple[str, int, int]]) -> int:
+    return sum(bool(text) for text, _, _ in cells)
+
+
+def _laid_out(table: _Table) -> tuple[list[tuple[str | None, ...]], Merges]:
+    """The table's rows as a spreadsheet shows them, and its cells spanning rows."""
+    grid: list[tuple[str | None, ...]] = []
+    held: dict[int, int] = {}  # column -> rows a cell above still spans (this one included)
+    merged: Merges = []
     for number, cells in enumerate(table.rows, start=1):
         row: list[str | None] = []
-        column = 0
         for text, colspan, rowspan in cells:
-            while held.get(column, 0) > 0:
+            while held.get(len(row), 0) > 0:
                 row.append(None)
-                column += 1
+            column = len(row)
             row += [text or None] + [None] * (colspan - 1)
             if rowspan > 1:
                 merged.append((number, number + rowspan - 1, column))
                 for spanned in range(column, column + colspan):
                     held[spanned] = rowspan
-            column += colspan
-        while any(held.get(c, 0) > 0 for c in range(column, max(held, default=-1) + 1)):
-            row.append(None)
-            column += 1
-        for spanned in list(held):
-            held[spanned] -= 1
-        grid.append(row)
-    return [(n, tuple(row)) for n, row in enumerate(grid, start=1)], merged
+        rest = max(held, default=-1)  # columns held further right: empty cells up to them
+        row += [None] * (rest + 1 - len(row))
+        held = {column: left - 1 for column, left in held.items() if left > 1}
+        grid.append(tuple(row))
+    return grid, merged
