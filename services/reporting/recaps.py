@@ -354,7 +354,12 @@ async def month_figures(
         by_category=shape.by_category,
         timeliness=monthly.timeliness(figures),
         compliance=compliance,
-        cases=[monthly.public_case(record, tz) for record in cases],
+        # In the order received, the cases whose day is not shown last: placed among the others
+        # by day, a confidential case's place would tell its day.
+        cases=[
+            monthly.public_case(record, tz)
+            for record in sorted(cases, key=lambda record: bool(record["confidential"]))
+        ],
     )
 
 

@@ -216,20 +216,23 @@ async def test_the_recap_gives_a_confidential_case_no_date(desk: Desk) -> None:
     """The published list shows of a confidential case what public tracking shows: its code
     and status, not the day it came in (nor its channel and category)."""
     plain = complaint_received(received_at=OCTOBER)
-    secret = complaint_received(received_at=OCTOBER.replace(day=20))
+    secret = complaint_received(received_at=OCTOBER.replace(day=2))
     data = secret.data.model_copy(update={"confidential": True})
     secret = seal(data, subject=secret.subject, version=1, time=secret.time, agency=secret.agency)
-    await desk.bus.publish(plain, secret)
+    later = complaint_received(received_at=OCTOBER.replace(day=20))
+    await desk.bus.publish(plain, secret, later)
 
     async def counted() -> bool:
         answer = await desk.http.get("/reporting/v1/rekap?year=2025&month=10")
-        return bool(answer.json()["total"] == 2)
+        return bool(answer.json()["total"] == 3)
 
     assert await eventually(counted, within=10)
     officer = desk.headers(Role.TIM_PENGADUAN)
     made = await desk.http.post("/reporting/v1/recaps/2025/10", headers=officer)
     assert made.status_code == 200, made.text
     xlsx = await desk.http.get("/reporting/v1/recaps/2025/10/rekap.xlsx", headers=officer)
-    rows = {row[1]: row for row in sheet_rows(xlsx.content) if len(row) > 5}
+    listed = [row for row in sheet_rows(xlsx.content) if len(row) > 5 and row[0] != "No."]
+    rows = {row[1]: row for row in listed}
+    assert [row[1] for row in listed][-1] == code_of(secret)  # last, not between its neighbours
     assert rows[code_of(plain)][2:5] == ["14-10-2025", "Situs web", "Belum dikategorikan"]
     assert rows[code_of(secret)][2:5] == ["-", "-", "-"]
