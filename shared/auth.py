@@ -127,8 +127,8 @@ class Revocations:
     an administrator disables it, changes its roles, agency or memberships or resets its
     password; every service refuses a token of that account issued before the mark. Kept in
     Redis (shared by the services) for as long as any token lives; a service reads an account's
-    mark at most once per MARK_SECONDS. With Redis away no mark is read (logged once): tokens
-    count until they expire, as without marks."""
+    mark at most once per MARK_SECONDS. With Redis away no mark is read (logged once): the
+    marks read before still count, other tokens count until they expire, as without marks."""
 
     def __init__(self, settings: Settings, redis: aioredis.Redis) -> None:
         self.settings, self.redis = settings, redis
@@ -150,15 +150,16 @@ class Revocations:
         cached = self._marks.get(subject)
         if cached is not None and now - cached[0] < MARK_SECONDS:
             return cached[1]
+        known = cached[1] if cached is not None else None  # Redis away: the last one read
         if self._away_until is not None and now < self._away_until:
-            return None
+            return known
         try:
             raw = await asyncio.wait_for(self.redis.get(self._key(subject)), REDIS_SECONDS)
         except (RedisError, OSError, TimeoutError) as error:
             if self._away_until is None:
                 log.warning("token marks unreadable (Redis): %s", error)
             self._away_until = time.monotonic() + AWAY_SECONDS
-            return None
+            return known
         self._away_until = None
         mark = float(raw) if raw is not None else None
         self._marks[subject] = (now, mark)

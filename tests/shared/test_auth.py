@@ -275,3 +275,34 @@ async def test_a_token_for_another_audience_or_with_an_unknown_role_says_so(
         await verifier.verify(provider.token("a", aud="lain"))
     with pytest.raises(Unauthenticated, match="peran atau keanggotaan yang tidak dikenal"):
         await verifier.verify(provider.token("a", roles=["raja"]))
+
+
+async def test_a_mark_read_before_redis_went_silent_still_counts(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An account disabled a minute ago, its mark read then: Redis going silent does not let
+    its old tokens count again."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    monkeypatch.setattr(auth, "MARK_SECONDS", 0.0)  # every request reads Redis again
+    mute = aioredis.Redis(host="127.0.0.1", port=server.sockets[0].getsockname()[1])
+    answering = aioredis.from_url(settings.redis_url)
+    revocations = Revocations(settings, answering)
+    try:
+        await revocations.revoke("uji-tiga")
+        mark = await revocations.valid_since("uji-tiga")
+        assert mark is not None
+        revocations.redis = mute
+        assert await revocations.valid_since("uji-tiga") == mark  # the read failed: the last
+        assert await revocations.valid_since("uji-tiga") == mark  # away: not asked, the last
+        assert await revocations.valid_since("uji-empat") is None  # never read: none known
+    finally:
+        await mute.aclose()
+        await answering.aclose()
+        server.close()
+        for writer in held:
+            writer.close()
