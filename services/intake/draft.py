@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
@@ -22,6 +22,11 @@ BELIEVED_DAYS = 30
 """How far back a sender's own word on when it sent is believed (a chat platform's backlog, a
 mail's Date): older, or later than now, the moment it arrives counts instead. A complaint's
 received time starts its 14 working days: a forged old date must not make it overdue at once."""
+
+
+EARLIEST = date(2000, 1, 1)
+"""The first day a complaint may have been received (a register's oldest rows; before it, a
+time is a placeholder: Go's unset time is year 1)."""
 
 
 def believed(claimed: datetime | None) -> datetime:

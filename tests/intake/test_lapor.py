@@ -216,9 +216,8 @@ async def test_a_case_forwarded_to_another_agency_is_told_to_lapor(desk: Desk) -
 async def test_a_creation_time_lapor_never_set_is_the_arrival(
     desk: Desk, created_at: str, kept: bool | None
 ) -> None:
-    """A report's time is believed as the chat channels' are: within the last 30 days and not
-    later than now; an unset one (year 1) or a future one is the moment it arrives, never a
-    case 2,000 years late; one that is no time at all is refused."""
+    """An unset time (year 1, as Go writes it) or a future one is the moment the report
+    arrives, never a case 2,000 years late; one that is no time at all is refused."""
     body = disposed(f"LAP-T-{abs(hash(created_at))}", created_at=created_at)
     answer = await desk.http.post(ENDPOINT, json=body, headers=AUTH)
     if kept is None:
@@ -230,9 +229,11 @@ async def test_a_creation_time_lapor_never_set_is_the_arrival(
     assert abs((datetime.now(UTC) - received).total_seconds()) < 60
 
 
-async def test_a_creation_time_of_last_week_is_kept(desk: Desk) -> None:
-    earlier = datetime.now(UTC).replace(microsecond=0) - timedelta(days=7)
-    body = disposed("LAP-T-WEEK", created_at=earlier.isoformat())
+@pytest.mark.parametrize("days", [7, 60])
+async def test_a_creation_time_of_earlier_weeks_is_kept(desk: Desk, days: int) -> None:
+    """A report disposed to the office weeks after it was made keeps the day it was made."""
+    earlier = datetime.now(UTC).replace(microsecond=0) - timedelta(days=days)
+    body = disposed(f"LAP-T-{days}", created_at=earlier.isoformat())
     assert (await desk.http.post(ENDPOINT, json=body, headers=AUTH)).status_code == 201
     [row] = await desk.fetch("SELECT state FROM intake.submissions_events")
     received = datetime.fromisoformat(json.loads(bytes(row["state"]))["received_at"]["_data_"])

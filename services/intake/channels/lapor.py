@@ -22,7 +22,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, Stri
 
 from services.intake.api import CurrentInbox, ReceiptOut, receipt_out
 from services.intake.attachments import check
-from services.intake.draft import Attachment, Contact, Draft, Receipt, believed
+from services.intake.draft import EARLIEST, Attachment, Contact, Draft, Receipt
 from services.intake.forms import Phone
 from services.intake.inbox import Inbox
 from services.intake.reach import store_call
@@ -143,7 +143,7 @@ async def receive_disposed(
         kind=kind,
         channel=Channel.LAPOR,
         text=text,
-        received_at=believed(report.created_at),  # an unset time (year 1): the arrival
+        received_at=_created(report.created_at),
         agency=agency,
         message_id=report.tracking_id,
         contact=None if report.anonim else contact,
@@ -183,3 +183,10 @@ def _record_disposition(inbox: Inbox, case_id: UUID, agency: str, due: float | N
             continue
         return
     raise RuntimeError(f"could not record a disposisi of submission {case_id}")
+
+
+def _created(at: datetime | None) -> datetime:
+    """When the report was made at SP4N-LAPOR! (its disposition may come weeks later: kept);
+    a time before `EARLIEST` (an unset one) or later than now is no such time: the arrival."""
+    now = datetime.now(UTC)
+    return at if at is not None and at.date() >= EARLIEST and at <= now else now

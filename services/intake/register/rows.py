@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from services.intake.draft import Contact
+from services.intake.draft import EARLIEST, Contact
 from services.intake.register.cells import (
     Issue,
     Notes,
@@ -31,8 +31,6 @@ from services.intake.submission import submission_id
 from shared import pii
 from shared.channels import Channel
 from shared.sop import Kind
-
-EARLIEST = date(2000, 1, 1)  # the first day a register may hold, in the office's own calendar
 
 
 @dataclass(frozen=True)
