@@ -184,8 +184,8 @@ _STRONG_CUE = re.compile(
 )
 _WEAK_CUE = re.compile(
     r"(?:\b(?:[Ss]aya|[Bb]apak|[Bb]pk\.?|[Ii]bu|[Ss]dr[ia]?\.?|[Ss]audara(?:i)?|[Pp]ak|"
-    r"[Tt]td\.?|[Hh]ormat\s+saya,?|[Ss]alam,?)|\b(?:[Bb]u|[Mm]bak?|[Mm]as|[Kk]ak|Pelapor|"
-    r"Pemohon)\b\s*:?|(?<=\d)[ \t]*\()"
+    r"[Tt]td\.?|[Hh]ormat\s+saya,?|[Ss]alam,?)|(?<!PT )(?<!CV )(?<!UD )\b(?:[Bb]u|[Mm]bak?|"
+    r"[Mm]as|[Kk]ak|Pelapor|Pemohon)\b\s*:?|(?<=\d)[ \t]*\()"
     r"[ \t]*\n?[ \t]*"
 )
 _NOT_NAME = frozenset(

@@ -36,9 +36,9 @@ Reference = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1
 
 
 def _impersonal(value: str) -> str:
-    found = pii.find(value)
+    found = pii.identifiers(value)  # a name is masked where it is read (OFFICER_LABELS)
     if found:
-        kinds = ", ".join(dict.fromkeys(pii.LABELS[item.kind] for item in found))
+        kinds = ", ".join(dict.fromkeys(pii.LABELS[kind] for kind, _ in found))
         message = (
             f"Kolom ini untuk nama instansi atau nomor, tidak tersegel: jangan tulis data pribadi "
             f"({kinds}) di sini; tulis di catatan atau alasan."
@@ -49,8 +49,9 @@ def _impersonal(value: str) -> str:
 
 IMPERSONAL = AfterValidator(_impersonal)
 """For the fields officers fill in that are kept and published unsealed (an agency's name, an
-archive or reference number): personal data in them would reach every role that reads the
-case's history, and no erasure could take it back."""
+archive or reference number): a phone, e-mail or NIK in them would reach every role that reads
+the case's history, and no erasure could take it back. Refused; a name is masked for the roles
+without the identity where it is read (shared/access.py OFFICER_LABELS)."""
 Label = Annotated[Short, IMPERSONAL]
 LabelReference = Annotated[Reference, IMPERSONAL]
 

@@ -102,6 +102,7 @@ def test_identifiers_alone_are_those_of_the_whole_find_on_the_labelled_set() -> 
         ("bu lurah tidak ada di kantor", "bu lurah tidak ada di kantor"),
         ("Pelapor tidak hadir saat dipanggil", "Pelapor tidak hadir saat dipanggil"),
         ("harga emas naik, masa berlaku izin habis", "harga emas naik, masa berlaku izin habis"),
+        ("kontraktornya PT Mas Jaya Abadi", "kontraktornya PT Mas Jaya Abadi"),
     ],
 )
 def test_a_name_after_the_everyday_forms_of_address_is_found(text: str, masked: str) -> None:

@@ -408,3 +408,17 @@ async def test_a_transfer_by_another_role_is_refused_naming_who_may(desk: Desk) 
         "Tindakan 'Teruskan ke instansi lain' hanya dapat dilakukan oleh: Pengelola Induk."
     )
     assert problem["allowed_roles"] == ["koordinator"]
+
+
+async def test_labels_that_only_look_personal_are_kept(desk: Desk) -> None:
+    """A company named after a form of address, an archive shelf that reads like a plate: no
+    phone, e-mail or NIK, so kept as written."""
+    case = await desk.open()
+    view = await desk.step(
+        case,
+        "reject",
+        TIM,
+        reason="Bukan kewenangan.",
+        referred_to="PT Mas Jaya Abadi, rak KT 12 B",
+    )
+    assert view["timeline"][-1]["details"]["referred_to"] == "PT Mas Jaya Abadi, rak KT 12 B"
