@@ -17,7 +17,6 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 from services.intake.register import reading
-from services.intake.register import reading as reading_module
 from services.intake.register.cli import main
 from services.intake.register.dates import DateError, read_date
 from services.intake.register.importer import read, run
@@ -788,5 +787,5 @@ def test_a_page_of_odd_comments_and_spans_is_read_in_time(tmp_path: Path) -> Non
     )
     with ThreadPoolExecutor(1) as pool:
         for path in (comments, spans):
-            reading = pool.submit(lambda p=path: reading_module.read_sheet(p))
-            assert reading.result(timeout=20).records
+            read_in_time = pool.submit(reading.read_sheet, path)
+            assert read_in_time.result(timeout=20).records
