@@ -789,3 +789,36 @@ def test_a_page_of_odd_comments_and_spans_is_read_in_time(tmp_path: Path) -> Non
         for path in (comments, spans):
             read_in_time = pool.submit(reading.read_sheet, path)
             assert read_in_time.result(timeout=20).records
+
+
+@pytest.mark.parametrize(
+    ("merges", "numbers"),
+    [
+        (("B2:B3", "C2:C3"), ["1", "2"]),  # a day and a shared text, each its own number
+        (("A2:A3",), ["1", None]),  # a number over two rows, each with its own day and text
+    ],
+    ids=["shared text", "shared number"],
+)
+def test_rows_with_their_own_number_or_day_stay_complaints_of_their_own(
+    tmp_path: Path, merges: tuple[str, ...], numbers: list[str | None]
+) -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["No", "Tanggal", "Uraian Pengaduan", "Nama Pelapor"])
+    sheet.append([1, datetime(2024, 2, 1), "Jalan rusak di depan kantor desa.", "Ratna"])
+    second = [2, None, None, "Slamet"] if "C2:C3" in merges else [None, datetime(2024, 2, 2)]
+    if len(second) == 2:
+        second += ["Lampu jalan mati sejak seminggu.", "Slamet"]
+    sheet.append(second)
+    for merge in merges:
+        sheet.merge_cells(merge)
+    path = tmp_path / "merged.xlsx"
+    book.save(path)
+
+    report, rows = read(Settings(), path, load_mapping(None, []))
+    found = list(rows)
+    assert (report.valid, report.rejected) == (2, 0), report.issues
+    assert [row.register_ref for row in found] == numbers
+    assert [row.contact.name if row.contact else None for row in found] == ["Ratna", "Slamet"]
+    assert "continued_row" not in {issue.code for issue in report.issues}

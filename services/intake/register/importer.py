@@ -26,7 +26,7 @@ from services.intake.records import Rows
 from services.intake.register.cells import Issue, cell_text
 from services.intake.register.dates import written_month_first
 from services.intake.register.labels import Mapping, normalize
-from services.intake.register.reading import Layout, Sheet, find_layout, read_sheet
+from services.intake.register.reading import Layout, Sheet, Spreading, find_layout, read_sheet
 from services.intake.register.report import Report
 from services.intake.register.rows import RegisterRow, RowReader
 from services.intake.store import SCHEMA, IndexRow, Pending, Submissions, open_submissions
@@ -92,10 +92,15 @@ def read(
     they are)."""
     data = read_sheet(path, sheet)
     layout = find_layout(data, mapping)
-    whole = [layout.fields[key] for key in ("text", "register_ref") if key in layout.fields]
+    at = layout.fields
+    columns = Spreading(
+        whole=frozenset(at[key] for key in ("text", "register_ref") if key in at),
+        own=frozenset(at[key] for key in ("received_at", "register_ref") if key in at),
+        kept=frozenset(at[key] for key in ("register_ref",) if key in at),
+    )
     headers = {_written(row) for row in layout.written}
     again = [number for number, cells in data.records if _written(cells) in headers]
-    data, continued = data.spread(layout.header_row, whole=whole, skip=again)
+    data, continued = data.spread(layout.header_row, columns, skip=again)
     report = Report(path.name, dry_run, layout.header_row, unmapped=layout.unmapped)
     for number, owner in sorted(continued.items()):
         message = (

@@ -59,41 +59,65 @@ class Sheet:
     merged: tuple[tuple[int, int, int], ...] = ()  # cells merged down: first row, last, column
 
     def spread(
-        self, below: int, whole: Iterable[int] = (), skip: Iterable[int] = ()
+        self, below: int, columns: Spreading, skip: Iterable[int] = ()
     ) -> tuple[Sheet, dict[int, int]]:
         """The sheet with each cell merged down (over rows after `below`) read as a spreadsheet
         shows it, and the rows that continue another (row -> the row it continues).
 
-        A cell of a `whole` column (the complaint's text, its number) merged over several rows
-        makes them one complaint written over several lines: the rows below add their own
-        cells to the first row's, a line each, and are no rows of their own. Any other cell
-        merged down gives its value to every row it covers (a day written once for that day's
-        complaints). Merges starting at the rows `skip` (a header printed again) are left as
-        they are."""
+        A cell of a `whole` column (the complaint's text, its number) merged over several rows,
+        below it rows with no `own` value of their own (no number, no day): one complaint
+        written over several lines; those rows add their cells to the first row's, a line
+        each, and are no rows of their own. Any other cell merged down gives its value to every
+        row it covers (a day written once for that day's complaints), but in the `kept` columns
+        (a number merged over two complaints does not make them one: the lower has none).
+        Merges starting at the rows `skip` (a header printed again) are left as they are."""
         skipped = set(skip)
         downs = [m for m in self.merged if m[0] > below and m[0] not in skipped]
         if not downs:
             return self, {}
         rows = {number: list(cells) for number, cells in self.records}
-        continued = _continuations(downs, set(whole), rows)
-        _give_down(downs, rows, continued)
-        _join(downs, rows, continued)
+        covered = {(n, column) for first, last, column in downs for n in range(first + 1, last + 1)}
+        continued = _continuations(downs, columns, rows, covered)
+        _give_down([m for m in downs if m[2] not in columns.kept], rows, continued)
+        _join(rows, continued, covered)
         records = sorted((number, tuple(cells)) for number, cells in rows.items())
         return replace(self, records=records), continued
+
+
+@dataclass(frozen=True)
+class Spreading:
+    """Which columns a merge down makes one complaint of (`whole`), which a row of its own
+    has (`own`), which are never given down (`kept`)."""
+
+    whole: frozenset[int] = frozenset()
+    own: frozenset[int] = frozenset()
+    kept: frozenset[int] = frozenset()
 
 
 Merge = tuple[int, int, int]  # first row, last row, column
 
 
 def _continuations(
-    downs: list[Merge], whole: set[int], rows: dict[int, list[Any]]
+    downs: list[Merge],
+    columns: Spreading,
+    rows: dict[int, list[Any]],
+    covered: set[tuple[int, int]],
 ) -> dict[int, int]:
-    """The rows under a merge of a `whole` column, each with the first row it continues."""
+    """The rows under a merge of a `whole` column with no `own` value of their own, each with
+    the first row it continues."""
     continued: dict[int, int] = {}
     for first, last, column in sorted(downs):
-        if column in whole and first in rows:
-            owner = continued.get(first, first)
-            for number in range(first + 1, last + 1):
+        if column not in columns.whole or first not in rows:
+            continue
+        owner = continued.get(first, first)
+        for number in range(first + 1, last + 1):
+            cells = rows.get(number, [])
+            own = [
+                c
+                for c in columns.own
+                if (number, c) not in covered and c < len(cells) and cells[c] not in (None, "")
+            ]
+            if not own:
                 continued.setdefault(number, owner)
     return continued
 
@@ -112,9 +136,10 @@ def _give_down(downs: list[Merge], rows: dict[int, list[Any]], continued: dict[i
                 cells[column] = value
 
 
-def _join(downs: list[Merge], rows: dict[int, list[Any]], continued: dict[int, int]) -> None:
+def _join(
+    rows: dict[int, list[Any]], continued: dict[int, int], covered: set[tuple[int, int]]
+) -> None:
     """Each continuing row's own cells added to its first row's, a line each; then it goes."""
-    covered = {(n, column) for first, last, column in downs for n in range(first + 1, last + 1)}
     for number, owner in sorted(continued.items()):
         cells, target = rows.pop(number, None), rows.get(owner)
         if cells is None or target is None:
