@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from openpyxl import Workbook
 
 from services.intake.register.importer import Store, read
 from services.intake.register.labels import load_mapping
@@ -313,3 +314,37 @@ async def test_rebuilding_the_read_model_gives_the_live_one_with_imported_cases(
         report = await rebuild(settings, swap_in=False)
         assert report.cases == len(register.expected("import"))
         assert await tables(settings, report.schema) == live
+
+
+async def test_a_number_used_by_another_kind_or_person_on_the_same_day_is_another_complaint(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A register of complaints and one of consultations, each numbered from 1; a month later
+    the same words from someone else under the same number: four complaints, none taken for
+    a correction of another."""
+    book = Workbook()
+    sheets = {"Pengaduan": book.active, "Konsultasi": book.create_sheet("Konsultasi")}
+    rows = {
+        "Pengaduan": [1, "02/01/2024", "Pengaduan", "Budi", "081211110000", "Izin usaha lama."],
+        "Konsultasi": [1, "02/01/2024", "Konsultasi", "Citra", "081222220000", "Cara daftar NIB?"],
+    }
+    for name, sheet in sheets.items():
+        assert sheet is not None
+        sheet.title = name
+        sheet.append(["No", "Tanggal", "Jenis", "Nama Pelapor", "No. HP", "Uraian Pengaduan"])
+        sheet.append(rows[name])
+    path = tmp_path / "register.xlsx"
+    book.save(path)
+    for name in sheets:
+        imported = await run_import(settings, path, "--sheet", name)
+        assert (imported["imported"], imported["already"]) == (1, 0), imported["issues"]
+
+    text = "Konsultasi NIB untuk usaha mikro."
+    for month, person in ((1, "Andi"), (2, "Rudi")):
+        monthly_path = tmp_path / f"bulan-{month}.csv"
+        monthly_path.write_text(
+            f"No;Tanggal;Nama Pelapor;Uraian Pengaduan\n5;0{month}/0{month}/2024;{person};{text}\n"
+        )
+        imported = await run_import(settings, monthly_path)
+        assert (imported["imported"], imported["already"]) == (1, 0), imported["issues"]
+    assert await stored(settings) == (4, 4)

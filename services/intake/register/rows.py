@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 from uuid import UUID
@@ -42,7 +43,7 @@ class RegisterRow:
     fingerprint: str  # of what the row says (`_fingerprint`): tells a changed row from a repeat
     cells_fingerprint: str  # of its cells' text: the fingerprint of imports before this one
     content: str  # of kind, date, text and person: the same complaint under another number
-    gist: str  # its day and a digest of its text: under its number, a correction or not
+    gist: str  # day, text, kind, person (`_gist`): under its number, a correction or not
     register_ref: str | None
     kind: Kind
     channel: Channel
@@ -63,12 +64,16 @@ class RegisterRow:
 
     def another_than(self, gist: str | None) -> bool:
         """Whether this row is another complaint than the one of `gist` that has its register
-        number (and year): a number reused (monthly sheets numbered from 1 again), not a
-        correction. A correction keeps its day or its text; another complaint changes both."""
+        number (and year): a number reused (monthly sheets, a register per kind, each numbered
+        from 1), not a correction. Another kind or another person is another complaint; else
+        a correction keeps its day or its text, and another complaint changes both. (A gist
+        stored before kinds and persons were kept says only day and text.)"""
         if not self.register_ref or gist is None:
             return False
-        day, _, words = gist.partition(":")
-        mine, _, my_words = self.gist.partition(":")
+        day, words, kind, who = (*gist.split(":"), "", "")[:4]
+        mine, my_words, my_kind, me = self.gist.split(":")
+        if (kind and kind != my_kind) or (who and me and who != me):
+            return True
         return day != mine and (not words or words != my_words)
 
     def numbered(self) -> RegisterRow:
@@ -125,7 +130,7 @@ class RowReader:
             fingerprint=_fingerprint(ref, *said, closed_at, text, *person),
             cells_fingerprint=_digest(*(cell_text(cell) for cell in cells)),
             content=content,
-            gist=f"{received.at.date().isoformat()}:{_digest(normalize(text))[:32]}",
+            gist=_gist(received.at.date(), text, kind, contact),
             register_ref=ref,
             kind=kind,
             channel=channel,
@@ -203,6 +208,20 @@ class RowReader:
 def _cell(cells: tuple[Any, ...], fields: dict[str, int], key: str) -> Any:
     index = fields.get(key)
     return cells[index] if index is not None and index < len(cells) else None
+
+
+def _gist(day: date, text: str, kind: Kind, contact: Contact | None) -> str:
+    """What tells a correction from another complaint under the same number: its day, its
+    text, its kind, and its person (by phone, NIK or e-mail, else by name; "" if unnamed)."""
+    said = []
+    if contact is not None:
+        digits = [re.sub(r"\D", "", value or "") for value in (contact.nik, contact.phone)]
+        said = [re.sub(r"^62", "0", number) for number in digits if number]
+        said += [contact.email.strip().lower()] if contact.email else []
+    if not said and contact is not None and contact.name:
+        said = [normalize(contact.name)]
+    who = _digest(*said)[:16] if said else ""
+    return f"{day.isoformat()}:{_digest(normalize(text))[:32]}:{kind.value}:{who}"
 
 
 def _fingerprint(*said: object) -> str:
