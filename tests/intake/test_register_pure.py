@@ -706,6 +706,23 @@ def test_month_headings_and_the_signature_block_at_the_foot_are_skipped(tmp_path
     assert report.warned_rows == 2  # the two complaints (no channel); not the skipped lines
     assert main([str(path), "--dry-run", "--no-progress", "--report", str(tmp_path / "l.csv")]) == 0
 
+    left = tmp_path / "left.csv"  # a kind's heading; the left signatory under the date column
+    left.write_text(
+        "No;Tanggal;Uraian;Status\n"
+        "PENGADUAN;;;\n"
+        "1;05/01/2023;Izin usaha belum terbit.;Selesai\n"
+        "KONSULTASI;;;\n"
+        "2;06/01/2023;Cara daftar NIB?;Proses\n"
+        ";Mengetahui,;;Gresik, 31 Januari 2023\n"
+        ";Kepala Dinas;;Petugas\n"
+        ";Dr. H. Ahmad Subekti;;Siti Rahma\n"
+        ";NIP. 19700101 199503 1 001;;\n"
+    )
+    report = run(Settings(), left, load_mapping(None, []), dry_run=True)
+    assert (report.valid, report.rejected) == (2, 0), report.issues
+    codes = Counter(issue.code for issue in report.issues)
+    assert (codes["month_heading"], codes["signature"]) == (2, 4)
+
     undated = tmp_path / "undated.csv"
     undated.write_text(
         "No;Tanggal;Pelapor;Uraian;Status\n1;05/01/2023;;Izin usaha belum terbit.;Selesai\n"

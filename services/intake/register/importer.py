@@ -153,8 +153,13 @@ def page_furniture(layout: Layout, cells: tuple[Any, ...]) -> tuple[str, str] | 
 
 
 _MONTH_NAMES = "|".join(name.lower() for name in MONTHS)
-HEADING = re.compile(rf"^\s*(bulan\s+)?({_MONTH_NAMES})(\s+(tahun\s+)?\d{{4}})?\s*:?\s*$", re.I)
-"""A month's heading between its rows (a register kept in one sheet, month by month)."""
+HEADING = re.compile(
+    rf"^\s*((bulan\s+)?({_MONTH_NAMES})(\s+(tahun\s+)?\d{{4}})?|(daftar\s+)?(pengaduan|"
+    rf"konsultasi|aspirasi|saran)(\s+(tahun\s+)?\d{{4}})?)\s*:?\s*$",
+    re.I,
+)
+"""A heading between a register's rows: a month's (a register kept in one sheet, month by
+month), a kind's (its complaints, then its consultations)."""
 SIGNATURE = re.compile(
     r"^\s*(mengetahui|menyetujui|kepala\b|plt\b|plh\b|a\.\s?n\.|nip\b|ttd\b|"
     r"tanda\s+tangan|dibuat\s+oleh|diperiksa\s+oleh|\w[\w .'-]*,\s*\d{1,2}\s+("
@@ -179,11 +184,17 @@ def signed_off(
     at = layout.fields
     filled = {i: text for i, cell in enumerate(cells) if (text := cell_text(cell))}
     if len(filled) == 1 and HEADING.match(next(iter(filled.values()))):
-        return "month_heading", "judul bulan; dilewati"
-    if not foot or len(filled) > SIGNATURE_CELLS or at["received_at"] in filled:
+        return "month_heading", "judul bulan atau bagian; dilewati"
+    if not foot or len(filled) > SIGNATURE_CELLS or _dated(filled.get(at["received_at"])):
         return None
     opens = any(SIGNATURE.match(text) for i, text in filled.items() if i != at["text"])
     return ("signature", "blok tanda tangan; dilewati") if signing or opens else None
+
+
+def _dated(text: str | None) -> bool:
+    """Whether a date cell's text may be a date: not empty, with a digit, and no signature's
+    line ("NIP. 1970…", "Gresik, 31 Desember 2023" sit in the date column as often as not)."""
+    return bool(text) and any(map(str.isdigit, text or "")) and not SIGNATURE.match(text or "")
 
 
 def _written(cells: tuple[Any, ...]) -> tuple[str, ...]:
@@ -203,7 +214,7 @@ def scan(
     contents: dict[str, int] = {}
     records = [record for record in sheet.records if record[0] > reader.layout.header_row]
     day = reader.layout.fields["received_at"]
-    dated = [n for n, cells in records if day < len(cells) and cell_text(cells[day])]
+    dated = [n for n, cells in records if day < len(cells) and _dated(cell_text(cells[day]))]
     last_dated = max(dated, default=reader.layout.header_row)  # the foot is below it
     numbers = [reader.layout.header_row, *(number for number, _ in records)]
     report.blank += sum(b - a - 1 for a, b in itertools.pairwise(numbers))  # empty rows between
