@@ -839,3 +839,34 @@ def test_rows_with_their_own_number_or_day_stay_complaints_of_their_own(
     assert [row.register_ref for row in found] == numbers
     assert [row.contact.name if row.contact else None for row in found] == ["Ratna", "Slamet"]
     assert "continued_row" not in {issue.code for issue in report.issues}
+
+
+def test_a_header_of_two_rows_with_two_groups_is_read_column_by_column(tmp_path: Path) -> None:
+    """*Tanggal* over *Masuk* and *Selesai*, *Pelapor* over *Nama* and *No. HP*: the day
+    columns are read with their group, the person's without (neither reading alone names them
+    all)."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["No", "Tanggal", None, "Pelapor", None, "Uraian Pengaduan", "Status"])
+    sheet.append([None, "Masuk", "Selesai", "Nama", "No. HP", None, None])
+    sheet.append(
+        [
+            1,
+            datetime(2024, 1, 5),
+            datetime(2024, 1, 9),
+            "Budi",
+            "081234567890",
+            "Izin lama.",
+            "Selesai",
+        ]
+    )
+    path = tmp_path / "r.xlsx"
+    book.save(path)
+    report, rows = read(Settings(), path, load_mapping(None, []))
+    [row] = list(rows)
+    assert report.header_row == 2
+    assert report.columns.keys() >= {"received_at", "closed_at", "name", "phone", "status"}
+    assert row.closed_at is not None
+    assert row.contact is not None
+    assert (row.contact.name, row.contact.phone) == ("Budi", "081234567890")

@@ -428,7 +428,13 @@ def _headers(
     best = (number, _labels(cells), header_fields(mapping, list(_labels(cells))))
     if index + 1 < len(records) and records[index + 1][0] == number + 1:
         lower = _labels(records[index + 1][1])
-        for labels in _two_rows(_labels(cells), lower):
+        together, alone = _two_rows(_labels(cells), lower)
+        # Column by column: the two rows' label where it names a field (Tanggal Masuk), else
+        # the lower's (Nama under a group Pelapor).
+        mixed = tuple(
+            t if header_fields(mapping, [t]) else a for t, a in zip(together, alone, strict=True)
+        )
+        for labels in (together, alone, mixed):
             fields = header_fields(mapping, list(labels))
             if {"received_at", "text"} <= fields.keys() and len(fields) > len(best[2]):
                 best = (number + 1, labels, fields)
