@@ -870,3 +870,23 @@ def test_a_header_of_two_rows_with_two_groups_is_read_column_by_column(tmp_path:
     assert row.closed_at is not None
     assert row.contact is not None
     assert (row.contact.name, row.contact.phone) == ("Budi", "081234567890")
+
+
+def test_the_other_sheets_of_a_register_kept_a_sheet_a_month_are_named(tmp_path: Path) -> None:
+    book = Workbook()
+    for number, month in enumerate(("Januari", "Februari", "Maret"), start=1):
+        sheet = book.active if number == 1 else book.create_sheet()
+        assert sheet is not None
+        sheet.title = month
+        sheet.append(["No", "Tanggal", "Uraian Pengaduan"])
+        sheet.append([1, datetime(2024, number, 5), f"Izin belum terbit ({month})."])
+    rekap = book.create_sheet("Rekap")
+    rekap.append(["Bulan", "Jumlah"])
+    path = tmp_path / "register.xlsx"
+    book.save(path)
+    report = run(Settings(), path, load_mapping(None, []), dry_run=True)
+    [said] = [issue.message for issue in report.issues if issue.code == "other_sheets"]
+    assert "'Februari', 'Maret'" in said
+    assert "Rekap" not in said
+    chosen = run(Settings(), path, load_mapping(None, []), sheet="Maret", dry_run=True)
+    assert "other_sheets" not in {issue.code for issue in chosen.issues}

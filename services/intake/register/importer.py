@@ -26,7 +26,14 @@ from services.intake.records import Rows
 from services.intake.register.cells import Issue, cell_text
 from services.intake.register.dates import written_month_first
 from services.intake.register.labels import Mapping, normalize
-from services.intake.register.reading import Layout, Sheet, Spreading, find_layout, read_sheet
+from services.intake.register.reading import (
+    Layout,
+    Sheet,
+    Spreading,
+    find_layout,
+    read_sheet,
+    registers_beside,
+)
 from services.intake.register.report import Report
 from services.intake.register.rows import RegisterRow, RowReader
 from services.intake.store import SCHEMA, IndexRow, Pending, Submissions, open_submissions
@@ -102,6 +109,14 @@ def read(
     again = [number for number, cells in data.records if _written(cells) in headers]
     data, continued = data.spread(layout.header_row, columns, skip=again)
     report = Report(path.name, dry_run, layout.header_row, unmapped=layout.unmapped)
+    beside = registers_beside(path, data, mapping) if sheet is None else []
+    if beside:
+        names = ", ".join(f"'{name}'" for name in beside)
+        message = (
+            f"buku kerja ini juga memuat lembar {names} berisi register; yang dibaca hanya "
+            f"'{data.name}'. Impor lembar lain dengan --sheet NAMA"
+        )
+        report.issues.append(Issue(layout.header_row, "", "other_sheets", message, False))
     for number, owner in sorted(continued.items()):
         message = (
             f"lanjutan baris {owner} (sel isi atau nomor digabung); isinya ditambahkan ke sana"

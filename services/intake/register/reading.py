@@ -478,3 +478,28 @@ def find_layout(sheet: Sheet, mapping: Mapping) -> Layout:
         + " Sebutkan dengan --column tanggal=JUDUL --column isi=JUDUL atau --mapping."
         + elsewhere
     )
+
+
+def registers_beside(path: Path, sheet: Sheet, mapping: Mapping) -> list[str]:
+    """The workbook's other sheets whose first rows hold a register's header (a register kept a
+    sheet a month): the import reads one sheet, and says which others it did not."""
+    if not sheet.others:
+        return []
+    found = []
+    with path.open("rb") as file:
+        book = load_workbook(file, read_only=True, data_only=True)
+        try:
+            for name in sheet.others:
+                worksheet = book[name]
+                rows = worksheet.iter_rows(max_row=_HEADER_SEARCH_ROWS + 1, values_only=True)
+                head = Sheet(name, _kept((n, tuple(row)) for n, row in enumerate(rows, 1)))
+                try:
+                    find_layout(head, mapping)
+                except UnreadableRegister:
+                    continue
+                found.append(name)
+        except Exception:  # noqa: BLE001 - a sheet that cannot be read is no register to name
+            return found
+        finally:
+            book.close()
+    return found
