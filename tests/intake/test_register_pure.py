@@ -890,3 +890,22 @@ def test_the_other_sheets_of_a_register_kept_a_sheet_a_month_are_named(tmp_path:
     assert "Rekap" not in said
     chosen = run(Settings(), path, load_mapping(None, []), sheet="Maret", dry_run=True)
     assert "other_sheets" not in {issue.code for issue in chosen.issues}
+
+
+def test_a_number_written_with_leading_zeros_is_the_same_number(tmp_path: Path) -> None:
+    """A workbook whose No. column shows 001, saved as CSV, writes "001": the same row as
+    the workbook's 1 (the same identity, the same fingerprint)."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["No", "Tanggal", "Uraian Pengaduan"])
+    sheet.append([1, "05/01/2024", "Izin belum terbit."])
+    sheet["A2"].number_format = "000"
+    workbook = tmp_path / "register.xlsx"
+    book.save(workbook)
+    exported = tmp_path / "register.csv"
+    exported.write_text("No;Tanggal;Uraian Pengaduan\n001;05/01/2024;Izin belum terbit.\n")
+    [from_book] = list(read(Settings(), workbook, load_mapping(None, []))[1])
+    [from_csv] = list(read(Settings(), exported, load_mapping(None, []))[1])
+    assert from_csv.register_ref == from_book.register_ref == "1"
+    assert (from_csv.case_id, from_csv.fingerprint) == (from_book.case_id, from_book.fingerprint)

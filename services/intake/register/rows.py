@@ -121,7 +121,7 @@ class RowReader:
         contact = contact_of(value, notes)
         person = vars(contact).values() if contact else ()
         content = _digest(kind, received.at.date().isoformat(), *map(normalize, (text, *person)))
-        ref = cell_text(value("register_ref")) or None
+        ref = _number(cell_text(value("register_ref"))) or None
         extra = self._extra(cells)
         said = (kind, channel, source_channel, category, source_category, received.at, outcome)
         found = RegisterRow(
@@ -208,6 +208,13 @@ class RowReader:
 def _cell(cells: tuple[Any, ...], fields: dict[str, int], key: str) -> Any:
     index = fields.get(key)
     return cells[index] if index is not None and index < len(cells) else None
+
+
+def _number(written: str) -> str:
+    """A register number as one, whatever its cell's format: 001 is 1 (a workbook formatted
+    with leading zeros, saved as CSV, writes them; the cell itself holds 1)."""
+    stripped = written.strip()
+    return str(int(stripped)) if stripped.isascii() and stripped.isdigit() else written
 
 
 def _gist(day: date, text: str, kind: Kind, contact: Contact | None) -> str:
