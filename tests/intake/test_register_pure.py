@@ -40,6 +40,8 @@ WIB = ZoneInfo("Asia/Jakarta")
         "12 Mar 2022",
         "12 Mrt 2022",
         "20220312",
+        20220312,  # typed as digits into a number cell
+        20220312.0,
         "2022-03-12T03:00:00+08:00",  # an offset: that moment, in the office's zone
         44632,
         "44632",
@@ -909,3 +911,24 @@ def test_a_number_written_with_leading_zeros_is_the_same_number(tmp_path: Path) 
     [from_csv] = list(read(Settings(), exported, load_mapping(None, []))[1])
     assert from_csv.register_ref == from_book.register_ref == "1"
     assert (from_csv.case_id, from_csv.fingerprint) == (from_book.case_id, from_book.fingerprint)
+
+
+@pytest.mark.parametrize(
+    ("before", "encoding"),
+    [
+        ('<?xml version="1.0" encoding="utf-8"?>\n', "utf-8"),
+        ("<style>td { mso-number-format: '@'; }</style>\n", "utf-8"),
+        ("<title>Laporan Pengaduan</title>\n", "utf-8"),
+        ("", "utf-16"),
+    ],
+    ids=["xhtml", "styles first", "title first", "utf-16"],
+)
+def test_a_web_page_is_known_however_its_export_begins(
+    tmp_path: Path, before: str, encoding: str
+) -> None:
+    page = before + EXPORTED.split("\n", 1)[1] if before else EXPORTED
+    path = tmp_path / "laporan.xls"
+    path.write_text(page, encoding=encoding)
+    report, rows = read(Settings(), path, load_mapping(None, []))
+    assert len(list(rows)) == 3
+    assert report.rejected == 0

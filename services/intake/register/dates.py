@@ -119,7 +119,9 @@ def read_date(
     if isinstance(value, date):
         return RegisterDate(datetime.combine(value, time.min, tz), False)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return _serial(float(value), tz, epoch)
+        if not _typed_compact(value):
+            return _serial(float(value), tz, epoch)
+        value = f"{value:.0f}"  # 20240105 typed into a number cell: the compact date below
     text = str(value).strip()
     if _SERIAL.match(text):
         return _serial(float(text.replace(",", ".")), tz, epoch)
@@ -129,6 +131,11 @@ def read_date(
         except ValueError:
             raise DateError(f"tanggal tidak dapat dibaca: '{text}'") from None
     return _parsed(text, tz)
+
+
+def _typed_compact(number: float) -> bool:
+    """Whether a number is a date typed as digits (20240105): no day number is that large."""
+    return float(number).is_integer() and bool(_COMPACT.match(f"{number:.0f}"))
 
 
 def _serial(number: float, tz: ZoneInfo, epoch: datetime) -> RegisterDate:

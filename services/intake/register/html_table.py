@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 LOOKS_LIKE_HTML = re.compile(
-    rb"^\s*(?:<!--(?:(?!-->).)*-->\s*)*<(?:!doctype\s+html|html|table|head|body|meta)\b",
+    r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--(?:(?!-->).)*-->\s*)*"
+    r"<(?:!doctype\s+html|html|table|head|body|meta|style|title|link|script)\b",
     re.I | re.S,
 )
-"""The start of a web page (after a byte-order mark)."""
+"""The start of a web page (an XML declaration, comments, then a page's first tag; an export
+that starts with its styles or title is a page too)."""
 _BREAKS = {"br", "p", "div", "li"}
 _MOST_SPAN = 1000  # a span larger than any register has is a fault of the file: cut to this
 

@@ -174,7 +174,7 @@ def read_sheet(path: Path, sheet: str | None = None) -> Sheet:
             "Berkas ini lembar kerja XML (Excel 2003). Buka di program lembar kerja, lalu simpan "
             "sebagai XLSX atau CSV."
         )
-    if LOOKS_LIKE_HTML.match(start):  # an application's "Excel" export: a web page's table
+    if LOOKS_LIKE_HTML.match(_decode(start[: len(start) // 2 * 2])):  # an "Excel" export
         records, merged = read_html(_decode(raw))
         if not _kept(records):
             raise UnreadableRegister("Berkas ini halaman web (HTML) tanpa tabel berisi.")
