@@ -826,9 +826,11 @@ def test_rows_with_their_own_number_or_day_stay_complaints_of_their_own(
     assert sheet is not None
     sheet.append(["No", "Tanggal", "Uraian Pengaduan", "Nama Pelapor"])
     sheet.append([1, datetime(2024, 2, 1), "Jalan rusak di depan kantor desa.", "Ratna"])
-    second = [2, None, None, "Slamet"] if "C2:C3" in merges else [None, datetime(2024, 2, 2)]
-    if len(second) == 2:
-        second += ["Lampu jalan mati sejak seminggu.", "Slamet"]
+    second: list[Any] = (
+        [2, None, None, "Slamet"]
+        if "C2:C3" in merges
+        else [None, datetime(2024, 2, 2), "Lampu jalan mati sejak seminggu.", "Slamet"]
+    )
     sheet.append(second)
     for merge in merges:
         sheet.merge_cells(merge)
