@@ -103,6 +103,10 @@ class KeyedLocks:
                 self._locks[key] = (lock, users - 1)
 
 
+LONG_TEXT = 20_000
+"""Characters of a text past which finding its personal data is worth a thread of its own."""
+
+
 @dataclass
 class Inbox:
     """The intake's front desk for every channel."""
@@ -118,7 +122,10 @@ class Inbox:
 
     async def submit(self, draft: Draft) -> Receipt:
         """Store a draft durably; a repeat of a stored message returns the original receipt."""
-        found = pii.find(draft.text)  # once, for the index of identifiers and the masked words
+        # Once, for the index of identifiers and the masked words; a long text (a mail of
+        # megabytes) is read off the event loop, which other requests need meanwhile.
+        long = len(draft.text) > LONG_TEXT
+        found = await asyncio.to_thread(pii.find, draft.text) if long else pii.find(draft.text)
         mentioned = self.pseudonyms.of_found(pii.identifiers(draft.text, found))
         pending = to_pending(draft, mentioned)
         pending.rows.words = [(pending.case_id, mask(draft.text, found))]

@@ -50,7 +50,17 @@ def plain_lines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
 def decode(data: bytes, charset: str | None, problems: list[str]) -> str:
+    """Bytes in their declared charset (`_decoded`), a half of a character's pair that some
+    charsets (UTF-7, UTF-16) let through replaced: no UTF-8 text can hold it, so storing the
+    mail, or its sender's name, would fail on every poll."""
+    return LONE_SURROGATE.sub("\ufffd", _decoded(data, charset, problems))
+
+
+def _decoded(data: bytes, charset: str | None, problems: list[str]) -> str:
     """Bytes in their declared charset; else UTF-8, else a replacement decoding (noted).
 
     A single-byte charset decodes any bytes without failing, so UTF-8 labelled as one (a common

@@ -63,6 +63,10 @@ TABLES = (
 )
 
 TEXT_SEARCH = "indonesian"
+INDEXED_CHARACTERS = 100_000
+"""Of each text, the characters searchable by word (a complaint is far shorter)."""
+SEARCH_WORDS_BYTES = 500_000
+"""A case's searchable words, written out, stay under this (a tsvector may not reach 1 MB)."""
 """PostgreSQL's text search configuration for the complaints' words (snowball, ships with 15)."""
 
 
@@ -174,11 +178,21 @@ class RowWriter:
             "ON CONFLICT DO NOTHING",
             s,
         )
+        # A text's first INDEXED_CHARACTERS are searchable, and a case's words grow while they
+        # stay under SEARCH_WORDS_BYTES: PostgreSQL refuses a tsvector of 1 MB, and the commit
+        # with it (a mail of 900 KB of words was refused on every poll).
         self.words = SQL(
             "INSERT INTO {s}.search_words AS w (case_id, words) "
-            "SELECT c, to_tsvector({config}::regconfig, t) FROM unnest(%b::uuid[], %b::text[]) "
-            "AS u(c, t) ON CONFLICT (case_id) DO UPDATE SET words = w.words || EXCLUDED.words"
-        ).format(s=s, config=Literal(TEXT_SEARCH))
+            "SELECT c, to_tsvector({config}::regconfig, left(t, {most})) "
+            "FROM unnest(%b::uuid[], %b::text[]) AS u(c, t) ON CONFLICT (case_id) DO UPDATE "
+            "SET words = CASE WHEN octet_length(w.words::text) + octet_length(EXCLUDED.words::text)"
+            " < {bytes} THEN w.words || EXCLUDED.words ELSE w.words END"
+        ).format(
+            s=s,
+            config=Literal(TEXT_SEARCH),
+            most=Literal(INDEXED_CHARACTERS),
+            bytes=Literal(SEARCH_WORDS_BYTES),
+        )
         self.indexed = _sql(
             "INSERT INTO {s}.search_indexed (case_id) SELECT * FROM unnest(%b::uuid[]) "
             "ON CONFLICT DO NOTHING",

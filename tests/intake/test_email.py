@@ -320,3 +320,29 @@ async def test_a_mail_case_moved_to_b_is_written_to_from_b_mailbox(mail: Mail) -
     _, told = await mail.receipts(2)
     assert told["From"] == f"Dinas B <{mailbox}>"
     assert told["To"] == SITI
+
+
+async def test_a_sender_name_of_half_an_emoji_is_stored_once_not_retried_forever(
+    mail: Mail,
+) -> None:
+    """A name in UTF-7 that ends in half of a character's pair: no UTF-8 text holds it, and
+    storing the mail failed, then failed again as unreadable, on every poll."""
+    raw = bytes(message()).replace(b"From: Siti Aminah", b"From: =?utf-7?q?Budi+2D0-?=", 1)
+    assert b"utf-7" in raw
+    await asyncio.to_thread(mail.imap.deliver, raw, None)
+    [receipt] = await mail.receipts(1)
+    assert await eventually(lambda: mail.all_seen(1), within=10)
+    assert await mail.desk.events() == ["ComplaintReceived"]
+    assert receipt["To"] == SITI
+
+
+async def test_a_mail_of_a_megabyte_of_words_is_stored(mail: Mail) -> None:
+    """More words than PostgreSQL's search index holds for one row: the text is kept whole,
+    its first part searchable, and the mail is taken once."""
+    words = " ".join(f"kata{n}x{n * 7919 % 100003}" for n in range(80_000))  # about 1.3 MB
+    await mail.deliver(message(f"Pengaduan panjang. {words}"))
+    await mail.receipts(1)
+    assert await eventually(lambda: mail.all_seen(1), within=30)
+    assert await mail.desk.events() == ["ComplaintReceived"]
+    [row] = await mail.desk.fetch("SELECT count(*) AS n FROM intake.search_words")
+    assert row["n"] == 1

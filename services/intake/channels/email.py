@@ -41,6 +41,7 @@ from shared.writes import WriterBehind, WriteTimedOut
 log = logging.getLogger(__name__)
 
 SEEN = b"\\Seen"
+FLAGGED = b"\\Flagged"  # a mail that could not be kept at all: for the operator to look at
 RAW_NAME = "surat-asli.eml"
 TAKEN = Counter(
     "aduan_mail_taken_total", "Mail the mailbox took, by kind (machine mail: not kept)", ["kind"]
@@ -50,7 +51,7 @@ TRANSIENT = (Unavailable, WriteTimedOut, WriterBehind, TooManyRequests)
 
 
 class Failed(Exception):
-    """A mail could be stored neither as read nor as unreadable (logged): left unseen."""
+    """A mail could be stored neither as read nor as unreadable (logged): flagged and left."""
 
 
 @dataclass
@@ -93,7 +94,11 @@ class Mailbox:
                 except TooManyRequests:
                     continue  # over the sender's limit: left unseen for a later poll
                 except Failed:
-                    continue  # logged: left unseen, the next ones are taken
+                    # Stored neither as read nor raw (logged): fetched again, it would fail
+                    # again on every poll. Left in the mailbox, flagged for the operator.
+                    await asyncio.to_thread(client.add_flags, [uid], [SEEN, FLAGGED])
+                    TAKEN.labels(kind="failed").inc()
+                    continue
                 await asyncio.to_thread(client.add_flags, [uid], [SEEN])
                 if receipt is not None:
                     taken.append(receipt)
