@@ -21,6 +21,7 @@ from uuid import UUID
 from services.intake.draft import Attachment, believed
 from services.intake.mail_kinds import Headers, MailKind, machine_kind
 from services.intake.mail_text import decode, header_text, html_to_text, plain_lines
+from shared.text import visible
 
 CODE_IN_SUBJECT = re.compile(r"\b([0-9A-Za-z]{4}-[0-9A-Za-z]{4})\b")
 OUR_MESSAGE_ID = re.compile(r"<aduan\.([0-9a-f-]{36})\.", re.IGNORECASE)
@@ -98,12 +99,38 @@ def _text_of(part: Message, problems: list[str]) -> str:
     return html_to_text(text) if part.get_content_type() == "text/html" else text.strip()
 
 
-def _body_part(message: EmailMessage) -> Message | None:
+def _body_part(message: EmailMessage, *kinds: str) -> Message | None:
     try:
-        body = message.get_body(preferencelist=("plain", "html"))
+        body = message.get_body(preferencelist=kinds)
     except (KeyError, ValueError, TypeError, AttributeError):
         body = None
     return body
+
+
+STUB_CHARACTERS = 200
+"""A plain part this short whose words are mostly not the HTML part's is a stub ("This is an
+HTML message…"), not the mail's words."""
+
+
+def _body_text(message: EmailMessage, problems: list[str]) -> str:
+    """The mail's words: its plain part, else its HTML as text. An HTML part is read too when
+    the plain part beside it says nothing (blank, as some mail programs send it) or is a stub:
+    the words are in the HTML then."""
+    plain, html = _body_part(message, "plain"), _body_part(message, "html")
+    text = _text_of(plain, problems) if plain is not None else ""
+    if html is None or html is plain:
+        return text
+    if plain is not None and len(text) >= STUB_CHARACTERS and visible(text):
+        return text
+    html_text = _text_of(html, problems)
+    if not visible(text):
+        return html_text
+    mine, theirs = _words(text), _words(html_text)
+    return html_text if theirs and len(mine & theirs) < len(mine) / 2 else text
+
+
+def _words(text: str) -> set[str]:
+    return {word for word in re.findall(r"\w{3,}", text.lower())}
 
 
 def _defects(message: Message) -> list[str]:
@@ -127,8 +154,7 @@ class _Reading:
 
     def body(self, message: EmailMessage) -> str:
         self.problems.extend(_defects(message))
-        part = _body_part(message)
-        text = _text_of(part, self.problems) if part is not None else ""
+        text = _body_text(message, self.problems)
         for attachment in _attachment_parts(message, self.problems):
             self.attachment(attachment)
         return "\n\n".join([text, *self.forwards]).strip()

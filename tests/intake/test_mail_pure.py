@@ -204,3 +204,36 @@ def test_utf_8_labelled_as_a_single_byte_charset_is_read_as_utf_8(
         b"Content-Transfer-Encoding: 8bit\r\n\r\n" + body + b"\r\n"
     )
     assert read(raw).text.strip() == read_as
+
+
+@pytest.mark.parametrize(
+    ("plain", "expected"),
+    [
+        ("", "Petugas loket meminta uang Rp500.000 di luar ketentuan."),
+        ("\r\n \r\n", "Petugas loket meminta uang Rp500.000 di luar ketentuan."),
+        (
+            "This is an HTML message. Please use an HTML capable mail program.",
+            "Petugas loket meminta uang Rp500.000 di luar ketentuan.",
+        ),
+        (
+            "Petugas loket meminta uang Rp500.000 di luar ketentuan.",
+            "Petugas loket meminta uang Rp500.000 di luar ketentuan.",
+        ),
+    ],
+    ids=["empty plain", "blank plain", "stub plain", "both say it"],
+)
+def test_the_words_of_an_html_part_are_read_when_the_plain_part_says_nothing(
+    plain: str, expected: str
+) -> None:
+    message = EmailMessage()
+    message["From"] = "Siti Aminah <siti.aminah@example.id>"
+    message["Subject"] = "Pungli"
+    message.set_content(plain)
+    message.add_alternative(
+        "<html><body><p>Petugas loket meminta uang <b>Rp500.000</b> di luar ketentuan.</p>"
+        "</body></html>",
+        subtype="html",
+    )
+    read_ = read(message.as_bytes(policy=policy.SMTP))
+    assert read_.text == expected
+    assert read_.kind == MailKind.NEW
