@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from urllib.parse import quote
 
 from shared.tracking_code import ALPHABET
@@ -46,6 +47,26 @@ def normalize_secret(raw: str) -> str:
     """A typed secret in its canonical spelling (spaces and dashes dropped, confusables read)."""
     chars = "".join(raw.split()).replace("-", "").upper().translate(_CONFUSABLE)
     return "-".join(chars[i : i + _GROUP_LENGTH] for i in range(0, len(chars), _GROUP_LENGTH))
+
+
+_CODE_SHAPE = re.compile(r"(?<![0-9A-Za-z-])[0-9A-Za-z]{4}-?[0-9A-Za-z]{4}(?![0-9A-Za-z])")
+_SECRET_SHAPE = re.compile(
+    r"(?<![0-9A-Za-z-])[0-9A-Za-z]{4}(?:[- ]?[0-9A-Za-z]{4}){2}(?![0-9A-Za-z])"
+)
+HIDDEN_SECRET = "[kunci tanda terima]"  # noqa: S105 (what stands in its place)
+
+
+def without_secrets(key: bytes, text: str, codes: tuple[str, ...] = ()) -> str:
+    """The text without the receipt secret of a tracking code in it (or of `codes`): a reply
+    that quotes its receipt, a complainant who pastes it. Stored, it would let every officer
+    who reads the text act as the complainant."""
+    named = {normalize_code(found) for found in _CODE_SHAPE.findall(text)} | set(codes)
+    secrets = {secret_for(key, code) for code in named if code}
+    if not secrets:
+        return text
+    return _SECRET_SHAPE.sub(
+        lambda found: HIDDEN_SECRET if normalize_secret(found[0]) in secrets else found[0], text
+    )
 
 
 def opens(key: bytes, code: str, presented: str | None) -> bool:

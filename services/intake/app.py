@@ -79,6 +79,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     async with pool.acquire() as conn:
         credential = await feed.service_credential(settings, conn)
     app.state.receipt_guard = ReceiptGuard(settings, redis, credential, "intake")
+    inbox.receipt_key = app.state.receipt_guard.key
     app.state.writer, app.state.submissions, app.state.inbox = writer, submissions, inbox
     app.state.limiter, app.state.dispatcher = limiter, dispatcher
     revoked = Revocations(settings, redis)  # every agency's officers, as their accounts stand

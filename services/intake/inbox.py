@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -40,6 +40,7 @@ from shared.blobs import Blob, BlobStore
 from shared.channels import Channel
 from shared.pii import mask
 from shared.problems import Problem
+from shared.receipts import without_secrets
 from shared.refusals import Refused
 from shared.sealing import SealingKey
 from shared.settings import Settings
@@ -119,9 +120,11 @@ class Inbox:
     agencies: Agencies
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     committed: Callable[[], None] = lambda: None  # a delivery may be due: wake the dispatcher
+    receipt_key: bytes | None = None  # receipt secrets are taken out of stored texts with it
 
     async def submit(self, draft: Draft) -> Receipt:
         """Store a draft durably; a repeat of a stored message returns the original receipt."""
+        draft = replace(draft, text=self.without_secrets(draft.text))
         # Once, for the index of identifiers and the masked words; a long text (a mail of
         # megabytes) is read off the event loop, which other requests need meanwhile.
         long = len(draft.text) > LONG_TEXT
@@ -186,6 +189,7 @@ class Inbox:
 
     async def add(self, case_id: UUID, addition: Addition) -> Receipt:
         """Add a later message to a stored submission (once per message id)."""
+        addition = replace(addition, text=self.without_secrets(addition.text))
         files = await store_call(self._seal_files, case_id, addition)
         store_up()  # a slow upload overrunning is this request's 503, not the store's outage
         await self.blobs.put(files.blobs)  # before the write, never inside it (as submit does)
@@ -194,6 +198,10 @@ class Inbox:
         if addition.notify and addition.refused and not receipt.replayed:
             self.committed()  # a notice naming the refused files is due
         return receipt
+
+    def without_secrets(self, text: str) -> str:
+        """The text without a receipt secret of a code it names (a reply quoting its receipt)."""
+        return without_secrets(self.receipt_key, text) if self.receipt_key else text
 
     async def write(self, write: Callable[[float], T]) -> T:
         """A blocking write other than a submission's (a part, a survey, an erasure), under the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -346,3 +347,34 @@ async def test_a_mail_of_a_megabyte_of_words_is_stored(mail: Mail) -> None:
     assert await mail.desk.events() == ["ComplaintReceived"]
     [row] = await mail.desk.fetch("SELECT count(*) AS n FROM intake.search_words")
     assert row["n"] == 1
+
+
+async def test_a_reply_quoting_its_receipt_is_kept_without_the_receipt_secret(mail: Mail) -> None:
+    """Mail programs quote the message replied to: the receipt, its secret included. Stored,
+    every officer who reads the reply could act as the complainant with it."""
+    await mail.deliver(message())
+    [receipt] = await mail.receipts(1)
+    said = receipt.get_content()
+    secret = re.search(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", said)
+    assert secret is not None, said
+    quoted = "\n".join(f"> {line}" for line in said.splitlines())
+    await mail.deliver(
+        message(
+            f"Berkas sudah saya kirim.\n\n{quoted}",
+            in_reply_to=receipt["Message-ID"],
+            subject=f"Re: {receipt['Subject']}",
+        )
+    )
+
+    async def replied() -> bool:
+        return len(await mail.desk.events()) == 2
+
+    assert await eventually(replied, within=10)
+    [row] = await mail.desk.fetch("SELECT case_id FROM intake.submission_index")
+    view = await mail.desk.http.get(
+        f"/intake/v1/submissions/{row['case_id']}", headers=mail.desk.officer(Role.TIM_PENGADUAN)
+    )
+    [part] = view.json()["parts"]
+    assert part["text"].startswith("Berkas sudah saya kirim.")
+    assert secret[0] not in view.text
+    assert "[kunci tanda terima]" in part["text"]
