@@ -22,6 +22,7 @@ from services.intake.draft import Attachment, believed
 from services.intake.mail_kinds import Headers, MailKind, machine_kind
 from services.intake.mail_text import decode, header_text, html_to_text, plain_lines
 from shared.text import visible
+from shared.tracking_code import normalize as normalize_code
 
 CODE_IN_SUBJECT = re.compile(r"\b([0-9A-Za-z]{4}-[0-9A-Za-z]{4})\b")
 OUR_MESSAGE_ID = re.compile(r"<aduan\.([0-9a-f-]{36})\.", re.IGNORECASE)
@@ -69,8 +70,9 @@ class Mail:
             found = OUR_MESSAGE_ID.search(reference)
             if found:
                 case_id = UUID(found.group(1))
-        code = CODE_IN_SUBJECT.search(self.subject)
-        return case_id, code.group(1) if code else None
+        # The first that is a code (its check character right): "Re: data-data izin [XRWD-S563]"
+        codes = (match.group(1) for match in CODE_IN_SUBJECT.finditer(self.subject))
+        return case_id, next((code for code in codes if normalize_code(code)), None)
 
 
 def _headers(message: Message, problems: list[str]) -> Headers:

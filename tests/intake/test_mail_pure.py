@@ -10,6 +10,7 @@ import pytest
 
 from services.intake.mail import read
 from services.intake.mail_kinds import MailKind, table
+from shared.tracking_code import new_code
 
 PDF = b"%PDF-1.4\n" + b"0" * 100
 
@@ -237,3 +238,11 @@ def test_the_words_of_an_html_part_are_read_when_the_plain_part_says_nothing(
     read_ = read(message.as_bytes(policy=policy.SMTP))
     assert read_.text == expected
     assert read_.kind == MailKind.NEW
+
+
+def test_the_tracking_code_in_a_subject_is_found_after_a_doubled_word() -> None:
+    """Indonesian doubles words with a hyphen (data-data, kira-kira): such a pair looks like a
+    code but is none; the code after it is the one."""
+    code = new_code()
+    assert read(mail(Subject=f"Re: data-data izin [{code}]")).thread_hints()[1] == code
+    assert read(mail(Subject="Re: kira-kira kapan selesai")).thread_hints()[1] is None
