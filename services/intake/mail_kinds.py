@@ -21,6 +21,7 @@ class MailKind(StrEnum):
     REPLY = "reply"
     FORWARD = "forward"
     UNREADABLE = "unreadable"
+    AUTO_FORWARD = "auto_forward"
     AUTO_REPLY = "auto_reply"
     BOUNCE = "bounce"
     LIST = "list"
@@ -64,7 +65,10 @@ SIGNALS: tuple[Signal, ...] = (
     Signal(MailKind.BOUNCE, "Content-Type", "`multipart/report` (DSN, read receipt)", _report),
     Signal(MailKind.BOUNCE, "From", "`MAILER-DAEMON@…`", lambda v: "mailer-daemon@" in v.lower()),
     Signal(MailKind.BOUNCE, "X-Failed-Recipients", "present (Exim's, Postfix's bounces)", _any),
-    Signal(MailKind.AUTO_REPLY, "Auto-Submitted", "any value but `no`", _not_no),
+    Signal(
+        MailKind.AUTO_FORWARD, "Auto-Submitted", "`auto-forwarded`", _value_in("auto-forwarded")
+    ),
+    Signal(MailKind.AUTO_REPLY, "Auto-Submitted", "any other value but `no`", _not_no),
     Signal(MailKind.AUTO_REPLY, "X-Autoreply", "present", _any),
     Signal(MailKind.AUTO_REPLY, "X-Autorespond", "present", _any),
     Signal(MailKind.AUTO_REPLY, "Precedence", "`auto_reply`", _value_in("auto_reply")),
@@ -91,6 +95,7 @@ class Handling:
     does: str
     answered: str
     kept: bool  # stored as a submission or a part of one
+    receipt: bool = True  # a new case's receipt is mailed to its sender (kept mail only)
 
 
 def _signals(kind: MailKind) -> str:
@@ -127,6 +132,13 @@ HANDLING: dict[MailKind, Handling] = {
         "**tidak terbaca** with the reasons; the raw mail is kept sealed (`surat-asli.eml`)",
         "receipt, if the sender's address could be read, saying part of it was unreadable",
         kept=True,
+    ),
+    MailKind.AUTO_FORWARD: Handling(
+        _signals(MailKind.AUTO_FORWARD) + " (a rule passing a citizen's mail on, RFC 3834)",
+        "kept as a new mail, a reply or a forward would be",
+        "none: an automatic sender is never answered (a mail loop)",
+        kept=True,
+        receipt=False,
     ),
     MailKind.BOUNCE: Handling(
         _signals(MailKind.BOUNCE), "nothing is kept; flagged seen, logged and counted", "none",

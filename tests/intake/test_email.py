@@ -378,3 +378,14 @@ async def test_a_reply_quoting_its_receipt_is_kept_without_the_receipt_secret(ma
     assert part["text"].startswith("Berkas sudah saya kirim.")
     assert secret[0] not in view.text
     assert "[kunci tanda terima]" in part["text"]
+
+
+async def test_a_complaint_forwarded_by_a_mail_rule_is_kept_and_not_answered(mail: Mail) -> None:
+    """A kelurahan's mailbox passing a citizen's mail on by a rule marks it auto-forwarded: a
+    complaint to keep, from an automatic sender never to answer (RFC 3834)."""
+    forwarded = message("Jalan di depan rumah saya rusak sejak galian izin kemarin.")
+    forwarded["Auto-Submitted"] = "auto-forwarded"
+    await mail.deliver(forwarded)
+    assert await eventually(lambda: mail.all_seen(1), within=10)
+    assert await mail.desk.events() == ["ComplaintReceived"]
+    assert await mail.desk.fetch("SELECT id FROM intake.deliveries") == []

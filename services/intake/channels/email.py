@@ -28,7 +28,7 @@ from services.intake.draft import Addition, Attachment, Contact, Draft, Receipt,
 from services.intake.inbox import Erased, Inbox, UnknownSubmission
 from services.intake.limits import RateLimiter, TooManyRequests
 from services.intake.mail import Mail, arrived, read, without_content
-from services.intake.mail_kinds import DROPPED, MailKind
+from services.intake.mail_kinds import DROPPED, HANDLING, MailKind
 from services.intake.reach import store_call
 from services.intake.submission import submission_id
 from shared.channels import Channel
@@ -181,7 +181,7 @@ class Mailbox:
             contact=contact if mail.sender else None,
             attachments=kept.files,
             identities=tuple(self.inbox.pseudonyms.of_contact(contact)),
-            receipt=bool(mail.sender),
+            receipt=bool(mail.sender) and HANDLING[mail.kind].receipt,
             refused=kept.refused,
             extra=kept.extra,
         )
