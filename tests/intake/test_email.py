@@ -389,3 +389,21 @@ async def test_a_complaint_forwarded_by_a_mail_rule_is_kept_and_not_answered(mai
     assert await eventually(lambda: mail.all_seen(1), within=10)
     assert await mail.desk.events() == ["ComplaintReceived"]
     assert await mail.desk.fetch("SELECT id FROM intake.deliveries") == []
+
+
+async def test_another_senders_mail_under_a_message_id_taken_already_is_a_case_of_its_own(
+    mail: Mail,
+) -> None:
+    await mail.deliver(message(message_id="<sama@example.id>"))
+    await mail.receipts(1)
+    other = message(
+        "Lampu jalan di desa kami mati sejak sebulan.",
+        sender="Rudi <rudi@example.id>",
+        message_id="<sama@example.id>",
+    )
+    await mail.deliver(other)
+    await mail.deliver(other)  # and that one again: still two cases
+    receipts = await mail.receipts(2)
+    assert sorted(str(receipt["To"]) for receipt in receipts) == ["rudi@example.id", SITI]
+    assert await eventually(lambda: mail.all_seen(3), within=10)
+    assert await mail.desk.events() == ["ComplaintReceived", "ComplaintReceived"]

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -147,6 +147,11 @@ class Mailbox:
         """Store one mail (a new submission or a part of its thread); a repeat is recognised
         before the sender's limit is counted (TooManyRequests: leave it for a later poll)."""
         replay = await store_call(self.inbox.replay, Channel.EMAIL, mail.message_id)
+        if replay is not None and await store_call(self._another_sender, mail, replay):
+            # Another sender's mail under a Message-ID taken already (a careless mail program,
+            # a forger): a mail of its own, under an id of its own.
+            mail = replace(mail, message_id=f"{mail.message_id}#{self._sender_key(mail)}")
+            replay = await store_call(self.inbox.replay, Channel.EMAIL, mail.message_id)
         if replay is not None:
             return replay
         if mail.sender:
@@ -204,6 +209,18 @@ class Mailbox:
             if case_id is not None and email_hash and self._belongs(case_id, email_hash):
                 return case_id
         return None
+
+    def _sender_key(self, mail: Mail) -> str:
+        return self.inbox.pseudonyms.of("email", mail.sender)[:16] if mail.sender else "anonim"
+
+    def _another_sender(self, mail: Mail, replay: Receipt) -> bool:
+        """Whether the mail stored under this Message-ID came from another address (a stored
+        mail whose sender could not be read counts as another's only for a readable one)."""
+        if not mail.sender or replay.case_id == "None":
+            return False
+        return not self._belongs(
+            UUID(replay.case_id), self.inbox.pseudonyms.of("email", mail.sender)
+        )
 
     def _belongs(self, case_id: UUID, email_hash: str) -> bool:
         rows = self.inbox.submissions.query(
