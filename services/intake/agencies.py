@@ -80,6 +80,11 @@ class Agencies:
                     return agency
         return agencies[self.home]
 
+    async def is_ours(self, kind: ChannelKind, address: str) -> bool:
+        """Whether an agency of the deployment receives on this address (its own mailbox)."""
+        agencies = await self.all()
+        return any(normal_address(address) in _addresses(a, kind) for a in agencies.values())
+
     async def origin(self, agency_id: str, channel: Channel) -> Agency | None:
         """The agency a message to the complainant goes out from, if it has its own address on
         this channel (its first): None, the deployment's configured number, account, mailbox."""

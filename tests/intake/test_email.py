@@ -407,3 +407,14 @@ async def test_another_senders_mail_under_a_message_id_taken_already_is_a_case_o
     assert sorted(str(receipt["To"]) for receipt in receipts) == ["rudi@example.id", SITI]
     assert await eventually(lambda: mail.all_seen(3), within=10)
     assert await mail.desk.events() == ["ComplaintReceived", "ComplaintReceived"]
+
+
+async def test_a_mail_from_the_offices_own_mailbox_is_kept_but_not_answered(mail: Mail) -> None:
+    """An officer forwarding a complaint from the office's own address, or a mail program that
+    sends the office's copy back: kept, and no receipt (with its secret) into the office's
+    own mailbox."""
+    own = mail.desk.settings.mail_from
+    await mail.deliver(message(sender=f"DPMPTSP <{own.upper()}>"))
+    assert await eventually(lambda: mail.all_seen(1), within=10)
+    assert await mail.desk.events() == ["ComplaintReceived"]
+    assert await mail.desk.fetch("SELECT id FROM intake.deliveries") == []

@@ -31,6 +31,7 @@ from services.intake.mail import Mail, arrived, read, without_content
 from services.intake.mail_kinds import DROPPED, HANDLING, MailKind
 from services.intake.reach import store_call
 from services.intake.submission import submission_id
+from shared.agencies import normal_address
 from shared.channels import Channel
 from shared.outages import Unavailable
 from shared.settings import Settings
@@ -170,10 +171,17 @@ class Mailbox:
             )
             with contextlib.suppress(UnknownSubmission, Erased):  # erased: it opens a new one
                 return await self.inbox.add(case_id, addition)
-        agency = await self.inbox.agencies.by_channel("mailboxes", *mail.recipients)
-        return await self.inbox.submit(self._draft(mail, kept, agency.id))
+        agencies = self.inbox.agencies
+        agency = await agencies.by_channel("mailboxes", *mail.recipients)
+        own = bool(mail.sender) and (
+            normal_address(mail.sender) == normal_address(self.inbox.settings.mail_from)
+            or await agencies.is_ours("mailboxes", mail.sender)
+        )
+        return await self.inbox.submit(self._draft(mail, kept, agency.id, answered=not own))
 
-    def _draft(self, mail: Mail, kept: Kept, agency: str) -> Draft:
+    def _draft(self, mail: Mail, kept: Kept, agency: str, *, answered: bool = True) -> Draft:
+        """The mail as a submission; `answered`: its receipt is mailed (never to the office's
+        own mailboxes: the receipt, its secret with it, would land in the office's mailbox)."""
         contact = Contact(name=mail.sender_name, email=mail.sender or None)
         kind = Kind.CONSULTATION if "konsultasi" in mail.subject.lower() else Kind.COMPLAINT
         return Draft(
@@ -186,7 +194,7 @@ class Mailbox:
             contact=contact if mail.sender else None,
             attachments=kept.files,
             identities=tuple(self.inbox.pseudonyms.of_contact(contact)),
-            receipt=bool(mail.sender) and HANDLING[mail.kind].receipt,
+            receipt=bool(mail.sender) and HANDLING[mail.kind].receipt and answered,
             refused=kept.refused,
             extra=kept.extra,
         )
