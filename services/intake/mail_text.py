@@ -22,14 +22,19 @@ class _Text(HTMLParser):
         self.parts: list[str] = []
         self._skip = 0
 
+    HIDDEN = frozenset({"script", "style", "title"})  # not the mail's words
+    CELLS = frozenset({"td", "th"})  # a table's cells: apart on their row
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
+        if tag in self.HIDDEN:
             self._skip += 1
         elif tag in self.BLOCKS:
             self.parts.append("\n")
+        elif tag in self.CELLS:
+            self.parts.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._skip:
+        if tag in self.HIDDEN and self._skip:
             self._skip -= 1
 
     def handle_data(self, data: str) -> None:

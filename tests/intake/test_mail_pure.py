@@ -246,3 +246,16 @@ def test_the_tracking_code_in_a_subject_is_found_after_a_doubled_word() -> None:
     code = new_code()
     assert read(mail(Subject=f"Re: data-data izin [{code}]")).thread_hints()[1] == code
     assert read(mail(Subject="Re: kira-kira kapan selesai")).thread_hints()[1] is None
+
+
+def test_an_html_table_reads_cell_by_cell_without_the_pages_title() -> None:
+    message = EmailMessage()
+    message["From"] = "Siti Aminah <siti.aminah@example.id>"
+    message["Subject"] = "Pengaduan"
+    message.set_content(
+        "<html><head><title>Formulir</title></head><body><table>"
+        "<tr><td>Nama</td><td>Budi</td></tr><tr><th>Keluhan</th><td>Jalan rusak</td></tr>"
+        "</table></body></html>",
+        subtype="html",
+    )
+    assert read(message.as_bytes(policy=policy.SMTP)).text == "Nama Budi\nKeluhan Jalan rusak"
