@@ -209,47 +209,56 @@ async def test_a_token_verified_before_its_key_was_withdrawn_is_refused_after(
         await verifier.verify(old)
 
 
-async def test_a_silent_redis_delays_one_request_for_token_marks_not_each(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Redis that accepts connections and never answers (a host gone, a frozen server): the
-    first read of a mark waits its short deadline, the requests after it read none for a
-    while, then it is read again and a mark counts once Redis answers."""
+@pytest.fixture
+async def redis_pair(settings: Settings) -> AsyncIterator[tuple[aioredis.Redis, aioredis.Redis]]:
+    """A client of a server that accepts connections and never answers (a host gone, a frozen
+    Redis), and one of the test's own Redis."""
     held: list[asyncio.StreamWriter] = []
 
     async def silent(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         held.append(writer)
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    monkeypatch.setattr(auth, "AWAY_SECONDS", 1.0)
-    mute = aioredis.Redis(host="127.0.0.1", port=port)
+    mute = aioredis.Redis(host="127.0.0.1", port=server.sockets[0].getsockname()[1])
     answering = aioredis.from_url(settings.redis_url)
-    revocations = Revocations(settings, mute)
     try:
-        started = time.monotonic()
-        assert await revocations.valid_since("uji-satu") is None
-        first = time.monotonic() - started
-        assert first >= auth.REDIS_SECONDS * 0.9
-
-        started = time.monotonic()
-        for number in range(20):  # twenty officers' requests
-            assert await revocations.valid_since(f"uji-{number}") is None
-        assert time.monotonic() - started < auth.REDIS_SECONDS  # not one waited for Redis
-
-        await Revocations(settings, answering).revoke("uji-dua")
-        revocations.redis = answering  # Redis answers again
-
-        async def marked() -> bool:
-            return await revocations.valid_since("uji-dua") is not None
-
-        assert await eventually(marked, within=5, interval=0.1)
+        yield mute, answering
     finally:
         await mute.aclose()
         await answering.aclose()
         server.close()
         for writer in held:
             writer.close()
+
+
+async def test_a_silent_redis_delays_one_request_for_token_marks_not_each(
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    redis_pair: tuple[aioredis.Redis, aioredis.Redis],
+) -> None:
+    """Redis that accepts connections and never answers (a host gone, a frozen server): the
+    first read of a mark waits its short deadline, the requests after it read none for a
+    while, then it is read again and a mark counts once Redis answers."""
+    mute, answering = redis_pair
+    monkeypatch.setattr(auth, "AWAY_SECONDS", 1.0)
+    revocations = Revocations(settings, mute)
+    started = time.monotonic()
+    assert await revocations.valid_since("uji-satu") is None
+    first = time.monotonic() - started
+    assert first >= auth.REDIS_SECONDS * 0.9
+
+    started = time.monotonic()
+    for number in range(20):  # twenty officers' requests
+        assert await revocations.valid_since(f"uji-{number}") is None
+    assert time.monotonic() - started < auth.REDIS_SECONDS  # not one waited for Redis
+
+    await Revocations(settings, answering).revoke("uji-dua")
+    revocations.redis = answering  # Redis answers again
+
+    async def marked() -> bool:
+        return await revocations.valid_since("uji-dua") is not None
+
+    assert await eventually(marked, within=5, interval=0.1)
 
 
 @pytest.mark.parametrize(
@@ -278,31 +287,19 @@ async def test_a_token_for_another_audience_or_with_an_unknown_role_says_so(
 
 
 async def test_a_mark_read_before_redis_went_silent_still_counts(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    redis_pair: tuple[aioredis.Redis, aioredis.Redis],
 ) -> None:
     """An account disabled a minute ago, its mark read then: Redis going silent does not let
     its old tokens count again."""
-    held: list[asyncio.StreamWriter] = []
-
-    async def silent(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
-
-    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    mute, answering = redis_pair
     monkeypatch.setattr(auth, "MARK_SECONDS", 0.0)  # every request reads Redis again
-    mute = aioredis.Redis(host="127.0.0.1", port=server.sockets[0].getsockname()[1])
-    answering = aioredis.from_url(settings.redis_url)
     revocations = Revocations(settings, answering)
-    try:
-        await revocations.revoke("uji-tiga")
-        mark = await revocations.valid_since("uji-tiga")
-        assert mark is not None
-        revocations.redis = mute
-        assert await revocations.valid_since("uji-tiga") == mark  # the read failed: the last
-        assert await revocations.valid_since("uji-tiga") == mark  # away: not asked, the last
-        assert await revocations.valid_since("uji-empat") is None  # never read: none known
-    finally:
-        await mute.aclose()
-        await answering.aclose()
-        server.close()
-        for writer in held:
-            writer.close()
+    await revocations.revoke("uji-tiga")
+    mark = await revocations.valid_since("uji-tiga")
+    assert mark is not None
+    revocations.redis = mute
+    assert await revocations.valid_since("uji-tiga") == mark  # the read failed: the last
+    assert await revocations.valid_since("uji-tiga") == mark  # away: not asked, the last
+    assert await revocations.valid_since("uji-empat") is None  # never read: none known
