@@ -284,8 +284,9 @@ def _repeat(row: RegisterRow, first: int, fingerprint: str, report: Report) -> N
 
 def _reused(row: RegisterRow, first: str) -> Issue:
     message = (
-        f"nomor register (dan tahun) sama dengan {first}, tetapi tanggal dan isinya lain "
-        "(penomoran dimulai lagi?); diimpor sebagai pengaduan tersendiri"
+        f"nomor register (dan tahun) sama dengan {first}, tetapi pengaduannya lain (jenis, "
+        "pelapor, atau tanggal dan isinya berbeda; penomoran dimulai lagi?); diimpor sebagai "
+        "pengaduan tersendiri"
     )
     return Issue(row.row, "", "number_reused", message, rejected=False)
 
