@@ -93,11 +93,17 @@ class WriteGuard:
         """No write is past its deadline, and none failed after overrunning since."""
         return not self._overrunning and not self._failed
 
-    async def run(self, write: Callable[[], T], thread: Executor | None = None) -> T:
+    async def run(
+        self, write: Callable[[], T], thread: Executor | None = None, due: float | None = None
+    ) -> T:
         """The write's result; WriteTimedOut if it is not done within the deadline. `thread`:
-        an executor of its own (a writer that must not queue behind other writes' threads)."""
+        an executor of its own (a writer that must not queue behind other writes' threads);
+        `due`: the `time.monotonic()` instant its waiters give up (instead of the deadline from
+        now), so that it is known overrunning, and the service not ready, before any of them
+        hears its 503."""
+        seconds = self.deadline if due is None else max(0.0, due - time.monotonic())
         task = asyncio.get_running_loop().run_in_executor(thread, write)
-        done, _ = await asyncio.wait({task}, timeout=self.deadline)
+        done, _ = await asyncio.wait({task}, timeout=seconds)
         if not done:
             self._overran(task)
             raise WriteTimedOut(self.deadline)

@@ -45,6 +45,12 @@ class Writer:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="intake-writer")
         self._queue: asyncio.Queue[tuple[Pending, asyncio.Future[Outcome]]] = asyncio.Queue()
         self._due: float | None = None  # of the batch being committed
+        self._committing: set[asyncio.Future[Outcome]] = set()  # its waiters
+
+    @property
+    def waiting(self) -> int:
+        """How many submissions wait for a commit to take them."""
+        return self._queue.qsize()
 
     async def write(self, pending: Pending) -> Outcome:
         """Queue a submission for the next commit and wait until it is committed (or 503)."""
@@ -56,6 +62,8 @@ class Writer:
         except TimeoutError:
             if future.done():
                 return future.result()
+            if future in self._committing:  # its batch is due no later: its answer is coming
+                return await asyncio.shield(future)
             future.cancel()  # not taken into a batch yet: it never will be
             raise WriterBehind(self.guard.deadline) from None
 
@@ -67,13 +75,19 @@ class Writer:
                 batch.append(self._queue.get_nowait())
             batch = [(item, future) for item, future in batch if not future.done()]
             if batch:
-                await self._commit_batch(batch)
+                self._committing = {future for _, future in batch}
+                try:
+                    await self._commit_batch(batch)
+                finally:
+                    self._committing = set()
 
     async def _commit_batch(self, batch: list[tuple[Pending, asyncio.Future[Outcome]]]) -> None:
         pending = [item for item, _ in batch]
         due = min(item.due or math.inf for item in pending)
         try:
-            outcomes = await self.guard.run(partial(self.settle, pending, due), self._thread)
+            outcomes = await self.guard.run(
+                partial(self.settle, pending, due), self._thread, None if math.isinf(due) else due
+            )
         except Exception as failure:  # noqa: BLE001 - every waiter hears of the failure
             log.warning("commit of %d submissions failed: %s", len(batch), failure)
             error = self.guard.overdue() if time.monotonic() > due else failure

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -218,6 +220,71 @@ async def test_a_database_outage_is_a_503_not_a_500_and_nothing_half_written(
     assert up.status_code == 201
     intake = Intake(http, app.state.submissions, settings)
     assert len(await intake.stored_rows()) == 1
+
+
+async def test_a_write_stuck_behind_another_is_not_ready_before_its_503_is_heard(
+    settings: Settings,
+) -> None:
+    """A submission queued while the commit before it ran, then stuck in its own commit: by the
+    time it hears 503, readiness says so (its deadline runs from its arrival, not from the
+    start of its commit)."""
+    app = create_app(settings.model_copy(update={"relay": False}))
+    holder = await asyncpg.connect(settings.postgres_dsn())
+    queue = await asyncpg.connect(settings.postgres_dsn())
+    table = "intake.submissions_events"
+
+    async def lock_requests() -> int:
+        return int(await holder.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+
+    try:
+        async with serving(app) as http:
+            held = holder.transaction()
+            await held.start()
+            await holder.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+            first = asyncio.ensure_future(http.post("/intake/v1/complaints", json=FORM))
+            await eventually(lambda: _at_least(lock_requests, 1), within=5)
+            # Queued behind the first commit: it takes the table as soon as that one is done,
+            # so the second commit waits from its start.
+            queued = queue.transaction()
+            await queued.start()
+            behind = asyncio.ensure_future(queue.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE"))
+            await eventually(lambda: _at_least(lock_requests, 2), within=5)
+            second = asyncio.ensure_future(
+                http.post("/intake/v1/complaints", json={**FORM, "text": FORM["text"] + " lagi"})
+            )
+
+            async def second_waits() -> bool:
+                return bool(app.state.writer.waiting == 1)
+
+            await eventually(second_waits, within=5)
+            arrived = time.monotonic()
+            # The first commit is let through 0.7 s before its deadline, the second then starts
+            # 0.8 s after its arrival, and sticks.
+            await asyncio.sleep(0.8)
+            await held.rollback()
+            assert (await first).status_code == 201
+            stuck = await second
+            assert stuck.status_code == 503, stuck.text
+            assert time.monotonic() - arrived < 2.5
+            ready = await http.get("/readyz")
+            assert ready.status_code == 503, ready.text  # ready before: its commit not yet late
+            await behind
+            await queued.rollback()
+
+            async def healed() -> bool:
+                return (await http.get("/readyz")).status_code == 200
+
+            await eventually(healed, within=10)
+            assert (await http.post("/intake/v1/complaints", json=FORM)).status_code == 201
+        intake = Intake(http, app.state.submissions, settings)
+        assert len(await intake.stored_rows()) == 2  # the 503 rolled back
+    finally:
+        await holder.close()
+        await queue.close()
+
+
+async def _at_least(count: Callable[[], Awaitable[int]], least: int) -> bool:
+    return await count() >= least
 
 
 async def _personal_key(settings: Settings, ref_hex: str) -> SealingKey:
