@@ -107,6 +107,17 @@ async def test_bad_notifications_get_a_4xx_and_store_nothing(desk: Desk, case: s
     assert await desk.events() == []
 
 
+async def test_a_broken_entry_costs_the_good_messages_beside_it_nothing(desk: Desk) -> None:
+    good = instagram(ig_message("mid.G1", "Izin usaha saya belum selesai, mohon dibantu."))
+    broken: list[Any] = [None, {"messaging": []}, {"id": "x", "messaging": "x"}]
+    odd_events = {"id": IG_ACCOUNT_ID, "messaging": ["oops", None, 3]}
+    notification = {"object": "instagram", "entry": [*broken, odd_events, *good["entry"]]}
+    answer = await desk.instagram(notification)
+    assert answer.status_code == 200, answer.text
+    assert [r["message_id"] for r in answer.json()["received"]] == ["mid.G1"]
+    assert await desk.events() == ["ComplaintReceived"]
+
+
 async def test_a_signature_made_with_the_whatsapp_secret_is_refused(desk: Desk) -> None:
     body = instagram(ig_message("mid.S", COMPLAINT))
     answer = await desk.signed(WEBHOOK, body, "wa-app-secret")

@@ -7,6 +7,7 @@ Which kinds are kept at all is the kinds table's decision (channels/kinds.py).
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -151,17 +152,31 @@ def kind_name(content: Content) -> str:
 
 def _location(where: Location) -> Read:
     place = ", ".join(p for p in (where.name, where.address) if p)
-    text = f"[Lokasi] {place} ({where.latitude}, {where.longitude})".replace("]  (", "] (")
+    at = (where.latitude, where.longitude)
+    spot = f" ({at[0]}, {at[1]})" if all(math.isfinite(c) for c in at) else ""
+    text = f"[Lokasi] {place}{spot}".replace("]  (", "] (").rstrip()
     return text, {"location": where.model_dump(exclude_none=True)}
 
 
 def _contacts(cards: list[dict[str, Any]]) -> Read:
     def card(entry: dict[str, Any]) -> str:
-        name = str(entry.get("name", {}).get("formatted_name", "")).strip()
-        phones = ", ".join(str(p.get("phone", "")) for p in entry.get("phones", []) if p)
+        named = entry.get("name")
+        name = _said(named.get("formatted_name") if isinstance(named, dict) else None)
+        numbers = entry.get("phones")
+        numbers = numbers if isinstance(numbers, list) else []
+        phones = ", ".join(
+            said for p in numbers if isinstance(p, dict) and (said := _said(p.get("phone")))
+        )
         return f"{name} ({phones})" if phones else name
 
-    return "[Kontak] " + "; ".join(card(c) for c in cards), {"contacts": cards}
+    return "[Kontak] " + "; ".join(card(c) for c in cards if isinstance(c, dict)), {
+        "contacts": cards
+    }
+
+
+def _said(value: Any) -> str:
+    """A contact card's field as written; nothing for a null or a missing one."""
+    return str(value).strip() if isinstance(value, str | int) else ""
 
 
 def _order(order: Order) -> Read:

@@ -22,6 +22,7 @@ from services.intake.channels.meta import (
     SIGNED_BODY,
     WEBHOOK_RESPONSES,
     ChatMessage,
+    each_of_shape,
     handshake,
     ingest,
     sent_at,
@@ -115,12 +116,12 @@ class Messaging(_Open):
 class Entry(_Open):
     id: str
     time: float | None = None
-    messaging: list[dict[str, Any]] = Field(default_factory=list)  # each read on its own
+    messaging: list[Any] | None = None  # each read on its own
 
 
 class Notification(_Open):
     object: str
-    entry: list[Entry]
+    entry: list[Any]  # each read on its own (meta.each_of_shape)
 
 
 def _attachments(message: IgMessage) -> tuple[Attachment, ...]:
@@ -200,8 +201,13 @@ def _chat_message(event: Messaging, account: str) -> ChatMessage | None:
 def messages_of(notification: Notification) -> list[ChatMessage]:
     """Every messaging event the kinds table keeps, in order; `changes` open nothing."""
     found = []
-    for entry in notification.entry:
-        for raw in entry.messaging:
+    for entry in each_of_shape(Entry, notification.entry, "instagram entry"):
+        for raw in entry.messaging or []:
+            if not isinstance(raw, dict):
+                log.warning(
+                    "instagram messaging event not of Meta's shape (not an object): ignored"
+                )
+                continue
             chat = _one(raw, entry.id)  # the account written to: its agency's
             if chat is not None:
                 found.append(chat)

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -125,6 +126,17 @@ async def signed_payload(request: Request, secret: str, model: type[Model], kind
         ) from error
 
 
+def each_of_shape(model: type[Model], items: Iterable[Any], what: str) -> Iterator[Model]:
+    """Each of a notification's parts (an entry, a change, a contact) that fits its shape; one
+    that does not costs the others nothing: logged (its shape, not its words) and skipped."""
+    for item in items:
+        try:
+            yield model.model_validate(item)
+        except ValidationError as error:
+            wrong = sorted({".".join(map(str, e["loc"])) or "(whole)" for e in error.errors()})
+            log.warning("%s not of Meta's shape (%s): ignored", what, ", ".join(wrong)[:200])
+
+
 @dataclass(frozen=True)
 class ChatMessage:
     """One message from a chat channel, as the platform described it."""
@@ -160,8 +172,15 @@ def sent_at(timestamp: float) -> datetime:
 
 
 def _is_number(message: ChatMessage) -> bool:
-    """Whether the account is a WhatsApp phone number (a BSUID, `ID.1502…`, is not)."""
-    return message.channel is Channel.WHATSAPP and message.account.isdigit()
+    """Whether the account is a WhatsApp phone number, E.164's digits (a BSUID, `ID.1502…`, is
+    not, nor Arabic-Indic digits, nor 40 of them)."""
+    account = message.account
+    return (
+        message.channel is Channel.WHATSAPP
+        and account.isascii()
+        and account.isdigit()
+        and 8 <= len(account) <= 15
+    )
 
 
 def _draft(inbox: Inbox, message: ChatMessage, agency: str) -> Draft:

@@ -22,6 +22,7 @@ from services.intake.channels.meta import (
     SIGNED_BODY,
     WEBHOOK_RESPONSES,
     ChatMessage,
+    each_of_shape,
     handshake,
     ingest,
     sent_at,
@@ -53,11 +54,15 @@ class Metadata(Open):
     phone_number_id: str = ""  # the business number written to: its agency's
 
 
+# A notification's parts are each read on their own (meta.each_of_shape): one of the wrong
+# shape costs the others nothing.
+
+
 class Value(Open):
-    messaging_product: str = "whatsapp"
-    metadata: Metadata = Metadata()
-    contacts: list[WaContact] = Field(default_factory=list)
-    messages: list[dict[str, Any]] = Field(default_factory=list)  # each read on its own
+    messaging_product: str | None = "whatsapp"
+    metadata: Metadata | None = None
+    contacts: list[Any] | None = None
+    messages: list[Any] | None = None
 
 
 class Change(Open):
@@ -67,12 +72,12 @@ class Change(Open):
 
 class Entry(Open):
     id: str
-    changes: list[Change] = Field(default_factory=list)
+    changes: list[Any] = Field(default_factory=list)
 
 
 class Notification(Open):
     object: str
-    entry: list[Entry]
+    entry: list[Any]
 
 
 def _attachments(content: Content) -> tuple[Attachment, ...]:
@@ -125,16 +130,19 @@ def _chat_message(message: Message, name: str | None, number: str) -> ChatMessag
 def messages_of(notification: Notification) -> list[ChatMessage]:
     """Every message a notification carries that the kinds table keeps, in order."""
     found = []
-    for entry in notification.entry:
-        for change in entry.changes:
+    for entry in each_of_shape(Entry, notification.entry, "whatsapp entry"):
+        for change in each_of_shape(Change, entry.changes, "whatsapp change"):
             if change.field != "messages":
                 continue  # calls, account updates, templates: nothing a citizen wrote
-            value = Value.model_validate(change.value)
-            number = value.metadata.phone_number_id
-            for raw in value.messages:
-                chat = _one(raw, value.contacts, number)
-                if chat is not None:
-                    found.append(chat)
+            for value in each_of_shape(Value, [change.value], "whatsapp change's value"):
+                number = (value.metadata or Metadata()).phone_number_id
+                contacts = list(each_of_shape(WaContact, value.contacts or [], "whatsapp contact"))
+                for raw in value.messages or []:
+                    if not isinstance(raw, dict):
+                        log.warning("whatsapp message not of Meta's shape (not an object): ignored")
+                        continue
+                    if (chat := _one(raw, contacts, number)) is not None:
+                        found.append(chat)
     return found
 
 
@@ -180,8 +188,11 @@ def _one(raw: dict[str, Any], contacts: list[WaContact], number: str) -> ChatMes
 
 def _effect_of(raw: dict[str, Any]) -> Effect:
     """What a message not of its shape does, as far as its kind can be told: an interactive
-    message whose object is not one could be a reply of any kind, so it is kept."""
-    kind = str(raw.get("type"))
+    message whose object is not one could be a reply of any kind, so it is kept, as is one
+    that names no kind."""
+    kind = raw.get("type")
+    if not isinstance(kind, str) or not kind:
+        return Effect.CONTENT
     if kind == "interactive":
         inner = raw.get(kind)
         if not isinstance(inner, dict):
