@@ -107,9 +107,10 @@ class Cube:
     table: str
     dimensions: tuple[str, ...]
 
-    def key(self, bucket: tuple[Any, ...]) -> tuple[Any, ...]:
+    @functools.cached_property
+    def key(self) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
         """The cube's row for a case's full bucket (agency first)."""
-        return (bucket[0], *(bucket[1 + DIMENSIONS.index(d)] for d in self.dimensions))
+        return operator.itemgetter(0, *(1 + DIMENSIONS.index(d) for d in self.dimensions))
 
 
 CUBES = (

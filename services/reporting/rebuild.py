@@ -129,13 +129,14 @@ def _apply_page(working: WorkingSet, items: list[Any]) -> None:
 
 
 async def heads(http: httpx.AsyncClient, settings: Settings) -> dict[str, int]:
-    """The newest notification id of each producer."""
-    result = {}
-    for producer in PRODUCERS:
+    """The newest notification id of each producer (asked of all at once)."""
+
+    async def head(producer: str) -> int:
         answer = await http.get(f"{settings.service_url(producer)}/internal/v1/head")
         answer.raise_for_status()
-        result[producer] = int(answer.json()["head"])
-    return result
+        return int(answer.json()["head"])
+
+    return dict(zip(PRODUCERS, await asyncio.gather(*map(head, PRODUCERS)), strict=True))
 
 
 async def project_all(
@@ -143,7 +144,8 @@ async def project_all(
 ) -> tuple[dict[str, int], int]:
     """Read every producer's feed up to its current head into memory; positions and count."""
     targets = await heads(http, settings)
-    bar = tqdm(total=sum(targets.values()), unit="ev", desc="rebuild", disable=not progress)
+    # Only when shown: a tqdm, even disabled, makes a multiprocessing lock (20 ms).
+    bar = tqdm(total=sum(targets.values()), unit="ev", desc="rebuild") if progress else None
     positions, count = dict.fromkeys(targets, 0), 0
     waiting = [producer for producer, head in targets.items() if head > 0]
 
@@ -167,13 +169,15 @@ async def project_all(
             # page and the producer serves it (on the loop, the request would not even be
             # sent before this page's work ends).
             await asyncio.to_thread(_apply_page, working, items)
-            bar.update(following - after)
+            if bar is not None:
+                bar.update(following - after)
             count += len(items)
             positions[producer] = following
     finally:
         if page is not None:
             page.cancel()
-    bar.close()
+    if bar is not None:
+        bar.close()
     return positions, count
 
 
@@ -185,30 +189,52 @@ async def create(conn: db.Connection, schema: str) -> None:
     await conn.execute(ddl)
 
 
-async def fill(settings: Settings, schema: str, working: WorkingSet) -> None:
-    """COPY the working set's rows into the fresh schema's tables, each table on its own
-    connection, at once: one after the other, the COPYs were a fifth of a rebuild."""
+async def copiers(settings: Settings) -> db.Pool:
+    """The connections `fill` copies over, connected now (while the feeds are read, say)."""
     pool = await db.create_pool(settings, max_size=COPIERS)
     try:
-
-        async def copy(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-            async with pool.acquire() as conn:
-                await conn.copy_records_to_table(
-                    table, records=rows, columns=list(columns), schema_name=schema
-                )
-
-        async with asyncio.TaskGroup() as copies:
-            for table, (columns, rows) in tables(working).items():
-                if rows:
-                    copies.create_task(copy(table, columns, rows))
-    finally:
+        connections = await asyncio.gather(*(pool.acquire() for _ in range(COPIERS)))
+        await asyncio.gather(*map(pool.release, connections))
+    except BaseException:
         await pool.close()
+        raise
+    return pool
+
+
+async def _closed(connecting: asyncio.Future[db.Pool]) -> None:
+    """Close the pool `copiers` made, or stop it being made."""
+    if not connecting.done():
+        connecting.cancel()
+        await asyncio.wait({connecting})
+    if not connecting.cancelled() and connecting.exception() is None:
+        await connecting.result().close()
+
+
+async def fill(pool: db.Pool, schema: str, working: WorkingSet) -> None:
+    """COPY the working set's rows into the fresh schema's tables, each table on its own
+    connection of `copiers`, at once: one after the other, the COPYs were a fifth of a
+    rebuild."""
+
+    async def copy(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        async with pool.acquire() as conn:
+            await conn.copy_records_to_table(
+                table, records=rows, columns=list(columns), schema_name=schema
+            )
+
+    async with asyncio.TaskGroup() as copies:
+        for table, (columns, rows) in tables(working).items():
+            if rows:
+                copies.create_task(copy(table, columns, rows))
 
 
 async def write(settings: Settings, conn: db.Connection, schema: str, working: WorkingSet) -> None:
     """Create the tables in a fresh schema and COPY the rows in."""
     await create(conn, schema)
-    await fill(settings, schema, working)
+    pool = await copiers(settings)
+    try:
+        await fill(pool, schema, working)
+    finally:
+        await pool.close()
 
 
 async def catch_up(
@@ -261,15 +287,20 @@ async def rebuild(
         async with httpx.AsyncClient(timeout=60, headers=credential) as http:
             try:
                 with _bulk():
-                    # The empty tables are made while the feeds are read.
+                    # The empty tables are made, and the copiers connected, while the feeds
+                    # are read.
                     created = asyncio.ensure_future(create(conn, fresh))
+                    connected = asyncio.ensure_future(copiers(settings))
                     try:
-                        positions, count = await project_all(
-                            http, settings, working, progress=progress
-                        )
+                        try:
+                            positions, count = await project_all(
+                                http, settings, working, progress=progress
+                            )
+                        finally:
+                            await created
+                        await fill(await connected, fresh, working)
                     finally:
-                        await created
-                    await fill(settings, fresh, working)
+                        await _closed(connected)
                 report = Report(fresh, count, len(working.cases), 0.0)
                 if swap_in:
                     await conn.execute("SELECT pg_advisory_lock(hashtext($1))", SWAP_LOCK)
