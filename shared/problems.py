@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
+import typing
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic_core import core_schema
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -63,7 +65,15 @@ MESSAGES: dict[str, str] = {
     "too_long": "Terlalu banyak (maksimal {max_length}).",
     "literal_error": "Nilai tidak dikenal. Pilihan: {expected}.",
     "datetime_parsing": "Tanggal dan waktu tidak sah.",
+    "datetime_from_date_parsing": "Tanggal dan waktu tidak sah.",
+    "datetime_object_invalid": "Tanggal dan waktu tidak sah.",
     "datetime_type": "Tanggal dan waktu tidak sah.",
+    "float_type": "Harus berupa angka.",
+    "int_from_float": "Harus berupa bilangan bulat.",
+    "url_parsing": "Alamat tautan tidak sah.",
+    "url_type": "Alamat tautan tidak sah.",
+    "value_error": "{error}",  # our own validators' words
+    "assertion_error": "{error}",
     "timezone_aware": "Tanggal dan waktu harus menyertakan zona waktu.",
     "uuid_parsing": "Pengenal tidak sah.",
     "greater_than_equal": "Harus paling kecil {ge}.",
@@ -185,9 +195,23 @@ def problem_response(problem: Problem, instance: str = "") -> Response:
     return JSONResponse(body, problem.status, headers=problem.headers, media_type=MEDIA_TYPE)
 
 
+UNKNOWN_ERROR = "Nilai tidak sah."
+"""For a pydantic error type without words of its own in MESSAGES (never its English)."""
+PYDANTIC_ERRORS = frozenset(typing.get_args(core_schema.ErrorType))
+"""pydantic's own error types (in English); any other is one of ours, in its own words."""
+SCHEMA_TAG = re.compile(r"[a-z-]+\[.*\]|constrained-[a-z]+|[a-z]+-(?:or|and)-[a-z-]+")
+"""How pydantic names a member of a union or a validator in an error's location (`instansi.
+literal['*']`): no field of ours."""
+
+
 def field_error(error: dict[str, Any]) -> dict[str, str]:
     """One pydantic error as {field, code, message}, the field without the 'body' prefix."""
-    loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+    loc = [
+        str(part)
+        for part in error.get("loc", ())
+        if part not in ("body", "query", "path")
+        and not (isinstance(part, str) and SCHEMA_TAG.fullmatch(part))
+    ]
     if error["type"] == "json_invalid":  # its location is a character offset, not a field
         loc = []
     template = MESSAGES.get(error["type"])
@@ -195,9 +219,14 @@ def field_error(error: dict[str, Any]) -> dict[str, str]:
     if "expected" in ctx:  # pydantic lists the choices in English: "'a', 'b' or 'c'"
         ctx["expected"] = re.sub(r"' or '", "' atau '", ctx["expected"])
     try:
-        message = template.format(**ctx) if template else str(error.get("msg", ""))
+        if template:
+            message = template.format(**ctx)
+        elif error["type"] in PYDANTIC_ERRORS:
+            message = UNKNOWN_ERROR
+        else:
+            message = str(error.get("msg", ""))
     except KeyError:
-        message = str(error.get("msg", ""))
+        message = UNKNOWN_ERROR
     if error["type"] == "value_error" and "email" in str(error.get("msg", "")).lower():
         message = "Alamat email tidak sah."
     return {"field": ".".join(loc) or "body", "code": error["type"], "message": message}

@@ -42,7 +42,7 @@ def _phone(value: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _seen(least: int) -> AfterValidator:
+def seen(least: int) -> AfterValidator:
     """Refuse a text of fewer than `least` characters a reader sees: zero-width spaces,
     direction marks and other blanks count for nothing (shared.text.visible)."""
 
@@ -60,7 +60,7 @@ Text = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=TEXT_MIN, max_length=TEXT_MAX),
     CLEAN,
-    _seen(TEXT_MIN),
+    seen(TEXT_MIN),
 ]
 Category = Annotated[str, AfterValidator(_category)]
 Phone = Annotated[
@@ -74,14 +74,14 @@ class ContactIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: (
-        Annotated[str, StringConstraints(min_length=1, max_length=200), CLEAN, _seen(1)] | None
-    ) = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200), CLEAN, seen(1)] | None = (
+        None
+    )
     phone: Phone | None = None
     email: EmailStr | None = None
     nik: Nik | None = Field(default=None, description="Nomor Induk Kependudukan (16 digit)")
     address: (
-        Annotated[str, StringConstraints(min_length=1, max_length=500), CLEAN, _seen(1)] | None
+        Annotated[str, StringConstraints(min_length=1, max_length=500), CLEAN, seen(1)] | None
     ) = None
 
     def to_contact(self) -> Contact:

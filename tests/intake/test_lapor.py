@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -210,11 +210,13 @@ async def test_a_case_forwarded_to_another_agency_is_told_to_lapor(desk: Desk) -
         ("0001-01-01T00:00:00-12:00", False),
         ("2999-01-01T00:00:00+07:00", False),
         ("three days ago", None),
-        ("", None),
+        ("", False),  # LAPOR! writes a time it has not as ""
+        (1700000000, None),  # a number is no time LAPOR! writes (not seconds since 1970)
+        ("1700000000", None),
     ],
 )
 async def test_a_creation_time_lapor_never_set_is_the_arrival(
-    desk: Desk, created_at: str, kept: bool | None
+    desk: Desk, created_at: str | int, kept: bool | None
 ) -> None:
     """An unset time (year 1, as Go writes it) or a future one is the moment the report
     arrives, never a case 2,000 years late; one that is no time at all is refused."""
@@ -238,3 +240,69 @@ async def test_a_creation_time_of_earlier_weeks_is_kept(desk: Desk, days: int) -
     [row] = await desk.fetch("SELECT state FROM intake.submissions_events")
     received = datetime.fromisoformat(json.loads(bytes(row["state"]))["received_at"]["_data_"])
     assert received == earlier
+
+
+async def test_a_time_with_another_offset_is_kept_in_utc(desk: Desk) -> None:
+    earlier = (datetime.now(UTC) - timedelta(days=3)).replace(microsecond=0)
+    far_east = earlier.astimezone(timezone(timedelta(hours=14)))
+    body = disposed("LAP-TZ", created_at=far_east.isoformat())
+    assert (await desk.http.post(ENDPOINT, json=body, headers=AUTH)).status_code == 201
+    [row] = await desk.fetch("SELECT state FROM intake.submissions_events")
+    stored = json.loads(bytes(row["state"]))["received_at"]["_data_"]
+    assert datetime.fromisoformat(stored) == earlier
+    assert datetime.fromisoformat(stored).utcoffset() == timedelta(0)
+
+
+async def test_a_complaint_with_no_visible_words_is_refused(desk: Desk) -> None:
+    body = disposed("LAP-EMPTY", title="", content="\u0000\u0001 \u200b  ")
+    answer = await desk.http.post(ENDPOINT, json=body, headers=AUTH)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0]["field"] == "content"
+    assert await desk.events() == []
+
+
+async def test_blank_reporter_fields_are_fields_lapor_has_no_value_for(desk: Desk) -> None:
+    reporter = {"name": "Budi Santoso", "phone": "", "email": "  "}
+    answer = await desk.http.post(ENDPOINT, json=disposed("LAP-B", reporter=reporter), headers=AUTH)
+    assert answer.status_code == 201, answer.text
+    view = await desk.submission(answer.json()["tracking_code"])
+    assert view["contact"]["name"] == "Budi Santoso"
+    assert view["contact"].get("phone") is None
+    assert view["contact"].get("email") is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"created_at": "28/11/2026"}, "created_at"),
+        ({"created_at": "2026-02-30T09:15:00+07:00"}, "created_at"),
+        ({"created_at": "2026-W48-5"}, "created_at"),
+        ({"instansi": "DPMPTSP-GRESIK"}, "instansi"),
+    ],
+)
+async def test_a_refusal_names_the_field_in_indonesian(
+    desk: Desk, fields: dict[str, Any], field: str
+) -> None:
+    answer = await desk.http.post(ENDPOINT, json=disposed("LAP-E", **fields), headers=AUTH)
+    assert answer.status_code == 422, answer.text
+    errors = answer.json()["errors"]
+    assert {error["field"] for error in errors} == {field}
+    english = ("Input should", "invalid character", "Value error", "String should")
+    assert not any(word in error["message"] for error in errors for word in english), errors
+
+
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [
+        (LAPOR_INBOUND, 401),  # no scheme
+        (f"Basic {LAPOR_INBOUND}", 401),
+        (f"bearer {LAPOR_INBOUND}", 201),  # the scheme's name is not case-sensitive
+        (f"Bearer  {LAPOR_INBOUND} ", 201),
+    ],
+)
+async def test_the_token_is_taken_only_as_a_bearer_token(
+    desk: Desk, authorization: str, status: int
+) -> None:
+    headers = {"Authorization": authorization}
+    answer = await desk.http.post(ENDPOINT, json=disposed("LAP-A"), headers=headers)
+    assert answer.status_code == status, answer.text

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import re
 from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Literal
@@ -18,12 +19,22 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+)
+from pydantic_core import PydanticCustomError
 
 from services.intake.api import CurrentInbox, ReceiptOut, receipt_out
 from services.intake.attachments import check
 from services.intake.draft import EARLIEST, Attachment, Contact, Draft, Receipt
-from services.intake.forms import Phone
+from services.intake.forms import TEXT_MAX, Phone, seen
 from services.intake.inbox import Inbox
 from services.intake.reach import store_call
 from services.intake.records import Rows
@@ -32,20 +43,42 @@ from shared.agencies import AgencyId
 from shared.channels import Channel
 from shared.problems import Problem, problems
 from shared.sop import PROVINCE, Kind
+from shared.text import CLEAN
 
 router = APIRouter(prefix="/v1/lapor", tags=["lapor"])
 
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
+NUMBER = re.compile(r"\s*[-+]?\d+(\.\d*)?\s*")
+
+
+def _unset(value: object) -> object:
+    """LAPOR! writes a field it has no value for as "" (or blanks): not given."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
 class Reporter(BaseModel):
-    """The reporter as LAPOR! knows them (absent for anonymous reports)."""
+    """The reporter as LAPOR! knows them (absent for anonymous reports); a blank field is one
+    LAPOR! has no value for."""
 
     model_config = ConfigDict(extra="ignore")
 
-    name: Short | None = None
-    phone: Phone | None = None
-    email: EmailStr | None = None
+    name: Annotated[Short | None, BeforeValidator(_unset)] = None
+    phone: Annotated[Phone | None, BeforeValidator(_unset)] = None
+    email: Annotated[EmailStr | None, BeforeValidator(_unset)] = None
+
+
+def _written(value: object) -> object:
+    """A time as LAPOR! writes it, ISO 8601 (blank: none); not a number of seconds."""
+    value = _unset(value)
+    if isinstance(value, int | float) or (isinstance(value, str) and NUMBER.fullmatch(value)):
+        raise PydanticCustomError("datetime_parsing", "Tanggal dan waktu tidak sah.")
+    return value
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    return at.astimezone(UTC) if at is not None else None
 
 
 class LaporFile(BaseModel):
@@ -65,12 +98,19 @@ class Disposed(BaseModel):
     classification: Literal["pengaduan", "aspirasi", "permintaan_informasi"] = "pengaduan"
     title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] = ""
     content: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=TEXT_MAX),
+        CLEAN,
+        seen(1),
     ]
     anonim: bool = False
     rahasia: bool = False
     reporter: Reporter | None = None
-    created_at: AwareDatetime | None = None
+    # An ISO 8601 time with its offset, kept in UTC as every time here (not a number: pydantic
+    # would read one as seconds since 1970).
+    created_at: Annotated[AwareDatetime | None, BeforeValidator(_written), AfterValidator(_utc)] = (
+        None
+    )
     attachments: list[LaporFile] = Field(default_factory=list, max_length=10)
     # The agency disposed to, by its id here; none: home. On a complaint received before, an
     # other agency is LAPOR!'s disposisi to it, and "*" its withdrawal to the coordinator.
@@ -95,7 +135,8 @@ async def _agency(inbox: Inbox, report: Disposed, *, moved: bool = False) -> str
 
 async def _lapor_token(request: Request) -> None:
     expected = request.app.state.settings.lapor_inbound_token.get_secret_value()
-    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    scheme, _, given = request.headers.get("authorization", "").strip().partition(" ")
+    given = given.strip() if scheme.lower() == "bearer" else ""  # RFC 6750: the scheme named
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         raise Problem(
             401,
