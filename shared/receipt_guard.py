@@ -1,4 +1,5 @@
-"""The door of the complainant's own view: the receipt secret checked, and guessing it stopped.
+"""The door of the complainant's own view: the receipt secret checked, and guessing it stopped;
+and the public lookup of a code without its secret, walking codes stopped.
 
 Every service that opens something with a tracking code and its receipt secret (reporting's own
 view, intake's replies, "Sudah selesai?" and the survey) asks this guard. A wrong secret counts
@@ -32,6 +33,10 @@ PER_ADDRESS = 20
 """Wrong secrets from one address within the window before it is stopped."""
 PER_CODE = 10
 """Wrong secrets for one code within the window (from anywhere) before it is stopped."""
+PER_ADDRESS_MISSES = 100
+"""Tracking codes looked up without a secret and not found, from one address within the window,
+before its lookups are stopped: codes cannot be walked to find the cases behind them (a
+citizen who mistypes theirs a few times is far from it)."""
 LOCAL_KEYS = 100_000
 
 REFUSALS = Counter(
@@ -61,6 +66,19 @@ class TooManyGuesses(Problem):
             429,
             f"Terlalu banyak kunci yang salah; coba lagi dalam {retry_after // 60 + 1} menit.",
             code="receipt-secret-limited",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+class TooManyMisses(Problem):
+    """Too many unknown tracking codes looked up from this address."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            429,
+            "Terlalu banyak nomor tiket yang tidak ditemukan dari alamat ini; coba lagi dalam "
+            f"{retry_after // 60 + 1} menit.",
+            code="tracking-lookups-limited",
             headers={"Retry-After": str(retry_after)},
         )
 
@@ -97,6 +115,24 @@ class ReceiptGuard:
         REFUSALS.labels(self.service, "wrong").inc()
         raise WrongSecret()
 
+    async def may_look_up(self, address: str) -> None:
+        """Return when this address may look a code up without its secret; else TooManyMisses
+        (it asked for too many codes that are not found)."""
+        window, retry_after = self._window()
+        name = self._misses(address, window)
+        [misses] = await self._read((name,))
+        if misses >= PER_ADDRESS_MISSES:
+            REFUSALS.labels(self.service, "lookups-limited").inc()
+            raise TooManyMisses(retry_after)
+
+    async def missed(self, address: str, codes: int = 1) -> None:
+        """Count codes this address looked up that were not found (or not the public's)."""
+        if codes > 0:
+            await self._count((self._misses(address, self._window()[0]),), codes)
+
+    def _misses(self, address: str, window: int) -> str:
+        return self.settings.redis_key("tracking-miss", "address", address, str(window))
+
     def _window(self) -> tuple[int, int]:
         now = time.time()
         window = int(now // WINDOW_SECONDS)
@@ -108,31 +144,33 @@ class ReceiptGuard:
             self.settings.redis_key("receipt-guess", "code", code, str(window)),
         )
 
-    async def _read(self, names: tuple[str, str]) -> tuple[int, int]:
+    async def _read(self, names: tuple[str, ...]) -> tuple[int, ...]:
         try:
             values = await asyncio.wait_for(self.redis.mget(names), REDIS_SECONDS)
         except (TimeoutError, redis_errors.RedisError, OSError):
-            return self._local[names[0]], self._local[names[1]]
-        shared = tuple(int(v) if v is not None else 0 for v in values)
-        return max(shared[0], self._local[names[0]]), max(shared[1], self._local[names[1]])
+            return tuple(self._local[name] for name in names)
+        shared = (int(v) if v is not None else 0 for v in values)
+        return tuple(
+            max(count, self._local[name]) for count, name in zip(shared, names, strict=True)
+        )
 
-    async def _count(self, names: tuple[str, str]) -> None:
+    async def _count(self, names: tuple[str, ...], by: int = 1) -> None:
         try:
-            await asyncio.wait_for(self._incr(names), REDIS_SECONDS)
+            await asyncio.wait_for(self._incr(names, by), REDIS_SECONDS)
         except (TimeoutError, redis_errors.RedisError, OSError):
-            self._count_here(names)
+            self._count_here(names, by)
 
-    async def _incr(self, names: tuple[str, str]) -> None:
+    async def _incr(self, names: tuple[str, ...], by: int) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
             for name in names:
-                pipe.incr(name)
+                pipe.incrby(name, by)
                 pipe.expire(name, WINDOW_SECONDS + 1)
             await pipe.execute()
 
-    def _count_here(self, names: tuple[str, str]) -> None:
+    def _count_here(self, names: tuple[str, ...], by: int) -> None:
         window = self._window()[0]
         if window != self._local_window or len(self._local) >= LOCAL_KEYS:
             self._local.clear()
             self._local_window = window
         for name in names:
-            self._local[name] += 1
+            self._local[name] += by

@@ -429,12 +429,15 @@ async def track(
     """Where a case stands, by its tracking code, whichever agency has it (codes are unique
     across the deployment, and a case keeps its code when it moves); with the receipt secret,
     the complainant's own view: history, the office's request and answer."""
-    canonical = normalize(code)
-    if canonical is None:
-        raise unknown_code()
-    scope = EVERY_AGENCY
-    if secret is not None:
+    canonical, scope = normalize(code), EVERY_AGENCY
+    if canonical is not None and secret is not None:
         return await _own(pool, settings, scope, request, canonical, secret)
+    guard: ReceiptGuard = request.app.state.receipt_guard
+    address = request.client.host if request.client else "unknown"
+    await guard.may_look_up(address)  # codes are not to be walked
+    if canonical is None:
+        await guard.missed(address)
+        raise unknown_code()
 
     async def fresh() -> Tracking:
         query = partial(queries.tracked_case, tracking_code=canonical)
@@ -443,7 +446,12 @@ async def track(
             raise unknown_code()
         return tracking_of(record, ZoneInfo(settings.timezone))
 
-    copy = await kept.read("track", _key(scope.label, canonical), Tracking, fresh, shared=False)
+    try:
+        copy = await kept.read("track", _key(scope.label, canonical), Tracking, fresh, shared=False)
+    except Problem as refused:
+        if refused.code == unknown_code().code:
+            await guard.missed(address)
+        raise
     response.headers.update(copy.headers())
     return copy.value
 

@@ -45,6 +45,7 @@ from shared.open311 import (
 )
 from shared.pii import mask
 from shared.problems import Problem
+from shared.receipt_guard import ReceiptGuard
 from shared.settings import Settings
 from shared.tracking_code import normalize
 from shared.vocabulary import STATUS_LABELS, Group, Status, is_in, statuses
@@ -107,8 +108,11 @@ async def get_requests(
 ) -> Response:
     """GET Service Requests: by id (comma-separated), or filtered, newest first."""
     chosen = fmt_of(fmt)
+    asked_codes: list[str] = []
     if service_request_id is not None:
-        query = partial(_by_codes, agencies=served.ids, codes=_codes(service_request_id))
+        await _may_look_up(request)
+        asked_codes = _codes(service_request_id)
+        query = partial(_by_codes, agencies=served.ids, codes=asked_codes)
     else:
         start, end = _range(start_date, end_date)
         query = partial(
@@ -123,6 +127,7 @@ async def get_requests(
     async def fresh() -> list[dict[str, Any]]:
         records = await _read(request, served, query)
         shown = [r for r in records if Facet.STATUS in visible(None, _privacy(r))]
+        await _missed(request, len(set(asked_codes) - {r["tracking_code"] for r in shown}))
         return [request_of(record, settings) for record in shown]
 
     asked = (service_request_id, service_code, start_date, end_date, status)
@@ -135,6 +140,7 @@ async def get_request(
 ) -> Response:
     """GET Service Request: one case by its tracking code."""
     chosen = fmt_of(fmt)
+    await _may_look_up(request)
 
     async def fresh() -> list[dict[str, Any]]:
         return [request_of(await _tracked(request, served, code), settings)]
@@ -148,6 +154,7 @@ async def get_token(
 ) -> Response:
     """GET request_id from a token: our token is the tracking code itself."""
     chosen = fmt_of(fmt)
+    await _may_look_up(request)
 
     async def fresh() -> list[dict[str, Any]]:
         record = await _tracked(request, served, token)
@@ -184,12 +191,31 @@ async def _kept(
     return response
 
 
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _may_look_up(request: Request) -> None:
+    """As public tracking: an address that asked for too many unknown codes is stopped."""
+    guard: ReceiptGuard = request.app.state.receipt_guard
+    try:
+        await guard.may_look_up(_address(request))
+    except Problem as stopped:
+        raise Open311Error.of(stopped) from None
+
+
+async def _missed(request: Request, codes: int) -> None:
+    guard: ReceiptGuard = request.app.state.receipt_guard
+    await guard.missed(_address(request), codes)
+
+
 async def _tracked(request: Request, served: Scope, code: str) -> asyncpg.Record:
     """A case the public may know of, by its tracking code; Open311Error 404 otherwise."""
     canonical = normalize(code) if len(code) <= 32 else None
     query = partial(_by_codes, agencies=served.ids, codes=[canonical or ""])
     records = await _read(request, served, query)
     if not records or Facet.STATUS not in visible(None, _privacy(records[0])):
+        await _missed(request, 1)
         raise Open311Error(404, "service_request_id tidak ditemukan.")
     record: asyncpg.Record = records[0]
     return record

@@ -18,10 +18,11 @@ import httpx
 import pytest
 
 from services.workflow.issuer import Issuer
-from shared.receipt_guard import PER_CODE
+from shared.receipt_guard import PER_ADDRESS_MISSES, PER_CODE
 from shared.receipts import SECRET_HEADER
 from shared.settings import Settings
 from shared.sop import Role
+from shared.tracking_code import new_code
 from tests.intake.standins import smtp_sink
 from tests.polling import eventually
 from tests.system import System, running, with_free_ports
@@ -325,6 +326,35 @@ async def test_guessing_the_secret_is_stopped_per_code_and_counted(opened_case: 
     assert (
         'aduan_receipt_secret_refusals_total{outcome="wrong",service="reporting"} 10.0' in metrics
     )
+
+
+async def test_walking_tracking_codes_is_stopped_per_address(opened_case: Journey) -> None:
+    """Codes looked up without their secret and not found count against the address, on public
+    tracking and on Open311 alike (fifty codes in one list count fifty); past the limit its
+    lookups are 429, while the owner's own view still opens."""
+    journey = opened_case
+    open311 = f"{journey.system.url('reporting')}/open311/v2"
+    unknown = [new_code() for _ in range(PER_ADDRESS_MISSES)]
+    listed = ",".join(unknown[:50])
+    found = await journey.http.get(
+        f"{open311}/requests.json", params={"service_request_id": listed}
+    )
+    assert found.status_code == 200, found.text
+    assert found.json() == []
+    for code in unknown[50:-1]:
+        missing = await journey.http.get(journey.url("reporting", f"/track/{code}"))
+        assert missing.status_code == 404, missing.text
+    assert (await journey.track()).status_code == 200  # a known code is no miss
+    last = await journey.http.get(f"{open311}/requests/{unknown[-1]}.json")
+    assert last.status_code == 404
+    stopped = await journey.track()
+    assert stopped.status_code == 429, stopped.text
+    assert stopped.json()["type"] == "/problems/tracking-lookups-limited"
+    assert int(stopped.headers["Retry-After"]) > 0
+    in_open311 = await journey.http.get(f"{open311}/requests/{journey.code}.json")
+    assert in_open311.status_code == 429
+    assert in_open311.json()[0]["code"] == 429
+    assert (await journey.track(journey.own)).status_code == 200  # the owner is never locked out
 
 
 async def test_the_complainant_reads_the_office_as_written_on_their_own_mail(

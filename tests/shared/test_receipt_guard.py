@@ -9,7 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from shared.problems import Problem
-from shared.receipt_guard import PER_ADDRESS, PER_CODE, REFUSALS, ReceiptGuard
+from shared.receipt_guard import PER_ADDRESS, PER_ADDRESS_MISSES, PER_CODE, REFUSALS, ReceiptGuard
 from shared.receipts import receipt_key, secret_for
 from shared.settings import Settings
 from shared.tracking_code import new_code
@@ -72,3 +72,13 @@ async def test_no_secret_is_refused_but_not_counted(guard: ReceiptGuard) -> None
         assert await refused(guard, code, None, "10.0.4.1") == 403
     assert REFUSALS.labels("test", "missing")._value.get() == before + PER_CODE + 1
     await guard.check(code, secret_for(receipt_key(CREDENTIAL), code), "10.0.4.1")
+
+
+async def test_lookups_of_unknown_codes_stop_only_their_address(guard: ReceiptGuard) -> None:
+    await guard.missed("10.0.7.1", PER_ADDRESS_MISSES - 1)
+    await guard.may_look_up("10.0.7.1")
+    await guard.missed("10.0.7.1")
+    with pytest.raises(Problem) as caught:
+        await guard.may_look_up("10.0.7.1")
+    assert caught.value.status == 429
+    await guard.may_look_up("10.0.7.2")  # another address looks up as before
