@@ -46,6 +46,7 @@ from shared.open311 import Open311Error, error_response
 from shared.outages import OUTAGES, install, watch
 from shared.problems import refusal_handler
 from shared.receipt_guard import ReceiptGuard
+from shared.redis_client import redis_client
 from shared.refusals import Refused
 from shared.relay import EventLog, Relay, translator
 from shared.service import background, create_service_app
@@ -62,9 +63,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
         pseudonyms = await Pseudonyms.load(settings)
     pool = await create_pool(settings, max_size=2)
     OUTAGES.up(STORE)  # it answered: no outage left over from before (in this process)
-    redis = aioredis.Redis.from_url(
-        settings.redis_url, socket_timeout=REDIS_SECONDS, socket_connect_timeout=REDIS_SECONDS
-    )
+    redis = redis_client(settings, REDIS_SECONDS, REDIS_SECONDS)
     http = httpx.AsyncClient(timeout=15)
     guard = WriteGuard(settings.write_deadline_seconds, submissions.probe)
     writer, blobs = Writer(submissions, guard), BlobStore(submissions.datastore, guard)

@@ -9,7 +9,6 @@ from functools import partial
 from importlib import resources
 
 import asyncpg
-import redis.asyncio as aioredis
 from fastapi import FastAPI
 from redis import exceptions as redis_errors
 
@@ -45,6 +44,7 @@ from shared.messaging import Consumer, run_consumer
 from shared.open311 import Open311Error, error_response
 from shared.outages import Unavailable, install, within
 from shared.receipt_guard import REDIS_SECONDS, ReceiptGuard
+from shared.redis_client import redis_client
 from shared.relay import EventLog, Relay, translator
 from shared.service import background, create_service_app
 from shared.settings import Settings
@@ -110,9 +110,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     live, link, kept = LiveStream(settings), BrokerLink(), LastGood(settings)
     async with pool.acquire() as conn:
         credential = await service_credential(settings, conn)
-    guessing = aioredis.Redis.from_url(
-        settings.redis_url, socket_timeout=REDIS_SECONDS, socket_connect_timeout=REDIS_SECONDS
-    )
+    guessing = redis_client(settings, REDIS_SECONDS, REDIS_SECONDS)
     app.state.receipt_guard = ReceiptGuard(settings, guessing, credential, "reporting")
     app.state.service_credential = credential  # also what reporting presents to workflow
     translate = translator(recaps, WIRE)

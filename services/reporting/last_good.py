@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
-import redis.asyncio as aioredis
 from pydantic import BaseModel
 
 from shared.outages import DEADLINE_SECONDS, OUTAGES, Unavailable, within
+from shared.redis_client import redis_client
 from shared.settings import Settings
 
 STALE_HEADER = "X-Aduan-Stale"
@@ -83,9 +83,7 @@ class LastGood:
     """Copies of public reads: in this process, and in Redis for the shared kinds."""
 
     def __init__(self, settings: Settings) -> None:
-        self.redis = aioredis.Redis.from_url(
-            settings.redis_url, socket_timeout=1, socket_connect_timeout=1
-        )
+        self.redis = redis_client(settings, 1, 1)
         self._key = settings.redis_key
         self._kept: OrderedDict[tuple[str, str], tuple[datetime, str]] = OrderedDict()
         self._chars = 0  # of the bodies kept in this process

@@ -39,8 +39,9 @@ from shared.auth import Forbidden, Officer, TokenVerifier, Unauthenticated
 from shared.broker import connect, on_broker
 from shared.db import LONG_SECONDS, Connection, Pool, read
 from shared.events import CONTRACTS, CaseImported, Envelope, SubmissionImported, encode
-from shared.outages import Unavailable, within
+from shared.outages import Unavailable, unreachable, within
 from shared.problems import Problem, problems
+from shared.redis_client import redis_client
 from shared.settings import Settings
 from shared.sop import Role
 from shared.topology import BINDINGS, declare_topology, inbox, parking_queue, partition_queues
@@ -77,7 +78,7 @@ class LiveStream:
     """The capped Redis Stream of recent events."""
 
     def __init__(self, settings: Settings) -> None:
-        self.redis = aioredis.Redis.from_url(settings.redis_url, socket_timeout=30)
+        self.redis = redis_client(settings, 30)
         self.key = settings.redis_key("events")
         self.following: Counter[str] = Counter()  # open streams, by officer
 
@@ -109,7 +110,8 @@ class LiveStream:
 
     async def append(self, envelopes: Sequence[Envelope]) -> None:
         """Add events, oldest first, but the register's history; best effort (the read model
-        is the record, not this)."""
+        is the record, not this). Redis away: its ConnectionError or TimeoutError, for the
+        caller's outage (logged once, not once per batch)."""
         live = [envelope for envelope in envelopes if not isinstance(envelope.data, HISTORY)]
         if not live:
             return
@@ -124,6 +126,8 @@ class LiveStream:
                     pipe.xadd(self.key, fields, maxlen=STREAM_LENGTH, approximate=True)  # type: ignore[arg-type]
                 await pipe.execute()
         except aioredis.RedisError as error:
+            if unreachable("redis", error):
+                raise  # Redis away: said once per outage by the caller's `within`
             log.warning("live stream: %s", error)
 
     async def forget(self, cases: set[str]) -> None:

@@ -16,7 +16,6 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-import redis.asyncio as aioredis
 from pydantic import TypeAdapter, ValidationError
 from redis.exceptions import RedisError
 
@@ -29,6 +28,7 @@ from shared import db
 from shared.auth import REDIS_SECONDS, Revocations
 from shared.db import ensure_schema
 from shared.problems import Problem, field_error
+from shared.redis_client import redis_client
 from shared.service import serve
 from shared.settings import Settings
 from shared.sop import Role
@@ -99,9 +99,7 @@ def _officer(settings: Settings, args: argparse.Namespace) -> str:
 async def _revoke(settings: Settings, username: str) -> None:
     """End the account's tokens; with Redis away, said, and the new password set anyway (a
     locked-out last administrator must get in)."""
-    redis = aioredis.Redis.from_url(
-        settings.redis_url, socket_timeout=REDIS_SECONDS, socket_connect_timeout=REDIS_SECONDS
-    )
+    redis = redis_client(settings, REDIS_SECONDS, REDIS_SECONDS)
     try:
         await Revocations(settings, redis).revoke(username)
     except (RedisError, OSError) as error:

@@ -7,7 +7,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from functools import partial
 
-import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from services.workflow import (
@@ -32,6 +31,7 @@ from shared.db import connect, create_pool, ensure_schema, setup_lock
 from shared.feed import Feed
 from shared.messaging import run_consumer
 from shared.outages import install
+from shared.redis_client import redis_client
 from shared.refusals import Refused
 from shared.relay import EventLog, Relay, translator
 from shared.service import background, create_service_app, database_check
@@ -67,9 +67,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     pool = await create_pool(settings, max_size=3)
     link = BrokerLink()
     app.state.cases, app.state.issuer, app.state.pool = cases, issuer, pool
-    redis = aioredis.Redis.from_url(
-        settings.redis_url, socket_timeout=REDIS_SECONDS, socket_connect_timeout=REDIS_SECONDS
-    )
+    redis = redis_client(settings, REDIS_SECONDS, REDIS_SECONDS)
     app.state.revocations = revocations = Revocations(settings, redis)
     app.state.verifier = _verifier(settings, issuer, cases, revocations)
     app.state.oidc = oidc.Provider(settings, agencies=cases.known_agencies)
