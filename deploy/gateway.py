@@ -25,6 +25,7 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from shared.outages import RETRY_AFTER_SECONDS
 from shared.problems import Problem, problem_response
 from shared.service import SecurityHeaders, configure_logging
 from shared.settings import SERVICES, Settings
@@ -198,6 +199,22 @@ def _outgoing(client: httpx.AsyncClient, request: Request, upstream: str) -> htt
     return outgoing
 
 
+def _not_forwarded(service: str, error: httpx.HTTPError) -> Problem:
+    """The answer for a request the service could not be given, or did not answer."""
+    if isinstance(error, httpx.LocalProtocolError):
+        return Problem(400, "Permintaan tidak dapat diteruskan.", code="bad-request")
+    if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        # Nothing reached the service (restarting, say): safe to send again shortly.
+        detail = (
+            f"Layanan {service} sedang tidak dapat dihubungi; permintaan ini belum diproses. "
+            "Silakan coba lagi beberapa saat lagi."
+        )
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        return Problem(503, detail, code="service-unavailable", headers=headers)
+    # The service went away while it had the request (it may have been done).
+    return Problem(502, f"Layanan {service} tidak dapat dihubungi.", code="bad-gateway")
+
+
 def create_gateway(settings: Settings) -> Starlette:
     """An ASGI app that forwards each service's prefix to that service."""
     upstreams = {service: settings.service_url(service) for service in SERVICES}
@@ -225,12 +242,8 @@ def create_gateway(settings: Settings) -> Starlette:
             upstream = await client.send(outgoing, stream=True)
         except ClientDisconnect:  # gone before its body was all there: nobody to answer
             return Response(status_code=400)
-        except httpx.LocalProtocolError:
-            problem = Problem(400, "Permintaan tidak dapat diteruskan.", code="bad-request")
-            return problem_response(problem, request.scope["path"])
-        except httpx.TransportError:
-            detail = f"Layanan {service} tidak dapat dihubungi."
-            return problem_response(Problem(502, detail, code="bad-gateway"), request.scope["path"])
+        except httpx.HTTPError as error:
+            return problem_response(_not_forwarded(service, error), request.scope["path"])
         headers = {
             k: v
             for k, v in upstream.headers.items()

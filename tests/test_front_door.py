@@ -383,7 +383,9 @@ async def test_an_agency_form_page_comes_through_both_doors(
     assert b"Instansi tidak ditemukan" in unknown.body
 
 
-async def test_a_service_that_is_down_is_a_502_problem(tmp_path: Path) -> None:
+async def test_a_service_that_is_down_is_a_503_to_try_again(tmp_path: Path) -> None:
+    """A service restarting (nothing listens): nothing reached it, so a 503 with Retry-After,
+    as the service itself answers while its servers are away (not a 502 with no hint)."""
     nothing_there = with_free_ports(base_settings())
     system = System(nothing_there, tmp_path)
     await system.start("gateway")
@@ -391,9 +393,11 @@ async def test_a_service_that_is_down_is_a_502_problem(tmp_path: Path) -> None:
         async with nginx(system.settings, tmp_path / "nginx") as behind_nginx:
             for origin in (system.url("gateway"), behind_nginx):
                 answer = await exchange(origin, request_bytes("GET", b"/intake/v1/tidak-ada"))
-                assert answer.status == 502, answer
+                assert answer.status == 503, answer
                 assert answer.header("content-type") == ["application/problem+json"]
-                assert json.loads(answer.body)["status"] == 502
+                assert json.loads(answer.body)["status"] == 503
+                assert int(answer.header("retry-after")[0]) > 0
+                assert answer.header("x-content-type-options") == ["nosniff"]
     finally:
         await system.stop("gateway")
 
