@@ -11,7 +11,7 @@ import struct
 import zlib
 from typing import Any
 
-from playwright.async_api import Browser, FilePayload, Page, expect
+from playwright.async_api import FilePayload, Page, expect
 
 from shared.channels import CHANNEL_LABELS, Channel
 from shared.receipts import SECRET_HEADER
@@ -19,7 +19,7 @@ from shared.sop import Role
 from shared.survey import SKM
 from shared.tracking_code import new_code, normalize
 from tests.polling import eventually
-from tests.web.conftest import PHONE, Stack, _context, screenshot
+from tests.web.conftest import Stack, screenshot
 
 COMPLAINT = "Izin usaha saya belum terbit setelah tiga minggu, padahal berkas sudah lengkap."
 EVENTS = "SELECT count(*) FROM intake.submissions_events"
@@ -310,19 +310,3 @@ async def test_a_closed_case_is_rated_once_on_the_survey_page(stack: Stack, phon
     )
     assert again.status_code == 409
     assert await count(stack, SURVEYS) == 1
-
-
-async def test_without_scripts_no_form_can_be_sent(stack: Stack, browser: Browser) -> None:
-    """A form sent as the browser sends it would go to a page address (the words lost) or put a
-    receipt key in the address: without scripts no form shows (the page's <noscript> says
-    where else to turn; Chromium under test does not render it with scripts merely off)."""
-    context = await _context(browser, **PHONE, java_script_enabled=False)
-    try:
-        page = await context.new_page()
-        for path in ("/formulir", "/lacak", "/survei"):
-            await page.goto(f"{stack.origin}{path}")
-            await expect(page.locator("h1")).to_be_visible()
-            for form in await page.locator("form").all():
-                await expect(form).to_be_hidden()
-    finally:
-        await context.close()

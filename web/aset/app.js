@@ -2,11 +2,6 @@
 // the fields, the officer's session, dates in the office's time zone, the site header.
 // Plain ES modules, served from this origin: no build step, nothing from a CDN.
 
-// Forms show only once scripts run (app.css): without them a form would be sent as the browser
-// sends it, to a page address that takes no form (the words lost), or with a receipt key in the
-// address. The page's <noscript> says where else to turn.
-document.documentElement.classList.add("js");
-
 export const TIME_ZONE = "Asia/Jakarta";
 const TOKEN_KEY = "aduan.sesi";
 
