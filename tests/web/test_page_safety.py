@@ -56,3 +56,27 @@ async def test_enter_before_the_tracking_script_sends_no_secret(stack: Stack, ph
     await phone.goto(stack.url("/lacak"))  # after any navigation the Enter might have started
     await expect(phone.locator("#lacak").get_by_role("button", name="Lacak")).to_be_enabled()
     assert not [url for url in sent if "AB12" in url or "7K3M" in url], sent
+
+
+async def test_a_complaint_sent_before_the_form_script_listens_goes_nowhere(
+    stack: Stack, phone: Page
+) -> None:
+    """Enter before the form's script listens: the form went as the browser sends it, a POST to
+    /formulir (no such address takes a form: the complaint lost with a JSON 404). The button is
+    disabled until the script listens; then the form sends as the script does."""
+    posts: list[str] = []
+    phone.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+
+    async def withheld(route: Route, request: Request) -> None:
+        await route.abort()
+
+    await phone.route("**/aset/formulir.js", withheld)
+    await phone.goto(stack.url("/formulir"))
+    await expect(phone.locator("#kirim")).to_be_disabled()
+    await phone.locator("#isi").fill("Izin usaha saya belum terbit setelah tiga minggu.")
+    await phone.locator("#nama").fill("Siti")
+    await phone.locator("#nama").press("Enter")
+    await phone.unroute("**/aset/formulir.js")
+    await phone.goto(stack.url("/formulir"))
+    await expect(phone.locator("#kirim")).to_be_enabled()
+    assert posts == [], posts

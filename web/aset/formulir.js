@@ -167,4 +167,7 @@ form.addEventListener("submit", (event) => {
   event.preventDefault();
   busy(form, submit);
 });
+// Disabled in the page until here: sent before the script listens, the form went as the
+// browser sends it, to /formulir, which takes no form (the complaint lost, a JSON 404).
+$("#kirim").disabled = false;
 await loadOptions();
