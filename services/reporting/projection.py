@@ -365,6 +365,26 @@ def _reopened(row: CaseRow | None, envelope: Envelope) -> Outcome:
     )
 
 
+def _transferred(row: CaseRow | None, envelope: Envelope) -> Outcome:
+    """The case waits at the step it was handed over at, in the agency it went to (`_placed`
+    moves it), under that step's time and the deadline the move rule set, as workflow's case
+    does; a restarted deadline is not breached."""
+    data = envelope.data
+    assert isinstance(data, wf.CaseTransferred)
+    assert row is not None
+    restarted = {"breached": False} if data.deadline_restarted else {}
+    return Outcome(
+        changed(
+            row,
+            current_step=data.current_step,
+            step_due_at=data.step_due_at,
+            deadline_at=data.deadline_at,
+            overdue=False,
+            **restarted,
+        )
+    )
+
+
 def _erased(row: CaseRow | None, envelope: Envelope) -> Outcome:
     assert row is not None
     erased = MessagesErased(row.case_id)
@@ -434,6 +454,7 @@ PROJECTORS: dict[type[Any], Projector] = {
         status=Status.RESOLVED.value, resolution=wf.BacklogClosed.name, **_CLOSED_NOW
     ),
     wf.CaseReopened: _reopened,
+    wf.CaseTransferred: _transferred,  # and CaseDeclined, its subclass
     wf.StepOverdue: _changed(overdue=True),
     wf.CaseDataErased: _erased,
     wf.DeadlineBreached: _changed(breached=True),
