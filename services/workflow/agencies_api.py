@@ -93,6 +93,8 @@ async def put_agency(
     for day, (opening, closing) in body.hours.items():
         if not 0 <= day <= 6 or opening.tzinfo or closing.tzinfo or not opening < closing:
             raise _invalid("hours", "Jam kerja: hari 0-6, jam buka sebelum jam tutup, tanpa zona.")
+    if not body.hours:  # no working time: no step time, no deadline could ever be reckoned
+        raise _invalid("hours", "Jam kerja: paling sedikit satu hari kerja.")
     for kind, version in body.sop_versions.items():
         if (kind, version) not in SOPS:
             raise _invalid("sop_versions", f"SOP {kind.value} versi '{version}' tidak dikenal.")

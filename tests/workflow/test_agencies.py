@@ -270,6 +270,7 @@ async def test_the_provincial_administrator_manages_the_agencies(desk: Desk) -> 
         {**body, "sop_versions": {"complaint": "1999.9"}},
         {**body, "name": ""},
         {**body, "hours": "senin"},
+        {**body, "hours": {}},  # no working time: a deadline could never be reckoned (a 500)
     ]:
         refused = await desk.http.put(
             f"/workflow/v1/agencies/{A}", json=wrong, headers=province_admin(desk)
