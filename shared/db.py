@@ -221,14 +221,27 @@ async def read(
     (asyncpg cancels the query; the pool terminates the connection after the acquire timeout).
     """
     seconds = OUTAGES.deadline("postgres", seconds)
+    connected = False
 
     async def run() -> T:
+        nonlocal connected
         if isinstance(pool, Replicated):
             return await pool.run(work, seconds)
         async with pool.acquire(timeout=seconds) as conn:
+            connected = True
             return await work(conn)
 
-    return await within("postgres", run(), seconds)  # an abandoned read ends in the background
+    def busy() -> bool:
+        """Still waiting for a connection, every one of the pool's taken (by requests that
+        each find out on their own whether the server answers): busy, not away."""
+        return not connected and isinstance(pool, asyncpg.Pool) and _all_taken(pool)
+
+    # An abandoned read ends in the background.
+    return await within("postgres", run(), seconds, busy)
+
+
+def _all_taken(pool: Pool) -> bool:
+    return pool.get_idle_size() == 0 and pool.get_size() >= pool.get_max_size()
 
 
 LONG_SECONDS = 20.0

@@ -188,12 +188,33 @@ def _quietly(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
-async def within(server: Server, call: Awaitable[T], seconds: float = DEADLINE_SECONDS) -> T:
+class Busy(Problem):
+    """503: the request waited its deadline for one of the process's connections to a server,
+    every one taken by other requests: busy, not away (no outage is declared)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            503,
+            "Layanan sedang sibuk; permintaan ini belum diproses. Silakan coba lagi sebentar lagi.",
+            code="busy",
+            headers={"Retry-After": "1"},
+        )
+
+
+async def within(
+    server: Server,
+    call: Awaitable[T],
+    seconds: float = DEADLINE_SECONDS,
+    busy: Callable[[], bool] | None = None,
+) -> T:
     """`call`'s result, or Unavailable if it has not answered within `seconds` or failed the
-    way an unreachable `server` fails. A success ends the server's outage."""
+    way an unreachable `server` fails. A success ends the server's outage. `busy`: whether the
+    call, at its deadline, is still waiting for a connection that others hold (then Busy)."""
     try:
         result = await answered(call, seconds)
     except TimeoutError:
+        if busy is not None and busy():
+            raise Busy() from None
         OUTAGES.down(server, f"no answer within {seconds:g} s")
         raise Unavailable(server) from None
     except Exception as error:

@@ -7,7 +7,17 @@ import time
 
 import pytest
 
-from shared.outages import AWAY_SECONDS, DEADLINE_SECONDS, OUTAGES, Outages, Unavailable, within
+from shared import db
+from shared.outages import (
+    AWAY_SECONDS,
+    DEADLINE_SECONDS,
+    OUTAGES,
+    Busy,
+    Outages,
+    Unavailable,
+    within,
+)
+from shared.settings import Settings
 
 
 def test_a_request_waits_the_full_deadline_only_while_no_outage_is_on() -> None:
@@ -34,3 +44,22 @@ async def test_a_silent_call_during_an_outage_gives_up_after_the_short_deadline(
     waited = time.monotonic() - began
     assert AWAY_SECONDS <= waited < DEADLINE_SECONDS
     assert silent.cancelled()
+
+
+async def test_every_connection_taken_by_other_requests_is_busy_not_an_outage(
+    settings: Settings,
+) -> None:
+    """Eighty officers at once on a pool of two: one who waits its deadline for a connection
+    hears 503 busy, and no outage is declared (before: "postgres unavailable", and every other
+    request answered 503 at once until a read got through)."""
+    pool = await db.create_pool(settings, max_size=2)
+    try:
+        held = [await pool.acquire() for _ in range(2)]
+        with pytest.raises(Busy):
+            await db.read(pool, lambda conn: conn.fetchval("SELECT 1"), 0.3)
+        assert not OUTAGES.is_down("postgres")
+        for conn in held:
+            await pool.release(conn)
+        assert await db.read(pool, lambda conn: conn.fetchval("SELECT 1")) == 1
+    finally:
+        await pool.close()
