@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints
 
 from services.workflow.case import Case
-from services.workflow.cases import Cases, StoredFile
+from services.workflow.cases import Cases, StoredFile, versionless
 from services.workflow.commands import COMMANDS, Command, Context
 from services.workflow.rules import (
     CaseClosed,
@@ -136,13 +136,14 @@ def _endpoint(command: Command) -> Any:
         _office_officer(officer)
         due = cases.guard.due(DEADLINE_SECONDS)  # past it, the save rolls back: never half-heard
 
-        def act() -> CaseView:
+        version = getattr(body, "version", None)
+
+        def attempt() -> CaseView:
             # one read: the case (in the officer's reach, else 404) and its timeline
             case, history = cases.read_case(case_id, officer.reach)
             acting = officer.in_agency(case.agency)  # the roles held in the case's agency
             facets = case.facets_for(acting)  # unseen: unknown (404)
             context = _context(acting, cases, case.agency)
-            version = getattr(body, "version", None)
             run = command.run
             stored = cases.act_on(
                 case, version, lambda case: run(case, body, context) or [], deadline=due
@@ -150,7 +151,7 @@ def _endpoint(command: Command) -> Any:
             # moved by the command: the officer sees it with the roles held where it went
             return _view(cases, case, acting.in_agency(case.agency), facets, [*history, *stored])
 
-        return await cases.guard.call(act, due=due)
+        return await cases.guard.call(lambda: versionless(attempt, version), due=due)
 
     endpoint.__doc__ = command.summary
     return endpoint

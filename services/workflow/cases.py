@@ -8,13 +8,14 @@ bytes are stored before, by hash, outside that transaction (shared/blobs.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
@@ -49,6 +50,21 @@ OFFICER_NAMES = f"SELECT username, name FROM {accounts.TABLE} WHERE username = A
 _CALENDAR_TTL_SECONDS = 60.0
 _AGENCIES_TTL_SECONDS = 5.0
 _KEY_CACHE_SIZE = 10_000
+ATTEMPTS = 10
+"""How often a command that names no version is run when others' are saved first."""
+
+T = TypeVar("T")
+
+
+def versionless(attempt: Callable[[], T], version: int | None) -> T:
+    """`attempt()` (which reads the case and acts on it); for a command that names no version
+    (a note, a file: any officer, whatever the case's state), again on the case as it is now
+    when another officer's command was saved first, up to `ATTEMPTS` times, never a 409 the
+    officer cannot act on. With a version, a conflict is the officer's to see (409)."""
+    for _ in range(ATTEMPTS - 1 if version is None else 0):
+        with contextlib.suppress(StaleVersion):
+            return attempt()
+    return attempt()
 
 
 @dataclass(frozen=True)
@@ -374,10 +390,15 @@ class Cases(Application[UUID]):
         deadline: float | None = None,
         reach: Collection[str] | None = None,
     ) -> Case:
-        """Run a command on the version the officer saw; stale → 409. Returns the case."""
-        case = self.get_case(case_id, reach)
-        self.act_on(case, version, action, attachments=attachments, deadline=deadline)
-        return case
+        """Run a command on the version the officer saw; stale → 409 (without a version: see
+        `versionless`). Returns the case."""
+
+        def attempt() -> Case:
+            case = self.get_case(case_id, reach)
+            self.act_on(case, version, action, attachments=attachments, deadline=deadline)
+            return case
+
+        return versionless(attempt, version)
 
     def act_on(
         self,
