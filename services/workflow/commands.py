@@ -22,6 +22,7 @@ from services.workflow.rules import Moment, UnknownAgency
 from shared import pii
 from shared.agencies import AgencyId
 from shared.auth import Officer
+from shared.problems import Problem
 from shared.sop import PROVINCE, SOPS, Kind
 from shared.text import CLEAN
 from shared.working_time import WorkingCalendar
@@ -248,6 +249,11 @@ def _kw(ctx: Context) -> dict[str, Any]:
 
 
 def _bap(case: Case, body: BapBody, ctx: Context) -> dict[str, Any]:
+    today = ctx.at.astimezone(ctx.calendar.tz).date()
+    if body.date > today:  # the record of an investigation held already
+        message = f"Tanggal pemeriksaan tidak boleh sesudah hari ini ({today:%d-%m-%Y})."
+        error = {"field": "date", "code": "date_in_future", "message": message}
+        raise Problem(422, f"Periksa kembali: date. {message}", code="validation", errors=[error])
     record = body.model_dump(mode="json", exclude={"version", "attachment_ids"})
     return {"bap": ctx.seal(case, record), "attachment_ids": body.attachment_ids}
 

@@ -230,6 +230,19 @@ async def test_a_dispute_after_the_window_is_refused(desk: Desk) -> None:
     assert refused.json()["type"] == "/problems/reopen-window-passed"
 
 
+async def test_a_bap_dated_after_today_is_refused(desk: Desk) -> None:
+    case = await desk.open()
+    await desk.step(case, "identification/escalate", TIM, note="Perlu keputusan pimpinan.")
+    await desk.step(case, "verification", KABID, note="Berkas lengkap.")
+    await desk.step(case, "disposition", KADIS, to="tim_pengaduan", instruction="Tinjau.")
+    await desk.step(case, "investigation", TIM, summary="Sudah ditinjau.")
+    future: dict[str, Any] = {**BAP, "date": "9999-12-31"}
+    late = await desk.act(case, "bap", TIM, **future)
+    assert late.status_code == 422, late.text
+    assert late.json()["errors"][0]["field"] == "date"
+    assert (await desk.step(case, "bap", TIM, **BAP))["version"] > 0
+
+
 async def test_notes_and_files_sent_at_once_are_each_recorded(desk: Desk) -> None:
     """A note or a file names no version (any officer, whatever the case's state): sent at the
     same time as others on the case, each is recorded once, none refused with a stale version

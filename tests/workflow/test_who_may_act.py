@@ -49,7 +49,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "disposition": {"instruction": "Tinjau."},
     "investigation": {"summary": "Ditinjau.", "related_agencies": ["Dinas PU"]},
     "bap": {
-        "date": "2026-03-03",
+        "date": "2026-03-02",  # the day it was received: no later than the acting moment
         "place": "Lokasi usaha",
         "parties_present": ["Pemohon", "Tim Pengaduan"],
         "findings": "Papan nama belum terpasang.",
