@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.reporting.projection import CaseRow, projector_for
 from services.reporting.working_set import WorkingSet
 from shared.events import Envelope, seal
 from shared.events import workflow as wf
 from shared.sop import PROVINCE, Role
+from tests.reporting.test_officer_names import project
 from tests.samples import case_opened, complaint_received, workflow_event
 
 AT = datetime(2026, 11, 30, 3, tzinfo=UTC)
@@ -52,14 +52,6 @@ def moved(received: Envelope, contract: type[wf.CaseTransferred], to: str) -> En
         deadline_restarted=True,
     )
     return seal(data, subject=received.subject, version=5, time=data.at, agency=to)
-
-
-def project(envelopes: list[Envelope]) -> CaseRow:
-    row = None
-    for envelope in envelopes:
-        row = projector_for(envelope.data)(row, envelope).row
-    assert row is not None
-    return row
 
 
 @pytest.mark.parametrize(("contract", "to"), [(wf.CaseTransferred, B), (wf.CaseDeclined, PROVINCE)])
