@@ -223,18 +223,25 @@ async def read(
     seconds = OUTAGES.deadline("postgres", seconds)
     connected = False
 
-    async def run() -> T:
+    async def connected_work(conn: Connection) -> T:
         nonlocal connected
+        connected = True
+        return await work(conn)
+
+    async def run() -> T:
         if isinstance(pool, Replicated):
-            return await pool.run(work, seconds)
+            return await pool.run(connected_work, seconds)
         async with pool.acquire(timeout=seconds) as conn:
-            connected = True
-            return await work(conn)
+            return await connected_work(conn)
 
     def busy() -> bool:
         """Still waiting for a connection, every one of the pool's taken (by requests that
         each find out on their own whether the server answers): busy, not away."""
-        return not connected and isinstance(pool, asyncpg.Pool) and _all_taken(pool)
+        if connected:
+            return False
+        if isinstance(pool, Replicated):
+            return _all_taken(pool.primary if pool.away else pool.replica)
+        return isinstance(pool, asyncpg.Pool) and _all_taken(pool)
 
     # An abandoned read ends in the background.
     return await within("postgres", run(), seconds, busy)
