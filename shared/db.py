@@ -236,8 +236,9 @@ async def read(
 
     def busy() -> bool:
         """Still waiting for a connection, every one of the pool's taken (by requests that
-        each find out on their own whether the server answers): busy, not away."""
-        if connected:
+        each find out on their own whether the server answers): busy, not away (unless the
+        server is known away: then they are taken by reads it does not answer)."""
+        if connected or OUTAGES.is_down("postgres"):
             return False
         if isinstance(pool, Replicated):
             return _all_taken(pool.primary if pool.away else pool.replica)
