@@ -17,8 +17,10 @@ import pytest_asyncio
 from services.reporting.drawing import WAITING_AT_MOST
 from shared import db
 from shared.feed import CREDENTIAL_HEADER, service_credential
+from shared.receipt_guard import PER_ADDRESS_MISSES
 from shared.service import SECURITY_HEADERS
 from shared.settings import SERVICES
+from shared.tracking_code import new_code
 from tests.front_door import (
     DOORS,
     Answer,
@@ -158,6 +160,27 @@ async def test_a_spoofed_forwarded_for_is_still_limited_by_the_real_address(orig
     assert statuses[-1] == 429, statuses
     assert set(statuses) == {201, 429}, statuses
     assert await submit(origin, fresh_address(), "127.0.0.1") == 201
+
+
+async def track(origin: str, local: str, spoofed: str) -> Answer:
+    """A public lookup of a random code from `local`, claiming to come from `spoofed`."""
+    headers = {b"X-Forwarded-For": spoofed.encode()}
+    target = f"/reporting/v1/track/{new_code()}".encode()
+    return await exchange(origin, request_bytes("GET", target, headers), local=local)
+
+
+async def test_walking_tracking_codes_is_stopped_by_the_real_address(origin: str) -> None:
+    """Codes looked up and not found count against the client's own address, whatever it
+    claims in X-Forwarded-For; another address looks up as before."""
+    walker = fresh_address()
+    for n in range(PER_ADDRESS_MISSES):
+        answer = await track(origin, walker, f"203.0.113.{n % 250}")
+        assert answer.status == 404, answer
+    stopped = await track(origin, walker, "198.51.100.7")
+    assert stopped.status == 429, stopped
+    assert json.loads(stopped.body)["type"] == "/problems/tracking-lookups-limited"
+    assert int(stopped.header("retry-after")[0]) > 0
+    assert (await track(origin, fresh_address(), walker)).status == 404
 
 
 NON_ASCII_HEADERS = [
