@@ -86,24 +86,28 @@ async def wait_for(settings: Settings, query: str, expected: int, within: float 
 
 
 async def raw_read(settings: Settings) -> tuple[int, float]:
-    """Every page of the producers' feeds, fetched and parsed, nothing more."""
+    """Every page of the producers' feeds, fetched and parsed, nothing more: the producers
+    read at once, each a page after the other, as the rebuild reads them."""
     conn = await db.connect(settings)
     try:
         credential = {CREDENTIAL_HEADER: await service_credential(settings, conn)}
     finally:
         await conn.close()
-    count, started = 0, time.perf_counter()
+
+    async def read(http: httpx.AsyncClient, producer: str) -> int:
+        count, after = 0, 0
+        while True:
+            url = f"{settings.service_url(producer)}/internal/v1/events"
+            page = (await http.get(url, params={"after": after, "limit": 2000})).json()
+            count += len(page["events"])
+            if page["next"] == after:
+                return count
+            after = page["next"]
+
+    started = time.perf_counter()
     async with httpx.AsyncClient(timeout=60, headers=credential) as http:
-        for producer in PRODUCERS:
-            after = 0
-            while True:
-                url = f"{settings.service_url(producer)}/internal/v1/events"
-                page = (await http.get(url, params={"after": after, "limit": 2000})).json()
-                count += len(page["events"])
-                if page["next"] == after:
-                    break
-                after = page["next"]
-    return count, time.perf_counter() - started
+        counts = await asyncio.gather(*(read(http, producer) for producer in PRODUCERS))
+    return sum(counts), time.perf_counter() - started
 
 
 async def rebuild_figures(settings: Settings) -> dict[str, float]:
