@@ -10,17 +10,20 @@ service of a deployment shares.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import secrets
 from dataclasses import dataclass
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, ValidationError, create_model
 
 from shared.db import Connection, Pool, ensure_internal_schema, read, read_long
-from shared.events import encode
+from shared.events import Envelope, InvalidMessage, encode
+from shared.events.envelope import envelope_of, wire_event
 from shared.problems import Problem
 from shared.relay import EventLog, Translate, batch_of, read_notifications
 from shared.settings import Settings
@@ -107,3 +110,19 @@ async def head(request: Request) -> dict[str, int]:
     query = f"SELECT max(notification_id) FROM {feed.log.qualified}"
     newest = await read(feed.pool, lambda conn: conn.fetchval(query))
     return {"head": int(newest or 0)}
+
+
+def decode_page(body: bytes) -> tuple[list[Envelope], int]:
+    """A page of `events` read back: its events, validated, and where the next page starts.
+    pydantic-core reads the whole page in one pass (a rebuild reads every page there is)."""
+    try:
+        page: Any = _page().model_validate_json(body)
+    except ValidationError as error:
+        raise InvalidMessage(f"malformed feed page: {error}") from error
+    return list(map(envelope_of, page.events)), page.next
+
+
+@functools.cache
+def _page() -> type[BaseModel]:
+    events: Any = list[wire_event()]  # type: ignore[misc]  # a type made at run time
+    return create_model("FeedPage", next=(int, ...), events=(events, ...))

@@ -32,8 +32,8 @@ from services.reporting.projection import (
 from services.reporting.read_model import SWAP_LOCK, ReadModel, survey_row
 from services.reporting.working_set import WorkingSet
 from shared import db
-from shared.events import Envelope, encode, from_mapping
-from shared.feed import CREDENTIAL_HEADER, service_credential
+from shared.events import Envelope, encode
+from shared.feed import CREDENTIAL_HEADER, decode_page, service_credential
 from shared.settings import Settings
 
 PRODUCERS = ("intake", "workflow", "reporting")
@@ -108,24 +108,21 @@ class Report:
     caught_up: int = 0
 
 
-async def fetch_page(http: httpx.AsyncClient, url: str, after: int) -> tuple[list[Any], int]:
-    """One page of a producer's feed, parsed but not decoded: its events' mappings and where
-    the next page starts."""
+async def fetch_page(http: httpx.AsyncClient, url: str, after: int) -> bytes:
+    """One page of a producer's feed, as it came (`shared.feed.decode_page` reads it)."""
     answer = await http.get(f"{url}/internal/v1/events", params={"after": after, "limit": PAGE})
     answer.raise_for_status()
-    page = answer.json()
-    return page["events"], int(page["next"])
+    return answer.content
 
 
 async def read_feed(http: httpx.AsyncClient, url: str, after: int) -> tuple[list[Envelope], int]:
     """One page of a producer's feed: its events and where the next page starts."""
-    items, following = await fetch_page(http, url, after)
-    return [from_mapping(item) for item in items], following
+    return decode_page(await fetch_page(http, url, after))
 
 
-def _apply_page(working: WorkingSet, items: list[Any]) -> None:
-    for item in items:
-        working.apply(from_mapping(item))
+def _apply_all(working: WorkingSet, envelopes: list[Envelope]) -> None:
+    for envelope in envelopes:
+        working.apply(envelope)
 
 
 async def heads(http: httpx.AsyncClient, settings: Settings) -> dict[str, int]:
@@ -153,7 +150,7 @@ async def project_all(
     # Only when shown: a tqdm, even disabled, makes a multiprocessing lock (20 ms).
     bar = tqdm(total=sum(targets.values()), unit="ev", desc="rebuild") if progress else None
     positions, count = dict.fromkeys(targets, 0), 0
-    pages: dict[asyncio.Future[tuple[list[Any], int]], tuple[str, int]] = {}
+    pages: dict[asyncio.Future[bytes], tuple[str, int]] = {}
 
     def fetch(producer: str, after: int) -> None:
         page = asyncio.ensure_future(fetch_page(http, settings.service_url(producer), after))
@@ -167,15 +164,15 @@ async def project_all(
             done, _ = await asyncio.wait(pages, return_when=asyncio.FIRST_COMPLETED)
             for page in done:
                 producer, after = pages.pop(page)
-                items, following = page.result()
+                envelopes, following = decode_page(page.result())
                 if following != after and following < targets[producer]:
                     fetch(producer, following)  # asked for before this one is applied
-                # Decoded and applied in a thread: meanwhile the event loop asks for the
-                # next pages and the producers serve them.
-                await asyncio.to_thread(_apply_page, working, items)
+                # Applied in a thread: meanwhile the event loop asks for the next pages and
+                # the producers serve them.
+                await asyncio.to_thread(_apply_all, working, envelopes)
                 if bar is not None:
                     bar.update(following - after)
-                count += len(items)
+                count += len(envelopes)
                 positions[producer] = following
     finally:
         for page in pages:

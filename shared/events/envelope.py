@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Union
 from uuid import UUID, uuid5
 
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from dateutil.parser import isoparse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    create_model,
+)
 
 CONTENT_TYPE = "application/cloudevents+json"
 EVENT_ID_NAMESPACE = UUID("5b0c4e62-6f1a-4f59-9d8e-2f8d2a9c1a10")
@@ -158,3 +168,28 @@ def from_mapping(parsed: Any) -> Envelope:
         raise InvalidMessage(f"unknown event type or missing attribute: {error}") from error
     except (ValueError, TypeError, AttributeError, ValidationError) as error:
         raise InvalidMessage(f"malformed CloudEvent: {error}") from error
+
+
+def envelope_of(validated: Any) -> Envelope:
+    """The envelope of an event validated as one of `wire_event()`."""
+    v = validated
+    return Envelope(v.id, v.source, v.subject, v.time, v.agency, v.streamversion, v.data)
+
+
+def _type_of(value: Any) -> Any:
+    return value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+
+
+@functools.cache
+def wire_event() -> Any:
+    """A structured CloudEvent of any contract as a pydantic type, checked as `from_mapping`
+    checks one (a model per contract, chosen by `type`): for pydantic-core to read many in
+    one pass over the JSON text (`shared.feed.decode_page`). Made when first needed."""
+    members = [
+        Annotated[
+            create_model(f"Wire_{contract.__name__}", __base__=_Attributes, data=(contract, ...)),
+            Tag(event_type),
+        ]
+        for event_type, contract in CONTRACTS.items()
+    ]
+    return Annotated[Union[tuple(members)], Discriminator(_type_of)]  # noqa: UP007

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from shared.events import ComplaintReceived, InvalidMessage, decode, encode
+from shared.feed import decode_page
 from tests.samples import case_opened, complaint_received
 
 
@@ -77,3 +78,51 @@ def test_a_well_formed_event_with_one_bad_attribute_is_invalid(
     body[attribute] = value
     with pytest.raises(InvalidMessage):
         decode(json.dumps(body).encode())
+
+
+def _page(*events: bytes, following: int = 7) -> bytes:
+    return b'{"next":%d,"events":[%s]}' % (following, b",".join(events))
+
+
+def test_a_feed_page_reads_as_its_events_one_by_one_do() -> None:
+    received = complaint_received()
+    opened = case_opened(received)
+    assert decode_page(_page(encode(received), encode(opened))) == ([received, opened], 7)
+    assert decode_page(_page(following=0)) == ([], 0)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        b"[]",
+        b"1",
+        b'{"specversion":"1.0","id":"1","source":"/x","type":"aduan.Unknown.v1"}',
+        b'{"specversion":"1.0","id":"1","source":"/x","type":"aduan.CaseOpened.v1","data":{}}',
+    ],
+)
+def test_a_feed_page_with_an_event_that_is_not_valid_is_invalid(event: bytes) -> None:
+    with pytest.raises(InvalidMessage):
+        decode_page(_page(encode(complaint_received()), event))
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value"),
+    [
+        ("specversion", "0.3"),
+        ("id", ""),
+        ("time", "2026-12-06T09:00:00"),
+        ("subject", "bukan-uuid"),
+        ("agency", None),
+    ],
+)
+def test_a_feed_page_checks_each_attribute_as_decode_does(attribute: str, value: object) -> None:
+    body = json.loads(encode(complaint_received()))
+    body[attribute] = value
+    with pytest.raises(InvalidMessage):
+        decode_page(_page(json.dumps(body).encode()))
+
+
+@pytest.mark.parametrize("body", [b"", b"{", b'{"events":[]}', b'{"next":"x","events":[]}'])
+def test_what_is_not_a_feed_page_is_invalid(body: bytes) -> None:
+    with pytest.raises(InvalidMessage):
+        decode_page(body)
