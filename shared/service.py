@@ -366,6 +366,13 @@ def configure_logging(settings: Settings) -> None:
     quiet_broker_noise()
 
 
+def client_address(request: Request) -> str:
+    """The address a request came from, as every limit and guard counts it: the peer's, or the
+    one a trusted proxy (`serve`'s `forwarded_allow_ips`: the gateway, nginx) forwarded for;
+    "unknown" when there is none."""
+    return request.client.host if request.client else "unknown"
+
+
 def serve(app: FastAPI, settings: Settings, service: str) -> None:
     """Run a service's app on its own port."""
     configure_logging(settings)

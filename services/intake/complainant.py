@@ -33,6 +33,7 @@ from shared.problems import Problem, field_error, problems
 from shared.receipt_guard import ReceiptGuard
 from shared.receipts import SECRET_HEADER
 from shared.sealing import ERASED
+from shared.service import client_address
 from shared.tracking_code import normalize
 
 router = APIRouter(prefix="/v1", tags=["complainant"])
@@ -56,8 +57,7 @@ async def open_with_secret(request: Request, code: str, secret: str | None) -> s
     if canonical is None:
         raise unknown_code()
     guard: ReceiptGuard = request.app.state.receipt_guard
-    address = request.client.host if request.client else "unknown"
-    await guard.check(canonical, secret, address)
+    await guard.check(canonical, secret, client_address(request))
     return canonical
 
 

@@ -20,6 +20,7 @@ from fastapi import Depends, Request
 
 from shared.outages import OUTAGES, Unavailable, within
 from shared.problems import Problem
+from shared.service import client_address
 from shared.settings import Settings
 
 WINDOW_SECONDS = 60
@@ -144,8 +145,9 @@ class RateLimiter:
 
 async def _limit_ip(request: Request) -> None:
     limiter: RateLimiter = request.app.state.limiter
-    address = request.client.host if request.client else "unknown"
-    await limiter.hit("ip", address, limiter.settings.rate_ip_per_minute, "alamat ini")
+    await limiter.hit(
+        "ip", client_address(request), limiter.settings.rate_ip_per_minute, "alamat ini"
+    )
 
 
 PerAddressLimit = Annotated[None, Depends(_limit_ip)]

@@ -28,6 +28,7 @@ from shared.office_texts import OfficeTexts, clear_texts
 from shared.problems import Problem, problems
 from shared.receipt_guard import ReceiptGuard
 from shared.receipts import SECRET_HEADER
+from shared.service import client_address
 from shared.settings import Settings
 from shared.sop import KIND_LABELS, Kind
 from shared.survey import ELEMENTS
@@ -433,7 +434,7 @@ async def track(
     if canonical is not None and secret is not None:
         return await _own(pool, settings, scope, request, canonical, secret)
     guard: ReceiptGuard = request.app.state.receipt_guard
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     await guard.may_look_up(address)  # codes are not to be walked
     if canonical is None:
         await guard.missed(address)
@@ -461,8 +462,7 @@ async def _own(
 ) -> Tracking:
     """The complainant's own view: read fresh (never a kept copy), after the guard."""
     guard: ReceiptGuard = request.app.state.receipt_guard
-    address = request.client.host if request.client else "unknown"
-    await guard.check(code, secret, address)
+    await guard.check(code, secret, client_address(request))
     query = partial(queries.tracked_case, tracking_code=code)
     record = await read_as(pool, scope, query, FRESH_SECONDS)
     if record is None:

@@ -46,6 +46,7 @@ from shared.open311 import (
 from shared.pii import mask
 from shared.problems import Problem
 from shared.receipt_guard import ReceiptGuard
+from shared.service import client_address
 from shared.settings import Settings
 from shared.tracking_code import normalize
 from shared.vocabulary import STATUS_LABELS, Group, Status, is_in, statuses
@@ -191,22 +192,18 @@ async def _kept(
     return response
 
 
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 async def _may_look_up(request: Request) -> None:
     """As public tracking: an address that asked for too many unknown codes is stopped."""
     guard: ReceiptGuard = request.app.state.receipt_guard
     try:
-        await guard.may_look_up(_address(request))
+        await guard.may_look_up(client_address(request))
     except Problem as stopped:
         raise Open311Error.of(stopped) from None
 
 
 async def _missed(request: Request, codes: int) -> None:
     guard: ReceiptGuard = request.app.state.receipt_guard
-    await guard.missed(_address(request), codes)
+    await guard.missed(client_address(request), codes)
 
 
 async def _tracked(request: Request, served: Scope, code: str) -> asyncpg.Record:

@@ -19,6 +19,7 @@ from services.workflow.issuer import Issuer
 from shared import db
 from shared.auth import CurrentOfficer, loopback
 from shared.problems import Problem, problems
+from shared.service import client_address
 from shared.settings import Settings
 from shared.sop import PROVINCE, ROLE_LABELS, Role
 from shared.text import CLEAN
@@ -88,12 +89,11 @@ def password_login_or_404(settings: Settings) -> None:
 def demo_login(request: Request) -> bool:
     """The demo login: turned on, listening on loopback only, and asked from this machine."""
     settings: Settings = request.app.state.settings
-    peer = request.client.host if request.client else None
     return (
         settings.auth_demo_login
         and not external_issuer(settings)
         and loopback(settings.bind_host)
-        and loopback(peer)
+        and loopback(client_address(request))
     )
 
 
@@ -183,8 +183,7 @@ class SignIn(BaseModel):
 async def sign_in(body: SignIn, request: Request, pool: PoolDep, issuer: IssuerDep) -> LoginOut:
     """Sign in with a username and password; a short-lived token."""
     password_login_or_404(request.app.state.settings)
-    address = request.client.host if request.client else "unknown"
-    await accounts.count_attempt(pool, issuer.settings, address)
+    await accounts.count_attempt(pool, issuer.settings, client_address(request))
     account = await accounts.check(pool, issuer.settings, body.username, body.password)
     return _token(
         issuer,
@@ -311,8 +310,7 @@ async def oidc_token(
     body: OidcCode, request: Request, pool: PoolDep, issuer: IssuerDep, provider: ProviderDep
 ) -> LoginOut:
     """Exchange the provider's code (PKCE) for a short-lived token with the mapped roles."""
-    address = request.client.host if request.client else "unknown"
-    await accounts.count_attempt(pool, issuer.settings, address)
+    await accounts.count_attempt(pool, issuer.settings, client_address(request))
     identity = await provider.exchange(body.code, body.code_verifier, body.nonce)
     return _token(
         issuer,

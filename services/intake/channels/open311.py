@@ -38,6 +38,7 @@ from shared.open311 import (
     kind_and_category,
 )
 from shared.problems import Problem
+from shared.service import client_address
 from shared.settings import Settings
 from shared.text import CLEAN, Counted
 
@@ -137,8 +138,9 @@ async def create_request(fmt: Extension, request: Request, inbox: CurrentInbox) 
     chosen = fmt_of(fmt)
     try:
         limiter: RateLimiter = request.app.state.limiter
-        address = request.client.host if request.client else "unknown"
-        await limiter.hit("ip", address, inbox.settings.rate_ip_per_minute, "alamat ini")
+        await limiter.hit(
+            "ip", client_address(request), inbox.settings.rate_ip_per_minute, "alamat ini"
+        )
         form = await _form(request)
         agency = await _jurisdiction(inbox, _field(form, "jurisdiction_id"))
         _check_key(inbox.settings, _field(form, "api_key"))
