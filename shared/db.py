@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 import asyncpg
 
 from shared.metrics import REPLICA_FALLBACKS, REPLICA_UP
-from shared.outages import DEADLINE_SECONDS, OUTAGES, answered, within
+from shared.outages import DEADLINE_SECONDS, OUTAGES, answered, unreachable, within
 from shared.settings import Settings
 
 if TYPE_CHECKING:
@@ -76,10 +76,38 @@ async def ensure_database(settings: Settings) -> None:
         await conn.close()
 
 
+STARTING_EVERY = 1.0
+"""How often a service that starts while the database is away tries it again."""
+
+
+async def reachable(settings: Settings) -> None:
+    """Return once the database answers (created if need be): a service started while it is
+    away (the machine booting, the server restarting) waits for it, saying so once, instead of
+    exiting for its supervisor to start it again after a back-off."""
+    waited = False
+    while True:
+        try:
+            await ensure_database(settings)
+        except Exception as error:
+            if not unreachable("postgres", error):
+                raise  # not away: wrong settings, which no waiting mends
+            if not waited:
+                log.warning(
+                    "PostgreSQL cannot be reached (%s); waiting for it", type(error).__name__
+                )
+            waited = True
+            await asyncio.sleep(STARTING_EVERY)
+            continue
+        if waited:
+            log.warning("PostgreSQL is back; starting")
+        return
+
+
 @contextlib.asynccontextmanager
-async def setup_lock(settings: Settings, name: str) -> AsyncIterator[None]:
-    """Serialise a service's start-up DDL across processes (CREATE ... IF NOT EXISTS races)."""
-    await ensure_database(settings)
+async def setup_lock(settings: Settings, name: str, *, wait: bool = False) -> AsyncIterator[None]:
+    """Serialise a service's start-up DDL across processes (CREATE ... IF NOT EXISTS races);
+    `wait`: for a database that is away (see `reachable`), else fail at once (a command)."""
+    await (reachable(settings) if wait else ensure_database(settings))
     conn = await connect(settings)
     try:
         await conn.execute("SELECT pg_advisory_lock(hashtext($1))", f"aduan.setup.{name}")

@@ -57,7 +57,7 @@ from shared.writes import WriteGuard
 @contextlib.asynccontextmanager
 async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     """Open the store; run the writer, the deliveries, the mailbox, the consumer, the relay."""
-    async with setup_lock(settings, SCHEMA):
+    async with setup_lock(settings, SCHEMA, wait=True):
         await ensure_schema(settings, SCHEMA)
         submissions = await asyncio.to_thread(open_submissions, settings)
         pseudonyms = await Pseudonyms.load(settings)

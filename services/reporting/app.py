@@ -95,7 +95,7 @@ def consumer(pool: Pool, model: ReadModel, live: LiveStream, kept: LastGood) -> 
 @contextlib.asynccontextmanager
 async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     """Create the read model, consume every event, produce the recaps, watch the system."""
-    async with setup_lock(settings, SCHEMA):
+    async with setup_lock(settings, SCHEMA, wait=True):
         await ensure_schema(settings, SCHEMA)
         await ensure_schema(settings, STORE_SCHEMA)
         pool = await create_pool(

@@ -53,7 +53,7 @@ def _verifier(
 @contextlib.asynccontextmanager
 async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     """Open the store, consume intake's events, run the clock, relay our own events."""
-    async with setup_lock(settings, SCHEMA):
+    async with setup_lock(settings, SCHEMA, wait=True):
         await ensure_schema(settings, SCHEMA)
         cases = await asyncio.to_thread(open_cases, settings)
         issuer = await Issuer.load(settings)
