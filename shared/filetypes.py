@@ -12,6 +12,8 @@ from urllib.parse import quote
 
 from fastapi.responses import Response
 
+from shared.text import BIDI_CONTROLS
+
 
 def _mp3_frame(head: bytes) -> bool:
     """MPEG audio frame sync: 11 bits set, and a layer (00 is ADTS)."""
@@ -84,11 +86,12 @@ def decide(content: bytes, declared: str, allowed: Iterable[str]) -> str | None:
     return fitting[0] if fitting else None
 
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\\"]+")
+_UNSAFE = re.compile(rf"[\x00-\x1f\x7f/\\\"{BIDI_CONTROLS}]+")
 
 
 def safe_filename(name: str, fallback: str = "lampiran") -> str:
-    """A file name without paths, quotes or control characters (at most 150 characters)."""
+    """A file name without paths, quotes, control characters or reordering controls (at most 150
+    characters)."""
     cleaned = _UNSAFE.sub("_", name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]).strip(" .")
     return cleaned[:150] or fallback
 

@@ -1,5 +1,6 @@
 """Text people type: trimmed, limited, and free of control characters (PostgreSQL refuses NUL,
-and nobody means a backspace in a complaint). Tabs and line breaks are kept.
+and nobody means a backspace in a complaint) and of the controls that reorder displayed text.
+Tabs and line breaks are kept.
 
 A lone UTF-16 surrogate (half of an emoji's pair, which JSON may escape as `\\ud83d`) counts
 as one of them: no UTF-8 text can hold it, so sealing or storing it would fail."""
@@ -15,7 +16,12 @@ from pydantic import AfterValidator, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, ValidationError, core_schema
 
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+"""The embeddings, overrides and isolates of the bidirectional algorithm, as a character class's
+ranges: in a name or a note they reorder what follows (a file "tagihan\u202efdp.exe" reads
+"tagihanexe.pdf"), and no Indonesian text needs them. (Marks such as U+200F, which move no
+other character, stay.)"""
+CONTROL = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff{BIDI_CONTROLS}]")
 CONTROL_MESSAGE = "Teks memuat karakter kontrol atau karakter yang tidak sah."
 
 

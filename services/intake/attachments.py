@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.intake.draft import Attachment, Refusal
-from shared.filetypes import decide, media_type
+from shared.filetypes import decide, media_type, safe_filename
 from shared.problems import Problem
 from shared.settings import Settings
 
@@ -17,23 +17,23 @@ def check(settings: Settings, attachment: Attachment) -> Attachment:
     kept. A reference (chat media not downloaded) is kept by its declared type."""
     declared = media_type(attachment.content_type)
     allowed = ", ".join(settings.attachment_types)
+    name = safe_filename(attachment.filename)  # as shown and downloaded: nothing reordered
     if attachment.content is not None:
         if not attachment.content:  # nothing to see: a file that failed to copy, a mistake
             raise AttachmentRefused(
-                422, f"Lampiran '{attachment.filename}' kosong (0 byte).", code="attachment-empty"
+                422, f"Lampiran '{name}' kosong (0 byte).", code="attachment-empty"
             )
         if attachment.size > settings.max_attachment_bytes:
             raise AttachmentRefused(
                 413,
-                f"Lampiran '{attachment.filename}' melebihi batas "
-                f"{settings.max_attachment_bytes} byte.",
+                f"Lampiran '{name}' melebihi batas {settings.max_attachment_bytes} byte.",
                 code="attachment-too-large",
             )
         sniffed = decide(attachment.content, declared, settings.attachment_types)
         if sniffed is None:
             raise AttachmentRefused(
                 415,
-                f"Lampiran '{attachment.filename}' tidak diizinkan: isinya bukan jenis berkas "
+                f"Lampiran '{name}' tidak diizinkan: isinya bukan jenis berkas "
                 f"yang diterima. Yang diizinkan: {allowed}.",
                 code="attachment-type",
             )
@@ -45,7 +45,7 @@ def check(settings: Settings, attachment: Attachment) -> Attachment:
             code="attachment-type",
         )
     return Attachment(
-        filename=attachment.filename,
+        filename=name,
         content_type=declared,
         content=attachment.content,
         reference=attachment.reference,
@@ -65,7 +65,7 @@ def screen(
         except AttachmentRefused as problem:
             refused.append(
                 Refusal(
-                    filename=attachment.filename,
+                    filename=safe_filename(attachment.filename),
                     content_type=media_type(attachment.content_type),
                     code=problem.code or "attachment-type",
                     reason=problem.detail,

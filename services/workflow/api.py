@@ -39,7 +39,7 @@ from services.workflow.views import CaseView, case_view
 from shared.access import Facet
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.blobs import Blob
-from shared.filetypes import decide
+from shared.filetypes import decide, safe_filename
 from shared.filetypes import download as as_download
 from shared.outages import DEADLINE_SECONDS
 from shared.problems import Problem, problems, refusal_handler
@@ -204,7 +204,7 @@ async def attach(
     def add(case: Case) -> list[Case]:
         case.add_attachment(
             attachment_id=attachment_id,
-            filename=cases.seal(case.id, file.filename or "lampiran"),
+            filename=cases.seal(case.id, safe_filename(file.filename or "")),
             content_type=content_type,
             size=len(content),
             sha256=hashlib.sha256(content).hexdigest(),

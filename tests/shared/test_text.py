@@ -8,7 +8,8 @@ from typing import Annotated, Any
 import pytest
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
-from shared.text import Counted
+from shared.filetypes import safe_filename
+from shared.text import Counted, no_control_characters, without_control_characters
 
 
 class Counting(BaseModel):
@@ -58,3 +59,17 @@ def test_counted_pattern_publishes_the_pattern() -> None:
     published = Counting.model_json_schema()["properties"]
     expected = Patterned.model_json_schema()["properties"]
     assert published == expected
+
+
+@pytest.mark.parametrize(
+    "control",
+    ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"],
+)
+def test_the_controls_that_reorder_text_are_control_characters(control: str) -> None:
+    """Refused where a person types, dropped where a channel hands text over, and no part of a
+    file's name; the marks that move no other character stay (Arabic in a name)."""
+    with pytest.raises(ValueError, match="kontrol"):
+        no_control_characters(f"Bayar ke {control}0987")
+    assert without_control_characters(f"Budi {control}Santoso") == "Budi Santoso"
+    assert safe_filename(f"tagihan{control}fdp.exe") == "tagihan_fdp.exe"
+    assert no_control_characters("\u0639\u0644\u064a \u200f") == "\u0639\u0644\u064a \u200f"

@@ -267,6 +267,28 @@ async def test_notes_and_files_sent_at_once_are_each_recorded(desk: Desk) -> Non
     assert sum(e["event"] == "AttachmentAdded" for e in timeline) == 5
 
 
+@pytest.mark.parametrize("control", ["\u202e", "\u202b", "\u2066", "\u2069"])
+async def test_a_note_with_a_control_that_reorders_text_is_refused(
+    desk: Desk, control: str
+) -> None:
+    """An override or isolate in a note makes what follows read backwards in the timeline
+    ("bayar ke \u202e0987" shows as "bayar ke 7890"): refused as other control characters are;
+    a file's name keeps none of them."""
+    case = await desk.open()
+    refused = await desk.act(case, "notes", KABID, text=f"Bayar ke {control}0987 segera.")
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "text"
+    upload = await desk.http.post(
+        f"/workflow/v1/cases/{case}/attachments",
+        files={"file": (f"tagihan{control}fdp.pdf", b"%PDF-1.4\n", "application/pdf")},
+        headers=desk.headers(TIM),
+    )
+    assert upload.status_code == 200, upload.text
+    timeline = (await desk.view(case))["timeline"]
+    names = [e["details"]["filename"] for e in timeline if e["event"] == "AttachmentAdded"]
+    assert names == ["tagihan_fdp.pdf"]
+
+
 async def test_notes_and_attachments_at_any_step_record_who_when_and_where(desk: Desk) -> None:
     case = await desk.open()
     await desk.step(case, "notes", KABID, text="Mohon segera ditangani.")
