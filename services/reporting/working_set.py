@@ -45,6 +45,7 @@ class WorkingSet:
     surveys: dict[UUID, Survey] = field(default_factory=dict)
     calendar: dict[tuple[str, date], CalendarDay] = field(default_factory=dict)
     history: dict[tuple[UUID, str, int], HistoryEntry] = field(default_factory=dict)
+    entries: dict[UUID, list[tuple[UUID, str, int]]] = field(default_factory=dict)  # by case
     erased_messages: set[UUID] = field(default_factory=set)
     moved: dict[UUID, str] = field(default_factory=dict)  # case -> the agency it now belongs to
     applied: list[Envelope] = field(default_factory=list)
@@ -80,14 +81,17 @@ class WorkingSet:
         elif isinstance(effect, Survey):
             self.surveys[effect.case_id] = effect
         elif isinstance(effect, HistoryEntry):
-            self.history.setdefault((effect.case_id, effect.source, effect.version), effect)
+            key = (effect.case_id, effect.source, effect.version)
+            if key not in self.history:
+                self.history[key] = effect
+                self.entries.setdefault(effect.case_id, []).append(key)
         elif isinstance(effect, CaseMoved):
             self._move(effect)
         elif isinstance(effect, MessagesErased):
             self.erased_messages.add(effect.case_id)
-            for key, entry in self.history.items():
-                if entry.case_id == effect.case_id and entry.message is not None:
-                    self.history[key] = changed(entry, message=None)
+            for key in self.entries.get(effect.case_id, ()):
+                if self.history[key].message is not None:
+                    self.history[key] = changed(self.history[key], message=None)
         else:
             self.calendar[(effect.agency, effect.day)] = effect
 
@@ -95,9 +99,8 @@ class WorkingSet:
         """The case's history and survey held here go to its new agency (the live model
         moves the rows it wrote before, read_model.py)."""
         self.moved[effect.case_id] = effect.agency
-        for key, entry in self.history.items():
-            if entry.case_id == effect.case_id:
-                self.history[key] = changed(entry, agency=effect.agency)
+        for key in self.entries.get(effect.case_id, ()):  # its own, not every case's
+            self.history[key] = changed(self.history[key], agency=effect.agency)
         if (survey := self.surveys.get(effect.case_id)) is not None:
             self.surveys[effect.case_id] = changed(survey, agency=effect.agency)
 
