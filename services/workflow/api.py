@@ -4,6 +4,7 @@
 and FastAPI reads each one's body model from its annotations at definition time.)
 """
 
+import contextlib
 import hashlib
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -151,7 +152,9 @@ def _endpoint(command: Command) -> Any:
             # moved by the command: the officer sees it with the roles held where it went
             return _view(cases, case, acting.in_agency(case.agency), facets, [*history, *stored])
 
-        return await cases.guard.call(lambda: versionless(attempt, version), due=due)
+        turn = cases.turn(case_id, due) if version is None else contextlib.nullcontext()
+        async with turn:
+            return await cases.guard.call(lambda: versionless(attempt, version), due=due)
 
     endpoint.__doc__ = command.summary
     return endpoint
@@ -222,7 +225,8 @@ async def attach(
         )
         return _view(cases, case, acting, facets)
 
-    return await cases.guard.run(act)
+    async with cases.turn(case_id, due):
+        return await cases.guard.run(act)
 
 
 @router.get("/cases/{case_id}/attachments/{attachment_id}", responses=problems(401, 403, 404, 503))

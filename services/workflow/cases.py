@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -34,7 +34,7 @@ from shared import agencies, blobs
 from shared.agencies import Agency
 from shared.blobs import BlobStore
 from shared.metrics import EVENTS_STORED
-from shared.outages import DEADLINE_SECONDS
+from shared.outages import DEADLINE_SECONDS, Busy
 from shared.recording import Extra, ExtraRowsRecorder
 from shared.sealing import ERASED, SealingKey
 from shared.settings import Settings
@@ -51,6 +51,8 @@ _CALENDAR_TTL_SECONDS = 60.0
 _AGENCIES_TTL_SECONDS = 5.0
 _KEY_CACHE_SIZE = 10_000
 ATTEMPTS = 10
+TURNS = 256
+"""Locks the cases share, by id, for `Cases.turn` (two cases on one lock only wait in turn)."""
 """How often a command that names no version is run when others' are saved first."""
 
 T = TypeVar("T")
@@ -161,6 +163,23 @@ class Cases(Application[UUID]):
         )
         self.blobs = BlobStore(self._datastore(), self.guard)
         self.commits = GroupCommit(self._save_writes)
+        self._turns = [asyncio.Lock() for _ in range(TURNS)]
+
+    @contextlib.asynccontextmanager
+    async def turn(self, case_id: UUID, due: float) -> AsyncIterator[None]:
+        """Commands on a case that name no version (notes, files) take turns in this process:
+        sent at once, each read the same version and all but one found it stale, round after
+        round (`versionless`), while each waited for a store thread. Waited for until `due` (a
+        `time.monotonic()` instant), then Busy: our own queue, not the store away."""
+        lock = self._turns[case_id.int % TURNS]
+        try:
+            await asyncio.wait_for(lock.acquire(), max(0.0, due - time.monotonic()))
+        except TimeoutError:
+            raise Busy() from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     def close(self) -> None:
         """Close the store and the guard's threads."""
