@@ -172,9 +172,10 @@ class LiveStream:
 async def _operator(
     request: Request,
     authorization: Annotated[str | None, Header()] = None,
-    access_token: Annotated[str | None, Query(description="Untuk EventSource di peramban")] = None,
 ) -> Officer:
-    token = access_token or (authorization or "").removeprefix("Bearer ").strip()
+    # In the Authorization header only, never in the address: proxies log addresses (the
+    # operations page reads the stream with fetch, which sends the header).
+    token = (authorization or "").removeprefix("Bearer ").strip()
     if not token:
         raise Unauthenticated("Perlu token petugas.")
     verifier: TokenVerifier = request.app.state.verifier

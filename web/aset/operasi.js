@@ -4,24 +4,82 @@ import { $, api, el, formatDateTime, requireOfficer, siteHeader } from "/aset/ap
 const officer = requireOfficer();
 siteHeader();
 const MAX_ROWS = 200;
-let source = null;
+let following = null; // the AbortController of the stream being read
+let lastId = null; // the last event's id: a stream broken off resumes after it
+const RECONNECT_MS = 3000;
 
-// The SSE event name is the CloudEvents type: one listener per type the platform publishes.
-let knownTypes = [];
-
+// The live stream (SSE) read with fetch rather than EventSource: the token goes in the
+// Authorization header, never in the address, which proxies and their access logs keep.
 function follow() {
-  source?.close();
-  const search = new URLSearchParams({ access_token: officer.token });
+  following?.abort();
+  lastId = null; // another filter: from now on
+  following = new AbortController();
+  read(following.signal);
+}
+
+async function read(signal) {
+  const search = new URLSearchParams();
   for (const type of $("#jenis").value.split(",").map((t) => t.trim()).filter(Boolean)) {
     search.append("type", type);
   }
   const status = $("#status-aliran");
-  const stream = new EventSource(`/reporting/v1/operations/events?${search}`);
-  stream.onopen = () => { status.textContent = "Tersambung; peristiwa baru muncul di atas."; };
-  stream.onerror = () => { status.textContent = "Terputus; menyambung kembali…"; };
-  stream.onmessage = show;
-  for (const name of knownTypes) stream.addEventListener(name, show);
-  source = stream;
+  while (!signal.aborted) {
+    const headers = { Accept: "text/event-stream", Authorization: `Bearer ${officer.token}` };
+    if (lastId) headers["Last-Event-ID"] = lastId;
+    try {
+      const response = await fetch(`/reporting/v1/operations/events?${search}`, { headers, signal });
+      if (response.ok) {
+        status.textContent = "Tersambung; peristiwa baru muncul di atas.";
+        await dispatch(response.body);
+      } else {
+        const problem = await response.json().catch(() => null);
+        status.textContent = problem?.detail || `Aliran tidak dapat dibuka (${response.status}).`;
+        if (response.status < 500 && response.status !== 429) return; // retrying cannot help
+        await pause(RECONNECT_MS, signal);
+        continue;
+      }
+    } catch {
+      if (signal.aborted) return;
+    }
+    status.textContent = "Terputus; menyambung kembali…";
+    await pause(RECONNECT_MS, signal);
+  }
+}
+
+function pause(ms, signal) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
+  });
+}
+
+// The event stream format (a blank line ends an event; "field: value" lines; ":" a comment).
+async function dispatch(body) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  let event = { type: "message", data: [] };
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    const lines = buffer.split("\n");
+    buffer = lines.pop();
+    for (const raw of lines) {
+      const line = raw.replace(/\r$/, "");
+      if (line === "") {
+        if (event.data.length) show({ type: event.type, data: event.data.join("\n") });
+        event = { type: "message", data: [] };
+        continue;
+      }
+      if (line.startsWith(":")) continue;
+      const colon = line.indexOf(":");
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const text = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+      if (field === "data") event.data.push(text);
+      else if (field === "event") event.type = text;
+      else if (field === "id") lastId = text;
+    }
+  }
 }
 
 // "aduan.CaseOpened.v1" → "CaseOpened"
@@ -87,8 +145,6 @@ async function requeue(service, messageId) {
   box.prepend(el("p", { class: "kotak-berhasil", role: "status" }, `${answer.data.requeued} pesan dikirim ulang.`));
 }
 
-const types = await api("/reporting/v1/operations/event-types", { auth: false });
-knownTypes = types.ok ? types.data : [];
 $("#saring").addEventListener("submit", (event) => {
   event.preventDefault();
   follow();
