@@ -28,6 +28,7 @@ CONF = ROOT / "deploy" / "nginx.conf"
 WEB = ROOT / "web"
 CONTAINER_ROOT = "root /usr/share/nginx/html;"
 LISTEN = "listen 80;"
+CONTAINER_LOG = "access_log /var/log/nginx/access.log aduan;"
 DOORS = ("gateway", "nginx")
 TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
@@ -45,11 +46,15 @@ def nginx_conf(settings: Settings, listen: int, files: Path) -> str:
             f"server 127.0.0.1:{settings.port(service)};", text
         )
         assert count == 1, f"nginx.conf: no single upstream server for {service}"
-    for old, new in ((LISTEN, f"listen 127.0.0.1:{listen};"), (CONTAINER_ROOT, f"root {WEB};")):
+    own_log = f"access_log {files / 'access.log'} aduan;"
+    for old, new in (
+        (LISTEN, f"listen 127.0.0.1:{listen};"),
+        (CONTAINER_ROOT, f"root {WEB};"),
+        (CONTAINER_LOG, own_log),
+    ):
         assert text.count(old) == 1, f"nginx.conf: expected one `{old}`"
         text = text.replace(old, new)
     own = "".join(f"{name}_temp_path {files / name};\n" for name in TEMP_PATHS)
-    own += f"access_log {files / 'access.log'};\n"
     return text.replace("http {", "http {\n" + own, 1)
 
 

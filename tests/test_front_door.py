@@ -31,6 +31,7 @@ from tests.front_door import (
     request_bytes,
 )
 from tests.infrastructure import base_settings, create_isolated, destroy_isolated
+from tests.polling import eventually
 from tests.system import System, with_free_ports
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -111,6 +112,37 @@ async def test_no_spelling_reaches_internal_routes_or_metrics(origin: str, spell
         assert answer.header("content-type")[0].startswith(
             ("application/problem+json", "text/html")
         ), (target, answer)
+
+
+@pytest.mark.parametrize(
+    "target", [b"/reporting/v1/vocabulary;x", b"/reporting/v1/track/A\\B", b"/intake/v1/;/x"]
+)
+async def test_a_semicolon_or_backslash_in_a_path_is_refused_at_both_doors(
+    origin: str, target: bytes
+) -> None:
+    """Both doors refuse the same spellings (nginx passed them on to a 404)."""
+    answer = await exchange(origin, request_bytes("GET", target))
+    assert answer.status == 400, (target, answer)
+    assert answer.header("content-type")[0] == "application/problem+json", answer
+
+
+async def test_nginx_logs_the_path_of_a_search_never_its_query(office: FrontDoors) -> None:
+    """Officers search cases by NIK, phone or name in the query string: nginx's access log
+    keeps the path only (the gateway keeps no access log)."""
+    nik, phone = "3525011201850003", "081234567891"
+    target = f"/reporting/v1/cases?nik={nik}&phone={phone}&name=Budi+Santoso".encode()
+    answer = await exchange(office.origin("nginx"), request_bytes("GET", target))
+    assert answer.status == 401, answer
+    log = office.nginx_files / "access.log"
+
+    async def logged() -> str:
+        text = log.read_text() if log.exists() else ""
+        return text if "/reporting/v1/cases" in text else ""
+
+    text = await eventually(logged)
+    assert nik not in text
+    assert phone not in text
+    assert "Budi" not in text
 
 
 async def test_service_ports_refuse_internal_routes_without_the_credential(
