@@ -23,7 +23,7 @@ from fastapi.responses import Response
 
 from services.reporting import exports, queries
 from services.reporting.api import CurrentSettings, Pool
-from services.reporting.drawing import drawn
+from services.reporting.drawing import drawn, files_of
 from services.reporting.lookups import Intake
 from services.reporting.officer_api import EXPORT, PAGE, STAFF, Format, _file, facets_of
 from services.reporting.tenancy import OfficerScope, Scope, read_as, read_long_as
@@ -331,6 +331,22 @@ async def export_cases(
 ) -> Response:
     """The case search as CSV or XLSX with what the access policy lets this officer see:
     Indonesian headers and labels, office time, Ya/Tidak, tracking codes."""
+    with files_of(officer.id):  # read and drawn: the officer's share of both
+        content = await _export(pool, settings, intake, officer, scope, query, fmt)
+    if fmt == "csv":
+        return _file(content, exports.CSV_TYPE, "kasus.csv")
+    return _file(content, exports.XLSX_TYPE, "kasus.xlsx")
+
+
+async def _export(
+    pool: Pool,
+    settings: Settings,
+    intake: Intake,
+    officer: Officer,
+    scope: Scope,
+    query: Wanted,
+    fmt: str,
+) -> bytes:
     found = await _cases(pool, settings, intake, officer, scope, query, limit=EXPORT)
     columns = columns_for(officer)
     zone = ZoneInfo(settings.timezone)
@@ -343,7 +359,4 @@ async def export_cases(
             exports.to_csv(names, values) if fmt == "csv" else exports.to_xlsx(title, names, values)
         )
 
-    content = await drawn(draw)
-    if fmt == "csv":
-        return _file(content, exports.CSV_TYPE, "kasus.csv")
-    return _file(content, exports.XLSX_TYPE, "kasus.xlsx")
+    return await drawn(draw)

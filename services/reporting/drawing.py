@@ -11,14 +11,19 @@ The turn is a queue of at most `WAITING_AT_MOST` files: past it, a request for a
 503 at once instead of waiting behind a flood of them. Files anyone may ask for (the public
 rekap) hold at most `PUBLIC_AT_MOST` of those places and take their turn after the officers'
 files: strangers asking for PDFs in a loop never keep an officer's export waiting or refused.
+And one officer has at most `PER_OFFICER` files on the way at once, read and drawn (`files_of`):
+forty exports asked at once by one analyst held every connection and the drawing queue, and
+every other agency's officers waited or were refused meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -31,6 +36,8 @@ WAITING_AT_MOST = 32
 """Files drawn or waiting their turn at once; a request for one more answers 503."""
 PUBLIC_AT_MOST = 8
 """Of those, files asked for without signing in (their turn comes after the officers')."""
+PER_OFFICER = 2
+"""Files one officer may have on the way at once (read and drawn); one more is a 429."""
 
 
 class Busy(Problem):
@@ -43,6 +50,36 @@ class Busy(Problem):
             code="drawing-busy",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
+
+
+class TooManyFiles(Problem):
+    """429: this officer has `PER_OFFICER` files on the way already."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            429,
+            f"Anda sedang menyiapkan {PER_OFFICER} berkas; tunggu hingga selesai, lalu coba lagi.",
+            code="files-per-officer",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+
+_on_the_way: Counter[str] = Counter()
+
+
+@contextlib.contextmanager
+def files_of(officer: str) -> Iterator[None]:
+    """One more file of this officer's on the way (in this process) while the block runs;
+    TooManyFiles past `PER_OFFICER`."""
+    if _on_the_way[officer] >= PER_OFFICER:
+        raise TooManyFiles()
+    _on_the_way[officer] += 1
+    try:
+        yield
+    finally:
+        _on_the_way[officer] -= 1
+        if not _on_the_way[officer]:
+            del _on_the_way[officer]
 
 
 class Drawer:
@@ -72,6 +109,11 @@ class Drawer:
                 self._next()
         finally:
             self._queued[public] -= 1
+
+    @property
+    def queued(self) -> int:
+        """Files drawn or waiting their turn now."""
+        return sum(self._queued.values())
 
     async def public(self, draw: Callable[[], T]) -> T:
         """A file anyone may ask for, drawn after the officers' files."""

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+import threading
 import time
+from functools import partial
 
 import httpx
 import pytest
 
-from services.reporting.drawing import PUBLIC_AT_MOST
+from services.reporting.drawing import PER_OFFICER, PUBLIC_AT_MOST, drawn
 from shared.sop import Role
 from tests.polling import eventually
-from tests.reporting.conftest import Away
+from tests.reporting.conftest import Away, Desk
 
 YEARS_PDF = "/reporting/v1/rekap/years.pdf?from=2000&to=2029"  # the widest table, anonymous
 
@@ -109,3 +111,35 @@ async def test_strangers_asking_for_files_in_a_loop_keep_no_officer_export_waiti
     finally:
         stop.set()
         await asyncio.gather(*strangers)
+
+
+async def test_one_officer_has_a_few_files_on_the_way_not_every_place(desk: Desk) -> None:
+    """Forty exports asked at once by one analyst held every connection and the drawing
+    queue, and other agencies' officers waited or were refused: one more than `PER_OFFICER`
+    is a 429 for that officer alone."""
+    url = "/reporting/v1/cases.csv"
+    analyst, other = desk.headers(Role.ANALIS), desk.headers(Role.TIM_PENGADUAN)
+    release = threading.Event()
+    drawing = asyncio.ensure_future(drawn(partial(release.wait, 30)))  # the thread taken
+    held: list[asyncio.Future[httpx.Response]] = []
+    try:
+        held = [
+            asyncio.ensure_future(desk.http.get(url, headers=analyst)) for _ in range(PER_OFFICER)
+        ]
+
+        async def queued(count: int) -> bool:
+            return drawn.queued == count
+
+        assert await eventually(partial(queued, 1 + PER_OFFICER))
+        one_more = await desk.http.get(url, headers=analyst)
+        assert one_more.status_code == 429, one_more.text
+        assert one_more.json()["type"] == "/problems/files-per-officer"
+        assert one_more.headers["retry-after"]
+        held.append(asyncio.ensure_future(desk.http.get(url, headers=other)))
+        assert await eventually(partial(queued, 2 + PER_OFFICER))  # in turn, not refused
+    finally:
+        release.set()
+        answers = await asyncio.gather(*held)
+        await drawing
+    assert [answer.status_code for answer in answers] == [200] * 3
+    assert (await desk.http.get(url, headers=analyst)).status_code == 200
