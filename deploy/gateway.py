@@ -26,7 +26,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.outages import RETRY_AFTER_SECONDS
-from shared.problems import Problem, problem_response
+from shared.problems import Problem, problem_response, too_large
 from shared.service import SecurityHeaders, configure_logging
 from shared.settings import SERVICES, Settings
 
@@ -234,6 +234,12 @@ def create_gateway(settings: Settings) -> Starlette:
             if request.method in ("GET", "HEAD"):
                 return await page(request)
             return problem_response(Problem(404, "Alamat tidak dikenal."), request.scope["path"])
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > settings.max_upload_bytes:
+            # No service takes it: refused before any of it is read (a client waiting for
+            # "100 Continue" before it sends is answered at once).
+            too_big = too_large(settings.max_upload_bytes)
+            return problem_response(too_big, request.scope["path"])
         try:
             outgoing = _outgoing(client, request, upstreams[service])
         except Refused as refused:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import typing
@@ -303,13 +305,17 @@ class BodyLimit:
             return
         uploading = self.UPLOADS.search(scope.get("path", "")) is not None
         limit = self.upload_limit if uploading else self.default
-        declared = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             # Read (and drop) a body a proxy is still sending, so it gets the answer rather
-            # than a reset connection (nginx would answer 502); never more than an upload.
-            await _drain(receive, self.upload_limit)
-            problem = Problem(413, _too_large(limit), code="too-large")
-            await problem_response(problem, scope.get("path", ""))(scope, receive, send)
+            # than a reset connection (nginx would answer 502); never more than an upload,
+            # never longer than DRAIN_SECONDS. A client that waits for "100 Continue" before
+            # sending (the server says it at the first read) is answered at once instead.
+            if headers.get(b"expect", b"").lower() != b"100-continue":
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(_drain(receive, self.upload_limit), DRAIN_SECONDS)
+            await problem_response(too_large(limit), scope.get("path", ""))(scope, receive, send)
             return
         received = 0
 
@@ -333,6 +339,15 @@ async def _drain(receive: Receive, most: int) -> None:
         received += len(message.get("body", b""))
         if message["type"] != "http.request" or not message.get("more_body", False):
             return
+
+
+DRAIN_SECONDS = 5.0
+"""How long a body too large is read and dropped before the 413 is sent anyway."""
+
+
+def too_large(limit: int) -> Problem:
+    """413: a body over `limit` bytes."""
+    return Problem(413, _too_large(limit), code="too-large")
 
 
 def _too_large(limit: int) -> str:

@@ -63,7 +63,7 @@ def create_service_app(
     app.state.degraded = {}  # name -> whether the service works without it now (/readyz says)
     install_problem_handlers(app)
     app.add_middleware(
-        BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_attachment_bytes + 65536
+        BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes
     )
     app.add_middleware(HttpMetrics, service=service)
     app.add_middleware(SecurityHeaders)

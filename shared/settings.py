@@ -209,6 +209,11 @@ class Settings(BaseSettings):
             raise ValueError("consumer_index must be below consumer_count")
         return self
 
+    @property
+    def max_upload_bytes(self) -> int:
+        """The largest request body any service takes: an attachment with the form around it."""
+        return self.max_attachment_bytes + 65536
+
     def port(self, service: str) -> int:
         """The port a service listens on."""
         return int(getattr(self, f"{service}_port"))

@@ -145,6 +145,29 @@ async def test_nginx_logs_the_path_of_a_search_never_its_query(office: FrontDoor
     assert "Budi" not in text
 
 
+@pytest.mark.parametrize("door", [*DOORS, "intake"])
+async def test_a_body_declared_too_large_is_refused_without_a_continue(
+    office: FrontDoors, door: str
+) -> None:
+    """A client that waits for "100 Continue" before sending what it declared (here 93 GiB)
+    hears 413 at once, at either door and at the service itself (it was told to go on, and
+    then waited on for ever)."""
+    origin = office.system.url("intake") if door == "intake" else office.origin(door)
+    declared = {**JSON, b"Content-Length": b"99999999999", b"Expect": b"100-continue"}
+    request = request_bytes("POST", b"/intake/v1/complaints", declared)
+    host, port = origin.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(request)
+        # The first answer's head (nginx then lingers, waiting for a body, before it closes).
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    finally:
+        writer.close()
+    status, *fields = head.decode("latin-1").lower().split("\r\n")
+    assert status.split()[1] == "413", head
+    assert "content-type: application/problem+json" in fields, head
+
+
 async def test_service_ports_refuse_internal_routes_without_the_credential(
     office: FrontDoors,
 ) -> None:
