@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import holidays
-from holidays.constants import GOVERNMENT, PUBLIC
+if TYPE_CHECKING:  # holidays is imported when a calendar first looks a day up (intake never does)
+    import holidays
 
 MONTHS = (
     "Januari",
@@ -50,6 +51,8 @@ def _indonesia() -> type[holidays.HolidayBase]:
     """The package's class for Indonesia (`country_holidays("ID")` gives one of it), loaded
     alone: importing it by name first runs `holidays.countries`, which imports all of the
     package's ~250 countries (8 MB in every service)."""
+    import holidays
+
     with _COUNTRY_LOCK:
         module = sys.modules.get(_COUNTRY)
         if module is None:
@@ -112,6 +115,8 @@ class WorkingCalendar:
 
     @cached_property
     def _holidays(self) -> holidays.HolidayBase:
+        from holidays.constants import GOVERNMENT, PUBLIC
+
         return _indonesia()(categories=(PUBLIC, GOVERNMENT), language="id")
 
     @cached_property
