@@ -11,7 +11,6 @@ import asyncio
 import sys
 
 from services.reporting.app import create_app
-from services.reporting.rebuild import rebuild
 from shared.service import configure_logging, serve
 from shared.settings import Settings
 
@@ -25,6 +24,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     settings = Settings()
     if args.command == "rebuild":
+        from services.reporting.rebuild import rebuild
+
         configure_logging(settings)
         report = asyncio.run(rebuild(settings, progress=True))
         print(
