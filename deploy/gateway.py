@@ -26,7 +26,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.outages import RETRY_AFTER_SECONDS
-from shared.problems import Problem, problem_response, too_large
+from shared.problems import Problem, drain, problem_response, too_large
 from shared.service import SecurityHeaders, configure_logging
 from shared.settings import SERVICES, Settings
 
@@ -215,6 +215,18 @@ def _not_forwarded(service: str, error: httpx.HTTPError) -> Problem:
     return Problem(502, f"Layanan {service} tidak dapat dihubungi.", code="bad-gateway")
 
 
+async def _declared_too_large(request: Request, most: int) -> Response | None:
+    """413 for a body declared larger than any service takes, refused here as a service
+    refuses it: what a client sends anyway is drained a while, and one waiting for "100
+    Continue" before it sends is answered at once (uvicorn says it at the first read)."""
+    declared = request.headers.get("content-length", "")
+    if not (declared.isdigit() and int(declared) > most):
+        return None
+    if request.headers.get("expect", "").lower() != "100-continue":
+        await drain(request.receive, most)
+    return problem_response(too_large(most), request.scope["path"])
+
+
 def create_gateway(settings: Settings) -> Starlette:
     """An ASGI app that forwards each service's prefix to that service."""
     upstreams = {service: settings.service_url(service) for service in SERVICES}
@@ -234,12 +246,9 @@ def create_gateway(settings: Settings) -> Starlette:
             if request.method in ("GET", "HEAD"):
                 return await page(request)
             return problem_response(Problem(404, "Alamat tidak dikenal."), request.scope["path"])
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > settings.max_upload_bytes:
-            # No service takes it: refused before any of it is read (a client waiting for
-            # "100 Continue" before it sends is answered at once).
-            too_big = too_large(settings.max_upload_bytes)
-            return problem_response(too_big, request.scope["path"])
+        too_big = await _declared_too_large(request, settings.max_upload_bytes)
+        if too_big is not None:
+            return too_big
         try:
             outgoing = _outgoing(client, request, upstreams[service])
         except Refused as refused:

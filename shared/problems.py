@@ -313,8 +313,7 @@ class BodyLimit:
             # never longer than DRAIN_SECONDS. A client that waits for "100 Continue" before
             # sending (the server says it at the first read) is answered at once instead.
             if headers.get(b"expect", b"").lower() != b"100-continue":
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(_drain(receive, self.upload_limit), DRAIN_SECONDS)
+                await drain(receive, self.upload_limit)
             await problem_response(too_large(limit), scope.get("path", ""))(scope, receive, send)
             return
         received = 0
@@ -331,8 +330,13 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
+async def drain(receive: Receive, most: int) -> None:
+    """Receive and discard a request's body, up to `most` bytes and `DRAIN_SECONDS`."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(_drain(receive, most), DRAIN_SECONDS)
+
+
 async def _drain(receive: Receive, most: int) -> None:
-    """Receive and discard a request's body, up to `most` bytes."""
     received = 0
     while received <= most:
         message = await receive()

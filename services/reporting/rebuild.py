@@ -143,7 +143,7 @@ async def project_all(
 
     The producers are read at once, each a page ahead of what is applied: they serve in
     their own processes while this one applies, and serving is most of a read (one producer
-    after the other, the rebuild took half again as long). Each producer's pages are applied
+    after the other, the rebuild took about twice as long). Each producer's pages are applied
     in their order; between producers the order does not matter, as for the live consumer.
     """
     targets = await heads(http, settings)

@@ -51,9 +51,9 @@ _CALENDAR_TTL_SECONDS = 60.0
 _AGENCIES_TTL_SECONDS = 5.0
 _KEY_CACHE_SIZE = 10_000
 ATTEMPTS = 10
+"""How often a command that names no version is run when others' are saved first."""
 TURNS = 256
 """Locks the cases share, by id, for `Cases.turn` (two cases on one lock only wait in turn)."""
-"""How often a command that names no version is run when others' are saved first."""
 
 T = TypeVar("T")
 
