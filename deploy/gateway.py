@@ -26,8 +26,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.outages import RETRY_AFTER_SECONDS
-from shared.problems import Problem, drain, problem_response, too_large
-from shared.service import SecurityHeaders, configure_logging
+from shared.problems import Problem, RequestHead, drain, problem_response, too_large
+from shared.service import ProblemHttp, SecurityHeaders, configure_logging
 from shared.settings import SERVICES, Settings
 
 WEB_ROOT = Path(__file__).resolve().parents[1] / "web"
@@ -47,10 +47,12 @@ HOP_BY_HOP = frozenset(
 )
 # What the gateway's own server says of every answer: the upstream's copy is not passed on.
 OWN_ANSWER_HEADERS = frozenset({"date", "server"})
-# At most this many request headers, and bytes of them (as nginx's default
-# large_client_header_buffers, 4 of 8k): each is copied and looked up on the way through.
+# At most this many request headers, and bytes of them, and of any one header or the address
+# (as nginx's default large_client_header_buffers, 4 of 8k): each is copied and looked up on
+# the way through.
 MAX_HEADERS = 100
 MAX_HEADER_BYTES = 32 * 1024
+MAX_LINE_BYTES = 8 * 1024
 # What the gateway itself says about the client; a client's own word is never passed on.
 FORWARDED = frozenset({"forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"})
 # Prefixes no one service owns: the service by method, else the first. Open311
@@ -77,20 +79,33 @@ class Refused(Exception):
 
 class HeaderLimit:
     """ASGI middleware: a request with too many or too large headers is a 431 problem at once,
-    before any of them is copied (forwarding 20,000 headers held the event loop for seconds)."""
+    before any of them is copied (forwarding 20,000 headers held the event loop for seconds);
+    an address longer than nginx takes is a 414."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = scope.get("headers", ()) if scope["type"] == "http" else ()
-        size = sum(len(name) + len(value) + 4 for name, value in headers)
-        if len(headers) > MAX_HEADERS or size > MAX_HEADER_BYTES:
-            detail = "Header permintaan terlalu banyak atau terlalu besar."
-            problem = Problem(431, detail, code="headers-too-large")
-            await problem_response(problem, scope.get("path", ""))(scope, receive, send)
+        problem = _head_too_large(scope) if scope["type"] == "http" else None
+        if problem is not None:
+            await problem_response(problem, "")(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def _head_too_large(scope: Scope) -> Problem | None:
+    headers = scope["headers"]
+    lines = [len(name) + len(value) + 4 for name, value in headers]
+    if (
+        len(headers) > MAX_HEADERS
+        or sum(lines) > MAX_HEADER_BYTES
+        or max(lines, default=0) > MAX_LINE_BYTES
+    ):
+        detail = "Header permintaan terlalu banyak atau terlalu besar."
+        return Problem(431, detail, code="headers-too-large")
+    if len(scope.get("raw_path") or b"") + len(scope["query_string"]) > MAX_LINE_BYTES:
+        return Problem(414, "Alamat permintaan terlalu panjang.", code="address-too-long")
+    return None
 
 
 def canonical_path(raw: bytes) -> str:
@@ -280,7 +295,11 @@ def create_gateway(settings: Settings) -> Starlette:
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(SecurityHeaders), Middleware(HeaderLimit)],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(HeaderLimit),
+            Middleware(RequestHead, most=settings.max_upload_bytes),
+        ],
         exception_handlers={405: not_allowed},
     )
 
@@ -298,4 +317,5 @@ if __name__ == "__main__":
         port=settings.gateway_port,
         log_level=settings.log_level,
         access_log=False,
+        http=ProblemHttp,
     )

@@ -31,10 +31,12 @@ TITLES: dict[int, str] = {
     405: "Metode tidak diizinkan",
     409: "Konflik",
     413: "Isi permintaan terlalu besar",
+    414: "Alamat terlalu panjang",
     415: "Jenis isi tidak didukung",
     422: "Data tidak valid",
     423: "Akun terkunci",
     429: "Terlalu banyak permintaan",
+    431: "Header terlalu besar",
     500: "Kesalahan server",
     503: "Layanan sementara tidak tersedia",
 }
@@ -328,6 +330,54 @@ class BodyLimit:
             return message
 
         await self.app(scope, counted, send)
+
+
+HOST = re.compile(rb"(?:[A-Za-z0-9\-._~!$&'()*+,;=%]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+"""A Host header's value: a URI's host (a name, an IPv4 or a bracketed IPv6 address) and
+port, or nothing (RFC 9110 §7.2)."""
+
+
+class RequestHead:
+    """ASGI middleware: a request head HTTP says a server must refuse, refused as a problem
+    before anything reads it.
+
+    - An HTTP/1.1 request without Host, one with two, or with a Host no URI could have: 400
+      (RFC 9112 §3.2); the gateway and the services answered them as if they were clean.
+    - A body in a content coding (gzip, say): 415 saying `Accept-Encoding: identity` (RFC 9110
+      §15.5.16). Nothing is decompressed: a few kilobytes of gzip unpack into gigabytes; the
+      body was then read as if it were plain and refused as unreadable (400).
+
+    A body sent anyway is drained first, as a body too large is (BodyLimit).
+    """
+
+    def __init__(self, app: ASGIApp, most: int) -> None:
+        self.app, self.most = app, most
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        problem = _head_problem(scope) if scope["type"] == "http" else None
+        if problem is None:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        if headers.get(b"expect", b"").lower() != b"100-continue":
+            await drain(receive, self.most)
+        await problem_response(problem, scope.get("path", ""))(scope, receive, send)
+
+
+def _head_problem(scope: Scope) -> Problem | None:
+    """What is wrong with the request's head, if anything RequestHead refuses."""
+    hosts = [value for name, value in scope["headers"] if name == b"host"]
+    if len(hosts) > 1 or (not hosts and scope.get("http_version") == "1.1"):
+        detail = "Permintaan HTTP/1.1 harus memuat tepat satu header Host."
+        return Problem(400, detail, code="bad-request")
+    if hosts and not HOST.fullmatch(hosts[0]):
+        return Problem(400, "Header Host tidak sah.", code="bad-request")
+    codings = [value for name, value in scope["headers"] if name == b"content-encoding"]
+    if any(value.strip().lower() not in (b"", b"identity") for value in codings):
+        detail = "Isi permintaan tidak boleh dikodekan (Content-Encoding); kirim apa adanya."
+        headers = {"Accept-Encoding": "identity"}
+        return Problem(415, detail, code="unsupported-encoding", headers=headers)
+    return None
 
 
 async def drain(receive: Receive, most: int) -> None:

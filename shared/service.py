@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections import Counter
@@ -20,6 +21,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from shared import apidocs, pii
 from shared.broker import quiet_broker_noise
@@ -27,10 +29,13 @@ from shared.db import Pool
 from shared.metrics import HTTP_LATENCY, READY
 from shared.outages import DEADLINE_SECONDS, answered
 from shared.problems import (
+    MEDIA_TYPE,
     MESSAGES,
     PROBLEM_SCHEMA,
+    TITLES,
     BodyLimit,
     Problem,
+    RequestHead,
     install_problem_handlers,
 )
 from shared.settings import Settings
@@ -66,6 +71,8 @@ def create_service_app(
         BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes
     )
     app.add_middleware(HttpMetrics, service=service)
+    app.add_middleware(RequestHead, most=settings.max_upload_bytes)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
     app.include_router(_operations_router(service))
     apidocs.install(app, service)
@@ -290,6 +297,45 @@ class SecurityHeaders:
         await self.app(scope, receive, headed)
 
 
+class HeadAsGet:
+    """ASGI middleware: HEAD is answered as GET would be, without the body (RFC 9110 §9.3.2);
+    every GET route answered it 405, and monitors and link checkers ask with HEAD.
+
+    Once the answer's head is sent, the app hears that the client went away, so an answer
+    that streams (the live stream) ends instead of running on unread."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        answered = asyncio.Event()
+
+        async def head_only(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await send(message)
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                answered.set()
+            elif message["type"] != "http.response.body":
+                await send(message)
+
+        async def gone_once_answered() -> Message:
+            if answered.is_set():
+                return {"type": "http.disconnect"}
+            asked = asyncio.ensure_future(receive())
+            heard = asyncio.ensure_future(answered.wait())
+            await asyncio.wait({asked, heard}, return_when=asyncio.FIRST_COMPLETED)
+            heard.cancel()
+            if asked.done():
+                return asked.result()
+            asked.cancel()
+            return {"type": "http.disconnect"}
+
+        await self.app({**scope, "method": "GET"}, gone_once_answered, head_only)
+
+
 class HttpMetrics:
     """ASGI middleware: request latency by route template and status."""
 
@@ -373,6 +419,32 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+class ProblemHttp(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol, answering a request it cannot parse (a broken header line,
+    an unknown HTTP version, an address past the parser's limit) as problem+json with the
+    security headers, as every other refusal is: uvicorn's own answer is plain text."""
+
+    def send_400_response(self, msg: str) -> None:
+        """The 400 problem, then the connection closes (as uvicorn's own)."""
+        body = json.dumps(
+            {
+                "type": "/problems/bad-request",
+                "title": TITLES[400],
+                "status": 400,
+                "detail": "Permintaan HTTP tidak dapat dibaca.",
+            }
+        ).encode()
+        head = [
+            b"HTTP/1.1 400 Bad Request",
+            b"content-type: " + MEDIA_TYPE.encode(),
+            b"content-length: " + str(len(body)).encode(),
+            b"connection: close",
+            *(name + b": " + value for name, value in _SECURITY_HEADERS),
+        ]
+        self.transport.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
+        self.transport.close()
+
+
 def serve(app: FastAPI, settings: Settings, service: str) -> None:
     """Run a service's app on its own port."""
     configure_logging(settings)
@@ -384,4 +456,5 @@ def serve(app: FastAPI, settings: Settings, service: str) -> None:
         access_log=False,
         proxy_headers=True,
         forwarded_allow_ips=settings.trusted_proxies,
+        http=ProblemHttp,
     )

@@ -4,6 +4,7 @@ docker-compose runs it) and on the services' own ports: none of them does harm."
 from __future__ import annotations
 
 import asyncio
+import gzip
 import itertools
 import json
 import time
@@ -327,6 +328,73 @@ async def test_a_query_of_thousands_of_parameters_is_refused_without_delaying_ot
     finally:
         refused = await flooding
     assert all(400 <= answer.status < 500 for answer in refused), refused
+
+
+HOSTLESS = b"GET /reporting/v1/vocabulary HTTP/1.1\r\nConnection: close\r\n\r\n"
+TWO_HOSTS = request_bytes("GET", b"/reporting/v1/vocabulary", {b"Host": b"a.test"}).replace(
+    b"Host: a.test", b"Host: a.test\r\nHost: b.test"
+)
+FORGED_HOST = request_bytes("GET", b"/reporting/v1/vocabulary", {b"Host": b"a.test/../x"})
+
+
+@pytest.mark.parametrize(
+    "request_", [HOSTLESS, TWO_HOSTS, FORGED_HOST], ids=["none", "two", "forged"]
+)
+async def test_a_request_without_one_clean_host_is_a_400_problem(
+    office: FrontDoors, request_: bytes
+) -> None:
+    """HTTP/1.1 asks a server to refuse a request without Host, with two, or with one no URI
+    could have (RFC 9112 §3.2): at both doors and at the service's own port (all answered
+    200)."""
+    for origin in [*office.origins.values(), office.system.url("reporting")]:
+        answer = await exchange(origin, request_)
+        assert answer.status == 400, (origin, answer)
+        assert answer.header("content-type")[0] == "application/problem+json", (origin, answer)
+
+
+async def test_a_compressed_body_is_a_415_problem_naming_what_is_taken(office: FrontDoors) -> None:
+    """A body in a content coding is refused as such, not decompressed (a zip bomb) nor read
+    as plain text and called unreadable (400)."""
+    body = gzip.compress(COMPLAINT)
+    encoded = JSON | {b"Content-Encoding": b"gzip"}
+    for origin in [*office.origins.values(), office.system.url("intake")]:
+        answer = await exchange(
+            origin, request_bytes("POST", b"/intake/v1/complaints", encoded, body)
+        )
+        assert answer.status == 415, (origin, answer)
+        assert answer.header("content-type")[0] == "application/problem+json", (origin, answer)
+        assert answer.header("accept-encoding") == ["identity"], (origin, answer)
+
+
+@pytest.mark.parametrize("path", [b"/reporting/v1/vocabulary", b"/formulir"])
+async def test_head_is_answered_as_get_without_the_body(origin: str, path: bytes) -> None:
+    """Monitors and link checkers ask with HEAD: a GET resource answers it (it was a 405)."""
+    got = await exchange(origin, request_bytes("GET", path))
+    head = await exchange(origin, request_bytes("HEAD", path))
+    assert head.status == got.status == 200, (got, head)
+    assert head.body == b""
+    assert head.header("content-type") == got.header("content-type")
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        request_bytes("GET", b"/reporting/v1/vocabulary?q=" + b"a" * 70_000),
+        request_bytes("GET", b"/formulir", {b"Cookie": b"a" * 40_000}),
+        request_bytes("GET", b"/formulir", {b"X-Long": b"a" * 9_000}),
+        b"GET /formulir HTTP/1.1\r\nHost: a\r\nBroken header\r\n\r\n",
+        b"GET /formulir HTTP/9.9\r\nHost: a\r\n\r\n",
+    ],
+    ids=["long-address", "huge-cookie", "long-header", "broken-header", "odd-version"],
+)
+async def test_a_request_a_door_cannot_read_is_a_problem_not_a_page(
+    origin: str, request_: bytes
+) -> None:
+    """What a door refuses before any service sees it is problem+json as every other refusal
+    (nginx answered its own HTML pages)."""
+    answer = await exchange(origin, request_)
+    assert 400 <= answer.status < 500, answer
+    assert answer.header("content-type")[:1] == ["application/problem+json"], answer
 
 
 @pytest.mark.parametrize("method", ["TRACE", "PROPFIND", "CONNECT"])

@@ -487,6 +487,29 @@ async def test_one_officer_holds_a_few_streams_not_every_one(reporting: Desk) ->
             assert another.status_code == 200  # another officer still follows
 
 
+async def test_a_head_of_the_stream_is_its_head_and_ends(reporting: Desk) -> None:
+    """HEAD is answered as GET without a body: the stream's head, then the end; it holds none
+    of the officer's share of streams afterwards (a HEAD was a 405)."""
+    url = "/reporting/v1/operations/events"
+    for _ in range(FOLLOWERS_PER_OFFICER + 1):
+        head = await asyncio.wait_for(
+            reporting.http.head(url, headers=reporting.headers(Role.ANALIS)), 10
+        )
+        assert head.status_code == 200, head.text
+        assert head.headers["content-type"].startswith("text/event-stream")
+        assert head.content == b""
+    async with contextlib.AsyncExitStack() as held:
+
+        async def share_free() -> bool:
+            opened = await held.enter_async_context(
+                reporting.http.stream("GET", url, headers=reporting.headers(Role.ANALIS))
+            )
+            return opened.status_code == 200
+
+        for _ in range(FOLLOWERS_PER_OFFICER):
+            assert await eventually(share_free, within=10, interval=0.2)
+
+
 async def test_streams_opened_at_the_same_instant_are_counted_as_they_are_admitted(
     reporting: Desk,
 ) -> None:
