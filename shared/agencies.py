@@ -22,7 +22,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from shared.db import Connection, Pool, ensure_internal_schema, read
 from shared.outages import Unavailable
-from shared.settings import Settings
+from shared.settings import NumberPattern, Settings
 from shared.sop import Kind
 from shared.working_time import OfficeHours, WorkingCalendar
 
@@ -47,6 +47,7 @@ class Letterhead(BaseModel):
     head_name: str = ""
     head_rank: str = ""
     head_nip: str = ""
+    number_pattern: NumberPattern = ""  # the recap letter's number; empty: the deployment's
 
 
 def normal_address(address: str) -> str:
@@ -132,6 +133,7 @@ def home_agency(settings: Settings) -> Agency:
             head_name=settings.office_head_name,
             head_rank=settings.office_head_rank,
             head_nip=settings.office_head_nip,
+            number_pattern=settings.recap_number_pattern,
         ),
     )
 

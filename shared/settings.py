@@ -3,16 +3,34 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import time
+from typing import Annotated
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AfterValidator, Field, SecretStr, StringConstraints, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.working_time import OfficeHours, WorkingCalendar
 
 SERVICES = ("intake", "workflow", "reporting")
 MOST_PARTITIONS = 256
+
+
+NUMBER_FIELDS = re.compile(r"\{(?:year|month|roman)\}")
+
+
+def number_pattern(pattern: str) -> str:
+    """A letter number's pattern as given, if its only fields are {year}, {month} and {roman}
+    (any other was a KeyError when the monthly recap was drawn, or read the value's attributes:
+    format() follows '{year.__class__}')."""
+    if set("{}") & set(NUMBER_FIELDS.sub("", pattern)):
+        raise ValueError("Pola nomor surat hanya boleh memuat {year}, {month} dan {roman}.")
+    return pattern
+
+
+NumberPattern = Annotated[str, StringConstraints(max_length=120), AfterValidator(number_pattern)]
+"""The pattern of a recap letter's number (`number_pattern`)."""
 
 
 class Settings(BaseSettings):
@@ -127,7 +145,7 @@ class Settings(BaseSettings):
     office_head_rank: str = ""  # pangkat / golongan, e.g. "Pembina Utama Muda (IV/c)"
     office_head_nip: str = ""
     # The recap letter's number: {year}, {month} (01–12) and {roman} (I–XII) are filled in.
-    recap_number_pattern: str = "500.16/{month}/437.76/{year}"
+    recap_number_pattern: NumberPattern = "500.16/{month}/437.76/{year}"
 
     office_hours: dict[int, tuple[time, time]] = Field(
         default_factory=lambda: {day: (time(8, 0), time(16, 0)) for day in range(5)}

@@ -57,8 +57,8 @@ class Office:
 
     @classmethod
     def of_agency(cls, agency: Agency, settings: Settings) -> Office:
-        """Another agency of the deployment, by its letterhead (the logo and the numbering of
-        the deployment's settings)."""
+        """Another agency of the deployment, by its letterhead (the deployment's logo; its
+        letters' numbering unless the agency has its own)."""
         head = agency.letterhead
         return cls(
             government=head.government,
@@ -71,7 +71,7 @@ class Office:
             head_name=head.head_name,
             head_rank=head.head_rank,
             head_nip=head.head_nip,
-            number_pattern=settings.recap_number_pattern,
+            number_pattern=head.number_pattern or settings.recap_number_pattern,
             timezone=settings.timezone,
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
@@ -19,6 +20,7 @@ from services.reporting.recaps import (
     Recaps,
     month_figures,
     month_shape,
+    office_of,
     produce_recap,
 )
 from services.reporting.tenancy import OfficerScope, PublicScope, Scope, agencies
@@ -60,12 +62,15 @@ class RecapInfo(BaseModel):
     pdf_url: str
 
 
-def _info(recap: MonthlyRekap, settings: Settings, *, outdated: bool) -> RecapInfo:
+def _info(recap: MonthlyRekap, office: Office, *, outdated: bool) -> RecapInfo:
+    """What is said of a recap: the number its own agency's letterhead gives it, and its files'
+    addresses naming that agency (a coordinator acting in another agency opened their own's)."""
     base = f"/reporting/v1/recaps/{recap.year}/{recap.month}"
+    agency = f"?instansi={quote(recap.agency, safe='')}"
     return RecapInfo(
         year=recap.year,
         month=recap.month,
-        number=Office.of(settings).number(recap.year, recap.month),
+        number=office.number(recap.year, recap.month),
         produced_at=recap.produced_at,
         first_produced_at=recap.first_produced_at,
         revision=recap.revision,
@@ -73,8 +78,8 @@ def _info(recap: MonthlyRekap, settings: Settings, *, outdated: bool) -> RecapIn
         complaints=recap.complaints,
         consultations=recap.consultations,
         document_id=recap.document_id,
-        xlsx_url=f"{base}/rekap.xlsx",
-        pdf_url=f"{base}/rekap.pdf",
+        xlsx_url=f"{base}/rekap.xlsx{agency}",
+        pdf_url=f"{base}/rekap.pdf{agency}",
     )
 
 
@@ -102,6 +107,7 @@ async def get_recap(
     recaps: RecapsDep,
     pool: Pool,
     settings: CurrentSettings,
+    request: Request,
     scope: PublicScope,
     year: Year,
     month: Month,
@@ -111,7 +117,8 @@ async def get_recap(
     agency = _one(scope)
     recap = await _found(recaps, agency, year, month)
     shape = await month_shape(pool, settings, year, month, agency)
-    return _info(recap, settings, outdated=recap.outdated(shape))
+    office = office_of(settings, (await agencies(request)).get(agency))
+    return _info(recap, office, outdated=recap.outdated(shape))
 
 
 @router.get(
@@ -165,4 +172,4 @@ async def produce(
         raise Problem(
             409, "Rekap bulan ini sedang dibuat oleh permintaan lain.", code="recap-conflict"
         )
-    return _info(recap, settings, outdated=False)
+    return _info(recap, figures.office, outdated=False)

@@ -184,7 +184,11 @@ async def test_each_agency_has_its_own_months_recap_with_its_letterhead(
 ) -> None:
     conn = await connect(desk.settings)
     try:
-        head = Letterhead(name="Dinas Kesehatan", head_name="dr. Budi Santoso")
+        head = Letterhead(
+            name="Dinas Kesehatan",
+            head_name="dr. Budi Santoso",
+            number_pattern="440/{roman}/Dinkes/{year}",
+        )
         await agencies.save(conn, Agency(id="dinkes", name="Dinas Kesehatan", letterhead=head))
     finally:
         await conn.close()
@@ -203,6 +207,16 @@ async def test_each_agency_has_its_own_months_recap_with_its_letterhead(
 
     assert await eventually(lambda: produced("?instansi=dinkes", 2), within=15)
     assert await eventually(lambda: produced("", 1), within=15)
+    # Each says its own agency's number and files (the home agency's were said for both).
+    theirs_info = (await desk.http.get(f"{base}?instansi=dinkes")).json()
+    ours_info = (await desk.http.get(base)).json()
+    roman = ("I II III IV V VI VII VIII IX X XI XII").split()[month - 1]
+    assert theirs_info["number"] == f"440/{roman}/Dinkes/{year}"
+    assert ours_info["number"] == desk.settings.recap_number_pattern.format(
+        year=year, month=f"{month:02d}", roman=roman
+    )
+    assert theirs_info["pdf_url"] == f"{base}/rekap.pdf?instansi=dinkes"
+    assert ours_info["xlsx_url"] == f"{base}/rekap.xlsx?instansi={desk.settings.agency}"
     officer = desk.headers(Role.ANALIS)
     theirs = await desk.http.get(f"{base}/rekap.pdf?instansi=dinkes", headers=officer)
     assert theirs.status_code == 403  # not the officer's agency
