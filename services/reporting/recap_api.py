@@ -27,7 +27,6 @@ from services.reporting.tenancy import OfficerScope, PublicScope, Scope, agencie
 from shared.agencies import Agency
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.problems import Problem, problems
-from shared.settings import Settings
 from shared.sop import OFFICE_ROLES, PROVINCE, Role
 
 router = APIRouter(prefix="/v1/recaps", tags=["recaps"])

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.reporting.letter import ROMAN
 from services.reporting.recaps import previous_month
 from shared import agencies
 from shared.agencies import Agency, Letterhead
@@ -210,7 +211,7 @@ async def test_each_agency_has_its_own_months_recap_with_its_letterhead(
     # Each says its own agency's number and files (the home agency's were said for both).
     theirs_info = (await desk.http.get(f"{base}?instansi=dinkes")).json()
     ours_info = (await desk.http.get(base)).json()
-    roman = ("I II III IV V VI VII VIII IX X XI XII").split()[month - 1]
+    roman = ROMAN[month - 1]
     assert theirs_info["number"] == f"440/{roman}/Dinkes/{year}"
     assert ours_info["number"] == desk.settings.recap_number_pattern.format(
         year=year, month=f"{month:02d}", roman=roman
