@@ -131,10 +131,10 @@ def fmt_of(value: str) -> Format:
         raise Open311Error(404, "Format tidak dikenal; gunakan .json atau .xml.") from None
 
 
-def check_jurisdiction(given: str | None, agency: str) -> None:
-    """A jurisdiction_id, when given, must be this office's agency id."""
-    if given is not None and given != agency:
-        raise Open311Error(404, f"jurisdiction_id tidak dikenal; yang dilayani: {agency}.")
+def unknown_jurisdiction() -> Open311Error:
+    """404: a jurisdiction_id that names no agency this deployment serves (the answer names
+    none either: reads named the home agency alone, filing named none)."""
+    return Open311Error(404, "jurisdiction_id tidak dikenal: bukan instansi yang dilayani.")
 
 
 def answer(fmt: Format, root: str, item: str, rows: Sequence[Row], status: int = 200) -> Response:

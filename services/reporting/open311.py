@@ -35,13 +35,13 @@ from shared.open311 import (
     Format,
     Open311Error,
     answer,
-    check_jurisdiction,
     documented,
     fmt_of,
     service_names,
     service_of,
     services,
     single,
+    unknown_jurisdiction,
 )
 from shared.pii import mask
 from shared.problems import Problem
@@ -67,7 +67,7 @@ async def _checked(request: Request, jurisdiction_id: Text = None) -> Settings:
     if jurisdiction_id is not None and jurisdiction_id != settings.agency:
         known = await agencies(request)  # another agency of the deployment: its own cases
         if jurisdiction_id not in known:
-            check_jurisdiction(jurisdiction_id, settings.agency)
+            raise unknown_jurisdiction()
     return settings
 
 

@@ -245,6 +245,9 @@ async def test_another_jurisdiction_is_refused_in_the_spec_format(
     posted = await post(origin, fmt, complaint(office, jurisdiction_id="lain"))
     assert posted.status_code == 404
     assert errors(fmt, posted)[0]["code"] == 404
+    # Reading and filing say the same, and neither names the agencies served.
+    assert errors(fmt, read)[0]["description"] == errors(fmt, posted)[0]["description"]
+    assert office.system.settings.agency not in errors(fmt, read)[0]["description"]
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,7 @@ from shared.open311 import (
     documented,
     fmt_of,
     kind_and_category,
+    unknown_jurisdiction,
 )
 from shared.problems import Problem
 from shared.service import client_address
@@ -168,7 +169,7 @@ async def _jurisdiction(inbox: Inbox, given: str | None) -> str:
     if given is None:
         return inbox.settings.agency
     if not await inbox.agencies.serves(given):
-        raise Open311Error(404, "jurisdiction_id tidak dikenal: bukan instansi yang dilayani.")
+        raise unknown_jurisdiction()
     return given
 
 
