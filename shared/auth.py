@@ -26,6 +26,15 @@ import redis.asyncio as aioredis
 from cryptography.hazmat.primitives import serialization
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import (
+    BaseModel,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    ValidationError,
+)
 from redis.exceptions import RedisError
 
 from shared.agencies import Served
@@ -104,13 +113,26 @@ def public_keys_of(signing_key_pem: str) -> dict[str | None, Any]:
     return {None: private.public_key()}
 
 
-def _memberships(claim: Any) -> dict[str, frozenset[Role]]:
-    """The `memberships` claim, {agency: [roles]} (ValueError if malformed; absent: none)."""
-    if claim is None:
-        return {}
-    if not isinstance(claim, dict) or not all(isinstance(v, list) for v in claim.values()):
-        raise ValueError("klaim memberships harus berupa {instansi: [peran]}")
-    return {str(agency): frozenset(Role(role) for role in roles) for agency, roles in claim.items()}
+class _Claims(BaseModel):
+    """The claims a token is read for, each of its type: a list or an object where a name or
+    a number is meant refuses the token (401); read as if typed, it was a 500 (an unhashable
+    agency) or an odd officer (an id "['a']")."""
+
+    sub: Annotated[StrictStr, StringConstraints(min_length=1)]
+    name: StrictStr | None = None
+    agency: StrictStr | None = None  # none: the token is for no agency here (403)
+    roles: list[Role] = Field(default_factory=list)
+    memberships: dict[StrictStr, list[Role]] | None = None  # {agency: [roles]}
+    iat: StrictInt | StrictFloat
+    exp: StrictInt | StrictFloat
+
+
+def _unreadable(error: ValidationError) -> str:
+    """Why the claims were refused, in the officer's words."""
+    named = sorted({str(e["loc"][0]) for e in error.errors() if e["loc"]})
+    if set(named) <= {"roles", "memberships"}:
+        return _why(ValueError())
+    return f"klaim {', '.join(named)} tidak berbentuk yang semestinya"
 
 
 REVOKED = "Token ini tidak berlaku lagi: akun Anda diubah atau dinonaktifkan; silakan masuk lagi."
@@ -274,8 +296,9 @@ class TokenVerifier:
                 leeway=_LEEWAY_SECONDS,
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
-            roles = frozenset(Role(role) for role in claims.get("roles", []))
-            memberships = _memberships(claims.get("memberships"))
+            read = _Claims.model_validate(claims)
+        except ValidationError as error:
+            raise Unauthenticated(f"Token tidak sah: {_unreadable(error)}.") from error
         except jwt.ExpiredSignatureError as error:
             raise Unauthenticated("Token sudah kedaluwarsa; silakan masuk lagi.") from error
         except jwt.ImmatureSignatureError as error:
@@ -284,12 +307,15 @@ class TokenVerifier:
             raise Unauthenticated(f"Token tidak sah: klaim {error.claim} tidak ada.") from error
         except (jwt.PyJWTError, ValueError) as error:
             raise Unauthenticated(f"Token tidak sah: {_why(error)}.") from error
-        self._check_lifetime(claims)
-        agency = claims.get("agency")
+        self._check_lifetime(read)
+        agency, roles = read.agency, frozenset(read.roles)
+        memberships = {
+            member_of: frozenset(held) for member_of, held in (read.memberships or {}).items()
+        }
         known = await self.known()
         if not {agency, *memberships} <= known:  # one registered since the last read?
             known = await self.known(again=True)
-        if not isinstance(agency, str) or agency not in known:
+        if agency is None or agency not in known:
             raise Forbidden("Token ini untuk instansi lain.")
         held = {member_of: held for member_of, held in memberships.items() if member_of in known}
         held[agency] = roles | held.get(agency, frozenset())
@@ -298,13 +324,13 @@ class TokenVerifier:
             for member_of, roles in held.items()
         }
         officer = Officer(
-            id=str(claims["sub"]),
-            name=str(claims.get("name", claims["sub"])),
+            id=read.sub,
+            name=read.name or read.sub,
             roles=held[agency],
             agency=agency,
             memberships=tuple(sorted(held.items())),
         )
-        return officer, float(claims["exp"]), float(claims["iat"])
+        return officer, float(read.exp), float(read.iat)
 
     async def known(self, again: bool = False) -> frozenset[str]:
         """The agencies whose officers this deployment serves: the home agency, the
@@ -312,11 +338,9 @@ class TokenVerifier:
         registered = await self._agencies(again) if self._agencies else ()
         return frozenset({self.settings.agency, PROVINCE, *registered})
 
-    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+    def _check_lifetime(self, claims: _Claims) -> None:
         """Refuse a token issued in the future or meant to live longer than allowed."""
-        issued, expires = claims["iat"], claims["exp"]
-        if not isinstance(issued, int | float) or not isinstance(expires, int | float):
-            raise Unauthenticated("Token tidak sah: iat dan exp harus berupa angka.")
+        issued, expires = claims.iat, claims.exp
         if issued > time.time() + _LEEWAY_SECONDS:
             raise Unauthenticated(_FUTURE)
         if expires - issued > self.settings.auth_max_token_minutes * 60:

@@ -155,6 +155,29 @@ async def test_a_token_that_lives_too_long_or_lacks_iat_is_refused(
         await _verifier(provider).verify(provider.token("a", **claims))
 
 
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"agency": ["dpmptsp-gresik"]},
+        {"agency": {"a": 1}},
+        {"agency": 5},
+        {"roles": 5},
+        {"roles": {"admin": 1}},
+        {"sub": ["rina"]},
+        {"sub": ""},
+        {"name": {"first": "Rina"}},
+        {"memberships": {"dinkes-gresik": [["kabid"]]}},
+    ],
+)
+async def test_a_signed_token_with_a_claim_of_the_wrong_shape_is_refused(
+    provider: Provider, claims: dict[str, Any]
+) -> None:
+    """A list or an object where a name is meant (an issuer misconfigured) is a 401 saying so;
+    an agency given as a list was a TypeError in every service (500)."""
+    with pytest.raises(Unauthenticated, match="Token tidak sah"):
+        await _verifier(provider).verify(provider.token("a", **claims))
+
+
 async def test_unknown_kids_fetch_the_jwks_at_most_once_per_interval(provider: Provider) -> None:
     verifier = _verifier(provider, auth_jwks_refresh_seconds=1.0)
     await verifier.verify(provider.token("a"))
