@@ -13,7 +13,7 @@ import contextlib
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote, unquote_to_bytes
 
 import httpx
 import uvicorn
@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.outages import RETRY_AFTER_SECONDS
 from shared.problems import Problem, RequestHead, drain, problem_response, too_large
-from shared.service import ProblemHttp, SecurityHeaders, configure_logging
+from shared.service import KEEP_ALIVE_SECONDS, ProblemHttp, SecurityHeaders, configure_logging
 from shared.settings import SERVICES, Settings
 
 WEB_ROOT = Path(__file__).resolve().parents[1] / "web"
@@ -197,15 +197,18 @@ def _outgoing(client: httpx.AsyncClient, request: Request, upstream: str) -> htt
     """The request to the upstream, with exactly the path and query bytes that were checked."""
     raw_path, query = request.scope.get("raw_path") or b"", request.scope["query_string"]
     path = canonical_path(raw_path)
-    if path.split("/")[2:3] and path.split("/")[2] in NOT_FORWARDED:
+    segments = unquote(path).split("/")  # as the service reads it: %69nternal is internal
+    if len(segments) > 2 and segments[2] in NOT_FORWARDED:
         raise Refused("Alamat tidak dikenal.", status=404)
     if not QUERY.fullmatch(query):
         raise Refused("Parameter alamat memuat karakter yang tidak diizinkan.")
     target = raw_path + (b"?" + query if query else b"")
     try:
         url = httpx.URL(upstream + target.decode("ascii"))
+        # A request without a body goes on without one (it went on as an empty chunked body).
+        content = request.stream() if _has_body(request) else None
         outgoing = client.build_request(
-            request.method, url, headers=_forward_headers(request.scope), content=request.stream()
+            request.method, url, headers=_forward_headers(request.scope), content=content
         )
     except (httpx.InvalidURL, UnicodeError, ValueError) as error:
         raise Refused("Permintaan tidak dapat diteruskan.") from error
@@ -230,6 +233,32 @@ def _not_forwarded(service: str, error: httpx.HTTPError) -> Problem:
     return Problem(502, f"Layanan {service} tidak dapat dihubungi.", code="bad-gateway")
 
 
+SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Methods whose request is sent again, once, when the service closed the connection without
+answering (RFC 9110 §9.2.2: it changes nothing the first time either)."""
+
+
+async def _sent(
+    client: httpx.AsyncClient, request: Request, outgoing: httpx.Request
+) -> httpx.Response:
+    """The service's answer. A safe request without a body that found the connection closed
+    (the service had just let it go, or dropped it after another request's error) is sent
+    once more, on a new connection: it was answered 502 although the service was there."""
+    try:
+        return await client.send(outgoing, stream=True)
+    except httpx.RemoteProtocolError:
+        if request.method not in SAFE or _has_body(request):
+            raise
+        again = client.build_request(request.method, outgoing.url, headers=outgoing.headers)
+        return await client.send(again, stream=True)
+
+
+def _has_body(request: Request) -> bool:
+    """Whether the client sends a body (its length, or chunks)."""
+    length = request.headers.get("content-length", "0")
+    return "transfer-encoding" in request.headers or length not in ("", "0")
+
+
 async def _declared_too_large(request: Request, most: int) -> Response | None:
     """413 for a body declared larger than any service takes, refused here as a service
     refuses it: what a client sends anyway is drained a while, and one waiting for "100
@@ -247,7 +276,11 @@ def create_gateway(settings: Settings) -> Starlette:
     upstreams = {service: settings.service_url(service) for service in SERVICES}
     # No cap on connections to the services: httpx's default hundred let a hundred requests
     # held open (bodies trickling in, live streams) make every other visitor wait.
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
+    limits = httpx.Limits(
+        max_connections=None,
+        max_keepalive_connections=100,
+        keepalive_expiry=KEEP_ALIVE_SECONDS / 4,  # before the service lets one go
+    )
     client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=None), limits=limits)
 
     async def forward(request: Request) -> Response:
@@ -269,7 +302,7 @@ def create_gateway(settings: Settings) -> Starlette:
         except Refused as refused:
             return problem_response(refused.problem, request.scope["path"])
         try:
-            upstream = await client.send(outgoing, stream=True)
+            upstream = await _sent(client, request, outgoing)
         except ClientDisconnect:  # gone before its body was all there: nobody to answer
             return Response(status_code=400)
         except httpx.HTTPError as error:

@@ -260,7 +260,11 @@ async def _problem(request: Request, exc: Exception) -> Response:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    problem = Problem(500, "Terjadi kesalahan tak terduga; silakan coba lagi.", code="internal")
+    # uvicorn closes the connection after an error the app raised (Starlette raises it again
+    # once this answer is sent): a client told so opens another, instead of sending its next
+    # request on this one (the gateway answered that unrelated request 502).
+    detail = "Terjadi kesalahan tak terduga; silakan coba lagi."
+    problem = Problem(500, detail, code="internal", headers={"Connection": "close"})
     return problem_response(problem, request.url.path)
 
 

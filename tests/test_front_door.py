@@ -60,6 +60,8 @@ ESCAPES = [
     b"//internal/v1/events",
     b"/internal/v1/events",
     b"/{s}/internal/v1/events",
+    b"/{s}/%69nternal/v1/events",
+    b"/{s}/%6detrics",
     b"/{s}/./../internal/v1/head",
     b"/{s}/x/../../internal/v1/head",
     b"/{s}/v1/../../internal/v1/head",
