@@ -495,6 +495,27 @@ def test_a_column_of_dates_written_month_first_is_read_so(tmp_path: Path) -> Non
     assert [row.received_at.month for row in rows] == [3, 12]
 
 
+def test_a_month_first_date_in_a_day_first_column_is_refused_not_turned_round(
+    tmp_path: Path,
+) -> None:
+    """25/01/2023 shows the column is day first: 01/13/2023 then names a 13th month (dateutil
+    read it 13 January, silently)."""
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "No;Tanggal;Uraian\n"
+        "1;25/01/2023;Izin satu belum terbit.\n"
+        "2;01/13/2023;Izin dua belum terbit.\n"
+        "3;12-13-2022;Izin tiga belum terbit.\n"
+    )
+    report = run(Settings(), path, load_mapping(None, []), dry_run=True)
+    assert (report.valid, report.rejected) == (1, 2), report.issues
+    refused = [i.message for i in report.issues if i.code == "date_unreadable"]
+    assert len(refused) == 2, refused
+    assert all("bulan 13" in message for message in refused), refused
+    with pytest.raises(DateError, match="bulan 13"):
+        read_date("01/13/2023", WIB)
+
+
 @pytest.mark.parametrize("written", ["20220231", "20230229"])
 def test_an_impossible_compact_date_is_refused_as_a_date(written: str) -> None:
     with pytest.raises(DateError):

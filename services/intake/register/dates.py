@@ -152,6 +152,14 @@ def _parsed(text: str, tz: ZoneInfo) -> RegisterDate:
     if found is None:
         raise DateError(f"tanggal tidak dapat dibaca: '{_short(text)}'")
     moment, has_time, day_missing = found
+    numeric = NUMERIC.match(text)
+    if numeric is not None and int(numeric.group(3)) != moment.month:
+        # dateutil reads 01/13/2023 month first when day first cannot be: a register's dates
+        # are day first (a month-first column is turned round before), so this is no date
+        raise DateError(
+            f"tanggal tidak dapat dibaca: '{_short(text)}' (hari/bulan/tahun: "
+            f"tidak ada bulan {int(numeric.group(3))})"
+        )
     offset = _OFFSET.search(text) if has_time else None
     if offset is None:
         return RegisterDate(moment.replace(tzinfo=tz), has_time, day_missing)
