@@ -23,6 +23,7 @@ from services.intake.register.importer import read, run
 from services.intake.register.labels import MappingError, load_mapping
 from services.intake.register.reading import UnreadableRegister
 from shared.settings import Settings
+from shared.sop import Kind
 from tests.intake.registers import clean, messy
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -955,3 +956,29 @@ def test_a_web_page_is_known_however_its_export_begins(
     report, rows = read(Settings(), path, load_mapping(None, []))
     assert len(list(rows)) == 3
     assert report.rejected == 0
+
+
+def test_a_register_kept_per_kind_says_its_kind_in_its_text_header(tmp_path: Path) -> None:
+    """An office keeping complaints and consultations in two registers, each numbered from 1,
+    without a Jenis column: Isi Konsultasi makes the second one consultations (they were read
+    as complaints, then taken for corrections of the first register's rows)."""
+    complaints, consultations = tmp_path / "pengaduan.csv", tmp_path / "konsultasi.csv"
+    complaints.write_text("No;Tanggal;Uraian Pengaduan\n1;05/01/2023;Izin PBG belum terbit.\n")
+    consultations.write_text("No;Tanggal;Isi Konsultasi\n1;05/01/2023;Cara mendaftar NIB?\n")
+    complained = list(read(Settings(), complaints, load_mapping(None, []))[1])
+    asked = list(read(Settings(), consultations, load_mapping(None, []))[1])
+    assert [row.kind for row in complained] == [Kind.COMPLAINT]
+    assert [row.kind for row in asked] == [Kind.CONSULTATION]
+    assert asked[0].another_than(complained[0].gist)
+
+
+def test_of_two_text_columns_the_better_named_is_the_text(tmp_path: Path) -> None:
+    """Masalah (a one-word subject) to the left of Uraian Pengaduan: the full text is the
+    complaint's (the subject was taken, the text kept aside)."""
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "No.;Tanggal;Kecamatan;Masalah;Uraian Pengaduan\n"
+        "1;05/01/2023;Kebomas;IMB;Permohonan IMB saya belum diproses sejak Desember.\n"
+    )
+    _, rows = read(Settings(), path, load_mapping(None, []))
+    assert [row.text for row in rows] == ["Permohonan IMB saya belum diproses sejak Desember."]

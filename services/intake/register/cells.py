@@ -171,14 +171,25 @@ def outcome_of(
     return None, None
 
 
-def kind_of(label: str, notes: Notes, mapping: Mapping) -> Kind:
+def kind_of(label: str, notes: Notes, mapping: Mapping, default: Kind = Kind.COMPLAINT) -> Kind:
+    """The row's kind from its label; without one, the register's (`register_kind`)."""
     if not label:
-        return Kind.COMPLAINT
+        return default
     found = mapping.kinds.get(normalize(label))
     if found is None:
         notes.add("kind", "kind_unknown", f"jenis '{label}' tidak dikenal; dianggap pengaduan")
         return Kind.COMPLAINT
     return Kind(found)
+
+
+def register_kind(text_header: str, mapping: Mapping) -> Kind:
+    """What a row that says no kind is: what the text column's header names, as a register
+    kept per kind heads it (*Isi Konsultasi*), else a complaint. A register of consultations
+    numbered from 1 was read as complaints, and its rows then taken for corrections of the
+    complaints register's rows of the same number and day (never stored)."""
+    words = normalize(text_header).split()
+    named = {mapping.kinds[word] for word in words if word in mapping.kinds}
+    return Kind(named.pop()) if len(named) == 1 else Kind.COMPLAINT
 
 
 def channel_of(label: str, notes: Notes, mapping: Mapping) -> tuple[Channel, str | None]:

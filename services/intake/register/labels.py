@@ -58,7 +58,7 @@ FIELD_NAMES = {
 }
 """Indonesian names of the fields, for those who write the mapping."""
 
-HEADERS: dict[str, tuple[str, ...]] = {
+HEADERS: dict[str, tuple[str, ...]] = {  # each field's names, the better first
     "register_ref": ("no", "nomor", "no register", "nomor register", "no reg", "no pengaduan",
                      "nomor pengaduan", "no agenda", "nomor agenda", "no tiket", "nomor tiket"),
     "received_at": ("tanggal", "tgl", "tanggal pengaduan", "tgl pengaduan", "tanggal masuk",
@@ -66,7 +66,8 @@ HEADERS: dict[str, tuple[str, ...]] = {
                     "waktu", "waktu pengaduan", "tanggal aduan"),
     "text": ("isi", "uraian", "isi pengaduan", "uraian pengaduan", "pengaduan", "keluhan",
              "permasalahan", "isi laporan", "uraian masalah", "masalah", "isi aduan",
-             "uraian singkat", "pokok pengaduan", "isi konsultasi"),
+             "uraian singkat", "pokok pengaduan", "isi konsultasi", "uraian konsultasi",
+             "konsultasi"),
     "kind": ("jenis", "jenis layanan", "jenis pengaduan", "tipe", "jenis laporan"),
     "channel": ("kanal", "media", "sarana", "media pengaduan", "sarana pengaduan", "saluran",
                 "kanal pengaduan", "via", "sumber", "sumber pengaduan"),
@@ -205,9 +206,17 @@ def header_fields(mapping: Mapping, headers: list[str]) -> dict[str, int]:
         if normalize(header) in normalized:
             found[key] = normalized.index(normalize(header))
     taken = set(found.values())
-    for index, label in enumerate(normalized):
-        for key, aliases in HEADERS.items():
-            named = key in mapping.columns  # a header named for it is that one or none
-            if not named and key not in found and index not in taken and label in aliases:
-                found[key], taken = index, taken | {index}
+    for key, aliases in HEADERS.items():
+        if key in mapping.columns or key in found:  # a header named for it is that one or none
+            continue
+        # Of two columns a field's names fit, the better name ("Uraian Pengaduan" before
+        # "Masalah", a one-word subject), then the first from the left.
+        fitting = [
+            (aliases.index(label), index)
+            for index, label in enumerate(normalized)
+            if label in aliases and index not in taken
+        ]
+        if fitting:
+            found[key] = min(fitting)[1]
+            taken.add(found[key])
     return found

@@ -7,7 +7,7 @@ import json
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -23,6 +23,7 @@ from services.intake.register.cells import (
     date_of,
     kind_of,
     outcome_of,
+    register_kind,
     text_of,
 )
 from services.intake.register.dates import WINDOWS_EPOCH, RegisterDate
@@ -104,6 +105,12 @@ class RowReader:
     month_first: frozenset[str] = frozenset()  # date fields whose column is written month first
     epoch: datetime = WINDOWS_EPOCH  # the day the file's day numbers count from
 
+    @cached_property
+    def _kind(self) -> Kind:
+        """The register's kind, for a row that says none."""
+        text = self.layout.fields.get("text")
+        return register_kind(self.layout.headers[text] if text is not None else "", self.mapping)
+
     def read(self, row: int, cells: tuple[Any, ...]) -> tuple[RegisterRow | None, list[Issue]]:
         """The row to import (None if rejected) and every issue found."""
         notes = Notes(row, self.layout)
@@ -115,7 +122,7 @@ class RowReader:
             return None, notes.issues
         status = cell_text(value("status"))
         outcome, closed_at = outcome_of(status, closed, notes, self.mapping, closed_unknown)
-        kind = kind_of(cell_text(value("kind")), notes, self.mapping)
+        kind = kind_of(cell_text(value("kind")), notes, self.mapping, self._kind)
         channel, source_channel = channel_of(cell_text(value("channel")), notes, self.mapping)
         category, source_category = category_of(cell_text(value("category")), notes, self.mapping)
         contact = contact_of(value, notes)
