@@ -982,3 +982,25 @@ def test_of_two_text_columns_the_better_named_is_the_text(tmp_path: Path) -> Non
     )
     _, rows = read(Settings(), path, load_mapping(None, []))
     assert [row.text for row in rows] == ["Permohonan IMB saya belum diproses sejak Desember."]
+
+
+def test_a_total_with_its_count_under_the_date_and_the_notes_at_the_foot_are_skipped(
+    tmp_path: Path,
+) -> None:
+    """JUMLAH with the count in the date column, then the register's notes (Keterangan, the
+    legend of its status letters, Sumber): no complaints, skipped (rejected before: exit 1)."""
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "No;Tanggal;Uraian;Status\n"
+        "1;05/01/2023;Izin usaha belum terbit.;S\n"
+        "2;06/01/2023;Antrean terlalu lama.;P\n"
+        "JUMLAH;2;;\n"
+        ";;;\n"
+        "Keterangan:;;;\n"
+        "S = Selesai, P = Proses;;;\n"
+        "Sumber: Sekretariat;;;\n"
+    )
+    report = run(Settings(), path, load_mapping(None, []), dry_run=True)
+    assert (report.valid, report.rejected) == (2, 0), report.issues
+    codes = Counter(issue.code for issue in report.issues)
+    assert (codes["total_row"], codes["signature"]) == (1, 3)

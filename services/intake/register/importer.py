@@ -162,9 +162,15 @@ def page_furniture(layout: Layout, cells: tuple[Any, ...]) -> tuple[str, str] | 
         return "header_repeated", "judul kolom diulang (halaman cetak); dilewati"
     received = texts[list(layout.fields).index("received_at")]
     first = next((cell_text(cell) for cell in cells if cell_text(cell)), "")
-    if TOTAL.match(first) and len(first) <= TOTAL_LENGTH and not any(map(str.isdigit, received)):
+    undated = not any(map(str.isdigit, received)) or COUNT.fullmatch(received.strip())
+    if TOTAL.match(first) and len(first) <= TOTAL_LENGTH and undated:
         return "total_row", "baris jumlah atau total; dilewati"
     return None
+
+
+COUNT = re.compile(r"\d{1,4}|\d{1,3}(?:[.,]\d{3})+")
+"""A count a total line may put under the date (JUMLAH | 4): no date is written so (a day number
+has five digits, a compact date eight)."""
 
 
 _MONTH_NAMES = "|".join(name.lower() for name in MONTHS)
@@ -184,6 +190,8 @@ SIGNATURE = re.compile(
 )
 """The first line of a signature block: "Mengetahui,", "Kepala Dinas …", "NIP. …", a place and
 a day ("Gresik, 31 Desember 2023")."""
+FOOTNOTE = re.compile(r"^\s*(keterangan|ket|catatan|sumber|nb|n\.b)\s*[:.]", re.I)
+"""The first line of the notes at a register's foot: "Keterangan:", "Sumber: …", "Catatan:"."""
 SIGNATURE_CELLS = 2
 """A row of a signature block holds one or two cells (a line under each signatory)."""
 
@@ -191,18 +199,22 @@ SIGNATURE_CELLS = 2
 def signed_off(
     layout: Layout, cells: tuple[Any, ...], signing: bool, foot: bool
 ) -> tuple[str, str] | None:
-    """A month's heading, or a line of the signature block at the register's foot (`foot`:
-    after its last dated row): its code and message; None for any other row. A signature's
-    first line is a short row without a date whose cell outside the text column opens a
-    signature (`SIGNATURE`); every short row without a date after it is a line of it (a name,
-    a rank). Above the foot such a row is a complaint without its date: rejected, seen."""
+    """A month's heading, or a line of the signature block or of the notes at the register's
+    foot (`foot`: after its last dated row): its code and message; None for any other row. A
+    signature's first line is a short row without a date whose cell outside the text column
+    opens a signature (`SIGNATURE`) or the notes (`FOOTNOTE`); every short row without a date
+    after it is a line of it (a name, a rank, a note). Above the foot such a row is a complaint
+    without its date: rejected, seen."""
     at = layout.fields
     filled = {i: text for i, cell in enumerate(cells) if (text := cell_text(cell))}
     if len(filled) == 1 and HEADING.match(next(iter(filled.values()))):
         return "month_heading", "judul bulan atau bagian; dilewati"
     if not foot or len(filled) > SIGNATURE_CELLS or _dated(filled.get(at["received_at"])):
         return None
-    opens = any(SIGNATURE.match(text) for i, text in filled.items() if i != at["text"])
+    outside = [text for i, text in filled.items() if i != at["text"]]
+    if any(FOOTNOTE.match(text) for text in outside):
+        return "signature", "keterangan di kaki register; dilewati"
+    opens = any(SIGNATURE.match(text) for text in outside)
     return ("signature", "blok tanda tangan; dilewati") if signing or opens else None
 
 
