@@ -1004,3 +1004,17 @@ def test_a_total_with_its_count_under_the_date_and_the_notes_at_the_foot_are_ski
     assert (report.valid, report.rejected) == (2, 0), report.issues
     codes = Counter(issue.code for issue in report.issues)
     assert (codes["total_row"], codes["signature"]) == (1, 3)
+
+
+def test_the_mark_that_keeps_a_number_as_text_is_not_part_of_it(tmp_path: Path) -> None:
+    """'081234567890 in a CSV: the apostrophe a spreadsheet user types so the leading 0 stays
+    is no part of the phone or the NIK (it was stored with it, without a warning)."""
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "No;Tanggal;Uraian;Nama;No HP;NIK\n"
+        "1;05/01/2023;Izin usaha belum terbit.;Budi;'081234567890;'3525011201850003\n"
+    )
+    _, rows = read(Settings(), path, load_mapping(None, []))
+    [row] = list(rows)
+    assert row.contact is not None
+    assert (row.contact.phone, row.contact.nik) == ("081234567890", "3525011201850003")

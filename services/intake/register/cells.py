@@ -225,6 +225,9 @@ def contact_of(value: Callable[[str], Any], notes: Notes) -> Contact | None:
     fields = {
         key: cell_text(value(key)) or None for key in ("name", "phone", "email", "nik", "address")
     }
+    for key in AS_NUMBER:  # '0812…: the mark that keeps a spreadsheet from making it a number
+        written = fields[key]
+        fields[key] = written.removeprefix("'").strip() or None if written else None
     numbers = {key for key in AS_NUMBER if _number(value(key))}
     for key in sorted(numbers):
         message = f"{AS_NUMBER[key]} tersimpan sebagai angka di lembar kerja"
