@@ -278,6 +278,16 @@ class Inbox:
 
         return self._save_part(case_id, amendment.channel, amendment.message_id, change, due)
 
+    def acknowledge(self, messages: list[tuple[Channel, str]]) -> None:
+        """Messages received and kept as nothing (a reaction, a kind not shown): their ids are
+        remembered, so an edit or a deletion of one of them is not taken for an amendment
+        that came before its message (it waited, answered 409, for ten minutes)."""
+        self.submissions.execute(
+            "INSERT INTO {s}.processed_messages (channel, message_id) "
+            "SELECT * FROM unnest(%s::text[], %s::text[]) ON CONFLICT DO NOTHING",
+            ([channel.value for channel, _ in messages], [id_ for _, id_ in messages]),
+        )
+
     def end_conversation(self, channel: Channel, sender: str, message_id: str) -> None:
         """The sender asked to start afresh: their next message opens a new submission."""
         self.submissions.execute(

@@ -60,6 +60,21 @@ async def test_the_same_message_three_times_is_one_submission(desk: Desk) -> Non
     assert await desk.events() == ["ComplaintReceived"]
 
 
+async def test_a_deletion_of_a_message_instagram_cannot_show_waits_for_nothing(
+    desk: Desk,
+) -> None:
+    """A kind Instagram does not show us (is_unsupported), then deleted by its sender: the
+    message was received and kept as nothing, so the deletion is answered 200 at once (it was a
+    409 for ten minutes)."""
+    unsupported = instagram(ig_message("mid.U", is_unsupported=True))
+    assert (await desk.instagram(unsupported)).json() == {"received": []}
+    deleted = await desk.instagram(instagram(ig_message("mid.U", is_deleted=True)))
+    assert deleted.status_code == 200, deleted.text
+    [said] = deleted.json()["received"]
+    assert said["ignored"], said
+    assert await desk.events() == []
+
+
 async def test_echoes_reads_reactions_and_comments_are_ignored(desk: Desk) -> None:
     payload = instagram(
         ig_message("mid.E", "balasan kami", is_echo=True),

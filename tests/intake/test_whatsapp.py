@@ -646,6 +646,26 @@ async def test_a_withdrawal_or_an_edit_before_its_message_waits_for_it(desk: Des
     assert gone["withdrawn_at"] is not None
 
 
+@pytest.mark.parametrize("kind", NOTHING)
+async def test_a_withdrawal_or_an_edit_of_a_message_kept_as_nothing_waits_for_nothing(
+    desk: Desk, kind: str
+) -> None:
+    """A reaction, a kind WhatsApp cannot show, then deleted or edited by its sender: the
+    message was received, only kept as nothing. The amendment changes nothing and is answered
+    200 (it was a 409 for ten minutes, and every other message of its notification with it)."""
+    sender = _sender(300 + NOTHING.index(kind))
+    first = wa_messages(wa_kind(kind, "wamid.K1", sender=sender), sender=sender)
+    assert (await desk.whatsapp(first)).json() == {"received": []}
+    for amendment in (
+        wa_revoke("wamid.K2", "wamid.K1", sender=sender),
+        wa_edit("wamid.K3", "wamid.K1", "Teks baru", sender=sender),
+    ):
+        answer = await desk.whatsapp(wa_messages(amendment, sender=sender))
+        assert answer.status_code == 200, answer.text
+        [said] = answer.json()["received"]
+        assert "waiting" not in said, said
+
+
 async def test_an_amendment_of_an_amendment_changes_nothing(desk: Desk) -> None:
     await desk.whatsapp(wa_text(COMPLAINT, "wamid.Q1"))
     edited = await desk.whatsapp(wa_messages(wa_edit("wamid.Q2", "wamid.Q1", "Sudah diperbaiki")))

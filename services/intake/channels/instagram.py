@@ -10,6 +10,7 @@ URL and type.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, Query, Request
@@ -169,7 +170,8 @@ def _content(event: Messaging) -> dict[str, Any]:
 
 
 def _chat_message(event: Messaging, account: str) -> ChatMessage | None:
-    """The event as the kinds table decides it; None when it opens nothing."""
+    """The event as the kinds table decides it (`Effect.IGNORED` when it opens nothing); None
+    for an event that is no message of its own (a read, a reaction)."""
     kind = kind_of(Channel.INSTAGRAM, kind_name(event))
     if kind.name == ANY_OTHER:
         log.warning("instagram event of an unknown kind %r acknowledged", kind_name(event))
@@ -183,23 +185,25 @@ def _chat_message(event: Messaging, account: str) -> ChatMessage | None:
     elif kind.effect is Effect.WITHDRAW and event.message is not None:
         message_id = f"{event.message.mid}#deleted"
         fields = {"text": "", "amends": event.message.mid}
+    elif event.message is not None and event.message.mid:  # unsupported, an echo: its id kept
+        message_id, fields = event.message.mid, {"text": "", "effect": Effect.IGNORED}
     else:
-        return None
+        return None  # a read, a reaction: no message of its own
     chat = ChatMessage(
         channel=Channel.INSTAGRAM,
         message_id=message_id,
         account=event.sender.id,
         name=None,
         sent_at=sent_at(event.timestamp / 1000),
-        effect=kind.effect,
         recipient=account,
-        **fields,
+        **({"effect": kind.effect} | fields),
     )
-    return chat if chat.worth_keeping else None
+    return chat if chat.worth_keeping else replace(chat, effect=Effect.IGNORED)
 
 
 def messages_of(notification: Notification) -> list[ChatMessage]:
-    """Every messaging event the kinds table keeps, in order; `changes` open nothing."""
+    """Every message of the notification's events, in order: what the kinds table keeps, and
+    what it ignores (`Effect.IGNORED`: only its id is remembered); `changes` open nothing."""
     found = []
     for entry in each_of_shape(Entry, notification.entry, "instagram entry"):
         for raw in entry.messaging or []:

@@ -227,6 +227,10 @@ async def ingest(inbox: Inbox, limiter: RateLimiter, messages: list[ChatMessage]
     later; what was stored is a redelivery then, and the rest is counted in its new window, so
     a notification of more messages than the limit goes through in turns, never refused whole
     for ever."""
+    ignored = [message for message in messages if message.effect is Effect.IGNORED]
+    if ignored:  # received: an edit or a deletion of one of them waits for nothing
+        await store_call(inbox.acknowledge, [(m.channel, m.message_id) for m in ignored])
+    messages = [message for message in messages if message.effect is not Effect.IGNORED]
     drafts = [_draft(inbox, message, await _agency(inbox, message)) for message in messages]
     answers: list[Answer | None] = []
     for draft in drafts:

@@ -9,6 +9,7 @@ submission keeps its media id, type and caption.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -98,8 +99,8 @@ def _attachments(content: Content) -> tuple[Attachment, ...]:
 UNREADABLE = "[Pesan WhatsApp yang tidak dapat dibaca; isi aslinya tersimpan sebagai data.]"
 
 
-def _chat_message(message: Message, name: str | None, number: str) -> ChatMessage | None:
-    """The message as the kinds table decides it; None when it opens nothing."""
+def _chat_message(message: Message, name: str | None, number: str) -> ChatMessage:
+    """The message as the kinds table decides it (`Effect.IGNORED` when it opens nothing)."""
     kind = kind_of(Channel.WHATSAPP, kind_name(message))
     if kind.name == ANY_OTHER:
         log.warning("whatsapp message of an unknown kind %r acknowledged", kind_name(message))
@@ -113,7 +114,7 @@ def _chat_message(message: Message, name: str | None, number: str) -> ChatMessag
     elif kind.effect is Effect.WITHDRAW and message.revoke is not None:
         fields |= {"text": "", "amends": message.revoke.original_message_id}
     else:
-        return None
+        fields = {"effect": Effect.IGNORED, "text": ""}  # acknowledged, and its id remembered
     assert message.account is not None
     chat = ChatMessage(
         channel=Channel.WHATSAPP,
@@ -124,11 +125,12 @@ def _chat_message(message: Message, name: str | None, number: str) -> ChatMessag
         recipient=number,
         **fields,
     )
-    return chat if chat.worth_keeping else None
+    return chat if chat.worth_keeping else replace(chat, effect=Effect.IGNORED)
 
 
 def messages_of(notification: Notification) -> list[ChatMessage]:
-    """Every message a notification carries that the kinds table keeps, in order."""
+    """Every message a notification carries, in order: what the kinds table keeps, and what it
+    ignores (`Effect.IGNORED`: a reaction, a kind not shown; only its id is remembered)."""
     found = []
     for entry in each_of_shape(Entry, notification.entry, "whatsapp entry"):
         for change in each_of_shape(Change, entry.changes, "whatsapp change"):
