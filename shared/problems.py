@@ -297,20 +297,30 @@ class BodyLimit:
     Requests that carry files get `upload_limit` instead: uploads (paths ending in
     /attachments), the public web forms (multipart, under /forms/), the complainant's reply
     with photos (/own/{code}/replies) and complaints SP4N-LAPOR! disposes with inline files
-    (/lapor/complaints).
+    (/lapor/complaints). A platform's webhook notification gets `webhook_limit`: Meta batches
+    up to 1,000 updates in one, and one refused is refused again on every redelivery, with
+    the messages in it.
     """
 
     UPLOADS = re.compile(r"/attachments$|/forms/|/own/[^/]+/replies$|/lapor/complaints$")
+    WEBHOOKS = re.compile(r"/webhooks/")
 
-    def __init__(self, app: ASGIApp, limit: int, upload_limit: int | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int, upload_limit: int | None = None, webhook_limit: int = 0
+    ) -> None:
         self.app, self.default, self.upload_limit = app, limit, upload_limit or limit
+        self.webhook_limit = webhook_limit or limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        uploading = self.UPLOADS.search(scope.get("path", "")) is not None
-        limit = self.upload_limit if uploading else self.default
+        path = scope.get("path", "")
+        limit = self.default
+        if self.UPLOADS.search(path) is not None:
+            limit = self.upload_limit
+        elif self.WEBHOOKS.search(path) is not None:
+            limit = self.webhook_limit
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:

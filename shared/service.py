@@ -68,7 +68,10 @@ def create_service_app(
     app.state.degraded = {}  # name -> whether the service works without it now (/readyz says)
     install_problem_handlers(app)
     app.add_middleware(
-        BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes
+        BodyLimit,
+        limit=settings.max_body_bytes,
+        upload_limit=settings.max_upload_bytes,
+        webhook_limit=settings.max_webhook_bytes,
     )
     app.add_middleware(HttpMetrics, service=service)
     app.add_middleware(RequestHead, most=settings.max_upload_bytes)

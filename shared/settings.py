@@ -160,6 +160,7 @@ class Settings(BaseSettings):
     relay_poll_seconds: float = 2.0
     relay_batch: int = 500
     max_body_bytes: int = 256 * 1024
+    max_webhook_bytes: int = 4 * 1024 * 1024  # a Meta notification: up to 1,000 updates
     max_attachment_bytes: int = 10 * 1024 * 1024
     log_level: str = "info"
 
@@ -229,8 +230,9 @@ class Settings(BaseSettings):
 
     @property
     def max_upload_bytes(self) -> int:
-        """The largest request body any service takes: an attachment with the form around it."""
-        return self.max_attachment_bytes + 65536
+        """The largest request body any service takes: an attachment with the form around it
+        (or a webhook notification, if one may be larger)."""
+        return max(self.max_attachment_bytes + 65536, self.max_webhook_bytes)
 
     def port(self, service: str) -> int:
         """The port a service listens on."""

@@ -264,6 +264,33 @@ async def test_writing_baru_opens_a_new_submission(desk: Desk) -> None:
     assert await desk.events() == ["ComplaintReceived", "ComplaintReceived"]
 
 
+async def test_a_notification_batching_a_thousand_updates_is_taken_whole(desk: Desk) -> None:
+    """Meta batches up to 1,000 updates in one notification: a message beside a thousand
+    statuses (over half a megabyte) is stored; it was refused 413 on every redelivery, the
+    message with it."""
+    notification = wa_text(COMPLAINT, "wamid.BIG")
+    [value] = [change["value"] for change in notification["entry"][0]["changes"]]
+    status = wa_status("wamid.S0")["entry"][0]["changes"][0]["value"]["statuses"][0]
+    failed = {  # as Meta reports a receipt it could not deliver
+        "status": "failed",
+        "errors": [
+            {
+                "code": 131026,
+                "title": "Message undeliverable",
+                "message": "Message undeliverable",
+                "error_data": {"details": "Unable to deliver the message to the recipient."},
+                "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
+            }
+        ],
+    }
+    value["statuses"] = [status | failed | {"id": f"wamid.S{n}"} for n in range(1000)]
+    assert len(json.dumps(notification)) > 1.5 * desk.settings.max_body_bytes
+    answer = await desk.whatsapp(notification)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["received"][0]["tracking_code"]
+    assert await desk.events() == ["ComplaintReceived"]
+
+
 async def test_statuses_are_acknowledged_and_ignored(desk: Desk) -> None:
     answer = await desk.whatsapp(wa_status("wamid.S1"))
     assert answer.status_code == 200
