@@ -229,16 +229,33 @@ def _message_id(value: str, raw: bytes) -> str:
 
 
 def _sender(message: Message, problems: list[str]) -> tuple[str | None, str]:
-    """Name and address from the raw From (a decoded name may hold commas or brackets)."""
-    raw = [str(value) for name, value in message.raw_items() if name.lower() == "from"]
+    """The person writing: their name and address from the one address of `Reply-To`, the
+    address replies go to (RFC 5322 §3.6.2: a website's form mails from noreply@ with the
+    person's address there, and the receipt went to noreply@), else from the raw `From` (a
+    decoded name may hold commas or brackets)."""
+    replying = _one_address(message, "reply-to", [])
+    if replying is not None and replying[1]:
+        return replying
+    found = _one_address(message, "from", problems)
+    if found is None or not found[1]:
+        problems.append("alamat pengirim tidak terbaca")
+        return (found[0] if found else None), ""
+    return found
+
+
+def _one_address(
+    message: Message, header: str, problems: list[str]
+) -> tuple[str | None, str] | None:
+    """The name and address a header names when it names one (the address "" if it is no
+    address); None when the header is absent, given twice or names several."""
+    raw = [str(value) for name, value in message.raw_items() if name.lower() == header]
     pairs = getaddresses([re.sub(r"\r?\n(?=[ \t])", "", raw[0])]) if len(raw) == 1 else []
-    shown, address = pairs[0] if len(pairs) == 1 else ("", "")
+    if len(pairs) != 1:
+        return None
+    shown, address = pairs[0]
     name = header_text(shown, problems)[:200] or None
     address = address.strip().lower()
-    if not ADDRESS.match(address) or ".." in address:
-        problems.append("alamat pengirim tidak terbaca")
-        return name, ""
-    return name, address
+    return name, address if ADDRESS.match(address) and ".." not in address else ""
 
 
 RECIPIENT_HEADERS = ("delivered-to", "x-original-to", "to", "cc")

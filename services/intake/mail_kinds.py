@@ -60,10 +60,17 @@ def _report(value: str) -> bool:
 
 _LISTS = _value_in("bulk", "list", "junk")
 
+
+def _bounce_sender(value: str) -> bool:
+    """A mail system's own address: the sender of its delivery reports (a plain-text
+    "Undeliverable" from postmaster@ opened a case and was sent a receipt)."""
+    return any(box in value.lower() for box in ("mailer-daemon@", "postmaster@"))
+
+
 SIGNALS: tuple[Signal, ...] = (
     Signal(MailKind.BOUNCE, "Return-Path", "`<>`", lambda v: v.replace(" ", "") == "<>"),
     Signal(MailKind.BOUNCE, "Content-Type", "`multipart/report` (DSN, read receipt)", _report),
-    Signal(MailKind.BOUNCE, "From", "`MAILER-DAEMON@…`", lambda v: "mailer-daemon@" in v.lower()),
+    Signal(MailKind.BOUNCE, "From", "`MAILER-DAEMON@…`, `postmaster@…`", _bounce_sender),
     Signal(MailKind.BOUNCE, "X-Failed-Recipients", "present (Exim's, Postfix's bounces)", _any),
     Signal(
         MailKind.AUTO_FORWARD, "Auto-Submitted", "`auto-forwarded`", _value_in("auto-forwarded")

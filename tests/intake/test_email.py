@@ -118,6 +118,18 @@ async def test_a_mail_becomes_a_complaint_and_gets_its_code_by_reply(mail: Mail)
     assert await mail.desk.events() == ["ComplaintReceived"]
 
 
+async def test_a_mail_from_a_form_is_answered_at_its_reply_to(mail: Mail) -> None:
+    """A website's contact form mails from noreply@ with the person's address in Reply-To: the
+    receipt goes there, and the case's contact is that person (the receipt went to noreply@)."""
+    sent = message(sender="Formulir Situs <noreply@forms.example.id>")
+    sent["Reply-To"] = f"Siti Aminah <{SITI}>"
+    await mail.deliver(sent)
+    [receipt] = await mail.receipts(1)
+    assert receipt["To"] == SITI
+    kept = await mail.desk.fetch("SELECT 1 FROM intake.submission_index")
+    assert len(kept) == 1
+
+
 async def test_a_mail_is_received_when_it_reached_the_mailbox_not_on_its_date_header(
     mail: Mail,
 ) -> None:

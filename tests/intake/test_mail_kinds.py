@@ -135,6 +135,17 @@ def _bounce() -> bytes:
     )
 
 
+def _plain_bounce() -> bytes:
+    """A non-delivery report as some servers send it: from postmaster, in plain text, with
+    no header that says it is automatic (it opened a case, and postmaster got a receipt)."""
+    mail = message(
+        "Pesan Anda tidak dapat dikirim ke penerima berikut: x@example.id",
+        subject="Undeliverable: Pengaduan",
+        sender="postmaster@mx6.example.id",
+    )
+    return raw(mail)
+
+
 def _list_mail() -> bytes:
     mail = message("Buletin bulan ini.", subject="Warta perizinan", sender="warta@example.id")
     mail["List-Id"] = "Warta <warta.lists.example.id>"
@@ -150,14 +161,14 @@ async def test_machine_mail_and_empty_mail_open_nothing_and_are_never_answered(
         message("Saya cuti, tetapi izin saya belum selesai.", subject="Out of office")
     )
     empty = f"From: {SITI}\r\nSubject: \r\nMessage-ID: <kosong@example.id>\r\n\r\n\r\n".encode()
-    machine = [_auto_reply(), _vacation(), _bounce(), _list_mail(), empty]
+    machine = [_auto_reply(), _vacation(), _bounce(), _plain_bounce(), _list_mail(), empty]
     async with mailbox(settings, *machine, subject_only, raw(message())) as box:
-        assert await eventually(lambda: box.all_seen(7), within=20)
+        assert await eventually(lambda: box.all_seen(8), within=20)
         assert await box.desk.events() == ["ComplaintReceived"] * 2
         assert await deliveries(box) == 2  # the subject alone is no signal: a person's mail
         await box.receipts(2)
     after = {kind: taken(kind) - count for kind, count in before.items()}
-    assert after == {"auto_reply": 2, "bounce": 1, "list": 1, "empty": 1, "new": 2}
+    assert after == {"auto_reply": 2, "bounce": 2, "list": 1, "empty": 1, "new": 2}
 
 
 async def test_a_mail_forwarded_as_an_attachment_keeps_the_inner_text_and_files(
