@@ -288,6 +288,17 @@ class Inbox:
             ([channel.value for channel, _ in messages], [id_ for _, id_ in messages]),
         )
 
+    def undelivered(self, channel: Channel, failures: list[tuple[str, str]]) -> None:
+        """Messages of ours the platform accepted and then could not deliver (by its id of
+        them, with why): failed, as a delivery it refused at once is; an officer sees it and
+        may send it again (it counted as sent)."""
+        self.submissions.execute(
+            "UPDATE {s}.deliveries d SET sent_at = NULL, gave_up_at = now(), "
+            "last_error = f.reason FROM unnest(%s::text[], %s::text[]) AS f(id, reason) "
+            "WHERE d.channel = %s AND d.platform_id = f.id AND d.sent_at IS NOT NULL",
+            ([id_ for id_, _ in failures], [why for _, why in failures], channel.value),
+        )
+
     def end_conversation(self, channel: Channel, sender: str, message_id: str) -> None:
         """The sender asked to start afresh: their next message opens a new submission."""
         self.submissions.execute(

@@ -39,6 +39,11 @@ TABLES = (
     "sent_at timestamptz, gave_up_at timestamptz, last_error text)",
     "CREATE INDEX IF NOT EXISTS deliveries_due ON {s}.deliveries (channel, next_at) "
     "WHERE sent_at IS NULL AND gave_up_at IS NULL",
+    # The platform's id of a sent message (WhatsApp's wamid): its report that the message
+    # could not be delivered names it.
+    "ALTER TABLE {s}.deliveries ADD COLUMN IF NOT EXISTS platform_id text",
+    "CREATE INDEX IF NOT EXISTS deliveries_platform ON {s}.deliveries (channel, platform_id) "
+    "WHERE platform_id IS NOT NULL",
     "CREATE TABLE IF NOT EXISTS {s}.closures (case_id uuid PRIMARY KEY, "
     "closed_at timestamptz NOT NULL)",
     # The SOP step each case stands at (NULL: closed), from workflow's events: the access

@@ -13,8 +13,10 @@ import pytest
 from services.intake.channels.cloud_api import Message, kind_name
 from services.intake.channels.kinds import KINDS, markdown
 from services.intake.channels.meta import AMEND_WAIT_SECONDS, signature
+from services.intake.deliveries import state_of
 from services.intake.limits import WINDOW_SECONDS
 from shared.channels import Channel
+from shared.settings import Settings
 from shared.sop import Role
 from tests.intake.conftest import Desk
 from tests.intake.meta import (
@@ -38,6 +40,8 @@ from tests.polling import eventually
 
 WEBHOOK = "/intake/v1/webhooks/whatsapp"
 COMPLAINT = "Izin usaha saya belum selesai setelah tiga minggu, mohon dibantu."
+
+WEBHOOK_BYTES: int = Settings.model_fields["max_webhook_bytes"].default
 
 
 async def test_the_verification_handshake_echoes_the_challenge(desk: Desk) -> None:
@@ -335,7 +339,7 @@ BAD_BODIES = {
         json.dumps({"object": "whatsapp_business_account", "entry": "x"}).encode(),
         422,
     ),
-    "oversize body": (json.dumps(wa_text("a" * 300_000, "wamid.Z2")).encode(), 413),
+    "oversize body": (json.dumps(wa_text("a" * (WEBHOOK_BYTES + 1), "wamid.Z2")).encode(), 413),
 }
 
 
@@ -459,6 +463,32 @@ async def test_a_failed_receipt_is_retried_without_blocking_intake(desk: Desk) -
     assert desk.graph.refused == 2
     [row] = await desk.fetch("SELECT attempts, last_error FROM intake.deliveries")
     assert row["attempts"] == 3
+
+
+async def test_a_receipt_whatsapp_reports_undelivered_is_a_failed_message(desk: Desk) -> None:
+    """Meta took the receipt, then could not deliver it (past the 24 hours, a number not on
+    WhatsApp) and says so in a status: the delivery is failed, with Meta's reason, among the
+    failed messages officers see (it stayed "sent", and nobody knew)."""
+    answer = await desk.whatsapp(wa_text(COMPLAINT, "wamid.F1"))
+    assert answer.status_code == 200
+
+    async def sent() -> bool:
+        rows = await desk.fetch(
+            "SELECT platform_id FROM intake.deliveries WHERE sent_at IS NOT NULL"
+        )
+        return [row["platform_id"] for row in rows] == ["wamid.out"]  # as the Graph API named it
+
+    assert await eventually(sent, within=10, interval=0.2)
+    report = wa_status("wamid.out")
+    [status] = report["entry"][0]["changes"][0]["value"]["statuses"]
+    status |= {
+        "status": "failed",
+        "errors": [{"code": 131047, "title": "Re-engagement message", "message": "..."}],
+    }
+    assert (await desk.whatsapp(report)).json() == {"received": []}
+    [row] = await desk.fetch("SELECT sent_at, gave_up_at, last_error FROM intake.deliveries")
+    assert state_of(dict(row)) == "failed"
+    assert "Re-engagement message (kode 131047)" in row["last_error"]
 
 
 # --- Every kind of Meta's messages webhook reference (issue 16, acceptance 1 and 2) ---

@@ -30,6 +30,7 @@ from services.intake.channels.meta import (
     signed_payload,
 )
 from services.intake.draft import Attachment
+from services.intake.reach import store_call
 from shared.channels import Channel
 from shared.problems import Problem
 
@@ -64,6 +65,7 @@ class Value(Open):
     metadata: Metadata | None = None
     contacts: list[Any] | None = None
     messages: list[Any] | None = None
+    statuses: list[Any] | None = None
 
 
 class Change(Open):
@@ -128,23 +130,52 @@ def _chat_message(message: Message, name: str | None, number: str) -> ChatMessag
     return chat if chat.worth_keeping else replace(chat, effect=Effect.IGNORED)
 
 
-def messages_of(notification: Notification) -> list[ChatMessage]:
-    """Every message a notification carries, in order: what the kinds table keeps, and what it
-    ignores (`Effect.IGNORED`: a reaction, a kind not shown; only its id is remembered)."""
-    found = []
+def values_of(notification: Notification) -> list[Value]:
+    """The `messages` field's values of every entry's changes, each read once (a part of the
+    wrong shape is logged once and costs the others nothing); calls, account updates and
+    templates hold nothing a citizen wrote."""
+    found: list[Value] = []
     for entry in each_of_shape(Entry, notification.entry, "whatsapp entry"):
         for change in each_of_shape(Change, entry.changes, "whatsapp change"):
-            if change.field != "messages":
-                continue  # calls, account updates, templates: nothing a citizen wrote
-            for value in each_of_shape(Value, [change.value], "whatsapp change's value"):
-                number = (value.metadata or Metadata()).phone_number_id
-                contacts = list(each_of_shape(WaContact, value.contacts or [], "whatsapp contact"))
-                for raw in value.messages or []:
-                    if not isinstance(raw, dict):
-                        log.warning("whatsapp message not of Meta's shape (not an object): ignored")
-                        continue
-                    if (chat := _one(raw, contacts, number)) is not None:
-                        found.append(chat)
+            if change.field == "messages":
+                found += each_of_shape(Value, [change.value], "whatsapp change's value")
+    return found
+
+
+def undelivered_of(values: list[Value]) -> list[tuple[str, str]]:
+    """The messages of ours the values report failed (`statuses`, status `failed`): each one's
+    id and why, as Meta says it (a receipt past the 24 hours, a number not on WhatsApp)."""
+    found = []
+    for value in values:
+        for status in value.statuses or []:
+            if not isinstance(status, dict) or status.get("status") != "failed":
+                continue
+            if isinstance(wamid := status.get("id"), str) and wamid:
+                found.append((wamid[:200], _why_failed(status.get("errors"))))
+    return found
+
+
+def _why_failed(errors: Any) -> str:
+    """A failure's reason for the officers: Meta's title and code."""
+    first = errors[0] if isinstance(errors, list) and errors else {}
+    first = first if isinstance(first, dict) else {}
+    title, code = str(first.get("title") or "tanpa keterangan")[:200], first.get("code")
+    return f"WhatsApp tidak dapat mengantarkannya: {title}" + (f" (kode {code})" if code else "")
+
+
+def messages_of(values: list[Value]) -> list[ChatMessage]:
+    """Every message the values carry, in order: what the kinds table keeps, and what it
+    ignores (`Effect.IGNORED`: a reaction, a kind not shown; only its id is remembered)."""
+    found = []
+    for value in values:
+        number = (value.metadata or Metadata()).phone_number_id
+        contacts = list(each_of_shape(WaContact, value.contacts or [], "whatsapp contact"))
+        for raw in value.messages or []:
+            if not isinstance(raw, dict):
+                log.warning("whatsapp message not of Meta's shape (not an object): ignored")
+                continue
+            if (chat := _one(raw, contacts, number)) is not None:
+                found.append(chat)
     return found
 
 
@@ -242,7 +273,10 @@ async def receive(request: Request, inbox: CurrentInbox, limiter: CurrentLimiter
     secret = inbox.settings.whatsapp_app_secret.get_secret_value()
     notification = await signed_payload(request, secret, Notification, "whatsapp_business_account")
     try:
-        messages = messages_of(notification)
+        values = values_of(notification)
+        messages, undelivered = messages_of(values), undelivered_of(values)
     except ValueError as error:  # a message field of the wrong shape
         raise Problem(422, "Isi webhook tidak sesuai format Meta.", code="validation") from error
+    if undelivered:  # failed on the way: the officers see it among the failed messages
+        await store_call(inbox.undelivered, Channel.WHATSAPP, undelivered)
     return {"received": await ingest(inbox, limiter, messages)}

@@ -150,15 +150,16 @@ class Dispatcher:
             )
             return
         try:
-            await sender.send(outgoing)
+            platform_id = await sender.send(outgoing)
         except DeliveryFailed as failure:
             log.warning("delivery %s failed: %s", row["id"], failure.reason)
             await self._retry(row, failure.reason)
             return
         await self.pool.execute(
-            "UPDATE intake.deliveries SET sent_at = now(), last_error = NULL, sealed = NULL "
-            "WHERE id = $1",
+            "UPDATE intake.deliveries SET sent_at = now(), last_error = NULL, sealed = NULL, "
+            "platform_id = $2 WHERE id = $1",
             row["id"],
+            platform_id,
         )
         SENT.labels(row["channel"], "sent").inc()
 

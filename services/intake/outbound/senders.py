@@ -31,8 +31,9 @@ class DeliveryFailed(Exception):
 class Sender(Protocol):
     """Delivers one message on one channel."""
 
-    async def send(self, outgoing: Outgoing) -> None:
-        """Deliver, or raise DeliveryFailed."""
+    async def send(self, outgoing: Outgoing) -> str | None:
+        """Deliver, or raise DeliveryFailed; the platform's id of the message, if it gives one
+        (a later report that it failed names it)."""
 
 
 class Mailer:
@@ -41,7 +42,7 @@ class Mailer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    async def send(self, outgoing: Outgoing) -> None:
+    async def send(self, outgoing: Outgoing) -> str | None:
         """One mail."""
         settings = self.settings
         message = EmailMessage()
@@ -71,6 +72,7 @@ class Mailer:
         except (aiosmtplib.SMTPException, OSError) as error:
             code = getattr(error, "code", "")
             raise DeliveryFailed(f"{type(error).__name__} {code}".strip()) from error
+        return None  # its Message-ID is ours, and a bounce of it is dropped (mail_kinds)
 
 
 class GraphSender:
@@ -101,8 +103,9 @@ class GraphSender:
         account = outgoing.origin or self.settings.instagram_account_id
         return f"{base}/{account}/messages", body, token
 
-    async def send(self, outgoing: Outgoing) -> None:
-        """One message."""
+    async def send(self, outgoing: Outgoing) -> str | None:
+        """One message; its id, as the Graph API names it (WhatsApp's `messages[0].id`,
+        Instagram's `message_id`)."""
         url, body, token = self._request(outgoing)
         try:
             answer = await self.client.post(
@@ -112,6 +115,21 @@ class GraphSender:
             raise DeliveryFailed(type(error).__name__) from error
         if not answer.is_success:
             raise DeliveryFailed(f"HTTP {answer.status_code}")
+        return _message_id(answer)
+
+
+def _message_id(answer: httpx.Response) -> str | None:
+    """The sent message's id in a Graph API answer (None if it names none)."""
+    try:
+        said = answer.json()
+    except ValueError:
+        return None
+    if not isinstance(said, dict):
+        return None
+    messages = said.get("messages")
+    first = messages[0] if isinstance(messages, list) and messages else said
+    found = first.get("id") or first.get("message_id") if isinstance(first, dict) else None
+    return found[:200] if isinstance(found, str) else None
 
 
 def _text(outgoing: Outgoing) -> dict[str, object]:
@@ -143,7 +161,7 @@ class LaporSender:
     def __init__(self, api: LaporApi) -> None:
         self.api = api
 
-    async def send(self, outgoing: Outgoing) -> None:
+    async def send(self, outgoing: Outgoing) -> str | None:
         """One follow-up."""
         try:
             await self.api.follow_up(
@@ -154,6 +172,7 @@ class LaporSender:
             )
         except LaporUnavailable as error:
             raise DeliveryFailed(f"LAPOR {error}") from error
+        return None
 
 
 def configured_senders(settings: Settings, client: httpx.AsyncClient) -> dict[Channel, Sender]:
