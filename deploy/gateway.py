@@ -294,7 +294,7 @@ def create_gateway(settings: Settings) -> Starlette:
             if request.method in ("GET", "HEAD"):
                 return await page(request)
             return problem_response(Problem(404, "Alamat tidak dikenal."), request.scope["path"])
-        too_big = await _declared_too_large(request, settings.max_upload_bytes)
+        too_big = await _declared_too_large(request, settings.largest_body_bytes)
         if too_big is not None:
             return too_big
         try:
@@ -331,7 +331,7 @@ def create_gateway(settings: Settings) -> Starlette:
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(HeaderLimit),
-            Middleware(RequestHead, most=settings.max_upload_bytes),
+            Middleware(RequestHead, most=settings.largest_body_bytes),
         ],
         exception_handlers={405: not_allowed},
     )

@@ -329,7 +329,7 @@ class BodyLimit:
             # never longer than DRAIN_SECONDS. A client that waits for "100 Continue" before
             # sending (the server says it at the first read) is answered at once instead.
             if headers.get(b"expect", b"").lower() != b"100-continue":
-                await drain(receive, self.upload_limit)
+                await drain(receive, max(self.upload_limit, self.webhook_limit))
             await problem_response(too_large(limit), scope.get("path", ""))(scope, receive, send)
             return
         received = 0

@@ -74,7 +74,7 @@ def create_service_app(
         webhook_limit=settings.max_webhook_bytes,
     )
     app.add_middleware(HttpMetrics, service=service)
-    app.add_middleware(RequestHead, most=settings.max_upload_bytes)
+    app.add_middleware(RequestHead, most=settings.largest_body_bytes)
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
     app.include_router(_operations_router(service))

@@ -230,9 +230,13 @@ class Settings(BaseSettings):
 
     @property
     def max_upload_bytes(self) -> int:
-        """The largest request body any service takes: an attachment with the form around it
-        (or a webhook notification, if one may be larger)."""
-        return max(self.max_attachment_bytes + 65536, self.max_webhook_bytes)
+        """The largest body with files: an attachment with the form around it."""
+        return self.max_attachment_bytes + 65536
+
+    @property
+    def largest_body_bytes(self) -> int:
+        """The largest request body any service takes (with files, or a webhook's)."""
+        return max(self.max_upload_bytes, self.max_webhook_bytes)
 
     def port(self, service: str) -> int:
         """The port a service listens on."""
