@@ -153,6 +153,15 @@ async def test_the_complainant_replies_disputes_and_is_surveyed_on_a_phone(
     await expect(phone.locator("#hasil-balas")).to_contain_text("Balasan Anda sudah kami terima")
     await expect(phone.locator("#pesan-saya")).to_contain_text(REPLY)
     await expect(phone.locator("#pesan-saya")).to_contain_text("papan.png")
+    # The office waits no more: the page says so without a reload (it kept asking).
+    await expect(phone.locator("#permintaan")).to_be_hidden(timeout=20_000)
+    # A file too big is refused before it is sent, and the earlier "received" goes.
+    await phone.get_by_label("Balasan untuk petugas").fill(REPLY)
+    big = FilePayload(name="besar.pdf", mimeType="application/pdf", buffer=b"%PDF" * 2_800_000)
+    await phone.get_by_label("Lampiran").set_input_files(big)
+    await phone.get_by_role("button", name="Kirim balasan").click()
+    await expect(phone.locator('[data-field="files"] > .galat')).to_contain_text("paling besar")
+    await expect(phone.locator("#hasil-balas")).to_be_empty()
 
     resumed = await office.until("in_progress")
     [received] = [e for e in resumed["timeline"] if e["event"] == "InformationReceived"]

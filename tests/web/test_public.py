@@ -113,6 +113,20 @@ async def file_on_phone(stack: Stack, phone: Page) -> str:
     return code
 
 
+async def test_back_after_sending_shows_an_empty_form_not_the_one_sent(
+    stack: Stack, phone: Page
+) -> None:
+    """Back from the receipt brought the filled form again, and sending it filed a second
+    case: the form is emptied once it is sent."""
+    await file_on_phone(stack, phone)
+    await phone.go_back()
+    await phone.wait_for_url(re.compile(r"/formulir"))
+    await expect(phone.get_by_label("Isi pengaduan")).to_have_value("")
+    await expect(phone.get_by_label("Nama", exact=True)).to_have_value("")
+    assert await phone.get_by_label("Lampiran").evaluate("input => input.files.length") == 0
+    assert await count(stack, EVENTS) == 1
+
+
 async def test_a_citizen_files_a_complaint_on_a_phone_and_tracks_it(
     stack: Stack, phone: Page
 ) -> None:

@@ -370,3 +370,55 @@ export const ROLE_LABELS = {
 export function roleLabel(role) {
   return ROLE_LABELS[role] || role;
 }
+
+// Short names for the attachment types the office accepts.
+export const TYPE_NAMES = {
+  "application/pdf": "PDF",
+  "image/jpeg": "JPEG",
+  "image/png": "PNG",
+  "image/webp": "WEBP",
+  "audio/ogg": "OGG",
+  "audio/mpeg": "MP3",
+  "audio/aac": "AAC",
+  "audio/mp4": "M4A",
+  "video/mp4": "MP4",
+  "text/plain": "TXT",
+};
+/** What the forms take until intake says (GET /intake/v1/form-options). */
+export const FILE_LIMITS = { max_files: 5, max_attachment_bytes: 10 * 1024 * 1024, attachment_types: [] };
+
+export function megabytes(bytes) {
+  return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`;
+}
+
+let options = null;
+/** The forms' choices and attachment limits from intake (asked once per page), or null. */
+export async function formOptions() {
+  options ??= api("/intake/v1/form-options", { auth: false }).then((answer) => (answer.ok ? answer.data : null));
+  return options;
+}
+
+/** A file input's accepted types and its help text: how many files, how big, which types. */
+export function describeFiles(input, help, limits, what) {
+  input.setAttribute("accept", limits.attachment_types.join(","));
+  const names = limits.attachment_types.map((type) => TYPE_NAMES[type] || type);
+  help.textContent =
+    `${what}: paling banyak ${limits.max_files} berkas, ` +
+    `seluruhnya paling besar ${megabytes(limits.max_attachment_bytes)}. ` +
+    `Jenis yang diterima: ${names.join(", ")}.`;
+}
+
+/** An input's files, or a problem when there are too many or they are too big to send (checked
+ * before sending: a phone's data is not spent on a refusal). */
+export function chosenFiles(input, limits) {
+  const files = [...input.files];
+  const total = files.reduce((sum, file) => sum + file.size, 0);
+  let message = null;
+  if (files.length > limits.max_files) {
+    message = `Paling banyak ${limits.max_files} berkas.`;
+  } else if (total > limits.max_attachment_bytes) {
+    message = `Lampiran seluruhnya ${megabytes(total)}; paling besar ${megabytes(limits.max_attachment_bytes)}.`;
+  }
+  if (!message) return { files };
+  return { problem: { detail: message, errors: [{ field: "files", code: "too-large", message }] } };
+}

@@ -3,7 +3,20 @@
 // tag: its submissions go to that agency (?agency={id}).
 // The intake API checks everything and answers in Bahasa Indonesia; its messages are shown next
 // to the fields. The page only checks what would waste a phone's data: too many or too big files.
-import { $, $$, api, busy, el, query, showProblem, siteHeader } from "/aset/app.js";
+import {
+  $,
+  $$,
+  FILE_LIMITS,
+  api,
+  busy,
+  chosenFiles,
+  describeFiles,
+  el,
+  formOptions,
+  query,
+  showProblem,
+  siteHeader,
+} from "/aset/app.js";
 
 const KINDS = {
   pengaduan: {
@@ -25,19 +38,6 @@ const KINDS = {
       "Petugas Pojok OSS akan menjawab paling lama 14 hari kerja.",
   },
 };
-// Short names for the attachment types the office accepts.
-const TYPE_NAMES = {
-  "application/pdf": "PDF",
-  "image/jpeg": "JPEG",
-  "image/png": "PNG",
-  "image/webp": "WEBP",
-  "audio/ogg": "OGG",
-  "audio/mpeg": "MP3",
-  "audio/aac": "AAC",
-  "audio/mp4": "M4A",
-  "video/mp4": "MP4",
-  "text/plain": "TXT",
-};
 
 siteHeader();
 const agency = document.querySelector('meta[name="aduan-instansi"]');
@@ -48,16 +48,12 @@ const form = $("#formulir");
 const anonymous = $("#anonim");
 // One key per form fill: a double click or a retry after a lost answer makes one case only.
 const idempotencyKey = newKey();
-let limits = { max_files: 5, max_attachment_bytes: 10 * 1024 * 1024 };
+let limits = FILE_LIMITS;
 
 function newKey() {
   if (crypto.randomUUID) return crypto.randomUUID();
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function megabytes(bytes) {
-  return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`;
 }
 
 function applyKind() {
@@ -72,21 +68,14 @@ function applyKind() {
 }
 
 async function loadOptions() {
-  const answer = await api("/intake/v1/form-options", { auth: false });
-  if (!answer.ok) return;
-  const options = answer.data;
+  const options = await formOptions();
+  if (!options) return;
   limits = options;
   const select = $("#kategori");
   for (const category of options.categories) {
     select.append(el("option", { value: category.id }, category.label));
   }
-  const files = $("#lampiran");
-  files.setAttribute("accept", options.attachment_types.join(","));
-  const names = options.attachment_types.map((type) => TYPE_NAMES[type] || type);
-  $("#bantuan-lampiran").textContent =
-    `Foto atau dokumen pendukung: paling banyak ${options.max_files} berkas, ` +
-    `seluruhnya paling besar ${megabytes(options.max_attachment_bytes)}. ` +
-    `Jenis yang diterima: ${names.join(", ")}.`;
+  describeFiles($("#lampiran"), $("#bantuan-lampiran"), options, "Foto atau dokumen pendukung");
 }
 
 function showContact() {
@@ -121,22 +110,8 @@ function payload() {
   return body;
 }
 
-/** The files, or a problem when there are too many or they are too big to send. */
-function chosenFiles() {
-  const files = [...$("#lampiran").files];
-  const total = files.reduce((sum, file) => sum + file.size, 0);
-  let message = null;
-  if (files.length > limits.max_files) {
-    message = `Paling banyak ${limits.max_files} berkas.`;
-  } else if (total > limits.max_attachment_bytes) {
-    message = `Lampiran seluruhnya ${megabytes(total)}; paling besar ${megabytes(limits.max_attachment_bytes)}.`;
-  }
-  if (!message) return { files };
-  return { problem: { detail: message, errors: [{ field: "files", code: "too-large", message }] } };
-}
-
 async function submit() {
-  const { files, problem } = chosenFiles();
+  const { files, problem } = chosenFiles($("#lampiran"), limits);
   if (problem) return showProblem(form, problem);
   const data = new FormData();
   data.append("form", JSON.stringify(payload()));
@@ -157,6 +132,10 @@ async function submit() {
   // The receipt secret rides in the fragment: shown once on the receipt page, never sent to a
   // server, never in a log or a Referer.
   const secret = answer.data.receipt_secret ? `#kunci=${encodeURIComponent(answer.data.receipt_secret)}` : "";
+  // Emptied before leaving: the browser's Back would bring the filled form back, and sending it
+  // again (a new page, a new key) filed the complaint twice.
+  form.reset();
+  showContact();
   location.assign(`/terima-kasih?${next}${secret}`);
 }
 

@@ -3,10 +3,14 @@
 // what the office asks, the answer, their messages, a reply form and "Sudah selesai?".
 import {
   $,
+  FILE_LIMITS,
   api,
   busy,
+  chosenFiles,
   clearErrors,
+  describeFiles,
   el,
+  formOptions,
   formatDate,
   formatDateTime,
   inGroup,
@@ -103,12 +107,12 @@ async function showMessages(code, secret) {
   );
 }
 
-function showOwn(tracking, words) {
+function showOwn(tracking, words, { keepAnswers = false } = {}) {
   $("#teks-permintaan").textContent = tracking.request || "";
   $("#permintaan").classList.toggle("tersembunyi", tracking.request === null || tracking.request === undefined);
   $("#riwayat-pemohon").replaceChildren(...(tracking.history || []).map(item));
   $("#selesai-tanya").classList.toggle("tersembunyi", !inGroup(words, "answered", tracking.status));
-  $("#hasil-selesai").replaceChildren();
+  if (!keepAnswers) $("#hasil-selesai").replaceChildren();
   mine.classList.remove("tersembunyi");
 }
 
@@ -147,14 +151,17 @@ async function track() {
 
 async function reply() {
   const replyForm = $("#balas");
+  $("#hasil-balas").replaceChildren(); // an earlier reply's "received" is not this one's
   const text = $("#teks-balas").value.trim();
   if (text.length < 10) {
     const message = "Tulis balasan paling sedikit 10 karakter.";
     return showProblem(replyForm, { detail: message, errors: [{ field: "text", code: "too_short", message }] });
   }
+  const { files, problem } = chosenFiles($("#berkas-balas"), (await formOptions()) || FILE_LIMITS);
+  if (problem) return showProblem(replyForm, problem);
   const data = new FormData();
   data.append("text", text);
-  for (const file of $("#berkas-balas").files) data.append("files", file);
+  for (const file of files) data.append("files", file);
   const answer = await api(`/intake/v1/own/${encodeURIComponent(current.code)}/replies`, {
     method: "POST",
     form: data,
@@ -166,6 +173,23 @@ async function reply() {
   replyForm.reset();
   $("#hasil-balas").replaceChildren(el("p", { class: "kotak-berhasil" }, answer.data.message));
   await showMessages(current.code, current.secret);
+  // A reply to a request for information resumes the case: where it stands is shown once the
+  // office has it (a moment), not only after a reload.
+  for (let tries = 0; tries < 20 && !$("#permintaan").classList.contains("tersembunyi"); tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await refresh();
+  }
+}
+
+/** The case's view again, quietly (the form and the messages stay as they are). */
+async function refresh() {
+  const [answer, words] = await Promise.all([
+    api(`/reporting/v1/track/${encodeURIComponent(current.code)}`, { auth: false, headers: ownHeaders(current.secret) }),
+    vocabulary(),
+  ]);
+  if (!answer.ok) return;
+  show(answer.data, answer.stale, words);
+  if (answer.data.own) showOwn(answer.data, words, { keepAnswers: true });
 }
 
 async function resolution(solved) {
@@ -208,6 +232,7 @@ if (location.hash) history.replaceState(null, "", location.pathname + location.s
 // Kept at once: the link's fragment is gone from the address, a reload must still open it.
 if (given && fromLink) sessionStorage.setItem(KEPT, JSON.stringify({ code: given.toUpperCase(), secret: fromLink }));
 const kept = JSON.parse(sessionStorage.getItem(KEPT) || "null");
+formOptions().then((limits) => limits && describeFiles($("#berkas-balas"), $("#bantuan-berkas"), limits, "Foto atau dokumen"));
 if (given) {
   input.value = given;
   secretInput.value = fromLink || (kept && kept.code === given.toUpperCase() ? kept.secret : "");
