@@ -59,6 +59,26 @@ SIGNATURES: tuple[tuple[str, Test], ...] = (
 )
 
 
+TYPE_NAMES = {
+    "application/pdf": "PDF",
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/webp": "WEBP",
+    "audio/ogg": "OGG",
+    "audio/mpeg": "MP3",
+    "audio/aac": "AAC",
+    "audio/mp4": "M4A",
+    "video/mp4": "MP4",
+    "text/plain": "TXT",
+}
+"""The short names people know the attachment types by (a type without one: as it is)."""
+
+
+def type_names(types: Iterable[str]) -> list[str]:
+    """The types' short names, in order."""
+    return [TYPE_NAMES.get(kind, kind) for kind in types]
+
+
 def media_type(declared: str) -> str:
     """The bare media type, without parameters ("audio/ogg; codecs=opus" → "audio/ogg")."""
     return declared.split(";", 1)[0].strip().lower()

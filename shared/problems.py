@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.refusals import Refused
+from shared.text import megabytes
 
 log = logging.getLogger(__name__)
 
@@ -419,4 +420,4 @@ def too_large(limit: int) -> Problem:
 
 
 def _too_large(limit: int) -> str:
-    return f"Isi permintaan melebihi batas {limit} byte."
+    return f"Isi permintaan melebihi batas {megabytes(limit)}."

@@ -123,3 +123,9 @@ class Counted:
             "String should match pattern '{pattern}'",
             {"pattern": self.pattern},
         )
+
+
+def megabytes(size: int) -> str:
+    """A size as people read it: "10 MB", "0,3 MB" (one decimal, an Indonesian comma)."""
+    shown = f"{size / (1024 * 1024):.1f}".removesuffix(".0").replace(".", ",")
+    return f"{shown} MB"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from services.intake.draft import Attachment, Refusal
-from shared.filetypes import decide, media_type, safe_filename
+from shared.filetypes import decide, media_type, safe_filename, type_names
 from shared.problems import Problem
 from shared.settings import Settings
+from shared.text import megabytes
 
 
 class AttachmentRefused(Problem):
@@ -16,7 +17,7 @@ def check(settings: Settings, attachment: Attachment) -> Attachment:
     """The attachment with its type decided from its bytes; AttachmentRefused if it may not be
     kept. A reference (chat media not downloaded) is kept by its declared type."""
     declared = media_type(attachment.content_type)
-    allowed = ", ".join(settings.attachment_types)
+    allowed = ", ".join(type_names(settings.attachment_types))
     name = safe_filename(attachment.filename)  # as shown and downloaded: nothing reordered
     if attachment.content is not None:
         if not attachment.content:  # nothing to see: a file that failed to copy, a mistake
@@ -26,7 +27,7 @@ def check(settings: Settings, attachment: Attachment) -> Attachment:
         if attachment.size > settings.max_attachment_bytes:
             raise AttachmentRefused(
                 413,
-                f"Lampiran '{name}' melebihi batas {settings.max_attachment_bytes} byte.",
+                f"Lampiran '{name}' melebihi batas {megabytes(settings.max_attachment_bytes)}.",
                 code="attachment-too-large",
             )
         sniffed = decide(attachment.content, declared, settings.attachment_types)

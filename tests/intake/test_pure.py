@@ -116,6 +116,11 @@ def test_files_are_screened_one_by_one() -> None:
         ("kosong.txt", "attachment-empty"),
     ]
     assert {r.code for r in refused} <= WHY.keys()  # each said to the complainant
+    # Said as people read them: the types by name, the size in MB (MIME types and bytes were).
+    said = {r.code: r.reason for r in refused}
+    assert "PDF, JPEG, PNG" in said["attachment-type"]
+    assert "application/" not in said["attachment-type"]
+    assert said["attachment-too-large"].endswith("melebihi batas 10 MB.")
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from shared.filetypes import safe_filename
-from shared.text import Counted, no_control_characters, without_control_characters
+from shared.text import Counted, megabytes, no_control_characters, without_control_characters
 
 
 class Counting(BaseModel):
@@ -73,3 +73,10 @@ def test_the_controls_that_reorder_text_are_control_characters(control: str) -> 
     assert without_control_characters(f"Budi {control}Santoso") == "Budi Santoso"
     assert safe_filename(f"tagihan{control}fdp.exe") == "tagihan_fdp.exe"
     assert no_control_characters("\u0639\u0644\u064a \u200f") == "\u0639\u0644\u064a \u200f"
+
+
+@pytest.mark.parametrize(
+    ("size", "said"), [(10 * 1024 * 1024, "10 MB"), (300_000, "0,3 MB"), (11_010_048, "10,5 MB")]
+)
+def test_a_size_is_said_in_megabytes_with_a_decimal_comma(size: int, said: str) -> None:
+    assert megabytes(size) == said

@@ -371,24 +371,17 @@ export function roleLabel(role) {
   return ROLE_LABELS[role] || role;
 }
 
-// Short names for the attachment types the office accepts.
-export const TYPE_NAMES = {
-  "application/pdf": "PDF",
-  "image/jpeg": "JPEG",
-  "image/png": "PNG",
-  "image/webp": "WEBP",
-  "audio/ogg": "OGG",
-  "audio/mpeg": "MP3",
-  "audio/aac": "AAC",
-  "audio/mp4": "M4A",
-  "video/mp4": "MP4",
-  "text/plain": "TXT",
-};
 /** What the forms take until intake says (GET /intake/v1/form-options). */
-export const FILE_LIMITS = { max_files: 5, max_attachment_bytes: 10 * 1024 * 1024, attachment_types: [] };
+export const FILE_LIMITS = {
+  max_files: 5,
+  max_attachment_bytes: 10 * 1024 * 1024,
+  attachment_types: [],
+  attachment_type_names: [],
+};
 
+/** A size as people read it: "10 MB", "0,3 MB" (as shared/text.py megabytes says it). */
 export function megabytes(bytes) {
-  return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`;
+  return `${String(Math.round((bytes / (1024 * 1024)) * 10) / 10).replace(".", ",")} MB`;
 }
 
 let options = null;
@@ -401,11 +394,10 @@ export async function formOptions() {
 /** A file input's accepted types and its help text: how many files, how big, which types. */
 export function describeFiles(input, help, limits, what) {
   input.setAttribute("accept", limits.attachment_types.join(","));
-  const names = limits.attachment_types.map((type) => TYPE_NAMES[type] || type);
   help.textContent =
     `${what}: paling banyak ${limits.max_files} berkas, ` +
     `seluruhnya paling besar ${megabytes(limits.max_attachment_bytes)}. ` +
-    `Jenis yang diterima: ${names.join(", ")}.`;
+    `Jenis yang diterima: ${limits.attachment_type_names.join(", ")}.`;
 }
 
 /** An input's files, or a problem when there are too many or they are too big to send (checked

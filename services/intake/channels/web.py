@@ -23,6 +23,7 @@ from services.intake.limits import PerAddressLimit
 from services.intake.store import fingerprint
 from shared.categories import CATEGORIES
 from shared.channels import CHANNEL_LABELS, Channel
+from shared.filetypes import type_names
 from shared.problems import Problem, field_error, problems
 from shared.sop import Kind
 
@@ -219,6 +220,7 @@ class FormOptions(BaseModel):
     categories: list[Choice]
     recorded_channels: list[Choice]
     attachment_types: list[str]
+    attachment_type_names: list[str]  # as people know them: PDF, JPEG, …
     max_attachment_bytes: int
     max_files: int
 
@@ -233,6 +235,7 @@ async def form_options(inbox: CurrentInbox) -> FormOptions:
             Choice(id=channel.value, label=CHANNEL_LABELS[channel]) for channel in RECORDED
         ],
         attachment_types=list(settings.attachment_types),
+        attachment_type_names=type_names(settings.attachment_types),
         max_attachment_bytes=settings.max_attachment_bytes,
         max_files=MAX_FILES,
     )
