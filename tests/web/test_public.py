@@ -11,6 +11,7 @@ import struct
 import zlib
 from typing import Any
 
+import pytest
 from playwright.async_api import FilePayload, Page, expect
 
 from shared.channels import CHANNEL_LABELS, Channel
@@ -47,9 +48,12 @@ async def count(stack: Stack, sql: str, *args: Any) -> int:
 
 
 async def fits(page: Page) -> None:
-    """The page scrolls only downwards: nothing wider than the viewport."""
-    scroll, inner = await page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
-    assert scroll <= inner, f"{page.url} scrolls sideways ({scroll} > {inner})"
+    """The page scrolls only downwards: nothing wider than the screen. (A phone's browser
+    widens its layout to what is too wide, so innerWidth grows with it: the screen's width is
+    the page's viewport as set.)"""
+    scroll = await page.evaluate("document.documentElement.scrollWidth")
+    screen = page.viewport_size["width"] if page.viewport_size else 0
+    assert scroll <= screen, f"{page.url} scrolls sideways ({scroll} > {screen})"
 
 
 def error(page: Page, field: str) -> Any:
@@ -111,6 +115,16 @@ async def file_on_phone(stack: Stack, phone: Page) -> str:
     stored = await stack.rows("SELECT content_type, size FROM intake.attachments")
     assert (stored[-1]["content_type"], stored[-1]["size"]) == ("image/png", len(image))
     return code
+
+
+@pytest.mark.parametrize("query", ["dari=abc", "dari=2026&sampai=2020"])
+async def test_a_problem_told_on_the_rekap_page_fits_a_phone(
+    stack: Stack, phone: Page, query: str
+) -> None:
+    """The box saying what to correct sat in the row of fields and widened the page."""
+    await phone.goto(stack.url(f"/rekap?{query}"))
+    await expect(phone.locator(".kotak-galat").first).to_be_visible()
+    await fits(phone)
 
 
 async def test_back_after_sending_shows_an_empty_form_not_the_one_sent(
