@@ -124,6 +124,23 @@ async def answered(page: Page, button: str, told: str) -> bool:
     return told in await box.inner_text()
 
 
+async def test_a_request_for_information_without_a_message_still_says_what_is_wanted(
+    stack: Stack, phone: Page
+) -> None:
+    """Asked with only the office's own reason: the box told the complainant to reply, and
+    not what about (empty); the reason stays the office's."""
+    receipt = await stack.http.post("/intake/v1/complaints", json={"text": COMPLAINT})
+    code, link = receipt.json()["tracking_code"], receipt.json()["track_url"]
+    office = Office(stack, await _token(stack, [Role.TIM_PENGADUAN]))
+    await office.find(code)
+    await office.act("information-request", reason="Catatan internal petugas.")
+    await office.until("waiting_info")
+    await phone.goto(stack.url(link))
+    wanted = "keterangan atau dokumen tambahan"
+    assert await eventually(lambda: shows(phone, "#permintaan", wanted), within=20)
+    await expect(phone.locator("#milik-saya")).not_to_contain_text("Catatan internal")
+
+
 @pytest.mark.parametrize("privacy", ["anonymous", "confidential"])
 async def test_the_complainant_replies_disputes_and_is_surveyed_on_a_phone(
     stack: Stack, phone: Page, desk: Page, stranger: Page, privacy: str

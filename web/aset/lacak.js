@@ -108,7 +108,10 @@ async function showMessages(code, secret) {
 }
 
 function showOwn(tracking, words, { keepAnswers = false } = {}) {
-  $("#teks-permintaan").textContent = tracking.request || "";
+  // An officer may ask without a message for the complainant (its reason is the office's own):
+  // the box then still says what is wanted, never nothing.
+  $("#teks-permintaan").textContent =
+    tracking.request || "Petugas memerlukan keterangan atau dokumen tambahan untuk pengaduan ini.";
   $("#permintaan").classList.toggle("tersembunyi", tracking.request === null || tracking.request === undefined);
   $("#riwayat-pemohon").replaceChildren(...(tracking.history || []).map(item));
   $("#selesai-tanya").classList.toggle("tersembunyi", !inGroup(words, "answered", tracking.status));
