@@ -69,3 +69,11 @@ def test_clean_paths_are_forwarded_as_they_are(path: bytes) -> None:
 def test_unclean_paths_are_refused(path: bytes) -> None:
     with pytest.raises(Refused):
         canonical_path(path)
+
+
+def test_every_page_names_its_icon_and_the_icon_is_there() -> None:
+    """Without one, every page's browser asked for /favicon.ico and logged its 404."""
+    pages = [*WEB_ROOT.glob("*.html"), *WEB_ROOT.glob("petugas/*.html")]
+    named = {page.name for page in pages if 'rel="icon" href="/aset/ikon.svg"' in page.read_text()}
+    assert named == {page.name for page in pages}
+    assert web_file(WEB_ROOT, "/aset/ikon.svg") is not None
