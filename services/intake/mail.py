@@ -62,6 +62,15 @@ class Mail:
     problems: tuple[str, ...] = ()
     raw: bytes = field(default=b"", repr=False)
     recipients: tuple[str, ...] = ()  # the addresses it was sent to, the delivered-to first
+    reply_to: tuple[str | None, str] | None = None  # the one Reply-To's name and address
+
+    @property
+    def answer_to(self) -> tuple[str | None, str]:
+        """Whom the office answers: the one `Reply-To` (RFC 5322 §3.6.2: a website's form
+        mails from noreply@ with the person's address there; the receipt went to noreply@),
+        else the sender. Only the answer: which case a mail joins, and the sender's limit,
+        stay the `From`'s (a `Reply-To` is anyone's to write, and no server checks it)."""
+        return self.reply_to if self.reply_to else (self.sender_name, self.sender)
 
     def thread_hints(self) -> tuple[UUID | None, str | None]:
         """A case id from a reply to our receipt, and a tracking code from the subject."""
@@ -229,13 +238,7 @@ def _message_id(value: str, raw: bytes) -> str:
 
 
 def _sender(message: Message, problems: list[str]) -> tuple[str | None, str]:
-    """The person writing: their name and address from the one address of `Reply-To`, the
-    address replies go to (RFC 5322 §3.6.2: a website's form mails from noreply@ with the
-    person's address there, and the receipt went to noreply@), else from the raw `From` (a
-    decoded name may hold commas or brackets)."""
-    replying = _one_address(message, "reply-to", [])
-    if replying is not None and replying[1]:
-        return replying
+    """Name and address from the raw `From` (a decoded name may hold commas or brackets)."""
     found = _one_address(message, "from", problems)
     if found is None or not found[1]:
         problems.append("alamat pengirim tidak terbaca")
@@ -309,6 +312,7 @@ def _read(raw: bytes) -> Mail:
     reading = _Reading()
     headers = _headers(message, reading.problems)
     name, sender = _sender(message, reading.problems)
+    reply_to = _one_address(message, "reply-to", [])
     subject = _first(headers, "subject")[:500]
     text = reading.body(message)
     return Mail(
@@ -324,6 +328,7 @@ def _read(raw: bytes) -> Mail:
         kind=_kind(headers, subject, text, reading),
         problems=tuple(dict.fromkeys(reading.problems)),
         raw=raw,
+        reply_to=reply_to if reply_to and reply_to[1] else None,
     )
 
 

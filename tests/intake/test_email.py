@@ -120,7 +120,7 @@ async def test_a_mail_becomes_a_complaint_and_gets_its_code_by_reply(mail: Mail)
 
 async def test_a_mail_from_a_form_is_answered_at_its_reply_to(mail: Mail) -> None:
     """A website's contact form mails from noreply@ with the person's address in Reply-To: the
-    receipt goes there, and the case's contact is that person (the receipt went to noreply@)."""
+    receipt goes there (it went to noreply@). Which case a mail joins stays the From's."""
     sent = message(sender="Formulir Situs <noreply@forms.example.id>")
     sent["Reply-To"] = f"Siti Aminah <{SITI}>"
     await mail.deliver(sent)
@@ -128,6 +128,18 @@ async def test_a_mail_from_a_form_is_answered_at_its_reply_to(mail: Mail) -> Non
     assert receipt["To"] == SITI
     kept = await mail.desk.fetch("SELECT 1 FROM intake.submission_index")
     assert len(kept) == 1
+    # Which case a mail joins stays the From's: a mail from elsewhere naming Siti in its
+    # Reply-To and her case's code joins nothing of hers.
+    code = (await mail.desk.fetch("SELECT tracking_code FROM intake.submission_index"))[0][0]
+    forged = message(
+        "Tambahan dari orang lain.",
+        subject=f"Re: [{code}] Pengaduan izin usaha",
+        sender="Orang Lain <orang.lain@example.org>",
+    )
+    forged["Reply-To"] = SITI
+    await mail.deliver(forged)
+    await mail.receipts(2)  # its own case, answered at the Reply-To
+    assert len(await mail.desk.fetch("SELECT 1 FROM intake.submission_index")) == 2
 
 
 async def test_a_mail_is_received_when_it_reached_the_mailbox_not_on_its_date_header(

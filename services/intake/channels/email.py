@@ -173,16 +173,18 @@ class Mailbox:
                 return await self.inbox.add(case_id, addition)
         agencies = self.inbox.agencies
         agency = await agencies.by_channel("mailboxes", *mail.recipients)
-        own = bool(mail.sender) and (
-            normal_address(mail.sender) == normal_address(self.inbox.settings.mail_from)
-            or await agencies.is_ours("mailboxes", mail.sender)
+        _, answered_at = mail.answer_to  # where the receipt would go
+        own = bool(answered_at) and (
+            normal_address(answered_at) == normal_address(self.inbox.settings.mail_from)
+            or await agencies.is_ours("mailboxes", answered_at)
         )
         return await self.inbox.submit(self._draft(mail, kept, agency.id, answered=not own))
 
     def _draft(self, mail: Mail, kept: Kept, agency: str, *, answered: bool = True) -> Draft:
         """The mail as a submission; `answered`: its receipt is mailed (never to the office's
         own mailboxes: the receipt, its secret with it, would land in the office's mailbox)."""
-        contact = Contact(name=mail.sender_name, email=mail.sender or None)
+        name, address = mail.answer_to
+        contact = Contact(name=name, email=address or None)
         kind = Kind.CONSULTATION if "konsultasi" in mail.subject.lower() else Kind.COMPLAINT
         return Draft(
             kind=kind,
@@ -191,10 +193,10 @@ class Mailbox:
             received_at=mail.sent_at,
             agency=agency,  # the agency whose mailbox it was sent to
             message_id=mail.message_id,
-            contact=contact if mail.sender else None,
+            contact=contact if address else None,
             attachments=kept.files,
             identities=tuple(self.inbox.pseudonyms.of_contact(contact)),
-            receipt=bool(mail.sender) and HANDLING[mail.kind].receipt and answered,
+            receipt=bool(address) and HANDLING[mail.kind].receipt and answered,
             refused=kept.refused,
             extra=kept.extra,
         )
