@@ -261,8 +261,12 @@ class RowWriter:
                 "DELETE FROM {s}.conversations WHERE case_id = ANY(%(cases)b::uuid[])",
                 "DELETE FROM {s}.attachments WHERE case_id = ANY(%(cases)b::uuid[])",
                 "DELETE FROM {s}.blobs WHERE case_id = ANY(%(cases)b::uuid[])",
-                "UPDATE {s}.deliveries SET gave_up_at = now(), last_error = 'erased', "
-                "sealed = NULL WHERE case_id = ANY(%(cases)b::uuid[]) AND sent_at IS NULL",
+                # Unsent: cancelled; sent: what it said goes too (kept for a resend after a
+                # platform's report that it failed).
+                "UPDATE {s}.deliveries SET sealed = NULL, "
+                "gave_up_at = CASE WHEN sent_at IS NULL THEN now() ELSE gave_up_at END, "
+                "last_error = CASE WHEN sent_at IS NULL THEN 'erased' ELSE last_error END "
+                "WHERE case_id = ANY(%(cases)b::uuid[])",
             )
         ]
 

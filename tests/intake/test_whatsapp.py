@@ -469,7 +469,11 @@ async def test_a_receipt_whatsapp_reports_undelivered_is_a_failed_message(desk: 
     """Meta took the receipt, then could not deliver it (past the 24 hours, a number not on
     WhatsApp) and says so in a status: the delivery is failed, with Meta's reason, among the
     failed messages officers see (it stayed "sent", and nobody knew)."""
-    answer = await desk.whatsapp(wa_text(COMPLAINT, "wamid.F1"))
+    refusing = wa_messages(  # a receipt that says something of its own: the file refused
+        wa_message("wamid.F1", "text", {"body": COMPLAINT}),
+        wa_message("wamid.F2", "document", wa_document("laporan.docx", DOCX)),
+    )
+    answer = await desk.whatsapp(refusing)
     assert answer.status_code == 200
 
     async def sent() -> bool:
@@ -486,9 +490,12 @@ async def test_a_receipt_whatsapp_reports_undelivered_is_a_failed_message(desk: 
         "errors": [{"code": 131047, "title": "Re-engagement message", "message": "..."}],
     }
     assert (await desk.whatsapp(report)).json() == {"received": []}
-    [row] = await desk.fetch("SELECT sent_at, gave_up_at, last_error FROM intake.deliveries")
+    [row] = await desk.fetch(
+        "SELECT sent_at, gave_up_at, last_error, sealed FROM intake.deliveries"
+    )
     assert state_of(dict(row)) == "failed"
     assert "Re-engagement message (kode 131047)" in row["last_error"]
+    assert row["sealed"] is not None  # sent again, it says what it said (refused files, answer)
 
 
 # --- Every kind of Meta's messages webhook reference (issue 16, acceptance 1 and 2) ---

@@ -155,9 +155,11 @@ class Dispatcher:
             log.warning("delivery %s failed: %s", row["id"], failure.reason)
             await self._retry(row, failure.reason)
             return
+        # What it said is dropped once sent, unless the platform may still report it failed
+        # (it names the message by its id): an officer then sends it again, whole.
         await self.pool.execute(
-            "UPDATE intake.deliveries SET sent_at = now(), last_error = NULL, sealed = NULL, "
-            "platform_id = $2 WHERE id = $1",
+            "UPDATE intake.deliveries SET sent_at = now(), last_error = NULL, platform_id = $2, "
+            "sealed = CASE WHEN $2::text IS NULL THEN NULL ELSE sealed END WHERE id = $1",
             row["id"],
             platform_id,
         )
