@@ -47,7 +47,7 @@ const kind = KINDS[jenis];
 const form = $("#formulir");
 const anonymous = $("#anonim");
 // One key per form fill: a double click or a retry after a lost answer makes one case only.
-const idempotencyKey = newKey();
+let idempotencyKey = newKey();
 let limits = FILE_LIMITS;
 
 function newKey() {
@@ -134,8 +134,10 @@ async function submit() {
   const secret = answer.data.receipt_secret ? `#kunci=${encodeURIComponent(answer.data.receipt_secret)}` : "";
   // Emptied before leaving: the browser's Back would bring the filled form back, and sending it
   // again (a new page, a new key) filed the complaint twice.
+  // And a new key with it: a page the browser keeps and shows again is a new complaint's.
   form.reset();
   showContact();
+  idempotencyKey = newKey();
   location.assign(`/terima-kasih?${next}${secret}`);
 }
 

@@ -108,10 +108,13 @@ async function showMessages(code, secret) {
 }
 
 function showOwn(tracking, words, { keepAnswers = false } = {}) {
+  // The survey opens with the secret (show() set the public link).
+  $("#tautan-survei").href =
+    `/survei?kode=${encodeURIComponent(current.code)}#kunci=${encodeURIComponent(current.secret)}`;
   // An officer may ask without a message for the complainant (its reason is the office's own):
   // the box then still says what is wanted, never nothing.
   $("#teks-permintaan").textContent =
-    tracking.request || "Petugas memerlukan keterangan atau dokumen tambahan untuk pengaduan ini.";
+    tracking.request || "Petugas memerlukan keterangan atau dokumen tambahan dari Anda.";
   $("#permintaan").classList.toggle("tersembunyi", tracking.request === null || tracking.request === undefined);
   $("#riwayat-pemohon").replaceChildren(...(tracking.history || []).map(item));
   $("#selesai-tanya").classList.toggle("tersembunyi", !inGroup(words, "answered", tracking.status));
@@ -145,8 +148,6 @@ async function track() {
   current = answer.data.own ? { code: answer.data.tracking_code, secret } : null;
   if (current) {
     sessionStorage.setItem(KEPT, JSON.stringify(current));
-    const survey = `/survei?kode=${encodeURIComponent(current.code)}#kunci=${encodeURIComponent(secret)}`;
-    $("#tautan-survei").href = survey;
     showOwn(answer.data, words);
     await showMessages(current.code, secret);
   }
