@@ -1018,3 +1018,15 @@ def test_the_mark_that_keeps_a_number_as_text_is_not_part_of_it(tmp_path: Path) 
     [row] = list(rows)
     assert row.contact is not None
     assert (row.contact.phone, row.contact.nik) == ("081234567890", "3525011201850003")
+
+
+def test_of_two_date_columns_the_first_is_the_complaints(tmp_path: Path) -> None:
+    """Tanggal Pengaduan, then a follow-up's Tanggal further right: the received date is the
+    first (the generic name further right was taken, and rows without a follow-up had none)."""
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "No;Tanggal Pengaduan;Isi Pengaduan;Tindak Lanjut;Tanggal\n"
+        "1;05/01/2023;Izin usaha belum terbit.;;\n"
+    )
+    _, rows = read(Settings(), path, load_mapping(None, []))
+    assert [row.received_at.date().isoformat() for row in rows] == ["2023-01-05"]

@@ -19,7 +19,7 @@ from services.intake.draft import Contact
 from services.intake.forms import TEXT_MAX
 from services.intake.pseudonyms import phone_number
 from services.intake.register.dates import WINDOWS_EPOCH, DateError, RegisterDate, read_date
-from services.intake.register.labels import Mapping, normalize
+from services.intake.register.labels import HEADERS, Mapping, normalize
 from services.intake.register.reading import Layout
 from shared import pii
 from shared.channels import Channel
@@ -187,8 +187,10 @@ def register_kind(text_header: str, mapping: Mapping) -> Kind:
     kept per kind heads it (*Isi Konsultasi*), else a complaint. A register of consultations
     numbered from 1 was read as complaints, and its rows then taken for corrections of the
     complaints register's rows of the same number and day (never stored)."""
-    words = normalize(text_header).split()
-    named = {mapping.kinds[word] for word in words if word in mapping.kinds}
+    header = normalize(text_header)
+    if header not in HEADERS["text"]:  # one of ours only: "Permasalahan/Pertanyaan" says none
+        return Kind.COMPLAINT
+    named = {mapping.kinds[word] for word in header.split() if word in mapping.kinds}
     return Kind(named.pop()) if len(named) == 1 else Kind.COMPLAINT
 
 

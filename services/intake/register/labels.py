@@ -58,7 +58,10 @@ FIELD_NAMES = {
 }
 """Indonesian names of the fields, for those who write the mapping."""
 
-HEADERS: dict[str, tuple[str, ...]] = {  # each field's names, the better first
+BRIEF = frozenset({"masalah", "uraian singkat", "pokok pengaduan"})
+"""Text headers that name a subject, not the whole text: another text column is taken first."""
+
+HEADERS: dict[str, tuple[str, ...]] = {
     "register_ref": ("no", "nomor", "no register", "nomor register", "no reg", "no pengaduan",
                      "nomor pengaduan", "no agenda", "nomor agenda", "no tiket", "nomor tiket"),
     "received_at": ("tanggal", "tgl", "tanggal pengaduan", "tgl pengaduan", "tanggal masuk",
@@ -209,10 +212,10 @@ def header_fields(mapping: Mapping, headers: list[str]) -> dict[str, int]:
     for key, aliases in HEADERS.items():
         if key in mapping.columns or key in found:  # a header named for it is that one or none
             continue
-        # Of two columns a field's names fit, the better name ("Uraian Pengaduan" before
-        # "Masalah", a one-word subject), then the first from the left.
+        # Of two columns a field's names fit, the first from the left, unless it is only a
+        # subject ("Masalah" before "Uraian Pengaduan": the full text is the complaint's).
         fitting = [
-            (aliases.index(label), index)
+            (label in BRIEF, index)
             for index, label in enumerate(normalized)
             if label in aliases and index not in taken
         ]
