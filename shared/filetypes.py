@@ -71,12 +71,12 @@ TYPE_NAMES = {
     "video/mp4": "MP4",
     "text/plain": "TXT",
 }
-"""The short names people know the attachment types by (a type without one: as it is)."""
+"""The short names people know the attachment types by (another: its subtype, HEIC)."""
 
 
 def type_names(types: Iterable[str]) -> list[str]:
     """The types' short names, in order."""
-    return [TYPE_NAMES.get(kind, kind) for kind in types]
+    return [TYPE_NAMES.get(kind, kind.rsplit("/", 1)[-1].upper()) for kind in types]
 
 
 def media_type(declared: str) -> str:

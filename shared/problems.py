@@ -307,10 +307,16 @@ class BodyLimit:
     WEBHOOKS = re.compile(r"/webhooks/")
 
     def __init__(
-        self, app: ASGIApp, limit: int, upload_limit: int | None = None, webhook_limit: int = 0
+        self,
+        app: ASGIApp,
+        limit: int,
+        upload_limit: int | None = None,
+        webhook_limit: int = 0,
+        most: int = 0,
     ) -> None:
         self.app, self.default, self.upload_limit = app, limit, upload_limit or limit
         self.webhook_limit = webhook_limit or limit
+        self.most = most or max(self.upload_limit, self.webhook_limit)  # drained at most
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -330,7 +336,7 @@ class BodyLimit:
             # never longer than DRAIN_SECONDS. A client that waits for "100 Continue" before
             # sending (the server says it at the first read) is answered at once instead.
             if headers.get(b"expect", b"").lower() != b"100-continue":
-                await drain(receive, max(self.upload_limit, self.webhook_limit))
+                await drain(receive, self.most)
             await problem_response(too_large(limit), scope.get("path", ""))(scope, receive, send)
             return
         received = 0

@@ -72,6 +72,7 @@ def create_service_app(
         limit=settings.max_body_bytes,
         upload_limit=settings.max_upload_bytes,
         webhook_limit=settings.max_webhook_bytes,
+        most=settings.largest_body_bytes,
     )
     app.add_middleware(HttpMetrics, service=service)
     app.add_middleware(RequestHead, most=settings.largest_body_bytes)

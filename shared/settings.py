@@ -17,15 +17,22 @@ SERVICES = ("intake", "workflow", "reporting")
 MOST_PARTITIONS = 256
 
 
-NUMBER_FIELDS = re.compile(r"\{(?:year|month|roman)\}")
+NUMBER_FIELDS = re.compile(r"\{\{|\}\}|\{(?:year|month|roman)(?::[^{}.\[\]]*)?\}")
+"""What a letter number's pattern may hold besides text: {year}, {month} (01–12), {roman}
+(I–XII), each with a format ({year:04d}), and braces written twice ({{, }})."""
 
 
 def number_pattern(pattern: str) -> str:
-    """A letter number's pattern as given, if its only fields are {year}, {month} and {roman}
-    (any other was a KeyError when the monthly recap was drawn, or read the value's attributes:
-    format() follows '{year.__class__}')."""
+    """A letter number's pattern as given, if its fields are only those of NUMBER_FIELDS and
+    it formats (another field was a KeyError when the monthly recap was drawn; format() would
+    follow '{year.__class__}' to the value's attributes)."""
+    refused = "Pola nomor surat hanya boleh memuat {year}, {month} dan {roman}."
     if set("{}") & set(NUMBER_FIELDS.sub("", pattern)):
-        raise ValueError("Pola nomor surat hanya boleh memuat {year}, {month} dan {roman}.")
+        raise ValueError(refused)
+    try:
+        pattern.format(year=2026, month="01", roman="I")
+    except (ValueError, KeyError, IndexError) as error:
+        raise ValueError(refused) from error
     return pattern
 
 

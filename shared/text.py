@@ -7,6 +7,7 @@ as one of them: no UTF-8 text can hold it, so sealing or storing it would fail."
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -126,6 +127,8 @@ class Counted:
 
 
 def megabytes(size: int) -> str:
-    """A size as people read it: "10 MB", "0,3 MB" (one decimal, an Indonesian comma)."""
-    shown = f"{size / (1024 * 1024):.1f}".removesuffix(".0").replace(".", ",")
+    """A size as people read it: "10 MB", "0,3 MB" (one decimal, rounded up: a limit is
+    never said lower than it is; an Indonesian comma)."""
+    tenths = math.ceil(size * 10 / (1024 * 1024))
+    shown = f"{tenths // 10},{tenths % 10}".removesuffix(",0")
     return f"{shown} MB"

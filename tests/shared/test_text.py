@@ -76,7 +76,14 @@ def test_the_controls_that_reorder_text_are_control_characters(control: str) -> 
 
 
 @pytest.mark.parametrize(
-    ("size", "said"), [(10 * 1024 * 1024, "10 MB"), (300_000, "0,3 MB"), (11_010_048, "10,5 MB")]
+    ("size", "said"),
+    [
+        (10 * 1024 * 1024, "10 MB"),
+        (300_000, "0,3 MB"),
+        (11_010_048, "10,5 MB"),
+        (256 * 1024, "0,3 MB"),  # a limit of 0.25 MB is never said "0,2 MB"
+        (20_000, "0,1 MB"),
+    ],
 )
 def test_a_size_is_said_in_megabytes_with_a_decimal_comma(size: int, said: str) -> None:
     assert megabytes(size) == said

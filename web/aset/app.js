@@ -381,7 +381,7 @@ export const FILE_LIMITS = {
 
 /** A size as people read it: "10 MB", "0,3 MB" (as shared/text.py megabytes says it). */
 export function megabytes(bytes) {
-  return `${String(Math.round((bytes / (1024 * 1024)) * 10) / 10).replace(".", ",")} MB`;
+  return `${String(Math.ceil((bytes * 10) / (1024 * 1024)) / 10).replace(".", ",")} MB`;
 }
 
 let options = null;

@@ -13,10 +13,12 @@ from uuid import UUID
 
 from services.intake.submission import Submission
 from shared.channels import Channel
+from shared.filetypes import type_names
 from shared.office_texts import OfficeTexts
 from shared.receipts import tracking_link
 from shared.settings import Settings
 from shared.sop import Kind
+from shared.text import megabytes
 from shared.vocabulary import NOTIFIED, TOLD
 
 ANSWERING = frozenset({Channel.EMAIL, Channel.WHATSAPP, Channel.INSTAGRAM, Channel.LAPOR})
@@ -132,9 +134,6 @@ def _receipt(settings: Settings, submission: Submission, link: str, secret: str 
     return text
 
 
-# How a complainant reads a media type (the office's list is of media types).
-LABELS = {"audio/mpeg": "MP3", "audio/mp4": "M4A", "text/plain": "TXT"}
-
 WHY = {
     "attachment-too-large": "terlalu besar",
     "attachment-type": "jenis berkasnya tidak kami terima",
@@ -146,8 +145,8 @@ WHY = {
 def accepted(settings: Settings) -> str:
     """The files a complainant may send, as they read them: "PDF, JPEG, …, paling besar
     10 MB per berkas"."""
-    labels = (LABELS.get(t, t.rsplit("/", 1)[-1].upper()) for t in settings.attachment_types)
-    size = f"{settings.max_attachment_bytes / 2**20:g} MB"
+    labels = type_names(settings.attachment_types)
+    size = megabytes(settings.max_attachment_bytes)
     return f"{', '.join(dict.fromkeys(labels))}, paling besar {size} per berkas"
 
 
