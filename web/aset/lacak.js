@@ -155,7 +155,7 @@ async function track() {
 
 async function reply() {
   const replyForm = $("#balas");
-  $("#hasil-balas").replaceChildren(); // an earlier reply's "received" is not this one's
+  $("#hasil-balas").replaceChildren(); // an earlier reply's success is not this one's
   const text = $("#teks-balas").value.trim();
   if (text.length < 10) {
     const message = "Tulis balasan paling sedikit 10 karakter.";
