@@ -338,3 +338,21 @@ async def test_a_closed_case_is_rated_once_on_the_survey_page(stack: Stack, phon
     )
     assert again.status_code == 409
     assert await count(stack, SURVEYS) == 1
+
+
+@pytest.mark.parametrize("path", ["/rekap", "/dasbor"])
+async def test_a_visitor_reading_the_statistics_sees_the_public_header(
+    stack: Stack, phone: Page, path: str
+) -> None:
+    """The rekap and the dashboard are public; a visitor was shown the officers' menu (work
+    list, search, operations, account), each a dead end at the sign-in page."""
+    await phone.goto(stack.url(path))
+    nav = phone.get_by_role("navigation", name="Navigasi utama")
+    await expect(nav.get_by_role("link", name="Lacak")).to_be_visible()
+    for officers_only in ("Daftar kerja", "Cari kasus", "Operasi", "Akun"):
+        await expect(nav.get_by_role("link", name=officers_only)).to_have_count(0)
+    here = nav.get_by_role("link", name="Rekap" if path == "/rekap" else "Dasbor")
+    await expect(here).to_have_attribute("aria-current", "page")
+    await expect(phone.get_by_role("link", name="Masuk petugas")).to_be_visible()
+    await expect(phone.get_by_role("link", name="Aduan · DPMPTSP")).to_have_attribute("href", "/")
+    await fits(phone)

@@ -302,6 +302,8 @@ const PUBLIC_LINKS = [
   ["/formulir?jenis=konsultasi", "Konsultasi"],
   ["/lacak", "Lacak"],
   ["/survei", "Survei"],
+  ["/dasbor", "Dasbor"],
+  ["/rekap", "Rekap"],
 ];
 const OFFICER_LINKS = [
   ["/petugas", "Daftar kerja"],
@@ -322,12 +324,15 @@ function linkMatch(href) {
   return wanted.every(([key, value]) => here.get(key) === value) ? wanted.length : -1;
 }
 
-/** Fill <header class="situs" data-area="publik|petugas">; returns the session if any. */
+/** Fill <header class="situs" data-area="publik|petugas|statistik">; returns the session if any. */
 export function siteHeader() {
   const header = $("header.situs");
   if (!header) return session();
-  const area = header.dataset.area || "publik";
   const current = session();
+  // The statistics (data-area "statistik") are public: the officers' menu for an officer,
+  // the public one for a visitor (the officers' pages would only send them to sign in).
+  const declared = header.dataset.area || "publik";
+  const area = declared === "statistik" ? (current ? "petugas" : "publik") : declared;
   const links = area === "petugas" ? OFFICER_LINKS : PUBLIC_LINKS;
   const matches = links.map(([href]) => linkMatch(href));
   const best = Math.max(...matches);
