@@ -49,7 +49,7 @@ async def test_enter_before_the_tracking_script_sends_no_secret(stack: Stack, ph
     form = phone.locator("#lacak")
     assert await form.locator("input[name]").count() == 0  # nothing a native submit could send
     await expect(form.get_by_role("button", name="Lacak")).to_be_disabled()
-    await phone.get_by_label("Kode pelacakan").fill("7K3M-9QXP")
+    await phone.get_by_label("Nomor tiket").fill("7K3M-9QXP")
     await phone.get_by_label("Kunci tanda terima").fill("AB12-CD34-EF56")
     await phone.get_by_label("Kunci tanda terima").press("Enter")
     await phone.unroute("**/aset/lacak.js")

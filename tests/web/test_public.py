@@ -99,7 +99,9 @@ async def file_on_phone(stack: Stack, phone: Page) -> str:
     )
     code = (await phone.locator("#kode").inner_text()).strip()
     assert normalize(code) == code
-    qr = phone.get_by_role("img", name=f"Kode QR yang membuka halaman lacak untuk kode {code}")
+    qr = phone.get_by_role(
+        "img", name=f"Kode QR yang membuka halaman lacak untuk nomor tiket {code}"
+    )
     await expect(qr).to_be_visible()
     await phone.wait_for_function("document.querySelector('#qr').naturalWidth > 0")
     await expect(phone.get_by_text("14 hari kerja")).to_be_visible()
@@ -107,6 +109,10 @@ async def file_on_phone(stack: Stack, phone: Page) -> str:
     assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", secret)
     own = phone.get_by_role("link", name="Buka halaman pengaduan saya")
     assert await own.get_attribute("href") == f"/lacak?kode={code}#kunci={secret}"
+    await phone.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    await phone.get_by_role("button", name="Salin kunci").click()  # typed by hand, mistyped
+    await expect(phone.locator("#status-salin")).to_have_text("Kunci sudah disalin.")
+    assert await phone.evaluate("navigator.clipboard.readText()") == secret
     assert "kunci" not in phone.url  # the secret left the address at once
     await fits(phone)
     await screenshot(phone, "terima-kasih")
@@ -148,7 +154,7 @@ async def test_a_citizen_files_a_complaint_on_a_phone_and_tracks_it(
     assert await count(stack, EVENTS) == 1
     await phone.get_by_role("link", name="Lacak status").click()
     await phone.wait_for_url(re.compile(r"/lacak\?kode="))
-    await expect(phone.get_by_label("Kode pelacakan")).to_have_value(code)
+    await expect(phone.get_by_label("Nomor tiket")).to_have_value(code)
     assert await eventually(lambda: tracked(phone, "Diproses", "Identifikasi masalah"), within=20)
     details = phone.locator("#rincian")
     await expect(details).to_contain_text("Pengaduan")
@@ -238,9 +244,9 @@ async def test_bad_input_is_told_next_to_each_field_and_nothing_is_stored(
 
     await phone.goto(stack.url("/lacak"))
     await phone.get_by_role("button", name="Lacak").click()
-    await expect(error(phone, "code")).to_have_text("Masukkan kode pelacakan.")
+    await expect(error(phone, "code")).to_have_text("Masukkan nomor tiket.")
     for unknown in ("ABCD-EFGH", new_code()):
-        await phone.get_by_label("Kode pelacakan").fill(unknown)
+        await phone.get_by_label("Nomor tiket").fill(unknown)
         await phone.get_by_role("button", name="Lacak").click()
         await expect(error(phone, "code")).to_have_text("Nomor tiket tidak ditemukan.")
     await expect(phone.locator("#hasil")).to_be_hidden()

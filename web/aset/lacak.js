@@ -64,7 +64,7 @@ function details(tracking, words) {
 }
 
 function show(tracking, stale, words) {
-  $("#judul-hasil").textContent = `Kode ${tracking.tracking_code}`;
+  $("#judul-hasil").textContent = `Nomor tiket ${tracking.tracking_code}`;
   $("#catatan-data").replaceChildren(staleNote(stale) || "");
   $("#rincian").replaceChildren(...details(tracking, words));
   $("#teks-jawaban").textContent = tracking.answer || "";
@@ -128,7 +128,7 @@ async function track() {
   const code = input.value.trim();
   const secret = secretInput.value.trim();
   if (!code) {
-    const message = "Masukkan kode pelacakan.";
+    const message = "Masukkan nomor tiket.";
     return showProblem(form, { detail: message, errors: [{ field: "code", code: "missing", message }] });
   }
   history.replaceState(null, "", `/lacak?kode=${encodeURIComponent(code)}`); // never the secret

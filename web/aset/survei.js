@@ -71,7 +71,7 @@ function thank(data) {
   const track = el("a", { href: `/lacak?kode=${encodeURIComponent(data.tracking_code)}` }, "halaman lacak");
   done.replaceChildren(
     el("p", {}, el("strong", {}, data.message)),
-    el("p", {}, `Penilaian untuk kode ${data.tracking_code} sudah tersimpan. Kembali ke `, track, ".")
+    el("p", {}, `Penilaian untuk nomor tiket ${data.tracking_code} sudah tersimpan. Kembali ke `, track, ".")
   );
   done.classList.remove("tersembunyi");
   done.focus();

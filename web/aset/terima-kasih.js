@@ -29,26 +29,28 @@ function show() {
     $("#kotak-kunci").classList.remove("tersembunyi");
   }
   const qr = $("#qr");
-  qr.alt = `Kode QR yang membuka halaman lacak untuk kode ${code}`;
+  qr.alt = `Kode QR yang membuka halaman lacak untuk nomor tiket ${code}`;
   qr.src = `/intake/v1/qr/track/${encodeURIComponent(code)}.svg`;
   $("#tanda-terima").classList.remove("tersembunyi");
 }
 
-/** Copy the code; where the clipboard is not available, select it for a manual copy. */
-async function copy() {
+/** Copy what an element shows (the number, or the secret: typed by hand it is easily
+ * mistaken); where the clipboard is not available, select it for a manual copy. */
+async function copy(element, what) {
   const status = $("#status-salin");
   try {
-    await navigator.clipboard.writeText(code);
-    status.textContent = "Kode sudah disalin.";
+    await navigator.clipboard.writeText(element.textContent);
+    status.textContent = `${what} sudah disalin.`;
   } catch {
     const range = document.createRange();
-    range.selectNodeContents($("#kode"));
+    range.selectNodeContents(element);
     getSelection().removeAllRanges();
     getSelection().addRange(range);
-    status.textContent = "Kode sudah dipilih; salin dengan menu ponsel atau Ctrl+C.";
+    status.textContent = `${what} sudah dipilih; salin dengan menu ponsel atau Ctrl+C.`;
   }
 }
 
 show();
-$("#salin").addEventListener("click", copy);
+$("#salin").addEventListener("click", () => copy($("#kode"), "Nomor tiket"));
+$("#salin-kunci").addEventListener("click", () => copy($("#kunci"), "Kunci"));
 $("#cetak").addEventListener("click", () => print());

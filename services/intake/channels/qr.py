@@ -91,7 +91,7 @@ async def tracking_qr(settings: CurrentSettings, code: str, scale: Scale = 6) ->
     """A QR code that opens the tracking page of this code (on the confirmation page)."""
     normal = normalize(code)
     if normal is None:
-        raise Problem(404, "Kode pelacakan tidak dikenal.", code="tracking-code")
+        raise Problem(404, "Nomor tiket tidak dikenal.", code="tracking-code")
     out = io.BytesIO()
     segno.make(tracking_url(settings, normal), error="m").save(
         out, kind="svg", scale=scale, border=2, title=f"Lacak {normal}"
