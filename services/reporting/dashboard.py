@@ -328,7 +328,9 @@ def _board(got: dict[str, Any], months: Months) -> Dashboard:
 async def load(
     pool: Pool, settings: CurrentSettings, scope: Scope, year: int, month: int
 ) -> Dashboard:
-    """The dashboard of one month of an agency (or of the province), from the read models."""
+    """The dashboard of one month of an agency (or of the province), from the read models
+    (422 for a month not begun)."""
+    monthly.begun(year, month, settings.timezone)
     home = scope.agencies == (settings.agency,) and not scope.province
     months = Months(year, month, None if home else scope.label)
 

@@ -88,6 +88,7 @@ async def figure_cases(
     officer's agencies (`instansi`: one of them)."""
     if not officer.has(*STAFF):
         raise Forbidden("Hanya petugas dan analis yang dapat melihat daftar kasus.")
+    monthly.begun(year, month, settings.timezone)
     start, end = monthly.bounds(year, month, settings.timezone)
     query: dict[str, Any] = {
         "agencies": scope.ids,

@@ -20,7 +20,9 @@ from shared.access import Facet, privacy_of, visible
 from shared.categories import CATEGORIES
 from shared.channels import CHANNEL_LABELS, Channel
 from shared.db import Connection
+from shared.problems import Problem
 from shared.vocabulary import STATUS_LABELS, Group, Status, statuses
+from shared.working_time import MONTHS
 
 UNCATEGORISED = "Belum dikategorikan"
 PUNGLI = "pungli"
@@ -108,6 +110,18 @@ def bounds(year: int, month: int, tz: str) -> tuple[datetime, datetime]:
     zone = ZoneInfo(tz)
     end = (year + month // 12, month % 12 + 1)
     return datetime(year, month, 1, tzinfo=zone), datetime(*end, 1, tzinfo=zone)
+
+
+def begun(year: int, month: int, tz: str) -> None:
+    """Refuse a month that has not begun in the office's time zone (422): its dashboard was all
+    zeros, as if nothing had come in, and its recap a numbered letter reporting nothing."""
+    today = datetime.now(ZoneInfo(tz))
+    if (year, month) > (today.year, today.month):
+        raise Problem(
+            422,
+            f"Bulan {MONTHS[month - 1]} {year} belum dimulai: pilih bulan ini atau sebelumnya.",
+            code="month-not-begun",
+        )
 
 
 _AGENCIES = "agency = ANY($1::text[])"

@@ -330,7 +330,9 @@ def office_of(settings: Settings, agency: Agency | None) -> Office:
 async def month_figures(
     pool: Source, settings: Settings, year: int, month: int, of: Agency | None = None
 ) -> MonthFigures:
-    """What a month's recap of an agency (the home one by default) says, from the read model."""
+    """What a month's recap of an agency (the home one by default) says, from the read model
+    (422 for a month not begun: no recap reports nothing under a number)."""
+    monthly.begun(year, month, settings.timezone)
     start, end = monthly.bounds(year, month, settings.timezone)
     agency, now = of.id if of else settings.agency, datetime.now(UTC)
 

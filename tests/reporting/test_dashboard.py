@@ -205,3 +205,30 @@ async def test_imported_open_cases_are_backlog_not_live_alarms(desk: Desk) -> No
     assert [case["tracking_code"] for case in backlog.json()["cases"]] == ["7K3M-9QXP"]
     alarms = await desk.http.get(board["figures"]["breached_open"]["cases_url"], headers=officer)
     assert [case["tracking_code"] for case in alarms.json()["cases"]] == [code(live)]
+
+
+async def test_a_month_not_begun_is_refused_not_shown_as_zeros(desk: Desk) -> None:
+    """Next month's dashboard was all zeros, as if nothing had come in, and a Kepala Dinas
+    could issue its recap: a numbered letter reporting nothing. Both are refused, saying why;
+    this month is still shown."""
+    now = datetime.now(WIB)
+    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+    officer = desk.headers(Role.TIM_PENGADUAN)
+    refused = [
+        await desk.http.get(f"/reporting/v1/dashboard?year={year}&month={month}"),
+        await desk.http.get(f"/reporting/v1/dashboard/trend.svg?year={year}&month={month}"),
+        await desk.http.get(f"/reporting/v1/dashboard/channels.csv?year={year}&month={month}"),
+        await desk.http.get(
+            f"/reporting/v1/dashboard/cases?figure=all&year={year}&month={month}", headers=officer
+        ),
+        await desk.http.post(f"/reporting/v1/recaps/{year}/{month}", headers=officer),
+    ]
+    for answer in refused:
+        assert answer.status_code == 422, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        problem = answer.json()
+        assert problem["type"] == "/problems/month-not-begun"
+        assert f"{year} belum dimulai" in problem["detail"]
+    assert (await desk.http.get(f"/reporting/v1/recaps/{year}/{month}")).status_code == 404
+    this_month = f"/reporting/v1/dashboard?year={now.year}&month={now.month}"
+    assert (await desk.http.get(this_month)).status_code == 200

@@ -229,6 +229,7 @@ async function show() {
   history.replaceState(null, "", `?bulan=${year}-${String(month).padStart(2, "0")}`);
 }
 
+monthInput.max = thisMonth(); // a month not begun has no figures (the service refuses it)
 monthInput.value = query("bulan") || thisMonth();
 form.addEventListener("submit", (event) => {
   event.preventDefault();
