@@ -105,8 +105,8 @@ def read(
         own=frozenset(at[key] for key in ("received_at", "register_ref") if key in at),
         kept=frozenset(at[key] for key in ("register_ref",) if key in at),
     )
-    headers = {_written(row) for row in layout.written}
-    again = [number for number, cells in data.records if _written(cells) in headers]
+    header = HeaderAgain.of(layout)
+    again = [number for number, cells in data.records if header.repeats(cells)]
     data, continued = data.spread(layout.header_row, columns, skip=again)
     report = Report(path.name, dry_run, layout.header_row, unmapped=layout.unmapped)
     beside = registers_beside(path, data, mapping) if sheet is None else []
@@ -151,14 +151,44 @@ TOTAL_LENGTH = 40
 TOTAL = re.compile(r"^\s*(jumlah|total|sub\s*total|grand\s*total|rekapitulasi)\b", re.I)
 
 
-def page_furniture(layout: Layout, cells: tuple[Any, ...]) -> tuple[str, str] | None:
-    """A row that is the header again (a register printed page by page, then typed back or
-    exported) or a total line: its code and message; None for any other row."""
+@dataclass(frozen=True)
+class HeaderAgain:
+    """The header as a row repeating it reads (a register printed page by page, then typed
+    back or exported): its mapped columns' labels, and each of its rows as written (a header
+    of two rows: either of them), normalised once. A row is compared cell by cell until the
+    first that differs: normalising every cell of every row (the complaint's text with them)
+    took a fifth of an import's reading."""
+
+    mapped: tuple[str, ...]
+    rows: frozenset[tuple[str, ...]]
+    firsts: frozenset[str]  # the first cell of each of `rows`
+
+    @classmethod
+    def of(cls, layout: Layout) -> HeaderAgain:
+        rows = frozenset(_written(row) for row in layout.written)
+        return cls(
+            mapped=tuple(normalize(layout.headers[i]) for i in layout.fields.values()),
+            rows=rows,
+            firsts=frozenset(row[0] if row else "" for row in rows),
+        )
+
+    def repeats(self, cells: tuple[Any, ...]) -> bool:
+        """Whether the row is one of the header's rows as written."""
+        first = normalize(cell_text(cells[0])) if cells else ""
+        return first in self.firsts and _written(cells) in self.rows
+
+    def maps(self, texts: list[str]) -> bool:
+        """Whether the mapped columns' texts are their labels."""
+        return all(normalize(text) == label for text, label in zip(texts, self.mapped, strict=True))
+
+
+def page_furniture(
+    layout: Layout, cells: tuple[Any, ...], header: HeaderAgain
+) -> tuple[str, str] | None:
+    """A row that is the header again (`header`: the layout's) or a total line: its code and
+    message; None for any other row."""
     texts = [cell_text(cells[i]) if i < len(cells) else "" for i in layout.fields.values()]
-    headers = [layout.headers[i] for i in layout.fields.values()]
-    if [normalize(t) for t in texts] == [normalize(h) for h in headers] or _written(cells) in {
-        _written(row) for row in layout.written
-    }:  # a header of two rows: either of them
+    if header.maps(texts) or header.repeats(cells):
         return "header_repeated", "judul kolom diulang (halaman cetak); dilewati"
     received = texts[list(layout.fields).index("received_at")]
     first = next((cell_text(cell) for cell in cells if cell_text(cell)), "")
@@ -244,12 +274,13 @@ def scan(
     dated = [n for n, cells in records if day < len(cells) and _dated(cell_text(cells[day]))]
     last_dated = max(dated, default=reader.layout.header_row)  # the foot is below it
     numbers = [reader.layout.header_row, *(number for number, _ in records)]
+    header = HeaderAgain.of(reader.layout)
     report.blank += sum(b - a - 1 for a, b in itertools.pairwise(numbers))  # empty rows between
     for number, cells in tqdm(records, unit=" baris", desc="impor", disable=not progress):
         if not any(cell_text(cell) for cell in cells):
             report.blank += 1
             continue
-        furniture = page_furniture(reader.layout, cells) or signed_off(
+        furniture = page_furniture(reader.layout, cells, header) or signed_off(
             reader.layout, cells, signing, foot=number > last_dated
         )
         if furniture is not None:  # a printed page's header again, a total, a signature
