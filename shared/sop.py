@@ -5,8 +5,10 @@ Step ids are stored in events: never rename one. A new reading of the SOP is a n
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum, auto
+from functools import cached_property
 
 
 class Role(StrEnum):
@@ -285,9 +287,10 @@ class Sop:
                 return step
         raise KeyError(f"{self.kind} SOP {self.version} has no step {step_id!r}")
 
-    @property
+    @cached_property
     def case_steps(self) -> tuple[Step, ...]:
-        """The steps a single case walks through (office-wide steps left out)."""
+        """The steps a single case walks through (office-wide steps left out); worked out
+        once (the table is fixed), not for each of the commands a case view asks about."""
         return tuple(step for step in self.steps if step.per_case)
 
     def after(self, step_id: str) -> Step | None:
@@ -301,9 +304,12 @@ class Sop:
         """The submission step."""
         return self.case_steps[0]
 
-    @property
-    def actions(self) -> dict[str, tuple[Action, Step | None]]:
-        """Every action a case of this SOP allows, by id, with the step it belongs to."""
+    @cached_property
+    def actions(self) -> Mapping[str, tuple[Action, Step | None]]:
+        """Every action a case of this SOP allows, by id, with the step it belongs to.
+
+        Worked out once: every command's check reads it (`rules.refusal`), and a case view
+        checks each command (about a third of its time went to building this again)."""
         own = {a.id: (a, step) for step in self.case_steps for a in step.actions}
         return own | {action.id: (action, None) for action in self.any_step}
 
@@ -534,9 +540,22 @@ CURRENT: dict[Kind, Sop] = {Kind.COMPLAINT: COMPLAINT_SOP, Kind.CONSULTATION: CO
 
 
 def sop_for(kind: Kind | str, version: str | None = None) -> Sop:
-    """The SOP a case of this kind follows: the current one, or the version it recorded."""
+    """The SOP a case of this kind follows: the current one, or the version it recorded.
+
+    Found by the kind's name as given (a case view asks this a few dozen times; making a Kind
+    of it first was most of the cost); an unknown kind is a ValueError, as ever."""
+    found = _TABLES.get((kind, version))
+    if found is not None:
+        return found
     kind = Kind(kind)
     return CURRENT[kind] if version is None else SOPS[(kind, version)]
+
+
+_TABLES: dict[tuple[str, str | None], Sop] = {
+    **{(kind.value, version): sop for (kind, version), sop in SOPS.items()},
+    **{(kind.value, None): sop for kind, sop in CURRENT.items()},
+}
+"""`sop_for`'s answers by the kind's name and the version (None: the current one)."""
 
 
 ACTIONS: dict[str, Action] = {

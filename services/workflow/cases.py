@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
-from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, ProgrammingError
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
@@ -56,6 +56,17 @@ TURNS = 256
 """Locks the cases share, by id, for `Cases.turn` (two cases on one lock only wait in turn)."""
 
 T = TypeVar("T")
+
+
+def _project(history: Sequence[DomainEventProtocol[UUID]]) -> Any:
+    """The aggregate the events make, as `project_aggregate` makes it, without its check that
+    each event is a `CanMutateProtocol`: on Python 3.11 an isinstance of a runtime protocol
+    walks the protocol's members every time (some 20 µs an event, a third of projecting a
+    case). The events come from our own store: every one is an aggregate event."""
+    aggregate: Any = None
+    for event in history:
+        aggregate = event.mutate(aggregate)  # type: ignore[attr-defined]
+    return aggregate
 
 
 def versionless(attempt: Callable[[], T], version: int | None) -> T:
@@ -393,7 +404,7 @@ class Cases(Application[UUID]):
         """The case and its events, oldest first, from one read (UnknownCase if none, or if it
         is outside `reach`, the agencies the reader may see)."""
         history = self.history(case_id)
-        return self._ours(project_aggregate(None, history), reach), history
+        return self._ours(_project(history), reach), history
 
     def _ours(self, case: Any, reach: Collection[str] | None) -> Case:
         if not isinstance(case, Case) or (reach is not None and case.agency not in reach):

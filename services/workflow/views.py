@@ -80,6 +80,9 @@ class CaseView(BaseModel):
     timeline: list[TimelineEntry]
 
 
+# Details read as officers' text (`_readable`): asked for each detail of each entry.
+READ_AS_TEXT = SEALED | OFFICER_LABELS
+
 # Timeline details that belong to another facet than the timeline itself.
 DETAIL_FACETS = {"answer": Facet.ANSWER, "filename": Facet.ATTACHMENTS}
 
@@ -101,7 +104,7 @@ def _entry(
     }
     texts = {key for key, value in opened.items() if key in SEALED and isinstance(value, str)}
     details = {
-        key: _readable(value, facets) if key in SEALED | OFFICER_LABELS else value
+        key: _readable(value, facets) if key in READ_AS_TEXT else value
         for key, value in opened.items()
     }
     found = {key: marks(opened[key], facets) for key in texts}

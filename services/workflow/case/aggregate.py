@@ -246,7 +246,7 @@ class Case(AgencyAggregate):
     @property
     def sop(self) -> Sop:
         """The SOP table this case follows."""
-        return sop_for(Kind(self.kind), self.sop_version)
+        return sop_for(self.kind, self.sop_version)
 
     @property
     def is_open(self) -> bool:
