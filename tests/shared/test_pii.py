@@ -109,3 +109,19 @@ def test_a_name_after_the_everyday_forms_of_address_is_found(text: str, masked: 
     """Bu, Mbak, Mas, Kak and "Pelapor" without its colon come before a name as often as
     Ibu and Bapak do."""
     assert pii.mask(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "NIK 3525010101900001, 081234567890",
+        "Terlapor: Bapak Joko, NIK 3525010101900001, 081234567890",
+        "Rp 1.500.000, 081234567890",
+        "kode 5KSD-M023 081234567890",
+    ],
+)
+def test_a_phone_after_the_value_of_another_number_is_found(text: str) -> None:
+    """A cue ("NIK", "Rp", "kode") says the number right after it is not a phone; the one
+    after that number still may be: it was shown in clear to the roles without identity."""
+    assert ("phone", "081234567890") in pii.identifiers(text)
+    assert "081234567890" not in pii.mask(text)
