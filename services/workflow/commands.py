@@ -197,8 +197,12 @@ class Context:
     cases: Cases
 
     def seal(self, case: Case, payload: Any) -> str:
-        """Officer text, sealed with the case's key."""
-        return self.cases.seal(case.id, payload)
+        """Officer text, sealed with the case's key; nothing once the case's personal data is
+        erased (its key shredded): the case still walks its SOP to the close, as a disposisi
+        moves it (services/workflow/inbound.py), its texts kept no more than the rest. Every
+        command with text was refused as an unknown case, and the case never closed."""
+        key = self.cases.key_for(case.id)
+        return key.seal(payload) if key is not None else ""
 
 
 Run = Callable[[Case, Any, Context], Sequence[Case] | None]

@@ -77,3 +77,26 @@ async def test_an_erased_case_has_no_texts(desk: Desk) -> None:
     texts = await desk.http.get(path(case_id), headers=SERVICE)
     assert texts.status_code == 200, texts.text
     assert texts.json() == {"answer": None, "message": None}
+
+
+async def test_a_case_erased_while_open_still_walks_to_its_close(desk: Desk) -> None:
+    """Once the complainant's data is erased, the case's key is gone: every command that
+    writes text was answered 404 (unknown case), so an open case stayed open past its
+    deadline. Its commands go through now; their texts are not kept."""
+    case_id = await desk.open()
+
+    def erase() -> None:
+        case = desk.cases.get_case(case_id)
+        assert case.erase_data(at=datetime.now(UTC))
+        desk.cases.store(case, erased=[case.id])
+
+    await asyncio.to_thread(erase)
+    await desk.step(case_id, "notes", TIM, text="Dicatat sesudah penghapusan.")
+    await desk.step(case_id, "information-request", TIM, reason="Foto belum ada.", message=ASKED)
+    await desk.step(case_id, "information-received", TIM, summary="Foto diterima.")
+    closed = await desk.step(case_id, "identification/resolve", TIM, answer=ANSWER)
+    assert closed["closed_at"] is not None, closed
+    texts = await desk.http.get(path(case_id), headers=SERVICE)
+    assert texts.json() == {"answer": None, "message": None}  # nothing written was kept
+    stored = await asyncio.to_thread(desk.cases.history, case_id)
+    assert not any(ANSWER in repr(vars(event)) for event in stored)
