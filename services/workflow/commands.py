@@ -258,6 +258,18 @@ def _bap(case: Case, body: BapBody, ctx: Context) -> dict[str, Any]:
         message = f"Tanggal pemeriksaan tidak boleh sesudah hari ini ({today:%d-%m-%Y})."
         error = {"field": "date", "code": "date_in_future", "message": message}
         raise Problem(422, f"Periksa kembali: date. {message}", code="validation", errors=[error])
+    attached = {
+        event.attachment_id
+        for event in ctx.cases.history(case.id)
+        if isinstance(event, Case.AttachmentAdded)
+    }
+    unknown = [each for each in body.attachment_ids if each not in attached]
+    if unknown:  # kept unsealed and shown to every reader of the case: only our own ids
+        message = "Bukan lampiran kasus ini: " + ", ".join(unknown[:3]) + "."
+        error = {"field": "attachment_ids", "code": "unknown_attachment", "message": message}
+        raise Problem(
+            422, f"Periksa kembali: attachment_ids. {message}", code="validation", errors=[error]
+        )
     record = body.model_dump(mode="json", exclude={"version", "attachment_ids"})
     return {"bap": ctx.seal(case, record), "attachment_ids": body.attachment_ids}
 

@@ -243,6 +243,44 @@ async def test_a_bap_dated_after_today_is_refused(desk: Desk) -> None:
     assert (await desk.step(case, "bap", TIM, **BAP))["version"] > 0
 
 
+async def test_a_bap_names_only_the_cases_own_files(desk: Desk) -> None:
+    """The ids of the BAP's files are kept unsealed and shown to every reader of the case:
+    any text was taken (a NIK, a phone, '../../etc/passwd'), listed as files that are not."""
+    other = await desk.open()
+    foreign = await desk.http.post(
+        f"/workflow/v1/cases/{other}/attachments",
+        files={"file": ("lain.pdf", b"%PDF-1.4\n% lain\n", "application/pdf")},
+        headers=desk.headers(TIM),
+    )
+    assert foreign.status_code == 200, foreign.text
+    case = await desk.open()
+    await desk.step(case, "identification/escalate", TIM, note="Perlu keputusan pimpinan.")
+    await desk.step(case, "verification", KABID, note="Berkas lengkap.")
+    await desk.step(case, "disposition", KADIS, to="tim_pengaduan", instruction="Tinjau.")
+    await desk.step(case, "investigation", TIM, summary="Sudah ditinjau.")
+    attached = await desk.http.post(
+        f"/workflow/v1/cases/{case}/attachments",
+        files={"file": ("bap.pdf", b"%PDF-1.4\n% bap\n", "application/pdf")},
+        headers=desk.headers(TIM),
+    )
+    own = next(
+        entry["details"]["attachment_id"]
+        for entry in attached.json()["timeline"]
+        if entry["event"] == "AttachmentAdded"
+    )
+    theirs = next(
+        entry["details"]["attachment_id"]
+        for entry in foreign.json()["timeline"]
+        if entry["event"] == "AttachmentAdded"
+    )
+    for named in (["3525010101900001"], ["../../etc/passwd"], [own, theirs]):
+        refused = await desk.act(case, "bap", TIM, **BAP, attachment_ids=named)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == "attachment_ids"
+    done = await desk.step(case, "bap", TIM, **BAP, attachment_ids=[own])
+    assert done["timeline"][-1]["details"]["attachment_ids"] == [own]
+
+
 async def test_notes_and_files_sent_at_once_are_each_recorded(desk: Desk) -> None:
     """A note or a file names no version (any officer, whatever the case's state): sent at the
     same time as others on the case, each is recorded once, none refused with a stale version
