@@ -48,6 +48,19 @@ def visible(text: str) -> str:
     return "".join(kept).strip()
 
 
+def seen(least: int) -> AfterValidator:
+    """Refuse a text of fewer than `least` characters a reader sees: zero-width spaces,
+    direction marks and other blanks count for nothing (shared.text.visible)."""
+
+    def check(value: str) -> str:
+        if len(visible(value)) < least:
+            message = f"Isi terlalu pendek: paling sedikit {least} karakter yang terlihat."
+            raise PydanticCustomError("too_short_visible", message)
+        return value
+
+    return AfterValidator(check)
+
+
 def without_control_characters_in(value: Any) -> Any:
     """A parsed JSON document with the control characters of every string (keys too) dropped:
     for a channel's payload, whose sender cannot be asked again."""

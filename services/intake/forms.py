@@ -20,7 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from services.intake.draft import Contact
 from shared.categories import CATEGORIES
-from shared.text import CLEAN, Counted, visible
+from shared.text import CLEAN, Counted, seen
 
 TEXT_MAX = 20_000
 
@@ -40,19 +40,6 @@ def _phone(value: str) -> str:
     if number is None or not phonenumbers.is_possible_number(number):
         raise PydanticCustomError("phone", "Nomor telepon tidak sah.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def seen(least: int) -> AfterValidator:
-    """Refuse a text of fewer than `least` characters a reader sees: zero-width spaces,
-    direction marks and other blanks count for nothing (shared.text.visible)."""
-
-    def check(value: str) -> str:
-        if len(visible(value)) < least:
-            message = f"Isi terlalu pendek: paling sedikit {least} karakter yang terlihat."
-            raise PydanticCustomError("too_short_visible", message)
-        return value
-
-    return AfterValidator(check)
 
 
 TEXT_MIN = 10

@@ -14,11 +14,11 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 from services.workflow.case import Case
 from services.workflow.cases import Cases, StoredFile, versionless
-from services.workflow.commands import COMMANDS, Command, Context
+from services.workflow.commands import COMMANDS, Command, Context, Label
 from services.workflow.rules import (
     CaseClosed,
     CaseWaiting,
@@ -47,7 +47,6 @@ from shared.problems import Problem, problems, refusal_handler
 from shared.refusals import Refused
 from shared.sealing import SealingKey
 from shared.sop import ACTIONS, Role, writers
-from shared.text import CLEAN
 
 router = APIRouter(prefix="/v1", tags=["workflow"])
 
@@ -263,9 +262,7 @@ class DayOverrideBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     working: StrictBool = False
-    name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), CLEAN
-    ]
+    name: Label  # published without sign-in: never personal data
 
 
 AgencyQuery = Annotated[

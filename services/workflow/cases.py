@@ -334,6 +334,11 @@ class Cases(Application[UUID]):
             raise UnknownCase()
         return key.seal(payload)
 
+    def seal_if_kept(self, case_id: UUID, payload: Any) -> str:
+        """Sealed with the case's key; nothing (an empty string) once its data is erased."""
+        key = self.key_for(case_id)
+        return key.seal(payload) if key is not None else ""
+
     def unseal(self, case_id: UUID, blob: str) -> Any:
         """Sealed content in clear, or the erased marker."""
         key = self.key_for(case_id)

@@ -24,14 +24,14 @@ from shared.agencies import AgencyId
 from shared.auth import Officer
 from shared.problems import Problem
 from shared.sop import PROVINCE, SOPS, Kind
-from shared.text import CLEAN
+from shared.text import CLEAN, seen
 from shared.working_time import WorkingCalendar
 
 Text = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000), CLEAN
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000), CLEAN, seen(1)
 ]
 Short = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), CLEAN
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), CLEAN, seen(1)
 ]
 Reference = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), CLEAN]
 
@@ -201,8 +201,7 @@ class Context:
         erased (its key shredded): the case still walks its SOP to the close, as a disposisi
         moves it (services/workflow/inbound.py), its texts kept no more than the rest. Every
         command with text was refused as an unknown case, and the case never closed."""
-        key = self.cases.key_for(case.id)
-        return key.seal(payload) if key is not None else ""
+        return self.cases.seal_if_kept(case.id, payload)
 
 
 Run = Callable[[Case, Any, Context], Sequence[Case] | None]

@@ -274,7 +274,8 @@ async def test_a_bap_names_only_the_cases_own_files(desk: Desk) -> None:
         if entry["event"] == "AttachmentAdded"
     )
     for named in (["3525010101900001"], ["../../etc/passwd"], [own, theirs]):
-        refused = await desk.act(case, "bap", TIM, **BAP, attachment_ids=named)
+        body: dict[str, Any] = {**BAP, "attachment_ids": named}
+        refused = await desk.act(case, "bap", TIM, **body)
         assert refused.status_code == 422, refused.text
         assert refused.json()["errors"][0]["field"] == "attachment_ids"
     done = await desk.step(case, "bap", TIM, **BAP, attachment_ids=[own])
@@ -520,3 +521,30 @@ async def test_labels_that_only_look_personal_are_kept(desk: Desk) -> None:
         referred_to="PT Mas Jaya Abadi, rak KT 12 B",
     )
     assert view["timeline"][-1]["details"]["referred_to"] == "PT Mas Jaya Abadi, rak KT 12 B"
+
+
+async def test_a_note_of_invisible_characters_alone_is_refused(desk: Desk) -> None:
+    """Zero-width spaces and other blanks say nothing: an entry of them only was recorded."""
+    case = await desk.open()
+    for blank in ("\u200b\u200b", "\u2800", "\u200e \u200f"):
+        refused = await desk.act(case, "notes", TIM, text=blank)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["code"] == "too_short_visible"
+        escalated = await desk.act(case, "identification/escalate", TIM, note=blank)
+        assert escalated.status_code == 422, escalated.text
+    assert (await desk.step(case, "notes", TIM, text="\u200bTerlihat."))["version"] > 1
+
+
+async def test_a_calendar_day_is_named_without_personal_data(desk: Desk) -> None:
+    """A day's name is published without sign-in (GET /calendar): a phone or an e-mail in it
+    reached everyone. It is refused as in every other unsealed field."""
+    admin = desk.headers(Role.ADMIN)
+    day = "/workflow/v1/calendar/days/2031-12-31"
+    for name in ("Cuti pegawai 081234567890", "Cuti budi@example.com", "\u200b"):
+        refused = await desk.http.put(day, json={"name": name}, headers=admin)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == "name"
+    named = await desk.http.put(day, json={"name": "Cuti bersama"}, headers=admin)
+    assert named.status_code == 200, named.text
+    published = await desk.http.get("/workflow/v1/calendar?year=2031")
+    assert "Cuti bersama" in published.text

@@ -87,6 +87,11 @@ class Office:
     def seal(self, case_id: UUID, payload: Any) -> str:
         return json.dumps(payload)
 
+    seal_if_kept = seal
+
+    def history(self, case_id: UUID) -> list[Any]:
+        return []  # no files attached: a BAP names none
+
     def get_case(self, case_id: UUID, reach: Collection[str] | None = None) -> Case:
         return self.cases[case_id]
 

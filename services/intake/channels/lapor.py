@@ -34,7 +34,7 @@ from pydantic_core import PydanticCustomError
 from services.intake.api import CurrentInbox, ReceiptOut, receipt_out
 from services.intake.attachments import check
 from services.intake.draft import EARLIEST, Attachment, Contact, Draft, Receipt
-from services.intake.forms import TEXT_MAX, Phone, seen
+from services.intake.forms import TEXT_MAX, Phone
 from services.intake.inbox import Inbox
 from services.intake.reach import store_call
 from services.intake.records import Rows
@@ -43,7 +43,7 @@ from shared.agencies import AgencyId
 from shared.channels import Channel
 from shared.problems import Problem, problems
 from shared.sop import PROVINCE, Kind
-from shared.text import CLEAN
+from shared.text import CLEAN, seen
 
 router = APIRouter(prefix="/v1/lapor", tags=["lapor"])
 

@@ -205,9 +205,9 @@ def _plain(cleaned: str) -> Found | None:
     day, month, year = (
         (part["d"], part["m"], part["y"]) if part["y"] else (part["id"], part["im"], part["iy"])
     )
-    clock = [int(part[name] or 0) for name in ("H", "M", "S")]
+    hour, minute, second = (int(part[name] or 0) for name in ("H", "M", "S"))
     try:
-        moment = datetime(int(year), int(month), int(day), *clock)
+        moment = datetime(int(year), int(month), int(day), hour, minute, second)
     except ValueError:
         return None
     return moment, moment.time() != time.min, False
