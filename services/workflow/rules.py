@@ -16,9 +16,11 @@ from typing import Protocol
 from shared.refusals import Refused
 from shared.sop import (
     ACTIONS,
+    KIND_LABELS,
     OFFICE_ROLES,
     ROLE_LABELS,
     Action,
+    Kind,
     Officer,
     Role,
     Sop,
@@ -35,9 +37,21 @@ REOPENABLE = GROUPS[Group.ANSWERED]
 class StepOutOfOrder(Refused):
     """The command belongs to another step than the one the case waits at."""
 
-    def __init__(self, *, expected: str | None, attempted: str) -> None:
-        detail = f"Kasus sedang menunggu langkah '{expected}', bukan '{attempted}'."
-        super().__init__(detail, code="step-out-of-order", extra={"expected_step": expected})
+    def __init__(self, *, expected: Step | None, attempted: Step | Action) -> None:
+        """In the SOP's words (the ids, 'identification' against 'verification', read as code
+        to an officer); the expected step's id stays in `expected_step` for programs."""
+        tried = (
+            f"langkah {attempted.number}. {attempted.label}"
+            if isinstance(attempted, Step)
+            else f"tindakan '{attempted.label or attempted.id}'"
+        )
+        if expected is None:
+            detail = f"Kasus ini tidak sedang menunggu langkah apa pun; {tried} tidak berlaku."
+        else:
+            waiting = f"langkah {expected.number}. {expected.label}"
+            detail = f"Kasus sedang menunggu {waiting}, bukan {tried}."
+        extra = {"expected_step": expected.id if expected else None}
+        super().__init__(detail, code="step-out-of-order", extra=extra)
 
 
 class CaseClosed(Refused):
@@ -70,7 +84,7 @@ class WrongKind(Refused):
         detail = (
             "Kasus utama harus terbuka, sejenis, dan bukan kasus ini."
             if reason == "primary"
-            else f"Perintah ini tidak berlaku untuk kasus jenis '{kind}'."
+            else f"Perintah ini tidak berlaku untuk {KIND_LABELS[Kind(kind)].lower()}."
         )
         super().__init__(detail, code="wrong-kind" if reason == "kind" else "bad-merge")
 
@@ -225,7 +239,8 @@ def _reopen_refusal(
 ) -> Refused | None:
     """A dispute reopens a resolved or rejected case, within the window (then who may)."""
     if case.is_open:
-        return StepOutOfOrder(expected=case.current_step, attempted=action.id)
+        expected = case.sop.step(case.current_step) if case.current_step else None
+        return StepOutOfOrder(expected=expected, attempted=action)
     if case.status not in REOPENABLE:
         return CaseClosed(case.status)
     if moment is not None:
@@ -268,7 +283,7 @@ def _elsewhere(action: Action, current: Step) -> Refused | None:
     """Whether an action of any step is allowed at the step the case is at (Action.steps)."""
     if action.steps is None or current.id in action.steps:
         return None
-    return StepOutOfOrder(expected=current.id, attempted=action.id)
+    return StepOutOfOrder(expected=current, attempted=action)
 
 
 def _out_of_order(case: CaseState, action: Action, current: Step) -> Refused | None:
@@ -278,5 +293,5 @@ def _out_of_order(case: CaseState, action: Action, current: Step) -> Refused | N
         return WrongKind(case.kind)
     step = found[1]
     if step is not None and step.id != current.id:
-        return StepOutOfOrder(expected=current.id, attempted=step.id)
+        return StepOutOfOrder(expected=current, attempted=step)
     return None

@@ -548,3 +548,20 @@ async def test_a_calendar_day_is_named_without_personal_data(desk: Desk) -> None
     assert named.status_code == 200, named.text
     published = await desk.http.get("/workflow/v1/calendar?year=2031")
     assert "Cuti bersama" in published.text
+
+
+async def test_a_refused_command_is_told_in_the_sops_words(desk: Desk) -> None:
+    """A command at the wrong step or on the other kind of case named the SOP's ids
+    ('identification', 'consultation'), which read as code to an officer."""
+    case = await desk.open()
+    early = await desk.act(case, "verification", KABID, note="Lengkap.")
+    assert early.status_code == 409, early.text
+    assert early.json()["expected_step"] == "identification"
+    detail = early.json()["detail"]
+    assert "langkah 2. Identifikasi masalah" in detail
+    assert "langkah 3. Verifikasi" in detail
+    assert "'" not in detail
+    consultation = await desk.open(Kind.CONSULTATION)
+    other = await desk.act(consultation, "identification/escalate", TIM, note="Perlu pimpinan.")
+    assert other.status_code == 409, other.text
+    assert other.json()["detail"] == "Perintah ini tidak berlaku untuk konsultasi."
