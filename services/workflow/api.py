@@ -177,9 +177,14 @@ async def attach(
     file: Annotated[UploadFile, File(description="PDF, PNG atau JPEG")],
     officer: CurrentOfficer,
     cases: CasesDep,
+    request: Request,
 ) -> CaseView:
-    """Attach a file (PDF, PNG, JPEG) to the case, at its current step."""
+    """Attach a file (PDF, PNG, JPEG) to the case, at its current step: one per request."""
     _office_officer(officer)
+    if len((await request.form()).getlist("file")) > 1:  # the others were dropped unsaid
+        message = "Kirim satu berkas per unggahan."
+        error = {"field": "file", "code": "one_file", "message": message}
+        raise Problem(422, f"Periksa kembali: file. {message}", code="validation", errors=[error])
     content = await file.read(cases.settings.max_attachment_bytes + 1)  # bounded
     if len(content) > cases.settings.max_attachment_bytes:
         raise Problem(413, "Lampiran terlalu besar.", code="too-large")
@@ -197,8 +202,12 @@ async def attach(
         return case.facets_for(acting), acting, cases.key_for(case_id)
 
     facets, acting, key = await cases.guard.call(seen)
-    if key is None:
-        raise Problem(404, "Kasus tidak ditemukan.", code="unknown-case")
+    if key is None:  # nothing to encrypt the file with: no file of the person is kept
+        raise Problem(
+            409,
+            "Data pribadi kasus ini sudah dihapus; lampiran tidak dapat disimpan lagi.",
+            code="case-erased",
+        )
     attachment_id, at = str(uuid4()), datetime.now(UTC)
     blob = Blob.of(case_id, key.encrypt(content))
     await cases.blobs.put([blob])  # before the commit, never inside it

@@ -565,3 +565,41 @@ async def test_a_refused_command_is_told_in_the_sops_words(desk: Desk) -> None:
     other = await desk.act(consultation, "identification/escalate", TIM, note="Perlu pimpinan.")
     assert other.status_code == 409, other.text
     assert other.json()["detail"] == "Perintah ini tidak berlaku untuk konsultasi."
+
+
+async def test_an_upload_holds_one_file(desk: Desk) -> None:
+    """Two files in one upload: the last was stored and the other dropped without a word."""
+    case = await desk.open()
+    pdf = b"%PDF-1.4\n% satu\n"
+    both = await desk.http.post(
+        f"/workflow/v1/cases/{case}/attachments",
+        files=[
+            ("file", ("a.pdf", pdf, "application/pdf")),
+            ("file", ("b.pdf", pdf, "application/pdf")),
+        ],
+        headers=desk.headers(TIM),
+    )
+    assert both.status_code == 422, both.text
+    assert both.json()["errors"][0]["code"] == "one_file"
+    view = await desk.view(case)
+    assert not [entry for entry in view["timeline"] if entry["event"] == "AttachmentAdded"]
+
+
+async def test_a_file_for_a_case_erased_while_open_is_refused_saying_why(desk: Desk) -> None:
+    """Its key is shredded: no file can be encrypted for it. That was 'case not found' for a
+    case the officer had open on the screen."""
+    case_id = await desk.open()
+
+    def erase() -> None:
+        case = desk.cases.get_case(case_id)
+        assert case.erase_data(at=datetime.now(UTC))
+        desk.cases.store(case, erased=[case.id])
+
+    await asyncio.to_thread(erase)
+    refused = await desk.http.post(
+        f"/workflow/v1/cases/{case_id}/attachments",
+        files={"file": ("a.pdf", b"%PDF-1.4\n% satu\n", "application/pdf")},
+        headers=desk.headers(TIM),
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["type"] == "/problems/case-erased"
