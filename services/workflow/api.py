@@ -37,7 +37,7 @@ from services.workflow.rules import (
     works_on_cases,
 )
 from services.workflow.views import CaseView, case_view
-from shared.access import Facet
+from shared.access import Facet, readable
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.blobs import Blob
 from shared.filetypes import decide, safe_filename
@@ -244,16 +244,18 @@ async def download(
     """An attachment's content."""
     _office_officer(officer)
 
-    def read() -> tuple[str, bytes, str] | None:
+    def read() -> tuple[tuple[str, bytes, str] | None, frozenset[Facet]]:
         case, acting = _acting(cases, case_id, officer)
-        shown = Facet.ATTACHMENTS in case.facets_for(acting)
-        return cases.attachment(case_id, attachment_id) if shown else None
+        facets = case.facets_for(acting)
+        shown = Facet.ATTACHMENTS in facets
+        return (cases.attachment(case_id, attachment_id) if shown else None), facets
 
-    found = await cases.guard.call(read)
+    found, facets = await cases.guard.call(read)
     if found is None:
         raise Problem(404, "Lampiran tidak ditemukan.", code="unknown-attachment")
     content_type, content, filename = found
-    return as_download(content, content_type, filename)
+    # the name as the case view shows it to this reader (a NIK in it masked without identity)
+    return as_download(content, content_type, readable(filename, facets))
 
 
 class DayOff(BaseModel):

@@ -603,3 +603,32 @@ async def test_a_file_for_a_case_erased_while_open_is_refused_saying_why(desk: D
     )
     assert refused.status_code == 409, refused.text
     assert refused.json()["type"] == "/problems/case-erased"
+
+
+async def test_a_downloaded_file_is_named_as_the_reader_sees_it(desk: Desk) -> None:
+    """The case view masks a NIK or a phone in a file's name for the roles without the
+    identity; the download's header gave it in clear."""
+    case = await desk.open()
+    name = "KTP Budi 3525010101900001 081234567890.pdf"
+    attached = await desk.http.post(
+        f"/workflow/v1/cases/{case}/attachments",
+        files={"file": (name, b"%PDF-1.4\n% ktp\n", "application/pdf")},
+        headers=desk.headers(TIM),
+    )
+    entry = attached.json()["timeline"][-1]["details"]
+    route = f"/workflow/v1/cases/{case}/attachments/{entry['attachment_id']}"
+    await desk.step(case, "identification/escalate", TIM, note="Perlu keputusan pimpinan.")
+    await desk.step(case, "verification", KABID, note="Berkas lengkap.")
+    shown = next(
+        e["details"]["filename"]
+        for e in (await desk.view(case, KADIS))["timeline"]
+        if e["event"] == "AttachmentAdded"
+    )
+    assert "3525010101900001" not in shown
+    masked = await desk.http.get(route, headers=desk.headers(KADIS))
+    assert masked.status_code == 200, masked.text
+    disposition = masked.headers["content-disposition"]
+    assert "3525010101900001" not in disposition
+    assert "081234567890" not in disposition
+    clear = await desk.http.get(route, headers=desk.headers(TIM))
+    assert "3525010101900001" in clear.headers["content-disposition"]
