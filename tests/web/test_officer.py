@@ -33,7 +33,7 @@ from tests.web.casework import (
     take_action,
 )
 from tests.web.conftest import Stack, screenshot, sign_in
-from tests.web.test_public import file_on_phone
+from tests.web.test_public import file_on_phone, fits
 
 WIB = ZoneInfo("Asia/Jakarta")
 LETTER = (
@@ -437,3 +437,26 @@ async def test_a_consultation_walks_the_pojok_oss_steps_with_a_pause(
         "BkpmAnswered",
         "FacilitationCompleted",
     ]
+
+
+async def test_an_officer_on_a_phone_reads_the_worklist_and_the_case_without_scrolling_sideways(
+    stack: Stack, phone: Page
+) -> None:
+    """A wide table (the worklist, the messages to the complainant) scrolls inside its box:
+    the case page's column grew with it and the whole page scrolled sideways."""
+    case_id, code = await submitted_complaint(stack)
+    await api_step(
+        stack,
+        case_id,
+        "information-request",
+        Role.TIM_PENGADUAN,
+        reason="Nomor berkas belum ada.",
+        message="Mohon kirim nomor berkas permohonan dan foto tanda terima OSS Anda.",
+    )
+    await sign_in(phone, stack, Role.TIM_PENGADUAN, "Rina")
+    await phone.goto(stack.url("/petugas"))
+    await expect(phone.get_by_text(code)).to_be_visible()
+    await fits(phone)
+    await open_case_page(phone, stack, case_id)
+    await expect(phone.locator("main")).to_contain_text("Nomor berkas belum ada.")
+    await fits(phone)
