@@ -175,6 +175,17 @@ class Problem(Exception):
         self.errors, self.headers, self.extra = list(errors), headers or {}, extra or {}
 
 
+STATUS_CODES = {
+    400: "bad-request",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "too-large",
+    416: "range-not-satisfiable",
+}
+"""The type of a problem raised without a code of its own (the framework's, a door's): every
+answer names one, so a client tells them apart by type alone (`about:blank` was some 400s and
+413s and not others)."""
+
 FORMATS: dict[str, Callable[[Problem, str], Response]] = {}
 """Paths whose refusals follow another format than problem+json, by prefix: shared/open311.py
 adds the Open311 spec's error list. Every refusal there takes it, whatever raised it (a
@@ -187,7 +198,7 @@ def problem_response(problem: Problem, instance: str = "") -> Response:
         if instance.startswith(prefix):
             return render(problem, instance)
     body: dict[str, Any] = {
-        "type": f"/problems/{problem.code}" if problem.code else "about:blank",
+        "type": f"/problems/{problem.code or STATUS_CODES.get(problem.status, 'error')}",
         "title": TITLES.get(problem.status, "Kesalahan"),
         "status": problem.status,
         "detail": problem.detail,

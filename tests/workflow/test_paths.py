@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -632,3 +633,24 @@ async def test_a_downloaded_file_is_named_as_the_reader_sees_it(desk: Desk) -> N
     assert "081234567890" not in disposition
     clear = await desk.http.get(route, headers=desk.headers(TIM))
     assert "3525010101900001" in clear.headers["content-disposition"]
+
+
+async def test_every_refusal_names_its_type(desk: Desk) -> None:
+    """Unreadable JSON and a chunked body past the limit were typed `about:blank`, the same
+    refusals in other forms by their code: a client tells problems apart by type alone."""
+    case = await desk.open()
+    route = f"/workflow/v1/cases/{case}/notes"
+    json_headers = desk.headers(TIM) | {"content-type": "application/json"}
+    unreadable = await desk.http.post(route, content=b'{"text": "\xff\xfe"}', headers=json_headers)
+    deep = await desk.http.post(route, content=b"[" * 100_000, headers=json_headers)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(64):
+            yield b" " * 65_536
+
+    chunked = await desk.http.post(route, content=chunks(), headers=json_headers)
+    for answer in (unreadable, deep, chunked):
+        assert 400 <= answer.status_code < 500, answer.text
+        assert answer.json()["type"].startswith("/problems/"), answer.text
+    assert chunked.status_code == 413
+    assert chunked.json()["type"] == "/problems/too-large"
