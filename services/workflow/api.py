@@ -46,7 +46,7 @@ from shared.outages import DEADLINE_SECONDS
 from shared.problems import Problem, problems, refusal_handler
 from shared.refusals import Refused
 from shared.sealing import SealingKey
-from shared.sop import ACTIONS, Role, writers
+from shared.sop import ACTIONS, PROVINCE, Role, writers
 
 router = APIRouter(prefix="/v1", tags=["workflow"])
 
@@ -334,7 +334,12 @@ async def _registered(cases: Cases, agency: str | None) -> None:
 
 
 def _admin(officer: Officer, agency: str | None) -> str:
-    """The agency whose calendar the officer changes (their own by default), as its admin."""
+    """The agency whose calendar the officer changes (their own by default), as its admin; a
+    provincial administrator names one (the province keeps no calendar of its own)."""
+    if agency is None and officer.agency == PROVINCE:
+        message = "Pilih instansi yang kalendernya diubah (agency=...)."
+        error = {"field": "agency", "code": "missing", "message": message}
+        raise Problem(422, f"Periksa kembali: agency. {message}", code="validation", errors=[error])
     agency = agency or officer.agency
     if Role.ADMIN not in officer.roles_in(agency):
         raise Forbidden("Hanya administrator instansi yang dapat mengubah kalender kerjanya.")

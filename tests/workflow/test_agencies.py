@@ -397,6 +397,20 @@ async def test_a_calendar_of_an_agency_nobody_registered_is_not_found_and_not_ke
     assert (await desk.http.get(f"/workflow/v1/calendar?year=2030&agency={B}")).is_success
 
 
+async def test_a_provincial_administrator_names_the_agency_whose_calendar_changes(
+    province: Desk,
+) -> None:
+    """Without `agency` the province's own calendar was meant, and refused as an agency not
+    registered ('*'): the administrator is asked to name one."""
+    unnamed = await province.http.put(
+        "/workflow/v1/calendar/days/2030-06-03",
+        json={"name": "Libur"},
+        headers=bearer(province, PROVINCE, Role.ADMIN),
+    )
+    assert unnamed.status_code == 422, unnamed.text
+    assert unnamed.json()["errors"][0]["field"] == "agency"
+
+
 async def test_an_address_belongs_to_one_agency_only(desk: Desk) -> None:
     """An agency cannot be given another's WhatsApp number or mailbox (in any letter case):
     409, and nothing of it is saved."""
