@@ -61,6 +61,16 @@ class Desk:
         await asyncio.to_thread(self.cases.open, [lambda: case])
         return case.id
 
+    async def erase(self, case_id: UUID) -> None:
+        """The complainant's data erased, as workflow hears intake's erasure: the key shredded."""
+
+        def erase() -> None:
+            case = self.cases.get_case(case_id)
+            assert case.erase_data(at=datetime.now(UTC))
+            self.cases.store(case, erased=[case.id])
+
+        await asyncio.to_thread(erase)
+
     async def view(self, case_id: UUID, role: Role = Role.TIM_PENGADUAN) -> dict[str, Any]:
         """The case as an officer of this role sees it."""
         answer = await self.http.get(f"/workflow/v1/cases/{case_id}", headers=self.headers(role))

@@ -591,12 +591,7 @@ async def test_a_file_for_a_case_erased_while_open_is_refused_saying_why(desk: D
     case the officer had open on the screen."""
     case_id = await desk.open()
 
-    def erase() -> None:
-        case = desk.cases.get_case(case_id)
-        assert case.erase_data(at=datetime.now(UTC))
-        desk.cases.store(case, erased=[case.id])
-
-    await asyncio.to_thread(erase)
+    await desk.erase(case_id)
     refused = await desk.http.post(
         f"/workflow/v1/cases/{case_id}/attachments",
         files={"file": ("a.pdf", b"%PDF-1.4\n% satu\n", "application/pdf")},

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
@@ -68,12 +67,7 @@ async def test_an_erased_case_has_no_texts(desk: Desk) -> None:
     case_id = await desk.open()
     await desk.step(case_id, "identification/resolve", TIM, answer=ANSWER)
 
-    def erase() -> None:
-        case = desk.cases.get_case(case_id)
-        assert case.erase_data(at=datetime.now(UTC))
-        desk.cases.store(case, erased=[case.id])
-
-    await asyncio.to_thread(erase)
+    await desk.erase(case_id)
     texts = await desk.http.get(path(case_id), headers=SERVICE)
     assert texts.status_code == 200, texts.text
     assert texts.json() == {"answer": None, "message": None}
@@ -85,12 +79,7 @@ async def test_a_case_erased_while_open_still_walks_to_its_close(desk: Desk) -> 
     deadline. Its commands go through now; their texts are not kept."""
     case_id = await desk.open()
 
-    def erase() -> None:
-        case = desk.cases.get_case(case_id)
-        assert case.erase_data(at=datetime.now(UTC))
-        desk.cases.store(case, erased=[case.id])
-
-    await asyncio.to_thread(erase)
+    await desk.erase(case_id)
     await desk.step(case_id, "notes", TIM, text="Dicatat sesudah penghapusan.")
     await desk.step(case_id, "information-request", TIM, reason="Foto belum ada.", message=ASKED)
     await desk.step(case_id, "information-received", TIM, summary="Foto diterima.")
