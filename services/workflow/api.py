@@ -109,9 +109,20 @@ def _view(
     history: Sequence[Any] | None = None,
 ) -> CaseView:
     view = case_view(cases, case, officer, facets, history)
-    if officer.has(*writers(case.agency)):  # the roles in the case's agency
+    if facets is not None and not _sees(case, officer):
+        view.allowed_actions = []  # their command moved the case past what they may see
+    elif officer.has(*writers(case.agency)):  # the roles in the case's agency
         view.allowed_actions.append("attachments")
     return view
+
+
+def _sees(case: Case, officer: Officer) -> bool:
+    """Whether the officer may see the case now (a confidential one: only at their step)."""
+    try:
+        case.facets_for(officer)
+    except UnknownCase:
+        return False
+    return True
 
 
 @router.get("/cases/{case_id}", responses=problems(401, 403, 404, 503))

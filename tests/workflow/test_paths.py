@@ -649,3 +649,18 @@ async def test_every_refusal_names_its_type(desk: Desk) -> None:
         assert answer.json()["type"].startswith("/problems/"), answer.text
     assert chunked.status_code == 413
     assert chunked.json()["type"] == "/problems/too-large"
+
+
+async def test_an_officer_whose_command_hides_the_case_is_offered_nothing_more(
+    desk: Desk,
+) -> None:
+    """Kabid sees a confidential case only at the verification step: once verified, the answer
+    offered notes and files that the next request refused as an unknown case."""
+    case = await desk.open(confidential=True)
+    await desk.step(case, "identification/escalate", TIM, note="Perlu keputusan pimpinan.")
+    verified = await desk.step(case, "verification", KABID, note="Berkas lengkap.")
+    assert verified["allowed_actions"] == []
+    gone = await desk.http.get(f"/workflow/v1/cases/{case}", headers=desk.headers(KABID))
+    assert gone.status_code == 404
+    seen = await desk.view(case, KADIS)
+    assert "disposition" in seen["allowed_actions"]
