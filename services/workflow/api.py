@@ -20,6 +20,7 @@ from services.workflow.case import Case
 from services.workflow.cases import Cases, StoredFile, versionless
 from services.workflow.commands import COMMANDS, Command, Context, Label
 from services.workflow.rules import (
+    ArchivedBacklog,
     CaseClosed,
     CaseWaiting,
     NotAllowed,
@@ -63,6 +64,7 @@ REFUSALS: dict[type[Refused], int] = {
     NotImported: 409,
     WrongKind: 409,
     ReopenWindowPassed: 409,
+    ArchivedBacklog: 409,
     StaleVersion: 409,
     SameAgency: 409,
     UnknownAgency: 422,

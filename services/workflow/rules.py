@@ -97,6 +97,17 @@ class ReopenWindowPassed(Refused):
         super().__init__(detail, code="reopen-window-passed")
 
 
+class ArchivedBacklog(Refused):
+    """A register case closed as history is not reopened: no answer was given to dispute."""
+
+    def __init__(self) -> None:
+        detail = (
+            "Kasus impor yang ditutup sebagai arsip register lama tidak dapat dibuka kembali; "
+            "catat sanggahan pemohon sebagai pengaduan baru."
+        )
+        super().__init__(detail, code="archived-backlog")
+
+
 class NotAllowed(Refused):
     """The officer's roles may not act at this step."""
 
@@ -199,6 +210,7 @@ class CaseState(Protocol):
     current_step: str | None
     paused_at: datetime | None
     closed_at: datetime | None
+    resolution: str | None
     imported: bool
     agency: str
 
@@ -243,6 +255,8 @@ def _reopen_refusal(
         return StepOutOfOrder(expected=expected, attempted=action)
     if case.status not in REOPENABLE:
         return CaseClosed(case.status)
+    if case.resolution == ACTIONS["backlog-close"].event:  # its window ran from the archiving
+        return ArchivedBacklog()
     if moment is not None:
         closed = case.closed_at  # None: imported from a register without its closing date
         days = moment.reopen_window_days

@@ -24,13 +24,13 @@ import pytest
 from services.workflow.case import Case
 from services.workflow.cases import Cases
 from services.workflow.commands import COMMANDS, Command, Context
-from services.workflow.rules import CaseWaiting, Moment
+from services.workflow.rules import ArchivedBacklog, CaseWaiting, Moment
 from shared.aggregate import AgencyAggregate
 from shared.channels import Channel
 from shared.events import ComplaintImported, ConsultationImported
 from shared.refusals import Refused
 from shared.settings import Settings
-from shared.sop import ACTIONS, SOPS, Kind, Officer, Role, Sop
+from shared.sop import ACTIONS, CURRENT, SOPS, Kind, Officer, Role, Sop
 from shared.vocabulary import Status
 from shared.working_time import WorkingCalendar
 
@@ -41,6 +41,7 @@ RECEIVED = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # a Monday, 09:00 in Gresik
 WINDOW_DAYS = Settings.model_fields["reopen_window_days"].default
 SOON = RECEIVED + timedelta(hours=1)
 LATER = RECEIVED + timedelta(days=60)  # past every deadline and the reopen window
+MOMENT = Moment(SOON, CALENDAR, WINDOW_DAYS)
 
 BODIES: dict[str, dict[str, Any]] = {
     "identification/resolve": {"answer": "Selesai."},
@@ -229,3 +230,15 @@ def test_importing_the_aggregate_does_not_import_the_web_framework() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_a_register_case_closed_as_history_is_not_reopened() -> None:
+    """Closed as an archive of the old register, it was 'answered' and could be reopened for
+    the reopen window counted from the archiving, though nobody had answered anything."""
+    sop = CURRENT[Kind.COMPLAINT]
+    backlog = imported(Kind.COMPLAINT)
+    archived = run(backlog, "backlog-close", actor(sop, backlog))[0]
+    refused = archived.refusal("reopen", officer(Role.TIM_PENGADUAN), MOMENT)
+    assert isinstance(refused, ArchivedBacklog)
+    answered = run(opened(Kind.COMPLAINT), "identification/resolve", officer(Role.TIM_PENGADUAN))
+    assert answered[0].refusal("reopen", officer(Role.TIM_PENGADUAN), MOMENT) is None
