@@ -28,8 +28,10 @@ function fail(answer) {
     403: "Anda tidak berwenang membuka kasus ini.",
     404: "Kasus tidak ditemukan.",
   };
-  const detail = answer.problem ? answer.problem.detail : "";
-  say(notice("galat", el("strong", {}, reasons[answer.status] || "Kasus tidak dapat dimuat."), " ", detail));
+  const lead = reasons[answer.status] || "Kasus tidak dapat dimuat.";
+  const said = answer.problem ? answer.problem.detail : "";
+  const detail = said && said !== lead ? said : ""; // the service's own words, once
+  say(notice("galat", el("strong", {}, lead), " ", detail));
   $("#isi-kasus").classList.add("tersembunyi");
   main.dataset.state = "siap";
 }

@@ -30,6 +30,8 @@ const DETAIL_LABELS = {
   bkpm_answer: "Jawaban BKPM",
   reason: "Alasan",
   referred_to: "Dirujuk ke",
+  from_agency: "Dari instansi",
+  to_agency: "Ke instansi",
   primary_case_id: "Kasus utama",
   duplicate_case_id: "Kasus duplikat",
   filename: "Nama berkas",
