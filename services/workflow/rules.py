@@ -133,7 +133,7 @@ class NotAnOfficer(Refused):
     """Only officers who work on cases may note or attach."""
 
     def __init__(self) -> None:
-        detail = "Hanya petugas yang menangani kasus dapat menambah catatan."
+        detail = "Hanya petugas yang menangani kasus dapat menambah catatan atau lampiran."
         super().__init__(detail, code="forbidden")
 
 
