@@ -155,7 +155,7 @@ _PHONE = re.compile(
 _GROUP = re.compile(r"\d+")
 
 _NOT_PHONE = re.compile(
-    r"(?:tanggal|tgl|invoice|faktur|nib|npwp|resi|kode|rek(?:ening)?|nik|rp\.?|pelanggan|"
+    r"\b(?:tanggal|tgl|invoice|faktur|nib|npwp|resi|kode|rek(?:ening)?|nik|rp\.?|pelanggan|"
     r"pln|pdam|meter|transaksi|nomor\s*polisi|nopol)\W{0,4}(?:[^\W\d]\w*\W{1,3})?"
     r"(?:no\.?\W{0,3})?$",
     re.IGNORECASE,

@@ -118,6 +118,10 @@ def test_a_name_after_the_everyday_forms_of_address_is_found(text: str, masked: 
         "Terlapor: Bapak Joko, NIK 3525010101900001, 081234567890",
         "Rp 1.500.000, 081234567890",
         "kode 5KSD-M023 081234567890",
+        "Klinik 081234567890",  # a cue's letters inside a word: no cue
+        "Teknik Sipil 081234567890",
+        "kilometer 081234567890",
+        "presiden 081234567890",
     ],
 )
 def test_a_phone_after_the_value_of_another_number_is_found(text: str) -> None:
