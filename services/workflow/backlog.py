@@ -57,7 +57,7 @@ def _close(cases: Cases, officer: Officer, case_id: UUID, reason: str, at: datet
     case = cases.get_case(case_id, officer.reach)  # another agency's: unknown to them
     acting = officer.in_agency(case.agency)
     case.facets_for(acting)  # a case the officer may not see is unknown to them
-    case.close_backlog(reason=cases.seal(case.id, reason), by=acting, at=at)
+    case.close_backlog(reason=cases.seal_if_kept(case.id, reason), by=acting, at=at)
     return case
 
 

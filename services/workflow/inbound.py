@@ -139,11 +139,7 @@ def _follow(cases: Cases, envelope: Envelope) -> None:
         case = cases.get_case(data.case_id)
     except UnknownCase:
         return  # not opened here: nothing to move
-    key = cases.key_for(case.id)  # None once its data was erased: the case still moves
-
-    def seal(text: str) -> str:
-        return key.seal(text) if key is not None else ""
-
+    seal = partial(cases.seal_if_kept, case.id)  # nothing once its data was erased: it moves
     disposition = Disposition(
         to=data.to_agency,
         reason=seal(DISPOSITION_REASON.format(ref=data.lapor_ref)),

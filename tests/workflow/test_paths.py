@@ -15,6 +15,7 @@ from services.workflow.cases import Cases
 from shared.sop import Kind, Role
 from tests.polling import eventually
 from tests.workflow.conftest import Desk
+from tests.workflow.test_who_may_act import imported
 
 TIM, KABID, SEKRETARIS, KADIS, OSS = (
     Role.TIM_PENGADUAN,
@@ -664,3 +665,18 @@ async def test_an_officer_whose_command_hides_the_case_is_offered_nothing_more(
     assert gone.status_code == 404
     seen = await desk.view(case, KADIS)
     assert "disposition" in seen["allowed_actions"]
+
+
+async def test_a_register_case_erased_while_open_is_closed_as_history_in_bulk(desk: Desk) -> None:
+    """The bulk close sealed its reason with the case's key: an erased case was refused as
+    unknown, though the same close of one case goes through."""
+    backlog = imported(Kind.COMPLAINT)
+    await asyncio.to_thread(desk.cases.open, [lambda: backlog])
+    await desk.erase(backlog.id)
+    closed = await desk.http.post(
+        "/workflow/v1/backlog/close",
+        json={"case_ids": [str(backlog.id)], "reason": "Sudah ditangani di atas kertas."},
+        headers=desk.headers(TIM),
+    )
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["closed"] == [str(backlog.id)], closed.text
