@@ -113,8 +113,8 @@ def _view(
     view = case_view(cases, case, officer, facets, history)
     if facets is not None and not _sees(case, officer):
         view.allowed_actions = []  # their command moved the case past what they may see
-    elif officer.has(*writers(case.agency)):  # the roles in the case's agency
-        view.allowed_actions.append("attachments")
+    elif officer.has(*writers(case.agency)) and cases.key_for(case.id) is not None:
+        view.allowed_actions.append("attachments")  # a file needs the case's key
     return view
 
 
@@ -184,7 +184,9 @@ for _command in COMMANDS:
     )
 
 
-@router.post("/cases/{case_id}/attachments", responses=problems(401, 403, 404, 413, 415, 422, 503))
+@router.post(
+    "/cases/{case_id}/attachments", responses=problems(401, 403, 404, 409, 413, 415, 422, 503)
+)
 async def attach(
     case_id: CaseId,
     file: Annotated[UploadFile, File(description="PDF, PNG atau JPEG")],

@@ -96,9 +96,10 @@ def _entry(
         for key, value in vars(event).items()
         if key not in COMMON and DETAIL_FACETS.get(key, Facet.TIMELINE) in facets
     }
+    erased = cases.key_for(case.id) is None  # texts written since read as erased, too
     opened = {
         key: cases.unseal(case.id, value)
-        if key in SEALED and isinstance(value, str) and value
+        if key in SEALED and isinstance(value, str) and (value or erased)
         else value
         for key, value in fields.items()
     }
