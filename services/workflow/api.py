@@ -38,6 +38,7 @@ from services.workflow.rules import (
     works_on_cases,
 )
 from services.workflow.views import CaseView, case_view
+from shared import pii
 from shared.access import Facet, readable
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.blobs import Blob
@@ -312,9 +313,8 @@ async def calendar(
         name = working.holiday_name(current)
         override = next((o for o in working.overrides if o.day == current), None)
         if override is not None:
-            days.append(
-                DayOff(day=current, name=override.name, working=override.working, source="admin")
-            )
+            name = pii.mask(override.name)  # public: a name after "Bapak" is refused nowhere
+            days.append(DayOff(day=current, name=name, working=override.working, source="admin"))
         elif name:
             days.append(DayOff(day=current, name=name, source="nasional"))
         current = date.fromordinal(current.toordinal() + 1)
