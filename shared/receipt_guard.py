@@ -52,7 +52,7 @@ class WrongSecret(Problem):
     def __init__(self) -> None:
         super().__init__(
             403,
-            "Kunci tanda terima tidak cocok dengan kode ini. Periksa kembali kunci pada "
+            "Kunci tanda terima tidak cocok dengan nomor tiket ini. Periksa kembali kunci pada "
             "tanda terima Anda.",
             code="wrong-receipt-secret",
         )

@@ -111,6 +111,6 @@ def unknown_page(agency_id: str) -> str:
     said = (
         f"<p>Tidak ada instansi dengan kode <strong>{html.escape(agency_id)}</strong>. Periksa "
         'kembali alamat formulir, kembali ke <a href="/">beranda</a>, atau '
-        '<a href="/lacak">lacak pengaduan</a> dengan kode Anda.</p>'
+        '<a href="/lacak">lacak pengaduan</a> dengan nomor tiket Anda.</p>'
     )
     return re.sub(r"<p>.*?</p>", lambda _: said, page, count=1, flags=re.DOTALL)

@@ -8,7 +8,11 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-OTHER_NAMES = re.compile(r"kode pelacakan|kode lacak|nomor pelacakan", re.IGNORECASE)
+OTHER_NAMES = re.compile(
+    r"kode pelacakan|kode lacak|nomor pelacakan|\bkode (ini|anda)\b|\bkodenya\b"
+    r"|\bkode diperlukan|salin kode|setiap kode\b|dengan kode (dan|anda)\b",
+    re.IGNORECASE,
+)
 
 
 def test_the_complainants_number_has_one_name() -> None:
