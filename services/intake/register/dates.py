@@ -2,8 +2,9 @@
 ISO, day-first numbers (12/03/2022, 12-03-22, 12.03.2022), and Indonesian or English month
 and day names ("Sabtu, 12 Maret 2022 pukul 10.15 WIB").
 
-python-dateutil with a table of Indonesian names does the parsing: it is fast (a register of
-100,000 rows), day-first, and says which parts a text left out.
+The plain forms (day first or ISO with a four-digit year, perhaps a time) are read directly;
+python-dateutil with a table of Indonesian names reads the rest, day-first, and says which parts
+a text left out.
 """
 
 from __future__ import annotations

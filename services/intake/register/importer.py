@@ -155,9 +155,10 @@ TOTAL = re.compile(r"^\s*(jumlah|total|sub\s*total|grand\s*total|rekapitulasi)\b
 class HeaderAgain:
     """The header as a row repeating it reads (a register printed page by page, then typed
     back or exported): its mapped columns' labels, and each of its rows as written (a header
-    of two rows: either of them), normalised once. A row is compared cell by cell until the
-    first that differs: normalising every cell of every row (the complaint's text with them)
-    took a fifth of an import's reading."""
+    of two rows: either of them), normalised once. A row's mapped cells are compared until the
+    first that differs, and the whole row only when its first cell opens a header row:
+    normalising every cell of every row (the complaint's text with them) was most of the
+    comparison's cost."""
 
     mapped: tuple[str, ...]
     rows: frozenset[tuple[str, ...]]
