@@ -231,7 +231,7 @@ async def attach(
     def add(case: Case) -> list[Case]:
         case.add_attachment(
             attachment_id=attachment_id,
-            filename=cases.seal(case.id, safe_filename(file.filename or "")),
+            filename=key.seal(safe_filename(file.filename or "")),  # the key the file has
             content_type=content_type,
             size=len(content),
             sha256=hashlib.sha256(content).hexdigest(),
