@@ -150,6 +150,11 @@ def store(settings: Settings, cases: list[Scripted]) -> list[UUID]:
     return [outcome.row.case_id for outcome in outcomes]
 
 
+BUSY_RETRIES = 10
+"""Every case is walked at once: on a slow machine a save may pass its deadline, and the 503
+says it was not processed and when to try again; an office's client does so."""
+
+
 async def walk(
     settings: Settings, workflow_url: str, case_ids: list[UUID], cases: list[Scripted]
 ) -> None:
@@ -167,9 +172,15 @@ async def walk(
         async def one(case_id: UUID, case: Scripted) -> None:
             version = await opened_version(http, case_id, headers[TIM])
             for path, role, body in case.walk:
-                answer = await http.post(
-                    f"/{case_id}/{path}", json={"version": version, **body}, headers=headers[role]
-                )
+                payload = {"version": version, **body}
+                answer = await http.post(f"/{case_id}/{path}", json=payload, headers=headers[role])
+                for _ in range(BUSY_RETRIES):  # not processed: sent again after Retry-After
+                    if answer.status_code != 503:
+                        break
+                    await asyncio.sleep(float(answer.headers.get("retry-after", "1")))
+                    answer = await http.post(
+                        f"/{case_id}/{path}", json=payload, headers=headers[role]
+                    )
                 assert answer.status_code == 200, answer.text
                 version = answer.json()["version"]
 
