@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from services.reporting import month as monthly
 from services.reporting import queries
 from services.reporting.api import CurrentSettings, Pool, Year
-from services.reporting.drawing import drawn
+from services.reporting.drawing import PublicPlace
 from services.reporting.tenancy import PublicScope, Scope, read_as
 from shared.channels import CHANNEL_LABELS, Channel
 from shared.db import Connection
@@ -367,6 +367,7 @@ def _chart(name: str, board: Dashboard) -> str:
     response_class=Response,
 )
 async def dashboard_chart(
+    place: PublicPlace,
     pool: Pool,
     settings: CurrentSettings,
     scope: PublicScope,
@@ -376,5 +377,5 @@ async def dashboard_chart(
 ) -> Response:
     """A dashboard chart as SVG: channels, status, categories, compliance, skm or trend."""
     board = await load(pool, settings, scope, year, month)
-    svg = await drawn.public(partial(_chart, name, board))
+    svg = await place(partial(_chart, name, board))
     return Response(svg, media_type="image/svg+xml", headers={"cache-control": "no-cache"})

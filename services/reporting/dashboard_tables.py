@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from services.reporting import exports
 from services.reporting.api import CurrentSettings, Pool, Year
 from services.reporting.dashboard import Dashboard, Month, load
-from services.reporting.drawing import drawn
+from services.reporting.drawing import PublicPlace
 from services.reporting.tenancy import PublicScope
 from shared.problems import problems
 
@@ -76,6 +76,7 @@ def table(name: str, board: Dashboard) -> tuple[str, list[str], list[list[Any]]]
 
 @router.get("/{name}.{fmt}", responses=problems(403, 404, 422, 503), response_class=Response)
 async def dashboard_table(
+    place: PublicPlace,
     pool: Pool,
     settings: CurrentSettings,
     scope: PublicScope,
@@ -90,7 +91,7 @@ async def dashboard_table(
     filename = f"dasbor-{name}-{year}-{month:02d}.{fmt}"
     disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if fmt == "csv":
-        csv = await drawn.public(partial(exports.to_csv, header, rows))
+        csv = await place(partial(exports.to_csv, header, rows))
         return Response(csv, media_type=exports.CSV_TYPE, headers=disposition)
-    content = await drawn.public(partial(exports.to_xlsx, title, header, rows))
+    content = await place(partial(exports.to_xlsx, title, header, rows))
     return Response(content, media_type=exports.XLSX_TYPE, headers=disposition)

@@ -11,6 +11,10 @@ The turn is a queue of at most `WAITING_AT_MOST` files: past it, a request for a
 503 at once instead of waiting behind a flood of them. Files anyone may ask for (the public
 rekap) hold at most `PUBLIC_AT_MOST` of those places and take their turn after the officers'
 files: strangers asking for PDFs in a loop never keep an officer's export waiting or refused.
+A public file takes its place before its figures are read (`PublicPlace`): a flood of them
+that read first held the database's connections, so every other request waited for one and
+the flood itself ended as 503 busy after the deadline; past its places it is turned away
+before it reads.
 And one officer has at most `PER_OFFICER` files on the way at once, read and drawn (`files_of`):
 forty exports asked at once by one analyst held every connection and the drawing queue, and
 every other agency's officers waited or were refused meanwhile.
@@ -23,9 +27,11 @@ import contextlib
 import heapq
 import itertools
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Annotated, TypeVar
+
+from fastapi import Depends
 
 from shared.outages import RETRY_AFTER_SECONDS
 from shared.problems import Problem
@@ -93,31 +99,37 @@ class Drawer:
         self._order = itertools.count()
         self._drawing = False
 
-    async def __call__(self, draw: Callable[[], T], *, public: bool = False) -> T:
-        """`draw()`'s file, drawn on the drawing thread in its turn. A request that goes away
-        before its turn leaves the queue (its file is not drawn)."""
-        if sum(self._queued.values()) >= WAITING_AT_MOST:
-            raise Busy()
-        if public and self._queued[True] >= PUBLIC_AT_MOST:
+    @contextlib.contextmanager
+    def place(self, *, public: bool = False) -> Iterator[Place]:
+        """A place in the queue, held while the block runs: Busy at once if there is none.
+        Taken before a file's figures are read, a flood is turned away before it waits for
+        the database's connections (and keeps the other requests waiting for them)."""
+        if self.queued >= WAITING_AT_MOST or (public and self._queued[True] >= PUBLIC_AT_MOST):
             raise Busy()
         self._queued[public] += 1
         try:
-            await self._turn(public)
-            try:
-                return await asyncio.get_running_loop().run_in_executor(self._thread, draw)
-            finally:
-                self._next()
+            yield Place(self, public)
         finally:
             self._queued[public] -= 1
 
+    async def __call__(self, draw: Callable[[], T]) -> T:
+        """`draw()`'s file, an officer's, drawn in its turn (a place taken for it now)."""
+        with self.place() as place:
+            return await place(draw)
+
     @property
     def queued(self) -> int:
-        """Files drawn or waiting their turn now."""
+        """Files drawn or waiting their turn now (their places taken)."""
         return sum(self._queued.values())
 
-    async def public(self, draw: Callable[[], T]) -> T:
-        """A file anyone may ask for, drawn after the officers' files."""
-        return await self(draw, public=True)
+    async def _draw(self, draw: Callable[[], T], public: bool) -> T:
+        """`draw()`'s file, drawn on the drawing thread in its turn. A request that goes away
+        before its turn leaves the queue (its file is not drawn)."""
+        await self._turn(public)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._thread, draw)
+        finally:
+            self._next()
 
     async def _turn(self, public: bool) -> None:
         """Until this request may draw (at once when nothing is drawn)."""
@@ -143,4 +155,25 @@ class Drawer:
         self._drawing = False
 
 
+class Place:
+    """A place taken in the drawing queue: the file drawn in it, in its turn."""
+
+    def __init__(self, drawer: Drawer, public: bool) -> None:
+        self._drawer = drawer
+        self._public = public
+
+    async def __call__(self, draw: Callable[[], T]) -> T:
+        return await self._drawer._draw(draw, self._public)
+
+
 drawn = Drawer()
+
+
+async def _public_place() -> AsyncIterator[Place]:
+    with drawn.place(public=True) as place:
+        yield place
+
+
+PublicPlace = Annotated[Place, Depends(_public_place)]
+"""A public file's place in the drawing queue, taken before anything else of its request (put
+it first among the endpoint's parameters): past `PUBLIC_AT_MOST`, a 503 before any read."""

@@ -25,7 +25,7 @@ from services.reporting.api import (
     load_years,
     rekap_filters,
 )
-from services.reporting.drawing import drawn
+from services.reporting.drawing import PublicPlace
 from services.reporting.last_good import FRESH_SECONDS, Copy
 from services.reporting.letter import Letter, Office, Section, printed
 from services.reporting.month import category_label
@@ -63,6 +63,7 @@ def label_of(dimension: str, value: Any) -> Any:
 
 @router.get("/rekap.{fmt}", responses=problems(403, 404, 422, 503), response_class=Response)
 async def export_rekap(
+    place: PublicPlace,
     request: Request,
     pool: Pool,
     kept: Kept,
@@ -85,10 +86,10 @@ async def export_rekap(
             [f"Instansi: {names.get(a.agency, a.agency)}", *blank, a.count] for a in rekap.agencies
         ]
     if fmt == "csv":
-        csv = await drawn.public(partial(exports.to_csv, header, rows))
+        csv = await place(partial(exports.to_csv, header, rows))
         return _file(csv, exports.CSV_TYPE, "rekap.csv", copy.headers())
     title = f"Rekap pengaduan — {office.name}"
-    content = await drawn.public(partial(exports.to_xlsx, title, header, rows))
+    content = await place(partial(exports.to_xlsx, title, header, rows))
     return _file(content, exports.XLSX_TYPE, "rekap.xlsx", copy.headers())
 
 
@@ -230,6 +231,7 @@ def _agencies_section(province: YearTable, names: dict[str, str]) -> Section:
 
 @router.get("/rekap/years.{fmt}", responses=problems(403, 404, 422, 503), response_class=Response)
 async def export_years(
+    place: PublicPlace,
     request: Request,
     pool: Pool,
     kept: Kept,
@@ -254,7 +256,7 @@ async def export_years(
                 [f"Instansi: {names.get(a.agency, a.agency)}", *a.counts.values(), a.total]
                 for a in table.agencies
             ]
-        csv = await drawn.public(partial(exports.to_csv, header, rows))
+        csv = await place(partial(exports.to_csv, header, rows))
         return _file(csv, exports.CSV_TYPE, "rekap-tahunan.csv", copy.headers())
     per_channel = await channel_years(pool, kept, scope, first, last, kind)
     per_agency = copy.value if scope.province else None
@@ -262,7 +264,7 @@ async def export_years(
     letter = years_letter(office, per_channel.value, kind, datetime.now(UTC), per_agency, names)
     headers = per_channel.headers()
     if fmt == "pdf":
-        pdf = await drawn.public(partial(printed, letter, "pdf"))
+        pdf = await place(partial(printed, letter, "pdf"))
         return _file(pdf, "application/pdf", "rekap-tahunan.pdf", headers)
-    workbook = await drawn.public(partial(printed, letter, "xlsx"))
+    workbook = await place(partial(printed, letter, "xlsx"))
     return _file(workbook, exports.XLSX_TYPE, "rekap-tahunan.xlsx", headers)

@@ -12,8 +12,11 @@ from functools import partial
 import httpx
 import pytest
 
+from services.reporting.app import create_app
 from services.reporting.drawing import PER_OFFICER, PUBLIC_AT_MOST, drawn
+from shared.settings import Settings
 from shared.sop import Role
+from tests.conftest import serving
 from tests.polling import eventually
 from tests.reporting.conftest import Away, Desk
 
@@ -76,6 +79,41 @@ async def test_a_flood_of_files_is_turned_away_with_503_not_queued(away: Away) -
     assert all(answer.headers["retry-after"] for answer in busy)
     assert (await http.get("/healthz")).status_code == 200
     assert (await http.get(YEARS_PDF)).status_code == 200  # the flood gone, files again
+
+
+async def test_a_public_file_past_its_places_is_refused_before_it_waits_for_the_database(
+    settings: Settings,
+) -> None:
+    """A public file takes its place in the drawing queue before its figures are read. With
+    the public's places taken and every database connection held, one more public file is a
+    503 drawing-busy at once: it was a wait for a connection first (a flood of files held the
+    connections every other request waited for, and ended as 503 busy after the deadline)."""
+    app = create_app(settings)
+    async with serving(app) as http:
+        pool = app.state.reads
+        release = threading.Event()
+        drawing = asyncio.ensure_future(drawn(partial(release.wait, 30)))  # the thread taken
+        held = [await pool.acquire() for _ in range(pool.get_max_size())]
+        waiting: list[asyncio.Future[httpx.Response]] = []
+        try:
+            waiting = [asyncio.ensure_future(http.get(YEARS_PDF)) for _ in range(PUBLIC_AT_MOST)]
+
+            async def placed() -> bool:
+                return drawn.queued == 1 + PUBLIC_AT_MOST
+
+            assert await eventually(placed)
+            one_more = await http.get(YEARS_PDF)
+            assert one_more.status_code == 503, one_more.text
+            assert one_more.json()["type"] == "/problems/drawing-busy"
+            assert one_more.headers["retry-after"]
+        finally:
+            for connection in held:
+                await pool.release(connection)
+            release.set()
+            answers = await asyncio.gather(*waiting)
+            await drawing
+    assert [answer.status_code for answer in answers] == [200] * PUBLIC_AT_MOST
+    assert drawn.queued == 0
 
 
 async def test_strangers_asking_for_files_in_a_loop_keep_no_officer_export_waiting(
