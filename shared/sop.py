@@ -129,6 +129,8 @@ class Action:
     `complainant`: the complainant takes it too, from the tracking page with their receipt
     secret (acting as `Role.PEMOHON`): answering a request, disputing the answer, a reply.
     `steps`: an action of any step (When.OPEN) allowed only at these step ids (None: at all).
+    `asks`: it asks the complainant and waits for them: refused once their personal data is
+    erased (no one is left to answer, and the stopped clock would never run again).
     """
 
     id: str
@@ -141,6 +143,7 @@ class Action:
     imported_only: bool = False
     complainant: bool = False
     steps: frozenset[str] | None = None
+    asks: bool = False
 
 
 ANY_STEP: tuple[Action, ...] = (
@@ -149,6 +152,7 @@ ANY_STEP: tuple[Action, ...] = (
         "InformationRequested",
         When.OPEN,
         label="Minta informasi tambahan dari pemohon",
+        asks=True,
     ),
     Action(
         "information-received",

@@ -22,6 +22,7 @@ from services.workflow.commands import COMMANDS, Command, Context, Label
 from services.workflow.rules import (
     ArchivedBacklog,
     CaseClosed,
+    CaseErased,
     CaseWaiting,
     NotAllowed,
     NotAnOfficer,
@@ -66,6 +67,7 @@ REFUSALS: dict[type[Refused], int] = {
     WrongKind: 409,
     ReopenWindowPassed: 409,
     ArchivedBacklog: 409,
+    CaseErased: 409,
     StaleVersion: 409,
     SameAgency: 409,
     UnknownAgency: 422,
@@ -219,11 +221,7 @@ async def attach(
 
     facets, acting, key = await cases.guard.call(seen)
     if key is None:  # nothing to encrypt the file with: no file of the person is kept
-        raise Problem(
-            409,
-            "Data pribadi kasus ini sudah dihapus; lampiran tidak dapat disimpan lagi.",
-            code="case-erased",
-        )
+        raise CaseErased("lampiran tidak dapat disimpan lagi.")
     attachment_id, at = str(uuid4()), datetime.now(UTC)
     blob = Blob.of(case_id, key.encrypt(content))
     await cases.blobs.put([blob])  # before the commit, never inside it

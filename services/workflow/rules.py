@@ -108,6 +108,14 @@ class ArchivedBacklog(Refused):
         super().__init__(detail, code="archived-backlog")
 
 
+class CaseErased(Refused):
+    """The complainant's personal data is erased: nothing of theirs is kept or asked again."""
+
+    def __init__(self, consequence: str) -> None:
+        detail = f"Data pribadi pemohon kasus ini sudah dihapus; {consequence}"
+        super().__init__(detail, code="case-erased")
+
+
 class NotAllowed(Refused):
     """The officer's roles may not act at this step."""
 
@@ -213,6 +221,7 @@ class CaseState(Protocol):
     resolution: str | None
     imported: bool
     agency: str
+    data_erased_at: datetime | None
 
     @property
     def sop(self) -> Sop:
@@ -242,7 +251,12 @@ def refusal(
         return NotImported()
     current = case.sop.step(case.current_step)
     if action.when is When.OPEN:
-        return _may(action, current, by) or _pause(case, action) or _elsewhere(action, current)
+        return (
+            _may(action, current, by)
+            or _pause(case, action)
+            or _elsewhere(action, current)
+            or _nobody_to_ask(case, action)
+        )
     return _pause(case, action) or _out_of_order(case, action, current) or _may(action, current, by)
 
 
@@ -264,6 +278,13 @@ def _reopen_refusal(
             return ReopenWindowPassed(days)
     first = case.sop.after(case.sop.first.id)  # a reopened case goes back there
     return _may(action, first, by)
+
+
+def _nobody_to_ask(case: CaseState, action: Action) -> Refused | None:
+    """An action that asks the complainant, once their data is erased."""
+    if action.asks and case.data_erased_at is not None:
+        return CaseErased("tidak ada lagi yang dapat dimintai informasi.")
+    return None
 
 
 def _may(action: Action, step: Step | None, by: Officer) -> Refused | None:

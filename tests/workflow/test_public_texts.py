@@ -74,6 +74,27 @@ async def test_an_erased_case_has_no_texts(desk: Desk) -> None:
     assert texts.json() == {"answer": None, "message": None}
 
 
+async def test_no_one_is_asked_for_information_once_their_data_is_erased(desk: Desk) -> None:
+    """The request stopped the clock for an answer no one could be asked for (their contact
+    erased): the case then waited forever. It is refused, saying why, and not offered; a case
+    already waiting when the data was erased takes the answer that came and runs again."""
+    asking = await desk.open()
+    await desk.erase(asking)
+    offered = await desk.view(asking)
+    assert "information-request" not in offered["allowed_actions"]
+    refused = await desk.act(asking, "information-request", TIM, reason="Foto belum ada.")
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["type"] == "/problems/case-erased"
+    assert "sudah dihapus" in refused.json()["detail"]
+    assert (await desk.view(asking))["waiting_since"] is None
+
+    waiting = await desk.open()
+    await desk.step(waiting, "information-request", TIM, reason="Foto belum ada.", message=ASKED)
+    await desk.erase(waiting)
+    resumed = await desk.step(waiting, "information-received", TIM, summary="Foto diterima.")
+    assert resumed["waiting_since"] is None
+
+
 async def test_a_case_erased_while_open_still_walks_to_its_close(desk: Desk) -> None:
     """Once the complainant's data is erased, the case's key is gone: every command that
     writes text was answered 404 (unknown case), so an open case stayed open past its
@@ -84,8 +105,6 @@ async def test_a_case_erased_while_open_still_walks_to_its_close(desk: Desk) -> 
     noted = await desk.step(case_id, "notes", TIM, text="Dicatat sesudah penghapusan.")
     assert noted["timeline"][-1]["details"]["text"] == ERASED  # said so, not a blank
     assert "attachments" not in noted["allowed_actions"]  # no key to encrypt a file with
-    await desk.step(case_id, "information-request", TIM, reason="Foto belum ada.", message=ASKED)
-    await desk.step(case_id, "information-received", TIM, summary="Foto diterima.")
     closed = await desk.step(case_id, "identification/resolve", TIM, answer=ANSWER)
     assert closed["closed_at"] is not None, closed
     texts = await desk.http.get(path(case_id), headers=SERVICE)
