@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from shared.categories import CATEGORIES
 from shared.channels import CHANNEL_LABELS
-from shared.sop import CURRENT, KIND_LABELS, ROLE_LABELS, Role
+from shared.sop import CURRENT, KIND_LABELS, OFFICE_ROLES, ROLE_LABELS, Role
 from shared.vocabulary import (
     EVENT_LABELS,
     GROUP_LABELS,
@@ -41,6 +41,12 @@ class StepTerm(Term):
     per_case: bool
 
 
+class RoleTerm(Term):
+    """A role, and whether it works on cases (reads and writes them; the analyst reads figures)."""
+
+    works_on_cases: bool
+
+
 class GroupTerm(Term):
     """A status group ("open", "waiting", "closed", "answered") and its statuses."""
 
@@ -64,7 +70,7 @@ class Vocabulary(BaseModel):
     events: list[Term]
     channels: list[Term]
     categories: list[Term]
-    roles: list[Term]
+    roles: list[RoleTerm]
     steps: dict[str, list[StepTerm]]
 
 
@@ -85,7 +91,9 @@ def vocabulary() -> Vocabulary:
         channels=[Term(id=channel.value, label=label) for channel, label in CHANNEL_LABELS.items()],
         categories=[Term(id=key, label=label) for key, label in CATEGORIES.items()],
         roles=[
-            Term(id=r.value, label=label) for r, label in ROLE_LABELS.items() if r != Role.PEMOHON
+            RoleTerm(id=r.value, label=label, works_on_cases=r in OFFICE_ROLES)
+            for r, label in ROLE_LABELS.items()
+            if r != Role.PEMOHON
         ],
         steps={
             kind.value: [

@@ -197,7 +197,12 @@ async def test_officers_see_only_their_actions_and_forged_ones_are_refused(
         assert answer.status_code == 403, answer.text
     await screenshot(desk, "petugas-kasus-bukan-giliran")
 
+    refused: list[str] = []
+    desk.on("response", lambda r: refused.append(r.url) if r.status in (401, 403) else None)
     await sign_in(desk, stack, Role.ANALIS, "Analis")
+    await desk.goto(stack.url("/petugas"))
+    await expect(desk.locator("main[data-state=siap]")).to_be_visible()
+    assert refused == []  # the worklist asked for no one's failed messages: not theirs to resend
     await open_case_page(desk, stack, case_id)
     await expect(desk.locator("#pesan")).to_contain_text("Anda tidak berwenang membuka kasus ini.")
     assert await action_forms(desk) == []

@@ -201,6 +201,7 @@ async function loadExcerpts(items) {
 
 /** Messages to complainants that could not be sent (intake's deliveries), above the list. */
 async function showFailedDeliveries() {
+  if (!words.worksOnCases(officer.roles)) return; // theirs to resend only, and asked of them only
   const answer = await api("/intake/v1/deliveries/failed");
   if (!answer.ok || !answer.data.count) return $("#pesan-gagal").replaceChildren();
   const links = answer.data.cases.map((item) => [" ", el("a", { href: caseHref(item.case_id), class: "tiket" }, item.tracking_code)]);

@@ -35,6 +35,10 @@ export function labels() {
       channel: of(words.channels),
       category: of(words.categories),
       role: of(words.roles),
+      /** Whether any of these roles works on cases (the analyst reads figures only). */
+      worksOnCases(roles) {
+        return words.roles.some((term) => term.works_on_cases && roles.includes(term.id));
+      },
       /** "4. Disposisi" for a step id of this kind of case. */
       step(kind, id) {
         const step = steps[kind] && steps[kind].get(id);
