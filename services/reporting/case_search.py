@@ -27,6 +27,7 @@ from services.reporting.drawing import drawn, files_of
 from services.reporting.lookups import Intake
 from services.reporting.officer_api import EXPORT, PAGE, STAFF, Format, _file, facets_of
 from services.reporting.tenancy import OfficerScope, Scope, read_as, read_long_as
+from shared import tracking_code
 from shared.access import Facet, Privacy, may, readable
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.categories import CATEGORIES
@@ -96,7 +97,7 @@ def wanted(
 ) -> Wanted:
     """Search criteria from the query string."""
     search = queries.Search(
-        code=code.upper() if code else None,
+        code=(tracking_code.normalize(code) or code.upper()) if code else None,  # as typed
         status=status.value if status else None,
         kind=kind.value if kind else None,
         channel=channel.value if channel else None,

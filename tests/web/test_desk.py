@@ -14,6 +14,7 @@ from tests.intake.registers import clean
 from tests.polling import eventually
 from tests.web.casework import (
     COMPLAINT,
+    bearer,
     case_view,
     open_case_page,
     opened_case,
@@ -110,6 +111,39 @@ async def test_closing_asks_first_and_a_public_answer_is_announced(
     await expect(desk.locator("#ringkasan")).to_contain_text("Ditolak")
     entry = desk.locator("#linimasa li[data-event='CaseRejected']")
     await expect(entry).to_contain_text("oleh Rina Wulandari (Tim Pengaduan)")
+
+
+async def test_a_duplicate_is_merged_into_the_case_found_by_its_nomor_tiket(
+    stack: Stack, desk: Page
+) -> None:
+    """The officer knows the primary case by its nomor tiket, as typed by whoever reported it
+    (lower case, no dash); the form asked only for the case's id, read off another page's
+    address."""
+    primary, code = await submitted_complaint(stack)
+    duplicate, own = await submitted_complaint(stack)
+    headers = await bearer(stack, Role.TIM_PENGADUAN)
+
+    async def searchable() -> bool:
+        for wanted in (code, own):
+            answer = await stack.http.get(f"/reporting/v1/cases?code={wanted}", headers=headers)
+            if answer.status_code != 200 or len(answer.json()) != 1:
+                return False
+        return True
+
+    assert await eventually(searchable, within=20, interval=0.2)
+    await sign_in(desk, stack, Role.TIM_PENGADUAN, "Rina Wulandari")
+    await open_case_page(desk, stack, duplicate)
+    await desk.locator("details[data-action='merge'] summary").click()
+    merge = desk.locator("form[data-action='merge']")
+    finder = merge.get_by_label("Nomor tiket kasus utama")
+    await finder.fill(own)  # this case's own: not a primary
+    await merge.get_by_role("button", name="Cari").click()
+    await expect(merge.locator("#hasil-utama")).to_contain_text("kasus ini sendiri")
+    await finder.fill(code.replace("-", "").lower())
+    await merge.get_by_role("button", name="Cari").click()
+    await expect(merge.locator("#hasil-utama")).to_contain_text(f"Kasus utama: {code}")
+    await take_action(desk, "merge", {})
+    assert (await case_view(stack, duplicate))["merged_into"] == primary
 
 
 async def test_the_actions_list_serves_labels_closing_and_public_flags(stack: Stack) -> None:

@@ -56,8 +56,36 @@ function hints() {
     attachment_ids: files.length
       ? el("div", {}, "Lampiran kasus ini yang sudah diunggah:", el("ul", {}, listed))
       : "Unggah berkas lebih dulu (Unggah lampiran di bawah), lalu sertakan di sini.",
-    primary_case_id: "Id kasus yang menjadi kasus utama (lihat alamat halaman kasus itu).",
+    primary_case_id: primaryFinder(),
   };
+}
+
+/** The primary case found by its nomor tiket (the officer knows it; its id is for programs). */
+function primaryFinder() {
+  const code = el("input", { type: "text", id: "tiket-utama", autocomplete: "off", maxlength: "9", "aria-describedby": "hasil-utama" });
+  const found = el("p", { id: "hasil-utama", role: "status" });
+  const button = el("button", { type: "button", class: "kedua kecil" }, "Cari");
+  button.addEventListener("click", async () => {
+    const wanted = code.value.replace(/\s+/g, "").toUpperCase();
+    const field = button.closest("form").elements.namedItem("primary_case_id");
+    found.replaceChildren();
+    if (!/^[0-9A-Z]{4}-?[0-9A-Z]{4}$/.test(wanted)) return found.replaceChildren("Tuliskan nomor tiket seperti 7K3M-9QXP.");
+    const answer = await api(`/reporting/v1/cases?code=${encodeURIComponent(wanted)}&limit=2`);
+    if (!answer.ok) return found.replaceChildren(answer.problem.detail);
+    const other = answer.data.find((item) => item.case_id !== caseId);
+    if (!other) {
+      const self = answer.data.length > 0;
+      return found.replaceChildren(self ? "Itu nomor tiket kasus ini sendiri." : `Tidak ada kasus dengan nomor tiket ${wanted} yang dapat Anda buka.`);
+    }
+    field.value = other.case_id;
+    return found.replaceChildren(
+      "Kasus utama: ",
+      el("a", { href: `/petugas/kasus?id=${encodeURIComponent(other.case_id)}`, class: "tiket" }, other.tracking_code),
+      ` — ${words.status(other.status)}, diterima ${formatDateTime(other.received_at)}.`
+    );
+  });
+  return el("div", {}, el("label", { for: "tiket-utama" }, "Nomor tiket kasus utama"), " ", code, " ", button, found,
+    "Atau isikan id kasus utama (ada di alamat halaman kasus itu).");
 }
 
 function conflictNotice(problem, seen) {
