@@ -31,7 +31,7 @@ from services.intake.draft import (
 )
 from services.intake.pseudonyms import Pseudonyms
 from services.intake.reach import store_call, store_up, store_write
-from services.intake.records import Conversation, Rows, StoredAttachment
+from services.intake.records import PLATFORM_LOCK, Conversation, Rows, StoredAttachment
 from services.intake.store import Submissions
 from services.intake.submission import Submission, submission_id
 from services.intake.writer import Writer
@@ -291,12 +291,29 @@ class Inbox:
     def undelivered(self, channel: Channel, failures: list[tuple[str, str]]) -> None:
         """Messages of ours the platform accepted and then could not deliver (by its id of
         them, with why): failed, as a delivery it refused at once is; an officer sees it and
-        may send it again (it counted as sent)."""
-        self.submissions.execute(
-            "UPDATE {s}.deliveries d SET sent_at = NULL, gave_up_at = now(), "
-            "last_error = f.reason FROM unnest(%s::text[], %s::text[]) AS f(id, reason) "
-            "WHERE d.channel = %s AND d.platform_id = f.id AND d.sent_at IS NOT NULL",
-            ([id_ for id_, _ in failures], [why for _, why in failures], channel.value),
+        may send it again (it counted as sent). A report that overtook the answer to its send
+        (no delivery has the id yet) is kept until the send is recorded, which applies it."""
+        ids, reasons = [id_ for id_, _ in failures], [why for _, why in failures]
+        self.submissions.execute_all(
+            (
+                "SELECT " + PLATFORM_LOCK.format(channel="%s", id="f.id") + " "
+                "FROM unnest(%s::text[]) AS f(id) ORDER BY f.id",
+                (channel.value, ids),
+            ),
+            (
+                "UPDATE {s}.deliveries d SET sent_at = NULL, gave_up_at = now(), "
+                "last_error = f.reason FROM unnest(%s::text[], %s::text[]) AS f(id, reason) "
+                "WHERE d.channel = %s AND d.platform_id = f.id AND d.sent_at IS NOT NULL",
+                (ids, reasons, channel.value),
+            ),
+            (
+                "INSERT INTO {s}.early_failures (channel, platform_id, reason) "
+                "SELECT %s, f.id, f.reason FROM unnest(%s::text[], %s::text[]) AS f(id, reason) "
+                "WHERE NOT EXISTS (SELECT 1 FROM {s}.deliveries d "
+                "WHERE d.channel = %s AND d.platform_id = f.id) ON CONFLICT DO NOTHING",
+                (channel.value, ids, reasons, channel.value),
+            ),
+            ("DELETE FROM {s}.early_failures WHERE reported_at < now() - interval '1 day'", ()),
         )
 
     def end_conversation(self, channel: Channel, sender: str, message_id: str) -> None:

@@ -44,6 +44,12 @@ TABLES = (
     "ALTER TABLE {s}.deliveries ADD COLUMN IF NOT EXISTS platform_id text",
     "CREATE INDEX IF NOT EXISTS deliveries_platform ON {s}.deliveries (channel, platform_id) "
     "WHERE platform_id IS NOT NULL",
+    # A platform's report of a failure that came before its message was recorded as sent (the
+    # status overtook the answer to the send): applied when it is (services/intake/outbound/
+    # dispatcher.py). A report naming no message of ours is forgotten after a day.
+    "CREATE TABLE IF NOT EXISTS {s}.early_failures (channel text NOT NULL, "
+    "platform_id text NOT NULL, reason text NOT NULL, "
+    "reported_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (channel, platform_id))",
     "CREATE TABLE IF NOT EXISTS {s}.closures (case_id uuid PRIMARY KEY, "
     "closed_at timestamptz NOT NULL)",
     # The SOP step each case stands at (NULL: closed), from workflow's events: the access
@@ -347,3 +353,11 @@ def _columns(rows: Iterable[tuple[object, ...]], width: int) -> tuple[list[objec
         for column, value in zip(columns, row, strict=True):
             column.append(value)
     return columns
+
+
+PLATFORM_LOCK = (
+    "pg_advisory_xact_lock(hashtextextended('platform ' || {channel} || ' ' || {id}, 0))"
+)
+"""Held while a platform's id of a message is recorded as sent, and while a failure report
+naming it is applied or kept (formatted with the two as SQL): whichever comes second sees
+the other's row, so a report that overtakes its send is never lost between them."""

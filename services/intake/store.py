@@ -215,6 +215,17 @@ class Submissions(Application[UUID]):
         with recorder.datastore.transaction(commit=True) as curs:
             curs.execute(statement, params)
 
+    def execute_all(
+        self, *statements: tuple[LiteralString, Sequence[object] | dict[str, object]]
+    ) -> None:
+        """Run statements in one transaction, in order; `{s}` names intake's schema."""
+        recorder = self.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        schema = Identifier(recorder.datastore.schema)
+        with recorder.datastore.transaction(commit=True) as curs:
+            for sql, params in statements:
+                curs.execute(SQL(sql).format(s=schema), params)
+
     def personal_key(self, ref: UUID) -> SealingKey | None:
         """A submission's personal key; None once erased."""
         rows = self.query("SELECT key FROM {s}.personal_keys WHERE ref = %s", (ref,))

@@ -26,12 +26,14 @@ from tests.infrastructure import free_port
 
 @dataclass
 class HttpStandIn:
-    """Records every JSON request; answers `failures` first requests with 503."""
+    """Records every JSON request; answers `failures` first requests with 503, and none while
+    `hold` is given and not set."""
 
     failures: int = 0
     requests: list[tuple[str, dict[str, Any], dict[str, str]]] = field(default_factory=list)
     refused: int = 0
     port: int = 0
+    hold: asyncio.Event | None = None  # while unset, a request is recorded but not answered
 
     @property
     def url(self) -> str:
@@ -45,6 +47,8 @@ class HttpStandIn:
             return web.json_response({"error": {"message": "temporarily unavailable"}}, status=503)
         body = await request.json()
         self.requests.append((request.path, body, dict(request.headers)))
+        if self.hold is not None:
+            await self.hold.wait()
         return web.json_response({"ok": True, "messages": [{"id": "wamid.out"}]})
 
     def sent_to(self, path_part: str) -> list[dict[str, Any]]:

@@ -498,6 +498,39 @@ async def test_a_receipt_whatsapp_reports_undelivered_is_a_failed_message(desk: 
     assert row["sealed"] is not None  # sent again, it says what it said (refused files, answer)
 
 
+async def test_a_failure_reported_before_its_send_is_recorded_fails_the_delivery(
+    desk: Desk,
+) -> None:
+    """Meta's status can overtake its answer to the send: the report named a message not yet
+    recorded as sent, was dropped, and the delivery stayed "sent" for ever."""
+    desk.graph.hold = asyncio.Event()
+    answer = await desk.whatsapp(wa_text(COMPLAINT, "wamid.E1"))
+    assert answer.status_code == 200
+
+    async def sending() -> bool:
+        return bool(desk.graph.sent_to("/messages"))
+
+    assert await eventually(sending, within=10, interval=0.1)  # sent, the answer held
+    report = wa_status("wamid.out")
+    [status] = report["entry"][0]["changes"][0]["value"]["statuses"]
+    status |= {"status": "failed", "errors": [{"code": 131026, "title": "Message undeliverable"}]}
+    assert (await desk.whatsapp(report)).json() == {"received": []}
+    desk.graph.hold.set()
+
+    async def settled() -> list[dict[str, Any]]:
+        rows = await desk.fetch(
+            "SELECT sent_at, gave_up_at, last_error, platform_id FROM intake.deliveries"
+        )
+        return [dict(row) for row in rows if row["platform_id"] is not None]
+
+    [row] = await eventually(settled, within=10, interval=0.1)
+    assert state_of(row) == "failed"
+    assert "Message undeliverable (kode 131026)" in row["last_error"]
+    assert await desk.fetch("SELECT * FROM intake.early_failures") == []
+    assert (await desk.whatsapp(report)).json() == {"received": []}  # reported twice: kept once
+    assert await desk.fetch("SELECT * FROM intake.early_failures") == []
+
+
 # --- Every kind of Meta's messages webhook reference (issue 16, acceptance 1 and 2) ---
 
 CONTENT = [kind for kind, (_, _, reads) in WA_KINDS.items() if reads is not None]

@@ -42,6 +42,7 @@ from services.intake.outbound.messages import (
 )
 from services.intake.outbound.senders import DeliveryFailed, Sender
 from services.intake.pseudonyms import Pseudonyms
+from services.intake.records import PLATFORM_LOCK
 from services.intake.reach import STORE
 from services.intake.store import Submissions
 from services.intake.submission import Submission
@@ -69,6 +70,22 @@ CLAIM = (
     "AND next_at <= now() ORDER BY next_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
     "RETURNING id, case_id, channel, purpose, sealed, attempts"
 )
+
+
+SENT_UNLESS_REPORTED = (
+    "WITH early AS (DELETE FROM intake.early_failures e USING intake.deliveries d "
+    "WHERE d.id = $1 AND e.channel = d.channel AND e.platform_id = $2 RETURNING e.reason) "
+    "UPDATE intake.deliveries SET platform_id = $2, "
+    "sent_at = CASE WHEN EXISTS (SELECT 1 FROM early) THEN NULL ELSE now() END, "
+    "gave_up_at = CASE WHEN EXISTS (SELECT 1 FROM early) THEN now() END, "
+    "last_error = (SELECT reason FROM early LIMIT 1), "
+    "sealed = CASE WHEN $2::text IS NULL THEN NULL ELSE sealed END WHERE id = $1 "
+    "RETURNING gave_up_at IS NOT NULL"
+)
+"""A message sent (its platform id recorded): failed instead, with the platform's reason, if
+a report of its failure came first (intake.early_failures, Inbox.undelivered). What it said
+is dropped once sent, unless the platform may still report it failed (it names the message
+by its id): an officer then sends it again, whole."""
 
 
 class Dispatcher:
@@ -155,15 +172,15 @@ class Dispatcher:
             log.warning("delivery %s failed: %s", row["id"], failure.reason)
             await self._retry(row, failure.reason)
             return
-        # What it said is dropped once sent, unless the platform may still report it failed
-        # (it names the message by its id): an officer then sends it again, whole.
-        await self.pool.execute(
-            "UPDATE intake.deliveries SET sent_at = now(), last_error = NULL, platform_id = $2, "
-            "sealed = CASE WHEN $2::text IS NULL THEN NULL ELSE sealed END WHERE id = $1",
-            row["id"],
-            platform_id,
-        )
-        SENT.labels(row["channel"], "sent").inc()
+        async with self.pool.acquire() as conn, conn.transaction():
+            if platform_id is not None:
+                await conn.execute(
+                    "SELECT " + PLATFORM_LOCK.format(channel="$1::text", id="$2::text"),
+                    row["channel"],
+                    platform_id,
+                )
+            failed = await conn.fetchval(SENT_UNLESS_REPORTED, row["id"], platform_id)
+        SENT.labels(row["channel"], "failed" if failed else "sent").inc()
 
     async def _from_agency(self, outgoing: Outgoing) -> Outgoing:
         """The message as sent from its agency's own address, where the agency has one."""
