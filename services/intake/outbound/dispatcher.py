@@ -42,8 +42,8 @@ from services.intake.outbound.messages import (
 )
 from services.intake.outbound.senders import DeliveryFailed, Sender
 from services.intake.pseudonyms import Pseudonyms
-from services.intake.records import PLATFORM_LOCK
 from services.intake.reach import STORE
+from services.intake.records import PLATFORM_LOCK
 from services.intake.store import Submissions
 from services.intake.submission import Submission
 from shared.channels import Channel
