@@ -7,8 +7,10 @@ Print the form's code at the counter (loket) and on the suggestion box; the form
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import io
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import segno
@@ -22,6 +24,9 @@ from shared.settings import Settings
 from shared.tracking_code import normalize
 
 router = APIRouter(prefix="/v1/qr", tags=["qr"])
+
+DRAWN_AT_MOST = 256
+"""Form QR files kept drawn (two places, two kinds, the scales asked, per agency)."""
 
 Place = Annotated[
     Literal["counter", "suggestion_box"],
@@ -41,10 +46,30 @@ def form_url(settings: Settings, place: str, agency: str | None = None) -> str:
     return f"{settings.public_url.rstrip('/')}{path}?{query}"
 
 
-async def _code(inbox: Inbox, place: str, agency_id: str | None) -> segno.QRCode:
-    """The form's QR code; an agency no one registered is a 404 (the store asked only then)."""
+async def _form_url(inbox: Inbox, place: str, agency_id: str | None) -> str:
+    """What the form's QR code opens; an agency no one registered is a 404 (the store asked
+    only then)."""
     agency = (await inbox.agencies.get(agency_id)).id if agency_id else None
-    return segno.make(form_url(inbox.settings, place, agency), error="q", micro=False)
+    return form_url(inbox.settings, place, agency)
+
+
+@functools.lru_cache(maxsize=DRAWN_AT_MOST)
+def _drawn(url: str, kind: str, scale: int, title: str | None = None) -> bytes:
+    """A form's QR code as a file: the same for every request that asks for it, so drawn once
+    (a PNG at scale 40 took a tenth of a second, on the event loop, for every request)."""
+    out = io.BytesIO()
+    options: dict[str, Any] = {"title": title} if title else {}
+    segno.make(url, error="q", micro=False).save(out, kind=kind, scale=scale, border=4, **options)
+    return out.getvalue()
+
+
+async def _form_code(
+    inbox: Inbox, place: str, agency_id: str | None, kind: str, scale: int
+) -> bytes:
+    """The form's QR code as a file, drawn beside the event loop the first time."""
+    url = await _form_url(inbox, place, agency_id)
+    title = "Formulir pengaduan" if kind == "svg" else None
+    return await asyncio.to_thread(_drawn, url, kind, scale, title)
 
 
 @router.get(
@@ -56,9 +81,7 @@ async def qr_png(
     inbox: CurrentInbox, place: Place = "counter", scale: Scale = 10, agency_id: ForAgency = None
 ) -> Response:
     """The QR code as PNG, ready to print."""
-    out = io.BytesIO()
-    (await _code(inbox, place, agency_id)).save(out, kind="png", scale=scale, border=4)
-    return Response(out.getvalue(), media_type="image/png")
+    return Response(await _form_code(inbox, place, agency_id, "png", scale), media_type="image/png")
 
 
 @router.get(
@@ -70,10 +93,8 @@ async def qr_svg(
     inbox: CurrentInbox, place: Place = "counter", scale: Scale = 10, agency_id: ForAgency = None
 ) -> Response:
     """The QR code as SVG, for print shops."""
-    out = io.BytesIO()
-    code = await _code(inbox, place, agency_id)
-    code.save(out, kind="svg", scale=scale, border=4, title="Formulir pengaduan")
-    return Response(out.getvalue(), media_type="image/svg+xml")
+    svg = await _form_code(inbox, place, agency_id, "svg", scale)
+    return Response(svg, media_type="image/svg+xml")
 
 
 def tracking_url(settings: Settings, code: str) -> str:
