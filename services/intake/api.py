@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from services.intake.draft import Receipt
 from services.intake.inbox import Erased, Inbox, KeyReused, NotTheSender, UnknownSubmission
-from services.intake.limits import RateLimiter
+from shared.limits import RateLimiter
 from shared.receipts import secret_for, tracking_link
 from shared.refusals import Refused
 from shared.settings import Settings

@@ -9,7 +9,6 @@ from functools import partial
 from typing import Any
 
 import httpx
-import redis.asyncio as aioredis
 from fastapi import Depends, FastAPI
 
 from services.intake import (
@@ -27,7 +26,6 @@ from services.intake.channels import CHANNELS, open311
 from services.intake.channels.email import Mailbox
 from services.intake.inbound import consumer
 from services.intake.inbox import Inbox
-from services.intake.limits import REDIS_SECONDS, RateLimiter
 from services.intake.outbound.dispatcher import Dispatcher
 from services.intake.outbound.senders import configured_senders
 from services.intake.pseudonyms import Pseudonyms
@@ -41,6 +39,7 @@ from shared.blobs import BlobStore
 from shared.broker import BrokerLink
 from shared.db import create_pool, ensure_schema, setup_lock
 from shared.feed import Feed
+from shared.limits import REDIS_SECONDS, RateLimiter, answers
 from shared.messaging import run_consumer
 from shared.open311 import Open311Error, error_response
 from shared.outages import OUTAGES, install, watch
@@ -90,7 +89,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     app.state.readiness = {"store": probe.ready}
     jobs = [writer.run(), dispatcher.run(), blobs.run_sweeper(), watch(STORE, probe.back)]
     jobs.append(lookup.run_indexing(inbox))  # submissions stored before the search index
-    jobs.append(watch("redis", partial(_pong, redis)))
+    jobs.append(watch("redis", partial(answers, redis)))
     jobs.extend(_consuming(settings, inbox, dispatcher))
     if settings.imap_host:
         app.state.mailbox = Mailbox(inbox, limiter)
@@ -119,10 +118,6 @@ def _relay(settings: Settings, submissions: Submissions) -> list[Coroutine[Any, 
         return []
     relay = Relay(settings, "intake", EventLog.of(submissions), translator(submissions, WIRE))
     return [relay.run()]
-
-
-async def _pong(redis: aioredis.Redis) -> bool:
-    return bool(await redis.ping())
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -24,11 +24,11 @@ from services.intake.channels.web import Files, attachments_of
 from services.intake.draft import Addition
 from services.intake.forms import Text
 from services.intake.inbox import Inbox
-from services.intake.limits import PerAddressLimit
 from services.intake.reach import store_call
 from services.intake.store import Submissions
 from services.intake.submission import Submission
 from shared.channels import Channel
+from shared.limits import PerAddressLimit
 from shared.problems import Problem, field_error, problems
 from shared.receipt_guard import ReceiptGuard
 from shared.receipts import SECRET_HEADER

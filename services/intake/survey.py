@@ -25,9 +25,9 @@ from services.intake.complainant import (
     submission_of,
 )
 from services.intake.inbox import Inbox
-from services.intake.limits import PerAddressLimit
 from services.intake.reach import store_call
 from services.intake.submission import Submission
+from shared.limits import PerAddressLimit
 from shared.problems import Problem, problems
 from shared.survey import PROFILE, SKM
 from shared.text import CLEAN

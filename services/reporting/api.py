@@ -24,6 +24,7 @@ from services.reporting.tenancy import EVERY_AGENCY, PublicScope, Scope, read_as
 from shared import db
 from shared.access import COMPLAINANT, Facet, Privacy, privacy_of, readable, visible
 from shared.channels import CHANNEL_LABELS, Channel
+from shared.limits import PublicReadLimit
 from shared.office_texts import OfficeTexts, clear_texts
 from shared.problems import Problem, problems
 from shared.receipt_guard import ReceiptGuard
@@ -425,6 +426,7 @@ async def track(
     request: Request,
     response: Response,
     code: Annotated[str, Path(max_length=32, description="Nomor tiket, mis. 7K3M-9QXP")],
+    _limited: PublicReadLimit,
     secret: SecretHeader = None,
 ) -> Tracking:
     """Where a case stands, by its tracking code, whichever agency has it (codes are unique

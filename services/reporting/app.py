@@ -40,9 +40,10 @@ from shared.broker import BrokerLink
 from shared.db import Pool, Replicated, create_pool, create_reads, ensure_schema, setup_lock
 from shared.events import Envelope
 from shared.feed import Feed, service_credential
+from shared.limits import RateLimiter, answers
 from shared.messaging import Consumer, run_consumer
 from shared.open311 import Open311Error, error_response
-from shared.outages import Unavailable, install, within
+from shared.outages import Unavailable, install, watch, within
 from shared.receipt_guard import REDIS_SECONDS, ReceiptGuard
 from shared.redis_client import redis_client
 from shared.relay import EventLog, Relay, translator
@@ -112,6 +113,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
         credential = await service_credential(settings, conn)
     guessing = redis_client(settings, REDIS_SECONDS, REDIS_SECONDS)
     app.state.receipt_guard = ReceiptGuard(settings, guessing, credential, "reporting")
+    app.state.limiter = RateLimiter(settings, guessing)  # public reads, per address
     app.state.service_credential = credential  # also what reporting presents to workflow
     translate = translator(recaps, WIRE)
     # Requests that only read use `reads` (the replica, if any); every write and what must see
@@ -132,6 +134,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
         run_consumer(settings, consumer(pool, model, live, kept), link),
         run_schedule(settings, pool, recaps),
         run_gauges(settings, pool),
+        watch("redis", partial(answers, guessing)),  # the limits counted here until it is back
     ]
     if settings.relay:
         jobs.append(Relay(settings, "reporting", EventLog.of(recaps), translate).run())

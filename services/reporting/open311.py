@@ -27,6 +27,7 @@ from shared import db
 from shared.access import Facet, Privacy, privacy_of, visible
 from shared.categories import CATEGORIES
 from shared.db import Connection
+from shared.limits import PublicReadLimit
 from shared.open311 import (
     CONSULTATION,
     NO_CATEGORY,
@@ -62,7 +63,9 @@ Text = Annotated[str | None, Query(max_length=2000)]
 Case = asyncpg.Record | Mapping[str, Any]  # a case_summary row
 
 
-async def _checked(request: Request, jurisdiction_id: Text = None) -> Settings:
+async def _checked(
+    request: Request, _limited: PublicReadLimit, jurisdiction_id: Text = None
+) -> Settings:
     settings: Settings = request.app.state.settings
     if jurisdiction_id is not None and jurisdiction_id != settings.agency:
         known = await agencies(request)  # another agency of the deployment: its own cases

@@ -25,6 +25,7 @@ from services.reporting.letter import Office
 from shared.agencies import Agency, Registry
 from shared.auth import CurrentOfficer, Forbidden, Officer
 from shared.db import Connection, Source, read, read_long
+from shared.limits import PublicReadLimit
 from shared.outages import DEADLINE_SECONDS, Unavailable
 from shared.problems import Problem
 from shared.settings import Settings
@@ -174,7 +175,9 @@ def acting_in(officer: Officer, scope: Scope, role: Role) -> Scope:
     return Scope(tuple(holding), province=scope.province and len(holding) == len(scope.agencies))
 
 
-async def public_scope(request: Request, instansi: InstansiQuery = None) -> Scope:
+async def public_scope(
+    request: Request, _limited: PublicReadLimit, instansi: InstansiQuery = None
+) -> Scope:
     """What a public page reads: the agency it serves (the home agency unless `instansi` names
     another), or the whole province summed (`instansi=*`): published figures, never a case."""
     if instansi == PROVINCE:

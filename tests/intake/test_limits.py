@@ -10,7 +10,7 @@ from functools import partial
 import pytest
 import redis.asyncio as aioredis
 
-from services.intake.limits import REDIS_SECONDS, WINDOW_SECONDS, RateLimiter, TooManyRequests
+from shared.limits import REDIS_SECONDS, WINDOW_SECONDS, RateLimiter, TooManyRequests
 from shared.outages import OUTAGES
 from shared.settings import Settings
 from tests.infrastructure import free_port

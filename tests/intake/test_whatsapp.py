@@ -14,8 +14,8 @@ from services.intake.channels.cloud_api import Message, kind_name
 from services.intake.channels.kinds import KINDS, markdown
 from services.intake.channels.meta import AMEND_WAIT_SECONDS, signature
 from services.intake.deliveries import state_of
-from services.intake.limits import WINDOW_SECONDS
 from shared.channels import Channel
+from shared.limits import WINDOW_SECONDS
 from shared.settings import Settings
 from shared.sop import Role
 from tests.intake.conftest import Desk

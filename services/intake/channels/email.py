@@ -26,13 +26,13 @@ from prometheus_client import Counter
 from services.intake.attachments import screen
 from services.intake.draft import Addition, Attachment, Contact, Draft, Receipt, Refusal
 from services.intake.inbox import Erased, Inbox, UnknownSubmission
-from services.intake.limits import RateLimiter, TooManyRequests
 from services.intake.mail import Mail, arrived, read, without_content
 from services.intake.mail_kinds import DROPPED, HANDLING, MailKind
 from services.intake.reach import store_call
 from services.intake.submission import submission_id
 from shared.agencies import normal_address
 from shared.channels import Channel
+from shared.limits import RateLimiter, TooManyRequests
 from shared.outages import Unavailable
 from shared.settings import Settings
 from shared.sop import Kind

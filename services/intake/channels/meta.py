@@ -22,9 +22,9 @@ from services.intake.attachments import screen
 from services.intake.channels.kinds import Effect
 from services.intake.draft import Amendment, Attachment, Contact, Draft, Receipt, believed
 from services.intake.inbox import Inbox, NotTheSender, is_new_conversation_request
-from services.intake.limits import RateLimiter, TooManyRequests
 from services.intake.reach import store_call
 from shared.channels import Channel
+from shared.limits import RateLimiter, TooManyRequests
 from shared.problems import Problem, field_error, problems
 from shared.sop import Kind
 from shared.text import visible, without_control_characters_in

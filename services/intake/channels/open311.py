@@ -26,8 +26,8 @@ from services.intake.api import CurrentInbox
 from services.intake.draft import Attachment, Contact, Draft
 from services.intake.forms import TEXT_MAX, ContactIn
 from services.intake.inbox import Inbox
-from services.intake.limits import RateLimiter
 from shared.channels import Channel
+from shared.limits import RateLimiter
 from shared.open311 import (
     PREFIX,
     Extension,

@@ -19,11 +19,11 @@ from services.intake.attachments import AttachmentRefused, check
 from services.intake.draft import Attachment, Draft
 from services.intake.forms import PublicForm
 from services.intake.inbox import Inbox
-from services.intake.limits import PerAddressLimit
 from services.intake.store import fingerprint
 from shared.categories import CATEGORIES
 from shared.channels import CHANNEL_LABELS, Channel
 from shared.filetypes import type_names
+from shared.limits import PerAddressLimit
 from shared.problems import Problem, field_error, problems
 from shared.sop import Kind
 

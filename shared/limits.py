@@ -2,7 +2,7 @@
 
 Redis holds only what may be lost. When it does not answer within `REDIS_SECONDS` (refused,
 reset, or silent), the same limits are counted in this process until a probe finds Redis back
-(`shared.outages.watch`): a public intake facing strangers neither turns citizens away for a
+(`shared.outages.watch`): a public service facing strangers neither turns citizens away for a
 cache outage (failing closed) nor opens itself to a flood while it lasts (failing open). The
 price: with several processes each counts alone, so a sender may get that many times the limit.
 While Redis answers, a request waits for it only near a limit (`RateLimiter`).
@@ -152,3 +152,20 @@ async def _limit_ip(request: Request) -> None:
 
 PerAddressLimit = Annotated[None, Depends(_limit_ip)]
 """A dependency: the per-address limit of public endpoints."""
+
+
+async def _limit_reads(request: Request) -> None:
+    limiter: RateLimiter = request.app.state.limiter
+    limit = limiter.settings.rate_public_reads_per_minute
+    await limiter.hit("read", client_address(request), limit, "alamat ini")
+
+
+PublicReadLimit = Annotated[None, Depends(_limit_reads)]
+"""A dependency: the per-address limit of public reads (the rekap and its files, the dashboard,
+tracking, Open311). Without it one address looping over them with a few hundred connections
+held every database connection, and officers' reads waited past their deadline (503)."""
+
+
+async def answers(redis: aioredis.Redis) -> bool:
+    """Whether Redis answers (the probe that ends its outage, `shared.outages.watch`)."""
+    return bool(await redis.ping())
