@@ -40,6 +40,9 @@ T = TypeVar("T")
 DEADLINE_SECONDS = 1.5
 """How long a request waits on one server call before it answers 503 (the 2 s promise)."""
 RETRY_AFTER_SECONDS = 5
+LATE_SECONDS = 0.1
+"""A deadline noticed this long after it passed: the event loop was busy (a flood, a file
+drawn on it), and the call's answer may have arrived in time, unread."""
 AWAY_SECONDS = 0.5
 """A request's deadline on a server while an outage of it is on: the call is then a probe (a
 server back answers at once), and the request answers well within the 2 s promise."""
@@ -165,6 +168,8 @@ async def answered(call: Awaitable[T], seconds: float) -> T:
     a client library cleaning up a connection to a silent server (asyncpg's release sends a
     cancel request and waits for the server's answer) would otherwise hold the caller as long
     as the server stays silent. The abandoned call ends in the background."""
+    loop = asyncio.get_running_loop()
+    due = loop.time() + seconds
     task = asyncio.ensure_future(call)
     try:
         done, _ = await asyncio.wait({task}, timeout=seconds)
@@ -173,8 +178,15 @@ async def answered(call: Awaitable[T], seconds: float) -> T:
         raise
     if not done:
         _abandon(task)
-        raise TimeoutError
+        raise LateLoop if loop.time() - due > LATE_SECONDS else TimeoutError
     return task.result()
+
+
+class LateLoop(TimeoutError):
+    """The deadline passed while this process's event loop was busy with other work: noticed
+    `LATE_SECONDS` or more after it, with the server's answer perhaps unread in the socket. A
+    sign of this process's load, not of the server: no outage is declared for it (Busy), and
+    one already declared goes on (Unavailable)."""
 
 
 def _abandon(task: asyncio.Future[Any]) -> None:
@@ -190,7 +202,8 @@ def _quietly(task: asyncio.Future[Any]) -> None:
 
 class Busy(Problem):
     """503: the request waited its deadline for one of the process's connections to a server,
-    every one taken by other requests: busy, not away (no outage is declared)."""
+    every one taken by other requests, or for its own turn on a busy event loop (`LateLoop`):
+    busy, not away (no outage is declared)."""
 
     def __init__(self) -> None:
         super().__init__(
@@ -209,11 +222,14 @@ async def within(
 ) -> T:
     """`call`'s result, or Unavailable if it has not answered within `seconds` or failed the
     way an unreachable `server` fails. A success ends the server's outage. `busy`: whether the
-    call, at its deadline, is still waiting for a connection that others hold (then Busy)."""
+    call, at its deadline, is still waiting for a connection that others hold (then Busy); a
+    caller that gives it is told Busy too for a deadline this process noticed late (`LateLoop`)
+    while no outage is on."""
     try:
         result = await answered(call, seconds)
-    except TimeoutError:
-        if busy is not None and busy():
+    except TimeoutError as timeout:
+        late = isinstance(timeout, LateLoop) and not OUTAGES.is_down(server)
+        if busy is not None and (busy() or late):  # this process was slow, not the server
             raise Busy() from None
         OUTAGES.down(server, f"no answer within {seconds:g} s")
         raise Unavailable(server) from None

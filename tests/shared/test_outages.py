@@ -63,3 +63,29 @@ async def test_every_connection_taken_by_other_requests_is_busy_not_an_outage(
         assert await db.read(pool, lambda conn: conn.fetchval("SELECT 1")) == 1
     finally:
         await pool.close()
+
+
+async def test_a_deadline_passed_while_the_process_was_busy_is_busy_not_an_outage(
+    settings: Settings,
+) -> None:
+    """The server answered at once, but this process's event loop was held by other work past
+    the read's deadline, the answer unread in the socket: that was declared an outage of
+    PostgreSQL, and every read then had the short deadline (503 store-unavailable for officers
+    during a flood of public reads, the database healthy)."""
+    pool = await db.create_pool(settings, max_size=1)
+    try:
+        assert await db.read(pool, lambda conn: conn.fetchval("SELECT 1")) == 1  # connected
+
+        async def held() -> None:
+            await asyncio.sleep(0.05)  # the query sent, its answer on its way
+            time.sleep(0.6)  # work on the event loop (a page drawn, JSON for a flood)
+
+        holding = asyncio.ensure_future(held())
+        with pytest.raises(Busy):
+            await db.read(pool, lambda conn: conn.fetchval("SELECT pg_sleep(0.1), 1"), 0.3)
+        await holding
+        assert not OUTAGES.is_down("postgres")
+        assert await db.read(pool, lambda conn: conn.fetchval("SELECT 2")) == 2
+    finally:
+        OUTAGES.up("postgres")
+        await pool.close()
