@@ -78,7 +78,7 @@ async def test_a_deadline_passed_while_the_process_was_busy_is_busy_not_an_outag
 
         async def held() -> None:
             await asyncio.sleep(0.05)  # the query sent, its answer on its way
-            time.sleep(0.6)  # work on the event loop (a page drawn, JSON for a flood)
+            time.sleep(0.6)  # noqa: ASYNC251 - work held on the event loop (a flood's JSON)
 
         holding = asyncio.ensure_future(held())
         with pytest.raises(Busy):
