@@ -178,7 +178,7 @@ class Settings(BaseSettings):
     conversation_window_minutes: int = 120  # later messages of one sender join its submission
     officer_backdate_days: int = 30  # how far back an officer may date a recorded submission
     rate_ip_per_minute: int = 60  # public endpoints, per client address
-    rate_public_reads_per_minute: int = 300  # public reads (rekap, tracking), per address
+    rate_public_reads_per_minute: int = 600  # public reads (rekap, tracking), per address
     rate_sender_per_minute: int = 30  # messages per sender (phone, account, mailbox)
     attachment_types: tuple[str, ...] = (
         "application/pdf",
