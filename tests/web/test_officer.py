@@ -93,6 +93,9 @@ async def test_a_phone_complaint_walks_every_step_to_closure_and_into_the_recap(
         },
     )
     await attach(desk, "bap-ditandatangani.pdf")
+    added = desk.locator("#linimasa li[data-event='AttachmentAdded']")
+    await expect(added).to_contain_text("PDF")
+    await expect(added).not_to_contain_text("application/pdf")  # the type, as officers say it
     bap = desk.locator("form[data-action='bap']")
     await bap.get_by_role("button", name="Sertakan bap-ditandatangani.pdf").click()
     attachment_id = (await bap.locator("[data-field='attachment_ids'] code").inner_text()).strip()

@@ -113,7 +113,9 @@ function detailValue(key, value, context) {
       return formatWorkingMinutes(value);
     case "primary_case_id":
     case "duplicate_case_id":
-      return caseLink(value, String(value));
+      return caseLink(value, "buka kasus"); // its id is for programs, not for reading
+    case "content_type":
+      return String(value).split("/").pop().toUpperCase(); // PDF, PNG, JPEG
     case "size":
       return `${Math.max(1, Math.round(value / 1024))} KB`;
     default:
