@@ -215,9 +215,11 @@ class WriteGuard:
 
         def finished(done: asyncio.Future[object]) -> None:
             self._overrunning.discard(done)
-            if done.cancelled() or done.exception() is not None:
+            failed = done.cancelled() or done.exception() is not None
+            if failed:
                 self._failed = True
-            if not quiet:
-                log.warning("the overrunning write finished (failed: %s)", self._failed)
+            if not quiet:  # its waiters heard 503; what became of it is this write's own
+                outcome = "rolled back or failed" if failed else "committed after its 503"
+                log.warning("the overrunning write finished: %s", outcome)
 
         future.add_done_callback(finished)

@@ -21,7 +21,7 @@ from shared.metrics import EVENTS_STORED
 from shared.outages import unreachable
 from shared.settings import Settings
 from shared.tracking_code import new_code
-from shared.writes import WriteGuard, WriterBehind, passed_deadline
+from shared.writes import CONFIRM_SECONDS, WriteGuard, WriterBehind, passed_deadline
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +32,10 @@ class Writer:
     """Group-commits pending submissions; `write` returns once the submission is durable.
 
     A waiter hears 503 when its commit is not done within the guard's deadline; a batch that
-    gets through its statements only after that rolls back instead of committing (only a
-    commit already under way at that instant can still land; a retry with the same
-    Idempotency-Key finds it). The writer waits for an overrunning commit to end before it
-    starts the next one.
+    gets through its statements only after that rolls back instead of committing, and a
+    commit already under way at that instant is waited for a moment more (`CONFIRM_SECONDS`;
+    one slower still can land after its 503, and a retry with the same Idempotency-Key finds
+    it). The writer waits for an overrunning commit to end before it starts the next one.
     """
 
     def __init__(self, app: Submissions, guard: WriteGuard | None = None, max_batch: int = 500):
@@ -84,9 +84,13 @@ class Writer:
     async def _commit_batch(self, batch: list[tuple[Pending, asyncio.Future[Outcome]]]) -> None:
         pending = [item for item, _ in batch]
         due = min(item.due or math.inf for item in pending)
+        # Its statements roll back past `due`; a COMMIT already under way then still lands, and
+        # is waited for `CONFIRM_SECONDS` more (as `WriteGuard.call` does): a waiter given up
+        # at `due` heard 503 "not confirmed" for a submission that was stored.
+        confirmed = None if math.isinf(due) else due + CONFIRM_SECONDS
         try:
             outcomes = await self.guard.run(
-                partial(self.settle, pending, due), self._thread, None if math.isinf(due) else due
+                partial(self.settle, pending, due), self._thread, confirmed
             )
         except Exception as failure:  # noqa: BLE001 - every waiter hears of the failure
             log.warning("commit of %d submissions failed: %s", len(batch), failure)
