@@ -229,9 +229,21 @@ def _not_forwarded(service: str, error: httpx.HTTPError) -> Problem:
         )
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return Problem(503, detail, code="service-unavailable", headers=headers)
-    # The service went away while it had the request (it may have been done).
-    return Problem(502, f"Layanan {service} tidak dapat dihubungi.", code="bad-gateway")
+    if isinstance(error, httpx.ReadTimeout):  # as nginx answers past its proxy_read_timeout
+        return Problem(504, "Layanan tidak menjawab tepat waktu.", code="gateway-timeout")
+    # The service went away while it had the request: it may have been done (a submission
+    # stored), which a bare "cannot be reached" denied.
+    detail = (
+        f"Sambungan ke layanan {service} terputus sebelum jawabannya diterima; permintaan ini "
+        "mungkin sudah diproses. Periksa hasilnya sebelum mengirim ulang, atau kirim ulang "
+        "dengan Idempotency-Key yang sama."
+    )
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return Problem(502, detail, code="bad-gateway", headers=headers)
 
+
+READ_SECONDS = 60.0
+"""The longest wait between two reads of a service's answer (nginx's default)."""
 
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 """Methods whose request is sent again, once, when the service closed the connection without
@@ -242,11 +254,12 @@ async def _sent(
     client: httpx.AsyncClient, request: Request, outgoing: httpx.Request
 ) -> httpx.Response:
     """The service's answer. A safe request without a body that found the connection closed
-    (the service had just let it go, or dropped it after another request's error) is sent
-    once more, on a new connection: it was answered 502 although the service was there."""
+    (the service had just let it go, or dropped it after another request's error) or reset
+    (its process killed while it had the request) is sent once more, on a new connection: it
+    was answered 502 although the service was there, or is restarting (then 503, try again)."""
     try:
         return await client.send(outgoing, stream=True)
-    except httpx.RemoteProtocolError:
+    except (httpx.RemoteProtocolError, httpx.ReadError):
         if request.method not in SAFE or _has_body(request):
             raise
         again = client.build_request(request.method, outgoing.url, headers=outgoing.headers)
@@ -281,7 +294,9 @@ def create_gateway(settings: Settings) -> Starlette:
         max_keepalive_connections=100,
         keepalive_expiry=KEEP_ALIVE_SECONDS / 4,  # before the service lets one go
     )
-    client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=None), limits=limits)
+    # At most a minute between two reads of an answer, as nginx's proxy_read_timeout (a live
+    # stream sends a ping every 15 s): a frozen service held its requests for ever.
+    client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=READ_SECONDS), limits=limits)
 
     async def forward(request: Request) -> Response:
         raw_path: bytes = request.scope.get("raw_path") or b""

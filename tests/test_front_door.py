@@ -4,9 +4,12 @@ docker-compose runs it) and on the services' own ports: none of them does harm."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import itertools
 import json
+import socket
+import struct
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -546,6 +549,60 @@ async def test_a_service_that_is_down_is_a_503_to_try_again(tmp_path: Path) -> N
                 assert json.loads(answer.body)["status"] == 503
                 assert int(answer.header("retry-after")[0]) > 0
                 assert answer.header("x-content-type-options") == ["nosniff"]
+    finally:
+        await system.stop("gateway")
+
+
+@contextlib.asynccontextmanager
+async def killed_on_its_first_request(port: int) -> AsyncIterator[None]:
+    """A service process killed while it has a request: the connection reset, and nothing
+    listening on its port afterwards (until it is restarted)."""
+    listening: asyncio.Server | None = None
+
+    async def killed(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        assert listening is not None
+        listening.close()  # nothing listens any more
+        await reader.readuntil(b"\r\n\r\n")
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()  # a reset, as the kernel sends for a killed process
+
+    listening = await asyncio.start_server(killed, "127.0.0.1", port)
+    try:
+        yield
+    finally:
+        listening.close()
+
+
+async def test_a_service_killed_while_it_has_a_request_is_answered_as_it_may_be(
+    tmp_path: Path,
+) -> None:
+    """A GET is sent again and finds the service restarting: 503, try again (the gateway said
+    502, nothing to retry). A POST is not sent again, and is told it may have been processed:
+    both doors said the service could not be reached, for a submission it had stored."""
+    settings = with_free_ports(base_settings())
+    system = System(settings, tmp_path)
+    await system.start("gateway")
+    try:
+        async with nginx(system.settings, tmp_path / "nginx") as behind_nginx:
+            for origin in (system.url("gateway"), behind_nginx):
+                async with killed_on_its_first_request(settings.port("reporting")):
+                    answer = await exchange(origin, request_bytes("GET", b"/reporting/v1/rekap"))
+                assert answer.status == 503, (origin, answer)
+                assert json.loads(answer.body)["type"] == "/problems/service-unavailable"
+                assert int(answer.header("retry-after")[0]) > 0
+                posted = request_bytes(
+                    "POST",
+                    b"/intake/v1/complaints",
+                    {b"Content-Type": b"application/json"},
+                    b'{"text": "Antrean di loket terlalu lama."}',
+                )
+                async with killed_on_its_first_request(settings.port("intake")):
+                    answer = await exchange(origin, posted)
+                assert answer.status in (502, 503), (origin, answer)
+                assert answer.header("content-type") == ["application/problem+json"]
+                assert "mungkin sudah diproses" in json.loads(answer.body)["detail"], answer
+                assert int(answer.header("retry-after")[0]) > 0
     finally:
         await system.stop("gateway")
 
