@@ -8,8 +8,9 @@ already applied), so it never shows more than the policy showed then.
 
 Where copies live:
 - the rekap and the multi-year table (aggregates, no case in them) in this process and in
-  Redis under the deployment's key prefix, so a restarted reporting or another replica has
-  them too; a Redis that is away only means the process's own copies are used;
+  Redis under the deployment's key prefix, so a reporting restarted since they were read, or
+  another replica, has them too (one started while the database is away waits for it); a
+  Redis that is away only means the process's own copies are used;
 - tracking copies only in this process: Redis holds nothing of a case (stream_erasure.py), and
   an erasure in the consumed events drops every tracking copy of this process (an erased
   answer never comes back from a copy).
