@@ -19,7 +19,10 @@ timeout, the pool's pre-ping included. `harden` changes the pool before it opens
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
@@ -31,6 +34,8 @@ from eventsourcing.postgres import (
 from psycopg import errors
 from psycopg.abc import PQGen
 from psycopg.rows import DictRow
+
+log = logging.getLogger(__name__)
 
 RECONNECT_SECONDS = 5.0
 """How long the pool retries a lost connection on its own before waiting for a caller."""
@@ -84,3 +89,26 @@ class Once(PostgresApplicationRecorder):
     select_events = PostgresAggregateRecorder.select_events.__wrapped__
     select_notifications = PostgresApplicationRecorder.select_notifications.__wrapped__
     max_notification_id = PostgresApplicationRecorder.max_notification_id.__wrapped__
+
+
+FRESH_SECONDS = 1.0
+"""How often the pool's idle connections are checked (`keep_fresh`)."""
+
+
+async def keep_fresh(datastore: PostgresDatastore, every: float = FRESH_SECONDS) -> None:
+    """Check the pool's idle connections every `every` seconds, replacing the broken ones, on
+    a thread of its own (a check of a silent server waits). After a restart of the server,
+    the connections made before it are gone before a request meets them: the pool's pre-ping
+    found them one at a time, sleeping a second, then two, between, and the first write after
+    the restart ran out its deadline (503) with the server up. Runs until cancelled."""
+    thread = ThreadPoolExecutor(1, thread_name_prefix="store-fresh")
+    loop = asyncio.get_running_loop()
+    try:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await loop.run_in_executor(thread, datastore.pool.check)
+            except Exception as error:  # noqa: BLE001 - the server away: the outage says so
+                log.debug("checking the store's idle connections failed: %s", error)
+    finally:
+        thread.shutdown(wait=False, cancel_futures=True)

@@ -50,6 +50,7 @@ from shared.refusals import Refused
 from shared.relay import EventLog, Relay, translator
 from shared.service import background, create_service_app
 from shared.settings import Settings
+from shared.storepool import keep_fresh
 from shared.writes import WriteGuard
 
 
@@ -89,6 +90,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     app.state.readiness = {"store": probe.ready}
     jobs = [writer.run(), dispatcher.run(), blobs.run_sweeper(), watch(STORE, probe.back)]
     jobs.append(lookup.run_indexing(inbox))  # submissions stored before the search index
+    jobs.append(keep_fresh(submissions.datastore))  # no stale connection after a restart
     jobs.append(watch("redis", partial(answers, redis)))
     jobs.extend(_consuming(settings, inbox, dispatcher))
     if settings.imap_host:

@@ -36,6 +36,7 @@ from services.reporting.stream_erasure import erased_cases
 from shared import feed
 from shared.agencies import Registry
 from shared.auth import Revocations, TokenVerifier
+from shared.blobs import datastore_of
 from shared.broker import BrokerLink
 from shared.db import Pool, Replicated, create_pool, create_reads, ensure_schema, setup_lock
 from shared.events import Envelope
@@ -49,6 +50,7 @@ from shared.redis_client import redis_client
 from shared.relay import EventLog, Relay, translator
 from shared.service import background, create_service_app
 from shared.settings import Settings
+from shared.storepool import keep_fresh
 
 SCHEMA = "reporting"
 LIVE_SECONDS = 2.0  # the longest a projected batch waits to go onto the live stream
@@ -135,6 +137,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
         run_schedule(settings, pool, recaps),
         run_gauges(settings, pool),
         watch("redis", partial(answers, guessing)),  # the limits counted here until it is back
+        keep_fresh(datastore_of(recaps.recorder)),  # no stale connection after a restart
     ]
     if settings.relay:
         jobs.append(Relay(settings, "reporting", EventLog.of(recaps), translate).run())

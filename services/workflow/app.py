@@ -26,6 +26,7 @@ from services.workflow.scanner import run_scanner
 from services.workflow.wire import wire
 from shared import agencies, feed
 from shared.auth import REDIS_SECONDS, Revocations, TokenVerifier
+from shared.blobs import datastore_of
 from shared.broker import BrokerLink
 from shared.db import connect, create_pool, ensure_schema, setup_lock
 from shared.feed import Feed
@@ -36,6 +37,7 @@ from shared.refusals import Refused
 from shared.relay import EventLog, Relay, translator
 from shared.service import background, create_service_app, database_check
 from shared.settings import Settings
+from shared.storepool import keep_fresh
 
 
 def _verifier(
@@ -77,6 +79,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     # broker is away would stop officers' work for nothing.
     app.state.readiness = {"database": database_check(pool), "writer": cases.guard.check}
     jobs = [run_consumer(settings, consumer(cases), link), cases.blobs.run_sweeper()]
+    jobs.append(keep_fresh(datastore_of(cases.recorder)))  # no stale connection after a restart
     if settings.clock:
         jobs.append(run_scanner(settings, cases))
     if settings.relay:
