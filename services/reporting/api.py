@@ -177,7 +177,7 @@ async def load_rekap(
     return await kept.read("rekap", _key(scope.label, filters.as_filters(), dims), Rekap, fresh)
 
 
-@router.get("/rekap", responses=problems(403, 404, 422, 503))
+@router.get("/rekap", responses=problems(403, 404, 422, 429, 503))
 async def get_rekap(
     pool: Pool,
     kept: Kept,
@@ -288,7 +288,7 @@ def year_table(
     )
 
 
-@router.get("/rekap/years", responses=problems(403, 404, 422, 503))
+@router.get("/rekap/years", responses=problems(403, 404, 422, 429, 503))
 async def get_years(
     pool: Pool,
     kept: Kept,
@@ -311,7 +311,7 @@ def year_range(year: int, tz: str) -> tuple[datetime, datetime]:
     return datetime(year, 1, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone)
 
 
-@router.get("/compliance", responses=problems(403, 404, 422, 503))
+@router.get("/compliance", responses=problems(403, 404, 422, 429, 503))
 async def get_compliance(
     pool: Pool,
     settings: CurrentSettings,
@@ -325,7 +325,7 @@ async def get_compliance(
     return await read_as(pool, scope, query)
 
 
-@router.get("/consultations", responses=problems(403, 404, 422, 503))
+@router.get("/consultations", responses=problems(403, 404, 422, 429, 503))
 async def get_consultations(
     pool: Pool, settings: CurrentSettings, scope: PublicScope, year: Year
 ) -> list[dict[str, Any]]:
@@ -335,7 +335,7 @@ async def get_consultations(
     return [dict(row) for row in rows]
 
 
-@router.get("/satisfaction", responses=problems(403, 404, 422, 503))
+@router.get("/satisfaction", responses=problems(403, 404, 422, 429, 503))
 async def get_satisfaction(
     pool: Pool, settings: CurrentSettings, scope: PublicScope, year: Year
 ) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from services.reporting import month as monthly
 from services.reporting import queries
 from services.reporting.api import CurrentSettings, Pool, Year
-from services.reporting.drawing import PublicPlace
+from services.reporting.drawing import drawn
 from services.reporting.tenancy import PublicScope, Scope, read_as
 from shared.channels import CHANNEL_LABELS, Channel
 from shared.db import Connection
@@ -340,7 +340,7 @@ async def load(
     return _board(await read_as(pool, scope, work), months)
 
 
-@router.get("", responses=problems(403, 404, 422, 503))
+@router.get("", responses=problems(403, 404, 422, 429, 503))
 async def dashboard(
     pool: Pool, settings: CurrentSettings, scope: PublicScope, year: Year, month: Month
 ) -> Dashboard:
@@ -363,11 +363,10 @@ def _chart(name: str, board: Dashboard) -> str:
 
 @router.get(
     "/{name}.svg",
-    responses=problems(403, 404, 422, 503) | {200: {"content": {"image/svg+xml": {}}}},
+    responses=problems(403, 404, 422, 429, 503) | {200: {"content": {"image/svg+xml": {}}}},
     response_class=Response,
 )
 async def dashboard_chart(
-    place: PublicPlace,
     pool: Pool,
     settings: CurrentSettings,
     scope: PublicScope,
@@ -377,5 +376,5 @@ async def dashboard_chart(
 ) -> Response:
     """A dashboard chart as SVG: channels, status, categories, compliance, skm or trend."""
     board = await load(pool, settings, scope, year, month)
-    svg = await place(partial(_chart, name, board))
+    svg = await drawn(partial(_chart, name, board), public=True)
     return Response(svg, media_type="image/svg+xml", headers={"cache-control": "no-cache"})

@@ -74,7 +74,7 @@ def table(name: str, board: Dashboard) -> tuple[str, list[str], list[list[Any]]]
     return "Dua belas bulan terakhir", ["Bulan", "Pengaduan", "Konsultasi", "Jumlah"], rows
 
 
-@router.get("/{name}.{fmt}", responses=problems(403, 404, 422, 503), response_class=Response)
+@router.get("/{name}.{fmt}", responses=problems(403, 404, 422, 429, 503), response_class=Response)
 async def dashboard_table(
     place: PublicPlace,
     pool: Pool,

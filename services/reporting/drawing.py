@@ -14,7 +14,7 @@ files: strangers asking for PDFs in a loop never keep an officer's export waitin
 A public file takes its place before its figures are read (`PublicPlace`): a flood of them
 that read first held the database's connections, so every other request waited for one and
 the flood itself ended as 503 busy after the deadline; past its places it is turned away
-before it reads.
+before it reads. The dashboard's charts (cheap, six to a page) take theirs for the drawing only.
 And one officer has at most `PER_OFFICER` files on the way at once, read and drawn (`files_of`):
 forty exports asked at once by one analyst held every connection and the drawing queue, and
 every other agency's officers waited or were refused meanwhile.
@@ -33,6 +33,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends
 
+from shared.limits import PublicReadLimit
 from shared.outages import RETRY_AFTER_SECONDS
 from shared.problems import Problem
 
@@ -112,9 +113,10 @@ class Drawer:
         finally:
             self._queued[public] -= 1
 
-    async def __call__(self, draw: Callable[[], T]) -> T:
-        """`draw()`'s file, an officer's, drawn in its turn (a place taken for it now)."""
-        with self.place() as place:
+    async def __call__(self, draw: Callable[[], T], *, public: bool = False) -> T:
+        """`draw()`'s file drawn in its turn, a place taken for it now (an officer's, or a
+        public chart: cheap, six to a dashboard, so it takes its place for the drawing only)."""
+        with self.place(public=public) as place:
             return await place(draw)
 
     @property
@@ -169,11 +171,13 @@ class Place:
 drawn = Drawer()
 
 
-async def _public_place() -> AsyncIterator[Place]:
+async def _public_place(_limited: PublicReadLimit) -> AsyncIterator[Place]:
     with drawn.place(public=True) as place:
         yield place
 
 
-PublicPlace = Annotated[Place, Depends(_public_place)]
-"""A public file's place in the drawing queue, taken before anything else of its request (put
-it first among the endpoint's parameters): past `PUBLIC_AT_MOST`, a 503 before any read."""
+PublicPlace = Annotated[Place, Depends(_public_place, scope="function")]
+"""A public file's place in the drawing queue, taken before anything else of its request but
+the address's limit (put it first among the endpoint's parameters): past `PUBLIC_AT_MOST`, a
+503 before any read. Given back when the endpoint returns its file, not once the file is sent
+(a slow download held a place)."""

@@ -31,7 +31,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
-from shared.outages import DEADLINE_SECONDS, OUTAGES, Unavailable, within
+from shared.outages import DEADLINE_SECONDS, OUTAGES, Busy, Unavailable, within
 from shared.redis_client import redis_client
 from shared.settings import Settings
 
@@ -100,10 +100,11 @@ class LastGood:
         *,
         shared: bool = True,
     ) -> Copy[M]:
-        """`fresh()`, kept; or, when the database is away, the last kept copy (marked)."""
+        """`fresh()`, kept; or, when the database is away or the read could not be served in
+        time (Busy), the last kept copy (marked)."""
         try:
             value = await fresh()
-        except Unavailable:
+        except (Unavailable, Busy):  # away, or this process too busy to read it in time
             copy = self._recall(kind, key, model) or (
                 await self._recall_shared(kind, key, model) if shared else None
             )

@@ -101,7 +101,7 @@ def _one(scope: Scope, officer: Officer | None = None) -> str:
     )
 
 
-@router.get("/{year}/{month}", responses=problems(403, 404, 422, 503))
+@router.get("/{year}/{month}", responses=problems(403, 404, 422, 429, 503))
 async def get_recap(
     recaps: RecapsDep,
     pool: Pool,

@@ -61,7 +61,7 @@ def label_of(dimension: str, value: Any) -> Any:
     return labels[dimension](value) if dimension in labels else value
 
 
-@router.get("/rekap.{fmt}", responses=problems(403, 404, 422, 503), response_class=Response)
+@router.get("/rekap.{fmt}", responses=problems(403, 404, 422, 429, 503), response_class=Response)
 async def export_rekap(
     place: PublicPlace,
     request: Request,
@@ -146,7 +146,7 @@ async def channel_years(
     return await kept.read("years_channels", key, ChannelYears, fresh)
 
 
-@router.get("/rekap/years/channels", responses=problems(403, 404, 422, 503))
+@router.get("/rekap/years/channels", responses=problems(403, 404, 422, 429, 503))
 async def get_channel_years(
     pool: Pool,
     kept: Kept,
@@ -229,7 +229,9 @@ def _agencies_section(province: YearTable, names: dict[str, str]) -> Section:
     return Section("Per instansi", header, rows, total_row=True, weights=_weights(header))
 
 
-@router.get("/rekap/years.{fmt}", responses=problems(403, 404, 422, 503), response_class=Response)
+@router.get(
+    "/rekap/years.{fmt}", responses=problems(403, 404, 422, 429, 503), response_class=Response
+)
 async def export_years(
     place: PublicPlace,
     request: Request,
