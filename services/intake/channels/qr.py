@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -19,6 +21,7 @@ from fastapi import APIRouter, Query, Response
 from services.intake.agency_pages import PREFIX
 from services.intake.api import CurrentInbox, CurrentSettings
 from services.intake.inbox import Inbox
+from shared.limits import PublicReadLimit
 from shared.problems import Problem, problems
 from shared.settings import Settings
 from shared.tracking_code import normalize
@@ -27,6 +30,9 @@ router = APIRouter(prefix="/v1/qr", tags=["qr"])
 
 DRAWN_AT_MOST = 256
 """Form QR files kept drawn (two places, two kinds, the scales asked, per agency)."""
+_DRAWING = ThreadPoolExecutor(1, thread_name_prefix="qr")
+"""Codes are drawn one at a time on a thread of their own: never on the threads the store's
+calls run on (a flood of codes not drawn yet made those wait past their deadline)."""
 
 Place = Annotated[
     Literal["counter", "suggestion_box"],
@@ -69,16 +75,21 @@ async def _form_code(
     """The form's QR code as a file, drawn beside the event loop the first time."""
     url = await _form_url(inbox, place, agency_id)
     title = "Formulir pengaduan" if kind == "svg" else None
-    return await asyncio.to_thread(_drawn, url, kind, scale, title)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_DRAWING, partial(_drawn, url, kind, scale, title))
 
 
 @router.get(
     ".png",
     response_class=Response,
-    responses=problems(404, 422) | {200: {"content": {"image/png": {}}}},
+    responses=problems(404, 422, 429) | {200: {"content": {"image/png": {}}}},
 )
 async def qr_png(
-    inbox: CurrentInbox, place: Place = "counter", scale: Scale = 10, agency_id: ForAgency = None
+    _limited: PublicReadLimit,
+    inbox: CurrentInbox,
+    place: Place = "counter",
+    scale: Scale = 10,
+    agency_id: ForAgency = None,
 ) -> Response:
     """The QR code as PNG, ready to print."""
     return Response(await _form_code(inbox, place, agency_id, "png", scale), media_type="image/png")
@@ -87,10 +98,14 @@ async def qr_png(
 @router.get(
     ".svg",
     response_class=Response,
-    responses=problems(404, 422) | {200: {"content": {"image/svg+xml": {}}}},
+    responses=problems(404, 422, 429) | {200: {"content": {"image/svg+xml": {}}}},
 )
 async def qr_svg(
-    inbox: CurrentInbox, place: Place = "counter", scale: Scale = 10, agency_id: ForAgency = None
+    _limited: PublicReadLimit,
+    inbox: CurrentInbox,
+    place: Place = "counter",
+    scale: Scale = 10,
+    agency_id: ForAgency = None,
 ) -> Response:
     """The QR code as SVG, for print shops."""
     svg = await _form_code(inbox, place, agency_id, "svg", scale)
@@ -106,9 +121,11 @@ def tracking_url(settings: Settings, code: str) -> str:
 @router.get(
     "/track/{code}.svg",
     response_class=Response,
-    responses=problems(404, 422) | {200: {"content": {"image/svg+xml": {}}}},
+    responses=problems(404, 422, 429) | {200: {"content": {"image/svg+xml": {}}}},
 )
-async def tracking_qr(settings: CurrentSettings, code: str, scale: Scale = 6) -> Response:
+async def tracking_qr(
+    _limited: PublicReadLimit, settings: CurrentSettings, code: str, scale: Scale = 6
+) -> Response:
     """A QR code that opens the tracking page of this code (on the confirmation page)."""
     normal = normalize(code)
     if normal is None:
