@@ -136,10 +136,15 @@ async def test_a_duplicate_is_merged_into_the_case_found_by_its_nomor_tiket(
     await desk.locator("details[data-action='merge'] summary").click()
     merge = desk.locator("form[data-action='merge']")
     finder = merge.get_by_label("Nomor tiket kasus utama")
-    await finder.fill(own)  # this case's own: not a primary
+    await finder.fill(code.replace("-", "").lower())
+    await finder.press("Enter")  # a search, not the merge
+    await expect(merge.locator("#hasil-utama")).to_contain_text(f"Kasus utama: {code}")
+    await expect(desk.locator("#konfirmasi")).to_be_hidden()
+    await finder.fill(own)  # this case's own: not a primary, and the one found before is gone
     await merge.get_by_role("button", name="Cari").click()
     await expect(merge.locator("#hasil-utama")).to_contain_text("kasus ini sendiri")
-    await finder.fill(code.replace("-", "").lower())
+    await expect(merge.get_by_label("Id kasus utama")).to_have_value("")
+    await finder.fill(code)
     await merge.get_by_role("button", name="Cari").click()
     await expect(merge.locator("#hasil-utama")).to_contain_text(f"Kasus utama: {code}")
     await take_action(desk, "merge", {})

@@ -65,9 +65,15 @@ function primaryFinder() {
   const code = el("input", { type: "text", id: "tiket-utama", autocomplete: "off", maxlength: "9", "aria-describedby": "hasil-utama" });
   const found = el("p", { id: "hasil-utama", role: "status" });
   const button = el("button", { type: "button", class: "kedua kecil" }, "Cari");
+  code.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    event.preventDefault(); // a search, never the merge itself
+    button.click();
+  });
   button.addEventListener("click", async () => {
     const wanted = code.value.replace(/\s+/g, "").toUpperCase();
     const field = button.closest("form").elements.namedItem("primary_case_id");
+    field.value = ""; // the case found before is not the one asked for now
     found.replaceChildren();
     if (!/^[0-9A-Z]{4}-?[0-9A-Z]{4}$/.test(wanted)) return found.replaceChildren("Tuliskan nomor tiket seperti 7K3M-9QXP.");
     const answer = await api(`/reporting/v1/cases?code=${encodeURIComponent(wanted)}&limit=2`);
