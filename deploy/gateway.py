@@ -217,7 +217,7 @@ def _outgoing(client: httpx.AsyncClient, request: Request, upstream: str) -> htt
     return outgoing
 
 
-def _not_forwarded(service: str, error: httpx.HTTPError) -> Problem:
+def _not_forwarded(service: str, error: httpx.HTTPError, method: str) -> Problem:
     """The answer for a request the service could not be given, or did not answer."""
     if isinstance(error, httpx.LocalProtocolError):
         return Problem(400, "Permintaan tidak dapat diteruskan.", code="bad-request")
@@ -229,17 +229,20 @@ def _not_forwarded(service: str, error: httpx.HTTPError) -> Problem:
         )
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return Problem(503, detail, code="service-unavailable", headers=headers)
-    if isinstance(error, httpx.ReadTimeout):  # as nginx answers past its proxy_read_timeout
-        return Problem(504, "Layanan tidak menjawab tepat waktu.", code="gateway-timeout")
-    # The service went away while it had the request: it may have been done (a submission
-    # stored), which a bare "cannot be reached" denied.
-    detail = (
-        f"Sambungan ke layanan {service} terputus sebelum jawabannya diterima; permintaan ini "
-        "mungkin sudah diproses. Periksa hasilnya sebelum mengirim ulang, atau kirim ulang "
-        "dengan Idempotency-Key yang sama."
+    # The service had the request and gave no (whole) answer: a safe one changed nothing; any
+    # other may have been done (a submission stored), which "cannot be reached" denied. No
+    # Retry-After for those: a client sends it again only with the same Idempotency-Key.
+    maybe = (
+        ""
+        if method in SAFE
+        else " Permintaan ini mungkin sudah diproses: periksa hasilnya sebelum mengirim ulang, "
+        "atau kirim ulang dengan Idempotency-Key yang sama."
     )
-    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-    return Problem(502, detail, code="bad-gateway", headers=headers)
+    if isinstance(error, httpx.ReadTimeout):  # as nginx answers past its proxy_read_timeout
+        detail = "Layanan tidak menjawab tepat waktu." + maybe
+        return Problem(504, detail, code="gateway-timeout")
+    detail = f"Sambungan ke layanan {service} terputus sebelum jawabannya diterima." + maybe
+    return Problem(502, detail, code="bad-gateway")
 
 
 READ_SECONDS = 60.0
@@ -294,8 +297,9 @@ def create_gateway(settings: Settings) -> Starlette:
         max_keepalive_connections=100,
         keepalive_expiry=KEEP_ALIVE_SECONDS / 4,  # before the service lets one go
     )
-    # At most a minute between two reads of an answer, as nginx's proxy_read_timeout (a live
-    # stream sends a ping every 15 s): a frozen service held its requests for ever.
+    # At most a minute between two reads of an answer (nginx's proxy_read_timeout, whose 1 h
+    # for reporting's live stream is not needed here: the stream sends a ping every 15 s): a
+    # frozen service held its requests for ever.
     client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=READ_SECONDS), limits=limits)
 
     async def forward(request: Request) -> Response:
@@ -321,7 +325,9 @@ def create_gateway(settings: Settings) -> Starlette:
         except ClientDisconnect:  # gone before its body was all there: nobody to answer
             return Response(status_code=400)
         except httpx.HTTPError as error:
-            return problem_response(_not_forwarded(service, error), request.scope["path"])
+            return problem_response(
+                _not_forwarded(service, error, request.method), request.scope["path"]
+            )
         headers = {
             k: v
             for k, v in upstream.headers.items()

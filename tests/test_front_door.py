@@ -605,7 +605,6 @@ async def test_a_service_killed_while_it_has_a_request_is_answered_as_it_may_be(
             assert answer.status in (502, 503), (origin, answer)
             assert answer.header("content-type") == ["application/problem+json"]
             assert "mungkin sudah diproses" in json.loads(answer.body)["detail"], answer
-            assert int(answer.header("retry-after")[0]) > 0
 
 
 @pytest.mark.long  # make test-long
