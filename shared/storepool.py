@@ -22,9 +22,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import asyncpg
 import psycopg
 from eventsourcing.postgres import (
     PostgresAggregateRecorder,
@@ -92,23 +92,29 @@ class Once(PostgresApplicationRecorder):
 
 
 FRESH_SECONDS = 1.0
-"""How often the pool's idle connections are checked (`keep_fresh`)."""
+"""How often `keep_fresh` asks the server when it started."""
+ASK_SECONDS = 2.0
+"""How long it waits for that answer (a connection of the pool included)."""
 
 
-async def keep_fresh(datastore: PostgresDatastore, every: float = FRESH_SECONDS) -> None:
-    """Check the pool's idle connections every `every` seconds, replacing the broken ones, on
-    a thread of its own (a check of a silent server waits). After a restart of the server,
-    the connections made before it are gone before a request meets them: the pool's pre-ping
-    found them one at a time, sleeping a second, then two, between, and the first write after
-    the restart ran out its deadline (503) with the server up. Runs until cancelled."""
-    thread = ThreadPoolExecutor(1, thread_name_prefix="store-fresh")
-    loop = asyncio.get_running_loop()
-    try:
-        while True:
-            await asyncio.sleep(every)
-            try:
-                await loop.run_in_executor(thread, datastore.pool.check)
-            except Exception as error:  # noqa: BLE001 - the server away: the outage says so
-                log.debug("checking the store's idle connections failed: %s", error)
-    finally:
-        thread.shutdown(wait=False, cancel_futures=True)
+async def keep_fresh(datastore: PostgresDatastore, pool: asyncpg.Pool) -> None:
+    """Ask the server every `FRESH_SECONDS` when it started (on the service's own asyncpg
+    `pool`); when that changes (a restart, a failover), drain the event store's pool: the
+    connections made before are replaced at once, not found broken one at a time. The pool's
+    pre-ping did that, sleeping a second, then two, between checks, and the first write after
+    a quiet restart ran out its deadline (503) with the server up and readiness true. Runs
+    until cancelled."""
+    started: object = None
+    while True:  # asked at once first: the pool's connections are from its start
+        try:
+            now = await asyncio.wait_for(
+                pool.fetchval("SELECT pg_postmaster_start_time()"), ASK_SECONDS
+            )
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            pass  # away, or a connection from before the restart (the pool drops it)
+        else:
+            if started is not None and now != started:
+                await asyncio.get_running_loop().run_in_executor(None, datastore.pool.drain)
+                log.info("PostgreSQL restarted: the store's connections from before replaced")
+            started = now
+        await asyncio.sleep(FRESH_SECONDS)

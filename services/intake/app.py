@@ -90,7 +90,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     app.state.readiness = {"store": probe.ready}
     jobs = [writer.run(), dispatcher.run(), blobs.run_sweeper(), watch(STORE, probe.back)]
     jobs.append(lookup.run_indexing(inbox))  # submissions stored before the search index
-    jobs.append(keep_fresh(submissions.datastore))  # no stale connection after a restart
+    jobs.append(keep_fresh(submissions.datastore, pool))  # no stale connection after a restart
     jobs.append(watch("redis", partial(answers, redis)))
     jobs.extend(_consuming(settings, inbox, dispatcher))
     if settings.imap_host:

@@ -137,7 +137,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
         run_schedule(settings, pool, recaps),
         run_gauges(settings, pool),
         watch("redis", partial(answers, guessing)),  # the limits counted here until it is back
-        keep_fresh(datastore_of(recaps.recorder)),  # no stale connection after a restart
+        keep_fresh(datastore_of(recaps.recorder), pool),  # no stale connection after a restart
     ]
     if settings.relay:
         jobs.append(Relay(settings, "reporting", EventLog.of(recaps), translate).run())
