@@ -21,6 +21,7 @@ import pytest_asyncio
 from services.reporting.drawing import WAITING_AT_MOST
 from shared import db
 from shared.feed import CREDENTIAL_HEADER, service_credential
+from shared.limits import WINDOW_SECONDS
 from shared.receipt_guard import PER_ADDRESS_MISSES
 from shared.service import SECURITY_HEADERS
 from shared.settings import SERVICES, Settings
@@ -242,6 +243,48 @@ async def test_walking_tracking_codes_is_stopped_by_the_real_address(origin: str
     assert json.loads(stopped.body)["type"] == "/problems/tracking-lookups-limited"
     assert int(stopped.header("retry-after")[0]) > 0
     assert (await track(origin, fresh_address(), walker)).status == 404
+
+
+PUBLIC_READS = [
+    b"/reporting/v1/rekap",
+    b"/reporting/v1/rekap/years.csv?from=2020&to=2026",
+    b"/reporting/v1/track/7K3M-9QXP",
+    b"/open311/v2/services.json",
+    b"/reporting/v1/dashboard/channels.svg?year=2026&month=1",
+]
+
+
+async def test_public_reads_in_a_loop_are_limited_by_the_real_address(tmp_path: Path) -> None:
+    """One address reading the public pages in a loop held every database connection of
+    reporting: past its limit it is a 429, whatever it claims in X-Forwarded-For, through
+    either door; another address reads as before."""
+    limit = 6
+    settings = await create_isolated(
+        base_settings().model_copy(update={"rate_public_reads_per_minute": limit})
+    )
+    try:
+        async with front_doors(with_free_ports(settings), tmp_path) as doors:
+            into_window = time.time() % WINDOW_SECONDS
+            if into_window > WINDOW_SECONDS - 15:  # the reads must share one window
+                await asyncio.sleep(WINDOW_SECONDS - into_window)
+            for origin in doors.origins.values():
+                reader = fresh_address()
+                statuses = []
+                for n in range(limit + 1):
+                    spoofed = {b"X-Forwarded-For": f"203.0.113.{n}".encode()}
+                    target = PUBLIC_READS[n % len(PUBLIC_READS)]
+                    answer = await exchange(
+                        origin, request_bytes("GET", target, spoofed), local=reader
+                    )
+                    statuses.append(answer.status)
+                assert 429 not in statuses[:limit], (origin, statuses)
+                assert statuses[limit] == 429, (origin, statuses)
+                assert json.loads(answer.body)["type"] == "/problems/rate-limited"
+                assert int(answer.header("retry-after")[0]) > 0
+                other = request_bytes("GET", b"/reporting/v1/rekap")
+                assert (await exchange(origin, other, local=fresh_address())).status == 200
+    finally:
+        await destroy_isolated(settings)
 
 
 NON_ASCII_HEADERS = [
