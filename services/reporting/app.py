@@ -79,16 +79,25 @@ async def create_tables(pool: Pool) -> None:
 def consumer(pool: Pool, model: ReadModel, live: LiveStream, kept: LastGood) -> Consumer:
     """Reporting's consumer: each batch in one transaction, then onto the live stream; an
     erasure in the batch first takes the case's events off the stream, inside the transaction,
-    and every tracking copy after it (an erased answer never comes back from a copy)."""
+    and every tracking copy before the commit and again as soon as it is answered (or failed):
+    an erased answer never comes back from a copy."""
 
     async def handle(envelopes: Sequence[Envelope]) -> None:
         applied: list[Envelope] = []
-        async with pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext($1))", SWAP_LOCK)
-            applied = await model.apply_batch(conn, envelopes)
-            await live.forget(erased_cases(applied))  # before the commit: a failure retries
-        if erased_cases(applied):
-            kept.forget("track")
+        erasing = bool(erased_cases(envelopes))
+        async with pool.acquire() as conn:
+            try:
+                async with conn.transaction():
+                    await conn.execute(
+                        "SELECT pg_advisory_xact_lock_shared(hashtext($1))", SWAP_LOCK
+                    )
+                    applied = await model.apply_batch(conn, envelopes)
+                    await live.forget(erased_cases(applied))  # before the commit: a failure retries
+                    if erasing:  # a commit that hangs serves no copy meanwhile …
+                        kept.forget("track")
+            finally:  # … and none read before it answered (or failed) is kept: before the
+                if erasing:  # connection's release, a round trip the database may never answer
+                    kept.forget("track")
         with contextlib.suppress(Unavailable):  # best effort: a silent Redis never holds us
             await within("redis", live.append(applied), LIVE_SECONDS)
 

@@ -12,8 +12,8 @@ Where copies live:
   another replica, has them too (one started while the database is away waits for it); a
   Redis that is away only means the process's own copies are used;
 - tracking copies only in this process: Redis holds nothing of a case (stream_erasure.py), and
-  an erasure in the consumed events drops every tracking copy of this process (an erased
-  answer never comes back from a copy).
+  an erasure in the consumed events drops every tracking copy of this process, and a read
+  under way while it did is not kept (an erased answer never comes back from a copy).
 A code never read before the outage has no copy: 503, as for every other read.
 """
 
@@ -88,6 +88,7 @@ class LastGood:
         self._key = settings.redis_key
         self._kept: OrderedDict[tuple[str, str], tuple[datetime, str]] = OrderedDict()
         self._chars = 0  # of the bodies kept in this process
+        self._forgotten: dict[str, int] = {}  # how many times each kind was forgotten
         self._writes: set[asyncio.Task[None]] = set()
         self._share_script = self.redis.register_script(SHARE)
 
@@ -101,7 +102,9 @@ class LastGood:
         shared: bool = True,
     ) -> Copy[M]:
         """`fresh()`, kept; or, when the database is away or the read could not be served in
-        time (Busy), the last kept copy (marked)."""
+        time (Busy), the last kept copy (marked). A read under way while its kind was forgotten
+        is served but not kept: it may have read what was forgotten."""
+        forgotten = self._forgotten.get(kind, 0)
         try:
             value = await fresh()
         except (Unavailable, Busy):  # away, or this process too busy to read it in time
@@ -112,14 +115,15 @@ class LastGood:
                 raise
             return copy
         at, body = datetime.now(UTC), value.model_dump_json()
-        if len(body) <= LARGEST:
+        if len(body) <= LARGEST and self._forgotten.get(kind, 0) == forgotten:
             self._keep(kind, key, at, body)
             if shared and len(body) <= SHARED_LARGEST:
                 self._share(kind, key, at, body)
         return Copy(value, at)
 
     def forget(self, kind: str) -> None:
-        """Drop every copy of a kind held in this process."""
+        """Drop every copy of a kind held in this process, and any a read under way would keep."""
+        self._forgotten[kind] = self._forgotten.get(kind, 0) + 1
         for entry in [entry for entry in self._kept if entry[0] == kind]:
             self._chars -= len(self._kept.pop(entry)[1])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -47,6 +48,29 @@ async def test_forgetting_a_kind_drops_its_copies(kept: LastGood) -> None:
     kept.forget("track")
     with pytest.raises(Unavailable):
         await kept.read("track", "7K3M-9QXP", Tracking, away, shared=False)
+
+
+async def test_a_read_under_way_while_its_kind_is_forgotten_is_not_kept(kept: LastGood) -> None:
+    """The consumer forgets tracking copies when it erases a case; a read that had the answer
+    from before the erasure in hand at that moment must not bring it back as a copy."""
+    answered, release = asyncio.Event(), asyncio.Event()
+
+    async def read_before_the_erasure() -> Tracking:
+        answered.set()
+        await release.wait()
+        return SEEN
+
+    under_way = asyncio.create_task(
+        kept.read("track", "7K3M-9QXP", Tracking, read_before_the_erasure, shared=False)
+    )
+    await asyncio.wait_for(answered.wait(), 5)
+    kept.forget("track")
+    release.set()
+    assert (await under_way).value == SEEN  # served to its reader …
+    with pytest.raises(Unavailable):  # … but not kept
+        await kept.read("track", "7K3M-9QXP", Tracking, away, shared=False)
+    await kept.read("track", "7K3M-9QXP", Tracking, fresh, shared=False)  # read afterwards: kept
+    assert (await kept.read("track", "7K3M-9QXP", Tracking, away, shared=False)).stale
 
 
 async def test_the_process_keeps_only_so_much(
