@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import time
@@ -416,11 +417,36 @@ def configure_logging(settings: Settings) -> None:
     quiet_broker_noise()
 
 
+IPV6_COUNTED_PREFIX = 64
+"""An IPv6 client is counted by its /64: a subscriber's line is given a whole /64 at least
+(RFC 6177, and Indonesian carriers' practice), so one counted per address could rotate through
+2^64 of them, each with limits of its own."""
+
+
 def client_address(request: Request) -> str:
     """The address a request came from, as every limit and guard counts it: the peer's, or the
     one a trusted proxy (`serve`'s `forwarded_allow_ips`: the gateway, nginx) forwarded for;
-    "unknown" when there is none."""
-    return request.client.host if request.client else "unknown"
+    "unknown" when there is none. See `counted_address`."""
+    return counted_address(request.client.host if request.client else None)
+
+
+def counted_address(host: str | None) -> str:
+    """An address as limits count it: IPv4 as it is, IPv6 by its network (`IPV6_COUNTED_PREFIX`)
+    but the loopback, an IPv4 written as IPv6 (::ffff:a.b.c.d) as that IPv4, one spelt in
+    another way (upper case, zeros) as the same address."""
+    if host is None:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host  # not an address (a test client's name): counted as it is
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        if not address.is_loopback:
+            network = ipaddress.IPv6Network((address.packed, IPV6_COUNTED_PREFIX), strict=False)
+            return str(network)
+    return str(address)
 
 
 class ProblemHttp(HttpToolsProtocol):
