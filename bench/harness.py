@@ -24,8 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @contextlib.asynccontextmanager
 async def isolated() -> AsyncIterator[Settings]:
-    """A fresh database, vhost and Redis prefix on free ports; dropped at the end."""
-    unlimited = {"rate_ip_per_minute": 10_000_000, "rate_sender_per_minute": 10_000_000}
+    """A fresh database, vhost and Redis prefix on free ports; dropped at the end. Pools as
+    deployed (the tests' are sized for many systems at once), no per-address limits."""
+    unlimited = {
+        "rate_ip_per_minute": 10_000_000,
+        "rate_sender_per_minute": 10_000_000,
+        "postgres_pool_size": Settings().postgres_pool_size,
+    }
     settings = with_free_ports(await create_isolated(base_settings())).model_copy(update=unlimited)
     try:
         yield settings
