@@ -253,9 +253,16 @@ def _kw(ctx: Context) -> dict[str, Any]:
 
 def _bap(case: Case, body: BapBody, ctx: Context) -> dict[str, Any]:
     today = ctx.at.astimezone(ctx.calendar.tz).date()
+    received = case.received_at.astimezone(ctx.calendar.tz).date()
     if body.date > today:  # the record of an investigation held already
         message = f"Tanggal pemeriksaan tidak boleh sesudah hari ini ({today:%d-%m-%Y})."
         error = {"field": "date", "code": "date_in_future", "message": message}
+        raise Problem(422, f"Periksa kembali: date. {message}", code="validation", errors=[error])
+    if body.date < received:  # … of this pengaduan, so held after it was received
+        message = (
+            f"Tanggal pemeriksaan tidak boleh sebelum pengaduan diterima ({received:%d-%m-%Y})."
+        )
+        error = {"field": "date", "code": "date_before_receipt", "message": message}
         raise Problem(422, f"Periksa kembali: date. {message}", code="validation", errors=[error])
     attached = {
         event.attachment_id

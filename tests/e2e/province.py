@@ -22,6 +22,7 @@ from services.workflow.issuer import Issuer
 from shared.channels import Channel
 from shared.settings import Settings
 from shared.sop import PROVINCE, Kind, Role
+from tests.bodies import as_sent
 from tests.e2e.scenario import PATHS, TIM
 from tests.polling import eventually
 
@@ -314,7 +315,7 @@ class Province:
         ) -> int:
             url = f"{self.workflow(number)}/cases/{case_id}/{path}"
             answer = await self.send(
-                "POST", url, json={"version": version, **body}, headers=headers
+                "POST", url, json={"version": version, **as_sent(path, body)}, headers=headers
             )
             assert answer.status_code == 200, f"{path}: {answer.text}"
             return int(answer.json()["version"])

@@ -21,11 +21,11 @@ from services.workflow.issuer import Issuer
 from shared.channels import Channel
 from shared.settings import Settings
 from shared.sop import Kind, Role
+from tests.bodies import as_sent
 
 WIB = ZoneInfo("Asia/Jakarta")
 TIM, KABID, KADIS, OSS = Role.TIM_PENGADUAN, Role.KABID, Role.KEPALA_DINAS, Role.PETUGAS_OSS
-BAP = {
-    "date": "2026-11-02",
+BAP = {  # dated the day it is sent (tests/bodies.py)
     "place": "Kantor DPMPTSP",
     "parties_present": ["Tim Pengaduan", "Pemohon"],
     "findings": "Berkas tertahan.",
@@ -172,7 +172,7 @@ async def walk(
         async def one(case_id: UUID, case: Scripted) -> None:
             version = await opened_version(http, case_id, headers[TIM])
             for path, role, body in case.walk:
-                payload = {"version": version, **body}
+                payload = {"version": version, **as_sent(path, body)}
                 answer = await http.post(f"/{case_id}/{path}", json=payload, headers=headers[role])
                 for _ in range(BUSY_RETRIES):  # not processed: sent again after Retry-After
                     if answer.status_code != 503:

@@ -23,6 +23,7 @@ from shared.receipts import SECRET_HEADER
 from shared.settings import Settings
 from shared.sop import Role
 from shared.tracking_code import new_code
+from tests.bodies import as_sent
 from tests.intake.standins import smtp_sink
 from tests.polling import eventually
 from tests.system import System, running, with_free_ports
@@ -39,7 +40,6 @@ REWALK: list[tuple[str, dict[str, Any]]] = [  # a reopened complaint, walked to 
     (
         "bap",
         {
-            "date": "2026-11-02",
             "place": "Kantor DPMPTSP",
             "parties_present": ["Tim Pengaduan"],
             "findings": "Papan nama sesuai.",
@@ -84,7 +84,7 @@ class Journey:
         version = (await self.case())["version"]
         answer = await self.http.post(
             self.url("workflow", f"/cases/{self.case_id}/{command}"),
-            json={"version": version, **body},
+            json={"version": version, **as_sent(command, body)},
             headers=self.officer,
         )
         assert answer.status_code == 200, answer.text

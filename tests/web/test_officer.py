@@ -258,7 +258,7 @@ async def test_action_forms_refuse_bad_input_and_a_changed_case_is_reloaded(
     await sign_in(desk, stack, Role.TIM_PENGADUAN, "Rina")
     await open_case_page(desk, stack, case_id)
     bap = desk.locator("form[data-action='bap']")
-    await bap.get_by_label("Tanggal pemeriksaan").fill("2026-11-02")
+    await bap.get_by_label("Tanggal pemeriksaan").fill(datetime.now(WIB).date().isoformat())
     await bap.get_by_label("Tempat").fill("Kantor DPMPTSP")
     await bap.get_by_label("Temuan").fill("Berkas tertahan.")
     await bap.get_by_label("Kesimpulan").fill("Diproses ulang.")

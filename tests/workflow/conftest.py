@@ -19,6 +19,7 @@ from services.workflow.issuer import Issuer
 from shared.settings import Settings
 from shared.sop import PROVINCE, PROVINCE_ROLES, Kind, Role
 from shared.tracking_code import new_code
+from tests.bodies import as_sent
 from tests.conftest import serving
 
 
@@ -84,7 +85,7 @@ class Desk:
         """Run a command as an officer of this role, on the current version unless given."""
         if version is None and path != "notes":
             version = (await self.view(case_id))["version"]
-        payload = body if path == "notes" else {"version": version, **body}
+        payload = body if path == "notes" else {"version": version, **as_sent(path, body)}
         return await self.http.post(
             f"/workflow/v1/cases/{case_id}/{path}", json=payload, headers=self.headers(role)
         )

@@ -24,8 +24,7 @@ TIM, KABID, SEKRETARIS, KADIS, OSS = (
     Role.KEPALA_DINAS,
     Role.PETUGAS_OSS,
 )
-BAP = {
-    "date": "2026-11-30",
+BAP = {  # dated the day it is sent (tests/bodies.py)
     "place": "Kantor DPMPTSP Kabupaten Gresik",
     "parties_present": ["Tim Pengaduan", "Pemohon", "Dinas Pekerjaan Umum"],
     "findings": "Berkas izin tertahan karena rekomendasi teknis belum terbit.",
@@ -243,6 +242,26 @@ async def test_a_bap_dated_after_today_is_refused(desk: Desk) -> None:
     assert late.status_code == 422, late.text
     assert late.json()["errors"][0]["field"] == "date"
     assert (await desk.step(case, "bap", TIM, **BAP))["version"] > 0
+
+
+async def test_a_bap_dated_before_the_case_was_received_is_refused(desk: Desk) -> None:
+    """A BAP records the investigation of this pengaduan: held after it was received. A year
+    typed wrong (2025 for 2026) made a record older than the complaint it answers."""
+    received = datetime(2026, 3, 2, 16, 30, tzinfo=UTC)  # 23:30 in the office: 2 March there
+    case = await desk.open(received_at=received)
+    await desk.step(case, "identification/escalate", TIM, note="Perlu keputusan pimpinan.")
+    await desk.step(case, "verification", KABID, note="Berkas lengkap.")
+    await desk.step(case, "disposition", KADIS, to="tim_pengaduan", instruction="Tinjau.")
+    await desk.step(case, "investigation", TIM, summary="Sudah ditinjau.")
+    before = await desk.view(case)
+    early = await desk.act(case, "bap", TIM, **{**BAP, "date": "2026-03-01"})
+    assert early.status_code == 422, early.text
+    [error] = early.json()["errors"]
+    assert (error["field"], error["code"]) == ("date", "date_before_receipt")
+    assert "02-03-2026" in error["message"]  # the day of receipt, as the office counts days
+    assert (await desk.view(case))["version"] == before["version"]  # nothing recorded
+    on_the_day = await desk.step(case, "bap", TIM, **{**BAP, "date": "2026-03-02"})
+    assert on_the_day["version"] == before["version"] + 1
 
 
 async def test_a_bap_names_only_the_cases_own_files(desk: Desk) -> None:
