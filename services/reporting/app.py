@@ -79,25 +79,17 @@ async def create_tables(pool: Pool) -> None:
 def consumer(pool: Pool, model: ReadModel, live: LiveStream, kept: LastGood) -> Consumer:
     """Reporting's consumer: each batch in one transaction, then onto the live stream; an
     erasure in the batch first takes the case's events off the stream, inside the transaction,
-    and every tracking copy before the commit and again as soon as it is answered (or failed):
-    an erased answer never comes back from a copy."""
+    and no tracking copy read before its commit is answered is served again, in any process
+    (last_good.py `erasing`, around the transaction and before the connection's release, a round
+    trip the database may never answer)."""
 
     async def handle(envelopes: Sequence[Envelope]) -> None:
         applied: list[Envelope] = []
-        erasing = bool(erased_cases(envelopes))
-        async with pool.acquire() as conn:
-            try:
-                async with conn.transaction():
-                    await conn.execute(
-                        "SELECT pg_advisory_xact_lock_shared(hashtext($1))", SWAP_LOCK
-                    )
-                    applied = await model.apply_batch(conn, envelopes)
-                    await live.forget(erased_cases(applied))  # before the commit: a failure retries
-                    if erasing:  # a commit that hangs serves no copy meanwhile …
-                        kept.forget("track")
-            finally:  # … and none read before it answered (or failed) is kept: before the
-                if erasing:  # connection's release, a round trip the database may never answer
-                    kept.forget("track")
+        erasing = kept.erasing() if erased_cases(envelopes) else contextlib.nullcontext()
+        async with pool.acquire() as conn, erasing, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext($1))", SWAP_LOCK)
+            applied = await model.apply_batch(conn, envelopes)
+            await live.forget(erased_cases(applied))  # before the commit: a failure retries
         with contextlib.suppress(Unavailable):  # best effort: a silent Redis never holds us
             await within("redis", live.append(applied), LIVE_SECONDS)
 

@@ -10,15 +10,16 @@ import pytest
 from services.reporting import last_good
 from services.reporting.api import Tracking
 from services.reporting.last_good import STALE_HEADER, LastGood
-from shared.outages import Unavailable
+from shared.outages import OUTAGES, Unavailable
 from shared.settings import Settings
+from tests.polling import eventually
 
 SEEN = Tracking(tracking_code="7K3M-9QXP", status="resolved", status_label="Selesai")
 
 
 @pytest.fixture
-async def kept() -> AsyncIterator[LastGood]:
-    copies = LastGood(Settings())
+async def kept(settings: Settings) -> AsyncIterator[LastGood]:
+    copies = LastGood(settings)
     try:
         yield copies
     finally:
@@ -71,6 +72,87 @@ async def test_a_read_under_way_while_its_kind_is_forgotten_is_not_kept(kept: La
         await kept.read("track", "7K3M-9QXP", Tracking, away, shared=False)
     await kept.read("track", "7K3M-9QXP", Tracking, fresh, shared=False)  # read afterwards: kept
     assert (await kept.read("track", "7K3M-9QXP", Tracking, away, shared=False)).stale
+
+
+async def test_an_erasure_in_another_process_stops_its_tracking_copies_being_served(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only one reporting process consumes a case's erasure (its partition's single active
+    consumer); every other one kept its tracking copies and served the erased answer while the
+    database was away. The rekap's copies hold no case: served as before."""
+    monkeypatch.setattr(last_good, "SKEW_SECONDS", 0.0)
+    serving, consuming = LastGood(settings), LastGood(settings)  # two processes, one Redis
+    try:
+        await serving.read("track", "7K3M-9QXP", Tracking, fresh, shared=False)
+        await serving.read("rekap", "2026", Tracking, fresh)
+        async with consuming.erasing():
+            pass  # the erasure's transaction
+        with pytest.raises(Unavailable):
+            await serving.read("track", "7K3M-9QXP", Tracking, away, shared=False)
+        assert (await serving.read("rekap", "2026", Tracking, away)).stale
+        await serving.read("track", "7K3M-9QXP", Tracking, fresh, shared=False)  # read after it
+        assert (await serving.read("track", "7K3M-9QXP", Tracking, away, shared=False)).stale
+    finally:
+        await serving.close()
+        await consuming.close()
+
+
+async def test_a_read_answered_while_an_erasure_commits_is_not_kept(settings: Settings) -> None:
+    """The read began after the erasure began and was answered before its commit: it may hold
+    the case as it was."""
+    kept = LastGood(settings)
+    try:
+        async with kept.erasing():
+            served = await kept.read("track", "7K3M-9QXP", Tracking, fresh, shared=False)
+        assert served.value == SEEN
+        with pytest.raises(Unavailable):
+            await kept.read("track", "7K3M-9QXP", Tracking, away, shared=False)
+    finally:
+        await kept.close()
+
+
+async def test_with_redis_away_an_erasure_learned_before_still_stops_the_copy(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No erasure commits without Redis, so while it is away the mark learned last is whole:
+    a copy read before it is not served, one read after it is (tests/reporting/test_outage.py
+    serves this process's copies with Redis and the database away)."""
+    monkeypatch.setattr(last_good, "SKEW_SECONDS", 0.0)
+    serving, consuming = LastGood(settings), LastGood(settings)
+    try:
+        await serving.read("track", "AAAA-AAAA", Tracking, fresh, shared=False)
+        async with consuming.erasing():
+            pass
+        await serving.read("track", "BBBB-BBBB", Tracking, fresh, shared=False)  # after it
+
+        async def learned() -> bool:  # once a second, in the background
+            OUTAGES.down("redis", "a test")
+            try:
+                await serving.read("track", "AAAA-AAAA", Tracking, away, shared=False)
+            except Unavailable:
+                return True
+            finally:
+                OUTAGES.up("redis")
+            return False
+
+        assert await eventually(learned, within=5)
+        OUTAGES.down("redis", "a test")
+        assert (await serving.read("track", "BBBB-BBBB", Tracking, away, shared=False)).stale
+    finally:
+        OUTAGES.up("redis")  # other tests share this process's outages
+        await serving.close()
+        await consuming.close()
+
+
+async def test_with_a_read_replica_no_tracking_copy_is_kept(settings: Settings) -> None:
+    """A lagging replica answers with a case as it was before its erasure."""
+    kept = LastGood(settings.model_copy(update={"postgres_replica_host": "127.0.0.1"}))
+    try:
+        await kept.read("track", "7K3M-9QXP", Tracking, fresh, shared=False)
+        with pytest.raises(Unavailable):
+            await kept.read("track", "7K3M-9QXP", Tracking, away, shared=False)
+    finally:
+        await kept.close()
 
 
 async def test_the_process_keeps_only_so_much(
