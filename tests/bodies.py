@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-OFFICE = ZoneInfo("Asia/Jakarta")  # the office's calendar (Settings' timezone by default)
+from shared.settings import Settings
+
+OFFICE = ZoneInfo(Settings().timezone)  # the office's calendar, as the services read it
 
 
 def as_sent(path: str, body: dict[str, Any]) -> dict[str, Any]:

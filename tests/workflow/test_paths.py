@@ -246,22 +246,25 @@ async def test_a_bap_dated_after_today_is_refused(desk: Desk) -> None:
 
 async def test_a_bap_dated_before_the_case_was_received_is_refused(desk: Desk) -> None:
     """A BAP records the investigation of this pengaduan: held after it was received. A year
-    typed wrong (2025 for 2026) made a record older than the complaint it answers."""
-    received = datetime(2026, 3, 2, 16, 30, tzinfo=UTC)  # 23:30 in the office: 2 March there
+    typed wrong (2025 for 2026) made a record older than the complaint it answers. The day is
+    the office's: received at 00:30 on 3 March in Gresik, 2 March still in UTC."""
+    received = datetime(2026, 3, 2, 17, 30, tzinfo=UTC)
     case = await desk.open(received_at=received)
     await desk.step(case, "identification/escalate", TIM, note="Perlu keputusan pimpinan.")
     await desk.step(case, "verification", KABID, note="Berkas lengkap.")
     await desk.step(case, "disposition", KADIS, to="tim_pengaduan", instruction="Tinjau.")
     await desk.step(case, "investigation", TIM, summary="Sudah ditinjau.")
     before = await desk.view(case)
-    early = await desk.act(case, "bap", TIM, **{**BAP, "date": "2026-03-01"})
+    dated_in_utc: dict[str, Any] = {**BAP, "date": "2026-03-02"}
+    early = await desk.act(case, "bap", TIM, **dated_in_utc)
     assert early.status_code == 422, early.text
     [error] = early.json()["errors"]
     assert (error["field"], error["code"]) == ("date", "date_before_receipt")
-    assert "02-03-2026" in error["message"]  # the day of receipt, as the office counts days
+    assert "03-03-2026" in error["message"]  # the day of receipt, as the office counts days
     assert (await desk.view(case))["version"] == before["version"]  # nothing recorded
-    on_the_day = await desk.step(case, "bap", TIM, **{**BAP, "date": "2026-03-02"})
-    assert on_the_day["version"] == before["version"] + 1
+    on_the_day: dict[str, Any] = {**BAP, "date": "2026-03-03"}
+    recorded = await desk.step(case, "bap", TIM, **on_the_day)
+    assert recorded["version"] == before["version"] + 1
 
 
 async def test_a_bap_names_only_the_cases_own_files(desk: Desk) -> None:
