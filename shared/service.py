@@ -432,8 +432,8 @@ def client_address(request: Request) -> str:
 
 def counted_address(host: str | None) -> str:
     """An address as limits count it: IPv4 as it is, IPv6 by its network (`IPV6_COUNTED_PREFIX`)
-    but the loopback, an IPv4 written as IPv6 (::ffff:a.b.c.d) as that IPv4, one spelt in
-    another way (upper case, zeros) as the same address."""
+    but the loopback, an IPv4 written as IPv6 (::ffff:a.b.c.d) as that IPv4, an IPv6 spelt in
+    another way (upper case, zeros) as the same; anything else as it is written."""
     if host is None:
         return "unknown"
     try:
