@@ -21,6 +21,7 @@ from playwright.async_api import Browser, FilePayload, Page, expect
 from shared.receipts import SECRET_HEADER
 from shared.settings import SERVICES, Settings
 from shared.sop import Role
+from tests.bodies import as_sent
 from tests.e2e.test_complainant import REWALK
 from tests.polling import eventually
 from tests.system import running, with_free_ports
@@ -91,7 +92,7 @@ class Office:
         version = (await self.case())["version"]
         answer = await self.stack.http.post(
             f"/workflow/v1/cases/{self.case_id}/{command}",
-            json={"version": version, **body},
+            json={"version": version, **as_sent(command, body)},
             headers=self.headers,
         )
         assert answer.status_code == 200, answer.text
