@@ -15,8 +15,9 @@ the first 2,000 events (warm) and at the end; `*_growth_ratio` is end/start (the
 `*_growth_after_warmup_ratio` end/warm (growth with the events themselves). Beside them, the
 baseline of the same run: `*_imported_mb`, a process that has only imported the service's app
 (the floor its code and libraries set), and `total_after_pss_mb`, the three at the end with
-their shared pages counted once. The last line is one JSON object of the figures, ratios named
-*_ratio.
+their shared pages counted once. `press_child_*_mb`: reporting's printing child (it draws the
+recap at the first start, and ends once idle for `ADUAN_PRESS_IDLE_SECONDS`), not in the
+totals. The last line is one JSON object of the figures, ratios named *_ratio.
 """
 
 from __future__ import annotations
@@ -170,10 +171,27 @@ async def drained(conn: db.Connection, within: float = 600) -> float:
     return time.perf_counter() - started
 
 
+def press_mb(pid: int) -> float:
+    """The RSS of reporting's printing child (services/reporting/press.py), 0 when it has
+    ended (it does once idle for `press_idle_seconds`)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if parent == pid and b"services.reporting.press" in (entry / "cmdline").read_bytes():
+                total += rss_mb(int(entry.name))
+        except (OSError, IndexError, ValueError, LookupError):
+            continue  # not a process, or ended meanwhile
+    return total
+
+
 async def idle_rss(pids: dict[str, int]) -> dict[str, float]:
-    """Each service's RSS after `SETTLE_SECONDS` of nothing to do."""
+    """Each service's RSS after `SETTLE_SECONDS` of nothing to do (and the printing child's,
+    apart: it is not a service, and lives only while files are drawn)."""
     await asyncio.sleep(SETTLE_SECONDS)
-    return {name: rss_mb(pid) for name, pid in pids.items()}
+    return {name: rss_mb(pid) for name, pid in pids.items()} | {
+        "press": press_mb(pids["reporting"])
+    }
 
 
 async def main(target: int, seconds: float) -> dict[str, float]:
@@ -207,9 +225,10 @@ async def main(target: int, seconds: float) -> dict[str, float]:
 
 def sizes(rss: dict[str, dict[str, float]]) -> dict[str, float]:
     """Each service's and the total's RSS at start, warm and after, growth and goal ratios."""
-    for point in rss.values():
-        point["total"] = sum(point.values())
     figures = {}
+    for point_name, point in rss.items():
+        figures[f"press_child_{point_name}_mb"] = round(point.pop("press"), 1)
+        point["total"] = sum(point.values())
     for name in (*SERVICES, "total"):
         start, warm, after = (rss[point][name] for point in ("start", "warm", "after"))
         figures[f"{name}_start_mb"] = round(start, 1)

@@ -158,6 +158,7 @@ class Settings(BaseSettings):
         default_factory=lambda: {day: (time(8, 0), time(16, 0)) for day in range(5)}
     )  # weekday (0 = Monday) -> opening, closing
     recap_check_seconds: float = 600.0
+    press_idle_seconds: float = 120.0  # reporting's printing child ends once idle this long
     clock: bool = True  # run the case clock's scanner in this process
     clock_scan_seconds: float = 30.0
     deadline_warning_days: tuple[int, ...] = (3, 1)

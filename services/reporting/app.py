@@ -28,6 +28,7 @@ from services.reporting import (
 )
 from services.reporting.last_good import LastGood
 from services.reporting.operations import LiveStream, run_gauges
+from services.reporting.press import press
 from services.reporting.read_model import SWAP_LOCK, ReadModel
 from services.reporting.reads import COMMAND_TIMEOUT_SECONDS, database_ready
 from services.reporting.recaps import SCHEMA as STORE_SCHEMA
@@ -133,6 +134,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     # Redis is left out: only the live stream needs it, and it says so itself.
     app.state.readiness = {"database": partial(database_ready, pool), "consumer": link.check}
     model = ReadModel(settings.timezone)
+    press.idle_seconds = settings.press_idle_seconds  # the printing child (press.py)
     jobs = [
         run_consumer(settings, consumer(pool, model, live, kept), link),
         run_schedule(settings, pool, recaps),

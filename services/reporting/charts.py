@@ -1,4 +1,5 @@
 """The dashboard's charts, drawn on the server as SVG (reportlab): no script library, no network.
+Drawn in the press's child (press.py), never in the service.
 
 Shown at their own size (the page scrolls them sideways on a phone rather than shrinking
 them), every text is at least MIN_FONT px: readable on the office's screens and projectors.
@@ -85,6 +86,14 @@ def trend(board: Dashboard) -> Drawing:
     pairs = [(PRIMARY, KIND_LABELS[Kind.COMPLAINT]), (SECONDARY, KIND_LABELS[Kind.CONSULTATION])]
     _legend(drawing, 330, 284, pairs)
     return drawing
+
+
+def svg(name: str, board: Dashboard) -> str:
+    """One of the dashboard's charts as SVG."""
+    from reportlab.graphics import renderSVG
+
+    drawn: str = renderSVG.drawToString(chart(name, board))
+    return drawn
 
 
 def chart(name: str, board: Dashboard) -> Drawing:

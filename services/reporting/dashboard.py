@@ -20,6 +20,7 @@ from services.reporting import month as monthly
 from services.reporting import queries
 from services.reporting.api import CurrentSettings, Pool, Year
 from services.reporting.drawing import drawn
+from services.reporting.press import press
 from services.reporting.tenancy import PublicScope, Scope, read_as
 from shared.channels import CHANNEL_LABELS, Channel
 from shared.db import Connection
@@ -351,13 +352,9 @@ async def dashboard(
 
 
 def _chart(name: str, board: Dashboard) -> str:
-    """A chart as SVG. Called on the drawing thread (drawing.py): reportlab (7 MB) loads there
-    on first use, not on the event loop."""
-    from reportlab.graphics import renderSVG
-
-    from services.reporting import charts
-
-    svg: str = renderSVG.drawToString(charts.chart(name, board))
+    """A chart as SVG, drawn by the press (press.py: reportlab is loaded in its child, not in
+    the service). Called on the drawing thread (drawing.py)."""
+    svg: str = press("services.reporting.charts:svg", name, board)
     return svg
 
 

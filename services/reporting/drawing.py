@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import heapq
 import itertools
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,11 +34,13 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends
 
+from services.reporting.press import PressFailed
 from shared.limits import PublicReadLimit
 from shared.outages import RETRY_AFTER_SECONDS
 from shared.problems import Problem
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 WAITING_AT_MOST = 32
 """Files drawn or waiting their turn at once; a request for one more answers 503."""
@@ -55,6 +58,18 @@ class Busy(Problem):
             503,
             "Terlalu banyak berkas sedang disiapkan. Silakan coba lagi sebentar lagi.",
             code="drawing-busy",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+
+class NotDrawn(Problem):
+    """503: the press (press.py) did not make the file: its child died or took too long."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            503,
+            "Berkas tidak dapat disiapkan saat ini. Silakan coba lagi sebentar lagi.",
+            code="drawing-failed",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
@@ -130,6 +145,9 @@ class Drawer:
         await self._turn(public)
         try:
             return await asyncio.get_running_loop().run_in_executor(self._thread, draw)
+        except PressFailed as error:
+            log.warning("a file was not drawn: %s", error)
+            raise NotDrawn() from error
         finally:
             self._next()
 

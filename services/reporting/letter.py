@@ -172,8 +172,9 @@ class Letter:
 
 
 def printed(letter: Letter, fmt: Literal["pdf", "xlsx"]) -> bytes:
-    """The letter as PDF or XLSX. Called on the drawing thread (drawing.py): the printing
-    libraries (14 MB) load there on first use, not on the event loop."""
-    from services.reporting import printing
+    """The letter as PDF or XLSX, made by the press (press.py: the printing libraries are
+    loaded in its child, not in the service). Called on the drawing thread (drawing.py)."""
+    from services.reporting.press import press
 
-    return printing.pdf(letter) if fmt == "pdf" else printing.workbook(letter)
+    made: bytes = press("services.reporting.printing:printed", letter, fmt)
+    return made

@@ -1,4 +1,5 @@
-"""A Letter (letter.py) as PDF (reportlab) and as XLSX (openpyxl): the same content in both."""
+"""A Letter (letter.py) as PDF (reportlab) and as XLSX (openpyxl): the same content in both.
+Run in the press's child (press.py), never in the service."""
 
 from __future__ import annotations
 
@@ -176,6 +177,11 @@ def _signature(letter: Letter, width: float) -> list[Flowable]:
     lines = [Paragraph(escape(line) or "&nbsp;", STYLES["sign"]) for line in letter.signature()]
     block = Table([["", lines]], colWidths=[width * 0.5, width * 0.5])
     return [Spacer(1, 14), KeepTogether(block)]
+
+
+def printed(letter: Letter, fmt: str) -> bytes:
+    """The letter as PDF or XLSX (in the press's child: press.py)."""
+    return pdf(letter) if fmt == "pdf" else workbook(letter)
 
 
 def pdf(letter: Letter) -> bytes:

@@ -26,7 +26,7 @@ from psycopg.sql import SQL, Identifier
 from services.reporting import documents, queries
 from services.reporting import month as monthly
 from services.reporting.documents import MonthFigures
-from services.reporting.drawing import Busy, drawn
+from services.reporting.drawing import Busy, NotDrawn, drawn
 from services.reporting.letter import Office, printed
 from services.reporting.reads import fetch, in_thread
 from shared import agencies
@@ -380,6 +380,8 @@ async def run_schedule(settings: Settings, pool: Pool, recaps: Recaps) -> None:
             pass  # the outage is logged once (shared.outages); try again at the next check
         except Busy:
             log.warning("monthly recap: the drawing queue is full; will try again")
+        except NotDrawn:
+            log.warning("monthly recap: its files were not drawn; will try again")
         except (OSError, psycopg.Error) as error:
             log.warning("monthly recap: %s; will try again", error)
         await asyncio.sleep(settings.recap_check_seconds)
