@@ -5,7 +5,9 @@ more as the table grows (a case export holds up to 100,000 rows). Drawn on the e
 held every other request of the process until it ended: the readiness probe, a citizen's
 tracking, an officer's worklist (whose reads then ran out their deadline: 503).
 On one thread of its own, files are drawn one at a time, in turn, and the loop keeps its share
-of the interpreter meanwhile (the drawing thread yields it every few milliseconds).
+of the interpreter meanwhile (the drawing thread yields it every few milliseconds). What needs
+the printing libraries (a workbook, a PDF, a chart) is made by the press (press.py), a child
+process: the drawing thread waits for it, holding its turn.
 
 The turn is a queue of at most `WAITING_AT_MOST` files: past it, a request for a file answers
 503 at once instead of waiting behind a flood of them. Files anyone may ask for (the public
