@@ -34,6 +34,8 @@ INLINE_FORWARD = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 MAX_FORWARD_DEPTH = 3
+MAX_PART_DEPTH = 20
+"""Multiparts nested deeper than this are not read (a mail program nests three or four)."""
 MAX_REFERENCES = 50
 STRUCTURE_DEFECTS: dict[type[errors.MessageDefect], str] = {
     errors.CloseBoundaryNotFoundDefect: "batas bagian MIME tidak ditutup",
@@ -165,10 +167,39 @@ class _Reading:
 
     def body(self, message: EmailMessage) -> str:
         self.problems.extend(_defects(message))
-        text = _body_text(message, self.problems)
-        for attachment in _attachment_parts(message, self.problems):
-            self.attachment(attachment)
-        return "\n\n".join([text, *self.forwards]).strip()
+        texts: list[str] = []
+        self.gather(message, texts, words=True, depth=0)
+        return "\n\n".join([*(text for text in texts if text), *self.forwards]).strip()
+
+    def gather(self, part: Message, texts: list[str], *, words: bool, depth: int) -> None:
+        """Every part of the mail in order: text parts are its words, any other part a file
+        (a forwarded message: its own words and files). Of an alternative, one version is
+        the words (`_body_text`) and the files of every version are kept: an inline photo
+        lies beside the HTML that shows it. The standard library's `get_body` and
+        `iter_attachments` look at one level only: a photo pasted into a Gmail body beside
+        an attachment, and Apple Mail's text after an inline photo, were lost that way."""
+        if depth > MAX_PART_DEPTH:
+            self.problems.append("susunan bagian surat terlalu dalam")
+            return
+        kind = part.get_content_type()
+        if kind.startswith("message/") or not part.is_multipart():
+            if _is_text(part, self.problems):
+                if words:
+                    texts.append(_text_of(part, self.problems))
+            else:
+                self.attachment(part)
+            return
+        if kind == "multipart/alternative" and words:
+            assert isinstance(part, EmailMessage)
+            texts.append(_body_text(part, self.problems))
+            words = False  # the other versions' text is the same words
+        try:
+            children = list(part.iter_parts()) if isinstance(part, EmailMessage) else []
+        except (KeyError, ValueError, TypeError, AttributeError):
+            self.problems.append("lampiran tidak dapat dipisahkan dari isi")
+            return
+        for child in children:
+            self.gather(child, texts, words=words, depth=depth + 1)
 
     def attachment(self, part: Message) -> None:
         if part.get_content_type() == "message/rfc822":
@@ -182,7 +213,9 @@ class _Reading:
             return
         if isinstance(content, bytes):
             name = header_text(filename, self.problems)[:200] or "lampiran"
-            self.files.append(Attachment(name, part.get_content_type(), content=content))
+            file = Attachment(name, part.get_content_type(), content=content)
+            if file not in self.files:  # the same photo in two versions of the body
+                self.files.append(file)
 
     def forward(self, part: Message) -> None:
         inner = part.get_payload()
@@ -202,12 +235,16 @@ class _Reading:
 FORWARD_HEADERS = (("Dari", "from"), ("Tanggal", "date"), ("Subjek", "subject"))
 
 
-def _attachment_parts(message: EmailMessage, problems: list[str]) -> list[Message]:
+def _is_text(part: Message, problems: list[str]) -> bool:
+    """Whether a part is words of the mail: plain or HTML text, shown in the body (not an
+    attached file, which has a file name or says it is an attachment)."""
+    if part.get_content_type() not in ("text/plain", "text/html"):
+        return False
     try:
-        return list(message.iter_attachments())
-    except (KeyError, ValueError, TypeError, AttributeError):
-        problems.append("lampiran tidak dapat dipisahkan dari isi")
-        return []
+        return part.get_content_disposition() != "attachment" and not part.get_filename()
+    except (ValueError, LookupError, TypeError, AttributeError):
+        problems.append("satu bagian isi tidak dapat didekode")
+        return False
 
 
 def _sent_at(value: str) -> datetime:

@@ -30,6 +30,7 @@ from tests.tcp_proxy import TcpProxy
 
 SITI = "siti.aminah@example.id"
 PDF = b"%PDF-1.4\n" + b"0" * 100
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"0" * 100
 
 
 @dataclass
@@ -245,6 +246,29 @@ async def test_allowed_attachments_are_kept_others_named_and_dropped(mail: Mail)
         headers=mail.desk.officer(Role.TIM_PENGADUAN),
     )
     assert content.content == PDF
+
+
+async def test_a_photo_shown_in_the_body_is_kept_beside_the_attachments(mail: Mail) -> None:
+    """mixed[alternative[plain, related[html, photo]], pdf], as Outlook and Gmail send a photo
+    pasted into the text: the photo was dropped without a word (it is no attachment of the
+    mail's top level)."""
+    sent = message("Berikut foto jalan rusak, dan surat terlampir.")
+    sent.add_alternative("<p>Berikut foto jalan rusak, dan surat terlampir.</p><img src='cid:f1'>")
+    html = list(sent.iter_parts())[1]
+    assert isinstance(html, EmailMessage)
+    html.add_related(JPEG, "image", "jpeg", cid="<f1>", filename="jalan.jpg")
+    sent.add_attachment(PDF, maintype="application", subtype="pdf", filename="surat.pdf")
+    await mail.deliver(sent)
+    await mail.receipts(1)
+    [row] = await mail.desk.fetch("SELECT case_id FROM intake.submission_index")
+    view = (
+        await mail.desk.http.get(
+            f"/intake/v1/submissions/{row['case_id']}",
+            headers=mail.desk.officer(Role.TIM_PENGADUAN),
+        )
+    ).json()
+    assert sorted(kept["filename"] for kept in view["attachments"]) == ["jalan.jpg", "surat.pdf"]
+    assert view["refused"] == []
 
 
 async def test_a_mail_stays_unseen_until_its_submission_is_committed(settings: Settings) -> None:

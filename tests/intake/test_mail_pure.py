@@ -259,3 +259,92 @@ def test_an_html_table_reads_cell_by_cell_without_the_pages_title() -> None:
         subtype="html",
     )
     assert read(message.as_bytes(policy=policy.SMTP)).text == "Nama Budi\nKeluhan Jalan rusak"
+
+
+JPEG = "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAP//////////////////////////////////////////////////////////////////////////////////////wAALCAABAAEBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAAA//EABQQAQAAAAAAAAAAAAAAAAAAAAD/2gAIAQEAAD8AN//Z"  # noqa: E501
+HEAD = (
+    "From: Sari <sari@example.id>\r\nTo: pengaduan@dpmptsp-gresik.example.go.id\r\n"
+    "Subject: Jalan rusak\r\nMessage-ID: <bentuk@example.id>\r\nMIME-Version: 1.0\r\n"
+)
+
+
+def photo(name: str, *, cid: str = "") -> str:
+    """An inline photo part, as mail programs attach a picture pasted into the body."""
+    content_id = f"Content-ID: <{cid}>\r\n" if cid else ""
+    return (
+        f'Content-Type: image/jpeg; name="{name}"\r\n'
+        f'Content-Disposition: inline; filename="{name}"\r\n'
+        f"Content-Transfer-Encoding: base64\r\n{content_id}\r\n{JPEG}\r\n"
+    )
+
+
+def test_a_photo_pasted_into_a_gmail_body_beside_an_attachment_is_kept() -> None:
+    """Gmail: mixed[related[alternative[plain, html], photo], pdf]. Read by the standard
+    library's get_body and iter_attachments, the photo inside the body's part was lost."""
+    raw = (
+        HEAD + 'Content-Type: multipart/mixed; boundary="M"\r\n\r\n'
+        '--M\r\nContent-Type: multipart/related; boundary="R"\r\n\r\n'
+        '--R\r\nContent-Type: multipart/alternative; boundary="A"\r\n\r\n'
+        '--A\r\nContent-Type: text/plain; charset="UTF-8"\r\n\r\n'
+        "Berikut foto jalan rusak:\r\n[image: jalan.jpg]\r\nDan surat terlampir.\r\n"
+        '--A\r\nContent-Type: text/html; charset="UTF-8"\r\n\r\n'
+        '<div>Berikut foto jalan rusak:<br><img src="cid:ii_1"><br>Dan surat terlampir.</div>\r\n'
+        "--A--\r\n--R\r\n" + photo("jalan.jpg", cid="ii_1") + "--R--\r\n"
+        '--M\r\nContent-Type: application/pdf; name="surat.pdf"\r\n'
+        'Content-Disposition: attachment; filename="surat.pdf"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKMDAw\r\n--M--\r\n"
+    ).encode()
+    read_ = read(raw)
+    assert [(a.filename, a.content_type) for a in read_.attachments] == [
+        ("jalan.jpg", "image/jpeg"),
+        ("surat.pdf", "application/pdf"),
+    ]
+    assert read_.text == "Berikut foto jalan rusak:\n[image: jalan.jpg]\nDan surat terlampir."
+    assert read_.kind == MailKind.NEW
+    assert not read_.problems
+
+
+def test_apple_mail_text_after_an_inline_photo_is_part_of_the_words() -> None:
+    """Apple Mail: mixed[plain, photo, plain]. The second text was kept as a file named
+    "lampiran", not as the complaint's words (not shown, not searchable)."""
+    raw = (
+        HEAD + 'Content-Type: multipart/mixed; boundary="M"\r\n\r\n'
+        "--M\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+        "Ini foto kwitansi pungutan:\r\n"
+        "--M\r\n"
+        + photo("IMG_0042.jpeg")
+        + "--M\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+        "Mohon ditindak. Petugas bernama Joko meminta uang tambahan.\r\n--M--\r\n"
+    ).encode()
+    read_ = read(raw)
+    assert read_.text == (
+        "Ini foto kwitansi pungutan:\n\nMohon ditindak. Petugas bernama Joko meminta uang tambahan."
+    )
+    assert [a.filename for a in read_.attachments] == ["IMG_0042.jpeg"]
+
+
+def test_a_photo_shown_by_the_html_version_is_kept_and_the_plain_version_is_the_words() -> None:
+    """alternative[plain, related[html, photo]] (Outlook, Thunderbird): one version's words,
+    every version's files; a file in two versions once."""
+    raw = (
+        HEAD + 'Content-Type: multipart/alternative; boundary="A"\r\n\r\n'
+        "--A\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        "Saluran air di depan kantor tersumbat sejak Senin, mohon dibersihkan.\r\n"
+        '--A\r\nContent-Type: multipart/related; boundary="R"\r\n\r\n'
+        "--R\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        "<p>Saluran air di depan kantor tersumbat sejak Senin, mohon dibersihkan.</p>"
+        '<img src="cid:f1">\r\n'
+        "--R\r\n" + photo("saluran.jpg", cid="f1") + "--R\r\n" + photo("saluran.jpg") + "--R--\r\n"
+        "--A--\r\n"
+    ).encode()
+    read_ = read(raw)
+    assert read_.text == "Saluran air di depan kantor tersumbat sejak Senin, mohon dibersihkan."
+    assert [a.filename for a in read_.attachments] == ["saluran.jpg"]
+
+
+def test_a_mail_that_is_only_a_photo_keeps_the_photo() -> None:
+    """A single-part image mail (a phone's "share by mail"): it had no body and no file."""
+    raw = (HEAD.replace("Jalan rusak", "Foto") + photo("foto.jpg")).encode()
+    read_ = read(raw)
+    assert [(a.filename, a.size > 0) for a in read_.attachments] == [("foto.jpg", True)]
+    assert read_.kind == MailKind.NEW
