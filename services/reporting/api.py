@@ -436,25 +436,25 @@ async def track(
     if canonical is not None and secret is not None:
         return await _own(pool, settings, scope, request, canonical, secret)
     guard: ReceiptGuard = request.app.state.receipt_guard
-    address = client_address(request)
-    await guard.may_look_up(address)  # codes are not to be walked
-    if canonical is None:
-        await guard.missed(address)
-        raise unknown_code()
-
-    async def fresh() -> Tracking:
-        query = partial(queries.tracked_case, tracking_code=canonical)
-        record = await read_as(pool, scope, query, FRESH_SECONDS)
-        if record is None or Facet.STATUS not in visible(None, _privacy(record)):
+    async with guard.looking_up(client_address(request)) as lookup:  # codes are not to be walked
+        if canonical is None:
+            lookup.missed()
             raise unknown_code()
-        return tracking_of(record, ZoneInfo(settings.timezone))
 
-    try:
-        copy = await kept.read("track", _key(scope.label, canonical), Tracking, fresh, shared=False)
-    except Problem as refused:
-        if refused.code == unknown_code().code:
-            await guard.missed(address)
-        raise
+        async def fresh() -> Tracking:
+            query = partial(queries.tracked_case, tracking_code=canonical)
+            record = await read_as(pool, scope, query, FRESH_SECONDS)
+            if record is None or Facet.STATUS not in visible(None, _privacy(record)):
+                raise unknown_code()
+            return tracking_of(record, ZoneInfo(settings.timezone))
+
+        key = _key(scope.label, canonical)
+        try:
+            copy = await kept.read("track", key, Tracking, fresh, shared=False)
+        except Problem as refused:
+            if refused.code == unknown_code().code:
+                lookup.missed()
+            raise
     response.headers.update(copy.headers())
     return copy.value
 

@@ -9,8 +9,9 @@ its code with its status only, and is never listed.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Annotated, Any
@@ -46,7 +47,7 @@ from shared.open311 import (
 )
 from shared.pii import mask
 from shared.problems import Problem
-from shared.receipt_guard import ReceiptGuard
+from shared.receipt_guard import Lookup, ReceiptGuard
 from shared.service import client_address
 from shared.settings import Settings
 from shared.tracking_code import normalize
@@ -114,7 +115,6 @@ async def get_requests(
     chosen = fmt_of(fmt)
     asked_codes: list[str] = []
     if service_request_id is not None:
-        await _may_look_up(request)
         asked_codes = _codes(service_request_id)
         query = partial(_by_codes, agencies=served.ids, codes=asked_codes)
     else:
@@ -135,7 +135,8 @@ async def get_requests(
         return [request_of(record, settings) for record in shown]
 
     asked = (service_request_id, service_code, start_date, end_date, status)
-    return await _kept(request, chosen, ("requests", served.label, *asked), fresh)
+    async with _looking_up(request, codes=bool(asked_codes)):
+        return await _kept(request, chosen, ("requests", served.label, *asked), fresh)
 
 
 @router.get("/requests/{code}.{fmt}", responses=documented(404, 503))
@@ -144,12 +145,12 @@ async def get_request(
 ) -> Response:
     """GET Service Request: one case by its tracking code."""
     chosen = fmt_of(fmt)
-    await _may_look_up(request)
 
     async def fresh() -> list[dict[str, Any]]:
         return [request_of(await _tracked(request, served, code), settings)]
 
-    return await _kept(request, chosen, ("request", served.label, code), fresh)
+    async with _looking_up(request):
+        return await _kept(request, chosen, ("request", served.label, code), fresh)
 
 
 @router.get("/tokens/{token}.{fmt}", responses=documented(404, 503))
@@ -158,13 +159,13 @@ async def get_token(
 ) -> Response:
     """GET request_id from a token: our token is the tracking code itself."""
     chosen = fmt_of(fmt)
-    await _may_look_up(request)
 
     async def fresh() -> list[dict[str, Any]]:
         record = await _tracked(request, served, token)
         return [{"service_request_id": record["tracking_code"], "token": token}]
 
-    return await _kept(request, chosen, ("token", served.label, token), fresh)
+    async with _looking_up(request):
+        return await _kept(request, chosen, ("token", served.label, token), fresh)
 
 
 class Rows(BaseModel):
@@ -195,18 +196,28 @@ async def _kept(
     return response
 
 
-async def _may_look_up(request: Request) -> None:
-    """As public tracking: an address that asked for too many unknown codes is stopped."""
+@contextlib.asynccontextmanager
+async def _looking_up(request: Request, *, codes: bool = True) -> AsyncIterator[None]:
+    """As public tracking: a lookup of codes counts as a miss ahead, settled to the codes not
+    found (`_missed`) when it ends; an address that asked for too many unknown codes is
+    stopped. Nothing for a list asked by its filters (`codes` False)."""
+    if not codes:
+        yield
+        return
     guard: ReceiptGuard = request.app.state.receipt_guard
-    try:
-        await guard.may_look_up(client_address(request))
-    except Problem as stopped:
-        raise Open311Error.of(stopped) from None
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            looking = guard.looking_up(client_address(request))
+            request.state.lookup = await stack.enter_async_context(looking)
+        except Problem as stopped:
+            raise Open311Error.of(stopped) from None
+        yield
 
 
 async def _missed(request: Request, codes: int) -> None:
-    guard: ReceiptGuard = request.app.state.receipt_guard
-    await guard.missed(client_address(request), codes)
+    lookup: Lookup | None = getattr(request.state, "lookup", None)
+    if lookup is not None:
+        lookup.missed(codes)
 
 
 async def _tracked(request: Request, served: Scope, code: str) -> asyncpg.Record:

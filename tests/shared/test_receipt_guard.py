@@ -3,7 +3,9 @@ per code and stopped at the limit; a missing secret is refused but is no guess."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Iterable
+from typing import TypeVar
 
 import pytest
 import redis.asyncio as aioredis
@@ -15,6 +17,7 @@ from shared.settings import Settings
 from shared.tracking_code import new_code
 
 CREDENTIAL = "credential-of-the-test"
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -74,11 +77,78 @@ async def test_no_secret_is_refused_but_not_counted(guard: ReceiptGuard) -> None
     await guard.check(code, secret_for(receipt_key(CREDENTIAL), code), "10.0.4.1")
 
 
+async def look_up(guard: ReceiptGuard, address: str, misses: int) -> None:
+    async with guard.looking_up(address) as lookup:
+        lookup.missed(misses)
+
+
 async def test_lookups_of_unknown_codes_stop_only_their_address(guard: ReceiptGuard) -> None:
-    await guard.missed("10.0.7.1", PER_ADDRESS_MISSES - 1)
-    await guard.may_look_up("10.0.7.1")
-    await guard.missed("10.0.7.1")
+    await look_up(guard, "10.0.7.1", PER_ADDRESS_MISSES - 1)
+    for _ in range(3):
+        await look_up(guard, "10.0.7.1", 0)  # codes found: no misses
+    await look_up(guard, "10.0.7.1", 1)
     with pytest.raises(Problem) as caught:
-        await guard.may_look_up("10.0.7.1")
+        await look_up(guard, "10.0.7.1", 0)
     assert caught.value.status == 429
-    await guard.may_look_up("10.0.7.2")  # another address looks up as before
+    await look_up(guard, "10.0.7.2", 1)  # another address looks up as before
+
+
+async def together(calls: Iterable[Awaitable[T]], at_once: int = 25) -> list[T]:
+    """The calls, `at_once` of them under way at a time (many more at once open so many
+    connections to Redis that some wait past the guard's deadline: counted here instead)."""
+    gate = asyncio.Semaphore(at_once)
+
+    async def one(call: Awaitable[T]) -> T:
+        async with gate:
+            return await call
+
+    return list(await asyncio.gather(*(one(call) for call in calls)))
+
+
+async def test_wrong_secrets_sent_together_are_stopped_at_the_limit(guard: ReceiptGuard) -> None:
+    """Many at once from one address: each guess is counted before its secret is compared.
+    Counted after, every one of them read the counts first: 250 guesses were all compared."""
+    code = new_code()
+    answers = await together(
+        refused(guard, code, f"AAAA-AAAA-{n:04d}", "10.0.8.1") for n in range(60)
+    )
+    assert answers.count(403) == PER_CODE
+    assert answers.count(429) == 60 - PER_CODE
+    others = await together(
+        refused(guard, new_code(), f"BBBB-BBBB-{n:04d}", "10.0.8.2") for n in range(60)
+    )
+    assert others.count(403) == PER_ADDRESS
+    assert others.count(429) == 60 - PER_ADDRESS
+    # The owner still opens the code, and their right secret costs no one a guess.
+    owner = secret_for(receipt_key(CREDENTIAL), code)
+    await together(guard.check(code, owner, f"10.0.9.{n}") for n in range(30))
+    assert await refused(guard, new_code(), "CCCC-CCCC-CCCC", "10.0.9.1") == 403
+
+
+async def test_lookups_sent_together_are_stopped_at_the_limit(guard: ReceiptGuard) -> None:
+    async def missing() -> int:
+        try:
+            await look_up(guard, "10.0.10.1", 1)
+        except Problem as stopped:
+            return stopped.status
+        return 200
+
+    answers = await together(missing() for _ in range(PER_ADDRESS_MISSES + 50))
+    assert answers.count(200) == PER_ADDRESS_MISSES
+    assert answers.count(429) == 50
+
+
+async def test_with_redis_away_guesses_are_counted_here_at_the_same_limits(
+    settings: Settings,
+) -> None:
+    unreachable = aioredis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.05)
+    guard = ReceiptGuard(settings, unreachable, CREDENTIAL, "test")
+    try:
+        code = new_code()
+        answers = await asyncio.gather(
+            *(refused(guard, code, f"AAAA-AAAA-{n:04d}", "10.0.11.1") for n in range(30))
+        )
+        assert answers.count(403) == PER_CODE
+        await guard.check(code, secret_for(receipt_key(CREDENTIAL), code), "10.0.11.2")
+    finally:
+        await unreachable.aclose()
