@@ -240,14 +240,33 @@ def _locked(until: datetime) -> Problem:
     )
 
 
+async def _attempt(conn: Conn, settings: Settings, username: str) -> None:
+    """Count a password attempt as wrong before it is compared (given back when it is right):
+    423 when the account is locked, or as many attempts are under way as may fail. Counted
+    after the comparison, thirty wrong passwords sent at once were all compared, though the
+    account locks after a few."""
+    counted = await conn.fetchval(
+        f"UPDATE {TABLE} SET failed_attempts = failed_attempts + 1 WHERE username = $1 "
+        "AND NOT coalesce(locked_until > now(), false) AND failed_attempts < $2 RETURNING 1",
+        username,
+        settings.auth_max_failures,
+    )
+    if counted is None:
+        until = await conn.fetchval(
+            f"SELECT greatest(locked_until, now() + interval '1 minute') FROM {TABLE} "
+            "WHERE username = $1",
+            username,
+        )
+        raise _locked(until or datetime.now(UTC))
+
+
 async def _failed(conn: Conn, settings: Settings, username: str) -> Problem:
-    """Count a wrong password; lock the account when it is one too many."""
+    """A wrong password (counted already): lock the account when it is one too many."""
     row = await conn.fetchrow(
         f"UPDATE {TABLE} SET "
-        "locked_until = CASE WHEN failed_attempts + 1 >= $2 "
+        "locked_until = CASE WHEN failed_attempts >= $2 "
         "  THEN now() + make_interval(mins => $3) ELSE locked_until END, "
-        "failed_attempts = CASE WHEN failed_attempts + 1 >= $2 THEN 0 "
-        "  ELSE failed_attempts + 1 END "
+        "failed_attempts = CASE WHEN failed_attempts >= $2 THEN 0 ELSE failed_attempts END "
         "WHERE username = $1 RETURNING locked_until, locked_until > now() AS locked",
         username,
         settings.auth_max_failures,
@@ -268,14 +287,15 @@ async def check(conn: Conn, settings: Settings, username: str, password: str) ->
         raise Problem(401, WRONG, code="wrong-credentials")
     if row["locked"]:
         raise _locked(row["locked_until"])
+    await _attempt(conn, settings, username)
     if not await _matches(row["password_hash"], password):
         raise await _failed(conn, settings, username)
-    if row["disabled"]:
-        raise Problem(403, "Akun ini dinonaktifkan. Hubungi administrator.", code="disabled")
     await conn.execute(
         f"UPDATE {TABLE} SET failed_attempts = 0, locked_until = NULL WHERE username = $1",
         username,
     )
+    if row["disabled"]:
+        raise Problem(403, "Akun ini dinonaktifkan. Hubungi administrator.", code="disabled")
     if _HASHER.check_needs_rehash(row["password_hash"]):
         await conn.execute(
             f"UPDATE {TABLE} SET password_hash = $2 WHERE username = $1",

@@ -46,7 +46,9 @@ async def _try(page: Page, stack: Stack, username: str, password: str) -> None:
 
 async def _sign_in(page: Page, stack: Stack, username: str, password: str) -> None:
     await _try(page, stack, username, password)
-    await page.wait_for_url("**/petugas/akun")
+    # Not the glob "**/petugas/akun": the login page's own address (…?lanjut=/petugas/akun)
+    # matches it, so the next step raced the sign-in still under way.
+    await page.wait_for_url(stack.url("/petugas/akun"))
 
 
 async def _refused(page: Page, stack: Stack, username: str, password: str, text: str) -> None:

@@ -16,6 +16,7 @@ import pytest
 import redis.asyncio as aioredis
 from asgi_lifespan import LifespanManager
 
+from services.workflow import accounts
 from services.workflow.app import create_app
 from services.workflow.issuer import Issuer
 from shared.auth import Revocations, TokenVerifier, Unauthenticated
@@ -113,6 +114,37 @@ async def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(office: 
     # fastest of each (a busy machine only ever adds time: one slow sign-in in two made the
     # median of two a mean that a spike could double).
     assert min(unknown) > 0.5 * min(wrong), (unknown, wrong)
+
+
+async def test_wrong_passwords_sent_together_are_stopped_at_the_lockout(
+    office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each attempt counts as wrong before its password is compared. Counted after, all twenty
+    sent at once were compared (each read the account unlocked first), though it locks after
+    three: guessing in parallel, the right one among them opened it."""
+    compared: list[str] = []
+    matches = accounts._matches
+
+    async def counted(hashed: str, password: str) -> bool:
+        compared.append(password)
+        return await matches(hashed, password)
+
+    await office.add()
+    monkeypatch.setattr(accounts, "_matches", counted)
+    answers = await asyncio.gather(*(office.sign_in("rina", f"salah-{n}-xyz") for n in range(20)))
+    codes = sorted(answer.status_code for answer in answers)
+    assert len(compared) <= office.settings.auth_max_failures, codes
+    assert set(codes) <= {401, 423}, codes
+    assert (await office.sign_in("rina", PASSWORD)).status_code == 423  # locked
+
+
+async def test_the_right_password_gives_its_attempt_back(office: Office) -> None:
+    await office.add()
+    for n in range(2):
+        assert (await office.sign_in("rina", f"salah-{n}-xyz")).status_code == 401
+    assert (await office.sign_in("rina", PASSWORD)).status_code == 200
+    codes = [(await office.sign_in("rina", f"lagi-{n}-xyz")).status_code for n in range(3)]
+    assert codes == [401, 401, 423]  # counted from the sign-in again
 
 
 async def test_repeated_wrong_passwords_lock_the_account_until_a_reset(office: Office) -> None:
