@@ -372,4 +372,5 @@ if __name__ == "__main__":
         log_level=settings.log_level,
         access_log=False,
         http=ProblemHttp,
+        ws="none",  # an Upgrade: websocket is answered as the plain request it also is
     )

@@ -39,6 +39,7 @@ TITLES: dict[int, str] = {
     429: "Terlalu banyak permintaan",
     431: "Header terlalu besar",
     500: "Kesalahan server",
+    501: "Tidak didukung",
     503: "Layanan sementara tidak tersedia",
 }
 
@@ -378,6 +379,9 @@ class RequestHead:
     - A body in a content coding (gzip, say): 415 saying `Accept-Encoding: identity` (RFC 9110
       §15.5.16). Nothing is decompressed: a few kilobytes of gzip unpack into gigabytes; the
       body was then read as if it were plain and refused as unreadable (400).
+    - A transfer coding other than chunked (`gzip, chunked`): 501 (RFC 9112 §6.1), as nginx
+      answers it; the gateway stored such a body as if it were plain.
+    - A target that is no path (`OPTIONS *`, `GET *`): 400; it was a plain-text 404.
 
     A body sent anyway is drained first, as a body too large is (BodyLimit).
     """
@@ -404,6 +408,15 @@ def _head_problem(scope: Scope) -> Problem | None:
         return Problem(400, detail, code="bad-request")
     if hosts and not HOST.fullmatch(hosts[0]):
         return Problem(400, "Header Host tidak sah.", code="bad-request")
+    if not scope.get("path", "").startswith("/"):
+        return Problem(400, "Alamat permintaan harus berupa path (diawali /).", code="bad-request")
+    transfer = b",".join(value for name, value in scope["headers"] if name == b"transfer-encoding")
+    if transfer and [c.strip().lower() for c in transfer.split(b",")] != [b"chunked"]:
+        detail = (
+            "Transfer-Encoding permintaan tidak didukung; kirim isi apa adanya (Content-Length) "
+            "atau chunked."
+        )
+        return Problem(501, detail, code="unsupported-transfer-encoding")
     codings = [value for name, value in scope["headers"] if name == b"content-encoding"]
     if any(value.strip().lower() not in (b"", b"identity") for value in codings):
         detail = "Isi permintaan tidak boleh dikodekan (Content-Encoding); kirim apa adanya."

@@ -493,5 +493,6 @@ def serve(app: FastAPI, settings: Settings, service: str) -> None:
         proxy_headers=True,
         forwarded_allow_ips=settings.trusted_proxies,
         http=ProblemHttp,
+        ws="none",  # an Upgrade: websocket is answered as the plain request it also is
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )

@@ -98,9 +98,15 @@ async def office(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Fron
 
 
 @pytest.fixture(params=DOORS)
-def origin(request: pytest.FixtureRequest, office: FrontDoors) -> str:
+def door(request: pytest.FixtureRequest) -> str:
+    """One front door's name."""
+    return str(request.param)
+
+
+@pytest.fixture
+def origin(door: str, office: FrontDoors) -> str:
     """The base URL of one front door."""
-    return office.origin(request.param)
+    return office.origin(door)
 
 
 def harmless(answer: Answer) -> bool:
@@ -481,6 +487,103 @@ async def test_many_slow_senders_do_not_delay_other_submissions(origin: str) -> 
     finally:
         for writer in writers:
             writer.close()
+
+
+async def test_one_address_holding_hundreds_of_slow_uploads_stops_no_one_else(
+    origin: str, door: str
+) -> None:
+    """nginx kept its defaults (one worker, 512 connections): one client holding 560 uploads
+    that trickle in left every other visitor without an answer. Each address now holds at
+    most a hundred; past them it hears 429 at once, and everyone else is answered."""
+    host, port = origin.removeprefix("http://").split(":")
+    holder = fresh_address()
+    head = request_bytes("POST", b"/intake/v1/complaints", JSON, COMPLAINT)
+    slow = head.replace(b"Content-Length: %d" % len(COMPLAINT), b"Content-Length: 100000")
+    writers = []
+    try:
+        for _ in range(600):
+            _, writer = await asyncio.open_connection(host, int(port), local_addr=(holder, 0))
+            writer.write(slow[: -len(COMPLAINT)] + b'{"text": "Izin')
+            writers.append(writer)
+        await asyncio.gather(*(writer.drain() for writer in writers))
+        for _ in range(3):
+            started = time.monotonic()
+            answer = await exchange(origin, VOCABULARY, local=fresh_address())
+            assert answer.status == 200, answer
+            assert time.monotonic() - started < 5
+        if door == "nginx":
+            more = await exchange(origin, VOCABULARY, local=holder)
+            assert more.status == 429, more
+            assert more.header("content-type") == ["application/problem+json"], more
+    finally:
+        for writer in writers:
+            writer.close()
+
+
+VOCABULARY = request_bytes("GET", b"/reporting/v1/vocabulary")
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        request_bytes(
+            "POST",
+            b"/intake/v1/complaints",
+            JSON | {b"Transfer-Encoding": b"gzip, chunked"},
+        )
+        + b"%x\r\n%s\r\n0\r\n\r\n" % (len(COMPLAINT), COMPLAINT),
+        request_bytes("POST", b"/intake/v1/complaints", JSON | {b"Transfer-Encoding": b"identity"})
+        + COMPLAINT,
+    ],
+    ids=["gzip-chunked", "identity"],
+)
+async def test_a_transfer_coding_other_than_chunked_is_a_501_problem(
+    origin: str, request_: bytes
+) -> None:
+    """nginx answered its stock HTML page; the gateway stored the body as if it were plain.
+    (The gateway's parser refuses `identity` itself: a 400 problem.)"""
+    answer = await exchange(origin, request_, local=fresh_address())
+    assert answer.status in (400, 501), answer
+    assert answer.header("content-type") == ["application/problem+json"], answer
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "GET"])
+async def test_a_target_that_is_no_path_is_a_400_problem(origin: str, method: str) -> None:
+    answer = await exchange(origin, request_bytes(method, b"*"), local=fresh_address())
+    assert answer.status == 400, answer
+    assert answer.header("content-type") == ["application/problem+json"], answer
+
+
+async def test_a_websocket_upgrade_is_answered_as_the_plain_request(origin: str) -> None:
+    """No door speaks WebSocket: the gateway answered 403 with an empty plain-text body."""
+    upgrade = {
+        b"Connection": b"Upgrade, close",
+        b"Upgrade": b"websocket",
+        b"Sec-WebSocket-Version": b"13",
+        b"Sec-WebSocket-Key": b"dGhlIHNhbXBsZSBub25jZQ==",
+    }
+    request_ = request_bytes("GET", b"/reporting/v1/vocabulary", upgrade)
+    answer = await exchange(origin, request_, local=fresh_address())
+    assert answer.status == 200, answer
+    assert answer.header("content-type") == ["application/json"], answer
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        b"/reporting/v1/%2e%2e/rekap.xlsx",
+        b"/reporting/v1/x;y.pdf",
+        b"/intake/internal/x.html",
+        b"/intake/internal/x.svg",
+    ],
+)
+async def test_a_refused_path_named_like_a_file_is_a_problem_not_that_file(
+    origin: str, path: bytes
+) -> None:
+    """nginx typed its own refusals by the path's extension: a workbook, a PDF, a page."""
+    answer = await exchange(origin, request_bytes("GET", path), local=fresh_address())
+    assert answer.status in (400, 404), answer
+    assert answer.header("content-type") == ["application/problem+json"], answer
 
 
 async def test_a_path_with_a_trailing_slash_is_no_redirect_to_a_service_port(origin: str) -> None:
