@@ -34,12 +34,13 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, TypeVar
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from services.reporting.press import PressFailed
 from shared.limits import PublicReadLimit
 from shared.outages import RETRY_AFTER_SECONDS
 from shared.problems import Problem
+from shared.service import client_address
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -50,6 +51,9 @@ PUBLIC_AT_MOST = 8
 """Of those, files asked for without signing in (their turn comes after the officers')."""
 PER_OFFICER = 2
 """Files one officer may have on the way at once (read and drawn); one more is a 429."""
+PUBLIC_PER_ADDRESS = 2
+"""Public files one address may have on the way at once; one more is a 429 (one address
+asking for PDFs in a loop held the public's places, and others heard 503)."""
 
 
 class Busy(Problem):
@@ -77,12 +81,12 @@ class NotDrawn(Problem):
 
 
 class TooManyFiles(Problem):
-    """429: this officer has `PER_OFFICER` files on the way already."""
+    """429: this officer (or address) has as many files on the way as it may."""
 
-    def __init__(self) -> None:
+    def __init__(self, most: int) -> None:
         super().__init__(
             429,
-            f"Anda sedang menyiapkan {PER_OFFICER} berkas; tunggu hingga selesai, lalu coba lagi.",
+            f"Anda sedang menyiapkan {most} berkas; tunggu hingga selesai, lalu coba lagi.",
             code="files-per-officer",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
@@ -92,11 +96,11 @@ _on_the_way: Counter[str] = Counter()
 
 
 @contextlib.contextmanager
-def files_of(officer: str) -> Iterator[None]:
-    """One more file of this officer's on the way (in this process) while the block runs;
-    TooManyFiles past `PER_OFFICER`."""
-    if _on_the_way[officer] >= PER_OFFICER:
-        raise TooManyFiles()
+def files_of(officer: str, most: int = PER_OFFICER) -> Iterator[None]:
+    """One more file of this officer's (or address's) on the way (in this process) while the
+    block runs; TooManyFiles past `most`."""
+    if _on_the_way[officer] >= most:
+        raise TooManyFiles(most)
     _on_the_way[officer] += 1
     try:
         yield
@@ -191,13 +195,29 @@ class Place:
 drawn = Drawer()
 
 
-async def _public_place(_limited: PublicReadLimit) -> AsyncIterator[Place]:
-    with drawn.place(public=True) as place:
+class Inline(Place):
+    """No place: the file is made at once, on the event loop (a public table as CSV: a few
+    kilobytes, less work than its request)."""
+
+    def __init__(self) -> None:
+        super().__init__(drawn, public=True)
+
+    async def __call__(self, draw: Callable[[], T]) -> T:
+        return draw()
+
+
+async def _public_place(request: Request, _limited: PublicReadLimit) -> AsyncIterator[Place]:
+    if request.path_params.get("fmt") == "csv":
+        yield Inline()  # never refused for PDFs drawn for others
+        return
+    address = f"address {client_address(request)}"
+    with files_of(address, PUBLIC_PER_ADDRESS), drawn.place(public=True) as place:
         yield place
 
 
 PublicPlace = Annotated[Place, Depends(_public_place, scope="function")]
 """A public file's place in the drawing queue, taken before anything else of its request but
 the address's limit (put it first among the endpoint's parameters): past `PUBLIC_AT_MOST`, a
-503 before any read. Given back when the endpoint returns its file, not once the file is sent
-(a slow download held a place)."""
+503 before any read; past `PUBLIC_PER_ADDRESS` of the same address, a 429. Given back when the
+endpoint returns its file, not once the file is sent (a slow download held a place). A CSV
+takes none (`Inline`)."""

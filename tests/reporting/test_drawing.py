@@ -11,9 +11,10 @@ from functools import partial
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from services.reporting.app import create_app
-from services.reporting.drawing import PER_OFFICER, PUBLIC_AT_MOST, drawn
+from services.reporting.drawing import PER_OFFICER, PUBLIC_AT_MOST, PUBLIC_PER_ADDRESS, drawn
 from shared.settings import Settings
 from shared.sop import Role
 from tests.conftest import serving
@@ -21,6 +22,20 @@ from tests.polling import eventually
 from tests.reporting.conftest import Away, Desk
 
 YEARS_PDF = "/reporting/v1/rekap/years.pdf?from=2000&to=2029"  # the widest table, anonymous
+YEARS_CSV = "/reporting/v1/rekap/years.csv?from=2000&to=2029"
+
+
+def stranger(http: httpx.AsyncClient, number: int) -> httpx.AsyncClient:
+    """A client of the same running reporting from an address of its own (127.0.9.n): each
+    address has `PUBLIC_PER_ADDRESS` public files at most."""
+    transport = httpx.AsyncHTTPTransport(local_address=f"127.0.9.{number}")
+    return httpx.AsyncClient(base_url=http.base_url, timeout=30, transport=transport)
+
+
+def visitor(app: FastAPI, number: int) -> httpx.AsyncClient:
+    """An in-process client of a served app from an address of its own (10.0.9.n)."""
+    transport = httpx.ASGITransport(app=app, client=(f"10.0.9.{number}", 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://aduan.test", timeout=30)
 
 
 async def timed(http: httpx.AsyncClient, url: str) -> tuple[httpx.Response, float]:
@@ -40,7 +55,7 @@ async def test_other_requests_are_answered_while_files_are_drawn(away: Away) -> 
     waits: list[float] = []
 
     async def draw_many() -> None:
-        gate = asyncio.Semaphore(4)
+        gate = asyncio.Semaphore(PUBLIC_PER_ADDRESS)
 
         async def one() -> None:
             async with gate:
@@ -70,7 +85,10 @@ async def test_a_flood_of_files_is_turned_away_with_503_not_queued(away: Away) -
     http = away.desk.http
     first = await http.get(YEARS_PDF)
     assert first.status_code == 200, first.text
-    flood = await asyncio.gather(*(http.get(YEARS_PDF) for _ in range(PUBLIC_AT_MOST + 16)))
+    strangers = [stranger(http, n) for n in range(PUBLIC_AT_MOST + 16)]
+    flood = await asyncio.gather(*(one.get(YEARS_PDF) for one in strangers))
+    for one in strangers:
+        await one.aclose()
     statuses = [answer.status_code for answer in flood]
     assert statuses.count(200) >= PUBLIC_AT_MOST // 2, statuses
     busy = [answer for answer in flood if answer.status_code == 503]
@@ -95,8 +113,9 @@ async def test_a_public_file_past_its_places_is_refused_before_it_waits_for_the_
         drawing = asyncio.ensure_future(drawn(partial(release.wait, 30)))  # the thread taken
         held = [await pool.acquire() for _ in range(pool.get_max_size())]
         waiting: list[asyncio.Future[httpx.Response]] = []
+        visitors = [visitor(app, n) for n in range(PUBLIC_AT_MOST)]
         try:
-            waiting = [asyncio.ensure_future(http.get(YEARS_PDF)) for _ in range(PUBLIC_AT_MOST)]
+            waiting = [asyncio.ensure_future(one.get(YEARS_PDF)) for one in visitors]
 
             async def placed() -> bool:
                 return drawn.queued == 1 + PUBLIC_AT_MOST
@@ -112,6 +131,8 @@ async def test_a_public_file_past_its_places_is_refused_before_it_waits_for_the_
             release.set()
             answers = await asyncio.gather(*waiting)
             await drawing
+            for one in visitors:
+                await one.aclose()
     assert [answer.status_code for answer in answers] == [200] * PUBLIC_AT_MOST
     assert drawn.queued == 0
 
@@ -125,14 +146,15 @@ async def test_strangers_asking_for_files_in_a_loop_keep_no_officer_export_waiti
     stop = asyncio.Event()
     refused = 0
 
-    async def stranger() -> None:
+    async def looping(number: int) -> None:
         nonlocal refused
-        while not stop.is_set():
-            answer = await desk.http.get(YEARS_PDF)
-            assert answer.status_code in (200, 503), answer.text
-            refused += answer.status_code == 503
+        async with stranger(desk.http, number) as http:
+            while not stop.is_set():
+                answer = await http.get(YEARS_PDF)
+                assert answer.status_code in (200, 503), answer.text
+                refused += answer.status_code == 503
 
-    strangers = [asyncio.create_task(stranger()) for _ in range(40)]
+    strangers = [asyncio.create_task(looping(n)) for n in range(40)]
     try:
 
         async def flooded() -> bool:
@@ -181,3 +203,63 @@ async def test_one_officer_has_a_few_files_on_the_way_not_every_place(desk: Desk
         await drawing
     assert [answer.status_code for answer in answers] == [200] * 3
     assert (await desk.http.get(url, headers=analyst)).status_code == 200
+
+
+async def test_one_address_has_a_few_public_files_on_the_way_not_every_place(
+    settings: Settings,
+) -> None:
+    """One address asking for PDFs in a loop held the public's places: another visitor's file
+    was a 503 in turn. Past `PUBLIC_PER_ADDRESS` on the way, that address alone hears 429."""
+    app = create_app(settings)
+    async with serving(app), visitor(app, 1) as looper, visitor(app, 2) as other:
+        release = threading.Event()
+        drawing = asyncio.ensure_future(drawn(partial(release.wait, 30)))  # the thread taken
+        held: list[asyncio.Future[httpx.Response]] = []
+        try:
+            held = [asyncio.ensure_future(looper.get(YEARS_PDF)) for _ in range(PUBLIC_PER_ADDRESS)]
+
+            async def queued(count: int) -> bool:
+                return drawn.queued == count
+
+            assert await eventually(partial(queued, 1 + PUBLIC_PER_ADDRESS))
+            one_more = await looper.get(YEARS_PDF)
+            assert one_more.status_code == 429, one_more.text
+            assert one_more.json()["type"] == "/problems/files-per-officer"
+            held.append(asyncio.ensure_future(other.get(YEARS_PDF)))
+            assert await eventually(partial(queued, 2 + PUBLIC_PER_ADDRESS))  # in turn
+        finally:
+            release.set()
+            answers = await asyncio.gather(*held)
+            await drawing
+    assert [answer.status_code for answer in answers] == [200] * (PUBLIC_PER_ADDRESS + 1)
+
+
+async def test_a_public_table_as_csv_takes_no_place_among_the_files_drawn(
+    settings: Settings,
+) -> None:
+    """With every public place taken by PDFs, a visitor's CSV was a 503 (47 times out of 47
+    in a flood from twenty addresses): a public CSV is made at once, with no place."""
+    app = create_app(settings)
+    visitors = [visitor(app, n) for n in range(PUBLIC_AT_MOST)]
+    async with serving(app), visitor(app, 99) as other:
+        release = threading.Event()
+        drawing = asyncio.ensure_future(drawn(partial(release.wait, 30)))  # the thread taken
+        waiting: list[asyncio.Future[httpx.Response]] = []
+        try:
+            waiting = [asyncio.ensure_future(one.get(YEARS_PDF)) for one in visitors]
+
+            async def placed() -> bool:
+                return drawn.queued == 1 + PUBLIC_AT_MOST
+
+            assert await eventually(placed)
+            assert (await other.get(YEARS_PDF)).status_code == 503  # the places taken
+            table = await other.get(YEARS_CSV)
+            assert table.status_code == 200, table.text
+            assert table.headers["content-type"].startswith("text/csv")
+        finally:
+            release.set()
+            answers = await asyncio.gather(*waiting)
+            await drawing
+            for one in visitors:
+                await one.aclose()
+    assert [answer.status_code for answer in answers] == [200] * PUBLIC_AT_MOST
