@@ -21,10 +21,20 @@ def redis_client(
     settings: Settings, seconds: float, connect_seconds: float | None = None
 ) -> aioredis.Redis:
     """A client whose commands give up after `seconds` (connecting: `connect_seconds`, else the
-    library's default)."""
-    return aioredis.Redis.from_url(
+    library's default). At most `CONNECTIONS` at once; a command past them waits its turn for
+    up to `seconds`."""
+    pool = aioredis.BlockingConnectionPool.from_url(
         settings.redis_url,
+        max_connections=CONNECTIONS,
+        timeout=seconds,
         socket_timeout=seconds,
         socket_connect_timeout=connect_seconds,
         retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     )
+    return aioredis.Redis(connection_pool=pool)
+
+
+CONNECTIONS = 100
+"""Connections to Redis one client holds at most. The library's own pool refuses a command past
+its hundred at once (MaxConnectionsError): a burst of strangers' requests made Redis look away,
+and every request that needs it answered 503 for a moment."""
