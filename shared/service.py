@@ -414,7 +414,19 @@ def configure_logging(settings: Settings) -> None:
     for handler in logging.getLogger().handlers:
         handler.addFilter(pii.MaskingFilter())
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.error").addFilter(_UpgradeNoise())
     quiet_broker_noise()
+
+
+class _UpgradeNoise(logging.Filter):
+    """Drops uvicorn's two warnings for each request asking for a WebSocket: no door speaks
+    it (`ws="none"`), the request is answered as the plain one it also is, and a stranger
+    sending them in a loop wrote two log lines a request."""
+
+    REPEATS = ("Unsupported upgrade request", "No supported WebSocket library")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.REPEATS)
 
 
 IPV6_COUNTED_PREFIX = 64

@@ -457,6 +457,7 @@ async def test_a_method_no_door_takes_is_a_problem_not_plain_text(origin: str, m
         answer = await exchange(origin, request_bytes(method, path))
         assert 400 <= answer.status < 500, (method, path, answer)
         assert "json" in " ".join(answer.header("content-type")), (method, path, answer)
+        assert answer.header("x-content-type-options") == ["nosniff"], (method, path, answer)
 
 
 @pytest.mark.parametrize("ranges", ["bytes=5-2", "bytes=abc", "pages=1-2"])
@@ -515,6 +516,7 @@ async def test_one_address_holding_hundreds_of_slow_uploads_stops_no_one_else(
             more = await exchange(origin, VOCABULARY, local=holder)
             assert more.status == 429, more
             assert more.header("content-type") == ["application/problem+json"], more
+            assert more.header("x-content-type-options") == ["nosniff"], more
     finally:
         for writer in writers:
             writer.close()

@@ -166,12 +166,19 @@ class _Reading:
     forwards: list[str] = field(default_factory=list)
 
     def body(self, message: EmailMessage) -> str:
+        """The mail's words: its plain (or alternative) text parts in order; only when none
+        says anything, its HTML ones (a mixed plain and HTML, without an alternative, is the
+        same words twice)."""
         self.problems.extend(_defects(message))
-        texts: list[str] = []
+        texts: list[tuple[str, str]] = []
         self.gather(message, texts, words=True, depth=0)
-        return "\n\n".join([*(text for text in texts if text), *self.forwards]).strip()
+        plain = [text for kind, text in texts if kind != "text/html" and visible(text)]
+        words = plain or [text for kind, text in texts if kind == "text/html" and text]
+        return "\n\n".join([*words, *self.forwards]).strip()
 
-    def gather(self, part: Message, texts: list[str], *, words: bool, depth: int) -> None:
+    def gather(
+        self, part: Message, texts: list[tuple[str, str]], *, words: bool, depth: int
+    ) -> None:
         """Every part of the mail in order: text parts are its words, any other part a file
         (a forwarded message: its own words and files). Of an alternative, one version is
         the words (`_body_text`) and the files of every version are kept: an inline photo
@@ -185,13 +192,13 @@ class _Reading:
         if kind.startswith("message/") or not part.is_multipart():
             if _is_text(part, self.problems):
                 if words:
-                    texts.append(_text_of(part, self.problems))
+                    texts.append((kind, _text_of(part, self.problems)))
             else:
                 self.attachment(part)
             return
         if kind == "multipart/alternative" and words:
             assert isinstance(part, EmailMessage)
-            texts.append(_body_text(part, self.problems))
+            texts.append((kind, _body_text(part, self.problems)))
             words = False  # the other versions' text is the same words
         try:
             children = list(part.iter_parts()) if isinstance(part, EmailMessage) else []

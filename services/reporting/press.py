@@ -17,6 +17,7 @@ from any thread (a lock keeps one file in the child at a time).
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
 import os
@@ -82,14 +83,14 @@ class Press:
         self._end()
 
     def _exchange(self, function: str, args: tuple[Any, ...]) -> tuple[bool, Any]:
-        to_child, from_child = self._started()
         try:
+            to_child, from_child = self._started()
             to_child.send((function, args))
             if not from_child.poll(self.timeout_seconds):
                 raise PressFailed(f"no file from the press within {self.timeout_seconds:.0f} s")
             answer: tuple[bool, Any] = from_child.recv()
             return answer
-        except (OSError, EOFError) as error:
+        except (OSError, EOFError) as error:  # not started (no file descriptors left), or died
             self._end(kill=True)
             raise PressFailed(f"the press's child ended: {error}") from error
         except PressFailed:
@@ -108,11 +109,10 @@ class Press:
             )
             assert child.stdin is not None
             assert child.stdout is not None
-            self._child = child
-            self._to_child = Connection(os.dup(child.stdin.fileno()), readable=False)
-            self._from_child = Connection(os.dup(child.stdout.fileno()), writable=False)
-            child.stdin.close()
-            child.stdout.close()
+            with child.stdin, child.stdout:  # the connections hold their own copies
+                self._child = child
+                self._to_child = Connection(os.dup(child.stdin.fileno()), readable=False)
+                self._from_child = Connection(os.dup(child.stdout.fileno()), writable=False)
             log.debug("press: child %d started", child.pid)
         return self._to_child, self._from_child
 
@@ -143,6 +143,7 @@ class Press:
 
 
 press = Press()
+atexit.register(press.close)  # a child drawing a file ends with the service, not after it
 
 
 def _serve(inbox: Connection, outbox: Connection) -> None:
@@ -156,15 +157,25 @@ def _serve(inbox: Connection, outbox: Connection) -> None:
         try:
             answer: tuple[bool, Any] = (True, getattr(importlib.import_module(module), name)(*args))
         except Exception as error:  # noqa: BLE001 - raised in the service, to the function's caller
-            answer = (False, error)
+            answer = (False, _portable(error))
         try:
             outbox.send(answer)
         except Exception as error:  # noqa: BLE001 - an answer that cannot be sent (not picklable)
             outbox.send((False, RuntimeError(f"{function}: {error!r}")))
 
 
+def _portable(error: Exception) -> Exception:
+    """An error as the service may read it: Python's own as it is; a library's (reportlab's
+    LayoutError, PIL's) as its text, since reading it back would load that library in the
+    service, or fail where its class cannot be rebuilt."""
+    if type(error).__module__ == "builtins":
+        return error
+    return RuntimeError(f"{type(error).__module__}.{type(error).__qualname__}: {error}")
+
+
 if __name__ == "__main__":
     # The answers go on the original stdout; anything a library prints goes to stderr.
     answers = os.dup(1)
     os.dup2(2, 1)
+    logging.basicConfig(format="%(asctime)s %(levelname)s press %(name)s: %(message)s")
     _serve(Connection(0, writable=False), Connection(answers, readable=False))

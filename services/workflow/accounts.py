@@ -242,20 +242,28 @@ def _locked(until: datetime) -> Problem:
 
 async def _attempt(conn: Conn, settings: Settings, username: str) -> None:
     """Count a password attempt as wrong before it is compared (given back when it is right):
-    423 when the account is locked, or as many attempts are under way as may fail. Counted
-    after the comparison, thirty wrong passwords sent at once were all compared, though the
-    account locks after a few."""
+    423 when the account is locked, or as many attempts are under way as may fail (then it is
+    locked: so is a count left by an attempt that never ended, or past a lowered limit).
+    Counted after the comparison, thirty wrong passwords sent at once were all compared,
+    though the account locks after a few."""
     counted = await conn.fetchval(
         f"UPDATE {TABLE} SET failed_attempts = failed_attempts + 1 WHERE username = $1 "
         "AND NOT coalesce(locked_until > now(), false) AND failed_attempts < $2 RETURNING 1",
         username,
         settings.auth_max_failures,
     )
-    if counted is None:
+    if counted is None:  # locked; or at the limit with no lock in force: locked now
         until = await conn.fetchval(
-            f"SELECT greatest(locked_until, now() + interval '1 minute') FROM {TABLE} "
-            "WHERE username = $1",
+            f"UPDATE {TABLE} SET "
+            "locked_until = CASE WHEN coalesce(locked_until > now(), false) THEN locked_until "
+            "  ELSE now() + make_interval(mins => $3) END, "
+            "failed_attempts = CASE WHEN coalesce(locked_until > now(), false) "
+            "  THEN failed_attempts ELSE 0 END "
+            "WHERE username = $1 AND (coalesce(locked_until > now(), false) "
+            "  OR failed_attempts >= $2) RETURNING locked_until",
             username,
+            settings.auth_max_failures,
+            settings.auth_lockout_minutes,
         )
         raise _locked(until or datetime.now(UTC))
 

@@ -348,3 +348,23 @@ def test_a_mail_that_is_only_a_photo_keeps_the_photo() -> None:
     read_ = read(raw)
     assert [(a.filename, a.size > 0) for a in read_.attachments] == [("foto.jpg", True)]
     assert read_.kind == MailKind.NEW
+
+
+def test_plain_and_html_side_by_side_without_an_alternative_are_the_words_once() -> None:
+    """mixed[plain, html], as some web forms send it: the plain text is the words (both were
+    taken, the same words twice); an HTML part alone still is."""
+    raw = (
+        HEAD + 'Content-Type: multipart/mixed; boundary="M"\r\n\r\n'
+        "--M\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nLampu jalan mati sejak Senin.\r\n"
+        "--M\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        "<p>Lampu jalan mati sejak Senin.</p>\r\n--M--\r\n"
+    ).encode()
+    assert read(raw).text == "Lampu jalan mati sejak Senin."
+    html_only = (
+        HEAD + 'Content-Type: multipart/mixed; boundary="M"\r\n\r\n'
+        "--M\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Lampu jalan mati.</p>\r\n"
+        "--M\r\n" + photo("lampu.jpg") + "--M--\r\n"
+    ).encode()
+    read_ = read(html_only)
+    assert read_.text == "Lampu jalan mati."
+    assert [a.filename for a in read_.attachments] == ["lampu.jpg"]

@@ -56,6 +56,10 @@ def test_a_file_is_made_in_the_child_and_what_it_raises_is_raised_here(press: Pr
     with pytest.raises(ValueError, match="math domain error"):
         press("math:sqrt", -1)
     assert press("os:getpid") == pid  # an error in a file leaves the child serving
+    # A library's error comes back as its text: reading the error itself back would load the
+    # library (reportlab, PIL) in the service.
+    with pytest.raises(RuntimeError, match=r"decimal\.InvalidOperation"):
+        press("decimal:Decimal", "bukan angka")
 
 
 def test_a_child_that_dies_costs_its_file_only(press: Press) -> None:

@@ -147,6 +147,27 @@ async def test_the_right_password_gives_its_attempt_back(office: Office) -> None
     assert codes == [401, 401, 423]  # counted from the sign-in again
 
 
+async def test_a_count_left_at_the_limit_locks_for_the_lockout_not_for_good(
+    office: Office,
+) -> None:
+    """An attempt counted and never answered (the process stopped mid-comparison), or a limit
+    lowered under an account's count: the count is at the limit with no lock in force. It is
+    a lockout like any other, over when it ends (it was a 423 for good)."""
+    await office.add()
+    pool = office.app.state.pool
+    await pool.execute(
+        "UPDATE workflow.officers SET failed_attempts = $1, locked_until = NULL "
+        "WHERE username = 'rina'",
+        office.settings.auth_max_failures,
+    )
+    assert (await office.sign_in("rina", PASSWORD)).status_code == 423
+    await pool.execute(  # the lockout over
+        "UPDATE workflow.officers SET locked_until = now() - interval '1 second' "
+        "WHERE username = 'rina'"
+    )
+    assert (await office.sign_in("rina", PASSWORD)).status_code == 200
+
+
 async def test_repeated_wrong_passwords_lock_the_account_until_a_reset(office: Office) -> None:
     await office.add()
     codes = [(await office.sign_in("rina", f"salah-{n}-xyz")).status_code for n in range(3)]
