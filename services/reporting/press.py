@@ -77,10 +77,11 @@ class Press:
         return self._child is not None and self._child.poll() is None
 
     def close(self) -> None:
-        """End the child now, if there is one (the service is stopping)."""
+        """End the child now, if there is one (the service is stopping: a file under way is
+        not finished)."""
         if self._idle is not None:
             self._idle.cancel()
-        self._end()
+        self._end(kill=True)
 
     def _exchange(self, function: str, args: tuple[Any, ...]) -> tuple[bool, Any]:
         try:

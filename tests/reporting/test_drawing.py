@@ -117,8 +117,8 @@ async def test_a_public_file_past_its_places_is_refused_before_it_waits_for_the_
         try:
             waiting = [asyncio.ensure_future(one.get(YEARS_PDF)) for one in visitors]
 
-            async def placed() -> bool:
-                return drawn.queued == 1 + PUBLIC_AT_MOST
+            async def placed() -> bool:  # the service's own recap may be there too
+                return drawn.queued >= 1 + PUBLIC_AT_MOST
 
             assert await eventually(placed)
             one_more = await http.get(YEARS_PDF)
@@ -218,15 +218,16 @@ async def test_one_address_has_a_few_public_files_on_the_way_not_every_place(
         try:
             held = [asyncio.ensure_future(looper.get(YEARS_PDF)) for _ in range(PUBLIC_PER_ADDRESS)]
 
-            async def queued(count: int) -> bool:
-                return drawn.queued == count
+            async def queued(count: int) -> bool:  # the service's own recap may be there too
+                return drawn.queued >= count
 
             assert await eventually(partial(queued, 1 + PUBLIC_PER_ADDRESS))
             one_more = await looper.get(YEARS_PDF)
             assert one_more.status_code == 429, one_more.text
             assert one_more.json()["type"] == "/problems/files-per-officer"
+            places = drawn.queued
             held.append(asyncio.ensure_future(other.get(YEARS_PDF)))
-            assert await eventually(partial(queued, 2 + PUBLIC_PER_ADDRESS))  # in turn
+            assert await eventually(partial(queued, places + 1))  # in turn, not refused
         finally:
             release.set()
             answers = await asyncio.gather(*held)
@@ -248,8 +249,8 @@ async def test_a_public_table_as_csv_takes_no_place_among_the_files_drawn(
         try:
             waiting = [asyncio.ensure_future(one.get(YEARS_PDF)) for one in visitors]
 
-            async def placed() -> bool:
-                return drawn.queued == 1 + PUBLIC_AT_MOST
+            async def placed() -> bool:  # the service's own recap may be there too
+                return drawn.queued >= 1 + PUBLIC_AT_MOST
 
             assert await eventually(placed)
             assert (await other.get(YEARS_PDF)).status_code == 503  # the places taken

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -62,11 +64,19 @@ def test_a_file_is_made_in_the_child_and_what_it_raises_is_raised_here(press: Pr
         press("decimal:Decimal", "bukan angka")
 
 
-def test_a_child_that_dies_costs_its_file_only(press: Press) -> None:
+def test_a_child_that_dies_costs_its_file_only(press: Press, tmp_path: Path) -> None:
     first = press("os:getpid")
-    os.kill(first, signal.SIGKILL)
-    with pytest.raises(PressFailed):
-        press("math:hypot", 3, 4)
+    started = tmp_path / "mulai"
+    with ThreadPoolExecutor(1) as drawing:
+        shell = ["sh", "-c", f"touch {started}; sleep 20"]
+        under_way = drawing.submit(press, "subprocess:run", shell)  # a file that takes long
+        deadline = time.monotonic() + 20
+        while not started.exists():  # the child is making it
+            assert time.monotonic() < deadline, "the file was never started"
+            time.sleep(0.05)
+        os.kill(first, signal.SIGKILL)
+        with pytest.raises(PressFailed):
+            under_way.result(timeout=20)
     assert press("math:hypot", 3, 4) == 5.0  # another child
     assert press("os:getpid") != first
 
