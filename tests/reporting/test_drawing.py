@@ -4,9 +4,11 @@ request is answered as quickly as before; a flood of them is turned away, not qu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import threading
 import time
+from collections.abc import AsyncIterator
 from functools import partial
 
 import httpx
@@ -109,31 +111,19 @@ async def test_a_public_file_past_its_places_is_refused_before_it_waits_for_the_
     app = create_app(settings)
     async with serving(app) as http:
         pool = app.state.reads
-        release = threading.Event()
-        drawing = asyncio.ensure_future(drawn(partial(release.wait, 30)))  # the thread taken
         held = [await pool.acquire() for _ in range(pool.get_max_size())]
-        waiting: list[asyncio.Future[httpx.Response]] = []
-        visitors = [visitor(app, n) for n in range(PUBLIC_AT_MOST)]
         try:
-            waiting = [asyncio.ensure_future(one.get(YEARS_PDF)) for one in visitors]
-
-            async def placed() -> bool:  # the service's own recap may be there too
-                return drawn.queued >= 1 + PUBLIC_AT_MOST
-
-            assert await eventually(placed)
-            one_more = await http.get(YEARS_PDF)
-            assert one_more.status_code == 503, one_more.text
-            assert one_more.json()["type"] == "/problems/drawing-busy"
-            assert one_more.headers["retry-after"]
+            async with public_places_taken(app) as waiting:
+                one_more = await http.get(YEARS_PDF)
+                assert one_more.status_code == 503, one_more.text
+                assert one_more.json()["type"] == "/problems/drawing-busy"
+                assert one_more.headers["retry-after"]
+                while held:  # the waiting files read their figures once drawn
+                    await pool.release(held.pop())
         finally:
             for connection in held:
                 await pool.release(connection)
-            release.set()
-            answers = await asyncio.gather(*waiting)
-            await drawing
-            for one in visitors:
-                await one.aclose()
-    assert [answer.status_code for answer in answers] == [200] * PUBLIC_AT_MOST
+    assert [answer.result().status_code for answer in waiting] == [200] * PUBLIC_AT_MOST
     assert drawn.queued == 0
 
 
@@ -241,26 +231,35 @@ async def test_a_public_table_as_csv_takes_no_place_among_the_files_drawn(
     """With every public place taken by PDFs, a visitor's CSV was a 503 (47 times out of 47
     in a flood from twenty addresses): a public CSV is made at once, with no place."""
     app = create_app(settings)
+    async with serving(app), visitor(app, 99) as other, public_places_taken(app) as waiting:
+        assert (await other.get(YEARS_PDF)).status_code == 503  # the places taken
+        table = await other.get(YEARS_CSV)
+        assert table.status_code == 200, table.text
+        assert table.headers["content-type"].startswith("text/csv")
+    assert [answer.result().status_code for answer in waiting] == [200] * PUBLIC_AT_MOST
+
+
+@contextlib.asynccontextmanager
+async def public_places_taken(
+    app: FastAPI,
+) -> AsyncIterator[list[asyncio.Future[httpx.Response]]]:
+    """Every public place in the drawing queue held by a PDF of a visitor of its own, the
+    drawing thread held meanwhile; the PDFs are drawn when the block ends (their answers)."""
     visitors = [visitor(app, n) for n in range(PUBLIC_AT_MOST)]
-    async with serving(app), visitor(app, 99) as other:
-        release = threading.Event()
-        drawing = asyncio.ensure_future(drawn(partial(release.wait, 30)))  # the thread taken
-        waiting: list[asyncio.Future[httpx.Response]] = []
-        try:
-            waiting = [asyncio.ensure_future(one.get(YEARS_PDF)) for one in visitors]
+    release = threading.Event()
+    drawing = asyncio.ensure_future(drawn(partial(release.wait, 30)))  # the thread taken
+    waiting: list[asyncio.Future[httpx.Response]] = []
+    try:
+        waiting = [asyncio.ensure_future(one.get(YEARS_PDF)) for one in visitors]
 
-            async def placed() -> bool:  # the service's own recap may be there too
-                return drawn.queued >= 1 + PUBLIC_AT_MOST
+        async def placed() -> bool:  # the service's own recap may be there too
+            return drawn.queued >= 1 + PUBLIC_AT_MOST
 
-            assert await eventually(placed)
-            assert (await other.get(YEARS_PDF)).status_code == 503  # the places taken
-            table = await other.get(YEARS_CSV)
-            assert table.status_code == 200, table.text
-            assert table.headers["content-type"].startswith("text/csv")
-        finally:
-            release.set()
-            answers = await asyncio.gather(*waiting)
-            await drawing
-            for one in visitors:
-                await one.aclose()
-    assert [answer.status_code for answer in answers] == [200] * PUBLIC_AT_MOST
+        assert await eventually(placed)
+        yield waiting
+    finally:
+        release.set()
+        await asyncio.gather(*waiting)
+        await drawing
+        for one in visitors:
+            await one.aclose()
