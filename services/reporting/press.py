@@ -18,9 +18,11 @@ from any thread (a lock keeps one file in the child at a time).
 from __future__ import annotations
 
 import atexit
+import ctypes
 import importlib
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -174,7 +176,24 @@ def _portable(error: Exception) -> Exception:
     return RuntimeError(f"{type(error).__module__}.{type(error).__qualname__}: {error}")
 
 
+def _end_with_the_service() -> None:
+    """The child ends the moment the service does, even in the middle of a file (its pipe
+    closing ends it only between files): a SIGKILL when the thread that started it ends
+    (Linux; it is the service's drawing thread, which lives as long as the service). A Ctrl-C
+    reaches the service, which ends the child: the child ignores it (no traceback of its own)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform == "linux":
+        parent = os.getppid()
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the service ended before the signal was asked for
+            sys.exit(0)
+
+
+PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
+
+
 if __name__ == "__main__":
+    _end_with_the_service()
     # The answers go on the original stdout; anything a library prints goes to stderr.
     answers = os.dup(1)
     os.dup2(2, 1)

@@ -4,8 +4,11 @@ costs its file only."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +18,7 @@ import httpx
 import pytest
 
 from services.reporting.drawing import NotDrawn, drawn
-from services.reporting.press import Press, PressFailed
+from services.reporting.press import ROOT, Press, PressFailed
 from shared.settings import Settings
 from tests.polling import eventually
 from tests.system import running, with_free_ports
@@ -143,3 +146,49 @@ async def test_reporting_draws_its_files_without_keeping_the_printing_libraries(
 
         assert await eventually(idle_child_ended, within=40, interval=0.5)
         assert PRINTING not in mapped(service)
+
+
+SERVICE = """
+import sys, threading
+from services.reporting.press import Press
+press = Press()
+print(press("os:getpid"), flush=True)
+code = "import pathlib, sys, time; pathlib.Path(sys.argv[1]).touch(); time.sleep(60)"
+long_file = [sys.executable, "-c", code, sys.argv[1]]
+threading.Thread(target=press, args=("subprocess:run", long_file)).start()
+threading.Event().wait()
+"""
+
+
+def exists(path: Path) -> bool:
+    return path.exists()
+
+
+async def test_the_child_ends_with_the_service_even_in_the_middle_of_a_file(
+    tmp_path: Path,
+) -> None:
+    """A service killed while its child made a file (the recap, when `make up` stopped): the
+    child ended only once the file was done and its answer had nowhere to go."""
+    started = tmp_path / "mulai"
+    service = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", SERVICE, str(started), cwd=ROOT, stdout=asyncio.subprocess.PIPE
+    )
+    assert service.stdout is not None
+    child = int(await asyncio.wait_for(service.stdout.readline(), timeout=30))
+    try:
+
+        async def drawing() -> bool:  # the long file under way in the child
+            return exists(started)
+
+        assert await eventually(drawing, within=30)
+        service.kill()
+        await service.wait()
+
+        async def gone() -> bool:
+            return not exists(Path(f"/proc/{child}"))
+
+        assert await eventually(gone, within=5, interval=0.05)
+    finally:
+        if exists(Path(f"/proc/{child}")):
+            os.kill(child, signal.SIGKILL)
+        await asyncio.to_thread(subprocess.run, ["pkill", "-f", str(started)], check=False)
