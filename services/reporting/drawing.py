@@ -51,9 +51,10 @@ PUBLIC_AT_MOST = 8
 """Of those, files asked for without signing in (their turn comes after the officers')."""
 PER_OFFICER = 2
 """Files one officer may have on the way at once (read and drawn); one more is a 429."""
-PUBLIC_PER_ADDRESS = 2
+PUBLIC_PER_ADDRESS = 6
 """Public files one address may have on the way at once; one more is a 429 (one address
-asking for PDFs in a loop held the public's places, and others heard 503)."""
+asking for PDFs in a loop held the public's places, and others heard 503). Six: what one
+browser sends at once (at two, a visitor opening a few files together heard 429)."""
 
 
 class Busy(Problem):
