@@ -154,9 +154,9 @@ def _endpoint(command: Command) -> Any:
 
         version = getattr(body, "version", None)
 
-        def attempt() -> CaseView:
-            # one read: the case (in the officer's reach, else 404) and its timeline
-            case, history = cases.read_case(case_id, officer.reach)
+        def attempt(seen: int | None = None) -> CaseView:
+            # one read at most: the case (in the officer's reach, else 404) and its timeline
+            case, history = cases.read_case(case_id, officer.reach, seen)
             acting = officer.in_agency(case.agency)  # the roles held in the case's agency
             facets = case.facets_for(acting)  # unseen: unknown (404)
             context = _context(acting, cases, case.agency)
@@ -164,12 +164,22 @@ def _endpoint(command: Command) -> Any:
             stored = cases.act_on(
                 case, version, lambda case: run(case, body, context) or [], deadline=due
             )
+            history = [*history, *stored]
+            cases.remember(case.id, history)
             # moved by the command: the officer sees it with the roles held where it went
-            return _view(cases, case, acting.in_agency(case.agency), facets, [*history, *stored])
+            return _view(cases, case, acting.in_agency(case.agency), facets, history)
+
+        def act() -> CaseView:
+            if version is not None and cases.recalls(case_id, version):
+                try:  # on the case as this process last held it, unread
+                    return attempt(seen=version)
+                except (Refused, Problem):  # perhaps moved on meanwhile: the verdict of a read
+                    cases.forget([case_id])
+            return versionless(attempt, version)
 
         turn = cases.turn(case_id, due) if version is None else contextlib.nullcontext()
         async with turn:
-            return await cases.guard.call(lambda: versionless(attempt, version), due=due)
+            return await cases.guard.call(act, due=due)
 
     endpoint.__doc__ = command.summary
     return endpoint

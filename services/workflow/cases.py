@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
@@ -53,6 +54,8 @@ _KEY_CACHE_SIZE = 10_000
 ATTEMPTS = 10
 """How often a command that names no version is run when others' are saved first."""
 TURNS = 256
+RECENT_CASES = 256
+"""How many cases' events a process keeps from its latest read or command on them (`read_case`)."""
 """Locks the cases share, by id, for `Cases.turn` (two cases on one lock only wait in turn)."""
 
 T = TypeVar("T")
@@ -164,6 +167,8 @@ class Cases(Application[UUID]):
         super().__init__(env=env)
         self.settings = settings
         self._keys: OrderedDict[UUID, SealingKey | None] = OrderedDict()
+        self._recent: OrderedDict[UUID, tuple[DomainEventProtocol[UUID], ...]] = OrderedDict()
+        self._recent_lock = threading.Lock()
         self._calendars: dict[str, tuple[float, WorkingCalendar]] = {}
         self._agencies: tuple[float, dict[str, Agency]] | None = None
         self._refreshing: asyncio.Task[None] | None = None
@@ -404,12 +409,51 @@ class Cases(Application[UUID]):
         return self._ours(case, reach)
 
     def read_case(
-        self, case_id: UUID, reach: Collection[str] | None = None
+        self, case_id: UUID, reach: Collection[str] | None = None, seen: int | None = None
     ) -> tuple[Case, list[DomainEventProtocol[UUID]]]:
         """The case and its events, oldest first, from one read (UnknownCase if none, or if it
-        is outside `reach`, the agencies the reader may see)."""
-        history = self.history(case_id)
+        is outside `reach`, the agencies the reader may see).
+
+        Of a case this process read or acted on lately, only the events after those it holds
+        are read. `seen`: the version a command names; when it is the latest this process
+        holds, nothing is read. Only a command's save proves such a case current (an event
+        stored meanwhile, by any process, makes it conflict), so its caller runs the command
+        again on a fresh read when it is refused or conflicts (`recalls`)."""
+        with self._recent_lock:
+            known = self._recent.get(case_id)
+            if known is not None:
+                self._recent.move_to_end(case_id)
+        if known is not None and seen is not None and known[-1].originator_version == seen:
+            history = list(known)
+        else:
+            after = known[-1].originator_version if known else None
+            history = [*(known or ()), *self.events.get(case_id, gt=after)]
+            self.remember(case_id, history)
         return self._ours(_project(history), reach), history
+
+    def recalls(self, case_id: UUID, version: int) -> bool:
+        """Whether the latest version of the case this process holds is `version`."""
+        with self._recent_lock:
+            known = self._recent.get(case_id)
+        return known is not None and known[-1].originator_version == version
+
+    def remember(self, case_id: UUID, history: Sequence[DomainEventProtocol[UUID]]) -> None:
+        """Keep a case's events (all of them, as stored) for its next read in this process."""
+        if not history:
+            return
+        with self._recent_lock:
+            known = self._recent.get(case_id)
+            if known is None or known[-1].originator_version < history[-1].originator_version:
+                self._recent[case_id] = tuple(history)
+            self._recent.move_to_end(case_id)
+            if len(self._recent) > RECENT_CASES:
+                self._recent.popitem(last=False)
+
+    def forget(self, case_ids: Collection[UUID]) -> None:
+        """Read these cases afresh next time."""
+        with self._recent_lock:
+            for case_id in case_ids:
+                self._recent.pop(case_id, None)
 
     def _ours(self, case: Any, reach: Collection[str] | None) -> Case:
         if not isinstance(case, Case) or (reach is not None and case.agency not in reach):

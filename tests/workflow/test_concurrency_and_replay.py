@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import time
+from datetime import UTC, datetime, time
 from typing import Any
 
 from services.workflow.case import Case
 from services.workflow.cases import open_cases
+from shared.auth import Officer
 from shared.sop import Role
 from tests.workflow.conftest import Desk
 from tests.workflow.test_paths import BAP
 
 TIM, KABID, KADIS = Role.TIM_PENGADUAN, Role.KABID, Role.KEPALA_DINAS
+DISPOSE = {"to": TIM.value, "instruction": "Tinjau."}
 
 
 async def test_two_officers_on_the_same_version_one_wins_one_gets_409(desk: Desk) -> None:
@@ -54,6 +56,50 @@ async def test_a_stale_version_is_refused_with_the_current_one(desk: Desk) -> No
     stale = await desk.act(case, "identification/escalate", TIM, version=1, note="Naik.")
     assert stale.status_code == 409
     assert stale.json()["current_version"] == 2
+
+
+async def test_a_case_another_process_moved_on_is_read_again_though_this_one_held_it(
+    desk: Desk,
+) -> None:
+    """A process keeps the cases it read or acted on lately. A read of one reads the events
+    stored since; a command naming the version it holds reads nothing, and only its save shows
+    whether another process stored an event meanwhile: it is then refused as stale, as it
+    would be after a read."""
+    case = await desk.open()
+    held = await desk.step(case, "identification/escalate", TIM, note="Naik.")
+    elsewhere = await asyncio.to_thread(open_cases, desk.cases.settings)
+
+    def note_elsewhere() -> None:
+        moved = elsewhere.get_case(case)
+        kabid = Officer("kabid-elsewhere", "Kabid", frozenset({KABID}), moved.agency)
+        text = elsewhere.seal(case, "Dicatat di proses lain.")
+        moved.add_note(text=text, by=kabid, at=datetime.now(UTC))
+        elsewhere.store(moved)
+
+    try:
+        await asyncio.to_thread(note_elsewhere)
+        seen = await desk.view(case)  # the note stored elsewhere is read
+        assert seen["version"] == held["version"] + 1
+        assert seen["timeline"][-1]["details"]["text"] == "Dicatat di proses lain."
+        await asyncio.to_thread(note_elsewhere)
+        stale = await desk.act(case, "verification", KABID, version=seen["version"], note="Ya.")
+        assert stale.status_code == 409, stale.text
+        assert stale.json()["current_version"] == seen["version"] + 1
+        assert (await desk.view(case))["version"] == seen["version"] + 1
+        await asyncio.to_thread(note_elsewhere)
+        # refused at the step it holds, too: the verdict is a read's, the version moved on
+        wrong = await desk.act(case, "disposition", KADIS, version=seen["version"] + 1, **DISPOSE)
+        assert wrong.status_code == 409, wrong.text
+        assert wrong.json()["type"] == "/problems/stale-version"
+        assert wrong.json()["current_version"] == seen["version"] + 2
+    finally:
+        elsewhere.close()
+    after = await desk.view(case)
+    assert after["version"] == seen["version"] + 2
+    assert "ComplaintVerified" not in [entry["event"] for entry in after["timeline"]]
+    verified = await desk.act(case, "verification", KABID, version=after["version"], note="Ya.")
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["version"] == after["version"] + 1
 
 
 async def test_replaying_the_events_rebuilds_exactly_the_state(desk: Desk) -> None:
