@@ -25,6 +25,7 @@ class Status(StrEnum):
     RESOLVED = "resolved"
     REJECTED = "rejected"
     MERGED = "merged"
+    ARCHIVED = "archived"  # still open in the old register, closed here as history: unanswered
 
 
 STATUS_LABELS: dict[Status, str] = {
@@ -34,6 +35,7 @@ STATUS_LABELS: dict[Status, str] = {
     Status.RESOLVED: "Selesai",
     Status.REJECTED: "Ditolak",
     Status.MERGED: "Digabung",
+    Status.ARCHIVED: "Arsip register lama",
 }
 
 
@@ -49,7 +51,7 @@ class Group(StrEnum):
 GROUPS: dict[Group, frozenset[Status]] = {
     Group.OPEN: frozenset({Status.RECEIVED, Status.IN_PROGRESS, Status.WAITING_INFO}),
     Group.WAITING: frozenset({Status.WAITING_INFO}),
-    Group.CLOSED: frozenset({Status.RESOLVED, Status.REJECTED, Status.MERGED}),
+    Group.CLOSED: frozenset({Status.RESOLVED, Status.REJECTED, Status.MERGED, Status.ARCHIVED}),
     Group.ANSWERED: frozenset({Status.RESOLVED, Status.REJECTED}),
 }
 
@@ -91,7 +93,11 @@ IMPORTED = "CaseImported"
 OPENING_EVENTS: tuple[str, ...] = ("CaseOpened", IMPORTED)
 """The events that start a case in workflow."""
 
-_CLOSES_AS: dict[str, Status] = {"CaseRejected": Status.REJECTED, "CaseMerged": Status.MERGED}
+_CLOSES_AS: dict[str, Status] = {
+    "CaseRejected": Status.REJECTED,
+    "CaseMerged": Status.MERGED,
+    "BacklogClosed": Status.ARCHIVED,
+}
 
 
 @dataclass(frozen=True)

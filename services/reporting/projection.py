@@ -31,6 +31,9 @@ from shared.events.opening import Opening
 from shared.sop import Role
 from shared.vocabulary import IMPORTED, PUBLIC_HISTORY, Group, Status, is_in
 
+UNTIMED = frozenset({Status.MERGED.value, Status.ARCHIVED.value})
+"""Closed without an answer of their own: not judged on the 14 working days."""
+
 
 @dataclass(frozen=True)
 class CaseRow:
@@ -66,11 +69,12 @@ class CaseRow:
 
     @property
     def timeliness(self) -> str:
-        """open, on_time or late (14 working days, moved by pauses); n/a for merged duplicates
-        and for imported cases the register closed without saying when."""
+        """open, on_time or late (14 working days, moved by pauses); n/a for merged duplicates,
+        for register cases archived here and for imported cases the register closed without
+        saying when."""
         if not is_in(self.status, Group.CLOSED):
             return "open"
-        if self.status == Status.MERGED.value or self.closed_at is None:
+        if self.status in UNTIMED or self.closed_at is None:
             return "n/a"
         on_time = self.deadline_at is None or self.closed_at <= self.deadline_at
         return "on_time" if on_time else "late"
@@ -451,7 +455,7 @@ PROJECTORS: dict[type[Any], Projector] = {
         **_CLOSED_NOW,
     ),
     wf.BacklogClosed: _changed(
-        status=Status.RESOLVED.value, resolution=wf.BacklogClosed.name, **_CLOSED_NOW
+        status=Status.ARCHIVED.value, resolution=wf.BacklogClosed.name, **_CLOSED_NOW
     ),
     wf.CaseReopened: _reopened,
     wf.CaseTransferred: _transferred,  # and CaseDeclined, its subclass

@@ -267,10 +267,10 @@ def _reopen_refusal(
     if case.is_open:
         expected = case.sop.step(case.current_step) if case.current_step else None
         return StepOutOfOrder(expected=expected, attempted=action)
+    if case.status == Status.ARCHIVED:  # nothing was answered here to dispute
+        return ArchivedBacklog()
     if case.status not in REOPENABLE:
         return CaseClosed(case.status)
-    if case.resolution == ACTIONS["backlog-close"].event:  # its window ran from the archiving
-        return ArchivedBacklog()
     if moment is not None:
         closed = case.closed_at  # None: imported from a register without its closing date
         days = moment.reopen_window_days

@@ -176,7 +176,7 @@ class CaseMerged(CaseEvent):
 
 class BacklogClosed(CaseEvent):
     """A case still open in the imported register was closed as history (its reason stays
-    in workflow): resolved at `at`."""
+    in workflow): archived at `at`, unanswered."""
 
     name: ClassVar[str] = "BacklogClosed"
 

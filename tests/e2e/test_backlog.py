@@ -150,7 +150,7 @@ async def test_imported_open_cases_wait_on_a_backlog_and_live_work_comes_first(
                     f"/workflow/v1/cases/{case_id}", headers={"Authorization": f"Bearer {team}"}
                 )
                 assert view.status_code == 200, view.text
-                assert view.json()["status"] == "resolved"
+                assert view.json()["status"] == "archived"
                 [entry] = [e for e in view.json()["timeline"] if e["event"] == "BacklogClosed"]
                 assert entry["details"]["reason"] == REASON
                 assert entry["by_name"] == "Rina Wulandari"
@@ -159,5 +159,14 @@ async def test_imported_open_cases_wait_on_a_backlog_and_live_work_comes_first(
                 return await listed(reporting, "backlog", Role.TIM_PENGADUAN, team) == []
 
             assert await eventually(backlog_emptied, within=30, interval=0.3)
+
+            async def archived_in_the_rekap() -> bool:  # not answered, not judged on time
+                found = await rows(
+                    configured, "SELECT case_id::text AS id, status FROM reporting.case_summary"
+                )
+                statuses = {row["id"]: row["status"] for row in found if row["id"] in ids}
+                return statuses == dict.fromkeys(ids, "archived")
+
+            assert await eventually(archived_in_the_rekap, within=30, interval=0.3)
             still = await listed(reporting, "worklist", Role.TIM_PENGADUAN, team)
             assert {item["tracking_code"] for item in still} == set(live)

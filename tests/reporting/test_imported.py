@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 from services.reporting.projection import CaseRow, projector_for
 from shared.channels import Channel
 from shared.events import CaseImported, ComplaintImported, Envelope, seal
+from shared.events.workflow import BacklogClosed
 from shared.sop import Kind
-from shared.vocabulary import Status
+from shared.vocabulary import Group, Status, is_in
 
 WIB = ZoneInfo("Asia/Jakarta")
 RECEIVED = datetime(2022, 3, 10, tzinfo=WIB)
@@ -61,3 +62,21 @@ def test_closed_within_fourteen_working_days_is_on_time() -> None:
 
 def test_closed_on_an_unknown_date_is_not_judged() -> None:
     assert project(pair(None)).timeliness == "n/a"
+
+
+def test_a_register_case_closed_here_as_history_is_archived_not_answered() -> None:
+    """Still open in the register, closed by the office as history: it counts as archived,
+    neither answered nor judged on time, in every rekap."""
+    intake, workflow = pair(None)
+    still_open = workflow.data.model_copy(update={"status": Status.IN_PROGRESS})
+    opened = seal(
+        still_open, subject=workflow.subject, version=1, time=NOW, agency="dpmptsp-gresik"
+    )
+    archived = BacklogClosed(case_id=workflow.subject, at=NOW, step="identification")
+    closing = seal(archived, subject=workflow.subject, version=2, time=NOW, agency="dpmptsp-gresik")
+    row = project((intake, opened, closing))
+    assert row.status == "archived"
+    assert is_in(row.status, Group.CLOSED)
+    assert not is_in(row.status, Group.ANSWERED)
+    assert row.timeliness == "n/a"
+    assert row.bucket(WIB)[1:3] == (2022, 3)

@@ -34,7 +34,7 @@ async def test_vocabulary_gives_the_status_groups_and_resolutions(desk: Desk) ->
     assert groups == {
         "open": ["received", "in_progress", "waiting_info"],
         "waiting": ["waiting_info"],
-        "closed": ["resolved", "rejected", "merged"],
+        "closed": ["resolved", "rejected", "merged", "archived"],
         "answered": ["resolved", "rejected"],
     }
     resolutions = {term["id"]: term for term in body["resolutions"]}
@@ -44,6 +44,7 @@ async def test_vocabulary_gives_the_status_groups_and_resolutions(desk: Desk) ->
         "status": "rejected",
     }
     assert resolutions["FollowUpArchived"]["status"] == "resolved"
+    assert resolutions["BacklogClosed"]["status"] == "archived"
     assert resolutions["CaseImported"]["status"] is None
     events = {term["id"]: term["label"] for term in body["events"]}
     assert events["DisposisiIssued"] == "Disposisi"

@@ -278,8 +278,8 @@ class BacklogClosed(AgencyAggregate.Event):
     reason: str
 
     def apply(self, aggregate: Any) -> None:
-        """Close it as resolved: the office handled it on paper."""
-        aggregate.status, aggregate.closed_at = Status.RESOLVED.value, self.at
+        """Close it as archived: the office handled it on paper, no answer was recorded here."""
+        aggregate.status, aggregate.closed_at = Status.ARCHIVED.value, self.at
         aggregate.current_step, aggregate.step_due_at = None, None
         aggregate.resolution, aggregate.paused_at = type(self).__name__, None
 
