@@ -458,6 +458,8 @@ class Cases(Application[UUID]):
     def _ours(self, case: Any, reach: Collection[str] | None) -> Case:
         if not isinstance(case, Case) or (reach is not None and case.agency not in reach):
             raise UnknownCase()  # another agency's: as if there were none
+        if case.data_erased_at is not None:
+            self._keys[case.id] = None  # perhaps erased by another process: its key is gone
         return case
 
     def act(
@@ -516,6 +518,9 @@ class Cases(Application[UUID]):
 
     def attachment(self, case_id: UUID, attachment_id: UUID) -> tuple[str, bytes, str] | None:
         """An attachment's type, content in clear and file name (None if unknown or erased)."""
+        history = self.history(case_id)
+        if any(isinstance(event, Case.CaseDataErased) for event in history):
+            self._keys[case_id] = None  # perhaps erased by another process: its key is gone
         key = self.key_for(case_id)
         with self._datastore().transaction(commit=False) as curs:
             curs.execute(blobs.content_query(self._datastore().schema), (attachment_id, case_id))
@@ -524,7 +529,7 @@ class Cases(Application[UUID]):
             return None
         added = [
             event
-            for event in self.history(case_id)
+            for event in history
             if isinstance(event, Case.AttachmentAdded) and event.attachment_id == str(attachment_id)
         ]
         name = key.open(added[0].filename) if added else ""

@@ -9,6 +9,7 @@ from typing import Any
 from services.workflow.case import Case
 from services.workflow.cases import open_cases
 from shared.auth import Officer
+from shared.sealing import ERASED
 from shared.sop import Role
 from tests.workflow.conftest import Desk
 from tests.workflow.test_paths import BAP
@@ -131,3 +132,38 @@ async def test_replaying_the_events_rebuilds_exactly_the_state(desk: Desk) -> No
     finally:
         other.close()
     assert vars(replayed) == vars(live)
+
+
+async def test_a_case_erased_by_another_process_is_read_as_erased_here(desk: Desk) -> None:
+    """Each process keeps the cases' keys it used. An erasure heard by another process (it
+    shreds the key) is read from the case's events here: its texts are never opened again
+    with the key this process kept."""
+    case = await desk.open()
+    attached = await desk.http.post(
+        f"/workflow/v1/cases/{case}/attachments",
+        files={"file": ("ktp.pdf", b"%PDF-1.4\n% ktp\n", "application/pdf")},
+        headers=desk.headers(TIM),
+    )
+    file = attached.json()["timeline"][-1]["details"]["attachment_id"]
+    download = f"/workflow/v1/cases/{case}/attachments/{file}"
+    assert (await desk.http.get(download, headers=desk.headers(TIM))).status_code == 200
+    await desk.step(case, "notes", KABID, text="Pemohon Budi, 0812-3456-7890.")
+    assert (await desk.view(case, KABID))["timeline"][-1]["details"]["text"].startswith("Pemohon")
+    elsewhere = await asyncio.to_thread(open_cases, desk.cases.settings)
+
+    def erase_elsewhere() -> None:
+        erased = elsewhere.get_case(case)
+        assert erased.erase_data(at=datetime.now(UTC))
+        elsewhere.store(erased, erased=[case])
+
+    try:
+        await asyncio.to_thread(erase_elsewhere)
+    finally:
+        elsewhere.close()
+    assert (await desk.http.get(download, headers=desk.headers(TIM))).status_code == 404
+    view = await desk.view(case, KABID)
+    noted = [entry for entry in view["timeline"] if entry["event"] == "NoteAdded"]
+    assert [entry["details"]["text"] for entry in noted] == [ERASED]
+    noting = await desk.act(case, "notes", KABID, text="Catatan sesudah penghapusan.")
+    assert noting.status_code == 200, noting.text
+    assert noting.json()["timeline"][-1]["details"]["text"] == ERASED
