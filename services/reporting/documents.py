@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.reporting.letter import Letter, Office, Section, long_date
-from services.reporting.month import STEPS_NOTE, TIMELINESS_NOTE, PublicCase, Timeliness
+from services.reporting.month import STEPS_NOTE, TIMELINESS_NOTE, UNCOUNTED, PublicCase, Timeliness
 from shared.channels import CHANNEL_LABELS, Channel
 from shared.working_time import MONTHS
 
@@ -114,7 +114,7 @@ def _timeliness_rows(t: Timeliness) -> list[list[Any]]:
         ["Selesai terlambat", t.late_closed],
         ["Belum selesai, sudah melewati 14 hari kerja (dihitung terlambat)", t.late_open],
         ["Belum selesai, masih dalam tenggat (belum dihitung)", t.running],
-        ["Digabung / tanpa tanggal selesai (tidak dihitung)", t.uncounted],
+        [f"{UNCOUNTED} (tidak dihitung)", t.uncounted],
         ["Persentase tepat waktu", _share(t.share)],
     ]
 

@@ -25,6 +25,8 @@ from shared.vocabulary import STATUS_LABELS, Group, Status, statuses
 from shared.working_time import MONTHS
 
 UNCATEGORISED = "Belum dikategorikan"
+UNCOUNTED = "Digabung, arsip register lama, atau tanpa tanggal selesai"
+"""Closed cases not judged on time: merged, archived from the register, or closed undated."""
 PUNGLI = "pungli"
 
 
@@ -58,7 +60,7 @@ FIGURES: dict[str, Figure] = {
     "late_closed": Figure("Selesai terlambat", f"{_DATED} AND closed_at > deadline_at"),
     "late_open": Figure("Belum selesai, melewati 14 hari kerja", f"{_OPEN} AND {_PAST}"),
     "running": Figure("Belum selesai, masih dalam tenggat", f"{_OPEN} AND NOT {_PAST}"),
-    "uncounted": Figure("Digabung / tanpa tanggal selesai", f"NOT ({_OPEN}) AND NOT ({_DATED})"),
+    "uncounted": Figure(UNCOUNTED, f"NOT ({_OPEN}) AND NOT ({_DATED})"),
     "overdue_open": Figure(
         "Melewati waktu standar langkah", f"{_OPEN} AND overdue AND NOT imported", False
     ),
@@ -73,7 +75,8 @@ TIMELINESS_NOTE = (
     "Ketepatan waktu dihitung dari pengaduan dan konsultasi yang diterima pada bulan ini: "
     "tepat waktu = selesai paling lambat 14 hari kerja sejak diterima; terlambat = selesai "
     "sesudah tenggat, ditambah yang belum selesai padahal tenggatnya sudah lewat. Yang belum "
-    "selesai dan masih dalam tenggat, serta kasus yang digabung, belum dihitung."
+    "selesai dan masih dalam tenggat belum dihitung; kasus yang digabung atau ditutup sebagai "
+    "arsip register lama tidak dinilai."
 )
 STEPS_NOTE = (
     "Tabel langkah menghitung setiap langkah SOP yang diselesaikan pada bulan ini (menurut "

@@ -44,7 +44,8 @@ function row(term, ...value) {
 
 function details(tracking, words) {
   const closed = inGroup(words, "closed", tracking.status);
-  const look = inGroup(words, "waiting", tracking.status) ? "menunggu" : closed ? "selesai" : "";
+  const answered = inGroup(words, "answered", tracking.status); // not merged, not archived
+  const look = inGroup(words, "waiting", tracking.status) ? "menunggu" : answered ? "selesai" : "";
   const badge = el("span", { class: `lencana ${look}` }, tracking.status_label);
   const rows = [row("Status", badge)];
   if (tracking.kind_label) rows.unshift(row("Jenis", tracking.kind_label));
@@ -55,7 +56,9 @@ function details(tracking, words) {
   if (tracking.deadline_at && !tracking.closed_at) {
     rows.push(row("Batas waktu penyelesaian", formatDate(tracking.deadline_at)));
   }
-  if (tracking.closed_at) rows.push(row("Selesai", formatDateTime(tracking.closed_at)));
+  if (tracking.closed_at) {
+    rows.push(row(answered ? "Selesai" : "Ditutup", formatDateTime(tracking.closed_at)));
+  }
   if (tracking.channel_label) rows.push(row("Disampaikan melalui", tracking.channel_label));
   if (!tracking.kind) {
     rows.push(row("Catatan", "Pengaduan ini dirahasiakan: rinciannya hanya dapat dilihat petugas."));
