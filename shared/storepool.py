@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -97,12 +98,15 @@ ASK_SECONDS = 2.0
 """How long it waits for that answer (a connection of the pool included)."""
 
 
-async def keep_fresh(datastore: PostgresDatastore, pool: asyncpg.Pool) -> None:
+async def keep_fresh(
+    datastore: PostgresDatastore, pool: asyncpg.Pool, restarted: Callable[[], None] = lambda: None
+) -> None:
     """Ask the server every `FRESH_SECONDS` when it started (on the service's own asyncpg
     `pool`); when that changes (a restart, a failover), drain the event store's pool: the
     connections made before are replaced at once, not found broken one at a time. The pool's
     pre-ping did that, sleeping a second, then two, between checks, and the first write after
-    a quiet restart ran out its deadline (503) with the server up and readiness true. Runs
+    a quiet restart ran out its deadline (503) with the server up and readiness true.
+    `restarted` is called then too (what the service kept of the store may be lost). Runs
     until cancelled."""
     started: object = None
     while True:  # asked at once first: the pool's connections are from its start
@@ -115,6 +119,7 @@ async def keep_fresh(datastore: PostgresDatastore, pool: asyncpg.Pool) -> None:
         else:
             if started is not None and now != started:
                 await asyncio.get_running_loop().run_in_executor(None, datastore.pool.drain)
+                restarted()
                 log.info("PostgreSQL restarted: the store's connections from before replaced")
             started = now
         await asyncio.sleep(FRESH_SECONDS)

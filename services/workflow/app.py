@@ -79,9 +79,8 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     # broker is away would stop officers' work for nothing.
     app.state.readiness = {"database": database_check(pool), "writer": cases.guard.check}
     jobs = [run_consumer(settings, consumer(cases), link), cases.blobs.run_sweeper()]
-    jobs.append(
-        keep_fresh(datastore_of(cases.recorder), pool)
-    )  # no stale connection after a restart
+    # no stale connection, nor a case or key kept from before, after a restart
+    jobs.append(keep_fresh(datastore_of(cases.recorder), pool, cases.forget_all))
     if settings.clock:
         jobs.append(run_scanner(settings, cases))
     if settings.relay:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -51,6 +52,12 @@ OFFICER_NAMES = f"SELECT username, name FROM {accounts.TABLE} WHERE username = A
 _CALENDAR_TTL_SECONDS = 60.0
 _AGENCIES_TTL_SECONDS = 5.0
 _KEY_CACHE_SIZE = 10_000
+KEY_FRESH_SECONDS = 60.0
+"""How long a process uses a case's key without reading it again: an erasure heard by another
+process shreds it there, and a path that opens texts without reading the case's events (the
+relay, the feeds) would go on opening them with the key kept here."""
+GONE: tuple[float, None] = (math.inf, None)
+"""A key known shredded: an erasure is for good."""
 ATTEMPTS = 10
 """How often a command that names no version is run when others' are saved first."""
 TURNS = 256
@@ -166,7 +173,7 @@ class Cases(Application[UUID]):
     def __init__(self, settings: Settings, env: dict[str, str]) -> None:
         super().__init__(env=env)
         self.settings = settings
-        self._keys: OrderedDict[UUID, SealingKey | None] = OrderedDict()
+        self._keys: OrderedDict[UUID, tuple[float, SealingKey | None]] = OrderedDict()
         self._recent: OrderedDict[UUID, tuple[DomainEventProtocol[UUID], ...]] = OrderedDict()
         self._recent_lock = threading.Lock()
         self._calendars: dict[str, tuple[float, WorkingCalendar]] = {}
@@ -316,7 +323,8 @@ class Cases(Application[UUID]):
 
     def key_for(self, case_id: UUID) -> SealingKey | None:
         """The case's sealing key; None once erased."""
-        if case_id not in self._keys:
+        kept = self._keys.get(case_id)
+        if kept is None or kept[0] < time.monotonic():
             recorder = self.recorder
             assert isinstance(recorder, PostgresApplicationRecorder)
             query = SQL("SELECT key FROM {}.case_keys WHERE case_id = %s").format(
@@ -326,11 +334,19 @@ class Cases(Application[UUID]):
                 curs.execute(query, (case_id,))
                 row = curs.fetchone()
             key = row["key"] if row else None
-            self._keys[case_id] = SealingKey(case_id, bytes(key)) if key else None
+            fresh_until = time.monotonic() + KEY_FRESH_SECONDS
+            kept = fresh_until, SealingKey(case_id, bytes(key)) if key else None
+            if self._keys.get(case_id) == GONE:
+                kept = GONE  # erased while it was read (`_key_gone`)
+            self._keys[case_id] = kept
             if len(self._keys) > _KEY_CACHE_SIZE:
                 self._keys.popitem(last=False)
-        self._keys.move_to_end(case_id)
-        return self._keys[case_id]
+        with contextlib.suppress(KeyError):  # dropped meanwhile by another thread
+            self._keys.move_to_end(case_id)
+        return kept[1]
+
+    def _key_gone(self, case_id: UUID) -> None:
+        self._keys[case_id] = GONE
 
     def seal(self, case_id: UUID, payload: Any) -> str:
         """Seal officer-written content with the case's key."""
@@ -376,7 +392,7 @@ class Cases(Application[UUID]):
         )
         EVENTS_STORED.labels("workflow").inc(len(stored))
         for case_id in erased:
-            self._keys.pop(case_id, None)
+            self._key_gone(case_id)
         return [recording.domain_event for recording in stored]
 
     def open(self, builds: Sequence[Callable[[], Case]]) -> int:
@@ -455,11 +471,18 @@ class Cases(Application[UUID]):
             for case_id in case_ids:
                 self._recent.pop(case_id, None)
 
+    def forget_all(self) -> None:
+        """Read every case and key afresh: the database restarted, perhaps restored from a
+        backup or a replica promoted, and the last commits this process saw may be lost."""
+        with self._recent_lock:
+            self._recent.clear()
+        self._keys.clear()
+
     def _ours(self, case: Any, reach: Collection[str] | None) -> Case:
         if not isinstance(case, Case) or (reach is not None and case.agency not in reach):
             raise UnknownCase()  # another agency's: as if there were none
         if case.data_erased_at is not None:
-            self._keys[case.id] = None  # perhaps erased by another process: its key is gone
+            self._key_gone(case.id)  # perhaps erased by another process
         return case
 
     def act(
@@ -520,7 +543,7 @@ class Cases(Application[UUID]):
         """An attachment's type, content in clear and file name (None if unknown or erased)."""
         history = self.history(case_id)
         if any(isinstance(event, Case.CaseDataErased) for event in history):
-            self._keys[case_id] = None  # perhaps erased by another process: its key is gone
+            self._key_gone(case_id)  # perhaps erased by another process
         key = self.key_for(case_id)
         with self._datastore().transaction(commit=False) as curs:
             curs.execute(blobs.content_query(self._datastore().schema), (attachment_id, case_id))

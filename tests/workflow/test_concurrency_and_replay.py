@@ -6,11 +6,15 @@ import asyncio
 from datetime import UTC, datetime, time
 from typing import Any
 
+import pytest
+
+from services.workflow import cases as cases_module
 from services.workflow.case import Case
 from services.workflow.cases import open_cases
 from shared.auth import Officer
 from shared.sealing import ERASED
 from shared.sop import Role
+from tests.polling import eventually
 from tests.workflow.conftest import Desk
 from tests.workflow.test_paths import BAP
 
@@ -167,3 +171,33 @@ async def test_a_case_erased_by_another_process_is_read_as_erased_here(desk: Des
     noting = await desk.act(case, "notes", KABID, text="Catatan sesudah penghapusan.")
     assert noting.status_code == 200, noting.text
     assert noting.json()["timeline"][-1]["details"]["text"] == ERASED
+
+
+async def test_a_key_kept_here_is_read_again_after_an_erasure_elsewhere(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The relay and the feeds open an event's text without reading its case: the key this
+    process kept is read again after `KEY_FRESH_SECONDS`, so an erasure heard by another
+    process stops them too."""
+    monkeypatch.setattr(cases_module, "KEY_FRESH_SECONDS", 0.5, raising=False)
+    case = await desk.open()
+    await desk.step(case, "notes", KABID, text="Pemohon Budi.")
+    last: Any = (await asyncio.to_thread(desk.cases.history, case))[-1]
+    sealed = last.text
+    assert desk.cases.unseal(case, sealed) == "Pemohon Budi."  # the key kept here
+    elsewhere = await asyncio.to_thread(open_cases, desk.cases.settings)
+
+    def erase_elsewhere() -> None:
+        erased = elsewhere.get_case(case)
+        assert erased.erase_data(at=datetime.now(UTC))
+        elsewhere.store(erased, erased=[case])
+
+    try:
+        await asyncio.to_thread(erase_elsewhere)
+    finally:
+        elsewhere.close()
+
+    async def opened_no_more() -> bool:
+        return bool(await asyncio.to_thread(desk.cases.unseal, case, sealed) == ERASED)
+
+    assert await eventually(opened_no_more, within=5, interval=0.1)
