@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, time
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -138,6 +139,17 @@ async def test_replaying_the_events_rebuilds_exactly_the_state(desk: Desk) -> No
     assert vars(replayed) == vars(live)
 
 
+def erase_elsewhere(desk: Desk, case_id: UUID) -> None:
+    """The case's data erased by another workflow process (its own store and key cache)."""
+    elsewhere = open_cases(desk.cases.settings)
+    try:
+        erased = elsewhere.get_case(case_id)
+        assert erased.erase_data(at=datetime.now(UTC))
+        elsewhere.store(erased, erased=[case_id])
+    finally:
+        elsewhere.close()
+
+
 async def test_a_case_erased_by_another_process_is_read_as_erased_here(desk: Desk) -> None:
     """Each process keeps the cases' keys it used. An erasure heard by another process (it
     shreds the key) is read from the case's events here: its texts are never opened again
@@ -153,17 +165,7 @@ async def test_a_case_erased_by_another_process_is_read_as_erased_here(desk: Des
     assert (await desk.http.get(download, headers=desk.headers(TIM))).status_code == 200
     await desk.step(case, "notes", KABID, text="Pemohon Budi, 0812-3456-7890.")
     assert (await desk.view(case, KABID))["timeline"][-1]["details"]["text"].startswith("Pemohon")
-    elsewhere = await asyncio.to_thread(open_cases, desk.cases.settings)
-
-    def erase_elsewhere() -> None:
-        erased = elsewhere.get_case(case)
-        assert erased.erase_data(at=datetime.now(UTC))
-        elsewhere.store(erased, erased=[case])
-
-    try:
-        await asyncio.to_thread(erase_elsewhere)
-    finally:
-        elsewhere.close()
+    await asyncio.to_thread(erase_elsewhere, desk, case)
     assert (await desk.http.get(download, headers=desk.headers(TIM))).status_code == 404
     view = await desk.view(case, KABID)
     noted = [entry for entry in view["timeline"] if entry["event"] == "NoteAdded"]
@@ -185,17 +187,7 @@ async def test_a_key_kept_here_is_read_again_after_an_erasure_elsewhere(
     last: Any = (await asyncio.to_thread(desk.cases.history, case))[-1]
     sealed = last.text
     assert desk.cases.unseal(case, sealed) == "Pemohon Budi."  # the key kept here
-    elsewhere = await asyncio.to_thread(open_cases, desk.cases.settings)
-
-    def erase_elsewhere() -> None:
-        erased = elsewhere.get_case(case)
-        assert erased.erase_data(at=datetime.now(UTC))
-        elsewhere.store(erased, erased=[case])
-
-    try:
-        await asyncio.to_thread(erase_elsewhere)
-    finally:
-        elsewhere.close()
+    await asyncio.to_thread(erase_elsewhere, desk, case)
 
     async def opened_no_more() -> bool:
         return bool(await asyncio.to_thread(desk.cases.unseal, case, sealed) == ERASED)
