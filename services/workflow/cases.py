@@ -61,9 +61,9 @@ GONE: tuple[float, None] = (math.inf, None)
 ATTEMPTS = 10
 """How often a command that names no version is run when others' are saved first."""
 TURNS = 256
+"""Locks the cases share, by id, for `Cases.turn` (two cases on one lock only wait in turn)."""
 RECENT_CASES = 256
 """How many cases' events a process keeps from its latest read or command on them (`read_case`)."""
-"""Locks the cases share, by id, for `Cases.turn` (two cases on one lock only wait in turn)."""
 
 T = TypeVar("T")
 
