@@ -115,6 +115,14 @@ RESOLUTIONS: dict[str, Resolution] = {
 } | {IMPORTED: Resolution(IMPORTED, None)}
 
 
+def closes_as(event: str) -> Status:
+    """The status a closing event (one of CLOSING_EVENTS) gives its case: workflow's case and
+    reporting's row take it from here."""
+    status = RESOLUTIONS[event].status
+    assert status is not None, event  # only an import's closing is the register's to say
+    return status
+
+
 EVENT_LABELS: dict[str, str] = {
     "CaseOpened": "Kasus dibuka",
     IMPORTED: "Diimpor dari buku register lama",

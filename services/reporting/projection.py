@@ -29,10 +29,7 @@ from shared.events import workflow as wf
 from shared.events.intake import ComplainantReplied, SurveySubmitted
 from shared.events.opening import Opening
 from shared.sop import Role
-from shared.vocabulary import IMPORTED, PUBLIC_HISTORY, Group, Status, is_in
-
-UNTIMED = frozenset({Status.MERGED.value, Status.ARCHIVED.value})
-"""Closed without an answer of their own: not judged on the 14 working days."""
+from shared.vocabulary import IMPORTED, PUBLIC_HISTORY, Group, Status, closes_as, is_in
 
 
 @dataclass(frozen=True)
@@ -74,7 +71,7 @@ class CaseRow:
         saying when."""
         if not is_in(self.status, Group.CLOSED):
             return "open"
-        if self.status in UNTIMED or self.closed_at is None:
+        if not is_in(self.status, Group.ANSWERED) or self.closed_at is None:  # no answer here
             return "n/a"
         on_time = self.deadline_at is None or self.closed_at <= self.deadline_at
         return "on_time" if on_time else "late"
@@ -301,7 +298,8 @@ def _completed(row: CaseRow | None, envelope: Envelope) -> Outcome:
         "overdue": False,
     }
     if data.next_step is None:
-        changes |= {"status": Status.RESOLVED.value, "closed_at": data.at, "resolution": data.name}
+        closes = closes_as(data.name).value
+        changes |= {"status": closes, "closed_at": data.at, "resolution": data.name}
     changes |= _step_specifics(data)
     timing = StepTime(
         case_id=row.case_id,
@@ -346,6 +344,14 @@ def _changed(**changes: Any) -> Projector:
 
 _AT = object()  # placeholder: the event's `at`
 _CLOSED_NOW = {"current_step": None, "step_due_at": None, "waiting_since": None, "closed_at": _AT}
+
+
+def _closing(contract: type[Any], **more: Any) -> Projector:
+    """A case closed by an event of its own (not a step's), with the status the vocabulary
+    gives it."""
+    return _changed(
+        status=closes_as(contract.name).value, resolution=contract.name, **more, **_CLOSED_NOW
+    )
 
 
 def _reopened(row: CaseRow | None, envelope: Envelope) -> Outcome:
@@ -445,18 +451,9 @@ PROJECTORS: dict[type[Any], Projector] = {
         waiting_since=None,
         copy=(("step_due_at", "step_due_at"), ("deadline_at", "deadline_at")),
     ),
-    wf.CaseRejected: _changed(
-        status=Status.REJECTED.value, resolution=wf.CaseRejected.name, **_CLOSED_NOW
-    ),
-    wf.CaseMerged: _changed(
-        status=Status.MERGED.value,
-        resolution=wf.CaseMerged.name,
-        copy=(("merged_into", "primary_case_id"),),
-        **_CLOSED_NOW,
-    ),
-    wf.BacklogClosed: _changed(
-        status=Status.ARCHIVED.value, resolution=wf.BacklogClosed.name, **_CLOSED_NOW
-    ),
+    wf.CaseRejected: _closing(wf.CaseRejected),
+    wf.CaseMerged: _closing(wf.CaseMerged, copy=(("merged_into", "primary_case_id"),)),
+    wf.BacklogClosed: _closing(wf.BacklogClosed),
     wf.CaseReopened: _reopened,
     wf.CaseTransferred: _transferred,  # and CaseDeclined, its subclass
     wf.StepOverdue: _changed(overdue=True),

@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from shared.aggregate import AgencyAggregate
-from shared.vocabulary import IMPORTED, Group, Status, is_in
+from shared.vocabulary import IMPORTED, Group, Status, closes_as, is_in
 
 
 def _named(state: dict[str, Any]) -> None:
@@ -70,6 +70,15 @@ class CaseImported(AgencyAggregate.Created):
             aggregate.resolution = IMPORTED
 
 
+def _close(aggregate: Any, event: Any) -> None:
+    """Close the case by an event of its own (not a step's): with the status the vocabulary
+    gives that event, no step running and no pause."""
+    name = type(event).__name__
+    aggregate.status, aggregate.closed_at = closes_as(name).value, event.at
+    aggregate.current_step, aggregate.step_due_at = None, None
+    aggregate.resolution, aggregate.paused_at = name, None
+
+
 # A step's own action (the SOP table's `event`)
 
 
@@ -94,7 +103,7 @@ class StepCompleted(AgencyAggregate.Event):
         aggregate.current_step, aggregate.step_started_at = self.next_step, self.at
         aggregate.step_due_at = self.step_due_at
         if self.next_step is None:
-            aggregate.status, aggregate.closed_at = Status.RESOLVED.value, self.at
+            aggregate.status, aggregate.closed_at = closes_as(type(self).__name__).value, self.at
 
 
 class Answered(StepCompleted):
@@ -241,9 +250,7 @@ class CaseRejected(AgencyAggregate.Event):
 
     def apply(self, aggregate: Any) -> None:
         """Close as rejected."""
-        aggregate.status, aggregate.closed_at = Status.REJECTED.value, self.at
-        aggregate.current_step, aggregate.step_due_at = None, None
-        aggregate.resolution, aggregate.paused_at = type(self).__name__, None
+        _close(aggregate, self)
 
 
 class CaseMerged(AgencyAggregate.Event):
@@ -261,10 +268,8 @@ class CaseMerged(AgencyAggregate.Event):
 
     def apply(self, aggregate: Any) -> None:
         """Close as merged."""
-        aggregate.status, aggregate.closed_at = Status.MERGED.value, self.at
-        aggregate.current_step, aggregate.step_due_at = None, None
-        aggregate.merged_into, aggregate.paused_at = self.primary_case_id, None
-        aggregate.resolution = type(self).__name__
+        _close(aggregate, self)
+        aggregate.merged_into = self.primary_case_id
 
 
 class BacklogClosed(AgencyAggregate.Event):
@@ -279,9 +284,7 @@ class BacklogClosed(AgencyAggregate.Event):
 
     def apply(self, aggregate: Any) -> None:
         """Close it as archived: the office handled it on paper, no answer was recorded here."""
-        aggregate.status, aggregate.closed_at = Status.ARCHIVED.value, self.at
-        aggregate.current_step, aggregate.step_due_at = None, None
-        aggregate.resolution, aggregate.paused_at = type(self).__name__, None
+        _close(aggregate, self)
 
 
 class DuplicateMerged(AgencyAggregate.Event):
