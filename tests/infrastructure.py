@@ -29,6 +29,10 @@ def free_port() -> int:
             return port
 
 
+ROOMY_WRITE_DEADLINE_SECONDS = 10.0
+"""The write deadline of the tests that are not about it (the `settings` fixture)."""
+
+
 def base_settings() -> Settings:
     """The machine's servers, with test-sized pools and fast polling."""
     return Settings(

@@ -22,6 +22,8 @@ from tests.polling import eventually
 from tests.system import System, with_free_ports
 from tests.tcp_proxy import TcpProxy, amqp_through
 
+pytestmark = pytest.mark.store_deadline  # it stalls the store and times the answers
+
 HEARTBEAT_SECONDS = 2
 """Short, so that a freeze of the default run outlasts aiormq's grace of 3 × (heartbeat + 1)."""
 LONG_OUTAGE_SECONDS = 70

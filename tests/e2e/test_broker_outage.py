@@ -8,11 +8,14 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
+import pytest
 
 from shared.settings import Settings
 from tests.polling import eventually
 from tests.system import System, with_free_ports
 from tests.tcp_proxy import TcpProxy, amqp_through
+
+pytestmark = pytest.mark.store_deadline  # it stalls the store and times the answers
 
 
 async def post_complaints(http: httpx.AsyncClient, system: System, count: int) -> list[str]:

@@ -28,6 +28,8 @@ from tests.intake.standins import ImapServer, SmtpSink, http_standin, imap_serve
 from tests.polling import eventually
 from tests.tcp_proxy import TcpProxy
 
+pytestmark = pytest.mark.store_deadline  # it stalls the store and times the answers
+
 SITI = "siti.aminah@example.id"
 PDF = b"%PDF-1.4\n" + b"0" * 100
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"0" * 100

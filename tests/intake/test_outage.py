@@ -35,7 +35,7 @@ from tests.polling import eventually
 from tests.system import System, with_free_ports
 from tests.tcp_proxy import TcpProxy
 
-pytestmark = pytest.mark.long  # make test-long
+pytestmark = [pytest.mark.long, pytest.mark.store_deadline]  # make test-long
 
 PROMISE = 2.0  # seconds: every answer while a server is away
 FEED_TOKEN = "feed-token-for-the-test"

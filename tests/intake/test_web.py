@@ -22,6 +22,8 @@ from tests.conftest import serving
 from tests.polling import eventually
 from tests.tcp_proxy import TcpProxy
 
+pytestmark = pytest.mark.store_deadline  # it stalls the store and times the answers
+
 FORM: dict[str, Any] = {
     "text": "Izin usaha saya belum selesai setelah tiga minggu.",
     "category": "perizinan_berusaha",

@@ -17,6 +17,8 @@ from shared.writes import passed_deadline
 from tests.intake.conftest import Desk
 from tests.polling import eventually
 
+pytestmark = pytest.mark.store_deadline  # it holds commits past their deadline
+
 
 async def test_a_commit_past_its_deadline_rolls_back(desk: Desk) -> None:
     inbox: Inbox = desk.app.state.inbox

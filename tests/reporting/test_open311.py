@@ -7,12 +7,16 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from services.reporting.last_good import STALE_HEADER
 from services.reporting.open311 import request_of
 from shared.settings import Settings
 from tests.polling import eventually
 from tests.reporting.conftest import Away
 from tests.samples import answered_directly, complaint_received
+
+pytestmark = pytest.mark.store_deadline  # it stalls the store and times the answers
 
 RECEIVED = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 PROMISE = 2.0  # seconds: every endpoint answers within this while the database is away

@@ -30,7 +30,7 @@ from tests.polling import eventually
 from tests.reporting.conftest import Away, Desk
 from tests.samples import answered_directly, complaint_received, workflow_event
 
-pytestmark = pytest.mark.long  # make test-long
+pytestmark = [pytest.mark.long, pytest.mark.store_deadline]  # make test-long
 
 PROMISE = 2.0  # seconds: every endpoint answers within this while the database is away
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from playwright.async_api import Page, expect
 
 from shared.outages import SERVERS
 from tests.polling import eventually
 from tests.reporting.conftest import Away, away  # noqa: F401 - the fixture
 from tests.samples import answered_directly, complaint_received
+
+pytestmark = pytest.mark.store_deadline  # it stalls the store and times the answers
 
 NOTE = "Data terakhir diperbarui"
 

@@ -36,7 +36,7 @@ from tests.system import System, with_free_ports
 from tests.tcp_proxy import TcpProxy
 from tests.workflow.conftest import Desk
 
-pytestmark = pytest.mark.long  # make test-long
+pytestmark = [pytest.mark.long, pytest.mark.store_deadline]  # make test-long
 
 TIM, ADMIN = Role.TIM_PENGADUAN, Role.ADMIN
 CREDENTIAL = "kredensial-layanan-uji"

@@ -17,6 +17,8 @@ from tests.polling import eventually
 from tests.workflow.conftest import Desk
 from tests.workflow.test_who_may_act import imported
 
+pytestmark = pytest.mark.store_deadline  # it stalls the store and times the answers
+
 TIM, KABID, SEKRETARIS, KADIS, OSS = (
     Role.TIM_PENGADUAN,
     Role.KABID,
