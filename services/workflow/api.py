@@ -24,6 +24,7 @@ from services.workflow.rules import (
     CaseClosed,
     CaseErased,
     CaseWaiting,
+    FileAfterErasure,
     NotAllowed,
     NotAnOfficer,
     NotImported,
@@ -231,7 +232,7 @@ async def attach(
 
     facets, acting, key = await cases.guard.call(seen)
     if key is None:  # nothing to encrypt the file with: no file of the person is kept
-        raise CaseErased("lampiran tidak dapat disimpan lagi.")
+        raise FileAfterErasure()
     attachment_id, at = str(uuid4()), datetime.now(UTC)
     blob = Blob.of(case_id, key.encrypt(content))
     await cases.blobs.put([blob])  # before the commit, never inside it

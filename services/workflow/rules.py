@@ -116,6 +116,13 @@ class CaseErased(Refused):
         super().__init__(detail, code="case-erased")
 
 
+class FileAfterErasure(CaseErased):
+    """A file for an erased case: the case's key, which would seal it, is shredded."""
+
+    def __init__(self) -> None:
+        super().__init__("lampiran tidak dapat disimpan lagi.")
+
+
 class NotAllowed(Refused):
     """The officer's roles may not act at this step."""
 

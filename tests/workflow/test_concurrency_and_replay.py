@@ -175,6 +175,31 @@ async def test_a_case_erased_by_another_process_is_read_as_erased_here(desk: Des
     assert noting.json()["timeline"][-1]["details"]["text"] == ERASED
 
 
+async def test_a_file_uploaded_while_another_process_erases_the_case_is_refused(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upload reads the case's key, stores the file sealed with it, then records it on the
+    case. An erasure heard by another process in between shreds that key: the file could
+    never be opened again, so it is not recorded on the case, and the officer hears why."""
+    case = await desk.open()
+    put = desk.cases.blobs.put
+
+    async def erased_meanwhile(blobs: Any) -> None:  # after the key was read, before the save
+        await put(blobs)
+        await asyncio.to_thread(erase_elsewhere, desk, case)
+
+    monkeypatch.setattr(desk.cases.blobs, "put", erased_meanwhile)
+    upload = await desk.http.post(
+        f"/workflow/v1/cases/{case}/attachments",
+        files={"file": ("ktp.pdf", b"%PDF-1.4\n% ktp\n", "application/pdf")},
+        headers=desk.headers(TIM),
+    )
+    assert upload.status_code == 409, upload.text
+    assert upload.json()["type"] == "/problems/case-erased"
+    history = await asyncio.to_thread(desk.cases.history, case)
+    assert [type(event).__name__ for event in history][-1] == "CaseDataErased"
+
+
 async def test_a_key_kept_here_is_read_again_after_an_erasure_elsewhere(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -17,6 +17,7 @@ from eventsourcing.domain import event
 
 from services.workflow.case import events
 from services.workflow.rules import (
+    FileAfterErasure,
     Moment,
     NotAnOfficer,
     SameAgency,
@@ -550,9 +551,12 @@ class Case(AgencyAggregate):
         by: Officer,
         at: datetime,
     ) -> None:
-        """A file an officer attached, at the step the case is at."""
+        """A file an officer attached, at the step the case is at; none once the case's data
+        is erased (an erasure heard elsewhere after the file was sealed: nothing could open it)."""
         if not by.has(*writers(self.agency)):
             raise NotAnOfficer()
+        if self.data_erased_at is not None:
+            raise FileAfterErasure()
         self.trigger_event(
             self.AttachmentAdded,
             step=self.current_step,
