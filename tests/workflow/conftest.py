@@ -90,6 +90,20 @@ class Desk:
             f"/workflow/v1/cases/{case_id}/{path}", json=payload, headers=self.headers(role)
         )
 
+    async def attach(
+        self,
+        case_id: UUID,
+        content: bytes,
+        name: str = "surat.pdf",
+        role: Role = Role.TIM_PENGADUAN,
+    ) -> httpx.Response:
+        """Upload a PDF to the case as an officer of this role."""
+        return await self.http.post(
+            f"/workflow/v1/cases/{case_id}/attachments",
+            files={"file": (name, content, "application/pdf")},
+            headers=self.headers(role),
+        )
+
     async def step(self, case_id: UUID, path: str, role: Role, **body: Any) -> dict[str, Any]:
         """Run a command that must succeed; the case view after it."""
         answer = await self.act(case_id, path, role, **body)

@@ -189,11 +189,7 @@ async def test_a_file_uploaded_while_another_process_erases_the_case_is_refused(
         await asyncio.to_thread(erase_elsewhere, desk, case)
 
     monkeypatch.setattr(desk.cases.blobs, "put", erased_meanwhile)
-    upload = await desk.http.post(
-        f"/workflow/v1/cases/{case}/attachments",
-        files={"file": ("ktp.pdf", b"%PDF-1.4\n% ktp\n", "application/pdf")},
-        headers=desk.headers(TIM),
-    )
+    upload = await desk.attach(case, b"%PDF-1.4\n% ktp\n", "ktp.pdf")
     assert upload.status_code == 409, upload.text
     assert upload.json()["type"] == "/problems/case-erased"
     history = await asyncio.to_thread(desk.cases.history, case)

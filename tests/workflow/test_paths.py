@@ -618,11 +618,7 @@ async def test_a_file_for_a_case_erased_while_open_is_refused_saying_why(desk: D
     case_id = await desk.open()
 
     await desk.erase(case_id)
-    refused = await desk.http.post(
-        f"/workflow/v1/cases/{case_id}/attachments",
-        files={"file": ("a.pdf", b"%PDF-1.4\n% satu\n", "application/pdf")},
-        headers=desk.headers(TIM),
-    )
+    refused = await desk.attach(case_id, b"%PDF-1.4\n% satu\n", "a.pdf")
     assert refused.status_code == 409, refused.text
     assert refused.json()["type"] == "/problems/case-erased"
 
