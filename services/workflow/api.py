@@ -69,6 +69,7 @@ REFUSALS: dict[type[Refused], int] = {
     ReopenWindowPassed: 409,
     ArchivedBacklog: 409,
     CaseErased: 409,
+    FileAfterErasure: 409,
     StaleVersion: 409,
     SameAgency: 409,
     UnknownAgency: 422,
