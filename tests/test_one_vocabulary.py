@@ -14,7 +14,7 @@ from pathlib import Path
 
 from shared.events import CONTRACTS
 from shared.events import workflow as wf
-from shared.sop import ACTIONS
+from shared.sop import ACTIONS, SOPS
 from shared.vocabulary import (
     CLOSING_EVENTS,
     EVENT_LABELS,
@@ -143,6 +143,10 @@ def test_closing_and_progress_events_are_the_sop_tables_and_contracts() -> None:
     # ... and the forwarding to the agency in charge (the coordinator's transfer)
     assert set(TOLD) == set(CLOSING_EVENTS) | set(PROGRESS_EVENTS) | {wf.CaseTransferred.name}
     assert set(RESOLUTIONS) <= set(EVENT_LABELS)  # every resolution has a label
+    # a step completed with no step after it closes the case: its event is a closing one,
+    # whose status the case and the rekap read from RESOLUTIONS (`closes_as`)
+    for sop in SOPS.values():
+        assert all(action.closes for action in sop.case_steps[-1].actions), sop
 
 
 def test_groups_partition_the_statuses() -> None:
