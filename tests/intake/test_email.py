@@ -28,8 +28,6 @@ from tests.intake.standins import ImapServer, SmtpSink, http_standin, imap_serve
 from tests.polling import eventually
 from tests.tcp_proxy import TcpProxy
 
-pytestmark = pytest.mark.store_deadline  # it stalls the store and times the answers
-
 SITI = "siti.aminah@example.id"
 PDF = b"%PDF-1.4\n" + b"0" * 100
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"0" * 100
@@ -273,6 +271,7 @@ async def test_a_photo_shown_in_the_body_is_kept_beside_the_attachments(mail: Ma
     assert view["refused"] == []
 
 
+@pytest.mark.store_deadline  # it stalls the store and times the answers
 async def test_a_mail_stays_unseen_until_its_submission_is_committed(settings: Settings) -> None:
     proxy = TcpProxy(settings.postgres_host, settings.postgres_port)
     await proxy.start()
@@ -294,6 +293,7 @@ async def test_a_mail_stays_unseen_until_its_submission_is_committed(settings: S
         await proxy.stop()
 
 
+@pytest.mark.store_deadline  # it stalls the store and times the answers
 async def test_a_frozen_store_defers_mail_without_a_traceback_per_poll(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -17,8 +17,6 @@ from tests.infrastructure import free_port
 from tests.polling import eventually
 from tests.tcp_proxy import TcpProxy
 
-pytestmark = pytest.mark.store_deadline  # it stalls the store and times the answers
-
 
 @pytest.fixture
 def redis_state() -> Iterator[None]:

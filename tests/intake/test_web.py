@@ -22,8 +22,6 @@ from tests.conftest import serving
 from tests.polling import eventually
 from tests.tcp_proxy import TcpProxy
 
-pytestmark = pytest.mark.store_deadline  # it stalls the store and times the answers
-
 FORM: dict[str, Any] = {
     "text": "Izin usaha saya belum selesai setelah tiga minggu.",
     "category": "perizinan_berusaha",
@@ -195,6 +193,7 @@ async def test_an_anonymous_complaint_stores_no_identity(intake: Intake) -> None
     assert event["anonymous"] is True
 
 
+@pytest.mark.store_deadline  # it stalls the store and times the answers
 async def test_a_database_outage_is_a_503_not_a_500_and_nothing_half_written(
     settings: Settings,
 ) -> None:
@@ -224,6 +223,7 @@ async def test_a_database_outage_is_a_503_not_a_500_and_nothing_half_written(
     assert len(await intake.stored_rows()) == 1
 
 
+@pytest.mark.store_deadline  # it stalls the store and times the answers
 async def test_a_write_stuck_behind_another_is_not_ready_before_its_503_is_heard(
     settings: Settings,
 ) -> None:

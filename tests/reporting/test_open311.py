@@ -16,8 +16,6 @@ from tests.polling import eventually
 from tests.reporting.conftest import Away
 from tests.samples import answered_directly, complaint_received
 
-pytestmark = pytest.mark.store_deadline  # it stalls the store and times the answers
-
 RECEIVED = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 PROMISE = 2.0  # seconds: every endpoint answers within this while the database is away
 
@@ -67,6 +65,7 @@ def test_a_consultation_is_its_own_service() -> None:
     assert row["service_code"] == "konsultasi"
 
 
+@pytest.mark.store_deadline  # it stalls the store and times the answers
 async def test_reads_answer_from_the_last_good_copy_while_the_database_is_away(
     away: Away,
 ) -> None:

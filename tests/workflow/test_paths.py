@@ -17,8 +17,6 @@ from tests.polling import eventually
 from tests.workflow.conftest import Desk
 from tests.workflow.test_who_may_act import imported
 
-pytestmark = pytest.mark.store_deadline  # it stalls the store and times the answers
-
 TIM, KABID, SEKRETARIS, KADIS, OSS = (
     Role.TIM_PENGADUAN,
     Role.KABID,
@@ -396,6 +394,7 @@ async def test_notes_and_attachments_at_any_step_record_who_when_and_where(desk:
     assert refused.status_code == 415
 
 
+@pytest.mark.store_deadline  # it stalls the store and times the answers
 async def test_a_stuck_attachment_write_is_a_503_and_readiness_false_until_it_heals(
     desk: Desk,
 ) -> None:
